@@ -1,0 +1,94 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "karna",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "karna", targets: ["karna"]),
+        .library(name: "FHIRCore", targets: ["FHIRCore"]),
+        .library(name: "Store", targets: ["Store"]),
+        .library(name: "FHIRAPI", targets: ["FHIRAPI"]),
+        .library(name: "KarnaServer", targets: ["KarnaServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // R4 model: JSON, generated definitions, validation, Swedish identifiers. No dependencies.
+        .target(
+            name: "FHIRCore",
+            resources: [.copy("Definitions/Generated")],
+            swiftSettings: swiftSettings
+        ),
+        // Persistence: versioned resources on SQLite (GRDB) or PostgreSQL (PostgresNIO).
+        .target(
+            name: "Store",
+            dependencies: [
+                "FHIRCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // FHIR R4 REST interface under /fhir.
+        .target(
+            name: "FHIRAPI",
+            dependencies: [
+                "FHIRCore",
+                "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Debian's libbz2, for importing the .json.bz2 bundles Synthea and data platforms ship.
+        .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),
+        // Composition root: configuration, wiring, lifecycle, import.
+        .target(
+            name: "KarnaServer",
+            dependencies: [
+                "FHIRCore",
+                "Store",
+                "FHIRAPI",
+                "CBZip2",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "karna",
+            dependencies: [
+                "KarnaServer",
+                "FHIRAPI",
+                "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FHIRAPITests",
+            dependencies: [
+                "FHIRAPI", "Store", "FHIRCore", "KarnaServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

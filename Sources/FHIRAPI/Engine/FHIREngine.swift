@@ -1,0 +1,175 @@
+import FHIRCore
+import Foundation
+import Logging
+import Store
+
+/// Runs FHIR interactions against a store: the transport-neutral core of the
+/// REST API. The HTTP routes and batch/transaction entries both come here.
+public struct FHIREngine: Sendable {
+    public let store: any ResourceStore
+    public let limits: APILimits
+    /// The absolute base, e.g. `http://localhost:8080/fhir`, for links and locations.
+    public let baseURL: String
+    let definitions: Definitions
+    let validator: ResourceValidator
+    let logger: Logger
+
+    public init(store: any ResourceStore, limits: APILimits = APILimits(), baseURL: String,
+                definitions: Definitions = .r4, logger: Logger = Logger(label: "karna.fhir")) {
+        self.store = store
+        self.limits = limits
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.definitions = definitions
+        self.validator = ResourceValidator(definitions: definitions)
+        self.logger = logger
+    }
+
+    /// Answers one interaction; never throws: every failure becomes an OperationOutcome.
+    public func handle(_ request: FHIRRequest) async -> FHIRResponse {
+        do {
+            return try await route(request)
+        } catch let error as FHIRError {
+            return .outcome(error)
+        } catch let failure as CommitFailure {
+            return .outcome(failure.error)
+        } catch {
+            // The description may hold database details: log it, never show it.
+            let reference = UUID().uuidString.lowercased()
+            logger.error("internal error \(reference): \(String(reflecting: error))")
+            return .outcome(FHIRError(.internalError, code: "exception",
+                                      "the server failed to process the request; the fault is logged under reference \(reference)"))
+        }
+    }
+
+    func route(_ request: FHIRRequest) async throws -> FHIRResponse {
+        let path = request.path
+        switch (request.method, path.count) {
+        case (.post, 0):
+            return try await batchOrTransaction(request)
+        case (.get, 1) where path[0] == "metadata":
+            return capabilities()
+        case (.get, 1) where path[0] == "_history":
+            return try await history(request, type: nil, id: nil)
+        case (_, _) where path.first.map({ $0.hasPrefix("$") || $0 == "metadata" || $0 == "_history" }) ?? false:
+            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(path.joined(separator: "/")) is not supported")
+        default:
+            break
+        }
+        guard let type = path.first else {
+            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) on the base URL is not supported; use POST for batch and transaction")
+        }
+        try checkType(type)
+        switch (request.method, path.count) {
+        case (.get, 1), (.head, 1):
+            return try await search(request, type: type)
+        case (.post, 2) where path[1] == "_search":
+            return try await search(request, type: type)
+        case (.post, 1):
+            return try await create(request, type: type)
+        case (.put, 1):
+            return try await conditionalUpdate(request, type: type)
+        case (.delete, 1):
+            return try await conditionalDelete(request, type: type)
+        case (.get, 2) where path[1] == "_history":
+            return try await history(request, type: type, id: nil)
+        case (.get, 2), (.head, 2):
+            return try await read(request, type: type, id: try checkID(path[1]))
+        case (.put, 2):
+            return try await update(request, type: type, id: try checkID(path[1]))
+        case (.delete, 2):
+            return try await delete(request, type: type, id: try checkID(path[1]))
+        case (.get, 3) where path[2] == "_history":
+            return try await history(request, type: type, id: try checkID(path[1]))
+        case (.get, 4) where path[2] == "_history", (.head, 4) where path[2] == "_history":
+            return try await vread(request, type: type, id: try checkID(path[1]), version: path[3])
+        case (.patch, _):
+            throw FHIRError(.unsupported, code: "not-supported", "PATCH is not supported yet; send the whole resource with PUT")
+        default:
+            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(path.joined(separator: "/")) is not a supported FHIR interaction")
+        }
+    }
+
+    func checkType(_ type: String) throws(FHIRError) {
+        guard definitions.isResourceType(type) else {
+            throw FHIRError(.notFound, code: "not-supported", "'\(type)' is not an R4 resource type")
+        }
+    }
+
+    func checkID(_ id: String) throws(FHIRError) -> String {
+        if let problem = PrimitiveFormat.problem(type: "id", value: .string(id)) {
+            throw FHIRError(.invalid, code: "invalid", "the id in the URL is invalid: \(problem)")
+        }
+        return id
+    }
+
+    /// Checks that `body` is a valid resource of `type`; all problems in one error.
+    func validResource(_ body: JSONValue?, type: String, expressionPrefix: String? = nil) throws(FHIRError) -> JSONObject {
+        guard let body else {
+            throw FHIRError(.invalid, code: "required", "the request has no body; send a \(type) resource as JSON")
+        }
+        guard case .object(let object) = body else {
+            throw FHIRError(.invalid, code: "structure", "the body must be a JSON object, found a \(body.kindName)")
+        }
+        if let actual = object.resourceType, actual != type {
+            throw FHIRError(.invalid, code: "invalid", "the body is a \(actual) but the URL is for \(type)",
+                            expression: [expressionPrefix.map { "\($0).resourceType" } ?? "resourceType"])
+        }
+        var issues = validator.validate(body)
+        if let expressionPrefix {
+            for i in issues.indices {
+                issues[i].expression = issues[i].expression.map { expressionPrefix + Self.dropType($0) }
+            }
+        }
+        if !issues.isEmpty { throw FHIRError(.invalid, issues: issues) }
+        return object
+    }
+
+    /// `Patient.name[0]` → `.name[0]`, for nesting under a Bundle entry.
+    private static func dropType(_ expression: String) -> String {
+        guard let dot = expression.firstIndex(of: ".") else { return "" }
+        return String(expression[dot...])
+    }
+
+    /// Parses a request body under the configured limits; a limit answers 413, bad JSON 400.
+    public func parseBody(_ bytes: [UInt8]) throws(FHIRError) -> JSONValue {
+        do {
+            return try JSONParser.parse(bytes, limits: limits.json)
+        } catch {
+            if error.reason.isLimit {
+                throw FHIRError(.tooLarge, code: "too-costly", error.description)
+            }
+            throw FHIRError(.invalid, code: "structure", error.description)
+        }
+    }
+
+    /// A new server-assigned id.
+    static func newID() -> String { UUID().uuidString.lowercased() }
+
+    /// Parses `W/"3"`, `"3"` or `3`.
+    static func version(fromETag etag: String) throws(FHIRError) -> Int {
+        var text = Substring(etag.trimming(" "))
+        if text.hasPrefix("W/") { text = text.dropFirst(2) }
+        text = Substring(String(text).trimming("\""))
+        guard let version = Int(text), version > 0 else {
+            throw FHIRError(.invalid, code: "invalid", "If-Match must be a version ETag like W/\"3\"; got '\(etag)'")
+        }
+        return version
+    }
+
+    func count(_ request: FHIRRequest) throws(FHIRError) -> Int {
+        guard let text = request.parameter("_count") else { return limits.defaultPageSize }
+        guard let count = Int(text), count >= 0 else {
+            throw FHIRError(.invalid, code: "invalid", "_count must be a whole number of 0 or more; got '\(text)'")
+        }
+        return min(count, limits.maxPageSize)
+    }
+
+    /// The representation a write answers with, as `Prefer: return=` asks.
+    func writeResponse(_ stored: StoredResource, status: Int, prefer: Prefer, message: String) -> FHIRResponse {
+        switch prefer.returnPreference {
+        case .representation: return .resource(stored, status: status, body: stored.json)
+        case .minimal: return .resource(stored, status: status, body: nil)
+        case .operationOutcome: return .resource(stored, status: status, body: OperationOutcome.information(message))
+        }
+    }
+}

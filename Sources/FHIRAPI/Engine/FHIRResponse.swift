@@ -1,0 +1,38 @@
+import FHIRCore
+import Store
+
+/// What an interaction answers: a status, the FHIR headers, and a JSON body.
+public struct FHIRResponse: Sendable {
+    public var status: Int
+    /// Relative location `Type/id/_history/vid`; the HTTP layer makes it absolute.
+    public var location: String?
+    public var versionId: Int?
+    /// Milliseconds since 1970, for `Last-Modified`.
+    public var lastModified: Int64?
+    /// The JSON body, ready to send; nil for none.
+    public var body: [UInt8]?
+    /// The OperationOutcome when this is an error, for batch responses.
+    public var isError: Bool { status >= 400 }
+
+    public init(status: Int, location: String? = nil, versionId: Int? = nil, lastModified: Int64? = nil, body: [UInt8]? = nil) {
+        self.status = status
+        self.location = location
+        self.versionId = versionId
+        self.lastModified = lastModified
+        self.body = body
+    }
+
+    /// `W/"3"`.
+    public var etag: String? { versionId.map { "W/\"\($0)\"" } }
+
+    /// A response carrying one stored version, with its headers.
+    static func resource(_ stored: StoredResource, status: Int, body: [UInt8]?) -> FHIRResponse {
+        FHIRResponse(status: status, location: "\(stored.type)/\(stored.id)/_history/\(stored.versionId)",
+                     versionId: stored.versionId, lastModified: stored.lastUpdated, body: body)
+    }
+
+    /// An OperationOutcome for `error`, with the status its category maps to.
+    public static func outcome(_ error: FHIRError) -> FHIRResponse {
+        FHIRResponse(status: StatusMapping.status(for: error.category), body: OperationOutcome.bytes(error.issues))
+    }
+}

@@ -1,0 +1,109 @@
+import FHIRCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Mounts the FHIR REST API under `/fhir` on a Hummingbird router.
+public struct FHIRRoutes<Context: RequestContext>: Sendable {
+    let engine: FHIREngine
+
+    public init(engine: FHIREngine) {
+        self.engine = engine
+    }
+
+    public func register(on router: Router<Context>) {
+        for path in ["fhir", "fhir/**"] {
+            router.on(RouterPath(path), method: .get) { request, _ in await handle(request) }
+            router.on(RouterPath(path), method: .head) { request, _ in await handle(request) }
+            router.on(RouterPath(path), method: .post) { request, _ in await handle(request) }
+            router.on(RouterPath(path), method: .put) { request, _ in await handle(request) }
+            router.on(RouterPath(path), method: .delete) { request, _ in await handle(request) }
+            router.on(RouterPath(path), method: .patch) { request, _ in await handle(request) }
+        }
+    }
+
+    func handle(_ request: Request) async -> Response {
+        do {
+            let fhirRequest = try await parse(request)
+            return respond(await engine.handle(fhirRequest), method: fhirRequest.method)
+        } catch let error as FHIRError {
+            return respond(.outcome(error), method: .get)
+        } catch {
+            return respond(.outcome(FHIRError(.invalid, code: "invalid", "the request could not be read")), method: .get)
+        }
+    }
+
+    private func parse(_ request: Request) async throws -> FHIRRequest {
+        guard let method = FHIRRequest.Method(rawValue: request.method.rawValue) else {
+            throw FHIRError(.unsupported, code: "not-supported", "the HTTP method \(request.method.rawValue) is not supported")
+        }
+        let rawPath = request.uri.path
+        let below = rawPath.hasPrefix("/fhir") ? rawPath.dropFirst(5) : Substring(rawPath)
+        let path = below.split(separator: "/").map { String($0).percentDecoded }
+        let query = FHIRRequest.parseQuery(Substring(request.uri.query ?? ""))
+        try ContentNegotiation.checkAccept(request.headers[.accept], format: query.last(where: { $0.name == "_format" })?.value)
+        var fhirRequest = FHIRRequest(
+            method: method, path: path, query: query,
+            ifMatch: request.headers[.ifMatch],
+            ifNoneExist: request.headers[FHIRHeaders.ifNoneExist],
+            ifNoneMatch: request.headers[.ifNoneMatch],
+            prefer: Prefer(header: request.headers[FHIRHeaders.prefer])
+        )
+        guard method == .post || method == .put || method == .patch else { return fhirRequest }
+        let contentType = request.headers[.contentType]
+        try ContentNegotiation.checkContentType(contentType)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: engine.limits.maxBodyBytes)
+        } catch {
+            throw FHIRError(.tooLarge, code: "too-costly",
+                            "the request body is larger than the limit of \(engine.limits.maxBodyBytes) bytes (KARNA_MAX_BODY_BYTES)")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        if contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
+            // POST _search sends its parameters as a form.
+            fhirRequest.query += FHIRRequest.parseQuery(Substring(String(decoding: bytes, as: UTF8.self)))
+            return fhirRequest
+        }
+        if bytes.isEmpty { return fhirRequest }
+        fhirRequest.body = try engine.parseBody(bytes)
+        return fhirRequest
+    }
+
+
+    private func respond(_ response: FHIRResponse, method: FHIRRequest.Method) -> Response {
+        var headers = HTTPFields()
+        if let location = response.location {
+            headers[response.status == 201 ? .location : .contentLocation] = "\(engine.baseURL)/\(location)"
+        }
+        if let etag = response.etag { headers[.eTag] = etag }
+        if let lastModified = response.lastModified { headers[.lastModified] = HTTPDate.format(milliseconds: lastModified) }
+        guard let body = response.body, method != .head else {
+            return Response(status: .init(code: response.status), headers: headers)
+        }
+        headers[.contentType] = FHIRHeaders.fhirJSON
+        return Response(status: .init(code: response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Header names and values of the FHIR HTTP API.
+enum FHIRHeaders {
+    static let ifNoneExist = HTTPField.Name("If-None-Exist")!
+    static let prefer = HTTPField.Name("Prefer")!
+    static let fhirJSON = "application/fhir+json; charset=utf-8"
+}
+
+/// RFC 9110 IMF-fixdate for `Last-Modified`.
+enum HTTPDate {
+    static func format(milliseconds: Int64) -> String {
+        let seconds = Int(milliseconds / 1000)
+        let days = seconds / 86_400
+        let (y, m, d) = CivilCalendar.date(fromDaysSince1970: days)
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let secondOfDay = seconds % 86_400
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(weekdays[days % 7]), \(two(d)) \(months[m - 1]) \(y) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
+    }
+}

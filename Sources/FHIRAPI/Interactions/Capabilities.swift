@@ -1,0 +1,55 @@
+import FHIRCore
+
+extension FHIREngine {
+    /// capabilities: `GET [base]/metadata` (FHIR R4 §3.1.0.12). It states only what the server really does.
+    func capabilities() -> FHIRResponse {
+        FHIRResponse(status: 200, body: capabilityStatementBytes)
+    }
+
+    var capabilityStatementBytes: [UInt8] {
+        let interactions: [JSONValue] = ["read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"].map {
+            .object(JSONObject([("code", .string($0))]))
+        }
+        let searchParams: [JSONValue] = [
+            .object(JSONObject([("name", .string("_id")), ("type", .string("token"))])),
+            .object(JSONObject([("name", .string("identifier")), ("type", .string("token"))])),
+        ]
+        let resources: [JSONValue] = definitions.resourceTypes.map { type in
+            .object(JSONObject([
+                ("type", .string(type)),
+                ("profile", .string("http://hl7.org/fhir/StructureDefinition/\(type)")),
+                ("interaction", .array(interactions)),
+                ("versioning", .string("versioned-update")),
+                ("readHistory", .bool(true)),
+                ("updateCreate", .bool(true)),
+                ("conditionalCreate", .bool(true)),
+                ("conditionalRead", .string("not-supported")),
+                ("conditionalUpdate", .bool(true)),
+                ("conditionalDelete", .string("single")),
+                ("searchParam", .array(searchParams)),
+            ]))
+        }
+        let statement = JSONObject([
+            ("resourceType", .string("CapabilityStatement")),
+            ("status", .string("active")),
+            ("date", .string("2026-11-22")),
+            ("publisher", .string("Kärna")),
+            ("kind", .string("instance")),
+            ("software", .object(JSONObject([("name", .string("Kärna")), ("version", .string(KarnaVersion.current))]))),
+            ("implementation", .object(JSONObject([("description", .string("Kärna FHIR R4 server")), ("url", .string(baseURL))]))),
+            ("fhirVersion", .string(definitions.fhirVersion)),
+            ("format", .array([.string("application/fhir+json"), .string("json")])),
+            ("rest", .array([.object(JSONObject([
+                ("mode", .string("server")),
+                ("resource", .array(resources)),
+                ("interaction", .array(["transaction", "batch", "history-system"].map { .object(JSONObject([("code", .string($0))])) })),
+            ]))])),
+        ])
+        return JSONWriter.bytes(.object(statement))
+    }
+}
+
+/// The version Kärna reports in its CapabilityStatement and `karna --version`.
+public enum KarnaVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,57 @@
+import FHIRCore
+import Store
+
+extension FHIREngine {
+    /// update: `PUT [base]/[type]/[id]` (FHIR R4 §3.1.0.6), also creating with a
+    /// client-chosen id; `If-Match` makes it a version-aware update (§3.1.0.6.1).
+    func update(_ request: FHIRRequest, type: String, id: String) async throws -> FHIRResponse {
+        let resource = try validResource(request.body, type: type)
+        guard let bodyID = resource.id else {
+            throw FHIRError(.invalid, code: "required", "an update must carry the id in the body; add \"id\": \"\(id)\"", expression: ["\(type).id"])
+        }
+        guard bodyID == id else {
+            throw FHIRError(.invalid, code: "invalid", "the id in the body ('\(bodyID)') differs from the id in the URL ('\(id)')", expression: ["\(type).id"])
+        }
+        let ifMatch = try request.ifMatch.map { (etag: String) throws(FHIRError) -> Int in try Self.version(fromETag: etag) }
+        let result = try await store.commit(.update(resource, type: type, id: id, ifMatch: ifMatch))
+        guard let stored = result.resource else { throw FHIRError(.internalError, code: "exception", "the update returned no resource") }
+        switch result.outcome {
+        case .created:
+            return writeResponse(stored, status: 201, prefer: request.prefer, message: "created \(type)/\(id) version \(stored.versionId)")
+        case .unchanged:
+            return writeResponse(stored, status: 200, prefer: request.prefer, message: "\(type)/\(id) is unchanged; no new version was made")
+        default:
+            return writeResponse(stored, status: 200, prefer: request.prefer, message: "updated \(type)/\(id) to version \(stored.versionId)")
+        }
+    }
+
+    /// conditional update: `PUT [base]/[type]?criteria` (FHIR R4 §3.1.0.6.2).
+    func conditionalUpdate(_ request: FHIRRequest, type: String) async throws -> FHIRResponse {
+        let query = request.criteriaQuery
+        guard !query.isEmpty else {
+            throw FHIRError(.invalid, code: "invalid", "PUT on a type needs search criteria (conditional update) or an id in the URL")
+        }
+        let criteria = try ConditionalCriteria(type: type, query: query)
+        let matches = try await store.find(criteria)
+        var resource = try validResource(request.body, type: type)
+        switch matches.count {
+        case 0:
+            let id = resource.id ?? Self.newID()
+            resource.set("id", .string(id), insertingAt: 1)
+            var inner = request
+            inner.body = .object(resource)
+            return try await update(inner, type: type, id: try checkID(id))
+        case 1:
+            if let bodyID = resource.id, bodyID != matches[0] {
+                throw FHIRError(.invalid, code: "invalid", "the body's id '\(bodyID)' differs from the matched \(type)/\(matches[0])", expression: ["\(type).id"])
+            }
+            resource.set("id", .string(matches[0]), insertingAt: 1)
+            var inner = request
+            inner.body = .object(resource)
+            return try await update(inner, type: type, id: matches[0])
+        default:
+            throw FHIRError(.preconditionFailed, code: "multiple-matches",
+                            "the criteria '\(query)' match \(matches.count) resources; a conditional update needs at most one")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The FHIR R4 definitions Kärna runs on, generated from the official
+/// StructureDefinitions, SearchParameters and Patient CompartmentDefinition by
+/// `scripts/generate_definitions.py`.
+public struct Definitions: Sendable {
+    public let fhirVersion: String
+    public let types: [String: TypeDefinition]
+    public let primitives: Set<String>
+    /// The regular expression of each primitive's value, as the specification states it.
+    public let primitiveRegexes: [String: String]
+    public let searchParameters: [String: [SearchParameterDefinition]]
+    /// For each resource type in the Patient compartment: the search parameters that link it to the patient.
+    public let patientCompartment: [String: [String]]
+
+    /// The R4 definitions shipped with the package, loaded once.
+    public static let r4: Definitions = {
+        guard let url = Bundle.module.url(forResource: "r4-definitions", withExtension: "json", subdirectory: "Generated")
+            ?? Bundle.module.url(forResource: "r4-definitions", withExtension: "json")
+        else { fatalError("r4-definitions.json is missing from the FHIRCore bundle; run scripts/generate_definitions.py") }
+        do {
+            return try Definitions(data: Data(contentsOf: url))
+        } catch {
+            fatalError("r4-definitions.json cannot be read: \(error)")
+        }
+    }()
+
+    init(data: Data) throws {
+        struct File: Decodable {
+            struct TypeFile: Decodable {
+                let kind: TypeDefinition.Kind
+                let abstract: Bool
+                let elements: [ElementDefinition]
+            }
+            let fhirVersion: String
+            struct Primitive: Decodable {
+                let regex: String?
+                let maxLength: Int?
+            }
+            let primitives: [String: Primitive]
+            let types: [String: TypeFile]
+            let searchParameters: [String: [SearchParameterDefinition]]
+            let patientCompartment: [String: [String]]
+        }
+        let file = try JSONDecoder().decode(File.self, from: data)
+        fhirVersion = file.fhirVersion
+        primitives = Set(file.primitives.keys)
+        primitiveRegexes = file.primitives.compactMapValues(\.regex)
+        var types: [String: TypeDefinition] = [:]
+        for (name, type) in file.types {
+            types[name] = TypeDefinition(name: name, kind: type.kind, isAbstract: type.abstract, elements: type.elements)
+        }
+        self.types = types
+        searchParameters = file.searchParameters
+        patientCompartment = file.patientCompartment
+    }
+
+    /// The concrete resource types (Patient, Observation …), sorted.
+    public var resourceTypes: [String] {
+        types.values.filter { $0.kind == .resource && !$0.isAbstract }.map(\.name).sorted()
+    }
+
+    public func isResourceType(_ name: String) -> Bool {
+        guard let type = types[name] else { return false }
+        return type.kind == .resource && !type.isAbstract
+    }
+
+    /// Search parameters that apply to `resourceType`, its own and those of Resource and DomainResource.
+    public func searchParameters(for resourceType: String) -> [SearchParameterDefinition] {
+        (searchParameters["Resource"] ?? []) + (searchParameters["DomainResource"] ?? []) + (searchParameters[resourceType] ?? [])
+    }
+}

@@ -1,0 +1,57 @@
+/// A transport-neutral error from the FHIR domain: a category that the REST
+/// layer maps to an HTTP status, and the issues that say what and where.
+public struct FHIRError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. A struct over a private enum so new cases break no caller.
+    public struct Category: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable, Hashable {
+            case invalid, notFound, gone, conflict, preconditionFailed, unsupported
+            case tooLarge, forbidden, busy, notAcceptable, unsupportedMediaType, unprocessable, internalError
+        }
+        private let base: Base
+
+        /// The request is malformed (400).
+        public static let invalid = Category(base: .invalid)
+        /// The resource or type does not exist (404).
+        public static let notFound = Category(base: .notFound)
+        /// The resource existed and was deleted (410).
+        public static let gone = Category(base: .gone)
+        /// The change conflicts with the current state (409).
+        public static let conflict = Category(base: .conflict)
+        /// An `If-Match` version did not match (412).
+        public static let preconditionFailed = Category(base: .preconditionFailed)
+        /// The interaction or parameter is not supported (501 or 400 by context).
+        public static let unsupported = Category(base: .unsupported)
+        /// The request exceeds a configured limit (413).
+        public static let tooLarge = Category(base: .tooLarge)
+        /// The caller may not do this (403).
+        public static let forbidden = Category(base: .forbidden)
+        /// The server is overloaded; try again (503).
+        public static let busy = Category(base: .busy)
+        /// The requested format cannot be produced (406).
+        public static let notAcceptable = Category(base: .notAcceptable)
+        /// The body's format is not one the server reads (415).
+        public static let unsupportedMediaType = Category(base: .unsupportedMediaType)
+        /// The content is well-formed but fails validation (422).
+        public static let unprocessable = Category(base: .unprocessable)
+        /// A fault in the server, not the request (500).
+        public static let internalError = Category(base: .internalError)
+
+        public var description: String { base.rawValue }
+    }
+
+    public let category: Category
+    public let issues: [FHIRIssue]
+
+    public init(_ category: Category, issues: [FHIRIssue]) {
+        self.category = category
+        self.issues = issues
+    }
+
+    public init(_ category: Category, code: String, _ diagnostics: String, expression: [String] = []) {
+        self.init(category, issues: [FHIRIssue(code: code, diagnostics: diagnostics, expression: expression)])
+    }
+
+    public var description: String {
+        "\(category): " + issues.map(\.description).joined(separator: "; ")
+    }
+}

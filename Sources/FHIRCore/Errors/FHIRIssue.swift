@@ -1,0 +1,26 @@
+/// One problem found in a request, as an OperationOutcome issue will carry it.
+public struct FHIRIssue: Sendable, Equatable, CustomStringConvertible {
+    /// OperationOutcome.issue.severity.
+    public enum Severity: String, Sendable {
+        case fatal, error, warning, information
+    }
+
+    public var severity: Severity
+    /// OperationOutcome.issue.code (IssueType): structure, required, value, invariant, not-found …
+    public var code: String
+    /// What is wrong and how to remedy it, for people. Holds no patient data.
+    public var diagnostics: String
+    /// FHIRPath expressions of the elements concerned.
+    public var expression: [String]
+
+    public init(severity: Severity = .error, code: String, diagnostics: String, expression: [String] = []) {
+        self.severity = severity
+        self.code = code
+        self.diagnostics = diagnostics
+        self.expression = expression
+    }
+
+    public var description: String {
+        expression.isEmpty ? diagnostics : "\(expression.joined(separator: ", ")): \(diagnostics)"
+    }
+}

@@ -1,0 +1,12 @@
+/// The limits a parser enforces on untrusted JSON; every one is configurable.
+public struct JSONLimits: Sendable, Equatable {
+    /// Deepest allowed nesting of objects and arrays.
+    public var maxDepth: Int
+    /// Longest allowed string, in UTF-8 bytes.
+    public var maxStringBytes: Int
+
+    public init(maxDepth: Int = 64, maxStringBytes: Int = 16 * 1024 * 1024) {
+        self.maxDepth = maxDepth
+        self.maxStringBytes = maxStringBytes
+    }
+}

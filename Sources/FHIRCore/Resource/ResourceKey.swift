@@ -1,0 +1,21 @@
+/// A resource's logical identity on this server: its type and id (`Patient/123`).
+public struct ResourceKey: Sendable, Hashable, CustomStringConvertible {
+    public let type: String
+    public let id: String
+
+    public init(type: String, id: String) {
+        self.type = type
+        self.id = id
+    }
+
+    /// Parses a relative reference `Type/id` (ignoring a trailing `/_history/n`).
+    public init?(reference: String) {
+        let parts = reference.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 || (parts.count == 4 && parts[2] == "_history"),
+              let first = parts[0].first, first.isUppercase, !parts[1].isEmpty
+        else { return nil }
+        self.init(type: String(parts[0]), id: String(parts[1]))
+    }
+
+    public var description: String { "\(type)/\(id)" }
+}

@@ -1,0 +1,206 @@
+/// Structural validation of a resource against the R4 StructureDefinitions:
+/// known elements, JSON kinds, cardinality, choice types, primitive formats,
+/// primitive extensions (`_birthDate`), contained resources, and the Swedish
+/// national identifiers. Reports every problem, each with its FHIRPath.
+public struct ResourceValidator: Sendable {
+    public let definitions: Definitions
+
+    public init(definitions: Definitions = .r4) {
+        self.definitions = definitions
+    }
+
+    /// All problems with `value` as a resource; empty when it is valid.
+    public func validate(_ value: JSONValue, expectedType: String? = nil) -> [FHIRIssue] {
+        var run = Run(definitions: definitions)
+        run.resource(value, expression: nil, expectedType: expectedType)
+        return run.issues
+    }
+
+    private struct Run {
+        let definitions: Definitions
+        var issues: [FHIRIssue] = []
+
+        mutating func report(_ code: String, _ message: String, at expression: String) {
+            issues.append(FHIRIssue(code: code, diagnostics: message, expression: [expression]))
+        }
+
+        mutating func resource(_ value: JSONValue, expression: String?, expectedType: String?) {
+            guard case .object(let object) = value else {
+                report("structure", "a resource must be a JSON object, found a \(value.kindName)", at: expression ?? "Resource")
+                return
+            }
+            guard let typeValue = object["resourceType"] else {
+                report("required", "the resource has no 'resourceType'", at: expression ?? "Resource")
+                return
+            }
+            guard case .string(let typeName) = typeValue else {
+                report("structure", "'resourceType' must be a string", at: expression ?? "Resource")
+                return
+            }
+            guard definitions.isResourceType(typeName), let type = definitions.types[typeName] else {
+                report("not-supported", "'\(typeName)' is not an R4 resource type", at: expression ?? "Resource")
+                return
+            }
+            if let expectedType, expectedType != typeName {
+                report("invalid", "the body is a \(typeName) but a \(expectedType) was expected", at: expression ?? typeName)
+                return
+            }
+            complex(object, type: type, path: "", expression: expression ?? typeName, isResourceRoot: true)
+        }
+
+        mutating func complex(_ object: JSONObject, type: TypeDefinition, path: String, expression: String, isResourceRoot: Bool = false) {
+            guard let childrenPath = type.childrenPath(for: path), let properties = type.properties[childrenPath] else {
+                report("structure", "no definition for \(type.name).\(path)", at: expression)
+                return
+            }
+            if object.isEmpty && !isResourceRoot {
+                report("structure", "an element must have a value or children; an empty object is not allowed", at: expression)
+            }
+            for (key, value) in object {
+                if isResourceRoot && key == "resourceType" { continue }
+                let childExpression = expression + "." + key
+                if key.hasPrefix("_") {
+                    let name = String(key.dropFirst())
+                    guard let property = properties[name], definitions.primitives.contains(property.type) else {
+                        report("structure", "unknown element '\(key)': '_' may only precede a primitive element of \(type.name)", at: childExpression)
+                        continue
+                    }
+                    primitiveExtension(value, property: property, valueMember: object[name], expression: expression + "." + name)
+                    continue
+                }
+                guard let property = properties[key] else {
+                    report("structure", "unknown element '\(key)' in \(describe(type: type, path: childrenPath))", at: childExpression)
+                    continue
+                }
+                element(value, property: property, owner: type, ownerPath: childrenPath, extensionMember: object["_" + key], expression: childExpression)
+            }
+            for child in type.children[childrenPath] ?? [] where child.min > 0 {
+                let present: Bool
+                if child.isChoice {
+                    present = child.types.contains { object[child.name + $0.capitalizedFirst] != nil || object["_" + child.name + $0.capitalizedFirst] != nil }
+                } else {
+                    present = object[child.name] != nil || object["_" + child.name] != nil
+                }
+                if !present {
+                    let shown = child.isChoice ? child.name + "[x]" : child.name
+                    report("required", "missing required element '\(shown)' (minimum cardinality \(child.min))", at: expression + "." + child.name)
+                }
+            }
+        }
+
+        func describe(type: TypeDefinition, path: String) -> String {
+            path.isEmpty ? type.name : "\(type.name).\(path)"
+        }
+
+        mutating func element(_ value: JSONValue, property: TypeDefinition.Property, owner: TypeDefinition, ownerPath: String,
+                              extensionMember: JSONValue?, expression: String) {
+            let element = property.element
+            let isPrimitive = definitions.primitives.contains(property.type)
+            if element.isRepeating {
+                guard case .array(let items) = value else {
+                    report("structure", "'\(element.name)' repeats (max \(element.max)) and must be a JSON array, found a \(value.kindName)", at: expression)
+                    return
+                }
+                if items.isEmpty {
+                    report("structure", "an empty array is not allowed; leave '\(element.name)' out instead", at: expression)
+                }
+                if let max = Int(element.max), items.count > max {
+                    report("structure", "'\(element.name)' allows at most \(max) items, found \(items.count)", at: expression)
+                }
+                let extensions = extensionMember?.arrayValue
+                for (i, item) in items.enumerated() {
+                    let itemExpression = "\(expression)[\(i)]"
+                    if case .null = item {
+                        let hasExtension = extensions.map { i < $0.count && $0[i] != .null } ?? false
+                        if !(isPrimitive && hasExtension) {
+                            report("structure", "null is only allowed in a primitive array where '_\(element.name)' has extensions at the same index", at: itemExpression)
+                        }
+                        continue
+                    }
+                    single(item, property: property, owner: owner, ownerPath: ownerPath, expression: itemExpression)
+                }
+            } else {
+                if case .array = value {
+                    report("structure", "'\(element.name)' has maximum cardinality 1 and must not be an array", at: expression)
+                    return
+                }
+                single(value, property: property, owner: owner, ownerPath: ownerPath, expression: expression)
+            }
+        }
+
+        mutating func single(_ value: JSONValue, property: TypeDefinition.Property, owner: TypeDefinition, ownerPath: String, expression: String) {
+            let element = property.element
+            let typeName = property.type
+            if definitions.primitives.contains(typeName) {
+                if let problem = PrimitiveFormat.problem(type: typeName, value: value) {
+                    report("value", "invalid \(typeName): \(problem)", at: expression)
+                }
+                return
+            }
+            if typeName == "Resource" {
+                resource(value, expression: expression, expectedType: nil)
+                if case .object(let inner) = value, inner["contained"] != nil, ownerPath == "" && element.name == "contained" {
+                    report("invariant", "a contained resource must not contain resources (dom-2)", at: expression + ".contained")
+                }
+                return
+            }
+            guard case .object(let object) = value else {
+                report("structure", "expected a JSON object for \(typeName), found a \(value.kindName)", at: expression)
+                return
+            }
+            if element.contentReference != nil || owner.children[element.path] != nil {
+                complex(object, type: owner, path: element.path, expression: expression)
+                return
+            }
+            guard let type = definitions.types[typeName] else {
+                report("structure", "no definition for the type \(typeName)", at: expression)
+                return
+            }
+            complex(object, type: type, path: "", expression: expression)
+            if typeName == "Identifier" { swedishIdentifier(object, expression: expression) }
+        }
+
+        /// `_name` carries a primitive's id and extensions: an object, or for arrays an array aligned with the values.
+        mutating func primitiveExtension(_ value: JSONValue, property: TypeDefinition.Property, valueMember: JSONValue?, expression: String) {
+            guard let elementType = definitions.types["Element"] else { return }
+            func one(_ item: JSONValue, at path: String) {
+                guard case .object(let object) = item else {
+                    report("structure", "a primitive's extension part must be an object, found a \(item.kindName)", at: path)
+                    return
+                }
+                complex(object, type: elementType, path: "", expression: path)
+            }
+            if property.element.isRepeating {
+                guard case .array(let items) = value else {
+                    report("structure", "'_\(property.element.name)' must be an array aligned with '\(property.element.name)'", at: expression)
+                    return
+                }
+                if let values = valueMember?.arrayValue, values.count != items.count {
+                    report("structure", "'_\(property.element.name)' has \(items.count) items but '\(property.element.name)' has \(values.count)", at: expression)
+                }
+                for (i, item) in items.enumerated() where item != .null { one(item, at: "\(expression)[\(i)]") }
+            } else {
+                one(value, at: expression)
+            }
+        }
+
+        /// Swedish national identifiers must be real numbers: right date, right check digit.
+        mutating func swedishIdentifier(_ identifier: JSONObject, expression: String) {
+            guard let system = identifier["system"]?.stringValue, let value = identifier["value"]?.stringValue else { return }
+            let expectedKind: SwedishPersonalIdentity.Kind
+            switch system {
+            case SwedishPersonalIdentity.personnummerSystem: expectedKind = .personnummer
+            case SwedishPersonalIdentity.samordningsnummerSystem: expectedKind = .samordningsnummer
+            default: return
+            }
+            do {
+                let parsed = try SwedishPersonalIdentity(value)
+                if parsed.kind != expectedKind {
+                    report("value", "the value is a \(parsed.kind.rawValue) but the system is the \(expectedKind.rawValue) OID", at: expression + ".value")
+                }
+            } catch {
+                report("value", "invalid \(expectedKind.rawValue): \(error.description)", at: expression + ".value")
+            }
+        }
+    }
+}

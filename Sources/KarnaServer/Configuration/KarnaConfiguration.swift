@@ -1,0 +1,100 @@
+import FHIRAPI
+import FHIRCore
+import Foundation
+
+/// Every setting of a Kärna server, decoded once from flags and `KARNA_*`
+/// environment variables (a flag wins). A bad value stops start-up with a
+/// message that names the setting.
+public struct KarnaConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// `sqlite:PATH` (the default, under `./data`) or `postgres://user:password@host:port/database`.
+    public var databaseURL: String
+    /// The FHIR base URL clients see, for links and `Location`; derived from host and port unless set.
+    public var publicBaseURL: String?
+    public var limits: APILimits
+    public var logLevel: String
+
+    /// The settings, their variables and meaning, for `--help` and the README.
+    public static let settings: [(flag: String, variable: String, meaning: String)] = [
+        ("--host", "KARNA_HOST", "address to listen on (default 127.0.0.1)"),
+        ("--port", "KARNA_PORT", "port to listen on (default 8080)"),
+        ("--database-url", "KARNA_DATABASE_URL", "sqlite:PATH or postgres://user:password@host:port/db (default sqlite:./data/karna.sqlite)"),
+        ("--base-url", "KARNA_BASE_URL", "public FHIR base URL (default http://HOST:PORT/fhir)"),
+        ("--max-body-bytes", "KARNA_MAX_BODY_BYTES", "largest request body (default 33554432)"),
+        ("--max-bundle-entries", "KARNA_MAX_BUNDLE_ENTRIES", "most entries in a batch or transaction (default 10000)"),
+        ("--max-json-depth", "KARNA_MAX_JSON_DEPTH", "deepest JSON nesting (default 64)"),
+        ("--max-string-bytes", "KARNA_MAX_STRING_BYTES", "longest JSON string (default 16777216)"),
+        ("--default-page-size", "KARNA_DEFAULT_PAGE_SIZE", "page size when _count is absent (default 50)"),
+        ("--max-page-size", "KARNA_MAX_PAGE_SIZE", "largest _count honoured (default 1000)"),
+        ("--log-level", "KARNA_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
+    ]
+
+    public static let defaultDatabaseURL = "sqlite:./data/karna.sqlite"
+
+    /// A configuration problem, naming the setting.
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Resolves each setting from `flags` (name without dashes → value), then `environment`, then the default.
+    public init(flags: [String: String] = [:], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func raw(_ flag: String, _ variable: String) -> (String, String)? {
+            if let value = flags[flag] { return (value, "--\(flag)") }
+            if let value = environment[variable], !value.isEmpty { return (value, variable) }
+            return nil
+        }
+        func integer(_ flag: String, _ variable: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let (text, source) = raw(flag, variable) else { return value }
+            guard let number = Int(text), range.contains(number) else {
+                throw Error(description: "\(source) must be a whole number from \(range.lowerBound) to \(range.upperBound); got '\(text)'")
+            }
+            return number
+        }
+        host = raw("host", "KARNA_HOST")?.0 ?? "127.0.0.1"
+        port = try integer("port", "KARNA_PORT", default: 8080, range: 1...65_535)
+        databaseURL = raw("database-url", "KARNA_DATABASE_URL")?.0 ?? Self.defaultDatabaseURL
+        if let (url, source) = raw("database-url", "KARNA_DATABASE_URL") {
+            let valid = url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.hasPrefix("sqlite:") || !url.contains("://")
+            guard valid, !url.isEmpty else {
+                throw Error(description: "\(source) must be sqlite:PATH or postgres://user:password@host:port/database; got '\(url)'")
+            }
+        }
+        if let (url, source) = raw("base-url", "KARNA_BASE_URL") {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw Error(description: "\(source) must be an http(s) URL such as https://fhir.example.se/fhir; got '\(url)'")
+            }
+            publicBaseURL = url
+        }
+        limits = APILimits(
+            maxBodyBytes: try integer("max-body-bytes", "KARNA_MAX_BODY_BYTES", default: 32 * 1024 * 1024, range: 1_024...1 << 31),
+            maxBundleEntries: try integer("max-bundle-entries", "KARNA_MAX_BUNDLE_ENTRIES", default: 10_000, range: 1...1_000_000),
+            maxJSONDepth: try integer("max-json-depth", "KARNA_MAX_JSON_DEPTH", default: 64, range: 8...1_000),
+            maxStringBytes: try integer("max-string-bytes", "KARNA_MAX_STRING_BYTES", default: 16 * 1024 * 1024, range: 1_024...1 << 31),
+            defaultPageSize: try integer("default-page-size", "KARNA_DEFAULT_PAGE_SIZE", default: 50, range: 1...10_000),
+            maxPageSize: try integer("max-page-size", "KARNA_MAX_PAGE_SIZE", default: 1_000, range: 1...100_000)
+        )
+        logLevel = raw("log-level", "KARNA_LOG_LEVEL")?.0 ?? "info"
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard levels.contains(logLevel) else {
+            throw Error(description: "KARNA_LOG_LEVEL/--log-level must be one of \(levels.joined(separator: ", ")); got '\(logLevel)'")
+        }
+        if limits.defaultPageSize > limits.maxPageSize {
+            throw Error(description: "the default page size (\(limits.defaultPageSize)) is larger than the maximum page size (\(limits.maxPageSize))")
+        }
+    }
+
+    /// The FHIR base URL clients use.
+    public var baseURL: String {
+        if let publicBaseURL { return publicBaseURL }
+        let shownHost = host == "0.0.0.0" || host == "::" ? "localhost" : host
+        return "http://\(shownHost):\(port)/fhir"
+    }
+
+    /// The database URL with any password hidden, for logs.
+    public var redactedDatabaseURL: String {
+        guard var components = URLComponents(string: databaseURL), components.password != nil else { return databaseURL }
+        components.password = "***"
+        return components.string ?? "postgres://…"
+    }
+}

@@ -1,0 +1,72 @@
+import FHIRAPI
+import FHIRCore
+import Foundation
+import Store
+
+/// Loads FHIR Bundle files (`.json` or `.json.bz2`), a file or a folder of
+/// them, through the same transaction path as the API. Client ids from
+/// `urn:uuid` fullUrls are kept, so loading the same files again changes
+/// nothing and says so.
+public struct BundleImporter: Sendable {
+    /// Totals of one import run.
+    public struct Report: Sendable {
+        public var files = 0
+        public var failedFiles: [(file: String, reason: String)] = []
+        public var entries = 0
+        public var outcomes: [WriteResult.Outcome: Int] = [:]
+        public var seconds: Double = 0
+
+        public var resourcesPerSecond: Double { seconds > 0 ? Double(entries) / seconds : 0 }
+
+        public var summary: String {
+            let counts = ["created", "updated", "unchanged", "matched"].map { name in
+                "\(outcomes[WriteResult.Outcome(rawValue: name)!] ?? 0) \(name)"
+            }.joined(separator: ", ")
+            return "\(files) files, \(entries) resources (\(counts)) in \(String(format: "%.1f", seconds)) s: "
+                + "\(Int(resourcesPerSecond)) resources/s" + (failedFiles.isEmpty ? "" : "; \(failedFiles.count) files failed")
+        }
+    }
+
+    let engine: FHIREngine
+
+    public init(engine: FHIREngine) {
+        self.engine = engine
+    }
+
+    /// The bundle files at `path`: the file itself, or the folder's `.json`/`.json.bz2` files in name order.
+    public static func files(at path: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw FHIRError(.notFound, code: "not-found", "no file or folder at \(path)")
+        }
+        guard isDirectory.boolValue else { return [path] }
+        return try FileManager.default.contentsOfDirectory(atPath: path)
+            .filter { $0.hasSuffix(".json") || $0.hasSuffix(".json.bz2") }
+            .sorted()
+            .map { (path as NSString).appendingPathComponent($0) }
+    }
+
+    /// Imports every file; `progress` is told after each one.
+    public func importFiles(_ files: [String], progress: (String, Report) -> Void = { _, _ in }) async -> Report {
+        var report = Report()
+        let start = Date()
+        for file in files {
+            do {
+                var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+                if file.hasSuffix(".bz2") { bytes = try BZip2.decompress(bytes) }
+                let body = try engine.parseBody(bytes)
+                let summary = try await engine.importBundle(body)
+                report.entries += summary.entries
+                for (outcome, count) in summary.outcomes { report.outcomes[outcome, default: 0] += count }
+            } catch let error as FHIRError {
+                report.failedFiles.append((file, error.issues.map(\.description).joined(separator: "; ")))
+            } catch {
+                report.failedFiles.append((file, "\(error)"))
+            }
+            report.files += 1
+            report.seconds = Date().timeIntervalSince(start)
+            progress(file, report)
+        }
+        return report
+    }
+}

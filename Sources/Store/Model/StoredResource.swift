@@ -1,0 +1,37 @@
+import FHIRCore
+
+/// One version of a resource as the store holds it: its bytes are exactly
+/// what is served, so reads never re-encode.
+public struct StoredResource: Sendable {
+    /// How this version came to be, for history bundles (`request.method`).
+    public enum Method: String, Sendable {
+        case create = "POST"
+        case update = "PUT"
+        case delete = "DELETE"
+    }
+
+    public let type: String
+    public let id: String
+    public let versionId: Int
+    /// Milliseconds since 1970, UTC.
+    public let lastUpdated: Int64
+    public let method: Method
+    /// The resource JSON with `meta.versionId` and `meta.lastUpdated`; empty for a deletion.
+    public let json: [UInt8]
+    /// The store-wide order of this version, used as the history paging cursor (0 when not yet known).
+    public var sequence: Int64 = 0
+
+    public init(type: String, id: String, versionId: Int, lastUpdated: Int64, method: Method, json: [UInt8], sequence: Int64 = 0) {
+        self.sequence = sequence
+        self.type = type
+        self.id = id
+        self.versionId = versionId
+        self.lastUpdated = lastUpdated
+        self.method = method
+        self.json = json
+    }
+
+    public var key: ResourceKey { ResourceKey(type: type, id: id) }
+    public var isDeleted: Bool { method == .delete }
+    public var lastUpdatedInstant: String { Instant.format(milliseconds: lastUpdated) }
+}

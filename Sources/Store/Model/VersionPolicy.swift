@@ -1,0 +1,93 @@
+import FHIRCore
+
+/// The decision for one write, made from the current version alone: no I/O,
+/// so both backends share it and tests exercise it directly.
+enum VersionPolicy {
+    /// What the backend must persist.
+    enum Decision {
+        /// Write this new version and make it current.
+        case write(StoredResource, WriteResult.Outcome, patientID: String?, tokens: [IndexedToken])
+        /// Change nothing and answer with this result.
+        case none(WriteResult)
+    }
+
+    /// The row the store has as current for a resource.
+    struct Current {
+        let resource: StoredResource
+    }
+
+    static func decide(_ operation: WriteOperation, current: StoredResource?, now: Int64, compartment: PatientCompartment) throws(FHIRError) -> Decision {
+        let nextVersion = (current?.versionId ?? 0) + 1
+        let lastUpdated = max(now, (current?.lastUpdated ?? 0) + 1)
+        switch operation.kind {
+        case .create(let resource, _):
+            if let current, !current.isDeleted {
+                throw FHIRError(.conflict, code: "duplicate", "\(operation.type)/\(operation.id) already exists")
+            }
+            return stamp(resource, operation: operation, version: nextVersion, at: lastUpdated, method: .create, outcome: .created, compartment: compartment)
+
+        case .update(let resource, let ifMatch):
+            try check(ifMatch: ifMatch, current: current, operation: operation)
+            if let current, !current.isDeleted {
+                // An update that changes nothing makes no version (as HAPI and Blaze do): re-imports stay idempotent.
+                let candidate = resource.stamped(id: operation.id, versionId: current.versionId, lastUpdated: current.lastUpdatedInstant)
+                if JSONWriter.bytes(.object(candidate)) == current.json {
+                    return .none(WriteResult(outcome: .unchanged, resource: current))
+                }
+                return stamp(resource, operation: operation, version: nextVersion, at: lastUpdated, method: .update, outcome: .updated, compartment: compartment)
+            }
+            return stamp(resource, operation: operation, version: nextVersion, at: lastUpdated, method: .update, outcome: .created, compartment: compartment)
+
+        case .delete(let ifMatch):
+            try check(ifMatch: ifMatch, current: current, operation: operation)
+            guard let current, !current.isDeleted else {
+                return .none(WriteResult(outcome: .noneDeleted, resource: nil))
+            }
+            let tombstone = StoredResource(type: operation.type, id: operation.id, versionId: nextVersion, lastUpdated: lastUpdated, method: .delete, json: [])
+            return .write(tombstone, .deleted, patientID: nil, tokens: [])
+        }
+    }
+
+    private static func check(ifMatch: Int?, current: StoredResource?, operation: WriteOperation) throws(FHIRError) {
+        guard let ifMatch else { return }
+        guard let current, !current.isDeleted else {
+            throw FHIRError(.preconditionFailed, code: "conflict",
+                            "If-Match names version \(ifMatch) of \(operation.type)/\(operation.id), which has no current version")
+        }
+        if current.versionId != ifMatch {
+            throw FHIRError(.preconditionFailed, code: "conflict",
+                            "If-Match names version \(ifMatch) of \(operation.type)/\(operation.id) but the current version is \(current.versionId); read it again and reapply your change")
+        }
+    }
+
+    private static func stamp(_ resource: JSONObject, operation: WriteOperation, version: Int, at time: Int64, method: StoredResource.Method,
+                              outcome: WriteResult.Outcome, compartment: PatientCompartment) -> Decision {
+        let stamped = resource.stamped(id: operation.id, versionId: version, lastUpdated: Instant.format(milliseconds: time))
+        let stored = StoredResource(type: operation.type, id: operation.id, versionId: version, lastUpdated: time, method: method,
+                                    json: JSONWriter.bytes(.object(stamped)))
+        let patientID = compartment.patientID(of: resource, type: operation.type, id: operation.id)
+        return .write(stored, outcome, patientID: patientID, tokens: IndexedToken.identifiers(of: resource))
+    }
+}
+
+/// A token the store indexes for conditional matching: the resource's identifiers.
+struct IndexedToken: Sendable, Hashable {
+    let parameter: String
+    let system: String
+    let code: String
+
+    static func identifiers(of resource: JSONObject) -> [IndexedToken] {
+        let values: [JSONValue]
+        switch resource["identifier"] {
+        case .array(let items): values = items
+        case .object(let one): values = [.object(one)]
+        default: return []
+        }
+        var tokens: [IndexedToken] = []
+        for case .object(let identifier) in values {
+            guard let value = identifier["value"]?.stringValue else { continue }
+            tokens.append(IndexedToken(parameter: "identifier", system: identifier["system"]?.stringValue ?? "", code: value))
+        }
+        return tokens
+    }
+}

@@ -1,0 +1,19 @@
+import FHIRCore
+import Foundation
+import Logging
+
+/// Opens the store a database URL names: `sqlite:PATH` (or a bare path) or `postgres://…`.
+public enum StoreFactory {
+    public static func open(url: String, logger: Logger = Logger(label: "karna.store")) throws -> any ResourceStore {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return try PostgresStore(url: url, logger: logger)
+        }
+        var path = url
+        if path.hasPrefix("sqlite://") { path = String(path.dropFirst("sqlite://".count)) }
+        else if path.hasPrefix("sqlite:") { path = String(path.dropFirst("sqlite:".count)) }
+        guard !path.isEmpty, !path.contains("://") else {
+            throw FHIRError(.invalid, code: "invalid", "the database URL '\(url)' is neither sqlite:PATH nor postgres://…")
+        }
+        return try SQLiteStore(path: path)
+    }
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Generate FHIRCore's R4 tables from the official R4 definitions.
+
+Reads ../shared/fhir-r4/ (StructureDefinitions, SearchParameters, the Patient
+CompartmentDefinition) and writes one compact JSON file that FHIRCore loads as
+a package resource. The output is committed so a fresh clone builds without
+../shared. Rerun after changing this script:
+
+    python3 scripts/generate_definitions.py [--shared ../shared]
+"""
+import argparse
+import gzip
+import json
+import os
+import re
+
+FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
+REGEX_EXT = "http://hl7.org/fhir/StructureDefinition/regex"
+
+
+def type_code(t):
+    """The FHIR type name of an element type, mapping System.* to the FHIR primitive."""
+    code = t["code"]
+    if code.startswith("http://hl7.org/fhirpath/System."):
+        for ext in t.get("extension", []):
+            if ext["url"] == FHIR_TYPE_EXT:
+                return ext["valueUrl"]
+        return "string"
+    return code
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shared", default=os.path.join(here, "..", "..", "shared"))
+    parser.add_argument("--out", default=os.path.join(here, "..", "Sources", "FHIRCore", "Definitions", "Generated", "r4-definitions.json"))
+    args = parser.parse_args()
+    fhir = os.path.join(args.shared, "fhir-r4")
+
+    sds = json.load(gzip.open(os.path.join(fhir, "structure-definitions.json.gz")))
+    types = {}
+    primitives = {}
+    for entry in sds["entry"]:
+        sd = entry["resource"]
+        if sd.get("derivation") == "constraint" or sd["kind"] == "logical":
+            continue
+        name = sd["name"]
+        elements = []
+        root = sd["snapshot"]["element"][0]
+        for el in sd["snapshot"]["element"][1:]:
+            path = el["path"].split(".", 1)[1]
+            if sd["kind"] == "primitive-type" and path == "value":
+                regex = None
+                for t in el.get("type", []):
+                    for ext in t.get("extension", []):
+                        if ext["url"] == REGEX_EXT:
+                            regex = ext["valueString"]
+                primitives[name] = {"regex": regex, "maxLength": el.get("maxLength")}
+                continue
+            row = {
+                "path": path,
+                "min": el["min"],
+                "max": el["max"],
+            }
+            codes = [type_code(t) for t in el.get("type", [])]
+            # Resource.id is an `id` in the spec text; the snapshot types it as a System.String.
+            if path == "id" and sd["kind"] == "resource":
+                codes = ["id"]
+            if codes:
+                row["types"] = codes
+            if "contentReference" in el:
+                row["ref"] = el["contentReference"].lstrip("#").split(".", 1)[1]
+            if el.get("isSummary"):
+                row["summary"] = True
+            if el.get("isModifier"):
+                row["modifier"] = True
+            elements.append(row)
+        types[name] = {
+            "kind": sd["kind"],
+            "abstract": sd["abstract"],
+            "base": (sd.get("baseDefinition") or "").rsplit("/", 1)[-1] or None,
+            "elements": elements,
+        }
+
+    sps = json.load(gzip.open(os.path.join(fhir, "search-parameters.json.gz")))
+    search = {}
+    for entry in sps["entry"]:
+        sp = entry["resource"]
+        for base in sp.get("base", []):
+            expression = sp.get("expression")
+            if expression and len(sp["base"]) > 1:
+                # Shared parameters list one expression per base, joined by '|'.
+                parts = [p.strip() for p in expression.split("|")]
+                own = [p for p in parts if re.match(r"^\(?%s[.\s)]" % re.escape(base), p)]
+                expression = " | ".join(own) if own else expression
+            search.setdefault(base, []).append({
+                "name": sp["code"],
+                "type": sp["type"],
+                "expression": expression,
+                "targets": sp.get("target", []),
+                "url": sp["url"],
+            })
+    for params in search.values():
+        params.sort(key=lambda p: p["name"])
+
+    compartment = json.load(open(os.path.join(fhir, "compartmentdefinition-patient.json")))
+    patient_compartment = {r["code"]: r["param"] for r in compartment["resource"] if r.get("param")}
+
+    out = {
+        "fhirVersion": "4.0.1",
+        "primitives": primitives,
+        "types": types,
+        "searchParameters": search,
+        "patientCompartment": patient_compartment,
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(out, f, separators=(",", ":"), sort_keys=True)
+        f.write("\n")
+    print("wrote %s: %d types, %d primitives, %d resource types with search parameters" % (
+        args.out, len(types), len(primitives), len(search)))
+
+
+if __name__ == "__main__":
+    main()
