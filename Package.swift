@@ -69,6 +69,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support: throwaway PostgreSQL servers and per-backend stores, for tests and benchmarks.
+        .target(
+            name: "KarnaTesting",
+            dependencies: ["Store"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "karna",
             dependencies: [
@@ -81,11 +87,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FHIRAPITests",
             dependencies: [
-                "FHIRAPI", "Store", "FHIRCore", "KarnaServer",
+                "FHIRAPI", "Store", "FHIRCore", "KarnaServer", "KarnaTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -165,11 +165,14 @@ public struct FHIREngine: Sendable {
     }
 
     /// The representation a write answers with, as `Prefer: return=` asks.
-    func writeResponse(_ stored: StoredResource, status: Int, prefer: Prefer, message: String) -> FHIRResponse {
+    func writeResponse(_ stored: StoredResource, status: Int, outcome: WriteResult.Outcome, prefer: Prefer, message: String) -> FHIRResponse {
+        var response: FHIRResponse
         switch prefer.returnPreference {
-        case .representation: return .resource(stored, status: status, body: stored.json)
-        case .minimal: return .resource(stored, status: status, body: nil)
-        case .operationOutcome: return .resource(stored, status: status, body: OperationOutcome.information(message))
+        case .representation: response = .resource(stored, status: status, body: stored.json)
+        case .minimal: response = .resource(stored, status: status, body: nil)
+        case .operationOutcome: response = .resource(stored, status: status, body: OperationOutcome.information(message))
         }
+        response.outcome = outcome
+        return response
     }
 }

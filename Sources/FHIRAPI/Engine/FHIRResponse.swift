@@ -11,6 +11,8 @@ public struct FHIRResponse: Sendable {
     public var lastModified: Int64?
     /// The JSON body, ready to send; nil for none.
     public var body: [UInt8]?
+    /// What a write did, for batch and import summaries.
+    public var outcome: WriteResult.Outcome?
     /// The OperationOutcome when this is an error, for batch responses.
     public var isError: Bool { status >= 400 }
 

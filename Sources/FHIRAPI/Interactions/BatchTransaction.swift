@@ -12,6 +12,8 @@ public struct TransactionOptions: Sendable {
 public struct TransactionSummary: Sendable {
     public var outcomes: [WriteResult.Outcome: Int] = [:]
     public var entries = 0
+    /// Batch entries that failed, each as `Bundle.entry[i]: what went wrong`.
+    public var failures: [String] = []
 }
 
 extension FHIREngine {
@@ -46,11 +48,7 @@ extension FHIREngine {
 
     /// Loads a transaction or batch Bundle as the import command does: client ids kept, minimal responses.
     public func importBundle(_ body: JSONValue) async throws -> TransactionSummary {
-        let (response, summary) = try await processBundle(body, prefer: Prefer(returnPreference: .minimal), options: TransactionOptions(keepClientIDs: true))
-        if response.isError, let bytes = response.body {
-            throw FHIRError(.invalid, code: "processing", String(decoding: bytes, as: UTF8.self))
-        }
-        return summary
+        try await processBundle(body, prefer: Prefer(returnPreference: .minimal), options: TransactionOptions(keepClientIDs: true)).1
     }
 
     func processBundle(_ body: JSONValue?, prefer: Prefer, options: TransactionOptions) async throws -> (FHIRResponse, TransactionSummary) {
@@ -74,7 +72,7 @@ extension FHIREngine {
         if bundleType == "transaction" {
             return try await transaction(entries, prefer: prefer, options: options)
         }
-        return try await batch(entries, prefer: prefer)
+        return try await batch(entries, prefer: prefer, options: options)
     }
 
     private func parseEntry(_ value: JSONValue, index: Int) throws(FHIRError) -> BundleEntry {
@@ -351,12 +349,18 @@ extension FHIREngine {
     // MARK: Batch
 
     /// Each entry on its own: one failing entry does not stop the others.
-    private func batch(_ entries: [BundleEntry], prefer: Prefer) async throws -> (FHIRResponse, TransactionSummary) {
+    private func batch(_ entries: [BundleEntry], prefer: Prefer, options: TransactionOptions) async throws -> (FHIRResponse, TransactionSummary) {
         var responses: [Int: BundleWriter.Entry] = [:]
         var summary = TransactionSummary()
         summary.entries = entries.count
         for entry in entries.sorted(by: { ($0.order, $0.index) < ($1.order, $1.index) }) {
             var request = FHIRRequest(method: entry.method, url: entry.url)
+            var resourceID: String?
+            if options.keepClientIDs, entry.method == .post, entry.ifNoneExist == nil, let fullUrl = entry.fullUrl, fullUrl.hasPrefix("urn:uuid:") {
+                // Importing: the client's id makes a second load an unchanged update, not a duplicate.
+                resourceID = String(fullUrl.dropFirst(9))
+                request = FHIRRequest(method: .put, path: request.path + [resourceID!])
+            }
             request.ifMatch = entry.ifMatch
             request.ifNoneExist = entry.ifNoneExist
             request.ifNoneMatch = entry.ifNoneMatch
@@ -364,6 +368,10 @@ extension FHIREngine {
             var response: FHIRResponse
             do {
                 if var resource = entry.resource {
+                    if let resourceID, case .object(var object) = resource {
+                        object.set("id", .string(resourceID), insertingAt: 1)
+                        resource = .object(object)
+                    }
                     var cache: [String: String] = [:]
                     try await rewriteReferences(in: &resource, entry: entry, mapping: [:], cache: &cache)
                     request.body = resource
@@ -371,6 +379,10 @@ extension FHIREngine {
                 response = await handle(request)
             } catch let error as FHIRError {
                 response = .outcome(error)
+            }
+            if let outcome = response.outcome { summary.outcomes[outcome, default: 0] += 1 }
+            if response.isError, let body = response.body {
+                summary.failures.append("\(entry.expression) (\(entry.method.rawValue) \(entry.url)): \(String(decoding: body, as: UTF8.self))")
             }
             responses[entry.index] = responseEntry(for: response)
         }

@@ -21,8 +21,8 @@ extension FHIREngine {
         let result = try await store.commit(.create(resource, type: type, id: id, ifNoneExist: criteria))
         guard let stored = result.resource else { throw FHIRError(.internalError, code: "exception", "the create returned no resource") }
         if result.outcome == .matched {
-            return writeResponse(stored, status: 200, prefer: request.prefer, message: "\(type)/\(stored.id) already matches If-None-Exist; nothing was created")
+            return writeResponse(stored, status: 200, outcome: .matched, prefer: request.prefer, message: "\(type)/\(stored.id) already matches If-None-Exist; nothing was created")
         }
-        return writeResponse(stored, status: 201, prefer: request.prefer, message: "created \(type)/\(id) version \(stored.versionId)")
+        return writeResponse(stored, status: 201, outcome: .created, prefer: request.prefer, message: "created \(type)/\(id) version \(stored.versionId)")
     }
 }

@@ -10,8 +10,10 @@ extension FHIREngine {
         guard let stored = result.resource else {
             return FHIRResponse(status: 200, body: OperationOutcome.information("\(type)/\(id) has no current version; nothing was deleted"))
         }
-        return FHIRResponse(status: 200, versionId: stored.versionId, lastModified: stored.lastUpdated,
-                            body: OperationOutcome.information("deleted \(type)/\(id); version \(stored.versionId) records the deletion"))
+        var response = FHIRResponse(status: 200, versionId: stored.versionId, lastModified: stored.lastUpdated,
+                                    body: OperationOutcome.information("deleted \(type)/\(id); version \(stored.versionId) records the deletion"))
+        response.outcome = .deleted
+        return response
     }
 
     /// conditional delete: `DELETE [base]/[type]?criteria` (single match only).

@@ -17,11 +17,11 @@ extension FHIREngine {
         guard let stored = result.resource else { throw FHIRError(.internalError, code: "exception", "the update returned no resource") }
         switch result.outcome {
         case .created:
-            return writeResponse(stored, status: 201, prefer: request.prefer, message: "created \(type)/\(id) version \(stored.versionId)")
+            return writeResponse(stored, status: 201, outcome: .created, prefer: request.prefer, message: "created \(type)/\(id) version \(stored.versionId)")
         case .unchanged:
-            return writeResponse(stored, status: 200, prefer: request.prefer, message: "\(type)/\(id) is unchanged; no new version was made")
+            return writeResponse(stored, status: 200, outcome: .unchanged, prefer: request.prefer, message: "\(type)/\(id) is unchanged; no new version was made")
         default:
-            return writeResponse(stored, status: 200, prefer: request.prefer, message: "updated \(type)/\(id) to version \(stored.versionId)")
+            return writeResponse(stored, status: 200, outcome: .updated, prefer: request.prefer, message: "updated \(type)/\(id) to version \(stored.versionId)")
         }
     }
 

@@ -58,6 +58,9 @@ public struct BundleImporter: Sendable {
                 let summary = try await engine.importBundle(body)
                 report.entries += summary.entries
                 for (outcome, count) in summary.outcomes { report.outcomes[outcome, default: 0] += count }
+                if !summary.failures.isEmpty {
+                    report.failedFiles.append((file, "\(summary.failures.count) batch entries failed; first: \(summary.failures[0])"))
+                }
             } catch let error as FHIRError {
                 report.failedFiles.append((file, error.issues.map(\.description).joined(separator: "; ")))
             } catch {

@@ -1,0 +1,30 @@
+import Foundation
+import Store
+
+/// The backends a contract test runs on: SQLite in a temporary file, and a
+/// throwaway PostgreSQL database.
+public enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite
+    case postgresql
+
+    public var description: String { rawValue }
+
+    /// Whether this backend can run here (PostgreSQL needs its binaries).
+    public var isAvailable: Bool {
+        self == .sqlite || SharedPostgres.unavailableReason == nil
+    }
+
+    /// A fresh, migrated, empty store.
+    public func makeStore() async throws -> any ResourceStore {
+        let store: any ResourceStore
+        switch self {
+        case .sqlite:
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("karna-test-\(UUID().uuidString).sqlite").path
+            store = try SQLiteStore(path: path)
+        case .postgresql:
+            store = try PostgresStore(url: try SharedPostgres.freshDatabase(), maximumConnections: 8)
+        }
+        try await store.migrate()
+        return store
+    }
+}

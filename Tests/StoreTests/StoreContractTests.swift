@@ -1,0 +1,182 @@
+import FHIRCore
+import Foundation
+import KarnaTesting
+import Store
+import Testing
+
+/// The backends this machine can run: SQLite always, PostgreSQL when its binaries are installed.
+let backends = StoreBackend.allCases.filter(\.isAvailable)
+
+func patient(_ family: String, id: String? = nil, identifier: (String, String)? = nil) -> JSONObject {
+    var members: [(key: String, value: JSONValue)] = [("resourceType", .string("Patient"))]
+    if let id { members.append(("id", .string(id))) }
+    if let identifier {
+        members.append(("identifier", .array([.object(JSONObject([("system", .string(identifier.0)), ("value", .string(identifier.1))]))])))
+    }
+    members.append(("name", .array([.object(JSONObject([("family", .string(family))]))])))
+    return JSONObject(members)
+}
+
+func decoded(_ stored: StoredResource?) throws -> JSONObject {
+    let stored = try #require(stored)
+    return try #require(try JSONParser.parse(stored.json).objectValue)
+}
+
+/// One contract, every backend (STYLE.md: GRDB's DatabaseMigratorTests pattern).
+@Suite("Store contract")
+struct StoreContractTests {
+    /// PostgreSQL runs from the machine's own binaries; without them its half of the contract is skipped, and this says so.
+    @Test(.enabled(if: SharedPostgres.unavailableReason == nil, "PostgreSQL binaries are not installed: the PostgreSQL half of the contract is skipped"))
+    func postgresqlIsAvailableForTheContract() {
+        #expect(backends.contains(.postgresql))
+    }
+
+    /// DESIGN.md "Versioning": every change makes a new version; meta carries versionId and lastUpdated.
+    @Test(arguments: backends)
+    func createThenUpdateMakesNumberedVersions(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let created = try await store.commit(.update(patient("Andersson", id: "p1"), type: "Patient", id: "p1"))
+        #expect(created.outcome == .created)
+        #expect(created.resource?.versionId == 1)
+        let updated = try await store.commit(.update(patient("Berg", id: "p1"), type: "Patient", id: "p1"))
+        #expect(updated.outcome == .updated)
+        #expect(updated.resource?.versionId == 2)
+        let current = try decoded(try await store.read(type: "Patient", id: "p1"))
+        #expect(current["meta"]?.objectValue?["versionId"] == .string("2"))
+        #expect(current["name"]?.arrayValue?.first?.objectValue?["family"] == .string("Berg"))
+        let first = try decoded(try await store.vread(type: "Patient", id: "p1", versionId: 1))
+        #expect(first["name"]?.arrayValue?.first?.objectValue?["family"] == .string("Andersson"))
+        try await store.close()
+    }
+
+    /// HSLF-FS 2016:40: a correction is a new version with the old one still readable; deletion keeps history.
+    @Test(arguments: backends)
+    func deleteKeepsHistoryReadable(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try await store.commit(.update(patient("Andersson", id: "p1"), type: "Patient", id: "p1"))
+        let deleted = try await store.commit(.delete(type: "Patient", id: "p1"))
+        #expect(deleted.outcome == .deleted)
+        #expect(deleted.resource?.versionId == 2)
+        let current = try #require(try await store.read(type: "Patient", id: "p1"))
+        #expect(current.isDeleted)
+        let old = try decoded(try await store.vread(type: "Patient", id: "p1", versionId: 1))
+        #expect(old["name"]?.arrayValue?.first?.objectValue?["family"] == .string("Andersson"))
+        let history = try await store.history(HistoryQuery(type: "Patient", id: "p1"))
+        #expect(history.map(\.versionId) == [2, 1])
+        #expect(history.map(\.method) == [.delete, .update])
+        #expect(try await store.count(type: "Patient") == 0)
+        let again = try await store.commit(.delete(type: "Patient", id: "p1"))
+        #expect(again.outcome == .noneDeleted)
+        try await store.close()
+    }
+
+    /// FHIR R4 §3.1.0.6.1: an update with a stale If-Match version answers 412 and changes nothing.
+    @Test(arguments: backends)
+    func staleIfMatchChangesNothing(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try await store.commit(.update(patient("A", id: "p1"), type: "Patient", id: "p1"))
+        try await store.commit(.update(patient("B", id: "p1"), type: "Patient", id: "p1", ifMatch: 1))
+        await #expect {
+            try await store.commit(.update(patient("C", id: "p1"), type: "Patient", id: "p1", ifMatch: 1))
+        } throws: { error in
+            (error as? CommitFailure)?.error.category == .preconditionFailed
+        }
+        let current = try decoded(try await store.read(type: "Patient", id: "p1"))
+        #expect(current["name"]?.arrayValue?.first?.objectValue?["family"] == .string("B"))
+        #expect(try await store.history(HistoryQuery(type: "Patient", id: "p1")).count == 2)
+        try await store.close()
+    }
+
+    /// Two concurrent updates from the same version: exactly one wins, the other gets 412.
+    @Test(arguments: backends)
+    func concurrentUpdatesFromOneVersionNeverBothWin(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try await store.commit(.update(patient("Start", id: "p1"), type: "Patient", id: "p1"))
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    do {
+                        _ = try await store.commit(.update(patient("Writer \(i)", id: "p1"), type: "Patient", id: "p1", ifMatch: 1))
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 1)
+        #expect(try await store.read(type: "Patient", id: "p1")?.versionId == 2)
+        try await store.close()
+    }
+
+    /// A commit is all or nothing: a failing operation rolls back the ones before it.
+    @Test(arguments: backends)
+    func failingCommitWritesNothing(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try await store.commit(.update(patient("Kept", id: "p1"), type: "Patient", id: "p1"))
+        await #expect {
+            try await store.commit([
+                .update(patient("New", id: "p2"), type: "Patient", id: "p2"),
+                .update(patient("Changed", id: "p1"), type: "Patient", id: "p1"),
+                .update(patient("Stale", id: "p1"), type: "Patient", id: "p1", ifMatch: 1),
+            ])
+        } throws: { error in
+            (error as? CommitFailure)?.index == 2
+        }
+        #expect(try await store.read(type: "Patient", id: "p2") == nil)
+        #expect(try await store.read(type: "Patient", id: "p1")?.versionId == 1)
+        try await store.close()
+    }
+
+    /// An update that changes nothing makes no new version, so re-imports are idempotent.
+    @Test(arguments: backends)
+    func unchangedUpdateMakesNoVersion(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try await store.commit(.update(patient("Same", id: "p1"), type: "Patient", id: "p1"))
+        let again = try await store.commit(.update(patient("Same", id: "p1"), type: "Patient", id: "p1"))
+        #expect(again.outcome == .unchanged)
+        #expect(again.resource?.versionId == 1)
+        #expect(try await store.history(HistoryQuery(type: "Patient", id: "p1")).count == 1)
+        try await store.close()
+    }
+
+    /// Conditional create: a second create with the same identifier criteria matches instead of duplicating.
+    @Test(arguments: backends)
+    func conditionalCreateMatchesByIdentifier(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let system = SwedishPersonalIdentity.personnummerSystem
+        let criteria = try ConditionalCriteria(type: "Patient", query: "identifier=\(system)|191212121212")
+        let first = try await store.commit(.create(patient("A", identifier: (system, "191212121212")), type: "Patient", id: "a", ifNoneExist: criteria))
+        let second = try await store.commit(.create(patient("A", identifier: (system, "191212121212")), type: "Patient", id: "b", ifNoneExist: criteria))
+        #expect(first.outcome == .created)
+        #expect(second.outcome == .matched)
+        #expect(second.resource?.id == "a")
+        #expect(try await store.find(criteria) == ["a"])
+        #expect(try await store.find(ConditionalCriteria(type: "Patient", query: "identifier=191212121212")) == ["a"])
+        #expect(try await store.find(ConditionalCriteria(type: "Patient", query: "identifier=other|191212121212")).isEmpty)
+        #expect(try await store.count(type: "Patient") == 1)
+        try await store.close()
+    }
+
+    /// History pages by a cursor: writes between pages neither repeat nor skip a version.
+    @Test(arguments: backends)
+    func historyCursorIsStableAcrossWrites(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        for i in 0..<5 { try await store.commit(.update(patient("P\(i)", id: "p\(i)"), type: "Patient", id: "p\(i)")) }
+        let page1 = try await store.history(HistoryQuery(type: "Patient", count: 2))
+        try await store.commit(.update(patient("Late", id: "late"), type: "Patient", id: "late"))
+        let page2 = try await store.history(HistoryQuery(type: "Patient", beforeSequence: page1.last!.sequence, count: 2))
+        let page3 = try await store.history(HistoryQuery(type: "Patient", beforeSequence: page2.last!.sequence, count: 2))
+        #expect((page1 + page2 + page3).map(\.id) == ["p4", "p3", "p2", "p1", "p0"])
+        try await store.close()
+    }
+
+    /// The patient compartment key is set from the CompartmentDefinition (Observation.subject).
+    @Test(arguments: backends)
+    func migrationsAreNamedAndRunOnce(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        #expect(try await store.migrate().isEmpty)
+        try await store.close()
+    }
+}
