@@ -11,7 +11,7 @@ struct Karna: AsyncParsableCommand {
         commandName: "karna",
         abstract: "Kärna: an open core healthcare information system (FHIR R4) for Swedish regions.",
         version: KarnaVersion.current,
-        subcommands: [Serve.self, Migrate.self, Import.self],
+        subcommands: [Serve.self, Migrate.self, Import.self, Validate.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -76,8 +76,13 @@ public enum PrimitiveFormat {
         case "uuid":
             return isUUIDURN(text) ? nil : "'\(text)' is not a lower-case urn:uuid"
         case "base64Binary":
+            // The spec's pattern allows white space only between groups of four characters.
             var count = 0
-            for byte in utf8 where !isSpace(byte) {
+            for byte in utf8 {
+                if isSpace(byte) {
+                    if count % 4 != 0 { return "white space inside a group of four base64 characters" }
+                    continue
+                }
                 guard isBase64Byte(byte) else { return "contains a character that is not base64" }
                 count += 1
             }
