@@ -141,14 +141,18 @@ extension FHIREngine {
             }
         }
         // 2. Resolve references: fullUrls of other entries and conditional references.
+        var issues: [FHIRIssue] = []
         var conditionalCache: [String: String] = [:]
         for i in entries.indices {
             guard var resource = entries[i].resource, entries[i].method == .post || entries[i].method == .put else { continue }
-            try await rewriteReferences(in: &resource, entry: entries[i], mapping: mapping, cache: &conditionalCache)
+            do {
+                try await rewriteReferences(in: &resource, entry: entries[i], mapping: mapping, cache: &conditionalCache)
+            } catch let error as FHIRError where error.category == .invalid {
+                issues.append(contentsOf: error.issues)
+            }
             entries[i].resource = resource
         }
         // 3. Validate every resource and report all problems at once.
-        var issues: [FHIRIssue] = []
         var writes: [(entry: BundleEntry, operation: WriteOperation)] = []
         for entry in entries.sorted(by: { ($0.order, $0.index) < ($1.order, $1.index) }) {
             do {
