@@ -1,0 +1,127 @@
+"""Real FHIR client libraries from PyPI (fhirclient, fhirpy) drive the running
+server, and fhir.resources validates what it returns.
+
+fhir.resources validates with its R4B models, which are close to R4 for the
+resources used here; where they differ it is noted at the check."""
+import uuid
+
+import pytest
+import requests
+from fhir.resources.R4B.bundle import Bundle as R4BBundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement as R4BCapabilityStatement
+from fhir.resources.R4B.observation import Observation as R4BObservation
+from fhir.resources.R4B.operationoutcome import OperationOutcome as R4BOperationOutcome
+from fhir.resources.R4B.patient import Patient as R4BPatient
+from fhirclient import client as smart_client
+from fhirclient.models.humanname import HumanName
+from fhirclient.models.identifier import Identifier
+from fhirclient.models.patient import Patient
+from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import OperationOutcome as FhirpyOutcome
+
+PNR_SYSTEM = "urn:oid:1.2.752.129.2.1.3.1"
+
+
+def test_capability_statement_is_valid_fhir(server):
+    body = requests.get(server.base + "/metadata").json()
+    statement = R4BCapabilityStatement.model_validate(body)
+    assert statement.fhirVersion == "4.0.1"
+    patient = next(r for r in statement.rest[0].resource if r.type == "Patient")
+    assert {i.code for i in patient.interaction} >= {"read", "vread", "update", "delete", "create", "history-instance"}
+
+
+def test_fhirclient_creates_reads_updates_and_searches(server):
+    smart = smart_client.FHIRClient(settings={"app_id": "karna-e2e", "api_base": server.base})
+    patient = Patient()
+    patient.name = [HumanName({"family": "Öberg", "given": ["Åsa"]})]
+    patient.identifier = [Identifier({"system": PNR_SYSTEM, "value": "191212121212"})]
+    patient.gender = "female"
+    created = patient.create(smart.server)
+    new_id = created["id"]
+    R4BPatient.model_validate(created)
+
+    read = Patient.read(new_id, smart.server)
+    assert read.name[0].family == "Öberg"
+    assert read.meta.versionId == "1"
+
+    read.gender = "other"
+    updated = read.update(smart.server)
+    assert updated["meta"]["versionId"] == "2"
+
+    found = Patient.where(struct={"identifier": f"{PNR_SYSTEM}|191212121212"}).perform_resources(smart.server)
+    assert [p.id for p in found] == [new_id]
+
+
+def test_fhirpy_round_trip_with_history_and_delete(server):
+    client = SyncFHIRClient(server.base)
+    marker = str(uuid.uuid4())
+    observation = client.resource(
+        "Observation",
+        status="final",
+        identifier=[{"system": "urn:e2e", "value": marker}],
+        code={"coding": [{"system": "http://loinc.org", "code": "4548-4"}], "text": "HbA1c"},
+        valueQuantity={"value": 48, "unit": "mmol/mol", "system": "http://unitsofmeasure.org", "code": "mmol/mol"},
+        note=[{"text": "Inget avvikande. Ingen åtgärd."}],
+    )
+    observation.save()
+    assert observation.id
+    R4BObservation.model_validate(observation.serialize())
+
+    fetched = client.reference("Observation", observation.id).to_resource()
+    assert fetched["note"][0]["text"] == "Inget avvikande. Ingen åtgärd."
+    assert fetched["valueQuantity"]["value"] == 48
+
+    found = client.resources("Observation").search(identifier=f"urn:e2e|{marker}").fetch()
+    assert [o.id for o in found] == [observation.id]
+
+    fetched["status"] = "amended"
+    fetched.save()
+    history = requests.get(f"{server.base}/Observation/{observation.id}/_history").json()
+    R4BBundle.model_validate(history)
+    assert [e["response"]["etag"] for e in history["entry"]] == ['W/"2"', 'W/"1"']
+
+    fetched.delete()
+    gone = requests.get(f"{server.base}/Observation/{observation.id}")
+    assert gone.status_code == 410
+    R4BOperationOutcome.model_validate(gone.json())
+    assert requests.get(f"{server.base}/Observation/{observation.id}/_history/1").status_code == 200
+
+
+def test_invalid_resources_are_refused_with_outcome(server):
+    client = SyncFHIRClient(server.base)
+    with pytest.raises(FhirpyOutcome) as refused:
+        client.resource("Patient", gender="female", birthDate="1980-02-30").save()
+    assert "birthDate" in str(refused.value)
+    response = requests.post(server.base + "/Patient", data=b'{"resourceType":"Patient",', headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 400
+    outcome = R4BOperationOutcome.model_validate(response.json())
+    assert "line 1" in outcome.issue[0].diagnostics
+
+
+def test_transaction_through_requests_is_atomic(server):
+    patient_url = "urn:uuid:" + str(uuid.uuid4())
+    bundle = {
+        "resourceType": "Bundle", "type": "transaction",
+        "entry": [
+            {"fullUrl": patient_url, "resource": {"resourceType": "Patient", "name": [{"family": "Ek"}]},
+             "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "Vikt"},
+                          "subject": {"reference": patient_url}},
+             "request": {"method": "POST", "url": "Observation"}},
+        ],
+    }
+    response = requests.post(server.base, json=bundle, headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 200
+    result = R4BBundle.model_validate(response.json())
+    assert result.type == "transaction-response"
+    observation_location = result.entry[1].response.location
+    observation = requests.get(f"{server.base}/{'/'.join(observation_location.split('/')[:2])}").json()
+    assert observation["subject"]["reference"] == "/".join(result.entry[0].response.location.split("/")[:2])
+
+    bundle["entry"][1]["resource"]["status"] = "not-a-status-code with spaces  "
+    before = requests.get(server.base + "/Patient/_history?_count=1000").json().get("entry", [])
+    failed = requests.post(server.base, json=bundle, headers={"Content-Type": "application/fhir+json"})
+    assert failed.status_code == 400
+    assert failed.json()["issue"][0]["expression"][0].startswith("Bundle.entry[1]")
+    after = requests.get(server.base + "/Patient/_history?_count=1000").json().get("entry", [])
+    assert len(after) == len(before)
