@@ -212,31 +212,27 @@ public final class PostgresStore: ResourceStore {
         return error
     }
 
+    /// Writes one version in a single round trip: the version row, the head row, and the
+    /// identifier tokens (old ones removed), as data-modifying CTEs of one statement.
+    /// A concurrent first create still fails on the version row's unique key (→ 409).
     private func write(_ connection: PostgresConnection, _ version: StoredResource, patientID: String?, tokens: [IndexedToken],
                        replacing current: StoredResource?) async throws {
         let json = ByteBuffer(bytes: version.json)
         try await connection.query("""
-            INSERT INTO resource_version (resource_type, id, version_id, last_updated, method, patient_id, json)
-            VALUES (\(version.type), \(version.id), \(version.versionId), \(version.lastUpdated), \(version.method.rawValue), \(patientID), \(json))
-            """, logger: logger)
-        if current == nil {
-            try await connection.query("""
+            WITH new_version AS (
+                INSERT INTO resource_version (resource_type, id, version_id, last_updated, method, patient_id, json)
+                VALUES (\(version.type), \(version.id), \(version.versionId), \(version.lastUpdated), \(version.method.rawValue), \(patientID), \(json))
+            ), head AS (
                 INSERT INTO resource (resource_type, id, version_id, deleted, patient_id)
                 VALUES (\(version.type), \(version.id), \(version.versionId), \(version.isDeleted), \(patientID))
-                """, logger: logger)
-        } else {
-            try await connection.query("""
-                UPDATE resource SET version_id = \(version.versionId), deleted = \(version.isDeleted), patient_id = \(patientID)
-                WHERE resource_type = \(version.type) AND id = \(version.id)
-                """, logger: logger)
-            try await connection.query("DELETE FROM search_token WHERE resource_type = \(version.type) AND id = \(version.id)", logger: logger)
-        }
-        if !tokens.isEmpty {
-            try await connection.query("""
-                INSERT INTO search_token (resource_type, id, parameter, system, code)
-                SELECT \(version.type), \(version.id), * FROM unnest(\(tokens.map(\.parameter))::text[], \(tokens.map(\.system))::text[], \(tokens.map(\.code))::text[])
-                """, logger: logger)
-        }
+                ON CONFLICT (resource_type, id) DO UPDATE
+                SET version_id = excluded.version_id, deleted = excluded.deleted, patient_id = excluded.patient_id
+            ), old_tokens AS (
+                DELETE FROM search_token WHERE resource_type = \(version.type) AND id = \(version.id)
+            )
+            INSERT INTO search_token (resource_type, id, parameter, system, code)
+            SELECT \(version.type), \(version.id), * FROM unnest(\(tokens.map(\.parameter))::text[], \(tokens.map(\.system))::text[], \(tokens.map(\.code))::text[])
+            """, logger: logger)
     }
 
     public func count(type: String?) async throws -> Int {
