@@ -3,6 +3,7 @@ import FHIRAPI
 import Foundation
 import KarnaServer
 import Logging
+import Store
 
 /// The `karna` command: serve, migrate, import.
 @main
@@ -76,7 +77,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.resolve()
         let logger = options.logger(configuration)
-        let store = try StoreFactoryBridge.open(configuration, logger: logger)
+        let store = try StoreFactory.open(url: configuration.databaseURL, logger: logger)
         let applied = try await store.migrate()
         print(applied.isEmpty ? "\(store.backendName): schema is up to date" : "\(store.backendName): applied \(applied.joined(separator: ", "))")
         try await store.close()

@@ -172,7 +172,7 @@ struct StoreContractTests {
         try await store.close()
     }
 
-    /// The patient compartment key is set from the CompartmentDefinition (Observation.subject).
+    /// Named migrations run once: a second migrate applies nothing.
     @Test(arguments: backends)
     func migrationsAreNamedAndRunOnce(backend: StoreBackend) async throws {
         let store = try await backend.makeStore()

@@ -96,21 +96,6 @@ public struct Prefer: Sendable, Equatable {
 }
 
 extension String {
-    var percentDecoded: String {
-        guard contains("%") || contains("+") else { return self }
-        var bytes: [UInt8] = []
-        var rest = Array(utf8)[...]
-        while let byte = rest.popFirst() {
-            if byte == UInt8(ascii: "%"), rest.count >= 2, let value = UInt8(String(decoding: rest.prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(value)
-                rest = rest.dropFirst(2)
-            } else {
-                bytes.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self) ?? self
-    }
-
     var percentEncodedForQuery: String {
         var out = ""
         for byte in utf8 {
@@ -127,9 +112,5 @@ extension String {
 
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-
-    func trimming(_ characters: String) -> String {
-        String(drop(while: { characters.contains($0) }).reversed().drop(while: { characters.contains($0) }).reversed())
     }
 }

@@ -13,7 +13,7 @@ public struct FHIRResponse: Sendable {
     public var body: [UInt8]?
     /// What a write did, for batch and import summaries.
     public var outcome: WriteResult.Outcome?
-    /// The OperationOutcome when this is an error, for batch responses.
+    /// Whether the body is an OperationOutcome for a failure (4xx/5xx).
     public var isError: Bool { status >= 400 }
 
     public init(status: Int, location: String? = nil, versionId: Int? = nil, lastModified: Int64? = nil, body: [UInt8]? = nil) {

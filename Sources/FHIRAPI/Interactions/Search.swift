@@ -9,11 +9,8 @@ extension FHIREngine {
     /// refused by name rather than silently ignored, so no clinician mistakes
     /// an unfiltered list for a filtered one.
     func search(_ request: FHIRRequest, type: String) async throws -> FHIRResponse {
-        var parameters = request.query
-        if request.method == .post, case .object(let form)? = request.body {
-            // Bodies of POST _search arrive here already decoded as name/value pairs by the HTTP layer.
-            for (name, value) in form { if let text = value.stringValue { parameters.append((name, text)) } }
-        }
+        // POST _search sends a form; the HTTP layer has already added its fields to the query.
+        let parameters = request.query
         let resultControl: Set<String> = ["_count", "_format", "_pretty", "_summary", "_elements", "_total"]
         let criteria = parameters.filter { !resultControl.contains($0.name) }
         guard !criteria.isEmpty else {

@@ -59,9 +59,3 @@ public struct PatientCompartment: Sendable {
         }
     }
 }
-
-extension String {
-    func trimming(_ set: String) -> String {
-        String(drop(while: { set.contains($0) }).reversed().drop(while: { set.contains($0) }).reversed())
-    }
-}

@@ -24,8 +24,8 @@ public struct ConditionalCriteria: Sendable, Hashable, CustomStringConvertible {
         self.query = query
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(parts[0]).removingPercentEncodingOrSelf
-            let value = parts.count > 1 ? String(parts[1]).removingPercentEncodingOrSelf : ""
+            let name = String(parts[0]).percentDecoded
+            let value = parts.count > 1 ? String(parts[1]).percentDecoded : ""
             guard !value.isEmpty else {
                 throw FHIRError(.invalid, code: "invalid", "the search parameter '\(name)' in '\(type)?\(query)' has no value")
             }
@@ -47,22 +47,5 @@ public struct ConditionalCriteria: Sendable, Hashable, CustomStringConvertible {
         guard !ids.isEmpty || !identifiers.isEmpty else {
             throw FHIRError(.invalid, code: "invalid", "conditional criteria '\(type)?\(query)' are empty")
         }
-    }
-}
-
-extension String {
-    var removingPercentEncodingOrSelf: String {
-        var bytes: [UInt8] = []
-        var iterator = Array(utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 })[...]
-        while let byte = iterator.popFirst() {
-            if byte == UInt8(ascii: "%"), iterator.count >= 2,
-               let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(value)
-                iterator = iterator.dropFirst(2)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self) ?? self
     }
 }

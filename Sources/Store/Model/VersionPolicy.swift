@@ -11,11 +11,6 @@ enum VersionPolicy {
         case none(WriteResult)
     }
 
-    /// The row the store has as current for a resource.
-    struct Current {
-        let resource: StoredResource
-    }
-
     static func decide(_ operation: WriteOperation, current: StoredResource?, now: Int64, compartment: PatientCompartment) throws(FHIRError) -> Decision {
         let nextVersion = (current?.versionId ?? 0) + 1
         let lastUpdated = max(now, (current?.lastUpdated ?? 0) + 1)

@@ -90,20 +90,13 @@ public final class PostgresStore: ResourceStore {
     }
 
     private func current(_ connection: PostgresConnection, type: String, id: String, lock: Bool) async throws -> StoredResource? {
-        let rows: PostgresRowSequence
-        if lock {
-            rows = try await connection.query("""
-                SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq FROM resource r
-                JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
-                WHERE r.resource_type = \(type) AND r.id = \(id) FOR UPDATE OF r
-                """, logger: logger)
-        } else {
-            rows = try await connection.query("""
-                SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq FROM resource r
-                JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
-                WHERE r.resource_type = \(type) AND r.id = \(id)
-                """, logger: logger)
-        }
+        // A fixed clause, never user input: the one place this store appends SQL text.
+        let locking = lock ? "FOR UPDATE OF r" : ""
+        let rows = try await connection.query("""
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq FROM resource r
+            JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+            WHERE r.resource_type = \(type) AND r.id = \(id) \(unescaped: locking)
+            """, logger: logger)
         return try await collect(rows).first
     }
 
