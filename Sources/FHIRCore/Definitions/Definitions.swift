@@ -30,6 +30,7 @@ public struct Definitions: Sendable {
             struct TypeFile: Decodable {
                 let kind: TypeDefinition.Kind
                 let abstract: Bool
+                let base: String?
                 let elements: [ElementDefinition]
             }
             let fhirVersion: String
@@ -48,7 +49,7 @@ public struct Definitions: Sendable {
         primitiveRegexes = file.primitives.compactMapValues(\.regex)
         var types: [String: TypeDefinition] = [:]
         for (name, type) in file.types {
-            types[name] = TypeDefinition(name: name, kind: type.kind, isAbstract: type.abstract, elements: type.elements)
+            types[name] = TypeDefinition(name: name, kind: type.kind, isAbstract: type.abstract, base: type.base, elements: type.elements)
         }
         self.types = types
         searchParameters = file.searchParameters
@@ -63,6 +64,16 @@ public struct Definitions: Sendable {
     public func isResourceType(_ name: String) -> Bool {
         guard let type = types[name] else { return false }
         return type.kind == .resource && !type.isAbstract
+    }
+
+    /// Whether `type` is `ancestor` or derives from it (`code` from `string`, `Patient` from `Resource`).
+    public func type(_ type: String, derivesFrom ancestor: String) -> Bool {
+        var current: String? = type
+        while let name = current {
+            if name == ancestor { return true }
+            current = types[name]?.base
+        }
+        return false
     }
 
     /// Search parameters that apply to `resourceType`, its own and those of Resource and DomainResource.

@@ -16,6 +16,8 @@ public struct TypeDefinition: Sendable {
     public let name: String
     public let kind: Kind
     public let isAbstract: Bool
+    /// The type this one specialises (`DomainResource` for `Patient`, `string` for `code`).
+    public let base: String?
     public let elements: [ElementDefinition]
     /// Elements by path, for resolving `contentReference`.
     public let elementsByPath: [String: ElementDefinition]
@@ -24,7 +26,8 @@ public struct TypeDefinition: Sendable {
     /// For each element path with inline children: its child elements, in snapshot order.
     public let children: [String: [ElementDefinition]]
 
-    init(name: String, kind: Kind, isAbstract: Bool, elements: [ElementDefinition]) {
+    init(name: String, kind: Kind, isAbstract: Bool, base: String?, elements: [ElementDefinition]) {
+        self.base = base
         self.name = name
         self.kind = kind
         self.isAbstract = isAbstract
