@@ -93,13 +93,16 @@ def main():
                 parts = [p.strip() for p in expression.split("|")]
                 own = [p for p in parts if re.match(r"^\(?%s[.\s)]" % re.escape(base), p)]
                 expression = " | ".join(own) if own else expression
-            search.setdefault(base, []).append({
+            row = {
                 "name": sp["code"],
                 "type": sp["type"],
                 "expression": expression,
                 "targets": sp.get("target", []),
                 "url": sp["url"],
-            })
+            }
+            if sp.get("component"):
+                row["components"] = [{"definition": c["definition"], "expression": c["expression"]} for c in sp["component"]]
+            search.setdefault(base, []).append(row)
     for params in search.values():
         params.sort(key=lambda p: p["name"])
 

@@ -1,5 +1,8 @@
 import FHIRCore
 
+/// How many ids `find` returns at most: enough to tell none, one and several apart.
+public let conditionalMatchLimit = 10
+
 /// Versioned resource persistence. Every write makes a new version and no
 /// version is ever erased; a commit is all or nothing.
 ///
@@ -22,8 +25,26 @@ public protocol ResourceStore: Sendable {
     /// Versions newest first, for one resource, one type, or the whole system.
     func history(_ query: HistoryQuery) async throws -> [StoredResource]
 
-    /// Ids of current resources that match `criteria`.
+    /// Ids of current resources that match `criteria` (a handful at most: callers need none, one or many).
     func find(_ criteria: ConditionalCriteria) async throws -> [String]
+
+    /// Ids of one page of a search, in the query's order, at most `limit`.
+    func search(_ query: SearchQuery, limit: Int) async throws -> [String]
+
+    /// The number of resources a search matches.
+    func count(_ query: SearchQuery) async throws -> Int
+
+    /// The current versions of these resources, leaving out missing and deleted ones; one query, any order.
+    func read(keys: [ResourceKey]) async throws -> [StoredResource]
+
+    /// For `_include`: what `ids` of `sourceType` reference through `parameter` (`*`: any), optionally of one type.
+    func referenced(sourceType: String, ids: [String], parameter: String, targetType: String?) async throws -> [ResourceKey]
+
+    /// For `_revinclude`: the `sourceType` resources whose `parameter` references one of `ids` of `targetType`.
+    func referencing(sourceType: String, parameter: String, targetType: String, ids: [String]) async throws -> [ResourceKey]
+
+    /// For `$everything`: current resources in a patient's compartment, ordered by type and id, after `after`.
+    func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource]
 
     /// Applies all operations atomically, in order; the results come in the same order.
     func commit(_ operations: [WriteOperation]) async throws -> [WriteResult]

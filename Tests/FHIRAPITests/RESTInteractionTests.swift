@@ -105,7 +105,7 @@ struct RESTInteractionTests {
             #expect(updated.json?.id == first.json?.id)
             let found = try #require(try await api.send(.get, "/fhir/Patient?identifier=191212121212").json)
             #expect(found["total"] == .number("1"))
-            #expect(try await api.send(.get, "/fhir/Patient?name=Lind").status == 501)
+            #expect(try await api.send(.put, "/fhir/Patient?nosuchparameter=1", #"{"resourceType":"Patient"}"#).status == 400)
         }
     }
 

@@ -78,6 +78,10 @@ public struct FHIREngine: Sendable {
             return try await update(request, type: type, id: try checkID(path[1]))
         case (.delete, 2):
             return try await delete(request, type: type, id: try checkID(path[1]))
+        case (.get, 3) where type == "Patient" && path[2] == "$everything":
+            return try await everything(request, patientID: try checkID(path[1]))
+        case (.get, 3) where definitions.isResourceType(path[2]):
+            return try await search(request, type: path[2], compartment: ResourceKey(type: type, id: try checkID(path[1])))
         case (.get, 3) where path[2] == "_history":
             return try await history(request, type: type, id: try checkID(path[1]))
         case (.get, 4) where path[2] == "_history", (.head, 4) where path[2] == "_history":

@@ -2,36 +2,134 @@ import FHIRCore
 import Store
 
 extension FHIREngine {
-    /// search: `GET [base]/[type]?…` and `POST [base]/[type]/_search`.
+    /// search: `GET [base]/[type]?…`, `POST [base]/[type]/_search`, and compartment search
+    /// `GET [base]/Patient/[id]/[type]?…`.
     ///
-    /// Until the search engine lands this answers the criteria the store
-    /// indexes (`_id`, `identifier`), with `_count`; any other parameter is
-    /// refused by name rather than silently ignored, so no clinician mistakes
-    /// an unfiltered list for a filtered one.
-    func search(_ request: FHIRRequest, type: String) async throws -> FHIRResponse {
+    /// Paging follows the id order with a keyset cursor, so `next` and `previous` neither skip nor
+    /// repeat a resource when others are written between pages; with `_sort` it pages by offset.
+    func search(_ request: FHIRRequest, type: String, compartment: ResourceKey? = nil) async throws -> FHIRResponse {
         // POST _search sends a form; the HTTP layer has already added its fields to the query.
-        let parameters = request.query
-        let resultControl: Set<String> = ["_count", "_format", "_pretty", "_summary", "_elements", "_total"]
-        let criteria = parameters.filter { !resultControl.contains($0.name) }
-        guard !criteria.isEmpty else {
-            throw FHIRError(.unsupported, code: "not-supported",
-                            "searching \(type) without criteria is not supported yet; search by _id or identifier")
+        var query = try SearchQuery.parse(type: type, parameters: request.query, baseURL: baseURL, strict: request.prefer.strictHandling,
+                                          definitions: definitions)
+        let count = min(query.count ?? limits.defaultPageSize, limits.maxPageSize)
+        if let compartment {
+            query.filters.append(try compartmentFilter(compartment, type: type))
         }
-        let query = criteria.map { "\($0.name.percentEncodedForQuery)=\($0.value.percentEncodedForQuery)" }.joined(separator: "&")
-        let conditional = try ConditionalCriteria(type: type, query: query)
-        let count = try count(request)
-        let ids = try await store.find(conditional)
+        let subset = try ResourceSubset.parse(summary: query.summary == "count" ? nil : query.summary, elements: query.elements?.joined(separator: ","))
+
+        var ids: [String] = []
+        var hasMore = false
+        if query.summary != "count", count > 0 {
+            ids = try await store.search(query, limit: count + 1)
+            hasMore = ids.count > count
+            ids = Array(ids.prefix(count))
+            if query.beforeID != nil { ids.reverse() }
+        }
         var bundle = BundleWriter(type: "searchset")
-        bundle.total = ids.count
-        bundle.links.append(("self", "\(baseURL)/\(type)?\(query)&_count=\(count)"))
-        if request.parameter("_summary") != "count" {
-            for id in ids.prefix(count) {
-                guard let stored = try await store.read(type: type, id: id), !stored.isDeleted else { continue }
-                bundle.entries.append(BundleWriter.Entry(
-                    fullUrl: "\(baseURL)/\(type)/\(id)", resource: stored.json,
-                    search: .object(JSONObject([("mode", .string("match"))]))))
+        let firstPage = query.afterID == nil && query.beforeID == nil && query.offset == 0
+        switch query.total {
+        case .none?:
+            break
+        default:
+            bundle.total = firstPage && !hasMore && query.summary != "count" && count > 0 ? ids.count : try await store.count(query)
+        }
+
+        let base = compartment.map { "\(baseURL)/\($0.type)/\($0.id)/\(type)" } ?? "\(baseURL)/\(type)"
+        bundle.links = pageLinks(query, base: base, count: count, ids: ids, hasMore: hasMore, request: request)
+
+        if !ids.isEmpty {
+            let stored = try await store.read(keys: ids.map { ResourceKey(type: type, id: $0) })
+            let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for id in ids {
+                guard let resource = byID[id] else { continue }
+                bundle.entries.append(try entry(resource, mode: "match", subset: subset))
+            }
+            for resource in try await included(query, matches: ids.map { ResourceKey(type: type, id: $0) }) {
+                bundle.entries.append(try entry(resource, mode: "include", subset: subset))
             }
         }
+        if !query.ignored.isEmpty {
+            let issues = query.ignored.map { FHIRIssue(severity: .warning, code: "not-supported", diagnostics: "ignored '\($0.name)': \($0.reason)") }
+            bundle.entries.append(BundleWriter.Entry(resource: OperationOutcome.bytes(issues),
+                                                     search: .object(JSONObject([("mode", .string("outcome"))]))))
+        }
         return FHIRResponse(status: 200, body: bundle.bytes())
+    }
+
+    private func entry(_ stored: StoredResource, mode: String, subset: ResourceSubset?) throws -> BundleWriter.Entry {
+        var body = stored.json
+        if let subset, case .object(let object) = try JSONParser.parse(stored.json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) {
+            body = JSONWriter.bytes(.object(subset.apply(to: object, definitions: definitions)))
+        }
+        return BundleWriter.Entry(fullUrl: "\(baseURL)/\(stored.type)/\(stored.id)", resource: body,
+                                  search: .object(JSONObject([("mode", .string(mode))])))
+    }
+
+    /// Compartment membership: any of the compartment's parameters of `type` references the patient.
+    private func compartmentFilter(_ compartment: ResourceKey, type: String) throws(FHIRError) -> SearchFilter {
+        guard compartment.type == "Patient" else {
+            throw FHIRError(.unsupported, code: "not-supported", "only the Patient compartment is supported, not \(compartment.type)")
+        }
+        guard let parameters = definitions.patientCompartment[type], !parameters.isEmpty else {
+            throw FHIRError(.invalid, code: "invalid", "\(type) is not in the Patient compartment")
+        }
+        return .anyOf(parameters.map { .values(parameter: $0, type: "reference", modifier: nil,
+                                                values: [.reference(type: "Patient", id: compartment.id, url: nil)]) })
+    }
+
+    /// `self`, `first`, `next` and `previous`, carrying the filters and result controls the server honoured.
+    private func pageLinks(_ query: SearchQuery, base: String, count: Int, ids: [String], hasMore: Bool, request: FHIRRequest) -> [(String, String)] {
+        var kept: [(String, String)] = query.filterText
+        for (name, value) in request.query where ["_sort", "_total", "_summary", "_elements"].contains(name)
+            || name.hasPrefix("_include") || name.hasPrefix("_revinclude") {
+            kept.append((name, value))
+        }
+        kept.append(("_count", String(count)))
+        func url(_ extra: [(String, String)]) -> String {
+            base + "?" + (kept + extra).map { "\($0.0.percentEncodedForQuery)=\($0.1.percentEncodedForQuery)" }.joined(separator: "&")
+        }
+        var current: [(String, String)] = []
+        if let after = query.afterID { current.append(("_cursor", after)) }
+        if let before = query.beforeID { current.append(("_before", before)) }
+        if query.offset > 0 { current.append(("_offset", String(query.offset))) }
+        var links = [("self", url(current)), ("first", url([]))]
+        let backwards = query.beforeID != nil
+        if query.sort.isEmpty {
+            // Going forward, more rows mean a next page; going backward they mean a previous one.
+            if let last = ids.last, backwards || hasMore { links.append(("next", url([("_cursor", last)]))) }
+            if let first = ids.first, (query.afterID != nil) || (backwards && hasMore) { links.append(("previous", url([("_before", first)]))) }
+        } else {
+            if hasMore { links.append(("next", url([("_offset", String(query.offset + count))]))) }
+            if query.offset > 0 { links.append(("previous", url([("_offset", String(max(0, query.offset - count)))]))) }
+        }
+        return links
+    }
+
+    /// `_include` and `_revinclude`, repeating the `:iterate` ones over what they add (three rounds at most).
+    private func included(_ query: SearchQuery, matches: [ResourceKey]) async throws -> [StoredResource] {
+        guard !query.includes.isEmpty || !query.revIncludes.isEmpty else { return [] }
+        var seen = Set(matches)
+        var result: [StoredResource] = []
+        var frontier = matches
+        for round in 0..<3 {
+            var found: [ResourceKey] = []
+            let byType = Dictionary(grouping: frontier, by: \.type)
+            for include in query.includes where round == 0 || include.iterate {
+                guard let sources = byType[include.sourceType] else { continue }
+                found += try await store.referenced(sourceType: include.sourceType, ids: sources.map(\.id), parameter: include.parameter,
+                                                    targetType: include.targetType)
+            }
+            for include in query.revIncludes where round == 0 || include.iterate {
+                for (targetType, targets) in byType {
+                    found += try await store.referencing(sourceType: include.sourceType, parameter: include.parameter,
+                                                         targetType: targetType, ids: targets.map(\.id))
+                }
+            }
+            let fresh = found.filter { seen.insert($0).inserted }
+            guard !fresh.isEmpty else { break }
+            result += try await store.read(keys: fresh)
+            frontier = fresh
+        }
+        return result
     }
 }

@@ -101,11 +101,12 @@ public struct FHIRPathEngine: Sendable {
             }
         case .typeOperator(let op, let inner, let type):
             let items = try eval(inner, focus, context)
+            try checkType(type)
+            // R4 search expressions apply `as` to collections (`Observation.component.value as Quantity`): it filters them.
+            if op == "as" { return items.filter { isType($0, type, exactPrimitive: true) } }
             guard items.count <= 1 else { throw FHIRPathError(.execution, "'\(op)' needs a single value but got \(items.count)") }
             guard let item = items.first else { return [] }
-            try checkType(type)
-            if op == "is" { return [.boolean(isType(item, type))] }
-            return isType(item, type, exactPrimitive: true) ? [item] : []
+            return [.boolean(isType(item, type))]
         case .binary(let op, let left, let right):
             return try binary(op, left, right, focus, context)
         }

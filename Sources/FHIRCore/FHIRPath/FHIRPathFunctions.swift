@@ -426,7 +426,7 @@ extension FHIRPathEngine {
                 }
             }
         }
-        guard let key = ResourceKey(reference: reference), definitions.types[key.type] != nil else { return nil }
+        guard let key = ResourceKey(reference: reference) ?? ResourceKey(absoluteReference: reference), definitions.types[key.type] != nil else { return nil }
         let stub = JSONObject([("resourceType", .string(key.type)), ("id", .string(key.id))])
         return .node(.resource(stub))
     }

@@ -17,5 +17,15 @@ public struct ResourceKey: Sendable, Hashable, CustomStringConvertible {
         self.init(type: String(parts[0]), id: String(parts[1]))
     }
 
+    /// Parses the `Type/id` at the end of an absolute reference (`https://host/fhir/Patient/123`).
+    public init?(absoluteReference: String) {
+        var text = Substring(absoluteReference)
+        if let history = text.range(of: "/_history/") { text = text[..<history.lowerBound] }
+        guard text.contains("://") else { return nil }
+        let parts = text.split(separator: "/")
+        guard parts.count >= 3, let first = parts[parts.count - 2].first, first.isUppercase else { return nil }
+        self.init(type: String(parts[parts.count - 2]), id: String(parts[parts.count - 1]))
+    }
+
     public var description: String { "\(type)/\(id)" }
 }

@@ -6,7 +6,7 @@ enum VersionPolicy {
     /// What the backend must persist.
     enum Decision {
         /// Write this new version and make it current.
-        case write(StoredResource, WriteResult.Outcome, patientID: String?, tokens: [IndexedToken])
+        case write(StoredResource, WriteResult.Outcome, patientID: String?, index: SearchIndexEntries)
         /// Change nothing and answer with this result.
         case none(WriteResult)
     }
@@ -39,7 +39,7 @@ enum VersionPolicy {
                 return .none(WriteResult(outcome: .noneDeleted, resource: nil))
             }
             let tombstone = StoredResource(type: operation.type, id: operation.id, versionId: nextVersion, lastUpdated: lastUpdated, method: .delete, json: [])
-            return .write(tombstone, .deleted, patientID: nil, tokens: [])
+            return .write(tombstone, .deleted, patientID: nil, index: SearchIndexEntries())
         }
     }
 
@@ -61,28 +61,6 @@ enum VersionPolicy {
         let stored = StoredResource(type: operation.type, id: operation.id, versionId: version, lastUpdated: time, method: method,
                                     json: JSONWriter.bytes(.object(stamped)))
         let patientID = compartment.patientID(of: resource, type: operation.type, id: operation.id)
-        return .write(stored, outcome, patientID: patientID, tokens: IndexedToken.identifiers(of: resource))
-    }
-}
-
-/// A token the store indexes for conditional matching: the resource's identifiers.
-struct IndexedToken: Sendable, Hashable {
-    let parameter: String
-    let system: String
-    let code: String
-
-    static func identifiers(of resource: JSONObject) -> [IndexedToken] {
-        let values: [JSONValue]
-        switch resource["identifier"] {
-        case .array(let items): values = items
-        case .object(let one): values = [.object(one)]
-        default: return []
-        }
-        var tokens: [IndexedToken] = []
-        for case .object(let identifier) in values {
-            guard let value = identifier["value"]?.stringValue else { continue }
-            tokens.append(IndexedToken(parameter: "identifier", system: identifier["system"]?.stringValue ?? "", code: value))
-        }
-        return tokens
+        return .write(stored, outcome, patientID: patientID, index: SearchIndexer.r4.entries(for: stamped, type: operation.type))
     }
 }

@@ -127,32 +127,78 @@ public final class PostgresStore: ResourceStore {
     }
 
     private func find(_ connection: PostgresConnection, _ criteria: ConditionalCriteria) async throws -> [String] {
-        var candidates: Set<String>?
-        func narrow(_ ids: [String]) {
-            candidates = candidates.map { $0.intersection(ids) } ?? Set(ids)
-        }
-        func ids(_ rows: PostgresRowSequence) async throws -> [String] {
-            var result: [String] = []
-            for try await id in rows.decode(String.self) { result.append(id) }
-            return result
-        }
-        if !criteria.ids.isEmpty {
-            narrow(try await ids(connection.query(
-                "SELECT id FROM resource WHERE resource_type = \(criteria.type) AND id = ANY(\(criteria.ids)) AND NOT deleted", logger: logger)))
-        }
-        for token in criteria.identifiers {
-            if let system = token.system {
-                narrow(try await ids(connection.query("""
-                    SELECT id FROM search_token WHERE resource_type = \(criteria.type) AND parameter = 'identifier'
-                    AND code = \(token.value) AND system = \(system)
-                    """, logger: logger)))
-            } else {
-                narrow(try await ids(connection.query("""
-                    SELECT id FROM search_token WHERE resource_type = \(criteria.type) AND parameter = 'identifier' AND code = \(token.value)
-                    """, logger: logger)))
+        try await strings(connection, SearchSQL.page(criteria.search, limit: conditionalMatchLimit, dialect: .postgres))
+    }
+
+    private static func query(_ statement: SQLStatement) throws -> PostgresQuery {
+        var bindings = PostgresBindings()
+        for value in statement.binds {
+            switch value {
+            case .text(let s): try bindings.append(s)
+            case .integer(let i): try bindings.append(i)
+            case .real(let d): try bindings.append(d)
             }
         }
-        return (candidates ?? []).sorted()
+        return PostgresQuery(unsafeSQL: statement.sql, binds: bindings)
+    }
+
+    private func strings(_ connection: PostgresConnection, _ statement: SQLStatement) async throws -> [String] {
+        var result: [String] = []
+        for try await id in try await connection.query(Self.query(statement), logger: logger).decode(String.self) { result.append(id) }
+        return result
+    }
+
+    private func keys(_ statement: SQLStatement) async throws -> [ResourceKey] {
+        var result: [ResourceKey] = []
+        for try await (type, id) in try await client.query(Self.query(statement), logger: logger).decode((String, String).self) {
+            result.append(ResourceKey(type: type, id: id))
+        }
+        return result
+    }
+
+    public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
+        try await client.withConnection { connection in
+            try await strings(connection, SearchSQL.page(query, limit: limit, dialect: .postgres))
+        }
+    }
+
+    public func count(_ query: SearchQuery) async throws -> Int {
+        let rows = try await client.query(Self.query(SearchSQL.count(query, dialect: .postgres)), logger: logger)
+        for try await n in rows.decode(Int.self) { return n }
+        return 0
+    }
+
+    public func read(keys: [ResourceKey]) async throws -> [StoredResource] {
+        guard !keys.isEmpty else { return [] }
+        let rows = try await client.query("""
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq
+            FROM unnest(\(keys.map(\.type))::text[], \(keys.map(\.id))::text[]) AS k(resource_type, id)
+            JOIN resource r ON r.resource_type = k.resource_type AND r.id = k.id AND NOT r.deleted
+            JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+            """, logger: logger)
+        var seen = Set<ResourceKey>()
+        return try await collect(rows).filter { seen.insert($0.key).inserted }
+    }
+
+    public func referenced(sourceType: String, ids: [String], parameter: String, targetType: String?) async throws -> [ResourceKey] {
+        guard !ids.isEmpty else { return [] }
+        return try await keys(SearchSQL.referenced(sourceType: sourceType, ids: ids, parameter: parameter, targetType: targetType, dialect: .postgres))
+    }
+
+    public func referencing(sourceType: String, parameter: String, targetType: String, ids: [String]) async throws -> [ResourceKey] {
+        guard !ids.isEmpty else { return [] }
+        return try await keys(SearchSQL.referencing(sourceType: sourceType, parameter: parameter, targetType: targetType, ids: ids, dialect: .postgres))
+    }
+
+    public func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource] {
+        let rows = try await client.query("""
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq FROM resource r
+            JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+            WHERE r.patient_id = \(patientID) AND NOT r.deleted AND (\(since)::bigint IS NULL OR v.last_updated >= \(since))
+              AND (\(after?.type)::text IS NULL OR (r.resource_type, r.id) > (\(after?.type), \(after?.id)))
+            ORDER BY r.resource_type, r.id LIMIT \(limit)
+            """, logger: logger)
+        return try await collect(rows)
     }
 
     public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
@@ -175,8 +221,8 @@ public final class PostgresStore: ResourceStore {
                     switch try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment) {
                     case .none(let result):
                         results.append(result)
-                    case .write(let version, let outcome, let patientID, let tokens):
-                        try await write(connection, version, patientID: patientID, tokens: tokens, replacing: current)
+                    case .write(let version, let outcome, let patientID, let index):
+                        try await write(connection, version, patientID: patientID, index: index, replacing: current)
                         results.append(WriteResult(outcome: outcome, resource: version))
                     }
                   } catch let error as FHIRError {
@@ -206,25 +252,56 @@ public final class PostgresStore: ResourceStore {
     }
 
     /// Writes one version in a single round trip: the version row, the head row, and the
-    /// identifier tokens (old ones removed), as data-modifying CTEs of one statement.
+    /// search index rows (old ones removed), as data-modifying CTEs of one statement.
     /// A concurrent first create still fails on the version row's unique key (→ 409).
-    private func write(_ connection: PostgresConnection, _ version: StoredResource, patientID: String?, tokens: [IndexedToken],
+    private func write(_ connection: PostgresConnection, _ version: StoredResource, patientID: String?, index: SearchIndexEntries,
                        replacing current: StoredResource?) async throws {
         let json = ByteBuffer(bytes: version.json)
+        let t = version.type, id = version.id
+        // Arrays cannot carry NULLs through PostgresNIO's encoders; NaN and Int64.min stand for "none" and NULLIF restores them.
+        let c = index.composites
         try await connection.query("""
             WITH new_version AS (
                 INSERT INTO resource_version (resource_type, id, version_id, last_updated, method, patient_id, json)
-                VALUES (\(version.type), \(version.id), \(version.versionId), \(version.lastUpdated), \(version.method.rawValue), \(patientID), \(json))
+                VALUES (\(t), \(id), \(version.versionId), \(version.lastUpdated), \(version.method.rawValue), \(patientID), \(json))
             ), head AS (
                 INSERT INTO resource (resource_type, id, version_id, deleted, patient_id)
-                VALUES (\(version.type), \(version.id), \(version.versionId), \(version.isDeleted), \(patientID))
+                VALUES (\(t), \(id), \(version.versionId), \(version.isDeleted), \(patientID))
                 ON CONFLICT (resource_type, id) DO UPDATE
                 SET version_id = excluded.version_id, deleted = excluded.deleted, patient_id = excluded.patient_id
-            ), old_tokens AS (
-                DELETE FROM search_token WHERE resource_type = \(version.type) AND id = \(version.id)
-            )
-            INSERT INTO search_token (resource_type, id, parameter, system, code)
-            SELECT \(version.type), \(version.id), * FROM unnest(\(tokens.map(\.parameter))::text[], \(tokens.map(\.system))::text[], \(tokens.map(\.code))::text[])
+            ),
+            d1 AS (DELETE FROM search_token WHERE resource_type = \(t) AND id = \(id)),
+            d2 AS (DELETE FROM search_string WHERE resource_type = \(t) AND id = \(id)),
+            d3 AS (DELETE FROM search_date WHERE resource_type = \(t) AND id = \(id)),
+            d4 AS (DELETE FROM search_reference WHERE resource_type = \(t) AND id = \(id)),
+            d5 AS (DELETE FROM search_quantity WHERE resource_type = \(t) AND id = \(id)),
+            d6 AS (DELETE FROM search_number WHERE resource_type = \(t) AND id = \(id)),
+            d7 AS (DELETE FROM search_uri WHERE resource_type = \(t) AND id = \(id)),
+            d8 AS (DELETE FROM search_composite WHERE resource_type = \(t) AND id = \(id)),
+            i1 AS (INSERT INTO search_token (resource_type, id, parameter, system, code, text)
+                SELECT \(t), \(id), * FROM unnest(\(index.tokens.map(\.parameter))::text[], \(index.tokens.map(\.system))::text[],
+                    \(index.tokens.map(\.code))::text[], \(index.tokens.map(\.text))::text[])),
+            i2 AS (INSERT INTO search_string (resource_type, id, parameter, value, exact)
+                SELECT \(t), \(id), * FROM unnest(\(index.strings.map(\.parameter))::text[], \(index.strings.map(\.value))::text[],
+                    \(index.strings.map(\.exact))::text[])),
+            i3 AS (INSERT INTO search_date (resource_type, id, parameter, low, high)
+                SELECT \(t), \(id), * FROM unnest(\(index.dates.map(\.parameter))::text[], \(index.dates.map(\.low))::bigint[],
+                    \(index.dates.map(\.high))::bigint[])),
+            i4 AS (INSERT INTO search_reference (resource_type, id, parameter, target_type, target_id, url)
+                SELECT \(t), \(id), * FROM unnest(\(index.references.map(\.parameter))::text[], \(index.references.map(\.targetType))::text[],
+                    \(index.references.map(\.targetID))::text[], \(index.references.map(\.url))::text[])),
+            i5 AS (INSERT INTO search_quantity (resource_type, id, parameter, value, system, code, unit)
+                SELECT \(t), \(id), * FROM unnest(\(index.quantities.map(\.parameter))::text[], \(index.quantities.map(\.value))::float8[],
+                    \(index.quantities.map(\.system))::text[], \(index.quantities.map(\.code))::text[], \(index.quantities.map(\.unit))::text[])),
+            i6 AS (INSERT INTO search_number (resource_type, id, parameter, value)
+                SELECT \(t), \(id), * FROM unnest(\(index.numbers.map(\.parameter))::text[], \(index.numbers.map(\.value))::float8[])),
+            i7 AS (INSERT INTO search_uri (resource_type, id, parameter, uri)
+                SELECT \(t), \(id), * FROM unnest(\(index.uris.map(\.parameter))::text[], \(index.uris.map(\.uri))::text[]))
+            INSERT INTO search_composite (resource_type, id, parameter, system1, code1, system2, code2, number2, low2, high2)
+            SELECT \(t), \(id), p, s1, c1, s2, c2, NULLIF(n2, 'NaN'::float8), NULLIF(l2, -9223372036854775808), NULLIF(h2, -9223372036854775808)
+            FROM unnest(\(c.map(\.parameter))::text[], \(c.map(\.system1))::text[], \(c.map(\.code1))::text[], \(c.map(\.system2))::text[],
+                \(c.map(\.code2))::text[], \(c.map { $0.number2 ?? .nan })::float8[], \(c.map { $0.low2 ?? Int64.min })::bigint[],
+                \(c.map { $0.high2 ?? Int64.min })::bigint[]) AS x(p, s1, c1, s2, c2, n2, l2, h2)
             """, logger: logger)
     }
 

@@ -94,32 +94,78 @@ public final class SQLiteStore: ResourceStore {
     }
 
     private static func find(_ db: Database, _ criteria: ConditionalCriteria) throws -> [String] {
-        var candidates: Set<String>?
-        func narrow(_ ids: [String]) {
-            candidates = candidates.map { $0.intersection(ids) } ?? Set(ids)
-        }
-        if !criteria.ids.isEmpty {
-            var found: [String] = []
-            for id in criteria.ids {
-                if let hit = try String.fetchOne(db, sql: "SELECT id FROM resource WHERE resource_type = ? AND id = ? AND deleted = 0",
-                                                  arguments: [criteria.type, id]) { found.append(hit) }
+        try strings(db, SearchSQL.page(criteria.search, limit: conditionalMatchLimit, dialect: .sqlite))
+    }
+
+    private static func arguments(_ statement: SQLStatement) -> StatementArguments {
+        StatementArguments(statement.binds.map { value -> (any DatabaseValueConvertible) in
+            switch value {
+            case .text(let s): s
+            case .integer(let i): i
+            case .real(let d): d
             }
-            narrow(found)
-        }
-        for token in criteria.identifiers {
-            let ids: [String]
-            if let system = token.system {
-                ids = try String.fetchAll(db, sql: """
-                    SELECT id FROM search_token WHERE resource_type = ? AND parameter = 'identifier' AND code = ? AND system = ?
-                    """, arguments: [criteria.type, token.value, system])
-            } else {
-                ids = try String.fetchAll(db, sql: """
-                    SELECT id FROM search_token WHERE resource_type = ? AND parameter = 'identifier' AND code = ?
-                    """, arguments: [criteria.type, token.value])
+        })
+    }
+
+    private static func strings(_ db: Database, _ statement: SQLStatement) throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: statement.sql), arguments: arguments(statement))
+    }
+
+    private static func keys(_ db: Database, _ statement: SQLStatement) throws -> [ResourceKey] {
+        try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: arguments(statement)).map { ResourceKey(type: $0[0], id: $0[1]) }
+    }
+
+    public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
+        let statement = SearchSQL.page(query, limit: limit, dialect: .sqlite)
+        return try await pool.read { db in try Self.strings(db, statement) }
+    }
+
+    public func count(_ query: SearchQuery) async throws -> Int {
+        let statement = SearchSQL.count(query, dialect: .sqlite)
+        return try await pool.read { db in try Int.fetchOne(db.cachedStatement(sql: statement.sql), arguments: Self.arguments(statement)) ?? 0 }
+    }
+
+    public func read(keys: [ResourceKey]) async throws -> [StoredResource] {
+        guard !keys.isEmpty else { return [] }
+        return try await pool.read { db in
+            var result: [StoredResource] = []
+            // One statement per type keeps the IN list on the primary key.
+            for (type, group) in Dictionary(grouping: keys, by: \.type) {
+                let ids = Array(Set(group.map(\.id)))
+                let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT \(Self.selectColumns) FROM resource r
+                    JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+                    WHERE r.resource_type = ? AND r.id IN (\(marks)) AND r.deleted = 0
+                    """, arguments: StatementArguments([type] + ids))
+                result += rows.map(Self.stored)
             }
-            narrow(ids)
+            return result
         }
-        return (candidates ?? []).sorted()
+    }
+
+    public func referenced(sourceType: String, ids: [String], parameter: String, targetType: String?) async throws -> [ResourceKey] {
+        guard !ids.isEmpty else { return [] }
+        let statement = SearchSQL.referenced(sourceType: sourceType, ids: ids, parameter: parameter, targetType: targetType, dialect: .sqlite)
+        return try await pool.read { db in try Self.keys(db, statement) }
+    }
+
+    public func referencing(sourceType: String, parameter: String, targetType: String, ids: [String]) async throws -> [ResourceKey] {
+        guard !ids.isEmpty else { return [] }
+        let statement = SearchSQL.referencing(sourceType: sourceType, parameter: parameter, targetType: targetType, ids: ids, dialect: .sqlite)
+        return try await pool.read { db in try Self.keys(db, statement) }
+    }
+
+    public func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.selectColumns) FROM resource r
+                JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+                WHERE r.patient_id = ? AND r.deleted = 0 AND (? IS NULL OR v.last_updated >= ?)
+                  AND (? IS NULL OR r.resource_type > ? OR (r.resource_type = ? AND r.id > ?))
+                ORDER BY r.resource_type, r.id LIMIT ?
+                """, arguments: [patientID, since, since, after?.type, after?.type, after?.type, after?.id, limit]).map(Self.stored)
+        }
     }
 
     public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
@@ -143,8 +189,8 @@ public final class SQLiteStore: ResourceStore {
                 switch decision {
                 case .none(let result):
                     results.append(result)
-                case .write(let version, let outcome, let patientID, let tokens):
-                    try Self.write(db, version, patientID: patientID, tokens: tokens, replacing: current)
+                case .write(let version, let outcome, let patientID, let index):
+                    try Self.write(db, version, patientID: patientID, index: index, replacing: current)
                     results.append(WriteResult(outcome: outcome, resource: version))
                 }
             }
@@ -152,7 +198,7 @@ public final class SQLiteStore: ResourceStore {
         }
     }
 
-    private static func write(_ db: Database, _ version: StoredResource, patientID: String?, tokens: [IndexedToken], replacing current: StoredResource?) throws {
+    private static func write(_ db: Database, _ version: StoredResource, patientID: String?, index: SearchIndexEntries, replacing current: StoredResource?) throws {
         try db.cachedStatement(sql: """
             INSERT INTO resource_version (resource_type, id, version_id, last_updated, method, patient_id, json) VALUES (?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [version.type, version.id, version.versionId, version.lastUpdated, version.method.rawValue, patientID, Data(version.json)])
@@ -161,12 +207,27 @@ public final class SQLiteStore: ResourceStore {
             ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id, deleted = excluded.deleted, patient_id = excluded.patient_id
             """).execute(arguments: [version.type, version.id, version.versionId, version.isDeleted, patientID])
         if current != nil {
-            try db.cachedStatement(sql: "DELETE FROM search_token WHERE resource_type = ? AND id = ?").execute(arguments: [version.type, version.id])
+            for table in SearchIndexTables.all {
+                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE resource_type = ? AND id = ?").execute(arguments: [version.type, version.id])
+            }
         }
-        let insertToken = try db.cachedStatement(sql: "INSERT INTO search_token (resource_type, id, parameter, system, code) VALUES (?, ?, ?, ?, ?)")
-        for token in tokens {
-            try insertToken.execute(arguments: [version.type, version.id, token.parameter, token.system, token.code])
+        let key: [any DatabaseValueConvertible] = [version.type, version.id]
+        func insert(_ table: String, _ columns: String, _ rows: [[(any DatabaseValueConvertible)?]]) throws {
+            guard !rows.isEmpty else { return }
+            let marks = Array(repeating: "?", count: rows[0].count + 2).joined(separator: ", ")
+            let statement = try db.cachedStatement(sql: "INSERT INTO \(table) (resource_type, id, \(columns)) VALUES (\(marks))")
+            for row in rows { try statement.execute(arguments: StatementArguments(key + row)) }
         }
+        try insert("search_token", "parameter, system, code, text", index.tokens.map { [$0.parameter, $0.system, $0.code, $0.text] })
+        try insert("search_string", "parameter, value, exact", index.strings.map { [$0.parameter, $0.value, $0.exact] })
+        try insert("search_date", "parameter, low, high", index.dates.map { [$0.parameter, $0.low, $0.high] })
+        try insert("search_reference", "parameter, target_type, target_id, url", index.references.map { [$0.parameter, $0.targetType, $0.targetID, $0.url] })
+        try insert("search_quantity", "parameter, value, system, code, unit", index.quantities.map { [$0.parameter, $0.value, $0.system, $0.code, $0.unit] })
+        try insert("search_number", "parameter, value", index.numbers.map { [$0.parameter, $0.value] })
+        try insert("search_uri", "parameter, uri", index.uris.map { [$0.parameter, $0.uri] })
+        try insert("search_composite", "parameter, system1, code1, system2, code2, number2, low2, high2", index.composites.map {
+            [$0.parameter, $0.system1, $0.code1, $0.system2, $0.code2, $0.number2, $0.low2, $0.high2]
+        })
     }
 
     public func count(type: String?) async throws -> Int {

@@ -1,0 +1,276 @@
+import FHIRCore
+
+/// The two SQL dialects the stores speak.
+enum SQLDialect: Sendable {
+    case sqlite, postgres
+
+    /// The head-row predicate for a live (not deleted) resource.
+    func live(_ alias: String) -> String {
+        self == .sqlite ? "\(alias).deleted = 0" : "NOT \(alias).deleted"
+    }
+}
+
+/// A bound value.
+enum SQLValue: Sendable {
+    case text(String)
+    case integer(Int64)
+    case real(Double)
+}
+
+/// SQL text with its bound values; placeholders are `?` (SQLite) or `$n` (PostgreSQL).
+struct SQLStatement: Sendable {
+    var sql: String
+    var binds: [SQLValue]
+}
+
+/// Builds search SQL from a parsed query: every filter becomes an
+/// `id IN (SELECT id FROM search_<kind> …)` over the index tables, which the
+/// planners of both databases drive from the most selective index.
+struct SearchSQL {
+    let dialect: SQLDialect
+    private(set) var binds: [SQLValue] = []
+    private var aliasCounter = 0
+
+    init(dialect: SQLDialect) { self.dialect = dialect }
+
+    mutating func bind(_ value: SQLValue) -> String {
+        binds.append(value)
+        // Numbered placeholders: fragments are built out of textual order (values before their enclosing subquery).
+        return dialect == .sqlite ? "?\(binds.count)" : "$\(binds.count)"
+    }
+
+    mutating func text(_ s: String) -> String { bind(.text(s)) }
+    mutating func int(_ i: Int64) -> String { bind(.integer(i)) }
+    mutating func real(_ d: Double) -> String { bind(.real(d)) }
+
+    // MARK: Whole queries
+
+    /// The ids of one page of matches, in the query's order; `limit` rows at most.
+    static func page(_ query: SearchQuery, limit: Int, dialect: SQLDialect, extra: [SearchFilter] = []) -> SQLStatement {
+        var b = SearchSQL(dialect: dialect)
+        var sql = "SELECT r.id FROM resource r WHERE " + b.matches(query.type, query.filters + extra, alias: "r")
+        if query.sort.isEmpty {
+            if let before = query.beforeID {
+                sql += " AND r.id < " + b.text(before) + " ORDER BY r.id DESC"
+            } else {
+                if let after = query.afterID { sql += " AND r.id > " + b.text(after) }
+                sql += " ORDER BY r.id"
+            }
+        } else {
+            let keys = query.sort.map { b.sortExpression($0, type: query.type) }
+            sql += " ORDER BY " + keys.joined(separator: ", ") + ", r.id"
+        }
+        sql += " LIMIT " + b.int(Int64(limit))
+        if !query.sort.isEmpty, query.offset > 0 { sql += " OFFSET " + b.int(Int64(query.offset)) }
+        return SQLStatement(sql: sql, binds: b.binds)
+    }
+
+    /// The number of matches.
+    static func count(_ query: SearchQuery, dialect: SQLDialect) -> SQLStatement {
+        var b = SearchSQL(dialect: dialect)
+        let sql = "SELECT count(*) FROM resource r WHERE " + b.matches(query.type, query.filters, alias: "r")
+        return SQLStatement(sql: sql, binds: b.binds)
+    }
+
+    /// `(type, id)` of the resources that `ids` of `sourceType` reference through `parameter` (`*` for all), for `_include`.
+    static func referenced(sourceType: String, ids: [String], parameter: String, targetType: String?, dialect: SQLDialect) -> SQLStatement {
+        var b = SearchSQL(dialect: dialect)
+        var sql = "SELECT DISTINCT target_type, target_id FROM search_reference WHERE resource_type = \(b.text(sourceType)) AND target_id <> ''"
+        sql += " AND id IN (" + ids.map { b.text($0) }.joined(separator: ", ") + ")"
+        if parameter != "*" { sql += " AND parameter = " + b.text(parameter) }
+        if let targetType { sql += " AND target_type = " + b.text(targetType) }
+        return SQLStatement(sql: sql, binds: b.binds)
+    }
+
+    /// `(type, id)` of the `sourceType` resources whose `parameter` references one of `ids` of `targetType`, for `_revinclude`.
+    static func referencing(sourceType: String, parameter: String, targetType: String, ids: [String], dialect: SQLDialect) -> SQLStatement {
+        var b = SearchSQL(dialect: dialect)
+        var sql = "SELECT DISTINCT resource_type, id FROM search_reference WHERE resource_type = \(b.text(sourceType))"
+        if parameter != "*" { sql += " AND parameter = " + b.text(parameter) }
+        sql += " AND target_type = " + b.text(targetType)
+        sql += " AND target_id IN (" + ids.map { b.text($0) }.joined(separator: ", ") + ")"
+        return SQLStatement(sql: sql, binds: b.binds)
+    }
+
+    // MARK: Filters
+
+    mutating func matches(_ type: String, _ filters: [SearchFilter], alias: String) -> String {
+        var parts = ["\(alias).resource_type = " + text(type), dialect.live(alias)]
+        for filter in filters { parts.append(condition(filter, type: type, id: "\(alias).id")) }
+        return parts.joined(separator: " AND ")
+    }
+
+    static func table(_ kind: String) -> String {
+        switch kind {
+        case "token": "search_token"
+        case "string": "search_string"
+        case "date": "search_date"
+        case "reference": "search_reference"
+        case "quantity": "search_quantity"
+        case "number": "search_number"
+        case "uri": "search_uri"
+        default: "search_composite"
+        }
+    }
+
+    mutating func condition(_ filter: SearchFilter, type: String, id: String) -> String {
+        switch filter {
+        case .ids(let ids):
+            return "\(id) IN (" + ids.map { text($0) }.joined(separator: ", ") + ")"
+        case .missing(let parameter, let kind, let missing):
+            let sub = "SELECT id FROM \(Self.table(kind)) WHERE resource_type = \(text(type)) AND parameter = \(text(parameter))"
+            return "\(id) \(missing ? "NOT IN" : "IN") (\(sub))"
+        case .values(let parameter, let kind, let modifier, let values):
+            var negate = modifier == "not"
+            var alternatives: [String] = []
+            for value in values {
+                if case .date(.ne, _, _) = value { negate = true }
+                if case .number(.ne, _, _, _) = value { negate = true }
+                if case .quantity(.ne, _, _, _, _, _) = value { negate = true }
+                alternatives.append(valueCondition(value, modifier: modifier))
+            }
+            let sub = "SELECT id FROM \(Self.table(kind)) WHERE resource_type = \(text(type)) AND parameter = \(text(parameter)) AND ("
+                + alternatives.joined(separator: " OR ") + ")"
+            return "\(id) \(negate ? "NOT IN" : "IN") (\(sub))"
+        case .chain(let parameter, let targetTypes, let filters):
+            var alternatives: [String] = []
+            for target in targetTypes {
+                guard let inner = filters[target] else { continue }
+                aliasCounter += 1
+                let alias = "c\(aliasCounter)"
+                alternatives.append("(target_type = \(text(target)) AND target_id IN (SELECT \(alias).id FROM resource \(alias) WHERE "
+                                    + matches(target, [inner], alias: alias) + "))")
+            }
+            return "\(id) IN (SELECT id FROM search_reference WHERE resource_type = \(text(type)) AND parameter = \(text(parameter)) AND ("
+                + alternatives.joined(separator: " OR ") + "))"
+        case .reverseChain(let sourceType, let parameter, let inner):
+            aliasCounter += 1
+            let alias = "h\(aliasCounter)"
+            return "\(id) IN (SELECT target_id FROM search_reference WHERE resource_type = \(text(sourceType)) AND parameter = \(text(parameter))"
+                + " AND target_type = \(text(type)) AND id IN (SELECT \(alias).id FROM resource \(alias) WHERE "
+                + matches(sourceType, [inner], alias: alias) + "))"
+        case .anyOf(let filters):
+            return "(" + filters.map { condition($0, type: type, id: id) }.joined(separator: " OR ") + ")"
+        }
+    }
+
+    /// One value's predicate over its index table's columns.
+    mutating func valueCondition(_ value: SearchValue, modifier: String?) -> String {
+        switch value {
+        case .token(let system, let code):
+            var parts: [String] = []
+            if let system { parts.append("system = " + text(system)) }
+            if let code { parts.append("code = " + text(code)) }
+            return "(" + parts.joined(separator: " AND ") + ")"
+        case .text(let folded):
+            return "text LIKE " + text("%" + Self.escapeLike(folded) + "%") + " ESCAPE '\\'"
+        case .string(let raw):
+            switch modifier {
+            case "exact": return "exact = " + text(raw)
+            case "contains": return "value LIKE " + text("%" + Self.escapeLike(SearchText.fold(raw)) + "%") + " ESCAPE '\\'"
+            default:
+                // Starts-with as a range, so the (parameter, value) index answers it.
+                let folded = SearchText.fold(raw)
+                return "(value >= \(text(folded)) AND value < \(text(folded + "\u{10FFFF}")))"
+            }
+        case .date(let prefix, let low, let high):
+            return dateCondition(prefix, low: low, high: high, lowColumn: "low", highColumn: "high")
+        case .number(let prefix, let v, let low, let high):
+            return numberCondition(prefix, value: v, low: low, high: high, column: "value")
+        case .quantity(let prefix, let v, let low, let high, let system, let code):
+            var parts = [numberCondition(prefix, value: v, low: low, high: high, column: "value")]
+            if let system { parts.append("system = " + text(system)) }
+            if let code { parts.append("(code = \(text(code)) OR unit = \(text(code)))") }
+            return "(" + parts.joined(separator: " AND ") + ")"
+        case .reference(let type, let id, let url):
+            if let url { return "url = " + text(url) }
+            var parts: [String] = []
+            if let type { parts.append("target_type = " + text(type)) }
+            if let id { parts.append("target_id = " + text(id)) }
+            return "(" + parts.joined(separator: " AND ") + ")"
+        case .uri(let uri):
+            switch modifier {
+            case "below": return "uri LIKE " + text(Self.escapeLike(uri) + "%") + " ESCAPE '\\'"
+            case "above": return text(uri) + " LIKE (uri || '%')"
+            default: return "uri = " + text(uri)
+            }
+        case .composite(let system, let code, let second):
+            var parts: [String] = []
+            if let system { parts.append("system1 = " + text(system)) }
+            if let code { parts.append("code1 = " + text(code)) }
+            switch second {
+            case .token(let s, let c):
+                if let s { parts.append("system2 = " + text(s)) }
+                if let c { parts.append("code2 = " + text(c)) }
+            case .string(let raw):
+                let folded = SearchText.fold(raw)
+                parts.append("(code2 >= \(text(folded)) AND code2 < \(text(folded + "\u{10FFFF}")))")
+            case .number(let prefix, let v, let low, let high):
+                parts.append(numberCondition(prefix, value: v, low: low, high: high, column: "number2"))
+            case .quantity(let prefix, let v, let low, let high, let s, let c):
+                parts.append(numberCondition(prefix, value: v, low: low, high: high, column: "number2"))
+                if let s { parts.append("system2 = " + text(s)) }
+                if let c { parts.append("code2 = " + text(c)) }
+            case .date(let prefix, let low, let high):
+                parts.append(dateCondition(prefix, low: low, high: high, lowColumn: "low2", highColumn: "high2"))
+            default:
+                break
+            }
+            return "(" + parts.joined(separator: " AND ") + ")"
+        }
+    }
+
+    /// Date prefixes over ranges, as FHIR R4 search §3.1.1.4.1.1 defines them; `ne` is `eq` negated by the caller.
+    mutating func dateCondition(_ prefix: SearchValue.Prefix, low: Int64, high: Int64, lowColumn l: String, highColumn h: String) -> String {
+        switch prefix {
+        case .eq, .ne: return "(\(l) >= \(int(low)) AND \(h) <= \(int(high)))"
+        case .gt: return "\(h) > " + int(high)
+        case .lt: return "\(l) < " + int(low)
+        case .ge: return "(\(h) > \(int(high)) OR (\(l) >= \(int(low)) AND \(h) <= \(int(high))))"
+        case .le: return "(\(l) < \(int(low)) OR (\(l) >= \(int(low)) AND \(h) <= \(int(high))))"
+        case .sa: return "\(l) > " + int(high)
+        case .eb: return "\(h) < " + int(low)
+        case .ap:
+            // Approximately: the value's range widened by 10 % of its distance from now overlaps the resource's.
+            let now = Int64(Date.timeIntervalSinceReferenceDate * 1000) + 978_307_200_000
+            let gap = abs(now - low) / 10
+            return "(\(l) <= \(int(high + gap)) AND \(h) >= \(int(low - gap)))"
+        }
+    }
+
+    mutating func numberCondition(_ prefix: SearchValue.Prefix, value: Double, low: Double, high: Double, column c: String) -> String {
+        switch prefix {
+        case .eq, .ne: return "(\(c) >= \(real(low)) AND \(c) < \(real(high)))"
+        case .gt, .sa: return "\(c) > " + real(value)
+        case .lt, .eb: return "\(c) < " + real(value)
+        case .ge: return "\(c) >= " + real(value)
+        case .le: return "\(c) <= " + real(value)
+        case .ap: return "(\(c) >= \(real(value - abs(value) * 0.1)) AND \(c) <= \(real(value + abs(value) * 0.1)))"
+        }
+    }
+
+    static func escapeLike(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+
+    // MARK: Sorting
+
+    mutating func sortExpression(_ key: SearchQuery.SortKey, type: String) -> String {
+        let direction = key.descending ? "DESC" : "ASC"
+        if key.parameter == "_id" { return "r.id \(direction)" }
+        let (table, column): (String, String)
+        switch key.type {
+        case "string": (table, column) = ("search_string", "value")
+        case "date": (table, column) = ("search_date", key.descending ? "high" : "low")
+        case "token": (table, column) = ("search_token", "code")
+        case "reference": (table, column) = ("search_reference", "target_id")
+        case "quantity": (table, column) = ("search_quantity", "value")
+        case "number": (table, column) = ("search_number", "value")
+        default: (table, column) = ("search_uri", "uri")
+        }
+        let aggregate = key.descending ? "max" : "min"
+        return "(SELECT \(aggregate)(s.\(column)) FROM \(table) s WHERE s.resource_type = r.resource_type AND s.id = r.id AND s.parameter = \(text(key.parameter))) \(direction) NULLS LAST"
+    }
+}
+
+import Foundation
