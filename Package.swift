@@ -31,6 +31,12 @@ let package = Package(
             resources: [.copy("Definitions/Generated")],
             swiftSettings: swiftSettings
         ),
+        // A deterministic synthetic population of a fictional Swedish region, for demos and benchmarks.
+        .target(
+            name: "SyntheticPopulation",
+            dependencies: ["FHIRCore"],
+            swiftSettings: swiftSettings
+        ),
         // Persistence: versioned resources on SQLite (GRDB) or PostgreSQL (PostgresNIO).
         .target(
             name: "Store",
@@ -81,12 +87,14 @@ let package = Package(
                 "KarnaServer",
                 "FHIRAPI",
                 "Store",
+                "SyntheticPopulation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FHIRAPITests",

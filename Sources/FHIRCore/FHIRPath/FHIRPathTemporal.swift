@@ -168,7 +168,7 @@ public struct FHIRPathTemporal: Sendable, Hashable {
     /// Adds minutes, carrying into hours, days, months and years.
     func adding(minutes: Int) -> FHIRPathTemporal { adding(milliseconds: minutes * 60_000) }
 
-    func adding(milliseconds: Int) -> FHIRPathTemporal {
+    public func adding(milliseconds: Int) -> FHIRPathTemporal {
         var c = self
         let dayNumber = Self.dayNumber(year: year, month: month ?? 1, day: day ?? 1)
         var total = ((hour ?? 0) * 3600 + (minute ?? 0) * 60 + (second ?? 0)) * 1000 + (millisecond ?? 0) + milliseconds
@@ -197,7 +197,7 @@ public struct FHIRPathTemporal: Sendable, Hashable {
     }
 
     /// Days since 1970-01-01 (proleptic Gregorian).
-    static func dayNumber(year: Int, month: Int, day: Int) -> Int {
+    public static func dayNumber(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -207,7 +207,7 @@ public struct FHIRPathTemporal: Sendable, Hashable {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(_ days: Int) -> (Int, Int, Int) {
+    public static func civil(_ days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -62,7 +62,7 @@ public struct FHIRDateTime: Sendable, Equatable {
         return t[8] == UInt8(ascii: ".") && t.count > 9 && t[9...].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30

@@ -1,0 +1,305 @@
+import FHIRCore
+import Foundation
+
+/// Generates a deterministic, realistic population of the fictional Region
+/// Kärnland: its organisations and practitioners, then each patient's record
+/// one at a time (so a caller can stream millions in constant memory).
+///
+/// The same seed and patient number always give the same resources, whatever
+/// the date: every time is measured from a fixed reference day.
+public struct RegionGenerator: Sendable {
+    public let seed: UInt64
+    public let patientCount: Int
+    /// The day the generated histories end ("today" for the synthetic region).
+    public static let referenceDay = (year: 2026, month: 6, day: 30)
+
+    public init(seed: UInt64, patientCount: Int) {
+        self.seed = seed
+        self.patientCount = patientCount
+    }
+
+    var practitionerCount: Int { max(20, patientCount / 250) }
+    var primaryCareIDs: [String] { SwedishLists.localities.map { "vc-" + slug($0.name) } }
+
+    // MARK: Organisations and practitioners
+
+    /// The region, its hospitals with their wards, primary-care centres and practitioners.
+    public func organisations() -> [JSONObject] {
+        var out: [JSONObject] = []
+        let regionID = "region-karnland"
+        out.append(object([
+            ("resourceType", .string("Organization")), ("id", .string(regionID)),
+            ("identifier", .array([identifier("urn:oid:1.2.752.29.4.19", "SE2321000999-0001")])),
+            ("active", .bool(true)), ("type", .array([concept("http://terminology.hl7.org/CodeSystem/organization-type", "govt", "Region")])),
+            ("name", .string("Region Kärnland")),
+        ]))
+        for (i, (name, town)) in SwedishLists.hospitals.enumerated() {
+            let hospitalID = "hosp-\(i + 1)"
+            out.append(object([
+                ("resourceType", .string("Organization")), ("id", .string(hospitalID)),
+                ("identifier", .array([identifier("urn:oid:1.2.752.29.4.19", "SE2321000999-1\(i)00")])),
+                ("active", .bool(true)), ("type", .array([concept("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Sjukhus")])),
+                ("name", .string(name)), ("address", .array([address(street: "Sjukhusvägen 1", postal: "\(400 + i * 10) 00", city: town)])),
+                ("partOf", reference("Organization/\(regionID)")),
+            ]))
+            for (w, ward) in SwedishLists.wards.enumerated() {
+                out.append(object([
+                    ("resourceType", .string("Organization")), ("id", .string("\(hospitalID)-ward-\(w + 1)")),
+                    ("identifier", .array([identifier("urn:oid:1.2.752.29.4.19", "SE2321000999-1\(i)\(String(format: "%02d", w + 1))")])),
+                    ("active", .bool(true)), ("type", .array([concept("http://terminology.hl7.org/CodeSystem/organization-type", "dept", "Vårdenhet")])),
+                    ("name", .string("\(ward), \(name)")), ("partOf", reference("Organization/\(hospitalID)")),
+                ]))
+            }
+        }
+        for (i, locality) in SwedishLists.localities.enumerated() {
+            out.append(object([
+                ("resourceType", .string("Organization")), ("id", .string(primaryCareIDs[i])),
+                ("identifier", .array([identifier("urn:oid:1.2.752.29.4.19", "SE2321000999-2\(String(format: "%03d", i))")])),
+                ("active", .bool(true)), ("type", .array([concept("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Vårdcentral")])),
+                ("name", .string("Vårdcentralen \(locality.name)")),
+                ("address", .array([address(street: "Torget 2", postal: "\(locality.postal) 30", city: locality.name)])),
+                ("partOf", reference("Organization/\(regionID)")),
+            ]))
+        }
+        var random = SeededRandom(seed: seed ^ 0x5EED_0F_0A)
+        for n in 0..<practitionerCount {
+            let female = random.chance(0.55)
+            let given = random.weighted(female ? SwedishLists.femaleNames : SwedishLists.maleNames)
+            let family = random.weighted(SwedishLists.surnames)
+            out.append(object([
+                ("resourceType", .string("Practitioner")), ("id", .string("pract-\(n + 1)")),
+                ("identifier", .array([identifier("urn:oid:1.2.752.29.4.19", "SE2321000999-P\(String(format: "%05d", n + 1))")])),
+                ("active", .bool(true)),
+                ("name", .array([.object(JSONObject([("family", .string(family)), ("given", .array([.string(given)]))]))])),
+                ("gender", .string(female ? "female" : "male")),
+                ("qualification", .array([.object(JSONObject([("code", concept("urn:oid:1.2.752.29.23.1.6", n % 3 == 0 ? "SJ" : "LK", n % 3 == 0 ? "Sjuksköterska" : "Läkare"))]))])),
+            ]))
+        }
+        return out
+    }
+
+    // MARK: Patients
+
+    /// Everything about patient number `n` (0-based): the Patient first, then the resources that point at it.
+    public func patient(_ n: Int) -> [JSONObject] {
+        var random = SeededRandom(seed: seed &* 0x9E37_79B9 ^ UInt64(n) &* 0xD1B5_4A32_D192_ED03)
+        let pid = "pat-\(n + 1)"
+        let female = random.chance(0.5)
+        // Age pyramid: roughly flat to 65, thinning after.
+        let age = random.chance(0.8) ? random.int(0...64) : min(104, 65 + random.heavyTail(alpha: 0.9, cap: 39))
+        // Born age years and some days before the reference day, so no one is born after it.
+        let referenceDayNumber = FHIRPathTemporal.dayNumber(year: Self.referenceDay.year, month: Self.referenceDay.month, day: Self.referenceDay.day)
+        let (birthYear, birthMonth, birthDay) = FHIRPathTemporal.civil(referenceDayNumber - age * 365 - age / 4 - random.int(0...364))
+        let coordination = random.chance(0.02)
+        // Serial numbers from the patient number keep every personnummer unique without a lookup table.
+        let serial = (n / 3 + n * 7) % 1000
+        let personalNumber = Self.personalNumber(year: birthYear, month: birthMonth, day: birthDay + (coordination ? 60 : 0),
+                                                 serial: (serial / 10) * 10 + (female ? (serial % 5) * 2 : (serial % 5) * 2 + 1))
+        let given = random.weighted(female ? SwedishLists.femaleNames : SwedishLists.maleNames)
+        var givens: [JSONValue] = [.string(given)]
+        if random.chance(0.4) { givens.append(.string(random.weighted(female ? SwedishLists.femaleNames : SwedishLists.maleNames))) }
+        let family = random.weighted(SwedishLists.surnames)
+        let locality = random.weighted(SwedishLists.localities.enumerated().map { ($0.offset, $0.element.weight) })
+        let town = SwedishLists.localities[locality]
+        let street = "\(SwedishLists.streets[random.int(0...SwedishLists.streets.count - 1)]) \(random.int(1...80))"
+        let primaryCare = primaryCareIDs[locality]
+        let doctor = "pract-\(random.int(1...practitionerCount))"
+        var patient = object([
+            ("resourceType", .string("Patient")), ("id", .string(pid)),
+            ("identifier", .array([identifier(coordination ? SwedishPersonalIdentity.samordningsnummerSystem : SwedishPersonalIdentity.personnummerSystem,
+                                              personalNumber)])),
+            ("active", .bool(true)),
+            ("name", .array([.object(JSONObject([("use", .string("official")), ("family", .string(family)), ("given", .array(givens))]))])),
+            ("telecom", .array([.object(JSONObject([("system", .string("phone")), ("value", .string("07\(random.int(0...9))-\(random.int(100_0000...999_9999))")), ("use", .string("mobile"))]))])),
+            ("gender", .string(female ? "female" : "male")),
+            ("birthDate", .string(String(format: "%04d-%02d-%02d", birthYear, birthMonth, birthDay))),
+            ("address", .array([address(street: street, postal: "\(town.postal) \(String(format: "%02d", random.int(10...99)))", city: town.name)])),
+            ("generalPractitioner", .array([reference("Practitioner/\(doctor)")])),
+            ("managingOrganization", reference("Organization/\(primaryCare)")),
+        ])
+        if age > 95, random.chance(0.3) {
+            let died = instant(daysAgo: random.int(1...300), random: &random)
+            patient["deceasedDateTime"] = JSONValue.string(died)
+        }
+        var out = [patient]
+
+        // Chronic conditions drive repeat visits, medications and lab series.
+        let hypertension = age > 40 && random.chance(Double(age) / 250)
+        let diabetes = age > 35 && random.chance(Double(age) / 900)
+        // Visits: a heavy tail, more with age and chronic illness.
+        var visits = random.heavyTail(alpha: 1.2, cap: 80) + (age > 70 ? 2 : 0) + (hypertension ? 2 : 0) + (diabetes ? 3 : 0)
+        if random.chance(0.15) { visits = 0 }
+        var encounterIndex = 0
+        for _ in 0..<visits {
+            encounterIndex += 1
+            let eid = "\(pid)-enc-\(encounterIndex)"
+            let daysAgo = random.int(1...3650)
+            let inpatient = random.chance(0.08)
+            let start = instant(daysAgo: daysAgo, random: &random)
+            let end = inpatient ? instant(daysAgo: max(0, daysAgo - random.int(1...9)), random: &random) : Self.addMinutes(start, random.int(15...90))
+            let hospital = random.int(1...SwedishLists.hospitals.count)
+            let place = inpatient || random.chance(0.2) ? "hosp-\(hospital)-ward-\(random.int(1...SwedishLists.wards.count))" : primaryCare
+            let diagnosis: (String, String) = diabetes && random.chance(0.4) ? ("E11.9", "Diabetes mellitus typ 2 utan komplikationer")
+                : hypertension && random.chance(0.4) ? ("I10", "Essentiell hypertoni") : random.weighted(SwedishLists.diagnoses)
+            let cid = "\(eid)-dx"
+            out.append(object([
+                ("resourceType", .string("Encounter")), ("id", .string(eid)),
+                ("status", .string(daysAgo < 1 ? "in-progress" : "finished")),
+                ("class", .object(JSONObject([("system", .string("http://terminology.hl7.org/CodeSystem/v3-ActCode")),
+                                              ("code", .string(inpatient ? "IMP" : "AMB")), ("display", .string(inpatient ? "inpatient encounter" : "ambulatory"))]))),
+                ("subject", reference("Patient/\(pid)")),
+                ("participant", .array([.object(JSONObject([("individual", reference("Practitioner/\(doctor)"))]))])),
+                ("period", .object(JSONObject([("start", .string(start)), ("end", .string(end))]))),
+                ("reasonCode", .array([concept(SwedishLists.icd10SE, diagnosis.0, diagnosis.1)])),
+                ("serviceProvider", reference("Organization/\(place)")),
+            ]))
+            out.append(object([
+                ("resourceType", .string("Condition")), ("id", .string(cid)),
+                ("clinicalStatus", concept("http://terminology.hl7.org/CodeSystem/condition-clinical", ["I10", "E11.9", "J45.9", "I48.9"].contains(diagnosis.0) ? "active" : "resolved", nil)),
+                ("verificationStatus", concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", nil)),
+                ("category", .array([concept("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis", nil)])),
+                ("code", concept(SwedishLists.icd10SE, diagnosis.0, diagnosis.1)),
+                ("subject", reference("Patient/\(pid)")), ("encounter", reference("Encounter/\(eid)")),
+                ("recordedDate", .string(start)),
+            ]))
+            // Vital signs at about half the visits.
+            if random.chance(0.5) {
+                let systolic = 110 + random.int(0...30) + (hypertension ? 20 : 0) + age / 5
+                out.append(bloodPressure("\(eid)-bp", pid, eid, start, systolic, systolic - 40 - random.int(0...15)))
+                out.append(vital("\(eid)-hr", pid, eid, start, "8867-4", "Heart rate", Double(random.int(55...100)), "/min", "beats/minute", decimals: 0))
+                if age > 1 { out.append(vital("\(eid)-wt", pid, eid, start, "29463-7", "Body weight", Double(random.int(age < 15 ? 10...60 : 50...120)), "kg", "kg", decimals: 0)) }
+            }
+            // Laboratory results at a third of the visits, HbA1c for diabetics.
+            if random.chance(0.33) || diabetes {
+                var tests = Array(SwedishLists.labTests.indices.shuffled(using: &random).prefix(random.int(1...4)))
+                if diabetes, !tests.contains(0) { tests.append(0) }
+                for t in tests {
+                    let test = SwedishLists.labTests[t]
+                    var value = max(0.1, test.mean + (random.unit() + random.unit() + random.unit() - 1.5) * test.spread)
+                    if t == 0, diabetes { value += 15 }
+                    out.append(lab("\(eid)-lab-\(t)", pid, eid, start, test, value))
+                }
+            }
+            // Medications for conditions that call for them.
+            if let options = SwedishLists.medications[diagnosis.0], random.chance(0.6) {
+                let medication = options[random.int(0...options.count - 1)]
+                out.append(object([
+                    ("resourceType", .string("MedicationRequest")), ("id", .string("\(eid)-rx")),
+                    ("status", .string(daysAgo < 365 ? "active" : "completed")), ("intent", .string("order")),
+                    ("medicationCodeableConcept", concept(SwedishLists.atc, medication.code, medication.name)),
+                    ("subject", reference("Patient/\(pid)")), ("encounter", reference("Encounter/\(eid)")),
+                    ("authoredOn", .string(start)), ("requester", reference("Practitioner/\(doctor)")),
+                    ("dosageInstruction", .array([.object(JSONObject([("text", .string(medication.dose))]))])),
+                ]))
+            }
+        }
+        // Booked appointments: some patients have one or two ahead.
+        for a in 0..<(random.chance(0.25) ? random.int(1...2) : 0) {
+            let start = instant(daysAgo: -random.int(1...120), random: &random)
+            out.append(object([
+                ("resourceType", .string("Appointment")), ("id", .string("\(pid)-appt-\(a + 1)")),
+                ("status", .string("booked")),
+                ("serviceType", .array([concept("http://snomed.info/sct", "394802001", "Allmänmedicin")])),
+                ("start", .string(start)), ("end", .string(Self.addMinutes(start, 30))),
+                ("participant", .array([
+                    .object(JSONObject([("actor", reference("Patient/\(pid)")), ("status", .string("accepted"))])),
+                    .object(JSONObject([("actor", reference("Practitioner/\(doctor)")), ("status", .string("accepted"))])),
+                ])),
+            ]))
+        }
+        return out
+    }
+
+    // MARK: Resource builders
+
+    private func bloodPressure(_ id: String, _ pid: String, _ eid: String, _ time: String, _ systolic: Int, _ diastolic: Int) -> JSONObject {
+        func component(_ code: String, _ display: String, _ value: Int) -> JSONValue {
+            .object(JSONObject([("code", concept("http://loinc.org", code, display)), ("valueQuantity", quantity(Double(value), "mmHg", "mm[Hg]", decimals: 0))]))
+        }
+        return object([
+            ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
+            ("category", .array([concept("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs", "Vital Signs")])),
+            ("code", concept("http://loinc.org", "85354-9", "Blood pressure panel")),
+            ("subject", reference("Patient/\(pid)")), ("encounter", reference("Encounter/\(eid)")), ("effectiveDateTime", .string(time)),
+            ("component", .array([component("8480-6", "Systolic blood pressure", systolic), component("8462-4", "Diastolic blood pressure", diastolic)])),
+        ])
+    }
+
+    private func vital(_ id: String, _ pid: String, _ eid: String, _ time: String, _ code: String, _ display: String, _ value: Double,
+                       _ unit: String, _ unitText: String, decimals: Int) -> JSONObject {
+        object([
+            ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
+            ("category", .array([concept("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs", "Vital Signs")])),
+            ("code", concept("http://loinc.org", code, display)),
+            ("subject", reference("Patient/\(pid)")), ("encounter", reference("Encounter/\(eid)")), ("effectiveDateTime", .string(time)),
+            ("valueQuantity", quantity(value, unitText, unit, decimals: decimals)),
+        ])
+    }
+
+    private func lab(_ id: String, _ pid: String, _ eid: String, _ time: String,
+                     _ test: (code: String, name: String, unit: String, low: Double, high: Double, mean: Double, spread: Double, decimals: Int),
+                     _ value: Double) -> JSONObject {
+        let interpretation = value < test.low ? ("L", "Low") : value > test.high ? ("H", "High") : ("N", "Normal")
+        return object([
+            ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
+            ("category", .array([concept("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", "Laboratory")])),
+            ("code", concept(SwedishLists.npu, test.code, test.name)),
+            ("subject", reference("Patient/\(pid)")), ("encounter", reference("Encounter/\(eid)")), ("effectiveDateTime", .string(time)),
+            ("valueQuantity", quantity(value, test.unit, test.unit, decimals: test.decimals)),
+            ("interpretation", .array([concept("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", interpretation.0, interpretation.1)])),
+            ("referenceRange", .array([.object(JSONObject([("low", quantity(test.low, test.unit, test.unit, decimals: test.decimals)),
+                                                            ("high", quantity(test.high, test.unit, test.unit, decimals: test.decimals))]))])),
+        ])
+    }
+
+    private func object(_ members: [(String, JSONValue)]) -> JSONObject { JSONObject(members.map { (key: $0.0, value: $0.1) }) }
+
+    private func identifier(_ system: String, _ value: String) -> JSONValue {
+        .object(JSONObject([("system", .string(system)), ("value", .string(value))]))
+    }
+
+    private func reference(_ target: String) -> JSONValue { .object(JSONObject([("reference", .string(target))])) }
+
+    private func concept(_ system: String, _ code: String, _ display: String?) -> JSONValue {
+        var coding = JSONObject([("system", .string(system)), ("code", .string(code))])
+        if let display { coding["display"] = .string(display) }
+        var concept = JSONObject([("coding", .array([.object(coding)]))])
+        if let display { concept["text"] = .string(display) }
+        return .object(concept)
+    }
+
+    private func quantity(_ value: Double, _ unit: String, _ code: String, decimals: Int) -> JSONValue {
+        .object(JSONObject([("value", .number(String(format: "%.\(decimals)f", value))), ("unit", .string(unit)),
+                            ("system", .string("http://unitsofmeasure.org")), ("code", .string(code))]))
+    }
+
+    private func address(street: String, postal: String, city: String) -> JSONValue {
+        .object(JSONObject([("use", .string("home")), ("line", .array([.string(street)])), ("postalCode", .string(postal)),
+                            ("city", .string(city)), ("country", .string("SE"))]))
+    }
+
+    /// A time of day in office hours, `daysAgo` days before the reference day, in Swedish local time.
+    private func instant(daysAgo: Int, random: inout SeededRandom) -> String {
+        let reference = FHIRPathTemporal.dayNumber(year: Self.referenceDay.year, month: Self.referenceDay.month, day: Self.referenceDay.day)
+        let (y, m, d) = FHIRPathTemporal.civil(reference - daysAgo)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:00+01:00", y, m, d, random.int(7...16), random.int(0...11) * 5)
+    }
+
+    static func addMinutes(_ instant: String, _ minutes: Int) -> String {
+        guard let t = FHIRPathTemporal.parse(instant) else { return instant }
+        return t.adding(milliseconds: minutes * 60_000).literal
+    }
+
+    private func slug(_ name: String) -> String {
+        SearchText.fold(name).replacingOccurrences(of: "{", with: "a").replacingOccurrences(of: "|", with: "a").replacingOccurrences(of: "}", with: "o")
+    }
+
+    /// A personnummer (12 digits with separator) with its Luhn check digit.
+    static func personalNumber(year: Int, month: Int, day: Int, serial: Int) -> String {
+        let yymmdd = String(format: "%02d%02d%02d", year % 100, month, day)
+        let serialText = String(format: "%03d", serial)
+        let nine = (yymmdd + serialText).compactMap { $0.wholeNumberValue }
+        let check = SwedishPersonalIdentity.luhnCheckDigit(nine)
+        return String(format: "%04d%02d%02d-", year, month, day) + serialText + String(check)
+    }
+}

@@ -1,0 +1,56 @@
+import FHIRCore
+import SyntheticPopulation
+import Testing
+
+@Suite("Synthetic population") struct RegionGeneratorTests {
+    let generator = RegionGenerator(seed: 7, patientCount: 2000)
+
+    @Test func theSameSeedGivesTheSameRegionAndAnotherSeedAnother() {
+        let again = RegionGenerator(seed: 7, patientCount: 2000)
+        let other = RegionGenerator(seed: 8, patientCount: 2000)
+        for n in [0, 17, 1999] {
+            #expect(generator.patient(n).map { JSONWriter.bytes(.object($0)) } == again.patient(n).map { JSONWriter.bytes(.object($0)) })
+            #expect(generator.patient(n).map { JSONWriter.bytes(.object($0)) } != other.patient(n).map { JSONWriter.bytes(.object($0)) })
+        }
+        #expect(generator.organisations().map { JSONWriter.bytes(.object($0)) } == again.organisations().map { JSONWriter.bytes(.object($0)) })
+    }
+
+    @Test func everyResourceIsValidR4() {
+        let validator = ResourceValidator()
+        var resources = generator.organisations()
+        for n in 0..<200 { resources += generator.patient(n) }
+        for resource in resources {
+            let issues = validator.validate(.object(resource))
+            #expect(issues.isEmpty, "\(resource.resourceType ?? "")/\(resource["id"]?.stringValue ?? ""): \(issues.map(\.diagnostics))")
+        }
+    }
+
+    @Test func personalNumbersAreValidUniqueAndSomeAreCoordinationNumbers() throws {
+        var seen = Set<String>()
+        var coordination = 0
+        for n in 0..<2000 {
+            let patient = try #require(generator.patient(n).first)
+            let identifier = try #require(patient["identifier"]?.arrayValue?.first?.objectValue)
+            let value = try #require(identifier["value"]?.stringValue)
+            let identity = try SwedishPersonalIdentity(value)
+            #expect(seen.insert(identity.canonical).inserted, "duplicate \(value)")
+            if identity.kind == .samordningsnummer {
+                coordination += 1
+                #expect(identifier["system"]?.stringValue == SwedishPersonalIdentity.samordningsnummerSystem)
+            }
+            // The ninth digit is odd for men, even for women.
+            let ninth = try #require(identity.canonical.dropFirst(10).first?.wholeNumberValue)
+            #expect((ninth % 2 == 1) == (patient["gender"]?.stringValue == "male"))
+        }
+        #expect(coordination > 10 && coordination < 100)
+    }
+
+    @Test func afewPatientsUseMostCare() {
+        let sizes = (0..<2000).map { generator.patient($0).count }.sorted()
+        let median = sizes[sizes.count / 2]
+        let top = sizes.suffix(20).reduce(0, +) / 20
+        #expect(median >= 2 && median <= 20, "median \(median)")
+        #expect(top > median * 8, "top 1 % average \(top), median \(median)")
+        #expect(sizes.first == 1)   // some have no visits at all
+    }
+}
