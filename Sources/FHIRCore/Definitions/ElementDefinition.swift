@@ -24,15 +24,16 @@ public struct ElementDefinition: Sendable, Decodable {
         contentReference = try c.decodeIfPresent(String.self, forKey: .ref)
         isSummary = try c.decodeIfPresent(Bool.self, forKey: .summary) ?? false
         isModifier = try c.decodeIfPresent(Bool.self, forKey: .modifier) ?? false
+        isChoice = path.hasSuffix("[x]")
+        let last = path.split(separator: ".").last.map(String.init) ?? path
+        name = isChoice ? String(last.dropLast(3)) : last
     }
 
     /// The last path segment without `[x]`: the JSON property name, or its prefix for a choice.
-    public var name: String {
-        let last = path.split(separator: ".").last.map(String.init) ?? path
-        return isChoice ? String(last.dropLast(3)) : last
-    }
+    /// Stored, not computed: FHIRPath navigation asks for it on every step.
+    public let name: String
 
-    public var isChoice: Bool { path.hasSuffix("[x]") }
+    public let isChoice: Bool
     public var isRepeating: Bool { max != "1" && max != "0" }
 
     /// The path of the parent element below the root ("" for a top-level element).

@@ -25,6 +25,8 @@ public struct TypeDefinition: Sendable {
     public let properties: [String: [String: Property]]
     /// For each element path with inline children: its child elements, in snapshot order.
     public let children: [String: [ElementDefinition]]
+    /// For each element path with inline children: its child elements by name (choices without `[x]`).
+    public let childrenByName: [String: [String: ElementDefinition]]
 
     init(name: String, kind: Kind, isAbstract: Bool, base: String?, elements: [ElementDefinition]) {
         self.base = base
@@ -49,6 +51,9 @@ public struct TypeDefinition: Sendable {
         self.elementsByPath = byPath
         self.properties = properties
         self.children = children
+        self.childrenByName = children.mapValues { elements in
+            Dictionary(elements.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
     /// The path whose children describe the element at `path`, following `contentReference`.

@@ -4,9 +4,12 @@ import Foundation
 /// (so `Observation.value.ofType(Quantity)` finds `valueQuantity`).
 public struct FHIRPathEngine: Sendable {
     let definitions: Definitions
+    /// Whether nodes carry their path (`Patient.name[0]`) for messages; indexing does without it.
+    let tracksLocations: Bool
 
-    public init(definitions: Definitions = .r4) {
+    public init(definitions: Definitions = .r4, tracksLocations: Bool = true) {
         self.definitions = definitions
+        self.tracksLocations = tracksLocations
     }
 
     /// The evaluation context: the root and the variables in scope.
@@ -27,6 +30,11 @@ public struct FHIRPathEngine: Sendable {
     /// Evaluates with an explicit focus (an element, for invariants) and root resource.
     public func evaluate(_ expression: FHIRPathExpression, focus: [FHIRPathItem], rootResource: [FHIRPathItem],
                          environment: [String: [FHIRPathItem]] = [:]) throws(FHIRPathError) -> [FHIRPathItem] {
+        try eval(expression, focus, context(focus: focus, rootResource: rootResource, environment: environment))
+    }
+
+    /// The variables of an evaluation, built once and reused for every expression on the same resource.
+    func context(focus: [FHIRPathItem], rootResource: [FHIRPathItem], environment: [String: [FHIRPathItem]] = [:]) -> Context {
         var variables = environment
         variables["resource"] = variables["resource"] ?? rootResource
         variables["rootResource"] = variables["rootResource"] ?? rootResource
@@ -34,7 +42,7 @@ public struct FHIRPathEngine: Sendable {
         variables["ucum"] = [.string("http://unitsofmeasure.org")]
         variables["sct"] = [.string("http://snomed.info/sct")]
         variables["loinc"] = [.string("http://loinc.org")]
-        return try eval(expression, focus, Context(variables: variables))
+        return Context(variables: variables)
     }
 
     // MARK: Expressions
@@ -125,9 +133,9 @@ public struct FHIRPathEngine: Sendable {
             return []
         }
         let typeDefinition = definitions.types[node.definitionType]
-        if let typeDefinition, let elements = typeDefinition.children[node.definitionPath] {
-            if let element = elements.first(where: { $0.name == name }) {
-                let childPath = node.definitionPath.isEmpty ? element.path : element.path
+        if let typeDefinition, let elements = typeDefinition.childrenByName[node.definitionPath] {
+            if let element = elements[name] {
+                let childPath = element.path
                 if element.isChoice {
                     var result: [FHIRPathItem] = []
                     for type in element.types {
@@ -155,7 +163,7 @@ public struct FHIRPathEngine: Sendable {
             definitionPath = inline
         }
         return wrap(object[key], extension: object["_" + key], typeName: type, definitionType: definitionType, definitionPath: definitionPath,
-                    location: parent.location + "." + key)
+                    location: tracksLocations ? parent.location + "." + key : "")
     }
 
     private func wrap(_ value: JSONValue?, extension primitiveExtension: JSONValue?, typeName: String, definitionType: String, definitionPath: String,
@@ -173,7 +181,7 @@ public struct FHIRPathEngine: Sendable {
         }
         if case .array(let items)? = value {
             let extras = primitiveExtension?.arrayValue ?? []
-            return items.enumerated().compactMap { i, item in one(item, i < extras.count ? extras[i] : nil, "\(location)[\(i)]") }
+            return items.enumerated().compactMap { i, item in one(item, i < extras.count ? extras[i] : nil, tracksLocations ? "\(location)[\(i)]" : "") }
         }
         if value == nil, case .array(let extras)? = primitiveExtension {
             return extras.enumerated().compactMap { i, extra in one(nil, extra, "\(location)[\(i)]") }

@@ -52,7 +52,7 @@ public final class SearchIndexer: Sendable {
     private let compiled: [String: [Compiled]]
 
     public init(definitions: Definitions) {
-        engine = FHIRPathEngine(definitions: definitions)
+        engine = FHIRPathEngine(definitions: definitions, tracksLocations: false)
         var byURL: [String: SearchParameterDefinition] = [:]
         for list in definitions.searchParameters.values { for p in list { byURL[p.url] = p } }
         var compiled: [String: [Compiled]] = [:]
@@ -75,8 +75,9 @@ public final class SearchIndexer: Sendable {
     public func entries(for resource: JSONObject, type: String) -> SearchIndexEntries {
         var entries = SearchIndexEntries()
         let root: [FHIRPathItem] = [.node(.resource(resource))]
+        let context = engine.context(focus: root, rootResource: root)
         for parameter in compiled[type] ?? [] {
-            guard let items = try? engine.evaluate(parameter.expression, focus: root, rootResource: root) else { continue }
+            guard let items = try? engine.eval(parameter.expression, root, context) else { continue }
             let name = parameter.definition.name
             switch parameter.definition.type {
             case "token": for item in items { Self.tokens(item, name) { entries.tokens.append($0) } }
@@ -97,7 +98,7 @@ public final class SearchIndexer: Sendable {
             case "uri":
                 for item in items { if case .string(let s)? = item.systemValue { entries.uris.append(.init(parameter: name, uri: s)) } }
             case "composite":
-                composite(parameter, items, into: &entries, root: root)
+                composite(parameter, items, into: &entries, context: context)
             default:
                 break
             }
@@ -115,13 +116,13 @@ public final class SearchIndexer: Sendable {
         return items.filter { seen.insert($0).inserted }
     }
 
-    private func composite(_ parameter: Compiled, _ bases: [FHIRPathItem], into entries: inout SearchIndexEntries, root: [FHIRPathItem]) {
+    private func composite(_ parameter: Compiled, _ bases: [FHIRPathItem], into entries: inout SearchIndexEntries, context: FHIRPathEngine.Context) {
         guard parameter.components.count >= 2 else { return }
         let (_, firstExpression) = parameter.components[0]
         let (secondDefinition, secondExpression) = parameter.components[1]
         for base in bases {
-            guard let firsts = try? engine.evaluate(firstExpression, focus: [base], rootResource: root),
-                  let seconds = try? engine.evaluate(secondExpression, focus: [base], rootResource: root) else { continue }
+            guard let firsts = try? engine.eval(firstExpression, [base], context),
+                  let seconds = try? engine.eval(secondExpression, [base], context) else { continue }
             var firstTokens: [SearchIndexEntries.Token] = []
             for item in firsts { Self.tokens(item, "") { firstTokens.append($0) } }
             for first in firstTokens {

@@ -8,6 +8,23 @@
 /// input fold to the same form.
 public enum SearchText {
     public static func fold(_ text: String) -> String {
+        // Most indexed text is plain ASCII: fold it byte by byte without Unicode normalisation.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(text.utf8.count)
+            var pendingSpace = false
+            for byte in text.utf8 {
+                var b = byte
+                if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == UInt8(ascii: "{") || b == UInt8(ascii: "|") || b == UInt8(ascii: "}") {
+                    pendingSpace = !bytes.isEmpty
+                    continue
+                }
+                if b >= 0x41 && b <= 0x5A { b += 0x20 }
+                if pendingSpace { bytes.append(0x20); pendingSpace = false }
+                bytes.append(b)
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         var out = String.UnicodeScalarView()
         let scalars = Array(text.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars)
         var i = 0
