@@ -12,7 +12,7 @@ struct Karna: AsyncParsableCommand {
         commandName: "karna",
         abstract: "Kärna: an open core healthcare information system (FHIR R4) for Swedish regions.",
         version: KarnaVersion.current,
-        subcommands: [Serve.self, Migrate.self, Import.self, Validate.self, Seed.self],
+        subcommands: [Serve.self, Migrate.self, Import.self, Validate.self, Seed.self, BenchInsert.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -32,7 +32,7 @@ struct Seed: AsyncParsableCommand {
         let logger = options.logger(configuration)
         let store = try await KarnaApplication.openStore(configuration, logger: logger)
         let generator = RegionGenerator(seed: seed, patientCount: patients)
-        print("seeding \(patients) patients (seed \(seed)) into \(store.backendName) (\(configuration.redactedDatabaseURL))")
+        say("seeding \(patients) patients (seed \(seed)) into \(store.backendName) (\(configuration.redactedDatabaseURL))")
         let clock = ContinuousClock()
         let started = clock.now
         var byType: [String: Int] = [:]
@@ -72,15 +72,20 @@ struct Seed: AsyncParsableCommand {
                 if nextPatient - reported >= max(1000, patients / 20) || (nextPatient == patients && inFlight == 0 && reported < patients) {
                     reported = nextPatient
                     let seconds = Self.seconds(clock.now - started)
-                    print("  \(nextPatient)/\(patients) patients, \(written) resources, \(Int(Double(written) / max(seconds, 0.001))) resources/s")
+                    say("  \(nextPatient)/\(patients) patients, \(written) resources, \(Int(Double(written) / max(seconds, 0.001))) resources/s")
                 }
             }
         }
         let seconds = Self.seconds(clock.now - started)
-        print("seeded \(patients) patients: \(written) resources in \(String(format: "%.1f", seconds)) s (\(Int(Double(written) / max(seconds, 0.001))) resources/s)")
-        print("  by type: " + byType.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        print("  outcomes: " + outcomes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
+        say("seeded \(patients) patients: \(written) resources in \(String(format: "%.1f", seconds)) s (\(Int(Double(written) / max(seconds, 0.001))) resources/s)")
+        say("  by type: " + byType.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        say("  outcomes: " + outcomes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
         try await store.close()
+    }
+
+    /// Writes a line unbuffered, so progress reaches a log file as it happens.
+    func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -10,9 +10,9 @@ import PostgresNIO
 /// each value as a parameter; no SQL is built from strings.
 public final class PostgresStore: ResourceStore {
     public let backendName = "postgresql"
-    private let client: PostgresClient
+    let client: PostgresClient
     private let runTask: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
     private let compartment = PatientCompartment()
 
     /// Connects to the database a `postgres://user:password@host:port/database` URL names.

@@ -6,7 +6,7 @@ import GRDB
 /// `DatabasePool` (concurrent readers, one serialized writer).
 public final class SQLiteStore: ResourceStore {
     public let backendName = "sqlite"
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let compartment = PatientCompartment()
 
     /// Opens (creating if needed) the database file at `path`, creating its folder too.

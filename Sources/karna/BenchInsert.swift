@@ -1,0 +1,25 @@
+import ArgumentParser
+import FHIRCore
+import Foundation
+import Store
+import SyntheticPopulation
+
+/// `karna bench-insert`: the raw-insert ceiling the benchmark report compares imports with.
+struct BenchInsert: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-insert",
+        abstract: "Insert the JSON bytes of a seeded population as plain rows and report rows/s and MB/s (benchmark ceiling).",
+        shouldDisplay: false
+    )
+    @Option(help: "sqlite:PATH or postgres://… (a scratch table bench_raw is created and dropped).") var databaseURL: String
+    @Option(help: "Patients whose resources to insert.") var patients: Int = 2000
+
+    func run() async throws {
+        let generator = RegionGenerator(seed: 1, patientCount: patients)
+        var payloads: [[UInt8]] = []
+        for n in 0..<patients { payloads += generator.patient(n).map { JSONWriter.bytes(.object($0)) } }
+        let result = try await RawInsertBenchmark.run(url: databaseURL, payloads: payloads)
+        let rate = Double(result.rows) / result.seconds
+        print("raw inserts: \(result.rows) rows, \(String(format: "%.1f", Double(result.bytes) / 1e6)) MB in \(String(format: "%.2f", result.seconds)) s: \(Int(rate)) rows/s, \(String(format: "%.1f", Double(result.bytes) / 1e6 / result.seconds)) MB/s")
+    }
+}
