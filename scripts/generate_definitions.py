@@ -82,6 +82,25 @@ def main():
             "elements": elements,
         }
 
+    # Invariants (FHIRPath constraints) by type and element path ("" for the root).
+    constraints = {}
+    for entry in sds["entry"]:
+        sd = entry["resource"]
+        if sd.get("derivation") == "constraint" or sd["kind"] == "logical":
+            continue
+        for el in sd["snapshot"]["element"]:
+            path = el["path"].split(".", 1)[1] if "." in el["path"] else ""
+            for c in el.get("constraint", []):
+                # Constraints inherited from a base type are checked where the base defines them.
+                source = c.get("source", "")
+                if source and not source.endswith("/" + sd["name"]):
+                    continue
+                if "expression" not in c:
+                    continue
+                constraints.setdefault(sd["name"], {}).setdefault(path, []).append({
+                    "key": c["key"], "severity": c["severity"], "expression": c["expression"], "human": c.get("human", ""),
+                })
+
     sps = json.load(gzip.open(os.path.join(fhir, "search-parameters.json.gz")))
     search = {}
     for entry in sps["entry"]:
@@ -115,6 +134,7 @@ def main():
         "types": types,
         "searchParameters": search,
         "patientCompartment": patient_compartment,
+        "constraints": constraints,
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:

@@ -39,7 +39,7 @@ public struct RegionGenerator: Sendable {
                 ("resourceType", .string("Organization")), ("id", .string(hospitalID)),
                 ("identifier", .array([identifier("urn:oid:1.2.752.29.4.19", "SE2321000999-1\(i)00")])),
                 ("active", .bool(true)), ("type", .array([concept("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Sjukhus")])),
-                ("name", .string(name)), ("address", .array([address(street: "Sjukhusvägen 1", postal: "\(400 + i * 10) 00", city: town)])),
+                ("name", .string(name)), ("address", .array([address(street: "Sjukhusvägen 1", postal: "\(400 + i * 10) 00", city: town, use: "work")])),
                 ("partOf", reference("Organization/\(regionID)")),
             ]))
             for (w, ward) in SwedishLists.wards.enumerated() {
@@ -57,7 +57,7 @@ public struct RegionGenerator: Sendable {
                 ("identifier", .array([identifier("urn:oid:1.2.752.29.4.19", "SE2321000999-2\(String(format: "%03d", i))")])),
                 ("active", .bool(true)), ("type", .array([concept("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Vårdcentral")])),
                 ("name", .string("Vårdcentralen \(locality.name)")),
-                ("address", .array([address(street: "Torget 2", postal: "\(locality.postal) 30", city: locality.name)])),
+                ("address", .array([address(street: "Torget 2", postal: "\(locality.postal) 30", city: locality.name, use: "work")])),
                 ("partOf", reference("Organization/\(regionID)")),
             ]))
         }
@@ -273,8 +273,8 @@ public struct RegionGenerator: Sendable {
                             ("system", .string("http://unitsofmeasure.org")), ("code", .string(code))]))
     }
 
-    private func address(street: String, postal: String, city: String) -> JSONValue {
-        .object(JSONObject([("use", .string("home")), ("line", .array([.string(street)])), ("postalCode", .string(postal)),
+    private func address(street: String, postal: String, city: String, use: String = "home") -> JSONValue {
+        .object(JSONObject([("use", .string(use)), ("line", .array([.string(street)])), ("postalCode", .string(postal)),
                             ("city", .string(city)), ("country", .string("SE"))]))
     }
 

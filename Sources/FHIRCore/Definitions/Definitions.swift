@@ -12,6 +12,16 @@ public struct Definitions: Sendable {
     public let searchParameters: [String: [SearchParameterDefinition]]
     /// For each resource type in the Patient compartment: the search parameters that link it to the patient.
     public let patientCompartment: [String: [String]]
+    /// Invariants by type and element path ("" for the type's root), from the StructureDefinitions.
+    public let constraints: [String: [String: [Constraint]]]
+
+    /// One invariant (ele-1, dom-2, pat-1 …): a FHIRPath expression that must hold for each instance of its element.
+    public struct Constraint: Sendable, Decodable {
+        public let key: String
+        public let severity: String
+        public let expression: String
+        public let human: String
+    }
 
     /// The R4 definitions shipped with the package, loaded once.
     public static let r4: Definitions = {
@@ -42,6 +52,7 @@ public struct Definitions: Sendable {
             let types: [String: TypeFile]
             let searchParameters: [String: [SearchParameterDefinition]]
             let patientCompartment: [String: [String]]
+            let constraints: [String: [String: [Constraint]]]?
         }
         let file = try JSONDecoder().decode(File.self, from: data)
         fhirVersion = file.fhirVersion
@@ -54,6 +65,7 @@ public struct Definitions: Sendable {
         self.types = types
         searchParameters = file.searchParameters
         patientCompartment = file.patientCompartment
+        constraints = file.constraints ?? [:]
     }
 
     /// The concrete resource types (Patient, Observation …), sorted.

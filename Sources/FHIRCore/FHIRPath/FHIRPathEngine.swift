@@ -162,8 +162,16 @@ public struct FHIRPathEngine: Sendable {
             definitionType = definition.name
             definitionPath = inline
         }
-        return wrap(object[key], extension: object["_" + key], typeName: type, definitionType: definitionType, definitionPath: definitionPath,
-                    location: tracksLocations ? parent.location + "." + key : "")
+        let items = wrap(object[key], extension: object["_" + key], typeName: type, definitionType: definitionType, definitionPath: definitionPath,
+                         location: tracksLocations ? parent.location + "." + key : "")
+        guard tracksLocations, let definition else { return items }
+        // Invariant checking needs to know which element definition each node instantiates.
+        return items.map { item in
+            guard case .node(var node) = item, node.definitionPath.isEmpty || node.definitionType == definition.name else { return item }
+            node.elementType = definition.name
+            node.elementPath = elementPath
+            return .node(node)
+        }
     }
 
     private func wrap(_ value: JSONValue?, extension primitiveExtension: JSONValue?, typeName: String, definitionType: String, definitionPath: String,
@@ -200,8 +208,13 @@ public struct FHIRPathEngine: Sendable {
         let definition = definitions.types[node.definitionType]
         for (key, value) in object where key != "resourceType" {
             if key.hasPrefix("_") {
-                if object[String(key.dropFirst())] == nil {
-                    result += wrap(nil, extension: value, typeName: "", definitionType: "", definitionPath: "", location: node.location + "." + key)
+                // A primitive that has only its `_name` part (an id or extensions, no value).
+                let name = String(key.dropFirst())
+                guard object[name] == nil else { continue }
+                if let definition, let property = definition.properties[node.definitionPath]?[name] {
+                    result += member(object, key: name, type: property.type, in: definition, elementPath: property.element.path, parent: node)
+                } else {
+                    result += wrap(nil, extension: value, typeName: "", definitionType: "", definitionPath: "", location: node.location + "." + name)
                 }
                 continue
             }

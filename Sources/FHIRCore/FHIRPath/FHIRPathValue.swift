@@ -13,10 +13,18 @@ public struct FHIRPathDecimal: Sendable, Hashable {
 
     public init?(_ text: String) {
         guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")),
-              text.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" })
+              text.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" || $0 == "e" || $0 == "E" })
         else { return nil }
         self.value = value
-        if let dot = text.firstIndex(of: ".") { scale = text.distance(from: dot, to: text.endIndex) - 1 } else { scale = 0 }
+        // JSON allows exponents (1e-22): the scale is the fraction digits less the exponent.
+        var mantissa = Substring(text)
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = text[..<e]
+            exponent = Int(text[text.index(after: e)...]) ?? 0
+        }
+        let fraction = mantissa.firstIndex(of: ".").map { mantissa.distance(from: $0, to: mantissa.endIndex) - 1 } ?? 0
+        scale = max(0, fraction - exponent)
     }
 
     public var text: String {
@@ -78,6 +86,9 @@ public struct FHIRPathNode: Sendable {
     let definitionPath: String
     /// The element's path from the root, for messages (`Patient.name[0].given[1]`).
     public let location: String
+    /// Where the element is declared: the type and path whose constraints apply to it (empty for roots).
+    var elementType = ""
+    var elementPath = ""
 
     init(value: JSONValue?, primitiveExtension: JSONObject? = nil, typeName: String, definitionType: String, definitionPath: String, location: String) {
         self.value = value
@@ -102,7 +113,9 @@ public struct FHIRPathNode: Sendable {
         case ("boolean", .bool(let b)): return .boolean(b)
         case ("integer", .number(let n)), ("positiveInt", .number(let n)), ("unsignedInt", .number(let n)), ("integer64", .number(let n)):
             return Int(n).map { .integer($0) } ?? FHIRPathDecimal(n).map { .decimal($0) }
-        case ("decimal", .number(let n)): return FHIRPathDecimal(n).map { .decimal($0) }
+        case ("decimal", .number(let n)):
+            // Beyond Foundation's Decimal range (1e-245) the value is kept approximately rather than lost.
+            return (FHIRPathDecimal(n) ?? Double(n).map { FHIRPathDecimal(Decimal($0), scale: 0) }).map { .decimal($0) }
         case ("date", .string(let s)): return FHIRPathTemporal.parse(s, kind: .date).map { .temporal($0) }
         case ("dateTime", .string(let s)), ("instant", .string(let s)):
             return FHIRPathTemporal.parse(s).map { var t = $0; if t.kind == .date { t.kind = .dateTime }; return .temporal(t) }

@@ -13,6 +13,10 @@ public struct ResourceValidator: Sendable {
     public func validate(_ value: JSONValue, expectedType: String? = nil) -> [FHIRIssue] {
         var run = Run(definitions: definitions)
         run.resource(value, expression: nil, expectedType: expectedType)
+        // Invariants assume a structurally sound resource; check them only then.
+        if run.issues.isEmpty, case .object(let object) = value {
+            return InvariantChecker.r4.check(object)
+        }
         return run.issues
     }
 
