@@ -179,4 +179,34 @@ struct StoreContractTests {
         #expect(try await store.migrate().isEmpty)
         try await store.close()
     }
+
+    /// Several writes in one commit keep their order of results and replace the index rows of what they change.
+    @Test(arguments: backends)
+    func aCommitOfManyWritesKeepsVersionsAndIndexInStep(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let first = try await store.commit([
+            .update(patient("Andersson", id: "a"), type: "Patient", id: "a"),
+            .update(patient("Berg", id: "b"), type: "Patient", id: "b"),
+            .update(patient("Carlsson", id: "c"), type: "Patient", id: "c"),
+        ])
+        #expect(first.map(\.outcome) == [.created, .created, .created])
+        let second = try await store.commit([
+            .update(patient("Andersson", id: "a"), type: "Patient", id: "a"),
+            .update(patient("Dahl", id: "b"), type: "Patient", id: "b"),
+            .delete(type: "Patient", id: "c"),
+            .update(patient("Ek", id: "d"), type: "Patient", id: "d"),
+        ])
+        #expect(second.map(\.outcome) == [.unchanged, .updated, .deleted, .created])
+        #expect(second[1].resource?.versionId == 2)
+        func ids(_ name: String) async throws -> [String] {
+            try await store.search(SearchQuery.parse(type: "Patient", parameters: [("family", name)], strict: true), limit: 10)
+        }
+        #expect(try await ids("berg") == [])
+        #expect(try await ids("dahl") == ["b"])
+        #expect(try await ids("carlsson") == [])
+        #expect(try await ids("ek") == ["d"])
+        #expect(try await ids("andersson") == ["a"])
+        #expect(try await store.count(type: "Patient") == 3)
+        try await store.close()
+    }
 }

@@ -205,6 +205,9 @@ public final class PostgresStore: ResourceStore {
         let now = Instant.now()
         do {
             return try await client.withTransaction(logger: logger) { connection in
+                if Self.canBatch(operations) {
+                    return try await commitBatch(connection, operations, now: now)
+                }
                 var results: [WriteResult] = []
                 results.reserveCapacity(operations.count)
                 for (index, operation) in operations.enumerated() {
@@ -222,7 +225,7 @@ public final class PostgresStore: ResourceStore {
                     case .none(let result):
                         results.append(result)
                     case .write(let version, let outcome, let patientID, let index):
-                        try await write(connection, version, patientID: patientID, index: index, replacing: current)
+                        try await write(connection, [PendingWrite(version: version, patientID: patientID, index: index, replacing: current != nil)])
                         results.append(WriteResult(outcome: outcome, resource: version))
                     }
                   } catch let error as FHIRError {
@@ -240,6 +243,46 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
+    /// Several plain writes to distinct resources go to the database as two statements
+    /// (lock and read the current versions, then write everything), not two per resource.
+    private static func canBatch(_ operations: [WriteOperation]) -> Bool {
+        guard operations.count > 1 else { return false }
+        var keys = Set<ResourceKey>()
+        for operation in operations {
+            if case .create(_, _?) = operation.kind { return false }
+            guard keys.insert(ResourceKey(type: operation.type, id: operation.id)).inserted else { return false }
+        }
+        return true
+    }
+
+    private func commitBatch(_ connection: PostgresConnection, _ operations: [WriteOperation], now: Int64) async throws -> [WriteResult] {
+        let rows = try await connection.query("""
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq
+            FROM resource r JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+            WHERE (r.resource_type, r.id) IN (SELECT * FROM unnest(\(operations.map(\.type))::text[], \(operations.map(\.id))::text[]))
+            FOR UPDATE OF r
+            """, logger: logger)
+        let currents = Dictionary(try await collect(rows).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var results: [WriteResult] = []
+        var pending: [PendingWrite] = []
+        for (index, operation) in operations.enumerated() {
+            let current = currents[ResourceKey(type: operation.type, id: operation.id)]
+            do {
+                switch try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment) {
+                case .none(let result):
+                    results.append(result)
+                case .write(let version, let outcome, let patientID, let entries):
+                    pending.append(PendingWrite(version: version, patientID: patientID, index: entries, replacing: current != nil))
+                    results.append(WriteResult(outcome: outcome, resource: version))
+                }
+            } catch {
+                throw CommitFailure(index: index, error: error)
+            }
+        }
+        try await write(connection, pending)
+        return results
+    }
+
     private static let concurrentChange = FHIRError(.conflict, code: "conflict",
         "another request changed the same resource at the same time; read it again and retry")
 
@@ -251,57 +294,85 @@ public final class PostgresStore: ResourceStore {
         return error
     }
 
-    /// Writes one version in a single round trip: the version row, the head row, and the
-    /// search index rows (old ones removed), as data-modifying CTEs of one statement.
+    /// One version to write, with its index rows.
+    private struct PendingWrite {
+        let version: StoredResource
+        let patientID: String?
+        let index: SearchIndexEntries
+        let replacing: Bool
+    }
+
+    /// Writes versions in a single round trip: the version rows, the head rows, and the search
+    /// index rows (old ones removed), as data-modifying CTEs of one statement over arrays.
     /// A concurrent first create still fails on the version row's unique key (→ 409).
-    private func write(_ connection: PostgresConnection, _ version: StoredResource, patientID: String?, index: SearchIndexEntries,
-                       replacing current: StoredResource?) async throws {
-        let json = ByteBuffer(bytes: version.json)
-        let t = version.type, id = version.id
-        // Arrays cannot carry NULLs through PostgresNIO's encoders; NaN and Int64.min stand for "none" and NULLIF restores them.
-        let c = index.composites
+    private func write(_ connection: PostgresConnection, _ writes: [PendingWrite]) async throws {
+        guard !writes.isEmpty else { return }
+        let versions = writes.map(\.version)
+        let replaced = writes.filter(\.replacing).map(\.version)
+        // One (type, id) pair per index row.
+        func owners<T>(_ rows: KeyPath<SearchIndexEntries, [T]>) -> ([String], [String]) {
+            var types: [String] = [], ids: [String] = []
+            for w in writes {
+                let n = w.index[keyPath: rows].count
+                types += repeatElement(w.version.type, count: n)
+                ids += repeatElement(w.version.id, count: n)
+            }
+            return (types, ids)
+        }
+        let tokens = writes.flatMap(\.index.tokens), strings = writes.flatMap(\.index.strings), dates = writes.flatMap(\.index.dates)
+        let references = writes.flatMap(\.index.references), quantities = writes.flatMap(\.index.quantities)
+        let numbers = writes.flatMap(\.index.numbers), uris = writes.flatMap(\.index.uris), c = writes.flatMap(\.index.composites)
+        let (tt, ti) = owners(\.tokens), (st, si) = owners(\.strings), (dt, di) = owners(\.dates), (rt, ri) = owners(\.references)
+        let (qt, qi) = owners(\.quantities), (nt, ni) = owners(\.numbers), (ut, ui) = owners(\.uris), (ct, ci) = owners(\.composites)
+        // Arrays cannot carry NULLs through PostgresNIO's encoders; "" / NaN / Int64.min stand for "none" and NULLIF restores them.
         try await connection.query("""
             WITH new_version AS (
                 INSERT INTO resource_version (resource_type, id, version_id, last_updated, method, patient_id, json)
-                VALUES (\(t), \(id), \(version.versionId), \(version.lastUpdated), \(version.method.rawValue), \(patientID), \(json))
+                SELECT t, i, v, u, m, NULLIF(p, ''), j FROM unnest(\(versions.map(\.type))::text[], \(versions.map(\.id))::text[],
+                    \(versions.map { Int64($0.versionId) })::bigint[], \(versions.map(\.lastUpdated))::bigint[], \(versions.map(\.method.rawValue))::text[],
+                    \(writes.map { $0.patientID ?? "" })::text[], \(versions.map { ByteBuffer(bytes: $0.json) })::bytea[]) AS x(t, i, v, u, m, p, j)
             ), head AS (
                 INSERT INTO resource (resource_type, id, version_id, deleted, patient_id)
-                VALUES (\(t), \(id), \(version.versionId), \(version.isDeleted), \(patientID))
+                SELECT t, i, v, d, NULLIF(p, '') FROM unnest(\(versions.map(\.type))::text[], \(versions.map(\.id))::text[],
+                    \(versions.map { Int64($0.versionId) })::bigint[], \(versions.map(\.isDeleted))::boolean[],
+                    \(writes.map { $0.patientID ?? "" })::text[]) AS x(t, i, v, d, p)
                 ON CONFLICT (resource_type, id) DO UPDATE
                 SET version_id = excluded.version_id, deleted = excluded.deleted, patient_id = excluded.patient_id
+            ), old AS (
+                SELECT * FROM unnest(\(replaced.map(\.type))::text[], \(replaced.map(\.id))::text[]) AS x(t, i)
             ),
-            d1 AS (DELETE FROM search_token WHERE resource_type = \(t) AND id = \(id)),
-            d2 AS (DELETE FROM search_string WHERE resource_type = \(t) AND id = \(id)),
-            d3 AS (DELETE FROM search_date WHERE resource_type = \(t) AND id = \(id)),
-            d4 AS (DELETE FROM search_reference WHERE resource_type = \(t) AND id = \(id)),
-            d5 AS (DELETE FROM search_quantity WHERE resource_type = \(t) AND id = \(id)),
-            d6 AS (DELETE FROM search_number WHERE resource_type = \(t) AND id = \(id)),
-            d7 AS (DELETE FROM search_uri WHERE resource_type = \(t) AND id = \(id)),
-            d8 AS (DELETE FROM search_composite WHERE resource_type = \(t) AND id = \(id)),
+            d1 AS (DELETE FROM search_token s USING old WHERE s.resource_type = old.t AND s.id = old.i),
+            d2 AS (DELETE FROM search_string s USING old WHERE s.resource_type = old.t AND s.id = old.i),
+            d3 AS (DELETE FROM search_date s USING old WHERE s.resource_type = old.t AND s.id = old.i),
+            d4 AS (DELETE FROM search_reference s USING old WHERE s.resource_type = old.t AND s.id = old.i),
+            d5 AS (DELETE FROM search_quantity s USING old WHERE s.resource_type = old.t AND s.id = old.i),
+            d6 AS (DELETE FROM search_number s USING old WHERE s.resource_type = old.t AND s.id = old.i),
+            d7 AS (DELETE FROM search_uri s USING old WHERE s.resource_type = old.t AND s.id = old.i),
+            d8 AS (DELETE FROM search_composite s USING old WHERE s.resource_type = old.t AND s.id = old.i),
             i1 AS (INSERT INTO search_token (resource_type, id, parameter, system, code, text)
-                SELECT \(t), \(id), * FROM unnest(\(index.tokens.map(\.parameter))::text[], \(index.tokens.map(\.system))::text[],
-                    \(index.tokens.map(\.code))::text[], \(index.tokens.map(\.text))::text[])),
+                SELECT * FROM unnest(\(tt)::text[], \(ti)::text[], \(tokens.map(\.parameter))::text[], \(tokens.map(\.system))::text[],
+                    \(tokens.map(\.code))::text[], \(tokens.map(\.text))::text[])),
             i2 AS (INSERT INTO search_string (resource_type, id, parameter, value, exact)
-                SELECT \(t), \(id), * FROM unnest(\(index.strings.map(\.parameter))::text[], \(index.strings.map(\.value))::text[],
-                    \(index.strings.map(\.exact))::text[])),
+                SELECT * FROM unnest(\(st)::text[], \(si)::text[], \(strings.map(\.parameter))::text[], \(strings.map(\.value))::text[],
+                    \(strings.map(\.exact))::text[])),
             i3 AS (INSERT INTO search_date (resource_type, id, parameter, low, high)
-                SELECT \(t), \(id), * FROM unnest(\(index.dates.map(\.parameter))::text[], \(index.dates.map(\.low))::bigint[],
-                    \(index.dates.map(\.high))::bigint[])),
+                SELECT * FROM unnest(\(dt)::text[], \(di)::text[], \(dates.map(\.parameter))::text[], \(dates.map(\.low))::bigint[],
+                    \(dates.map(\.high))::bigint[])),
             i4 AS (INSERT INTO search_reference (resource_type, id, parameter, target_type, target_id, url)
-                SELECT \(t), \(id), * FROM unnest(\(index.references.map(\.parameter))::text[], \(index.references.map(\.targetType))::text[],
-                    \(index.references.map(\.targetID))::text[], \(index.references.map(\.url))::text[])),
+                SELECT * FROM unnest(\(rt)::text[], \(ri)::text[], \(references.map(\.parameter))::text[], \(references.map(\.targetType))::text[],
+                    \(references.map(\.targetID))::text[], \(references.map(\.url))::text[])),
             i5 AS (INSERT INTO search_quantity (resource_type, id, parameter, value, system, code, unit)
-                SELECT \(t), \(id), * FROM unnest(\(index.quantities.map(\.parameter))::text[], \(index.quantities.map(\.value))::float8[],
-                    \(index.quantities.map(\.system))::text[], \(index.quantities.map(\.code))::text[], \(index.quantities.map(\.unit))::text[])),
+                SELECT * FROM unnest(\(qt)::text[], \(qi)::text[], \(quantities.map(\.parameter))::text[], \(quantities.map(\.value))::float8[],
+                    \(quantities.map(\.system))::text[], \(quantities.map(\.code))::text[], \(quantities.map(\.unit))::text[])),
             i6 AS (INSERT INTO search_number (resource_type, id, parameter, value)
-                SELECT \(t), \(id), * FROM unnest(\(index.numbers.map(\.parameter))::text[], \(index.numbers.map(\.value))::float8[])),
+                SELECT * FROM unnest(\(nt)::text[], \(ni)::text[], \(numbers.map(\.parameter))::text[], \(numbers.map(\.value))::float8[])),
             i7 AS (INSERT INTO search_uri (resource_type, id, parameter, uri)
-                SELECT \(t), \(id), * FROM unnest(\(index.uris.map(\.parameter))::text[], \(index.uris.map(\.uri))::text[]))
+                SELECT * FROM unnest(\(ut)::text[], \(ui)::text[], \(uris.map(\.parameter))::text[], \(uris.map(\.uri))::text[]))
             INSERT INTO search_composite (resource_type, id, parameter, system1, code1, system2, code2, number2, low2, high2)
-            SELECT \(t), \(id), p, s1, c1, s2, c2, NULLIF(n2, 'NaN'::float8), NULLIF(l2, -9223372036854775808), NULLIF(h2, -9223372036854775808)
-            FROM unnest(\(c.map(\.parameter))::text[], \(c.map(\.system1))::text[], \(c.map(\.code1))::text[], \(c.map(\.system2))::text[],
-                \(c.map(\.code2))::text[], \(c.map { $0.number2 ?? .nan })::float8[], \(c.map { $0.low2 ?? Int64.min })::bigint[],
-                \(c.map { $0.high2 ?? Int64.min })::bigint[]) AS x(p, s1, c1, s2, c2, n2, l2, h2)
+            SELECT t, i, p, s1, c1, s2, c2, NULLIF(n2, 'NaN'::float8), NULLIF(l2, -9223372036854775808), NULLIF(h2, -9223372036854775808)
+            FROM unnest(\(ct)::text[], \(ci)::text[], \(c.map(\.parameter))::text[], \(c.map(\.system1))::text[], \(c.map(\.code1))::text[],
+                \(c.map(\.system2))::text[], \(c.map(\.code2))::text[], \(c.map { $0.number2 ?? .nan })::float8[],
+                \(c.map { $0.low2 ?? Int64.min })::bigint[], \(c.map { $0.high2 ?? Int64.min })::bigint[]) AS x(t, i, p, s1, c1, s2, c2, n2, l2, h2)
             """, logger: logger)
     }
 
