@@ -125,3 +125,45 @@ def test_transaction_through_requests_is_atomic(server):
     assert failed.json()["issue"][0]["expression"][0].startswith("Bundle.entry[1]")
     after = requests.get(server.base + "/Patient/_history?_count=1000").json().get("entry", [])
     assert len(after) == len(before)
+
+
+def test_clients_search_page_and_include(server):
+    """fhirpy and fhirclient search with modifiers, prefixes, chains and _include, and follow next links to the end."""
+    client = SyncFHIRClient(server.base)
+    marker = uuid.uuid4().hex[:8]
+    clinic = client.resource("Organization", name=f"Vårdcentralen {marker}")
+    clinic.save()
+    ids = []
+    for n, (given, born) in enumerate([("Åsa", "1950-01-02"), ("Asa", "1960-03-04"), ("José", "1970-05-06"), ("Örjan", "1980-07-08"), ("Eva", "1990-09-10")]):
+        patient = client.resource("Patient", name=[{"family": f"Test{marker}", "given": [given]}], birthDate=born,
+                                  managingOrganization={"reference": f"Organization/{clinic.id}"})
+        patient.save()
+        ids.append(patient.id)
+        client.resource("Observation", status="final", code={"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                        subject={"reference": f"Patient/{patient.id}"},
+                        valueQuantity={"value": 60 + n * 5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}).save()
+
+    family = f"Test{marker}"
+    assert [p["name"][0]["given"][0] for p in client.resources("Patient").search(family=family, given="åsa").fetch()] == ["Åsa"]
+    assert [p["name"][0]["given"][0] for p in client.resources("Patient").search(family=family, given="jose").fetch()] == ["José"]
+    born_after = client.resources("Patient").search(family=family, birthdate__ge="1970").fetch()
+    assert sorted(p["birthDate"] for p in born_after) == ["1970-05-06", "1980-07-08", "1990-09-10"]
+    heavy = client.resources("Observation").search(**{"value-quantity": "gt70", "subject:Patient.family": family}).fetch()
+    assert len(heavy) == 2
+
+    # Paging: fhirpy's fetch_all follows the next links; Swedish order puts Ö after Z.
+    everyone = client.resources("Patient").search(family=family).sort("given").limit(2).fetch_all()
+    assert [p["name"][0]["given"][0] for p in everyone] == ["Asa", "Eva", "José", "Åsa", "Örjan"]
+
+    smart = smart_client.FHIRClient(settings={"app_id": "karna-e2e", "api_base": server.base})
+    bundle = requests.get(f"{server.base}/Observation", params={"subject:Patient.organization": f"Organization/{clinic.id}",
+                                                                "_include": "Observation:subject", "_count": 2}).json()
+    R4BBundle.model_validate(bundle)
+    assert bundle["total"] == 5
+    assert any(e["search"]["mode"] == "include" for e in bundle["entry"])
+    found = Patient.where(struct={"family": family, "_sort": "-birthdate"}).perform_resources(smart.server)
+    assert [p.birthDate.isostring for p in found][:2] == ["1990-09-10", "1980-07-08"]
+
+    strict = requests.get(f"{server.base}/Patient", params={"family": family, "shoe-size": "44"}, headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 400
+    assert "shoe-size" in R4BOperationOutcome.model_validate(strict.json()).issue[0].diagnostics

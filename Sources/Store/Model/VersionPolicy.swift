@@ -60,7 +60,8 @@ enum VersionPolicy {
         let stamped = resource.stamped(id: operation.id, versionId: version, lastUpdated: Instant.format(milliseconds: time))
         let stored = StoredResource(type: operation.type, id: operation.id, versionId: version, lastUpdated: time, method: method,
                                     json: JSONWriter.bytes(.object(stamped)))
-        let patientID = compartment.patientID(of: resource, type: operation.type, id: operation.id)
-        return .write(stored, outcome, patientID: patientID, index: SearchIndexer.r4.entries(for: stamped, type: operation.type))
+        let index = SearchIndexer.r4.entries(for: stamped, type: operation.type)
+        let patientID = compartment.patientID(type: operation.type, id: operation.id, index: index)
+        return .write(stored, outcome, patientID: patientID, index: index)
     }
 }
