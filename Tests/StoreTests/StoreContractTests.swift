@@ -209,4 +209,43 @@ struct StoreContractTests {
         #expect(try await store.count(type: "Patient") == 3)
         try await store.close()
     }
+
+    /// SQLite's two search plans (start from the most selective filter, or scan in id order) give the same pages.
+    @Test func sqliteSearchPlansAgree() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("karna-plans-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let indexed = try SQLiteStore(path: folder.appendingPathComponent("a.sqlite").path)
+        let scanning = try SQLiteStore(path: folder.appendingPathComponent("b.sqlite").path, scanThreshold: 1)
+        for store in [indexed, scanning] {
+            try await store.migrate()
+            var operations: [WriteOperation] = []
+            for n in 0..<30 {
+                var resource = patient(n % 3 == 0 ? "Berg" : "Lind", id: "p\(n)")
+                resource["gender"] = .string(n % 2 == 0 ? "female" : "male")
+                resource["birthDate"] = .string("19\(50 + n)-01-01")
+                operations.append(.update(resource, type: "Patient", id: "p\(n)"))
+            }
+            _ = try await store.commit(operations)
+        }
+        let queries: [[(name: String, value: String)]] = [
+            [("gender", "female")], [("gender", "female"), ("family", "berg")], [("birthdate", "ge1960"), ("gender", "male")],
+            [("family", "lind"), ("birthdate", "lt1970")], [("gender:not", "female")],
+        ]
+        for parameters in queries {
+            var query = try SearchQuery.parse(type: "Patient", parameters: parameters, strict: true)
+            var pagesA: [String] = [], pagesB: [String] = []
+            for _ in 0..<10 {
+                let a = try await indexed.search(query, limit: 4), b = try await scanning.search(query, limit: 4)
+                #expect(a == b, "\(parameters)")
+                pagesA += a
+                pagesB += b
+                guard let last = a.last else { break }
+                query.afterID = last
+            }
+            #expect(pagesA == pagesB)
+            #expect(!pagesA.isEmpty)
+        }
+        try await indexed.close()
+        try await scanning.close()
+    }
 }

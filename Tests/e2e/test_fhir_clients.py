@@ -157,7 +157,8 @@ def test_clients_search_page_and_include(server):
 
     smart = smart_client.FHIRClient(settings={"app_id": "karna-e2e", "api_base": server.base})
     bundle = requests.get(f"{server.base}/Observation", params={"subject:Patient.organization": f"Organization/{clinic.id}",
-                                                                "_include": "Observation:subject", "_count": 2}).json()
+                                                                "_include": "Observation:subject", "_count": 2,
+                                                                "_total": "accurate"}).json()
     R4BBundle.model_validate(bundle)
     assert bundle["total"] == 5
     assert any(e["search"]["mode"] == "include" for e in bundle["entry"])

@@ -27,11 +27,20 @@ extension FHIREngine {
         }
         var bundle = BundleWriter(type: "searchset")
         let firstPage = query.afterID == nil && query.beforeID == nil && query.offset == 0
+        // The total is free when the first page holds every match. Otherwise counting a broad search
+        // costs as much as the search, so it is done only when asked for (`_total=accurate`) or
+        // for `_summary=count`.
         switch query.total {
         case .none?:
             break
-        default:
+        case .accurate?, .estimate?:
             bundle.total = firstPage && !hasMore && query.summary != "count" && count > 0 ? ids.count : try await store.count(query)
+        case nil:
+            if query.summary == "count" || count == 0 {
+                bundle.total = try await store.count(query)
+            } else if firstPage && !hasMore {
+                bundle.total = ids.count
+            }
         }
 
         let base = compartment.map { "\(baseURL)/\($0.type)/\($0.id)/\(type)" } ?? "\(baseURL)/\(type)"

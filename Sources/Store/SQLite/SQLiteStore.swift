@@ -10,7 +10,9 @@ public final class SQLiteStore: ResourceStore {
     private let compartment = PatientCompartment()
 
     /// Opens (creating if needed) the database file at `path`, creating its folder too.
-    public init(path: String) throws {
+    /// `scanThreshold` tunes search planning (see `search`); tests lower it to exercise both plans.
+    public init(path: String, scanThreshold: Int = 3000) throws {
+        self.scanThreshold = scanThreshold
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -115,9 +117,21 @@ public final class SQLiteStore: ResourceStore {
         try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: arguments(statement)).map { ResourceKey(type: $0[0], id: $0[1]) }
     }
 
+    /// Above this many matches of its most selective filter, a page is found by scanning in id order.
+    let scanThreshold: Int
+
     public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
-        let statement = SearchSQL.page(query, limit: limit, dialect: .sqlite)
-        return try await pool.read { db in try Self.strings(db, statement) }
+        // SQLite plans without statistics, so the choice between starting from the most selective
+        // filter and scanning in id order is made here, from a capped count of that filter's rows.
+        let probe = SearchSQL.driverProbe(query, cap: scanThreshold, dialect: .sqlite)
+        let scanThreshold = self.scanThreshold
+        return try await pool.read { db in
+            var scan = false
+            if let probe, query.sort.isEmpty, query.beforeID == nil {
+                scan = try Int.fetchOne(db.cachedStatement(sql: probe.sql), arguments: Self.arguments(probe)) ?? 0 >= scanThreshold
+            }
+            return try Self.strings(db, SearchSQL.page(query, limit: limit, dialect: .sqlite, scan: scan))
+        }
     }
 
     public func count(_ query: SearchQuery) async throws -> Int {

@@ -30,6 +30,8 @@ struct SearchSQL {
     let dialect: SQLDialect
     private(set) var binds: [SQLValue] = []
     private var aliasCounter = 0
+    /// Check every top-level filter per candidate instead of starting from the most selective one.
+    var scan = false
 
     init(dialect: SQLDialect) { self.dialect = dialect }
 
@@ -46,9 +48,13 @@ struct SearchSQL {
     // MARK: Whole queries
 
     /// The ids of one page of matches, in the query's order; `limit` rows at most.
-    static func page(_ query: SearchQuery, limit: Int, dialect: SQLDialect, extra: [SearchFilter] = []) -> SQLStatement {
+    ///
+    /// With `scan`, no filter drives: the resources of the type are read in id order and each filter
+    /// is checked per candidate, which finds a page of a broad search without reading all its matches.
+    static func page(_ query: SearchQuery, limit: Int, dialect: SQLDialect, scan: Bool = false) -> SQLStatement {
         var b = SearchSQL(dialect: dialect)
-        var sql = "SELECT r.id FROM resource r WHERE " + b.matches(query.type, query.filters + extra, alias: "r")
+        b.scan = scan
+        var sql = "SELECT r.id FROM resource r WHERE " + b.matches(query.type, query.filters, alias: "r")
         if query.sort.isEmpty {
             if let before = query.beforeID {
                 sql += " AND r.id < " + b.text(before) + " ORDER BY r.id DESC"
@@ -62,6 +68,18 @@ struct SearchSQL {
         }
         sql += " LIMIT " + b.int(Int64(limit))
         if !query.sort.isEmpty, query.offset > 0 { sql += " OFFSET " + b.int(Int64(query.offset)) }
+        return SQLStatement(sql: sql, binds: b.binds)
+    }
+
+    /// How many index rows the most selective filter matches, up to `cap`: the store starts from that
+    /// filter when the number is small, and scans in id order when it is large.
+    static func driverProbe(_ query: SearchQuery, cap: Int, dialect: SQLDialect) -> SQLStatement? {
+        guard let first = query.filters.min(by: { rank($0) < rank($1) }),
+              case .values(let parameter, let kind, let modifier, let values) = first, modifier != "not" else { return nil }
+        var b = SearchSQL(dialect: dialect)
+        let alternatives = values.map { b.valueCondition($0, modifier: modifier) }
+        let sql = "SELECT count(*) FROM (SELECT 1 FROM \(table(kind)) WHERE resource_type = \(b.text(query.type)) AND parameter = \(b.text(parameter))"
+            + " AND (" + alternatives.joined(separator: " OR ") + ") LIMIT \(b.int(Int64(cap)))) AS probe"
         return SQLStatement(sql: sql, binds: b.binds)
     }
 
@@ -94,10 +112,60 @@ struct SearchSQL {
 
     // MARK: Filters
 
+    /// The filters as one predicate. The most selective filter becomes an `id IN (…)` the planner
+    /// starts from; the others are checked per candidate with `EXISTS` on the index tables' owner
+    /// index, so a broad filter (a date range, a gender) never materialises its whole match set.
     mutating func matches(_ type: String, _ filters: [SearchFilter], alias: String) -> String {
         var parts = ["\(alias).resource_type = " + text(type), dialect.live(alias)]
-        for filter in filters { parts.append(condition(filter, type: type, id: "\(alias).id")) }
+        let ordered = filters.enumerated().sorted { (Self.rank($0.element), $0.offset) < (Self.rank($1.element), $1.offset) }.map(\.element)
+        let topLevel = alias == "r"
+        for (n, filter) in ordered.enumerated() {
+            if n > 0 || (scan && topLevel), case .values(let parameter, let kind, let modifier, let values) = filter {
+                parts.append(correlated(parameter: parameter, kind: kind, modifier: modifier, values: values, type: type, alias: alias))
+            } else {
+                parts.append(condition(filter, type: type, id: "\(alias).id"))
+            }
+        }
         return parts.joined(separator: " AND ")
+    }
+
+    /// How selective a filter usually is (lower: fewer matches), to pick the one the query starts from.
+    static func rank(_ filter: SearchFilter) -> Int {
+        switch filter {
+        case .ids: return 0
+        case .anyOf: return 1
+        case .values(_, let kind, let modifier, let values):
+            if modifier == "not" || modifier == "text" || modifier == "contains" { return 9 }
+            if values.contains(where: { if case .date(.ne, _, _) = $0 { return true }; return false }) { return 9 }
+            switch kind {
+            case "reference": return 1
+            case "token": return values.contains { if case .token(_, nil) = $0 { return true }; return false } ? 6 : 2
+            case "composite", "uri": return 2
+            case "string": return modifier == "exact" ? 2 : 3
+            case "quantity", "number": return 4
+            default: return 5
+            }
+        case .chain, .reverseChain: return 6
+        case .missing: return 9
+        }
+    }
+
+    /// `[NOT] EXISTS` over one parameter's index rows of the candidate resource.
+    mutating func correlated(parameter: String, kind: String, modifier: String?, values: [SearchValue], type: String, alias: String) -> String {
+        var negate = modifier == "not"
+        var alternatives: [String] = []
+        for value in values {
+            if case .date(.ne, _, _) = value { negate = true }
+            if case .number(.ne, _, _, _) = value { negate = true }
+            if case .quantity(.ne, _, _, _, _, _) = value { negate = true }
+            alternatives.append(valueCondition(value, modifier: modifier))
+        }
+        // SQLite without statistics would probe by value (scanning every row with that code for each
+        // candidate); the owner index (resource_type, id, parameter) is the right one per candidate.
+        let table = Self.table(kind)
+        let hint = dialect == .sqlite ? " INDEXED BY \(table)_owner" : ""
+        return "\(negate ? "NOT EXISTS" : "EXISTS") (SELECT 1 FROM \(table) s\(hint) WHERE s.resource_type = \(alias).resource_type AND s.id = \(alias).id"
+            + " AND s.parameter = \(text(parameter)) AND (" + alternatives.joined(separator: " OR ") + "))"
     }
 
     static func table(_ kind: String) -> String {
@@ -222,12 +290,14 @@ struct SearchSQL {
 
     /// Date prefixes over ranges, as FHIR R4 search §3.1.1.4.1.1 defines them; `ne` is `eq` negated by the caller.
     mutating func dateCondition(_ prefix: SearchValue.Prefix, low: Int64, high: Int64, lowColumn l: String, highColumn h: String) -> String {
+        // Each form also bounds one column on both sides where the semantics allow (low ≤ high always),
+        // so the (parameter, low) or (parameter, high) index answers it as a range.
         switch prefix {
-        case .eq, .ne: return "(\(l) >= \(int(low)) AND \(h) <= \(int(high)))"
+        case .eq, .ne: return "(\(l) >= \(int(low)) AND \(l) <= \(int(high)) AND \(h) <= \(int(high)))"
         case .gt: return "\(h) > " + int(high)
         case .lt: return "\(l) < " + int(low)
-        case .ge: return "(\(h) > \(int(high)) OR (\(l) >= \(int(low)) AND \(h) <= \(int(high))))"
-        case .le: return "(\(l) < \(int(low)) OR (\(l) >= \(int(low)) AND \(h) <= \(int(high))))"
+        case .ge: return "(\(h) >= \(int(low)) AND (\(h) > \(int(high)) OR \(l) >= \(int(low))))"
+        case .le: return "(\(l) <= \(int(high)) AND (\(l) < \(int(low)) OR \(h) <= \(int(high))))"
         case .sa: return "\(l) > " + int(high)
         case .eb: return "\(h) < " + int(low)
         case .ap:
