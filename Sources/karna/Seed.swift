@@ -19,7 +19,7 @@ struct Seed: AsyncParsableCommand {
     @Option(help: "How many patients.") var patients: Int = 1000
     @Option(help: "Random seed: another seed gives another region.") var seed: UInt64 = 1
     @Option(help: "Resources per database transaction.") var batchSize: Int = 1000
-    @Option(help: "Transactions in flight at once (PostgreSQL gains from 2; SQLite writes one at a time).") var writers: Int = 2
+    @Option(help: "Transactions in flight at once: one is indexed while another writes.") var writers: Int = 2
 
     func validate() throws {
         guard patients >= 0 else { throw ValidationError("--patients must be 0 or more") }
@@ -49,7 +49,7 @@ struct Seed: AsyncParsableCommand {
 
         var nextPatient = 0
         var reported = 0
-        let writers = store.backendName == "sqlite" ? 1 : self.writers
+        let writers = self.writers
         try await withThrowingTaskGroup(of: [WriteResult].self) { group in
             var inFlight = 0
             while nextPatient < patients || inFlight > 0 {

@@ -7,7 +7,11 @@ public struct SearchIndexEntries: Sendable, Equatable {
     /// Folded text for default and `:contains` matching; the original for `:exact`.
     public struct Text: Sendable, Hashable { public let parameter, value, exact: String }
     /// The instants (ms since 1970, UTC) a date, Period or Timing covers.
-    public struct DateRange: Sendable, Hashable { public let parameter: String; public let low, high: Int64 }
+    public struct DateRange: Sendable, Hashable {
+        public let parameter: String
+        public let low, high: Int64
+        public init(parameter: String, low: Int64, high: Int64) { self.parameter = parameter; self.low = low; self.high = high }
+    }
     /// A local reference (`type`/`id`) or, for absolute and canonical references, the `url`.
     public struct Reference: Sendable, Hashable { public let parameter, targetType, targetID, url: String }
     public struct Quantity: Sendable, Hashable { public let parameter: String; public let value: Double; public let system, code, unit: String }

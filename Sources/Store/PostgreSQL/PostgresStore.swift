@@ -202,11 +202,12 @@ public final class PostgresStore: ResourceStore {
     }
 
     public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+        let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         do {
             return try await client.withTransaction(logger: logger) { connection in
                 if Self.canBatch(operations) {
-                    return try await commitBatch(connection, operations, now: now)
+                    return try await commitBatch(connection, operations, now: now, indexes: indexes)
                 }
                 var results: [WriteResult] = []
                 results.reserveCapacity(operations.count)
@@ -221,7 +222,7 @@ public final class PostgresStore: ResourceStore {
                         }
                     }
                     let current = try await current(connection, type: operation.type, id: operation.id, lock: true)
-                    switch try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment) {
+                    switch try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment, index: indexes[index]) {
                     case .none(let result):
                         results.append(result)
                     case .write(let version, let outcome, let patientID, let index):
@@ -255,7 +256,8 @@ public final class PostgresStore: ResourceStore {
         return true
     }
 
-    private func commitBatch(_ connection: PostgresConnection, _ operations: [WriteOperation], now: Int64) async throws -> [WriteResult] {
+    private func commitBatch(_ connection: PostgresConnection, _ operations: [WriteOperation], now: Int64,
+                             indexes: [SearchIndexEntries?]) async throws -> [WriteResult] {
         let rows = try await connection.query("""
             SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq
             FROM resource r JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
@@ -268,7 +270,7 @@ public final class PostgresStore: ResourceStore {
         for (index, operation) in operations.enumerated() {
             let current = currents[ResourceKey(type: operation.type, id: operation.id)]
             do {
-                switch try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment) {
+                switch try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment, index: indexes[index]) {
                 case .none(let result):
                     results.append(result)
                 case .write(let version, let outcome, let patientID, let entries):

@@ -183,6 +183,7 @@ public final class SQLiteStore: ResourceStore {
     }
 
     public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+        let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         let compartment = self.compartment
         return try await pool.write { db in
@@ -196,7 +197,7 @@ public final class SQLiteStore: ResourceStore {
                 let current = try Self.current(db, type: operation.type, id: operation.id)
                 let decision: VersionPolicy.Decision
                 do {
-                    decision = try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment)
+                    decision = try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment, index: indexes[index])
                 } catch let error as FHIRError {
                     throw CommitFailure(index: index, error: error)
                 }
