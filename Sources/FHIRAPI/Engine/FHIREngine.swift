@@ -107,7 +107,7 @@ public struct FHIREngine: Sendable {
     }
 
     /// Checks that `body` is a valid resource of `type`; all problems in one error.
-    func validResource(_ body: JSONValue?, type: String, expressionPrefix: String? = nil) throws(FHIRError) -> JSONObject {
+    func validResource(_ body: JSONValue?, type: String, expressionPrefix: String? = nil, issues precomputed: [FHIRIssue]? = nil) throws(FHIRError) -> JSONObject {
         guard let body else {
             throw FHIRError(.invalid, code: "required", "the request has no body; send a \(type) resource as JSON")
         }
@@ -118,7 +118,7 @@ public struct FHIREngine: Sendable {
             throw FHIRError(.invalid, code: "invalid", "the body is a \(actual) but the URL is for \(type)",
                             expression: [expressionPrefix.map { "\($0).resourceType" } ?? "resourceType"])
         }
-        var issues = validator.validate(body)
+        var issues = precomputed ?? validator.validate(body)
         if let expressionPrefix {
             for i in issues.indices {
                 issues[i].expression = issues[i].expression.map { expressionPrefix + Self.dropType($0) }

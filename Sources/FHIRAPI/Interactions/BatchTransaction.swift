@@ -104,6 +104,23 @@ extension FHIREngine {
 
     // MARK: Transaction
 
+    /// Each entry's validation issues by entry index, computed in two halves at once when there are many.
+    static func validate(_ entries: [BundleEntry], validator: ResourceValidator) async -> [Int: [FHIRIssue]] {
+        func run(_ slice: ArraySlice<BundleEntry>) -> [(Int, [FHIRIssue])] {
+            slice.compactMap { entry in entry.resource.map { (entry.index, validator.validate($0)) } }
+        }
+        guard entries.count >= 16 else { return Dictionary(run(entries[...]), uniquingKeysWith: { a, _ in a }) }
+        let half = entries.count / 2
+        let entries = entries
+        return await withTaskGroup(of: [(Int, [FHIRIssue])].self) { group in
+            group.addTask { run(entries[..<half]) }
+            group.addTask { run(entries[half...]) }
+            var all: [Int: [FHIRIssue]] = [:]
+            for await part in group { for (index, issues) in part { all[index] = issues } }
+            return all
+        }
+    }
+
     private func transaction(_ entries: [BundleEntry], prefer: Prefer, options: TransactionOptions) async throws -> (FHIRResponse, TransactionSummary) {
         var entries = entries
         // 1. Give every created or updated entry its target, so references can point at it.
@@ -152,14 +169,16 @@ extension FHIREngine {
             }
             entries[i].resource = resource
         }
-        // 3. Validate every resource and report all problems at once.
+        // 3. Validate every resource and report all problems at once; large bundles validate on all cores.
+        let prevalidated = await Self.validate(entries.filter { $0.method == .post || $0.method == .put }, validator: validator)
         var writes: [(entry: BundleEntry, operation: WriteOperation)] = []
         for entry in entries.sorted(by: { ($0.order, $0.index) < ($1.order, $1.index) }) {
             do {
                 switch entry.method {
                 case .post, .put:
                     guard let target = targets[entry.index] else { continue }
-                    var resource = try validResource(entry.resource, type: target.type, expressionPrefix: "\(entry.expression).resource")
+                    var resource = try validResource(entry.resource, type: target.type, expressionPrefix: "\(entry.expression).resource",
+                                                     issues: prevalidated[entry.index])
                     if matched[entry.index] != nil { continue }
                     if entry.method == .put, let bodyID = resource.id, bodyID != target.id {
                         throw FHIRError(.invalid, code: "invalid", "the resource id '\(bodyID)' differs from the id in request.url ('\(target.id)')",

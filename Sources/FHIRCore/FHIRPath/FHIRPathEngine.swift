@@ -6,10 +6,13 @@ public struct FHIRPathEngine: Sendable {
     let definitions: Definitions
     /// Whether nodes carry their path (`Patient.name[0]`) for messages; indexing does without it.
     let tracksLocations: Bool
+    /// Whether nodes know the element definition they instantiate, which invariant checking needs.
+    let tracksElements: Bool
 
-    public init(definitions: Definitions = .r4, tracksLocations: Bool = true) {
+    public init(definitions: Definitions = .r4, tracksLocations: Bool = true, tracksElements: Bool = true) {
         self.definitions = definitions
         self.tracksLocations = tracksLocations
+        self.tracksElements = tracksElements
     }
 
     /// The evaluation context: the root and the variables in scope.
@@ -164,7 +167,7 @@ public struct FHIRPathEngine: Sendable {
         }
         let items = wrap(object[key], extension: object["_" + key], typeName: type, definitionType: definitionType, definitionPath: definitionPath,
                          location: tracksLocations ? parent.location + "." + key : "")
-        guard tracksLocations, let definition else { return items }
+        guard tracksElements, let definition else { return items }
         // Invariant checking needs to know which element definition each node instantiates.
         return items.map { item in
             guard case .node(var node) = item, node.definitionPath.isEmpty || node.definitionType == definition.name else { return item }

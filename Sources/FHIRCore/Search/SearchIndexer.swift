@@ -56,7 +56,7 @@ public final class SearchIndexer: Sendable {
     private let compiled: [String: [Compiled]]
 
     public init(definitions: Definitions) {
-        engine = FHIRPathEngine(definitions: definitions, tracksLocations: false)
+        engine = FHIRPathEngine(definitions: definitions, tracksLocations: false, tracksElements: false)
         var byURL: [String: SearchParameterDefinition] = [:]
         for list in definitions.searchParameters.values { for p in list { byURL[p.url] = p } }
         var compiled: [String: [Compiled]] = [:]

@@ -13,13 +13,19 @@ public struct InvariantChecker: Sendable {
 
     public static let r4 = InvariantChecker(definitions: .r4)
 
+    /// Walks without building node paths (the common case: no violation) …
     private let engine: FHIRPathEngine
+    /// … and again with them, to say where, only when something is violated.
+    private let locatingEngine: FHIRPathEngine
     private let definitions: Definitions
     private let compiled: [String: [String: [Compiled]]]
+    /// The root constraints of each type and of every type it derives from.
+    private let inherited: [String: [Compiled]]
 
     public init(definitions: Definitions) {
         self.definitions = definitions
-        engine = FHIRPathEngine(definitions: definitions)
+        engine = FHIRPathEngine(definitions: definitions, tracksLocations: false)
+        locatingEngine = FHIRPathEngine(definitions: definitions, tracksLocations: true)
         compiled = definitions.constraints.mapValues { byPath in
             byPath.mapValues { constraints in
                 constraints.compactMap { constraint in
@@ -28,10 +34,26 @@ public struct InvariantChecker: Sendable {
                 }
             }
         }
+        var inherited: [String: [Compiled]] = [:]
+        for name in definitions.types.keys {
+            var rules: [Compiled] = []
+            var type: String? = name
+            while let current = type {
+                rules += compiled[current]?[""] ?? []
+                type = definitions.types[current]?.base
+            }
+            inherited[name] = rules
+        }
+        self.inherited = inherited
     }
 
     /// The violated invariants of `resource`.
     public func check(_ resource: JSONObject) -> [FHIRIssue] {
+        guard !check(resource, engine: engine).isEmpty else { return [] }
+        return check(resource, engine: locatingEngine)
+    }
+
+    private func check(_ resource: JSONObject, engine: FHIRPathEngine) -> [FHIRIssue] {
         var issues: [FHIRIssue] = []
         let root = FHIRPathNode.resource(resource)
         let rootItems: [FHIRPathItem] = [.node(root)]
@@ -39,6 +61,25 @@ public struct InvariantChecker: Sendable {
         var stack: [FHIRPathNode] = [root]
         while let node = stack.popLast() {
             for rule in rules(for: node) {
+                // ele-1 holds for every element of every resource: checked directly, it costs nothing.
+                if rule.constraint.key == "ele-1" {
+                    if !Self.hasValueOrChildren(node) {
+                        issues.append(FHIRIssue(code: "invariant",
+                                                diagnostics: "ele-1: \(rule.constraint.human) (\(rule.constraint.expression))",
+                                                expression: [node.location]))
+                    }
+                    continue
+                }
+                // dom-3 unions four descendants() walks per contained resource; the same rule checked
+                // directly walks the resource once.
+                if rule.constraint.key == "dom-3" {
+                    if let object = node.object, let orphan = Self.unreferencedContained(object) {
+                        issues.append(FHIRIssue(code: "invariant",
+                                                diagnostics: "dom-3: \(rule.constraint.human) (contained '\(orphan)' is not referenced)",
+                                                expression: [node.location]))
+                    }
+                    continue
+                }
                 // An expression the engine cannot evaluate is not held against the client.
                 guard let result = try? engine.eval(rule.expression, [.node(node)], context) else { continue }
                 if result.count == 1, case .boolean(false)? = result[0].systemValue {
@@ -52,14 +93,49 @@ public struct InvariantChecker: Sendable {
         return issues
     }
 
+    /// The id of a contained resource that nothing in the resource references (`#id`) and that does
+    /// not itself refer to its container (`#`), if there is one.
+    static func unreferencedContained(_ resource: JSONObject) -> String? {
+        guard case .array(let contained)? = resource["contained"], !contained.isEmpty else { return nil }
+        var local = Set<String>()
+        func collect(_ value: JSONValue) {
+            switch value {
+            case .string(let s): if s.hasPrefix("#") { local.insert(s) }
+            case .array(let items): items.forEach(collect)
+            case .object(let object): for (_, member) in object { collect(member) }
+            default: break
+            }
+        }
+        collect(.object(resource))
+        for case .object(let inner) in contained {
+            guard let id = inner["id"]?.stringValue else { continue }
+            if local.contains("#" + id) { continue }
+            var refersBack = false
+            func scan(_ value: JSONValue) {
+                switch value {
+                case .string(let s): if s == "#" { refersBack = true }
+                case .array(let items): items.forEach(scan)
+                case .object(let object): for (_, member) in object { scan(member) }
+                default: break
+                }
+            }
+            scan(.object(inner))
+            if !refersBack { return id }
+        }
+        return nil
+    }
+
+    /// `hasValue() or (children().count() > id.count())`, without building the children.
+    static func hasValueOrChildren(_ node: FHIRPathNode) -> Bool {
+        if let object = node.object { return object.keys.contains { $0 != "id" } }
+        if node.value != nil { return true }
+        return node.primitiveExtension?.keys.contains { $0 != "id" } ?? false
+    }
+
     /// The element's own constraints, then those of its type and the types that type derives from.
     private func rules(for node: FHIRPathNode) -> [Compiled] {
-        var rules = compiled[node.elementType]?[node.elementPath] ?? []
-        var type: String? = node.typeName.isEmpty ? nil : node.typeName
-        while let name = type {
-            rules += compiled[name]?[""] ?? []
-            type = definitions.types[name]?.base
-        }
-        return rules
+        let own = compiled[node.elementType]?[node.elementPath] ?? []
+        let fromType = inherited[node.typeName] ?? []
+        return own.isEmpty ? fromType : own + fromType
     }
 }

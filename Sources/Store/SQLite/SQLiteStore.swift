@@ -24,6 +24,10 @@ public final class SQLiteStore: ResourceStore {
             // WAL with synchronous=NORMAL is durable across application crashes,
             // and loses at most the last commits on power loss (SQLite docs).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // A 64 MB page cache per connection and memory-mapped reads: the index tables are large
+            // and SQLite's 2 MB default sends most lookups to the kernel.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA mmap_size = 1073741824")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
     }
