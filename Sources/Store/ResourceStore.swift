@@ -52,6 +52,9 @@ public protocol ResourceStore: Sendable {
     /// Number of current (not deleted) resources of a type, or of all types.
     func count(type: String?) async throws -> Int
 
+    /// Refreshes the query planner's statistics after a bulk load (ANALYZE / PRAGMA optimize).
+    func optimize() async throws
+
     func close() async throws
 }
 

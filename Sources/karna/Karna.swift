@@ -102,6 +102,7 @@ struct Import: AsyncParsableCommand {
         let report = await BundleImporter(engine: engine).importFiles(files) { file, report in
             print("[\(report.files)/\(files.count)] \((file as NSString).lastPathComponent): \(report.entries) resources, \(Int(report.resourcesPerSecond))/s")
         }
+        try await store.optimize()
         for failure in report.failedFiles { print("FAILED \(failure.file): \(failure.reason)") }
         print(report.summary)
         try await store.close()

@@ -76,6 +76,7 @@ struct Seed: AsyncParsableCommand {
                 }
             }
         }
+        try await store.optimize()
         let seconds = Self.seconds(clock.now - started)
         say("seeded \(patients) patients: \(written) resources in \(String(format: "%.1f", seconds)) s (\(Int(Double(written) / max(seconds, 0.001))) resources/s)")
         say("  by type: " + byType.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

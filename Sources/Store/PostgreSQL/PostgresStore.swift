@@ -156,9 +156,30 @@ public final class PostgresStore: ResourceStore {
         return result
     }
 
+    /// Above this many index rows of its smallest filter, a single-filter search scans in id order.
+    static let scanThreshold = 3000
+
     public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
-        try await client.withConnection { connection in
-            try await strings(connection, SearchSQL.page(query, limit: limit, dialect: .postgres))
+        // PostgreSQL's statistics cover a whole index table, not one parameter of one type, so its
+        // row estimates for a range on one parameter are far off; the plan is chosen as SQLite's is,
+        // from capped counts of each filter's index rows.
+        let probes = query.sort.isEmpty && query.beforeID == nil ? SearchSQL.probes(query, cap: Self.scanThreshold, dialect: .postgres) : []
+        return try await client.withConnection { connection in
+            var smallest: (filter: Int, count: Int)?
+            for probe in probes {
+                var count = 0
+                for try await n in try await connection.query(Self.query(probe.statement), logger: logger).decode(Int.self) { count = n }
+                if count < (smallest?.count ?? Int.max) { smallest = (probe.filter, count) }
+            }
+            var statement = SearchSQL.page(query, limit: limit, dialect: .postgres)
+            if let smallest {
+                if smallest.count < Self.scanThreshold {
+                    statement = SearchSQL.page(query, limit: limit, dialect: .postgres, driver: smallest.filter)
+                } else if query.filters.count == 1 {
+                    statement = SearchSQL.page(query, limit: limit, dialect: .postgres, scan: true)
+                }
+            }
+            return try await strings(connection, statement)
         }
     }
 
@@ -383,6 +404,11 @@ public final class PostgresStore: ResourceStore {
             "SELECT count(*) FROM resource WHERE NOT deleted AND (\(type)::text IS NULL OR resource_type = \(type))", logger: logger)
         for try await n in rows.decode(Int.self) { return n }
         return 0
+    }
+
+    public func optimize() async throws {
+        // Without statistics after a bulk load, PostgreSQL plans index-table joins as if tables were empty.
+        try await client.query("ANALYZE", logger: logger)
     }
 
     public func close() async throws {

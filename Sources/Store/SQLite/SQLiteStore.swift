@@ -24,10 +24,10 @@ public final class SQLiteStore: ResourceStore {
             // WAL with synchronous=NORMAL is durable across application crashes,
             // and loses at most the last commits on power loss (SQLite docs).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // A 64 MB page cache per connection and memory-mapped reads: the index tables are large
+            // A 64 MB page cache per connection and 256 MB of memory-mapped reads: the index tables are large
             // and SQLite's 2 MB default sends most lookups to the kernel.
             try db.execute(sql: "PRAGMA cache_size = -65536")
-            try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+            try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
     }
@@ -125,16 +125,26 @@ public final class SQLiteStore: ResourceStore {
     let scanThreshold: Int
 
     public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
-        // SQLite plans without statistics, so the choice between starting from the most selective
-        // filter and scanning in id order is made here, from a capped count of that filter's rows.
-        let probe = SearchSQL.driverProbe(query, cap: scanThreshold, dialect: .sqlite)
+        // SQLite plans without statistics, so the plan is chosen here from capped counts of each
+        // filter's index rows: start from the smallest when one is small; scan in id order when the
+        // only filter is broad; otherwise start from the filter that is usually most selective.
+        let probes = query.sort.isEmpty && query.beforeID == nil ? SearchSQL.probes(query, cap: scanThreshold, dialect: .sqlite) : []
         let scanThreshold = self.scanThreshold
         return try await pool.read { db in
-            var scan = false
-            if let probe, query.sort.isEmpty, query.beforeID == nil {
-                scan = try Int.fetchOne(db.cachedStatement(sql: probe.sql), arguments: Self.arguments(probe)) ?? 0 >= scanThreshold
+            var smallest: (filter: Int, count: Int)?
+            for probe in probes {
+                let count = try Int.fetchOne(db.cachedStatement(sql: probe.statement.sql), arguments: Self.arguments(probe.statement)) ?? 0
+                if count < (smallest?.count ?? Int.max) { smallest = (probe.filter, count) }
             }
-            return try Self.strings(db, SearchSQL.page(query, limit: limit, dialect: .sqlite, scan: scan))
+            var statement = SearchSQL.page(query, limit: limit, dialect: .sqlite)
+            if let smallest {
+                if smallest.count < scanThreshold {
+                    statement = SearchSQL.page(query, limit: limit, dialect: .sqlite, driver: smallest.filter)
+                } else if query.filters.count == 1 {
+                    statement = SearchSQL.page(query, limit: limit, dialect: .sqlite, scan: true)
+                }
+            }
+            return try Self.strings(db, statement)
         }
     }
 
@@ -256,6 +266,10 @@ public final class SQLiteStore: ResourceStore {
             }
             return try Int.fetchOne(db, sql: "SELECT count(*) FROM resource WHERE deleted = 0") ?? 0
         }
+    }
+
+    public func optimize() async throws {
+        try await pool.write { db in try db.execute(sql: "PRAGMA optimize") }
     }
 
     public func close() async throws {

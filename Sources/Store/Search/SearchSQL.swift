@@ -32,6 +32,8 @@ struct SearchSQL {
     private var aliasCounter = 0
     /// Check every top-level filter per candidate instead of starting from the most selective one.
     var scan = false
+    /// The top-level filter to start from, when the store has measured which is most selective.
+    var driver: Int?
 
     init(dialect: SQLDialect) { self.dialect = dialect }
 
@@ -51,9 +53,10 @@ struct SearchSQL {
     ///
     /// With `scan`, no filter drives: the resources of the type are read in id order and each filter
     /// is checked per candidate, which finds a page of a broad search without reading all its matches.
-    static func page(_ query: SearchQuery, limit: Int, dialect: SQLDialect, scan: Bool = false) -> SQLStatement {
+    static func page(_ query: SearchQuery, limit: Int, dialect: SQLDialect, scan: Bool = false, driver: Int? = nil) -> SQLStatement {
         var b = SearchSQL(dialect: dialect)
         b.scan = scan
+        b.driver = driver
         var sql = "SELECT r.id FROM resource r WHERE " + b.matches(query.type, query.filters, alias: "r")
         if query.sort.isEmpty {
             if let before = query.beforeID {
@@ -73,14 +76,25 @@ struct SearchSQL {
 
     /// How many index rows the most selective filter matches, up to `cap`: the store starts from that
     /// filter when the number is small, and scans in id order when it is large.
-    static func driverProbe(_ query: SearchQuery, cap: Int, dialect: SQLDialect) -> SQLStatement? {
-        guard let first = query.filters.min(by: { rank($0) < rank($1) }),
-              case .values(let parameter, let kind, let modifier, let values) = first, modifier != "not" else { return nil }
-        var b = SearchSQL(dialect: dialect)
-        let alternatives = values.map { b.valueCondition($0, modifier: modifier) }
-        let sql = "SELECT count(*) FROM (SELECT 1 FROM \(table(kind)) WHERE resource_type = \(b.text(query.type)) AND parameter = \(b.text(parameter))"
-            + " AND (" + alternatives.joined(separator: " OR ") + ") LIMIT \(b.int(Int64(cap)))) AS probe"
-        return SQLStatement(sql: sql, binds: b.binds)
+    static func probes(_ query: SearchQuery, cap: Int, dialect: SQLDialect) -> [(filter: Int, statement: SQLStatement)] {
+        query.filters.enumerated().compactMap { index, filter in
+            guard rank(filter) < 9, case .values(let parameter, let kind, let modifier, let values) = filter else { return nil }
+            var b = SearchSQL(dialect: dialect)
+            let alternatives = values.map { b.valueCondition($0, modifier: modifier) }
+            let sql = "SELECT count(*) FROM (SELECT 1 FROM \(table(kind))\(b.indexHint(kind, values)) WHERE resource_type = \(b.text(query.type))"
+                + " AND parameter = \(b.text(parameter)) AND (" + alternatives.joined(separator: " OR ") + ") LIMIT \(b.int(Int64(cap)))) AS probe"
+            return (index, SQLStatement(sql: sql, binds: b.binds))
+        }
+    }
+
+    /// For SQLite, which has no statistics to choose between the two date indexes: the one on `low`
+    /// for ranges bounded above (eq, lt, le, sa, ap), the one on `high` for ranges bounded below.
+    func indexHint(_ kind: String, _ values: [SearchValue]) -> String {
+        guard dialect == .sqlite, kind == "date", case .date(let prefix, _, _)? = values.first else { return "" }
+        switch prefix {
+        case .gt, .ge, .eb: return " INDEXED BY search_date_lookup1"
+        default: return " INDEXED BY search_date_lookup0"
+        }
     }
 
     /// The number of matches.
@@ -117,8 +131,11 @@ struct SearchSQL {
     /// index, so a broad filter (a date range, a gender) never materialises its whole match set.
     mutating func matches(_ type: String, _ filters: [SearchFilter], alias: String) -> String {
         var parts = ["\(alias).resource_type = " + text(type), dialect.live(alias)]
-        let ordered = filters.enumerated().sorted { (Self.rank($0.element), $0.offset) < (Self.rank($1.element), $1.offset) }.map(\.element)
         let topLevel = alias == "r"
+        let chosen = topLevel ? driver : nil
+        let ordered = filters.enumerated().sorted {
+            ($0.offset == chosen ? -1 : Self.rank($0.element), $0.offset) < ($1.offset == chosen ? -1 : Self.rank($1.element), $1.offset)
+        }.map(\.element)
         for (n, filter) in ordered.enumerated() {
             if n > 0 || (scan && topLevel), case .values(let parameter, let kind, let modifier, let values) = filter {
                 parts.append(correlated(parameter: parameter, kind: kind, modifier: modifier, values: values, type: type, alias: alias))
@@ -197,7 +214,7 @@ struct SearchSQL {
                 if case .quantity(.ne, _, _, _, _, _) = value { negate = true }
                 alternatives.append(valueCondition(value, modifier: modifier))
             }
-            let sub = "SELECT id FROM \(Self.table(kind)) WHERE resource_type = \(text(type)) AND parameter = \(text(parameter)) AND ("
+            let sub = "SELECT id FROM \(Self.table(kind))\(indexHint(kind, values)) WHERE resource_type = \(text(type)) AND parameter = \(text(parameter)) AND ("
                 + alternatives.joined(separator: " OR ") + ")"
             return "\(id) \(negate ? "NOT IN" : "IN") (\(sub))"
         case .chain(let parameter, let targetTypes, let filters):
