@@ -88,8 +88,8 @@ public struct RegionGenerator: Sendable {
         // Age pyramid: roughly flat to 65, thinning after.
         let age = random.chance(0.8) ? random.int(0...64) : min(104, 65 + random.heavyTail(alpha: 0.9, cap: 39))
         // Born age years and some days before the reference day, so no one is born after it.
-        let referenceDayNumber = FHIRPathTemporal.dayNumber(year: Self.referenceDay.year, month: Self.referenceDay.month, day: Self.referenceDay.day)
-        let (birthYear, birthMonth, birthDay) = FHIRPathTemporal.civil(referenceDayNumber - age * 365 - age / 4 - random.int(0...364))
+        let referenceDayNumber = CivilCalendar.daysSince1970(year: Self.referenceDay.year, month: Self.referenceDay.month, day: Self.referenceDay.day)
+        let (birthYear, birthMonth, birthDay) = CivilCalendar.date(fromDaysSince1970: referenceDayNumber - age * 365 - age / 4 - random.int(0...364))
         let coordination = random.chance(0.02)
         // Serial numbers from the patient number keep every personnummer unique without a lookup table.
         let serial = (n / 3 + n * 7) % 1000
@@ -280,8 +280,8 @@ public struct RegionGenerator: Sendable {
 
     /// A time of day in office hours, `daysAgo` days before the reference day, in Swedish local time.
     private func instant(daysAgo: Int, random: inout SeededRandom) -> String {
-        let reference = FHIRPathTemporal.dayNumber(year: Self.referenceDay.year, month: Self.referenceDay.month, day: Self.referenceDay.day)
-        let (y, m, d) = FHIRPathTemporal.civil(reference - daysAgo)
+        let reference = CivilCalendar.daysSince1970(year: Self.referenceDay.year, month: Self.referenceDay.month, day: Self.referenceDay.day)
+        let (y, m, d) = CivilCalendar.date(fromDaysSince1970: reference - daysAgo)
         return String(format: "%04d-%02d-%02dT%02d:%02d:00+01:00", y, m, d, random.int(7...16), random.int(0...11) * 5)
     }
 

@@ -71,13 +71,13 @@ struct Seed: AsyncParsableCommand {
                 }
                 if nextPatient - reported >= max(1000, patients / 20) || (nextPatient == patients && inFlight == 0 && reported < patients) {
                     reported = nextPatient
-                    let seconds = Self.seconds(clock.now - started)
+                    let seconds = (clock.now - started) / .seconds(1)
                     say("  \(nextPatient)/\(patients) patients, \(written) resources, \(Int(Double(written) / max(seconds, 0.001))) resources/s")
                 }
             }
         }
         try await store.optimize()
-        let seconds = Self.seconds(clock.now - started)
+        let seconds = (clock.now - started) / .seconds(1)
         say("seeded \(patients) patients: \(written) resources in \(String(format: "%.1f", seconds)) s (\(Int(Double(written) / max(seconds, 0.001))) resources/s)")
         say("  by type: " + byType.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         say("  outcomes: " + outcomes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
@@ -87,9 +87,5 @@ struct Seed: AsyncParsableCommand {
     /// Writes a line unbuffered, so progress reaches a log file as it happens.
     func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

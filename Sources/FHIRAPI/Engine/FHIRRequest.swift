@@ -40,7 +40,7 @@ public struct FHIRRequest: Sendable {
             queryPart = url[url.index(after: question)...]
         }
         self.init(method: method, path: pathPart.split(separator: "/").map { String($0).percentDecoded },
-                  query: Self.parseQuery(queryPart))
+                  query: String(queryPart).queryPairs)
     }
 
     /// The last value of a query parameter.
@@ -48,20 +48,14 @@ public struct FHIRRequest: Sendable {
         query.last(where: { $0.name == name })?.value
     }
 
-    /// `a=1&b=2` to ordered, decoded pairs.
-    public static func parseQuery(_ text: Substring) -> [(name: String, value: String)] {
-        text.split(separator: "&").compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = parts.first, !name.isEmpty else { return nil }
-            return (String(name).percentDecoded, parts.count > 1 ? String(parts[1]).percentDecoded : "")
-        }
-    }
-
     /// The query as it would be written in a URL, without the paging parameters the server adds.
     var criteriaQuery: String {
-        query.filter { !$0.name.hasPrefix("_") || $0.name == "_id" }
-            .map { "\($0.name.percentEncodedForQuery)=\($0.value.percentEncodedForQuery)" }
-            .joined(separator: "&")
+        Self.queryString(query.filter { !$0.name.hasPrefix("_") || $0.name == "_id" })
+    }
+
+    /// Pairs written as a URL query (`a=1&b=2`), percent-encoded.
+    static func queryString(_ pairs: [(name: String, value: String)]) -> String {
+        pairs.map { "\($0.name.percentEncodedForQuery)=\($0.value.percentEncodedForQuery)" }.joined(separator: "&")
     }
 }
 

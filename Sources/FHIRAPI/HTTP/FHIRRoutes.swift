@@ -41,7 +41,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         let rawPath = request.uri.path
         let below = rawPath.hasPrefix("/fhir") ? rawPath.dropFirst(5) : Substring(rawPath)
         let path = below.split(separator: "/").map { String($0).percentDecoded }
-        let query = FHIRRequest.parseQuery(Substring(request.uri.query ?? ""))
+        let query = (request.uri.query ?? "").queryPairs
         try ContentNegotiation.checkAccept(request.headers[.accept], format: query.last(where: { $0.name == "_format" })?.value)
         var fhirRequest = FHIRRequest(
             method: method, path: path, query: query,
@@ -63,7 +63,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         let bytes = Array(buffer.readableBytesView)
         if contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
             // POST _search sends its parameters as a form.
-            fhirRequest.query += FHIRRequest.parseQuery(Substring(String(decoding: bytes, as: UTF8.self)))
+            fhirRequest.query += String(decoding: bytes, as: UTF8.self).queryPairs
             return fhirRequest
         }
         if bytes.isEmpty { return fhirRequest }

@@ -37,27 +37,29 @@ extension FHIREngine {
         let page = try await store.compartment(patientID: patientID, since: since, after: after, limit: count + 1)
         let hasMore = page.count > count
         var matches = Array(page.prefix(count))
-        let indexer = SearchIndexer.r4
-        var referenced = Set<ResourceKey>()
-        var seen = Set(matches.map(\.key))
-        matches = try matches.filter { stored in
-            guard case .object(let object) = try JSONParser.parse(stored.json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) else { return true }
-            let entries = indexer.entries(for: object, type: stored.type)
-            for reference in entries.references where !reference.targetType.isEmpty && definitions.patientCompartment[reference.targetType] == nil
-                && reference.targetType != "Patient" {
-                referenced.insert(ResourceKey(type: reference.targetType, id: reference.targetID))
+        if start != nil || end != nil {
+            // The clinical dates are what the search index holds for the resource's date parameters.
+            matches = try matches.filter { stored in
+                guard case .object(let object) = try JSONParser.parse(stored.json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) else { return true }
+                let dates = SearchIndexer.r4.entries(for: object, type: stored.type).dates.filter { $0.parameter != "_lastUpdated" }
+                return dates.isEmpty || dates.contains { $0.high >= (start ?? .min) && $0.low <= (end ?? .max) }
             }
-            guard start != nil || end != nil else { return true }
-            let dates = entries.dates.filter { $0.parameter != "_lastUpdated" }
-            if dates.isEmpty { return true }
-            return dates.contains { $0.high >= (start ?? .min) && $0.low <= (end ?? .max) }
         }
+        // What the page references outside the compartment comes from the reference index, per type.
+        var referenced = Set<ResourceKey>()
+        for (type, group) in Dictionary(grouping: matches, by: \.type) {
+            for key in try await store.referenced(sourceType: type, ids: group.map(\.id), parameter: "*", targetType: nil)
+            where definitions.patientCompartment[key.type] == nil && key.type != "Patient" {
+                referenced.insert(key)
+            }
+        }
+        var seen = Set(matches.map(\.key))
         var bundle = BundleWriter(type: "searchset")
         let base = "\(baseURL)/Patient/\(patientID)/$everything"
         var kept = request.query.filter { ["_since", "start", "end"].contains($0.name) }
         kept.append(("_count", String(count)))
         func url(_ extra: [(String, String)]) -> String {
-            base + "?" + (kept + extra).map { "\($0.0.percentEncodedForQuery)=\($0.1.percentEncodedForQuery)" }.joined(separator: "&")
+            base + "?" + FHIRRequest.queryString(kept + extra)
         }
         bundle.links.append(("self", url(after.map { [("_cursor", $0.description)] } ?? [])))
         if hasMore, let last = page.prefix(count).last { bundle.links.append(("next", url([("_cursor", last.key.description)]))) }

@@ -38,7 +38,8 @@ extension FHIREngine {
         return .resource(stored, status: 200, body: try subsetted(stored, subset))
     }
 
-    private func subsetted(_ stored: StoredResource, _ subset: ResourceSubset?) throws -> [UInt8] {
+    /// The stored bytes, or the `_summary`/`_elements` subset of them.
+    func subsetted(_ stored: StoredResource, _ subset: ResourceSubset?) throws -> [UInt8] {
         guard let subset else { return stored.json }
         guard case .object(let object) = try JSONParser.parse(stored.json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) else {
             return stored.json

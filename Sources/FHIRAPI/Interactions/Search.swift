@@ -66,11 +66,7 @@ extension FHIREngine {
     }
 
     private func entry(_ stored: StoredResource, mode: String, subset: ResourceSubset?) throws -> BundleWriter.Entry {
-        var body = stored.json
-        if let subset, case .object(let object) = try JSONParser.parse(stored.json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) {
-            body = JSONWriter.bytes(.object(subset.apply(to: object, definitions: definitions)))
-        }
-        return BundleWriter.Entry(fullUrl: "\(baseURL)/\(stored.type)/\(stored.id)", resource: body,
+        BundleWriter.Entry(fullUrl: "\(baseURL)/\(stored.type)/\(stored.id)", resource: try subsetted(stored, subset),
                                   search: .object(JSONObject([("mode", .string(mode))])))
     }
 
@@ -95,7 +91,7 @@ extension FHIREngine {
         }
         kept.append(("_count", String(count)))
         func url(_ extra: [(String, String)]) -> String {
-            base + "?" + (kept + extra).map { "\($0.0.percentEncodedForQuery)=\($0.1.percentEncodedForQuery)" }.joined(separator: "&")
+            base + "?" + FHIRRequest.queryString(kept + extra)
         }
         var current: [(String, String)] = []
         if let after = query.afterID { current.append(("_cursor", after)) }

@@ -10,6 +10,9 @@ public struct Definitions: Sendable {
     /// The regular expression of each primitive's value, as the specification states it.
     public let primitiveRegexes: [String: String]
     public let searchParameters: [String: [SearchParameterDefinition]]
+    /// Each resource type's parameters by name (its own, Resource's and DomainResource's), built once.
+    private let searchParametersByName: [String: [String: SearchParameterDefinition]]
+    private let searchParametersByURL: [String: SearchParameterDefinition]
     /// For each resource type in the Patient compartment: the search parameters that link it to the patient.
     public let patientCompartment: [String: [String]]
     /// Invariants by type and element path ("" for the type's root), from the StructureDefinitions.
@@ -64,6 +67,15 @@ public struct Definitions: Sendable {
         }
         self.types = types
         searchParameters = file.searchParameters
+        var byURL: [String: SearchParameterDefinition] = [:]
+        for list in file.searchParameters.values { for parameter in list { byURL[parameter.url] = parameter } }
+        searchParametersByURL = byURL
+        var byName: [String: [String: SearchParameterDefinition]] = [:]
+        for (name, type) in file.types where type.kind == .resource && !type.abstract {
+            let all = (file.searchParameters["Resource"] ?? []) + (file.searchParameters["DomainResource"] ?? []) + (file.searchParameters[name] ?? [])
+            byName[name] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+        searchParametersByName = byName
         patientCompartment = file.patientCompartment
         constraints = file.constraints ?? [:]
     }
@@ -86,6 +98,16 @@ public struct Definitions: Sendable {
             current = types[name]?.base
         }
         return false
+    }
+
+    /// The search parameter `name` of `resourceType`, if it has one.
+    public func searchParameter(_ name: String, of resourceType: String) -> SearchParameterDefinition? {
+        searchParametersByName[resourceType]?[name]
+    }
+
+    /// The search parameter with this canonical URL (a composite's components name theirs so).
+    public func searchParameter(url: String) -> SearchParameterDefinition? {
+        searchParametersByURL[url]
     }
 
     /// Search parameters that apply to `resourceType`, its own and those of Resource and DomainResource.

@@ -68,10 +68,6 @@ extension FHIRPathEngine {
             case "allFalse": return [.boolean(input.allSatisfy { if case .boolean(false)? = $0.systemValue { true } else { false } })]
             default: return [.boolean(input.contains { if case .boolean(false)? = $0.systemValue { true } else { false } })]
             }
-        case "allTrueUnused": return [.boolean(input.allSatisfy { if case .boolean(true)? = $0.systemValue { true } else { false } })]
-        case "anyTrue": return [.boolean(input.contains { if case .boolean(true)? = $0.systemValue { true } else { false } })]
-        case "allFalse": return [.boolean(input.allSatisfy { if case .boolean(false)? = $0.systemValue { true } else { false } })]
-        case "anyFalse": return [.boolean(input.contains { if case .boolean(false)? = $0.systemValue { true } else { false } })]
         case "subsetOf":
             let other = try argument(0)
             return [.boolean(input.allSatisfy { item in other.contains { equal(item, $0) == true } })]
@@ -388,7 +384,7 @@ extension FHIRPathEngine {
 
     static func now(kind: FHIRPathTemporal.Kind) -> FHIRPathTemporal {
         let ms = Int(Date().timeIntervalSince1970 * 1000)
-        let (y, m, d) = FHIRPathTemporal.civil(ms / 86_400_000)
+        let (y, m, d) = CivilCalendar.date(fromDaysSince1970: ms / 86_400_000)
         var t = FHIRPathTemporal(kind: kind)
         t.year = y
         let inDay = ms % 86_400_000

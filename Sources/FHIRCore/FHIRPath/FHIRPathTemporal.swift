@@ -170,12 +170,12 @@ public struct FHIRPathTemporal: Sendable, Hashable {
 
     public func adding(milliseconds: Int) -> FHIRPathTemporal {
         var c = self
-        let dayNumber = Self.dayNumber(year: year, month: month ?? 1, day: day ?? 1)
+        let dayNumber = CivilCalendar.daysSince1970(year: year, month: month ?? 1, day: day ?? 1)
         var total = ((hour ?? 0) * 3600 + (minute ?? 0) * 60 + (second ?? 0)) * 1000 + (millisecond ?? 0) + milliseconds
         var days = dayNumber + Int((Double(total) / 86_400_000).rounded(.down))
         total -= Int((Double(total) / 86_400_000).rounded(.down)) * 86_400_000
         if kind == .time { days = dayNumber }
-        let (y, m, d) = Self.civil(days)
+        let (y, m, d) = CivilCalendar.date(fromDaysSince1970: days)
         if kind != .time { c.year = y; if c.month != nil { c.month = m }; if c.day != nil { c.day = d } }
         if c.hour != nil { c.hour = total / 3_600_000 }
         if c.minute != nil { c.minute = total / 60_000 % 60 }
@@ -196,32 +196,9 @@ public struct FHIRPathTemporal: Sendable, Hashable {
         return c
     }
 
-    /// Days since 1970-01-01 (proleptic Gregorian).
-    public static func dayNumber(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    public static func civil(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
     /// The earliest and latest instants (ms since 1970, UTC) this value can mean; a missing zone counts as UTC.
     public var range: (low: Int64, high: Int64) {
-        let days = Int64(Self.dayNumber(year: year, month: month ?? 1, day: day ?? 1))
+        let days = Int64(CivilCalendar.daysSince1970(year: year, month: month ?? 1, day: day ?? 1))
         let startOfDay = days * 86_400_000
         let zone = Int64(zoneMinutes ?? 0) * 60_000
         let low = startOfDay + Int64((hour ?? 0) * 3_600_000 + (minute ?? 0) * 60_000 + (second ?? 0) * 1000 + (millisecond ?? 0)) - zone
@@ -231,7 +208,7 @@ public struct FHIRPathTemporal: Sendable, Hashable {
         } else if day == nil {
             highTemporal.day = FHIRDateTime.daysIn(month: month!, year: year)
         }
-        let highDays = Int64(Self.dayNumber(year: highTemporal.year, month: highTemporal.month ?? 12, day: highTemporal.day ?? 31))
+        let highDays = Int64(CivilCalendar.daysSince1970(year: highTemporal.year, month: highTemporal.month ?? 12, day: highTemporal.day ?? 31))
         let h = hour ?? 23, m = minute ?? 59, s = second ?? 59
         let ms = millisecond ?? (second == nil ? 999 : (fractionDigits > 0 ? millisecond ?? 0 : 999))
         let high = highDays * 86_400_000 + Int64(h * 3_600_000 + m * 60_000 + s * 1000 + ms) - zone

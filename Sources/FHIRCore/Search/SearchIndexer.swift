@@ -34,10 +34,6 @@ public struct SearchIndexEntries: Sendable, Equatable {
     public var composites: [Composite] = []
 
     public init() {}
-
-    public var count: Int {
-        tokens.count + strings.count + dates.count + references.count + quantities.count + numbers.count + uris.count + composites.count
-    }
 }
 
 /// Extracts search index rows from a resource with the R4 SearchParameter
@@ -57,8 +53,6 @@ public final class SearchIndexer: Sendable {
 
     public init(definitions: Definitions) {
         engine = FHIRPathEngine(definitions: definitions, tracksLocations: false, tracksElements: false)
-        var byURL: [String: SearchParameterDefinition] = [:]
-        for list in definitions.searchParameters.values { for p in list { byURL[p.url] = p } }
         var compiled: [String: [Compiled]] = [:]
         for type in definitions.resourceTypes {
             compiled[type] = definitions.searchParameters(for: type).compactMap { parameter in
@@ -66,7 +60,7 @@ public final class SearchIndexer: Sendable {
                 guard parameter.name != "_id", parameter.type != "special", let text = parameter.expression,
                       let expression = try? FHIRPathParser.parse(text) else { return nil }
                 let components: [(SearchParameterDefinition, FHIRPathExpression)] = parameter.components.compactMap { component in
-                    guard let definition = byURL[component.definition], let expression = try? FHIRPathParser.parse(component.expression) else { return nil }
+                    guard let definition = definitions.searchParameter(url: component.definition), let expression = try? FHIRPathParser.parse(component.expression) else { return nil }
                     return (definition, expression)
                 }
                 return Compiled(definition: parameter, expression: expression, components: components)

@@ -79,19 +79,13 @@ public indirect enum SearchValue: Sendable {
 }
 
 extension SearchQuery {
-    /// Parameters that control the result rather than filter it.
-    public static let resultParameters: Set<String> = [
-        "_count", "_sort", "_total", "_summary", "_elements", "_include", "_revinclude", "_format", "_pretty",
-        "_cursor", "_before", "_offset", "_contained", "_containedType",
-    ]
-
     /// Parses `parameters` (already percent-decoded) for a search of `type`.
     ///
     /// Unknown or unsupported parameters are an error when `strict`, else listed in `ignored`.
     public static func parse(type: String, parameters: [(name: String, value: String)], baseURL: String = "",
                              strict: Bool, definitions: Definitions = .r4) throws(FHIRError) -> SearchQuery {
         var query = SearchQuery(type: type)
-        var parser = SearchParser(definitions: definitions, baseURL: baseURL)
+        let parser = SearchParser(definitions: definitions, baseURL: baseURL)
         for (name, value) in parameters {
             switch name {
             case "_count":
@@ -162,18 +156,14 @@ struct SearchParser {
 
     let definitions: Definitions
     let baseURL: String
-    private var cache: [String: [String: SearchParameterDefinition]] = [:]
 
     init(definitions: Definitions, baseURL: String) {
         self.definitions = definitions
         self.baseURL = baseURL
     }
 
-    mutating func parameter(_ type: String, _ name: String) -> SearchParameterDefinition? {
-        if cache[type] == nil {
-            cache[type] = Dictionary(definitions.searchParameters(for: type).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        }
-        return cache[type]?[name]
+    func parameter(_ type: String, _ name: String) -> SearchParameterDefinition? {
+        definitions.searchParameter(name, of: type)
     }
 
     static let modifiers: [String: Set<String>] = [
@@ -185,7 +175,7 @@ struct SearchParser {
         "composite": [],
     ]
 
-    mutating func filter(type: String, name: String, value: String) throws(any Error) -> SearchFilter? {
+    func filter(type: String, name: String, value: String) throws(any Error) -> SearchFilter? {
         if name.hasPrefix("_has:") { return try reverseChain(type: type, name: name, value: value) }
         var base = name
         var chainRest: String?
@@ -253,7 +243,7 @@ struct SearchParser {
         return .values(parameter: base, type: definition.type, modifier: modifier, values: values)
     }
 
-    private mutating func reverseChain(type: String, name: String, value: String) throws(any Error) -> SearchFilter? {
+    private func reverseChain(type: String, name: String, value: String) throws(any Error) -> SearchFilter? {
         // _has:SourceType:parameter:rest
         let parts = name.split(separator: ":", maxSplits: 3).map(String.init)
         guard parts.count == 4, definitions.isResourceType(parts[1]) else {
@@ -304,7 +294,7 @@ struct SearchParser {
             let parts = text.split(separator: "$", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw SearchQuery.invalid(name, text, "two parts joined by $, such as http://loinc.org|8480-6$gt100") }
             guard case .token(let system, let code) = try token(parts[0], name: name) else { return [] }
-            let second = definition.components.count > 1 ? definitions.searchParameters.values.lazy.flatMap { $0 }.first { $0.url == definition.components[1].definition } : nil
+            let second = definition.components.count > 1 ? definitions.searchParameter(url: definition.components[1].definition) : nil
             let secondValue: SearchValue
             switch second?.type {
             case "quantity": secondValue = try quantity(parts[1], name: name)

@@ -16,6 +16,15 @@ extension String {
         return String(validating: bytes, as: UTF8.self) ?? self
     }
 
+    /// `a=1&b=2` as ordered, decoded pairs; a name may repeat, a pair without a name is dropped.
+    public var queryPairs: [(name: String, value: String)] {
+        split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = parts.first, !name.isEmpty else { return nil }
+            return (String(name).percentDecoded, parts.count > 1 ? String(parts[1]).percentDecoded : "")
+        }
+    }
+
     /// The text without leading and trailing characters from `characters`.
     public func trimming(_ characters: String) -> String {
         String(drop(while: { characters.contains($0) }).reversed().drop(while: { characters.contains($0) }).reversed())

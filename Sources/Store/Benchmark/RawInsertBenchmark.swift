@@ -25,18 +25,16 @@ public enum RawInsertBenchmark {
             defer { Task { try? await store.close() } }
             let started = clock.now
             try await store.rawInserts(batches)
-            return Result(rows: payloads.count, bytes: bytes, seconds: seconds(clock.now - started))
+            return Result(rows: payloads.count, bytes: bytes, seconds: (clock.now - started) / .seconds(1))
         }
         let path = url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url
         let store = try SQLiteStore(path: path)
         let started = clock.now
         try await store.rawInserts(batches)
-        let result = Result(rows: payloads.count, bytes: bytes, seconds: seconds(clock.now - started))
+        let result = Result(rows: payloads.count, bytes: bytes, seconds: (clock.now - started) / .seconds(1))
         try await store.close()
         return result
     }
-
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }
 
 extension SQLiteStore {

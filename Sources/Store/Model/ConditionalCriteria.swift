@@ -14,15 +14,9 @@ public struct ConditionalCriteria: Sendable, CustomStringConvertible {
     public init(type: String, query: String) throws(FHIRError) {
         self.type = type
         self.query = query
-        var parameters: [(name: String, value: String)] = []
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(parts[0]).percentDecoded
-            let value = parts.count > 1 ? String(parts[1]).percentDecoded : ""
-            guard !value.isEmpty else {
-                throw FHIRError(.invalid, code: "invalid", "the search parameter '\(name)' in '\(type)?\(query)' has no value")
-            }
-            parameters.append((name, value))
+        let parameters = query.queryPairs
+        if let empty = parameters.first(where: { $0.value.isEmpty }) {
+            throw FHIRError(.invalid, code: "invalid", "the search parameter '\(empty.name)' in '\(type)?\(query)' has no value")
         }
         let search = try SearchQuery.parse(type: type, parameters: parameters, strict: true)
         guard !search.filters.isEmpty else {

@@ -156,30 +156,17 @@ public final class PostgresStore: ResourceStore {
         return result
     }
 
-    /// Above this many index rows of its smallest filter, a single-filter search scans in id order.
-    static let scanThreshold = 3000
-
     public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
-        // PostgreSQL's statistics cover a whole index table, not one parameter of one type, so its
-        // row estimates for a range on one parameter are far off; the plan is chosen as SQLite's is,
-        // from capped counts of each filter's index rows.
-        let probes = query.sort.isEmpty && query.beforeID == nil ? SearchSQL.probes(query, cap: Self.scanThreshold, dialect: .postgres) : []
+        let probes = SearchSQL.probes(query, cap: SearchSQL.scanThreshold, dialect: .postgres)
         return try await client.withConnection { connection in
-            var smallest: (filter: Int, count: Int)?
+            var counts: [(filter: Int, count: Int)] = []
             for probe in probes {
-                var count = 0
-                for try await n in try await connection.query(Self.query(probe.statement), logger: logger).decode(Int.self) { count = n }
-                if count < (smallest?.count ?? Int.max) { smallest = (probe.filter, count) }
-            }
-            var statement = SearchSQL.page(query, limit: limit, dialect: .postgres)
-            if let smallest {
-                if smallest.count < Self.scanThreshold {
-                    statement = SearchSQL.page(query, limit: limit, dialect: .postgres, driver: smallest.filter)
-                } else if query.filters.count == 1 {
-                    statement = SearchSQL.page(query, limit: limit, dialect: .postgres, scan: true)
+                for try await n in try await connection.query(Self.query(probe.statement), logger: logger).decode(Int.self) {
+                    counts.append((probe.filter, n))
                 }
             }
-            return try await strings(connection, statement)
+            return try await strings(connection, SearchSQL.plannedPage(query, limit: limit, dialect: .postgres, counts: counts,
+                                                                       threshold: SearchSQL.scanThreshold))
         }
     }
 

@@ -11,8 +11,8 @@ public final class SQLiteStore: ResourceStore {
 
     /// Opens (creating if needed) the database file at `path`, creating its folder too.
     /// `scanThreshold` tunes search planning (see `search`); tests lower it to exercise both plans.
-    public init(path: String, scanThreshold: Int = 3000) throws {
-        self.scanThreshold = scanThreshold
+    public init(path: String, scanThreshold: Int? = nil) throws {
+        self.scanThreshold = scanThreshold ?? SearchSQL.scanThreshold
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -121,30 +121,17 @@ public final class SQLiteStore: ResourceStore {
         try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: arguments(statement)).map { ResourceKey(type: $0[0], id: $0[1]) }
     }
 
-    /// Above this many matches of its most selective filter, a page is found by scanning in id order.
+    /// Above this many index rows of its smallest filter, a single-filter search scans in id order.
     let scanThreshold: Int
 
     public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
-        // SQLite plans without statistics, so the plan is chosen here from capped counts of each
-        // filter's index rows: start from the smallest when one is small; scan in id order when the
-        // only filter is broad; otherwise start from the filter that is usually most selective.
-        let probes = query.sort.isEmpty && query.beforeID == nil ? SearchSQL.probes(query, cap: scanThreshold, dialect: .sqlite) : []
+        let probes = SearchSQL.probes(query, cap: scanThreshold, dialect: .sqlite)
         let scanThreshold = self.scanThreshold
         return try await pool.read { db in
-            var smallest: (filter: Int, count: Int)?
-            for probe in probes {
-                let count = try Int.fetchOne(db.cachedStatement(sql: probe.statement.sql), arguments: Self.arguments(probe.statement)) ?? 0
-                if count < (smallest?.count ?? Int.max) { smallest = (probe.filter, count) }
+            let counts = try probes.map { probe in
+                (probe.filter, try Int.fetchOne(db.cachedStatement(sql: probe.statement.sql), arguments: Self.arguments(probe.statement)) ?? 0)
             }
-            var statement = SearchSQL.page(query, limit: limit, dialect: .sqlite)
-            if let smallest {
-                if smallest.count < scanThreshold {
-                    statement = SearchSQL.page(query, limit: limit, dialect: .sqlite, driver: smallest.filter)
-                } else if query.filters.count == 1 {
-                    statement = SearchSQL.page(query, limit: limit, dialect: .sqlite, scan: true)
-                }
-            }
-            return try Self.strings(db, statement)
+            return try Self.strings(db, SearchSQL.plannedPage(query, limit: limit, dialect: .sqlite, counts: counts, threshold: scanThreshold))
         }
     }
 
@@ -236,7 +223,7 @@ public final class SQLiteStore: ResourceStore {
             ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id, deleted = excluded.deleted, patient_id = excluded.patient_id
             """).execute(arguments: [version.type, version.id, version.versionId, version.isDeleted, patientID])
         if current != nil {
-            for table in SearchIndexTables.all {
+            for table in SearchSQL.indexTables {
                 try db.cachedStatement(sql: "DELETE FROM \(table) WHERE resource_type = ? AND id = ?").execute(arguments: [version.type, version.id])
             }
         }

@@ -76,13 +76,20 @@ struct SearchSQL {
 
     /// How many index rows the most selective filter matches, up to `cap`: the store starts from that
     /// filter when the number is small, and scans in id order when it is large.
+    /// Neither database can estimate how many rows one parameter of one type matches (SQLite keeps
+    /// no statistics here; PostgreSQL's describe a whole index table), so the store counts each
+    /// filter's index rows up to this cap and `plannedPage` picks the plan from those counts.
+    static let scanThreshold = 3000
+
     static func probes(_ query: SearchQuery, cap: Int, dialect: SQLDialect) -> [(filter: Int, statement: SQLStatement)] {
-        query.filters.enumerated().compactMap { index, filter in
+        // Explicit sorts and backward pages keep the default plan.
+        guard query.sort.isEmpty, query.beforeID == nil else { return [] }
+        return query.filters.enumerated().compactMap { index, filter in
             guard rank(filter) < 9, case .values(let parameter, let kind, let modifier, let values) = filter else { return nil }
             var b = SearchSQL(dialect: dialect)
-            let alternatives = values.map { b.valueCondition($0, modifier: modifier) }
+            let alternatives = b.anyOf(values, modifier: modifier)
             let sql = "SELECT count(*) FROM (SELECT 1 FROM \(table(kind))\(b.indexHint(kind, values)) WHERE resource_type = \(b.text(query.type))"
-                + " AND parameter = \(b.text(parameter)) AND (" + alternatives.joined(separator: " OR ") + ") LIMIT \(b.int(Int64(cap)))) AS probe"
+                + " AND parameter = \(b.text(parameter)) AND \(alternatives) LIMIT \(b.int(Int64(cap)))) AS probe"
             return (index, SQLStatement(sql: sql, binds: b.binds))
         }
     }
@@ -95,6 +102,15 @@ struct SearchSQL {
         case .gt, .ge, .eb: return " INDEXED BY search_date_lookup1"
         default: return " INDEXED BY search_date_lookup0"
         }
+    }
+
+    /// The page statement for the measured counts: start from the smallest filter when it is small;
+    /// scan in id order when the only filter is broad; otherwise start from the usually most selective.
+    static func plannedPage(_ query: SearchQuery, limit: Int, dialect: SQLDialect, counts: [(filter: Int, count: Int)],
+                            threshold: Int) -> SQLStatement {
+        guard let smallest = counts.min(by: { $0.count < $1.count }) else { return page(query, limit: limit, dialect: dialect) }
+        if smallest.count < threshold { return page(query, limit: limit, dialect: dialect, driver: smallest.filter) }
+        return page(query, limit: limit, dialect: dialect, scan: query.filters.count == 1)
     }
 
     /// The number of matches.
@@ -152,8 +168,7 @@ struct SearchSQL {
         case .ids: return 0
         case .anyOf: return 1
         case .values(_, let kind, let modifier, let values):
-            if modifier == "not" || modifier == "text" || modifier == "contains" { return 9 }
-            if values.contains(where: { if case .date(.ne, _, _) = $0 { return true }; return false }) { return 9 }
+            if isNegated(modifier, values) || modifier == "text" || modifier == "contains" { return 9 }
             switch kind {
             case "reference": return 1
             case "token": return values.contains { if case .token(_, nil) = $0 { return true }; return false } ? 6 : 2
@@ -169,21 +184,35 @@ struct SearchSQL {
 
     /// `[NOT] EXISTS` over one parameter's index rows of the candidate resource.
     mutating func correlated(parameter: String, kind: String, modifier: String?, values: [SearchValue], type: String, alias: String) -> String {
-        var negate = modifier == "not"
-        var alternatives: [String] = []
-        for value in values {
-            if case .date(.ne, _, _) = value { negate = true }
-            if case .number(.ne, _, _, _) = value { negate = true }
-            if case .quantity(.ne, _, _, _, _, _) = value { negate = true }
-            alternatives.append(valueCondition(value, modifier: modifier))
-        }
+        let negate = Self.isNegated(modifier, values)
+        let alternatives = anyOf(values, modifier: modifier)
         // SQLite without statistics would probe by value (scanning every row with that code for each
         // candidate); the owner index (resource_type, id, parameter) is the right one per candidate.
         let table = Self.table(kind)
         let hint = dialect == .sqlite ? " INDEXED BY \(table)_owner" : ""
         return "\(negate ? "NOT EXISTS" : "EXISTS") (SELECT 1 FROM \(table) s\(hint) WHERE s.resource_type = \(alias).resource_type AND s.id = \(alias).id"
-            + " AND s.parameter = \(text(parameter)) AND (" + alternatives.joined(separator: " OR ") + "))"
+            + " AND s.parameter = \(text(parameter)) AND \(alternatives))"
     }
+
+    /// Whether a filter selects resources *without* a matching row (`:not`, or the `ne` prefix).
+    static func isNegated(_ modifier: String?, _ values: [SearchValue]) -> Bool {
+        modifier == "not" || values.contains { value in
+            switch value {
+            case .date(.ne, _, _), .number(.ne, _, _, _), .quantity(.ne, _, _, _, _, _): true
+            default: false
+            }
+        }
+    }
+
+    /// The values' predicates joined by OR (comma-separated values), in parentheses.
+    mutating func anyOf(_ values: [SearchValue], modifier: String?) -> String {
+        var alternatives: [String] = []
+        for value in values { alternatives.append(valueCondition(value, modifier: modifier)) }
+        return "(" + alternatives.joined(separator: " OR ") + ")"
+    }
+
+    /// Every index table, for removing a resource's old rows.
+    static let indexTables = ["token", "string", "date", "reference", "quantity", "number", "uri", "composite"].map(table)
 
     static func table(_ kind: String) -> String {
         switch kind {
@@ -206,17 +235,10 @@ struct SearchSQL {
             let sub = "SELECT id FROM \(Self.table(kind)) WHERE resource_type = \(text(type)) AND parameter = \(text(parameter))"
             return "\(id) \(missing ? "NOT IN" : "IN") (\(sub))"
         case .values(let parameter, let kind, let modifier, let values):
-            var negate = modifier == "not"
-            var alternatives: [String] = []
-            for value in values {
-                if case .date(.ne, _, _) = value { negate = true }
-                if case .number(.ne, _, _, _) = value { negate = true }
-                if case .quantity(.ne, _, _, _, _, _) = value { negate = true }
-                alternatives.append(valueCondition(value, modifier: modifier))
-            }
-            let sub = "SELECT id FROM \(Self.table(kind))\(indexHint(kind, values)) WHERE resource_type = \(text(type)) AND parameter = \(text(parameter)) AND ("
-                + alternatives.joined(separator: " OR ") + ")"
-            return "\(id) \(negate ? "NOT IN" : "IN") (\(sub))"
+            let alternatives = anyOf(values, modifier: modifier)
+            let sub = "SELECT id FROM \(Self.table(kind))\(indexHint(kind, values)) WHERE resource_type = \(text(type))"
+                + " AND parameter = \(text(parameter)) AND \(alternatives)"
+            return "\(id) \(Self.isNegated(modifier, values) ? "NOT IN" : "IN") (\(sub))"
         case .chain(let parameter, let targetTypes, let filters):
             var alternatives: [String] = []
             for target in targetTypes {
