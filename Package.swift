@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // R4 model: JSON, generated definitions, validation, Swedish identifiers. No dependencies.
@@ -45,6 +47,31 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Identity, organisation, the Patientdatalag rules and the audit trail: the one gateway to patient data.
+        .target(
+            name: "Access",
+            dependencies: [
+                "FHIRCore",
+                "Store",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
+        .target(
+            name: "AuthAPI",
+            dependencies: [
+                "FHIRCore",
+                "Access",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -54,6 +81,7 @@ let package = Package(
             dependencies: [
                 "FHIRCore",
                 "Store",
+                "Access",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -68,6 +96,9 @@ let package = Package(
                 "FHIRCore",
                 "Store",
                 "FHIRAPI",
+                "AuthAPI",
+                "Access",
+                "SyntheticPopulation",
                 "CBZip2",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,7 +109,7 @@ let package = Package(
         // Test support: throwaway PostgreSQL servers and per-backend stores, for tests and benchmarks.
         .target(
             name: "KarnaTesting",
-            dependencies: ["Store"],
+            dependencies: ["Store", "Access", "FHIRCore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -86,6 +117,7 @@ let package = Package(
             dependencies: [
                 "KarnaServer",
                 "FHIRAPI",
+                "Access",
                 "Store",
                 "SyntheticPopulation",
                 .product(name: "Logging", package: "swift-log"),
@@ -96,10 +128,11 @@ let package = Package(
         .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FHIRAPITests",
             dependencies: [
-                "FHIRAPI", "Store", "FHIRCore", "KarnaServer", "KarnaTesting",
+                "FHIRAPI", "Store", "FHIRCore", "KarnaServer", "KarnaTesting", "Access",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -48,8 +48,9 @@ local urls = {}
 for line in io.lines("@FILE@") do urls[#urls + 1] = line end
 local counter = 0
 init = function(args) math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 1000) end
+local auth = {["Authorization"] = "Bearer @TOKEN@"}
 request = function()
-  return wrk.format("GET", urls[math.random(#urls)])
+  return wrk.format("GET", urls[math.random(#urls)], auth)
 end
 """ + LATENCY_DONE
 
@@ -73,18 +74,18 @@ local function body(kind, id)
   end
 end
 request = function()
-  local headers = {["Content-Type"] = "application/fhir+json", ["Prefer"] = "return=minimal"}
+  local headers = {["Content-Type"] = "application/fhir+json", ["Prefer"] = "return=minimal", ["Authorization"] = "Bearer @TOKEN@"}
   if step <= 4 then
     return wrk.format("POST", "/fhir/" .. names[step], headers, body(names[step], nil))
   elseif step <= 8 then
     local k = names[step - 4]
-    return wrk.format("GET", "/fhir/" .. k .. "/" .. ids[k])
+    return wrk.format("GET", "/fhir/" .. k .. "/" .. ids[k], headers)
   elseif step <= 12 then
     local k = names[step - 8]
     return wrk.format("PUT", "/fhir/" .. k .. "/" .. ids[k], headers, body(k, ids[k]))
   else
     local k = names[17 - step]
-    return wrk.format("DELETE", "/fhir/" .. k .. "/" .. ids[k])
+    return wrk.format("DELETE", "/fhir/" .. k .. "/" .. ids[k], headers)
   end
 end
 response = function(status, headers, body)
@@ -119,9 +120,24 @@ def wrk(url, seconds, script, connections=4, threads=2):
             "errors": int(m.group(4)) + (int(non2xx.group(1)) if non2xx else 0)}
 
 
+# The system client every server in this run creates at first start (the bootstrap settings), so the
+# benchmark reads and writes through the access gateway with a real bearer token, audited like any client.
+CLIENT_ID = "karna-bench"
+CLIENT_SECRET = "bench-" + "%032x" % random.getrandbits(128)
+TOKEN = {"value": ""}
+
+
 def get_json(url):
-    with urllib.request.urlopen(url, timeout=120) as r:
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer " + TOKEN["value"]})
+    with urllib.request.urlopen(request, timeout=120) as r:
         return json.load(r)
+
+
+def fetch_token(base):
+    body = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                                   "scope": "system/*.cruds"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(base + "/auth/token", data=body), timeout=30) as r:
+        return json.load(r)["access_token"]
 
 
 class Server:
@@ -134,6 +150,7 @@ class Server:
         for _ in range(300):
             try:
                 urllib.request.urlopen(self.base + "/health", timeout=1)
+                TOKEN["value"] = fetch_token(self.base)
                 return
             except Exception:
                 time.sleep(0.1)
@@ -214,6 +231,7 @@ def search_urls(base, work, kind_limit=400):
 
 
 def lua(work, name, text):
+    text = text.replace("@TOKEN@", TOKEN["value"])
     path = os.path.join(work, name)
     with open(path, "w") as f:
         f.write(text)
@@ -238,6 +256,7 @@ def main():
     if args.smoke:
         args.patients, args.seconds = "200", 2
     sizes = [int(s) for s in args.patients.split(",")]
+    os.environ.update(KARNA_BOOTSTRAP_CLIENT_ID=CLIENT_ID, KARNA_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET, KARNA_ACCESS_TOKEN_SECONDS="86400")
     backends = args.backends.split(",")
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -245,12 +264,12 @@ def main():
         print("building release …", flush=True)
         subprocess.run(["swift", "build", "-c", "release", "--product", "karna"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="karna-bench-")
+    os.environ["KARNA_DEMO_CREDENTIALS"] = os.path.join(work, "demo-credentials.json")
     dbs = Databases(work)
     results = {}
     started = time.time()
     try:
         read_lua = None
-        crud_lua = lua(work, "crud.lua", CRUD_LUA)
         for backend in backends:
             r = results[backend] = {"search": {}}
             print("== %s" % backend, flush=True)
@@ -280,6 +299,7 @@ def main():
                             f.write("\n".join("/fhir/" + i for i in ids) + "\n")
                         read_lua = lua(work, "read.lua", URLS_LUA.replace("@FILE@", os.path.join(work, "ids.txt")))
                         r["read"] = wrk(server.base, args.seconds, read_lua)
+                        crud_lua = lua(work, "crud.lua", CRUD_LUA)
                         r["crud"] = wrk(server.base, args.seconds, crud_lua, connections=4, threads=4)
                         print("  ceiling %.0f req/s, read %.0f req/s, CRUD %.0f req/s" % (r["ceiling"]["rate"], r["read"]["rate"], r["crud"]["rate"]), flush=True)
                     for kind, path in search_urls(server.base, work).items():

@@ -1,3 +1,5 @@
+import Access
+import AuthAPI
 import FHIRAPI
 import FHIRCore
 import Foundation
@@ -5,7 +7,17 @@ import Hummingbird
 import Logging
 import Store
 
-/// Builds the Kärna application: opens and migrates the store, mounts the interfaces.
+/// The wired parts of a running Kärna: the store behind the access gateway, identity and tokens, the FHIR engine.
+public struct KarnaServices: Sendable {
+    public let store: any ResourceStore
+    public let gateway: AccessGateway
+    public let accounts: AccountService
+    public let tokens: TokenService
+    public let engine: FHIREngine
+    public let configuration: KarnaConfiguration
+}
+
+/// Builds the Kärna application: opens and migrates the store, wires the gateway, mounts the interfaces.
 public enum KarnaApplication {
     /// Opens the store a configuration names and brings its schema up to date.
     public static func openStore(_ configuration: KarnaConfiguration, logger: Logger) async throws -> any ResourceStore {
@@ -15,23 +27,52 @@ public enum KarnaApplication {
         return store
     }
 
+    /// Wires the gateway, identity and engine over an open store.
+    public static func services(_ configuration: KarnaConfiguration, store: any ResourceStore, logger: Logger) async throws -> KarnaServices {
+        let gateway = AccessGateway(store: store, settings: configuration.access, logger: logger)
+        let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
+                                      lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts))
+        var trusted: TrustedIssuer?
+        if let issuer = configuration.externalIssuer, let path = configuration.externalJWKSPath {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw KarnaConfiguration.Error(description: "KARNA_OIDC_JWKS_FILE: cannot read \(path)")
+            }
+            trusted = TrustedIssuer(issuer: issuer, audience: configuration.externalAudience ?? configuration.baseURL, jwks: String(decoding: data, as: UTF8.self))
+        }
+        let tokens = try await TokenService(store: store, directory: gateway.directory, accounts: accounts, issuer: configuration.authIssuerURL,
+                                            audience: configuration.baseURL, accessTokenSeconds: configuration.accessTokenSeconds,
+                                            trustedIssuer: trusted)
+        let engine = FHIREngine(gateway: gateway, limits: configuration.limits, baseURL: configuration.baseURL, logger: logger)
+        return KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration)
+    }
+
     /// The router with every interface mounted, for the server and for tests.
-    public static func router(engine: FHIREngine) -> Router<BasicRequestContext> {
+    public static func router(_ services: KarnaServices) -> Router<BasicRequestContext> {
         let router = Router()
+        let engine = services.engine
         router.get("health") { _, _ in "ok\n" }
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: "Kärna \(KarnaVersion.current)\nFHIR R4 API: \(engine.baseURL)\nCapabilityStatement: \(engine.baseURL)/metadata\n")))
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: """
+                        Kärna \(KarnaVersion.current)
+                        FHIR R4 API: \(engine.baseURL) (OAuth 2.0 bearer tokens)
+                        CapabilityStatement: \(engine.baseURL)/metadata
+                        SMART configuration: \(engine.baseURL)/.well-known/smart-configuration
+
+                        """)))
         }
-        FHIRRoutes<BasicRequestContext>(engine: engine).register(on: router)
+        FHIRRoutes<BasicRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
+        AuthRoutes<BasicRequestContext>(tokens: services.tokens, accounts: services.accounts, directory: services.gateway.directory,
+                                        fhirBaseURL: services.configuration.baseURL, sessionSeconds: services.configuration.sessionSeconds)
+            .register(on: router)
         return router
     }
 
     /// The whole application, ready to `runService()`.
-    public static func build(_ configuration: KarnaConfiguration, store: any ResourceStore, logger: Logger) -> some ApplicationProtocol {
-        let engine = FHIREngine(store: store, limits: configuration.limits, baseURL: configuration.baseURL, logger: logger)
+    public static func build(_ services: KarnaServices, logger: Logger) -> some ApplicationProtocol {
+        let configuration = services.configuration
         return Application(
-            router: router(engine: engine),
+            router: router(services),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
             logger: logger
         )

@@ -46,8 +46,25 @@ public protocol ResourceStore: Sendable {
     /// For `$everything`: current resources in a patient's compartment, ordered by type and id, after `after`.
     func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource]
 
-    /// Applies all operations atomically, in order; the results come in the same order.
-    func commit(_ operations: [WriteOperation]) async throws -> [WriteResult]
+    /// Applies all operations atomically, in order, and appends the audit records that describe
+    /// them in the same transaction; the results come in the same order as the operations.
+    func commit(_ operations: [WriteOperation], audit: [AuditEntry]) async throws -> [WriteResult]
+
+    /// Appends audit records to the hash chain in one transaction; returns their sequence numbers.
+    @discardableResult
+    func appendAudit(_ entries: [AuditEntry]) async throws -> [Int64]
+
+    /// Audit records matching a reviewer's query.
+    func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord]
+
+    /// One control record, or nil.
+    func controlRecord(kind: String, key: String) async throws -> ControlRecord?
+
+    /// The control records of a kind, optionally only those about one patient.
+    func controlRecords(kind: String, patientID: String?) async throws -> [ControlRecord]
+
+    /// Upserts and deletes control records, with the audit records that describe the change, in one transaction.
+    func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws
 
     /// Number of current (not deleted) resources of a type, or of all types.
     func count(type: String?) async throws -> Int
@@ -59,9 +76,25 @@ public protocol ResourceStore: Sendable {
 }
 
 extension ResourceStore {
-    /// Applies one operation.
+    /// Applies one operation without an audit record: for tests and the store's own tools.
     public func commit(_ operation: WriteOperation) async throws -> WriteResult {
-        try await commit([operation])[0]
+        try await commit([operation], audit: [])[0]
+    }
+
+    /// Applies operations without audit records: for tests and the store's own tools, never for patient data.
+    public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+        try await commit(operations, audit: [])
+    }
+}
+
+/// The primary key of a control record.
+public struct ControlRecordKey: Sendable, Hashable {
+    public var kind: String
+    public var key: String
+
+    public init(kind: String, key: String) {
+        self.kind = kind
+        self.key = key
     }
 }
 

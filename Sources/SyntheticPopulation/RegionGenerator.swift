@@ -207,7 +207,30 @@ public struct RegionGenerator: Sendable {
                 ])),
             ]))
         }
-        return out
+        return tagged(out, primaryCare: primaryCare)
+    }
+
+    /// The `meta.tag` system naming the care unit (vårdenhet) that made a record, as the access gateway reads it.
+    public static let careUnitTag = "https://karna.se/fhir/CodeSystem/vardenhet"
+
+    /// Tags every record with the unit that made it: the encounter's serving unit for what belongs to an
+    /// encounter, the patient's primary-care centre for the rest, so a spärr on a unit hides the right records.
+    private func tagged(_ resources: [JSONObject], primaryCare: String) -> [JSONObject] {
+        var unitOfEncounter: [String: String] = [:]
+        for resource in resources where resource.resourceType == "Encounter" {
+            if let id = resource["id"]?.stringValue, let unit = resource["serviceProvider"]?.objectValue?["reference"]?.stringValue?.split(separator: "/").last {
+                unitOfEncounter[id] = String(unit)
+            }
+        }
+        return resources.map { resource in
+            let encounter = resource["encounter"]?.objectValue?["reference"]?.stringValue?.split(separator: "/").last.map(String.init)
+                ?? (resource.resourceType == "Encounter" ? resource["id"]?.stringValue : nil)
+            let unit = encounter.flatMap { unitOfEncounter[$0] } ?? primaryCare
+            var tagged = resource
+            let tag = JSONValue.object(JSONObject([("system", .string(Self.careUnitTag)), ("code", .string(unit))]))
+            tagged.set("meta", .object(JSONObject([("tag", .array([tag]))])), insertingAt: 2)
+            return tagged
+        }
     }
 
     // MARK: Resource builders

@@ -1,3 +1,4 @@
+import Access
 import ArgumentParser
 import FHIRAPI
 import Foundation
@@ -12,7 +13,7 @@ struct Karna: AsyncParsableCommand {
         commandName: "karna",
         abstract: "Kärna: an open core healthcare information system (FHIR R4) for Swedish regions.",
         version: KarnaVersion.current,
-        subcommands: [Serve.self, Migrate.self, Import.self, Validate.self, Seed.self, BenchInsert.self],
+        subcommands: [Serve.self, Migrate.self, Import.self, Validate.self, Seed.self, AuditCommand.self, TOTPCode.self, BenchInsert.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -31,12 +32,31 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Page size when _count is absent (KARNA_DEFAULT_PAGE_SIZE).") var defaultPageSize: String?
     @Option(help: "Largest _count honoured (KARNA_MAX_PAGE_SIZE).") var maxPageSize: String?
     @Option(help: "Log level (KARNA_LOG_LEVEL, default info).") var logLevel: String?
+    @Option(help: "Days a care relationship lasts after a care contact (KARNA_CARE_RELATIONSHIP_DAYS, default 30).") var careRelationshipDays: String?
+    @Option(help: "Hours a nödåtkomst lasts (KARNA_EMERGENCY_ACCESS_HOURS, default 4).") var emergencyAccessHours: String?
+    @Option(help: "Care provider of records without a unit tag (KARNA_DEFAULT_PROVIDER).") var defaultProvider: String?
+    @Option(help: "Id of the system client the first start creates (KARNA_BOOTSTRAP_CLIENT_ID).") var bootstrapClientId: String?
+    @Option(help: "Its secret (KARNA_BOOTSTRAP_CLIENT_SECRET).") var bootstrapClientSecret: String?
+    @Option(help: "File for the demo credentials (KARNA_DEMO_CREDENTIALS).") var demoCredentials: String?
+    @Option(help: "Access token lifetime in seconds (KARNA_ACCESS_TOKEN_SECONDS).") var accessTokenSeconds: String?
+    @Option(help: "Web session idle lifetime in seconds (KARNA_SESSION_SECONDS).") var sessionSeconds: String?
+    @Option(help: "scrypt cost exponent for new passwords (KARNA_PASSWORD_COST).") var passwordCost: String?
+    @Option(help: "Failed logins before lockout (KARNA_LOCKOUT_ATTEMPTS).") var lockoutAttempts: String?
+    @Option(help: "Trusted external OIDC issuer (KARNA_OIDC_ISSUER).") var oidcIssuer: String?
+    @Option(help: "Audience its tokens carry (KARNA_OIDC_AUDIENCE).") var oidcAudience: String?
+    @Option(help: "File with its JWK set (KARNA_OIDC_JWKS_FILE).") var oidcJwksFile: String?
+    @Option(help: "Years audit records are kept (KARNA_AUDIT_RETENTION_YEARS).") var auditRetentionYears: String?
 
     func resolve() throws -> KarnaConfiguration {
         let flags: [String: String?] = [
             "host": host, "port": port, "database-url": databaseURL, "base-url": baseURL,
             "max-body-bytes": maxBodyBytes, "max-bundle-entries": maxBundleEntries, "max-json-depth": maxJsonDepth,
             "max-string-bytes": maxStringBytes, "default-page-size": defaultPageSize, "max-page-size": maxPageSize, "log-level": logLevel,
+            "care-relationship-days": careRelationshipDays, "emergency-access-hours": emergencyAccessHours, "default-provider": defaultProvider,
+            "bootstrap-client-id": bootstrapClientId, "bootstrap-client-secret": bootstrapClientSecret, "demo-credentials": demoCredentials,
+            "access-token-seconds": accessTokenSeconds, "session-seconds": sessionSeconds, "password-cost": passwordCost,
+            "lockout-attempts": lockoutAttempts, "oidc-issuer": oidcIssuer, "oidc-audience": oidcAudience, "oidc-jwks-file": oidcJwksFile,
+            "audit-retention-years": auditRetentionYears,
         ]
         do {
             return try KarnaConfiguration(flags: flags.compactMapValues { $0 })
@@ -53,20 +73,43 @@ struct ServerOptions: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server (FHIR API under /fhir).")
+    static let configuration = CommandConfiguration(abstract: "Run the server (FHIR API under /fhir, login and tokens under /auth).")
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
         let configuration = try options.resolve()
         let logger = options.logger(configuration)
         let store = try await KarnaApplication.openStore(configuration, logger: logger)
+        let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+        let created = try await DemoSetup.ensure(gateway: services.gateway, accounts: services.accounts, clients: services.tokens.clients,
+                                                 configuration: configuration)
         print("Kärna \(KarnaVersion.current) on \(store.backendName) (\(configuration.redactedDatabaseURL))")
-        print("FHIR R4 API:  \(configuration.baseURL)")
+        print("FHIR R4 API:  \(configuration.baseURL)   (OAuth 2.0 bearer tokens; every access audited)")
         print("Capabilities: \(configuration.baseURL)/metadata")
-        print("No login yet: the FHIR API is open to this machine (\(configuration.host)); identity and PDL access control come next.")
-        let app = KarnaApplication.build(configuration, store: store, logger: logger)
+        print("Login (OpenID Connect / SMART): \(configuration.authIssuerURL)/authorize")
+        if created != nil { print("First start: created the demo organisation, users and clients.") }
+        if let credentials = created ?? DemoSetup.load(from: configuration.demoCredentialsPath) {
+            for line in DemoSetup.summary(credentials, configuration: configuration) { print(line) }
+        }
+        let app = KarnaApplication.build(services, logger: logger)
         try await app.runService()
         try await store.close()
+    }
+}
+
+/// `karna totp USERNAME`: the current one-time code of a demo user, for logging in without an authenticator app.
+struct TOTPCode: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "totp", abstract: "Print the current one-time code of a demo user (or of a TOTP secret).")
+    @Option(help: "The demo credentials file (KARNA_DEMO_CREDENTIALS).") var demoCredentials: String?
+    @Argument(help: "A demo username, or a base32 TOTP secret.") var user: String
+
+    func run() throws {
+        let path = demoCredentials ?? ProcessInfo.processInfo.environment["KARNA_DEMO_CREDENTIALS"] ?? "./data/demo-credentials.json"
+        let secret = DemoSetup.load(from: path)?.users.first { $0.username == user.lowercased() }?.totpSecret ?? user
+        guard let code = TOTP.code(secret: secret, step: TOTP.step()) else {
+            throw ValidationError("'\(user)' is neither a demo user in \(path) nor a base32 TOTP secret")
+        }
+        print(code)
     }
 }
 
@@ -96,7 +139,9 @@ struct Import: AsyncParsableCommand {
         let configuration = try options.resolve()
         let logger = options.logger(configuration)
         let store = try await KarnaApplication.openStore(configuration, logger: logger)
-        let engine = FHIREngine(store: store, limits: configuration.limits, baseURL: configuration.baseURL, logger: logger)
+        let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+        // The import is a job of its own: it passes the gateway as a system principal and is audited per patient.
+        let engine = services.engine.bound(to: .job("karna-import"), action: "import")
         let files = try BundleImporter.files(at: path)
         print("importing \(files.count) files into \(store.backendName) (\(configuration.redactedDatabaseURL))")
         let report = await BundleImporter(engine: engine).importFiles(files) { file, report in

@@ -31,6 +31,12 @@ struct Seed: AsyncParsableCommand {
         let configuration = try options.resolve()
         let logger = options.logger(configuration)
         let store = try await KarnaApplication.openStore(configuration, logger: logger)
+        let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+        let created = try await DemoSetup.ensure(gateway: services.gateway, accounts: services.accounts, clients: services.tokens.clients,
+                                                 configuration: configuration)
+        if created != nil { say("created the demo organisation, users and clients (credentials: \(configuration.demoCredentialsPath))") }
+        // Seeding is a job: it passes the gateway as a system principal, audited per patient and batch.
+        let job = services.gateway.session(.job("karna-seed"), action: "create")
         let generator = RegionGenerator(seed: seed, patientCount: patients)
         say("seeding \(patients) patients (seed \(seed)) into \(store.backendName) (\(configuration.redactedDatabaseURL))")
         let clock = ContinuousClock()
@@ -43,7 +49,7 @@ struct Seed: AsyncParsableCommand {
             resources.map { .update($0, type: $0.resourceType ?? "", id: $0["id"]?.stringValue ?? "") }
         }
         let organisations = generator.organisations()
-        for result in try await store.commit(operations(organisations)) { outcomes[result.outcome, default: 0] += 1 }
+        for result in try await job.commit(operations(organisations)) { outcomes[result.outcome, default: 0] += 1 }
         for resource in organisations { byType[resource.resourceType ?? "", default: 0] += 1 }
         written += organisations.count
 
@@ -62,7 +68,7 @@ struct Seed: AsyncParsableCommand {
                     for resource in batch { byType[resource.resourceType ?? "", default: 0] += 1 }
                     written += batch.count
                     let work = operations(batch)
-                    group.addTask { try await store.commit(work) }
+                    group.addTask { try await job.commit(work) }
                     inFlight += 1
                 }
                 if let results = try await group.next() {
@@ -76,11 +82,13 @@ struct Seed: AsyncParsableCommand {
                 }
             }
         }
+        let contacts = try await DemoSetup.demoCareContacts(gateway: services.gateway, patients: patients)
         try await store.optimize()
         let seconds = (clock.now - started) / .seconds(1)
         say("seeded \(patients) patients: \(written) resources in \(String(format: "%.1f", seconds)) s (\(Int(Double(written) / max(seconds, 0.001))) resources/s)")
         say("  by type: " + byType.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         say("  outcomes: " + outcomes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
+        if contacts > 0 { say("  \(contacts) ongoing care contacts today at the demo units (vc-karnstad, hosp-1-ward-2) for pat-1…pat-\(contacts)") }
         try await store.close()
     }
 

@@ -8,6 +8,8 @@ import KarnaServer
 import KarnaTesting
 import NIOCore
 import Store
+import Access
+import Logging
 import Testing
 
 let backends = StoreBackend.allCases.filter(\.isAvailable)
@@ -30,14 +32,18 @@ struct APIResponse {
     }
 }
 
-/// Drives the real router (no sockets) over a fresh store of the given backend.
+/// Drives the real router (no sockets) over a fresh store of the given backend, as a system client
+/// with a bearer token from the real token endpoint (override with an `Authorization` header).
 struct API {
     let client: any TestClientProtocol
     let store: any ResourceStore
+    let services: KarnaServices
+    var token: String = ""
 
     func send(_ method: HTTPRequest.Method, _ path: String, _ body: String? = nil, bytes: [UInt8]? = nil,
               headers: [String: String] = [:]) async throws -> APIResponse {
         var fields = HTTPFields()
+        if !token.isEmpty { fields[.authorization] = "Bearer \(token)" }
         if body != nil || bytes != nil { fields[.contentType] = "application/fhir+json" }
         for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
         let payload = bytes.map { ByteBuffer(bytes: $0) } ?? body.map { ByteBuffer(string: $0) }
@@ -53,12 +59,37 @@ struct API {
     }
 }
 
+/// The system client the API tests authenticate as.
+let testClientID = "api-tests"
+let testClientSecret = "api-tests-secret-0123456789"
+
 func withAPI(_ backend: StoreBackend, limits: APILimits = APILimits(), _ body: @Sendable (API) async throws -> Void) async throws {
     let store = try await backend.makeStore()
-    let engine = FHIREngine(store: store, limits: limits, baseURL: base)
-    let app = Application(router: KarnaApplication.router(engine: engine))
+    var configuration = try KarnaConfiguration(flags: ["password-cost": "10", "base-url": base], environment: [:])
+    configuration.limits = limits
+    let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
+    try await services.tokens.clients.register(OAuthClient(id: testClientID, name: "API tests", kind: .system,
+                                                           secretHash: OAuthClient.hashSecret(testClientSecret), scopes: "system/*.cruds"))
+    let app = Application(router: KarnaApplication.router(services))
     try await app.test(.router) { client in
-        try await body(API(client: client, store: store))
+        var api = API(client: client, store: store, services: services)
+        api.token = try await api.systemToken()
+        try await body(api)
     }
     try await store.close()
+}
+
+extension API {
+    /// A token from the real token endpoint by the client-credentials grant.
+    func systemToken(scope: String = "system/*.cruds") async throws -> String {
+        let form = "grant_type=client_credentials&client_id=\(testClientID)&client_secret=\(testClientSecret)&scope=\(scope.percentEncodedForForm)"
+        let response = try await client.execute(uri: "/auth/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                body: ByteBuffer(string: form))
+        let json = try #require((try? JSONParser.parse(Array(response.body.readableBytesView)))?.objectValue)
+        return try #require(json["access_token"]?.stringValue, "token endpoint answered \(json)")
+    }
+}
+
+extension String {
+    var percentEncodedForForm: String { addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? self }
 }

@@ -1,5 +1,6 @@
 """Starts a real `karna serve` for the end-to-end suite, on SQLite and (when
 KARNA_E2E_POSTGRES_URL names a server) on PostgreSQL."""
+import json
 import os
 import socket
 import subprocess
@@ -38,26 +39,46 @@ def database_url(backend, folder):
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
+CLIENT_ID = "karna-e2e-system"
+CLIENT_SECRET = "e2e-" + uuid.uuid4().hex
+
+
 class Server:
     def __init__(self, backend, folder):
         self.backend = backend
         self.folder = folder
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}/fhir"
+        self.root = f"http://127.0.0.1:{self.port}"
+        self.base = f"{self.root}/fhir"
         self.database_url = database_url(backend, folder)
         self.log = open(os.path.join(folder, "server.log"), "w")
+        self.env = dict(os.environ, KARNA_BOOTSTRAP_CLIENT_ID=CLIENT_ID, KARNA_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET,
+                        KARNA_PASSWORD_COST="10")
         self.process = subprocess.Popen(
             [KARNA, "serve", "--port", str(self.port), "--database-url", self.database_url],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=folder)
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=folder, env=self.env)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
                 if requests.get(self.base + "/metadata", timeout=2).status_code == 200:
+                    self.token = self.system_token()
                     return
             except requests.ConnectionError:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("karna serve did not answer within 60 s; see " + self.log.name)
+
+    def system_token(self, scope="system/*.cruds"):
+        """A bearer token by the client-credentials grant, as an integration gets one."""
+        response = requests.post(self.root + "/auth/token", data={"grant_type": "client_credentials", "scope": scope},
+                                 auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    def credentials(self):
+        """The demo users the first start created (written to the server's data folder)."""
+        with open(os.path.join(self.folder, "data", "demo-credentials.json")) as handle:
+            return json.load(handle)
 
     def stop(self):
         self.process.terminate()
@@ -74,5 +95,21 @@ def server(request):
         pytest.fail(f"{KARNA} is missing: run `swift build` first (or set KARNA_BIN)")
     with tempfile.TemporaryDirectory() as folder:
         instance = Server(request.param, folder)
-        yield instance
-        instance.stop()
+        # The FHIR client libraries below speak through `requests`: every request to this server's
+        # FHIR base carries the system client's bearer token unless the test sets its own Authorization.
+        original = requests.Session.request
+
+        def with_token(session, method, url, *args, **kwargs):
+            if str(url).startswith(instance.base):
+                headers = dict(kwargs.pop("headers", None) or {})
+                if not any(name.lower() == "authorization" for name in headers):
+                    headers["Authorization"] = "Bearer " + instance.token
+                kwargs["headers"] = headers
+            return original(session, method, url, *args, **kwargs)
+
+        requests.Session.request = with_token
+        try:
+            yield instance
+        finally:
+            requests.Session.request = original
+            instance.stop()

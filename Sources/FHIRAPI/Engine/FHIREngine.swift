@@ -1,12 +1,16 @@
+import Access
 import FHIRCore
 import Foundation
 import Logging
 import Store
 
-/// Runs FHIR interactions against a store: the transport-neutral core of the
-/// REST API. The HTTP routes and batch/transaction entries both come here.
+/// Runs FHIR interactions through the access gateway: the transport-neutral core
+/// of the REST API. The HTTP routes and batch/transaction entries both come here;
+/// the engine never holds the store, so every read and write is authorised and audited.
 public struct FHIREngine: Sendable {
-    public let store: any ResourceStore
+    public let gateway: AccessGateway
+    /// The gateway session of the request being handled; set by `handle(_:as:)`.
+    private var session: PatientDataSession?
     public let limits: APILimits
     /// The absolute base, e.g. `http://localhost:8080/fhir`, for links and locations.
     public let baseURL: String
@@ -14,9 +18,9 @@ public struct FHIREngine: Sendable {
     let validator: ResourceValidator
     let logger: Logger
 
-    public init(store: any ResourceStore, limits: APILimits = APILimits(), baseURL: String,
+    public init(gateway: AccessGateway, limits: APILimits = APILimits(), baseURL: String,
                 definitions: Definitions = .r4, logger: Logger = Logger(label: "karna.fhir")) {
-        self.store = store
+        self.gateway = gateway
         self.limits = limits
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.definitions = definitions
@@ -24,8 +28,47 @@ public struct FHIREngine: Sendable {
         self.logger = logger
     }
 
-    /// Answers one interaction; never throws: every failure becomes an OperationOutcome.
-    public func handle(_ request: FHIRRequest) async -> FHIRResponse {
+    /// Patient data as the current principal may see it.
+    var data: PatientDataSession {
+        guard let session else { preconditionFailure("FHIREngine used outside handle(_:as:)") }
+        return session
+    }
+
+    /// The principal of the request being handled.
+    var principal: Principal { data.principal }
+
+    /// The engine bound to one principal, for callers that run several interactions (the importer).
+    public func bound(to principal: Principal, action: String) -> FHIREngine {
+        var bound = self
+        bound.session = gateway.session(principal, action: action)
+        return bound
+    }
+
+    /// Answers one interaction of `principal`; never throws: every failure becomes an OperationOutcome.
+    public func handle(_ request: FHIRRequest, as principal: Principal) async -> FHIRResponse {
+        await bound(to: principal, action: Self.action(request)).handle(request)
+    }
+
+    /// The interaction's name in the audit log.
+    static func action(_ request: FHIRRequest) -> String {
+        let path = request.path
+        switch request.method {
+        case .get, .head:
+            if path.last == "$everything" { return "everything" }
+            if path.contains("_history") { return path.count == 4 ? "vread" : "history" }
+            if path.first?.hasPrefix("$") == true || path.last?.hasPrefix("$") == true { return "operation" }
+            return path.count == 2 ? "read" : "search"
+        case .post:
+            if path.isEmpty { return "transaction" }
+            if path.last == "_search" { return "search" }
+            return path.last?.hasPrefix("$") == true ? String(path.last!.dropFirst()) : "create"
+        case .put: return "update"
+        case .delete: return "delete"
+        case .patch: return "update"
+        }
+    }
+
+    func handle(_ request: FHIRRequest) async -> FHIRResponse {
         do {
             return try await route(request)
         } catch let error as FHIRError {
@@ -59,6 +102,10 @@ public struct FHIREngine: Sendable {
             throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) on the base URL is not supported; use POST for batch and transaction")
         }
         try checkType(type)
+        if type == "AuditEvent" { return try await auditEvents(request) }
+        if type == "Patient", path.count == 3, path[2].hasPrefix("$"), path[2] != "$everything" {
+            return try await patientAccessOperation(request, patientID: try checkID(path[1]), operation: String(path[2].dropFirst()))
+        }
         switch (request.method, path.count) {
         case (.get, 1), (.head, 1):
             return try await search(request, type: type)

@@ -6,6 +6,7 @@ enum StatusMapping {
     static func status(for category: FHIRError.Category) -> Int {
         switch category {
         case .invalid: 400
+        case .unauthorized: 401
         case .forbidden: 403
         case .notFound: 404
         case .notAcceptable: 406
@@ -30,6 +31,7 @@ enum StatusMapping {
         case 204: phrase = "No Content"
         case 304: phrase = "Not Modified"
         case 400: phrase = "Bad Request"
+        case 401: phrase = "Unauthorized"
         case 403: phrase = "Forbidden"
         case 404: phrase = "Not Found"
         case 405: phrase = "Method Not Allowed"

@@ -1,3 +1,4 @@
+import Access
 import FHIRCore
 import Foundation
 import HTTPTypes
@@ -7,9 +8,11 @@ import NIOCore
 /// Mounts the FHIR REST API under `/fhir` on a Hummingbird router.
 public struct FHIRRoutes<Context: RequestContext>: Sendable {
     let engine: FHIREngine
+    let tokens: TokenService
 
-    public init(engine: FHIREngine) {
+    public init(engine: FHIREngine, tokens: TokenService) {
         self.engine = engine
+        self.tokens = tokens
     }
 
     public func register(on router: Router<Context>) {
@@ -26,12 +29,33 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
     func handle(_ request: Request) async -> Response {
         do {
             let fhirRequest = try await parse(request)
-            return respond(await engine.handle(fhirRequest), method: fhirRequest.method)
+            // The CapabilityStatement is public: SMART clients read it to find where to log in.
+            if fhirRequest.method == .get, fhirRequest.path == ["metadata"] {
+                return respond(await engine.handle(fhirRequest, as: .job("anonymous")), method: .get)
+            }
+            let principal = try await authenticate(request)
+            return respond(await engine.handle(fhirRequest, as: principal), method: fhirRequest.method)
         } catch let error as FHIRError {
-            return respond(.outcome(error), method: .get)
+            var response = respond(.outcome(error), method: .get)
+            if error.category == .unauthorized {
+                response.headers[.wwwAuthenticate] = "Bearer realm=\"karna\", error=\"invalid_token\""
+            }
+            return response
         } catch {
             return respond(.outcome(FHIRError(.invalid, code: "invalid", "the request could not be read")), method: .get)
         }
+    }
+
+    /// The principal of a `Authorization: Bearer` token; 401 without one.
+    private func authenticate(_ request: Request) async throws -> Principal {
+        guard let header = request.headers[.authorization] else {
+            throw FHIRError(.unauthorized, code: "login", "the FHIR API needs an access token: send 'Authorization: Bearer …' from \(tokens.issuer)/token")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw FHIRError(.unauthorized, code: "login", "the Authorization header must be 'Bearer <access token>'")
+        }
+        return try await tokens.principal(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
     }
 
     private func parse(_ request: Request) async throws -> FHIRRequest {

@@ -133,7 +133,7 @@ extension FHIREngine {
             case .post:
                 let type = try entryType(entry)
                 if let criteria = try await ifNoneExistCriteria(entry, type: type) {
-                    let matches = try await store.find(criteria)
+                    let matches = try await data.find(criteria)
                     if matches.count > 1 {
                         throw FHIRError(.preconditionFailed, code: "multiple-matches",
                                         "\(entry.expression): ifNoneExist '\(entry.ifNoneExist ?? "")' matches \(matches.count) resources", expression: [entry.expression])
@@ -209,7 +209,7 @@ extension FHIREngine {
         // 4. Write everything in one database transaction.
         let results: [WriteResult]
         do {
-            results = try await store.commit(writes.map(\.operation))
+            results = try await data.commit(writes.map(\.operation))
         } catch let failure as CommitFailure {
             let entry = writes[failure.index].entry
             throw FHIRError(failure.error.category, issues: failure.error.issues.map { issue in
@@ -229,7 +229,7 @@ extension FHIREngine {
         }
         for entry in entries where matched[entry.index] != nil {
             summary.outcomes[.matched, default: 0] += 1
-            if let target = targets[entry.index], let stored = try await store.read(type: target.type, id: target.id) {
+            if let target = targets[entry.index], let stored = try await data.read(type: target.type, id: target.id) {
                 responses[entry.index] = responseEntry(for: WriteResult(outcome: .matched, resource: stored), entry: entry, prefer: prefer)
             }
         }
@@ -274,7 +274,7 @@ extension FHIREngine {
             throw FHIRError(.invalid, code: "invalid", "request.url '\(entry.url)' must start with a resource type", expression: ["\(entry.expression).request.url"])
         }
         if request.path.count == 2 { return ResourceKey(type: type, id: try checkEntryID(request.path[1], entry)) }
-        let matches = try await store.find(try ConditionalCriteria(type: type, query: request.criteriaQuery))
+        let matches = try await data.find(try ConditionalCriteria(type: type, query: request.criteriaQuery))
         switch matches.count {
         case 0: return ResourceKey(type: type, id: entry.resource?.objectValue?.id ?? Self.newID())
         case 1: return ResourceKey(type: type, id: matches[0])
@@ -290,7 +290,7 @@ extension FHIREngine {
             throw FHIRError(.invalid, code: "invalid", "request.url '\(entry.url)' must start with a resource type", expression: ["\(entry.expression).request.url"])
         }
         if request.path.count == 2 { return [ResourceKey(type: type, id: request.path[1])] }
-        let matches = try await store.find(try ConditionalCriteria(type: type, query: request.criteriaQuery))
+        let matches = try await data.find(try ConditionalCriteria(type: type, query: request.criteriaQuery))
         if matches.count > 1 {
             throw FHIRError(.preconditionFailed, code: "multiple-matches", "\(entry.expression): '\(entry.url)' matches \(matches.count) resources",
                             expression: ["\(entry.expression).request.url"])
@@ -322,7 +322,7 @@ extension FHIREngine {
             let type = String(reference[..<question])
             try checkType(type)
             let criteria = try ConditionalCriteria(type: type, query: String(reference[reference.index(after: question)...]))
-            let matches = try await store.find(criteria)
+            let matches = try await data.find(criteria)
             guard matches.count == 1 else {
                 throw FHIRError(matches.isEmpty ? .invalid : .preconditionFailed, code: matches.isEmpty ? "not-found" : "multiple-matches",
                                 "\(entry.expression).resource has the conditional reference '\(reference)', which matches \(matches.count) resources; it must match exactly one",

@@ -41,11 +41,28 @@ extension FHIREngine {
             ("format", .array([.string("application/fhir+json"), .string("json")])),
             ("rest", .array([.object(JSONObject([
                 ("mode", .string("server")),
+                ("security", securityBlock),
                 ("resource", .array(resources)),
                 ("interaction", .array(["transaction", "batch", "history-system"].map { .object(JSONObject([("code", .string($0))])) })),
             ]))])),
         ])
         return JSONWriter.bytes(.object(statement))
+    }
+
+    /// SMART on FHIR discovery in the CapabilityStatement (App Launch 2.0 §2.3, oauth-uris extension).
+    private var securityBlock: JSONValue {
+        let auth = (baseURL.hasSuffix("/fhir") ? String(baseURL.dropLast(5)) : baseURL) + "/auth"
+        let uris: [JSONValue] = [("authorize", "\(auth)/authorize"), ("token", "\(auth)/token"), ("revoke", "\(auth)/revoke")].map {
+            .object(JSONObject([("url", .string($0.0)), ("valueUri", .string($0.1))]))
+        }
+        return .object(JSONObject([
+            ("extension", .array([.object(JSONObject([("url", .string("http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris")),
+                                                      ("extension", .array(uris))]))])),
+            ("service", .array([.object(JSONObject([("coding", .array([.object(JSONObject([
+                ("system", .string("http://terminology.hl7.org/CodeSystem/restful-security-service")), ("code", .string("SMART-on-FHIR")),
+            ]))]))]))])),
+            ("description", .string("OAuth 2.0 bearer tokens (SMART App Launch 2.0 and Backend Services); access under the Patientdatalag rules, every access audited")),
+        ]))
     }
 }
 

@@ -6,7 +6,7 @@ extension FHIREngine {
     /// readable; reading the resource answers 410 Gone.
     func delete(_ request: FHIRRequest, type: String, id: String) async throws -> FHIRResponse {
         let ifMatch = try request.ifMatch.map { (etag: String) throws(FHIRError) -> Int in try Self.version(fromETag: etag) }
-        let result = try await store.commit(.delete(type: type, id: id, ifMatch: ifMatch))
+        let result = try await data.commit(.delete(type: type, id: id, ifMatch: ifMatch))
         guard let stored = result.resource else {
             return FHIRResponse(status: 200, body: OperationOutcome.information("\(type)/\(id) has no current version; nothing was deleted"))
         }
@@ -22,7 +22,7 @@ extension FHIREngine {
         guard !query.isEmpty else {
             throw FHIRError(.invalid, code: "invalid", "DELETE on a type needs search criteria (conditional delete) or an id in the URL")
         }
-        let matches = try await store.find(try ConditionalCriteria(type: type, query: query))
+        let matches = try await data.find(try ConditionalCriteria(type: type, query: query))
         switch matches.count {
         case 0: return FHIRResponse(status: 200, body: OperationOutcome.information("no \(type) matches '\(query)'; nothing was deleted"))
         case 1: return try await delete(request, type: type, id: matches[0])

@@ -7,7 +7,7 @@ extension FHIREngine {
     /// paged by a (type, id) cursor. `_since` limits by last update; `start`/`end` by the clinical
     /// dates the resources carry (resources without one are always included).
     func everything(_ request: FHIRRequest, patientID: String) async throws -> FHIRResponse {
-        guard let patient = try await store.read(type: "Patient", id: patientID), !patient.isDeleted else {
+        guard let patient = try await data.read(type: "Patient", id: patientID), !patient.isDeleted else {
             throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
         }
         let count = try self.count(request)
@@ -34,7 +34,7 @@ extension FHIREngine {
             after = key
         }
 
-        let page = try await store.compartment(patientID: patientID, since: since, after: after, limit: count + 1)
+        let page = try await data.compartment(patientID: patientID, since: since, after: after, limit: count + 1)
         let hasMore = page.count > count
         var matches = Array(page.prefix(count))
         if start != nil || end != nil {
@@ -48,7 +48,7 @@ extension FHIREngine {
         // What the page references outside the compartment comes from the reference index, per type.
         var referenced = Set<ResourceKey>()
         for (type, group) in Dictionary(grouping: matches, by: \.type) {
-            for key in try await store.referenced(sourceType: type, ids: group.map(\.id), parameter: "*", targetType: nil)
+            for key in try await data.referenced(sourceType: type, ids: group.map(\.id), parameter: "*", targetType: nil)
             where definitions.patientCompartment[key.type] == nil && key.type != "Patient" {
                 referenced.insert(key)
             }
@@ -70,7 +70,7 @@ extension FHIREngine {
         if after == nil { bundle.entries.append(entry(patient, "match")) }
         seen.insert(patient.key)
         for stored in matches where stored.key != patient.key { bundle.entries.append(entry(stored, "match")) }
-        for stored in try await store.read(keys: Array(referenced.subtracting(seen))) {
+        for stored in try await data.read(keys: Array(referenced.subtracting(seen))) {
             bundle.entries.append(entry(stored, "include"))
         }
         return FHIRResponse(status: 200, body: bundle.bytes())

@@ -25,10 +25,10 @@ extension FHIREngine {
             }
             query.beforeSequence = sequence
         }
-        if let id, type != nil, try await store.read(type: type!, id: id) == nil {
+        if let id, type != nil, try await data.read(type: type!, id: id) == nil {
             throw FHIRError(.notFound, code: "not-found", "\(type!)/\(id) does not exist")
         }
-        let versions = query.count == 0 ? [] : try await store.history(query)
+        let (versions, nextCursor) = query.count == 0 ? ([], nil) : try await data.history(query)
         var bundle = BundleWriter(type: "history")
         let path = [type, id, "_history"].compactMap { $0 }.joined(separator: "/")
         var selfQuery: [String] = ["_count=\(query.count)"]
@@ -36,8 +36,8 @@ extension FHIREngine {
         if let at = request.parameter("_at") { selfQuery.append("_at=\(at.percentEncodedForQuery)") }
         let cursorPart = request.parameter("_cursor").map { ["_cursor=\($0)"] } ?? []
         bundle.links.append(("self", "\(baseURL)/\(path)?" + (selfQuery + cursorPart).joined(separator: "&")))
-        if versions.count == query.count, let last = versions.last {
-            bundle.links.append(("next", "\(baseURL)/\(path)?" + (selfQuery + ["_cursor=\(last.sequence)"]).joined(separator: "&")))
+        if let nextCursor {
+            bundle.links.append(("next", "\(baseURL)/\(path)?" + (selfQuery + ["_cursor=\(nextCursor)"]).joined(separator: "&")))
         }
         bundle.entries = versions.map { version in
             BundleWriter.Entry(

@@ -5,7 +5,7 @@ extension FHIREngine {
     /// read: `GET [base]/[type]/[id]` (FHIR R4 §3.1.0.3), with `_summary` and `_elements`.
     func read(_ request: FHIRRequest, type: String, id: String) async throws -> FHIRResponse {
         let subset = try ResourceSubset.parse(summary: request.parameter("_summary"), elements: request.parameter("_elements"))
-        guard let stored = try await store.read(type: type, id: id) else {
+        guard let stored = try await data.read(type: type, id: id) else {
             throw FHIRError(.notFound, code: "not-found", "\(type)/\(id) does not exist")
         }
         if stored.isDeleted {
@@ -26,8 +26,8 @@ extension FHIREngine {
             throw FHIRError(.invalid, code: "invalid", "the version in the URL must be a positive whole number; got '\(version)'")
         }
         let subset = try ResourceSubset.parse(summary: request.parameter("_summary"), elements: request.parameter("_elements"))
-        guard let stored = try await store.vread(type: type, id: id, versionId: versionId) else {
-            if try await store.read(type: type, id: id) == nil {
+        guard let stored = try await data.vread(type: type, id: id, versionId: versionId) else {
+            if try await data.read(type: type, id: id) == nil {
                 throw FHIRError(.notFound, code: "not-found", "\(type)/\(id) does not exist")
             }
             throw FHIRError(.notFound, code: "not-found", "\(type)/\(id) has no version \(versionId)")

@@ -17,14 +17,13 @@ extension FHIREngine {
         }
         let subset = try ResourceSubset.parse(summary: query.summary == "count" ? nil : query.summary, elements: query.elements?.joined(separator: ","))
 
-        var ids: [String] = []
+        var page: [StoredResource] = []
         var hasMore = false
         if query.summary != "count", count > 0 {
-            ids = try await store.search(query, limit: count + 1)
-            hasMore = ids.count > count
-            ids = Array(ids.prefix(count))
-            if query.beforeID != nil { ids.reverse() }
+            (page, hasMore) = try await data.search(query, limit: count)
+            if query.beforeID != nil { page.reverse() }
         }
+        let ids = page.map(\.id)
         var bundle = BundleWriter(type: "searchset")
         let firstPage = query.afterID == nil && query.beforeID == nil && query.offset == 0
         // The total is free when the first page holds every match. Otherwise counting a broad search
@@ -34,10 +33,11 @@ extension FHIREngine {
         case .none?:
             break
         case .accurate?, .estimate?:
-            bundle.total = firstPage && !hasMore && query.summary != "count" && count > 0 ? ids.count : try await store.count(query)
+            // Only what the caller may see is counted; when that would take too long the total is left out.
+            bundle.total = firstPage && !hasMore && query.summary != "count" && count > 0 ? ids.count : try await data.count(query)
         case nil:
             if query.summary == "count" || count == 0 {
-                bundle.total = try await store.count(query)
+                bundle.total = try await data.count(query)
             } else if firstPage && !hasMore {
                 bundle.total = ids.count
             }
@@ -46,11 +46,8 @@ extension FHIREngine {
         let base = compartment.map { "\(baseURL)/\($0.type)/\($0.id)/\(type)" } ?? "\(baseURL)/\(type)"
         bundle.links = pageLinks(query, base: base, count: count, ids: ids, hasMore: hasMore, request: request)
 
-        if !ids.isEmpty {
-            let stored = try await store.read(keys: ids.map { ResourceKey(type: type, id: $0) })
-            let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            for id in ids {
-                guard let resource = byID[id] else { continue }
+        if !page.isEmpty {
+            for resource in page {
                 bundle.entries.append(try entry(resource, mode: "match", subset: subset))
             }
             for resource in try await included(query, matches: ids.map { ResourceKey(type: type, id: $0) }) {
@@ -121,18 +118,18 @@ extension FHIREngine {
             let byType = Dictionary(grouping: frontier, by: \.type)
             for include in query.includes where round == 0 || include.iterate {
                 guard let sources = byType[include.sourceType] else { continue }
-                found += try await store.referenced(sourceType: include.sourceType, ids: sources.map(\.id), parameter: include.parameter,
+                found += try await data.referenced(sourceType: include.sourceType, ids: sources.map(\.id), parameter: include.parameter,
                                                     targetType: include.targetType)
             }
             for include in query.revIncludes where round == 0 || include.iterate {
                 for (targetType, targets) in byType {
-                    found += try await store.referencing(sourceType: include.sourceType, parameter: include.parameter,
+                    found += try await data.referencing(sourceType: include.sourceType, parameter: include.parameter,
                                                          targetType: targetType, ids: targets.map(\.id))
                 }
             }
             let fresh = found.filter { seen.insert($0).inserted }
             guard !fresh.isEmpty else { break }
-            result += try await store.read(keys: fresh)
+            result += try await data.read(keys: fresh)
             frontier = fresh
         }
         return result

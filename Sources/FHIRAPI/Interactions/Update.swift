@@ -13,7 +13,7 @@ extension FHIREngine {
             throw FHIRError(.invalid, code: "invalid", "the id in the body ('\(bodyID)') differs from the id in the URL ('\(id)')", expression: ["\(type).id"])
         }
         let ifMatch = try request.ifMatch.map { (etag: String) throws(FHIRError) -> Int in try Self.version(fromETag: etag) }
-        let result = try await store.commit(.update(resource, type: type, id: id, ifMatch: ifMatch))
+        let result = try await data.commit(.update(resource, type: type, id: id, ifMatch: ifMatch))
         guard let stored = result.resource else { throw FHIRError(.internalError, code: "exception", "the update returned no resource") }
         switch result.outcome {
         case .created:
@@ -32,7 +32,7 @@ extension FHIREngine {
             throw FHIRError(.invalid, code: "invalid", "PUT on a type needs search criteria (conditional update) or an id in the URL")
         }
         let criteria = try ConditionalCriteria(type: type, query: query)
-        let matches = try await store.find(criteria)
+        let matches = try await data.find(criteria)
         var resource = try validResource(request.body, type: type)
         switch matches.count {
         case 0:

@@ -5,7 +5,7 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible {
     public struct Category: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case invalid, notFound, gone, conflict, preconditionFailed, unsupported
-            case tooLarge, forbidden, busy, notAcceptable, unsupportedMediaType, unprocessable, internalError
+            case tooLarge, forbidden, busy, notAcceptable, unsupportedMediaType, unprocessable, internalError, unauthorized
         }
         private let base: Base
 
@@ -23,6 +23,8 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible {
         public static let unsupported = Category(base: .unsupported)
         /// The request exceeds a configured limit (413).
         public static let tooLarge = Category(base: .tooLarge)
+        /// The request carries no valid credentials (401).
+        public static let unauthorized = Category(base: .unauthorized)
         /// The caller may not do this (403).
         public static let forbidden = Category(base: .forbidden)
         /// The server is overloaded; try again (503).

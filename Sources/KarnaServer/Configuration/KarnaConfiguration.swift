@@ -1,3 +1,4 @@
+import Access
 import FHIRAPI
 import FHIRCore
 import Foundation
@@ -14,6 +15,24 @@ public struct KarnaConfiguration: Sendable {
     public var publicBaseURL: String?
     public var limits: APILimits
     public var logLevel: String
+    /// The Patientdatalag limits (care relationship window, nödåtkomst length, default provider).
+    public var access: AccessSettings
+    /// The system client the first start creates, with known credentials for automation when both are set.
+    public var bootstrapClientID: String?
+    public var bootstrapClientSecret: String?
+    /// Where the first start writes the demo users' credentials (mode 0600), printed at every start.
+    public var demoCredentialsPath: String
+    public var accessTokenSeconds: Int
+    public var sessionSeconds: Int
+    /// log2 of scrypt's N for new password hashes.
+    public var passwordCost: Int
+    public var lockoutAttempts: Int
+    /// A trusted external OpenID Connect issuer, its audience, and a file with its JWK set.
+    public var externalIssuer: String?
+    public var externalAudience: String?
+    public var externalJWKSPath: String?
+    /// How long audit records are kept before they may be archived (never deleted by normal operation).
+    public var auditRetentionYears: Int
 
     /// The settings, their variables and meaning, for `--help` and the README.
     public static let settings: [(flag: String, variable: String, meaning: String)] = [
@@ -28,6 +47,20 @@ public struct KarnaConfiguration: Sendable {
         ("--default-page-size", "KARNA_DEFAULT_PAGE_SIZE", "page size when _count is absent (default 50)"),
         ("--max-page-size", "KARNA_MAX_PAGE_SIZE", "largest _count honoured (default 1000)"),
         ("--log-level", "KARNA_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
+        ("--care-relationship-days", "KARNA_CARE_RELATIONSHIP_DAYS", "days a care relationship lasts after a care contact ends (default 30)"),
+        ("--emergency-access-hours", "KARNA_EMERGENCY_ACCESS_HOURS", "hours a nödåtkomst lasts (default 4)"),
+        ("--default-provider", "KARNA_DEFAULT_PROVIDER", "care provider of records without a unit tag (default region-karnland)"),
+        ("--bootstrap-client-id", "KARNA_BOOTSTRAP_CLIENT_ID", "id of the system client the first start creates (default karna-demo-system)"),
+        ("--bootstrap-client-secret", "KARNA_BOOTSTRAP_CLIENT_SECRET", "its secret; set both for automation (default: random, printed)"),
+        ("--demo-credentials", "KARNA_DEMO_CREDENTIALS", "file for the demo users' credentials (default ./data/demo-credentials.json)"),
+        ("--access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", "lifetime of access tokens (default 900)"),
+        ("--session-seconds", "KARNA_SESSION_SECONDS", "idle lifetime of a web login session (default 1800)"),
+        ("--password-cost", "KARNA_PASSWORD_COST", "scrypt cost exponent for new password hashes (default 15)"),
+        ("--lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", "failed logins before an account locks, with doubling back-off (default 5)"),
+        ("--oidc-issuer", "KARNA_OIDC_ISSUER", "a trusted external OpenID Connect issuer (the region's identity provider)"),
+        ("--oidc-audience", "KARNA_OIDC_AUDIENCE", "the audience its tokens must carry (default the FHIR base URL)"),
+        ("--oidc-jwks-file", "KARNA_OIDC_JWKS_FILE", "a file with the external issuer's JWK set"),
+        ("--audit-retention-years", "KARNA_AUDIT_RETENTION_YEARS", "years audit records are kept before archiving may be considered (default 10)"),
     ]
 
     public static let defaultDatabaseURL = "sqlite:./data/karna.sqlite"
@@ -79,6 +112,28 @@ public struct KarnaConfiguration: Sendable {
         guard levels.contains(logLevel) else {
             throw Error(description: "KARNA_LOG_LEVEL/--log-level must be one of \(levels.joined(separator: ", ")); got '\(logLevel)'")
         }
+        access = AccessSettings(
+            careRelationshipDays: try integer("care-relationship-days", "KARNA_CARE_RELATIONSHIP_DAYS", default: 30, range: 0...3_650),
+            emergencyAccessHours: try integer("emergency-access-hours", "KARNA_EMERGENCY_ACCESS_HOURS", default: 4, range: 1...72),
+            defaultProviderID: raw("default-provider", "KARNA_DEFAULT_PROVIDER")?.0 ?? "region-karnland"
+        )
+        bootstrapClientID = raw("bootstrap-client-id", "KARNA_BOOTSTRAP_CLIENT_ID")?.0
+        bootstrapClientSecret = raw("bootstrap-client-secret", "KARNA_BOOTSTRAP_CLIENT_SECRET")?.0
+        if let secret = bootstrapClientSecret, secret.count < 16 {
+            throw Error(description: "KARNA_BOOTSTRAP_CLIENT_SECRET/--bootstrap-client-secret must be at least 16 characters")
+        }
+        demoCredentialsPath = raw("demo-credentials", "KARNA_DEMO_CREDENTIALS")?.0 ?? "./data/demo-credentials.json"
+        accessTokenSeconds = try integer("access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", default: 900, range: 30...86_400)
+        sessionSeconds = try integer("session-seconds", "KARNA_SESSION_SECONDS", default: 1_800, range: 60...86_400)
+        passwordCost = try integer("password-cost", "KARNA_PASSWORD_COST", default: 15, range: 10...20)
+        lockoutAttempts = try integer("lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", default: 5, range: 1...100)
+        externalIssuer = raw("oidc-issuer", "KARNA_OIDC_ISSUER")?.0
+        externalAudience = raw("oidc-audience", "KARNA_OIDC_AUDIENCE")?.0
+        externalJWKSPath = raw("oidc-jwks-file", "KARNA_OIDC_JWKS_FILE")?.0
+        if externalIssuer != nil, externalJWKSPath == nil {
+            throw Error(description: "KARNA_OIDC_ISSUER needs KARNA_OIDC_JWKS_FILE (the issuer's JWK set, downloaded by the region)")
+        }
+        auditRetentionYears = try integer("audit-retention-years", "KARNA_AUDIT_RETENTION_YEARS", default: 10, range: 1...100)
         if limits.defaultPageSize > limits.maxPageSize {
             throw Error(description: "the default page size (\(limits.defaultPageSize)) is larger than the maximum page size (\(limits.maxPageSize))")
         }
@@ -89,6 +144,11 @@ public struct KarnaConfiguration: Sendable {
         if let publicBaseURL { return publicBaseURL }
         let shownHost = host == "0.0.0.0" || host == "::" ? "localhost" : host
         return "http://\(shownHost):\(port)/fhir"
+    }
+
+    /// The OpenID Connect issuer and SMART endpoints' base: `…/auth` beside `…/fhir`.
+    public var authIssuerURL: String {
+        (baseURL.hasSuffix("/fhir") ? String(baseURL.dropLast(5)) : baseURL) + "/auth"
     }
 
     /// The database URL with any password hidden, for logs.

@@ -20,9 +20,13 @@ public struct StoredResource: Sendable {
     public let json: [UInt8]
     /// The store-wide order of this version, used as the history paging cursor (0 when not yet known).
     public var sequence: Int64 = 0
+    /// The patient whose compartment holds this version (the Patient's own id for a Patient); nil outside any.
+    public var patientID: String?
 
-    public init(type: String, id: String, versionId: Int, lastUpdated: Int64, method: Method, json: [UInt8], sequence: Int64 = 0) {
+    public init(type: String, id: String, versionId: Int, lastUpdated: Int64, method: Method, json: [UInt8], sequence: Int64 = 0,
+                patientID: String? = nil) {
         self.sequence = sequence
+        self.patientID = patientID
         self.type = type
         self.id = id
         self.versionId = versionId

@@ -39,7 +39,8 @@ enum VersionPolicy {
             guard let current, !current.isDeleted else {
                 return .none(WriteResult(outcome: .noneDeleted, resource: nil))
             }
-            let tombstone = StoredResource(type: operation.type, id: operation.id, versionId: nextVersion, lastUpdated: lastUpdated, method: .delete, json: [])
+            let tombstone = StoredResource(type: operation.type, id: operation.id, versionId: nextVersion, lastUpdated: lastUpdated, method: .delete, json: [],
+                                           patientID: current.patientID)
             return .write(tombstone, .deleted, patientID: nil, index: SearchIndexEntries())
         }
     }
@@ -59,7 +60,7 @@ enum VersionPolicy {
     private static func stamp(_ resource: JSONObject, operation: WriteOperation, version: Int, at time: Int64, method: StoredResource.Method,
                               outcome: WriteResult.Outcome, compartment: PatientCompartment, index precomputed: SearchIndexEntries?) -> Decision {
         let stamped = resource.stamped(id: operation.id, versionId: version, lastUpdated: Instant.format(milliseconds: time))
-        let stored = StoredResource(type: operation.type, id: operation.id, versionId: version, lastUpdated: time, method: method,
+        var stored = StoredResource(type: operation.type, id: operation.id, versionId: version, lastUpdated: time, method: method,
                                     json: JSONWriter.bytes(.object(stamped)))
         var index: SearchIndexEntries
         if let precomputed {
@@ -71,6 +72,7 @@ enum VersionPolicy {
             index = SearchIndexer.r4.entries(for: stamped, type: operation.type)
         }
         let patientID = compartment.patientID(type: operation.type, id: operation.id, index: index)
+        stored.patientID = patientID
         return .write(stored, outcome, patientID: patientID, index: index)
     }
 }
@@ -78,8 +80,9 @@ enum VersionPolicy {
 extension WriteOperation {
     /// The index rows of the resource this operation writes, computed ahead of the transaction
     /// (in parallel for large commits) so the database's write lock is held for I/O only.
-    static func precomputeIndexes(_ operations: [WriteOperation]) async -> [SearchIndexEntries?] {
+    public static func precomputeIndexes(_ operations: [WriteOperation]) async -> [SearchIndexEntries?] {
         func entries(_ operation: WriteOperation) -> SearchIndexEntries? {
+            if let index = operation.index { return index }
             switch operation.kind {
             case .create(let resource, _), .update(let resource, _):
                 return SearchIndexer.r4.entries(for: resource, type: operation.type)

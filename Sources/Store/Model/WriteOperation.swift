@@ -15,6 +15,8 @@ public struct WriteOperation: Sendable {
     public let type: String
     public let id: String
     public let kind: Kind
+    /// The resource's search index rows when the caller has already computed them (the access gateway does).
+    public var index: SearchIndexEntries?
 
     public static func create(_ resource: JSONObject, type: String, id: String, ifNoneExist: ConditionalCriteria? = nil) -> WriteOperation {
         WriteOperation(type: type, id: id, kind: .create(resource: resource, ifNoneExist: ifNoneExist))

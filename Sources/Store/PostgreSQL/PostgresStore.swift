@@ -70,11 +70,11 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
-    private typealias VersionRow = (String, String, Int, Int64, String, ByteBuffer, Int64)
+    private typealias VersionRow = (String, String, Int, Int64, String, ByteBuffer, Int64, String?)
 
     private static func stored(_ row: VersionRow) -> StoredResource {
         StoredResource(type: row.0, id: row.1, versionId: row.2, lastUpdated: row.3,
-                       method: StoredResource.Method(rawValue: row.4) ?? .update, json: Array(row.5.readableBytesView), sequence: row.6)
+                       method: StoredResource.Method(rawValue: row.4) ?? .update, json: Array(row.5.readableBytesView), sequence: row.6, patientID: row.7)
     }
 
     private func collect(_ rows: PostgresRowSequence) async throws -> [StoredResource] {
@@ -93,7 +93,7 @@ public final class PostgresStore: ResourceStore {
         // A fixed clause, never user input: the one place this store appends SQL text.
         let locking = lock ? "FOR UPDATE OF r" : ""
         let rows = try await connection.query("""
-            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq FROM resource r
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id FROM resource r
             JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
             WHERE r.resource_type = \(type) AND r.id = \(id) \(unescaped: locking)
             """, logger: logger)
@@ -102,7 +102,7 @@ public final class PostgresStore: ResourceStore {
 
     public func vread(type: String, id: String, versionId: Int) async throws -> StoredResource? {
         let rows = try await client.query("""
-            SELECT resource_type, id, version_id, last_updated, method, json, seq FROM resource_version
+            SELECT resource_type, id, version_id, last_updated, method, json, seq, patient_id FROM resource_version
             WHERE resource_type = \(type) AND id = \(id) AND version_id = \(versionId)
             """, logger: logger)
         return try await collect(rows).first
@@ -111,7 +111,7 @@ public final class PostgresStore: ResourceStore {
     public func history(_ query: HistoryQuery) async throws -> [StoredResource] {
         // NULL-tolerant predicates keep this one bound statement for every combination of filters.
         let rows = try await client.query("""
-            SELECT resource_type, id, version_id, last_updated, method, json, seq FROM resource_version
+            SELECT resource_type, id, version_id, last_updated, method, json, seq, patient_id FROM resource_version
             WHERE (\(query.type)::text IS NULL OR resource_type = \(query.type))
               AND (\(query.id)::text IS NULL OR id = \(query.id))
               AND (\(query.since)::bigint IS NULL OR last_updated >= \(query.since))
@@ -179,7 +179,7 @@ public final class PostgresStore: ResourceStore {
     public func read(keys: [ResourceKey]) async throws -> [StoredResource] {
         guard !keys.isEmpty else { return [] }
         let rows = try await client.query("""
-            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id
             FROM unnest(\(keys.map(\.type))::text[], \(keys.map(\.id))::text[]) AS k(resource_type, id)
             JOIN resource r ON r.resource_type = k.resource_type AND r.id = k.id AND NOT r.deleted
             JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
@@ -200,7 +200,7 @@ public final class PostgresStore: ResourceStore {
 
     public func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource] {
         let rows = try await client.query("""
-            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq FROM resource r
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id FROM resource r
             JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
             WHERE r.patient_id = \(patientID) AND NOT r.deleted AND (\(since)::bigint IS NULL OR v.last_updated >= \(since))
               AND (\(after?.type)::text IS NULL OR (r.resource_type, r.id) > (\(after?.type), \(after?.id)))
@@ -209,14 +209,26 @@ public final class PostgresStore: ResourceStore {
         return try await collect(rows)
     }
 
-    public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+    public func commit(_ operations: [WriteOperation], audit: [AuditEntry]) async throws -> [WriteResult] {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         do {
             return try await client.withTransaction(logger: logger) { connection in
-                if Self.canBatch(operations) {
-                    return try await commitBatch(connection, operations, now: now, indexes: indexes)
-                }
+                let results = Self.canBatch(operations)
+                    ? try await commitBatch(connection, operations, now: now, indexes: indexes)
+                    : try await commitEach(connection, operations, now: now, indexes: indexes)
+                try await append(connection, audit)
+                return results
+            }
+        } catch let error as PostgresTransactionError {
+            throw Self.translate(error.closureError ?? error.beginError ?? error.commitError ?? error)
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    private func commitEach(_ connection: PostgresConnection, _ operations: [WriteOperation], now: Int64,
+                            indexes: [SearchIndexEntries?]) async throws -> [WriteResult] {
                 var results: [WriteResult] = []
                 results.reserveCapacity(operations.count)
                 for (index, operation) in operations.enumerated() {
@@ -244,11 +256,112 @@ public final class PostgresStore: ResourceStore {
                   }
                 }
                 return results
+    }
+
+    // MARK: Audit log and control records
+
+    /// Serialises appenders across connections and server instances for the rest of the transaction.
+    private static let auditLockKey: Int64 = 0x4B41524E41  // "KARNA"
+
+    /// Chains entries onto the log inside the caller's transaction.
+    @discardableResult
+    private func append(_ connection: PostgresConnection, _ entries: [AuditEntry]) async throws -> [Int64] {
+        guard !entries.isEmpty else { return [] }
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.auditLockKey))", logger: logger)
+        var sequence: Int64 = 0
+        var previous = ""
+        for try await (seq, hash) in try await connection.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", logger: logger)
+            .decode((Int64, String).self) {
+            sequence = seq
+            previous = hash
+        }
+        var sequences: [Int64] = [], hashes: [String] = [], previousHashes: [String] = []
+        for entry in entries {
+            sequence += 1
+            let hash = AuditChain.hash(previous: previous, sequence: sequence, entry: entry)
+            sequences.append(sequence)
+            previousHashes.append(previous)
+            hashes.append(hash)
+            previous = hash
+        }
+        try await connection.query("""
+            INSERT INTO audit_log (seq, recorded_at, actor, patient_id, action, outcome, flags, json, previous_hash, hash)
+            SELECT s, r, a, NULLIF(p, ''), ac, o, f, j, ph, h FROM unnest(\(sequences)::bigint[], \(entries.map(\.recordedAt))::bigint[],
+                \(entries.map(\.actor))::text[], \(entries.map { $0.patientID ?? "" })::text[], \(entries.map(\.action))::text[],
+                \(entries.map(\.outcome))::text[], \(entries.map { $0.flags.joined(separator: ",") })::text[],
+                \(entries.map { ByteBuffer(bytes: $0.json) })::bytea[], \(previousHashes)::text[], \(hashes)::text[]) AS x(s, r, a, p, ac, o, f, j, ph, h)
+            """, logger: logger)
+        return sequences
+    }
+
+    @discardableResult
+    public func appendAudit(_ entries: [AuditEntry]) async throws -> [Int64] {
+        guard !entries.isEmpty else { return [] }
+        return try await client.withTransaction(logger: logger) { connection in try await append(connection, entries) }
+    }
+
+    public func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord] {
+        let flagPattern = query.flag.map { $0 == AuditQuery.anyFlag ? "%" : "%," + $0 + ",%" }
+        // A fixed clause chosen here, never user input.
+        let order = query.ascending ? "ASC" : "DESC"
+        let rows = try await client.query("""
+            SELECT seq, recorded_at, actor, patient_id, action, outcome, flags, json, previous_hash, hash FROM audit_log
+            WHERE (\(query.patientID)::text IS NULL OR patient_id = \(query.patientID))
+              AND (\(query.actor)::text IS NULL OR actor = \(query.actor))
+              AND (\(query.action)::text IS NULL OR action = \(query.action))
+              AND (\(flagPattern)::text IS NULL OR (flags <> '' AND (',' || flags || ',') LIKE \(flagPattern)))
+              AND (\(query.from)::bigint IS NULL OR recorded_at >= \(query.from))
+              AND (\(query.to)::bigint IS NULL OR recorded_at <= \(query.to))
+              AND (\(query.afterSequence)::bigint IS NULL OR seq > \(query.afterSequence))
+              AND (\(query.beforeSequence)::bigint IS NULL OR seq < \(query.beforeSequence))
+            ORDER BY seq \(unescaped: order) LIMIT \(query.limit)
+            """, logger: logger)
+        var records: [AuditRecord] = []
+        for try await row in rows {
+            let (seq, at, actor, patient, action, outcome, flags, json, previous, hash) =
+                try row.decode((Int64, Int64, String, String?, String, String, String, ByteBuffer, String, String).self)
+            records.append(AuditRecord(sequence: seq,
+                                       entry: AuditEntry(recordedAt: at, actor: actor, patientID: patient, action: action, outcome: outcome,
+                                                         flags: flags.isEmpty ? [] : flags.split(separator: ",").map(String.init),
+                                                         json: Array(json.readableBytesView)),
+                                       previousHash: previous, hash: hash))
+        }
+        return records
+    }
+
+    private func controlRecords(_ rows: PostgresRowSequence) async throws -> [ControlRecord] {
+        var records: [ControlRecord] = []
+        for try await (kind, key, patient, json, updated) in rows.decode((String, String, String?, ByteBuffer, Int64).self) {
+            records.append(ControlRecord(kind: kind, key: key, patientID: patient, json: Array(json.readableBytesView), updatedAt: updated))
+        }
+        return records
+    }
+
+    public func controlRecord(kind: String, key: String) async throws -> ControlRecord? {
+        try await controlRecords(client.query(
+            "SELECT kind, key, patient_id, json, updated_at FROM control_record WHERE kind = \(kind) AND key = \(key)", logger: logger)).first
+    }
+
+    public func controlRecords(kind: String, patientID: String?) async throws -> [ControlRecord] {
+        try await controlRecords(client.query("""
+            SELECT kind, key, patient_id, json, updated_at FROM control_record
+            WHERE kind = \(kind) AND (\(patientID)::text IS NULL OR patient_id = \(patientID)) ORDER BY key
+            """, logger: logger))
+    }
+
+    public func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            for record in records {
+                try await connection.query("""
+                    INSERT INTO control_record (kind, key, patient_id, json, updated_at)
+                    VALUES (\(record.kind), \(record.key), \(record.patientID), \(ByteBuffer(bytes: record.json)), \(record.updatedAt))
+                    ON CONFLICT (kind, key) DO UPDATE SET patient_id = excluded.patient_id, json = excluded.json, updated_at = excluded.updated_at
+                    """, logger: logger)
             }
-        } catch let error as PostgresTransactionError {
-            throw Self.translate(error.closureError ?? error.beginError ?? error.commitError ?? error)
-        } catch {
-            throw Self.translate(error)
+            for key in deleting {
+                try await connection.query("DELETE FROM control_record WHERE kind = \(key.kind) AND key = \(key.key)", logger: logger)
+            }
+            try await append(connection, audit)
         }
     }
 
@@ -267,7 +380,7 @@ public final class PostgresStore: ResourceStore {
     private func commitBatch(_ connection: PostgresConnection, _ operations: [WriteOperation], now: Int64,
                              indexes: [SearchIndexEntries?]) async throws -> [WriteResult] {
         let rows = try await connection.query("""
-            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id
             FROM resource r JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
             WHERE (r.resource_type, r.id) IN (SELECT * FROM unnest(\(operations.map(\.type))::text[], \(operations.map(\.id))::text[]))
             FOR UPDATE OF r

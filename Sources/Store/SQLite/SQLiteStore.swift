@@ -46,13 +46,13 @@ public final class SQLiteStore: ResourceStore {
         return Migrations.all.map(\.name).filter { !before.contains($0) }
     }
 
-    private static let selectColumns = "v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq"
+    private static let selectColumns = "v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id"
 
     private static func stored(_ row: Row) -> StoredResource {
         let data: Data = row[5]
         return StoredResource(
             type: row[0], id: row[1], versionId: row[2], lastUpdated: row[3],
-            method: StoredResource.Method(rawValue: row[4]) ?? .update, json: [UInt8](data), sequence: row[6]
+            method: StoredResource.Method(rawValue: row[4]) ?? .update, json: [UInt8](data), sequence: row[6], patientID: row[7]
         )
     }
 
@@ -183,7 +183,7 @@ public final class SQLiteStore: ResourceStore {
         }
     }
 
-    public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+    public func commit(_ operations: [WriteOperation], audit: [AuditEntry]) async throws -> [WriteResult] {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         let compartment = self.compartment
@@ -210,7 +210,112 @@ public final class SQLiteStore: ResourceStore {
                     results.append(WriteResult(outcome: outcome, resource: version))
                 }
             }
+            try Self.append(db, audit)
             return results
+        }
+    }
+
+    // MARK: Audit log and control records
+
+    @discardableResult
+    public func appendAudit(_ entries: [AuditEntry]) async throws -> [Int64] {
+        guard !entries.isEmpty else { return [] }
+        return try await pool.write { db in try Self.append(db, entries) }
+    }
+
+    /// Chains entries onto the log; the caller's write transaction serialises appenders.
+    @discardableResult
+    private static func append(_ db: Database, _ entries: [AuditEntry]) throws -> [Int64] {
+        guard !entries.isEmpty else { return [] }
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"))
+        var sequence: Int64 = last?[0] ?? 0
+        var previous: String = last?[1] ?? ""
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO audit_log (seq, recorded_at, actor, patient_id, action, outcome, flags, json, previous_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var sequences: [Int64] = []
+        for entry in entries {
+            sequence += 1
+            let hash = AuditChain.hash(previous: previous, sequence: sequence, entry: entry)
+            try insert.execute(arguments: [sequence, entry.recordedAt, entry.actor, entry.patientID, entry.action, entry.outcome,
+                                           entry.flags.joined(separator: ","), Data(entry.json), previous, hash])
+            sequences.append(sequence)
+            previous = hash
+        }
+        return sequences
+    }
+
+    public func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let patientID = query.patientID { conditions.append("patient_id = ?"); arguments += [patientID] }
+        if let actor = query.actor { conditions.append("actor = ?"); arguments += [actor] }
+        if let action = query.action { conditions.append("action = ?"); arguments += [action] }
+        if query.flag == AuditQuery.anyFlag {
+            conditions.append("flags <> ''")
+        } else if let flag = query.flag {
+            conditions.append("flags <> '' AND (',' || flags || ',') LIKE ?")
+            arguments += ["%," + flag + ",%"]
+        }
+        if let from = query.from { conditions.append("recorded_at >= ?"); arguments += [from] }
+        if let to = query.to { conditions.append("recorded_at <= ?"); arguments += [to] }
+        if let after = query.afterSequence { conditions.append("seq > ?"); arguments += [after] }
+        if let before = query.beforeSequence { conditions.append("seq < ?"); arguments += [before] }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [query.limit]
+        let sql = """
+            SELECT seq, recorded_at, actor, patient_id, action, outcome, flags, json, previous_hash, hash FROM audit_log
+            \(whereClause) ORDER BY seq \(query.ascending ? "ASC" : "DESC") LIMIT ?
+            """
+        let finalArguments = arguments
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { row in
+                let flags: String = row[6]
+                let data: Data = row[7]
+                return AuditRecord(sequence: row[0],
+                                   entry: AuditEntry(recordedAt: row[1], actor: row[2], patientID: row[3], action: row[4], outcome: row[5],
+                                                     flags: flags.isEmpty ? [] : flags.split(separator: ",").map(String.init), json: [UInt8](data)),
+                                   previousHash: row[8], hash: row[9])
+            }
+        }
+    }
+
+    private static func controlRecord(_ row: Row) -> ControlRecord {
+        let data: Data = row[3]
+        return ControlRecord(kind: row[0], key: row[1], patientID: row[2], json: [UInt8](data), updatedAt: row[4])
+    }
+
+    public func controlRecord(kind: String, key: String) async throws -> ControlRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, key, patient_id, json, updated_at FROM control_record WHERE kind = ? AND key = ?"),
+                             arguments: [kind, key]).map(Self.controlRecord)
+        }
+    }
+
+    public func controlRecords(kind: String, patientID: String?) async throws -> [ControlRecord] {
+        try await pool.read { db in
+            if let patientID {
+                return try Row.fetchAll(db, sql: "SELECT kind, key, patient_id, json, updated_at FROM control_record WHERE kind = ? AND patient_id = ? ORDER BY key",
+                                        arguments: [kind, patientID]).map(Self.controlRecord)
+            }
+            return try Row.fetchAll(db, sql: "SELECT kind, key, patient_id, json, updated_at FROM control_record WHERE kind = ? ORDER BY key",
+                                    arguments: [kind]).map(Self.controlRecord)
+        }
+    }
+
+    public func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws {
+        try await pool.write { db in
+            for record in records {
+                try db.cachedStatement(sql: """
+                    INSERT INTO control_record (kind, key, patient_id, json, updated_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, key) DO UPDATE SET patient_id = excluded.patient_id, json = excluded.json, updated_at = excluded.updated_at
+                    """).execute(arguments: [record.kind, record.key, record.patientID, Data(record.json), record.updatedAt])
+            }
+            for key in deleting {
+                try db.cachedStatement(sql: "DELETE FROM control_record WHERE kind = ? AND key = ?").execute(arguments: [key.kind, key.key])
+            }
+            try Self.append(db, audit)
         }
     }
 

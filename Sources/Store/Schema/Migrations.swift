@@ -163,5 +163,78 @@ enum Migrations {
                 "CREATE INDEX search_composite_owner ON search_composite (resource_type, id, parameter)",
             ]
         ),
+        Migration(
+            name: "0004-access",
+            sqlite: [
+                """
+                CREATE TABLE audit_log (
+                    seq INTEGER PRIMARY KEY,
+                    recorded_at INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    patient_id TEXT,
+                    action TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    flags TEXT NOT NULL,
+                    json BLOB NOT NULL,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX audit_log_patient ON audit_log (patient_id, seq) WHERE patient_id IS NOT NULL",
+                "CREATE INDEX audit_log_actor ON audit_log (actor, seq)",
+                "CREATE INDEX audit_log_flagged ON audit_log (seq) WHERE flags <> ''",
+                "CREATE INDEX audit_log_time ON audit_log (recorded_at)",
+                """
+                CREATE TABLE control_record (
+                    kind TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    patient_id TEXT,
+                    json BLOB NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (kind, key)
+                ) WITHOUT ROWID
+                """,
+                "CREATE INDEX control_record_patient ON control_record (kind, patient_id) WHERE patient_id IS NOT NULL",
+                // Append-only: the database itself refuses to change or remove an audit record.
+                "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
+                "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
+            ],
+            postgres: [
+                """
+                CREATE TABLE audit_log (
+                    seq BIGINT PRIMARY KEY,
+                    recorded_at BIGINT NOT NULL,
+                    actor TEXT NOT NULL,
+                    patient_id TEXT,
+                    action TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    flags TEXT NOT NULL,
+                    json BYTEA NOT NULL,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX audit_log_patient ON audit_log (patient_id, seq) WHERE patient_id IS NOT NULL",
+                "CREATE INDEX audit_log_actor ON audit_log (actor, seq)",
+                "CREATE INDEX audit_log_flagged ON audit_log (seq) WHERE flags <> ''",
+                "CREATE INDEX audit_log_time ON audit_log (recorded_at)",
+                """
+                CREATE TABLE control_record (
+                    kind TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    patient_id TEXT,
+                    json BYTEA NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (kind, key)
+                )
+                """,
+                "CREATE INDEX control_record_patient ON control_record (kind, patient_id) WHERE patient_id IS NOT NULL",
+                """
+                CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$
+                """,
+                "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+            ]
+        ),
     ]
 }

@@ -1,0 +1,404 @@
+import FHIRCore
+import Foundation
+import Logging
+import Store
+import Synchronization
+
+/// The one gateway all patient data passes (DESIGN.md, "The one rule of the
+/// data path"): it authorises every read, search and write under the
+/// Patientdatalag rules and the caller's scopes, and writes the audit record
+/// before data leaves or in the same transaction as data is written.
+public final class AccessGateway: Sendable {
+    let store: any ResourceStore
+    public let directory: OrganisationDirectory
+    public let settings: AccessSettings
+    let factFinder: FactFinder
+    let auditWriter: AuditWriter
+    let logger: Logger
+
+    public init(store: any ResourceStore, settings: AccessSettings = AccessSettings(), logger: Logger = Logger(label: "karna.access")) {
+        self.store = store
+        self.settings = settings
+        self.directory = OrganisationDirectory(store: store)
+        self.factFinder = FactFinder(store: store, directory: directory, settings: settings)
+        self.auditWriter = AuditWriter(store: store)
+        self.logger = logger
+    }
+
+    /// A session for one request of one principal; `action` names the interaction in the audit log.
+    public func session(_ principal: Principal, action: String) -> PatientDataSession {
+        PatientDataSession(gateway: self, principal: principal, action: action)
+    }
+
+    /// Which database the gateway guards, for start-up lines and reports.
+    public var backendName: String { store.backendName }
+}
+
+/// What one principal may do with patient data during one request. Every
+/// method checks, filters and audits; none returns what the caller may not see.
+public struct PatientDataSession: Sendable {
+    let gateway: AccessGateway
+    public let principal: Principal
+    public let action: String
+    let cache = FactsCache()
+
+    init(gateway: AccessGateway, principal: Principal, action: String) {
+        self.gateway = gateway
+        self.principal = principal
+        self.action = action
+    }
+
+    var store: any ResourceStore { gateway.store }
+    private var builder: AuditRecordBuilder { AuditRecordBuilder(principal: principal) }
+
+    // MARK: Decisions
+
+    /// The facts about a patient, gathered once per session.
+    func facts(_ patientID: String) async throws -> PatientAccessFacts {
+        if let cached = cache.facts(patientID) { return cached }
+        let facts = try await gateway.factFinder.facts(patientID: patientID, for: principal, now: Instant.now())
+        cache.store(facts)
+        return facts
+    }
+
+    /// Whether the token's scopes allow `interaction` on `type` for a resource of `patientID`.
+    func scopeProblem(_ interaction: Character, type: String, patientID: String?) -> String? {
+        let contexts = principal.scopeContexts
+        if principal.scopes.allows(interaction, on: type, in: contexts.subtracting([.patient])) { return nil }
+        if contexts.contains(.patient), principal.scopes.allows(interaction, on: type, in: [.patient]) {
+            let own = principal.kind == .patient ? principal.id : principal.launchPatient
+            if let own, patientID == own { return nil }
+            return "the token's patient/ scopes cover only the patient the app was launched for"
+        }
+        return "the token's scopes (\(principal.scopes)) do not allow '\(interaction)' on \(type)"
+    }
+
+    /// The decision for one stored resource, with the facts it rested on.
+    func decide(_ stored: StoredResource, interaction: Character = "r") async throws -> (AccessDecision, PatientAccessFacts?) {
+        if let problem = scopeProblem(interaction, type: stored.type, patientID: stored.patientID) { return (.denied(problem), nil) }
+        guard principal.permissions.mayRead(stored.type) else {
+            return (.denied("your assignment's position may not read \(stored.type)"), nil)
+        }
+        guard let patientID = stored.patientID else { return (.allowed(.directory), nil) }
+        switch principal.kind {
+        case .system:
+            return (.allowed(.system), nil)
+        case .patient:
+            return patientID == principal.id ? (.allowed(.ownRecord), nil) : (.denied("a patient may read only their own record"), nil)
+        case .practitioner:
+            guard let assignment = principal.assignment else { return (.denied("no assignment (medarbetaruppdrag) was chosen at login"), nil) }
+            let facts = try await facts(patientID)
+            if stored.type == "Patient" { return (.allowed(.directory), facts) }
+            let unit = FactFinder.recordUnit(stored.object)
+            var provider = gateway.settings.defaultProviderID
+            if let unit { provider = try await gateway.directory.provider(of: unit) }
+            return (PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: unit, recordProvider: provider), facts)
+        }
+    }
+
+    /// Patient-level access for compartment reads and `$everything`: the user needs a ground for the
+    /// patient's records at their own provider (or their own record, or a system scope).
+    public func requireAccess(patientID: String) async throws {
+        switch principal.kind {
+        case .system: return
+        case .patient:
+            if patientID != principal.id { throw try await deny(patientID: patientID, "a patient may read only their own record") }
+        case .practitioner:
+            guard let assignment = principal.assignment else { throw try await deny(patientID: patientID, "no assignment (medarbetaruppdrag) was chosen") }
+            let facts = try await facts(patientID)
+            if case .denied(let why) = PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: assignment.unitID, recordProvider: assignment.providerID) {
+                throw try await deny(patientID: patientID, why, facts: facts)
+            }
+        }
+    }
+
+    /// Audits a refusal and returns the error to throw.
+    func deny(patientID: String?, _ why: String, facts: PatientAccessFacts? = nil, resources: [String] = []) async throws -> FHIRError {
+        try await gateway.auditWriter.write([builder.entry(action: action, patientID: patientID, resources: resources, basis: nil,
+                                                           outcome: "denied", facts: facts, reason: why)])
+        return FHIRError(.forbidden, code: "forbidden", "access denied: \(why)")
+    }
+
+    /// Keeps what the principal may see (redacted where needed), audits it per patient, and returns it in order.
+    func visible(_ resources: [StoredResource], interaction: Character = "r") async throws -> [StoredResource] {
+        var kept: [StoredResource] = []
+        var byPatient: [String: (resources: [String], basis: AccessBasis, facts: PatientAccessFacts?)] = [:]
+        var order: [String] = []
+        for stored in resources {
+            guard case (.allowed(let basis), let facts) = try await decide(stored, interaction: interaction) else { continue }
+            kept.append(redacted(stored, facts: facts))
+            guard let patientID = stored.patientID else { continue }
+            if byPatient[patientID] == nil { order.append(patientID) }
+            var group = byPatient[patientID] ?? ([], basis, facts)
+            group.resources.append("\(stored.type)/\(stored.id)")
+            // The strongest ground used for the patient is the one recorded (nödåtkomst must show).
+            if basis == .emergencyAccess { group.basis = basis }
+            byPatient[patientID] = group
+        }
+        let entries = order.map { patientID in
+            let group = byPatient[patientID]!
+            return builder.entry(action: action, patientID: patientID, resources: group.resources, basis: group.basis, outcome: "allowed", facts: group.facts)
+        }
+        try await gateway.auditWriter.write(entries)
+        return kept
+    }
+
+    /// Hides a protected identity's address and contact details from those without the permission.
+    func redacted(_ stored: StoredResource, facts: PatientAccessFacts?) -> StoredResource {
+        guard stored.type == "Patient", !stored.isDeleted, !principal.permissions.protectedIdentity,
+              principal.kind == .practitioner, facts?.protectedIdentity == true
+        else { return stored }
+        let object = stored.object.filter { !["address", "telecom", "contact", "photo"].contains($0) }
+        return StoredResource(type: stored.type, id: stored.id, versionId: stored.versionId, lastUpdated: stored.lastUpdated, method: stored.method,
+                              json: JSONWriter.bytes(.object(object)), sequence: stored.sequence, patientID: stored.patientID)
+    }
+
+    // MARK: Reads
+
+    /// The current version, if the principal may see it. Blocked information answers nil (as if absent);
+    /// a missing ground is a 403 naming what the user can do.
+    public func read(type: String, id: String) async throws -> StoredResource? {
+        guard let stored = try await store.read(type: type, id: id) else { return nil }
+        return try await one(stored)
+    }
+
+    public func vread(type: String, id: String, versionId: Int) async throws -> StoredResource? {
+        guard let stored = try await store.vread(type: type, id: id, versionId: versionId) else { return nil }
+        return try await one(stored)
+    }
+
+    private func one(_ stored: StoredResource) async throws -> StoredResource? {
+        if stored.isDeleted { return stored }
+        switch try await decide(stored) {
+        case (.allowed, _):
+            return try await visible([stored]).first
+        case (.blocked, _):
+            return nil
+        case (.denied(let why), let facts):
+            throw try await deny(patientID: stored.patientID, why, facts: facts, resources: ["\(stored.type)/\(stored.id)"])
+        }
+    }
+
+    /// One page of a search: what the principal may see, in the query's order, and whether more follow.
+    /// Hidden matches are skipped by reading further, so a page is full whenever enough visible matches exist.
+    public func search(_ query: SearchQuery, limit: Int) async throws -> (resources: [StoredResource], hasMore: Bool) {
+        var query = query
+        var result: [StoredResource] = []
+        for _ in 0..<8 {
+            let want = limit + 1 - result.count
+            let ids = try await store.search(query, limit: max(want, min(limit * 2, 1_000)) + 1)
+            let batch = ids.prefix(max(want, min(limit * 2, 1_000)))
+            let stored = try await store.read(keys: batch.map { ResourceKey(type: query.type, id: $0) })
+            let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let candidates = batch.compactMap { byID[$0] }
+            // Decide first, audit only what is returned: a look-ahead match is not an access.
+            var allowed: [StoredResource] = []
+            for candidate in candidates where result.count + allowed.count < limit + 1 {
+                if case .allowed = try await decide(candidate, interaction: "s").0 { allowed.append(candidate) }
+            }
+            result += allowed
+            let exhausted = ids.count <= batch.count
+            if result.count > limit || exhausted { break }
+            guard let last = batch.last else { break }
+            if query.beforeID != nil { query.beforeID = last } else if query.sort.isEmpty { query.afterID = last } else { query.offset += batch.count }
+        }
+        let hasMore = result.count > limit
+        let page = try await visible(Array(result.prefix(limit)), interaction: "s")
+        return (page, hasMore)
+    }
+
+    /// How many matches the principal may see, or nil when finding out would examine more than the configured maximum.
+    public func count(_ query: SearchQuery) async throws -> Int? {
+        if principal.kind == .system, scopeProblem("s", type: query.type, patientID: nil) == nil { return try await store.count(query) }
+        var query = query
+        query.sort = []
+        query.afterID = nil
+        query.beforeID = nil
+        query.offset = 0
+        var seen = 0, visible = 0
+        while seen < gateway.settings.maximumVisibleCount {
+            let ids = try await store.search(query, limit: 1_000)
+            let stored = try await store.read(keys: ids.map { ResourceKey(type: query.type, id: $0) })
+            for candidate in stored {
+                if case .allowed = try await decide(candidate, interaction: "s").0 { visible += 1 }
+            }
+            seen += ids.count
+            guard ids.count == 1_000, let last = ids.last else { return visible }
+            query.afterID = last
+        }
+        return nil
+    }
+
+    /// Current versions by key, leaving out what the principal may not see (for `_include`).
+    public func read(keys: [ResourceKey]) async throws -> [StoredResource] {
+        try await visible(try await store.read(keys: keys))
+    }
+
+    public func referenced(sourceType: String, ids: [String], parameter: String, targetType: String?) async throws -> [ResourceKey] {
+        try await store.referenced(sourceType: sourceType, ids: ids, parameter: parameter, targetType: targetType)
+    }
+
+    public func referencing(sourceType: String, parameter: String, targetType: String, ids: [String]) async throws -> [ResourceKey] {
+        try await store.referencing(sourceType: sourceType, parameter: parameter, targetType: targetType, ids: ids)
+    }
+
+    /// Conditional matching (If-None-Exist, conditional update/delete): ids only; the write itself is authorised.
+    public func find(_ criteria: ConditionalCriteria) async throws -> [String] {
+        try await store.find(criteria)
+    }
+
+    /// `$everything`: the patient's compartment, after a patient-level check, filtered per record.
+    public func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource] {
+        try await requireAccess(patientID: patientID)
+        return try await visible(try await store.compartment(patientID: patientID, since: since, after: after, limit: limit))
+    }
+
+    /// History, filtered to what the principal may see, with the cursor of the next page (nil on the last);
+    /// deletions of patient data show only to system clients.
+    public func history(_ query: HistoryQuery) async throws -> (versions: [StoredResource], nextCursor: Int64?) {
+        let versions = try await store.history(query)
+        let nextCursor = versions.count == query.count ? versions.last?.sequence : nil
+        var kept: [StoredResource] = []
+        let live = try await visible(versions.filter { !$0.isDeleted })
+        var liveByKey = Dictionary(grouping: live, by: { "\($0.key)/\($0.versionId)" })
+        for version in versions {
+            if version.isDeleted {
+                if principal.kind == .system || version.patientID == nil { kept.append(version) }
+            } else if let match = liveByKey["\(version.key)/\(version.versionId)"]?.first {
+                kept.append(match)
+                liveByKey["\(version.key)/\(version.versionId)"] = nil
+            }
+        }
+        return (kept, nextCursor)
+    }
+
+    // MARK: Writes
+
+    /// Authorises and applies writes atomically, with their audit records in the same transaction.
+    /// New records are tagged with the writer's care unit, so later reads know where they were made.
+    public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+        guard !operations.isEmpty else { return [] }
+        let currents = Dictionary(try await store.read(keys: operations.map { ResourceKey(type: $0.type, id: $0.id) }).map { ($0.key, $0) },
+                                  uniquingKeysWith: { a, _ in a })
+        var prepared: [WriteOperation] = []
+        prepared.reserveCapacity(operations.count)
+        for operation in operations {
+            prepared.append(tagged(operation, current: currents[ResourceKey(type: operation.type, id: operation.id)]))
+        }
+        let indexes = await WriteOperation.precomputeIndexes(prepared)
+        let compartment = PatientCompartment()
+        var byPatient: [String: (resources: [String], basis: AccessBasis, facts: PatientAccessFacts?)] = [:]
+        var order: [String] = []
+        var touchesOrganisations = false
+        for (i, operation) in prepared.enumerated() {
+            prepared[i].index = indexes[i]
+            let current = currents[ResourceKey(type: operation.type, id: operation.id)]
+            touchesOrganisations = touchesOrganisations || operation.type == "Organization" || operation.type == "PractitionerRole"
+            let interaction: Character
+            switch operation.kind {
+            case .create: interaction = "c"
+            case .update: interaction = current == nil ? "c" : "u"
+            case .delete: interaction = "d"
+            }
+            var patients: [String] = []
+            if let index = indexes[i], let patientID = compartment.patientID(type: operation.type, id: operation.id, index: index) { patients.append(patientID) }
+            if let old = current?.patientID, !patients.contains(old) { patients.append(old) }
+            let reference = "\(operation.type)/\(operation.id)"
+            var problem = scopeProblem(interaction, type: operation.type, patientID: patients.first)
+            if problem != nil, case .update = operation.kind, current == nil {
+                // An update that creates is allowed by either scope.
+                problem = scopeProblem("u", type: operation.type, patientID: patients.first)
+            }
+            if let problem { throw try await deny(patientID: patients.first, problem, resources: [reference]) }
+            guard principal.permissions.mayWrite(operation.type) else {
+                throw try await deny(patientID: patients.first, "your assignment's position may not write \(operation.type)", resources: [reference])
+            }
+            for patientID in patients {
+                let (basis, facts) = try await writeGround(operation, patientID: patientID, current: current, reference: reference)
+                if byPatient[patientID] == nil { order.append(patientID) }
+                var group = byPatient[patientID] ?? ([], basis, facts)
+                group.resources.append(reference)
+                if basis == .emergencyAccess { group.basis = basis }
+                byPatient[patientID] = group
+            }
+        }
+        let audit = order.map { patientID in
+            let group = byPatient[patientID]!
+            return builder.entry(action: action, patientID: patientID, resources: group.resources, basis: group.basis, outcome: "allowed", facts: group.facts)
+        }
+        let results = try await store.commit(prepared, audit: audit)
+        if touchesOrganisations { await gateway.directory.invalidate() }
+        return results
+    }
+
+    /// The ground for writing a record of `patientID`, or a refusal.
+    private func writeGround(_ operation: WriteOperation, patientID: String, current: StoredResource?, reference: String) async throws
+        -> (AccessBasis, PatientAccessFacts?) {
+        switch principal.kind {
+        case .system:
+            return (.system, nil)
+        case .patient:
+            guard patientID == principal.id else { throw try await deny(patientID: patientID, "a patient may write only to their own record", resources: [reference]) }
+            return (.ownRecord, nil)
+        case .practitioner:
+            guard let assignment = principal.assignment else {
+                throw try await deny(patientID: patientID, "no assignment (medarbetaruppdrag) was chosen at login", resources: [reference])
+            }
+            let facts = try await facts(patientID)
+            // Registering a patient and their demographics is administration of the patient index.
+            if operation.type == "Patient" { return (.directory, facts) }
+            // A new care contact, episode, booking or care team at one's own unit is what creates a care relationship.
+            if current == nil, ["Encounter", "EpisodeOfCare", "Appointment", "CareTeam"].contains(operation.type) {
+                return (facts.careRelationship != nil ? .careRelationship : .directory, facts)
+            }
+            let unit = current.flatMap { FactFinder.recordUnit($0.object) } ?? assignment.unitID
+            let provider = try await gateway.directory.provider(of: unit)
+            switch PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: unit, recordProvider: provider) {
+            case .allowed(let basis): return (basis, facts)
+            case .blocked: throw try await deny(patientID: patientID, "the record is blocked (spärrad)", facts: facts, resources: [reference])
+            case .denied(let why): throw try await deny(patientID: patientID, why, facts: facts, resources: [reference])
+            }
+        }
+    }
+
+    /// Authorises and applies one write.
+    public func commit(_ operation: WriteOperation) async throws -> WriteResult {
+        try await commit([operation])[0]
+    }
+
+    /// Puts the writer's care unit on a new record; an update keeps the unit that made the record.
+    private func tagged(_ operation: WriteOperation, current: StoredResource?) -> WriteOperation {
+        // Only an explicit tag counts here: an untagged record stays untagged when a system client rewrites it.
+        let existingUnit = current.flatMap { $0.isDeleted ? nil : FactFinder.unitTag($0.object) }
+        let unit = existingUnit ?? principal.assignment?.unitID
+        func retag(_ resource: JSONObject) -> JSONObject {
+            guard let unit else { return resource }
+            // System clients (imports, integrations) may bring the source system's unit; users may not choose another unit's.
+            if principal.kind == .system, existingUnit == nil, FactFinder.recordUnit(resource) != nil { return resource }
+            var resource = resource
+            var meta = resource["meta"]?.objectValue ?? JSONObject()
+            var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != RecordTags.careUnit }
+            tags.append(.object(JSONObject([("system", .string(RecordTags.careUnit)), ("code", .string(unit))])))
+            meta["tag"] = .array(tags)
+            resource["meta"] = .object(meta)
+            return resource
+        }
+        var result: WriteOperation
+        switch operation.kind {
+        case .create(let resource, let criteria): result = .create(retag(resource), type: operation.type, id: operation.id, ifNoneExist: criteria)
+        case .update(let resource, let ifMatch): result = .update(retag(resource), type: operation.type, id: operation.id, ifMatch: ifMatch)
+        case .delete: result = operation
+        }
+        result.index = nil
+        return result
+    }
+}
+
+/// Facts gathered during one request, so a search over one patient's records asks once.
+final class FactsCache: Sendable {
+    private let byPatient = Mutex<[String: PatientAccessFacts]>([:])
+
+    func facts(_ patientID: String) -> PatientAccessFacts? { byPatient.withLock { $0[patientID] } }
+    func store(_ facts: PatientAccessFacts) { byPatient.withLock { $0[facts.patientID] = facts } }
+    func forget(_ patientID: String) { _ = byPatient.withLock { $0.removeValue(forKey: patientID) } }
+}

@@ -1,0 +1,141 @@
+import FHIRCore
+import Foundation
+import Store
+
+/// Registering the Patientdatalag directives: care relationships, consents,
+/// nödåtkomst and spärr. Each is audited with its reason in the same transaction.
+extension PatientDataSession {
+    /// What the principal may see of a patient's record and on what ground, for the
+    /// care-relationship question, the consent dialog and "spärrad information finns".
+    public func accessStatus(patientID: String) async throws -> JSONObject {
+        guard try await store.read(type: "Patient", id: patientID) != nil else {
+            throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
+        }
+        let facts = try await facts(patientID)
+        let now = Instant.now()
+        let directives = try await store.controlRecords(kind: ControlKind.directive, patientID: patientID).compactMap(Directive.from)
+            .filter { $0.isActive(at: now) }
+        var members: [(key: String, value: JSONValue)] = [("patient", .string(patientID))]
+        if let relationship = facts.careRelationship { members.append(("careRelationship", .string(relationship))) }
+        members.append(("consentedProviders", .array(facts.consentedProviders.sorted().map { .string($0) })))
+        if let emergency = facts.emergencyAccess {
+            members.append(("emergencyAccessUntil", .string(Instant.format(milliseconds: emergency.validUntil ?? now))))
+        }
+        members.append(("hasBlockedInformation", .bool(directives.contains { $0.kind == .block })))
+        members.append(("protectedIdentity", .bool(facts.protectedIdentity)))
+        if principal.kind == .patient, patientID == principal.id {
+            // Only the patient sees which blocks exist, to lift them.
+            members.append(("blocks", .array(directives.filter { $0.kind == .block }.map { directive in
+                .object(JSONObject([("id", .string(directive.id)), ("unit", directive.unitID.map { .string($0) } ?? .null),
+                                    ("provider", directive.providerID.map { .string($0) } ?? .null), ("reason", .string(directive.reason))]))
+            })))
+        }
+        if principal.kind == .practitioner, let assignment = principal.assignment {
+            let decision = PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: assignment.unitID, recordProvider: assignment.providerID)
+            switch decision {
+            case .allowed(let basis): members.append(("access", .string(basis.rawValue)))
+            case .blocked: members.append(("access", .string("blocked")))
+            case .denied(let why): members += [("access", .string("none")), ("reason", .string(why))]
+            }
+        }
+        // Even the question is an access: it tells whether blocked information or a protected identity exists.
+        try await gateway.auditWriter.write([AuditRecordBuilder(principal: principal).entry(action: "access-status", patientID: patientID, resources: [],
+                                                                                           basis: nil, outcome: "allowed", facts: facts)])
+        return JSONObject(members)
+    }
+
+    /// Registers a care relationship for the user's unit, with a reason, for `days` (default from settings).
+    public func registerCareRelationship(patientID: String, reason: String, days: Int?) async throws -> Directive {
+        let assignment = try careAssignment()
+        let days = min(days ?? gateway.settings.registeredCareRelationshipDays, 365)
+        return try await register(.careRelationship, patientID: patientID, unitID: assignment.unitID, providerID: assignment.providerID,
+                                  practitionerID: principal.id, reason: reason, duration: Int64(days) * 86_400_000, basis: .careRelationship)
+    }
+
+    /// Registers the patient's consent (samtycke) that the user's unit reads `providerID`'s records.
+    public func registerConsent(patientID: String, providerID: String, reason: String, days: Int?) async throws -> Directive {
+        let assignment = try careAssignment()
+        guard try await store.read(type: "Organization", id: providerID) != nil else {
+            throw FHIRError(.invalid, code: "invalid", "provider: Organization/\(providerID) does not exist")
+        }
+        let duration = days.map { Int64(min($0, 3_650)) * 86_400_000 }
+        return try await register(.consent, patientID: patientID, unitID: assignment.unitID, providerID: providerID,
+                                  practitionerID: principal.id, reason: reason, duration: duration, basis: .consent)
+    }
+
+    /// Opens the record by nödåtkomst: personal, time-limited, flagged for review.
+    public func openEmergencyAccess(patientID: String, reason: String) async throws -> Directive {
+        let assignment = try careAssignment()
+        let directive = try await register(.emergencyAccess, patientID: patientID, unitID: assignment.unitID, providerID: assignment.providerID,
+                                           practitionerID: principal.id, reason: reason,
+                                           duration: Int64(gateway.settings.emergencyAccessHours) * 3_600_000, basis: .emergencyAccess)
+        cache.forget(patientID)
+        return directive
+    }
+
+    /// Registers a spärr on a unit's or a provider's information (the patient's own request).
+    public func block(patientID: String, unitID: String?, providerID: String?, reason: String) async throws -> Directive {
+        guard (unitID == nil) != (providerID == nil) else {
+            throw FHIRError(.invalid, code: "required", "name exactly one of unit and provider to block")
+        }
+        if principal.kind == .patient, principal.id != patientID {
+            throw FHIRError(.forbidden, code: "forbidden", "a patient may block only their own record")
+        }
+        if principal.kind == .system { throw FHIRError(.forbidden, code: "forbidden", "a system client cannot register a spärr") }
+        let organisation = unitID ?? providerID!
+        guard try await store.read(type: "Organization", id: organisation) != nil else {
+            throw FHIRError(.invalid, code: "invalid", "Organization/\(organisation) does not exist")
+        }
+        return try await register(.block, patientID: patientID, unitID: unitID, providerID: providerID, practitionerID: nil, reason: reason,
+                                  duration: nil, basis: principal.kind == .patient ? .ownRecord : .directory)
+    }
+
+    /// Lifts a spärr: only the patient can.
+    public func unblock(patientID: String, directiveID: String) async throws {
+        guard principal.kind == .patient, principal.id == patientID else {
+            throw try await deny(patientID: patientID, "only the patient can lift a spärr")
+        }
+        guard let record = try await store.controlRecord(kind: ControlKind.directive, key: directiveID), var directive = Directive.from(record),
+              directive.patientID == patientID, directive.kind == .block, directive.revokedAt == nil
+        else { throw FHIRError(.notFound, code: "not-found", "no active spärr \(directiveID) on Patient/\(patientID)") }
+        directive.revokedAt = Instant.now()
+        directive.revokedBy = principal.reference
+        let entry = AuditRecordBuilder(principal: principal).entry(action: "unblock", patientID: patientID, resources: [], basis: .ownRecord,
+                                                                   outcome: "allowed", facts: nil, reason: directive.reason)
+        try await store.writeControlRecords([directive.record], deleting: [], audit: [entry])
+    }
+
+    private func careAssignment() throws -> Assignment {
+        guard principal.kind == .practitioner, let assignment = principal.assignment else {
+            throw FHIRError(.forbidden, code: "forbidden", "only a practitioner acting under an assignment can register this")
+        }
+        guard assignment.purpose == .care else {
+            throw FHIRError(.forbidden, code: "forbidden", "the assignment at \(assignment.unitName) is not for care (vård och behandling)")
+        }
+        return assignment
+    }
+
+    private func register(_ kind: Directive.Kind, patientID: String, unitID: String?, providerID: String?, practitionerID: String?,
+                          reason: String, duration: Int64?, basis: AccessBasis) async throws -> Directive {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard reason.count >= 3 else {
+            throw FHIRError(.invalid, code: "required", "reason: a reason of at least 3 characters is required", expression: ["reason"])
+        }
+        guard let patient = try await store.read(type: "Patient", id: patientID), !patient.isDeleted else {
+            throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
+        }
+        let now = Instant.now()
+        let directive = Directive(id: UUID().uuidString.lowercased(), kind: kind, patientID: patientID, unitID: unitID, providerID: providerID,
+                                  practitionerID: practitionerID, reason: reason, validFrom: now, validUntil: duration.map { now + $0 },
+                                  registeredBy: principal.reference)
+        let facts = principal.kind == .practitioner ? try await facts(patientID) : nil
+        var entry = AuditRecordBuilder(principal: principal).entry(action: kind.rawValue, patientID: patientID, resources: [], basis: basis,
+                                                                   outcome: "allowed", facts: facts, reason: reason)
+        if kind == .emergencyAccess, !entry.flags.contains(ReviewFlag.emergencyAccess.rawValue) {
+            entry.flags.append(ReviewFlag.emergencyAccess.rawValue)
+        }
+        try await store.writeControlRecords([directive.record], deleting: [], audit: [entry])
+        cache.forget(patientID)
+        return directive
+    }
+}

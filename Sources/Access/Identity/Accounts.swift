@@ -1,0 +1,150 @@
+import FHIRCore
+import Foundation
+import Store
+
+/// A login of the built-in identity provider: a practitioner or a patient,
+/// with a scrypt password hash and a TOTP second factor.
+public struct UserAccount: Codable, Sendable, Equatable {
+    public var username: String
+    public var kind: Principal.Kind
+    /// The Practitioner or Patient id.
+    public var subjectID: String
+    public var displayName: String
+    public var passwordHash: String
+    public var totpSecret: String
+    public var failedAttempts: Int = 0
+    public var lockedUntil: Int64?
+    /// The last TOTP step used, so a code works once.
+    public var lastTOTPStep: Int64?
+    public var personalDetails: Principal.PersonalDetails?
+    public var disabled = false
+
+    public init(username: String, kind: Principal.Kind, subjectID: String, displayName: String, passwordHash: String, totpSecret: String,
+                personalDetails: Principal.PersonalDetails? = nil) {
+        self.username = username
+        self.kind = kind
+        self.subjectID = subjectID
+        self.displayName = displayName
+        self.passwordHash = passwordHash
+        self.totpSecret = totpSecret
+        self.personalDetails = personalDetails
+    }
+
+    /// The FHIR reference of the user (`fhirUser`).
+    public var fhirUser: String { kind == .patient ? "Patient/\(subjectID)" : "Practitioner/\(subjectID)" }
+}
+
+/// Lockout after failed logins: `freeAttempts` misses, then a lock that doubles per further miss.
+public struct LockoutPolicy: Sendable {
+    public var freeAttempts: Int
+    public var firstLockSeconds: Int
+    public var maximumLockSeconds: Int
+
+    public init(freeAttempts: Int = 5, firstLockSeconds: Int = 60, maximumLockSeconds: Int = 3_600) {
+        self.freeAttempts = freeAttempts
+        self.firstLockSeconds = firstLockSeconds
+        self.maximumLockSeconds = maximumLockSeconds
+    }
+
+    func lockSeconds(afterFailures failures: Int) -> Int? {
+        guard failures >= freeAttempts else { return nil }
+        let doublings = min(failures - freeAttempts, 20)
+        return min(firstLockSeconds << doublings, maximumLockSeconds)
+    }
+}
+
+/// Why a login failed; the message never tells which of username and password was wrong.
+public enum LoginFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidCredentials
+    case invalidCode
+    case locked(until: Int64)
+    case disabled
+
+    public var description: String {
+        switch self {
+        case .invalidCredentials: "Fel användarnamn eller lösenord."
+        case .invalidCode: "Fel engångskod. Ange den sexsiffriga koden från din autentiseringsapp."
+        case .locked(let until): "Kontot är låst efter för många misslyckade försök. Försök igen efter \(Instant.format(milliseconds: until).prefix(19).replacingOccurrences(of: "T", with: " ")) UTC."
+        case .disabled: "Kontot är avstängt."
+        }
+    }
+}
+
+/// Creates accounts and checks logins, auditing every attempt.
+public struct AccountService: Sendable {
+    let store: any ResourceStore
+    public let hasher: PasswordHasher
+    public let lockout: LockoutPolicy
+
+    public init(store: any ResourceStore, hasher: PasswordHasher = PasswordHasher(), lockout: LockoutPolicy = LockoutPolicy()) {
+        self.store = store
+        self.hasher = hasher
+        self.lockout = lockout
+    }
+
+    public func account(_ username: String) async throws -> UserAccount? {
+        guard let record = try await store.controlRecord(kind: ControlKind.account, key: username.lowercased()) else { return nil }
+        return try JSONDecoder().decode(UserAccount.self, from: Data(record.json))
+    }
+
+    public func save(_ account: UserAccount, audit: [AuditEntry] = []) async throws {
+        let record = ControlRecord(kind: ControlKind.account, key: account.username.lowercased(),
+                                   patientID: account.kind == .patient ? account.subjectID : nil, json: [UInt8](try JSONEncoder().encode(account)))
+        try await store.writeControlRecords([record], deleting: [], audit: audit)
+    }
+
+    public func hasAccounts() async throws -> Bool {
+        !(try await store.controlRecords(kind: ControlKind.account, patientID: nil)).isEmpty
+    }
+
+    /// Creates or replaces an account with a new password and TOTP secret.
+    public func create(username: String, kind: Principal.Kind, subjectID: String, displayName: String, password: String, totpSecret: String,
+                       personalDetails: Principal.PersonalDetails? = nil) async throws -> UserAccount {
+        let account = UserAccount(username: username.lowercased(), kind: kind, subjectID: subjectID, displayName: displayName,
+                                  passwordHash: try hasher.hash(password), totpSecret: totpSecret, personalDetails: personalDetails)
+        try await save(account)
+        return account
+    }
+
+    /// Checks password and TOTP code; counts failures, locks with back-off, and audits each attempt.
+    public func login(username: String, password: String, code: String, client: String, now: Date = Date()) async throws -> UserAccount {
+        let millis = Int64(now.timeIntervalSince1970 * 1000)
+        guard var account = try await account(username) else {
+            // Spend the same time as a real check, so timing does not reveal which usernames exist.
+            _ = hasher.verify(password, against: "scrypt$\(1 << hasher.costExponent)$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA")
+            try await store.appendAudit([loginEntry(actor: "User/\(username.lowercased())", outcome: "denied", reason: "unknown user", client: client, at: millis)])
+            throw LoginFailure.invalidCredentials
+        }
+        let actor = account.fhirUser
+        if account.disabled { throw LoginFailure.disabled }
+        if let until = account.lockedUntil, until > millis {
+            try await store.appendAudit([loginEntry(actor: actor, outcome: "denied", reason: "locked", client: client, at: millis)])
+            throw LoginFailure.locked(until: until)
+        }
+        let passwordOK = hasher.verify(password, against: account.passwordHash)
+        let step = passwordOK ? TOTP.matchingStep(secret: account.totpSecret, code: code.filter(\.isNumber), at: now) : nil
+        // A code works once, and no earlier code after it (RFC 6238 §5.2).
+        let codeOK = step.map { $0 > (account.lastTOTPStep ?? .min) } ?? false
+        guard passwordOK, codeOK else {
+            account.failedAttempts += 1
+            if let seconds = lockout.lockSeconds(afterFailures: account.failedAttempts) { account.lockedUntil = millis + Int64(seconds) * 1000 }
+            try await save(account, audit: [loginEntry(actor: actor, outcome: "denied", reason: passwordOK ? "wrong one-time code" : "wrong password",
+                                                       client: client, at: millis)])
+            if let until = account.lockedUntil, until > millis { throw LoginFailure.locked(until: until) }
+            throw passwordOK ? LoginFailure.invalidCode : LoginFailure.invalidCredentials
+        }
+        account.failedAttempts = 0
+        account.lockedUntil = nil
+        account.lastTOTPStep = step
+        try await save(account, audit: [loginEntry(actor: actor, outcome: "allowed", reason: nil, client: client, at: millis)])
+        return account
+    }
+
+    private func loginEntry(actor: String, outcome: String, reason: String?, client: String, at millis: Int64) -> AuditEntry {
+        var members: [(key: String, value: JSONValue)] = [("recorded", .string(Instant.format(milliseconds: millis))), ("action", .string("login")),
+                                                          ("outcome", .string(outcome)), ("client", .string(client))]
+        if let reason { members.append(("reason", .string(reason))) }
+        return AuditEntry(recordedAt: millis, actor: actor, patientID: nil, action: "login", outcome: outcome, flags: [],
+                          json: JSONWriter.bytes(.object(JSONObject(members))))
+    }
+}

@@ -1,0 +1,372 @@
+import Crypto
+import FHIRCore
+import Foundation
+import JWTKit
+import Store
+import Synchronization
+
+/// The claims of a Kärna access token (a JWT signed with ES256).
+struct AccessTokenPayload: JWTPayload {
+    var iss: IssuerClaim
+    var sub: SubjectClaim
+    var aud: AudienceClaim
+    var exp: ExpirationClaim
+    var iat: IssuedAtClaim
+    var jti: IDClaim
+    var scope: String
+    var kind: String
+    var client_id: String
+    var assignment: String?
+    var patient: String?
+    var fhirUser: String?
+    var name: String?
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// An OpenID Connect id token.
+struct IDTokenPayload: JWTPayload {
+    var iss: IssuerClaim
+    var sub: SubjectClaim
+    var aud: AudienceClaim
+    var exp: ExpirationClaim
+    var iat: IssuedAtClaim
+    var fhirUser: String?
+    var name: String?
+    var nonce: String?
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// The minimal claims read from a client's `private_key_jwt` assertion (SMART Backend Services).
+struct ClientAssertionPayload: JWTPayload {
+    var iss: IssuerClaim
+    var sub: SubjectClaim
+    var aud: AudienceClaim
+    var exp: ExpirationClaim
+    var jti: IDClaim
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// Claims an external OpenID Connect issuer (the region's identity provider) puts in its tokens.
+struct ExternalTokenPayload: JWTPayload {
+    var iss: IssuerClaim
+    var sub: SubjectClaim
+    var aud: AudienceClaim
+    var exp: ExpirationClaim
+    var scope: String?
+    var hsa_id: String?
+    var assignment: String?
+    var name: String?
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// What a token is issued for: the subject, client, scopes and launch context.
+public struct Grant: Codable, Sendable, Equatable {
+    public var kind: Principal.Kind
+    /// The username (users) or client id (system clients).
+    public var subject: String
+    public var displayName: String
+    public var clientID: String
+    public var scope: String
+    public var assignmentID: String?
+    public var patient: String?
+    /// `Practitioner/…` or `Patient/…` for users.
+    public var fhirUser: String?
+    public var nonce: String?
+
+    public init(kind: Principal.Kind, subject: String, displayName: String, clientID: String, scope: String, assignmentID: String? = nil,
+                patient: String? = nil, fhirUser: String? = nil, nonce: String? = nil) {
+        self.kind = kind
+        self.subject = subject
+        self.displayName = displayName
+        self.clientID = clientID
+        self.scope = scope
+        self.assignmentID = assignmentID
+        self.patient = patient
+        self.fhirUser = fhirUser
+        self.nonce = nonce
+    }
+}
+
+/// The token endpoint's answer (RFC 6749 §5.1 with SMART's launch context).
+public struct TokenResponse: Sendable {
+    public var accessToken: String
+    public var expiresIn: Int
+    public var scope: String
+    public var refreshToken: String?
+    public var idToken: String?
+    public var patient: String?
+
+    public var json: JSONObject {
+        var members: [(key: String, value: JSONValue)] = [("access_token", .string(accessToken)), ("token_type", .string("Bearer")),
+                                                          ("expires_in", .number(String(expiresIn))), ("scope", .string(scope))]
+        if let refreshToken { members.append(("refresh_token", .string(refreshToken))) }
+        if let idToken { members.append(("id_token", .string(idToken))) }
+        if let patient { members.append(("patient", .string(patient))) }
+        return JSONObject(members)
+    }
+}
+
+/// A trusted external OpenID Connect issuer: its tokens name the user by HSA-id and the assignment by PractitionerRole id.
+public struct TrustedIssuer: Sendable {
+    public var issuer: String
+    public var audience: String
+    /// The issuer's JWK set as JSON (downloaded by the region; no network fetch at run time).
+    public var jwks: String
+
+    public init(issuer: String, audience: String, jwks: String) {
+        self.issuer = issuer
+        self.audience = audience
+        self.jwks = jwks
+    }
+}
+
+/// Issues and checks tokens: access tokens (JWT, ES256), id tokens, refresh tokens
+/// (opaque, rotated on use), and revocation. The signing key lives in the database.
+public final class TokenService: Sendable {
+    public let issuer: String
+    public let audience: String
+    public let accessTokenSeconds: Int
+    public let refreshTokenSeconds: Int
+    let store: any ResourceStore
+    let keys: JWTKeyCollection
+    let external: (issuer: TrustedIssuer, keys: JWTKeyCollection)?
+    let directory: OrganisationDirectory
+    let accounts: AccountService
+    public let clients: ClientRegistry
+    /// The public signing key as a JWK, for `/auth/jwks`.
+    public let publicJWK: JSONObject
+    private let verified = Mutex<[String: (principal: Principal, expires: Int64)]>([:])
+    private let revoked = Mutex<Set<String>>([])
+
+    static let keyID = "karna-es256-1"
+
+    public init(store: any ResourceStore, directory: OrganisationDirectory, accounts: AccountService, issuer: String, audience: String,
+                accessTokenSeconds: Int = 900, refreshTokenSeconds: Int = 8 * 3_600, trustedIssuer: TrustedIssuer? = nil) async throws {
+        self.store = store
+        self.directory = directory
+        self.accounts = accounts
+        self.clients = ClientRegistry(store: store)
+        self.issuer = issuer
+        self.audience = audience
+        self.accessTokenSeconds = accessTokenSeconds
+        self.refreshTokenSeconds = refreshTokenSeconds
+        let key: ES256PrivateKey
+        if let record = try await store.controlRecord(kind: ControlKind.signingKey, key: Self.keyID) {
+            key = try ES256PrivateKey(pem: String(decoding: record.json, as: UTF8.self))
+        } else {
+            key = ES256PrivateKey()
+            try await store.writeControlRecords([ControlRecord(kind: ControlKind.signingKey, key: Self.keyID, json: Array(key.pemRepresentation.utf8))],
+                                                deleting: [], audit: [])
+        }
+        keys = JWTKeyCollection()
+        await keys.add(ecdsa: key, kid: JWKIdentifier(string: Self.keyID))
+        let parameters = key.parameters
+        publicJWK = JSONObject([("kty", .string("EC")), ("crv", .string("P-256")), ("kid", .string(Self.keyID)), ("use", .string("sig")),
+                                ("alg", .string("ES256")), ("x", .string(parameters?.x ?? "")), ("y", .string(parameters?.y ?? ""))])
+        if let trustedIssuer {
+            let externalKeys = JWTKeyCollection()
+            try await externalKeys.add(jwksJSON: trustedIssuer.jwks)
+            external = (trustedIssuer, externalKeys)
+        } else {
+            external = nil
+        }
+    }
+
+    // MARK: Issuing
+
+    /// An access token (and an id token when `openid` was granted, a refresh token when `offline_access` or `online_access` was).
+    public func issue(_ grant: Grant) async throws -> TokenResponse {
+        let now = Date()
+        let payload = AccessTokenPayload(
+            iss: IssuerClaim(value: issuer), sub: SubjectClaim(value: grant.subject), aud: AudienceClaim(value: [audience]),
+            exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(accessTokenSeconds))), iat: IssuedAtClaim(value: now),
+            jti: IDClaim(value: UUID().uuidString.lowercased()), scope: grant.scope, kind: grant.kind.rawValue, client_id: grant.clientID,
+            assignment: grant.assignmentID, patient: grant.patient, fhirUser: grant.fhirUser, name: grant.displayName)
+        var response = TokenResponse(accessToken: try await keys.sign(payload, kid: JWKIdentifier(string: Self.keyID)),
+                                     expiresIn: accessTokenSeconds, scope: grant.scope, patient: grant.patient)
+        let scopes = ScopeSet(grant.scope)
+        if scopes.contains("openid"), grant.kind != .system {
+            let idToken = IDTokenPayload(iss: IssuerClaim(value: issuer), sub: SubjectClaim(value: grant.subject), aud: AudienceClaim(value: [grant.clientID]),
+                                         exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(accessTokenSeconds))), iat: IssuedAtClaim(value: now),
+                                         fhirUser: scopes.contains("fhirUser") ? grant.fhirUser : nil, name: grant.displayName, nonce: grant.nonce)
+            response.idToken = try await keys.sign(idToken, kid: JWKIdentifier(string: Self.keyID))
+        }
+        if grant.kind != .system, scopes.contains("offline_access") || scopes.contains("online_access") {
+            response.refreshToken = try await storeOneTime(kind: ControlKind.refreshToken, grant: grant, seconds: refreshTokenSeconds)
+        }
+        return response
+    }
+
+    /// Stores a grant under a random one-time token (authorization codes, refresh tokens, launch contexts); returns the token.
+    public func storeOneTime(kind: String, grant: Grant, seconds: Int, extra: [String: String] = [:]) async throws -> String {
+        let token = Self.randomToken()
+        let stored = StoredGrant(grant: grant, expiresAt: Instant.now() + Int64(seconds) * 1000, extra: extra)
+        try await store.writeControlRecords([ControlRecord(kind: kind, key: Self.digest(token), json: [UInt8](try JSONEncoder().encode(stored)))],
+                                            deleting: [], audit: [])
+        return token
+    }
+
+    /// Takes a one-time token: returns its grant and deletes it; nil when unknown or expired.
+    public func takeOneTime(kind: String, token: String) async throws -> (grant: Grant, extra: [String: String])? {
+        let key = Self.digest(token)
+        guard let record = try await store.controlRecord(kind: kind, key: key),
+              let stored = try? JSONDecoder().decode(StoredGrant.self, from: Data(record.json))
+        else { return nil }
+        try await store.writeControlRecords([], deleting: [ControlRecordKey(kind: kind, key: key)], audit: [])
+        guard stored.expiresAt > Instant.now() else { return nil }
+        return (stored.grant, stored.extra)
+    }
+
+    /// Reads a one-time token without taking it (launch contexts may be used by several authorizations).
+    public func peekOneTime(kind: String, token: String) async throws -> Grant? {
+        guard let record = try await store.controlRecord(kind: kind, key: Self.digest(token)),
+              let stored = try? JSONDecoder().decode(StoredGrant.self, from: Data(record.json)), stored.expiresAt > Instant.now()
+        else { return nil }
+        return stored.grant
+    }
+
+    /// Exchanges a refresh token for new tokens; the old refresh token stops working (rotation).
+    public func refresh(_ token: String, clientID: String) async throws -> TokenResponse? {
+        guard let (grant, _) = try await takeOneTime(kind: ControlKind.refreshToken, token: token), grant.clientID == clientID else { return nil }
+        return try await issue(grant)
+    }
+
+    /// RFC 7009: revokes a refresh token or an access token; unknown tokens are not an error.
+    public func revoke(_ token: String) async throws {
+        if try await takeOneTime(kind: ControlKind.refreshToken, token: token) != nil { return }
+        guard let payload = try? await keys.verify(token, as: AccessTokenPayload.self) else { return }
+        let jti = payload.jti.value
+        revoked.withLock { _ = $0.insert(jti) }
+        verified.withLock { _ = $0.removeValue(forKey: token) }
+        let until = Int64(payload.exp.value.timeIntervalSince1970 * 1000)
+        try await store.writeControlRecords([ControlRecord(kind: ControlKind.revokedToken, key: jti, json: Array(String(until).utf8))], deleting: [], audit: [])
+    }
+
+    // MARK: Checking
+
+    /// The principal a bearer token stands for; throws 401 with the reason when it is not valid.
+    public func principal(bearer token: String) async throws -> Principal {
+        let now = Instant.now()
+        if let hit = verified.withLock({ $0[token] }), hit.expires > now { return hit.principal }
+        let principal: Principal
+        let expires: Int64
+        if let external, let unverified = try? await keys.unverified(token, as: ExternalTokenPayload.self), unverified.iss.value == external.issuer.issuer {
+            (principal, expires) = try await externalPrincipal(token, external)
+        } else {
+            let payload: AccessTokenPayload
+            do {
+                payload = try await keys.verify(token, as: AccessTokenPayload.self)
+            } catch {
+                throw FHIRError(.unauthorized, code: "login", "the access token is not valid or has expired; get a new one from \(issuer)/token")
+            }
+            guard payload.iss.value == issuer, payload.aud.value.contains(audience) else {
+                throw FHIRError(.unauthorized, code: "login", "the access token was issued for another server")
+            }
+            let jti = payload.jti.value
+            let revokedHere = revoked.withLock { $0.contains(jti) }
+            let revokedStored = revokedHere ? true : try await store.controlRecord(kind: ControlKind.revokedToken, key: jti) != nil
+            if revokedStored {
+                revoked.withLock { _ = $0.insert(jti) }
+                throw FHIRError(.unauthorized, code: "login", "the access token has been revoked")
+            }
+            principal = try await resolve(payload)
+            expires = Int64(payload.exp.value.timeIntervalSince1970 * 1000)
+        }
+        verified.withLock { cache in
+            // Bounded: a burst of distinct tokens cannot grow the cache without limit.
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[token] = (principal, expires)
+        }
+        return principal
+    }
+
+    private func resolve(_ payload: AccessTokenPayload) async throws -> Principal {
+        guard let kind = Principal.Kind(rawValue: payload.kind) else {
+            throw FHIRError(.unauthorized, code: "login", "the access token names an unknown kind of principal")
+        }
+        let scopes = ScopeSet(payload.scope)
+        switch kind {
+        case .system:
+            return Principal(kind: .system, id: payload.sub.value, displayName: payload.name ?? payload.sub.value, assignment: nil, scopes: scopes,
+                             clientID: payload.client_id)
+        case .patient, .practitioner:
+            guard let account = try await accounts.account(payload.sub.value), !account.disabled else {
+                throw FHIRError(.unauthorized, code: "login", "the user of this token no longer exists or is disabled")
+            }
+            var assignment: Assignment?
+            if kind == .practitioner, let id = payload.assignment {
+                assignment = try await directory.assignment(id: id)
+                guard let found = assignment, found.practitionerID == account.subjectID else {
+                    throw FHIRError(.unauthorized, code: "login", "the assignment in the token is no longer valid; log in again")
+                }
+            }
+            return Principal(kind: kind, id: account.subjectID, displayName: account.displayName, assignment: assignment, scopes: scopes,
+                             launchPatient: payload.patient, clientID: payload.client_id, personalDetails: account.personalDetails)
+        }
+    }
+
+    private func externalPrincipal(_ token: String, _ external: (issuer: TrustedIssuer, keys: JWTKeyCollection)) async throws -> (Principal, Int64) {
+        let payload: ExternalTokenPayload
+        do {
+            payload = try await external.keys.verify(token, as: ExternalTokenPayload.self)
+        } catch {
+            throw FHIRError(.unauthorized, code: "login", "the token from \(external.issuer.issuer) is not valid or has expired")
+        }
+        guard payload.aud.value.contains(external.issuer.audience) else {
+            throw FHIRError(.unauthorized, code: "login", "the token from \(external.issuer.issuer) is not for this server")
+        }
+        guard let hsa = payload.hsa_id, let assignmentID = payload.assignment, let assignment = try await directory.assignment(id: assignmentID) else {
+            throw FHIRError(.unauthorized, code: "login", "the token from \(external.issuer.issuer) must carry hsa_id and assignment (a PractitionerRole id)")
+        }
+        let practitioners = try await store.lookup("Practitioner", [("identifier", "urn:oid:1.2.752.29.4.19|\(hsa)")], limit: 2)
+        guard practitioners.count == 1, practitioners[0].id == assignment.practitionerID else {
+            throw FHIRError(.unauthorized, code: "login", "no single practitioner with HSA-id \(hsa) holds assignment \(assignmentID)")
+        }
+        let principal = Principal(kind: .practitioner, id: assignment.practitionerID, displayName: payload.name ?? hsa, assignment: assignment,
+                                  scopes: ScopeSet(payload.scope ?? "user/*.cruds openid fhirUser"), clientID: external.issuer.issuer)
+        return (principal, Int64(payload.exp.value.timeIntervalSince1970 * 1000))
+    }
+
+    /// Verifies a client's signed assertion (SMART Backend Services, RFC 7523) against its registered keys.
+    public func verifyClientAssertion(_ assertion: String, client: OAuthClient, tokenURL: String) async throws -> Bool {
+        guard let jwks = client.jwks else { return false }
+        let clientKeys = JWTKeyCollection()
+        guard (try? await clientKeys.add(jwksJSON: jwks)) != nil,
+              let payload = try? await clientKeys.verify(assertion, as: ClientAssertionPayload.self),
+              payload.iss.value == client.id, payload.sub.value == client.id, payload.aud.value.contains(tokenURL)
+        else { return false }
+        // Each assertion works once (RFC 7523 §3, jti).
+        let key = "assertion:" + payload.jti.value
+        if try await store.controlRecord(kind: ControlKind.revokedToken, key: key) != nil { return false }
+        try await store.writeControlRecords([ControlRecord(kind: ControlKind.revokedToken, key: key, json: Array("used".utf8))], deleting: [], audit: [])
+        return true
+    }
+
+    static func randomToken() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A grant waiting behind a one-time token.
+struct StoredGrant: Codable {
+    var grant: Grant
+    var expiresAt: Int64
+    var extra: [String: String]
+}

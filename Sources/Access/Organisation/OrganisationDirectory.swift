@@ -1,0 +1,121 @@
+import FHIRCore
+import Foundation
+import Store
+
+/// The care providers (vårdgivare) and care units (vårdenheter) as a tree of
+/// Organizations, the positions and their permissions, and users' assignments.
+/// Organisations change rarely: the tree is cached and reloaded after a write
+/// to an Organization or after `maximumAge`.
+public actor OrganisationDirectory {
+    /// One Organization in the tree.
+    public struct Unit: Sendable, Equatable {
+        public let id: String
+        public let name: String
+        public let parentID: String?
+    }
+
+    let store: any ResourceStore
+    private var units: [String: Unit] = [:]
+    private var positionsByCode: [String: Position] = [:]
+    private var loadedAt: ContinuousClock.Instant?
+    private let maximumAge: Duration
+
+    public init(store: any ResourceStore, maximumAge: Duration = .seconds(300)) {
+        self.store = store
+        self.maximumAge = maximumAge
+    }
+
+    /// Forgets the cache; the next lookup reloads.
+    public func invalidate() { loadedAt = nil }
+
+    private func loadIfStale() async throws {
+        if let loadedAt, ContinuousClock.now - loadedAt < maximumAge { return }
+        var loaded: [String: Unit] = [:]
+        let organisations = try await store.lookup("Organization", [], limit: 100_000)
+        for stored in organisations {
+            let object = stored.object
+            loaded[stored.id] = Unit(id: stored.id, name: object["name"]?.stringValue ?? stored.id,
+                                     parentID: object.reference("partOf").map(\.id))
+        }
+        units = loaded
+        var positions = Dictionary(Position.defaults.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
+        for record in try await store.controlRecords(kind: ControlKind.position, patientID: nil) {
+            if let position = try? JSONDecoder().decode(Position.self, from: Data(record.json)) { positions[position.code] = position }
+        }
+        positionsByCode = positions
+        loadedAt = .now
+    }
+
+    /// The care provider a unit belongs to: the root of its `partOf` chain.
+    public func provider(of unitID: String) async throws -> String {
+        try await loadIfStale()
+        return providerLoaded(unitID)
+    }
+
+    private func providerLoaded(_ unitID: String) -> String {
+        var current = unitID
+        var seen: Set<String> = [current]
+        while let parent = units[current]?.parentID, seen.insert(parent).inserted {
+            current = parent
+        }
+        return current
+    }
+
+    public func unit(_ id: String) async throws -> Unit? {
+        try await loadIfStale()
+        return units[id]
+    }
+
+    /// Every position, configured or default.
+    public func positions() async throws -> [Position] {
+        try await loadIfStale()
+        return positionsByCode.values.sorted { $0.code < $1.code }
+    }
+
+    /// Stores an administrator's configuration of a position.
+    public func configure(_ position: Position, audit: [AuditEntry]) async throws {
+        let json = try JSONEncoder().encode(position)
+        try await store.writeControlRecords([ControlRecord(kind: ControlKind.position, key: position.code, json: [UInt8](json))], deleting: [], audit: audit)
+        loadedAt = nil
+    }
+
+    /// A user's active assignments (PractitionerRoles with a known position and purpose).
+    public func assignments(practitionerID: String) async throws -> [Assignment] {
+        try await loadIfStale()
+        let roles = try await store.lookup("PractitionerRole", [("practitioner", "Practitioner/\(practitionerID)")])
+        return roles.compactMap { assignment(from: $0) }.sorted { $0.unitName < $1.unitName }
+    }
+
+    /// One assignment by PractitionerRole id, if it is active and well-formed.
+    public func assignment(id: String) async throws -> Assignment? {
+        try await loadIfStale()
+        guard let stored = try await store.read(type: "PractitionerRole", id: id), !stored.isDeleted else { return nil }
+        return assignment(from: stored)
+    }
+
+    private func assignment(from stored: StoredResource) -> Assignment? {
+        let role = stored.object
+        guard role["active"]?.boolValue != false,
+              let practitioner = role.reference("practitioner"), let unit = role.reference("organization"),
+              let positionCode = role.codes("code", system: Position.system).first, let position = positionsByCode[positionCode]
+        else { return nil }
+        let purpose = role.codes("code", system: AssignmentPurpose.system).first.flatMap(AssignmentPurpose.init(rawValue:)) ?? .care
+        return Assignment(id: stored.id, practitionerID: practitioner.id, unitID: unit.id, providerID: providerLoaded(unit.id),
+                          unitName: units[unit.id]?.name ?? unit.id, purpose: purpose, position: position)
+    }
+}
+
+/// The kinds of control record the access layer keeps.
+public enum ControlKind {
+    public static let position = "position"
+    public static let account = "account"
+    public static let client = "client"
+    public static let directive = "pdl-directive"
+    public static let signingKey = "signing-key"
+    public static let authorizationCode = "auth-code"
+    public static let refreshToken = "refresh-token"
+    public static let revokedToken = "revoked-token"
+    public static let launch = "launch-context"
+    public static let review = "audit-review"
+    public static let session = "login-session"
+}

@@ -1,0 +1,100 @@
+/// What holders of a position may do. An administrator configures it per
+/// position; the defaults below are a starting point, not law.
+public struct Permissions: Codable, Sendable, Equatable {
+    /// Resource types the position may read (`*`: all).
+    public var read: Set<String>
+    /// Resource types the position may create, update and delete (`*`: all).
+    public var write: Set<String>
+    /// May sign (attest) notes.
+    public var sign: Bool
+    /// May prescribe medication.
+    public var prescribe: Bool
+    /// May see the address and contact details of patients with protected identity (skyddade personuppgifter).
+    public var protectedIdentity: Bool
+    /// May review the audit log (logggranskning).
+    public var auditReview: Bool
+    /// May administer units, users, positions and clients.
+    public var administer: Bool
+
+    public init(read: Set<String>, write: Set<String>, sign: Bool = false, prescribe: Bool = false, protectedIdentity: Bool = false,
+                auditReview: Bool = false, administer: Bool = false) {
+        self.read = read
+        self.write = write
+        self.sign = sign
+        self.prescribe = prescribe
+        self.protectedIdentity = protectedIdentity
+        self.auditReview = auditReview
+        self.administer = administer
+    }
+
+    public func mayRead(_ type: String) -> Bool { read.contains("*") || read.contains(type) }
+    public func mayWrite(_ type: String) -> Bool { write.contains("*") || write.contains(type) }
+
+    /// No rights at all: what a principal without an assignment gets.
+    public static let none = Permissions(read: [], write: [])
+}
+
+/// A position (befattning) that assignments name, with its permissions.
+public struct Position: Codable, Sendable, Equatable {
+    public var code: String
+    public var display: String
+    public var permissions: Permissions
+
+    public init(code: String, display: String, permissions: Permissions) {
+        self.code = code
+        self.display = display
+        self.permissions = permissions
+    }
+
+    /// The code system of position codes on PractitionerRole.code.
+    public static let system = "https://karna.se/fhir/CodeSystem/befattning"
+
+    /// The default positions of a Swedish care provider.
+    public static let defaults: [Position] = {
+        let administrative: Set<String> = ["Patient", "RelatedPerson", "Appointment", "AppointmentResponse", "Schedule", "Slot", "Encounter",
+                                           "EpisodeOfCare", "ServiceRequest", "Task", "Coverage", "Account", "ChargeItem", "Invoice",
+                                           "PaymentNotice", "Communication", "Flag", "Organization", "Location", "Practitioner", "PractitionerRole"]
+        let clinicalNoPrescribing: Set<String> = ["*"]
+        return [
+            Position(code: "lakare", display: "Läkare",
+                     permissions: Permissions(read: ["*"], write: ["*"], sign: true, prescribe: true)),
+            Position(code: "sjukskoterska", display: "Sjuksköterska",
+                     permissions: Permissions(read: ["*"], write: clinicalNoPrescribing, sign: true, prescribe: false)),
+            Position(code: "barnmorska", display: "Barnmorska",
+                     permissions: Permissions(read: ["*"], write: ["*"], sign: true, prescribe: true)),
+            Position(code: "underskoterska", display: "Undersköterska",
+                     permissions: Permissions(read: ["*"], write: ["Observation", "Encounter", "Appointment", "Task", "Communication"], sign: true)),
+            Position(code: "medicinsk-sekreterare", display: "Medicinsk sekreterare",
+                     permissions: Permissions(read: ["*"], write: administrative.union(["DocumentReference", "Composition"]))),
+            Position(code: "kassapersonal", display: "Kassapersonal",
+                     permissions: Permissions(read: administrative, write: ["ChargeItem", "Invoice", "PaymentNotice", "Account", "Encounter"])),
+            Position(code: "systemforvaltare", display: "Systemförvaltare",
+                     permissions: Permissions(read: ["Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService"],
+                                              write: ["Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService"],
+                                              administer: true)),
+            Position(code: "logggranskare", display: "Logggranskare",
+                     permissions: Permissions(read: ["Patient", "Organization", "Location", "Practitioner", "PractitionerRole"], write: [],
+                                              protectedIdentity: true, auditReview: true)),
+        ]
+    }()
+}
+
+/// Why an assignment exists (ändamål): it bounds what the holder may do.
+public enum AssignmentPurpose: String, Codable, Sendable, CaseIterable {
+    /// Vård och behandling: direct patient care.
+    case care = "vard-och-behandling"
+    /// Administration of care (booking, cashier).
+    case administration
+    /// Uppföljning and logggranskning.
+    case followUp = "uppfoljning"
+
+    public static let system = "https://karna.se/fhir/CodeSystem/uppdragets-andamal"
+
+    public var display: String {
+        switch self {
+        case .care: "Vård och behandling"
+        case .administration: "Administration"
+        case .followUp: "Uppföljning och logggranskning"
+        }
+    }
+}

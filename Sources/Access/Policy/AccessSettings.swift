@@ -1,0 +1,31 @@
+/// The configurable limits of the access rules, with the region's defaults.
+public struct AccessSettings: Sendable {
+    /// How long after a care contact ends the care relationship lasts.
+    public var careRelationshipDays: Int
+    /// How long a hand-registered care relationship lasts unless the user says otherwise.
+    public var registeredCareRelationshipDays: Int
+    /// How long a nödåtkomst lasts.
+    public var emergencyAccessHours: Int
+    /// The care provider that records without a unit tag (imported, legacy) belong to.
+    public var defaultProviderID: String
+    /// Most matches a search examines to count what the user may see; above it the total is left out.
+    public var maximumVisibleCount: Int
+
+    public init(careRelationshipDays: Int = 30, registeredCareRelationshipDays: Int = 14, emergencyAccessHours: Int = 4,
+                defaultProviderID: String = "region-karnland", maximumVisibleCount: Int = 5_000) {
+        self.careRelationshipDays = careRelationshipDays
+        self.registeredCareRelationshipDays = registeredCareRelationshipDays
+        self.emergencyAccessHours = emergencyAccessHours
+        self.defaultProviderID = defaultProviderID
+        self.maximumVisibleCount = maximumVisibleCount
+    }
+}
+
+/// Tags the gateway puts on what it writes, so every record says where it was made.
+public enum RecordTags {
+    /// `meta.tag` system whose code is the care unit (vårdenhet, an Organization id) that made the record.
+    public static let careUnit = "https://karna.se/fhir/CodeSystem/vardenhet"
+    /// `meta.security` system and codes that mark skyddade personuppgifter.
+    public static let confidentiality = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+    public static let protectedCodes: Set<String> = ["R", "V"]
+}

@@ -1,0 +1,88 @@
+import FHIRCore
+import Foundation
+import Store
+
+/// Gathers the facts the Patientdatalag rules need about one patient, from the
+/// record itself (care contacts, episodes, appointments, care teams) and the
+/// registered directives.
+struct FactFinder: Sendable {
+    let store: any ResourceStore
+    let directory: OrganisationDirectory
+    let settings: AccessSettings
+
+    func facts(patientID: String, for principal: Principal, now: Int64) async throws -> PatientAccessFacts {
+        var facts = PatientAccessFacts(patientID: patientID)
+        if let patient = try await store.object("Patient", patientID) {
+            facts.protectedIdentity = Self.isProtected(patient)
+            let name = patient["name"]?.arrayValue?.first?.objectValue
+            facts.familyName = name?["family"]?.stringValue
+            facts.addressLine = patient["address"]?.arrayValue?.first?.objectValue?["line"]?.arrayValue?.first?.stringValue
+            facts.personnummer = patient["identifier"]?.arrayValue?.compactMap { $0.objectValue }.first {
+                [SwedishPersonalIdentity.personnummerSystem, SwedishPersonalIdentity.samordningsnummerSystem].contains($0["system"]?.stringValue ?? "")
+            }?["value"]?.stringValue
+        }
+        for record in try await store.controlRecords(kind: ControlKind.directive, patientID: patientID) {
+            guard let directive = Directive.from(record), directive.isActive(at: now) else { continue }
+            switch directive.kind {
+            case .block:
+                if let unit = directive.unitID { facts.blockedUnits.insert(unit) } else if let provider = directive.providerID { facts.blockedProviders.insert(provider) }
+            case .consent:
+                if let provider = directive.providerID, directive.unitID == nil || directive.unitID == principal.assignment?.unitID {
+                    facts.consentedProviders.insert(provider)
+                }
+            case .emergencyAccess:
+                if directive.practitionerID == principal.id, principal.kind == .practitioner { facts.emergencyAccess = directive }
+            case .careRelationship:
+                if let unit = directive.unitID, unit == principal.assignment?.unitID {
+                    facts.careRelationship = "registered: \(directive.reason)"
+                }
+            }
+        }
+        if facts.careRelationship == nil, let assignment = principal.assignment {
+            facts.careRelationship = try await careRelationship(patientID: patientID, unitID: assignment.unitID, now: now)
+        }
+        return facts
+    }
+
+    /// An ongoing or recent care contact, episode, appointment or care team at the unit.
+    private func careRelationship(patientID: String, unitID: String, now: Int64) async throws -> String? {
+        let since = Instant.format(milliseconds: now - Int64(settings.careRelationshipDays) * 86_400_000)
+        let patient = "Patient/\(patientID)", unit = "Organization/\(unitID)"
+        let encounters = try await store.lookup("Encounter", [("patient", patient), ("service-provider", unit), ("date", "ge" + since),
+                                                               ("status:not", "cancelled"), ("status:not", "entered-in-error")], limit: 1)
+        if let encounter = encounters.first { return "Encounter/\(encounter.id)" }
+        let episodes = try await store.lookup("EpisodeOfCare", [("patient", patient), ("organization", unit),
+                                                                 ("status", "planned,waitlist,active,onhold")], limit: 1)
+        if let episode = episodes.first { return "EpisodeOfCare/\(episode.id)" }
+        let appointments = try await store.lookup("Appointment", [("patient", patient), ("_tag", "\(RecordTags.careUnit)|\(unitID)"),
+                                                                   ("date", "ge" + since), ("status", "proposed,pending,booked,arrived,checked-in")], limit: 1)
+        if let appointment = appointments.first { return "Appointment/\(appointment.id)" }
+        for team in try await store.lookup("CareTeam", [("patient", patient), ("status", "active")], limit: 20) {
+            let managing = team.object["managingOrganization"]?.arrayValue ?? []
+            if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { return "CareTeam/\(team.id)" }
+        }
+        return nil
+    }
+
+    static func isProtected(_ patient: JSONObject) -> Bool {
+        (patient["meta"]?.objectValue?["security"]?.arrayValue ?? []).contains { coding in
+            guard let coding = coding.objectValue else { return false }
+            return coding["system"]?.stringValue == RecordTags.confidentiality && RecordTags.protectedCodes.contains(coding["code"]?.stringValue ?? "")
+        }
+    }
+
+    /// The unit that made a record: its unit tag, else (for care contacts) the serving organisation.
+    static func recordUnit(_ object: JSONObject) -> String? {
+        if let unit = unitTag(object) { return unit }
+        if object.resourceType == "Encounter" { return object.reference("serviceProvider")?.id }
+        return nil
+    }
+
+    /// The care-unit tag a record carries, if any.
+    static func unitTag(_ object: JSONObject) -> String? {
+        for tag in object["meta"]?.objectValue?["tag"]?.arrayValue ?? [] {
+            if let tag = tag.objectValue, tag["system"]?.stringValue == RecordTags.careUnit, let code = tag["code"]?.stringValue { return code }
+        }
+        return nil
+    }
+}

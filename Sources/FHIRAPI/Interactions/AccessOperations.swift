@@ -1,0 +1,177 @@
+import Access
+import FHIRCore
+import Store
+
+extension FHIREngine {
+    /// The Patientdatalag operations on a patient:
+    /// `GET Patient/[id]/$access` (what the caller may see and why),
+    /// `POST …/$care-relationship` (reason, days), `…/$consent` (provider, reason, days),
+    /// `…/$emergency-access` (reason), `…/$block` (unit or provider, reason), `…/$unblock` (block).
+    func patientAccessOperation(_ request: FHIRRequest, patientID: String, operation: String) async throws -> FHIRResponse {
+        let parameters = try operationParameters(request)
+        func value(_ name: String) -> String? { parameters[name] }
+        func required(_ name: String) throws(FHIRError) -> String {
+            guard let text = value(name), !text.isEmpty else {
+                throw FHIRError(.invalid, code: "required", "the parameter '\(name)' is required for $\(operation)", expression: [name])
+            }
+            return text
+        }
+        func days() throws(FHIRError) -> Int? {
+            guard let text = value("days") else { return nil }
+            guard let days = Int(text), days > 0 else {
+                throw FHIRError(.invalid, code: "invalid", "days must be a whole number above 0; got '\(text)'", expression: ["days"])
+            }
+            return days
+        }
+        switch (request.method, operation) {
+        case (.get, "access"):
+            return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(Self.parametersResource(try await data.accessStatus(patientID: patientID)))))
+        case (.post, "care-relationship"):
+            let directive = try await data.registerCareRelationship(patientID: patientID, reason: try required("reason"), days: try days())
+            return directiveResponse(directive)
+        case (.post, "consent"):
+            let directive = try await data.registerConsent(patientID: patientID, providerID: try required("provider"), reason: try required("reason"),
+                                                           days: try days())
+            return directiveResponse(directive)
+        case (.post, "emergency-access"):
+            return directiveResponse(try await data.openEmergencyAccess(patientID: patientID, reason: try required("reason")))
+        case (.post, "block"):
+            return directiveResponse(try await data.block(patientID: patientID, unitID: value("unit"), providerID: value("provider"),
+                                                          reason: try required("reason")))
+        case (.post, "unblock"):
+            try await data.unblock(patientID: patientID, directiveID: try required("block"))
+            return FHIRResponse(status: 200, body: OperationOutcome.information("the spärr was lifted"))
+        default:
+            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) Patient/[id]/$\(operation) is not a supported operation")
+        }
+    }
+
+    /// The AuditEvent endpoint, read-only: search (`patient`, `agent`, `date`, `_flag`, `_count`),
+    /// read, `$review-queue` and `POST AuditEvent/[id]/$review` (verdict, comment).
+    func auditEvents(_ request: FHIRRequest) async throws -> FHIRResponse {
+        let path = request.path
+        switch (request.method, path.count) {
+        case (.get, 1), (.post, 2) where path.count == 1 || path[1] == "_search":
+            var query = AuditQuery(limit: try count(request))
+            for (name, value) in request.query {
+                switch name {
+                case "patient", "entity": query.patientID = value.hasPrefix("Patient/") ? String(value.dropFirst(8)) : value
+                case "agent", "who": query.actor = value
+                case "_flag": query.flag = value
+                case "subtype", "action": query.action = value
+                case "date":
+                    guard let (prefix, millis) = Self.datePrefix(value) else {
+                        throw FHIRError(.invalid, code: "invalid", "date must be like ge2026-01-01 or le2026-01-31T12:00:00Z; got '\(value)'", expression: ["date"])
+                    }
+                    if prefix == "ge" || prefix == "gt" { query.from = millis.low } else { query.to = millis.high }
+                case "_cursor":
+                    guard let sequence = Int64(value) else { throw FHIRError(.invalid, code: "invalid", "_cursor must be a number from a next link") }
+                    query.beforeSequence = sequence
+                case "_count", "_format": break
+                default:
+                    if request.prefer.strictHandling { throw FHIRError(.invalid, code: "not-supported", "unknown AuditEvent search parameter '\(name)'") }
+                }
+            }
+            let events = try await data.auditEvents(query)
+            var bundle = BundleWriter(type: "searchset")
+            for event in events {
+                bundle.entries.append(BundleWriter.Entry(fullUrl: "\(baseURL)/AuditEvent/\(event.id ?? "")", resource: JSONWriter.bytes(.object(event)),
+                                                         search: .object(JSONObject([("mode", .string("match"))]))))
+            }
+            let kept = request.query.filter { $0.name != "_cursor" }
+            bundle.links.append(("self", "\(baseURL)/AuditEvent?" + FHIRRequest.queryString(request.query)))
+            if events.count == query.limit, let last = events.last?.id {
+                bundle.links.append(("next", "\(baseURL)/AuditEvent?" + FHIRRequest.queryString(kept + [("_cursor", last)])))
+            }
+            return FHIRResponse(status: 200, body: bundle.bytes())
+        case (.get, 2) where path[1] == "$review-queue":
+            let events = try await data.reviewQueue(flag: request.parameter("flag"), limit: try count(request))
+            var bundle = BundleWriter(type: "searchset")
+            for event in events {
+                bundle.entries.append(BundleWriter.Entry(fullUrl: "\(baseURL)/AuditEvent/\(event.id ?? "")", resource: JSONWriter.bytes(.object(event)),
+                                                         search: .object(JSONObject([("mode", .string("match"))]))))
+            }
+            bundle.total = events.count
+            return FHIRResponse(status: 200, body: bundle.bytes())
+        case (.get, 2):
+            guard let sequence = Int64(path[1]), let event = try await data.auditEvent(sequence: sequence) else {
+                throw FHIRError(.notFound, code: "not-found", "AuditEvent/\(path[1]) does not exist")
+            }
+            return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(event)))
+        case (.post, 3) where path[2] == "$review":
+            guard let sequence = Int64(path[1]) else { throw FHIRError(.notFound, code: "not-found", "AuditEvent/\(path[1]) does not exist") }
+            let parameters = try operationParameters(request)
+            guard let verdictText = parameters["verdict"], let verdict = ReviewDecision.Verdict(rawValue: verdictText) else {
+                throw FHIRError(.invalid, code: "required", "verdict must be one of \(ReviewDecision.Verdict.allCases.map(\.rawValue).joined(separator: ", "))",
+                                expression: ["verdict"])
+            }
+            let decision = try await data.decide(sequence: sequence, verdict: verdict, comment: parameters["comment"] ?? "")
+            return FHIRResponse(status: 200, body: OperationOutcome.information("AuditEvent/\(decision.sequence) reviewed: \(decision.verdict.rawValue)"))
+        default:
+            throw FHIRError(.forbidden, code: "forbidden", "AuditEvent is read-only: audit records are written by the server and never changed")
+        }
+    }
+
+    /// Operation parameters from a Parameters body (valueString/valueCode/valueInteger/valueReference) or the query.
+    func operationParameters(_ request: FHIRRequest) throws(FHIRError) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in request.query { result[name] = value }
+        guard let body = request.body else { return result }
+        guard case .object(let object) = body, object.resourceType == "Parameters" else {
+            throw FHIRError(.invalid, code: "structure", "an operation takes a Parameters resource as its body")
+        }
+        for parameter in object["parameter"]?.arrayValue ?? [] {
+            guard let parameter = parameter.objectValue, let name = parameter["name"]?.stringValue else { continue }
+            for (key, value) in parameter where key.hasPrefix("value") {
+                switch value {
+                case .string(let text): result[name] = text
+                case .number(let text): result[name] = text
+                case .bool(let flag): result[name] = String(flag)
+                case .object(let reference): result[name] = reference["reference"]?.stringValue.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
+                default: break
+                }
+            }
+        }
+        return result
+    }
+
+    private func directiveResponse(_ directive: Directive) -> FHIRResponse {
+        var members: [(key: String, value: JSONValue)] = [("id", .string(directive.id)), ("kind", .string(directive.kind.rawValue)),
+                                                          ("patient", .string(directive.patientID)), ("reason", .string(directive.reason)),
+                                                          ("validFrom", .string(Instant.format(milliseconds: directive.validFrom)))]
+        if let until = directive.validUntil { members.append(("validUntil", .string(Instant.format(milliseconds: until)))) }
+        if let unit = directive.unitID { members.append(("unit", .string(unit))) }
+        if let provider = directive.providerID { members.append(("provider", .string(provider))) }
+        return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(Self.parametersResource(JSONObject(members)))))
+    }
+
+    /// A flat JSON object as a FHIR Parameters resource.
+    static func parametersResource(_ object: JSONObject) -> JSONObject {
+        var parameters: [JSONValue] = []
+        for (name, value) in object {
+            switch value {
+            case .string(let text): parameters.append(.object(JSONObject([("name", .string(name)), ("valueString", .string(text))])))
+            case .bool(let flag): parameters.append(.object(JSONObject([("name", .string(name)), ("valueBoolean", .bool(flag))])))
+            case .number(let text): parameters.append(.object(JSONObject([("name", .string(name)), ("valueInteger", .number(text))])))
+            case .array(let items):
+                for item in items {
+                    if case .string(let text) = item { parameters.append(.object(JSONObject([("name", .string(name)), ("valueString", .string(text))]))) }
+                    if case .object(let part) = item {
+                        parameters.append(.object(JSONObject([("name", .string(name)), ("part", .array(parametersResource(part)["parameter"]?.arrayValue ?? []))])))
+                    }
+                }
+            case .null, .object: break
+            }
+        }
+        return JSONObject([("resourceType", .string("Parameters")), ("parameter", .array(parameters))])
+    }
+
+    /// `ge2026-01-01` → (prefix, range in ms).
+    static func datePrefix(_ value: String) -> (String, (low: Int64, high: Int64))? {
+        let prefixes = ["ge", "gt", "le", "lt", "eq"]
+        let prefix = prefixes.first { value.hasPrefix($0) } ?? "eq"
+        let text = prefixes.contains(String(value.prefix(2))) ? String(value.dropFirst(2)) : value
+        guard let temporal = FHIRPathTemporal.parse(text), temporal.kind != .time else { return nil }
+        return (prefix, (temporal.range.low, temporal.range.high))
+    }
+}

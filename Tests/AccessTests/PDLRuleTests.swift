@@ -1,0 +1,315 @@
+import Access
+import FHIRCore
+import Foundation
+import KarnaTesting
+import Store
+import Testing
+
+let backends = StoreBackend.allCases.filter(\.isAvailable)
+
+/// A small region: provider A (units U1, U2), provider B (unit B1), practitioners with
+/// assignments, patient P1 with records made at U1, U2 and B1, and a protected patient P2.
+struct Region {
+    let store: any ResourceStore
+    let gateway: AccessGateway
+
+    static func make(_ backend: StoreBackend) async throws -> Region {
+        let store = try await backend.makeStore()
+        func org(_ id: String, _ name: String, partOf: String?) -> JSONObject {
+            var members: [(key: String, value: JSONValue)] = [("resourceType", .string("Organization")), ("id", .string(id)), ("name", .string(name))]
+            if let partOf { members.append(("partOf", ref("Organization/\(partOf)"))) }
+            return JSONObject(members)
+        }
+        let positions = Dictionary(Position.defaults.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
+        var resources: [JSONObject] = [
+            org("provA", "Region A", partOf: nil), org("u1", "Vårdcentralen Ett", partOf: "provA"), org("u2", "Avdelning Två", partOf: "provA"),
+            org("provB", "Privatvård B", partOf: nil), org("b1", "Mottagning B", partOf: "provB"),
+        ]
+        for (id, unit, position, purpose) in [("doc1", "u1", "lakare", AssignmentPurpose.care), ("doc2", "u2", "lakare", .care),
+                                               ("docB", "b1", "lakare", .care), ("reviewer", "provA", "logggranskare", .followUp),
+                                               ("cashier", "u1", "kassapersonal", .administration)] {
+            resources.append(JSONObject([("resourceType", .string("Practitioner")), ("id", .string(id))]))
+            resources.append(Assignment.resource(id: "\(id)-role", practitionerID: id, unitID: unit, purpose: purpose, position: positions[position]!))
+        }
+        resources.append(patient("p1", family: "Svensson", line: "Storgatan 1", protected: false))
+        resources.append(patient("p2", family: "Hemlig", line: "Okänd väg 9", protected: true))
+        let now = Instant.format(milliseconds: Instant.now())
+        for (patientID, unit) in [("p1", "u1"), ("p2", "u1")] {
+            resources.append(JSONObject([
+                ("resourceType", .string("Encounter")), ("id", .string("enc-\(patientID)")), ("status", .string("in-progress")),
+                ("class", .object(JSONObject([("system", .string("http://terminology.hl7.org/CodeSystem/v3-ActCode")), ("code", .string("AMB"))]))),
+                ("subject", ref("Patient/\(patientID)")), ("period", .object(JSONObject([("start", .string(now))]))),
+                ("serviceProvider", ref("Organization/\(unit)")),
+            ]))
+        }
+        for (id, unit) in [("obs-u1", "u1"), ("obs-u2", "u2"), ("obs-b1", "b1")] {
+            resources.append(observation(id, patient: "p1", unit: unit))
+        }
+        _ = try await store.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
+        return Region(store: store, gateway: AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA")))
+    }
+
+    static func ref(_ reference: String) -> JSONValue { .object(JSONObject([("reference", .string(reference))])) }
+
+    static func patient(_ id: String, family: String, line: String, protected: Bool) -> JSONObject {
+        var members: [(key: String, value: JSONValue)] = [("resourceType", .string("Patient")), ("id", .string(id))]
+        if protected {
+            members.append(("meta", .object(JSONObject([("security", .array([.object(JSONObject([
+                ("system", .string(RecordTags.confidentiality)), ("code", .string("R")),
+            ]))]))]))))
+        }
+        members += [
+            ("name", .array([.object(JSONObject([("family", .string(family)), ("given", .array([.string("Test")]))]))])),
+            ("telecom", .array([.object(JSONObject([("system", .string("phone")), ("value", .string("070-1234567"))]))])),
+            ("address", .array([.object(JSONObject([("line", .array([.string(line)])), ("city", .string("Kärnstad"))]))])),
+        ]
+        return JSONObject(members)
+    }
+
+    static func observation(_ id: String, patient: String, unit: String) -> JSONObject {
+        JSONObject([
+            ("resourceType", .string("Observation")), ("id", .string(id)),
+            ("meta", .object(JSONObject([("tag", .array([.object(JSONObject([("system", .string(RecordTags.careUnit)), ("code", .string(unit))]))]))]))),
+            ("status", .string("final")),
+            ("code", .object(JSONObject([("coding", .array([.object(JSONObject([("system", .string("http://loinc.org")), ("code", .string("8867-4"))]))]))]))),
+            ("subject", ref("Patient/\(patient)")),
+            ("valueQuantity", .object(JSONObject([("value", .number("72")), ("unit", .string("/min"))]))),
+        ])
+    }
+
+    /// A practitioner acting under their assignment, with all user scopes unless narrowed.
+    func practitioner(_ id: String, scopes: String = "user/*.cruds", family: String? = nil) async throws -> PatientDataSession {
+        let assignment = try #require(try await gateway.directory.assignment(id: "\(id)-role"))
+        let principal = Principal(kind: .practitioner, id: id, displayName: id, assignment: assignment, scopes: ScopeSet(scopes), clientID: "tests",
+                                  personalDetails: family.map { Principal.PersonalDetails(personnummer: nil, familyName: $0, addressLine: nil) })
+        return gateway.session(principal, action: "read")
+    }
+
+    func patientSession(_ id: String) -> PatientDataSession {
+        gateway.session(Principal(kind: .patient, id: id, displayName: id, assignment: nil, scopes: ScopeSet("patient/*.rs"), clientID: "tests"),
+                        action: "read")
+    }
+
+    func audit(patient: String) async throws -> [AuditRecord] {
+        try await store.auditRecords(AuditQuery(patientID: patient, limit: 1_000))
+    }
+
+    func observations(for patient: String) throws -> SearchQuery {
+        try SearchQuery.parse(type: "Observation", parameters: [("patient", "Patient/\(patient)")], strict: true)
+    }
+}
+
+func isForbidden(_ body: () async throws -> Void) async -> Bool {
+    do {
+        try await body()
+        return false
+    } catch let error as FHIRError {
+        return error.category == .forbidden
+    } catch {
+        return false
+    }
+}
+
+@Suite("Patientdatalagen rules, through the gateway")
+struct PDLRuleTests {
+    @Test("inre sekretess: a care relationship at the user's unit opens the record; without one the read is refused and audited", arguments: backends)
+    func careRelationship(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1")
+        let read = try await doc1.read(type: "Observation", id: "obs-u1")
+        #expect(read?.id == "obs-u1")
+        let allowed = try await region.audit(patient: "p1").first { $0.entry.actor == "Practitioner/doc1" && $0.entry.outcome == "allowed" }
+        #expect(String(decoding: try #require(allowed).entry.json, as: UTF8.self).contains("\"basis\":\"care-relationship\""))
+
+        let doc2 = try await region.practitioner("doc2")
+        #expect(await isForbidden { _ = try await doc2.read(type: "Observation", id: "obs-u1") })
+        let denied = try await region.audit(patient: "p1").first { $0.entry.actor == "Practitioner/doc2" }
+        #expect(denied?.entry.outcome == "denied")
+        #expect(denied?.entry.flags.contains("denied") == true)
+        try await region.store.close()
+    }
+
+    @Test("a care relationship registered with a reason opens the record; without a reason it is refused", arguments: backends)
+    func registeredCareRelationship(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc2 = try await region.practitioner("doc2")
+        await #expect(throws: FHIRError.self) { _ = try await doc2.registerCareRelationship(patientID: "p1", reason: " ", days: nil) }
+        #expect(await isForbidden { _ = try await doc2.read(type: "Observation", id: "obs-u2") })
+        _ = try await doc2.registerCareRelationship(patientID: "p1", reason: "Konsultation inför operation", days: 2)
+        let again = try await region.practitioner("doc2")
+        #expect(try await again.read(type: "Observation", id: "obs-u2")?.id == "obs-u2")
+        #expect(try await region.audit(patient: "p1").contains { $0.entry.action == "care-relationship" && $0.entry.actor == "Practitioner/doc2" })
+        try await region.store.close()
+    }
+
+    @Test("records of another unit of the same provider are readable with a care relationship, until the patient blocks that unit", arguments: backends)
+    func spärrOnUnit(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1")
+        #expect(try await doc1.read(type: "Observation", id: "obs-u2")?.id == "obs-u2")
+        _ = try await region.patientSession("p1").block(patientID: "p1", unitID: "u2", providerID: nil, reason: "Vill inte att vc ser avdelningens anteckningar")
+
+        let after = try await region.practitioner("doc1")
+        #expect(try await after.read(type: "Observation", id: "obs-u2") == nil, "blocked information is not shown, not even as forbidden")
+        let page = try await after.search(try region.observations(for: "p1"), limit: 50)
+        #expect(page.resources.map(\.id) == ["obs-u1"])
+        #expect(try await after.count(try region.observations(for: "p1")) == 1, "the count does not reveal the blocked record")
+        let status = try await after.accessStatus(patientID: "p1")
+        #expect(status["hasBlockedInformation"]?.boolValue == true)
+        #expect(status["blocks"] == nil, "only the patient sees which blocks exist")
+
+        // Only the patient lifts a spärr.
+        let blockID = try #require(try await region.patientSession("p1").accessStatus(patientID: "p1")["blocks"]?.arrayValue?.first?.objectValue?["id"]?.stringValue)
+        #expect(await isForbidden { try await after.unblock(patientID: "p1", directiveID: blockID) })
+        try await region.patientSession("p1").unblock(patientID: "p1", directiveID: blockID)
+        #expect(try await region.practitioner("doc1").read(type: "Observation", id: "obs-u2")?.id == "obs-u2")
+        try await region.store.close()
+    }
+
+    @Test("sammanhållen journalföring: another provider's records need the patient's consent; nödåtkomst opens them, flagged", arguments: backends)
+    func consentAndEmergency(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1")
+        #expect(await isForbidden { _ = try await doc1.read(type: "Observation", id: "obs-b1") })
+        _ = try await doc1.registerConsent(patientID: "p1", providerID: "provB", reason: "Patienten samtycker muntligt", days: 1)
+        #expect(try await region.practitioner("doc1").read(type: "Observation", id: "obs-b1")?.id == "obs-b1")
+
+        // docB at provider B has no care relationship with p1 at all.
+        let docB = try await region.practitioner("docB")
+        #expect(await isForbidden { _ = try await docB.read(type: "Observation", id: "obs-u1") })
+        await #expect(throws: FHIRError.self) { _ = try await docB.openEmergencyAccess(patientID: "p1", reason: "") }
+        _ = try await docB.openEmergencyAccess(patientID: "p1", reason: "Medvetslös patient, behöver läkemedelslista")
+        let emergency = try await region.practitioner("docB")
+        #expect(try await emergency.read(type: "Observation", id: "obs-u1")?.id == "obs-u1")
+        let flagged = try await region.audit(patient: "p1").filter { $0.entry.actor == "Practitioner/docB" && $0.entry.flags.contains("emergency-access") }
+        #expect(flagged.count >= 2, "the emergency access itself and the read under it are flagged")
+
+        // The reviewer finds it in the queue and decides; the decision is recorded.
+        let reviewer = try await region.practitioner("reviewer")
+        let queue = try await reviewer.reviewQueue(flag: "emergency-access", limit: 50)
+        let first = try #require(queue.first?["id"]?.stringValue.flatMap { Int64($0) })
+        _ = try await reviewer.decide(sequence: first, verdict: .justified, comment: "Akut omhändertagande")
+        let after = try await reviewer.reviewQueue(flag: "emergency-access", limit: 50)
+        #expect(!after.contains { $0["id"]?.stringValue == String(first) })
+        // Nobody else reads the log.
+        #expect(await isForbidden { _ = try await doc1.auditEvents(AuditQuery(patientID: "p1")) })
+        try await region.store.close()
+    }
+
+    @Test("spärr holds even under nödåtkomst", arguments: backends)
+    func spärrBeatsEmergency(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        _ = try await region.patientSession("p1").block(patientID: "p1", unitID: nil, providerID: "provB", reason: "Spärr mot privatvården")
+        let doc1 = try await region.practitioner("doc1")
+        _ = try await doc1.openEmergencyAccess(patientID: "p1", reason: "Hjärtstopp på akuten")
+        #expect(try await region.practitioner("doc1").read(type: "Observation", id: "obs-b1") == nil)
+        try await region.store.close()
+    }
+
+    @Test("protected identity: address and contact details hidden without the permission, every access flagged", arguments: backends)
+    func protectedIdentity(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1")
+        let hidden = try #require(try await doc1.read(type: "Patient", id: "p2")).object
+        #expect(hidden["address"] == nil && hidden["telecom"] == nil)
+        #expect(hidden["name"] != nil)
+        let shown = try #require(try await region.practitioner("reviewer").read(type: "Patient", id: "p2")).object
+        #expect(shown["address"] != nil, "the logggranskare position may see protected identities")
+        #expect(try await region.audit(patient: "p2").contains { $0.entry.flags.contains("protected-identity") })
+        // Search results are redacted too.
+        let found = try await doc1.search(try SearchQuery.parse(type: "Patient", parameters: [("family", "Hemlig")], strict: true), limit: 10)
+        #expect(found.resources.first?.object["address"] == nil)
+        try await region.store.close()
+    }
+
+    @Test("search results and counts contain only what the user may see", arguments: backends)
+    func searchFiltering(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1")
+        let visible = try await doc1.search(try region.observations(for: "p1"), limit: 1)
+        #expect(visible.resources.map(\.id) == ["obs-u1"])
+        #expect(visible.hasMore, "obs-u2 follows on the next page")
+        #expect(try await doc1.count(try region.observations(for: "p1")) == 2, "obs-b1 of another provider is neither listed nor counted")
+        let doc2 = try await region.practitioner("doc2")
+        #expect(try await doc2.search(try region.observations(for: "p1"), limit: 10).resources.isEmpty)
+        #expect(try await doc2.count(try region.observations(for: "p1")) == 0)
+        try await region.store.close()
+    }
+
+    @Test("scopes narrow what the rules allow and never widen it", arguments: backends)
+    func scopesNarrow(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let narrow = try await region.practitioner("doc1", scopes: "user/Patient.rs")
+        #expect(await isForbidden { _ = try await narrow.read(type: "Observation", id: "obs-u1") })
+        let wide = try await region.practitioner("doc2", scopes: "user/*.cruds system/*.cruds")
+        #expect(await isForbidden { _ = try await wide.read(type: "Observation", id: "obs-u1") }, "a system scope does not lift the PDL rules for a user")
+        try await region.store.close()
+    }
+
+    @Test("a patient reads their own record and no one else's", arguments: backends)
+    func patientOwnRecord(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let p1 = region.patientSession("p1")
+        #expect(try await p1.read(type: "Observation", id: "obs-b1")?.id == "obs-b1")
+        #expect(await isForbidden { _ = try await p1.read(type: "Encounter", id: "enc-p2") })
+        #expect(try await p1.auditEvents(AuditQuery(patientID: "p1")).count >= 1, "the patient sees who has opened their record")
+        #expect(await isForbidden { _ = try await p1.auditEvents(AuditQuery(patientID: "p2")) })
+        try await region.store.close()
+    }
+
+    @Test("writes need a ground too, are tagged with the writer's unit and audited in the same transaction", arguments: backends)
+    func writes(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc2 = try await region.practitioner("doc2")
+        let new = Region.observation("obs-new", patient: "p1", unit: "b1")
+        #expect(await isForbidden { _ = try await doc2.commit(.create(new, type: "Observation", id: "obs-new")) })
+        #expect(try await region.store.read(type: "Observation", id: "obs-new") == nil)
+
+        let doc1 = try await region.practitioner("doc1")
+        let written = try #require(try await doc1.commit(.create(new, type: "Observation", id: "obs-new")).resource)
+        let tags = written.object["meta"]?.objectValue?["tag"]?.arrayValue?.compactMap { $0.objectValue?["code"]?.stringValue }
+        #expect(tags == ["u1"], "the writer's unit replaces a unit the client claimed")
+        #expect(try await region.audit(patient: "p1").contains { $0.entry.action == "read" && $0.entry.actor == "Practitioner/doc1" && String(decoding: $0.entry.json, as: UTF8.self).contains("Observation/obs-new") })
+
+        // The cashier's position may not write clinical records.
+        let cashier = try await region.practitioner("cashier")
+        #expect(await isForbidden { _ = try await cashier.commit(.create(Region.observation("obs-c", patient: "p1", unit: "u1"), type: "Observation", id: "obs-c")) })
+        try await region.store.close()
+    }
+
+    @Test("review flags: same surname as the patient", arguments: backends)
+    func sameSurnameFlag(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1", family: "Svensson")
+        _ = try await doc1.read(type: "Observation", id: "obs-u1")
+        #expect(try await region.audit(patient: "p1").contains { $0.entry.flags.contains("same-surname") })
+        try await region.store.close()
+    }
+}
+
+@Suite("The audit chain")
+struct AuditChainTests {
+    @Test("records chain on both backends and verify; a changed, removed or reordered record is named", arguments: backends)
+    func chain(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let entries = (1...5).map { AuditEntry(recordedAt: Int64($0), actor: "Practitioner/x", patientID: "p\($0)", action: "read", outcome: "allowed",
+                                               flags: $0 == 3 ? ["emergency-access"] : [], json: Array("{\"n\":\($0)}".utf8)) }
+        try await store.appendAudit(Array(entries.prefix(2)))
+        _ = try await store.commit([], audit: Array(entries.suffix(3)))
+        let records = try await store.auditRecords(AuditQuery(ascending: true, limit: 10))
+        #expect(records.map(\.sequence) == [1, 2, 3, 4, 5])
+        #expect(AuditChain.verify(records, previousHash: "", previousSequence: 0) == nil)
+        #expect(try await store.auditRecords(AuditQuery(flag: "emergency-access")).map(\.sequence) == [3])
+
+        var changed = records
+        changed[2].entry.json = Array("{\"n\":33}".utf8)
+        #expect(AuditChain.verify(changed, previousHash: "", previousSequence: 0)?.sequence == 3)
+        var removed = records
+        removed.remove(at: 1)
+        #expect(AuditChain.verify(removed, previousHash: "", previousSequence: 0)?.sequence == 3)
+        var reordered = records
+        reordered.swapAt(3, 4)
+        #expect(AuditChain.verify(reordered, previousHash: "", previousSequence: 0) != nil)
+        try await store.close()
+    }
+}

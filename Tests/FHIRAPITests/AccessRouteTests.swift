@@ -1,0 +1,115 @@
+import FHIRCore
+import Foundation
+import Hummingbird
+import HTTPTypes
+import KarnaServer
+import KarnaTesting
+import Logging
+import Store
+import Testing
+
+/// Every route of the server, classified: those that can touch patient data must refuse an
+/// unauthenticated request and audit an authorised one. A new route fails this test until it is classified here.
+@Suite("Every patient-data route is authenticated and audited")
+struct AccessRouteTests {
+    /// Routes that never return or change patient data: discovery, login pages and the token endpoints.
+    static let publicRoutes: Set<String> = [
+        "GET /health", "GET /", "GET /.well-known/smart-configuration", "GET /fhir/.well-known/smart-configuration",
+        "GET /.well-known/openid-configuration", "GET /auth/.well-known/openid-configuration", "GET /auth/jwks",
+        "GET /auth/authorize", "POST /auth/authorize", "POST /auth/token", "POST /auth/revoke",
+    ]
+    /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).
+    static let tokenRoutes: Set<String> = ["POST /auth/launch", "GET /auth/userinfo"]
+    /// The FHIR API: every interaction below is exercised.
+    static let fhirRoutes: Set<String> = Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"].flatMap { ["\($0) /fhir", "\($0) /fhir/**"] })
+
+    static let observation = #"{"resourceType":"Observation","status":"final","code":{"text":"puls"},"subject":{"reference":"Patient/p1"},"identifier":[{"system":"urn:test","value":"IDV"}]}"#
+
+    /// (method, path, body, content type, expected status when authorised)
+    static let interactions: [(HTTPRequest.Method, String, String?, String?, Int)] = [
+        (.get, "/fhir/Patient/p1", nil, nil, 200),
+        (.head, "/fhir/Patient/p1", nil, nil, 200),
+        (.get, "/fhir/Patient/p1/_history/1", nil, nil, 200),
+        (.get, "/fhir/Patient/p1/_history", nil, nil, 200),
+        (.get, "/fhir/Observation/_history", nil, nil, 200),
+        (.get, "/fhir/_history", nil, nil, 200),
+        (.get, "/fhir/Observation?subject=Patient/p1", nil, nil, 200),
+        (.post, "/fhir/Observation/_search", "subject=Patient/p1", "application/x-www-form-urlencoded", 200),
+        (.get, "/fhir/Patient/p1/Observation", nil, nil, 200),
+        (.get, "/fhir/Patient/p1/$everything", nil, nil, 200),
+        (.get, "/fhir/Patient/p1/$access", nil, nil, 200),
+        (.post, "/fhir/Observation", observation.replacingOccurrences(of: "IDV", with: "create"), nil, 201),
+        (.put, "/fhir/Observation/o1", #"{"resourceType":"Observation","id":"o1","status":"amended","code":{"text":"puls"},"subject":{"reference":"Patient/p1"}}"#, nil, 200),
+        (.put, "/fhir/Observation?identifier=urn:test|cond", observation.replacingOccurrences(of: "IDV", with: "cond"), nil, 201),
+        (.delete, "/fhir/Observation/o2", nil, nil, 200),
+        (.delete, "/fhir/Observation?identifier=urn:test|gone", nil, nil, 200),
+        (.post, "/fhir", #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":\#(observation.replacingOccurrences(of: "IDV", with: "tx")),"request":{"method":"POST","url":"Observation"}}]}"#, nil, 200),
+        (.post, "/fhir", #"{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/p1"}}]}"#, nil, 200),
+        (.get, "/fhir/AuditEvent?patient=p1", nil, nil, 403),
+    ]
+
+    @Test("the router has no route this test does not know")
+    func everyRouteIsClassified() async throws {
+        let store = try await StoreBackendForRoutes.store()
+        let services = try await KarnaApplication.services(try KarnaConfiguration(flags: ["password-cost": "10"], environment: [:]), store: store,
+                                                           logger: Logger(label: "test"))
+        let routes = Set(KarnaApplication.router(services).routes.map { "\($0.method) \($0.path.description.hasPrefix("/") ? "" : "/")\($0.path)" })
+        let known = Self.publicRoutes.union(Self.tokenRoutes).union(Self.fhirRoutes)
+        #expect(routes.subtracting(known).isEmpty, "unclassified routes: \(routes.subtracting(known).sorted())")
+        #expect(Self.fhirRoutes.isSubset(of: routes))
+        try await store.close()
+    }
+
+    @Test("each FHIR interaction refuses a request without a token and audits one with a token", arguments: backends)
+    func refusedThenAudited(_ backend: StoreBackend) async throws {
+        try await withAPI(backend) { api in
+            _ = try await api.send(.put, "/fhir/Patient/p1", #"{"resourceType":"Patient","id":"p1","name":[{"family":"Andersson"}]}"#)
+            for id in ["o1", "o2"] {
+                _ = try await api.send(.put, "/fhir/Observation/\(id)",
+                                       #"{"resourceType":"Observation","id":"\#(id)","status":"final","code":{"text":"puls"},"subject":{"reference":"Patient/p1"}}"#)
+            }
+            _ = try await api.send(.post, "/fhir/Observation", Self.observation.replacingOccurrences(of: "IDV", with: "gone"))
+            for (method, path, body, contentType, expected) in Self.interactions {
+                var anonymous = api
+                anonymous.token = ""
+                var headers: [String: String] = [:]
+                if let contentType { headers["Content-Type"] = contentType }
+                let before = try await api.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0
+                let refused = try await anonymous.send(method, path, body, headers: headers)
+                #expect(refused.status == 401, "\(method) \(path) without a token answered \(refused.status)")
+                #expect(refused["WWW-Authenticate"]?.hasPrefix("Bearer") == true)
+                let afterRefusal = try await api.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0
+                #expect(afterRefusal == before, "an unauthenticated request leaves no data trail but is refused before any access")
+
+                let answered = try await api.send(method, path, body, headers: headers)
+                #expect(answered.status == expected, "\(method) \(path): \(answered.status) \(answered.text.prefix(300))")
+                let new = try await api.store.auditRecords(AuditQuery(afterSequence: before, limit: 100))
+                #expect(new.contains { $0.entry.patientID == "p1" && $0.entry.actor == "Client/\(testClientID)" },
+                        "\(method) \(path) wrote no audit record naming the patient")
+            }
+        }
+    }
+
+    @Test("the CapabilityStatement is public and advertises SMART; metadata needs no token")
+    func capabilitiesArePublic() async throws {
+        try await withAPI(.sqlite) { api in
+            var anonymous = api
+            anonymous.token = ""
+            let response = try await anonymous.send(.get, "/fhir/metadata")
+            #expect(response.status == 200)
+            #expect(response.text.contains("SMART-on-FHIR") && response.text.contains("/auth/token"))
+            let smart = try await anonymous.send(.get, "/fhir/.well-known/smart-configuration")
+            #expect(smart.json?["token_endpoint"]?.stringValue?.hasSuffix("/auth/token") == true)
+        }
+    }
+}
+
+/// A bare SQLite store for the route listing.
+enum StoreBackendForRoutes {
+    static func store() async throws -> any ResourceStore {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("karna-routes-\(UUID().uuidString).sqlite").path
+        let store = try SQLiteStore(path: path)
+        try await store.migrate()
+        return store
+    }
+}
