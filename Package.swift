@@ -133,6 +133,7 @@ let package = Package(
             name: "FHIRAPITests",
             dependencies: [
                 "FHIRAPI", "Store", "FHIRCore", "KarnaServer", "KarnaTesting", "Access",
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -139,3 +139,23 @@ extension PatientDataSession {
         return directive
     }
 }
+
+/// Administration of positions and their permissions (systemförvaltare only), audited.
+extension PatientDataSession {
+    public func positions() async throws -> [Position] {
+        try await gateway.directory.positions()
+    }
+
+    /// Replaces a position's permissions; takes effect for new sessions at once on this server.
+    public func configure(_ position: Position) async throws {
+        guard principal.permissions.administer else {
+            throw try await deny(patientID: nil, "configuring positions needs a systemförvaltare assignment (administer permission)")
+        }
+        guard !position.code.isEmpty, position.code.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+            throw FHIRError(.invalid, code: "invalid", "code must be letters, digits and '-'; got '\(position.code)'", expression: ["code"])
+        }
+        let entry = AuditRecordBuilder(principal: principal).entry(action: "configure-position", patientID: nil, resources: [], basis: nil,
+                                                                   outcome: "allowed", facts: nil, reason: "\(position.code): read \(position.permissions.read.sorted()), write \(position.permissions.write.sorted())")
+        try await gateway.directory.configure(position, audit: [entry])
+    }
+}

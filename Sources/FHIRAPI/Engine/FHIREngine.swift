@@ -93,6 +93,8 @@ public struct FHIREngine: Sendable {
             return capabilities()
         case (.get, 1) where path[0] == "_history":
             return try await history(request, type: nil, id: nil)
+        case (.get, 1) where path[0] == "$positions", (.post, 1) where path[0] == "$configure-position":
+            return try await positionsOperation(request)
         case (_, _) where path.first.map({ $0.hasPrefix("$") || $0 == "metadata" || $0 == "_history" }) ?? false:
             throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(path.joined(separator: "/")) is not supported")
         default:

@@ -175,3 +175,46 @@ extension FHIREngine {
         return (prefix, (temporal.range.low, temporal.range.high))
     }
 }
+
+extension FHIREngine {
+    /// `GET [base]/$positions` lists positions with their permissions; `POST [base]/$configure-position`
+    /// (code, display, read, write as comma lists of types or `*`, and the flags sign, prescribe,
+    /// protectedIdentity, auditReview, administer) sets one. Administration only.
+    func positionsOperation(_ request: FHIRRequest) async throws -> FHIRResponse {
+        if request.method == .post {
+            let p = try operationParameters(request)
+            guard let code = p["code"], !code.isEmpty else { throw FHIRError(.invalid, code: "required", "code is required", expression: ["code"]) }
+            func list(_ name: String) -> Set<String> { Set((p[name] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+            func flag(_ name: String) throws(FHIRError) -> Bool {
+                switch p[name] {
+                case nil, "false": return false
+                case "true": return true
+                case let other?: throw FHIRError(.invalid, code: "invalid", "\(name) must be true or false; got '\(other)'", expression: [name])
+                }
+            }
+            for type in list("read").union(list("write")) where type != "*" && !definitions.isResourceType(type) {
+                throw FHIRError(.invalid, code: "invalid", "'\(type)' is not an R4 resource type", expression: ["read", "write"])
+            }
+            let position = Position(code: code, display: p["display"] ?? code,
+                                    permissions: Permissions(read: list("read"), write: list("write"), sign: try flag("sign"), prescribe: try flag("prescribe"),
+                                                             protectedIdentity: try flag("protectedIdentity"), auditReview: try flag("auditReview"),
+                                                             administer: try flag("administer")))
+            try await data.configure(position)
+            return FHIRResponse(status: 200, body: OperationOutcome.information("position \(code) configured"))
+        }
+        var parameters: [JSONValue] = []
+        for position in try await data.positions() {
+            let permissions = position.permissions
+            let parts: [(String, JSONValue)] = [
+                ("code", .string(position.code)), ("display", .string(position.display)),
+                ("read", .string(permissions.read.sorted().joined(separator: ","))), ("write", .string(permissions.write.sorted().joined(separator: ","))),
+                ("sign", .bool(permissions.sign)), ("prescribe", .bool(permissions.prescribe)), ("protectedIdentity", .bool(permissions.protectedIdentity)),
+                ("auditReview", .bool(permissions.auditReview)), ("administer", .bool(permissions.administer)),
+            ]
+            parameters.append(.object(JSONObject([("name", .string("position")), ("part", .array(parts.map { name, value in
+                .object(JSONObject([("name", .string(name)), (value.boolValue == nil ? "valueString" : "valueBoolean", value)]))
+            }))])))
+        }
+        return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(JSONObject([("resourceType", .string("Parameters")), ("parameter", .array(parameters))]))))
+    }
+}

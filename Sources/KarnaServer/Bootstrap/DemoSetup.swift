@@ -58,6 +58,7 @@ public enum DemoSetup {
             ("admin", "demo-admin", "Lars", "Nyström", "SE2321000999-D0006", [("region-karnland", "systemforvaltare", .administration)]),
             ("privatlakare", "demo-privatlakare", "Sofia", "Berg", "SE2321000999-D0007", [(privateUnit, "lakare", .care)]),
         ]
+        resources += wardLocations()
         for person in people {
             resources.append(JSONObject([
                 ("resourceType", .string("Practitioner")), ("id", .string(person.id)), ("active", .bool(true)),
@@ -127,6 +128,30 @@ public enum DemoSetup {
         let existing = try await job.read(keys: [ResourceKey(type: "Patient", id: "pat-1")])
         guard !existing.isEmpty else { return 0 }
         return try await job.commit(resources.map { .update($0, type: "Encounter", id: $0["id"]!.stringValue!) }).count
+    }
+
+    /// The demo ward as Locations: the ward, its rooms and their beds, for the ward overview to come.
+    static func wardLocations() -> [JSONObject] {
+        func location(_ id: String, _ name: String, _ kind: (String, String), partOf: String?) -> JSONObject {
+            var members: [(key: String, value: JSONValue)] = [
+                ("resourceType", .string("Location")), ("id", .string(id)), ("status", .string("active")), ("name", .string(name)),
+                ("mode", .string("instance")),
+                ("physicalType", .object(JSONObject([("coding", .array([.object(JSONObject([
+                    ("system", .string("http://terminology.hl7.org/CodeSystem/location-physical-type")), ("code", .string(kind.0)), ("display", .string(kind.1)),
+                ]))]))]))),
+                ("managingOrganization", .object(JSONObject([("reference", .string("Organization/\(ward)"))]))),
+            ]
+            if let partOf { members.append(("partOf", .object(JSONObject([("reference", .string("Location/\(partOf)"))])))) }
+            return JSONObject(members)
+        }
+        var out = [location("\(ward)-plats", "Medicinavdelning 1", ("wa", "Ward"), partOf: nil)]
+        for room in 1...4 {
+            out.append(location("\(ward)-sal-\(room)", "Sal \(room)", ("ro", "Room"), partOf: "\(ward)-plats"))
+            for bed in 1...2 {
+                out.append(location("\(ward)-sal-\(room)-sang-\(bed)", "Sal \(room) säng \(bed)", ("bd", "Bed"), partOf: "\(ward)-sal-\(room)"))
+            }
+        }
+        return out
     }
 
     static func organisation(_ id: String, _ name: String, type: (String, String), partOf: String?) -> JSONObject {
