@@ -170,8 +170,12 @@ public struct PatientDataSession: Sendable {
     private func one(_ stored: StoredResource) async throws -> StoredResource? {
         if stored.isDeleted { return stored }
         switch try await decide(stored) {
-        case (.allowed, _):
-            return try await visible([stored]).first
+        case (.allowed(let basis), let facts):
+            if let patientID = stored.patientID {
+                try await gateway.auditWriter.write([builder.entry(action: action, patientID: patientID, resources: ["\(stored.type)/\(stored.id)"],
+                                                                   basis: basis, outcome: "allowed", facts: facts)])
+            }
+            return redacted(stored, facts: facts)
         case (.blocked, _):
             return nil
         case (.denied(let why), let facts):

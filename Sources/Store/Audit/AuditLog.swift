@@ -89,7 +89,19 @@ public enum AuditChain {
                       entry.outcome, entry.flags.joined(separator: ","), ""].joined(separator: "\n")
         hasher.update(data: Data(header.utf8))
         hasher.update(data: entry.json)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(hasher.finalize())
+    }
+
+    /// Lower-case hex, without Foundation's format machinery (one hash per audit record is on every request's path).
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// What `verify` found wrong, naming the record.
