@@ -247,8 +247,7 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
 
     /// PKCE S256: BASE64URL(SHA256(verifier)).
     static func challenge(_ verifier: String) -> String {
-        Data(SHA256.hash(data: Data(verifier.utf8))).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        Secrets.base64URL(Data(SHA256.hash(data: Data(verifier.utf8))))
     }
 
     /// Client authentication: HTTP Basic, client_secret_post, or a signed assertion (private_key_jwt).
@@ -309,20 +308,17 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
     }
 
     func bearer(_ request: Request) async throws -> Principal {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
-            throw HTTPError(.unauthorized, message: "a bearer token is required")
-        }
         do {
-            return try await tokens.principal(bearer: String(header.dropFirst(7)))
-        } catch {
-            throw HTTPError(.unauthorized, message: "the bearer token is not valid")
+            return try await tokens.principal(authorization: request.headers[.authorization])
+        } catch let error as FHIRError {
+            throw HTTPError(.unauthorized, message: error.issues.first?.diagnostics ?? "a valid bearer token is required")
         }
     }
 
     // MARK: Pages
 
     func loginPage(_ authorization: AuthorizationRequest, message: String?, username: String, status: HTTPResponse.Status = .ok) -> Response {
-        let csrf = TokenServiceToken.random()
+        let csrf = Secrets.randomToken()
         var body = "<h1>Logga in i Kärna</h1>"
         if let message { body += "<p class=\"error\" role=\"alert\" id=\"login-error\">\(html(message))</p>" }
         body += "<form method=\"post\" action=\"\(issuer)/authorize\">"
@@ -338,7 +334,7 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
     }
 
     func assignmentPage(_ authorization: AuthorizationRequest, assignments: [Assignment], pending: String) -> Response {
-        let csrf = TokenServiceToken.random()
+        let csrf = Secrets.randomToken()
         var body = "<h1>Välj medarbetaruppdrag</h1><form method=\"post\" action=\"\(issuer)/authorize\">"
         body += hidden(authorization.hiddenFields + [("csrf", csrf), ("pending", pending)])
         body += "<fieldset><legend>Du arbetar under ett uppdrag i taget. Allt du gör loggas under det.</legend>"
@@ -400,14 +396,6 @@ struct OAuthError: Error, CustomStringConvertible {
     init(_ code: String, _ description: String) {
         self.code = code
         self.description = description
-    }
-}
-
-/// Random tokens for CSRF fields.
-enum TokenServiceToken {
-    static func random() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 }
 

@@ -29,7 +29,7 @@ extension PatientDataSession {
         let records = try await store.auditRecords(query)
         let decisions = try await self.decisions(for: records.map(\.sequence))
         try await logReview(patientID: query.patientID, records: records)
-        return records.map { AuditEventRenderer.render($0, decision: decisions[$0.sequence], forPatient: principal.kind == .patient) }
+        return records.map { AuditEventRenderer.render($0, decision: decisions[$0.sequence]) }
     }
 
     /// One audit record as an AuditEvent.
@@ -39,7 +39,7 @@ extension PatientDataSession {
         }
         try await checkReviewAccess(patientID: record.entry.patientID, requireMatch: true)
         try await logReview(patientID: record.entry.patientID, records: [record])
-        return AuditEventRenderer.render(record, decision: try await decisions(for: [sequence])[sequence], forPatient: principal.kind == .patient)
+        return AuditEventRenderer.render(record, decision: try await decisions(for: [sequence])[sequence])
     }
 
     /// Flagged records without a decision, oldest first, optionally of one flag.
@@ -56,7 +56,7 @@ extension PatientDataSession {
         }
         pending = Array(pending.prefix(limit))
         try await logReview(patientID: nil, records: pending)
-        return pending.map { AuditEventRenderer.render($0, decision: nil, forPatient: false) }
+        return pending.map { AuditEventRenderer.render($0, decision: nil) }
     }
 
     /// Records a reviewer's decision on a flagged record; the decision is itself audited.
@@ -111,7 +111,7 @@ extension PatientDataSession {
 
 /// Renders audit records as FHIR R4 AuditEvents in the style of IHE Basic Audit Log Patterns.
 public enum AuditEventRenderer {
-    public static func render(_ record: AuditRecord, decision: ReviewDecision?, forPatient: Bool) -> JSONObject {
+    public static func render(_ record: AuditRecord, decision: ReviewDecision?) -> JSONObject {
         let entry = record.entry
         let detail: JSONObject = {
             if case .object(let object)? = try? JSONParser.parse(entry.json) { return object }
@@ -144,10 +144,8 @@ public enum AuditEventRenderer {
         if let assignment = detail["assignment"]?.objectValue {
             agent.append(("role", .array([.object(JSONObject([("coding", .array([coding("https://karna.se/fhir/CodeSystem/befattning",
                                                                                          assignment["position"]?.stringValue ?? "")]))]))])))
-            if !forPatient || true {
-                agent.append(("location", .object(JSONObject([("reference", .string("Organization/\(assignment["unit"]?.stringValue ?? "")")),
-                                                              ("display", assignment["unitName"] ?? .null)]))))
-            }
+            agent.append(("location", .object(JSONObject([("reference", .string("Organization/\(assignment["unit"]?.stringValue ?? "")")),
+                                                          ("display", assignment["unitName"] ?? .null)]))))
         }
         var entities: [JSONValue] = []
         if let patient = entry.patientID {

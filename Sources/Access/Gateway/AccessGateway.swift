@@ -20,7 +20,7 @@ public final class AccessGateway: Sendable {
         self.store = store
         self.settings = settings
         self.directory = OrganisationDirectory(store: store)
-        self.factFinder = FactFinder(store: store, directory: directory, settings: settings)
+        self.factFinder = FactFinder(store: store, settings: settings)
         self.auditWriter = AuditWriter(store: store)
         self.logger = logger
     }
@@ -122,24 +122,13 @@ public struct PatientDataSession: Sendable {
     /// Keeps what the principal may see (redacted where needed), audits it per patient, and returns it in order.
     func visible(_ resources: [StoredResource], interaction: Character = "r") async throws -> [StoredResource] {
         var kept: [StoredResource] = []
-        var byPatient: [String: (resources: [String], basis: AccessBasis, facts: PatientAccessFacts?)] = [:]
-        var order: [String] = []
+        var log = PatientAccessLog()
         for stored in resources {
             guard case (.allowed(let basis), let facts) = try await decide(stored, interaction: interaction) else { continue }
             kept.append(redacted(stored, facts: facts))
-            guard let patientID = stored.patientID else { continue }
-            if byPatient[patientID] == nil { order.append(patientID) }
-            var group = byPatient[patientID] ?? ([], basis, facts)
-            group.resources.append("\(stored.type)/\(stored.id)")
-            // The strongest ground used for the patient is the one recorded (nödåtkomst must show).
-            if basis == .emergencyAccess { group.basis = basis }
-            byPatient[patientID] = group
+            if let patientID = stored.patientID { log.add(patientID, "\(stored.type)/\(stored.id)", basis: basis, facts: facts) }
         }
-        let entries = order.map { patientID in
-            let group = byPatient[patientID]!
-            return builder.entry(action: action, patientID: patientID, resources: group.resources, basis: group.basis, outcome: "allowed", facts: group.facts)
-        }
-        try await gateway.auditWriter.write(entries)
+        try await gateway.auditWriter.write(log.entries(builder, action: action))
         return kept
     }
 
@@ -171,10 +160,9 @@ public struct PatientDataSession: Sendable {
         if stored.isDeleted { return stored }
         switch try await decide(stored) {
         case (.allowed(let basis), let facts):
-            if let patientID = stored.patientID {
-                try await gateway.auditWriter.write([builder.entry(action: action, patientID: patientID, resources: ["\(stored.type)/\(stored.id)"],
-                                                                   basis: basis, outcome: "allowed", facts: facts)])
-            }
+            var log = PatientAccessLog()
+            if let patientID = stored.patientID { log.add(patientID, "\(stored.type)/\(stored.id)", basis: basis, facts: facts) }
+            try await gateway.auditWriter.write(log.entries(builder, action: action))
             return redacted(stored, facts: facts)
         case (.blocked, _):
             return nil
@@ -189,9 +177,10 @@ public struct PatientDataSession: Sendable {
         var query = query
         var result: [StoredResource] = []
         for _ in 0..<8 {
-            let want = limit + 1 - result.count
-            let ids = try await store.search(query, limit: max(want, min(limit * 2, 1_000)) + 1)
-            let batch = ids.prefix(max(want, min(limit * 2, 1_000)))
+            // Read ahead past hidden matches, up to twice the page (at most 1,000) per round.
+            let batchSize = max(limit + 1 - result.count, min(limit * 2, 1_000))
+            let ids = try await store.search(query, limit: batchSize + 1)
+            let batch = ids.prefix(batchSize)
             let stored = try await store.read(keys: batch.map { ResourceKey(type: query.type, id: $0) })
             let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             let candidates = batch.compactMap { byID[$0] }
@@ -291,8 +280,7 @@ public struct PatientDataSession: Sendable {
         }
         let indexes = await WriteOperation.precomputeIndexes(prepared)
         let compartment = PatientCompartment()
-        var byPatient: [String: (resources: [String], basis: AccessBasis, facts: PatientAccessFacts?)] = [:]
-        var order: [String] = []
+        var log = PatientAccessLog()
         var touchesOrganisations = false
         for (i, operation) in prepared.enumerated() {
             prepared[i].index = indexes[i]
@@ -319,18 +307,10 @@ public struct PatientDataSession: Sendable {
             }
             for patientID in patients {
                 let (basis, facts) = try await writeGround(operation, patientID: patientID, current: current, reference: reference)
-                if byPatient[patientID] == nil { order.append(patientID) }
-                var group = byPatient[patientID] ?? ([], basis, facts)
-                group.resources.append(reference)
-                if basis == .emergencyAccess { group.basis = basis }
-                byPatient[patientID] = group
+                log.add(patientID, reference, basis: basis, facts: facts)
             }
         }
-        let audit = order.map { patientID in
-            let group = byPatient[patientID]!
-            return builder.entry(action: action, patientID: patientID, resources: group.resources, basis: group.basis, outcome: "allowed", facts: group.facts)
-        }
-        let results = try await store.commit(prepared, audit: audit)
+        let results = try await store.commit(prepared, audit: log.entries(builder, action: action))
         if touchesOrganisations { await gateway.directory.invalidate() }
         return results
     }
@@ -395,6 +375,27 @@ public struct PatientDataSession: Sendable {
         }
         result.index = nil
         return result
+    }
+}
+
+/// What one call touched, grouped per patient: one audit record each, in the order first touched.
+struct PatientAccessLog {
+    private var order: [String] = []
+    private var groups: [String: (resources: [String], basis: AccessBasis, facts: PatientAccessFacts?)] = [:]
+
+    mutating func add(_ patientID: String, _ resource: String, basis: AccessBasis, facts: PatientAccessFacts?) {
+        if groups[patientID] == nil { order.append(patientID) }
+        var group = groups[patientID] ?? ([], basis, facts)
+        group.resources.append(resource)
+        // The strongest ground used for the patient is the one recorded (nödåtkomst must show).
+        if basis == .emergencyAccess { group.basis = basis }
+        groups[patientID] = group
+    }
+
+    func entries(_ builder: AuditRecordBuilder, action: String) -> [AuditEntry] {
+        order.compactMap { patientID in
+            groups[patientID].map { builder.entry(action: action, patientID: patientID, resources: $0.resources, basis: $0.basis, outcome: "allowed", facts: $0.facts) }
+        }
     }
 }
 

@@ -129,11 +129,9 @@ extension PatientDataSession {
                                   practitionerID: practitionerID, reason: reason, validFrom: now, validUntil: duration.map { now + $0 },
                                   registeredBy: principal.reference)
         let facts = principal.kind == .practitioner ? try await facts(patientID) : nil
-        var entry = AuditRecordBuilder(principal: principal).entry(action: kind.rawValue, patientID: patientID, resources: [], basis: basis,
+        // Registered under basis nödåtkomst, the record carries the emergency-access review flag.
+        let entry = AuditRecordBuilder(principal: principal).entry(action: kind.rawValue, patientID: patientID, resources: [], basis: basis,
                                                                    outcome: "allowed", facts: facts, reason: reason)
-        if kind == .emergencyAccess, !entry.flags.contains(ReviewFlag.emergencyAccess.rawValue) {
-            entry.flags.append(ReviewFlag.emergencyAccess.rawValue)
-        }
         try await store.writeControlRecords([directive.record], deleting: [], audit: [entry])
         cache.forget(patientID)
         return directive

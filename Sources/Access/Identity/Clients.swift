@@ -40,14 +40,13 @@ public struct OAuthClient: Codable, Sendable, Equatable {
     }
 
     public static func hashSecret(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Secrets.sha256Hex(secret)
     }
 
     /// Constant-time comparison of a presented secret with the stored hash.
     public func secretMatches(_ secret: String) -> Bool {
         guard let secretHash else { return false }
-        let presented = Array(Self.hashSecret(secret).utf8), expected = Array(secretHash.utf8)
-        return presented.count == expected.count && zip(presented, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        return Secrets.constantTimeEqual(Array(Self.hashSecret(secret).utf8), Array(secretHash.utf8))
     }
 
     /// Whether a redirect URI is registered; loopback URIs match on any port (RFC 8252 §7.3).

@@ -27,7 +27,7 @@ public struct PasswordHasher: Sendable {
               let salt = Data(base64Encoded: parts[4]), let expected = Data(base64Encoded: parts[5]),
               let actual = try? derive(password, salt: salt, n: n, r: r, p: p)
         else { return false }
-        return actual.count == expected.count && zip(actual, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        return Secrets.constantTimeEqual(actual, expected)
     }
 
     private func derive(_ password: String, salt: Data, n: Int, r: Int, p: Int) throws -> Data {

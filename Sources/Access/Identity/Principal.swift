@@ -19,6 +19,11 @@ public struct Principal: Sendable {
     public let clientID: String
     /// For review flags: the user's own personnummer, family name and home address line.
     public let personalDetails: PersonalDetails?
+    /// The position's permissions for practitioners; everything for system clients (their scopes limit them).
+    /// Fixed at creation: the gateway asks for every resource it decides on.
+    public let permissions: Permissions
+    /// Scope contexts that apply to this principal.
+    let scopeContexts: Set<ScopeSet.Context>
 
     /// What the review flags compare with the patient.
     public struct PersonalDetails: Sendable, Codable, Equatable {
@@ -43,6 +48,17 @@ public struct Principal: Sendable {
         self.launchPatient = launchPatient
         self.clientID = clientID
         self.personalDetails = personalDetails
+        switch kind {
+        case .practitioner:
+            permissions = assignment?.permissions ?? .none
+            scopeContexts = [.user, .patient]
+        case .patient:
+            permissions = Permissions(read: ["*"], write: [])
+            scopeContexts = [.patient]
+        case .system:
+            permissions = Permissions(read: ["*"], write: ["*"])
+            scopeContexts = [.system]
+        }
     }
 
     /// The actor as the audit log names it.
@@ -54,31 +70,12 @@ public struct Principal: Sendable {
         }
     }
 
-    /// The position's permissions for practitioners; everything for system clients (their scopes limit them).
-    public var permissions: Permissions {
-        switch kind {
-        case .practitioner: assignment?.permissions ?? .none
-        case .patient: Permissions(read: ["*"], write: [])
-        case .system: Permissions(read: ["*"], write: ["*"])
-        }
-    }
-
-    /// Scope contexts that apply to this principal.
-    var scopeContexts: Set<ScopeSet.Context> {
-        switch kind {
-        case .practitioner: [.user, .patient]
-        case .patient: [.patient]
-        case .system: [.system]
-        }
-    }
-
-    /// Whether the token's scopes allow an interaction on a type, and the patient it is confined to (patient/ scopes).
-    public func scopeAllows(_ interaction: Character, on type: String) -> Bool {
-        scopes.allows(interaction, on: type, in: scopeContexts)
-    }
-
     /// A principal for the server's own jobs (seed, import), audited under the job's name.
     public static func job(_ name: String) -> Principal {
         Principal(kind: .system, id: name, displayName: name, assignment: nil, scopes: ScopeSet("system/*.cruds"), clientID: name)
     }
+
+    /// Nobody: for the public CapabilityStatement, with no scope at all.
+    public static let anonymous = Principal(kind: .system, id: "anonymous", displayName: "anonymous", assignment: nil, scopes: ScopeSet(""),
+                                            clientID: "anonymous")
 }

@@ -211,16 +211,16 @@ public final class TokenService: Sendable {
 
     /// Stores a grant under a random one-time token (authorization codes, refresh tokens, launch contexts); returns the token.
     public func storeOneTime(kind: String, grant: Grant, seconds: Int, extra: [String: String] = [:]) async throws -> String {
-        let token = Self.randomToken()
+        let token = Secrets.randomToken()
         let stored = StoredGrant(grant: grant, expiresAt: Instant.now() + Int64(seconds) * 1000, extra: extra)
-        try await store.writeControlRecords([ControlRecord(kind: kind, key: Self.digest(token), json: [UInt8](try JSONEncoder().encode(stored)))],
+        try await store.writeControlRecords([ControlRecord(kind: kind, key: Secrets.sha256Hex(token), json: [UInt8](try JSONEncoder().encode(stored)))],
                                             deleting: [], audit: [])
         return token
     }
 
     /// Takes a one-time token: returns its grant and deletes it; nil when unknown or expired.
     public func takeOneTime(kind: String, token: String) async throws -> (grant: Grant, extra: [String: String])? {
-        let key = Self.digest(token)
+        let key = Secrets.sha256Hex(token)
         guard let record = try await store.controlRecord(kind: kind, key: key),
               let stored = try? JSONDecoder().decode(StoredGrant.self, from: Data(record.json))
         else { return nil }
@@ -231,7 +231,7 @@ public final class TokenService: Sendable {
 
     /// Reads a one-time token without taking it (launch contexts may be used by several authorizations).
     public func peekOneTime(kind: String, token: String) async throws -> Grant? {
-        guard let record = try await store.controlRecord(kind: kind, key: Self.digest(token)),
+        guard let record = try await store.controlRecord(kind: kind, key: Secrets.sha256Hex(token)),
               let stored = try? JSONDecoder().decode(StoredGrant.self, from: Data(record.json)), stored.expiresAt > Instant.now()
         else { return nil }
         return stored.grant
@@ -255,6 +255,18 @@ public final class TokenService: Sendable {
     }
 
     // MARK: Checking
+
+    /// The principal of an `Authorization: Bearer …` header; throws 401 saying what is missing or wrong.
+    public func principal(authorization header: String?) async throws -> Principal {
+        guard let header else {
+            throw FHIRError(.unauthorized, code: "login", "an access token is needed: send 'Authorization: Bearer …' from \(issuer)/token")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw FHIRError(.unauthorized, code: "login", "the Authorization header must be 'Bearer <access token>'")
+        }
+        return try await principal(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
+    }
 
     /// The principal a bearer token stands for; throws 401 with the reason when it is not valid.
     public func principal(bearer token: String) async throws -> Principal {
@@ -354,14 +366,6 @@ public final class TokenService: Sendable {
         return true
     }
 
-    static func randomToken() -> String {
-        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func digest(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
 }
 
 /// A grant waiting behind a one-time token.

@@ -7,7 +7,6 @@ import Store
 /// registered directives.
 struct FactFinder: Sendable {
     let store: any ResourceStore
-    let directory: OrganisationDirectory
     let settings: AccessSettings
 
     func facts(patientID: String, for principal: Principal, now: Int64) async throws -> PatientAccessFacts {

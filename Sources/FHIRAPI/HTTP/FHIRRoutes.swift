@@ -31,9 +31,9 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
             let fhirRequest = try await parse(request)
             // The CapabilityStatement is public: SMART clients read it to find where to log in.
             if fhirRequest.method == .get, fhirRequest.path == ["metadata"] {
-                return respond(await engine.handle(fhirRequest, as: .job("anonymous")), method: .get)
+                return respond(await engine.handle(fhirRequest, as: .anonymous), method: .get)
             }
-            let principal = try await authenticate(request)
+            let principal = try await tokens.principal(authorization: request.headers[.authorization])
             return respond(await engine.handle(fhirRequest, as: principal), method: fhirRequest.method)
         } catch let error as FHIRError {
             var response = respond(.outcome(error), method: .get)
@@ -44,18 +44,6 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         } catch {
             return respond(.outcome(FHIRError(.invalid, code: "invalid", "the request could not be read")), method: .get)
         }
-    }
-
-    /// The principal of a `Authorization: Bearer` token; 401 without one.
-    private func authenticate(_ request: Request) async throws -> Principal {
-        guard let header = request.headers[.authorization] else {
-            throw FHIRError(.unauthorized, code: "login", "the FHIR API needs an access token: send 'Authorization: Bearer …' from \(tokens.issuer)/token")
-        }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw FHIRError(.unauthorized, code: "login", "the Authorization header must be 'Bearer <access token>'")
-        }
-        return try await tokens.principal(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
     }
 
     private func parse(_ request: Request) async throws -> FHIRRequest {

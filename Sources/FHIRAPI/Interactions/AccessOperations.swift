@@ -51,7 +51,7 @@ extension FHIREngine {
     func auditEvents(_ request: FHIRRequest) async throws -> FHIRResponse {
         let path = request.path
         switch (request.method, path.count) {
-        case (.get, 1), (.post, 2) where path.count == 1 || path[1] == "_search":
+        case (.get, 1), (.post, 2) where path[1] == "_search":
             var query = AuditQuery(limit: try count(request))
             for (name, value) in request.query {
                 switch name {

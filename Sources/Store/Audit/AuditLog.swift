@@ -93,7 +93,7 @@ public enum AuditChain {
     }
 
     /// Lower-case hex, without Foundation's format machinery (one hash per audit record is on every request's path).
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(64)
