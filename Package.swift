@@ -64,6 +64,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Patient administration: registration, care contacts and stays, appointment books, referrals, cashier.
+        .target(
+            name: "PatientAdministration",
+            dependencies: [
+                "FHIRCore",
+                "Store",
+                "Access",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
         .target(
             name: "AuthAPI",
@@ -82,6 +93,7 @@ let package = Package(
                 "FHIRCore",
                 "Store",
                 "Access",
+                "PatientAdministration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -98,6 +110,7 @@ let package = Package(
                 "FHIRAPI",
                 "AuthAPI",
                 "Access",
+                "PatientAdministration",
                 "SyntheticPopulation",
                 "CBZip2",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -128,6 +141,11 @@ let package = Package(
         .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PatientAdministrationTests",
+            dependencies: ["PatientAdministration", "Access", "Store", "FHIRCore", "KarnaTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FHIRAPITests",

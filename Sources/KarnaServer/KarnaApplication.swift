@@ -5,6 +5,7 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import Logging
+import PatientAdministration
 import Store
 
 /// The wired parts of a running Kärna: the store behind the access gateway, identity and tokens, the FHIR engine.
@@ -15,6 +16,8 @@ public struct KarnaServices: Sendable {
     public let tokens: TokenService
     public let engine: FHIREngine
     public let configuration: KarnaConfiguration
+    /// Patient administration's workflows (also reached through the engine's operations).
+    public var administration: PatientAdministration { engine.administration }
 }
 
 /// Builds the Kärna application: opens and migrates the store, wires the gateway, mounts the interfaces.
@@ -29,7 +32,7 @@ public enum KarnaApplication {
 
     /// Wires the gateway, identity and engine over an open store.
     public static func services(_ configuration: KarnaConfiguration, store: any ResourceStore, logger: Logger) async throws -> KarnaServices {
-        let gateway = AccessGateway(store: store, settings: configuration.access, logger: logger)
+        let gateway = AccessGateway(store: store, settings: configuration.access, rules: PatientAdministration.rules, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts))
         var trusted: TrustedIssuer?
@@ -42,7 +45,8 @@ public enum KarnaApplication {
         let tokens = try await TokenService(store: store, directory: gateway.directory, accounts: accounts, issuer: configuration.authIssuerURL,
                                             audience: configuration.baseURL, accessTokenSeconds: configuration.accessTokenSeconds,
                                             trustedIssuer: trusted)
-        let engine = FHIREngine(gateway: gateway, limits: configuration.limits, baseURL: configuration.baseURL, logger: logger)
+        let engine = FHIREngine(gateway: gateway, limits: configuration.limits, baseURL: configuration.baseURL,
+                                administration: PatientAdministration(settings: configuration.administration), logger: logger)
         return KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration)
     }
 
@@ -74,6 +78,7 @@ public enum KarnaApplication {
         return Application(
             router: router(services),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
+            services: [AdministrationJobs(services: services, logger: logger)],
             logger: logger
         )
     }

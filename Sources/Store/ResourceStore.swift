@@ -66,6 +66,10 @@ public protocol ResourceStore: Sendable {
     /// Upserts and deletes control records, with the audit records that describe the change, in one transaction.
     func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws
 
+    /// The next number of a named series (1, 2, 3 …), atomically even across servers: for
+    /// reservnummer, receipt and frikort numbers, which must never repeat.
+    func nextNumber(series: String) async throws -> Int64
+
     /// Number of current (not deleted) resources of a type, or of all types.
     func count(type: String?) async throws -> Int
 

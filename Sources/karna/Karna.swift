@@ -46,6 +46,14 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Audience its tokens carry (KARNA_OIDC_AUDIENCE).") var oidcAudience: String?
     @Option(help: "File with its JWK set (KARNA_OIDC_JWKS_FILE).") var oidcJwksFile: String?
     @Option(help: "Years audit records are kept (KARNA_AUDIT_RETENTION_YEARS).") var auditRetentionYears: String?
+    @Option(help: "Days before an unassessed referral is overdue (KARNA_REFERRAL_ASSESSMENT_DAYS, default 7).") var referralAssessmentDays: String?
+    @Option(help: "Days without action before a referral raises an alarm (KARNA_REFERRAL_ALARM_DAYS, default 14).") var referralAlarmDays: String?
+    @Option(help: "Hours before a booked time that reminders go out (KARNA_REMINDER_HOURS, default 24).") var reminderHours: String?
+    @Option(help: "Most slots per $generate-slots call (KARNA_MAX_SLOTS_PER_GENERATION, default 3000).") var maxSlotsPerGeneration: String?
+    @Option(help: "Most records one patient merge moves (KARNA_MAX_MERGE_RESOURCES, default 20000).") var maxMergeResources: String?
+    @Option(help: "Patient notifications: file:PATH or smtp(s)://host:port (KARNA_NOTIFY).") var notify: String?
+    @Option(help: "Sender address of e-mail notifications (KARNA_NOTIFY_FROM).") var notifyFrom: String?
+    @Option(help: "Seconds between outbox runs (KARNA_OUTBOX_SECONDS, default 30).") var outboxSeconds: String?
 
     func resolve() throws -> KarnaConfiguration {
         let flags: [String: String?] = [
@@ -56,7 +64,9 @@ struct ServerOptions: ParsableArguments {
             "bootstrap-client-id": bootstrapClientId, "bootstrap-client-secret": bootstrapClientSecret, "demo-credentials": demoCredentials,
             "access-token-seconds": accessTokenSeconds, "session-seconds": sessionSeconds, "password-cost": passwordCost,
             "lockout-attempts": lockoutAttempts, "oidc-issuer": oidcIssuer, "oidc-audience": oidcAudience, "oidc-jwks-file": oidcJwksFile,
-            "audit-retention-years": auditRetentionYears,
+            "audit-retention-years": auditRetentionYears, "referral-assessment-days": referralAssessmentDays, "referral-alarm-days": referralAlarmDays,
+            "reminder-hours": reminderHours, "max-slots-per-generation": maxSlotsPerGeneration, "max-merge-resources": maxMergeResources,
+            "notify": notify, "notify-from": notifyFrom, "outbox-seconds": outboxSeconds,
         ]
         do {
             return try KarnaConfiguration(flags: flags.compactMapValues { $0 })

@@ -15,10 +15,14 @@ public final class AccessGateway: Sendable {
     let factFinder: FactFinder
     let auditWriter: AuditWriter
     let logger: Logger
+    /// The clinical modules' rules, run on every write.
+    let rules: [any WriteRule]
 
-    public init(store: any ResourceStore, settings: AccessSettings = AccessSettings(), logger: Logger = Logger(label: "karna.access")) {
+    public init(store: any ResourceStore, settings: AccessSettings = AccessSettings(), rules: [any WriteRule] = [],
+                logger: Logger = Logger(label: "karna.access")) {
         self.store = store
         self.settings = settings
+        self.rules = rules
         self.directory = OrganisationDirectory(store: store)
         self.factFinder = FactFinder(store: store, settings: settings)
         self.auditWriter = AuditWriter(store: store)
@@ -89,11 +93,22 @@ public struct PatientDataSession: Sendable {
             guard let assignment = principal.assignment else { return (.denied("no assignment (medarbetaruppdrag) was chosen at login"), nil) }
             let facts = try await facts(patientID)
             if stored.type == "Patient" { return (.allowed(.directory), facts) }
-            let unit = FactFinder.recordUnit(stored.object)
+            let object = stored.object
+            if let addressed = addressedDecision(object, assignment: assignment, facts: facts) { return (addressed, facts) }
+            let unit = FactFinder.recordUnit(object)
             var provider = gateway.settings.defaultProviderID
             if let unit { provider = try await gateway.directory.provider(of: unit) }
             return (PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: unit, recordProvider: provider), facts)
         }
+    }
+
+    /// A referral (remiss) and its workflow task are sent to the receiving unit: that unit reads and
+    /// answers them without consent, as the sender disclosed them to it. A spärr still holds.
+    func addressedDecision(_ object: JSONObject, assignment: Assignment, facts: PatientAccessFacts) -> AccessDecision? {
+        guard let type = object.resourceType, type == "ServiceRequest" || type == "Task",
+              FactFinder.addressees(object).contains(assignment.unitID), assignment.purpose != .followUp else { return nil }
+        if let unit = FactFinder.recordUnit(object), facts.blockedUnits.contains(unit) { return .blocked }
+        return .allowed(.referral)
     }
 
     /// Patient-level access for compartment reads and `$everything`: the user needs a ground for the
@@ -273,6 +288,7 @@ public struct PatientDataSession: Sendable {
         guard !operations.isEmpty else { return [] }
         let currents = Dictionary(try await store.read(keys: operations.map { ResourceKey(type: $0.type, id: $0.id) }).map { ($0.key, $0) },
                                   uniquingKeysWith: { a, _ in a })
+        try await checkRules(operations, currents: currents)
         var prepared: [WriteOperation] = []
         prepared.reserveCapacity(operations.count)
         for operation in operations {
@@ -280,6 +296,12 @@ public struct PatientDataSession: Sendable {
         }
         let indexes = await WriteOperation.precomputeIndexes(prepared)
         let compartment = PatientCompartment()
+        // Patients this commit opens a care contact for: what is written with the contact belongs to it.
+        var opening = Set<String>()
+        for (i, operation) in prepared.enumerated() where Self.relationshipTypes.contains(operation.type)
+            && currents[ResourceKey(type: operation.type, id: operation.id)] == nil {
+            if let index = indexes[i], let patientID = compartment.patientID(type: operation.type, id: operation.id, index: index) { opening.insert(patientID) }
+        }
         var log = PatientAccessLog()
         var touchesOrganisations = false
         for (i, operation) in prepared.enumerated() {
@@ -306,18 +328,24 @@ public struct PatientDataSession: Sendable {
                 throw try await deny(patientID: patients.first, "your assignment's position may not write \(operation.type)", resources: [reference])
             }
             for patientID in patients {
-                let (basis, facts) = try await writeGround(operation, patientID: patientID, current: current, reference: reference)
+                let (basis, facts) = try await writeGround(operation, patientID: patientID, current: current, reference: reference,
+                                                           opensRelationship: opening.contains(patientID))
                 log.add(patientID, reference, basis: basis, facts: facts)
             }
         }
         let results = try await store.commit(prepared, audit: log.entries(builder, action: action))
+        // What was written may create a care relationship (a new contact): decide afresh from now on.
+        for patientID in log.patients { cache.forget(patientID) }
         if touchesOrganisations { await gateway.directory.invalidate() }
         return results
     }
 
+    /// Records whose creation at one's own unit is what makes a care relationship.
+    static let relationshipTypes: Set<String> = ["Encounter", "EpisodeOfCare", "Appointment", "CareTeam"]
+
     /// The ground for writing a record of `patientID`, or a refusal.
-    private func writeGround(_ operation: WriteOperation, patientID: String, current: StoredResource?, reference: String) async throws
-        -> (AccessBasis, PatientAccessFacts?) {
+    private func writeGround(_ operation: WriteOperation, patientID: String, current: StoredResource?, reference: String,
+                             opensRelationship: Bool) async throws -> (AccessBasis, PatientAccessFacts?) {
         switch principal.kind {
         case .system:
             return (.system, nil)
@@ -332,8 +360,14 @@ public struct PatientDataSession: Sendable {
             // Registering a patient and their demographics is administration of the patient index.
             if operation.type == "Patient" { return (.directory, facts) }
             // A new care contact, episode, booking or care team at one's own unit is what creates a care relationship.
-            if current == nil, ["Encounter", "EpisodeOfCare", "Appointment", "CareTeam"].contains(operation.type) {
+            if current == nil, Self.relationshipTypes.contains(operation.type) {
                 return (facts.careRelationship != nil ? .careRelationship : .directory, facts)
+            }
+            // A new record written together with the contact that opens the care relationship (a booking's
+            // notification, an admission's episode) is written at the user's unit under that relationship.
+            if current == nil, opensRelationship { return (.careRelationship, facts) }
+            if let current, let addressed = addressedDecision(current.object, assignment: assignment, facts: facts) {
+                if case .allowed(let basis) = addressed { return (basis, facts) }
             }
             let unit = current.flatMap { FactFinder.recordUnit($0.object) } ?? assignment.unitID
             let provider = try await gateway.directory.provider(of: unit)
@@ -391,6 +425,9 @@ struct PatientAccessLog {
         if basis == .emergencyAccess { group.basis = basis }
         groups[patientID] = group
     }
+
+    /// The patients touched, in order.
+    var patients: [String] { order }
 
     func entries(_ builder: AuditRecordBuilder, action: String) -> [AuditEntry] {
         order.compactMap { patientID in

@@ -45,8 +45,9 @@ extension PatientDataSession {
     }
 
     /// Registers a care relationship for the user's unit, with a reason, for `days` (default from settings).
+    /// Administrative staff may register one too: PDL 4 kap. 1 § covers those who need the record for their work in care.
     public func registerCareRelationship(patientID: String, reason: String, days: Int?) async throws -> Directive {
-        let assignment = try careAssignment()
+        let assignment = try careAssignment(allowing: [.care, .administration])
         let days = min(days ?? gateway.settings.registeredCareRelationshipDays, 365)
         return try await register(.careRelationship, patientID: patientID, unitID: assignment.unitID, providerID: assignment.providerID,
                                   practitionerID: principal.id, reason: reason, duration: Int64(days) * 86_400_000, basis: .careRelationship)
@@ -105,11 +106,11 @@ extension PatientDataSession {
         try await store.writeControlRecords([directive.record], deleting: [], audit: [entry])
     }
 
-    private func careAssignment() throws -> Assignment {
+    private func careAssignment(allowing purposes: Set<AssignmentPurpose> = [.care]) throws -> Assignment {
         guard principal.kind == .practitioner, let assignment = principal.assignment else {
             throw FHIRError(.forbidden, code: "forbidden", "only a practitioner acting under an assignment can register this")
         }
-        guard assignment.purpose == .care else {
+        guard purposes.contains(assignment.purpose) else {
             throw FHIRError(.forbidden, code: "forbidden", "the assignment at \(assignment.unitName) is not for care (vård och behandling)")
         }
         return assignment

@@ -115,6 +115,8 @@ public enum ControlKind {
     public static let authorizationCode = "auth-code"
     public static let refreshToken = "refresh-token"
     public static let revokedToken = "revoked-token"
+    /// A region's configuration documents (fee schedule and the like).
+    public static let configuration = "configuration"
     public static let launch = "launch-context"
     public static let review = "audit-review"
     public static let session = "login-session"

@@ -53,7 +53,7 @@ public struct Position: Codable, Sendable, Equatable {
     public static let defaults: [Position] = {
         let administrative: Set<String> = ["Patient", "RelatedPerson", "Appointment", "AppointmentResponse", "Schedule", "Slot", "Encounter",
                                            "EpisodeOfCare", "ServiceRequest", "Task", "Coverage", "Account", "ChargeItem", "Invoice",
-                                           "PaymentNotice", "Communication", "Flag", "Organization", "Location", "Practitioner", "PractitionerRole"]
+                                           "PaymentNotice", "Communication", "Flag", "Organization", "Location", "Practitioner", "PractitionerRole", "Provenance"]
         let clinicalNoPrescribing: Set<String> = ["*"]
         return [
             Position(code: "lakare", display: "Läkare",

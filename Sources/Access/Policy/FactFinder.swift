@@ -50,12 +50,22 @@ struct FactFinder: Sendable {
         let encounters = try await store.lookup("Encounter", [("patient", patient), ("service-provider", unit), ("date", "ge" + since),
                                                                ("status:not", "cancelled"), ("status:not", "entered-in-error")], limit: 1)
         if let encounter = encounters.first { return "Encounter/\(encounter.id)" }
+        // A stay that has moved on to another ward still counts at the ward where the patient lay.
+        let stays = try await store.lookup("Encounter", [("patient", patient), ("location.organization", unit), ("date", "ge" + since),
+                                                          ("status:not", "cancelled"), ("status:not", "entered-in-error")], limit: 1)
+        if let stay = stays.first { return "Encounter/\(stay.id)" }
         let episodes = try await store.lookup("EpisodeOfCare", [("patient", patient), ("organization", unit),
                                                                  ("status", "planned,waitlist,active,onhold")], limit: 1)
         if let episode = episodes.first { return "EpisodeOfCare/\(episode.id)" }
+        // A booking at the unit, also one recently cancelled or missed, and a place on its waiting list.
         let appointments = try await store.lookup("Appointment", [("patient", patient), ("_tag", "\(RecordTags.careUnit)|\(unitID)"),
-                                                                   ("date", "ge" + since), ("status", "proposed,pending,booked,arrived,checked-in")], limit: 1)
+                                                                   ("date", "ge" + since), ("status:not", "entered-in-error")], limit: 1)
         if let appointment = appointments.first { return "Appointment/\(appointment.id)" }
+        let waiting = try await store.lookup("Appointment", [("patient", patient), ("_tag", "\(RecordTags.careUnit)|\(unitID)"), ("status", "waitlist")], limit: 1)
+        if let entry = waiting.first { return "Appointment/\(entry.id)" }
+        // A referral in the unit's inbox is a request for care: the unit may prepare the visit.
+        let referrals = try await store.lookup("Task", [("patient", patient), ("owner", unit), ("status", "requested,received,accepted,on-hold,in-progress")], limit: 1)
+        if let referral = referrals.first { return "Task/\(referral.id)" }
         for team in try await store.lookup("CareTeam", [("patient", patient), ("status", "active")], limit: 20) {
             let managing = team.object["managingOrganization"]?.arrayValue ?? []
             if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { return "CareTeam/\(team.id)" }
@@ -75,6 +85,18 @@ struct FactFinder: Sendable {
         if let unit = unitTag(object) { return unit }
         if object.resourceType == "Encounter" { return object.reference("serviceProvider")?.id }
         return nil
+    }
+
+    /// The units a referral or its task is addressed to or from: performer, owner, requester.
+    static func addressees(_ object: JSONObject) -> Set<String> {
+        var units = Set<String>()
+        for member in ["owner", "requester"] {
+            if let key = object.reference(member), key.type == "Organization" { units.insert(key.id) }
+        }
+        for performer in object["performer"]?.arrayValue ?? [] {
+            if let text = performer.objectValue?["reference"]?.stringValue, let key = ResourceKey(reference: text), key.type == "Organization" { units.insert(key.id) }
+        }
+        return units
     }
 
     /// The care-unit tag a record carries, if any.

@@ -49,6 +49,8 @@ public enum AccessBasis: String, Sendable, Codable {
     case system
     /// Directory data (the patient's identity and demographics) for finding the patient.
     case directory
+    /// A referral (remiss) sent to the user's unit, and its workflow task.
+    case referral
 }
 
 /// The Patientdatalag decision for one piece of information.

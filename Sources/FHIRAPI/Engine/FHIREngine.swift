@@ -2,6 +2,7 @@ import Access
 import FHIRCore
 import Foundation
 import Logging
+import PatientAdministration
 import Store
 
 /// Runs FHIR interactions through the access gateway: the transport-neutral core
@@ -12,16 +13,19 @@ public struct FHIREngine: Sendable {
     /// The gateway session of the request being handled; set by `handle(_:as:)`.
     private var session: PatientDataSession?
     public let limits: APILimits
+    /// Patient administration's workflows, exposed as operations.
+    public let administration: PatientAdministration
     /// The absolute base, e.g. `http://localhost:8080/fhir`, for links and locations.
     public let baseURL: String
     let definitions: Definitions
     let validator: ResourceValidator
     let logger: Logger
 
-    public init(gateway: AccessGateway, limits: APILimits = APILimits(), baseURL: String,
+    public init(gateway: AccessGateway, limits: APILimits = APILimits(), baseURL: String, administration: PatientAdministration = PatientAdministration(),
                 definitions: Definitions = .r4, logger: Logger = Logger(label: "karna.fhir")) {
         self.gateway = gateway
         self.limits = limits
+        self.administration = administration
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.definitions = definitions
         self.validator = ResourceValidator(definitions: definitions)
@@ -95,6 +99,8 @@ public struct FHIREngine: Sendable {
             return try await history(request, type: nil, id: nil)
         case (.get, 1) where path[0] == "$positions", (.post, 1) where path[0] == "$configure-position":
             return try await positionsOperation(request)
+        case (_, 1) where AdministrationOperations.base.contains(path[0]):
+            return try await administrationOperation(request, type: nil, id: nil, operation: String(path[0].dropFirst()))
         case (_, _) where path.first.map({ $0.hasPrefix("$") || $0 == "metadata" || $0 == "_history" }) ?? false:
             throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(path.joined(separator: "/")) is not supported")
         default:
@@ -105,6 +111,12 @@ public struct FHIREngine: Sendable {
         }
         try checkType(type)
         if type == "AuditEvent" { return try await auditEvents(request) }
+        if path.count == 2, path[1].hasPrefix("$") {
+            return try await administrationOperation(request, type: type, id: nil, operation: String(path[1].dropFirst()))
+        }
+        if path.count == 3, path[2].hasPrefix("$"), path[2] != "$everything", !(type == "Patient" && AdministrationOperations.patientAccess.contains(path[2])) {
+            return try await administrationOperation(request, type: type, id: try checkID(path[1]), operation: String(path[2].dropFirst()))
+        }
         if type == "Patient", path.count == 3, path[2].hasPrefix("$"), path[2] != "$everything" {
             return try await patientAccessOperation(request, patientID: try checkID(path[1]), operation: String(path[2].dropFirst()))
         }

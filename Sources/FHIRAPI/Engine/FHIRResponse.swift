@@ -11,6 +11,8 @@ public struct FHIRResponse: Sendable {
     public var lastModified: Int64?
     /// The JSON body, ready to send; nil for none.
     public var body: [UInt8]?
+    /// The media type when the body is not FHIR JSON (a receipt as text, an export as CSV).
+    public var contentType: String?
     /// What a write did, for batch and import summaries.
     public var outcome: WriteResult.Outcome?
     /// Whether the body is an OperationOutcome for a failure (4xx/5xx).

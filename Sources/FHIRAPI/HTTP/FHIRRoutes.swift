@@ -94,7 +94,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         guard let body = response.body, method != .head else {
             return Response(status: .init(code: response.status), headers: headers)
         }
-        headers[.contentType] = FHIRHeaders.fhirJSON
+        headers[.contentType] = response.contentType ?? FHIRHeaders.fhirJSON
         return Response(status: .init(code: response.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

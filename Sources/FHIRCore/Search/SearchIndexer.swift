@@ -209,6 +209,7 @@ public final class SearchIndexer: Sendable {
 
     /// Personnummer and samordningsnummer are indexed as 12 digits without separator, however they were written.
     public static func canonicalPersonalIdentity(system: String, value: String) -> String? {
+        if system == Reservnummer.system { return (try? Reservnummer(value))?.canonical }
         guard system == SwedishPersonalIdentity.personnummerSystem || system == SwedishPersonalIdentity.samordningsnummerSystem,
               let identity = try? SwedishPersonalIdentity(value) else { return nil }
         return identity.canonical

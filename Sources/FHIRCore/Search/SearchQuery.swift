@@ -321,6 +321,9 @@ struct SearchParser {
             if system == nil { return [value, .token(system: nil, code: identity.canonical)] }
             return [.token(system: system, code: identity.canonical)]
         }
+        if system == Reservnummer.system, let reserve = try? Reservnummer(code), reserve.canonical != code {
+            return [.token(system: system, code: reserve.canonical)]
+        }
         return [value]
     }
 

@@ -195,6 +195,9 @@ public struct ResourceValidator: Sendable {
             switch system {
             case SwedishPersonalIdentity.personnummerSystem: expectedKind = .personnummer
             case SwedishPersonalIdentity.samordningsnummerSystem: expectedKind = .samordningsnummer
+            case Reservnummer.system:
+                do { _ = try Reservnummer(value) } catch { report("value", "invalid reservnummer: \(error.description)", at: expression + ".value") }
+                return
             default: return
             }
             do {

@@ -2,6 +2,7 @@ import Access
 import FHIRAPI
 import FHIRCore
 import Foundation
+import PatientAdministration
 
 /// Every setting of a Kärna server, decoded once from flags and `KARNA_*`
 /// environment variables (a flag wins). A bad value stops start-up with a
@@ -33,6 +34,14 @@ public struct KarnaConfiguration: Sendable {
     public var externalJWKSPath: String?
     /// How long audit records are kept before they may be archived (never deleted by normal operation).
     public var auditRetentionYears: Int
+    /// Patient administration's periods and limits (referral alarms, reminders, slot generation, merges).
+    public var administration: AdministrationSettings
+    /// Where patient notifications go: `file:PATH` (JSON lines, the default) or `smtp://host:port` / `smtps://…`.
+    public var notify: String
+    /// The sender address of e-mail notifications.
+    public var notifyFrom: String
+    /// Seconds between runs of the outbox and the referral alarm check.
+    public var outboxSeconds: Int
 
     /// The settings, their variables and meaning, for `--help` and the README.
     public static let settings: [(flag: String, variable: String, meaning: String)] = [
@@ -61,6 +70,14 @@ public struct KarnaConfiguration: Sendable {
         ("--oidc-audience", "KARNA_OIDC_AUDIENCE", "the audience its tokens must carry (default the FHIR base URL)"),
         ("--oidc-jwks-file", "KARNA_OIDC_JWKS_FILE", "a file with the external issuer's JWK set"),
         ("--audit-retention-years", "KARNA_AUDIT_RETENTION_YEARS", "years audit records are kept before archiving may be considered (default 10)"),
+        ("--referral-assessment-days", "KARNA_REFERRAL_ASSESSMENT_DAYS", "days within which a referral must be assessed before it is flagged overdue (default 7)"),
+        ("--referral-alarm-days", "KARNA_REFERRAL_ALARM_DAYS", "days without any action on a referral before it raises an alarm (default 14)"),
+        ("--reminder-hours", "KARNA_REMINDER_HOURS", "hours before a booked time that the patient is reminded (default 24)"),
+        ("--max-slots-per-generation", "KARNA_MAX_SLOTS_PER_GENERATION", "most slots one $generate-slots call makes (default 3000)"),
+        ("--max-merge-resources", "KARNA_MAX_MERGE_RESOURCES", "most records one patient merge moves (default 20000)"),
+        ("--notify", "KARNA_NOTIFY", "patient notifications: file:PATH or smtp(s)://host:port; SMTP login from KARNA_SMTP_USER and KARNA_SMTP_PASSWORD (default file:./data/notifications.jsonl)"),
+        ("--notify-from", "KARNA_NOTIFY_FROM", "sender address of e-mail notifications (default noreply@karna.invalid)"),
+        ("--outbox-seconds", "KARNA_OUTBOX_SECONDS", "seconds between outbox runs and referral alarm checks (default 30)"),
     ]
 
     public static let defaultDatabaseURL = "sqlite:./data/karna.sqlite"
@@ -134,6 +151,18 @@ public struct KarnaConfiguration: Sendable {
             throw Error(description: "KARNA_OIDC_ISSUER needs KARNA_OIDC_JWKS_FILE (the issuer's JWK set, downloaded by the region)")
         }
         auditRetentionYears = try integer("audit-retention-years", "KARNA_AUDIT_RETENTION_YEARS", default: 10, range: 1...100)
+        administration = AdministrationSettings()
+        administration.referralAssessmentDays = try integer("referral-assessment-days", "KARNA_REFERRAL_ASSESSMENT_DAYS", default: 7, range: 1...365)
+        administration.referralAlarmDays = try integer("referral-alarm-days", "KARNA_REFERRAL_ALARM_DAYS", default: 14, range: 1...365)
+        administration.reminderHours = try integer("reminder-hours", "KARNA_REMINDER_HOURS", default: 24, range: 1...336)
+        administration.maximumSlotsPerGeneration = try integer("max-slots-per-generation", "KARNA_MAX_SLOTS_PER_GENERATION", default: 3_000, range: 1...100_000)
+        administration.maximumMergeResources = try integer("max-merge-resources", "KARNA_MAX_MERGE_RESOURCES", default: 20_000, range: 1...1_000_000)
+        notify = raw("notify", "KARNA_NOTIFY")?.0 ?? "file:./data/notifications.jsonl"
+        guard notify.hasPrefix("file:") || notify.hasPrefix("smtp://") || notify.hasPrefix("smtps://") else {
+            throw Error(description: "KARNA_NOTIFY/--notify must be file:PATH, smtp://host:port or smtps://host:port; got '\(notify)'")
+        }
+        notifyFrom = raw("notify-from", "KARNA_NOTIFY_FROM")?.0 ?? "noreply@karna.invalid"
+        outboxSeconds = try integer("outbox-seconds", "KARNA_OUTBOX_SECONDS", default: 30, range: 1...86_400)
         if limits.defaultPageSize > limits.maxPageSize {
             throw Error(description: "the default page size (\(limits.defaultPageSize)) is larger than the maximum page size (\(limits.maxPageSize))")
         }
@@ -149,6 +178,13 @@ public struct KarnaConfiguration: Sendable {
     /// The OpenID Connect issuer and SMART endpoints' base: `…/auth` beside `…/fhir`.
     public var authIssuerURL: String {
         (baseURL.hasSuffix("/fhir") ? String(baseURL.dropLast(5)) : baseURL) + "/auth"
+    }
+
+    /// The notification sender KARNA_NOTIFY names.
+    public func notificationSender(environment: [String: String] = ProcessInfo.processInfo.environment) -> any NotificationSender {
+        if notify.hasPrefix("file:") { return FileNotificationSender(path: String(notify.dropFirst(5))) }
+        let credentials = environment["KARNA_SMTP_USER"].map { "\($0):\(environment["KARNA_SMTP_PASSWORD"] ?? "")" }
+        return SMTPNotificationSender(url: notify, from: notifyFrom, credentials: credentials)
     }
 
     /// The database URL with any password hidden, for logs.

@@ -349,6 +349,17 @@ public final class PostgresStore: ResourceStore {
             """, logger: logger))
     }
 
+    public func nextNumber(series: String) async throws -> Int64 {
+        let rows = try await client.query("""
+            INSERT INTO control_record (kind, key, patient_id, json, updated_at) VALUES ('sequence', \(series), NULL, convert_to('1', 'UTF8'), \(Instant.now()))
+            ON CONFLICT (kind, key) DO UPDATE
+            SET json = convert_to((convert_from(control_record.json, 'UTF8')::bigint + 1)::text, 'UTF8'), updated_at = excluded.updated_at
+            RETURNING convert_from(json, 'UTF8')::bigint
+            """, logger: logger)
+        for try await value in rows.decode(Int64.self) { return value }
+        throw FHIRError(.internalError, code: "exception", "series \(series) returned no number")
+    }
+
     public func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws {
         try await client.withTransaction(logger: logger) { connection in
             for record in records {

@@ -304,6 +304,19 @@ public final class SQLiteStore: ResourceStore {
         }
     }
 
+    public func nextNumber(series: String) async throws -> Int64 {
+        try await pool.write { db in
+            // The counter lives in a control record of kind "sequence", its value as decimal text.
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
+                INSERT INTO control_record (kind, key, patient_id, json, updated_at) VALUES ('sequence', ?, NULL, CAST('1' AS BLOB), ?)
+                ON CONFLICT (kind, key) DO UPDATE SET json = CAST(CAST(CAST(json AS TEXT) AS INTEGER) + 1 AS TEXT), updated_at = excluded.updated_at
+                RETURNING CAST(CAST(json AS TEXT) AS INTEGER)
+                """), arguments: [series, Instant.now()])
+            guard let value = row?[0] as Int64? else { throw FHIRError(.internalError, code: "exception", "series \(series) returned no number") }
+            return value
+        }
+    }
+
     public func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws {
         try await pool.write { db in
             for record in records {

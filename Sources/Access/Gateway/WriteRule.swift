@@ -1,0 +1,57 @@
+import FHIRCore
+import Store
+
+/// A domain rule a clinical module adds to every write of some resource types,
+/// whichever interface the write comes from (FHIR, web app, import), so a rule
+/// such as "one patient per personnummer" cannot be bypassed by a plain PUT.
+public protocol WriteRule: Sendable {
+    /// The resource types the rule examines.
+    var types: Set<String> { get }
+
+    /// Throws a `FHIRError` naming what is wrong and where. `resource` is what is about to be
+    /// written, `current` what is stored now, `commit` every resource of the same commit.
+    func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws
+}
+
+extension PatientDataSession {
+    /// Runs the gateway's rules over the creates and updates of a commit.
+    func checkRules(_ operations: [WriteOperation], currents: [ResourceKey: StoredResource]) async throws {
+        let rules = gateway.rules
+        guard !rules.isEmpty else { return }
+        for operation in operations {
+            let resource: JSONObject
+            switch operation.kind {
+            case .create(let object, let criteria):
+                // A conditional create that finds its match writes nothing: nothing to check.
+                if let criteria, try await !store.find(criteria).isEmpty { continue }
+                resource = object
+            case .update(let object, _): resource = object
+            case .delete: continue
+            }
+            for rule in rules where rule.types.contains(operation.type) {
+                try await rule.check(resource, id: operation.id, current: currents[ResourceKey(type: operation.type, id: operation.id)],
+                                     commit: operations, session: self)
+            }
+        }
+    }
+
+    /// The next number of a named series, unique across servers (reservnummer, receipts).
+    public func nextNumber(series: String) async throws -> Int64 {
+        try await store.nextNumber(series: series)
+    }
+
+    /// A region's configuration document (fee schedule and the like), nil when never configured.
+    public func configuration(_ key: String) async throws -> [UInt8]? {
+        try await store.controlRecord(kind: ControlKind.configuration, key: key)?.json
+    }
+
+    /// Replaces a configuration document: administration only, audited with `summary`.
+    public func configure(_ key: String, json: [UInt8], summary: String) async throws {
+        guard principal.permissions.administer else {
+            throw try await deny(patientID: nil, "changing \(key) needs a systemförvaltare assignment (administer permission)")
+        }
+        let entry = AuditRecordBuilder(principal: principal).entry(action: "configure-\(key)", patientID: nil, resources: [], basis: nil,
+                                                                   outcome: "allowed", facts: nil, reason: summary)
+        try await store.writeControlRecords([ControlRecord(kind: ControlKind.configuration, key: key, patientID: nil, json: json)], deleting: [], audit: [entry])
+    }
+}
