@@ -53,7 +53,7 @@ class Server:
         self.database_url = database_url(backend, folder)
         self.log = open(os.path.join(folder, "server.log"), "w")
         self.env = dict(os.environ, KARNA_BOOTSTRAP_CLIENT_ID=CLIENT_ID, KARNA_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET,
-                        KARNA_PASSWORD_COST="10")
+                        KARNA_PASSWORD_COST="10", KARNA_OUTBOX_SECONDS="1")
         self.process = subprocess.Popen(
             [KARNA, "serve", "--port", str(self.port), "--database-url", self.database_url],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=folder, env=self.env)

@@ -124,6 +124,18 @@ public enum DemoSetup {
                 ("period", .object(JSONObject([("start", .string(now))]))),
                 ("serviceProvider", .object(JSONObject([("reference", .string("Organization/\(unit)"))]))),
             ]))
+            if n > 5 {
+                // The ward's inpatients lie in its beds, with an expected discharge, for the ward overview.
+                let bed = "\(ward)-sal-\((n - 6) / 2 + 1)-sang-\((n - 6) % 2 + 1)"
+                resources[resources.count - 1]["location"] = .array([.object(JSONObject([
+                    ("location", .object(JSONObject([("reference", .string("Location/\(bed)"))]))), ("status", .string("active")),
+                    ("period", .object(JSONObject([("start", .string(now))]))),
+                ]))])
+                resources[resources.count - 1]["extension"] = .array([.object(JSONObject([
+                    ("url", .string("https://karna.se/fhir/StructureDefinition/forvantad-utskrivning")),
+                    ("valueDate", .string(String(Instant.format(milliseconds: Instant.now() + Int64(n - 4) * 86_400_000).prefix(10)))),
+                ]))])
+            }
         }
         let existing = try await job.read(keys: [ResourceKey(type: "Patient", id: "pat-1")])
         guard !existing.isEmpty else { return 0 }
