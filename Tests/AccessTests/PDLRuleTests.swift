@@ -15,11 +15,7 @@ struct Region {
 
     static func make(_ backend: StoreBackend) async throws -> Region {
         let store = try await backend.makeStore()
-        func org(_ id: String, _ name: String, partOf: String?) -> JSONObject {
-            var members: [(key: String, value: JSONValue)] = [("resourceType", .string("Organization")), ("id", .string(id)), ("name", .string(name))]
-            if let partOf { members.append(("partOf", ref("Organization/\(partOf)"))) }
-            return JSONObject(members)
-        }
+        func org(_ id: String, _ name: String, partOf: String?) -> JSONObject { Fixtures.organization(id, name, partOf: partOf) }
         let positions = Dictionary(Position.defaults.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
         var resources: [JSONObject] = [
             org("provA", "Region A", partOf: nil), org("u1", "Vårdcentralen Ett", partOf: "provA"), org("u2", "Avdelning Två", partOf: "provA"),
@@ -49,7 +45,7 @@ struct Region {
         return Region(store: store, gateway: AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA")))
     }
 
-    static func ref(_ reference: String) -> JSONValue { .object(JSONObject([("reference", .string(reference))])) }
+    static func ref(_ reference: String) -> JSONValue { Fixtures.reference(reference) }
 
     static func patient(_ id: String, family: String, line: String, protected: Bool) -> JSONObject {
         var members: [(key: String, value: JSONValue)] = [("resourceType", .string("Patient")), ("id", .string(id))]

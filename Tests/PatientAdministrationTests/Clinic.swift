@@ -19,11 +19,7 @@ struct Clinic {
 
     static func make(_ backend: StoreBackend) async throws -> Clinic {
         let store = try await backend.makeStore()
-        func org(_ id: String, _ name: String, partOf: String?) -> JSONObject {
-            var members: [(key: String, value: JSONValue)] = [("resourceType", .string("Organization")), ("id", .string(id)), ("name", .string(name))]
-            if let partOf { members.append(("partOf", ref("Organization/\(partOf)"))) }
-            return JSONObject(members)
-        }
+        func org(_ id: String, _ name: String, partOf: String?) -> JSONObject { Fixtures.organization(id, name, partOf: partOf) }
         let positions = Dictionary(Position.defaults.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
         var resources: [JSONObject] = [
             org("reg", "Region Test", partOf: nil), org("vc", "Vårdcentralen", partOf: "reg"), org("ward", "Avdelning 1", partOf: "reg"),
@@ -58,7 +54,7 @@ struct Clinic {
         return Clinic(store: store, gateway: AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), rules: PatientAdministration.rules))
     }
 
-    static func ref(_ reference: String) -> JSONValue { .object(JSONObject([("reference", .string(reference))])) }
+    static func ref(_ reference: String) -> JSONValue { Fixtures.reference(reference) }
 
     /// A session of a person acting under their assignment.
     func session(_ id: String, action: String = "test") async throws -> PatientDataSession {

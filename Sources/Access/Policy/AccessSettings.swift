@@ -1,3 +1,5 @@
+import FHIRCore
+
 /// The configurable limits of the access rules, with the region's defaults.
 public struct AccessSettings: Sendable {
     /// How long after a care contact ends the care relationship lasts.
@@ -28,4 +30,12 @@ public enum RecordTags {
     /// `meta.security` system and codes that mark skyddade personuppgifter.
     public static let confidentiality = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
     public static let protectedCodes: Set<String> = ["R", "V"]
+
+    /// The care unit a record's tag names, if any.
+    public static func unit(of object: JSONObject) -> String? {
+        for tag in object["meta"]?.objectValue?["tag"]?.arrayValue ?? [] {
+            if let tag = tag.objectValue, tag["system"]?.stringValue == careUnit, let code = tag["code"]?.stringValue { return code }
+        }
+        return nil
+    }
 }

@@ -100,10 +100,5 @@ struct FactFinder: Sendable {
     }
 
     /// The care-unit tag a record carries, if any.
-    static func unitTag(_ object: JSONObject) -> String? {
-        for tag in object["meta"]?.objectValue?["tag"]?.arrayValue ?? [] {
-            if let tag = tag.objectValue, tag["system"]?.stringValue == RecordTags.careUnit, let code = tag["code"]?.stringValue { return code }
-        }
-        return nil
-    }
+    static func unitTag(_ object: JSONObject) -> String? { RecordTags.unit(of: object) }
 }

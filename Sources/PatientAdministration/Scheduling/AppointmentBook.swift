@@ -90,7 +90,7 @@ public struct AppointmentBook: Sendable {
         guard slots.count <= settings.maximumSlotsPerGeneration else {
             throw FHIRError(.tooLarge, code: "too-costly", "the template makes \(slots.count) slots; at most \(settings.maximumSlotsPerGeneration) per call (KARNA_MAX_SLOTS_PER_GENERATION)")
         }
-        let unit = FactFinderTags.unit(schedule.object)
+        let unit = RecordTags.unit(of: schedule.object)
         var created = 0, existing = 0
         for chunk in stride(from: 0, to: slots.count, by: 500) {
             let part = slots[chunk..<min(chunk + 500, slots.count)]
@@ -218,7 +218,7 @@ public struct AppointmentBook: Sendable {
             ])
             if let referralID { appointment["basedOn"] = .array([FHIR.reference("ServiceRequest", referralID)]) }
             if let comment, !comment.isEmpty { appointment["comment"] = .string(comment) }
-            if let unit = FactFinderTags.unit(slot.object) { CareContacts.tag(&appointment, unit: unit, session: session) }
+            if let unit = RecordTags.unit(of: slot.object) { CareContacts.tag(&appointment, unit: unit, session: session) }
             operations.append(.create(appointment, type: "Appointment", id: id))
         }
         let visit = slotObject.code("serviceType", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:))
@@ -335,22 +335,12 @@ public struct AppointmentBook: Sendable {
         do { appointment["status"] = .string(try AppointmentWorkflow.next(appointment["status"]?.stringValue ?? "", .checkIn)) } catch { throw error.error }
         guard let patientID = appointment.referenceIDs("participant", actorType: "Patient").first else { throw refused("Appointment/\(appointmentID) has no patient") }
         let visit = appointment.code("serviceType", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:)) ?? .doctor
-        let unit = FactFinderTags.unit(stored.object)
+        let unit = RecordTags.unit(of: stored.object)
         let referral = (appointment["basedOn"]?.arrayValue?.first?.objectValue).flatMap { ResourceKey(reference: $0["reference"]?.stringValue ?? "")?.id }
         let (encounterID, contact) = try await contacts.contactOperation(patientID: patientID, visitType: visit, unitID: unit, started: false,
                                                                          appointmentID: appointmentID, referralID: referral, session: session)
         _ = try await session.commit([.update(appointment, type: "Appointment", id: appointmentID, ifMatch: stored.versionId), contact])
         return (try await records.require("Appointment", appointmentID), try await records.require("Encounter", encounterID))
-    }
-}
-
-/// Reads the care-unit tag the gateway puts on records.
-enum FactFinderTags {
-    static func unit(_ object: JSONObject) -> String? {
-        for tag in object["meta"]?.objectValue?["tag"]?.arrayValue ?? [] {
-            if let tag = tag.objectValue, tag["system"]?.stringValue == RecordTags.careUnit, let code = tag["code"]?.stringValue { return code }
-        }
-        return nil
     }
 }
 
