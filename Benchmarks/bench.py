@@ -33,7 +33,7 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-KARNA = os.path.join(ROOT, ".build", "release", "karna")
+KARNA = os.environ.get("KARNA_BENCH_BIN") or os.path.join(ROOT, ".build", "release", "karna")
 
 LATENCY_DONE = """
 done = function(summary, latency, requests)
@@ -221,6 +221,11 @@ def search_urls(base, work, kind_limit=400):
         kinds["Observations by code and date range"].append(
             "/fhir/Observation?code=urn:oid:1.2.208.176.2.1%%7CNPU19748&date=ge%s&date=lt2025-12-31&_count=20" % day)
         kinds["Encounters on a day"].append("/fhir/Encounter?date=%s" % day)
+    # Patient administration's views, on the demo units `karna seed` fills (the same URL each time).
+    kinds["ward overview"] = ["/fhir/Organization/hosp-1-ward-2/$ward-overview"]
+    kinds["free slots"] = ["/fhir/Slot/$find?unit=vc-karnstad&_count=10"]
+    kinds["waiting list"] = ["/fhir/Appointment/$waiting-list?unit=vc-karnstad"]
+    kinds["referral inbox"] = ["/fhir/Task/$referral-inbox?unit=hosp-1-ward-2"]
     files = {}
     for kind, urls in kinds.items():
         path = os.path.join(work, "urls-%s.txt" % re.sub(r"\W+", "-", kind))
