@@ -49,6 +49,10 @@ struct AdministrationRouteTests {
             let refused = try await api.send(.post, "/fhir/Encounter/\(encounterID)/$start", parameters([]))
             #expect(refused.status == 409 && refused.text.contains("cannot start"))
 
+            let metadata = try await api.send(.get, "/fhir/metadata").json
+            let appointment = metadata?["rest"]?.arrayValue?.first?.objectValue?["resource"]?.arrayValue?.first { $0.objectValue?["type"]?.stringValue == "Appointment" }
+            #expect(appointment?.objectValue?["operation"]?.arrayValue?.contains { $0.objectValue?["name"]?.stringValue == "book" } == true,
+                    "the CapabilityStatement lists the operations")
             let schedule = try await api.send(.get, "/fhir/$fee-schedule")
             #expect(schedule.status == 200 && schedule.text.contains("lakarbesok"))
             let export = try await api.send(.get, "/fhir/$invoice-export?from=2026-01-01&to=2026-12-31")

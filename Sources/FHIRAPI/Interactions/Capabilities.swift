@@ -15,7 +15,7 @@ extension FHIREngine {
             .object(JSONObject([("name", .string("identifier")), ("type", .string("token"))])),
         ]
         let resources: [JSONValue] = definitions.resourceTypes.map { type in
-            .object(JSONObject([
+            var members: [(key: String, value: JSONValue)] = [
                 ("type", .string(type)),
                 ("profile", .string("http://hl7.org/fhir/StructureDefinition/\(type)")),
                 ("interaction", .array(interactions)),
@@ -27,7 +27,16 @@ extension FHIREngine {
                 ("conditionalUpdate", .bool(true)),
                 ("conditionalDelete", .string("single")),
                 ("searchParam", .array(searchParams)),
-            ]))
+            ]
+            // Kärna's operations; each is described in docs/patient-administration.md and docs/access.md.
+            if let operations = AdministrationOperations.byType[type] {
+                members.append(("operation", .array(operations.map { name in
+                    .object(JSONObject([("name", .string(name)),
+                                        ("definition", .string(name == "everything" ? "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+                                                                                    : "https://karna.se/fhir/OperationDefinition/\(type)-\(name)"))]))
+                })))
+            }
+            return .object(JSONObject(members))
         }
         let statement = JSONObject([
             ("resourceType", .string("CapabilityStatement")),
@@ -44,6 +53,9 @@ extension FHIREngine {
                 ("security", securityBlock),
                 ("resource", .array(resources)),
                 ("interaction", .array(["transaction", "batch", "history-system"].map { .object(JSONObject([("code", .string($0))])) })),
+                ("operation", .array(["fee-schedule", "configure-fee-schedule", "invoice-export", "positions", "configure-position"].map { name in
+                    .object(JSONObject([("name", .string(name)), ("definition", .string("https://karna.se/fhir/OperationDefinition/\(name)"))]))
+                })),
             ]))])),
         ])
         return JSONWriter.bytes(.object(statement))
