@@ -262,7 +262,8 @@ public struct Cashier: Sendable {
         let unit = try CareContacts.unit(unitID, session: session)
         let from = SwedishTime.instant(day: day, minuteOfDay: 0), to = SwedishTime.instant(day: day + 1, minuteOfDay: 0)
         let invoices = try await Records(session: session).all("Invoice", [("issuer", "Organization/\(unit)"), ("date", "ge" + Instant.format(milliseconds: from)),
-                                                                           ("date", "lt" + Instant.format(milliseconds: to)), ("_sort", "date")], maximum: 20_000)
+                                                                           ("date", "lt" + Instant.format(milliseconds: to))], maximum: 20_000)
+            .sorted(by: Self.byDate)
         var report = DailyReport(unitID: unit, day: SwedishTime.formatDay(day), count: 0, total: 0, byMethod: [:], free: 0, invoices: invoices)
         for invoice in invoices {
             let object = invoice.object
@@ -278,15 +279,20 @@ public struct Cashier: Sendable {
         return report
     }
 
+    /// Earliest invoice first.
+    static func byDate(_ a: StoredResource, _ b: StoredResource) -> Bool {
+        (a.object["date"]?.stringValue.flatMap(Instant.parse) ?? 0, a.id) < (b.object["date"]?.stringValue.flatMap(Instant.parse) ?? 0, b.id)
+    }
+
     /// Invoices to send (betalsätt faktura) between two days, as CSV for the region's invoicing system.
     public func invoiceExport(fromDay: Int, toDay: Int, unitID: String?, session: PatientDataSession) async throws -> String {
         guard toDay >= fromDay, toDay - fromDay <= 366 else { throw FHIRError(.invalid, code: "value", "the export covers 0–366 days; to must be on or after from", expression: ["to"]) }
         var parameters: [(name: String, value: String)] = [("status", "issued"), ("type", "\(AdministrationCodes.paymentMethod)|\(Method.invoice.rawValue)"),
                                                            ("date", "ge" + Instant.format(milliseconds: SwedishTime.instant(day: fromDay, minuteOfDay: 0))),
-                                                           ("date", "lt" + Instant.format(milliseconds: SwedishTime.instant(day: toDay + 1, minuteOfDay: 0))), ("_sort", "date")]
+                                                           ("date", "lt" + Instant.format(milliseconds: SwedishTime.instant(day: toDay + 1, minuteOfDay: 0)))]
         if let unitID { parameters.append(("issuer", "Organization/\(unitID)")) }
         let records = Records(session: session)
-        let invoices = try await records.all("Invoice", parameters, maximum: 100_000)
+        let invoices = try await records.all("Invoice", parameters, maximum: 100_000).sorted(by: Self.byDate)
         let patients = Dictionary(try await session.read(keys: Set(invoices.compactMap { $0.object.referenceID("subject", type: "Patient") }).map { ResourceKey(type: "Patient", id: $0) })
             .map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         func field(_ text: String) -> String { text.contains(where: { ";\"\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text }

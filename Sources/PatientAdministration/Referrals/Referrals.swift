@@ -172,9 +172,9 @@ public struct Referrals: Sendable {
         let unit = try CareContacts.unit(unitID, session: session)
         var parameters: [(name: String, value: String)] = [(sent ? "requester" : "owner", "Organization/\(unit)"), ("code", "\(AdministrationCodes.taskCode)|\(Self.taskCode)")]
         parameters.append(("status", sent ? "requested,received,accepted,on-hold,in-progress,completed,rejected" : ReferralWorkflow.open.sorted().joined(separator: ",")))
-        parameters.append(("_sort", "-authored-on"))
         let tasks = try await Records(session: session).all("Task", parameters, maximum: 5_000)
-        return tasks.map { item($0) }
+        // Newest first.
+        return tasks.map { item($0) }.sorted { ($0.task.object["authoredOn"]?.stringValue.flatMap(Instant.parse) ?? 0) > ($1.task.object["authoredOn"]?.stringValue.flatMap(Instant.parse) ?? 0) }
     }
 
     func item(_ stored: StoredResource) -> InboxItem {

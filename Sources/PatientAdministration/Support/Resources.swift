@@ -130,9 +130,10 @@ struct Records {
         return try await session.search(query, limit: limit).resources
     }
 
-    /// Every visible match, page by page, up to `maximum` (an explicit limit, reported when reached).
+    /// Every visible match, page by page in id order, up to `maximum` (an explicit limit, reported when
+    /// reached). Callers sort what they get: keyset paging by id is what stays exact across pages.
     func all(_ type: String, _ parameters: [(name: String, value: String)], maximum: Int) async throws -> [StoredResource] {
-        var query = try SearchQuery.parse(type: type, parameters: parameters, strict: true)
+        var query = try SearchQuery.parse(type: type, parameters: parameters.filter { $0.name != "_sort" }, strict: true)
         var found: [StoredResource] = []
         while true {
             let page = try await session.search(query, limit: min(500, maximum + 1 - found.count))
