@@ -12,6 +12,8 @@ public struct RegionGenerator: Sendable {
     public let patientCount: Int
     /// The day the generated histories end ("today" for the synthetic region).
     public static let referenceDay = (year: 2026, month: 6, day: 30)
+    /// The most patients one seed generates with unique personnummer (500 serials × 365 days).
+    public static let uniquePatientLimit = 182_500
 
     public init(seed: UInt64, patientCount: Int) {
         self.seed = seed
@@ -87,14 +89,18 @@ public struct RegionGenerator: Sendable {
         let female = random.chance(0.5)
         // Age pyramid: roughly flat to 65, thinning after.
         let age = random.chance(0.8) ? random.int(0...64) : min(104, 65 + random.heavyTail(alpha: 0.9, cap: 39))
-        // Born age years and some days before the reference day, so no one is born after it.
+        // Personnummer are unique by construction, without a lookup table: the patient number picks the
+        // serial (n mod 500, per sex) and the day of the birth year (n / 500 mod 365), the age picks the
+        // year. Two patients share a number only if their numbers differ by a multiple of
+        // `uniquePatientLimit`, hence the limit on one seed.
         let referenceDayNumber = CivilCalendar.daysSince1970(year: Self.referenceDay.year, month: Self.referenceDay.month, day: Self.referenceDay.day)
-        let (birthYear, birthMonth, birthDay) = CivilCalendar.date(fromDaysSince1970: referenceDayNumber - age * 365 - age / 4 - random.int(0...364))
+        let serialIndex = n % 500, dayOfYear = n / 500 % 365
+        var birthDayNumber = CivilCalendar.daysSince1970(year: Self.referenceDay.year - age, month: 1, day: 1) + dayOfYear
+        if birthDayNumber > referenceDayNumber { birthDayNumber -= 365 }
+        let (birthYear, birthMonth, birthDay) = CivilCalendar.date(fromDaysSince1970: birthDayNumber)
         let coordination = random.chance(0.02)
-        // Serial numbers from the patient number keep every personnummer unique without a lookup table.
-        let serial = (n / 3 + n * 7) % 1000
         let personalNumber = Self.personalNumber(year: birthYear, month: birthMonth, day: birthDay + (coordination ? 60 : 0),
-                                                 serial: (serial / 10) * 10 + (female ? (serial % 5) * 2 : (serial % 5) * 2 + 1))
+                                                 serial: (serialIndex / 5) * 10 + (serialIndex % 5) * 2 + (female ? 0 : 1))
         let given = random.weighted(female ? SwedishLists.femaleNames : SwedishLists.maleNames)
         var givens: [JSONValue] = [.string(given)]
         if random.chance(0.4) { givens.append(.string(random.weighted(female ? SwedishLists.femaleNames : SwedishLists.maleNames))) }

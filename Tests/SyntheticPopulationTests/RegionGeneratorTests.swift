@@ -43,6 +43,15 @@ import Testing
             #expect((ninth % 2 == 1) == (patient["gender"]?.stringValue == "male"))
         }
         #expect(coordination > 10 && coordination < 100)
+        // Patients sharing a serial number (n ≡ k mod 500) are the ones that could collide: all must differ.
+        var sameSerial = Set<String>()
+        for k in 0..<3 {
+            for j in 0..<365 {
+                let patient = try #require(generator.patient(k + 500 * j).first)
+                let value = try #require(patient["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+                #expect(sameSerial.insert(try SwedishPersonalIdentity(value).canonical).inserted, "duplicate \(value) for patient \(k + 500 * j)")
+            }
+        }
     }
 
     @Test func afewPatientsUseMostCare() {
