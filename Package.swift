@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "karna", targets: ["karna"]),
         .library(name: "FHIRCore", targets: ["FHIRCore"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "Terminology", targets: ["Terminology"]),
         .library(name: "FHIRAPI", targets: ["FHIRAPI"]),
         .library(name: "KarnaServer", targets: ["KarnaServer"]),
     ],
@@ -51,6 +52,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Code systems and value sets: look-up, validation, expansion, release-file importers, shipped subsets.
+        .target(
+            name: "Terminology",
+            dependencies: ["FHIRCore"],
+            resources: [.copy("Shipped")],
+            swiftSettings: swiftSettings
+        ),
         // Identity, organisation, the Patientdatalag rules and the audit trail: the one gateway to patient data.
         .target(
             name: "Access",
@@ -75,6 +83,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Clinical documentation: notes with sökord, signing and corrections, diagnoses, attention signals, the chart overview.
+        .target(
+            name: "Documentation",
+            dependencies: [
+                "FHIRCore",
+                "Store",
+                "Access",
+                "Terminology",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
         .target(
             name: "AuthAPI",
@@ -94,6 +114,8 @@ let package = Package(
                 "Store",
                 "Access",
                 "PatientAdministration",
+                "Documentation",
+                "Terminology",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -111,6 +133,8 @@ let package = Package(
                 "AuthAPI",
                 "Access",
                 "PatientAdministration",
+                "Documentation",
+                "Terminology",
                 "SyntheticPopulation",
                 "CBZip2",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -144,6 +168,12 @@ let package = Package(
         .testTarget(
             name: "PatientAdministrationTests",
             dependencies: ["PatientAdministration", "Access", "Store", "FHIRCore", "KarnaTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DocumentationTests",
+            dependencies: ["Documentation", "Terminology", "PatientAdministration", "Access", "Store", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),

@@ -189,6 +189,23 @@ public struct PatientDataSession: Sendable {
     /// One page of a search: what the principal may see, in the query's order, and whether more follow.
     /// Hidden matches are skipped by reading further, so a page is full whenever enough visible matches exist.
     public func search(_ query: SearchQuery, limit: Int) async throws -> (resources: [StoredResource], hasMore: Bool) {
+        let (result, hasMore) = try await allowedPage(query, limit: limit)
+        return (try await visible(result, interaction: "s"), hasMore)
+    }
+
+    /// Several searches answered as one access: one audit record per patient for them all (a chart
+    /// overview is one look at the chart, not ten). Each result is one page of visible matches.
+    public func search(together queries: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]] {
+        var pages: [[StoredResource]] = []
+        for (query, limit) in queries { pages.append(try await allowedPage(query, limit: limit).resources) }
+        let shown = try await visible(pages.flatMap { $0 }, interaction: "s")
+        var byKey: [String: StoredResource] = [:]
+        for stored in shown { byKey["\(stored.type)/\(stored.id)"] = stored }
+        return pages.map { page in page.compactMap { byKey["\($0.type)/\($0.id)"] } }
+    }
+
+    /// One page of matches the principal may see, decided but not yet audited.
+    private func allowedPage(_ query: SearchQuery, limit: Int) async throws -> (resources: [StoredResource], hasMore: Bool) {
         var query = query
         var result: [StoredResource] = []
         for _ in 0..<8 {
@@ -210,9 +227,7 @@ public struct PatientDataSession: Sendable {
             guard let last = batch.last else { break }
             if query.beforeID != nil { query.beforeID = last } else if query.sort.isEmpty { query.afterID = last } else { query.offset += batch.count }
         }
-        let hasMore = result.count > limit
-        let page = try await visible(Array(result.prefix(limit)), interaction: "s")
-        return (page, hasMore)
+        return (Array(result.prefix(limit)), result.count > limit)
     }
 
     /// How many matches the principal may see, or nil when finding out would examine more than the configured maximum.

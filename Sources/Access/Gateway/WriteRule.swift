@@ -11,6 +11,13 @@ public protocol WriteRule: Sendable {
     /// Throws a `FHIRError` naming what is wrong and where. `resource` is what is about to be
     /// written, `current` what is stored now, `commit` every resource of the same commit.
     func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws
+
+    /// Throws when the stored `current` may not be deleted (journal records are kept, not erased).
+    func checkDelete(_ current: StoredResource, commit: [WriteOperation], session: PatientDataSession) async throws
+}
+
+extension WriteRule {
+    public func checkDelete(_ current: StoredResource, commit: [WriteOperation], session: PatientDataSession) async throws {}
 }
 
 extension PatientDataSession {
@@ -26,7 +33,10 @@ extension PatientDataSession {
                 if let criteria, try await !store.find(criteria).isEmpty { continue }
                 resource = object
             case .update(let object, _): resource = object
-            case .delete: continue
+            case .delete:
+                guard let current = currents[ResourceKey(type: operation.type, id: operation.id)], !current.isDeleted else { continue }
+                for rule in rules where rule.types.contains(operation.type) { try await rule.checkDelete(current, commit: operations, session: self) }
+                continue
             }
             for rule in rules where rule.types.contains(operation.type) {
                 try await rule.check(resource, id: operation.id, current: currents[ResourceKey(type: operation.type, id: operation.id)],

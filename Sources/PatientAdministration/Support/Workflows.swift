@@ -1,3 +1,4 @@
+import Access
 import FHIRCore
 
 /// A transition a workflow refused: the state, the event and why, for a 409.

@@ -1,0 +1,41 @@
+import Access
+import Terminology
+
+/// Settings of the documentation module; every limit is explicit.
+public struct DocumentationSettings: Sendable {
+    /// The longest text one heading of a note may hold.
+    public var maximumSectionCharacters: Int
+    /// The most notes one journal view reads for a patient (more is refused, naming the limit).
+    public var maximumJournalNotes: Int
+
+    public init(maximumSectionCharacters: Int = 100_000, maximumJournalNotes: Int = 5_000) {
+        self.maximumSectionCharacters = maximumSectionCharacters
+        self.maximumJournalNotes = maximumJournalNotes
+    }
+}
+
+/// The clinical documentation module (journaldokumentation): notes with sökord, signing and
+/// corrections, diagnoses and procedures, the problem list, attention signals and the chart overview.
+/// Each part works on a gateway session, so every read and write is authorised and audited.
+public struct Documentation: Sendable {
+    public let settings: DocumentationSettings
+    public let terminology: TerminologyService
+    public let notes: Notes
+    public let diagnoses: Diagnoses
+    public let attentionSignals: AttentionSignals
+    public let overview: PatientOverview
+
+    public init(terminology: TerminologyService, settings: DocumentationSettings = DocumentationSettings()) {
+        self.settings = settings
+        self.terminology = terminology
+        terminology.register(NoteTemplate.headingCodeSystem(NoteTemplate.defaults))
+        terminology.register(NoteTemplate.noteTypeCodeSystem(NoteTemplate.defaults))
+        notes = Notes(settings: settings, terminology: terminology)
+        diagnoses = Diagnoses(terminology: terminology)
+        attentionSignals = AttentionSignals(terminology: terminology)
+        overview = PatientOverview()
+    }
+
+    /// The rules this module adds to every write, whichever interface it comes through.
+    public var rules: [any WriteRule] { [SignedNoteRule(), CodedValueRule(terminology: terminology)] }
+}

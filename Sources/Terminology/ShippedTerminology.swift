@@ -1,0 +1,56 @@
+import FHIRCore
+import Foundation
+
+/// Kärna's own value sets: what each coded field of the clinical modules is bound to.
+public enum KarnaValueSets {
+    public static let diagnoses = "https://karna.se/fhir/ValueSet/diagnoser"
+    public static let procedures = "https://karna.se/fhir/ValueSet/atgarder"
+    public static let medicines = "https://karna.se/fhir/ValueSet/lakemedel"
+    public static let laboratoryAnalyses = "https://karna.se/fhir/ValueSet/laboratorieanalyser"
+    public static let allergens = "https://karna.se/fhir/ValueSet/allergener"
+    public static let infections = "https://karna.se/fhir/ValueSet/smitta"
+    public static let treatments = "https://karna.se/fhir/ValueSet/behandlingar"
+    public static let careLimitations = "https://karna.se/fhir/ValueSet/vardbegransningar"
+    /// Kärna's code systems that are not national lists.
+    public static let attentionSystem = "https://karna.se/fhir/CodeSystem/uppmarksamhet"
+    public static let allergenSystem = "https://karna.se/fhir/CodeSystem/allergen"
+
+    static var definitions: [ValueSetDefinition] {
+        typealias Rule = ValueSetDefinition.Rule
+        func all(_ system: String) -> Rule { Rule(system: system, codes: [], filters: [], valueSets: []) }
+        func below(_ system: String, _ code: String) -> Rule { Rule(system: system, codes: [], filters: [("descendent-of", code)], valueSets: []) }
+        return [
+            ValueSetDefinition(url: diagnoses, name: "Diagnoser", title: "Diagnoser (ICD-10-SE)", include: [all(KnownSystems.icd10SE)]),
+            ValueSetDefinition(url: procedures, name: "Atgarder", title: "Åtgärder (KVÅ)", include: [all(KnownSystems.kva)]),
+            ValueSetDefinition(url: medicines, name: "Lakemedel", title: "Läkemedel (ATC)", include: [all(KnownSystems.atc)]),
+            ValueSetDefinition(url: laboratoryAnalyses, name: "Laboratorieanalyser", title: "Laboratorieanalyser (NPU)", include: [all(KnownSystems.npu)]),
+            ValueSetDefinition(url: allergens, name: "Allergener", title: "Allergener (ATC och övriga ämnen)",
+                               include: [all(KnownSystems.atc), all(allergenSystem)]),
+            ValueSetDefinition(url: infections, name: "Smitta", title: "Smitta av betydelse för vården", include: [below(attentionSystem, "smitta")]),
+            ValueSetDefinition(url: treatments, name: "Behandlingar", title: "Behandlingar av betydelse för vården", include: [below(attentionSystem, "behandling")]),
+            ValueSetDefinition(url: careLimitations, name: "Vardbegransningar", title: "Vårdbegränsningar", include: [below(attentionSystem, "vardbegransning")]),
+        ]
+    }
+}
+
+/// The small code lists shipped in the repository (each file names its source and date).
+enum ShippedTerminology {
+    static let files: [(name: String, format: ReleaseFileImporter.Format)] = [
+        ("icd-10-se", .icd10SE), ("kva", .kva), ("atc", .atc), ("npu", .npu),
+        ("karna-uppmarksamhet", .karna), ("karna-allergen", .karna),
+    ]
+
+    static func load(into service: TerminologyService) {
+        for file in files {
+            guard let url = Bundle.module.url(forResource: file.name, withExtension: "tsv", subdirectory: "Shipped"),
+                  let data = try? Data(contentsOf: url)
+            else { preconditionFailure("the shipped code list \(file.name).tsv is missing from the Terminology bundle") }
+            do {
+                service.register(try ReleaseFileImporter(format: file.format).read(bytes: Array(data), fileName: "\(file.name).tsv").codeSystem)
+            } catch {
+                preconditionFailure("the shipped code list \(file.name).tsv does not read: \(error)")
+            }
+        }
+        for definition in KarnaValueSets.definitions { service.register(definition) }
+    }
+}
