@@ -37,5 +37,5 @@ public struct Documentation: Sendable {
     }
 
     /// The rules this module adds to every write, whichever interface it comes through.
-    public var rules: [any WriteRule] { [SignedNoteRule(), CodedValueRule(terminology: terminology)] }
+    public var rules: [any WriteRule] { [SignedNoteRule(), CodedValueRule(terminology: terminology), TerminologyResourceRule(terminology: terminology)] }
 }

@@ -87,3 +87,15 @@ struct CodedValueRule: WriteRule {
         return nil
     }
 }
+
+/// A CodeSystem or ValueSet written through any interface must be usable (a clear error names what
+/// is not, e.g. an unsupported filter), and is taken into use by this server's terminology service.
+struct TerminologyResourceRule: WriteRule {
+    let terminology: TerminologyService
+
+    var types: Set<String> { ["CodeSystem", "ValueSet"] }
+
+    func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws {
+        try terminology.load(resource: resource)
+    }
+}

@@ -5,8 +5,10 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import Logging
+import Documentation
 import PatientAdministration
 import Store
+import Terminology
 
 /// The wired parts of a running Kärna: the store behind the access gateway, identity and tokens, the FHIR engine.
 public struct KarnaServices: Sendable {
@@ -18,6 +20,8 @@ public struct KarnaServices: Sendable {
     public let configuration: KarnaConfiguration
     /// Patient administration's workflows (also reached through the engine's operations).
     public var administration: PatientAdministration { engine.administration }
+    /// Clinical documentation and the terminology service (also reached through the engine's operations).
+    public var documentation: Documentation { engine.documentation }
 }
 
 /// Builds the Kärna application: opens and migrates the store, wires the gateway, mounts the interfaces.
@@ -32,7 +36,12 @@ public enum KarnaApplication {
 
     /// Wires the gateway, identity and engine over an open store.
     public static func services(_ configuration: KarnaConfiguration, store: any ResourceStore, logger: Logger) async throws -> KarnaServices {
-        let gateway = AccessGateway(store: store, settings: configuration.access, rules: PatientAdministration.rules, logger: logger)
+        // The shipped code lists first, then what the region has loaded into the database over them.
+        let terminology = TerminologyService.shipped(maximumExpansion: configuration.maximumExpansion)
+        let loaded = try await TerminologyLoader.load(store: store, into: terminology)
+        if loaded > 0 { logger.info("terminology: \(loaded) code systems and value sets from the database") }
+        let documentation = Documentation(terminology: terminology, settings: configuration.documentation)
+        let gateway = AccessGateway(store: store, settings: configuration.access, rules: PatientAdministration.rules + documentation.rules, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts))
         var trusted: TrustedIssuer?
@@ -46,7 +55,7 @@ public enum KarnaApplication {
                                             audience: configuration.baseURL, accessTokenSeconds: configuration.accessTokenSeconds,
                                             trustedIssuer: trusted)
         let engine = FHIREngine(gateway: gateway, limits: configuration.limits, baseURL: configuration.baseURL,
-                                administration: PatientAdministration(settings: configuration.administration), logger: logger)
+                                administration: PatientAdministration(settings: configuration.administration), documentation: documentation, logger: logger)
         return KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration)
     }
 

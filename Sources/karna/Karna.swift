@@ -13,7 +13,7 @@ struct Karna: AsyncParsableCommand {
         commandName: "karna",
         abstract: "Kärna: an open core healthcare information system (FHIR R4) for Swedish regions.",
         version: KarnaVersion.current,
-        subcommands: [Serve.self, Migrate.self, Import.self, Validate.self, Seed.self, AuditCommand.self, TOTPCode.self, BenchInsert.self],
+        subcommands: [Serve.self, Migrate.self, Import.self, Validate.self, Seed.self, TerminologyCommand.self, AuditCommand.self, TOTPCode.self, BenchInsert.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -51,6 +51,9 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Hours before a booked time that reminders go out (KARNA_REMINDER_HOURS, default 24).") var reminderHours: String?
     @Option(help: "Most slots per $generate-slots call (KARNA_MAX_SLOTS_PER_GENERATION, default 3000).") var maxSlotsPerGeneration: String?
     @Option(help: "Most records one patient merge moves (KARNA_MAX_MERGE_RESOURCES, default 20000).") var maxMergeResources: String?
+    @Option(help: "Longest text of one note heading (KARNA_MAX_SECTION_CHARACTERS, default 100000).") var maxSectionCharacters: String?
+    @Option(help: "Most notes one journal view reads (KARNA_MAX_JOURNAL_NOTES, default 5000).") var maxJournalNotes: String?
+    @Option(help: "Most codes one $expand page returns (KARNA_MAX_EXPANSION, default 1000).") var maxExpansion: String?
     @Option(help: "Patient notifications: file:PATH or smtp(s)://host:port (KARNA_NOTIFY).") var notify: String?
     @Option(help: "Sender address of e-mail notifications (KARNA_NOTIFY_FROM).") var notifyFrom: String?
     @Option(help: "Seconds between outbox runs (KARNA_OUTBOX_SECONDS, default 30).") var outboxSeconds: String?
@@ -67,6 +70,7 @@ struct ServerOptions: ParsableArguments {
             "audit-retention-years": auditRetentionYears, "referral-assessment-days": referralAssessmentDays, "referral-alarm-days": referralAlarmDays,
             "reminder-hours": reminderHours, "max-slots-per-generation": maxSlotsPerGeneration, "max-merge-resources": maxMergeResources,
             "notify": notify, "notify-from": notifyFrom, "outbox-seconds": outboxSeconds,
+            "max-section-characters": maxSectionCharacters, "max-journal-notes": maxJournalNotes, "max-expansion": maxExpansion,
         ]
         do {
             return try KarnaConfiguration(flags: flags.compactMapValues { $0 })

@@ -2,8 +2,10 @@ import Access
 import FHIRCore
 import Foundation
 import Logging
+import Documentation
 import PatientAdministration
 import Store
+import Terminology
 
 /// Runs FHIR interactions through the access gateway: the transport-neutral core
 /// of the REST API. The HTTP routes and batch/transaction entries both come here;
@@ -15,6 +17,8 @@ public struct FHIREngine: Sendable {
     public let limits: APILimits
     /// Patient administration's workflows, exposed as operations.
     public let administration: PatientAdministration
+    /// Clinical documentation and terminology, exposed as operations.
+    public let documentation: Documentation
     /// The absolute base, e.g. `http://localhost:8080/fhir`, for links and locations.
     public let baseURL: String
     let definitions: Definitions
@@ -22,10 +26,12 @@ public struct FHIREngine: Sendable {
     let logger: Logger
 
     public init(gateway: AccessGateway, limits: APILimits = APILimits(), baseURL: String, administration: PatientAdministration = PatientAdministration(),
+                documentation: Documentation = Documentation(terminology: .shipped()),
                 definitions: Definitions = .r4, logger: Logger = Logger(label: "karna.fhir")) {
         self.gateway = gateway
         self.limits = limits
         self.administration = administration
+        self.documentation = documentation
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.definitions = definitions
         self.validator = ResourceValidator(definitions: definitions)
@@ -99,6 +105,8 @@ public struct FHIREngine: Sendable {
             return try await history(request, type: nil, id: nil)
         case (.get, 1) where path[0] == "$positions", (.post, 1) where path[0] == "$configure-position":
             return try await positionsOperation(request)
+        case (_, 1) where DocumentationOperations.base.contains(path[0]):
+            return try await documentationOperation(request, type: nil, id: nil, operation: String(path[0].dropFirst()))
         case (_, 1) where AdministrationOperations.base.contains(path[0]):
             return try await administrationOperation(request, type: nil, id: nil, operation: String(path[0].dropFirst()))
         case (_, _) where path.first.map({ $0.hasPrefix("$") || $0 == "metadata" || $0 == "_history" }) ?? false:
@@ -111,6 +119,12 @@ public struct FHIREngine: Sendable {
         }
         try checkType(type)
         if type == "AuditEvent" { return try await auditEvents(request) }
+        if path.count == 2, path[1].hasPrefix("$"), DocumentationOperations.handles(type: type, operation: path[1]) {
+            return try await documentationOperation(request, type: type, id: nil, operation: String(path[1].dropFirst()))
+        }
+        if path.count == 3, path[2].hasPrefix("$"), DocumentationOperations.handles(type: type, operation: path[2]) {
+            return try await documentationOperation(request, type: type, id: try checkID(path[1]), operation: String(path[2].dropFirst()))
+        }
         if path.count == 2, path[1].hasPrefix("$") {
             return try await administrationOperation(request, type: type, id: nil, operation: String(path[1].dropFirst()))
         }

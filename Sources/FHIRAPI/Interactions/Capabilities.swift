@@ -28,8 +28,9 @@ extension FHIREngine {
                 ("conditionalDelete", .string("single")),
                 ("searchParam", .array(searchParams)),
             ]
-            // Kärna's operations; each is described in docs/patient-administration.md and docs/access.md.
-            if let operations = AdministrationOperations.byType[type] {
+            // Kärna's operations; each is described in docs/patient-administration.md, docs/documentation.md and docs/access.md.
+            let operations = (AdministrationOperations.byType[type] ?? []) + (DocumentationOperations.byType[type] ?? [])
+            if !operations.isEmpty {
                 members.append(("operation", .array(operations.map { name in
                     .object(JSONObject([("name", .string(name)),
                                         ("definition", .string(name == "everything" ? "http://hl7.org/fhir/OperationDefinition/Patient-everything"
@@ -53,7 +54,7 @@ extension FHIREngine {
                 ("security", securityBlock),
                 ("resource", .array(resources)),
                 ("interaction", .array(["transaction", "batch", "history-system"].map { .object(JSONObject([("code", .string($0))])) })),
-                ("operation", .array(["fee-schedule", "configure-fee-schedule", "invoice-export", "positions", "configure-position"].map { name in
+                ("operation", .array(["fee-schedule", "configure-fee-schedule", "invoice-export", "positions", "configure-position", "note-templates", "configure-note-templates"].map { name in
                     .object(JSONObject([("name", .string(name)), ("definition", .string("https://karna.se/fhir/OperationDefinition/\(name)"))]))
                 })),
             ]))])),

@@ -57,6 +57,7 @@ public enum DemoSetup {
             ("logggranskare", "demo-logggranskare", "Karin", "Åberg", "SE2321000999-D0005", [("region-karnland", "logggranskare", .followUp)]),
             ("admin", "demo-admin", "Lars", "Nyström", "SE2321000999-D0006", [("region-karnland", "systemforvaltare", .administration)]),
             ("privatlakare", "demo-privatlakare", "Sofia", "Berg", "SE2321000999-D0007", [(privateUnit, "lakare", .care)]),
+            ("barnmorska", "demo-barnmorska", "Lena", "Dahl", "SE2321000999-D0008", [(primaryCare, "barnmorska", .care)]),
         ]
         resources += wardLocations()
         for person in people {

@@ -2,6 +2,7 @@ import Access
 import FHIRAPI
 import FHIRCore
 import Foundation
+import Documentation
 import PatientAdministration
 
 /// Every setting of a Kärna server, decoded once from flags and `KARNA_*`
@@ -36,6 +37,10 @@ public struct KarnaConfiguration: Sendable {
     public var auditRetentionYears: Int
     /// Patient administration's periods and limits (referral alarms, reminders, slot generation, merges).
     public var administration: AdministrationSettings
+    /// Clinical documentation's limits (section length, journal size).
+    public var documentation: DocumentationSettings
+    /// The largest page `$expand` returns.
+    public var maximumExpansion: Int
     /// Where patient notifications go: `file:PATH` (JSON lines, the default) or `smtp://host:port` / `smtps://…`.
     public var notify: String
     /// The sender address of e-mail notifications.
@@ -75,6 +80,9 @@ public struct KarnaConfiguration: Sendable {
         ("--reminder-hours", "KARNA_REMINDER_HOURS", "hours before a booked time that the patient is reminded (default 24)"),
         ("--max-slots-per-generation", "KARNA_MAX_SLOTS_PER_GENERATION", "most slots one $generate-slots call makes (default 3000)"),
         ("--max-merge-resources", "KARNA_MAX_MERGE_RESOURCES", "most records one patient merge moves (default 20000)"),
+        ("--max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", "longest text one heading (sökord) of a note may hold (default 100000)"),
+        ("--max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", "most notes one journal view reads for a patient (default 5000)"),
+        ("--max-expansion", "KARNA_MAX_EXPANSION", "most codes one $expand page returns (default 1000)"),
         ("--notify", "KARNA_NOTIFY", "patient notifications: file:PATH or smtp(s)://host:port; SMTP login from KARNA_SMTP_USER and KARNA_SMTP_PASSWORD (default file:./data/notifications.jsonl)"),
         ("--notify-from", "KARNA_NOTIFY_FROM", "sender address of e-mail notifications (default noreply@karna.invalid)"),
         ("--outbox-seconds", "KARNA_OUTBOX_SECONDS", "seconds between outbox runs and referral alarm checks (default 30)"),
@@ -157,6 +165,10 @@ public struct KarnaConfiguration: Sendable {
         administration.reminderHours = try integer("reminder-hours", "KARNA_REMINDER_HOURS", default: 24, range: 1...336)
         administration.maximumSlotsPerGeneration = try integer("max-slots-per-generation", "KARNA_MAX_SLOTS_PER_GENERATION", default: 3_000, range: 1...100_000)
         administration.maximumMergeResources = try integer("max-merge-resources", "KARNA_MAX_MERGE_RESOURCES", default: 20_000, range: 1...1_000_000)
+        documentation = DocumentationSettings(
+            maximumSectionCharacters: try integer("max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", default: 100_000, range: 100...10_000_000),
+            maximumJournalNotes: try integer("max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", default: 5_000, range: 10...1_000_000))
+        maximumExpansion = try integer("max-expansion", "KARNA_MAX_EXPANSION", default: 1_000, range: 10...100_000)
         notify = raw("notify", "KARNA_NOTIFY")?.0 ?? "file:./data/notifications.jsonl"
         guard notify.hasPrefix("file:") || notify.hasPrefix("smtp://") || notify.hasPrefix("smtps://") else {
             throw Error(description: "KARNA_NOTIFY/--notify must be file:PATH, smtp://host:port or smtps://host:port; got '\(notify)'")

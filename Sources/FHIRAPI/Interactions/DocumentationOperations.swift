@@ -1,0 +1,241 @@
+import Access
+import Documentation
+import FHIRCore
+import Foundation
+import Store
+import Terminology
+
+/// Which operation names the documentation and terminology modules answer.
+enum DocumentationOperations {
+    static let base: Set<String> = ["$note-templates", "$configure-note-templates"]
+
+    static let byType: [String: [String]] = [
+        "Composition": ["write-note", "save-draft", "sign", "correct", "entered-in-error", "versions", "unsigned"],
+        "Patient": ["journal", "problem-list", "attention-signals", "overview"],
+        "Encounter": ["register-diagnoses"],
+        "Condition": ["add-problem", "resolve"],
+        "AllergyIntolerance": ["record", "end"],
+        "Flag": ["record", "end"],
+        "CodeSystem": ["lookup", "validate-code"],
+        "ValueSet": ["expand", "validate-code"],
+    ]
+
+    static func handles(type: String, operation: String) -> Bool {
+        byType[type]?.contains(String(operation.dropFirst())) == true
+    }
+}
+
+extension FHIREngine {
+    /// The documentation and terminology operations (docs/documentation.md lists each one's parameters).
+    func documentationOperation(_ request: FHIRRequest, type: String?, id target: String?, operation: String) async throws -> FHIRResponse {
+        let input = OperationInput(request, operation: operation, flat: try operationParameters(request))
+        let d = documentation
+        func post() throws(FHIRError) {
+            guard request.method == .post else { throw FHIRError(.unsupported, code: "not-supported", "$\(operation) is invoked with POST") }
+        }
+        func resource(_ stored: StoredResource, status: Int = 200) -> FHIRResponse { .resource(stored, status: status, body: stored.json) }
+        func bundle(_ resources: [StoredResource]) -> FHIRResponse {
+            var bundle = BundleWriter(type: "searchset")
+            bundle.total = resources.count
+            for stored in resources {
+                bundle.entries.append(BundleWriter.Entry(fullUrl: "\(baseURL)/\(stored.type)/\(stored.id)", resource: stored.json,
+                                                         search: .object(JSONObject([("mode", .string("match"))]))))
+            }
+            return FHIRResponse(status: 200, body: bundle.bytes())
+        }
+
+        switch (type, target, operation) {
+        // Terminology: not patient data, but only for authenticated callers like every /fhir request.
+        case ("CodeSystem", nil, "lookup"):
+            let found = try d.terminology.lookup(system: try input.required("system"), code: try input.required("code"))
+            var out = ParametersBuilder()
+            out.add("name", found.system.title)
+            out.add("version", found.system.version)
+            out.add("display", found.concept.display)
+            out.add("abstract", bool: false)
+            if found.concept.inactive { out.add("inactive", bool: true) }
+            if let parent = found.concept.parent {
+                var part = ParametersBuilder()
+                part.add("code", parent)
+                part.add("value", parent)
+                part.add("description", found.parentDisplay)
+                out.add("property", part: part)
+            }
+            for child in found.children {
+                var part = ParametersBuilder()
+                part.add("code", "child")
+                part.add("value", child.code)
+                part.add("description", child.display)
+                out.add("property", part: part)
+            }
+            out.add("source", found.system.source)
+            return out.response
+        case ("CodeSystem", nil, "validate-code"), ("ValueSet", nil, "validate-code"):
+            let system = try input[type == "CodeSystem" ? "url" : "system"] ?? input.required("system")
+            let result = try d.terminology.validate(system: system, code: try input.required("code"), display: input["display"],
+                                                    valueSet: type == "ValueSet" ? try input.required("url") : nil)
+            var out = ParametersBuilder()
+            out.add("result", bool: result.result)
+            out.add("message", result.message)
+            out.add("display", result.display)
+            return out.response
+        case ("ValueSet", nil, "expand"):
+            let expansion = try d.terminology.expand(url: try input.required("url"), filter: input["filter"], offset: try input.int("offset") ?? 0,
+                                                     count: try input.int("count"))
+            return expandResponse(expansion, filter: input["filter"])
+
+        // Notes
+        case ("Composition", nil, "write-note"):
+            try post()
+            let note = try await d.notes.write(Notes.Draft(template: try input.required("template"), patientID: try input.requiredID("patient"),
+                                                           encounterID: try input.id("encounter"), eventTime: try input.instant("eventTime"),
+                                                           sections: try input.sections(), responsibleRoleID: try input.id("responsible")), session: data)
+            return resource(note, status: 201)
+        case ("Composition", let noteID?, "save-draft"):
+            try post()
+            return resource(try await d.notes.saveDraft(noteID: noteID, sections: try input.sections(), eventTime: try input.instant("eventTime"), session: data))
+        case ("Composition", let noteID?, "sign"):
+            try post()
+            return resource(try await d.notes.sign(noteID: noteID, session: data))
+        case ("Composition", let noteID?, "correct"):
+            try post()
+            return resource(try await d.notes.correct(noteID: noteID, sections: try input.sections(), reason: try input.required("reason"), session: data))
+        case ("Composition", let noteID?, "entered-in-error"):
+            try post()
+            return resource(try await d.notes.markEnteredInError(noteID: noteID, reason: try input.required("reason"), session: data))
+        case ("Composition", let noteID?, "versions"):
+            var out = ParametersBuilder()
+            for version in try await d.notes.versions(noteID: noteID, session: data) {
+                var part = ParametersBuilder()
+                part.add("version", int: version.note.versionId)
+                part.add("status", version.status)
+                part.add("activity", version.activity)
+                part.add("by", version.by)
+                part.add("at", version.at)
+                part.add("reason", version.reason)
+                for heading in version.changedHeadings { part.add("changed", heading) }
+                part.add("note", resource: version.note)
+                out.add("version", part: part)
+            }
+            return out.response
+        case ("Composition", nil, "unsigned"):
+            var out = ParametersBuilder()
+            for item in try await d.notes.unsigned(session: data) {
+                var part = ParametersBuilder()
+                part.add("mustSign", bool: item.mustSign)
+                part.add("note", resource: item.note)
+                out.add("unsigned", part: part)
+            }
+            return out.response
+        case ("Patient", let patientID?, "journal"):
+            let filter = Notes.JournalFilter(unitID: try input.id("unit"), profession: input["profession"], noteType: input["type"],
+                                             fromDay: try input.day("from"), toDay: try input.day("to"), heading: input["sokord"], text: input["text"],
+                                             includeUnsigned: try input.bool("unsigned", default: true))
+            return bundle(try await d.notes.journal(patientID: patientID, filter: filter, session: data))
+        case (nil, nil, "note-templates"):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var out = ParametersBuilder()
+            out.add("templates", String(decoding: try encoder.encode(try await d.notes.templates(session: data)), as: UTF8.self))
+            return out.response
+        case (nil, nil, "configure-note-templates"):
+            try post()
+            let text = try input.required("templates")
+            let templates: [NoteTemplate]
+            do {
+                templates = try JSONDecoder().decode([NoteTemplate].self, from: Data(text.utf8))
+            } catch {
+                throw FHIRError(.invalid, code: "structure", "templates must be a JSON list of note templates (as $note-templates returns): \(error)", expression: ["templates"])
+            }
+            let positions = Set(try await data.positions().map(\.code))
+            try await d.notes.configureTemplates(templates, positions: positions, session: data)
+            return FHIRResponse(status: 200, body: OperationOutcome.information("the note templates were replaced"))
+
+        // Diagnoses and the problem list
+        case ("Encounter", let encounterID?, "register-diagnoses"):
+            try post()
+            let registration = try await d.diagnoses.register(encounterID: encounterID, main: try input.required("main"), secondary: input.strings("secondary"),
+                                                              procedures: input.strings("procedure"), session: data)
+            var out = ParametersBuilder()
+            out.add("encounter", resource: registration.encounter)
+            for condition in registration.conditions { out.add("diagnosis", resource: condition) }
+            for procedure in registration.procedures { out.add("procedure", resource: procedure) }
+            return out.response
+        case ("Patient", let patientID?, "problem-list"):
+            let list = try await d.diagnoses.problemList(patientID: patientID, session: data)
+            var out = ParametersBuilder()
+            for condition in list.active { out.add("active", resource: condition) }
+            for condition in list.resolved { out.add("resolved", resource: condition) }
+            return out.response
+        case ("Condition", nil, "add-problem"):
+            try post()
+            return resource(try await d.diagnoses.addProblem(patientID: try input.requiredID("patient"), code: try input.required("code"), onset: try input.day("onset"),
+                                                             note: input["note"], session: data), status: 201)
+        case ("Condition", let conditionID?, "resolve"):
+            try post()
+            return resource(try await d.diagnoses.resolveProblem(conditionID: conditionID, abatement: try input.day("abatement"), session: data))
+
+        // Attention signals
+        case ("AllergyIntolerance", nil, "record"):
+            try post()
+            let allergy = AttentionSignals.Allergy(patientID: try input.requiredID("patient"), substanceSystem: input["substanceSystem"], substanceCode: input["substance"],
+                                                   substanceText: input["substanceText"], category: input["category"], reaction: input["reaction"],
+                                                   severity: input["severity"], criticality: input["criticality"], certainty: input["certainty"] ?? "confirmed")
+            return resource(try await d.attentionSignals.recordAllergy(allergy, session: data), status: 201)
+        case ("Flag", nil, "record"):
+            try post()
+            guard let kind = AttentionSignals.Kind(rawValue: try input.required("kind")) else {
+                throw FHIRError(.invalid, code: "value", "kind must be one of \(AttentionSignals.Kind.allCases.map(\.rawValue).joined(separator: ", "))", expression: ["kind"])
+            }
+            return resource(try await d.attentionSignals.record(patientID: try input.requiredID("patient"), kind: kind, code: try input.required("code"), note: input["note"],
+                                                                decidedByRoleID: try input.id("decidedBy"), decidedAt: try input.day("decidedAt"), session: data), status: 201)
+        case (let signalType?, let signalID?, "end") where signalType == "AllergyIntolerance" || signalType == "Flag":
+            try post()
+            return resource(try await d.attentionSignals.end(type: signalType, id: signalID, reason: try input.required("reason"), session: data))
+        case ("Patient", let patientID?, "attention-signals"):
+            var out = ParametersBuilder()
+            addAttention(try await d.attentionSignals.state(patientID: patientID, session: data), to: &out)
+            return out.response
+        case ("Patient", let patientID?, "overview"):
+            let chart = try await d.overview.chart(patientID: patientID, session: data)
+            var out = ParametersBuilder()
+            out.add("patient", resource: chart.patient)
+            addAttention(chart.attention, to: &out)
+            for item in chart.problems { out.add("problem", resource: item) }
+            for item in chart.medications { out.add("medication", resource: item) }
+            for item in chart.results { out.add("result", resource: item) }
+            for item in chart.appointments { out.add("appointment", resource: item) }
+            for item in chart.referrals { out.add("referral", resource: item) }
+            for item in chart.notes { out.add("note", resource: item) }
+            for item in chart.currentContacts { out.add("currentContact", resource: item) }
+            return out.response
+        default:
+            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation ($\(operation))")
+        }
+    }
+
+    private func addAttention(_ state: AttentionSignals.State, to out: inout ParametersBuilder) {
+        out.add("hasAttentionSignals", bool: !state.isEmpty)
+        for item in state.allergies { out.add("allergy", resource: item) }
+        for item in state.infections { out.add("infection", resource: item) }
+        for item in state.treatments { out.add("treatment", resource: item) }
+        for item in state.careLimitations { out.add("careLimitation", resource: item) }
+    }
+
+    private func expandResponse(_ expansion: TerminologyService.Expansion, filter: String?) -> FHIRResponse {
+        var resource = expansion.valueSet.resource(id: String(expansion.valueSet.name.lowercased().filter { $0.isLetter && $0.isASCII || $0.isNumber || $0 == "-" }.prefix(64)))
+        var parameters: [JSONValue] = [.object(JSONObject([("name", .string("offset")), ("valueInteger", .number(String(expansion.offset)))]))]
+        if let filter { parameters.append(.object(JSONObject([("name", .string("filter")), ("valueString", .string(filter))]))) }
+        resource["expansion"] = .object(JSONObject([
+            ("identifier", .string("urn:uuid:\(UUID().uuidString.lowercased())")),
+            ("timestamp", .string(Instant.format(milliseconds: Instant.now()))),
+            ("total", .number(String(expansion.total))),
+            ("offset", .number(String(expansion.offset))),
+            ("parameter", .array(parameters)),
+            ("contains", .array(expansion.entries.map {
+                .object(JSONObject([("system", .string($0.system)), ("code", .string($0.code)), ("display", .string($0.display))]))
+            })),
+        ]))
+        return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(resource)))
+    }
+}
