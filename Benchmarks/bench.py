@@ -196,7 +196,7 @@ class Databases:
             subprocess.run([os.path.join(ROOT, "scripts", "start-throwaway-postgres.sh"), "--stop", self.pg_folder])
 
 
-def search_urls(base, work, kind_limit=400):
+def search_urls(base, work, heaviest, kind_limit=400):
     """Search URLs drawn from the seeded data itself, per kind."""
     patients = get_json(base + "/fhir/Patient?_count=%d&_elements=identifier,name,birthDate&_total=none" % kind_limit).get("entry", [])
     rng = random.Random(42)
@@ -226,6 +226,13 @@ def search_urls(base, work, kind_limit=400):
     kinds["free slots"] = ["/fhir/Slot/$find?unit=vc-karnstad&_count=10"]
     kinds["waiting list"] = ["/fhir/Appointment/$waiting-list?unit=vc-karnstad"]
     kinds["referral inbox"] = ["/fhir/Task/$referral-inbox?unit=hosp-1-ward-2"]
+    # Clinical documentation: the chart a clinician opens. The heaviest patient has the most records; pat-1 has
+    # the demo journal (notes, diagnoses, attention signals).
+    kinds["chart overview, heaviest patient"] = ["/fhir/Patient/%s/$overview" % heaviest]
+    kinds["chart overview, demo patient"] = ["/fhir/Patient/pat-1/$overview"]
+    kinds["journal, demo patient"] = ["/fhir/Patient/pat-1/$journal"]
+    kinds["diagnosis type-ahead"] = ["/fhir/ValueSet/$expand?url=https://karna.se/fhir/ValueSet/diagnoser&filter=%s&count=10" % f
+                                     for f in ["di", "hyp", "akut", "astma", "fraktur", "j0", "i4"]]
     files = {}
     for kind, urls in kinds.items():
         path = os.path.join(work, "urls-%s.txt" % re.sub(r"\W+", "-", kind))
@@ -290,9 +297,12 @@ def main():
                 url = dbs.fresh(backend)
                 out = run([KARNA, "seed", "--patients", str(size), "--database-url", url])
                 summary = [line for line in out.splitlines() if line.startswith("seeded")][0]
+                heaviest = re.search(r"heaviest patient: (\S+) \((\d+) resources\)", out)
                 r.setdefault("seed", {})[size] = {"rate": last_rate(summary), "line": summary,
                                                   "resources": int(re.search(r"(\d+) resources in", summary).group(1))}
                 print("  " + summary, flush=True)
+                print("  heaviest patient %s with %s resources" % (heaviest.group(1), heaviest.group(2)), flush=True)
+                r.setdefault("heaviest", {})[size] = "%s (%s resources)" % (heaviest.group(1), heaviest.group(2))
                 server = Server(url, work)
                 try:
                     if size == sizes[0]:
@@ -307,7 +317,7 @@ def main():
                         crud_lua = lua(work, "crud.lua", CRUD_LUA)
                         r["crud"] = wrk(server.base, args.seconds, crud_lua, connections=4, threads=4)
                         print("  ceiling %.0f req/s, read %.0f req/s, CRUD %.0f req/s" % (r["ceiling"]["rate"], r["read"]["rate"], r["crud"]["rate"]), flush=True)
-                    for kind, path in search_urls(server.base, work).items():
+                    for kind, path in search_urls(server.base, work, heaviest.group(1)).items():
                         script = lua(work, "search.lua", URLS_LUA.replace("@FILE@", path))
                         r["search"].setdefault(kind, {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
                         s = r["search"][kind][size]
@@ -368,6 +378,20 @@ def report(args, sizes, backends, results, elapsed):
                 m = results[b]["search"].get(kind, {}).get(s)
                 cells.append("%.1f / %.1f / %.1f" % (m["p50"], m["p95"], m["p99"]) if m else "–")
         lines.append("| %s | %s |" % (kind, " | ".join(cells)))
+    lines += ["", "## Chart overview (`Patient/[id]/$overview`: target p95 < 30 ms for a heavy patient at 100,000 patients)", "",
+              "| | " + " | ".join("%s, %d patients" % (b, s) for b in backends for s in sizes) + " |",
+              "|---|" + "---|" * (len(backends) * len(sizes))]
+    for label, fn in [("heaviest patient", lambda r, s: r["heaviest"][s]),
+                      ("overview p95 (ms)", lambda r, s: "%.1f" % r["search"]["chart overview, heaviest patient"][s]["p95"]),
+                      ("overview p50 / empty handler p50", lambda r, s: "%.0f×" % (r["search"]["chart overview, heaviest patient"][s]["p50"] / r["ceiling"]["p50"]))]:
+        cells = []
+        for b in backends:
+            for size in sizes:
+                try:
+                    cells.append(fn(results[b], size))
+                except (KeyError, TypeError, ZeroDivisionError):
+                    cells.append("–")
+        lines.append("| %s | %s |" % (label, " | ".join(cells)))
     lines += ["", "Published figures to compare with, per vCPU: Aidbox about 650 CRUD requests/s and 330 imported resources/s; "
               "Blaze about 630 imported resources/s per core.", ""]
     text = "\n".join(lines)

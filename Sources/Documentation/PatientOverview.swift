@@ -27,9 +27,7 @@ public struct PatientOverview: Sendable {
     public var appointmentCount = 10
 
     public func chart(patientID: String, session: PatientDataSession) async throws -> Chart {
-        guard let patient = try await session.read(type: "Patient", id: patientID), !patient.isDeleted else {
-            throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
-        }
+        // Refusals first (audited as such); then every part in one look, audited once per patient.
         try await session.requireAccess(patientID: patientID)
         let subject = "Patient/\(patientID)"
         func query(_ type: String, _ parameters: [(name: String, value: String)]) throws(FHIRError) -> SearchQuery {
@@ -38,6 +36,7 @@ public struct PatientOverview: Sendable {
         let now = Instant.format(milliseconds: Instant.now())
         var queries = try AttentionSignals.queries(patientID: patientID)
         queries += [
+            (try SearchQuery.parse(type: "Patient", parameters: [("_id", patientID)], strict: true), 1),
             (try query("Condition", [("clinical-status", "active,recurrence,relapse")]), 200),
             (try query("MedicationRequest", [("status", "active,on-hold")]), 100),
             (try query("MedicationStatement", [("status", "active,intended")]), 100),
@@ -48,9 +47,9 @@ public struct PatientOverview: Sendable {
             (try query("Encounter", [("status", "planned,arrived,triaged,in-progress,onleave")]), 10),
         ]
         let pages = try await session.search(together: queries)
-        let problems = Diagnoses.problemList(pages[2]).active
-        return Chart(patient: patient, attention: AttentionSignals.state(allergies: pages[0], flags: pages[1]), problems: problems,
-                     medications: pages[3] + pages[4], results: pages[5], appointments: pages[6], referrals: pages[7], notes: pages[8],
-                     currentContacts: pages[9])
+        guard let patient = pages[2].first else { throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist") }
+        return Chart(patient: patient, attention: AttentionSignals.state(allergies: pages[0], flags: pages[1]), problems: Diagnoses.problemList(pages[3]).active,
+                     medications: pages[4] + pages[5], results: pages[6], appointments: pages[7], referrals: pages[8], notes: pages[9],
+                     currentContacts: pages[10])
     }
 }

@@ -82,10 +82,13 @@ public struct RegionGenerator: Sendable {
 
     // MARK: Patients
 
+    /// The resource id of patient number `n` (0-based).
+    public func patientID(_ n: Int) -> String { "pat-\(n + 1)" }
+
     /// Everything about patient number `n` (0-based): the Patient first, then the resources that point at it.
     public func patient(_ n: Int) -> [JSONObject] {
         var random = SeededRandom(seed: seed &* 0x9E37_79B9 ^ UInt64(n) &* 0xD1B5_4A32_D192_ED03)
-        let pid = "pat-\(n + 1)"
+        let pid = patientID(n)
         let female = random.chance(0.5)
         // Age pyramid: roughly flat to 65, thinning after.
         let age = random.chance(0.8) ? random.int(0...64) : min(104, 65 + random.heavyTail(alpha: 0.9, cap: 39))

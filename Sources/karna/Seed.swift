@@ -58,6 +58,8 @@ struct Seed: AsyncParsableCommand {
 
         var nextPatient = 0
         var reported = 0
+        // The patient with the most records: the chart a benchmark should open.
+        var heaviest = (patient: 0, resources: 0)
         let writers = self.writers
         try await withThrowingTaskGroup(of: [WriteResult].self) { group in
             var inFlight = 0
@@ -65,7 +67,9 @@ struct Seed: AsyncParsableCommand {
                 while inFlight < writers, nextPatient < patients {
                     var batch: [JSONObject] = []
                     while batch.count < batchSize, nextPatient < patients {
-                        batch += generator.patient(nextPatient)
+                        let resources = generator.patient(nextPatient)
+                        if resources.count > heaviest.resources { heaviest = (nextPatient, resources.count) }
+                        batch += resources
                         nextPatient += 1
                     }
                     for resource in batch { byType[resource.resourceType ?? "", default: 0] += 1 }
@@ -96,6 +100,7 @@ struct Seed: AsyncParsableCommand {
         if let administration {
             say("  demo appointment books: \(administration.slots) slots, \(administration.bookings) bookings, \(administration.referrals) referrals, \(administration.waiting) on waiting lists")
         }
+        if patients > 0 { say("  heaviest patient: \(generator.patientID(heaviest.patient)) (\(heaviest.resources) resources)") }
         if let documentation {
             say("  demo journal: \(documentation.notes) notes, \(documentation.diagnoses) diagnoses, \(documentation.signals) attention signals")
         }
