@@ -180,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "FHIRAPITests",
             dependencies: [
-                "FHIRAPI", "Store", "FHIRCore", "KarnaServer", "KarnaTesting", "Access",
+                "FHIRAPI", "Store", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "SyntheticPopulation",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

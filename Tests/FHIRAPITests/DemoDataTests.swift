@@ -1,0 +1,48 @@
+import Access
+import Documentation
+import FHIRCore
+import Foundation
+import KarnaServer
+import KarnaTesting
+import Logging
+import Store
+import SyntheticPopulation
+import Testing
+
+/// What `karna seed` leaves for a new user: the demo journal is written through the module and gateway.
+@Suite("The seeded demo")
+struct DemoDataTests {
+    @Test("the demo journal has notes of every default type, diagnoses and attention signals", arguments: backends)
+    func demoJournal(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("karna-demo-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let configuration = try KarnaConfiguration(flags: ["password-cost": "10", "demo-credentials": folder + "/credentials.json"], environment: [:])
+        let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
+        _ = try await DemoSetup.ensure(gateway: services.gateway, accounts: services.accounts, clients: services.tokens.clients, configuration: configuration)
+        let job = services.gateway.session(.job("tests"), action: "seed")
+        let generator = RegionGenerator(seed: 1, patientCount: 12)
+        var resources = generator.organisations()
+        for n in 0..<12 { resources += generator.patient(n) }
+        _ = try await job.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
+        #expect(try await DemoSetup.demoCareContacts(gateway: services.gateway, patients: 12) == 10)
+        let summary = try #require(try await DemoDocumentation.populate(gateway: services.gateway, documentation: services.documentation, patients: 12))
+        #expect(summary.notes >= 12)
+        #expect(try await DemoDocumentation.populate(gateway: services.gateway, documentation: services.documentation, patients: 12) == nil,
+                "a second seed writes the journal once")
+
+        let notes = try await Records(session: job).all("Composition", [], maximum: 100)
+        let types = Set(notes.compactMap { $0.object.code("type", system: DocumentationCodes.noteType) })
+        #expect(types == Set(NoteTemplate.defaults.map(\.code)))
+        let statuses = Set(notes.compactMap { $0.object["status"]?.stringValue })
+        #expect(statuses == ["preliminary", "final", "amended", "entered-in-error"])
+        let diagnoses = try await Records(session: job).all("Condition", [("category", "encounter-diagnosis"), ("encounter", "Encounter/demo-contact-pat-1")], maximum: 10)
+        #expect(diagnoses.count == 2)
+        let allergies = try await Records(session: job).all("AllergyIntolerance", [], maximum: 10)
+        let flags = try await Records(session: job).all("Flag", [], maximum: 10)
+        #expect(allergies.count == 3 && flags.count == 4)
+        let chart = try await services.documentation.overview.chart(patientID: "pat-1", session: job)
+        #expect(chart.attention.allergies.count == 1 && chart.attention.treatments.count == 1 && !chart.notes.isEmpty && !chart.problems.isEmpty)
+        try await store.close()
+    }
+}
