@@ -67,38 +67,13 @@ extension FHIREngine {
     /// The patient administration operations (see docs/patient-administration.md for each one's parameters).
     func administrationOperation(_ request: FHIRRequest, type: String?, id target: String?, operation: String) async throws -> FHIRResponse {
         let p = try operationParameters(request)
+        let input = OperationInput(request, operation: operation, flat: p)
         let a = administration
-        func required(_ name: String) throws(FHIRError) -> String {
-            guard let text = p[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
-                throw FHIRError(.invalid, code: "required", "the parameter '\(name)' is required for $\(operation)", expression: [name])
-            }
-            return text
-        }
-        func idParameter(_ name: String) throws(FHIRError) -> String? {
-            guard let text = p[name], !text.isEmpty else { return nil }
-            let bare = text.split(separator: "/").last.map(String.init) ?? text
-            if let problem = PrimitiveFormat.problem(type: "id", value: .string(bare)) {
-                throw FHIRError(.invalid, code: "value", "\(name): \(problem)", expression: [name])
-            }
-            return bare
-        }
-        func requiredID(_ name: String) throws(FHIRError) -> String {
-            guard let value = try idParameter(name) else { throw FHIRError(.invalid, code: "required", "the parameter '\(name)' is required for $\(operation)", expression: [name]) }
-            return value
-        }
-        func int(_ name: String) throws(FHIRError) -> Int? {
-            guard let text = p[name] else { return nil }
-            guard let value = Int(text) else { throw FHIRError(.invalid, code: "value", "\(name) must be a whole number; got '\(text)'", expression: [name]) }
-            return value
-        }
-        func bool(_ name: String, default fallback: Bool) throws(FHIRError) -> Bool {
-            switch p[name] {
-            case nil: return fallback
-            case "true": return true
-            case "false": return false
-            case let other?: throw FHIRError(.invalid, code: "value", "\(name) must be true or false; got '\(other)'", expression: [name])
-            }
-        }
+        func required(_ name: String) throws(FHIRError) -> String { try input.required(name) }
+        func idParameter(_ name: String) throws(FHIRError) -> String? { try input.id(name) }
+        func requiredID(_ name: String) throws(FHIRError) -> String { try input.requiredID(name) }
+        func int(_ name: String) throws(FHIRError) -> Int? { try input.int(name) }
+        func bool(_ name: String, default fallback: Bool) throws(FHIRError) -> Bool { try input.bool(name, default: fallback) }
         func day(_ name: String) throws(FHIRError) -> Int? {
             guard let text = p[name] else { return nil }
             guard let day = SwedishTime.parseDay(String(text.prefix(10))) else {
@@ -118,19 +93,9 @@ extension FHIREngine {
             }
             return type
         }
-        func post() throws(FHIRError) {
-            guard request.method == .post else { throw FHIRError(.unsupported, code: "not-supported", "$\(operation) is invoked with POST") }
-        }
+        func post() throws(FHIRError) { try input.requirePost(request) }
         func resource(_ stored: StoredResource, status: Int = 200) -> FHIRResponse { .resource(stored, status: status, body: stored.json) }
-        func bundle(_ resources: [StoredResource]) -> FHIRResponse {
-            var bundle = BundleWriter(type: "searchset")
-            bundle.total = resources.count
-            for stored in resources {
-                bundle.entries.append(BundleWriter.Entry(fullUrl: "\(baseURL)/\(stored.type)/\(stored.id)", resource: stored.json,
-                                                         search: .object(JSONObject([("mode", .string("match"))]))))
-            }
-            return FHIRResponse(status: 200, body: bundle.bytes())
-        }
+        func bundle(_ resources: [StoredResource]) -> FHIRResponse { searchset(resources) }
 
         switch (type, target, operation) {
         // Registration

@@ -30,19 +30,8 @@ extension FHIREngine {
     func documentationOperation(_ request: FHIRRequest, type: String?, id target: String?, operation: String) async throws -> FHIRResponse {
         let input = OperationInput(request, operation: operation, flat: try operationParameters(request))
         let d = documentation
-        func post() throws(FHIRError) {
-            guard request.method == .post else { throw FHIRError(.unsupported, code: "not-supported", "$\(operation) is invoked with POST") }
-        }
+        func post() throws(FHIRError) { try input.requirePost(request) }
         func resource(_ stored: StoredResource, status: Int = 200) -> FHIRResponse { .resource(stored, status: status, body: stored.json) }
-        func bundle(_ resources: [StoredResource]) -> FHIRResponse {
-            var bundle = BundleWriter(type: "searchset")
-            bundle.total = resources.count
-            for stored in resources {
-                bundle.entries.append(BundleWriter.Entry(fullUrl: "\(baseURL)/\(stored.type)/\(stored.id)", resource: stored.json,
-                                                         search: .object(JSONObject([("mode", .string("match"))]))))
-            }
-            return FHIRResponse(status: 200, body: bundle.bytes())
-        }
 
         switch (type, target, operation) {
         // Terminology: not patient data, but only for authenticated callers like every /fhir request.
@@ -131,7 +120,7 @@ extension FHIREngine {
             let filter = Notes.JournalFilter(unitID: try input.id("unit"), profession: input["profession"], noteType: input["type"],
                                              fromDay: try input.day("from"), toDay: try input.day("to"), heading: input["sokord"], text: input["text"],
                                              includeUnsigned: try input.bool("unsigned", default: true))
-            return bundle(try await d.notes.journal(patientID: patientID, filter: filter, session: data))
+            return searchset(try await d.notes.journal(patientID: patientID, filter: filter, session: data))
         case (nil, nil, "note-templates"):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

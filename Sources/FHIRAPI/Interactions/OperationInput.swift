@@ -22,6 +22,10 @@ struct OperationInput {
         self.all = all
     }
 
+    func requirePost(_ request: FHIRRequest) throws(FHIRError) {
+        guard request.method == .post else { throw FHIRError(.unsupported, code: "not-supported", "$\(operation) is invoked with POST") }
+    }
+
     subscript(_ name: String) -> String? {
         guard let text = values[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
         return text
@@ -119,5 +123,18 @@ struct OperationInput {
             sections[code] = text ?? ""
         }
         return sections
+    }
+}
+
+extension FHIREngine {
+    /// An operation's list of resources as a searchset Bundle.
+    func searchset(_ resources: [StoredResource]) -> FHIRResponse {
+        var bundle = BundleWriter(type: "searchset")
+        bundle.total = resources.count
+        for stored in resources {
+            bundle.entries.append(BundleWriter.Entry(fullUrl: "\(baseURL)/\(stored.type)/\(stored.id)", resource: stored.json,
+                                                     search: .object(JSONObject([("mode", .string("match"))]))))
+        }
+        return FHIRResponse(status: 200, body: bundle.bytes())
     }
 }
