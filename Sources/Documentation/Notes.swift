@@ -335,7 +335,7 @@ public struct Notes: Sendable {
         if let type = filter.noteType { parameters.append(("type", "\(DocumentationCodes.noteType)|\(type)")) }
         try await session.requireAccess(patientID: patientID)
         let notes = try await Records(session: session).all("Composition", parameters, maximum: settings.maximumJournalNotes)
-        let words = filter.text.map { Self.fold($0).split(separator: " ").map(String.init) } ?? []
+        let words = filter.text.map { TerminologyService.fold($0).split(separator: " ").map(String.init) } ?? []
         var result: [(Int64, StoredResource)] = []
         for stored in notes {
             var note = stored.object
@@ -351,7 +351,7 @@ public struct Notes: Sendable {
                 note["section"] = .array(kept)
             }
             if !words.isEmpty {
-                let text = Self.fold(([note["title"]?.stringValue ?? ""] + Self.sectionTexts(note).values).joined(separator: " ")).split(separator: " ")
+                let text = TerminologyService.fold(([note["title"]?.stringValue ?? ""] + Self.sectionTexts(note).values).joined(separator: " ")).split(separator: " ")
                 guard words.allSatisfy({ word in text.contains { $0.hasPrefix(word) } }) else { continue }
             }
             let shown = filter.heading == nil ? stored
@@ -484,10 +484,6 @@ public struct Notes: Sendable {
         return note
     }
 
-    static func fold(_ text: String) -> String {
-        let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "sv_SE"))
-        return String(folded.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : " " })
-    }
 
     /// The Provenance of one version of a note: who did what, why, and which headings changed.
     static func provenance(noteID: String, version: Int, patientID: String, activity: String, session: PatientDataSession, reason: String?,

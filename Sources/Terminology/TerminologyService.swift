@@ -250,8 +250,9 @@ public final class TerminologyService: Sendable {
 
     // MARK: Text
 
-    /// Lower case without accents, punctuation as spaces: "Läkemedel, ospec." → "lakemedel ospec".
-    static func fold(_ text: String) -> String {
+    /// Lower case without accents, punctuation as spaces: "Läkemedel, ospec." → "lakemedel ospec." — how
+    /// type-ahead and the journal's text search compare words.
+    public static func fold(_ text: String) -> String {
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "sv_SE"))
         return String(folded.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) || $0 == "." ? Character($0) : " " })
     }
