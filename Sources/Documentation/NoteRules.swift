@@ -62,9 +62,31 @@ struct CodedValueRule: WriteRule {
     /// Kärna's own lists that templates define per region; they are checked by the module that uses them.
     static let unchecked: Set<String> = [DocumentationCodes.heading, DocumentationCodes.noteType]
 
+    /// The elements bound to Kärna's value sets: a coding there from a system the server holds must be in the value set.
+    static let bindings: [String: [(element: String, valueSet: String)]] = [
+        "Condition": [("code", KarnaValueSets.diagnoses)],
+        "Procedure": [("code", KarnaValueSets.procedures)],
+        "MedicationRequest": [("medicationCodeableConcept", KarnaValueSets.medicines)],
+        "MedicationStatement": [("medicationCodeableConcept", KarnaValueSets.medicines)],
+        "MedicationAdministration": [("medicationCodeableConcept", KarnaValueSets.medicines)],
+        "AllergyIntolerance": [("code", KarnaValueSets.allergens)],
+        "Observation": [("code", KarnaValueSets.laboratoryAnalyses)],
+    ]
+
     func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws {
         let type = resource.resourceType ?? "Resource"
         if let problem = firstProblem(.object(resource), path: type) { throw FHIRError(.invalid, code: "code-invalid", problem.message, expression: [problem.path]) }
+        for binding in Self.bindings[type] ?? [] {
+            for (index, coding) in (resource[binding.element]?.objectValue?["coding"]?.arrayValue ?? []).enumerated() {
+                guard let coding = coding.objectValue, let system = coding["system"]?.stringValue, let code = coding["code"]?.stringValue,
+                      terminology.codeSystem(system) != nil, try !terminology.isMember(valueSet: binding.valueSet, system: system, code: code)
+                else { continue }
+                let path = "\(type).\(binding.element).coding[\(index)]"
+                throw FHIRError(.invalid, code: "code-invalid",
+                                "\(path): '\(code)' (\(terminology.codeSystem(system)?.title ?? system)) is not in the value set \(terminology.valueSet(binding.valueSet)?.title ?? binding.valueSet) that \(type).\(binding.element) is bound to",
+                                expression: [path])
+            }
+        }
     }
 
     private func firstProblem(_ value: JSONValue, path: String) -> (message: String, path: String)? {

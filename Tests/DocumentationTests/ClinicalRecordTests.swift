@@ -182,6 +182,13 @@ struct ClinicalRecordTests {
             #expect(error.issues.first?.diagnostics.contains("load the full release") == true)
         }
         _ = try await doc.commit(.create(condition("http://snomed.info/sct", "44054006"), type: "Condition", id: "c2"))
+        // A real code in the wrong place: a medicine is not a diagnosis.
+        do {
+            _ = try await doc.commit(.create(condition(KnownSystems.atc, "C09AA05"), type: "Condition", id: "c3"))
+            Issue.record("an ATC code as a diagnosis must be refused")
+        } catch let error as FHIRError {
+            #expect(error.issues.first?.diagnostics.contains("is not in the value set Diagnoser (ICD-10-SE)") == true)
+        }
         #expect(try await doc.read(type: "Condition", id: "c1") == nil, "nothing was written")
     }
 }
