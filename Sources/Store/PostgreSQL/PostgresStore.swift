@@ -164,6 +164,7 @@ public final class PostgresStore: ResourceStore {
                 for try await n in try await connection.query(Self.query(probe.statement), logger: logger).decode(Int.self) {
                     counts.append((probe.filter, n))
                 }
+                if let last = counts.last, last.count < SearchSQL.settledCount { break }
             }
             return try await strings(connection, SearchSQL.plannedPage(query, limit: limit, dialect: .postgres, counts: counts,
                                                                        threshold: SearchSQL.scanThreshold))

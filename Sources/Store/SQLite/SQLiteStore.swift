@@ -128,8 +128,10 @@ public final class SQLiteStore: ResourceStore {
         let probes = SearchSQL.probes(query, cap: scanThreshold, dialect: .sqlite)
         let scanThreshold = self.scanThreshold
         return try await pool.read { db in
-            let counts = try probes.map { probe in
-                (probe.filter, try Int.fetchOne(db.cachedStatement(sql: probe.statement.sql), arguments: Self.arguments(probe.statement)) ?? 0)
+            var counts: [(filter: Int, count: Int)] = []
+            for probe in probes {
+                counts.append((probe.filter, try Int.fetchOne(db.cachedStatement(sql: probe.statement.sql), arguments: Self.arguments(probe.statement)) ?? 0))
+                if counts[counts.count - 1].count < SearchSQL.settledCount { break }
             }
             return try Self.strings(db, SearchSQL.plannedPage(query, limit: limit, dialect: .sqlite, counts: counts, threshold: scanThreshold))
         }
