@@ -24,11 +24,15 @@ REDIRECT = "http://127.0.0.1/callback"
 _last_step = {}
 
 
-def totp(secret, username):
-    """RFC 6238 code for the next step this user has not used (a code works once)."""
+def totp(secret, account):
+    """RFC 6238 code for the next step this account has not used (a code works once).
+
+    The server accepts one step either side of now, so a later step waits until it is in reach."""
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    step = max(int(time.time() // 30), _last_step.get(username, 0) + 1)
-    _last_step[username] = step
+    step = max(int(time.time() // 30), _last_step.get(account, 0) + 1)
+    while step > int(time.time() // 30) + 1:
+        time.sleep(1)
+    _last_step[account] = step
     mac = hmac.new(key, struct.pack(">Q", step), "sha1").digest()
     offset = mac[19] & 15
     return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
@@ -63,7 +67,7 @@ def login(server, username, unit=None, scope="openid fhirUser user/*.cruds offli
         "aud": server.base, "code_challenge": challenge, "code_challenge_method": "S256"})
     assert page.status_code == 200 and 'lang="sv"' in page.text
     form = Form(page.text)
-    fields = dict(form.fields, username=username, password=user["password"], code=totp(user["totpSecret"], username))
+    fields = dict(form.fields, username=username, password=user["password"], code=totp(user["totpSecret"], (server.root, username)))
     answer = browser.post(form.action, data=fields, allow_redirects=False)
     if answer.status_code == 200 and "Välj medarbetaruppdrag" in answer.text:
         choice = Form(answer.text)

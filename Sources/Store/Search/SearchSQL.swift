@@ -89,6 +89,8 @@ struct SearchSQL {
     static func probes(_ query: SearchQuery, cap: Int, dialect: SQLDialect) -> [(filter: Int, statement: SQLStatement)] {
         // Explicit sorts and backward pages keep the default plan.
         guard query.sort.isEmpty, query.beforeID == nil else { return [] }
+        // One patient's records (a chart's searches): the patient reference drives, no need to count.
+        if query.filters.contains(where: isOnePatient) { return [] }
         return query.filters.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.compactMap { index, filter in
             guard rank(filter) < 9, case .values(let parameter, let kind, let modifier, let values) = filter else { return nil }
             var b = SearchSQL(dialect: dialect)
@@ -170,6 +172,14 @@ struct SearchSQL {
             }
         }
         return parts.joined(separator: " AND ")
+    }
+
+    /// A filter on exactly one Patient by reference (`patient=Patient/1`, `subject=Patient/1`): a patient has few
+    /// records next to a whole type, so it is the filter to start from.
+    static func isOnePatient(_ filter: SearchFilter) -> Bool {
+        guard case .values(_, "reference", let modifier, let values) = filter, modifier == nil || modifier == "Patient", values.count == 1,
+              case .reference(let type, let id, nil) = values[0], type == "Patient", id != nil else { return false }
+        return true
     }
 
     /// How selective a filter usually is (lower: fewer matches), to pick the one the query starts from.
