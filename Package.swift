@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // R4 model: JSON, generated definitions, validation, Swedish identifiers. No dependencies.
@@ -121,6 +122,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The clinician web app under /: server-rendered pages (Mustache templates), a little CSS and JavaScript.
+        .target(
+            name: "WebApp",
+            dependencies: [
+                "FHIRCore",
+                "Store",
+                "Access",
+                "PatientAdministration",
+                "Documentation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Templates"), .copy("Static")],
+            swiftSettings: swiftSettings
+        ),
         // Debian's libbz2, for importing the .json.bz2 bundles Synthea and data platforms ship.
         .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),
         // Composition root: configuration, wiring, lifecycle, import.
@@ -131,6 +148,7 @@ let package = Package(
                 "Store",
                 "FHIRAPI",
                 "AuthAPI",
+                "WebApp",
                 "Access",
                 "PatientAdministration",
                 "Documentation",
@@ -177,6 +195,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WebAppTests",
+            dependencies: [
+                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "FHIRCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FHIRAPITests",
             dependencies: [

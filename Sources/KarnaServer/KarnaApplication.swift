@@ -9,6 +9,7 @@ import Documentation
 import PatientAdministration
 import Store
 import Terminology
+import WebApp
 
 /// The wired parts of a running Kärna: the store behind the access gateway, identity and tokens, the FHIR engine.
 public struct KarnaServices: Sendable {
@@ -60,20 +61,16 @@ public enum KarnaApplication {
     }
 
     /// The router with every interface mounted, for the server and for tests.
-    public static func router(_ services: KarnaServices) -> Router<BasicRequestContext> {
+    public static func router(_ services: KarnaServices) async throws -> Router<BasicRequestContext> {
         let router = Router()
         let engine = services.engine
         router.get("health") { _, _ in "ok\n" }
-        router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: """
-                        Kärna \(KarnaVersion.current)
-                        FHIR R4 API: \(engine.baseURL) (OAuth 2.0 bearer tokens)
-                        CapabilityStatement: \(engine.baseURL)/metadata
-                        SMART configuration: \(engine.baseURL)/.well-known/smart-configuration
-
-                        """)))
-        }
+        let configuration = services.configuration
+        try await WebApp<BasicRequestContext>(
+            settings: WebSettings(sessionSeconds: configuration.sessionSeconds, fhirBaseURL: configuration.baseURL),
+            gateway: services.gateway, store: services.store, accounts: services.accounts, tokens: services.tokens,
+            administration: services.administration, documentation: services.documentation, logger: Logger(label: "karna.web")
+        ).register(on: router)
         FHIRRoutes<BasicRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
         AuthRoutes<BasicRequestContext>(tokens: services.tokens, accounts: services.accounts, directory: services.gateway.directory,
                                         fhirBaseURL: services.configuration.baseURL, sessionSeconds: services.configuration.sessionSeconds)
@@ -82,10 +79,10 @@ public enum KarnaApplication {
     }
 
     /// The whole application, ready to `runService()`.
-    public static func build(_ services: KarnaServices, logger: Logger) -> some ApplicationProtocol {
+    public static func build(_ services: KarnaServices, logger: Logger) async throws -> some ApplicationProtocol {
         let configuration = services.configuration
         return Application(
-            router: router(services),
+            router: try await router(services),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
             services: [AdministrationJobs(services: services, logger: logger)],
             logger: logger

@@ -87,7 +87,7 @@ struct ServerOptions: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server (FHIR API under /fhir, login and tokens under /auth).")
+    static let configuration = CommandConfiguration(abstract: "Run the server (web app under /, FHIR API under /fhir, login and tokens under /auth).")
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
@@ -98,6 +98,7 @@ struct Serve: AsyncParsableCommand {
         let created = try await DemoSetup.ensure(gateway: services.gateway, accounts: services.accounts, clients: services.tokens.clients,
                                                  configuration: configuration)
         print("Kärna \(KarnaVersion.current) on \(store.backendName) (\(configuration.redactedDatabaseURL))")
+        print("Web app:      \(configuration.baseURL.hasSuffix("/fhir") ? String(configuration.baseURL.dropLast(5)) : configuration.baseURL)/   (log in as a demo user below)")
         print("FHIR R4 API:  \(configuration.baseURL)   (OAuth 2.0 bearer tokens; every access audited)")
         print("Capabilities: \(configuration.baseURL)/metadata")
         print("Login (OpenID Connect / SMART): \(configuration.authIssuerURL)/authorize")
@@ -105,7 +106,7 @@ struct Serve: AsyncParsableCommand {
         if let credentials = created ?? DemoSetup.load(from: configuration.demoCredentialsPath) {
             for line in DemoSetup.summary(credentials, configuration: configuration) { print(line) }
         }
-        let app = KarnaApplication.build(services, logger: logger)
+        let app = try await KarnaApplication.build(services, logger: logger)
         try await app.runService()
         try await store.close()
     }

@@ -70,7 +70,7 @@ func withAPI(_ backend: StoreBackend, limits: APILimits = APILimits(), _ body: @
     let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
     try await services.tokens.clients.register(OAuthClient(id: testClientID, name: "API tests", kind: .system,
                                                            secretHash: OAuthClient.hashSecret(testClientSecret), scopes: "system/*.cruds"))
-    let app = Application(router: KarnaApplication.router(services))
+    let app = Application(router: try await KarnaApplication.router(services))
     try await app.test(.router) { client in
         var api = API(client: client, store: store, services: services)
         api.token = try await api.systemToken()

@@ -314,19 +314,34 @@ public final class TokenService: Sendable {
             return Principal(kind: .system, id: payload.sub.value, displayName: payload.name ?? payload.sub.value, assignment: nil, scopes: scopes,
                              clientID: payload.client_id)
         case .patient, .practitioner:
-            guard let account = try await accounts.account(payload.sub.value), !account.disabled else {
-                throw FHIRError(.unauthorized, code: "login", "the user of this token no longer exists or is disabled")
-            }
-            var assignment: Assignment?
-            if kind == .practitioner, let id = payload.assignment {
-                assignment = try await directory.assignment(id: id)
-                guard let found = assignment, found.practitionerID == account.subjectID else {
-                    throw FHIRError(.unauthorized, code: "login", "the assignment in the token is no longer valid; log in again")
-                }
-            }
-            return Principal(kind: kind, id: account.subjectID, displayName: account.displayName, assignment: assignment, scopes: scopes,
-                             launchPatient: payload.patient, clientID: payload.client_id, personalDetails: account.personalDetails)
+            return try await user(kind: kind, username: payload.sub.value, assignmentID: payload.assignment, scopes: scopes,
+                                  launchPatient: payload.patient, clientID: payload.client_id)
         }
+    }
+
+    /// The principal a stored grant stands for (a web session's user), checked against the account and assignment as they are now.
+    public func principal(for grant: Grant) async throws -> Principal {
+        guard grant.kind != .system else {
+            return Principal(kind: .system, id: grant.subject, displayName: grant.displayName, assignment: nil, scopes: ScopeSet(grant.scope), clientID: grant.clientID)
+        }
+        return try await user(kind: grant.kind, username: grant.subject, assignmentID: grant.assignmentID, scopes: ScopeSet(grant.scope),
+                              launchPatient: grant.patient, clientID: grant.clientID)
+    }
+
+    private func user(kind: Principal.Kind, username: String, assignmentID: String?, scopes: ScopeSet, launchPatient: String?,
+                      clientID: String) async throws -> Principal {
+        guard let account = try await accounts.account(username), !account.disabled else {
+            throw FHIRError(.unauthorized, code: "login", "the user of this token no longer exists or is disabled")
+        }
+        var assignment: Assignment?
+        if kind == .practitioner, let id = assignmentID {
+            assignment = try await directory.assignment(id: id)
+            guard let found = assignment, found.practitionerID == account.subjectID else {
+                throw FHIRError(.unauthorized, code: "login", "the assignment in the token is no longer valid; log in again")
+            }
+        }
+        return Principal(kind: kind, id: account.subjectID, displayName: account.displayName, assignment: assignment, scopes: scopes,
+                         launchPatient: launchPatient, clientID: clientID, personalDetails: account.personalDetails)
     }
 
     private func externalPrincipal(_ token: String, _ external: (issuer: TrustedIssuer, keys: JWTKeyCollection)) async throws -> (Principal, Int64) {

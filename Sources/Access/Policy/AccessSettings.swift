@@ -38,4 +38,12 @@ public enum RecordTags {
         }
         return nil
     }
+
+    /// Whether a Patient has skyddade personuppgifter (a protected identity).
+    public static func isProtected(_ patient: JSONObject) -> Bool {
+        (patient["meta"]?.objectValue?["security"]?.arrayValue ?? []).contains { coding in
+            guard let coding = coding.objectValue else { return false }
+            return coding["system"]?.stringValue == confidentiality && protectedCodes.contains(coding["code"]?.stringValue ?? "")
+        }
+    }
 }

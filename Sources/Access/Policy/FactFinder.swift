@@ -12,7 +12,7 @@ struct FactFinder: Sendable {
     func facts(patientID: String, for principal: Principal, now: Int64) async throws -> PatientAccessFacts {
         var facts = PatientAccessFacts(patientID: patientID)
         if let patient = try await store.object("Patient", patientID) {
-            facts.protectedIdentity = Self.isProtected(patient)
+            facts.protectedIdentity = RecordTags.isProtected(patient)
             let name = patient["name"]?.arrayValue?.first?.objectValue
             facts.familyName = name?["family"]?.stringValue
             facts.addressLine = patient["address"]?.arrayValue?.first?.objectValue?["line"]?.arrayValue?.first?.stringValue
@@ -71,13 +71,6 @@ struct FactFinder: Sendable {
             if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { return "CareTeam/\(team.id)" }
         }
         return nil
-    }
-
-    static func isProtected(_ patient: JSONObject) -> Bool {
-        (patient["meta"]?.objectValue?["security"]?.arrayValue ?? []).contains { coding in
-            guard let coding = coding.objectValue else { return false }
-            return coding["system"]?.stringValue == RecordTags.confidentiality && RecordTags.protectedCodes.contains(coding["code"]?.stringValue ?? "")
-        }
     }
 
     /// The unit that made a record: its unit tag, else (for care contacts) the serving organisation.

@@ -1,0 +1,144 @@
+import Access
+import Documentation
+import FHIRCore
+import Foundation
+import Hummingbird
+import Store
+
+/// Finding a patient, the chart overview under the patient banner, and the Patientdatalag
+/// questions a user answers before a record opens (care relationship, nödåtkomst).
+extension WebApp {
+    func patientSearch(_ request: Request, _ user: User) async throws -> Response {
+        let text = Self.query(request)["q"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        var context = layout(user, title: text.isEmpty ? "Patienter" : "Sök: \(text)", nav: "navPatients")
+        context["query"] = text
+        guard !text.isEmpty else { return pages.page("patients", context) }
+        let found: [StoredResource]
+        do {
+            found = try await administration.registry.find(text, limit: settings.maximumSearchResults, session: user.data(gateway, action: "patient-search"))
+        } catch let error as FHIRError where error.category == .invalid {
+            context["error"] = error.issues.map(\.diagnostics).joined(separator: " ")
+            return pages.page("patients", context, status: .badRequest)
+        }
+        // One match by an exact identity opens the chart at once, as a clerk expects.
+        if found.count == 1, Display.identity(found[0].object).map({ Self.digits($0.value) == Self.digits(text) }) == true {
+            return Self.redirect("/patienter/\(found[0].id)")
+        }
+        context["searched"] = true
+        context["resultText"] = switch found.count {
+        case 0: "Ingen patient hittades"
+        case 1: "1 patient"
+        case settings.maximumSearchResults...: "De första \(found.count) patienterna – skriv mer för att begränsa"
+        default: "\(found.count) patienter"
+        }
+        context["results"] = found.map { patient -> [String: Any] in
+            ["id": patient.id, "name": Display.name(patient.object), "identity": Display.identity(patient.object)?.value ?? "",
+             "age": Display.age(patient.object).map(String.init) ?? "", "gender": Display.gender(patient.object),
+             "protected": RecordTags.isProtected(patient.object)]
+        }
+        return pages.page("patients", context)
+    }
+
+    static func digits(_ text: String) -> String { String(text.filter(\.isNumber).suffix(10)) }
+
+    func chart(patientID: String, user: User) async throws -> Response {
+        let session = user.data(gateway, action: "chart")
+        let status = try await session.accessStatus(patientID: patientID)
+        guard status["access"]?.stringValue != "none" else {
+            return try await accessPage(patientID: patientID, status: status, user: user, form: [:], errors: [:])
+        }
+        let chart = try await documentation.overview.chart(patientID: patientID, session: session)
+        var context = layout(user, title: Display.name(chart.patient.object))
+        context["patientID"] = patientID
+        context["banner"] = banner(chart.patient.object, status: status, signals: chart.attention, contacts: chart.currentContacts)
+        context["problems"] = chart.problems.map { condition -> [String: Any] in
+            ["text": Display.concept(condition.object["code"]), "code": Display.code(condition.object["code"]),
+             "since": Display.time(condition.object["onsetDateTime"]?.stringValue ?? condition.object["recordedDate"]?.stringValue)]
+        }
+        context["medications"] = chart.medications.map { medication -> [String: Any] in
+            ["text": Display.concept(medication.object["medicationCodeableConcept"]),
+             "detail": medication.object["dosageInstruction"]?.arrayValue?.first?.objectValue?["text"]?.stringValue
+                ?? medication.object["dosage"]?.arrayValue?.first?.objectValue?["text"]?.stringValue ?? ""]
+        }
+        context["results"] = chart.results.map { observation -> [String: Any] in
+            ["text": Display.concept(observation.object["code"]), "value": Display.observationValue(observation.object),
+             "date": Display.time(observation.object["effectiveDateTime"]?.stringValue ?? observation.object["issued"]?.stringValue)]
+        }
+        context["appointments"] = chart.appointments.map { appointment -> [String: Any] in
+            ["date": Display.time(appointment.object["start"]?.stringValue), "text": Display.concept(appointment.object["serviceType"]?.arrayValue?.first),
+             "status": Labels.appointmentStatus(appointment.object["status"]?.stringValue)]
+        }
+        context["referrals"] = chart.referrals.map { request -> [String: Any] in
+            ["text": Display.referralQuestion(request.object), "status": Labels.requestStatus(request.object["status"]?.stringValue),
+             "date": Display.time(request.object["authoredOn"]?.stringValue)]
+        }
+        context["notes"] = chart.notes.map { note -> [String: Any] in
+            ["title": note.object["title"]?.stringValue ?? "Anteckning", "date": Display.time(note.object["date"]?.stringValue),
+             "author": Display.reference(note.object["author"]?.arrayValue?.first), "unsigned": note.object["status"]?.stringValue == "preliminary",
+             "amended": note.object["status"]?.stringValue == "amended"]
+        }
+        return pages.page("chart", context)
+    }
+
+    /// The banner every patient page opens with: identity, age, markers, attention signals (allergies first), the current contact.
+    func banner(_ patient: JSONObject, status: JSONObject, signals: AttentionSignals.State?, contacts: [StoredResource]) -> [String: Any] {
+        let identity = Display.identity(patient)
+        var banner: [String: Any] = [
+            "name": Display.name(patient), "identityLabel": identity?.label ?? "Identitet", "identity": identity?.value ?? "saknas",
+            "age": Display.age(patient).map(String.init) ?? "–", "gender": Display.gender(patient),
+            "protected": status["protectedIdentity"]?.boolValue ?? false, "blocked": status["hasBlockedInformation"]?.boolValue ?? false,
+        ]
+        var items: [[String: Any]] = []
+        if let signals {
+            for allergy in signals.allergies {
+                let reaction = allergy.object["reaction"]?.arrayValue?.first?.objectValue
+                let detail = [allergy.object["criticality"]?.stringValue == "high" ? "hög risk" : nil,
+                              reaction.map { Display.concept($0["manifestation"]?.arrayValue?.first) }].compactMap { $0 }.filter { !$0.isEmpty }
+                items.append(["css": "signal-allergy", "label": "Allergi", "text": Display.concept(allergy.object["code"]),
+                              "detail": detail.joined(separator: ", ")])
+            }
+            for (label, flags) in [("Smitta", signals.infections), ("Behandling", signals.treatments), ("Vårdbegränsning", signals.careLimitations)] {
+                for flag in flags {
+                    items.append(["css": "signal-other", "label": label, "text": Display.concept(flag.object["code"]), "detail": ""])
+                }
+            }
+        }
+        banner["signals"] = items
+        if let contact = contacts.first?.object {
+            let since = Display.time(contact["period"]?.objectValue?["start"]?.stringValue)
+            banner["contact"] = "\(Labels.encounterClass(contact["class"]?.objectValue?["code"]?.stringValue)), \(Display.reference(contact["serviceProvider"]))"
+                + (since.isEmpty ? "" : " sedan \(since)")
+        }
+        return banner
+    }
+
+    func accessPage(patientID: String, status: JSONObject, user: User, form: [String: String], errors: [String: String],
+                    httpStatus: HTTPResponse.Status = .forbidden) async throws -> Response {
+        var context = layout(user, title: "Åtkomst till journalen")
+        context["patientID"] = patientID
+        context["reason"] = status["reason"]?.stringValue.map { "Kärna: \($0)" } ?? ""
+        context["careReason"] = form["careReason"] ?? ""
+        context["emergencyReason"] = form["emergencyReason"] ?? ""
+        for (key, value) in errors { context[key] = value }
+        return pages.page("access", context, status: httpStatus)
+    }
+
+    enum AccessGround { case careRelationship, emergency }
+
+    /// Registers the ground the user gave and opens the chart; an empty reason keeps the user on the question.
+    func registerAccess(_ ground: AccessGround, patientID: String, form: [String: String], user: User) async throws -> Response {
+        let session = user.data(gateway, action: ground == .emergency ? "emergency-access" : "care-relationship")
+        let reason = form["reason"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard !reason.isEmpty else {
+            let status = try await session.accessStatus(patientID: patientID)
+            let (key, field) = ground == .emergency ? ("emergencyError", "emergencyReason") : ("careError", "careReason")
+            return try await accessPage(patientID: patientID, status: status, user: user, form: [field: reason],
+                                        errors: [key: "Skriv ett skäl. Skälet sparas i loggen och granskas."], httpStatus: .badRequest)
+        }
+        switch ground {
+        case .careRelationship: _ = try await session.registerCareRelationship(patientID: patientID, reason: reason, days: nil)
+        case .emergency: _ = try await session.openEmergencyAccess(patientID: patientID, reason: reason)
+        }
+        return Self.redirect("/patienter/\(patientID)")
+    }
+}

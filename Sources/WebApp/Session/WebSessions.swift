@@ -1,0 +1,76 @@
+import Access
+import FHIRCore
+import Foundation
+import Store
+
+/// The clinician app's server-side sessions: the cookie holds a random token, the store holds its
+/// hash with the login grant, a form token and an idle deadline, so logging out or timing out ends
+/// the session on every server at once.
+public struct WebSessions: Sendable {
+    static let kind = "web-session"
+
+    /// What a session remembers between requests.
+    struct Stored: Codable, Sendable {
+        var grant: Grant
+        /// Sent back with every form (CSRF): a form posted from another site does not know it.
+        var formToken: String
+        var expiresAt: Int64
+        var renewedAt: Int64
+    }
+
+    /// A session found by its cookie.
+    enum Lookup: Sendable {
+        case active(Stored)
+        /// It existed but was idle too long: the page says so instead of a bare login form.
+        case expired
+        case missing
+    }
+
+    let store: any ResourceStore
+    /// Idle time after which a session ends.
+    let idleSeconds: Int
+
+    init(store: any ResourceStore, idleSeconds: Int) {
+        self.store = store
+        self.idleSeconds = idleSeconds
+    }
+
+    /// Starts a session for a grant; returns the cookie value.
+    func start(_ grant: Grant) async throws -> (token: String, session: Stored) {
+        let token = Secrets.randomToken()
+        let now = Instant.now()
+        let stored = Stored(grant: grant, formToken: Secrets.randomToken(), expiresAt: now + Int64(idleSeconds) * 1000, renewedAt: now)
+        try await save(stored, token: token)
+        return (token, stored)
+    }
+
+    /// The session a cookie names; an active one's deadline moves on (written at most once a minute).
+    func resume(_ token: String?) async throws -> Lookup {
+        guard let token, !token.isEmpty else { return .missing }
+        let key = Secrets.sha256Hex(token)
+        guard let record = try await store.controlRecord(kind: Self.kind, key: key),
+              var stored = try? JSONDecoder().decode(Stored.self, from: Data(record.json))
+        else { return .missing }
+        let now = Instant.now()
+        guard stored.expiresAt > now else {
+            try await store.writeControlRecords([], deleting: [ControlRecordKey(kind: Self.kind, key: key)], audit: [])
+            return .expired
+        }
+        if now - stored.renewedAt > 60_000 {
+            stored.expiresAt = now + Int64(idleSeconds) * 1000
+            stored.renewedAt = now
+            try await save(stored, token: token)
+        }
+        return .active(stored)
+    }
+
+    /// Ends a session (logout).
+    func end(_ token: String) async throws {
+        try await store.writeControlRecords([], deleting: [ControlRecordKey(kind: Self.kind, key: Secrets.sha256Hex(token))], audit: [])
+    }
+
+    private func save(_ stored: Stored, token: String) async throws {
+        let record = ControlRecord(kind: Self.kind, key: Secrets.sha256Hex(token), json: [UInt8](try JSONEncoder().encode(stored)))
+        try await store.writeControlRecords([record], deleting: [], audit: [])
+    }
+}

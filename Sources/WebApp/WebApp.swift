@@ -1,0 +1,194 @@
+import Access
+import Documentation
+import FHIRCore
+import Foundation
+import Hummingbird
+import Logging
+import PatientAdministration
+import Store
+
+/// Settings of the web app; every limit is explicit.
+public struct WebSettings: Sendable {
+    /// Idle time after which a session ends and the page says so.
+    public var sessionSeconds: Int
+    /// The FHIR base URL shown to integrators on the login page; https makes cookies Secure.
+    public var fhirBaseURL: String
+    /// The most patients one search lists.
+    public var maximumSearchResults: Int
+
+    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50) {
+        self.sessionSeconds = sessionSeconds
+        self.fhirBaseURL = fhirBaseURL
+        self.maximumSearchResults = maximumSearchResults
+    }
+}
+
+/// The clinician web app under `/`: server-rendered pages over the same modules and gateway as the
+/// FHIR API, so every read and write is authorised under the Patientdatalag rules and audited.
+public struct WebApp<Context: RequestContext>: Sendable {
+    let settings: WebSettings
+    let gateway: AccessGateway
+    let accounts: AccountService
+    let tokens: TokenService
+    let administration: PatientAdministration
+    let documentation: Documentation
+    let sessions: WebSessions
+    let pages: PageRenderer
+    let logger: Logger
+
+    /// Loads the templates; fails when one does not parse.
+    public init(settings: WebSettings, gateway: AccessGateway, store: any ResourceStore, accounts: AccountService, tokens: TokenService,
+                administration: PatientAdministration, documentation: Documentation, logger: Logger) async throws {
+        self.settings = settings
+        self.gateway = gateway
+        self.accounts = accounts
+        self.tokens = tokens
+        self.administration = administration
+        self.documentation = documentation
+        self.sessions = WebSessions(store: store, idleSeconds: settings.sessionSeconds)
+        self.pages = try await PageRenderer.load()
+        self.logger = logger
+    }
+
+    var secureCookies: Bool { settings.fhirBaseURL.hasPrefix("https://") }
+
+    public func register(on router: Router<Context>) {
+        router.get("/") { request, _ in
+            switch try await sessions.resume(request.cookies[Self.sessionCookie]?.value) {
+            case .active: Self.redirect("/start")
+            case .expired: Self.redirect("/login?orsak=timeout")
+            case .missing: Self.redirect("/login")
+            }
+        }
+        router.get("static/:file") { _, context in try staticFile(context.parameters.get("file") ?? "") }
+        router.get("login") { request, _ in loginPage(request) }
+        router.post("login") { request, _ in try await login(request) }
+        router.post("login/uppdrag") { request, _ in try await chooseAssignment(request) }
+        router.post("logga-ut") { request, _ in try await logout(request) }
+        router.get("start") { request, _ in try await signedIn(request) { user in try await startPage(user) } }
+        router.get("patienter") { request, _ in try await signedIn(request) { user in try await patientSearch(request, user) } }
+        router.get("patienter/:id") { request, context in
+            try await signedIn(request) { user in try await chart(patientID: context.parameters.get("id") ?? "", user: user) }
+        }
+        router.post("patienter/:id/vardrelation") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await registerAccess(.careRelationship, patientID: context.parameters.get("id") ?? "", form: user.form, user: user)
+            }
+        }
+        router.post("patienter/:id/nodatkomst") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await registerAccess(.emergency, patientID: context.parameters.get("id") ?? "", form: user.form, user: user)
+            }
+        }
+    }
+
+    // MARK: Signed-in requests
+
+    static var sessionCookie: String { "karna_web" }
+
+    /// The signed-in user of a request: the session, its principal and (for posts) the checked form.
+    struct User {
+        let token: String
+        let session: WebSessions.Stored
+        let principal: Principal
+        var form: [String: String] = [:]
+
+        var assignment: Assignment? { principal.assignment }
+
+        /// The gateway session every module call of this request goes through.
+        func data(_ gateway: AccessGateway, action: String) -> PatientDataSession { gateway.session(principal, action: action) }
+    }
+
+    /// Runs a page for a signed-in user; sends others to the login page (saying why when the session
+    /// timed out). A form must carry the session's form token, so no other site can post as the user.
+    func signedIn(_ request: Request, form: Bool = false, _ body: (User) async throws -> Response) async throws -> Response {
+        let token = request.cookies[Self.sessionCookie]?.value
+        let stored: WebSessions.Stored
+        switch try await sessions.resume(token) {
+        case .active(let found): stored = found
+        case .expired: return Self.redirect("/login?orsak=timeout")
+        case .missing: return Self.redirect("/login")
+        }
+        let principal: Principal
+        do {
+            principal = try await tokens.principal(for: stored.grant)
+        } catch {
+            // The account was disabled or the assignment ended since login.
+            if let token { try await sessions.end(token) }
+            return Self.redirect("/login?orsak=andrad")
+        }
+        var user = User(token: token ?? "", session: stored, principal: principal)
+        if form {
+            user.form = try await Self.formFields(request)
+            guard user.form["formToken"] == stored.formToken else {
+                return message(user: user, heading: "Formuläret kunde inte skickas", text: "Formuläret hörde till en tidigare session. Ladda om sidan och försök igen.",
+                               status: .forbidden)
+            }
+        }
+        do {
+            return try await body(user)
+        } catch let error as FHIRError {
+            return failure(error, user: user)
+        }
+    }
+
+    /// What the layout shows for every signed-in page.
+    func layout(_ user: User, title: String, nav: String? = nil) -> [String: Any] {
+        var context: [String: Any] = [
+            "title": title, "sessionSeconds": settings.sessionSeconds, "formToken": user.session.formToken,
+            "user": ["name": user.principal.displayName, "unit": user.assignment?.unitName ?? "", "position": user.assignment?.position.display ?? "",
+                     "formToken": user.session.formToken] as [String: Any],
+        ]
+        if let nav { context[nav] = true }
+        return context
+    }
+
+    /// A module's refusal as a page that says what is wrong, with the HTTP status the API would answer.
+    func failure(_ error: FHIRError, user: User) -> Response {
+        let (heading, status): (String, HTTPResponse.Status) = switch error.category {
+        case .forbidden: ("Åtkomst nekad", .forbidden)
+        case .notFound, .gone: ("Hittades inte", .notFound)
+        case .conflict, .preconditionFailed: ("Någon annan hann före", .conflict)
+        case .invalid, .unprocessable: ("Uppgifterna kunde inte sparas", .badRequest)
+        case .tooLarge: ("För många träffar", .badRequest)
+        default: ("Något gick fel", .internalServerError)
+        }
+        if status == .internalServerError { logger.error("web app: \(error)") }
+        return message(user: user, heading: heading, text: error.issues.map(\.diagnostics).joined(separator: " "), status: status)
+    }
+
+    func message(user: User?, heading: String, text: String, detail: String? = nil, status: HTTPResponse.Status) -> Response {
+        var context: [String: Any] = user.map { layout($0, title: heading) } ?? ["title": heading]
+        context["heading"] = heading
+        context["text"] = text
+        context["alarm"] = status.code >= 400
+        if let detail { context["detail"] = detail }
+        context["backHref"] = user == nil ? "/login" : "/start"
+        context["backText"] = user == nil ? "Till inloggningen" : "Till startsidan"
+        return pages.page("message", context, status: status)
+    }
+
+    // MARK: Helpers
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    /// The fields of a posted form (`application/x-www-form-urlencoded`), up to 256 KiB (a long note fits).
+    static func formFields(_ request: Request) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: 256 * 1024)
+        return Dictionary(String(buffer: buffer).queryPairs.map { ($0.name, $0.value) }, uniquingKeysWith: { _, b in b })
+    }
+
+    static func query(_ request: Request) -> [String: String] {
+        Dictionary((request.uri.query ?? "").queryPairs.map { ($0.name, $0.value) }, uniquingKeysWith: { _, b in b })
+    }
+
+    /// The app's CSS and script, from the bundle; only the names shipped are served.
+    func staticFile(_ name: String) throws -> Response {
+        let types = ["karna.css": "text/css; charset=utf-8", "karna.js": "text/javascript; charset=utf-8"]
+        guard let type = types[name], let url = Bundle.module.resourceURL?.appendingPathComponent("Static/\(name)"),
+              let data = FileManager.default.contents(atPath: url.path) else { throw HTTPError(.notFound) }
+        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=3600"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

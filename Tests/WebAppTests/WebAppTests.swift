@@ -1,0 +1,155 @@
+import Access
+import FHIRCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KarnaServer
+import KarnaTesting
+import Logging
+import NIOCore
+import Store
+import Testing
+@testable import WebApp
+
+let backends = StoreBackend.allCases.filter(\.isAvailable)
+
+/// A browser-like client over the real router: it keeps cookies and reads form fields.
+struct Browser {
+    let client: any TestClientProtocol
+    var cookies: [String: String] = [:]
+
+    struct Page {
+        let status: Int
+        let location: String?
+        let html: String
+
+        /// The value of a hidden field (or any input) by name.
+        func field(_ name: String) -> String? {
+            guard let input = html.range(of: "name=\"\(name)\"") else { return nil }
+            let tag = html[input.upperBound...].prefix { $0 != ">" }
+            guard let value = tag.range(of: "value=\"") else { return nil }
+            return String(tag[value.upperBound...].prefix { $0 != "\"" })
+        }
+    }
+
+    mutating func send(_ method: HTTPRequest.Method, _ path: String, form: [(String, String)]? = nil) async throws -> Page {
+        var headers = HTTPFields()
+        if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        var body: ByteBuffer?
+        if let form {
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            body = ByteBuffer(string: form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&"))
+        }
+        let response = try await client.execute(uri: path, method: method, headers: headers, body: body)
+        for header in response.headers[values: .setCookie] {
+            let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+            let name = String(pair[0]), value = pair.count > 1 ? String(pair[1]) : ""
+            if value.isEmpty || header.contains("Max-Age=0") { cookies[name] = nil } else { cookies[name] = value }
+        }
+        return Page(status: Int(response.status.code), location: response.headers[.location], html: String(buffer: response.body))
+    }
+}
+
+@Suite("The clinician web app over HTTP")
+struct WebAppTests {
+    static let password = "korrekt-häst-batteri-häfta"
+    static let secret = "JBSWY3DPEHPK3PXP"
+
+    /// A vårdcentral, a physician with one assignment and a login, a patient with an allergy and an ongoing contact there, and a stranger.
+    static func withApp(_ backend: StoreBackend, _ body: @Sendable (KarnaServices, any TestClientProtocol) async throws -> Void) async throws {
+        let store = try await backend.makeStore()
+        let configuration = try KarnaConfiguration(flags: ["password-cost": "10"], environment: [:])
+        let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
+        let lakare = try #require(Position.defaults.first { $0.code == "lakare" })
+        var role = Assignment.resource(id: "doc-role", practitionerID: "doc", unitID: "vc", purpose: .care, position: lakare)
+        role["practitioner"] = .object(JSONObject([("reference", .string("Practitioner/doc")), ("display", .string("Doktor Ek"))]))
+        let now = Instant.format(milliseconds: Instant.now() - 600_000)
+        let resources: [(String, String, String)] = [
+            ("Organization", "vc", #"{"resourceType":"Organization","id":"vc","name":"Vårdcentralen Ek"}"#),
+            ("Practitioner", "doc", #"{"resourceType":"Practitioner","id":"doc"}"#),
+            ("PractitionerRole", "doc-role", JSONWriter.string(.object(role))),
+            ("Patient", "p1", #"{"resourceType":"Patient","id":"p1","name":[{"family":"Ek","given":["Greta"]}],"birthDate":"1950-02-03","identifier":[{"system":"urn:oid:1.2.752.129.2.1.3.1","value":"195002039286"}]}"#),
+            ("Patient", "p2", #"{"resourceType":"Patient","id":"p2","name":[{"family":"Främling"}]}"#),
+            ("AllergyIntolerance", "a1", #"{"resourceType":"AllergyIntolerance","id":"a1","meta":{"tag":[{"system":"https://karna.se/fhir/CodeSystem/vardenhet","code":"vc"}]},"patient":{"reference":"Patient/p1"},"criticality":"high","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]},"code":{"text":"Jordnöt"}}"#),
+            ("Encounter", "e1", #"{"resourceType":"Encounter","id":"e1","status":"in-progress","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/p1"},"serviceProvider":{"reference":"Organization/vc"},"period":{"start":"\#(now)"}}"#),
+        ]
+        let job = services.gateway.session(.job("web-tests"), action: "create")
+        for (type, id, json) in resources {
+            _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(json.utf8)).objectValue), type: type, id: id, ifMatch: nil))
+        }
+        _ = try await services.accounts.create(username: "doc", kind: .practitioner, subjectID: "doc", displayName: "Doktor Ek",
+                                               password: password, totpSecret: secret)
+        let app = Application(router: try await KarnaApplication.router(services))
+        try await app.test(.router) { client in try await body(services, client) }
+        try await store.close()
+    }
+
+    static func logIn(_ browser: inout Browser, code: String? = nil) async throws -> Browser.Page {
+        let form = try await browser.send(.get, "/login")
+        let csrf = try #require(form.field("csrf"))
+        return try await browser.send(.post, "/login", form: [("csrf", csrf), ("username", "doc"), ("password", password),
+                                                               ("code", code ?? TOTP.code(secret: secret, step: TOTP.step(at: Date())) ?? "")])
+    }
+
+    @Test("every page behind the login sends a visitor without a session to the login page and touches no patient data", arguments: backends)
+    func pagesNeedASession(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let before = try await services.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0
+            var browser = Browser(client: client)
+            for (method, path) in [(HTTPRequest.Method.get, "/start"), (.get, "/patienter?q=Ek"), (.get, "/patienter/p1"),
+                                   (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation")] {
+                let page = try await browser.send(method, path, form: method == .post ? [("reason", "test")] : nil)
+                #expect(page.status == 303 && page.location == "/login", "\(method) \(path): \(page.status) \(page.location ?? "")")
+            }
+            #expect(try await services.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0 == before)
+        }
+    }
+
+    @Test("a doctor logs in with password and TOTP, opens the chart under the banner, is asked for a ground for a stranger, and an idle session ends saying so",
+          arguments: backends)
+    func loginChartAccessAndTimeout(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            var browser = Browser(client: client)
+            // A wrong code is refused next to what the user typed, which is kept.
+            let wrong = try await Self.logIn(&browser, code: "000000")
+            #expect(wrong.status == 401 && wrong.html.contains("Fel engångskod") && wrong.field("username") == "doc")
+
+            let login = try await Self.logIn(&browser)
+            #expect(login.status == 303 && login.location == "/start", "\(login.status) \(login.html.prefix(400))")
+            let start = try await browser.send(.get, "/start")
+            #expect(start.status == 200 && start.html.contains("Start – Vårdcentralen Ek") && start.html.contains("Doktor Ek"))
+
+            let chart = try await browser.send(.get, "/patienter/p1")
+            #expect(chart.status == 200)
+            #expect(chart.html.contains("Ek, Greta") && chart.html.contains("19500203-9286"))
+            #expect(chart.html.contains("Allergi: Jordnöt") && chart.html.contains("hög risk"))
+            let found = try await browser.send(.get, "/patienter?q=500203-9286")
+            #expect(found.status == 303 && found.location == "/patienter/p1", "an exact personnummer opens the chart")
+
+            // A stranger: the Patientdatalag question, no record; an empty reason is refused at the field.
+            let question = try await browser.send(.get, "/patienter/p2")
+            #expect(question.status == 403 && question.html.contains("ingen vårdrelation") && !question.html.contains("Främling"))
+            let formToken = try #require(question.field("formToken"))
+            let forged = try await browser.send(.post, "/patienter/p2/vardrelation", form: [("formToken", "forged"), ("reason", "Besök")])
+            #expect(forged.status == 403, "a form without the session's token is refused")
+            let empty = try await browser.send(.post, "/patienter/p2/vardrelation", form: [("formToken", formToken), ("reason", "  ")])
+            #expect(empty.status == 400 && empty.html.contains("id=\"care-error\"") && empty.html.contains("Skriv ett skäl"))
+            let registered = try await browser.send(.post, "/patienter/p2/vardrelation", form: [("formToken", formToken), ("reason", "Telefonkontakt")])
+            #expect(registered.status == 303 && registered.location == "/patienter/p2")
+            #expect(try await browser.send(.get, "/patienter/p2").html.contains("Främling"))
+
+            // The session idles past its deadline: the next page says why the user must log in again.
+            let token = try #require(browser.cookies[WebApp<BasicRequestContext>.sessionCookie])
+            let key = Secrets.sha256Hex(token)
+            let record = try #require(try await services.store.controlRecord(kind: WebSessions.kind, key: key))
+            var stored = try JSONDecoder().decode(WebSessions.Stored.self, from: Data(record.json))
+            stored.expiresAt = Instant.now() - 1
+            try await services.store.writeControlRecords([ControlRecord(kind: WebSessions.kind, key: key, json: Array(try JSONEncoder().encode(stored)))],
+                                                         deleting: [], audit: [])
+            let after = try await browser.send(.get, "/start")
+            #expect(after.status == 303 && after.location == "/login?orsak=timeout")
+            #expect(try await browser.send(.get, "/login?orsak=timeout").html.contains("utan aktivitet"))
+        }
+    }
+}

@@ -1,0 +1,159 @@
+"""The clinician web app in a real browser (Debian's Chromium, driven by Selenium): a doctor logs in
+with password and TOTP and chooses an assignment, sees the start page, finds a patient by
+personnummer and opens the chart with the allergy first in the banner; opening a patient without a
+care relationship stops at the Patientdatalag question, an empty nödåtkomst reason is refused next
+to the field, a reason opens the record; logging out says so. Screenshots go to docs/screenshots."""
+import datetime
+import os
+import shutil
+
+import pytest
+import requests
+from fhirpy import SyncFHIRClient
+
+from conftest import ROOT
+from test_access import bearer, login, totp
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+UNIT = "vc-karnstad"
+SCREENSHOTS = os.path.join(ROOT, "docs", "screenshots")
+
+if not (CHROMIUM and CHROMEDRIVER) and os.environ.get("KARNA_E2E_REQUIRE_BROWSER"):
+    raise RuntimeError("KARNA_E2E_REQUIRE_BROWSER is set but chromium or chromedriver is missing")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+
+
+def personnummer(birth, serial):
+    """A valid personnummer (Luhn check digit) for a synthetic patient."""
+    nine = f"{birth[2:]}{serial:03d}"
+    total = 0
+    for index, digit in enumerate(int(c) for c in nine):
+        product = digit * (2 if index % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return f"{birth}{serial:03d}{(10 - total % 10) % 10}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=sv-SE"]:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def seed(server, family, serial, with_contact):
+    """A patient with a personnummer, an allergy and (if asked) an ongoing contact at the vårdcentral."""
+    client = SyncFHIRClient(server.base)
+    number = personnummer("19580314", serial)
+    patient = client.resource("Patient", name=[{"use": "official", "family": family, "given": ["Astrid"]}], birthDate="1958-03-14",
+                              gender="female", identifier=[{"system": "urn:oid:1.2.752.129.2.1.3.1", "value": number}])
+    patient.save()
+    client.resource("AllergyIntolerance", patient={"reference": f"Patient/{patient.id}"}, criticality="high",
+                    clinicalStatus={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+                    code={"text": "Penicillin"}, reaction=[{"manifestation": [{"text": "Anafylaxi"}]}],
+                    meta={"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": UNIT}]}).save()
+    if with_contact:
+        start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+        client.resource("Encounter", status="in-progress", subject={"reference": f"Patient/{patient.id}"},
+                        meta={"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": UNIT}]},
+                        **{"class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}},
+                        period={"start": start}, serviceProvider={"reference": f"Organization/{UNIT}", "display": "Kärnstads vårdcentral"}).save()
+    return patient.id, number
+
+
+def shot(driver, server, name):
+    """Keeps a screenshot of the SQLite run, for the README."""
+    if server.backend == "sqlite":
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        driver.save_screenshot(os.path.join(SCREENSHOTS, name + ".png"))
+
+
+def wait_for(driver, condition, what):
+    """Waits for a page the click led to (a click returns before the next page has loaded)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10).until(lambda d: condition(d), message=what)
+
+
+def log_in(driver, server, username, unit):
+    from selenium.webdriver.common.by import By
+
+    user = next(u for u in server.credentials()["users"] if u["username"] == username)
+    driver.get(server.root + "/")
+    assert driver.title.startswith("Logga in")
+    # Every field has a label a screen reader announces.
+    for field in ["username", "password", "code"]:
+        assert driver.find_element(By.CSS_SELECTOR, f"label[for={field}]").text
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(user["password"])
+    driver.find_element(By.ID, "code").send_keys(totp(user["totpSecret"], (server.root, username)))
+    shot(driver, server, "login")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(driver, lambda d: not d.title.startswith("Logga in"), "the login form was answered")
+    if driver.title.startswith("Välj medarbetaruppdrag"):
+        radios = driver.find_elements(By.CSS_SELECTOR, "input[name=assignment]")
+        next(r for r in radios if unit in r.get_attribute("value")).click()
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for(driver, lambda d: d.title.startswith("Start"), "the start page after the assignment")
+
+
+def test_a_doctor_finds_a_patient_sees_the_allergy_and_is_stopped_without_a_care_relationship(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    known, number = seed(server, "Webbsson", 201, with_contact=True)
+    stranger, _ = seed(server, "Okändsdotter", 202, with_contact=False)
+    log_in(browser, server, "lakare", "uppdrag-1")
+    assert browser.title.startswith("Start"), browser.page_source[-1500:]
+    headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]
+    assert {"Dagens besök på enheten", "Mina osignerade anteckningar", "Remissinkorg"} <= set(headings)
+    shot(browser, server, "start")
+
+    # The personnummer typed the way people write it, with the keyboard only: an exact match opens the chart.
+    search = browser.find_element(By.ID, "top-q")
+    search.send_keys(f"{number[2:8]}-{number[8:]}", Keys.ENTER)
+    wait_for(browser, lambda d: d.current_url.endswith(f"/patienter/{known}"), "the chart opened from the search")
+    banner = browser.find_element(By.CSS_SELECTOR, ".banner")
+    assert "Webbsson, Astrid" in banner.text and f"{number[:8]}-{number[8:]}" in banner.text
+    signals = banner.find_elements(By.CSS_SELECTOR, ".signals li")
+    assert signals and signals[0].text.startswith("Allergi: Penicillin") and "hög risk" in signals[0].text
+    assert "Aktuell vårdkontakt" in banner.text
+    shot(browser, server, "chart")
+
+    # No care relationship: the Patientdatalag question, not the record.
+    browser.get(f"{server.root}/patienter/{stranger}")
+    assert "Du har ingen vårdrelation med patienten" in browser.page_source
+    assert "Penicillin" not in browser.page_source
+    reason = browser.find_element(By.ID, "emergency-reason")
+    reason.send_keys("   ")
+    emergency_button = "form[action$=nodatkomst] button"
+    browser.find_element(By.CSS_SELECTOR, emergency_button).click()
+    browser.switch_to.alert.accept()  # the warning asks once more
+    error = browser.find_element(By.ID, "emergency-error")  # the implicit wait covers the page load
+    assert "Skriv ett skäl" in error.text
+    assert browser.find_element(By.ID, "emergency-reason").get_attribute("aria-describedby") == "emergency-error"
+    shot(browser, server, "access")
+    browser.find_element(By.ID, "emergency-reason").send_keys("Medvetslös i akutrummet, kan inte tillfrågas")
+    browser.find_element(By.CSS_SELECTOR, emergency_button).click()
+    browser.switch_to.alert.accept()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".grid h2#h-problems"), "the chart after nödåtkomst")
+    assert "Allergi: Penicillin" in browser.find_element(By.CSS_SELECTOR, ".banner").text
+
+    # The logggranskare's queue has the emergency access with its reason.
+    reviewer = bearer(login(server, "logggranskare"))
+    audit = requests.get(f"{server.base}/AuditEvent", params={"patient": stranger, "_flag": "emergency-access"}, headers=reviewer)
+    assert audit.status_code == 200 and audit.json().get("entry"), audit.text
+
+    browser.find_element(By.CSS_SELECTOR, "form[action=\"/logga-ut\"] button").click()
+    wait_for(browser, lambda d: "Du är utloggad" in d.page_source, "the logged-out notice")
+    browser.get(f"{server.root}/patienter/{known}")
+    assert browser.title.startswith("Logga in")
