@@ -456,7 +456,7 @@ public struct Notes: Sendable {
     }
 
     /// Heading code → plain text.
-    static func sectionTexts(_ note: JSONObject) -> [String: String] {
+    public static func sectionTexts(_ note: JSONObject) -> [String: String] {
         var texts: [String: String] = [:]
         for section in note["section"]?.arrayValue ?? [] {
             guard let code = sectionCode(section), let div = section.objectValue?["text"]?.objectValue?["div"]?.stringValue else { continue }

@@ -70,6 +70,18 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.get("patienter/:id") { request, context in
             try await signedIn(request) { user in try await chart(patientID: context.parameters.get("id") ?? "", user: user) }
         }
+        router.get("patienter/:id/journal") { request, context in
+            try await signedIn(request) { user in try await journal(patientID: context.parameters.get("id") ?? "", request: request, user: user) }
+        }
+        router.get("patienter/:id/anteckning/ny") { request, context in
+            try await signedIn(request) { user in try await noteForm(patientID: context.parameters.get("id") ?? "", request: request, user: user) }
+        }
+        router.post("patienter/:id/anteckning") { request, context in
+            try await signedIn(request, form: true) { user in try await writeNote(patientID: context.parameters.get("id") ?? "", request: request, user: user) }
+        }
+        router.post("anteckningar/:id/signera") { request, context in
+            try await signedIn(request, form: true) { user in try await signNote(noteID: context.parameters.get("id") ?? "", user: user) }
+        }
         router.post("patienter/:id/vardrelation") { request, context in
             try await signedIn(request, form: true) { user in
                 try await registerAccess(.careRelationship, patientID: context.parameters.get("id") ?? "", form: user.form, user: user)

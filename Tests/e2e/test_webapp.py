@@ -129,6 +129,23 @@ def test_a_doctor_finds_a_patient_sees_the_allergy_and_is_stopped_without_a_care
     assert "Aktuell vårdkontakt" in banner.text
     shot(browser, server, "chart")
 
+    # The journal: a note from the template with its sökord, signed at once.
+    browser.find_element(By.LINK_TEXT, "Journal").click()
+    wait_for(browser, lambda d: d.current_url.endswith("/journal"), "the journal tab")
+    browser.find_element(By.LINK_TEXT, "Ny anteckning").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "mall"), "the template choice")
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element(By.ID, "mall")).select_by_visible_text("Läkaranteckning, besök")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/anteckning/ny'] button").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "s-kontaktorsak"), "the note form")
+    for heading, text in [("kontaktorsak", "Hosta sedan en vecka"), ("status", "Lungor: vesikulär andning"), ("bedomning", "Viral bronkit")]:
+        browser.find_element(By.ID, f"s-{heading}").send_keys(text)
+    browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
+    wait_for(browser, lambda d: "/journal" in d.current_url and "Viral bronkit" in d.page_source, "the signed note in the journal")
+    note = browser.find_element(By.CSS_SELECTOR, "article.note")
+    assert "Läkaranteckning, besök" in note.text and "osignerad" not in note.text and "Anna Lindqvist" in note.text
+    shot(browser, server, "journal")
+
     # No care relationship: the Patientdatalag question, not the record.
     browser.get(f"{server.root}/patienter/{stranger}")
     assert "Du har ingen vårdrelation med patienten" in browser.page_source

@@ -1,0 +1,128 @@
+import Access
+import Documentation
+import FHIRCore
+import Foundation
+import Hummingbird
+import Store
+
+/// The journal: the timeline of notes with its filters, writing a note from a template with its
+/// sökord, saving a draft and signing.
+extension WebApp {
+    /// The banner of a patient page, or nil when the user has no ground for the patient (the page then asks for one).
+    func header(patientID: String, session: PatientDataSession) async throws -> (banner: [String: Any], status: JSONObject)? {
+        let status = try await session.accessStatus(patientID: patientID)
+        guard status["access"]?.stringValue != "none" else { return nil }
+        let records = Records(session: session)
+        async let patient = records.require("Patient", patientID, role: "patient")
+        async let signals = documentation.attentionSignals.state(patientID: patientID, session: session)
+        async let contacts = records.search("Encounter", [("patient", "Patient/\(patientID)"), ("status", "planned,arrived,triaged,in-progress,onleave")], limit: 10)
+        return (banner(try await patient.object, status: status, signals: try await signals, contacts: try await contacts), status)
+    }
+
+    func journal(patientID: String, request: Request, user: User, notice: String? = nil) async throws -> Response {
+        let session = user.data(gateway, action: "journal")
+        guard let (banner, status) = try await header(patientID: patientID, session: session) else {
+            return try await accessPage(patientID: patientID, status: try await session.accessStatus(patientID: patientID), user: user, form: [:], errors: [:])
+        }
+        _ = status
+        let query = Self.query(request)
+        func chosen(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let filter = Notes.JournalFilter(noteType: chosen("typ"), heading: chosen("sokord"), text: chosen("text"))
+        async let found = documentation.notes.journal(patientID: patientID, filter: filter, session: session)
+        async let available = documentation.notes.templates(session: session)
+        let (notes, templates) = try await (found, available)
+
+        var context = layout(user, title: "Journal – \(banner["name"] as? String ?? "")")
+        context["patientID"] = patientID
+        context["banner"] = banner
+        if let notice { context["notice"] = notice }
+        context["text"] = filter.text ?? ""
+        context["templates"] = templates.map { ["code": $0.code, "title": $0.title, "selected": $0.code == filter.noteType] as [String: Any] }
+        var seen = Set<String>()
+        context["headings"] = templates.flatMap(\.headings).filter { seen.insert($0.code).inserted }
+            .map { ["code": $0.code, "title": $0.title, "selected": $0.code == filter.heading] as [String: Any] }
+        context["countText"] = notes.count == 1 ? "1 anteckning" : "\(notes.count) anteckningar"
+        let me = user.assignment.map { "PractitionerRole/\($0.id)" }
+        context["notes"] = notes.map { stored -> [String: Any] in
+            let note = stored.object
+            let texts = Notes.sectionTexts(note)
+            let sections = (note["section"]?.arrayValue ?? []).compactMap(\.objectValue).compactMap { section -> [String: Any]? in
+                let code = (section["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue) ?? ""
+                guard let text = texts[code], !text.isEmpty else { return nil }
+                return ["title": section["title"]?.stringValue ?? code, "text": text]
+            }
+            let author = note["author"]?.arrayValue?.first
+            let draft = note["status"]?.stringValue == "preliminary"
+            return ["id": stored.id, "title": note["title"]?.stringValue ?? "Anteckning", "unsigned": draft,
+                    "amended": note["status"]?.stringValue == "amended",
+                    "event": Display.time(note["event"]?.arrayValue?.first?.objectValue?["period"]?.objectValue?["start"]?.stringValue ?? note["date"]?.stringValue),
+                    "author": Display.reference(author), "unit": Display.reference(note["custodian"]), "sections": sections,
+                    "canSign": draft && author?.objectValue?["reference"]?.stringValue == me]
+        }
+        return pages.page("journal", context)
+    }
+
+    func noteForm(patientID: String, request: Request, user: User, values: [String: String] = [:], error: String? = nil,
+                  status: HTTPResponse.Status = .ok) async throws -> Response {
+        let session = user.data(gateway, action: "note-form")
+        guard let (banner, _) = try await header(patientID: patientID, session: session) else {
+            return try await accessPage(patientID: patientID, status: try await session.accessStatus(patientID: patientID), user: user, form: [:], errors: [:])
+        }
+        let templates = try await documentation.notes.templates(session: session)
+        let position = user.assignment?.position.code ?? ""
+        // Only the templates this profession writes (or transcribes) are offered.
+        let mine = templates.filter { $0.professions.contains(position) || $0.transcribers.contains(position) }
+        var context = layout(user, title: "Ny anteckning")
+        context["patientID"] = patientID
+        context["banner"] = banner
+        context["templates"] = mine.map { ["code": $0.code, "title": $0.title] }
+        let code = values["mall"] ?? Self.query(request)["mall"]
+        if let template = mine.first(where: { $0.code == code }) {
+            let named = error.map { message in template.headings.filter { message.contains($0.code) || message.contains($0.title) }.map(\.code) } ?? []
+            context["template"] = [
+                "code": template.code, "title": template.title,
+                "headings": template.headings.map { heading -> [String: Any] in
+                    ["code": heading.code, "title": heading.title, "mandatory": heading.mandatory, "text": values["s-\(heading.code)"] ?? "",
+                     "invalid": named.contains(heading.code)]
+                },
+            ] as [String: Any]
+        }
+        if let error { context["error"] = error }
+        return pages.page("note-form", context, status: status)
+    }
+
+    func writeNote(patientID: String, request: Request, user: User) async throws -> Response {
+        let form = user.form
+        let session = user.data(gateway, action: "write-note")
+        let sections = Dictionary(form.compactMap { key, value -> (String, String)? in
+            key.hasPrefix("s-") ? (String(key.dropFirst(2)), value.replacingOccurrences(of: "\r\n", with: "\n")) : nil
+        }, uniquingKeysWith: { a, _ in a })
+        // The note belongs to the patient's ongoing contact at the user's unit, when there is one.
+        let contacts = try await Records(session: session).search("Encounter", [("patient", "Patient/\(patientID)"), ("status", "arrived,in-progress,onleave")], limit: 10)
+        let unit = user.assignment?.unitID
+        let contact = contacts.first { RecordTags.unit(of: $0.object) == unit || $0.object.referenceID("serviceProvider", type: "Organization") == unit }
+        let written: StoredResource
+        do {
+            written = try await documentation.notes.write(Notes.Draft(template: form["mall"] ?? "", patientID: patientID, encounterID: contact?.id,
+                                                                     sections: sections), session: session)
+        } catch let error as FHIRError where error.category == .invalid || error.category == .forbidden {
+            return try await noteForm(patientID: patientID, request: request, user: user, values: form,
+                                      error: error.issues.map(\.diagnostics).joined(separator: " "), status: .badRequest)
+        }
+        guard form["action"] == "signera" else { return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(written.id)") }
+        do {
+            _ = try await documentation.notes.sign(noteID: written.id, session: session)
+        } catch let error as FHIRError where error.category == .invalid || error.category == .forbidden || error.category == .conflict {
+            return try await journal(patientID: patientID, request: request, user: user,
+                                     notice: "Anteckningen sparades som utkast men signerades inte: \(error.issues.map(\.diagnostics).joined(separator: " "))")
+        }
+        return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(written.id)")
+    }
+
+    func signNote(noteID: String, user: User) async throws -> Response {
+        let session = user.data(gateway, action: "sign-note")
+        let signed = try await documentation.notes.sign(noteID: noteID, session: session)
+        let patientID = Display.id(signed.object["subject"], type: "Patient") ?? ""
+        return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(noteID)")
+    }
+}
