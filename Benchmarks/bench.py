@@ -19,6 +19,9 @@ generator share the cores):
 Load comes from wrk (Debian's package) with the Lua scripts written below.
 """
 import argparse
+import base64
+import hmac
+import http.cookiejar
 import json
 import os
 import random
@@ -26,10 +29,13 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -53,6 +59,72 @@ request = function()
   return wrk.format("GET", urls[math.random(#urls)], auth)
 end
 """ + LATENCY_DONE
+
+# The web app's pages, as a signed-in clinician's browser asks for them (the session cookie instead of a token).
+PAGES_LUA = URLS_LUA.replace('local auth = {["Authorization"] = "Bearer @TOKEN@"}', 'local auth = {["Cookie"] = "karna_web=@COOKIE@"}')
+
+
+def totp(secret, step):
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), "sha1").digest()
+    offset = mac[19] & 15
+    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def web_login(base, username="lakare", assignment="demo-lakare-uppdrag-1"):
+    """Logs in through the web app's form (password, TOTP, assignment) and returns the session cookie's value."""
+    with open(os.environ["KARNA_DEMO_CREDENTIALS"]) as f:
+        user = next(u for u in json.load(f)["users"] if u["username"] == username)
+    jar = http.cookiejar.CookieJar()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+
+    def field(page, name):
+        return re.search(r'name="%s" value="([^"]*)"' % name, page).group(1)
+
+    def post(path, fields):
+        try:
+            with opener.open(base + path, data=urllib.parse.urlencode(fields).encode(), timeout=30) as r:
+                return r.read().decode()
+        except urllib.error.HTTPError as redirect:
+            if redirect.code != 303:
+                raise
+            return ""
+
+    with opener.open(base + "/login", timeout=30) as r:
+        page = r.read().decode()
+    page = post("/login", {"csrf": field(page, "csrf"), "username": username, "password": user["password"],
+                           "code": totp(user["totpSecret"], int(time.time() // 30))})
+    if "pending" in page:
+        post("/login/uppdrag", {"csrf": field(page, "csrf"), "pending": field(page, "pending"), "assignment": assignment})
+    cookie = next((c.value for c in jar if c.name == "karna_web"), None)
+    if cookie is None:
+        raise RuntimeError("the web login did not give a session")
+    return cookie
+
+
+def page_urls(work, heaviest):
+    """The pages a clinician opens, on the demo units and patients `karna seed` fills."""
+    kinds = {
+        "start page": ["/start"],
+        "patient search (name)": ["/patienter?q=%s" % q for q in ["and", "lind", "karl", "ber", "nils"]],
+        "chart, demo patient": ["/patienter/pat-1"],
+        "journal, demo patient": ["/patienter/pat-1/journal"],
+        "new note form": ["/patienter/pat-1/anteckning/ny?mall=lakaranteckning-besok"],
+        "care-relationship question (heaviest patient; answers 403 by design)": ["/patienter/%s" % heaviest],
+    }
+    files = {}
+    for kind, urls in kinds.items():
+        path = os.path.join(work, "pages-%s.txt" % re.sub(r"\W+", "-", kind))
+        with open(path, "w") as f:
+            f.write("\n".join(urls) + "\n")
+        files[kind] = path
+    return files
+
 
 # One connection per thread, so each thread's state machine sees its own responses in order.
 CRUD_LUA = """
@@ -322,6 +394,13 @@ def main():
                         r["search"].setdefault(kind, {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
                         s = r["search"][kind][size]
                         print("  %s at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s)" % (kind, size, s["p50"], s["p95"], s["p99"], s["rate"]), flush=True)
+                    cookie = web_login(server.base)
+                    for kind, path in page_urls(work, heaviest.group(1)).items():
+                        script = lua(work, "pages.lua", PAGES_LUA.replace("@FILE@", path).replace("@COOKIE@", cookie))
+                        r.setdefault("pages", {}).setdefault(kind, {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
+                        s = r["pages"][kind][size]
+                        print("  page %s at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s, %d errors)" % (kind, size, s["p50"], s["p95"], s["p99"], s["rate"], s["errors"]),
+                              flush=True)
                     r["memory_mb"] = max(r.get("memory_mb", 0), server.peak_memory_mb())
                 finally:
                     server.stop()
@@ -377,6 +456,21 @@ def report(args, sizes, backends, results, elapsed):
             for s in sizes:
                 m = results[b]["search"].get(kind, {}).get(s)
                 cells.append("%.1f / %.1f / %.1f" % (m["p50"], m["p95"], m["p99"]) if m else "–")
+        lines.append("| %s | %s |" % (kind, " | ".join(cells)))
+    lines += ["", "## Web app pages (server time p50 / p95 / p99 in ms, signed in as a physician; target p95 < 50 ms at 100,000 patients)", "",
+              "| page | " + " | ".join("%s, %d patients" % (b, s) for b in backends for s in sizes) + " |",
+              "|---|" + "---|" * (len(backends) * len(sizes))]
+    page_kinds = []
+    for b in backends:
+        for k in results[b].get("pages", {}):
+            if k not in page_kinds:
+                page_kinds.append(k)
+    for kind in page_kinds:
+        cells = []
+        for b in backends:
+            for size in sizes:
+                m = results[b].get("pages", {}).get(kind, {}).get(size)
+                cells.append("%.1f / %.1f / %.1f%s" % (m["p50"], m["p95"], m["p99"], " (%d errors)" % m["errors"] if m["errors"] and "question" not in kind else "") if m else "–")
         lines.append("| %s | %s |" % (kind, " | ".join(cells)))
     lines += ["", "## Chart overview (`Patient/[id]/$overview`: target p95 < 30 ms for a heavy patient at 100,000 patients)", "",
               "| | " + " | ".join("%s, %d patients" % (b, s) for b in backends for s in sizes) + " |",
