@@ -70,6 +70,9 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.get("patienter/:id") { request, context in
             try await signedIn(request) { user in try await chart(patientID: context.parameters.get("id") ?? "", user: user) }
         }
+        router.get("registrera") { request, _ in try await signedIn(request) { user in registerPage(user) } }
+        router.post("registrera") { request, _ in try await signedIn(request, form: true) { user in try await register(user) } }
+        router.post("registrera/reservnummer") { request, _ in try await signedIn(request, form: true) { user in try await registerUnidentified(user) } }
         router.get("patienter/:id/journal") { request, context in
             try await signedIn(request) { user in try await journal(patientID: context.parameters.get("id") ?? "", request: request, user: user) }
         }

@@ -99,7 +99,8 @@ struct WebAppTests {
             var browser = Browser(client: client)
             for (method, path) in [(HTTPRequest.Method.get, "/start"), (.get, "/patienter?q=Ek"), (.get, "/patienter/p1"),
                                    (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"),
-                                   (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera")] {
+                                   (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
+                                   (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer")] {
                 let page = try await browser.send(method, path, form: method == .post ? [("reason", "test")] : nil)
                 #expect(page.status == 303 && page.location == "/login", "\(method) \(path): \(page.status) \(page.location ?? "")")
             }
@@ -187,6 +188,37 @@ struct WebAppTests {
             let draftID = try #require(incomplete.html.components(separatedBy: "action=\"/anteckningar/").dropFirst().first?.prefix { $0 != "/" })
             let refused = try await browser.send(.post, "/anteckningar/\(draftID)/signera", form: [("formToken", token)])
             #expect(refused.status == 400 || refused.status == 409, "\(refused.status)")
+        }
+    }
+
+    @Test("a patient is registered with a personnummer (a wrong one is said at the field with the text kept, a second record for it is refused) or with a reservnummer",
+          arguments: backends)
+    func registerPatients(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            var browser = Browser(client: client)
+            _ = try await Self.logIn(&browser)
+            let form = try await browser.send(.get, "/registrera")
+            #expect(form.status == 200 && form.html.contains("for=\"identity\""))
+            let token = try #require(form.field("formToken"))
+
+            let wrong = try await browser.send(.post, "/registrera", form: [("formToken", token), ("identity", "19121212-1213"), ("given", "Tolvan"), ("family", "")])
+            #expect(wrong.status == 400 && wrong.html.contains("id=\"identity-error\"") && wrong.html.contains("id=\"family-error\""))
+            #expect(wrong.field("given") == "Tolvan" && wrong.field("identity") == "19121212-1213", "what the user typed is kept")
+
+            let made = try await browser.send(.post, "/registrera", form: [("formToken", token), ("identity", "19121212-1212"), ("given", "Tolvan"),
+                                                                           ("family", "Tolvansson"), ("phone", "070-1234567")])
+            #expect(made.status == 303 && made.location?.hasPrefix("/patienter/") == true, "\(made.status) \(made.html.suffix(500))")
+            let id = String(made.location?.dropFirst("/patienter/".count) ?? "")
+            let stored = try #require(try await services.store.read(type: "Patient", id: id))
+            #expect(stored.object["birthDate"]?.stringValue == "1912-12-12" && stored.object["gender"]?.stringValue == "male")
+
+            let again = try await browser.send(.post, "/registrera", form: [("formToken", token), ("identity", "191212121212"), ("given", "T"), ("family", "T")])
+            #expect(again.status == 409 && again.html.contains(id), "the second record for one personnummer is refused, naming the first")
+
+            let unknown = try await browser.send(.post, "/registrera/reservnummer", form: [("formToken", token), ("gender", "female"), ("year", "1970")])
+            #expect(unknown.status == 303)
+            let reserve = try #require(try await services.store.read(type: "Patient", id: String(unknown.location?.dropFirst("/patienter/".count) ?? "")))
+            #expect(reserve.object["identifier"]?.arrayValue?.first?.objectValue?["system"]?.stringValue == Reservnummer.system)
         }
     }
 }

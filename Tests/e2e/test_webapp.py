@@ -101,7 +101,7 @@ def log_in(driver, server, username, unit):
     wait_for(driver, lambda d: not d.title.startswith("Logga in"), "the login form was answered")
     if driver.title.startswith("Välj medarbetaruppdrag"):
         radios = driver.find_elements(By.CSS_SELECTOR, "input[name=assignment]")
-        next(r for r in radios if unit in r.get_attribute("value")).click()
+        next(r for r in radios if unit in (r.get_attribute("value") or "")).click()
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
         wait_for(driver, lambda d: d.title.startswith("Start"), "the start page after the assignment")
 
@@ -174,3 +174,30 @@ def test_a_doctor_finds_a_patient_sees_the_allergy_and_is_stopped_without_a_care
     wait_for(browser, lambda d: "Du är utloggad" in d.page_source, "the logged-out notice")
     browser.get(f"{server.root}/patienter/{known}")
     assert browser.title.startswith("Logga in")
+
+
+def test_a_secretary_registers_a_patient_and_a_wrong_number_is_said_at_the_field(server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    log_in(browser, server, "sekreterare", "")
+    wait_for(browser, lambda d: d.title.startswith("Start"), "the secretary's start page")
+    browser.find_element(By.LINK_TEXT, "Registrera patient").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "identity"), "the registration form")
+    number = personnummer("19771105", 303)
+    browser.find_element(By.ID, "identity").send_keys(number[:-1] + str((int(number[-1]) + 1) % 10))  # a wrong check digit
+    browser.find_element(By.ID, "given").send_keys("Sixten")
+    browser.find_element(By.ID, "family").send_keys("Registreradsson")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/registrera'] button").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "identity-error"), "the error at the personnummer field")
+    assert browser.find_element(By.ID, "family").get_attribute("value") == "Registreradsson"
+    assert "identity-error" in browser.find_element(By.ID, "identity").get_attribute("aria-describedby")
+    shot(browser, server, "register")
+    field = browser.find_element(By.ID, "identity")
+    field.clear()
+    field.send_keys(f"{number[:8]}-{number[8:]}")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/registrera'] button").click()
+    wait_for(browser, lambda d: "/patienter/" in d.current_url, "the new patient's page")
+    found = SyncFHIRClient(server.base).resources("Patient").search(identifier=f"urn:oid:1.2.752.129.2.1.3.1|{number}").fetch()
+    assert [p["name"][0]["family"] for p in found] == ["Registreradsson"]
+    assert browser.current_url.endswith("/patienter/" + found[0]["id"])
