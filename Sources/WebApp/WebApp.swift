@@ -82,6 +82,15 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("patienter/:id/anteckning") { request, context in
             try await signedIn(request, form: true) { user in try await writeNote(patientID: context.parameters.get("id") ?? "", request: request, user: user) }
         }
+        router.get("anteckningar/:id") { request, context in
+            try await signedIn(request) { user in try await notePage(noteID: context.parameters.get("id") ?? "", user: user) }
+        }
+        router.post("anteckningar/:id/ratta") { request, context in
+            try await signedIn(request, form: true) { user in try await changeNote(.correct, noteID: context.parameters.get("id") ?? "", user: user) }
+        }
+        router.post("anteckningar/:id/makulera") { request, context in
+            try await signedIn(request, form: true) { user in try await changeNote(.enteredInError, noteID: context.parameters.get("id") ?? "", user: user) }
+        }
         router.post("anteckningar/:id/signera") { request, context in
             try await signedIn(request, form: true) { user in try await signNote(noteID: context.parameters.get("id") ?? "", user: user) }
         }

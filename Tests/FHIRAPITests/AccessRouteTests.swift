@@ -23,6 +23,7 @@ struct AccessRouteTests {
         "GET /static/{file}", "GET /login", "POST /login", "POST /login/uppdrag", "POST /logga-ut",
         "GET /start", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/nodatkomst",
         "GET /patienter/{id}/journal", "GET /patienter/{id}/anteckning/ny", "POST /patienter/{id}/anteckning", "POST /anteckningar/{id}/signera",
+        "GET /anteckningar/{id}", "POST /anteckningar/{id}/ratta", "POST /anteckningar/{id}/makulera",
         "GET /registrera", "POST /registrera", "POST /registrera/reservnummer",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).

@@ -184,6 +184,25 @@ struct WebAppTests {
             #expect(byText.html.contains("1 anteckning<") && byText.html.contains("Öron: röda trumhinnor"))
             #expect(!byText.html.contains("Hosta sedan en vecka"))
 
+            // The signed note: its versions, a correction that keeps the earlier text, then entered-in-error.
+            let signedID = String(try #require(complete.location?.components(separatedBy: "#anteckning-").last))
+            let page = try await browser.send(.get, "/anteckningar/\(signedID)")
+            #expect(page.status == 200 && page.html.contains("Versioner") && page.html.contains("Signering") && page.html.contains("id=\"s-bedomning\""))
+            let noReason = try await browser.send(.post, "/anteckningar/\(signedID)/ratta", form: [("formToken", token), ("s-bedomning", "Otitis media"), ("reason", " ")])
+            #expect(noReason.status == 400 && noReason.html.contains("id=\"correct-error\"") && noReason.html.contains("Otitis media"),
+                    "the reason is asked for at its field and the corrected text is kept")
+            let corrected = try await browser.send(.post, "/anteckningar/\(signedID)/ratta", form: [
+                ("formToken", token), ("s-kontaktorsak", "Feber"), ("s-status", "Öron: röda trumhinnor"), ("s-bedomning", "Otitis media"), ("reason", "Fel diagnosord")])
+            #expect(corrected.status == 303)
+            let history = try await browser.send(.get, "/anteckningar/\(signedID)")
+            #expect(history.html.contains("Rättelse") && history.html.contains("Fel diagnosord") && history.html.contains("Otitis media"))
+            #expect(try await browser.send(.get, "/patienter/p1/journal").html.contains("rättad"))
+            let marked = try await browser.send(.post, "/anteckningar/\(signedID)/makulera", form: [("formToken", token), ("reason", "Fel patient")])
+            #expect(marked.status == 303 && marked.location == "/patienter/p1/journal")
+            #expect(!(try await browser.send(.get, "/patienter/p1/journal").html.contains("Otitis media")), "gone from the journal")
+            let kept = try await browser.send(.get, "/anteckningar/\(signedID)")
+            #expect(kept.status == 200 && kept.html.contains("felaktigt förd") && kept.html.contains("Fel patient"), "kept and reachable with its history")
+
             // The draft is signed from the journal once it is complete? Not yet: signing it as it is is refused, with the reason.
             let draftID = try #require(incomplete.html.components(separatedBy: "action=\"/anteckningar/").dropFirst().first?.prefix { $0 != "/" })
             let refused = try await browser.send(.post, "/anteckningar/\(draftID)/signera", form: [("formToken", token)])

@@ -126,3 +126,89 @@ extension WebApp {
         return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(noteID)")
     }
 }
+
+/// One note with its versions, and its correction and entered-in-error (makulering).
+extension WebApp {
+    func notePage(noteID: String, user: User, values: [String: String] = [:], errors: [String: String] = [:],
+                  status: HTTPResponse.Status = .ok) async throws -> Response {
+        let session = user.data(gateway, action: "read-note")
+        let stored = try await Records(session: session).require("Composition", noteID, role: "note")
+        let note = stored.object
+        let patientID = Display.id(note["subject"], type: "Patient") ?? ""
+        guard let (banner, _) = try await header(patientID: patientID, session: session) else {
+            return try await accessPage(patientID: patientID, status: try await session.accessStatus(patientID: patientID), user: user, form: [:], errors: [:])
+        }
+        async let history = documentation.notes.versions(noteID: noteID, session: session)
+        async let available = documentation.notes.templates(session: session)
+        let (versions, templates) = try await (history, available)
+        let texts = Notes.sectionTexts(note)
+        let typeCode = (note["type"]?.objectValue?["coding"]?.arrayValue ?? []).compactMap { $0.objectValue?["code"]?.stringValue }
+        let template = templates.first { typeCode.contains($0.code) }
+        let headings: [(code: String, title: String)] = template?.headings.map { ($0.code, $0.title) }
+            ?? (note["section"]?.arrayValue ?? []).compactMap(\.objectValue).map {
+                ((($0["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue) ?? ""), $0["title"]?.stringValue ?? "")
+            }
+        let titles = Dictionary(headings.map { ($0.code, $0.title) }, uniquingKeysWith: { a, _ in a })
+        let noteStatus = note["status"]?.stringValue ?? ""
+
+        var context = layout(user, title: note["title"]?.stringValue ?? "Anteckning")
+        context["banner"] = banner
+        context["patientID"] = patientID
+        context["id"] = noteID
+        context["title"] = note["title"]?.stringValue ?? "Anteckning"
+        context["statusText"] = ["preliminary": "osignerad", "final": "signerad", "amended": "rättad", "entered-in-error": "felaktigt förd"][noteStatus] ?? noteStatus
+        context["warn"] = noteStatus != "final"
+        context["event"] = Display.time(note["event"]?.arrayValue?.first?.objectValue?["period"]?.objectValue?["start"]?.stringValue ?? note["date"]?.stringValue)
+        context["author"] = Display.reference(note["author"]?.arrayValue?.first)
+        context["unit"] = Display.reference(note["custodian"])
+        context["sections"] = headings.compactMap { heading -> [String: Any]? in
+            guard let text = texts[heading.code], !text.isEmpty else { return nil }
+            return ["title": heading.title, "text": text]
+        }
+        let activities = ["utkast": "Utkast", "signering": "Signering", "rattelse": "Rättelse", "makulering": "Felaktigt förd", "andring": "Ändring"]
+        context["versions"] = versions.map { version -> [String: Any] in
+            ["version": version.note.versionId, "activity": activities[version.activity] ?? version.activity, "by": version.by ?? "",
+             "at": Display.time(version.at), "reason": version.reason ?? "",
+             "changed": version.changedHeadings.map { titles[$0] ?? $0 }.joined(separator: ", ")]
+        }
+        // A signed note can be corrected or marked entered-in-error; the module decides who may.
+        context["canChange"] = noteStatus == "final" || noteStatus == "amended"
+        context["headings"] = headings.map { ["code": $0.code, "title": $0.title, "text": values["s-\($0.code)"] ?? texts[$0.code] ?? ""] }
+        context["correctReason"] = values["correctReason"] ?? ""
+        for (key, value) in errors { context[key] = value }
+        return pages.page("note", context, status: status)
+    }
+
+    enum NoteChange { case correct, enteredInError }
+
+    func changeNote(_ change: NoteChange, noteID: String, user: User) async throws -> Response {
+        let form = user.form
+        let reason = form["reason"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let session = user.data(gateway, action: change == .correct ? "correct-note" : "note-entered-in-error")
+        guard !reason.isEmpty else {
+            var values = form
+            values["correctReason"] = ""
+            return try await notePage(noteID: noteID, user: user, values: change == .correct ? values : [:],
+                                      errors: [change == .correct ? "correctError" : "errorError": "Skriv ett skäl. Det visas i versionshistoriken."],
+                                      status: .badRequest)
+        }
+        do {
+            switch change {
+            case .correct:
+                let sections = Dictionary(form.compactMap { key, value -> (String, String)? in
+                    key.hasPrefix("s-") ? (String(key.dropFirst(2)), value.replacingOccurrences(of: "\r\n", with: "\n")) : nil
+                }, uniquingKeysWith: { a, _ in a })
+                _ = try await documentation.notes.correct(noteID: noteID, sections: sections, reason: reason, session: session)
+            case .enteredInError:
+                let marked = try await documentation.notes.markEnteredInError(noteID: noteID, reason: reason, session: session)
+                return Self.redirect("/patienter/\(Display.id(marked.object["subject"], type: "Patient") ?? "")/journal")
+            }
+        } catch let error as FHIRError where error.category == .invalid || error.category == .conflict {
+            var values = form
+            values["correctReason"] = reason
+            return try await notePage(noteID: noteID, user: user, values: change == .correct ? values : [:],
+                                      errors: ["error": error.issues.map(\.diagnostics).joined(separator: " ")], status: .badRequest)
+        }
+        return Self.redirect("/anteckningar/\(noteID)")
+    }
+}
