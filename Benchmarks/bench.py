@@ -117,13 +117,7 @@ def page_urls(work, heaviest):
         "new note form": ["/patienter/pat-1/anteckning/ny?mall=lakaranteckning-besok"],
         "care-relationship question (heaviest patient; answers 403 by design)": ["/patienter/%s" % heaviest],
     }
-    files = {}
-    for kind, urls in kinds.items():
-        path = os.path.join(work, "pages-%s.txt" % re.sub(r"\W+", "-", kind))
-        with open(path, "w") as f:
-            f.write("\n".join(urls) + "\n")
-        files[kind] = path
-    return files
+    return url_files(work, "pages", kinds)
 
 
 # One connection per thread, so each thread's state machine sees its own responses in order.
@@ -305,9 +299,14 @@ def search_urls(base, work, heaviest, kind_limit=400):
     kinds["journal, demo patient"] = ["/fhir/Patient/pat-1/$journal"]
     kinds["diagnosis type-ahead"] = ["/fhir/ValueSet/$expand?url=https://karna.se/fhir/ValueSet/diagnoser&filter=%s&count=10" % f
                                      for f in ["di", "hyp", "akut", "astma", "fraktur", "j0", "i4"]]
+    return url_files(work, "urls", kinds)
+
+
+def url_files(work, prefix, kinds):
+    """One file of URLs per kind, for wrk's script to draw from."""
     files = {}
     for kind, urls in kinds.items():
-        path = os.path.join(work, "urls-%s.txt" % re.sub(r"\W+", "-", kind))
+        path = os.path.join(work, "%s-%s.txt" % (prefix, re.sub(r"\W+", "-", kind)))
         with open(path, "w") as f:
             f.write("\n".join(urls) + "\n")
         files[kind] = path

@@ -59,6 +59,11 @@ enum Display {
         return String(local.prefix(10)) + " " + String(local.dropFirst(11).prefix(5))
     }
 
+    /// When what a note describes happened (its event period's start), else when it was written.
+    static func noteEvent(_ note: JSONObject) -> String {
+        time(note["event"]?.arrayValue?.first?.objectValue?["period"]?.objectValue?["start"]?.stringValue ?? note["date"]?.stringValue)
+    }
+
     /// Only the clock time (`14:30`), for lists of one day.
     static func clock(_ text: String?) -> String {
         String(time(text).dropFirst(11))

@@ -8,23 +8,29 @@ import Store
 /// The journal: the timeline of notes with its filters, writing a note from a template with its
 /// sökord, saving a draft and signing.
 extension WebApp {
-    /// The banner of a patient page, or nil when the user has no ground for the patient (the page then asks for one).
-    func header(patientID: String, session: PatientDataSession) async throws -> (banner: [String: Any], status: JSONObject)? {
+    /// The banner of a patient page with the access status it rests on; no banner when the user has no ground
+    /// for the patient (the page then asks for one with that status, not asking the gateway twice).
+    func header(patientID: String, session: PatientDataSession) async throws -> (banner: [String: Any]?, status: JSONObject) {
         let status = try await session.accessStatus(patientID: patientID)
-        guard status["access"]?.stringValue != "none" else { return nil }
+        guard status["access"]?.stringValue != "none" else { return (nil, status) }
         let records = Records(session: session)
         async let patient = records.require("Patient", patientID, role: "patient")
         async let signals = documentation.attentionSignals.state(patientID: patientID, session: session)
         async let contacts = records.search("Encounter", [("patient", "Patient/\(patientID)"), ("status", "planned,arrived,triaged,in-progress,onleave")], limit: 10)
-        return (banner(try await patient.object, status: status, signals: try await signals, contacts: try await contacts), status)
+        return (banner(try await patient.object, status: status, signals: try await signals, contacts: try await contacts) as [String: Any], status)
+    }
+
+    /// A note form's texts by heading code (fields `s-<code>`), with the browser's CRLF line breaks made plain.
+    static func sections(_ form: [String: String]) -> [String: String] {
+        Dictionary(form.compactMap { key, value -> (String, String)? in
+            key.hasPrefix("s-") ? (String(key.dropFirst(2)), value.replacingOccurrences(of: "\r\n", with: "\n")) : nil
+        }, uniquingKeysWith: { a, _ in a })
     }
 
     func journal(patientID: String, request: Request, user: User, notice: String? = nil) async throws -> Response {
         let session = user.data(gateway, action: "journal")
-        guard let (banner, status) = try await header(patientID: patientID, session: session) else {
-            return try await accessPage(patientID: patientID, status: try await session.accessStatus(patientID: patientID), user: user, form: [:], errors: [:])
-        }
-        _ = status
+        let (shown, access) = try await header(patientID: patientID, session: session)
+        guard let banner = shown else { return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:]) }
         let query = Self.query(request)
         func chosen(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : $0 } }
         let filter = Notes.JournalFilter(noteType: chosen("typ"), heading: chosen("sokord"), text: chosen("text"))
@@ -55,7 +61,7 @@ extension WebApp {
             let draft = note["status"]?.stringValue == "preliminary"
             return ["id": stored.id, "title": note["title"]?.stringValue ?? "Anteckning", "unsigned": draft,
                     "amended": note["status"]?.stringValue == "amended",
-                    "event": Display.time(note["event"]?.arrayValue?.first?.objectValue?["period"]?.objectValue?["start"]?.stringValue ?? note["date"]?.stringValue),
+                    "event": Display.noteEvent(note),
                     "author": Display.reference(author), "unit": Display.reference(note["custodian"]), "sections": sections,
                     "canSign": draft && author?.objectValue?["reference"]?.stringValue == me]
         }
@@ -65,9 +71,8 @@ extension WebApp {
     func noteForm(patientID: String, request: Request, user: User, values: [String: String] = [:], error: String? = nil,
                   status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "note-form")
-        guard let (banner, _) = try await header(patientID: patientID, session: session) else {
-            return try await accessPage(patientID: patientID, status: try await session.accessStatus(patientID: patientID), user: user, form: [:], errors: [:])
-        }
+        let (shown, access) = try await header(patientID: patientID, session: session)
+        guard let banner = shown else { return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:]) }
         let templates = try await documentation.notes.templates(session: session)
         let position = user.assignment?.position.code ?? ""
         // Only the templates this profession writes (or transcribes) are offered.
@@ -94,9 +99,7 @@ extension WebApp {
     func writeNote(patientID: String, request: Request, user: User) async throws -> Response {
         let form = user.form
         let session = user.data(gateway, action: "write-note")
-        let sections = Dictionary(form.compactMap { key, value -> (String, String)? in
-            key.hasPrefix("s-") ? (String(key.dropFirst(2)), value.replacingOccurrences(of: "\r\n", with: "\n")) : nil
-        }, uniquingKeysWith: { a, _ in a })
+        let sections = Self.sections(form)
         // The note belongs to the patient's ongoing contact at the user's unit, when there is one.
         let contacts = try await Records(session: session).search("Encounter", [("patient", "Patient/\(patientID)"), ("status", "arrived,in-progress,onleave")], limit: 10)
         let unit = user.assignment?.unitID
@@ -135,9 +138,8 @@ extension WebApp {
         let stored = try await Records(session: session).require("Composition", noteID, role: "note")
         let note = stored.object
         let patientID = Display.id(note["subject"], type: "Patient") ?? ""
-        guard let (banner, _) = try await header(patientID: patientID, session: session) else {
-            return try await accessPage(patientID: patientID, status: try await session.accessStatus(patientID: patientID), user: user, form: [:], errors: [:])
-        }
+        let (shown, access) = try await header(patientID: patientID, session: session)
+        guard let banner = shown else { return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:]) }
         async let history = documentation.notes.versions(noteID: noteID, session: session)
         async let available = documentation.notes.templates(session: session)
         let (versions, templates) = try await (history, available)
@@ -158,7 +160,7 @@ extension WebApp {
         context["title"] = note["title"]?.stringValue ?? "Anteckning"
         context["statusText"] = ["preliminary": "osignerad", "final": "signerad", "amended": "rättad", "entered-in-error": "felaktigt förd"][noteStatus] ?? noteStatus
         context["warn"] = noteStatus != "final"
-        context["event"] = Display.time(note["event"]?.arrayValue?.first?.objectValue?["period"]?.objectValue?["start"]?.stringValue ?? note["date"]?.stringValue)
+        context["event"] = Display.noteEvent(note)
         context["author"] = Display.reference(note["author"]?.arrayValue?.first)
         context["unit"] = Display.reference(note["custodian"])
         context["sections"] = headings.compactMap { heading -> [String: Any]? in
@@ -195,10 +197,7 @@ extension WebApp {
         do {
             switch change {
             case .correct:
-                let sections = Dictionary(form.compactMap { key, value -> (String, String)? in
-                    key.hasPrefix("s-") ? (String(key.dropFirst(2)), value.replacingOccurrences(of: "\r\n", with: "\n")) : nil
-                }, uniquingKeysWith: { a, _ in a })
-                _ = try await documentation.notes.correct(noteID: noteID, sections: sections, reason: reason, session: session)
+                _ = try await documentation.notes.correct(noteID: noteID, sections: Self.sections(form), reason: reason, session: session)
             case .enteredInError:
                 let marked = try await documentation.notes.markEnteredInError(noteID: noteID, reason: reason, session: session)
                 return Self.redirect("/patienter/\(Display.id(marked.object["subject"], type: "Patient") ?? "")/journal")
