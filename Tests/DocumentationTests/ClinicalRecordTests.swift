@@ -124,8 +124,18 @@ struct ClinicalRecordTests {
         }
         let before = try await ward.store.auditRecords(AuditQuery(patientID: "p1", limit: 1_000)).count
         let chart = try await documentation.overview.chart(patientID: "p1", session: doc)
-        let after = try await ward.store.auditRecords(AuditQuery(patientID: "p1", limit: 1_000)).count
-        #expect(after - before == 1, "one audit record for the whole chart")
+        let records = try await ward.store.auditRecords(AuditQuery(patientID: "p1", limit: 1_000))
+        #expect(records.count - before == 1, "one audit record for the whole chart")
+        // The chart opens the record: its ground is the care relationship, not the directory look-up of the Patient.
+        let audited = String(decoding: try #require(records.max { $0.sequence < $1.sequence }).entry.json, as: UTF8.self)
+        #expect(audited.contains("\"basis\":\"care-relationship\""), "\(audited)")
+        #expect(audited.contains("\"careRelationship\":\"Encounter/\(encounter)\""), "\(audited)")
+        // Also when the Patient (a directory look-up) is the first thing the look touches.
+        _ = try await doc.search(together: [(try SearchQuery.parse(type: "Patient", parameters: [("_id", "p1")], strict: true), 1),
+                                            (try SearchQuery.parse(type: "Condition", parameters: [("patient", "Patient/p1")], strict: true), 10)])
+        let patientFirst = try await ward.store.auditRecords(AuditQuery(patientID: "p1", limit: 1_000)).max { $0.sequence < $1.sequence }
+        let recorded = String(decoding: try #require(patientFirst).entry.json, as: UTF8.self)
+        #expect(recorded.contains("\"basis\":\"care-relationship\"") && recorded.contains("\"careRelationship\""), "\(recorded)")
         #expect(chart.patient.id == "p1")
         #expect(chart.attention.allergies.count == 1)
         #expect(chart.problems.compactMap { $0.object.code("code", system: KnownSystems.icd10SE) } == ["I10"])

@@ -6,6 +6,29 @@ import Testing
 /// bad input as an OperationOutcome naming the parameter.
 @Suite("Patient administration operations over the REST API")
 struct AdministrationRouteTests {
+    @Test("finding a patient by name: every word starts a name, Swedish order, inactive records left out, at most _count", arguments: backends)
+    func findByName(_ backend: StoreBackend) async throws {
+        try await withAPI(backend) { api in
+            let people = [("p1", "Östberg", "Anna", true), ("p2", "Andersson", "Åsa", true), ("p3", "Andersson", "Anna", true),
+                          ("p4", "Zander", "Anders", true), ("p5", "Andersson", "Bo", false), ("p6", "Berg", "Cecilia", true)]
+            for (id, family, given, active) in people {
+                let json = #"{"resourceType":"Patient","id":"\#(id)","active":\#(active),"name":[{"family":"\#(family)","given":["\#(given)"]}]}"#
+                let created = try await api.send(.put, "/fhir/Patient/\(id)", json)
+                #expect(created.status == 201, "\(created.text)")
+            }
+            func found(_ q: String) async throws -> [String] {
+                let response = try await api.send(.get, "/fhir/Patient/$find?q=\(q)")
+                #expect(response.status == 200, "\(response.text)")
+                return (response.json?["entry"]?.arrayValue ?? []).compactMap { $0.objectValue?["resource"]?.objectValue?.id }
+            }
+            #expect(try await found("an") == ["p3", "p2", "p4", "p1"])
+            #expect(try await found("an%20and") == ["p3", "p2", "p4"])
+            #expect(try await found("anna%20and") == ["p3"])
+            #expect(try await found("%C3%A5sa") == ["p2"])
+            #expect(try await found("an&_count=2").count == 2)
+        }
+    }
+
     @Test("register, admit, book, check in, pay, receipt — and errors that name the parameter", arguments: backends)
     func administrationOverHTTP(_ backend: StoreBackend) async throws {
         try await withAPI(backend) { api in

@@ -219,6 +219,38 @@ import Testing
         }
     }
 
+    @Test("one patient's records sorted by date: highest/lowest of a period, undated last, another patient's record by its own dates", arguments: backends)
+    func onePatientByDate(backend: StoreBackend) async throws {
+        try await withAPI(backend) { api in
+            func observation(_ id: String, subject: String, performer: String? = nil, _ effective: String) -> String {
+                let performers = performer.map { #","performer":[{"reference":"Patient/\#($0)"}]"# } ?? ""
+                return #"{"resourceType":"Observation","id":"\#(id)","status":"final","code":{"text":"vikt"},"subject":{"reference":"Patient/\#(subject)"}\#(performers)\#(effective)}"#
+            }
+            let resources = [
+                #"{"resourceType":"Patient","id":"sortp"}"#, #"{"resourceType":"Patient","id":"other"}"#,
+                observation("o1", subject: "sortp", #","effectiveDateTime":"2020-01-01""#),
+                observation("o2", subject: "sortp", #","effectivePeriod":{"start":"2019-01-01","end":"2023-01-01"}"#),
+                observation("o3", subject: "sortp", ""),
+                observation("o4", subject: "sortp", performer: "sortp", #","effectiveDateTime":"2021-06-01""#),
+                // In the other patient's compartment (subject comes first), but found by performer.
+                observation("o5", subject: "other", performer: "sortp", #","effectiveDateTime":"2022-01-01""#),
+            ]
+            for json in resources {
+                let id = try #require(json.firstMatch(of: /"id":"([^"]+)"/)?.1)
+                let type = try #require(json.firstMatch(of: /"resourceType":"([^"]+)"/)?.1)
+                let response = try await api.send(.put, "/fhir/\(type)/\(id)", json)
+                #expect(response.status == 201, "\(response.text)")
+            }
+            #expect(try await Self.ids(api, "Observation?subject=Patient/sortp&_sort=-date") == ["o2", "o4", "o1", "o3"])
+            #expect(try await Self.ids(api, "Observation?patient=sortp&_sort=date") == ["o2", "o1", "o4", "o3"])
+            #expect(try await Self.ids(api, "Observation?subject=Patient/sortp&_sort=-date&_count=2") == ["o2", "o4"])
+            #expect(try await Self.ids(api, "Observation?performer=Patient/sortp&_sort=-date") == ["o5", "o4"])
+            // A later version moves the record: the date rows follow the resource's current patient and date.
+            _ = try await api.send(.put, "/fhir/Observation/o1", observation("o1", subject: "sortp", #","effectiveDateTime":"2025-01-01""#))
+            #expect(try await Self.ids(api, "Observation?subject=Patient/sortp&_sort=-date") == ["o1", "o2", "o4", "o3"])
+        }
+    }
+
     @Test("_include, _revinclude with :iterate, POST _search and compartment search", arguments: backends)
     func includesAndCompartments(backend: StoreBackend) async throws {
         try await withAPI(backend) { api in

@@ -91,8 +91,12 @@ public struct PatientDataSession: Sendable {
             return patientID == principal.id ? (.allowed(.ownRecord), nil) : (.denied("a patient may read only their own record"), nil)
         case .practitioner:
             guard let assignment = principal.assignment else { return (.denied("no assignment (medarbetaruppdrag) was chosen at login"), nil) }
+            // Finding a patient is a directory look-up: a search listing fifty patients must not gather
+            // fifty patients' care relationships. Facts already gathered in this request are richer.
+            if stored.type == "Patient" {
+                return (.allowed(.directory), cache.facts(patientID) ?? FactFinder.directoryFacts(patientID: patientID, patient: stored.object))
+            }
             let facts = try await facts(patientID)
-            if stored.type == "Patient" { return (.allowed(.directory), facts) }
             let object = stored.object
             if let addressed = addressedDecision(object, assignment: assignment, facts: facts) { return (addressed, facts) }
             let unit = FactFinder.recordUnit(object)
@@ -443,8 +447,12 @@ struct PatientAccessLog {
         if groups[patientID] == nil { order.append(patientID) }
         var group = groups[patientID] ?? ([], basis, facts)
         group.resources.append(resource)
-        // The strongest ground used for the patient is the one recorded (nödåtkomst must show).
-        if basis == .emergencyAccess { group.basis = basis }
+        // The strongest ground used for the patient is the one recorded (nödåtkomst must show), and a
+        // look at the record itself outweighs finding the patient in the directory.
+        if basis == .emergencyAccess || (group.basis == .directory && basis != .directory) {
+            group.basis = basis
+            if let facts { group.facts = facts }
+        }
         groups[patientID] = group
     }
 

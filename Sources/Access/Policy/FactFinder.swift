@@ -11,15 +11,7 @@ struct FactFinder: Sendable {
 
     func facts(patientID: String, for principal: Principal, now: Int64) async throws -> PatientAccessFacts {
         var facts = PatientAccessFacts(patientID: patientID)
-        if let patient = try await store.object("Patient", patientID) {
-            facts.protectedIdentity = RecordTags.isProtected(patient)
-            let name = patient["name"]?.arrayValue?.first?.objectValue
-            facts.familyName = name?["family"]?.stringValue
-            facts.addressLine = patient["address"]?.arrayValue?.first?.objectValue?["line"]?.arrayValue?.first?.stringValue
-            facts.personnummer = patient["identifier"]?.arrayValue?.compactMap { $0.objectValue }.first {
-                [SwedishPersonalIdentity.personnummerSystem, SwedishPersonalIdentity.samordningsnummerSystem].contains($0["system"]?.stringValue ?? "")
-            }?["value"]?.stringValue
-        }
+        if let patient = try await store.object("Patient", patientID) { facts = Self.directoryFacts(patientID: patientID, patient: patient) }
         for record in try await store.controlRecords(kind: ControlKind.directive, patientID: patientID) {
             guard let directive = Directive.from(record), directive.isActive(at: now) else { continue }
             switch directive.kind {
@@ -40,6 +32,20 @@ struct FactFinder: Sendable {
         if facts.careRelationship == nil, let assignment = principal.assignment {
             facts.careRelationship = try await careRelationship(patientID: patientID, unitID: assignment.unitID, now: now)
         }
+        return facts
+    }
+
+    /// What the Patient resource itself tells: enough to show and audit a directory look-up (finding
+    /// the patient), which needs no care relationship, without the lookups the full facts make.
+    static func directoryFacts(patientID: String, patient: JSONObject) -> PatientAccessFacts {
+        var facts = PatientAccessFacts(patientID: patientID)
+        facts.protectedIdentity = RecordTags.isProtected(patient)
+        let name = patient["name"]?.arrayValue?.first?.objectValue
+        facts.familyName = name?["family"]?.stringValue
+        facts.addressLine = patient["address"]?.arrayValue?.first?.objectValue?["line"]?.arrayValue?.first?.stringValue
+        facts.personnummer = patient["identifier"]?.arrayValue?.compactMap { $0.objectValue }.first {
+            [SwedishPersonalIdentity.personnummerSystem, SwedishPersonalIdentity.samordningsnummerSystem].contains($0["system"]?.stringValue ?? "")
+        }?["value"]?.stringValue
         return facts
     }
 

@@ -34,6 +34,9 @@ public final class PostgresStore: ResourceStore {
             throw FHIRError(.invalid, code: "invalid", "the database URL names no host")
         }
         configuration.options.maximumConnections = maximumConnections
+        // Searches are short index reads; the planner's cost estimates for the correlated checks run
+        // high enough to trigger JIT compilation, which took 20 ms to save microseconds.
+        configuration.options.additionalStartupParameters = [("jit", "off")]
         self.client = PostgresClient(configuration: configuration)
         self.logger = logger
         let client = self.client
@@ -457,6 +460,7 @@ public final class PostgresStore: ResourceStore {
         let tokens = writes.flatMap(\.index.tokens), strings = writes.flatMap(\.index.strings), dates = writes.flatMap(\.index.dates)
         let references = writes.flatMap(\.index.references), quantities = writes.flatMap(\.index.quantities)
         let numbers = writes.flatMap(\.index.numbers), uris = writes.flatMap(\.index.uris), c = writes.flatMap(\.index.composites)
+        let datePatients = writes.flatMap { repeatElement($0.patientID ?? "", count: $0.index.dates.count) }
         let (tt, ti) = owners(\.tokens), (st, si) = owners(\.strings), (dt, di) = owners(\.dates), (rt, ri) = owners(\.references)
         let (qt, qi) = owners(\.quantities), (nt, ni) = owners(\.numbers), (ut, ui) = owners(\.uris), (ct, ci) = owners(\.composites)
         // Arrays cannot carry NULLs through PostgresNIO's encoders; "" / NaN / Int64.min stand for "none" and NULLIF restores them.
@@ -490,9 +494,9 @@ public final class PostgresStore: ResourceStore {
             i2 AS (INSERT INTO search_string (resource_type, id, parameter, value, exact)
                 SELECT * FROM unnest(\(st)::text[], \(si)::text[], \(strings.map(\.parameter))::text[], \(strings.map(\.value))::text[],
                     \(strings.map(\.exact))::text[])),
-            i3 AS (INSERT INTO search_date (resource_type, id, parameter, low, high)
-                SELECT * FROM unnest(\(dt)::text[], \(di)::text[], \(dates.map(\.parameter))::text[], \(dates.map(\.low))::bigint[],
-                    \(dates.map(\.high))::bigint[])),
+            i3 AS (INSERT INTO search_date (resource_type, id, parameter, low, high, patient_id)
+                SELECT t, i, p, l, h, NULLIF(o, '') FROM unnest(\(dt)::text[], \(di)::text[], \(dates.map(\.parameter))::text[],
+                    \(dates.map(\.low))::bigint[], \(dates.map(\.high))::bigint[], \(datePatients)::text[]) AS x(t, i, p, l, h, o)),
             i4 AS (INSERT INTO search_reference (resource_type, id, parameter, target_type, target_id, url)
                 SELECT * FROM unnest(\(rt)::text[], \(ri)::text[], \(references.map(\.parameter))::text[], \(references.map(\.targetType))::text[],
                     \(references.map(\.targetID))::text[], \(references.map(\.url))::text[])),

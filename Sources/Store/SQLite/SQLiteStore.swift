@@ -356,7 +356,7 @@ public final class SQLiteStore: ResourceStore {
         }
         try insert("search_token", "parameter, system, code, text", index.tokens.map { [$0.parameter, $0.system, $0.code, $0.text] })
         try insert("search_string", "parameter, value, exact", index.strings.map { [$0.parameter, $0.value, $0.exact] })
-        try insert("search_date", "parameter, low, high", index.dates.map { [$0.parameter, $0.low, $0.high] })
+        try insert("search_date", "parameter, low, high, patient_id", index.dates.map { [$0.parameter, $0.low, $0.high, patientID] })
         try insert("search_reference", "parameter, target_type, target_id, url", index.references.map { [$0.parameter, $0.targetType, $0.targetID, $0.url] })
         try insert("search_quantity", "parameter, value, system, code, unit", index.quantities.map { [$0.parameter, $0.value, $0.system, $0.code, $0.unit] })
         try insert("search_number", "parameter, value", index.numbers.map { [$0.parameter, $0.value] })

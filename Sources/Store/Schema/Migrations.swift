@@ -236,5 +236,27 @@ enum Migrations {
                 "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
             ]
         ),
+        Migration(
+            // A chart sorts one patient's records by date ("latest results"): with the patient on the date
+            // rows, that is one range of one index instead of a lookup per record (PostgreSQL p95 was over
+            // the overview's 30 ms at 100,000 patients). Existing rows take the patient from their resource.
+            name: "0005-patient-dates",
+            sqlite: [
+                "ALTER TABLE search_date ADD COLUMN patient_id TEXT",
+                """
+                UPDATE search_date SET patient_id = (SELECT r.patient_id FROM resource r
+                    WHERE r.resource_type = search_date.resource_type AND r.id = search_date.id)
+                """,
+                "CREATE INDEX search_date_patient ON search_date (patient_id, resource_type, parameter, id, high, low) WHERE patient_id IS NOT NULL",
+            ],
+            postgres: [
+                "ALTER TABLE search_date ADD COLUMN patient_id TEXT",
+                """
+                UPDATE search_date s SET patient_id = r.patient_id FROM resource r
+                WHERE r.resource_type = s.resource_type AND r.id = s.id AND r.patient_id IS NOT NULL
+                """,
+                "CREATE INDEX search_date_patient ON search_date (patient_id, resource_type, parameter, id, high, low) WHERE patient_id IS NOT NULL",
+            ]
+        ),
     ]
 }
