@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "WebAppTests",
             dependencies: [
-                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "FHIRCore",
+                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "FHIRCore", "PatientAdministration",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -15,11 +15,14 @@ public struct WebSettings: Sendable {
     public var fhirBaseURL: String
     /// The most patients one search lists.
     public var maximumSearchResults: Int
+    /// The most times (and bookings) one day or week of the appointment book shows.
+    public var maximumBookRows: Int
 
-    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50) {
+    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50, maximumBookRows: Int = 400) {
         self.sessionSeconds = sessionSeconds
         self.fhirBaseURL = fhirBaseURL
         self.maximumSearchResults = maximumSearchResults
+        self.maximumBookRows = maximumBookRows
     }
 }
 
@@ -93,6 +96,42 @@ public struct WebApp<Context: RequestContext>: Sendable {
         }
         router.post("anteckningar/:id/signera") { request, context in
             try await signedIn(request, form: true) { user in try await signNote(noteID: context.parameters.get("id") ?? "", user: user) }
+        }
+        router.get("tidbok") { request, _ in try await signedIn(request) { user in try await appointmentBook(request, user) } }
+        router.post("tidbok/boka") { request, _ in try await signedIn(request, form: true) { user in try await bookSlot(request, user) } }
+        router.post("tidbok/:id/checka-in") { request, context in
+            try await signedIn(request, form: true) { user in try await checkIn(appointmentID: context.parameters.get("id") ?? "", request, user) }
+        }
+        router.post("tidbok/:id/avboka") { request, context in
+            try await signedIn(request, form: true) { user in try await cancelOrNoShow(appointmentID: context.parameters.get("id") ?? "", noShow: false, request, user) }
+        }
+        router.post("tidbok/:id/uteblev") { request, context in
+            try await signedIn(request, form: true) { user in try await cancelOrNoShow(appointmentID: context.parameters.get("id") ?? "", noShow: true, request, user) }
+        }
+        router.get("tidbok/:id/flytta") { request, context in
+            try await signedIn(request) { user in try await chooseTime(appointmentID: context.parameters.get("id") ?? "", waiting: false, request, user) }
+        }
+        router.post("tidbok/:id/flytta") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await moveOrBookFromWaitingList(appointmentID: context.parameters.get("id") ?? "", waiting: false, request, user)
+            }
+        }
+        router.get("vantelista") { request, _ in try await signedIn(request) { user in try await waitingListPage(request, user) } }
+        router.get("vantelista/:id/boka") { request, context in
+            try await signedIn(request) { user in try await chooseTime(appointmentID: context.parameters.get("id") ?? "", waiting: true, request, user) }
+        }
+        router.post("vantelista/:id/boka") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await moveOrBookFromWaitingList(appointmentID: context.parameters.get("id") ?? "", waiting: true, request, user)
+            }
+        }
+        router.get("kassa") { request, _ in try await signedIn(request) { user in try await cashierPage(request, user) } }
+        router.get("kassa/dagsrapport") { request, _ in try await signedIn(request) { user in try await dailyReportPage(request, user) } }
+        router.get("kassa/:id") { request, context in
+            try await signedIn(request) { user in try await paymentPage(encounterID: context.parameters.get("id") ?? "", user) }
+        }
+        router.post("kassa/:id/betala") { request, context in
+            try await signedIn(request, form: true) { user in try await takePayment(encounterID: context.parameters.get("id") ?? "", user) }
         }
         router.post("patienter/:id/vardrelation") { request, context in
             try await signedIn(request, form: true) { user in

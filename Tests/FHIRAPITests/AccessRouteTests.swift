@@ -25,6 +25,9 @@ struct AccessRouteTests {
         "GET /patienter/{id}/journal", "GET /patienter/{id}/anteckning/ny", "POST /patienter/{id}/anteckning", "POST /anteckningar/{id}/signera",
         "GET /anteckningar/{id}", "POST /anteckningar/{id}/ratta", "POST /anteckningar/{id}/makulera",
         "GET /registrera", "POST /registrera", "POST /registrera/reservnummer",
+        "GET /tidbok", "POST /tidbok/boka", "POST /tidbok/{id}/checka-in", "POST /tidbok/{id}/avboka", "POST /tidbok/{id}/uteblev",
+        "GET /tidbok/{id}/flytta", "POST /tidbok/{id}/flytta", "GET /vantelista", "GET /vantelista/{id}/boka", "POST /vantelista/{id}/boka",
+        "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).
     static let tokenRoutes: Set<String> = ["POST /auth/launch", "GET /auth/userinfo"]

@@ -8,6 +8,7 @@ import KarnaServer
 import KarnaTesting
 import Logging
 import NIOCore
+import PatientAdministration
 import Store
 import Testing
 @testable import WebApp
@@ -100,7 +101,9 @@ struct WebAppTests {
             for (method, path) in [(HTTPRequest.Method.get, "/start"), (.get, "/patienter?q=Ek"), (.get, "/patienter/p1"),
                                    (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"),
                                    (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
-                                   (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer")] {
+                                   (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"),
+                                   (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
+                                   (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport")] {
                 let page = try await browser.send(method, path, form: method == .post ? [("reason", "test")] : nil)
                 #expect(page.status == 303 && page.location == "/login", "\(method) \(path): \(page.status) \(page.location ?? "")")
             }
@@ -152,6 +155,87 @@ struct WebAppTests {
             let after = try await browser.send(.get, "/start")
             #expect(after.status == 303 && after.location == "/login?orsak=timeout")
             #expect(try await browser.send(.get, "/login?orsak=timeout").html.contains("utan aktivitet"))
+        }
+    }
+
+    @Test("the appointment book: a time is booked by personnummer (an unknown number said at the time), checked in, paid once at the cashier, in the day's report",
+          arguments: backends)
+    func bookCheckInAndPay(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            let schedule = #"{"resourceType":"Schedule","id":"s1","meta":{"tag":[{"system":"https://karna.se/fhir/CodeSystem/vardenhet","code":"vc"}]},"active":true,"comment":"Doktor Ek, mottagning","actor":[{"reference":"Practitioner/doc"}]}"#
+            _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(schedule.utf8)).objectValue), type: "Schedule", id: "s1", ifMatch: nil))
+            let tomorrow = SwedishTime.formatDay(SwedishTime.today + 1)
+            let template = try AppointmentBook.SlotTemplate.parse(from: tomorrow, to: tomorrow, weekdays: "1,2,3,4,5,6,7", start: "08:00", end: "09:00",
+                                                                  minutes: "20", visitType: "lakarbesok")
+            #expect(try await services.administration.book.generateSlots(scheduleID: "s1", template: template, session: job).created == 3)
+
+            var browser = Browser(client: client)
+            _ = try await Self.logIn(&browser)
+            let day = try await browser.send(.get, "/tidbok?dag=\(tomorrow)")
+            #expect(day.status == 200 && day.html.contains("Doktor Ek, mottagning") && day.html.contains("08:00–08:20"))
+            let slot = try #require(day.html.firstMatch(of: /id="slot-([^"]+)"/)?.1).description
+            let token = try #require(day.field("formToken"))
+            let returnTo = "/tidbok?dag=\(tomorrow)"
+
+            let unknown = try await browser.send(.post, "/tidbok/boka", form: [("formToken", token), ("returnTo", returnTo), ("slot", slot), ("patient", "191212121212")])
+            #expect(unknown.status == 400 && unknown.html.contains("id=\"error-\(slot)\"") && unknown.html.contains("Ingen patient med det numret"))
+            #expect(unknown.html.contains("value=\"191212121212\""), "what the clerk typed is kept")
+
+            let booked = try await browser.send(.post, "/tidbok/boka", form: [("formToken", token), ("returnTo", returnTo), ("slot", slot), ("patient", "19500203-9286")])
+            #expect(booked.status == 303 && booked.location?.hasPrefix(returnTo) == true)
+            let after = try await browser.send(.get, try #require(booked.location))
+            #expect(after.html.contains("Bokad: Ek, Greta kl. 08:00") && after.html.contains("Checka in"))
+            let appointment = try #require(after.html.firstMatch(of: /action="\/tidbok\/([^\/"]+)\/checka-in"/)?.1).description
+            let taken = try await browser.send(.post, "/tidbok/boka", form: [("formToken", token), ("returnTo", returnTo), ("slot", slot), ("patient", "19500203-9286")])
+            #expect(taken.status == 400 && taken.html.contains("not free"), "a taken time cannot be booked twice")
+            let noReason = try await browser.send(.post, "/tidbok/\(appointment)/avboka", form: [("formToken", token), ("returnTo", returnTo), ("slot", slot), ("reason", "")])
+            #expect(noReason.status == 400 && noReason.html.contains("Ange varför tiden avbokas"))
+            #expect(try await browser.send(.get, "/tidbok?dag=\(tomorrow)&vy=vecka").html.contains("Ek, Greta"))
+
+            // Moved to another free time: the list offers the free ones, the old time is free again.
+            let choose = try await browser.send(.get, "/tidbok/\(appointment)/flytta?tillbaka=\(returnTo)")
+            #expect(choose.status == 200 && choose.html.contains("Flytta besöket") && !choose.html.contains("value=\"\(slot)\""))
+            let other = try #require(choose.html.firstMatch(of: /name="slot" value="([^"]+)"/)?.1).description
+            let unchosen = try await browser.send(.post, "/tidbok/\(appointment)/flytta", form: [("formToken", token), ("returnTo", returnTo)])
+            #expect(unchosen.status == 400 && unchosen.html.contains("Välj en tid"))
+            let moved = try await browser.send(.post, "/tidbok/\(appointment)/flytta", form: [("formToken", token), ("returnTo", returnTo), ("slot", other)])
+            #expect(moved.status == 303)
+            let movedDay = try await browser.send(.get, try #require(moved.location))
+            #expect(movedDay.html.contains("Besöket är flyttat") && movedDay.html.contains("Bokad: ") == false)
+            #expect(movedDay.html.contains("08:20–08:40") && movedDay.html.contains("name=\"patient\"") && movedDay.html.contains("id=\"patient-\(slot)\""),
+                    "the first time is free again")
+
+            let checkedIn = try await browser.send(.post, "/tidbok/\(appointment)/checka-in", form: [("formToken", token), ("returnTo", returnTo)])
+            #expect(checkedIn.status == 303)
+            let encounter = try #require(checkedIn.location?.firstMatch(of: /kontakt=([^&]+)/)?.1).description
+            #expect(try await browser.send(.get, try #require(checkedIn.location)).html.contains("href=\"/kassa/\(encounter)\""))
+
+            let cashier = try await browser.send(.get, "/kassa")
+            #expect(cashier.status == 200 && cashier.html.contains("href=\"/kassa/\(encounter)\"") && cashier.html.contains("Ek, Greta"))
+            let form = try await browser.send(.get, "/kassa/\(encounter)")
+            #expect(form.html.contains("200 kr") && form.html.contains("Betalt 0 av"))
+            let noType = try await browser.send(.post, "/kassa/e1/betala", form: [("formToken", token), ("method", "kort")])
+            #expect(noType.status == 400 && noType.html.contains("visit type"), "a contact without a visit type is refused on the page")
+            let paid = try await browser.send(.post, "/kassa/\(encounter)/betala", form: [("formToken", token), ("method", "kort")])
+            #expect(paid.status == 200 && paid.html.contains("Kvitto K") && paid.html.contains(": 200 kr") && paid.html.contains("KVITTO"))
+            let twice = try await browser.send(.post, "/kassa/\(encounter)/betala", form: [("formToken", token), ("method", "kort")])
+            #expect(twice.status == 400 && twice.html.contains("already paid"))
+            #expect(try await browser.send(.get, "/kassa").html.contains("Betald"))
+            let report = try await browser.send(.get, "/kassa/dagsrapport")
+            #expect(report.status == 200 && report.html.contains("1 betalningar, totalt <strong>200 kr</strong>"))
+            #expect(try await browser.send(.get, "/vantelista").html.contains("Ingen står på väntelistan"))
+
+            // The waiting list: days left of the care guarantee, and a time booked for the entry.
+            let entry = try await services.administration.waitingList.add(patientID: "p1", unitID: "vc", visitType: .doctor, priority: 3, stage: .assessment,
+                                                                          startDay: SwedishTime.today - 1, referralID: nil, comment: "Kontroll", session: job)
+            let waiting = try await browser.send(.get, "/vantelista")
+            #expect(waiting.html.contains("Ek, Greta") && waiting.html.contains("2 dagar kvar") && waiting.html.contains("Kontroll"))
+            let times = try await browser.send(.get, "/vantelista/\(entry.id)/boka?tillbaka=/vantelista")
+            let free = try #require(times.html.firstMatch(of: /name="slot" value="([^"]+)"/)?.1).description
+            let fromList = try await browser.send(.post, "/vantelista/\(entry.id)/boka", form: [("formToken", token), ("returnTo", "/vantelista"), ("slot", free)])
+            #expect(fromList.status == 303 && fromList.location?.hasPrefix("/vantelista") == true)
+            #expect(try await browser.send(.get, try #require(fromList.location)).html.contains("Ingen står på väntelistan"))
         }
     }
 

@@ -201,3 +201,80 @@ def test_a_secretary_registers_a_patient_and_a_wrong_number_is_said_at_the_field
     found = SyncFHIRClient(server.base).resources("Patient").search(identifier=f"urn:oid:1.2.752.129.2.1.3.1|{number}").fetch()
     assert [p["name"][0]["family"] for p in found] == ["Registreradsson"]
     assert browser.current_url.endswith("/patienter/" + found[0]["id"])
+
+
+def open_book_tomorrow(browser, server):
+    """The unit's appointment book, from the menu, one day on."""
+    from selenium.webdriver.common.by import By
+
+    browser.find_element(By.LINK_TEXT, "Tidbok").click()
+    wait_for(browser, lambda d: d.title.startswith("Tidbok"), "the appointment book")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Nästa").click()
+    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    wait_for(browser, lambda d: f"dag={tomorrow}" in d.current_url, "tomorrow's page of the book")
+
+
+def test_a_secretary_books_a_visit_a_nurse_checks_the_patient_in_and_the_cashier_takes_the_fee(server, browser):
+    from selenium.webdriver.common.by import By
+
+    # The unit's appointment book, as the region's planner sets it up (through the API).
+    client = SyncFHIRClient(server.base)
+    client.resource("Schedule", id="e2e-vc-mottagning", active=True, comment="Anna Lindqvist, mottagning",
+                    meta={"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": UNIT}]},
+                    actor=[{"reference": "Practitioner/demo-lakare"}]).save()
+    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    generated = requests.post(f"{server.base}/Schedule/e2e-vc-mottagning/$generate-slots", json={"resourceType": "Parameters", "parameter": [
+        {"name": name, "valueString": value} for name, value in [("from", tomorrow), ("to", tomorrow), ("weekdays", "1,2,3,4,5,6,7"),
+                                                                  ("start", "09:00"), ("end", "10:00"), ("minutes", "20"), ("visitType", "lakarbesok")]]})
+    assert generated.status_code == 200, generated.text
+    _, number = seed(server, "Bokasson", 404, with_contact=False)
+    typed = f"{number[:8]}-{number[8:]}"
+
+    # The secretary books the first free time by personnummer; an unknown number is said at that time.
+    browser.delete_all_cookies()
+    log_in(browser, server, "sekreterare", "")
+    open_book_tomorrow(browser, server)
+    first = browser.find_element(By.CSS_SELECTOR, "input[name=patient]")
+    slot_row = first.find_element(By.XPATH, "./ancestor::tr").get_attribute("id")
+    first.send_keys("19121212-1212")
+    first.find_element(By.XPATH, "./following-sibling::button").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{slot_row} .field-error"), "the error at the time")
+    assert "Ingen patient med det numret" in browser.find_element(By.CSS_SELECTOR, f"#{slot_row} .field-error").text
+    field = browser.find_element(By.CSS_SELECTOR, f"#{slot_row} input[name=patient]")
+    assert field.get_attribute("value") == "19121212-1212" and field.get_attribute("aria-invalid") == "true"
+    field.clear()
+    field.send_keys(typed)
+    field.find_element(By.XPATH, "./following-sibling::button").click()
+    wait_for(browser, lambda d: "Bokad: Bokasson, Astrid kl. 09:00" in d.page_source, "the booking notice")
+    assert "Bokasson, Astrid" in browser.find_element(By.ID, slot_row).text
+    shot(browser, server, "appointment-book")
+
+    # The nurse at the vårdcentral checks her in when she arrives.
+    browser.delete_all_cookies()
+    log_in(browser, server, "sjukskoterska", "uppdrag-2")
+    open_book_tomorrow(browser, server)
+    browser.find_element(By.CSS_SELECTOR, f"#{slot_row} form[action$='/checka-in'] button").click()
+    wait_for(browser, lambda d: "Incheckad: Bokasson, Astrid" in d.page_source, "the check-in notice")
+    assert "Ankommen" in browser.find_element(By.ID, slot_row).text
+
+    # The cashier finds the contact unpaid, takes the fee by card and prints the receipt.
+    browser.delete_all_cookies()
+    log_in(browser, server, "kassa", "")
+    browser.find_element(By.LINK_TEXT, "Kassa").click()
+    wait_for(browser, lambda d: d.title.startswith("Kassa"), "the cashier's list")
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if "Bokasson, Astrid" in r.text)
+    row.find_element(By.LINK_TEXT, "Ta betalt").click()
+    wait_for(browser, lambda d: d.title.startswith("Ta betalt"), "the payment form")
+    assert "200 kr" in browser.page_source and "Betalt 0 av" in browser.page_source
+    browser.find_element(By.CSS_SELECTOR, "input[name=method][value=kort]").click()
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/betala'] button").click()
+    wait_for(browser, lambda d: d.title.startswith("Kvitto"), "the receipt")
+    receipt = browser.find_element(By.CSS_SELECTOR, "pre.receipt").text
+    assert "KVITTO K" in receipt and "Läkarbesök: 200 kr" in receipt and "Betalsätt: kort" in receipt
+    shot(browser, server, "cashier-receipt")
+    browser.find_element(By.LINK_TEXT, "Tillbaka till kassan").click()
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if "Bokasson, Astrid" in r.text)
+    assert "Betald" in row.text
+    browser.find_element(By.LINK_TEXT, "Dagsredovisning").click()
+    wait_for(browser, lambda d: d.title.startswith("Dagsredovisning"), "the daily report")
+    assert "totalt 200 kr" in browser.page_source.replace("<strong>", "").replace("</strong>", "")

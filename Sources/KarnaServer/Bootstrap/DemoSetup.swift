@@ -51,7 +51,7 @@ public enum DemoSetup {
         let people: [(username: String, id: String, given: String, family: String, hsa: String, roles: [(unit: String, position: String, purpose: AssignmentPurpose)])] = [
             ("lakare", "demo-lakare", "Anna", "Lindqvist", "SE2321000999-D0001",
              [(primaryCare, "lakare", .care), (ward, "lakare", .care), (emergency, "lakare", .care)]),
-            ("sjukskoterska", "demo-sjukskoterska", "Erik", "Sandberg", "SE2321000999-D0002", [(ward, "sjukskoterska", .care)]),
+            ("sjukskoterska", "demo-sjukskoterska", "Erik", "Sandberg", "SE2321000999-D0002", [(ward, "sjukskoterska", .care), (primaryCare, "sjukskoterska", .care)]),
             ("sekreterare", "demo-sekreterare", "Maria", "Holm", "SE2321000999-D0003", [(primaryCare, "medicinsk-sekreterare", .administration)]),
             ("kassa", "demo-kassa", "Johan", "Ek", "SE2321000999-D0004", [(primaryCare, "kassapersonal", .administration)]),
             ("logggranskare", "demo-logggranskare", "Karin", "Åberg", "SE2321000999-D0005", [("region-karnland", "logggranskare", .followUp)]),

@@ -1,0 +1,270 @@
+import Access
+import FHIRCore
+import Foundation
+import Hummingbird
+import PatientAdministration
+import Store
+
+/// Tidboken: the unit's day and week, per appointment book (a practitioner's or a room's schedule);
+/// booking a free time by personnummer, moving, cancelling, checking in and no-shows; the waiting
+/// list with the care guarantee's days left. Every action is the patient administration module's.
+extension WebApp {
+    /// The day or week to show, and which schedule, from the query (`dag`, `vy`, `schema`).
+    struct BookView {
+        var day: Int
+        var week: Bool
+        var scheduleID: String?
+
+        init(_ query: [String: String]) {
+            day = query["dag"].flatMap(SwedishTime.parseDay) ?? SwedishTime.today
+            week = query["vy"] == "vecka"
+            scheduleID = query["schema"].flatMap { $0.isEmpty ? nil : $0 }
+        }
+
+        /// The same view's address, for links and redirects after an action.
+        func href(day: Int? = nil, week: Bool? = nil, extra: String = "") -> String {
+            var parts = ["dag=\(SwedishTime.formatDay(day ?? self.day))"]
+            if week ?? self.week { parts.append("vy=vecka") }
+            if let scheduleID { parts.append("schema=\(scheduleID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? scheduleID)") }
+            return "/tidbok?" + parts.joined(separator: "&") + extra
+        }
+    }
+
+    func appointmentBook(_ request: Request, _ user: User, view: BookView? = nil, notice: String? = nil, problem: (slotID: String, text: String, value: String)? = nil,
+                         status: HTTPResponse.Status = .ok) async throws -> Response {
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        let query = Self.query(request)
+        let view = view ?? BookView(query)
+        let session = user.data(gateway, action: "appointment-book")
+        let records = Records(session: session)
+        let unitTag = ("_tag", "\(RecordTags.careUnit)|\(assignment.unitID)")
+        // The week starts on Monday; the day view is one day of it.
+        let monday = view.day - (SwedishTime.weekday(view.day) - 1)
+        let (from, to) = view.week ? (monday, monday + 7) : (view.day, view.day + 1)
+        let range = [("start", "ge" + Instant.format(milliseconds: SwedishTime.instant(day: from, minuteOfDay: 0))),
+                     ("start", "lt" + Instant.format(milliseconds: SwedishTime.instant(day: to, minuteOfDay: 0)))]
+        var slotFilters: [(name: String, value: String)] = [unitTag, ("_sort", "start")] + range
+        if let scheduleID = view.scheduleID { slotFilters.append(("schedule", "Schedule/\(scheduleID)")) }
+        async let schedules = records.search("Schedule", [unitTag, ("active", "true")], limit: 50)
+        async let slots = records.search("Slot", slotFilters, limit: settings.maximumBookRows)
+        async let appointments = records.search("Appointment", [unitTag, ("date", range[0].1), ("date", range[1].1),
+                                                                ("status:not", "waitlist")], limit: settings.maximumBookRows)
+        let (books, times, bookings) = try await (schedules, slots, appointments)
+        let bySlot = Dictionary(bookings.compactMap { booking in
+            booking.object["slot"]?.arrayValue?.first.flatMap { Display.id($0, type: "Slot") }.map { ($0, booking) }
+        }.filter { $0.1.object["status"]?.stringValue != "cancelled" }, uniquingKeysWith: { a, _ in a })
+        let patientIDs = Set(bookings.flatMap { Display.participants($0.object, type: "Patient") })
+        let patients = Dictionary(try await session.read(keys: patientIDs.sorted().map { ResourceKey(type: "Patient", id: $0) }).map { ($0.id, $0.object) },
+                                  uniquingKeysWith: { a, _ in a })
+        let bookNames = Dictionary(books.map { ($0.id, $0.object["comment"]?.stringValue ?? $0.id) }, uniquingKeysWith: { a, _ in a })
+
+        var context = layout(user, title: view.week ? "Tidbok, vecka" : "Tidbok \(SwedishTime.formatDay(view.day))", nav: "navBook")
+        context["unitName"] = assignment.unitName
+        context["dayText"] = Self.dayName(view.day)
+        context["day"] = SwedishTime.formatDay(view.day)
+        context["week"] = view.week
+        context["previousHref"] = view.href(day: view.day - (view.week ? 7 : 1))
+        context["nextHref"] = view.href(day: view.day + (view.week ? 7 : 1))
+        context["todayHref"] = view.href(day: SwedishTime.today)
+        context["dayHref"] = view.href(week: false)
+        context["weekHref"] = view.href(week: true)
+        context["schedules"] = [["id": "", "name": "Alla tidböcker", "selected": view.scheduleID == nil] as [String: Any]]
+            + books.map { ["id": $0.id, "name": bookNames[$0.id] ?? $0.id, "selected": $0.id == view.scheduleID] as [String: Any] }
+        if let notice = notice ?? query["klar"] { context["notice"] = notice }
+        if let encounterID = query["kontakt"], !encounterID.isEmpty { context["cashierHref"] = "/kassa/\(encounterID)" }
+        context["returnTo"] = view.href()
+
+        func row(_ slot: StoredResource) -> [String: Any] {
+            let object = slot.object
+            var item: [String: Any] = ["slotID": slot.id, "time": Display.clock(object["start"]?.stringValue) + "–" + Display.clock(object["end"]?.stringValue),
+                                       "book": Display.id(object["schedule"], type: "Schedule").flatMap { bookNames[$0] } ?? "",
+                                       "visit": Display.concept(object["serviceType"]?.arrayValue?.first)]
+            let slotStatus = object["status"]?.stringValue ?? ""
+            let started = (object["start"]?.stringValue).flatMap(Instant.parse) ?? 0
+            if let booking = bySlot[slot.id] {
+                let patientID = Display.participants(booking.object, type: "Patient").first
+                let patient = patientID.flatMap { patients[$0] }
+                let bookingStatus = booking.object["status"]?.stringValue ?? ""
+                item["booked"] = true
+                item["appointmentID"] = booking.id
+                item["patientID"] = patientID ?? ""
+                item["patientName"] = patient.map(Display.name) ?? "Patient utan åtkomst"
+                item["identity"] = patient.flatMap(Display.identity)?.value ?? ""
+                item["status"] = Labels.appointmentStatus(bookingStatus)
+                item["canCheckIn"] = bookingStatus == "booked"
+                item["canChange"] = bookingStatus == "booked"
+                if let comment = booking.object["comment"]?.stringValue, !comment.isEmpty { item["comment"] = comment }
+            } else if slotStatus == "free" {
+                item["free"] = started > Instant.now()
+                item["passed"] = started <= Instant.now()
+            } else {
+                item["blocked"] = true
+                item["status"] = slotStatus == "busy-unavailable" ? "Spärrad tid" : "Upptagen"
+            }
+            // What went wrong is said at the time it concerns, with what the clerk typed.
+            if let problem, problem.slotID == slot.id {
+                item["error"] = problem.text
+                item["value"] = problem.value
+            }
+            return item
+        }
+        if view.week {
+            context["days"] = (0..<7).map { offset -> [String: Any] in
+                let day = monday + offset
+                let rows = times.filter { ($0.object["start"]?.stringValue).flatMap(Instant.parse).map(SwedishTime.day(of:)) == day }
+                return ["name": Self.dayName(day), "href": view.href(day: day, week: false), "rows": rows.map(row),
+                        "free": rows.filter { $0.object["status"]?.stringValue == "free" }.count, "booked": rows.filter { bySlot[$0.id] != nil }.count]
+            }
+        } else {
+            context["rows"] = times.map(row)
+        }
+        return pages.page("book", context, status: status)
+    }
+
+    /// "måndag 23 november 2026".
+    static func dayName(_ day: Int) -> String {
+        let names = ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"]
+        let months = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"]
+        let date = CivilCalendar.date(fromDaysSince1970: day)
+        return "\(names[SwedishTime.weekday(day) - 1]) \(date.day) \(months[date.month - 1]) \(date.year)"
+    }
+
+    /// The view a form came from, so an action returns to it.
+    func returning(_ user: User) -> BookView {
+        let target = user.form["returnTo"] ?? ""
+        return BookView(Dictionary((target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "").queryPairs.map { ($0.name, $0.value) },
+                                   uniquingKeysWith: { _, b in b }))
+    }
+
+    /// Books a free time for the patient whose personnummer (or reservnummer) the clerk typed.
+    func bookSlot(_ request: Request, _ user: User) async throws -> Response {
+        let view = returning(user)
+        let slotID = user.form["slot"] ?? ""
+        let typed = (user.form["patient"] ?? "").trimmingCharacters(in: .whitespaces)
+        let session = user.data(gateway, action: "book-appointment")
+        func problem(_ text: String) async throws -> Response {
+            try await appointmentBook(request, user, view: view, problem: (slotID, text, typed), status: .badRequest)
+        }
+        guard !typed.isEmpty else { return try await problem("Ange patientens personnummer.") }
+        let found: [StoredResource]
+        do {
+            found = try await administration.registry.find(typed, limit: 2, session: session)
+        } catch let error as FHIRError where error.category == .invalid {
+            return try await problem("Numret är inte giltigt: " + error.issues.map(\.diagnostics).joined(separator: " "))
+        }
+        guard found.count == 1, Display.identity(found[0].object) != nil else {
+            return try await problem(found.isEmpty ? "Ingen patient med det numret. Registrera patienten först." : "Ange ett personnummer, inte ett namn.")
+        }
+        do {
+            let booking = try await administration.book.book(slotID: slotID, patientID: found[0].id, comment: user.form["comment"], session: session,
+                                                          cashier: administration.cashier)
+            let when = Display.clock(booking.appointment.object["start"]?.stringValue)
+            return Self.redirect(view.href(extra: "&klar=" + (("Bokad: \(Display.name(found[0].object)) kl. \(when)").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")))
+        } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
+            return try await problem(error.issues.map(\.diagnostics).joined(separator: " "))
+        }
+    }
+
+    /// Checks a booked patient in (ankomstregistrering): the visit's care contact starts, and the cashier can take the fee.
+    func checkIn(appointmentID: String, _ request: Request, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "check-in")
+        let (appointment, encounter) = try await administration.book.checkIn(appointmentID: appointmentID, session: session, contacts: administration.contacts)
+        let text = "Incheckad: \(try await patientName(of: appointment, session: session)) kl. \(Display.clock(appointment.object["start"]?.stringValue))"
+        return Self.redirect(returning(user).href(extra: "&klar=" + (text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") + "&kontakt=\(encounter.id)"))
+    }
+
+    /// Cancels a booking with a reason, or marks a no-show; a missing reason is said on the day's page.
+    func cancelOrNoShow(appointmentID: String, noShow: Bool, _ request: Request, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: noShow ? "no-show" : "cancel-appointment")
+        let view = returning(user)
+        if noShow {
+            _ = try await administration.book.noShow(appointmentID: appointmentID, session: session)
+            return Self.redirect(view.href(extra: "&klar=Uteblivet%20bes%C3%B6k%20registrerat"))
+        }
+        let reason = (user.form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard reason.count >= 2 else {
+            return try await appointmentBook(request, user, view: view, notice: nil,
+                                             problem: (Self.slotOf(appointmentID, in: user.form), "Ange varför tiden avbokas.", ""), status: .badRequest)
+        }
+        _ = try await administration.book.cancel(appointmentID: appointmentID, by: user.form["by"] == "patient" ? .patient : .clinic, reason: reason, session: session)
+        return Self.redirect(view.href(extra: "&klar=Tiden%20%C3%A4r%20avbokad"))
+    }
+
+    func patientName(of appointment: StoredResource, session: PatientDataSession) async throws -> String {
+        guard let patientID = Display.participants(appointment.object, type: "Patient").first,
+              let patient = try await session.read(type: "Patient", id: patientID) else { return "patienten" }
+        return Display.name(patient.object)
+    }
+
+    static func slotOf(_ appointmentID: String, in form: [String: String]) -> String { form["slot"] ?? appointmentID }
+
+    /// Free times to move a booking to (or to book a waiting-list entry into), the next weeks at the unit.
+    func chooseTime(appointmentID: String, waiting: Bool, _ request: Request, _ user: User, error: String? = nil) async throws -> Response {
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        let session = user.data(gateway, action: waiting ? "book-from-waiting-list" : "move-appointment")
+        guard let appointment = try await session.read(type: "Appointment", id: appointmentID) else {
+            throw FHIRError(.notFound, code: "not-found", "Appointment/\(appointmentID) does not exist")
+        }
+        let visit = appointment.object.code("serviceType", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:))
+        let free = try await administration.book.findFreeSlots(scheduleID: nil, unitID: assignment.unitID, visitType: visit, from: Instant.now(),
+                                                                to: Instant.now() + 28 * 86_400_000, limit: 60, session: session)
+        var patient: StoredResource?
+        if let patientID = Display.participants(appointment.object, type: "Patient").first { patient = try await session.read(type: "Patient", id: patientID) }
+        var context = layout(user, title: waiting ? "Boka från väntelistan" : "Flytta besök", nav: waiting ? "navWaiting" : "navBook")
+        context["heading"] = waiting ? "Boka tid från väntelistan" : "Flytta besöket"
+        context["patientName"] = patient.map { Display.name($0.object) } ?? ""
+        context["identity"] = patient.flatMap { Display.identity($0.object)?.value } ?? ""
+        if !waiting { context["current"] = Display.time(appointment.object["start"]?.stringValue) }
+        context["action"] = waiting ? "/vantelista/\(appointmentID)/boka" : "/tidbok/\(appointmentID)/flytta"
+        context["returnTo"] = user.form["returnTo"] ?? Self.query(request)["tillbaka"] ?? "/tidbok"
+        context["slots"] = free.map { ["id": $0.id, "text": Self.dayName(SwedishTime.day(of: Instant.parse($0.object["start"]?.stringValue ?? "") ?? 0)) + " kl. "
+                                       + Display.clock($0.object["start"]?.stringValue), "visit": Display.concept($0.object["serviceType"]?.arrayValue?.first)] }
+        if let error { context["error"] = error }
+        return pages.page("choose-time", context, status: error == nil ? .ok : .badRequest)
+    }
+
+    func moveOrBookFromWaitingList(appointmentID: String, waiting: Bool, _ request: Request, _ user: User) async throws -> Response {
+        guard let slotID = user.form["slot"], !slotID.isEmpty else {
+            return try await chooseTime(appointmentID: appointmentID, waiting: waiting, request, user, error: "Välj en tid.")
+        }
+        let session = user.data(gateway, action: waiting ? "book-from-waiting-list" : "move-appointment")
+        do {
+            if waiting {
+                guard let entry = try await session.read(type: "Appointment", id: appointmentID),
+                      let patientID = Display.participants(entry.object, type: "Patient").first else {
+                    throw FHIRError(.notFound, code: "not-found", "Appointment/\(appointmentID) does not exist")
+                }
+                _ = try await administration.book.book(slotID: slotID, patientID: patientID, waitingListEntryID: appointmentID, session: session)
+                return Self.redirect("/vantelista?klar=Tiden%20%C3%A4r%20bokad")
+            }
+            let moved = try await administration.book.reschedule(appointmentID: appointmentID, slotID: slotID, session: session)
+            let day = (moved.object["start"]?.stringValue).flatMap(Instant.parse).map(SwedishTime.day(of:)) ?? SwedishTime.today
+            return Self.redirect("/tidbok?dag=\(SwedishTime.formatDay(day))&klar=Bes%C3%B6ket%20%C3%A4r%20flyttat")
+        } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
+            return try await chooseTime(appointmentID: appointmentID, waiting: waiting, request, user, error: error.issues.map(\.diagnostics).joined(separator: " "))
+        }
+    }
+
+    /// The unit's waiting list, most pressing first, with the care guarantee's days left.
+    func waitingListPage(_ request: Request, _ user: User) async throws -> Response {
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        let session = user.data(gateway, action: "waiting-list")
+        let entries = try await administration.waitingList.entries(unitID: assignment.unitID, session: session)
+        let patients = Dictionary(try await session.read(keys: Set(entries.compactMap(\.patientID)).sorted().map { ResourceKey(type: "Patient", id: $0) })
+            .map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
+        var context = layout(user, title: "Väntelista", nav: "navWaiting")
+        context["unitName"] = assignment.unitName
+        if let notice = Self.query(request)["klar"] { context["notice"] = notice }
+        context["entries"] = entries.map { entry -> [String: Any] in
+            let patient = entry.patientID.flatMap { patients[$0] }
+            var item: [String: Any] = ["id": entry.appointment.id, "patientID": entry.patientID ?? "", "patientName": patient.map(Display.name) ?? "Patient utan åtkomst",
+                    "identity": patient.flatMap(Display.identity)?.value ?? "",
+                    "visit": entry.visitType.flatMap(VisitType.init(rawValue:))?.display ?? "Besök", "priority": entry.priority,
+                    "since": SwedishTime.formatDay(entry.startDay), "due": SwedishTime.formatDay(entry.dueDay),
+                    "daysLeft": entry.daysLeft, "overdue": entry.isOverdue, "overdueDays": -entry.daysLeft]
+            if let comment = entry.appointment.object["comment"]?.stringValue, !comment.isEmpty { item["comment"] = comment }
+            return item
+        }
+        return pages.page("waiting", context)
+    }
+}

@@ -1,0 +1,119 @@
+import Access
+import FHIRCore
+import Foundation
+import Hummingbird
+import PatientAdministration
+import Store
+
+/// Kassan: today's care contacts at the unit with what is unpaid, taking the fee for one (the
+/// högkostnadsskydd and frikort applied by the cashier module), the receipt, and the day's report.
+extension WebApp {
+    func cashierPage(_ request: Request, _ user: User) async throws -> Response {
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        let session = user.data(gateway, action: "cashier")
+        let records = Records(session: session)
+        let today = SwedishTime.today
+        let contacts = try await records.search("Encounter", [
+            ("service-provider", "Organization/\(assignment.unitID)"),
+            ("date", "ge" + Instant.format(milliseconds: SwedishTime.instant(day: today, minuteOfDay: 0))),
+            ("date", "lt" + Instant.format(milliseconds: SwedishTime.instant(day: today + 1, minuteOfDay: 0))),
+            ("status:not", "cancelled"), ("status:not", "entered-in-error"), ("status:not", "planned"), ("_sort", "-date"),
+        ], limit: settings.maximumBookRows)
+        // Which of them are paid, in one search.
+        let charges = contacts.isEmpty ? [] : try await records.search("ChargeItem", [("context", contacts.map { "Encounter/\($0.id)" }.joined(separator: ","))],
+                                                                         limit: contacts.count * 2)
+        let paid = Set(charges.compactMap { Display.id($0.object["context"], type: "Encounter") })
+        let patients = Dictionary(try await session.read(keys: Set(contacts.compactMap { Display.id($0.object["subject"], type: "Patient") }).sorted()
+            .map { ResourceKey(type: "Patient", id: $0) }).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
+        var context = layout(user, title: "Kassa", nav: "navCashier")
+        context["unitName"] = assignment.unitName
+        context["today"] = Self.dayName(today)
+        context["contacts"] = contacts.map { contact -> [String: Any] in
+            let patient = Display.id(contact.object["subject"], type: "Patient").flatMap { patients[$0] }
+            return ["id": contact.id, "time": Display.clock(contact.object["period"]?.objectValue?["start"]?.stringValue),
+                    "patientName": patient.map(Display.name) ?? "Patient utan åtkomst", "identity": patient.flatMap(Display.identity)?.value ?? "",
+                    "visit": Display.concept(contact.object["type"]?.arrayValue?.first), "paid": paid.contains(contact.id)]
+        }
+        return pages.page("cashier", context)
+    }
+
+    /// The fee for one care contact: what the patient has paid in the period, exemptions, frikort.
+    func paymentPage(encounterID: String, _ user: User, error: String? = nil, method: String? = nil) async throws -> Response {
+        let session = user.data(gateway, action: "cashier")
+        let records = Records(session: session)
+        let contact = try await records.require("Encounter", encounterID).object
+        guard let patientID = Display.id(contact["subject"], type: "Patient") else {
+            throw FHIRError(.invalid, code: "value", "Encounter/\(encounterID) has no patient")
+        }
+        let patient = try await records.require("Patient", patientID).object
+        async let status = administration.cashier.feeStatus(patientID: patientID, session: session)
+        async let schedule = administration.cashier.schedule(session: session)
+        async let charges = records.search("ChargeItem", [("context", "Encounter/\(encounterID)")], limit: 1)
+        let (fees, feeSchedule, paid) = try await (status, schedule, charges)
+        let visit = contact.code("type", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:))
+        var context = layout(user, title: "Ta betalt", nav: "navCashier")
+        context["encounterID"] = encounterID
+        context["patientName"] = Display.name(patient)
+        context["identity"] = Display.identity(patient)?.value ?? ""
+        context["visit"] = visit?.display ?? Display.concept(contact["type"]?.arrayValue?.first)
+        context["fee"] = visit.flatMap { feeSchedule.fees[$0.rawValue] } ?? 0
+        context["paidInPeriod"] = fees.paid
+        context["ceiling"] = fees.ceiling
+        if let number = fees.frikortNumber { context["frikort"] = "\(number), giltigt till och med \(fees.frikortValidUntil ?? "")" }
+        if let exemption = fees.exemption { context["exemption"] = exemption }
+        if let period = fees.periodStart { context["period"] = "\(period) – \(fees.periodEnd ?? "")" }
+        context["alreadyPaid"] = !paid.isEmpty
+        context["methods"] = [(Cashier.Method.card, "Kort"), (.cash, "Kontant"), (.swish, "Swish"), (.invoice, "Faktura")].map {
+            ["value": $0.0.rawValue, "text": $0.1, "checked": (method ?? Cashier.Method.card.rawValue) == $0.0.rawValue] as [String: Any]
+        }
+        if let error { context["error"] = error }
+        return pages.page("payment", context, status: error == nil ? .ok : .badRequest)
+    }
+
+    func takePayment(encounterID: String, _ user: User) async throws -> Response {
+        guard let method = user.form["method"].flatMap(Cashier.Method.init(rawValue:)) else {
+            return try await paymentPage(encounterID: encounterID, user, error: "Välj betalsätt.")
+        }
+        let session = user.data(gateway, action: "cashier")
+        let payment: Cashier.Payment
+        do {
+            payment = try await administration.cashier.pay(encounterID: encounterID, method: method, session: session)
+        } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
+            return try await paymentPage(encounterID: encounterID, user, error: error.issues.map(\.diagnostics).joined(separator: " "), method: method.rawValue)
+        }
+        var context = layout(user, title: "Kvitto \(payment.receiptNumber)", nav: "navCashier")
+        context["receiptNumber"] = payment.receiptNumber
+        context["fee"] = payment.fee
+        context["charged"] = payment.charged
+        if let reason = payment.reason { context["reason"] = reason }
+        context["paidInPeriod"] = payment.status.paid
+        context["ceiling"] = payment.status.ceiling
+        context["frikortIssued"] = payment.frikortIssued
+        if let number = payment.status.frikortNumber { context["frikort"] = "\(number), giltigt till och med \(payment.status.frikortValidUntil ?? "")" }
+        context["receipt"] = try await administration.cashier.receipt(invoiceID: payment.invoice.id, session: session)
+        return pages.page("receipt", context)
+    }
+
+    /// Dagsredovisning: the unit's payments on a day, per method.
+    func dailyReportPage(_ request: Request, _ user: User) async throws -> Response {
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        let day = Self.query(request)["dag"].flatMap(SwedishTime.parseDay) ?? SwedishTime.today
+        let report = try await administration.cashier.dailyReport(unitID: assignment.unitID, day: day, session: user.data(gateway, action: "daily-report"))
+        var context = layout(user, title: "Dagsredovisning \(report.day)", nav: "navCashier")
+        context["unitName"] = assignment.unitName
+        context["dayText"] = Self.dayName(day)
+        context["count"] = report.count
+        context["total"] = report.total
+        context["free"] = report.free
+        context["methods"] = report.byMethod.sorted { $0.key < $1.key }.map { ["method": $0.key.capitalized, "count": $0.value.count, "amount": $0.value.amount] as [String: Any] }
+        context["receipts"] = report.invoices.map { invoice -> [String: Any] in
+            let object = invoice.object
+            return ["number": object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue ?? invoice.id,
+                    "time": Display.clock(object["date"]?.stringValue), "amount": object["totalGross"]?.objectValue?["value"]?.numberText ?? "0",
+                    "method": (object.code("type", system: AdministrationCodes.paymentMethod) ?? "").capitalized]
+        }
+        context["previousHref"] = "/kassa/dagsrapport?dag=\(SwedishTime.formatDay(day - 1))"
+        context["nextHref"] = "/kassa/dagsrapport?dag=\(SwedishTime.formatDay(day + 1))"
+        return pages.page("daily-report", context)
+    }
+}
