@@ -125,6 +125,21 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 try await moveOrBookFromWaitingList(appointmentID: context.parameters.get("id") ?? "", waiting: true, request, user)
             }
         }
+        router.get("patienter/:id/remiss/ny") { request, context in
+            try await signedIn(request) { user in try await referralForm(patientID: context.parameters.get("id") ?? "", user) }
+        }
+        router.post("patienter/:id/remiss") { request, context in
+            try await signedIn(request, form: true) { user in try await sendReferral(patientID: context.parameters.get("id") ?? "", user) }
+        }
+        router.get("remisser") { request, _ in try await signedIn(request) { user in try await referralList(request, user) } }
+        router.get("remisser/:id") { request, context in
+            try await signedIn(request) { user in try await referralPage(taskID: context.parameters.get("id") ?? "", request, user) }
+        }
+        router.post("remisser/:id/:step") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await referralStep(taskID: context.parameters.get("id") ?? "", step: context.parameters.get("step") ?? "", request, user)
+            }
+        }
         router.get("kassa") { request, _ in try await signedIn(request) { user in try await cashierPage(request, user) } }
         router.get("kassa/dagsrapport") { request, _ in try await signedIn(request) { user in try await dailyReportPage(request, user) } }
         router.get("kassa/:id") { request, context in

@@ -86,10 +86,10 @@ struct WebAppTests {
         try await store.close()
     }
 
-    static func logIn(_ browser: inout Browser, code: String? = nil) async throws -> Browser.Page {
+    static func logIn(_ browser: inout Browser, username: String = "doc", code: String? = nil) async throws -> Browser.Page {
         let form = try await browser.send(.get, "/login")
         let csrf = try #require(form.field("csrf"))
-        return try await browser.send(.post, "/login", form: [("csrf", csrf), ("username", "doc"), ("password", password),
+        return try await browser.send(.post, "/login", form: [("csrf", csrf), ("username", username), ("password", password),
                                                                ("code", code ?? TOTP.code(secret: secret, step: TOTP.step(at: Date())) ?? "")])
     }
 
@@ -236,6 +236,63 @@ struct WebAppTests {
             let fromList = try await browser.send(.post, "/vantelista/\(entry.id)/boka", form: [("formToken", token), ("returnTo", "/vantelista"), ("slot", free)])
             #expect(fromList.status == 303 && fromList.location?.hasPrefix("/vantelista") == true)
             #expect(try await browser.send(.get, try #require(fromList.location)).html.contains("Ingen står på väntelistan"))
+        }
+    }
+
+    @Test("a referral is written from the chart (a missing question said at its field), accepted and answered by the receiving clinic, and the sender sees the answer",
+          arguments: backends)
+    func referralRoundTrip(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            let lakare = try #require(Position.defaults.first { $0.code == "lakare" })
+            var role = Assignment.resource(id: "spec-role", practitionerID: "spec", unitID: "klinik", purpose: .care, position: lakare)
+            role["practitioner"] = .object(JSONObject([("reference", .string("Practitioner/spec")), ("display", .string("Doktor Spets"))]))
+            for (type, id, json) in [
+                ("Organization", "region", #"{"resourceType":"Organization","id":"region","name":"Regionen"}"#),
+                ("Organization", "klinik", #"{"resourceType":"Organization","id":"klinik","name":"Medicinkliniken","partOf":{"reference":"Organization/region"}}"#),
+                ("Practitioner", "spec", #"{"resourceType":"Practitioner","id":"spec"}"#), ("PractitionerRole", "spec-role", JSONWriter.string(.object(role))),
+            ] {
+                _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(json.utf8)).objectValue), type: type, id: id, ifMatch: nil))
+            }
+            await services.gateway.directory.invalidate()
+            _ = try await services.accounts.create(username: "spec", kind: .practitioner, subjectID: "spec", displayName: "Doktor Spets",
+                                                   password: Self.password, totpSecret: Self.secret)
+            var doc = Browser(client: client)
+            _ = try await Self.logIn(&doc)
+            let form = try await doc.send(.get, "/patienter/p1/remiss/ny")
+            #expect(form.status == 200 && form.html.contains("<option value=\"klinik\">Medicinkliniken</option>"))
+            let token = try #require(form.field("formToken"))
+            let missing = try await doc.send(.post, "/patienter/p1/remiss", form: [("formToken", token), ("unit", "klinik"), ("question", "?"), ("priority", "urgent")])
+            #expect(missing.status == 400 && missing.html.contains("id=\"question-error\"") && missing.html.contains("value=\"klinik\" selected"))
+            let sent = try await doc.send(.post, "/patienter/p1/remiss", form: [("formToken", token), ("unit", "klinik"), ("priority", "urgent"),
+                                                                                 ("question", "Oregelbunden puls, förmaksflimmer?")])
+            #expect(sent.status == 303)
+            let task = try #require(sent.location?.firstMatch(of: /\/remisser\/([^?]+)/)?.1).description
+            let mine = try await doc.send(.get, try #require(sent.location))
+            #expect(mine.html.contains("Remissen är skickad") && mine.html.contains("Inkommen") && mine.html.contains("Återkalla remissen"))
+            #expect(!mine.html.contains("Acceptera"), "the sender cannot assess its own referral")
+
+            var spec = Browser(client: client)
+            _ = try await Self.logIn(&spec, username: "spec")
+            let inbox = try await spec.send(.get, "/remisser")
+            #expect(inbox.status == 200 && inbox.html.contains("Oregelbunden puls") && inbox.html.contains("Brådskande"))
+            let page = try await spec.send(.get, "/remisser/\(task)")
+            let specToken = try #require(page.field("formToken"))
+            #expect(page.html.contains("Acceptera") && page.html.contains("Avvisa remissen") && page.html.contains("Ek, Greta"))
+            let noReason = try await spec.send(.post, "/remisser/\(task)/avvisa", form: [("formToken", specToken), ("text", "")])
+            #expect(noReason.status == 400 && noReason.html.contains("id=\"avvisa-error\""))
+            #expect(try await spec.send(.post, "/remisser/\(task)/acceptera", form: [("formToken", specToken), ("text", "")]).status == 303)
+            let accepted = try await spec.send(.get, "/remisser/\(task)")
+            #expect(accepted.html.contains("Accepterad") && accepted.html.contains("Skicka remissvar") && !accepted.html.contains("Avvisa remissen"))
+            let answered = try await spec.send(.post, "/remisser/\(task)/besvara", form: [("formToken", specToken), ("text", "Förmaksflimmer bekräftat, antikoagulation insatt.")])
+            #expect(answered.status == 303)
+
+            let sentList = try await doc.send(.get, "/remisser?visa=skickade")
+            #expect(sentList.html.contains("Besvarad") && sentList.html.contains("Medicinkliniken"))
+            let withAnswer = try await doc.send(.get, "/remisser/\(task)")
+            #expect(withAnswer.html.contains("id=\"referral-answer\">Förmaksflimmer bekräftat"))
+            let forbidden = try await doc.send(.post, "/remisser/\(task)/acceptera", form: [("formToken", token)])
+            #expect(forbidden.status == 403 || forbidden.status == 409, "the sender's side cannot take the receiver's steps")
         }
     }
 

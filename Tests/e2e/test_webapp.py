@@ -278,3 +278,41 @@ def test_a_secretary_books_a_visit_a_nurse_checks_the_patient_in_and_the_cashier
     browser.find_element(By.LINK_TEXT, "Dagsredovisning").click()
     wait_for(browser, lambda d: d.title.startswith("Dagsredovisning"), "the daily report")
     assert "totalt 200 kr" in browser.page_source.replace("<strong>", "").replace("</strong>", "")
+
+
+def test_a_doctor_sends_a_referral_and_the_receiving_ward_accepts_and_answers_it(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    patient, _ = seed(server, "Remissdotter", 505, with_contact=True)
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-1")
+    browser.get(f"{server.root}/patienter/{patient}")
+    browser.find_element(By.LINK_TEXT, "Skriv remiss").click()
+    wait_for(browser, lambda d: d.title.startswith("Ny remiss"), "the referral form")
+    Select(browser.find_element(By.ID, "unit")).select_by_value("hosp-1-ward-2")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/remiss'] button").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "question-error"), "the missing question said at its field")
+    assert Select(browser.find_element(By.ID, "unit")).first_selected_option.get_attribute("value") == "hosp-1-ward-2"
+    browser.find_element(By.ID, "question").send_keys("Oregelbunden puls sedan två veckor. Förmaksflimmer?")
+    browser.find_element(By.CSS_SELECTOR, "input[name=priority][value=urgent]").click()
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/remiss'] button").click()
+    wait_for(browser, lambda d: "Remissen är skickad" in d.page_source, "the sent referral")
+    referral = browser.current_url.split("/remisser/")[1].split("?")[0]
+
+    # The receiving ward (the same doctor's assignment there) finds it in the inbox, accepts and answers it.
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-2")
+    browser.find_element(By.LINK_TEXT, "Remisser").click()
+    wait_for(browser, lambda d: d.title.startswith("Remissinkorg"), "the ward's referral inbox")
+    browser.find_element(By.CSS_SELECTOR, f"a[href='/remisser/{referral}']").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "referral-status"), "the referral")
+    assert "Oregelbunden puls" in browser.page_source and "Brådskande" in browser.page_source
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/acceptera'] button").click()
+    wait_for(browser, lambda d: "Remissen är accepterad" in d.page_source, "the accepted referral")
+    assert browser.find_element(By.ID, "referral-status").text == "Accepterad"
+    shot(browser, server, "referral")
+    browser.find_element(By.ID, "besvara").send_keys("Förmaksflimmer bekräftat på EKG. Antikoagulation insatt, återbesök om tre månader.")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/besvara'] button").click()
+    wait_for(browser, lambda d: "Remissvaret är skickat" in d.page_source, "the answer")
+    assert browser.find_element(By.ID, "referral-status").text == "Besvarad"

@@ -61,6 +61,13 @@ public actor OrganisationDirectory {
         return current
     }
 
+    /// The organisations that are part of another (care units and clinics), by name: where a referral can go.
+    public func careUnits() async throws -> [Unit] {
+        try await loadIfStale()
+        let parents = Set(units.values.compactMap(\.parentID))
+        return units.values.filter { $0.parentID != nil && !parents.contains($0.id) }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+    }
+
     public func unit(_ id: String) async throws -> Unit? {
         try await loadIfStale()
         return units[id]

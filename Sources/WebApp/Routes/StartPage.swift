@@ -55,7 +55,7 @@ extension WebApp {
         }
         context["referrals"] = referrals.map { item -> [String: Any] in
             let request = Display.id(item.task.object["focus"], type: "ServiceRequest").flatMap { requests[$0] }
-            return ["patientID": item.patientID ?? "", "patientName": name(item.patientID), "question": request.map(Display.referralQuestion) ?? "Remiss",
+            return ["taskID": item.task.id, "patientID": item.patientID ?? "", "patientName": name(item.patientID), "question": request.map(Display.referralQuestion) ?? "Remiss",
              "status": Labels.taskStatus(item.status), "days": item.daysSinceSent, "overdue": item.isOverdue || item.isAlarm]
         }
         context["waiting"] = overdue.map { entry -> [String: Any] in
