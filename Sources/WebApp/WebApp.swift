@@ -17,12 +17,15 @@ public struct WebSettings: Sendable {
     public var maximumSearchResults: Int
     /// The most times (and bookings) one day or week of the appointment book shows.
     public var maximumBookRows: Int
+    /// The most audit records one log-review page shows.
+    public var maximumLogRows: Int
 
-    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50, maximumBookRows: Int = 400) {
+    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50, maximumBookRows: Int = 400, maximumLogRows: Int = 200) {
         self.sessionSeconds = sessionSeconds
         self.fhirBaseURL = fhirBaseURL
         self.maximumSearchResults = maximumSearchResults
         self.maximumBookRows = maximumBookRows
+        self.maximumLogRows = maximumLogRows
     }
 }
 
@@ -140,6 +143,20 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 try await referralStep(taskID: context.parameters.get("id") ?? "", step: context.parameters.get("step") ?? "", request, user)
             }
         }
+        router.get("loggranskning") { request, _ in
+            try await signedIn(request) { user in
+                try await logReviewPage(.queue(flag: Self.query(request)["flagga"].flatMap { $0.isEmpty ? nil : $0 }), request, user)
+            }
+        }
+        router.get("loggranskning/patient/:id") { request, context in
+            try await signedIn(request) { user in try await logReviewPage(.patient(context.parameters.get("id") ?? ""), request, user) }
+        }
+        router.get("loggranskning/anvandare") { request, _ in
+            try await signedIn(request) { user in try await logReviewPage(.user(Self.query(request)["id"] ?? ""), request, user) }
+        }
+        router.post("loggranskning/:seq/beslut") { request, context in
+            try await signedIn(request, form: true) { user in try await decideOnAccess(sequence: context.parameters.get("seq") ?? "", request, user) }
+        }
         router.get("kassa") { request, _ in try await signedIn(request) { user in try await cashierPage(request, user) } }
         router.get("kassa/dagsrapport") { request, _ in try await signedIn(request) { user in try await dailyReportPage(request, user) } }
         router.get("kassa/:id") { request, context in
@@ -218,6 +235,13 @@ public struct WebApp<Context: RequestContext>: Sendable {
                      "formToken": user.session.formToken] as [String: Any],
         ]
         if let nav { context[nav] = true }
+        // The menu offers what the assignment's position may do; the modules refuse the rest anyway.
+        let permissions = user.principal.permissions
+        context["showRegister"] = permissions.mayWrite("Patient")
+        context["showBook"] = permissions.mayWrite("Appointment")
+        context["showReferrals"] = permissions.mayRead("Task")
+        context["showCashier"] = permissions.mayWrite("ChargeItem")
+        context["showLogReview"] = permissions.auditReview
         return context
     }
 

@@ -28,6 +28,7 @@ struct AccessRouteTests {
         "GET /tidbok", "POST /tidbok/boka", "POST /tidbok/{id}/checka-in", "POST /tidbok/{id}/avboka", "POST /tidbok/{id}/uteblev",
         "GET /tidbok/{id}/flytta", "POST /tidbok/{id}/flytta", "GET /vantelista", "GET /vantelista/{id}/boka", "POST /vantelista/{id}/boka",
         "GET /patienter/{id}/remiss/ny", "POST /patienter/{id}/remiss", "GET /remisser", "GET /remisser/{id}", "POST /remisser/{id}/{step}",
+        "GET /loggranskning", "GET /loggranskning/patient/{id}", "GET /loggranskning/anvandare", "POST /loggranskning/{seq}/beslut",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).

@@ -296,6 +296,44 @@ struct WebAppTests {
         }
     }
 
+    @Test("the logggranskare finds a doctor's nödåtkomst in the queue, decides on it (a comment needed for a follow-up), and reads the patient's and the user's logs",
+          arguments: backends)
+    func logReview(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            let reviewer = try #require(Position.defaults.first { $0.code == "logggranskare" })
+            let role = Assignment.resource(id: "rev-role", practitionerID: "rev", unitID: "vc", purpose: .followUp, position: reviewer)
+            _ = try await job.commit([.update(JSONObject([("resourceType", .string("Practitioner")), ("id", .string("rev"))]), type: "Practitioner", id: "rev", ifMatch: nil),
+                                      .update(role, type: "PractitionerRole", id: "rev-role", ifMatch: nil)])
+            _ = try await services.accounts.create(username: "rev", kind: .practitioner, subjectID: "rev", displayName: "Granskare Gran",
+                                                   password: Self.password, totpSecret: Self.secret)
+            var doc = Browser(client: client)
+            _ = try await Self.logIn(&doc)
+            let question = try await doc.send(.get, "/patienter/p2")
+            let docToken = try #require(question.field("formToken"))
+            let opened = try await doc.send(.post, "/patienter/p2/nodatkomst", form: [("formToken", docToken), ("reason", "Medvetslös, kan inte tillfrågas")])
+            #expect(opened.status == 303)
+            #expect(try await doc.send(.get, "/loggranskning").status == 403, "a doctor does not review the log")
+            #expect(!(try await doc.send(.get, "/start").html.contains("Logguppföljning")), "nor is it in the doctor's menu")
+
+            var rev = Browser(client: client)
+            _ = try await Self.logIn(&rev, username: "rev")
+            let queue = try await rev.send(.get, "/loggranskning?flagga=emergency-access")
+            #expect(queue.status == 200 && queue.html.contains("Nödåtkomst") && queue.html.contains("Medvetslös, kan inte tillfrågas") && queue.html.contains("Främling"))
+            let sequence = try #require(queue.html.firstMatch(of: /action="\/loggranskning\/(\d+)\/beslut"/)?.1).description
+            let token = try #require(queue.field("formToken"))
+            let bare = try await rev.send(.post, "/loggranskning/\(sequence)/beslut", form: [("formToken", token), ("verdict", "follow-up"), ("comment", "")])
+            #expect(bare.status == 400 && bare.html.contains("id=\"error-\(sequence)\""))
+            let decided = try await rev.send(.post, "/loggranskning/\(sequence)/beslut", form: [("formToken", token), ("verdict", "justified"), ("comment", "Akut situation")])
+            #expect(decided.status == 303)
+            #expect(!(try await rev.send(.get, "/loggranskning?flagga=emergency-access").html.contains("/loggranskning/\(sequence)/beslut")), "decided: out of the queue")
+            let patientLog = try await rev.send(.get, "/loggranskning/patient/p2")
+            #expect(patientLog.html.contains("justified by Practitioner/rev: Akut situation") && patientLog.html.contains("Doktor Ek"))
+            let userLog = try await rev.send(.get, "/loggranskning/anvandare?id=Practitioner%2Fdoc")
+            #expect(userLog.status == 200 && userLog.html.contains("Logg för användaren Doktor Ek") && userLog.html.contains("Främling"))
+        }
+    }
+
     @Test("a doctor writes a note from a template: an incomplete one stays a draft with the reason said, a complete one is signed and found by its sökord",
           arguments: backends)
     func writeAndSignANote(_ backend: StoreBackend) async throws {

@@ -175,6 +175,24 @@ def test_a_doctor_finds_a_patient_sees_the_allergy_and_is_stopped_without_a_care
     browser.get(f"{server.root}/patienter/{known}")
     assert browser.title.startswith("Logga in")
 
+    # The logggranskare finds the nödåtkomst in the web queue and decides on it.
+    log_in(browser, server, "logggranskare", "")
+    browser.find_element(By.LINK_TEXT, "Logguppföljning").click()
+    wait_for(browser, lambda d: d.title.startswith("Logguppföljning"), "the review queue")
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element(By.ID, "flagga")).select_by_value("emergency-access")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/loggranskning'] button").click()
+    wait_for(browser, lambda d: "flagga=emergency-access" in d.current_url, "the emergency-access queue")
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.log tbody tr") if "Medvetslös i akutrummet" in r.text)
+    assert "Okändsdotter, Astrid" in row.text and "Anna Lindqvist" in row.text and "Nödåtkomst" in row.text
+    shot(browser, server, "log-review")
+    row.find_element(By.CSS_SELECTOR, "input[name=verdict][value=justified]").click()
+    row.find_element(By.CSS_SELECTOR, "input[name=comment]").send_keys("Akut omhändertagande, befogat")
+    row.find_element(By.CSS_SELECTOR, "button").click()
+    wait_for(browser, lambda d: "Beslutet är sparat" in d.page_source, "the saved decision")
+    browser.get(f"{server.root}/loggranskning/patient/{stranger}")
+    assert "Akut omhändertagande, befogat" in browser.page_source
+
 
 def test_a_secretary_registers_a_patient_and_a_wrong_number_is_said_at_the_field(server, browser):
     from selenium.webdriver.common.by import By
