@@ -14,7 +14,7 @@ public struct AttentionSignals: Sendable {
         case treatment = "behandling"
         case careLimitation = "vardbegransning"
 
-        var valueSet: String {
+        public var valueSet: String {
             switch self {
             case .infection: KarnaValueSets.infections
             case .treatment: KarnaValueSets.treatments
@@ -22,7 +22,7 @@ public struct AttentionSignals: Sendable {
             }
         }
 
-        var title: String {
+        public var title: String {
             switch self {
             case .infection: "Smitta"
             case .treatment: "Behandling av betydelse för vården"

@@ -128,6 +128,34 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 try await moveOrBookFromWaitingList(appointmentID: context.parameters.get("id") ?? "", waiting: true, request, user)
             }
         }
+        router.get("patienter/:id/signaler") { request, context in
+            try await signedIn(request) { user in
+                try await clinicalPage(patientID: context.parameters.get("id") ?? "", user, notice: Self.query(request)["klar"])
+            }
+        }
+        router.post("patienter/:id/allergi") { request, context in
+            try await signedIn(request, form: true) { user in try await addAllergy(patientID: context.parameters.get("id") ?? "", user) }
+        }
+        router.post("patienter/:id/signal") { request, context in
+            try await signedIn(request, form: true) { user in try await addSignal(patientID: context.parameters.get("id") ?? "", user) }
+        }
+        router.post("patienter/:id/signaler/:type/:signal/avsluta") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await endSignal(patientID: context.parameters.get("id") ?? "", type: context.parameters.get("type") ?? "",
+                                    id: context.parameters.get("signal") ?? "", user)
+            }
+        }
+        router.post("patienter/:id/problem") { request, context in
+            try await signedIn(request, form: true) { user in try await addProblem(patientID: context.parameters.get("id") ?? "", user) }
+        }
+        router.post("patienter/:id/problem/:condition/avsluta") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await resolveProblem(patientID: context.parameters.get("id") ?? "", conditionID: context.parameters.get("condition") ?? "", user)
+            }
+        }
+        router.post("patienter/:id/diagnoser") { request, context in
+            try await signedIn(request, form: true) { user in try await registerDiagnoses(patientID: context.parameters.get("id") ?? "", user) }
+        }
         router.get("patienter/:id/remiss/ny") { request, context in
             try await signedIn(request) { user in try await referralForm(patientID: context.parameters.get("id") ?? "", user) }
         }

@@ -27,6 +27,8 @@ struct AccessRouteTests {
         "GET /registrera", "POST /registrera", "POST /registrera/reservnummer",
         "GET /tidbok", "POST /tidbok/boka", "POST /tidbok/{id}/checka-in", "POST /tidbok/{id}/avboka", "POST /tidbok/{id}/uteblev",
         "GET /tidbok/{id}/flytta", "POST /tidbok/{id}/flytta", "GET /vantelista", "GET /vantelista/{id}/boka", "POST /vantelista/{id}/boka",
+        "GET /patienter/{id}/signaler", "POST /patienter/{id}/allergi", "POST /patienter/{id}/signal", "POST /patienter/{id}/signaler/{type}/{signal}/avsluta",
+        "POST /patienter/{id}/problem", "POST /patienter/{id}/problem/{condition}/avsluta", "POST /patienter/{id}/diagnoser",
         "GET /patienter/{id}/remiss/ny", "POST /patienter/{id}/remiss", "GET /remisser", "GET /remisser/{id}", "POST /remisser/{id}/{step}",
         "GET /loggranskning", "GET /loggranskning/patient/{id}", "GET /loggranskning/anvandare", "POST /loggranskning/{seq}/beslut",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",

@@ -103,7 +103,9 @@ struct WebAppTests {
                                    (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
                                    (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"),
                                    (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
-                                   (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport")] {
+                                   (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
+                                   (.get, "/patienter/p1/signaler"), (.post, "/patienter/p1/allergi"), (.get, "/patienter/p1/remiss/ny"), (.get, "/remisser"),
+                                   (.get, "/loggranskning"), (.post, "/loggranskning/1/beslut")] {
                 let page = try await browser.send(method, path, form: method == .post ? [("reason", "test")] : nil)
                 #expect(page.status == 303 && page.location == "/login", "\(method) \(path): \(page.status) \(page.location ?? "")")
             }
@@ -331,6 +333,52 @@ struct WebAppTests {
             #expect(patientLog.html.contains("justified by Practitioner/rev: Akut situation") && patientLog.html.contains("Doktor Ek"))
             let userLog = try await rev.send(.get, "/loggranskning/anvandare?id=Practitioner%2Fdoc")
             #expect(userLog.status == 200 && userLog.html.contains("Logg för användaren Doktor Ek") && userLog.html.contains("Främling"))
+        }
+    }
+
+    @Test("attention signals, the problem list and a contact's diagnoses: added, ended with a reason, wrong codes said at their fields", arguments: backends)
+    func signalsAndDiagnoses(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { _, client in
+            var browser = Browser(client: client)
+            _ = try await Self.logIn(&browser)
+            let page = try await browser.send(.get, "/patienter/p1/signaler")
+            #expect(page.status == 200 && page.html.contains("Allergi: Jordnöt") && page.html.contains("value=\"J01CE02 Fenoximetylpenicillin\""))
+            #expect(page.html.contains("<option value=\"vardbegransning|ej-hlr\">Ej hjärt-lungräddning (HLR)</option>"))
+            let token = try #require(page.field("formToken"))
+            func post(_ path: String, _ fields: [(String, String)]) async throws -> Browser.Page {
+                try await browser.send(.post, "/patienter/p1/" + path, form: [("formToken", token)] + fields)
+            }
+
+            let noSubstance = try await post("allergi", [("substance", " "), ("reaction", "Utslag")])
+            #expect(noSubstance.status == 400 && noSubstance.html.contains("id=\"substance-error\"") && noSubstance.html.contains("value=\"Utslag\""))
+            #expect(try await post("allergi", [("substance", "J01CE02 Fenoximetylpenicillin"), ("reaction", "Urtikaria"), ("criticality", "high")]).status == 303)
+            let withAllergy = try await browser.send(.get, "/patienter/p1/signaler")
+            #expect(withAllergy.html.contains("Allergi: Fenoximetylpenicillin") && withAllergy.html.contains("Urtikaria"))
+
+            let noNote = try await post("signal", [("code", "vardbegransning|ej-hlr"), ("note", "")])
+            #expect(noNote.status == 400 && noNote.html.contains("id=\"signal-note-error\""))
+            let wrongKind = try await post("signal", [("code", "smitta|ej-hlr"), ("note", "x")])
+            #expect(wrongKind.status == 400 && wrongKind.html.contains("id=\"signal-code-error\""), "a code of another kind is refused by the value set")
+            #expect(try await post("signal", [("code", "vardbegransning|ej-hlr"), ("note", "Beslutat med patienten och dottern"), ("decidedAt", "2026-11-20")]).status == 303)
+            #expect(try await browser.send(.get, "/patienter/p1").html.contains("Vårdbegränsning"), "the banner shows the new signal")
+
+            let notEnded = try await post("signaler/AllergyIntolerance/a1/avsluta", [("reason", "")])
+            #expect(notEnded.status == 400 && notEnded.html.contains("skriv varför"))
+            #expect(try await post("signaler/AllergyIntolerance/a1/avsluta", [("reason", "Provokation utan reaktion")]).status == 303)
+            #expect(!(try await browser.send(.get, "/patienter/p1/signaler").html.contains("Allergi: Jordnöt")))
+
+            let badProblem = try await post("problem", [("code", "Q99.99 Påhittad")])
+            #expect(badProblem.status == 400 && badProblem.html.contains("id=\"problem-code-error\"") && badProblem.html.contains("value=\"Q99.99 Påhittad\""))
+            #expect(try await post("problem", [("code", "I10 Essentiell hypertoni")]).status == 303)
+            let problems = try await browser.send(.get, "/patienter/p1/signaler")
+            let problem = try #require(problems.html.firstMatch(of: /id="problem-([^"]+)">Essentiell hypertoni/)?.1).description
+            #expect(try await post("problem/\(problem)/avsluta", []).status == 303)
+            #expect(!(try await browser.send(.get, "/patienter/p1/signaler").html.contains("id=\"problem-\(problem)\"")))
+
+            let badProcedure = try await post("diagnoser", [("encounter", "e1"), ("main", "I10"), ("procedures", "ZZ999")])
+            #expect(badProcedure.status == 400 && badProcedure.html.contains("id=\"procedures-error\"") && badProcedure.html.contains("value=\"e1\" selected"))
+            #expect(try await post("diagnoser", [("encounter", "e1"), ("main", "I10 Essentiell hypertoni"), ("procedures", "AF037")]).status == 303)
+            #expect(try await browser.send(.get, "/patienter/p1").html.contains("Essentiell hypertoni"), "the contact's main diagnosis is on the chart's problem list")
         }
     }
 

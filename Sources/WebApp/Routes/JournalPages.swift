@@ -40,6 +40,7 @@ extension WebApp {
 
         var context = layout(user, title: "Journal – \(banner["name"] as? String ?? "")")
         context["patientID"] = patientID
+        context["tabJournal"] = true
         context["banner"] = banner
         if let notice { context["notice"] = notice }
         context["text"] = filter.text ?? ""

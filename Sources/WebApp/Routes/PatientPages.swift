@@ -50,6 +50,7 @@ extension WebApp {
         let chart = try await documentation.overview.chart(patientID: patientID, session: session)
         var context = layout(user, title: Display.name(chart.patient.object))
         context["patientID"] = patientID
+        context["tabOverview"] = true
         context["banner"] = banner(chart.patient.object, status: status, signals: chart.attention, contacts: chart.currentContacts)
         context["problems"] = chart.problems.map { condition -> [String: Any] in
             ["text": Display.concept(condition.object["code"]), "code": Display.code(condition.object["code"]),
