@@ -185,6 +185,13 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("loggranskning/:seq/beslut") { request, context in
             try await signedIn(request, form: true) { user in try await decideOnAccess(sequence: context.parameters.get("seq") ?? "", request, user) }
         }
+        router.get("avdelning") { request, _ in try await signedIn(request) { user in try await wardPage(request, user) } }
+        router.post("avdelning/inskrivning") { request, _ in try await signedIn(request, form: true) { user in try await admitToBed(request, user) } }
+        router.post("avdelning/:id/:step") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await wardStep(encounterID: context.parameters.get("id") ?? "", step: context.parameters.get("step") ?? "", request, user)
+            }
+        }
         router.get("kassa") { request, _ in try await signedIn(request) { user in try await cashierPage(request, user) } }
         router.get("kassa/dagsrapport") { request, _ in try await signedIn(request) { user in try await dailyReportPage(request, user) } }
         router.get("kassa/:id") { request, context in
@@ -267,6 +274,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         let permissions = user.principal.permissions
         context["showRegister"] = permissions.mayWrite("Patient")
         context["showBook"] = permissions.mayWrite("Appointment")
+        context["showWard"] = permissions.mayWrite("Encounter") && permissions.mayRead("Location")
         context["showReferrals"] = permissions.mayRead("Task")
         context["showCashier"] = permissions.mayWrite("ChargeItem")
         context["showLogReview"] = permissions.auditReview

@@ -31,6 +31,7 @@ struct AccessRouteTests {
         "POST /patienter/{id}/problem", "POST /patienter/{id}/problem/{condition}/avsluta", "POST /patienter/{id}/diagnoser",
         "GET /patienter/{id}/remiss/ny", "POST /patienter/{id}/remiss", "GET /remisser", "GET /remisser/{id}", "POST /remisser/{id}/{step}",
         "GET /loggranskning", "GET /loggranskning/patient/{id}", "GET /loggranskning/anvandare", "POST /loggranskning/{seq}/beslut",
+        "GET /avdelning", "POST /avdelning/inskrivning", "POST /avdelning/{id}/{step}",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).

@@ -382,6 +382,43 @@ struct WebAppTests {
         }
     }
 
+    @Test("the ward overview: a patient is admitted into a free bed by personnummer (an unknown number said at the bed), moved, on leave and back, discharged",
+          arguments: backends)
+    func wardOverview(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            for bed in ["bed1", "bed2"] {
+                let json = #"{"resourceType":"Location","id":"\#(bed)","name":"Säng \#(bed.suffix(1))","status":"active","physicalType":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/location-physical-type","code":"bd"}]},"managingOrganization":{"reference":"Organization/vc"}}"#
+                _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(json.utf8)).objectValue), type: "Location", id: bed, ifMatch: nil))
+            }
+            var browser = Browser(client: client)
+            _ = try await Self.logIn(&browser)
+            let empty = try await browser.send(.get, "/avdelning")
+            #expect(empty.status == 200 && empty.html.contains("0 belagda · 2 lediga") && empty.html.contains("id=\"bed-bed1\""))
+            let token = try #require(empty.field("formToken"))
+            let unknown = try await browser.send(.post, "/avdelning/inskrivning", form: [("formToken", token), ("bed", "bed1"), ("patient", "191212121212")])
+            #expect(unknown.status == 400 && unknown.html.contains("id=\"error-bed1\"") && unknown.html.contains("value=\"191212121212\""))
+            let admitted = try await browser.send(.post, "/avdelning/inskrivning", form: [("formToken", token), ("bed", "bed1"), ("patient", "19500203-9286"),
+                                                                                          ("source", "akuten"), ("reason", "Pneumoni")])
+            #expect(admitted.status == 303)
+            let ward = try await browser.send(.get, "/avdelning")
+            #expect(ward.html.contains("1 belagda · 1 lediga") && ward.html.contains("Ek, Greta"))
+            let stay = try #require(ward.html.firstMatch(of: /action="\/avdelning\/([^\/"]+)\/flytta"/)?.1).description
+            let taken = try await browser.send(.post, "/avdelning/inskrivning", form: [("formToken", token), ("bed", "bed1"), ("patient", "19500203-9286")])
+            #expect(taken.status == 400, "an occupied bed takes no second patient")
+            #expect(try await browser.send(.post, "/avdelning/\(stay)/flytta", form: [("formToken", token), ("bed", "bed1"), ("toBed", "bed2")]).status == 303)
+            let moved = try await browser.send(.get, "/avdelning")
+            #expect(try #require(moved.html.range(of: "id=\"bed-bed2\"")).lowerBound < (moved.html.range(of: "Ek, Greta")?.lowerBound ?? moved.html.startIndex))
+            #expect(try await browser.send(.post, "/avdelning/\(stay)/permission", form: [("formToken", token), ("bed", "bed2")]).status == 303)
+            #expect(try await browser.send(.get, "/avdelning").html.contains("1 på permission"))
+            #expect(try await browser.send(.post, "/avdelning/\(stay)/ater", form: [("formToken", token), ("bed", "bed2")]).status == 303)
+            let discharged = try await browser.send(.post, "/avdelning/\(stay)/skriv-ut", form: [("formToken", token), ("bed", "bed2"), ("destination", "hem")])
+            #expect(discharged.status == 303)
+            let after = try await browser.send(.get, try #require(discharged.location))
+            #expect(after.html.contains("0 belagda · 2 lediga") && after.html.contains("Utskriven"))
+        }
+    }
+
     @Test("a doctor writes a note from a template: an incomplete one stays a draft with the reason said, a complete one is signed and found by its sökord",
           arguments: backends)
     func writeAndSignANote(_ backend: StoreBackend) async throws {
