@@ -205,6 +205,9 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 try await registerAccess(.careRelationship, patientID: context.parameters.get("id") ?? "", form: user.form, user: user)
             }
         }
+        router.post("patienter/:id/samtycke") { request, context in
+            try await signedIn(request, form: true) { user in try await registerConsent(patientID: context.parameters.get("id") ?? "", user) }
+        }
         router.post("patienter/:id/nodatkomst") { request, context in
             try await signedIn(request, form: true) { user in
                 try await registerAccess(.emergency, patientID: context.parameters.get("id") ?? "", form: user.form, user: user)

@@ -21,7 +21,7 @@ struct AccessRouteTests {
     /// The web app's pages: the public ones and those behind a web session (WebAppTests drives each of these without one).
     static let webRoutes: Set<String> = [
         "GET /static/{file}", "GET /login", "POST /login", "POST /login/uppdrag", "POST /logga-ut",
-        "GET /start", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/nodatkomst",
+        "GET /start", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/samtycke", "POST /patienter/{id}/nodatkomst",
         "GET /patienter/{id}/journal", "GET /patienter/{id}/anteckning/ny", "POST /patienter/{id}/anteckning", "POST /anteckningar/{id}/signera",
         "GET /anteckningar/{id}", "POST /anteckningar/{id}/ratta", "POST /anteckningar/{id}/makulera",
         "GET /registrera", "POST /registrera", "POST /registrera/reservnummer",

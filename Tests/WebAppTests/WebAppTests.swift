@@ -419,6 +419,35 @@ struct WebAppTests {
         }
     }
 
+    @Test("another care provider's information shows only after the patient's consent, which the chart offers to register", arguments: backends)
+    func consentForOtherProviders(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            let tag = #""meta":{"tag":[{"system":"https://karna.se/fhir/CodeSystem/vardenhet","code":"privat-vc"}]}"#
+            for (type, id, json) in [
+                ("Organization", "privat", #"{"resourceType":"Organization","id":"privat","name":"Privatvård AB"}"#),
+                ("Organization", "privat-vc", #"{"resourceType":"Organization","id":"privat-vc","name":"Privata vårdcentralen","partOf":{"reference":"Organization/privat"}}"#),
+                ("Encounter", "pe1", #"{"resourceType":"Encounter","id":"pe1",\#(tag),"status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/p1"},"serviceProvider":{"reference":"Organization/privat-vc"},"period":{"start":"2026-10-01T10:00:00+02:00","end":"2026-10-01T10:30:00+02:00"}}"#),
+                ("Observation", "po1", #"{"resourceType":"Observation","id":"po1",\#(tag),"status":"final","code":{"text":"Privat blodsocker"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-10-01T10:10:00+02:00","valueQuantity":{"value":7.1,"unit":"mmol/L"}}"#),
+            ] {
+                _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(json.utf8)).objectValue), type: type, id: id, ifMatch: nil))
+            }
+            await services.gateway.directory.invalidate()
+            var browser = Browser(client: client)
+            _ = try await Self.logIn(&browser)
+            let before = try await browser.send(.get, "/patienter/p1")
+            #expect(before.html.contains("Information hos andra vårdgivare") && before.html.contains("<strong>Privatvård AB</strong>"))
+            #expect(!before.html.contains("Privat blodsocker"), "another provider's result is not shown without consent")
+            let token = try #require(before.field("formToken"))
+            let unconfirmed = try await browser.send(.post, "/patienter/p1/samtycke", form: [("formToken", token), ("provider", "privat"), ("days", "30")])
+            #expect(unconfirmed.html.contains("id=\"consent-error\""), "the patient's consent must be confirmed")
+            let consented = try await browser.send(.post, "/patienter/p1/samtycke", form: [("formToken", token), ("provider", "privat"), ("asked", "ja"), ("days", "30")])
+            #expect(consented.status == 303)
+            let after = try await browser.send(.get, "/patienter/p1")
+            #expect(after.html.contains("Privat blodsocker") && !after.html.contains("Information hos andra vårdgivare"))
+        }
+    }
+
     @Test("a doctor writes a note from a template: an incomplete one stays a draft with the reason said, a complete one is signed and found by its sökord",
           arguments: backends)
     func writeAndSignANote(_ backend: StoreBackend) async throws {

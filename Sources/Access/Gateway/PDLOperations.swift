@@ -7,7 +7,10 @@ import Store
 extension PatientDataSession {
     /// What the principal may see of a patient's record and on what ground, for the
     /// care-relationship question, the consent dialog and "spärrad information finns".
-    public func accessStatus(patientID: String) async throws -> JSONObject {
+    /// With `otherProviders`, it also names the care providers whose information about the patient the
+    /// user cannot see without the patient's consent (not those the patient has blocked), from the
+    /// patient's care contacts: what the consent dialog offers.
+    public func accessStatus(patientID: String, otherProviders: Bool = false) async throws -> JSONObject {
         guard try await store.read(type: "Patient", id: patientID) != nil else {
             throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
         }
@@ -36,6 +39,19 @@ extension PatientDataSession {
             case .allowed(let basis): members.append(("access", .string(basis.rawValue)))
             case .blocked: members.append(("access", .string("blocked")))
             case .denied(let why): members += [("access", .string("none")), ("reason", .string(why))]
+            }
+            if otherProviders {
+                var found: [String: String] = [:]
+                for contact in try await store.lookup("Encounter", [("patient", "Patient/\(patientID)")], limit: gateway.settings.maximumContactsForProviders) {
+                    guard let unit = FactFinder.recordUnit(contact.object) else { continue }
+                    let provider = try await gateway.directory.provider(of: unit)
+                    guard provider != assignment.providerID, !facts.consentedProviders.contains(provider), !facts.blockedProviders.contains(provider),
+                          !facts.blockedUnits.contains(unit) else { continue }
+                    found[provider] = try await gateway.directory.unit(provider)?.name ?? provider
+                }
+                members.append(("otherProviders", .array(found.sorted { $0.value < $1.value }.map {
+                    .object(JSONObject([("id", .string($0.key)), ("name", .string($0.value))]))
+                })))
             }
         }
         // Even the question is an access: it tells whether blocked information or a protected identity exists.

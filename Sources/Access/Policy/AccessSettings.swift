@@ -12,9 +12,12 @@ public struct AccessSettings: Sendable {
     public var defaultProviderID: String
     /// Most matches a search examines to count what the user may see; above it the total is left out.
     public var maximumVisibleCount: Int
+    /// Most care contacts read to find which other care providers hold information about a patient (the consent dialog).
+    public var maximumContactsForProviders: Int
 
     public init(careRelationshipDays: Int = 30, registeredCareRelationshipDays: Int = 14, emergencyAccessHours: Int = 4,
-                defaultProviderID: String = "region-karnland", maximumVisibleCount: Int = 5_000) {
+                defaultProviderID: String = "region-karnland", maximumVisibleCount: Int = 5_000, maximumContactsForProviders: Int = 500) {
+        self.maximumContactsForProviders = maximumContactsForProviders
         self.careRelationshipDays = careRelationshipDays
         self.registeredCareRelationshipDays = registeredCareRelationshipDays
         self.emergencyAccessHours = emergencyAccessHours

@@ -39,11 +39,23 @@ extension WebApp {
         return pages.page("patients", context)
     }
 
+    /// Registers the patient's consent (samtycke) to the user's unit reading another provider's information.
+    func registerConsent(patientID: String, _ user: User) async throws -> Response {
+        let provider = user.form["provider"] ?? ""
+        guard user.form["asked"] == "ja" else {
+            return try await chart(patientID: patientID, user: user, consentError: "Bekräfta att patienten har tillfrågats och samtycker.")
+        }
+        let days = Int(user.form["days"] ?? "") ?? 365
+        _ = try await user.data(gateway, action: "consent").registerConsent(patientID: patientID, providerID: provider,
+                                                                           reason: "Patienten samtycker (registrerat i webbappen)", days: days)
+        return Self.redirect("/patienter/\(patientID)")
+    }
+
     static func digits(_ text: String) -> String { String(text.filter(\.isNumber).suffix(10)) }
 
-    func chart(patientID: String, user: User) async throws -> Response {
+    func chart(patientID: String, user: User, consentError: String? = nil) async throws -> Response {
         let session = user.data(gateway, action: "chart")
-        let status = try await session.accessStatus(patientID: patientID)
+        let status = try await session.accessStatus(patientID: patientID, otherProviders: true)
         guard status["access"]?.stringValue != "none" else {
             return try await accessPage(patientID: patientID, status: status, user: user, form: [:], errors: [:])
         }
@@ -51,6 +63,11 @@ extension WebApp {
         var context = layout(user, title: Display.name(chart.patient.object))
         context["patientID"] = patientID
         context["tabOverview"] = true
+        // Sammanhållen journalföring: other providers' information opens only with the patient's consent.
+        context["otherProviders"] = (status["otherProviders"]?.arrayValue ?? []).compactMap(\.objectValue).map {
+            ["id": $0["id"]?.stringValue ?? "", "name": $0["name"]?.stringValue ?? ""]
+        }
+        if let error = consentError { context["consentError"] = error }
         context["banner"] = banner(chart.patient.object, status: status, signals: chart.attention, contacts: chart.currentContacts)
         context["problems"] = chart.problems.map { condition -> [String: Any] in
             ["text": Display.concept(condition.object["code"]), "code": Display.code(condition.object["code"]),
