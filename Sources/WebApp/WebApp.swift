@@ -192,6 +192,19 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 try await wardStep(encounterID: context.parameters.get("id") ?? "", step: context.parameters.get("step") ?? "", request, user)
             }
         }
+        router.get("admin") { _, _ in Self.redirect("/admin/enheter") }
+        router.get("admin/:section") { request, context in
+            try await signedIn(request) { user in
+                guard let section = AdminSection(rawValue: context.parameters.get("section") ?? "") else { throw HTTPError(.notFound) }
+                return try await adminPage(section, user, notice: Self.query(request)["klar"])
+            }
+        }
+        router.post("admin/:section") { request, context in
+            try await signedIn(request, form: true) { user in
+                guard let section = AdminSection(rawValue: context.parameters.get("section") ?? "") else { throw HTTPError(.notFound) }
+                return try await adminSave(section, user)
+            }
+        }
         router.get("kassa") { request, _ in try await signedIn(request) { user in try await cashierPage(request, user) } }
         router.get("kassa/dagsrapport") { request, _ in try await signedIn(request) { user in try await dailyReportPage(request, user) } }
         router.get("kassa/:id") { request, context in
@@ -281,6 +294,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         context["showReferrals"] = permissions.mayRead("Task")
         context["showCashier"] = permissions.mayWrite("ChargeItem")
         context["showLogReview"] = permissions.auditReview
+        context["showAdmin"] = permissions.administer
         return context
     }
 

@@ -32,6 +32,7 @@ struct AccessRouteTests {
         "GET /patienter/{id}/remiss/ny", "POST /patienter/{id}/remiss", "GET /remisser", "GET /remisser/{id}", "POST /remisser/{id}/{step}",
         "GET /loggranskning", "GET /loggranskning/patient/{id}", "GET /loggranskning/anvandare", "POST /loggranskning/{seq}/beslut",
         "GET /avdelning", "POST /avdelning/inskrivning", "POST /avdelning/{id}/{step}",
+        "GET /admin", "GET /admin/{section}", "POST /admin/{section}",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).

@@ -448,6 +448,66 @@ struct WebAppTests {
         }
     }
 
+    @Test("administration: a unit, a user with an assignment who can then log in, a position's permissions, the fee schedule and the templates — errors at their fields",
+          arguments: backends)
+    func administration(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            let manager = try #require(Position.defaults.first { $0.code == "systemforvaltare" })
+            _ = try await job.commit([.update(JSONObject([("resourceType", .string("Practitioner")), ("id", .string("adm"))]), type: "Practitioner", id: "adm", ifMatch: nil),
+                                      .update(Assignment.resource(id: "adm-role", practitionerID: "adm", unitID: "vc", purpose: .administration, position: manager),
+                                              type: "PractitionerRole", id: "adm-role", ifMatch: nil)])
+            _ = try await services.accounts.create(username: "adm", kind: .practitioner, subjectID: "adm", displayName: "Admin Adamsson",
+                                                   password: Self.password, totpSecret: Self.secret)
+            var doc = Browser(client: client)
+            _ = try await Self.logIn(&doc)
+            #expect(try await doc.send(.get, "/admin/enheter").status == 403, "a doctor does not administer")
+
+            var admin = Browser(client: client)
+            _ = try await Self.logIn(&admin, username: "adm")
+            let units = try await admin.send(.get, "/admin/enheter")
+            #expect(units.status == 200 && units.html.contains("Vårdcentralen Ek"))
+            let token = try #require(units.field("formToken"))
+            let noID = try await admin.send(.post, "/admin/enheter", form: [("formToken", token), ("id", ""), ("name", "Avdelning 7")])
+            #expect(noID.status == 400 && noID.html.contains("id=\"unit-id-error\"") && noID.html.contains("value=\"Avdelning 7\""))
+            #expect(try await admin.send(.post, "/admin/enheter", form: [("formToken", token), ("id", "avd-7"), ("name", "Avdelning 7"), ("parent", "vc")]).status == 303)
+            #expect(try await admin.send(.get, "/admin/enheter").html.contains("<td>avd-7</td><td>Avdelning 7</td>"))
+
+            let created = try await admin.send(.post, "/admin/anvandare", form: [("formToken", token), ("given", "Nils"), ("family", "Nyström"), ("username", "nils"),
+                                                                                  ("unit", "avd-7"), ("position", "sjukskoterska"), ("purpose", "vard-och-behandling")])
+            #expect(created.status == 200 && created.html.contains("Nils Nyström"))
+            let password = try #require(created.html.firstMatch(of: /id="created-password">([^<]+)</)?.1).description
+            let secret = try #require(created.html.firstMatch(of: /id="created-secret">([^<]+)</)?.1).description
+            let again = try await admin.send(.post, "/admin/anvandare", form: [("formToken", token), ("given", "Nils"), ("family", "Annan"), ("username", "nils"),
+                                                                                ("unit", "avd-7"), ("position", "sjukskoterska"), ("purpose", "vard-och-behandling")])
+            #expect(again.status == 400 && again.html.contains("id=\"username-error\""))
+            var nils = Browser(client: client)
+            let form = try await nils.send(.get, "/login")
+            let login = try await nils.send(.post, "/login", form: [("csrf", try #require(form.field("csrf"))), ("username", "nils"), ("password", password),
+                                                                     ("code", TOTP.code(secret: secret, step: TOTP.step(at: Date())) ?? "")])
+            #expect(login.status == 303 && login.location == "/start", "the new user logs in under the new assignment")
+            #expect(try await nils.send(.get, "/start").html.contains("Start – Avdelning 7"))
+
+            #expect(try await admin.send(.post, "/admin/befattningar", form: [("formToken", token), ("code", "kassapersonal"), ("read", "Patient, Encounter"),
+                                                                                 ("write", "ChargeItem")]).status == 303)
+            #expect(try await admin.send(.get, "/admin/befattningar").html.contains("value=\"Encounter, Patient\""))
+
+            let badFee = try await admin.send(.post, "/admin/taxa", form: [("formToken", token), ("fee-lakarbesok", "tvåhundra"), ("ceilings", "2026=1450"),
+                                                                            ("freeBelowAge", "18"), ("freeFromAge", "85"), ("periodMonths", "12")])
+            #expect(badFee.status == 400 && badFee.html.contains("id=\"fee-lakarbesok-error\"") && badFee.html.contains("value=\"tvåhundra\""))
+            var fees = [("formToken", token), ("ceilings", "2026=1500"), ("freeBelowAge", "20"), ("freeFromAge", "85"), ("periodMonths", "12")]
+            for type in VisitType.allCases { fees.append(("fee-\(type.rawValue)", type == .doctor ? "250" : "100")) }
+            #expect(try await admin.send(.post, "/admin/taxa", form: fees).status == 303)
+            let schedule = try await services.administration.cashier.schedule(session: job)
+            #expect(schedule.fees["lakarbesok"] == 250 && schedule.freeBelowAge == 20 && schedule.ceiling(year: 2026) == 1_500)
+
+            let templates = try await admin.send(.get, "/admin/mallar")
+            #expect(templates.html.contains("Läkaranteckning, besök"))
+            let broken = try await admin.send(.post, "/admin/mallar", form: [("formToken", token), ("templates", "[{\"code\": 1}]")])
+            #expect(broken.status == 400 && broken.html.contains("id=\"templates-error\""))
+        }
+    }
+
     @Test("a doctor writes a note from a template: an incomplete one stays a draft with the reason said, a complete one is signed and found by its sökord",
           arguments: backends)
     func writeAndSignANote(_ backend: StoreBackend) async throws {

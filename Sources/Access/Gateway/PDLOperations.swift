@@ -161,6 +161,26 @@ extension PatientDataSession {
         try await gateway.directory.positions()
     }
 
+    /// Creates a practitioner's login (systemförvaltare only), audited with the account's name; an
+    /// existing username is refused, so nobody's password is replaced by mistake.
+    public func createAccount(_ accounts: AccountService, username: String, practitionerID: String, displayName: String,
+                              password: String, totpSecret: String) async throws {
+        guard principal.permissions.administer else {
+            throw try await deny(patientID: nil, "creating accounts needs a systemförvaltare assignment (administer permission)")
+        }
+        let name = username.lowercased()
+        guard (2...64).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw FHIRError(.invalid, code: "value", "username: 2–64 letters a–z, digits, '.', '_' or '-'; got '\(username)'", expression: ["username"])
+        }
+        guard try await accounts.account(name) == nil else {
+            throw FHIRError(.conflict, code: "duplicate", "username: '\(name)' is taken", expression: ["username"])
+        }
+        let entry = AuditRecordBuilder(principal: principal).entry(action: "create-account", patientID: nil, resources: ["Practitioner/\(practitionerID)"],
+                                                                   basis: nil, outcome: "allowed", facts: nil, reason: name)
+        _ = try await accounts.create(username: name, kind: .practitioner, subjectID: practitionerID, displayName: displayName, password: password,
+                                      totpSecret: totpSecret, audit: [entry])
+    }
+
     /// Replaces a position's permissions; takes effect for new sessions at once on this server.
     public func configure(_ position: Position) async throws {
         guard principal.permissions.administer else {

@@ -99,10 +99,10 @@ public struct AccountService: Sendable {
 
     /// Creates or replaces an account with a new password and TOTP secret.
     public func create(username: String, kind: Principal.Kind, subjectID: String, displayName: String, password: String, totpSecret: String,
-                       personalDetails: Principal.PersonalDetails? = nil) async throws -> UserAccount {
+                       personalDetails: Principal.PersonalDetails? = nil, audit: [AuditEntry] = []) async throws -> UserAccount {
         let account = UserAccount(username: username.lowercased(), kind: kind, subjectID: subjectID, displayName: displayName,
                                   passwordHash: try hasher.hash(password), totpSecret: totpSecret, personalDetails: personalDetails)
-        try await save(account)
+        try await save(account, audit: audit)
         return account
     }
 

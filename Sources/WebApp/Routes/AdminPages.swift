@@ -1,0 +1,211 @@
+import Access
+import Documentation
+import FHIRCore
+import Foundation
+import Hummingbird
+import PatientAdministration
+import Store
+
+/// Systemförvaltning: care units, users with their assignment, positions and their permissions,
+/// note templates and the fee schedule. Each write goes through the module or gateway that owns
+/// it (administer permission, validation, audit); the page only collects and shows.
+extension WebApp {
+    enum AdminSection: String {
+        case units = "enheter", users = "anvandare", positions = "befattningar", templates = "mallar", fees = "taxa"
+    }
+
+    func adminPage(_ section: AdminSection, _ user: User, values: [String: String] = [:], errors: [String: String] = [:], notice: String? = nil,
+                   created: [String: String]? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        guard user.principal.permissions.administer else {
+            throw FHIRError(.forbidden, code: "forbidden", "administration needs a systemförvaltare assignment (administer permission)")
+        }
+        let session = user.data(gateway, action: "administration")
+        var context = layout(user, title: "Administration", nav: "navAdmin")
+        context["section-\(section.rawValue)".replacingOccurrences(of: "-", with: "_")] = true
+        if let notice { context["notice"] = notice }
+        for (field, value) in values { context["v_\(field)"] = value }
+        for (field, message) in errors { context["e_\(field)"] = message }
+        if !errors.isEmpty { context["error"] = "Ändringen sparades inte. Rätta det som är markerat." }
+        if let created { context["created"] = created }
+        let units = try await gateway.directory.careUnits()
+        let positions = try await session.positions()
+        switch section {
+        case .units:
+            let all = try await Records(session: session).search("Organization", [("_sort", "name")], limit: 500)
+            context["units"] = all.map { unit -> [String: Any] in
+                ["id": unit.id, "name": unit.object["name"]?.stringValue ?? unit.id, "parent": Display.reference(unit.object["partOf"])]
+            }
+            context["parents"] = all.map { ["id": $0.id, "name": $0.object["name"]?.stringValue ?? $0.id, "selected": values["parent"] == $0.id] as [String: Any] }
+        case .users:
+            let roles = try await Records(session: session).search("PractitionerRole", [("active", "true")], limit: 500)
+            context["assignments"] = roles.map { role -> [String: Any] in
+                ["id": role.id, "practitioner": Display.reference(role.object["practitioner"]), "unit": Display.reference(role.object["organization"]),
+                 "position": Display.concept(role.object["code"]?.arrayValue?.first)]
+            }
+            context["unitChoices"] = units.map { ["id": $0.id, "name": $0.name, "selected": values["unit"] == $0.id] as [String: Any] }
+                + [["id": gateway.settings.defaultProviderID, "name": "Regionen (\(gateway.settings.defaultProviderID))",
+                    "selected": values["unit"] == gateway.settings.defaultProviderID] as [String: Any]]
+            context["positionChoices"] = positions.map { ["code": $0.code, "display": $0.display, "selected": values["position"] == $0.code] as [String: Any] }
+            context["purposeChoices"] = AssignmentPurpose.allCases.map { ["code": $0.rawValue, "display": $0.display, "selected": values["purpose"] == $0.rawValue] as [String: Any] }
+        case .positions:
+            context["positions"] = positions.map { position -> [String: Any] in
+                let p = position.permissions
+                return ["code": position.code, "display": position.display, "read": p.read.sorted().joined(separator: ", "),
+                        "write": p.write.sorted().joined(separator: ", "), "sign": p.sign, "prescribe": p.prescribe,
+                        "protectedIdentity": p.protectedIdentity, "auditReview": p.auditReview, "administer": p.administer,
+                        "error": errors[position.code] ?? ""]
+            }
+        case .templates:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let templates = try await documentation.notes.templates(session: session)
+            let current = String(decoding: try encoder.encode(templates), as: UTF8.self)
+            context["templatesJSON"] = values["templates"] ?? current
+            context["templateList"] = templates.map { ["title": $0.title, "headings": $0.headings.map(\.title).joined(separator: ", "),
+                                                       "professions": $0.professions.joined(separator: ", ")] }
+        case .fees:
+            let schedule = try await administration.cashier.schedule(session: session)
+            context["feeFields"] = VisitType.allCases.map { type -> [String: Any] in
+                ["code": type.rawValue, "display": type.display, "value": values["fee-\(type.rawValue)"] ?? String(schedule.fees[type.rawValue] ?? 0),
+                 "error": errors["fee-\(type.rawValue)"] ?? ""]
+            }
+            context["freeBelowAge"] = values["freeBelowAge"] ?? String(schedule.freeBelowAge)
+            context["freeFromAge"] = values["freeFromAge"] ?? String(schedule.freeFromAge)
+            context["periodMonths"] = values["periodMonths"] ?? String(schedule.periodMonths)
+            context["ceilings"] = values["ceilings"] ?? schedule.ceilings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            context["source"] = schedule.source
+        }
+        return pages.page("admin", context, status: status)
+    }
+
+    func adminSave(_ section: AdminSection, _ user: User) async throws -> Response {
+        let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let session = user.data(gateway, action: "administration")
+        func refused(_ errors: [String: String]) async throws -> Response {
+            try await adminPage(section, user, values: form, errors: errors, status: .badRequest)
+        }
+        do {
+            switch section {
+            case .units:
+                let id = form["id"] ?? "", name = form["name"] ?? ""
+                var errors: [String: String] = [:]
+                if id.isEmpty || !id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) { errors["id"] = "Id: bokstäver a–z, siffror och bindestreck." }
+                if name.count < 2 { errors["name"] = "Ange enhetens namn." }
+                if try await session.read(type: "Organization", id: id) != nil { errors["id"] = "Det finns redan en organisation med id \(id)." }
+                guard errors.isEmpty else { return try await refused(errors) }
+                var unit = JSONObject([("resourceType", .string("Organization")), ("id", .string(id)), ("active", .bool(true)), ("name", .string(name))])
+                if let parent = form["parent"], !parent.isEmpty { unit["partOf"] = FHIR.reference("Organization", parent) }
+                if let hsa = form["hsa"], !hsa.isEmpty {
+                    unit["identifier"] = .array([FHIR.object([("system", .string("urn:oid:1.2.752.29.4.19")), ("value", .string(hsa))])])
+                }
+                _ = try await session.commit(.create(unit, type: "Organization", id: id))
+                await gateway.directory.invalidate()
+                return Self.redirect("/admin/enheter?klar=" + ("Enheten \(name) är skapad".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            case .users:
+                return try await createUser(form, user, refused: refused)
+            case .positions:
+                let code = form["code"] ?? ""
+                func types(_ text: String?) -> Set<String> { Set((text ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)) }
+                let existing = try await session.positions().first { $0.code == code }
+                let display = form["display"].flatMap { $0.isEmpty ? nil : $0 } ?? existing?.display ?? code
+                let permissions = Permissions(read: types(form["read"]), write: types(form["write"]), sign: form["sign"] == "on", prescribe: form["prescribe"] == "on",
+                                              protectedIdentity: form["protectedIdentity"] == "on", auditReview: form["auditReview"] == "on",
+                                              administer: form["administer"] == "on")
+                do {
+                    try await session.configure(Position(code: code, display: display, permissions: permissions))
+                } catch let error as FHIRError where error.category == .invalid {
+                    return try await refused([code.isEmpty ? "code" : code: Self.said(error)])
+                }
+                return Self.redirect("/admin/befattningar?klar=" + ("Befattningen \(display) är sparad".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            case .templates:
+                let templates: [NoteTemplate]
+                do {
+                    templates = try JSONDecoder().decode([NoteTemplate].self, from: Data((form["templates"] ?? "").utf8))
+                } catch {
+                    return try await refused(["templates": "Mallarna är inte giltig JSON i rätt form: \(error.localizedDescription)"])
+                }
+                do {
+                    try await documentation.notes.configureTemplates(templates, positions: Set(try await session.positions().map(\.code)), session: session)
+                } catch let error as FHIRError where error.category == .invalid {
+                    return try await refused(["templates": Self.said(error)])
+                }
+                return Self.redirect("/admin/mallar?klar=Mallarna%20%C3%A4r%20sparade")
+            case .fees:
+                var errors: [String: String] = [:]
+                var fees: [String: Int] = [:]
+                for type in VisitType.allCases {
+                    if let fee = Int(form["fee-\(type.rawValue)"] ?? "") { fees[type.rawValue] = fee } else { errors["fee-\(type.rawValue)"] = "Ange ett belopp i hela kronor." }
+                }
+                var ceilings: [String: Int] = [:]
+                for part in (form["ceilings"] ?? "").split(separator: ",") {
+                    let pair = part.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if pair.count == 2, Int(pair[0]) != nil, let amount = Int(pair[1]) { ceilings[pair[0]] = amount } else { errors["ceilings"] = "Skriv år=belopp, till exempel 2026=1450." }
+                }
+                let below = Int(form["freeBelowAge"] ?? ""), from = Int(form["freeFromAge"] ?? ""), months = Int(form["periodMonths"] ?? "")
+                if below == nil { errors["freeBelowAge"] = "Ange en ålder." }
+                if from == nil { errors["freeFromAge"] = "Ange en ålder." }
+                if months == nil { errors["periodMonths"] = "Ange antal månader." }
+                guard errors.isEmpty, let below, let from, let months else { return try await refused(errors) }
+                var schedule = FeeSchedule.defaults
+                schedule.source = "Regionens taxa, ändrad i Kärna av \(user.principal.displayName)"
+                (schedule.fees, schedule.freeBelowAge, schedule.freeFromAge, schedule.ceilings, schedule.periodMonths) = (fees, below, from, ceilings, months)
+                do {
+                    try await administration.cashier.configure(schedule, session: session)
+                } catch let error as FHIRError where error.category == .invalid {
+                    let field = (error.issues.first?.expression.first ?? "").replacingOccurrences(of: "fees.", with: "fee-")
+                    return try await refused([field.isEmpty ? "ceilings" : field: Self.said(error)])
+                }
+                return Self.redirect("/admin/taxa?klar=Taxan%20%C3%A4r%20sparad")
+            }
+        }
+    }
+
+    /// A practitioner with one assignment and a login; the password and TOTP secret are shown once.
+    private func createUser(_ form: [String: String], _ user: User, refused: ([String: String]) async throws -> Response) async throws -> Response {
+        let session = user.data(gateway, action: "administration")
+        var errors: [String: String] = [:]
+        let given = form["given"] ?? "", family = form["family"] ?? "", username = (form["username"] ?? "").lowercased()
+        if given.isEmpty { errors["given"] = "Ange förnamn." }
+        if family.isEmpty { errors["family"] = "Ange efternamn." }
+        if username.isEmpty { errors["username"] = "Ange ett användarnamn." }
+        guard let position = try await session.positions().first(where: { $0.code == form["position"] }) else {
+            errors["position"] = "Välj befattning."
+            return try await refused(errors)
+        }
+        guard let purpose = form["purpose"].flatMap(AssignmentPurpose.init(rawValue:)) else {
+            errors["purpose"] = "Välj uppdragets ändamål."
+            return try await refused(errors)
+        }
+        let unitID = form["unit"] ?? ""
+        if try await gateway.directory.unit(unitID) == nil { errors["unit"] = "Välj enhet." }
+        guard errors.isEmpty else { return try await refused(errors) }
+        let practitionerID = "pr-" + UUID().uuidString.lowercased().prefix(12)
+        var practitioner = JSONObject([("resourceType", .string("Practitioner")), ("id", .string(practitionerID)), ("active", .bool(true)),
+                                       ("name", .array([FHIR.object([("family", .string(family)), ("given", .array([.string(given)]))])]))])
+        if let hsa = form["hsa"], !hsa.isEmpty {
+            practitioner["identifier"] = .array([FHIR.object([("system", .string("urn:oid:1.2.752.29.4.19")), ("value", .string(hsa))])])
+        }
+        var role = Assignment.resource(id: "\(practitionerID)-uppdrag-1", practitionerID: practitionerID, unitID: unitID, purpose: purpose, position: position)
+        role["practitioner"] = FHIR.reference("Practitioner", practitionerID, display: "\(given) \(family)")
+        let password = Self.newPassword(), secret = TOTP.newSecret()
+        do {
+            // The username first: a taken one stops before anything is written.
+            guard try await accounts.account(username) == nil else { return try await refused(["username": "Användarnamnet \(username) är upptaget."]) }
+            _ = try await session.commit([.create(practitioner, type: "Practitioner", id: practitionerID),
+                                          .create(role, type: "PractitionerRole", id: "\(practitionerID)-uppdrag-1")])
+            try await session.createAccount(accounts, username: username, practitionerID: practitionerID, displayName: "\(given) \(family)",
+                                            password: password, totpSecret: secret)
+        } catch let error as FHIRError where error.category == .invalid || error.category == .conflict {
+            return try await refused([error.issues.first?.expression.first == "username" ? "username" : "given": Self.said(error)])
+        }
+        return try await adminPage(.users, user, notice: "Användaren \(username) är skapad.",
+                                   created: ["username": username, "password": password, "secret": secret])
+    }
+
+    /// A new user's password, shown once; letters and digits that cannot be mistaken for each other.
+    static func newPassword() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<16).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+}
