@@ -65,6 +65,29 @@ public struct PatientDataSession: Sendable {
         return facts
     }
 
+    /// Gathers the facts of several patients at once, a few at a time: a ward's or a day's list must
+    /// not wait for each patient's care-relationship lookups one after the other.
+    func prefetchFacts(_ resources: [StoredResource]) async throws {
+        guard principal.kind == .practitioner, principal.assignment != nil else { return }
+        let missing = Set(resources.compactMap { $0.type == "Patient" ? nil : $0.patientID }).filter { cache.facts($0) == nil }
+        guard missing.count > 1 else { return }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for patientID in missing {
+                if running == Self.parallelFacts {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask { _ = try await self.facts(patientID) }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// How many patients' facts are gathered at once (each takes a database connection).
+    static let parallelFacts = 6
+
     /// Whether the token's scopes allow `interaction` on `type` for a resource of `patientID`.
     func scopeProblem(_ interaction: Character, type: String, patientID: String?) -> String? {
         let contexts = principal.scopeContexts
@@ -142,6 +165,7 @@ public struct PatientDataSession: Sendable {
     func visible(_ resources: [StoredResource], interaction: Character = "r") async throws -> [StoredResource] {
         var kept: [StoredResource] = []
         var log = PatientAccessLog()
+        try await prefetchFacts(resources)
         for stored in resources {
             guard case (.allowed(let basis), let facts) = try await decide(stored, interaction: interaction) else { continue }
             kept.append(redacted(stored, facts: facts))
@@ -229,6 +253,7 @@ public struct PatientDataSession: Sendable {
             let candidates = batch.compactMap { byID[$0] }
             // Decide first, audit only what is returned: a look-ahead match is not an access.
             var allowed: [StoredResource] = []
+            try await prefetchFacts(candidates)
             for candidate in candidates where result.count + allowed.count < limit + 1 {
                 if case .allowed = try await decide(candidate, interaction: "s").0 { allowed.append(candidate) }
             }

@@ -34,6 +34,8 @@ struct SearchSQL {
     var scan = false
     /// The top-level filter to start from, when the store has measured which is most selective.
     var driver: Int?
+    /// The driver is a one-patient filter: a handful of candidates, so even negated filters are checked per candidate.
+    var onePatientDriver = false
 
     init(dialect: SQLDialect) { self.dialect = dialect }
 
@@ -56,7 +58,11 @@ struct SearchSQL {
     static func page(_ query: SearchQuery, limit: Int, dialect: SQLDialect, scan: Bool = false, driver: Int? = nil) -> SQLStatement {
         var b = SearchSQL(dialect: dialect)
         b.scan = scan
-        b.driver = driver
+        // One patient's records start from the patient, always: a patient has few records next to
+        // any other filter's matches, and every other filter is checked per record (fenced below).
+        let patient = query.filters.firstIndex(where: isOnePatient)
+        b.driver = driver ?? (scan ? nil : patient)
+        b.onePatientDriver = b.driver != nil && b.driver == patient
         let predicate = b.matches(query.type, query.filters, alias: "r")
         var from = "resource r"
         var keys: [String] = []
@@ -234,9 +240,11 @@ struct SearchSQL {
         // join it starts from instead, trusting statistics that describe a whole index table, not one
         // parameter's values: it began today's appointments at a unit from the unit's 15,000
         // appointments (1.1 s) instead of the measured 30 of today. OFFSET 0 keeps the check per
-        // candidate (a subquery with an offset is never pulled up). A negated check stays a join: an
-        // anti-join against the few `active=false` rows is what makes a name search fast.
-        let fence = dialect == .postgres && driver != nil && !negate ? " OFFSET 0" : ""
+        // candidate (a subquery with an offset is never pulled up). A negated check stays a join when
+        // the driver may have thousands of candidates: an anti-join against the few `active=false` rows
+        // is what makes a name search fast. From one patient's records every check is per record
+        // (a care-relationship lookup went from 39 ms to 0.2 ms at 100,000 patients).
+        let fence = dialect == .postgres && driver != nil && (!negate || onePatientDriver) ? " OFFSET 0" : ""
         return "\(negate ? "NOT EXISTS" : "EXISTS") (SELECT 1 FROM \(table) s\(hint) WHERE s.resource_type = \(alias).resource_type AND s.id = \(alias).id"
             + " AND s.parameter = \(text(parameter)) AND \(alternatives)\(fence))"
     }
