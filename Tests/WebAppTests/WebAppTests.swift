@@ -591,6 +591,24 @@ struct WebAppTests {
             #expect(unknown.status == 303)
             let reserve = try #require(try await services.store.read(type: "Patient", id: String(unknown.location?.dropFirst("/patienter/".count) ?? "")))
             #expect(reserve.object["identifier"]?.arrayValue?.first?.objectValue?["system"]?.stringValue == Reservnummer.system)
+
+            // A child with a guardian, a relative and an interpreter need; a wrong guardian number is said at its field.
+            let child: [(String, String)] = [("formToken", token), ("identity", "20150101-1231"), ("given", "Lilla"), ("family", "Barnsson"),
+                                             ("interpreter", "ar"), ("relativeName", "Moster Barnsson"), ("relativeRelation", "FAMMEMB"),
+                                             ("relativePhone", "070-1112223"), ("guardianName", "Fadime Barnsson"), ("guardianPhone", "070-9998887")]
+            let badGuardian = try await browser.send(.post, "/registrera", form: child + [("guardianIdentity", "19800202-4564")])
+            #expect(badGuardian.status == 400 && badGuardian.html.contains("id=\"guardianIdentity-error\"") && badGuardian.field("relativeName") == "Moster Barnsson")
+            let noName = try await browser.send(.post, "/registrera", form: [("formToken", token), ("identity", "20150101-1231"), ("given", "Lilla"),
+                                                                             ("family", "Barnsson"), ("relativePhone", "070-1")])
+            #expect(noName.status == 400 && noName.html.contains("id=\"relativeName-error\""))
+            let registered = try await browser.send(.post, "/registrera", form: child + [("guardianIdentity", "19800202-4563")])
+            #expect(registered.status == 303)
+            let childID = String(registered.location?.dropFirst("/patienter/".count) ?? "")
+            let question = try await browser.send(.get, "/patienter/\(childID)")
+            _ = try await browser.send(.post, "/patienter/\(childID)/vardrelation", form: [("formToken", try #require(question.field("formToken"))), ("reason", "Nybesök")])
+            let chart = try await browser.send(.get, "/patienter/\(childID)")
+            #expect(chart.html.contains("Tolkbehov: Arabiska") && chart.html.contains("Närstående och vårdnadshavare"))
+            #expect(chart.html.contains("Fadime Barnsson <span class=\"meta\">Vårdnadshavare · 070-9998887") && chart.html.contains("Moster Barnsson"))
         }
     }
 }

@@ -347,9 +347,10 @@ public struct PatientDataSession: Sendable {
         }
         let indexes = await WriteOperation.precomputeIndexes(prepared)
         let compartment = PatientCompartment()
-        // Patients this commit opens a care contact for: what is written with the contact belongs to it.
+        // Patients this commit opens a care contact for, or registers: what is written with the contact
+        // (or with the registration: next of kin, guardian) belongs to it.
         var opening = Set<String>()
-        for (i, operation) in prepared.enumerated() where Self.relationshipTypes.contains(operation.type)
+        for (i, operation) in prepared.enumerated() where (Self.relationshipTypes.contains(operation.type) || operation.type == "Patient")
             && currents[ResourceKey(type: operation.type, id: operation.id)] == nil {
             if let index = indexes[i], let patientID = compartment.patientID(type: operation.type, id: operation.id, index: index) { opening.insert(patientID) }
         }

@@ -59,6 +59,7 @@ extension WebApp {
         guard status["access"]?.stringValue != "none" else {
             return try await accessPage(patientID: patientID, status: status, user: user, form: [:], errors: [:])
         }
+        async let relatives = Records(session: session).search("RelatedPerson", [("patient", "Patient/\(patientID)"), ("active:not", "false")], limit: 20)
         let chart = try await documentation.overview.chart(patientID: patientID, session: session)
         var context = layout(user, title: Display.name(chart.patient.object))
         context["patientID"] = patientID
@@ -69,6 +70,14 @@ extension WebApp {
         }
         if let error = consentError { context["consentError"] = error }
         context["banner"] = banner(chart.patient.object, status: status, signals: chart.attention, contacts: chart.currentContacts)
+        context["relatives"] = try await relatives.map { person -> [String: Any] in
+            let name = person.object["name"]?.arrayValue?.first?.objectValue
+            let given = (name?["given"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
+            var item: [String: Any] = ["name": [given, name?["family"]?.stringValue ?? ""].filter { !$0.isEmpty }.joined(separator: " "),
+                                       "relation": Display.concept(person.object["relationship"]?.arrayValue?.first)]
+            if let phone = person.object["telecom"]?.arrayValue?.first?.objectValue?["value"]?.stringValue, !phone.isEmpty { item["phone"] = phone }
+            return item
+        }
         context["problems"] = chart.problems.map { condition -> [String: Any] in
             ["text": Display.concept(condition.object["code"]), "code": Display.code(condition.object["code"]),
              "since": Display.time(condition.object["onsetDateTime"]?.stringValue ?? condition.object["recordedDate"]?.stringValue)]
@@ -122,6 +131,13 @@ extension WebApp {
             }
         }
         banner["signals"] = items
+        let interpreterNeeded = (patient["extension"]?.arrayValue ?? []).contains {
+            $0.objectValue?["url"]?.stringValue == "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired" && $0.objectValue?["valueBoolean"]?.boolValue == true
+        }
+        if interpreterNeeded {
+            let language = (patient["communication"]?.arrayValue ?? []).compactMap(\.objectValue).first { $0["preferred"]?.boolValue == true }
+            banner["interpreter"] = language.map { Display.concept($0["language"]) } ?? "språk ej angivet"
+        }
         if let contact = contacts.first?.object {
             let since = Display.time(contact["period"]?.objectValue?["start"]?.stringValue)
             banner["contact"] = "\(Labels.encounterClass(contact["class"]?.objectValue?["code"]?.stringValue)), \(Display.reference(contact["serviceProvider"]))"

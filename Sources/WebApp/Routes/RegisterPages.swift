@@ -13,8 +13,25 @@ extension WebApp {
         [("identity", "Personnummer eller samordningsnummer", true, "off", "Till exempel 19121212-1212 eller 121212-1212."),
          ("given", "Förnamn", true, "given-name", nil), ("family", "Efternamn", true, "family-name", nil),
          ("gender", "Kön", false, "off", nil), ("phone", "Telefon", false, "tel", nil),
-         ("line", "Adress", false, "address-line1", nil), ("postalCode", "Postnummer", false, "postal-code", nil), ("city", "Ort", false, "address-level2", nil)]
+         ("line", "Adress", false, "address-line1", nil), ("postalCode", "Postnummer", false, "postal-code", nil), ("city", "Ort", false, "address-level2", nil),
+         ("interpreter", "Tolkbehov", false, "off", "Språket patienten behöver tolk till."),
+         ("relativeName", "Närstående: namn", false, "off", nil), ("relativeRelation", "Närstående: relation", false, "off", nil),
+         ("relativePhone", "Närstående: telefon", false, "off", nil),
+         ("guardianName", "Vårdnadshavare: namn", false, "off", "För barn under 18 år."),
+         ("guardianIdentity", "Vårdnadshavare: personnummer", false, "off", nil), ("guardianPhone", "Vårdnadshavare: telefon", false, "off", nil)]
     }
+
+    /// The choices of the registration form's select fields.
+    static var registrationChoices: [String: [(String, String)]] { [
+        "gender": [("", "Enligt personnumret"), ("female", "Kvinna"), ("male", "Man"), ("other", "Annat")],
+        "interpreter": [("", "Inget"), ("ar", "Arabiska"), ("so", "Somaliska"), ("fa", "Persiska"), ("ti", "Tigrinja"), ("ku", "Kurdiska"),
+                        ("fi", "Finska"), ("pl", "Polska"), ("uk", "Ukrainska"), ("en", "Engelska"), ("swl", "Svenskt teckenspråk")],
+        "relativeRelation": [("", "Välj relation"), ("SPS", "Make/maka/partner"), ("PRN", "Förälder"), ("CHILD", "Barn"), ("SIB", "Syskon"),
+                             ("FAMMEMB", "Annan anhörig"), ("FRND", "Vän")],
+    ] }
+
+    /// RelatedPerson.relationship codes (HL7 v3 RoleCode) with their Swedish words.
+    static var relationCodes: String { "http://terminology.hl7.org/CodeSystem/v3-RoleCode" }
 
     func registerPage(_ user: User, values: [String: String] = [:], errors: [String: String] = [:], message: String? = nil,
                       status: HTTPResponse.Status = .ok) -> Response {
@@ -26,11 +43,9 @@ extension WebApp {
             if let error = errors[field.name] { item["error"] = error }
             item["describedBy"] = [field.hint == nil ? nil : "\(field.name)-hint", errors[field.name] == nil ? nil : "\(field.name)-error"]
                 .compactMap { $0 }.joined(separator: " ")
-            if field.name == "gender" {
+            if let choices = Self.registrationChoices[field.name] {
                 item["options"] = true
-                item["choices"] = [("", "Enligt personnumret"), ("female", "Kvinna"), ("male", "Man"), ("other", "Annat")].map {
-                    ["value": $0.0, "text": $0.1, "selected": values["gender"] == $0.0] as [String: Any]
-                }
+                item["choices"] = choices.map { ["value": $0.0, "text": $0.1, "selected": values[field.name] == $0.0] as [String: Any] }
             }
             return item
         }
@@ -48,6 +63,18 @@ extension WebApp {
             errors["identity"] = (form["identity"] ?? "").isEmpty ? "Ange personnummer eller samordningsnummer." : "Numret är inte giltigt: \(error.description)."
         }
         for (name, text) in [("given", "Ange förnamn."), ("family", "Ange efternamn.")] where (form[name] ?? "").isEmpty { errors[name] = text }
+        let filled = { (name: String) in !(form[name] ?? "").isEmpty }
+        if filled("relativePhone") || filled("relativeRelation"), !filled("relativeName") { errors["relativeName"] = "Ange den närståendes namn." }
+        var guardian: SwedishPersonalIdentity?
+        if filled("guardianIdentity") {
+            do { guardian = try SwedishPersonalIdentity(form["guardianIdentity"] ?? "") } catch {
+                errors["guardianIdentity"] = "Numret är inte giltigt: \(error.description)."
+            }
+        }
+        if (filled("guardianIdentity") || filled("guardianPhone")), !filled("guardianName") { errors["guardianName"] = "Ange vårdnadshavarens namn." }
+        if let language = form["interpreter"], !language.isEmpty, !(Self.registrationChoices["interpreter"] ?? []).contains(where: { $0.0 == language }) {
+            errors["interpreter"] = "Välj ett språk i listan."
+        }
         guard errors.isEmpty, let identity else {
             return registerPage(user, values: form, errors: errors, message: "Rätta de markerade fälten.", status: .badRequest)
         }
@@ -72,8 +99,38 @@ extension WebApp {
             if let city = form["city"], !city.isEmpty { address.append(("city", .string(city))) }
             patient["address"] = .array([.object(JSONObject(address))])
         }
+        if let language = form["interpreter"], !language.isEmpty {
+            let name = Self.registrationChoices["interpreter"]?.first { $0.0 == language }?.1 ?? language
+            patient["extension"] = .array([FHIR.object([("url", .string("http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired")),
+                                                        ("valueBoolean", .bool(true))])])
+            patient["communication"] = .array([FHIR.object([("language", FHIR.object([
+                ("coding", .array([FHIR.object([("system", .string("urn:ietf:bcp:47")), ("code", .string(language)), ("display", .string(name))])])),
+                ("text", .string(name))])), ("preferred", .bool(true))])])
+        }
+        // Närstående and vårdnadshavare as RelatedPerson, in the same commit as the patient.
+        var writes: [WriteOperation] = [.create(patient, type: "Patient", id: id)]
+        func related(_ name: String, code: String, display: String, phone: String?, identity: SwedishPersonalIdentity?) {
+            let parts = name.split(separator: " ").map(String.init)
+            var person = JSONObject([
+                ("resourceType", .string("RelatedPerson")), ("id", .string(UUID().uuidString.lowercased())), ("active", .bool(true)),
+                ("patient", FHIR.reference("Patient", id)),
+                ("relationship", .array([FHIR.concept(Self.relationCodes, code, display)])),
+                ("name", .array([FHIR.object([("family", .string(parts.last ?? name)), ("given", .array(parts.dropLast().map { .string($0) }))])])),
+            ])
+            if let phone, !phone.isEmpty { person["telecom"] = .array([FHIR.object([("system", .string("phone")), ("value", .string(phone))])]) }
+            if let identity {
+                person["identifier"] = .array([FHIR.object([("system", .string("urn:oid:" + identity.kind.oid)), ("value", .string(identity.canonical))])])
+            }
+            writes.append(.create(person, type: "RelatedPerson", id: person["id"]?.stringValue ?? ""))
+        }
+        if filled("relativeName") {
+            let code = form["relativeRelation"].flatMap { $0.isEmpty ? nil : $0 } ?? "FAMMEMB"
+            related(form["relativeName"] ?? "", code: code, display: Self.registrationChoices["relativeRelation"]?.first { $0.0 == code }?.1 ?? "Närstående",
+                    phone: form["relativePhone"], identity: nil)
+        }
+        if filled("guardianName") { related(form["guardianName"] ?? "", code: "GUARD", display: "Vårdnadshavare", phone: form["guardianPhone"], identity: guardian) }
         do {
-            _ = try await user.data(gateway, action: "register-patient").commit(.create(patient, type: "Patient", id: id))
+            _ = try await user.data(gateway, action: "register-patient").commit(writes)
         } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
             // The one-record-per-number rule names the existing record: the clerk opens it instead.
             return registerPage(user, values: form, errors: ["identity": error.issues.map(\.diagnostics).joined(separator: " ")],
