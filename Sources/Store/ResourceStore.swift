@@ -31,6 +31,15 @@ public protocol ResourceStore: Sendable {
     /// Ids of one page of a search, in the query's order, at most `limit`.
     func search(_ query: SearchQuery, limit: Int) async throws -> [String]
 
+    /// One page of matches as their current versions, in the search's order (at most `limit`).
+    func searchResources(_ query: SearchQuery, limit: Int) async throws -> [StoredResource]
+
+    /// Several searches' pages as current versions, one list per part in the parts' order.
+    func searchResources(together parts: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]]
+
+    /// A match of the first search that has one, trying them in order: for "is there any ground".
+    func firstMatch(_ queries: [SearchQuery]) async throws -> ResourceKey?
+
     /// The number of resources a search matches.
     func count(_ query: SearchQuery) async throws -> Int
 
@@ -80,6 +89,34 @@ public protocol ResourceStore: Sendable {
 }
 
 extension ResourceStore {
+    /// A search, then a read of its matches: a store that can do both in one statement says so.
+    public func searchResources(_ query: SearchQuery, limit: Int) async throws -> [StoredResource] {
+        let ids = try await search(query, limit: limit)
+        let byID = Dictionary(try await read(keys: ids.map { ResourceKey(type: query.type, id: $0) }).map { ($0.id, $0) },
+                              uniquingKeysWith: { first, _ in first })
+        return ids.compactMap { byID[$0] }
+    }
+
+    /// One search after the other, stopping at the first match.
+    public func firstMatch(_ queries: [SearchQuery]) async throws -> ResourceKey? {
+        for query in queries {
+            if let id = try await search(query, limit: 1).first { return ResourceKey(type: query.type, id: id) }
+        }
+        return nil
+    }
+
+    /// The parts at once: each is a few index reads here, so they need not wait for one another.
+    public func searchResources(together parts: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]] {
+        try await withThrowingTaskGroup(of: (Int, [StoredResource]).self) { group in
+            for (index, part) in parts.enumerated() {
+                group.addTask { (index, try await self.searchResources(part.query, limit: part.limit)) }
+            }
+            var pages = [[StoredResource]](repeating: [], count: parts.count)
+            for try await (index, page) in group { pages[index] = page }
+            return pages
+        }
+    }
+
     /// Applies one operation without an audit record: for tests and the store's own tools.
     public func commit(_ operation: WriteOperation) async throws -> WriteResult {
         try await commit([operation], audit: [])[0]

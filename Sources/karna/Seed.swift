@@ -20,6 +20,8 @@ struct Seed: AsyncParsableCommand {
     @Option(help: "Random seed: another seed gives another region.") var seed: UInt64 = 1
     @Option(help: "Resources per database transaction.") var batchSize: Int = 1000
     @Option(help: "Transactions in flight at once: one is indexed while another writes.") var writers: Int = 2
+    @Flag(help: "Only the demo records (contacts, appointment books, journal) on a database seeded before with the same --patients and --seed.")
+    var demoOnly = false
 
     func validate() throws {
         guard patients >= 0 else { throw ValidationError("--patients must be 0 or more") }
@@ -51,8 +53,9 @@ struct Seed: AsyncParsableCommand {
         func operations(_ resources: [JSONObject]) -> [WriteOperation] {
             resources.map { .update($0, type: $0.resourceType ?? "", id: $0["id"]?.stringValue ?? "") }
         }
-        let organisations = generator.organisations()
-        for result in try await job.commit(operations(organisations)) { outcomes[result.outcome, default: 0] += 1 }
+        if demoOnly { say("adding only the demo records") }
+        let organisations = demoOnly ? [] : generator.organisations()
+        for result in organisations.isEmpty ? [] : try await job.commit(operations(organisations)) { outcomes[result.outcome, default: 0] += 1 }
         for resource in organisations { byType[resource.resourceType ?? "", default: 0] += 1 }
         written += organisations.count
 
@@ -63,7 +66,7 @@ struct Seed: AsyncParsableCommand {
         let writers = self.writers
         try await withThrowingTaskGroup(of: [WriteResult].self) { group in
             var inFlight = 0
-            while nextPatient < patients || inFlight > 0 {
+            while !demoOnly, nextPatient < patients || inFlight > 0 {
                 while inFlight < writers, nextPatient < patients {
                     var batch: [JSONObject] = []
                     while batch.count < batchSize, nextPatient < patients {
@@ -100,7 +103,7 @@ struct Seed: AsyncParsableCommand {
         if let administration {
             say("  demo appointment books: \(administration.slots) slots, \(administration.bookings) bookings, \(administration.referrals) referrals, \(administration.waiting) on waiting lists")
         }
-        if patients > 0 { say("  heaviest patient: \(generator.patientID(heaviest.patient)) (\(heaviest.resources) resources)") }
+        if patients > 0, !demoOnly { say("  heaviest patient: \(generator.patientID(heaviest.patient)) (\(heaviest.resources) resources)") }
         if let documentation {
             say("  demo journal: \(documentation.notes) notes, \(documentation.diagnoses) diagnoses, \(documentation.signals) attention signals")
         }

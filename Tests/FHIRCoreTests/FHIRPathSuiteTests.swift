@@ -95,7 +95,8 @@ import Testing
 
     @Test func officialSuitePassesAtLeast95PercentOfJSONCases() throws {
         let file = Self.folder.appendingPathComponent("tests-fhir-r4.xml")
-        guard let parser = XMLParser(contentsOf: file) else {
+        // Checked first: Foundation's XMLParser(contentsOf:) answers a parser even for a missing file.
+        guard FileManager.default.fileExists(atPath: file.path), let parser = XMLParser(contentsOf: file) else {
             print("SKIPPED officialSuitePassesAtLeast95PercentOfJSONCases: ../shared/testdata/fhirpath is not present on this machine")
             return
         }

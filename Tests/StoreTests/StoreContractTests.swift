@@ -210,6 +210,49 @@ struct StoreContractTests {
         try await store.close()
     }
 
+    /// Searches asked together answer what each answers alone, each in its own order, whatever the
+    /// store does to join them (PostgreSQL makes them one statement with renumbered placeholders).
+    @Test(arguments: backends)
+    func searchesTogetherAnswerWhatEachAnswersAlone(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        var operations: [WriteOperation] = []
+        for n in 0..<24 {
+            var resource = patient(n % 3 == 0 ? "Berg" : "Lind", id: "p\(n)")
+            resource["gender"] = .string(n % 2 == 0 ? "female" : "male")
+            resource["birthDate"] = .string("19\(50 + n)-01-01")
+            operations.append(.update(resource, type: "Patient", id: "p\(n)"))
+        }
+        _ = try await store.commit(operations)
+        _ = try await store.commit(.delete(type: "Patient", id: "p3"))
+        let parts: [(query: SearchQuery, limit: Int)] = [
+            (try SearchQuery.parse(type: "Patient", parameters: [("family", "berg"), ("_sort", "-birthdate")], strict: true), 5),
+            (try SearchQuery.parse(type: "Patient", parameters: [("_id", "p7")], strict: true), 1),
+            (try SearchQuery.parse(type: "Patient", parameters: [("gender", "female"), ("birthdate", "ge1960")], strict: true), 3),
+            (try SearchQuery.parse(type: "Patient", parameters: [("family", "nobody")], strict: true), 10),
+            (try SearchQuery.parse(type: "Patient", parameters: [("gender", "male"), ("_sort", "birthdate")], strict: true), 12),
+        ]
+        let together = try await store.searchResources(together: parts)
+        #expect(together.count == parts.count)
+        for (part, page) in zip(parts, together) {
+            let ids = try await store.search(part.query, limit: part.limit)
+            #expect(page.map(\.id) == ids, "\(part.query)")
+            #expect(page.map(\.versionId) == page.map { _ in 1 })
+            let alone = try await store.searchResources(part.query, limit: part.limit)
+            #expect(alone.map(\.id) == ids)
+            #expect(alone.map(\.json) == page.map(\.json))
+        }
+        #expect(together[0].map(\.id) == ["p21", "p18", "p15", "p12", "p9"])
+        #expect(together[1].map(\.id) == ["p7"])
+        #expect(together[3].isEmpty)
+        #expect(!together[4].contains { $0.id == "p3" })
+        // The first search with a match answers, in the order given.
+        let nobody = parts[3].query, berg = try SearchQuery.parse(type: "Patient", parameters: [("family", "berg")], strict: true)
+        #expect(try await store.firstMatch([nobody, berg, parts[1].query]) == ResourceKey(type: "Patient", id: "p0"))
+        #expect(try await store.firstMatch([nobody, parts[1].query, berg]) == ResourceKey(type: "Patient", id: "p7"))
+        #expect(try await store.firstMatch([nobody]) == nil)
+        try await store.close()
+    }
+
     /// SQLite's two search plans (start from the most selective filter, or scan in id order) give the same pages.
     @Test func sqliteSearchPlansAgree() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("karna-plans-\(UUID().uuidString)")

@@ -224,14 +224,12 @@ public struct PatientDataSession: Sendable {
     /// Several searches answered as one access: one audit record per patient for them all (a chart
     /// overview is one look at the chart, not ten). Each result is one page of visible matches.
     public func search(together queries: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]] {
-        // The parts are independent: run them at once, so the chart waits for the slowest, not the sum.
-        let pages = try await withThrowingTaskGroup(of: (Int, [StoredResource]).self) { group in
-            for (index, part) in queries.enumerated() {
-                group.addTask { (index, try await self.allowedPage(part.query, limit: part.limit).resources) }
-            }
-            var pages = [[StoredResource]](repeating: [], count: queries.count)
-            for try await (index, page) in group { pages[index] = page }
-            return pages
+        // The first batch of every part in one store call (one statement on PostgreSQL); a part whose
+        // batch was mostly hidden reads on by itself.
+        let batches = try await store.searchResources(together: queries.map { ($0.query, Self.batchSize(limit: $0.limit, found: 0) + 1) })
+        var pages: [[StoredResource]] = []
+        for (part, batch) in zip(queries, batches) {
+            pages.append(try await allowedPage(part.query, limit: part.limit, firstBatch: batch).resources)
         }
         let shown = try await visible(pages.flatMap { $0 }, interaction: "s")
         var byKey: [String: StoredResource] = [:]
@@ -240,17 +238,16 @@ public struct PatientDataSession: Sendable {
     }
 
     /// One page of matches the principal may see, decided but not yet audited.
-    private func allowedPage(_ query: SearchQuery, limit: Int) async throws -> (resources: [StoredResource], hasMore: Bool) {
+    private func allowedPage(_ query: SearchQuery, limit: Int, firstBatch: [StoredResource]? = nil) async throws -> (resources: [StoredResource], hasMore: Bool) {
         var query = query
         var result: [StoredResource] = []
+        var firstBatch = firstBatch
         for _ in 0..<8 {
-            // Read ahead past hidden matches, up to twice the page (at most 1,000) per round.
-            let batchSize = max(limit + 1 - result.count, min(limit * 2, 1_000))
-            let ids = try await store.search(query, limit: batchSize + 1)
-            let batch = ids.prefix(batchSize)
-            let stored = try await store.read(keys: batch.map { ResourceKey(type: query.type, id: $0) })
-            let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let candidates = batch.compactMap { byID[$0] }
+            let batchSize = Self.batchSize(limit: limit, found: result.count)
+            let found: [StoredResource]
+            if let batch = firstBatch { found = batch } else { found = try await store.searchResources(query, limit: batchSize + 1) }
+            firstBatch = nil
+            let candidates = Array(found.prefix(batchSize))
             // Decide first, audit only what is returned: a look-ahead match is not an access.
             var allowed: [StoredResource] = []
             try await prefetchFacts(candidates)
@@ -258,12 +255,17 @@ public struct PatientDataSession: Sendable {
                 if case .allowed = try await decide(candidate, interaction: "s").0 { allowed.append(candidate) }
             }
             result += allowed
-            let exhausted = ids.count <= batch.count
+            let exhausted = found.count <= candidates.count
             if result.count > limit || exhausted { break }
-            guard let last = batch.last else { break }
-            if query.beforeID != nil { query.beforeID = last } else if query.sort.isEmpty { query.afterID = last } else { query.offset += batch.count }
+            guard let last = candidates.last?.id else { break }
+            if query.beforeID != nil { query.beforeID = last } else if query.sort.isEmpty { query.afterID = last } else { query.offset += candidates.count }
         }
         return (Array(result.prefix(limit)), result.count > limit)
+    }
+
+    /// Read ahead past hidden matches, up to twice the page (at most 1,000) per round.
+    private static func batchSize(limit: Int, found: Int) -> Int {
+        max(limit + 1 - found, min(limit * 2, 1_000))
     }
 
     /// How many matches the principal may see, or nil when finding out would examine more than the configured maximum.
@@ -276,14 +278,13 @@ public struct PatientDataSession: Sendable {
         query.offset = 0
         var seen = 0, visible = 0
         while seen < gateway.settings.maximumVisibleCount {
-            let ids = try await store.search(query, limit: 1_000)
-            let stored = try await store.read(keys: ids.map { ResourceKey(type: query.type, id: $0) })
+            let stored = try await store.searchResources(query, limit: 1_000)
             for candidate in stored {
                 if case .allowed = try await decide(candidate, interaction: "s").0 { visible += 1 }
             }
-            seen += ids.count
-            guard ids.count == 1_000, let last = ids.last else { return visible }
-            query.afterID = last
+            seen += stored.count
+            guard stored.count == 1_000, let last = stored.last else { return visible }
+            query.afterID = last.id
         }
         return nil
     }

@@ -7,8 +7,7 @@ extension ResourceStore {
     /// Current resources matching FHIR search parameters, at most `limit`.
     func lookup(_ type: String, _ parameters: [(name: String, value: String)], limit: Int = 200) async throws -> [StoredResource] {
         let query = try SearchQuery.parse(type: type, parameters: parameters, strict: true)
-        let ids = try await search(query, limit: limit)
-        return try await read(keys: ids.map { ResourceKey(type: type, id: $0) })
+        return try await searchResources(query, limit: limit)
     }
 
     /// A current resource as a JSON object, nil when missing or deleted.

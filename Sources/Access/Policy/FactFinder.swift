@@ -11,8 +11,9 @@ struct FactFinder: Sendable {
 
     func facts(patientID: String, for principal: Principal, now: Int64) async throws -> PatientAccessFacts {
         var facts = PatientAccessFacts(patientID: patientID)
+        async let directives = store.controlRecords(kind: ControlKind.directive, patientID: patientID)
         if let patient = try await store.object("Patient", patientID) { facts = Self.directoryFacts(patientID: patientID, patient: patient) }
-        for record in try await store.controlRecords(kind: ControlKind.directive, patientID: patientID) {
+        for record in try await directives {
             guard let directive = Directive.from(record), directive.isActive(at: now) else { continue }
             switch directive.kind {
             case .block:
@@ -52,26 +53,24 @@ struct FactFinder: Sendable {
     /// An ongoing or recent care contact, episode, appointment or care team at the unit.
     private func careRelationship(patientID: String, unitID: String, now: Int64) async throws -> String? {
         let since = Instant.format(milliseconds: now - Int64(settings.careRelationshipDays) * 86_400_000)
-        let patient = "Patient/\(patientID)", unit = "Organization/\(unitID)"
-        let encounters = try await store.lookup("Encounter", [("patient", patient), ("service-provider", unit), ("date", "ge" + since),
-                                                               ("status:not", "cancelled"), ("status:not", "entered-in-error")], limit: 1)
-        if let encounter = encounters.first { return "Encounter/\(encounter.id)" }
-        // A stay that has moved on to another ward still counts at the ward where the patient lay.
-        let stays = try await store.lookup("Encounter", [("patient", patient), ("location.organization", unit), ("date", "ge" + since),
-                                                          ("status:not", "cancelled"), ("status:not", "entered-in-error")], limit: 1)
-        if let stay = stays.first { return "Encounter/\(stay.id)" }
-        let episodes = try await store.lookup("EpisodeOfCare", [("patient", patient), ("organization", unit),
-                                                                 ("status", "planned,waitlist,active,onhold")], limit: 1)
-        if let episode = episodes.first { return "EpisodeOfCare/\(episode.id)" }
-        // A booking at the unit, also one recently cancelled or missed, and a place on its waiting list.
-        let appointments = try await store.lookup("Appointment", [("patient", patient), ("_tag", "\(RecordTags.careUnit)|\(unitID)"),
-                                                                   ("date", "ge" + since), ("status:not", "entered-in-error")], limit: 1)
-        if let appointment = appointments.first { return "Appointment/\(appointment.id)" }
-        let waiting = try await store.lookup("Appointment", [("patient", patient), ("_tag", "\(RecordTags.careUnit)|\(unitID)"), ("status", "waitlist")], limit: 1)
-        if let entry = waiting.first { return "Appointment/\(entry.id)" }
-        // A referral in the unit's inbox is a request for care: the unit may prepare the visit.
-        let referrals = try await store.lookup("Task", [("patient", patient), ("owner", unit), ("status", "requested,received,accepted,on-hold,in-progress")], limit: 1)
-        if let referral = referrals.first { return "Task/\(referral.id)" }
+        let patient = "Patient/\(patientID)", unit = "Organization/\(unitID)", unitTag = ("_tag", "\(RecordTags.careUnit)|\(unitID)")
+        let grounds: [(type: String, parameters: [(name: String, value: String)])] = [
+            ("Encounter", [("patient", patient), ("service-provider", unit), ("date", "ge" + since),
+                           ("status:not", "cancelled"), ("status:not", "entered-in-error")]),
+            // A stay that has moved on to another ward still counts at the ward where the patient lay.
+            ("Encounter", [("patient", patient), ("location.organization", unit), ("date", "ge" + since),
+                           ("status:not", "cancelled"), ("status:not", "entered-in-error")]),
+            ("EpisodeOfCare", [("patient", patient), ("organization", unit), ("status", "planned,waitlist,active,onhold")]),
+            // A booking at the unit, also one recently cancelled or missed, and a place on its waiting list.
+            ("Appointment", [("patient", patient), unitTag, ("date", "ge" + since), ("status:not", "entered-in-error")]),
+            ("Appointment", [("patient", patient), unitTag, ("status", "waitlist")]),
+            // A referral in the unit's inbox is a request for care: the unit may prepare the visit.
+            ("Task", [("patient", patient), ("owner", unit), ("status", "requested,received,accepted,on-hold,in-progress")]),
+        ]
+        // Each ground is a look at one patient's records, tried in this order: one statement where the store can.
+        if let ground = try await store.firstMatch(try grounds.map { try SearchQuery.parse(type: $0.type, parameters: $0.parameters, strict: true) }) {
+            return "\(ground.type)/\(ground.id)"
+        }
         for team in try await store.lookup("CareTeam", [("patient", patient), ("status", "active")], limit: 20) {
             let managing = team.object["managingOrganization"]?.arrayValue ?? []
             if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { return "CareTeam/\(team.id)" }

@@ -160,18 +160,50 @@ public final class PostgresStore: ResourceStore {
     }
 
     public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
-        let probes = SearchSQL.probes(query, cap: SearchSQL.scanThreshold, dialect: .postgres)
-        return try await client.withConnection { connection in
-            var counts: [(filter: Int, count: Int)] = []
-            for probe in probes {
-                for try await n in try await connection.query(Self.query(probe.statement), logger: logger).decode(Int.self) {
-                    counts.append((probe.filter, n))
-                }
-                if let last = counts.last, last.count < SearchSQL.settledCount { break }
-            }
-            return try await strings(connection, SearchSQL.plannedPage(query, limit: limit, dialect: .postgres, counts: counts,
-                                                                       threshold: SearchSQL.scanThreshold))
+        try await client.withConnection { connection in
+            try await strings(connection, try await plannedPage(connection, query, limit: limit))
         }
+    }
+
+    public func searchResources(_ query: SearchQuery, limit: Int) async throws -> [StoredResource] {
+        try await searchResources(together: [(query, limit)])[0]
+    }
+
+    public func searchResources(together parts: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]] {
+        guard !parts.isEmpty else { return [] }
+        return try await client.withConnection { connection in
+            var pages: [(page: SQLStatement, type: String)] = []
+            for part in parts { pages.append((try await plannedPage(connection, part.query, limit: part.limit, versions: true), part.query.type)) }
+            var result = [[StoredResource]](repeating: [], count: parts.count)
+            let rows = try await connection.query(Self.query(SearchSQL.withVersions(pages)), logger: logger)
+            for try await row in rows.decode((Int, String, String, Int, Int64, String, ByteBuffer, Int64, String?).self) {
+                result[row.0].append(Self.stored((row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8)))
+            }
+            return result
+        }
+    }
+
+    public func firstMatch(_ queries: [SearchQuery]) async throws -> ResourceKey? {
+        guard !queries.isEmpty else { return nil }
+        return try await client.withConnection { connection in
+            var pages: [(page: SQLStatement, type: String)] = []
+            for query in queries { pages.append((try await plannedPage(connection, query, limit: 1), query.type)) }
+            let rows = try await connection.query(Self.query(SearchSQL.firstMatch(pages)), logger: logger)
+            for try await (type, id) in rows.decode((String, String).self) { return ResourceKey(type: type, id: id) }
+            return nil
+        }
+    }
+
+    /// The page statement for the measured counts of the query's filters.
+    private func plannedPage(_ connection: PostgresConnection, _ query: SearchQuery, limit: Int, versions: Bool = false) async throws -> SQLStatement {
+        var counts: [(filter: Int, count: Int)] = []
+        for probe in SearchSQL.probes(query, cap: SearchSQL.scanThreshold, dialect: .postgres) {
+            for try await n in try await connection.query(Self.query(probe.statement), logger: logger).decode(Int.self) {
+                counts.append((probe.filter, n))
+            }
+            if let last = counts.last, last.count < SearchSQL.settledCount { break }
+        }
+        return SearchSQL.plannedPage(query, limit: limit, dialect: .postgres, counts: counts, threshold: SearchSQL.scanThreshold, versions: versions)
     }
 
     public func count(_ query: SearchQuery) async throws -> Int {

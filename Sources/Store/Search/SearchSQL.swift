@@ -23,6 +23,32 @@ struct SQLStatement: Sendable {
     var binds: [SQLValue]
 }
 
+extension SQLStatement {
+    /// The SQL with every PostgreSQL placeholder `$n` renumbered `$(n + offset)`, to join statements
+    /// into one. Search SQL holds no `$` but its placeholders: every value is bound.
+    func shiftingPlaceholders(by offset: Int) -> String {
+        guard offset > 0 else { return sql }
+        var result = ""
+        var digits = ""
+        var inPlaceholder = false
+        func flush() {
+            if inPlaceholder { result += "$" + (Int(digits).map { String($0 + offset) } ?? digits) }
+            inPlaceholder = false
+            digits = ""
+        }
+        for character in sql {
+            if inPlaceholder, character.isASCII, character.isNumber {
+                digits.append(character)
+                continue
+            }
+            flush()
+            if character == "$" { inPlaceholder = true } else { result.append(character) }
+        }
+        flush()
+        return result
+    }
+}
+
 /// Builds search SQL from a parsed query: every filter becomes an
 /// `id IN (SELECT id FROM search_<kind> …)` over the index tables, which the
 /// planners of both databases drive from the most selective index.
@@ -55,7 +81,8 @@ struct SearchSQL {
     ///
     /// With `scan`, no filter drives: the resources of the type are read in id order and each filter
     /// is checked per candidate, which finds a page of a broad search without reading all its matches.
-    static func page(_ query: SearchQuery, limit: Int, dialect: SQLDialect, scan: Bool = false, driver: Int? = nil) -> SQLStatement {
+    /// With `versions`, each row also names the current version (for `withVersions`).
+    static func page(_ query: SearchQuery, limit: Int, dialect: SQLDialect, scan: Bool = false, driver: Int? = nil, versions: Bool = false) -> SQLStatement {
         var b = SearchSQL(dialect: dialect)
         b.scan = scan
         // One patient's records start from the patient, always: a patient has few records next to
@@ -79,7 +106,7 @@ struct SearchSQL {
                 keys.append(b.sortExpression(key, type: query.type))
             }
         }
-        var sql = "SELECT r.id FROM \(from) WHERE " + predicate
+        var sql = "SELECT r.id\(versions ? ", r.version_id" : "") FROM \(from) WHERE " + predicate
         if query.sort.isEmpty {
             if let before = query.beforeID {
                 sql += " AND r.id < " + b.text(before) + " ORDER BY r.id DESC"
@@ -93,6 +120,43 @@ struct SearchSQL {
         sql += " LIMIT " + b.int(Int64(limit))
         if !query.sort.isEmpty, query.offset > 0 { sql += " OFFSET " + b.int(Int64(query.offset)) }
         return SQLStatement(sql: sql, binds: b.binds)
+    }
+
+    /// Page statements' matches as their current versions, each part in its page's order and tagged
+    /// with its index: one PostgreSQL statement instead of a search and a read per part, as every
+    /// statement there is a round trip and a plan.
+    static func withVersions(_ pages: [(page: SQLStatement, type: String)]) -> SQLStatement {
+        var binds: [SQLValue] = []
+        var parts: [String] = []
+        for (index, part) in pages.enumerated() {
+            let page = part.page.shiftingPlaceholders(by: binds.count)
+            binds += part.page.binds
+            binds.append(.text(part.type))
+            // The page names each match's current version (pages read live heads only); a window over
+            // the page's rows numbers them in the page's order, which the join then does not keep.
+            parts.append("""
+                (SELECT \(index) AS part, k.n, v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id
+                FROM (SELECT page.id, page.version_id, row_number() OVER () AS n FROM (\(page)) AS page) AS k
+                JOIN resource_version v ON v.resource_type = $\(binds.count) AND v.id = k.id AND v.version_id = k.version_id)
+                """)
+        }
+        return SQLStatement(sql: "SELECT part, resource_type, id, version_id, last_updated, method, json, seq, patient_id FROM ("
+                                + parts.joined(separator: " UNION ALL ") + ") AS found ORDER BY part, n", binds: binds)
+    }
+
+    /// The first page statement's match that has one, as (type, id): PostgreSQL runs the parts of a
+    /// UNION ALL one after the other and stops them at the LIMIT, so later parts run only when the
+    /// earlier found nothing.
+    static func firstMatch(_ pages: [(page: SQLStatement, type: String)]) -> SQLStatement {
+        var binds: [SQLValue] = []
+        var parts: [String] = []
+        for part in pages {
+            let page = part.page.shiftingPlaceholders(by: binds.count)
+            binds += part.page.binds
+            binds.append(.text(part.type))
+            parts.append("(SELECT $\(binds.count)::text AS resource_type, first.id FROM (\(page)) AS first)")
+        }
+        return SQLStatement(sql: parts.joined(separator: " UNION ALL ") + " LIMIT 1", binds: binds)
     }
 
     /// How many index rows the most selective filter matches, up to `cap`: the store starts from that
@@ -141,11 +205,11 @@ struct SearchSQL {
     /// The page statement for the measured counts: start from the smallest filter when it is small;
     /// scan in id order when the only filter is broad; otherwise start from the usually most selective.
     static func plannedPage(_ query: SearchQuery, limit: Int, dialect: SQLDialect, counts: [(filter: Int, count: Int)],
-                            threshold: Int) -> SQLStatement {
-        guard let smallest = counts.min(by: { $0.count < $1.count }) else { return page(query, limit: limit, dialect: dialect) }
-        if smallest.count < threshold { return page(query, limit: limit, dialect: dialect, driver: smallest.filter) }
+                            threshold: Int, versions: Bool = false) -> SQLStatement {
+        guard let smallest = counts.min(by: { $0.count < $1.count }) else { return page(query, limit: limit, dialect: dialect, versions: versions) }
+        if smallest.count < threshold { return page(query, limit: limit, dialect: dialect, driver: smallest.filter, versions: versions) }
         // Scanning in id order finds a page early only when the page is in id order.
-        return page(query, limit: limit, dialect: dialect, scan: query.filters.count == 1 && query.sort.isEmpty)
+        return page(query, limit: limit, dialect: dialect, scan: query.filters.count == 1 && query.sort.isEmpty, versions: versions)
     }
 
     /// The number of matches.
