@@ -37,9 +37,6 @@ public protocol ResourceStore: Sendable {
     /// Several searches' pages as current versions, one list per part in the parts' order.
     func searchResources(together parts: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]]
 
-    /// A match of the first search that has one, trying them in order: for "is there any ground".
-    func firstMatch(_ queries: [SearchQuery]) async throws -> ResourceKey?
-
     /// The number of resources a search matches.
     func count(_ query: SearchQuery) async throws -> Int
 
@@ -72,6 +69,9 @@ public protocol ResourceStore: Sendable {
     /// The control records of a kind, optionally only those about one patient.
     func controlRecords(kind: String, patientID: String?) async throws -> [ControlRecord]
 
+    /// The control records of a kind about any of these patients.
+    func controlRecords(kind: String, patientIDs: [String]) async throws -> [ControlRecord]
+
     /// Upserts and deletes control records, with the audit records that describe the change, in one transaction.
     func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws
 
@@ -97,7 +97,16 @@ extension ResourceStore {
         return ids.compactMap { byID[$0] }
     }
 
-    /// One search after the other, stopping at the first match.
+    /// One patient after the other: a read here is a call into the same process.
+    public func controlRecords(kind: String, patientIDs: [String]) async throws -> [ControlRecord] {
+        var records: [ControlRecord] = []
+        for patientID in patientIDs { records += try await controlRecords(kind: kind, patientID: patientID) }
+        return records
+    }
+
+    /// A match of the first search that has one, trying them in order: for "is there any ground".
+    /// One after the other, each planned alone: joined into one PostgreSQL statement they planned
+    /// slower than they ran one by one (measured on the ward overview, 42 → 88 ms p95).
     public func firstMatch(_ queries: [SearchQuery]) async throws -> ResourceKey? {
         for query in queries {
             if let id = try await search(query, limit: 1).first { return ResourceKey(type: query.type, id: id) }

@@ -210,6 +210,21 @@ struct StoreContractTests {
         try await store.close()
     }
 
+    /// Control records of several patients come back for those patients only, of the asked kind.
+    @Test(arguments: backends)
+    func controlRecordsOfSeveralPatients(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let records = [("directive", "a1", "pa"), ("directive", "a2", "pa"), ("directive", "b1", "pb"), ("directive", "c1", "pc"),
+                       ("session", "s1", "pa"), ("directive", "none", nil)].map { kind, key, patient in
+            ControlRecord(kind: kind, key: key, patientID: patient, json: Array("{}".utf8))
+        }
+        try await store.writeControlRecords(records, deleting: [], audit: [])
+        let found = try await store.controlRecords(kind: "directive", patientIDs: ["pa", "pb", "nobody"])
+        #expect(found.map(\.key).sorted() == ["a1", "a2", "b1"])
+        #expect(try await store.controlRecords(kind: "directive", patientIDs: []).isEmpty)
+        try await store.close()
+    }
+
     /// Searches asked together answer what each answers alone, each in its own order, whatever the
     /// store does to join them (PostgreSQL makes them one statement with renumbered placeholders).
     @Test(arguments: backends)

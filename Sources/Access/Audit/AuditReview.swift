@@ -49,9 +49,11 @@ extension PatientDataSession {
         var after: Int64 = 0
         let decided = Set(try await store.controlRecords(kind: ControlKind.review, patientID: nil).compactMap { Int64($0.key) })
         while pending.count < limit {
-            let batch = try await store.auditRecords(AuditQuery(flag: flag ?? AuditQuery.anyFlag, afterSequence: after, ascending: true, limit: 500))
+            // Most flagged accesses are undecided: read about what the page shows, not a fixed 500.
+            let batchSize = min(500, limit - pending.count + 20)
+            let batch = try await store.auditRecords(AuditQuery(flag: flag ?? AuditQuery.anyFlag, afterSequence: after, ascending: true, limit: batchSize))
             pending += batch.filter { !decided.contains($0.sequence) }
-            guard batch.count == 500, let last = batch.last else { break }
+            guard batch.count == batchSize, let last = batch.last else { break }
             after = last.sequence
         }
         pending = Array(pending.prefix(limit))

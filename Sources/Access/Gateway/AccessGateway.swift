@@ -71,22 +71,10 @@ public struct PatientDataSession: Sendable {
         guard principal.kind == .practitioner, principal.assignment != nil else { return }
         let missing = Set(resources.compactMap { $0.type == "Patient" ? nil : $0.patientID }).filter { cache.facts($0) == nil }
         guard missing.count > 1 else { return }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var running = 0
-            for patientID in missing {
-                if running == Self.parallelFacts {
-                    try await group.next()
-                    running -= 1
-                }
-                group.addTask { _ = try await self.facts(patientID) }
-                running += 1
-            }
-            try await group.waitForAll()
+        for facts in try await gateway.factFinder.facts(patientIDs: missing.sorted(), for: principal, now: Instant.now()).values {
+            cache.store(facts)
         }
     }
-
-    /// How many patients' facts are gathered at once (each takes a database connection).
-    static let parallelFacts = 6
 
     /// Whether the token's scopes allow `interaction` on `type` for a resource of `patientID`.
     func scopeProblem(_ interaction: Character, type: String, patientID: String?) -> String? {

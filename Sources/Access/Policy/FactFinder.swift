@@ -10,11 +10,21 @@ struct FactFinder: Sendable {
     let settings: AccessSettings
 
     func facts(patientID: String, for principal: Principal, now: Int64) async throws -> PatientAccessFacts {
-        var facts = PatientAccessFacts(patientID: patientID)
-        async let directives = store.controlRecords(kind: ControlKind.directive, patientID: patientID)
-        if let patient = try await store.object("Patient", patientID) { facts = Self.directoryFacts(patientID: patientID, patient: patient) }
+        try await facts(patientIDs: [patientID], for: principal, now: now)[patientID] ?? PatientAccessFacts(patientID: patientID)
+    }
+
+    /// The facts of several patients: their records and directives read once for all of them, then
+    /// each one's care-relationship grounds, a few patients at a time.
+    func facts(patientIDs: [String], for principal: Principal, now: Int64) async throws -> [String: PatientAccessFacts] {
+        guard !patientIDs.isEmpty else { return [:] }
+        async let directives = store.controlRecords(kind: ControlKind.directive, patientIDs: patientIDs)
+        var all = Dictionary(uniqueKeysWithValues: patientIDs.map { ($0, PatientAccessFacts(patientID: $0)) })
+        for patient in try await store.read(keys: patientIDs.map { ResourceKey(type: "Patient", id: $0) }) where !patient.isDeleted {
+            all[patient.id] = Self.directoryFacts(patientID: patient.id, patient: patient.object)
+        }
         for record in try await directives {
-            guard let directive = Directive.from(record), directive.isActive(at: now) else { continue }
+            guard let patientID = record.patientID, var facts = all[patientID],
+                  let directive = Directive.from(record), directive.isActive(at: now) else { continue }
             switch directive.kind {
             case .block:
                 if let unit = directive.unitID { facts.blockedUnits.insert(unit) } else if let provider = directive.providerID { facts.blockedProviders.insert(provider) }
@@ -29,12 +39,27 @@ struct FactFinder: Sendable {
                     facts.careRelationship = "registered: \(directive.reason)"
                 }
             }
+            all[patientID] = facts
         }
-        if facts.careRelationship == nil, let assignment = principal.assignment {
-            facts.careRelationship = try await careRelationship(patientID: patientID, unitID: assignment.unitID, now: now)
+        guard let assignment = principal.assignment else { return all }
+        let open = all.values.filter { $0.careRelationship == nil }.map(\.patientID)
+        try await withThrowingTaskGroup(of: (String, String?).self) { group in
+            var running = 0
+            for patientID in open {
+                if running == Self.parallelLookups, let (id, ground) = try await group.next() {
+                    all[id]?.careRelationship = ground
+                    running -= 1
+                }
+                group.addTask { (patientID, try await careRelationship(patientID: patientID, unitID: assignment.unitID, now: now)) }
+                running += 1
+            }
+            for try await (id, ground) in group { all[id]?.careRelationship = ground }
         }
-        return facts
+        return all
     }
+
+    /// How many patients' care-relationship grounds are looked up at once (each takes a database connection).
+    static let parallelLookups = 6
 
     /// What the Patient resource itself tells: enough to show and audit a directory look-up (finding
     /// the patient), which needs no care relationship, without the lookups the full facts make.
@@ -67,7 +92,7 @@ struct FactFinder: Sendable {
             // A referral in the unit's inbox is a request for care: the unit may prepare the visit.
             ("Task", [("patient", patient), ("owner", unit), ("status", "requested,received,accepted,on-hold,in-progress")]),
         ]
-        // Each ground is a look at one patient's records, tried in this order: one statement where the store can.
+        // Each ground is a look at one patient's records, tried in this order until one holds.
         if let ground = try await store.firstMatch(try grounds.map { try SearchQuery.parse(type: $0.type, parameters: $0.parameters, strict: true) }) {
             return "\(ground.type)/\(ground.id)"
         }

@@ -183,17 +183,6 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
-    public func firstMatch(_ queries: [SearchQuery]) async throws -> ResourceKey? {
-        guard !queries.isEmpty else { return nil }
-        return try await client.withConnection { connection in
-            var pages: [(page: SQLStatement, type: String)] = []
-            for query in queries { pages.append((try await plannedPage(connection, query, limit: 1), query.type)) }
-            let rows = try await connection.query(Self.query(SearchSQL.firstMatch(pages)), logger: logger)
-            for try await (type, id) in rows.decode((String, String).self) { return ResourceKey(type: type, id: id) }
-            return nil
-        }
-    }
-
     /// The page statement for the measured counts of the query's filters.
     private func plannedPage(_ connection: PostgresConnection, _ query: SearchQuery, limit: Int, versions: Bool = false) async throws -> SQLStatement {
         var counts: [(filter: Int, count: Int)] = []
@@ -382,6 +371,14 @@ public final class PostgresStore: ResourceStore {
         try await controlRecords(client.query("""
             SELECT kind, key, patient_id, json, updated_at FROM control_record
             WHERE kind = \(kind) AND (\(patientID)::text IS NULL OR patient_id = \(patientID)) ORDER BY key
+            """, logger: logger))
+    }
+
+    public func controlRecords(kind: String, patientIDs: [String]) async throws -> [ControlRecord] {
+        guard !patientIDs.isEmpty else { return [] }
+        return try await controlRecords(client.query("""
+            SELECT kind, key, patient_id, json, updated_at FROM control_record
+            WHERE kind = \(kind) AND patient_id = ANY(\(patientIDs)::text[]) ORDER BY key
             """, logger: logger))
     }
 

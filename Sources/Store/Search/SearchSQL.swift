@@ -144,21 +144,6 @@ struct SearchSQL {
                                 + parts.joined(separator: " UNION ALL ") + ") AS found ORDER BY part, n", binds: binds)
     }
 
-    /// The first page statement's match that has one, as (type, id): PostgreSQL runs the parts of a
-    /// UNION ALL one after the other and stops them at the LIMIT, so later parts run only when the
-    /// earlier found nothing.
-    static func firstMatch(_ pages: [(page: SQLStatement, type: String)]) -> SQLStatement {
-        var binds: [SQLValue] = []
-        var parts: [String] = []
-        for part in pages {
-            let page = part.page.shiftingPlaceholders(by: binds.count)
-            binds += part.page.binds
-            binds.append(.text(part.type))
-            parts.append("(SELECT $\(binds.count)::text AS resource_type, first.id FROM (\(page)) AS first)")
-        }
-        return SQLStatement(sql: parts.joined(separator: " UNION ALL ") + " LIMIT 1", binds: binds)
-    }
-
     /// How many index rows the most selective filter matches, up to `cap`: the store starts from that
     /// filter when the number is small, and scans in id order when it is large.
     /// Neither database can estimate how many rows one parameter of one type matches (SQLite keeps
