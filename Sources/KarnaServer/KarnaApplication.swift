@@ -67,7 +67,9 @@ public enum KarnaApplication {
         router.get("health") { _, _ in "ok\n" }
         let configuration = services.configuration
         try await WebApp<BasicRequestContext>(
-            settings: WebSettings(sessionSeconds: configuration.sessionSeconds, fhirBaseURL: configuration.baseURL),
+            settings: WebSettings(sessionSeconds: configuration.sessionSeconds, fhirBaseURL: configuration.baseURL,
+                                  maximumSearchResults: configuration.webSearchRows, maximumBookRows: configuration.webBookRows,
+                                  maximumLogRows: configuration.webLogRows),
             gateway: services.gateway, store: services.store, accounts: services.accounts, tokens: services.tokens,
             administration: services.administration, documentation: services.documentation, logger: Logger(label: "karna.web")
         ).register(on: router)

@@ -40,6 +40,9 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "File for the demo credentials (KARNA_DEMO_CREDENTIALS).") var demoCredentials: String?
     @Option(help: "Access token lifetime in seconds (KARNA_ACCESS_TOKEN_SECONDS).") var accessTokenSeconds: String?
     @Option(help: "Web session idle lifetime in seconds (KARNA_SESSION_SECONDS).") var sessionSeconds: String?
+    @Option(help: "Patients a web patient search lists at most (KARNA_WEB_SEARCH_ROWS).") var webSearchRows: String?
+    @Option(help: "Times and bookings a web appointment-book view reads at most (KARNA_WEB_BOOK_ROWS).") var webBookRows: String?
+    @Option(help: "Audit records a web log-review page lists at most (KARNA_WEB_LOG_ROWS).") var webLogRows: String?
     @Option(help: "scrypt cost exponent for new passwords (KARNA_PASSWORD_COST).") var passwordCost: String?
     @Option(help: "Failed logins before lockout (KARNA_LOCKOUT_ATTEMPTS).") var lockoutAttempts: String?
     @Option(help: "Trusted external OIDC issuer (KARNA_OIDC_ISSUER).") var oidcIssuer: String?
@@ -65,7 +68,8 @@ struct ServerOptions: ParsableArguments {
             "max-string-bytes": maxStringBytes, "default-page-size": defaultPageSize, "max-page-size": maxPageSize, "log-level": logLevel,
             "care-relationship-days": careRelationshipDays, "emergency-access-hours": emergencyAccessHours, "default-provider": defaultProvider,
             "bootstrap-client-id": bootstrapClientId, "bootstrap-client-secret": bootstrapClientSecret, "demo-credentials": demoCredentials,
-            "access-token-seconds": accessTokenSeconds, "session-seconds": sessionSeconds, "password-cost": passwordCost,
+            "access-token-seconds": accessTokenSeconds, "session-seconds": sessionSeconds, "web-search-rows": webSearchRows, "web-book-rows": webBookRows, "web-log-rows": webLogRows,
+            "password-cost": passwordCost,
             "lockout-attempts": lockoutAttempts, "oidc-issuer": oidcIssuer, "oidc-audience": oidcAudience, "oidc-jwks-file": oidcJwksFile,
             "audit-retention-years": auditRetentionYears, "referral-assessment-days": referralAssessmentDays, "referral-alarm-days": referralAlarmDays,
             "reminder-hours": reminderHours, "max-slots-per-generation": maxSlotsPerGeneration, "max-merge-resources": maxMergeResources,

@@ -15,6 +15,8 @@ struct ConfigurationTests {
         let configuration = try KarnaConfiguration(flags: ["port": "9000"], environment: ["KARNA_PORT": "9100", "KARNA_MAX_PAGE_SIZE": "200"])
         #expect(configuration.port == 9000)
         #expect(configuration.limits.maxPageSize == 200)
+        let lists = try KarnaConfiguration(flags: ["web-log-rows": "50"], environment: ["KARNA_WEB_LOG_ROWS": "100", "KARNA_WEB_BOOK_ROWS": "800"])
+        #expect((lists.webLogRows, lists.webBookRows, lists.webSearchRows) == (50, 800, 50))
     }
 
     /// A bad setting stops start-up with a message that names it.
@@ -25,6 +27,8 @@ struct ConfigurationTests {
         (["KARNA_BASE_URL": "not a url"], "KARNA_BASE_URL"),
         (["KARNA_MAX_BODY_BYTES": "-1"], "KARNA_MAX_BODY_BYTES"),
         (["KARNA_LOG_LEVEL": "loud"], "KARNA_LOG_LEVEL"),
+        (["KARNA_WEB_LOG_ROWS": "0"], "KARNA_WEB_LOG_ROWS"),
+        (["KARNA_WEB_SEARCH_ROWS": "many"], "KARNA_WEB_SEARCH_ROWS"),
     ])
     func badSettingsAreNamed(environment: [String: String], name: String) {
         #expect {

@@ -27,39 +27,60 @@ enum AdministrationOperations {
     ]
 }
 
-/// A Parameters resource under construction (operation answers that are not one resource).
+/// A Parameters resource under construction (operation answers that are not one resource). Each
+/// parameter is kept as its JSON bytes, so a stored resource goes in as the bytes it was stored as
+/// rather than parsed and written again (a chart overview carries a hundred of them).
 struct ParametersBuilder {
-    private(set) var parameters: [JSONValue] = []
+    private(set) var parameters: [[UInt8]] = []
+
+    private mutating func append(_ name: String, _ member: String, _ value: JSONValue) {
+        parameters.append(JSONWriter.bytes(.object(JSONObject([("name", .string(name)), (member, value)]))))
+    }
 
     mutating func add(_ name: String, _ value: String?) {
         guard let value else { return }
-        parameters.append(.object(JSONObject([("name", .string(name)), ("valueString", .string(value))])))
+        append(name, "valueString", .string(value))
     }
 
     mutating func add(_ name: String, int value: Int?) {
         guard let value else { return }
-        parameters.append(.object(JSONObject([("name", .string(name)), ("valueInteger", .number(String(value)))])))
+        append(name, "valueInteger", .number(String(value)))
     }
 
     mutating func add(_ name: String, bool value: Bool) {
-        parameters.append(.object(JSONObject([("name", .string(name)), ("valueBoolean", .bool(value))])))
+        append(name, "valueBoolean", .bool(value))
     }
 
     mutating func add(_ name: String, reference: String?) {
         guard let reference else { return }
-        parameters.append(.object(JSONObject([("name", .string(name)), ("valueReference", .object(JSONObject([("reference", .string(reference))])))])))
+        append(name, "valueReference", .object(JSONObject([("reference", .string(reference))])))
     }
 
     mutating func add(_ name: String, resource: StoredResource) {
-        parameters.append(.object(JSONObject([("name", .string(name)), ("resource", .object(resource.object))])))
+        parameters.append(Self.member(name, "resource", resource.json))
     }
 
     mutating func add(_ name: String, part: ParametersBuilder) {
-        parameters.append(.object(JSONObject([("name", .string(name)), ("part", .array(part.parameters))])))
+        parameters.append(Self.member(name, "part", Self.array(part.parameters)))
     }
 
     var response: FHIRResponse {
-        FHIRResponse(status: 200, body: JSONWriter.bytes(.object(JSONObject([("resourceType", .string("Parameters")), ("parameter", .array(parameters))]))))
+        FHIRResponse(status: 200, body: Array(#"{"resourceType":"Parameters","parameter":"#.utf8) + Self.array(parameters) + [UInt8(ascii: "}")])
+    }
+
+    /// `{"name":NAME,"MEMBER":VALUE}` around JSON bytes already written.
+    private static func member(_ name: String, _ member: String, _ value: [UInt8]) -> [UInt8] {
+        Array(#"{"name":"#.utf8) + JSONWriter.bytes(.string(name)) + Array(",\"\(member)\":".utf8) + value + [UInt8(ascii: "}")]
+    }
+
+    private static func array(_ items: [[UInt8]]) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += item
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return bytes
     }
 }
 

@@ -26,6 +26,10 @@ public struct KarnaConfiguration: Sendable {
     public var demoCredentialsPath: String
     public var accessTokenSeconds: Int
     public var sessionSeconds: Int
+    /// The web app's longest lists: patient search hits, appointment-book rows, log rows.
+    public var webSearchRows: Int
+    public var webBookRows: Int
+    public var webLogRows: Int
     /// log2 of scrypt's N for new password hashes.
     public var passwordCost: Int
     public var lockoutAttempts: Int
@@ -69,6 +73,9 @@ public struct KarnaConfiguration: Sendable {
         ("--demo-credentials", "KARNA_DEMO_CREDENTIALS", "file for the demo users' credentials (default ./data/demo-credentials.json)"),
         ("--access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", "lifetime of access tokens (default 900)"),
         ("--session-seconds", "KARNA_SESSION_SECONDS", "idle lifetime of a web login session (default 1800)"),
+        ("--web-search-rows", "KARNA_WEB_SEARCH_ROWS", "patients a web patient search lists at most (default 50)"),
+        ("--web-book-rows", "KARNA_WEB_BOOK_ROWS", "times and bookings a web appointment-book view reads at most (default 400)"),
+        ("--web-log-rows", "KARNA_WEB_LOG_ROWS", "audit records a web log-review page lists at most (default 200)"),
         ("--password-cost", "KARNA_PASSWORD_COST", "scrypt cost exponent for new password hashes (default 15)"),
         ("--lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", "failed logins before an account locks, with doubling back-off (default 5)"),
         ("--oidc-issuer", "KARNA_OIDC_ISSUER", "a trusted external OpenID Connect issuer (the region's identity provider)"),
@@ -150,6 +157,9 @@ public struct KarnaConfiguration: Sendable {
         demoCredentialsPath = raw("demo-credentials", "KARNA_DEMO_CREDENTIALS")?.0 ?? "./data/demo-credentials.json"
         accessTokenSeconds = try integer("access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", default: 900, range: 30...86_400)
         sessionSeconds = try integer("session-seconds", "KARNA_SESSION_SECONDS", default: 1_800, range: 60...86_400)
+        webSearchRows = try integer("web-search-rows", "KARNA_WEB_SEARCH_ROWS", default: 50, range: 1...1_000)
+        webBookRows = try integer("web-book-rows", "KARNA_WEB_BOOK_ROWS", default: 400, range: 10...5_000)
+        webLogRows = try integer("web-log-rows", "KARNA_WEB_LOG_ROWS", default: 200, range: 10...2_000)
         passwordCost = try integer("password-cost", "KARNA_PASSWORD_COST", default: 15, range: 10...20)
         lockoutAttempts = try integer("lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", default: 5, range: 1...100)
         externalIssuer = raw("oidc-issuer", "KARNA_OIDC_ISSUER")?.0

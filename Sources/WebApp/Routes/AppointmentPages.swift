@@ -49,7 +49,10 @@ extension WebApp {
         async let slots = records.search("Slot", slotFilters, limit: settings.maximumBookRows)
         async let appointments = records.search("Appointment", [unitTag, ("date", range[0].1), ("date", range[1].1),
                                                                 ("status:not", "waitlist")], limit: settings.maximumBookRows)
-        let (books, times, bookings) = try await (schedules, slots, appointments)
+        let (books, times, found) = try await (schedules, slots, appointments)
+        // `object` parses the stored JSON: each time and booking once, not once per use.
+        let bookings = found.map { (id: $0.id, object: $0.object) }
+        let slotObjects = Dictionary(times.map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         let bySlot = Dictionary(bookings.compactMap { booking in
             booking.object["slot"]?.arrayValue?.first.flatMap { Display.id($0, type: "Slot") }.map { ($0, booking) }
         }.filter { $0.1.object["status"]?.stringValue != "cancelled" }, uniquingKeysWith: { a, _ in a })
@@ -75,7 +78,7 @@ extension WebApp {
         context["returnTo"] = view.href()
 
         func row(_ slot: StoredResource) -> [String: Any] {
-            let object = slot.object
+            let object = slotObjects[slot.id] ?? slot.object
             var item: [String: Any] = ["slotID": slot.id, "time": Display.clock(object["start"]?.stringValue) + "–" + Display.clock(object["end"]?.stringValue),
                                        "book": Display.id(object["schedule"], type: "Schedule").flatMap { bookNames[$0] } ?? "",
                                        "visit": Display.concept(object["serviceType"]?.arrayValue?.first)]
@@ -111,9 +114,9 @@ extension WebApp {
         if view.week {
             context["days"] = (0..<7).map { offset -> [String: Any] in
                 let day = monday + offset
-                let rows = times.filter { ($0.object["start"]?.stringValue).flatMap(Instant.parse).map(SwedishTime.day(of:)) == day }
+                let rows = times.filter { (slotObjects[$0.id]?["start"]?.stringValue).flatMap(Instant.parse).map(SwedishTime.day(of:)) == day }
                 return ["name": Self.dayName(day), "href": view.href(day: day, week: false), "rows": rows.map(row),
-                        "free": rows.filter { $0.object["status"]?.stringValue == "free" }.count, "booked": rows.filter { bySlot[$0.id] != nil }.count]
+                        "free": rows.filter { slotObjects[$0.id]?["status"]?.stringValue == "free" }.count, "booked": rows.filter { bySlot[$0.id] != nil }.count]
             }
         } else {
             context["rows"] = times.map(row)

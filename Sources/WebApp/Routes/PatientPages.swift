@@ -32,9 +32,11 @@ extension WebApp {
         default: "\(found.count) patienter"
         }
         context["results"] = found.map { patient -> [String: Any] in
-            ["id": patient.id, "name": Display.name(patient.object), "identity": Display.identity(patient.object)?.value ?? "",
-             "age": Display.age(patient.object).map(String.init) ?? "", "gender": Display.gender(patient.object),
-             "protected": RecordTags.isProtected(patient.object)]
+            // `object` parses the stored JSON: once per row.
+            let object = patient.object
+            return ["id": patient.id, "name": Display.name(object), "identity": Display.identity(object)?.value ?? "",
+                    "age": Display.age(object).map(String.init) ?? "", "gender": Display.gender(object),
+                    "protected": RecordTags.isProtected(object)]
         }
         return pages.page("patients", context)
     }

@@ -42,16 +42,19 @@ extension WebApp {
         context["unitName"] = assignment.unitName
         context["positionName"] = assignment.position.display
         context["today"] = SwedishTime.formatDay(today)
-        context["appointments"] = visits.map { visit -> [String: Any] in
-            let patientID = Display.participants(visit.object, type: "Patient").first
-            return ["time": Display.clock(visit.object["start"]?.stringValue), "patientID": patientID ?? "", "patientName": name(patientID),
+        // `object` parses the stored JSON: once per row.
+        context["appointments"] = visits.map { stored -> [String: Any] in
+            let visit = stored.object
+            let patientID = Display.participants(visit, type: "Patient").first
+            return ["time": Display.clock(visit["start"]?.stringValue), "patientID": patientID ?? "", "patientName": name(patientID),
                     "identity": patientID.flatMap { patients[$0] }.flatMap(Display.identity)?.value ?? "",
-                    "visit": Display.concept(visit.object["serviceType"]?.arrayValue?.first), "status": Labels.appointmentStatus(visit.object["status"]?.stringValue)]
+                    "visit": Display.concept(visit["serviceType"]?.arrayValue?.first), "status": Labels.appointmentStatus(visit["status"]?.stringValue)]
         }
         context["unsigned"] = notes.map { item -> [String: Any] in
-            let patientID = Display.id(item.note.object["subject"], type: "Patient")
-            return ["title": item.note.object["title"]?.stringValue ?? "Anteckning", "patientID": patientID ?? "", "patientName": name(patientID),
-                    "date": Display.time(item.note.object["date"]?.stringValue), "mustSign": item.mustSign]
+            let note = item.note.object
+            let patientID = Display.id(note["subject"], type: "Patient")
+            return ["title": note["title"]?.stringValue ?? "Anteckning", "patientID": patientID ?? "", "patientName": name(patientID),
+                    "date": Display.time(note["date"]?.stringValue), "mustSign": item.mustSign]
         }
         context["referrals"] = referrals.map { item -> [String: Any] in
             let request = Display.id(item.task.object["focus"], type: "ServiceRequest").flatMap { requests[$0] }
