@@ -17,6 +17,17 @@ func patient(_ family: String, id: String? = nil, identifier: (String, String)? 
     return JSONObject(members)
 }
 
+/// Patients p0…p(count-1) for search tests: every third a Berg, the rest Lind; even ones female;
+/// born on 1 January 1950 + n.
+func searchablePatients(_ count: Int) -> [WriteOperation] {
+    (0..<count).map { n in
+        var resource = patient(n % 3 == 0 ? "Berg" : "Lind", id: "p\(n)")
+        resource["gender"] = .string(n % 2 == 0 ? "female" : "male")
+        resource["birthDate"] = .string("19\(50 + n)-01-01")
+        return .update(resource, type: "Patient", id: "p\(n)")
+    }
+}
+
 func decoded(_ stored: StoredResource?) throws -> JSONObject {
     let stored = try #require(stored)
     return try #require(try JSONParser.parse(stored.json).objectValue)
@@ -230,14 +241,7 @@ struct StoreContractTests {
     @Test(arguments: backends)
     func searchesTogetherAnswerWhatEachAnswersAlone(backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        var operations: [WriteOperation] = []
-        for n in 0..<24 {
-            var resource = patient(n % 3 == 0 ? "Berg" : "Lind", id: "p\(n)")
-            resource["gender"] = .string(n % 2 == 0 ? "female" : "male")
-            resource["birthDate"] = .string("19\(50 + n)-01-01")
-            operations.append(.update(resource, type: "Patient", id: "p\(n)"))
-        }
-        _ = try await store.commit(operations)
+        _ = try await store.commit(searchablePatients(24))
         _ = try await store.commit(.delete(type: "Patient", id: "p3"))
         let parts: [(query: SearchQuery, limit: Int)] = [
             (try SearchQuery.parse(type: "Patient", parameters: [("family", "berg"), ("_sort", "-birthdate")], strict: true), 5),
@@ -276,14 +280,7 @@ struct StoreContractTests {
         let scanning = try SQLiteStore(path: folder.appendingPathComponent("b.sqlite").path, scanThreshold: 1)
         for store in [indexed, scanning] {
             try await store.migrate()
-            var operations: [WriteOperation] = []
-            for n in 0..<30 {
-                var resource = patient(n % 3 == 0 ? "Berg" : "Lind", id: "p\(n)")
-                resource["gender"] = .string(n % 2 == 0 ? "female" : "male")
-                resource["birthDate"] = .string("19\(50 + n)-01-01")
-                operations.append(.update(resource, type: "Patient", id: "p\(n)"))
-            }
-            _ = try await store.commit(operations)
+            _ = try await store.commit(searchablePatients(30))
         }
         let queries: [[(name: String, value: String)]] = [
             [("gender", "female")], [("gender", "female"), ("family", "berg")], [("birthdate", "ge1960"), ("gender", "male")],

@@ -11,13 +11,13 @@ enum TerminologyLoader {
         for type in ["CodeSystem", "ValueSet"] {
             var query = SearchQuery(type: type)
             while true {
-                let ids = try await store.search(query, limit: 200)
-                for stored in try await store.read(keys: ids.map { ResourceKey(type: type, id: $0) }) where !stored.isDeleted {
+                let page = try await store.searchResources(query, limit: 200)
+                for stored in page where !stored.isDeleted {
                     try service.load(resource: stored.object)
                     loaded += 1
                 }
-                guard ids.count == 200, let last = ids.last else { break }
-                query.afterID = last
+                guard page.count == 200, let last = page.last else { break }
+                query.afterID = last.id
             }
         }
         return loaded
