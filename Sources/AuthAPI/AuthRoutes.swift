@@ -144,6 +144,11 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
         } catch let failure as LoginFailure {
             return loginPage(authorization, message: failure.description, username: username, status: .unauthorized)
         }
+        // A reset password is the systemförvaltare's, not the user's: no app gets a token until the user has chosen one.
+        if account.mustChangePassword == true {
+            return loginPage(authorization, message: "Ditt lösenord har återställts. Logga in i Kärnas webbapp och välj ett eget lösenord först.",
+                             username: username, status: .forbidden)
+        }
         let grant = Grant(kind: account.kind, subject: account.username, displayName: account.displayName, clientID: authorization.clientID,
                           scope: authorization.scope, fhirUser: account.fhirUser, nonce: authorization.nonce)
         if account.kind == .practitioner {

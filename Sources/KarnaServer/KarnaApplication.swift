@@ -29,7 +29,7 @@ public struct KarnaServices: Sendable {
 public enum KarnaApplication {
     /// Opens the store a configuration names and brings its schema up to date.
     public static func openStore(_ configuration: KarnaConfiguration, logger: Logger) async throws -> any ResourceStore {
-        let store = try StoreFactory.open(url: configuration.databaseURL, logger: logger)
+        let store = try StoreFactory.open(url: configuration.databaseURL, preparedSearches: configuration.preparedSearches, logger: logger)
         let applied = try await store.migrate()
         if !applied.isEmpty { logger.info("applied migrations: \(applied.joined(separator: ", "))") }
         return store
@@ -44,7 +44,8 @@ public enum KarnaApplication {
         let documentation = Documentation(terminology: terminology, settings: configuration.documentation)
         let gateway = AccessGateway(store: store, settings: configuration.access, rules: PatientAdministration.rules + documentation.rules, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
-                                      lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts))
+                                      lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),
+                                      policy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength))
         var trusted: TrustedIssuer?
         if let issuer = configuration.externalIssuer, let path = configuration.externalJWKSPath {
             guard let data = FileManager.default.contents(atPath: path) else {

@@ -4,9 +4,10 @@ import Logging
 
 /// Opens the store a database URL names: `sqlite:PATH` (or a bare path) or `postgres://…`.
 public enum StoreFactory {
-    public static func open(url: String, logger: Logger = Logger(label: "karna.store")) throws -> any ResourceStore {
+    /// `preparedSearches`: one-patient search statements PostgreSQL keeps planned per connection.
+    public static func open(url: String, preparedSearches: Int = 64, logger: Logger = Logger(label: "karna.store")) throws -> any ResourceStore {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try PostgresStore(url: url, logger: logger)
+            return try PostgresStore(url: url, preparedSearchesPerConnection: preparedSearches, logger: logger)
         }
         var path = url
         if path.hasPrefix("sqlite://") { path = String(path.dropFirst("sqlite://".count)) }

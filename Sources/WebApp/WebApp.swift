@@ -192,6 +192,20 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 try await wardStep(encounterID: context.parameters.get("id") ?? "", step: context.parameters.get("step") ?? "", request, user)
             }
         }
+        router.get("konto") { request, _ in try await signedIn(request, passwordPage: true) { user in try await accountPage(user) } }
+        router.post("konto/losenord") { request, _ in try await signedIn(request, form: true, passwordPage: true) { user in try await changeOwnPassword(user) } }
+        router.post("admin/konton/:username/:change") { request, context in
+            try await signedIn(request, form: true) { user in
+                try await changeAccount(username: context.parameters.get("username") ?? "", change: context.parameters.get("change") ?? "", user)
+            }
+        }
+        router.post("admin/uppdrag") { request, _ in try await signedIn(request, form: true) { user in try await addAssignment(user) } }
+        router.post("admin/uppdrag/:id/avsluta") { request, context in
+            try await signedIn(request, form: true) { user in try await endAssignment(id: context.parameters.get("id") ?? "", user) }
+        }
+        router.post("admin/enhet/:id/avveckla") { request, context in
+            try await signedIn(request, form: true) { user in try await endUnit(id: context.parameters.get("id") ?? "", user) }
+        }
         router.get("admin") { _, _ in Self.redirect("/admin/enheter") }
         router.get("admin/:section") { request, context in
             try await signedIn(request) { user in
@@ -217,6 +231,9 @@ public struct WebApp<Context: RequestContext>: Sendable {
             try await signedIn(request, form: true) { user in
                 try await registerAccess(.careRelationship, patientID: context.parameters.get("id") ?? "", form: user.form, user: user)
             }
+        }
+        router.post("patienter/:id/sparr") { request, context in
+            try await signedIn(request, form: true) { user in try await registerBlock(patientID: context.parameters.get("id") ?? "", user) }
         }
         router.post("patienter/:id/samtycke") { request, context in
             try await signedIn(request, form: true) { user in try await registerConsent(patientID: context.parameters.get("id") ?? "", user) }
@@ -247,7 +264,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
 
     /// Runs a page for a signed-in user; sends others to the login page (saying why when the session
     /// timed out). A form must carry the session's form token, so no other site can post as the user.
-    func signedIn(_ request: Request, form: Bool = false, _ body: (User) async throws -> Response) async throws -> Response {
+    func signedIn(_ request: Request, form: Bool = false, passwordPage: Bool = false, _ body: (User) async throws -> Response) async throws -> Response {
         let token = request.cookies[Self.sessionCookie]?.value
         let stored: WebSessions.Stored
         switch try await sessions.resume(token) {
@@ -263,6 +280,8 @@ public struct WebApp<Context: RequestContext>: Sendable {
             if let token { try await sessions.end(token) }
             return Self.redirect("/login?orsak=andrad")
         }
+        // After a reset, the user chooses a password before anything else.
+        if stored.mustChangePassword == true, !passwordPage { return Self.redirect("/konto") }
         var user = User(token: token ?? "", session: stored, principal: principal)
         if form {
             user.form = try await Self.formFields(request)

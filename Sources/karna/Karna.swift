@@ -43,8 +43,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Patients a web patient search lists at most (KARNA_WEB_SEARCH_ROWS).") var webSearchRows: String?
     @Option(help: "Times and bookings a web appointment-book view reads at most (KARNA_WEB_BOOK_ROWS).") var webBookRows: String?
     @Option(help: "Audit records a web log-review page lists at most (KARNA_WEB_LOG_ROWS).") var webLogRows: String?
+    @Option(help: "One-patient search statements PostgreSQL keeps planned per connection (KARNA_PREPARED_SEARCHES, default 64, 0 plans each time).") var preparedSearches: String?
     @Option(help: "scrypt cost exponent for new passwords (KARNA_PASSWORD_COST).") var passwordCost: String?
     @Option(help: "Failed logins before lockout (KARNA_LOCKOUT_ATTEMPTS).") var lockoutAttempts: String?
+    @Option(help: "The shortest password a user may choose (KARNA_PASSWORD_MIN_LENGTH, default 12).") var passwordMinLength: String?
     @Option(help: "Trusted external OIDC issuer (KARNA_OIDC_ISSUER).") var oidcIssuer: String?
     @Option(help: "Audience its tokens carry (KARNA_OIDC_AUDIENCE).") var oidcAudience: String?
     @Option(help: "File with its JWK set (KARNA_OIDC_JWKS_FILE).") var oidcJwksFile: String?
@@ -69,8 +71,9 @@ struct ServerOptions: ParsableArguments {
             "care-relationship-days": careRelationshipDays, "emergency-access-hours": emergencyAccessHours, "default-provider": defaultProvider,
             "bootstrap-client-id": bootstrapClientId, "bootstrap-client-secret": bootstrapClientSecret, "demo-credentials": demoCredentials,
             "access-token-seconds": accessTokenSeconds, "session-seconds": sessionSeconds, "web-search-rows": webSearchRows, "web-book-rows": webBookRows, "web-log-rows": webLogRows,
+            "prepared-searches": preparedSearches,
             "password-cost": passwordCost,
-            "lockout-attempts": lockoutAttempts, "oidc-issuer": oidcIssuer, "oidc-audience": oidcAudience, "oidc-jwks-file": oidcJwksFile,
+            "lockout-attempts": lockoutAttempts, "password-min-length": passwordMinLength, "oidc-issuer": oidcIssuer, "oidc-audience": oidcAudience, "oidc-jwks-file": oidcJwksFile,
             "audit-retention-years": auditRetentionYears, "referral-assessment-days": referralAssessmentDays, "referral-alarm-days": referralAlarmDays,
             "reminder-hours": reminderHours, "max-slots-per-generation": maxSlotsPerGeneration, "max-merge-resources": maxMergeResources,
             "notify": notify, "notify-from": notifyFrom, "outbox-seconds": outboxSeconds,

@@ -1,4 +1,5 @@
 import Access
+import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
@@ -51,6 +52,81 @@ struct IdentityTests {
         let attempts = try await store.auditRecords(AuditQuery(action: "login", limit: 50))
         #expect(attempts.filter { $0.entry.outcome == "denied" }.count >= 4)
         #expect(attempts.contains { $0.entry.outcome == "allowed" })
+        try await store.close()
+    }
+
+    @Test("a user changes their own password: the current one is checked (and counts as a failed login), the new one must meet the policy", arguments: backends)
+    func passwordChange(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: 10), lockout: LockoutPolicy(freeAttempts: 3),
+                                      policy: PasswordPolicy(minimumLength: 12))
+        let secret = TOTP.newSecret()
+        _ = try await accounts.create(username: "anna", kind: .practitioner, subjectID: "doc1", displayName: "Anna", password: "gammalt-lösen-1", totpSecret: secret)
+        await #expect(throws: PasswordChangeFailure.wrongCurrentPassword) {
+            try await accounts.changePassword(username: "anna", current: "fel", new: "ett-helt-nytt-lösen", client: "t")
+        }
+        #expect(try await accounts.account("anna")?.failedAttempts == 1)
+        for (new, why) in [("kort-1", "Lösenordet måste ha minst 12 tecken."), ("anna-anna-anna-1", "Lösenordet får inte innehålla användarnamnet."),
+                           ("aaaabbbbcccc", "Lösenordet har för få olika tecken.")] {
+            await #expect(throws: PasswordChangeFailure.refused(why)) {
+                try await accounts.changePassword(username: "anna", current: "gammalt-lösen-1", new: new, client: "t")
+            }
+        }
+        await #expect(throws: PasswordChangeFailure.unchanged) {
+            try await accounts.changePassword(username: "anna", current: "gammalt-lösen-1", new: "gammalt-lösen-1", client: "t")
+        }
+        try await accounts.changePassword(username: "anna", current: "gammalt-lösen-1", new: "ett-helt-nytt-lösen", client: "t")
+        let code = TOTP.code(secret: secret, step: TOTP.step())!
+        await #expect(throws: LoginFailure.invalidCredentials) { _ = try await accounts.login(username: "anna", password: "gammalt-lösen-1", code: code, client: "t") }
+        #expect(try await accounts.login(username: "anna", password: "ett-helt-nytt-lösen", code: code, client: "t").failedAttempts == 0)
+        let changes = try await store.auditRecords(AuditQuery(action: "password-change", limit: 10))
+        #expect(changes.map(\.entry.outcome).sorted() == ["allowed", "denied"])
+        try await store.close()
+    }
+
+    @Test("a systemförvaltare resets, unlocks, disables and enables logins; nobody else may", arguments: backends)
+    func administratorChangesAccounts(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: 10), lockout: LockoutPolicy(freeAttempts: 2))
+        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA"))
+        func session(_ position: String) throws -> PatientDataSession {
+            let position = try #require(Position.defaults.first { $0.code == position })
+            let assignment = Assignment(id: "a1", practitionerID: "admin1", unitID: "u1", providerID: "provA", unitName: "U1", purpose: .administration, position: position)
+            return gateway.session(Principal(kind: .practitioner, id: "admin1", displayName: "Admin", assignment: assignment, scopes: ScopeSet("user/*.cruds"),
+                                             clientID: "tests"), action: "administration")
+        }
+        let secret = TOTP.newSecret()
+        _ = try await accounts.create(username: "bo", kind: .practitioner, subjectID: "doc2", displayName: "Bo", password: "bos-lösenord-1", totpSecret: secret)
+        let admin = try session("systemforvaltare"), doctor = try session("lakare")
+        #expect(await isForbidden { _ = try await doctor.changeAccount(accounts, username: "bo", .resetPassword) })
+        // Locked by wrong passwords, then unlocked.
+        for _ in 0..<2 { _ = try? await accounts.login(username: "bo", password: "fel", code: "000000", client: "t") }
+        #expect((try await accounts.account("bo")?.lockedUntil ?? 0) > Instant.now())
+        _ = try await admin.changeAccount(accounts, username: "bo", .unlock)
+        #expect(try await accounts.account("bo")?.lockedUntil == nil)
+        // A reset: the old password stops working, the new one must be replaced at the next login; the TOTP secret stays.
+        let (password, kept) = try await admin.changeAccount(accounts, username: "bo", .resetPassword)
+        let temporary = try #require(password)
+        #expect(kept == nil)
+        let reset = try #require(try await accounts.account("bo"))
+        #expect(reset.mustChangePassword == true && reset.totpSecret == secret)
+        let code = TOTP.code(secret: secret, step: TOTP.step())!
+        await #expect(throws: LoginFailure.invalidCredentials) { _ = try await accounts.login(username: "bo", password: "bos-lösenord-1", code: code, client: "t") }
+        #expect(try await accounts.login(username: "bo", password: temporary, code: code, client: "t").mustChangePassword == true)
+        try await accounts.changePassword(username: "bo", current: temporary, new: "bos-egna-nya-lösen", client: "t")
+        #expect(try await accounts.account("bo")?.mustChangePassword == nil)
+        // A new authenticator: a new secret.
+        let (_, newSecret) = try await admin.changeAccount(accounts, username: "bo", .resetPasswordAndAuthenticator)
+        #expect(newSecret != nil && newSecret != secret)
+        #expect(try await accounts.account("bo")?.totpSecret == newSecret)
+        // Disabled: no login, whatever the password; enabled again.
+        _ = try await admin.changeAccount(accounts, username: "bo", .disable)
+        await #expect(throws: LoginFailure.disabled) { _ = try await accounts.login(username: "bo", password: "x", code: "000000", client: "t") }
+        _ = try await admin.changeAccount(accounts, username: "bo", .enable)
+        #expect(try await accounts.account("bo")?.disabled == false)
+        await #expect(throws: FHIRError.self) { _ = try await admin.changeAccount(accounts, username: "nobody", .unlock) }
+        let audited = try await store.auditRecords(AuditQuery(actor: "Practitioner/admin1", limit: 20)).map(\.entry.action)
+        #expect(Set(audited).isSuperset(of: ["account-unlock", "account-reset-password", "account-reset-password-and-authenticator", "account-disable", "account-enable"]))
         try await store.close()
     }
 

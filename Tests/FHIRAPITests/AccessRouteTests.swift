@@ -21,7 +21,7 @@ struct AccessRouteTests {
     /// The web app's pages: the public ones and those behind a web session (WebAppTests drives each of these without one).
     static let webRoutes: Set<String> = [
         "GET /static/{file}", "GET /login", "POST /login", "POST /login/uppdrag", "POST /logga-ut",
-        "GET /start", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/samtycke", "POST /patienter/{id}/nodatkomst",
+        "GET /start", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/samtycke", "POST /patienter/{id}/sparr", "POST /patienter/{id}/nodatkomst",
         "GET /patienter/{id}/journal", "GET /patienter/{id}/anteckning/ny", "POST /patienter/{id}/anteckning", "POST /anteckningar/{id}/signera",
         "GET /anteckningar/{id}", "POST /anteckningar/{id}/ratta", "POST /anteckningar/{id}/makulera",
         "GET /registrera", "POST /registrera", "POST /registrera/reservnummer",
@@ -32,7 +32,8 @@ struct AccessRouteTests {
         "GET /patienter/{id}/remiss/ny", "POST /patienter/{id}/remiss", "GET /remisser", "GET /remisser/{id}", "POST /remisser/{id}/{step}",
         "GET /loggranskning", "GET /loggranskning/patient/{id}", "GET /loggranskning/anvandare", "POST /loggranskning/{seq}/beslut",
         "GET /avdelning", "POST /avdelning/inskrivning", "POST /avdelning/{id}/{step}",
-        "GET /admin", "GET /admin/{section}", "POST /admin/{section}",
+        "GET /admin", "GET /admin/{section}", "POST /admin/{section}", "POST /admin/konton/{username}/{change}", "POST /admin/uppdrag",
+        "POST /admin/uppdrag/{id}/avsluta", "POST /admin/enhet/{id}/avveckla", "GET /konto", "POST /konto/losenord",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).

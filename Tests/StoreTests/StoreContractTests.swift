@@ -272,6 +272,56 @@ struct StoreContractTests {
         try await store.close()
     }
 
+    /// One patient's searches run on PostgreSQL as prepared statements with generic plans: they answer
+    /// what the same searches planned anew answer, also when statements are replaced (two per connection).
+    @Test(.enabled(if: SharedPostgres.unavailableReason == nil, "PostgreSQL binaries are not installed"))
+    func preparedOnePatientSearchesAnswerWhatUnpreparedOnesDo() async throws {
+        let url = try SharedPostgres.freshDatabase()
+        let prepared = try PostgresStore(url: url, maximumConnections: 1, preparedSearchesPerConnection: 2)
+        let unprepared = try PostgresStore(url: url, maximumConnections: 1, preparedSearchesPerConnection: 0)
+        try await prepared.migrate()
+        var writes: [WriteOperation] = [.update(patient("Berg", id: "pa"), type: "Patient", id: "pa"), .update(patient("Lind", id: "pb"), type: "Patient", id: "pb")]
+        for (n, (subject, date, code)) in [("pa", "2024-03-01", "a"), ("pa", "2025-06-01", "b"), ("pa", nil, "a"), ("pb", "2025-07-01", "a"),
+                                           ("pa", "2023-01-15", "b"), ("pa", "2025-01-01", "a"), ("pa", "2026-02-02", "a")].enumerated() {
+            var observation = JSONObject([("resourceType", .string("Observation")), ("id", .string("o\(n)")), ("status", .string("final")),
+                                          ("code", FHIR.object([("coding", .array([FHIR.object([("system", .string("urn:test")), ("code", .string(code))])]))])),
+                                          ("subject", FHIR.reference("Patient", subject))])
+            if let date { observation["effectiveDateTime"] = .string(date) }
+            writes.append(.update(observation, type: "Observation", id: "o\(n)"))
+        }
+        _ = try await prepared.commit(writes)
+        _ = try await prepared.commit(.delete(type: "Observation", id: "o6"))
+        func query(_ type: String, _ parameters: [(name: String, value: String)]) throws -> SearchQuery {
+            try SearchQuery.parse(type: type, parameters: parameters, strict: true)
+        }
+        let parts: [(query: SearchQuery, limit: Int)] = [
+            (try query("Observation", [("patient", "Patient/pa"), ("_sort", "-date")]), 3),
+            (try query("Observation", [("patient", "Patient/pa"), ("_sort", "date")]), 10),
+            (try query("Observation", [("patient", "Patient/pa"), ("code", "urn:test|a")]), 10),
+            (try query("Observation", [("patient", "Patient/pa"), ("date", "ge2025-01-01")]), 10),
+            (try query("Patient", [("_id", "pa")]), 1),
+        ]
+        // Three rounds: with two statements per connection every round replaces the ones before.
+        for _ in 0..<3 {
+            for part in parts {
+                let a = try await prepared.searchResources(part.query, limit: part.limit), b = try await unprepared.searchResources(part.query, limit: part.limit)
+                #expect(a.map(\.id) == b.map(\.id), "\(part.query)")
+                #expect(a.map(\.json) == b.map(\.json))
+            }
+            let a = try await prepared.searchResources(together: parts), b = try await unprepared.searchResources(together: parts)
+            #expect(a.map { $0.map(\.id) } == b.map { $0.map(\.id) })
+            #expect(a[0].map(\.id) == ["o1", "o5", "o0"])
+            #expect(a[1].map(\.id) == ["o4", "o0", "o5", "o1", "o2"])
+            #expect(a[2].map(\.id) == ["o0", "o2", "o5"])
+            #expect(a[3].map(\.id) == ["o1", "o5"])
+        }
+        // They did run prepared: two kept on the one connection (the least recently used replaced), none unprepared.
+        #expect(prepared.preparedSearchCount == 2)
+        #expect(unprepared.preparedSearchCount == 0)
+        try await prepared.close()
+        try await unprepared.close()
+    }
+
     /// SQLite's two search plans (start from the most selective filter, or scan in id order) give the same pages.
     @Test func sqliteSearchPlansAgree() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("karna-plans-\(UUID().uuidString)")

@@ -181,6 +181,56 @@ extension PatientDataSession {
                                       totpSecret: totpSecret, audit: [entry])
     }
 
+    /// What a systemförvaltare may do to an existing login.
+    public enum AccountChange: String, Sendable {
+        /// A new password (shown once; the user must choose their own at the next login) and, with it, no lock.
+        case resetPassword = "reset-password"
+        /// As `resetPassword`, and a new TOTP secret (a lost or replaced phone).
+        case resetPasswordAndAuthenticator = "reset-password-and-authenticator"
+        case unlock
+        /// The login stops working at once, also for sessions already open; nothing is deleted.
+        case disable
+        case enable
+    }
+
+    /// Changes an existing login (systemförvaltare only), audited with the account's name. Answers the
+    /// new password and TOTP secret where the change made them.
+    public func changeAccount(_ accounts: AccountService, username: String, _ change: AccountChange) async throws -> (password: String?, totpSecret: String?) {
+        guard principal.permissions.administer else {
+            throw try await deny(patientID: nil, "changing accounts needs a systemförvaltare assignment (administer permission)")
+        }
+        guard var account = try await accounts.account(username) else {
+            throw FHIRError(.notFound, code: "not-found", "username: no account '\(username)'", expression: ["username"])
+        }
+        if account.subjectID == principal.id, change == .disable {
+            throw FHIRError(.invalid, code: "business-rule", "a systemförvaltare cannot disable their own account", expression: ["username"])
+        }
+        var password: String?, secret: String?
+        switch change {
+        case .resetPassword, .resetPasswordAndAuthenticator:
+            password = AccountService.temporaryPassword()
+            account.passwordHash = try accounts.hasher.hash(password!)
+            account.mustChangePassword = true
+            account.passwordChangedAt = Instant.now()
+            if change == .resetPasswordAndAuthenticator {
+                secret = TOTP.newSecret()
+                account.totpSecret = secret!
+                account.lastTOTPStep = nil
+            }
+            account.failedAttempts = 0
+            account.lockedUntil = nil
+        case .unlock:
+            account.failedAttempts = 0
+            account.lockedUntil = nil
+        case .disable: account.disabled = true
+        case .enable: account.disabled = false
+        }
+        let entry = AuditRecordBuilder(principal: principal).entry(action: "account-\(change.rawValue)", patientID: nil, resources: [account.fhirUser],
+                                                                   basis: nil, outcome: "allowed", facts: nil, reason: account.username)
+        try await accounts.save(account, audit: [entry])
+        return (password, secret)
+    }
+
     /// Replaces a position's permissions; takes effect for new sessions at once on this server.
     public func configure(_ position: Position) async throws {
         guard principal.permissions.administer else {

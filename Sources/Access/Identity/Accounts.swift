@@ -18,6 +18,9 @@ public struct UserAccount: Codable, Sendable, Equatable {
     public var lastTOTPStep: Int64?
     public var personalDetails: Principal.PersonalDetails?
     public var disabled = false
+    /// Set when a systemförvaltare reset the password: the next login must choose a new one.
+    public var mustChangePassword: Bool? = nil
+    public var passwordChangedAt: Int64? = nil
 
     public init(username: String, kind: Principal.Kind, subjectID: String, displayName: String, passwordHash: String, totpSecret: String,
                 personalDetails: Principal.PersonalDetails? = nil) {
@@ -53,6 +56,40 @@ public struct LockoutPolicy: Sendable {
     }
 }
 
+/// What a new password must be: long enough, and not built on the username. Length is a setting.
+public struct PasswordPolicy: Sendable {
+    public var minimumLength: Int
+
+    public init(minimumLength: Int = 12) {
+        self.minimumLength = minimumLength
+    }
+
+    /// Why a new password is refused, as the form says it; nil when it is accepted.
+    public func problem(_ password: String, username: String) -> String? {
+        if password.count < minimumLength { return "Lösenordet måste ha minst \(minimumLength) tecken." }
+        if password.count > 256 { return "Lösenordet får ha högst 256 tecken." }
+        // A short username (two letters) is in too many words to forbid.
+        if username.count >= 4, password.lowercased().contains(username.lowercased()) { return "Lösenordet får inte innehålla användarnamnet." }
+        if Set(password).count < 5 { return "Lösenordet har för få olika tecken." }
+        return nil
+    }
+}
+
+/// Why a password change was refused.
+public enum PasswordChangeFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    case wrongCurrentPassword
+    case unchanged
+    case refused(String)
+
+    public var description: String {
+        switch self {
+        case .wrongCurrentPassword: "Det nuvarande lösenordet stämmer inte."
+        case .unchanged: "Det nya lösenordet är detsamma som det gamla."
+        case .refused(let why): why
+        }
+    }
+}
+
 /// Why a login failed; the message never tells which of username and password was wrong.
 public enum LoginFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidCredentials
@@ -75,11 +112,52 @@ public struct AccountService: Sendable {
     let store: any ResourceStore
     public let hasher: PasswordHasher
     public let lockout: LockoutPolicy
+    public let policy: PasswordPolicy
 
-    public init(store: any ResourceStore, hasher: PasswordHasher = PasswordHasher(), lockout: LockoutPolicy = LockoutPolicy()) {
+    public init(store: any ResourceStore, hasher: PasswordHasher = PasswordHasher(), lockout: LockoutPolicy = LockoutPolicy(),
+                policy: PasswordPolicy = PasswordPolicy()) {
         self.store = store
         self.hasher = hasher
         self.lockout = lockout
+        self.policy = policy
+    }
+
+    /// Every account of the kind, by username.
+    public func all(kind: Principal.Kind) async throws -> [UserAccount] {
+        try await store.controlRecords(kind: ControlKind.account, patientID: nil)
+            .compactMap { try? JSONDecoder().decode(UserAccount.self, from: Data($0.json)) }
+            .filter { $0.kind == kind }
+            .sorted { $0.username < $1.username }
+    }
+
+    /// The user changes their own password. A wrong current password counts as a failed login
+    /// (and locks like one), so the form cannot be used to guess it.
+    public func changePassword(username: String, current: String, new: String, client: String, now: Date = Date()) async throws {
+        let millis = Int64(now.timeIntervalSince1970 * 1000)
+        guard var account = try await account(username), !account.disabled else { throw LoginFailure.disabled }
+        if let until = account.lockedUntil, until > millis { throw LoginFailure.locked(until: until) }
+        guard hasher.verify(current, against: account.passwordHash) else {
+            account.failedAttempts += 1
+            if let seconds = lockout.lockSeconds(afterFailures: account.failedAttempts) { account.lockedUntil = millis + Int64(seconds) * 1000 }
+            try await save(account, audit: [accountEntry(actor: account.fhirUser, action: "password-change", outcome: "denied",
+                                                         reason: "wrong current password", client: client, at: millis)])
+            throw PasswordChangeFailure.wrongCurrentPassword
+        }
+        if let problem = policy.problem(new, username: account.username) { throw PasswordChangeFailure.refused(problem) }
+        guard !hasher.verify(new, against: account.passwordHash) else { throw PasswordChangeFailure.unchanged }
+        account.passwordHash = try hasher.hash(new)
+        account.passwordChangedAt = millis
+        account.mustChangePassword = nil
+        account.failedAttempts = 0
+        try await save(account, audit: [accountEntry(actor: account.fhirUser, action: "password-change", outcome: "allowed", reason: nil,
+                                                     client: client, at: millis)])
+    }
+
+    /// A password to hand over once: letters and digits that cannot be mistaken for each other.
+    public static func temporaryPassword() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<16).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
     public func account(_ username: String) async throws -> UserAccount? {
@@ -112,13 +190,14 @@ public struct AccountService: Sendable {
         guard var account = try await account(username) else {
             // Spend the same time as a real check, so timing does not reveal which usernames exist.
             _ = hasher.verify(password, against: "scrypt$\(1 << hasher.costExponent)$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA")
-            try await store.appendAudit([loginEntry(actor: "User/\(username.lowercased())", outcome: "denied", reason: "unknown user", client: client, at: millis)])
+            try await store.appendAudit([accountEntry(actor: "User/\(username.lowercased())", action: "login", outcome: "denied", reason: "unknown user",
+                                                      client: client, at: millis)])
             throw LoginFailure.invalidCredentials
         }
         let actor = account.fhirUser
         if account.disabled { throw LoginFailure.disabled }
         if let until = account.lockedUntil, until > millis {
-            try await store.appendAudit([loginEntry(actor: actor, outcome: "denied", reason: "locked", client: client, at: millis)])
+            try await store.appendAudit([accountEntry(actor: actor, action: "login", outcome: "denied", reason: "locked", client: client, at: millis)])
             throw LoginFailure.locked(until: until)
         }
         let passwordOK = hasher.verify(password, against: account.passwordHash)
@@ -128,7 +207,7 @@ public struct AccountService: Sendable {
         guard passwordOK, codeOK else {
             account.failedAttempts += 1
             if let seconds = lockout.lockSeconds(afterFailures: account.failedAttempts) { account.lockedUntil = millis + Int64(seconds) * 1000 }
-            try await save(account, audit: [loginEntry(actor: actor, outcome: "denied", reason: passwordOK ? "wrong one-time code" : "wrong password",
+            try await save(account, audit: [accountEntry(actor: actor, action: "login", outcome: "denied", reason: passwordOK ? "wrong one-time code" : "wrong password",
                                                        client: client, at: millis)])
             if let until = account.lockedUntil, until > millis { throw LoginFailure.locked(until: until) }
             throw passwordOK ? LoginFailure.invalidCode : LoginFailure.invalidCredentials
@@ -136,15 +215,15 @@ public struct AccountService: Sendable {
         account.failedAttempts = 0
         account.lockedUntil = nil
         account.lastTOTPStep = step
-        try await save(account, audit: [loginEntry(actor: actor, outcome: "allowed", reason: nil, client: client, at: millis)])
+        try await save(account, audit: [accountEntry(actor: actor, action: "login", outcome: "allowed", reason: nil, client: client, at: millis)])
         return account
     }
 
-    private func loginEntry(actor: String, outcome: String, reason: String?, client: String, at millis: Int64) -> AuditEntry {
-        var members: [(key: String, value: JSONValue)] = [("recorded", .string(Instant.format(milliseconds: millis))), ("action", .string("login")),
+    private func accountEntry(actor: String, action: String, outcome: String, reason: String?, client: String, at millis: Int64) -> AuditEntry {
+        var members: [(key: String, value: JSONValue)] = [("recorded", .string(Instant.format(milliseconds: millis))), ("action", .string(action)),
                                                           ("outcome", .string(outcome)), ("client", .string(client))]
         if let reason { members.append(("reason", .string(reason))) }
-        return AuditEntry(recordedAt: millis, actor: actor, patientID: nil, action: "login", outcome: outcome, flags: [],
+        return AuditEntry(recordedAt: millis, actor: actor, patientID: nil, action: action, outcome: outcome, flags: [],
                           json: JSONWriter.bytes(.object(JSONObject(members))))
     }
 }

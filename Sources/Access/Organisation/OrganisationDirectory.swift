@@ -12,6 +12,8 @@ public actor OrganisationDirectory {
         public let id: String
         public let name: String
         public let parentID: String?
+        /// False once wound up: kept for the records that name it, no longer offered for new work.
+        public var active = true
     }
 
     let store: any ResourceStore
@@ -35,7 +37,7 @@ public actor OrganisationDirectory {
         for stored in organisations {
             let object = stored.object
             loaded[stored.id] = Unit(id: stored.id, name: object["name"]?.stringValue ?? stored.id,
-                                     parentID: object.reference("partOf").map(\.id))
+                                     parentID: object.reference("partOf").map(\.id), active: object["active"]?.boolValue != false)
         }
         units = loaded
         var positions = Dictionary(Position.defaults.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
@@ -61,11 +63,11 @@ public actor OrganisationDirectory {
         return current
     }
 
-    /// The organisations that are part of another (care units and clinics), by name: where a referral can go.
+    /// The active organisations that are part of another (care units and clinics), by name: where a referral can go.
     public func careUnits() async throws -> [Unit] {
         try await loadIfStale()
         let parents = Set(units.values.compactMap(\.parentID))
-        return units.values.filter { $0.parentID != nil && !parents.contains($0.id) }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+        return units.values.filter { $0.active && $0.parentID != nil && !parents.contains($0.id) }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
     }
 
     public func unit(_ id: String) async throws -> Unit? {

@@ -30,9 +30,13 @@ public struct KarnaConfiguration: Sendable {
     public var webSearchRows: Int
     public var webBookRows: Int
     public var webLogRows: Int
+    /// One-patient search statements PostgreSQL keeps planned per connection (0: plan each time).
+    public var preparedSearches: Int
     /// log2 of scrypt's N for new password hashes.
     public var passwordCost: Int
     public var lockoutAttempts: Int
+    /// The shortest password a user may choose.
+    public var passwordMinimumLength: Int
     /// A trusted external OpenID Connect issuer, its audience, and a file with its JWK set.
     public var externalIssuer: String?
     public var externalAudience: String?
@@ -76,8 +80,10 @@ public struct KarnaConfiguration: Sendable {
         ("--web-search-rows", "KARNA_WEB_SEARCH_ROWS", "patients a web patient search lists at most (default 50)"),
         ("--web-book-rows", "KARNA_WEB_BOOK_ROWS", "times and bookings a web appointment-book view reads at most (default 400)"),
         ("--web-log-rows", "KARNA_WEB_LOG_ROWS", "audit records a web log-review page lists at most (default 200)"),
+        ("--prepared-searches", "KARNA_PREPARED_SEARCHES", "one-patient search statements PostgreSQL keeps planned per connection (default 64; 0 plans each time)"),
         ("--password-cost", "KARNA_PASSWORD_COST", "scrypt cost exponent for new password hashes (default 15)"),
         ("--lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", "failed logins before an account locks, with doubling back-off (default 5)"),
+        ("--password-min-length", "KARNA_PASSWORD_MIN_LENGTH", "the shortest password a user may choose (default 12)"),
         ("--oidc-issuer", "KARNA_OIDC_ISSUER", "a trusted external OpenID Connect issuer (the region's identity provider)"),
         ("--oidc-audience", "KARNA_OIDC_AUDIENCE", "the audience its tokens must carry (default the FHIR base URL)"),
         ("--oidc-jwks-file", "KARNA_OIDC_JWKS_FILE", "a file with the external issuer's JWK set"),
@@ -160,8 +166,10 @@ public struct KarnaConfiguration: Sendable {
         webSearchRows = try integer("web-search-rows", "KARNA_WEB_SEARCH_ROWS", default: 50, range: 1...1_000)
         webBookRows = try integer("web-book-rows", "KARNA_WEB_BOOK_ROWS", default: 400, range: 10...5_000)
         webLogRows = try integer("web-log-rows", "KARNA_WEB_LOG_ROWS", default: 200, range: 10...2_000)
+        preparedSearches = try integer("prepared-searches", "KARNA_PREPARED_SEARCHES", default: 64, range: 0...1_000)
         passwordCost = try integer("password-cost", "KARNA_PASSWORD_COST", default: 15, range: 10...20)
         lockoutAttempts = try integer("lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", default: 5, range: 1...100)
+        passwordMinimumLength = try integer("password-min-length", "KARNA_PASSWORD_MIN_LENGTH", default: 12, range: 8...128)
         externalIssuer = raw("oidc-issuer", "KARNA_OIDC_ISSUER")?.0
         externalAudience = raw("oidc-audience", "KARNA_OIDC_AUDIENCE")?.0
         externalJWKSPath = raw("oidc-jwks-file", "KARNA_OIDC_JWKS_FILE")?.0

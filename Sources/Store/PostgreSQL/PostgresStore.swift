@@ -14,9 +14,11 @@ public final class PostgresStore: ResourceStore {
     private let runTask: Task<Void, Never>
     let logger: Logger
     private let compartment = PatientCompartment()
+    /// One patient's searches, planned once per connection.
+    private let prepared: PreparedSearches
 
     /// Connects to the database a `postgres://user:password@host:port/database` URL names.
-    public init(url: String, maximumConnections: Int = 20, logger: Logger = Logger(label: "karna.store.postgres")) throws {
+    public init(url: String, maximumConnections: Int = 20, preparedSearchesPerConnection: Int = 64, logger: Logger = Logger(label: "karna.store.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let user = components.user
         else {
@@ -39,6 +41,7 @@ public final class PostgresStore: ResourceStore {
         configuration.options.additionalStartupParameters = [("jit", "off")]
         self.client = PostgresClient(configuration: configuration)
         self.logger = logger
+        self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
         let client = self.client
         self.runTask = Task { await client.run() }
     }
@@ -175,13 +178,34 @@ public final class PostgresStore: ResourceStore {
             var pages: [(page: SQLStatement, type: String)] = []
             for part in parts { pages.append((try await plannedPage(connection, part.query, limit: part.limit, versions: true), part.query.type)) }
             var result = [[StoredResource]](repeating: [], count: parts.count)
-            let rows = try await connection.query(Self.query(SearchSQL.withVersions(pages)), logger: logger)
-            for try await row in rows.decode((Int, String, String, Int, Int64, String, ByteBuffer, Int64, String?).self) {
+            let statement = SearchSQL.withVersions(pages)
+            typealias PartRow = (Int, String, String, Int, Int64, String, ByteBuffer, Int64, String?)
+            if PreparedSearches.applies(to: parts.map(\.query)), let rows = try await prepared.rows(statement, on: connection, logger: logger) {
+                for row in rows {
+                    // PostgresNIO labels a prepared statement's columns with the format its Describe answered
+                    // (text) while the rows come in the binary format it asked for.
+                    let cells = row.map { cell -> PostgresCell in
+                        var cell = cell
+                        cell.format = .binary
+                        return cell
+                    }
+                    guard cells.count == 9 else { throw FHIRError(.internalError, code: "exception", "a prepared search answered \(cells.count) columns, not 9") }
+                    result[try cells[0].decode(Int.self)].append(Self.stored((
+                        try cells[1].decode(String.self), try cells[2].decode(String.self), try cells[3].decode(Int.self), try cells[4].decode(Int64.self),
+                        try cells[5].decode(String.self), try cells[6].decode(ByteBuffer.self), try cells[7].decode(Int64.self),
+                        try cells[8].decode(String?.self))))
+                }
+                return result
+            }
+            for try await row in try await connection.query(Self.query(statement), logger: logger).decode(PartRow.self) {
                 result[row.0].append(Self.stored((row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8)))
             }
             return result
         }
     }
+
+    /// How many one-patient search statements are prepared now, over all connections (for monitoring and tests).
+    public var preparedSearchCount: Int { prepared.count }
 
     /// The page statement for the measured counts of the query's filters.
     private func plannedPage(_ connection: PostgresConnection, _ query: SearchQuery, limit: Int, versions: Bool = false) async throws -> SQLStatement {

@@ -95,13 +95,23 @@ struct SearchSQL {
         var keys: [String] = []
         for (n, key) in query.sort.enumerated() {
             if n == 0, key.type == "date", let patient = query.filters.lazy.compactMap(onePatientID).first {
-                // One patient's records by date: their date rows are one range of the patient index, read
-                // once and joined, instead of a lookup per record. A record whose compartment patient is
-                // another (it names this one elsewhere) has no row there and falls back to the lookup.
+                // One patient's records by date: their date rows are one range of the patient index. A
+                // record whose compartment patient is another (it names this one elsewhere) has no row
+                // there and falls back to the lookup by owner.
                 let (column, aggregate) = key.descending ? ("high", "max") : ("low", "min")
-                from += " LEFT JOIN (SELECT id, \(aggregate)(\(column)) AS k FROM search_date WHERE patient_id = \(b.text(patient))"
-                    + " AND resource_type = \(b.text(query.type)) AND parameter = \(b.text(key.parameter)) GROUP BY id) sk ON sk.id = r.id"
-                keys.append("COALESCE(sk.k, \(b.sortValue(key))) \(key.descending ? "DESC" : "ASC") NULLS LAST")
+                if dialect == .postgres {
+                    // Looked up per record from that index alone: PostgreSQL runs one patient's searches
+                    // with a generic plan (PreparedSearches), which joined the range below as a nested
+                    // loop that read it once per record (40 ms for 432 observations instead of 2).
+                    keys.append("COALESCE((SELECT \(aggregate)(d.\(column)) FROM search_date d WHERE d.patient_id = \(b.text(patient))"
+                                + " AND d.resource_type = r.resource_type AND d.parameter = \(b.text(key.parameter)) AND d.id = r.id), \(b.sortValue(key)))"
+                                + " \(key.descending ? "DESC" : "ASC") NULLS LAST")
+                } else {
+                    // SQLite reads the range once and joins it, instead of a lookup per record.
+                    from += " LEFT JOIN (SELECT id, \(aggregate)(\(column)) AS k FROM search_date WHERE patient_id = \(b.text(patient))"
+                        + " AND resource_type = \(b.text(query.type)) AND parameter = \(b.text(key.parameter)) GROUP BY id) sk ON sk.id = r.id"
+                    keys.append("COALESCE(sk.k, \(b.sortValue(key))) \(key.descending ? "DESC" : "ASC") NULLS LAST")
+                }
             } else {
                 keys.append(b.sortExpression(key, type: query.type))
             }

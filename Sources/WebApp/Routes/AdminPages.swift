@@ -33,7 +33,8 @@ extension WebApp {
         case .units:
             let all = try await Records(session: session).search("Organization", [("_sort", "name")], limit: 500)
             context["units"] = all.map { unit -> [String: Any] in
-                ["id": unit.id, "name": unit.object["name"]?.stringValue ?? unit.id, "parent": Display.reference(unit.object["partOf"])]
+                ["id": unit.id, "name": unit.object["name"]?.stringValue ?? unit.id, "parent": Display.reference(unit.object["partOf"]),
+                 "active": unit.object["active"]?.boolValue != false]
             }
             context["parents"] = all.map { ["id": $0.id, "name": $0.object["name"]?.stringValue ?? $0.id, "selected": values["parent"] == $0.id] as [String: Any] }
         case .users:
@@ -42,6 +43,17 @@ extension WebApp {
                 ["id": role.id, "practitioner": Display.reference(role.object["practitioner"]), "unit": Display.reference(role.object["organization"]),
                  "position": Display.concept(role.object["code"]?.arrayValue?.first)]
             }
+            let now = Instant.now()
+            let logins = try await accounts.all(kind: .practitioner)
+            context["accounts"] = logins.map { account -> [String: Any] in
+                let locked = (account.lockedUntil ?? 0) > now
+                let status = account.disabled ? "Avstängt" : locked ? "Låst till \(Display.time(Instant.format(milliseconds: account.lockedUntil ?? 0)))"
+                    : account.mustChangePassword == true ? "Aktivt, nytt lösenord ej valt" : "Aktivt"
+                return ["username": account.username, "name": account.displayName, "status": status, "locked": locked, "disabled": account.disabled,
+                        "self": account.subjectID == user.principal.id]
+            }
+            context["practitionerChoices"] = logins.map { ["id": $0.subjectID, "name": "\($0.displayName) (\($0.username))",
+                                                           "selected": values["practitioner"] == $0.subjectID] as [String: Any] }
             context["unitChoices"] = units.map { ["id": $0.id, "name": $0.name, "selected": values["unit"] == $0.id] as [String: Any] }
                 + [["id": gateway.settings.defaultProviderID, "name": "Regionen (\(gateway.settings.defaultProviderID))",
                     "selected": values["unit"] == gateway.settings.defaultProviderID] as [String: Any]]
@@ -202,10 +214,97 @@ extension WebApp {
                                    created: ["username": username, "password": password, "secret": secret])
     }
 
-    /// A new user's password, shown once; letters and digits that cannot be mistaken for each other.
-    static func newPassword() -> String {
-        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<16).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    /// A new user's password, shown once.
+    static func newPassword() -> String { AccountService.temporaryPassword() }
+
+    /// A reset, unlock, disabling or enabling of a login; a new password (and TOTP secret) is shown once.
+    func changeAccount(username: String, change: String, _ user: User) async throws -> Response {
+        let changes: [String: PatientDataSession.AccountChange] = [
+            "nytt-losenord": .resetPassword, "nytt-losenord-och-totp": .resetPasswordAndAuthenticator, "las-upp": .unlock,
+            "stang-av": .disable, "ateraktivera": .enable,
+        ]
+        guard let kind = changes[change] else { throw HTTPError(.notFound) }
+        let session = user.data(gateway, action: "administration")
+        let (password, secret) = try await session.changeAccount(accounts, username: username, kind)
+        if let password {
+            var created = ["username": username, "password": password]
+            if let secret { created["secret"] = secret }
+            return try await adminPage(.users, user, notice: "Inloggningen för \(username) är återställd. Användaren väljer ett eget lösenord vid nästa inloggning.",
+                                       created: created)
+        }
+        let said: String = switch kind {
+        case .unlock: "Kontot \(username) är upplåst."
+        case .disable: "Kontot \(username) är avstängt. Öppna sessioner avslutas vid nästa sidvisning."
+        default: "Kontot \(username) är återaktiverat."
+        }
+        return Self.redirect("/admin/anvandare?klar=" + (said.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+    }
+
+    /// A further assignment for a user who already has a login (another unit or position).
+    func addAssignment(_ user: User) async throws -> Response {
+        let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let session = user.data(gateway, action: "administration")
+        var errors: [String: String] = [:]
+        let practitionerID = form["practitioner"] ?? ""
+        let account = try await accounts.all(kind: .practitioner).first { $0.subjectID == practitionerID }
+        if account == nil { errors["practitioner"] = "Välj en användare." }
+        let position = try await session.positions().first { $0.code == form["position"] }
+        if position == nil { errors["position"] = "Välj befattning." }
+        let purpose = form["purpose"].flatMap(AssignmentPurpose.init(rawValue:))
+        if purpose == nil { errors["purpose"] = "Välj uppdragets ändamål." }
+        let unitID = form["unit"] ?? ""
+        if try await gateway.directory.unit(unitID) == nil { errors["unit"] = "Välj enhet." }
+        guard errors.isEmpty, let account, let position, let purpose else {
+            return try await adminPage(.users, user, values: form, errors: errors, status: .badRequest)
+        }
+        if try await gateway.directory.assignments(practitionerID: practitionerID).contains(where: { $0.unitID == unitID && $0.position.code == position.code }) {
+            return try await adminPage(.users, user, values: form, errors: ["unit": "\(account.displayName) har redan ett uppdrag som \(position.display) där."], status: .badRequest)
+        }
+        let id = "\(practitionerID)-uppdrag-" + UUID().uuidString.lowercased().prefix(8)
+        var role = Assignment.resource(id: id, practitionerID: practitionerID, unitID: unitID, purpose: purpose, position: position)
+        role["practitioner"] = FHIR.reference("Practitioner", practitionerID, display: account.displayName)
+        role["period"] = FHIR.object([("start", .string(Instant.format(milliseconds: Instant.now())))])
+        _ = try await session.commit(.create(role, type: "PractitionerRole", id: id))
+        return Self.redirect("/admin/anvandare?klar=" + ("\(account.displayName) har fått ett uppdrag som \(position.display)".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+    }
+
+    /// Ends an assignment: the PractitionerRole becomes inactive with an end date (kept, as the audit
+    /// names it); sessions opened with it end at their next page.
+    func endAssignment(id: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "administration")
+        guard let stored = try await session.read(type: "PractitionerRole", id: id), !stored.isDeleted else {
+            throw FHIRError(.notFound, code: "not-found", "PractitionerRole/\(id) does not exist")
+        }
+        if id == user.assignment?.id {
+            return try await adminPage(.users, user, errors: ["assignments": "Du kan inte avsluta uppdraget du är inloggad med."], status: .badRequest)
+        }
+        var role = stored.object
+        role["active"] = .bool(false)
+        var period = role["period"]?.objectValue ?? JSONObject()
+        period["end"] = .string(Instant.format(milliseconds: Instant.now()))
+        role["period"] = .object(period)
+        _ = try await session.commit(.update(role.forUpdate, type: "PractitionerRole", id: id, ifMatch: stored.versionId))
+        return Self.redirect("/admin/anvandare?klar=" + ("Uppdraget \(id) är avslutat".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+    }
+
+    /// Winds up a unit: it stays (its records and history name it) but is no longer offered for
+    /// referrals, bookings or new assignments. A unit with active assignments is refused.
+    func endUnit(id: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "administration")
+        guard user.principal.permissions.administer else {
+            throw FHIRError(.forbidden, code: "forbidden", "administration needs a systemförvaltare assignment (administer permission)")
+        }
+        guard let stored = try await session.read(type: "Organization", id: id), !stored.isDeleted else {
+            throw FHIRError(.notFound, code: "not-found", "Organization/\(id) does not exist")
+        }
+        let active = try await Records(session: session).search("PractitionerRole", [("organization", "Organization/\(id)"), ("active", "true")], limit: 1)
+        if !active.isEmpty {
+            return try await adminPage(.units, user, errors: ["units": "Enheten har aktiva medarbetaruppdrag. Avsluta dem först."], status: .badRequest)
+        }
+        var unit = stored.object
+        unit["active"] = .bool(false)
+        _ = try await session.commit(.update(unit.forUpdate, type: "Organization", id: id, ifMatch: stored.versionId))
+        await gateway.directory.invalidate()
+        return Self.redirect("/admin/enheter?klar=" + ("Enheten \(unit["name"]?.stringValue ?? id) är avvecklad".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
     }
 }

@@ -91,8 +91,9 @@ extension WebApp {
     func startSession(_ grant: Grant, assignment: Assignment) async throws -> Response {
         var grant = grant
         grant.assignmentID = assignment.id
-        let (token, _) = try await sessions.start(grant)
-        var response = Self.redirect("/start")
+        let mustChange = try await accounts.account(grant.subject)?.mustChangePassword == true
+        let (token, _) = try await sessions.start(grant, mustChangePassword: mustChange)
+        var response = Self.redirect(mustChange ? "/konto" : "/start")
         response.setCookie(Cookie(name: Self.sessionCookie, value: token, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax))
         response.setCookie(Cookie(name: Self.loginCookie, value: "", maxAge: 0, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
         return response

@@ -53,9 +53,31 @@ extension WebApp {
         return Self.redirect("/patienter/\(patientID)")
     }
 
+    /// A spärr the patient asked for, registered by a practitioner; only the patient lifts it (portal or API).
+    func registerBlock(patientID: String, _ user: User) async throws -> Response {
+        let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let reason = form["reason"] ?? "", what = form["what"] ?? ""
+        func refused(_ why: String) async throws -> Response {
+            try await chart(patientID: patientID, user: user, block: (form, why, nil), status: .badRequest)
+        }
+        guard form["informed"] == "ja" else { return try await refused("Bekräfta att patienten har begärt spärren och informerats om vad den innebär.") }
+        guard !reason.isEmpty else { return try await refused("Skriv patientens skäl. Det sparas i loggen.") }
+        let parts = what.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, ["unit", "provider"].contains(parts[0]) else { return try await refused("Välj enhet eller vårdgivare.") }
+        let session = user.data(gateway, action: "block")
+        do {
+            _ = try await session.block(patientID: patientID, unitID: parts[0] == "unit" ? parts[1] : nil, providerID: parts[0] == "provider" ? parts[1] : nil,
+                                        reason: reason)
+        } catch let error as FHIRError where error.category == .invalid {
+            return try await refused(Self.said(error))
+        }
+        return try await chart(patientID: patientID, user: user, block: ([:], nil, "Spärren är registrerad. Bara patienten kan häva den."))
+    }
+
     static func digits(_ text: String) -> String { String(text.filter(\.isNumber).suffix(10)) }
 
-    func chart(patientID: String, user: User, consentError: String? = nil) async throws -> Response {
+    func chart(patientID: String, user: User, consentError: String? = nil, block: (form: [String: String], error: String?, notice: String?)? = nil,
+               status httpStatus: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "chart")
         let status = try await session.accessStatus(patientID: patientID, otherProviders: true)
         guard status["access"]?.stringValue != "none" else {
@@ -106,7 +128,26 @@ extension WebApp {
              "author": Display.reference(note.object["author"]?.arrayValue?.first), "unsigned": note.object["status"]?.stringValue == "preliminary",
              "amended": note.object["status"]?.stringValue == "amended"]
         }
-        return pages.page("chart", context)
+        // Spärr on the patient's request: at a unit, or at a whole care provider (PDL 4 kap. 4 §).
+        var choices: [[String: Any]] = []
+        let units = try await gateway.directory.careUnits()
+        var providers: [String: String] = [:]
+        for unit in units {
+            let provider = try await gateway.directory.provider(of: unit.id)
+            providers[provider] = try await gateway.directory.unit(provider)?.name ?? provider
+        }
+        let chosen = block?.form["what"]
+        choices += units.map { ["value": "unit:\($0.id)", "text": "Enheten \($0.name)", "selected": chosen == "unit:\($0.id)"] as [String: Any] }
+        choices += providers.sorted { $0.value < $1.value }.map { ["value": "provider:\($0.key)", "text": "Hela vårdgivaren \($0.value)",
+                                                                  "selected": chosen == "provider:\($0.key)"] as [String: Any] }
+        context["blockChoices"] = choices
+        if let block {
+            context["blockOpen"] = true
+            context["blockReason"] = block.form["reason"] ?? ""
+            if let error = block.error { context["blockError"] = error }
+            if let notice = block.notice { context["blockNotice"] = notice }
+        }
+        return pages.page("chart", context, status: httpStatus)
     }
 
     /// The banner every patient page opens with: identity, age, markers, attention signals (allergies first), the current contact.

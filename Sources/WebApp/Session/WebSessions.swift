@@ -16,6 +16,8 @@ public struct WebSessions: Sendable {
         var formToken: String
         var expiresAt: Int64
         var renewedAt: Int64
+        /// The password was reset: the session opens only the page that changes it.
+        var mustChangePassword: Bool? = nil
     }
 
     /// A session found by its cookie.
@@ -36,10 +38,11 @@ public struct WebSessions: Sendable {
     }
 
     /// Starts a session for a grant; returns the cookie value.
-    func start(_ grant: Grant) async throws -> (token: String, session: Stored) {
+    func start(_ grant: Grant, mustChangePassword: Bool = false) async throws -> (token: String, session: Stored) {
         let token = Secrets.randomToken()
         let now = Instant.now()
-        let stored = Stored(grant: grant, formToken: Secrets.randomToken(), expiresAt: now + Int64(idleSeconds) * 1000, renewedAt: now)
+        let stored = Stored(grant: grant, formToken: Secrets.randomToken(), expiresAt: now + Int64(idleSeconds) * 1000, renewedAt: now,
+                            mustChangePassword: mustChangePassword ? true : nil)
         try await save(stored, token: token)
         return (token, stored)
     }
@@ -62,6 +65,11 @@ public struct WebSessions: Sendable {
             try await save(stored, token: token)
         }
         return .active(stored)
+    }
+
+    /// Stores what changed in an active session.
+    func update(_ stored: Stored, token: String) async throws {
+        try await save(stored, token: token)
     }
 
     /// Ends a session (logout).
