@@ -307,6 +307,7 @@ struct StoreContractTests {
                 let a = try await prepared.searchResources(part.query, limit: part.limit), b = try await unprepared.searchResources(part.query, limit: part.limit)
                 #expect(a.map(\.id) == b.map(\.id), "\(part.query)")
                 #expect(a.map(\.json) == b.map(\.json))
+                #expect(try await prepared.search(part.query, limit: part.limit) == b.map(\.id), "ids only: \(part.query)")
             }
             let a = try await prepared.searchResources(together: parts), b = try await unprepared.searchResources(together: parts)
             #expect(a.map { $0.map(\.id) } == b.map { $0.map(\.id) })

@@ -12,6 +12,10 @@ public final class PostgresStore: ResourceStore {
     public let backendName = "postgresql"
     let client: PostgresClient
     private let runTask: Task<Void, Never>
+    /// Connections that run one patient's prepared searches with their generic plan
+    /// (`plan_cache_mode = force_generic_plan` holds for a whole connection, so it gets its own pool).
+    let onePatientClient: PostgresClient?
+    private let onePatientRunTask: Task<Void, Never>?
     let logger: Logger
     private let compartment = PatientCompartment()
     /// One patient's searches, planned once per connection.
@@ -44,6 +48,15 @@ public final class PostgresStore: ResourceStore {
         self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
         let client = self.client
         self.runTask = Task { await client.run() }
+        if preparedSearchesPerConnection > 0 {
+            configuration.options.additionalStartupParameters = [("jit", "off"), ("plan_cache_mode", "force_generic_plan")]
+            let onePatient = PostgresClient(configuration: configuration)
+            self.onePatientClient = onePatient
+            self.onePatientRunTask = Task { await onePatient.run() }
+        } else {
+            self.onePatientClient = nil
+            self.onePatientRunTask = nil
+        }
     }
 
     @discardableResult
@@ -164,7 +177,12 @@ public final class PostgresStore: ResourceStore {
 
     public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
         try await client.withConnection { connection in
-            try await strings(connection, try await plannedPage(connection, query, limit: limit))
+            let statement = try await plannedPage(connection, query, limit: limit)
+            // One patient's ids (a care-relationship ground, a chart's look-up) with the plan made once.
+            if let rows = try await preparedRows(statement, for: [query]) {
+                return try rows.map { try PreparedSearches.cells($0)[0].decode(String.self) }
+            }
+            return try await strings(connection, statement)
         }
     }
 
@@ -180,15 +198,9 @@ public final class PostgresStore: ResourceStore {
             var result = [[StoredResource]](repeating: [], count: parts.count)
             let statement = SearchSQL.withVersions(pages)
             typealias PartRow = (Int, String, String, Int, Int64, String, ByteBuffer, Int64, String?)
-            if PreparedSearches.applies(to: parts.map(\.query)), let rows = try await prepared.rows(statement, on: connection, logger: logger) {
+            if let rows = try await preparedRows(statement, for: parts.map(\.query)) {
                 for row in rows {
-                    // PostgresNIO labels a prepared statement's columns with the format its Describe answered
-                    // (text) while the rows come in the binary format it asked for.
-                    let cells = row.map { cell -> PostgresCell in
-                        var cell = cell
-                        cell.format = .binary
-                        return cell
-                    }
+                    let cells = PreparedSearches.cells(row)
                     guard cells.count == 9 else { throw FHIRError(.internalError, code: "exception", "a prepared search answered \(cells.count) columns, not 9") }
                     result[try cells[0].decode(Int.self)].append(Self.stored((
                         try cells[1].decode(String.self), try cells[2].decode(String.self), try cells[3].decode(Int.self), try cells[4].decode(Int64.self),
@@ -582,6 +594,15 @@ public final class PostgresStore: ResourceStore {
 
     public func close() async throws {
         runTask.cancel()
+        onePatientRunTask?.cancel()
         _ = await runTask.value
+        _ = await onePatientRunTask?.value
+    }
+
+    /// The rows of one patient's search statement, prepared on the generic-plan pool; nil when the
+    /// search is not one patient's or PostgreSQL would not prepare it (the caller runs it as usual).
+    private func preparedRows(_ statement: SQLStatement, for queries: [SearchQuery]) async throws -> [PostgresRow]? {
+        guard let onePatientClient, PreparedSearches.applies(to: queries) else { return nil }
+        return try await onePatientClient.withConnection { connection in try await prepared.rows(statement, on: connection, logger: logger) }
     }
 }

@@ -6,10 +6,13 @@ import Synchronization
 /// One patient's searches as named statements, prepared once per pooled connection and run with
 /// PostgreSQL's generic plan.
 ///
-/// A chart's searches all start from one patient, so their best plan does not depend on the values
+/// A chart's searches all start from one patient, so their best plan hardly depends on the values
 /// bound; planning them anew took as long as running them (the chart overview: 2.5–3 ms of planning
-/// for 4 ms of reading, more under load). Other searches keep one-off statements: how many rows a
-/// status or a date range matches decides their plan.
+/// for 4 ms of reading, more under load). They run on a pool of their own whose connections start
+/// with `plan_cache_mode = force_generic_plan`: the setting holds for every statement of a
+/// connection, and on the shared pool it made other statements' plans generic too (the log-review
+/// queue went from 51 to 254 ms). Other searches keep one-off statements: how many rows a status or
+/// a date range matches decides their plan.
 final class PreparedSearches: Sendable {
     /// At most this many statements per connection, the least recently used replaced; 0 prepares none.
     let limitPerConnection: Int
@@ -53,29 +56,34 @@ final class PreparedSearches: Sendable {
         return try await prepared.execute(binds).get()
     }
 
+    /// A prepared statement's row as cells to decode. PostgresNIO labels such a statement's columns with
+    /// the format its Describe answered (text) while the rows come in the binary format it asked for.
+    static func cells(_ row: PostgresRow) -> [PostgresCell] {
+        row.map { cell in
+            var cell = cell
+            cell.format = .binary
+            return cell
+        }
+    }
+
     private func prepared(_ sql: String, on connection: PostgresConnection, logger: Logger) async throws -> PreparedQuery? {
         // The connection is leased to this caller alone, so nothing else changes its entry meanwhile.
-        let (known, isNew, evicted) = connections.withLock { state -> (PreparedQuery??, Bool, PreparedQuery?) in
+        let (known, evicted) = connections.withLock { state -> (PreparedQuery??, PreparedQuery?) in
             state.clock += 1
             let now = state.clock
             if state.byID[connection.id]?.statements[sql] != nil {
                 state.byID[connection.id]!.statements[sql]!.used = now
-                return (.some(state.byID[connection.id]!.statements[sql]!.query), false, nil)
+                return (.some(state.byID[connection.id]!.statements[sql]!.query), nil)
             }
             let statements = state.byID[connection.id]?.statements ?? [:]
             guard statements.count >= limitPerConnection, let oldest = statements.min(by: { $0.value.used < $1.value.used }) else {
-                return (nil, statements.isEmpty, nil)
+                return (nil, nil)
             }
             state.byID[connection.id]!.statements[oldest.key] = nil
-            return (nil, false, oldest.value.query)
+            return (nil, oldest.value.query)
         }
         if let known { return known }
         if let evicted { try await evicted.deallocate().get() }
-        if isNew {
-            // Named statements on this connection are only these; one-off statements are still planned
-            // with their values whatever this says.
-            try await connection.query("SET plan_cache_mode = force_generic_plan", logger: logger)
-        }
         let prepared: PreparedQuery?
         do {
             prepared = try await connection.prepare(query: sql).get()
