@@ -208,14 +208,16 @@ extension PatientDataSession {
         var password: String?, secret: String?
         switch change {
         case .resetPassword, .resetPasswordAndAuthenticator:
-            password = AccountService.temporaryPassword()
-            account.passwordHash = try accounts.hasher.hash(password!)
+            let temporary = AccountService.temporaryPassword()
+            account.passwordHash = try accounts.hasher.hash(temporary)
             account.mustChangePassword = true
             account.passwordChangedAt = Instant.now()
+            password = temporary
             if change == .resetPasswordAndAuthenticator {
-                secret = TOTP.newSecret()
-                account.totpSecret = secret!
+                let newSecret = TOTP.newSecret()
+                account.totpSecret = newSecret
                 account.lastTOTPStep = nil
+                secret = newSecret
             }
             account.failedAttempts = 0
             account.lockedUntil = nil

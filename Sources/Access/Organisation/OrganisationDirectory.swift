@@ -70,6 +70,12 @@ public actor OrganisationDirectory {
         return units.values.filter { $0.active && $0.parentID != nil && !parents.contains($0.id) }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
     }
 
+    /// The care providers that active care units belong to, by name: what a spärr can cover whole.
+    public func careProviders() async throws -> [Unit] {
+        let providers = Set(try await careUnits().map { providerLoaded($0.id) })
+        return providers.compactMap { units[$0] }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+    }
+
     public func unit(_ id: String) async throws -> Unit? {
         try await loadIfStale()
         return units[id]

@@ -176,13 +176,12 @@ public final class PostgresStore: ResourceStore {
     }
 
     public func search(_ query: SearchQuery, limit: Int) async throws -> [String] {
-        try await client.withConnection { connection in
-            let statement = try await plannedPage(connection, query, limit: limit)
-            // One patient's ids (a care-relationship ground, a chart's look-up) with the plan made once.
-            if let rows = try await preparedRows(statement, for: [query]) {
-                return try rows.map { try PreparedSearches.cells($0)[0].decode(String.self) }
-            }
-            return try await strings(connection, statement)
+        // One patient's ids (a care-relationship ground, a chart's look-up) with the plan made once.
+        if let rows = try await preparedRows([(query, limit)], versions: false) {
+            return try rows.map { try PreparedSearches.cells($0)[0].decode(String.self) }
+        }
+        return try await client.withConnection { connection in
+            try await strings(connection, try await plannedPage(connection, query, limit: limit))
         }
     }
 
@@ -192,24 +191,23 @@ public final class PostgresStore: ResourceStore {
 
     public func searchResources(together parts: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]] {
         guard !parts.isEmpty else { return [] }
+        var result = [[StoredResource]](repeating: [], count: parts.count)
+        if let rows = try await preparedRows(parts, versions: true) {
+            for row in rows {
+                let cells = PreparedSearches.cells(row)
+                guard cells.count == 9 else { throw FHIRError(.internalError, code: "exception", "a prepared search answered \(cells.count) columns, not 9") }
+                result[try cells[0].decode(Int.self)].append(Self.stored((
+                    try cells[1].decode(String.self), try cells[2].decode(String.self), try cells[3].decode(Int.self), try cells[4].decode(Int64.self),
+                    try cells[5].decode(String.self), try cells[6].decode(ByteBuffer.self), try cells[7].decode(Int64.self),
+                    try cells[8].decode(String?.self))))
+            }
+            return result
+        }
         return try await client.withConnection { connection in
             var pages: [(page: SQLStatement, type: String)] = []
             for part in parts { pages.append((try await plannedPage(connection, part.query, limit: part.limit, versions: true), part.query.type)) }
-            var result = [[StoredResource]](repeating: [], count: parts.count)
-            let statement = SearchSQL.withVersions(pages)
-            typealias PartRow = (Int, String, String, Int, Int64, String, ByteBuffer, Int64, String?)
-            if let rows = try await preparedRows(statement, for: parts.map(\.query)) {
-                for row in rows {
-                    let cells = PreparedSearches.cells(row)
-                    guard cells.count == 9 else { throw FHIRError(.internalError, code: "exception", "a prepared search answered \(cells.count) columns, not 9") }
-                    result[try cells[0].decode(Int.self)].append(Self.stored((
-                        try cells[1].decode(String.self), try cells[2].decode(String.self), try cells[3].decode(Int.self), try cells[4].decode(Int64.self),
-                        try cells[5].decode(String.self), try cells[6].decode(ByteBuffer.self), try cells[7].decode(Int64.self),
-                        try cells[8].decode(String?.self))))
-                }
-                return result
-            }
-            for try await row in try await connection.query(Self.query(statement), logger: logger).decode(PartRow.self) {
+            let rows = try await connection.query(Self.query(SearchSQL.withVersions(pages)), logger: logger)
+            for try await row in rows.decode((Int, String, String, Int, Int64, String, ByteBuffer, Int64, String?).self) {
                 result[row.0].append(Self.stored((row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8)))
             }
             return result
@@ -599,10 +597,16 @@ public final class PostgresStore: ResourceStore {
         _ = await onePatientRunTask?.value
     }
 
-    /// The rows of one patient's search statement, prepared on the generic-plan pool; nil when the
-    /// search is not one patient's or PostgreSQL would not prepare it (the caller runs it as usual).
-    private func preparedRows(_ statement: SQLStatement, for queries: [SearchQuery]) async throws -> [PostgresRow]? {
-        guard let onePatientClient, PreparedSearches.applies(to: queries) else { return nil }
+    /// The rows of one patient's searches (ids, or with `versions` the parts' current versions in one
+    /// statement), prepared on the generic-plan pool; nil when they are not one patient's or PostgreSQL
+    /// would not prepare them (the caller runs them as usual). One patient's searches are never probed
+    /// (`SearchSQL.probes`), so their statements are built without a connection of the shared pool.
+    private func preparedRows(_ parts: [(query: SearchQuery, limit: Int)], versions: Bool) async throws -> [PostgresRow]? {
+        guard let onePatientClient, PreparedSearches.applies(to: parts.map(\.query)) else { return nil }
+        func page(_ part: (query: SearchQuery, limit: Int)) -> SQLStatement {
+            SearchSQL.plannedPage(part.query, limit: part.limit, dialect: .postgres, counts: [], threshold: SearchSQL.scanThreshold, versions: versions)
+        }
+        let statement = versions ? SearchSQL.withVersions(parts.map { (page($0), $0.query.type) }) : page(parts[0])
         return try await onePatientClient.withConnection { connection in try await prepared.rows(statement, on: connection, logger: logger) }
     }
 }

@@ -14,7 +14,7 @@ import Synchronization
 /// queue went from 51 to 254 ms). Other searches keep one-off statements: how many rows a status or
 /// a date range matches decides their plan.
 final class PreparedSearches: Sendable {
-    /// At most this many statements per connection, the least recently used replaced; 0 prepares none.
+    /// At most this many statements per connection, the least recently used replaced (the store makes none when it is 0).
     let limitPerConnection: Int
     /// A connection's statements by SQL text (nil where PostgreSQL refused to prepare one), each with when it was last used.
     private struct Connection {
@@ -45,7 +45,7 @@ final class PreparedSearches: Sendable {
     /// The rows of a statement, run as a prepared statement on this connection; nil when PostgreSQL
     /// refused to prepare it or preparing is off, so the caller runs it as usual.
     func rows(_ statement: SQLStatement, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow]? {
-        guard limitPerConnection > 0, let prepared = try await prepared(statement.sql, on: connection, logger: logger) else { return nil }
+        guard let prepared = try await prepared(statement.sql, on: connection, logger: logger) else { return nil }
         let binds = statement.binds.map { value -> PostgresData in
             switch value {
             case .text(let s): PostgresData(string: s)

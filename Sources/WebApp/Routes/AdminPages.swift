@@ -199,7 +199,7 @@ extension WebApp {
         }
         var role = Assignment.resource(id: "\(practitionerID)-uppdrag-1", practitionerID: practitionerID, unitID: unitID, purpose: purpose, position: position)
         role["practitioner"] = FHIR.reference("Practitioner", practitionerID, display: "\(given) \(family)")
-        let password = Self.newPassword(), secret = TOTP.newSecret()
+        let password = AccountService.temporaryPassword(), secret = TOTP.newSecret()
         do {
             // The username first: a taken one stops before anything is written.
             guard try await accounts.account(username) == nil else { return try await refused(["username": "Användarnamnet \(username) är upptaget."]) }
@@ -213,9 +213,6 @@ extension WebApp {
         return try await adminPage(.users, user, notice: "Användaren \(username) är skapad.",
                                    created: ["username": username, "password": password, "secret": secret])
     }
-
-    /// A new user's password, shown once.
-    static func newPassword() -> String { AccountService.temporaryPassword() }
 
     /// A reset, unlock, disabling or enabling of a login; a new password (and TOTP secret) is shown once.
     func changeAccount(username: String, change: String, _ user: User) async throws -> Response {

@@ -129,18 +129,10 @@ extension WebApp {
              "amended": note.object["status"]?.stringValue == "amended"]
         }
         // Spärr on the patient's request: at a unit, or at a whole care provider (PDL 4 kap. 4 §).
-        var choices: [[String: Any]] = []
-        let units = try await gateway.directory.careUnits()
-        var providers: [String: String] = [:]
-        for unit in units {
-            let provider = try await gateway.directory.provider(of: unit.id)
-            providers[provider] = try await gateway.directory.unit(provider)?.name ?? provider
-        }
         let chosen = block?.form["what"]
-        choices += units.map { ["value": "unit:\($0.id)", "text": "Enheten \($0.name)", "selected": chosen == "unit:\($0.id)"] as [String: Any] }
-        choices += providers.sorted { $0.value < $1.value }.map { ["value": "provider:\($0.key)", "text": "Hela vårdgivaren \($0.value)",
-                                                                  "selected": chosen == "provider:\($0.key)"] as [String: Any] }
-        context["blockChoices"] = choices
+        let targets = try await gateway.directory.careUnits().map { ("unit:\($0.id)", "Enheten \($0.name)") }
+            + (try await gateway.directory.careProviders().map { ("provider:\($0.id)", "Hela vårdgivaren \($0.name)") })
+        context["blockChoices"] = targets.map { value, text in ["value": value, "text": text, "selected": chosen == value] as [String: Any] }
         if let block {
             context["blockOpen"] = true
             context["blockReason"] = block.form["reason"] ?? ""
