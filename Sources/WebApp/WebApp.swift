@@ -20,7 +20,7 @@ public struct WebSettings: Sendable {
     /// The most audit records one log-review page shows.
     public var maximumLogRows: Int
 
-    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50, maximumBookRows: Int = 400, maximumLogRows: Int = 200) {
+    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50, maximumBookRows: Int = 400, maximumLogRows: Int = 100) {
         self.sessionSeconds = sessionSeconds
         self.fhirBaseURL = fhirBaseURL
         self.maximumSearchResults = maximumSearchResults
@@ -173,14 +173,17 @@ public struct WebApp<Context: RequestContext>: Sendable {
         }
         router.get("loggranskning") { request, _ in
             try await signedIn(request) { user in
-                try await logReviewPage(.queue(flag: Self.query(request)["flagga"].flatMap { $0.isEmpty ? nil : $0 }), request, user)
+                try await logReviewPage(.queue(flag: Self.query(request)["flagga"].flatMap { $0.isEmpty ? nil : $0 }, after: Self.cursor(request, "efter")),
+                                        request, user)
             }
         }
         router.get("loggranskning/patient/:id") { request, context in
-            try await signedIn(request) { user in try await logReviewPage(.patient(context.parameters.get("id") ?? ""), request, user) }
+            try await signedIn(request) { user in
+                try await logReviewPage(.patient(context.parameters.get("id") ?? "", before: Self.cursor(request, "fore")), request, user)
+            }
         }
         router.get("loggranskning/anvandare") { request, _ in
-            try await signedIn(request) { user in try await logReviewPage(.user(Self.query(request)["id"] ?? ""), request, user) }
+            try await signedIn(request) { user in try await logReviewPage(.user(Self.query(request)["id"] ?? "", before: Self.cursor(request, "fore")), request, user) }
         }
         router.post("loggranskning/:seq/beslut") { request, context in
             try await signedIn(request, form: true) { user in try await decideOnAccess(sequence: context.parameters.get("seq") ?? "", request, user) }
@@ -358,6 +361,19 @@ public struct WebApp<Context: RequestContext>: Sendable {
         Dictionary((request.uri.query ?? "").queryPairs.map { ($0.name, $0.value) }, uniquingKeysWith: { _, b in b })
     }
 
+    /// A value for a path segment or a query: everything but RFC 3986's unreserved characters percent-encoded.
+    static func encoded(_ value: String) -> String { value.addingPercentEncoding(withAllowedCharacters: unreservedCharacters) ?? "" }
+
+    /// An address with its query, each value encoded.
+    static func link(_ path: String, _ query: [(name: String, value: String)]) -> String {
+        query.isEmpty ? path : path + "?" + query.map { "\($0.name)=\(encoded($0.value))" }.joined(separator: "&")
+    }
+
+    /// A page cursor from the query (a sequence number); anything else is no cursor, so a mangled link opens the first page.
+    static func cursor(_ request: Request, _ name: String) -> Int64? {
+        query(request)[name].flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil }
+    }
+
     /// The app's CSS and script, from the bundle; only the names shipped are served.
     func staticFile(_ name: String) throws -> Response {
         let types = ["karna.css": "text/css; charset=utf-8", "karna.js": "text/javascript; charset=utf-8"]
@@ -366,3 +382,6 @@ public struct WebApp<Context: RequestContext>: Sendable {
         return Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=3600"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
+
+/// RFC 3986's unreserved characters: what an address may carry without percent-encoding.
+private let unreservedCharacters = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")

@@ -42,7 +42,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Web session idle lifetime in seconds (KARNA_SESSION_SECONDS).") var sessionSeconds: String?
     @Option(help: "Patients a web patient search lists at most (KARNA_WEB_SEARCH_ROWS).") var webSearchRows: String?
     @Option(help: "Times and bookings a web appointment-book view reads at most (KARNA_WEB_BOOK_ROWS).") var webBookRows: String?
-    @Option(help: "Audit records a web log-review page lists at most (KARNA_WEB_LOG_ROWS).") var webLogRows: String?
+    @Option(help: "Audit records one web log-review page lists (KARNA_WEB_LOG_ROWS).") var webLogRows: String?
     @Option(help: "One-patient search statements PostgreSQL keeps planned per connection (KARNA_PREPARED_SEARCHES, default 64, 0 plans each time).") var preparedSearches: String?
     @Option(help: "scrypt cost exponent for new passwords (KARNA_PASSWORD_COST).") var passwordCost: String?
     @Option(help: "Failed logins before lockout (KARNA_LOCKOUT_ATTEMPTS).") var lockoutAttempts: String?

@@ -104,8 +104,17 @@ struct IdentityTests {
         #expect((try await accounts.account("bo")?.lockedUntil ?? 0) > Instant.now())
         _ = try await admin.changeAccount(accounts, username: "bo", .unlock)
         #expect(try await accounts.account("bo")?.lockedUntil == nil)
+        // A SMART app's grant from before the reset: refreshed before it, refused after it.
+        let tokens = try await TokenService(store: store, directory: gateway.directory, accounts: accounts, issuer: "http://localhost/auth",
+                                            audience: "http://localhost/fhir")
+        let before = Grant(kind: .practitioner, subject: "bo", displayName: "Bo", clientID: "app", scope: "openid offline_access user/*.rs",
+                           fhirUser: "Practitioner/doc2")
+        let firstRefresh = try #require(try await tokens.issue(before).refreshToken)
+        let renewed = try #require(try await tokens.refresh(firstRefresh, clientID: "app")?.refreshToken, "a refresh before the reset works")
         // A reset: the old password stops working, the new one must be replaced at the next login; the TOTP secret stays.
         let (password, kept) = try await admin.changeAccount(accounts, username: "bo", .resetPassword)
+        #expect(try await tokens.refresh(renewed, clientID: "app") == nil, "the reset ends what the old password opened")
+        await #expect(throws: FHIRError.self) { _ = try await tokens.principal(for: before) }
         let temporary = try #require(password)
         #expect(kept == nil)
         let reset = try #require(try await accounts.account("bo"))

@@ -70,9 +70,10 @@ struct WebAppTests {
     }
 
     /// A vårdcentral, a physician with one assignment and a login, a patient with an allergy and an ongoing contact there, and a stranger.
-    static func withApp(_ backend: StoreBackend, _ body: @Sendable (KarnaServices, any TestClientProtocol) async throws -> Void) async throws {
+    static func withApp(_ backend: StoreBackend, flags: [String: String] = [:],
+                        _ body: @Sendable (KarnaServices, any TestClientProtocol) async throws -> Void) async throws {
         let store = try await backend.makeStore()
-        let configuration = try KarnaConfiguration(flags: ["password-cost": "10"], environment: [:])
+        let configuration = try KarnaConfiguration(flags: flags.merging(["password-cost": "10"]) { a, _ in a }, environment: [:])
         let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
         let lakare = try #require(Position.defaults.first { $0.code == "lakare" })
         var role = Assignment.resource(id: "doc-role", practitionerID: "doc", unitID: "vc", purpose: .care, position: lakare)
@@ -96,6 +97,17 @@ struct WebAppTests {
         let app = Application(router: try await KarnaApplication.router(services))
         try await app.test(.router) { client in try await body(services, client) }
         try await store.close()
+    }
+
+    /// A logggranskare, "rev", at the vårdcentral.
+    static func addReviewer(_ services: KarnaServices) async throws {
+        let job = services.gateway.session(.job("web-tests"), action: "create")
+        let reviewer = try #require(Position.defaults.first { $0.code == "logggranskare" })
+        let role = Assignment.resource(id: "rev-role", practitionerID: "rev", unitID: "vc", purpose: .followUp, position: reviewer)
+        _ = try await job.commit([.update(JSONObject([("resourceType", .string("Practitioner")), ("id", .string("rev"))]), type: "Practitioner", id: "rev", ifMatch: nil),
+                                  .update(role, type: "PractitionerRole", id: "rev-role", ifMatch: nil)])
+        _ = try await services.accounts.create(username: "rev", kind: .practitioner, subjectID: "rev", displayName: "Granskare Gran",
+                                               password: password, totpSecret: secret)
     }
 
     static func logIn(_ browser: inout Browser, username: String = "doc", code: String? = nil) async throws -> Browser.Page {
@@ -314,13 +326,7 @@ struct WebAppTests {
           arguments: backends)
     func logReview(_ backend: StoreBackend) async throws {
         try await Self.withApp(backend) { services, client in
-            let job = services.gateway.session(.job("web-tests"), action: "create")
-            let reviewer = try #require(Position.defaults.first { $0.code == "logggranskare" })
-            let role = Assignment.resource(id: "rev-role", practitionerID: "rev", unitID: "vc", purpose: .followUp, position: reviewer)
-            _ = try await job.commit([.update(JSONObject([("resourceType", .string("Practitioner")), ("id", .string("rev"))]), type: "Practitioner", id: "rev", ifMatch: nil),
-                                      .update(role, type: "PractitionerRole", id: "rev-role", ifMatch: nil)])
-            _ = try await services.accounts.create(username: "rev", kind: .practitioner, subjectID: "rev", displayName: "Granskare Gran",
-                                                   password: Self.password, totpSecret: Self.secret)
+            try await Self.addReviewer(services)
             var doc = Browser(client: client)
             _ = try await Self.logIn(&doc)
             let question = try await doc.send(.get, "/patienter/p2")
@@ -345,6 +351,68 @@ struct WebAppTests {
             #expect(patientLog.html.contains("justified by Practitioner/rev: Akut situation") && patientLog.html.contains("Doktor Ek"))
             let userLog = try await rev.send(.get, "/loggranskning/anvandare?id=Practitioner%2Fdoc")
             #expect(userLog.status == 200 && userLog.html.contains("Logg för användaren Doktor Ek") && userLog.html.contains("Främling"))
+        }
+    }
+
+    @Test("the log-review queue and a patient's log page on past their limit (web-log-rows) without a gap or an overlap, and a decision keeps its page",
+          arguments: backends)
+    func logReviewPages(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend, flags: ["web-log-rows": "10"]) { services, client in
+            try await Self.addReviewer(services)
+            // Twelve nödåtkomst openings, one patient each: twelve flagged accesses in the queue, and p2's own log longer than a page.
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            let strangers = (10..<22).map { "p\($0)" }
+            _ = try await job.commit(strangers.map { id in
+                .update(JSONObject([("resourceType", .string("Patient")), ("id", .string(id)), ("name", .array([.object(JSONObject([("family", .string("Främling"))]))]))]),
+                        type: "Patient", id: id, ifMatch: nil)
+            })
+            var doc = Browser(client: client)
+            _ = try await Self.logIn(&doc)
+            for id in ["p2"] + strangers {
+                let question = try await doc.send(.get, "/patienter/\(id)")
+                let docToken = try #require(question.field("formToken"))
+                #expect(try await doc.send(.post, "/patienter/\(id)/nodatkomst", form: [("formToken", docToken), ("reason", "Medvetslös, kan inte tillfrågas")]).status == 303)
+            }
+            for _ in 0..<12 { #expect(try await doc.send(.get, "/patienter/p2").status == 200) }
+
+            var rev = Browser(client: client)
+            _ = try await Self.logIn(&rev, username: "rev")
+            func sequences(_ page: Browser.Page) -> [Int] { page.html.matches(of: /<tr id="log-(\d+)">/).compactMap { Int($0.1) } }
+            func nextPage(_ page: Browser.Page) -> String? {
+                page.html.firstMatch(of: /<a href="([^"]+)">Nästa sida<\/a>/).map { String($0.1).replacingOccurrences(of: "&amp;", with: "&") }
+            }
+            let first = try await rev.send(.get, "/loggranskning?flagga=emergency-access")
+            #expect(sequences(first).count == 10 && !first.html.contains("Första sidan"))
+            let next = try #require(nextPage(first))
+            #expect(next == "/loggranskning?flagga=emergency-access&efter=\(try #require(sequences(first).last))")
+            let second = try await rev.send(.get, next)
+            #expect(!sequences(second).isEmpty && second.html.contains("Första sidan"))
+            let lastShown = try #require(sequences(first).max())
+            #expect(sequences(second).allSatisfy { $0 > lastShown }, "the queue goes on after the first page, oldest first")
+            let flagged = try await services.store.auditRecords(AuditQuery(flag: "emergency-access", ascending: true, limit: 1_000)).map { Int($0.sequence) }
+            let shown = sequences(first) + sequences(second)
+            #expect(flagged.count > 10 && shown == Array(flagged.prefix(shown.count)), "every flagged access in order, none left out between the pages")
+
+            // A refused decision on the second page shows the second page again; a saved one returns to it.
+            let sequence = try #require(sequences(second).first)
+            let token = try #require(second.field("formToken"))
+            let after = try #require(next.split(separator: "=").last).description
+            let form = [("formToken", token), ("flagga", "emergency-access"), ("efter", after)]
+            let bare = try await rev.send(.post, "/loggranskning/\(sequence)/beslut", form: form + [("verdict", "follow-up"), ("comment", "")])
+            #expect(bare.status == 400 && bare.html.contains("id=\"error-\(sequence)\"") && sequences(bare) == sequences(second))
+            let saved = try await rev.send(.post, "/loggranskning/\(sequence)/beslut", form: form + [("verdict", "justified"), ("comment", "")])
+            #expect(saved.status == 303 && saved.location?.hasPrefix("/loggranskning?flagga=emergency-access&efter=\(after)&klar=") == true)
+
+            let newest = try await rev.send(.get, "/loggranskning/patient/p2")
+            #expect(sequences(newest).count == 10)
+            let older = try await rev.send(.get, try #require(nextPage(newest)))
+            #expect(try #require(nextPage(newest)).hasPrefix("/loggranskning/patient/p2?fore="))
+            let oldestShown = try #require(sequences(newest).min())
+            #expect(!sequences(older).isEmpty && sequences(older).allSatisfy { $0 < oldestShown }, "older records, newest first")
+            let mangled = try await rev.send(.get, "/loggranskning/patient/p2?fore=abc")
+            // Reading p2's log is itself logged under p2, so the first page has grown by the reads since.
+            #expect(sequences(mangled).count == 10 && !mangled.html.contains("Första sidan") && sequences(mangled).first! > sequences(newest).first!,
+                    "a cursor that is not a number opens the first page")
         }
     }
 
@@ -535,8 +603,17 @@ struct WebAppTests {
             #expect(try await doc.send(.post, "/admin/konton/sara/nytt-losenord", form: [("formToken", try #require(try await doc.send(.get, "/start").field("formToken")))]).status == 403,
                     "only a systemförvaltare resets logins")
 
+            // Sara is logged in before the reset (the previous 30-s code: each login needs a later one).
+            var saraBefore = Browser(client: client)
+            let earlier = try await saraBefore.send(.post, "/login", form: [("csrf", try #require(try await saraBefore.send(.get, "/login").field("csrf"))),
+                                                                             ("username", "sara"), ("password", Self.password),
+                                                                             ("code", TOTP.code(secret: Self.secret, step: TOTP.step(at: Date()) - 1) ?? "")])
+            #expect(earlier.status == 303)
+            #expect(try await saraBefore.send(.get, "/start").status == 200)
+
             // The reset: the new password is shown once; Sara's next login opens only Mitt konto until she has chosen one.
             let reset = try await admin.send(.post, "/admin/konton/sara/nytt-losenord", form: [("formToken", token)])
+            #expect(try await saraBefore.send(.get, "/start").location == "/login?orsak=andrad", "the reset ends the session the old password opened")
             #expect(reset.status == 200 && !reset.html.contains("id=\"created-secret\""))
             let temporary = try #require(reset.html.firstMatch(of: /id="created-password">([^<]+)</)?.1).description
             var sara = Browser(client: client)
@@ -566,6 +643,7 @@ struct WebAppTests {
             let again = try await sara.send(.post, "/konto/losenord", form: [("formToken", saraToken), ("current", "mitt-nya-lösenord-7"),
                                                                               ("new", "ännu-ett-nytt-lösen"), ("repeat", "ännu-ett-nytt-lösen")])
             #expect(again.status == 200 && again.html.contains("Ditt lösenord är bytt."))
+            #expect(try await sara.send(.get, "/start").status == 200, "the session that changed the password goes on")
 
             // A second assignment for Sara (at a new ward), then her first one ends: a session under it ends at the next page.
             #expect(try await admin.send(.post, "/admin/enheter", form: [("formToken", token), ("id", "avd"), ("name", "Avdelning 1"), ("parent", "vc")]).status == 303)

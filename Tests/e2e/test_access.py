@@ -160,6 +160,14 @@ def test_care_relationship_consent_and_emergency_access(server):
     queue = requests.get(server.base + "/AuditEvent/$review-queue", params={"flag": "emergency-access"}, headers=reviewer).json()
     mine = [e["resource"] for e in queue.get("entry", []) if e["resource"]["agent"][0]["who"]["reference"] == "Practitioner/demo-lakare"]
     assert mine, queue
+    # The queue pages: one record a page, the next link goes on after it (oldest first), no record twice.
+    first = requests.get(server.base + "/AuditEvent/$review-queue", params={"_count": "1"}, headers=reviewer).json()
+    following = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    second = requests.get(following, headers=reviewer).json()
+    assert len(first["entry"]) == 1 and len(second["entry"]) == 1
+    assert int(second["entry"][0]["resource"]["id"]) > int(first["entry"][0]["resource"]["id"])
+    bad_cursor = requests.get(server.base + "/AuditEvent/$review-queue", params={"_cursor": "x"}, headers=reviewer)
+    assert bad_cursor.status_code == 400 and "_cursor" in bad_cursor.text
     decided = requests.post(f"{server.base}/AuditEvent/{mine[0]['id']}/$review", headers=reviewer, json={
         "resourceType": "Parameters", "parameter": [{"name": "verdict", "valueCode": "justified"}, {"name": "comment", "valueString": "Akutfall"}]})
     assert decided.status_code == 200

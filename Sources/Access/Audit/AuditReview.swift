@@ -42,11 +42,12 @@ extension PatientDataSession {
         return AuditEventRenderer.render(record, decision: try await decisions(for: [sequence])[sequence])
     }
 
-    /// Flagged records without a decision, oldest first, optionally of one flag.
-    public func reviewQueue(flag: String?, limit: Int) async throws -> [JSONObject] {
+    /// Flagged records without a decision, oldest first, optionally of one flag; `after` pages on
+    /// from the last sequence number of the previous page.
+    public func reviewQueue(flag: String?, after start: Int64 = 0, limit: Int) async throws -> [JSONObject] {
         try await checkReviewAccess(patientID: nil)
         var pending: [AuditRecord] = []
-        var after: Int64 = 0
+        var after = start
         let decided = Set(try await store.controlRecords(kind: ControlKind.review, patientID: nil).compactMap { Int64($0.key) })
         while pending.count < limit {
             // Most flagged accesses are undecided: read about what the page shows, not a fixed 500.

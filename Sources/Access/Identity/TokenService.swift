@@ -84,9 +84,13 @@ public struct Grant: Codable, Sendable, Equatable {
     /// `Practitioner/…` or `Patient/…` for users.
     public var fhirUser: String?
     public var nonce: String?
+    /// When the user logged in (ms since 1970): a password set after it ends the grant. Absent in grants
+    /// stored before it was recorded, which then end only by their own expiry.
+    public var issuedAt: Int64?
 
     public init(kind: Principal.Kind, subject: String, displayName: String, clientID: String, scope: String, assignmentID: String? = nil,
-                patient: String? = nil, fhirUser: String? = nil, nonce: String? = nil) {
+                patient: String? = nil, fhirUser: String? = nil, nonce: String? = nil, issuedAt: Int64? = Instant.now()) {
+        self.issuedAt = issuedAt
         self.kind = kind
         self.subject = subject
         self.displayName = displayName
@@ -240,6 +244,10 @@ public final class TokenService: Sendable {
     /// Exchanges a refresh token for new tokens; the old refresh token stops working (rotation).
     public func refresh(_ token: String, clientID: String) async throws -> TokenResponse? {
         guard let (grant, _) = try await takeOneTime(kind: ControlKind.refreshToken, token: token), grant.clientID == clientID else { return nil }
+        // A user disabled, reset or moved off the assignment since the login gets no new tokens.
+        if grant.kind != .system {
+            do { _ = try await principal(for: grant) } catch let error as FHIRError where error.category == .unauthorized { return nil }
+        }
         return try await issue(grant)
     }
 
@@ -325,13 +333,17 @@ public final class TokenService: Sendable {
             return Principal(kind: .system, id: grant.subject, displayName: grant.displayName, assignment: nil, scopes: ScopeSet(grant.scope), clientID: grant.clientID)
         }
         return try await user(kind: grant.kind, username: grant.subject, assignmentID: grant.assignmentID, scopes: ScopeSet(grant.scope),
-                              launchPatient: grant.patient, clientID: grant.clientID)
+                              launchPatient: grant.patient, clientID: grant.clientID, loggedInAt: grant.issuedAt)
     }
 
     private func user(kind: Principal.Kind, username: String, assignmentID: String?, scopes: ScopeSet, launchPatient: String?,
-                      clientID: String) async throws -> Principal {
+                      clientID: String, loggedInAt: Int64? = nil) async throws -> Principal {
         guard let account = try await accounts.account(username), !account.disabled else {
             throw FHIRError(.unauthorized, code: "login", "the user of this token no longer exists or is disabled")
+        }
+        // A reset (or the user's own change elsewhere) ends what the old password opened.
+        if let loggedInAt, let changed = account.passwordChangedAt, loggedInAt < changed {
+            throw FHIRError(.unauthorized, code: "login", "the password was changed after this login; log in again")
         }
         var assignment: Assignment?
         if kind == .practitioner, let id = assignmentID {

@@ -85,13 +85,25 @@ extension FHIREngine {
             }
             return FHIRResponse(status: 200, body: bundle.bytes())
         case (.get, 2) where path[1] == "$review-queue":
-            let events = try await data.reviewQueue(flag: request.parameter("flag"), limit: try count(request))
+            let after = try request.parameter("_cursor").map { cursor -> Int64 in
+                guard let sequence = Int64(cursor), sequence >= 0 else {
+                    throw FHIRError(.invalid, code: "invalid", "_cursor must be a number from a next link; got '\(cursor)'", expression: ["_cursor"])
+                }
+                return sequence
+            } ?? 0
+            let limit = try count(request)
+            let events = try await data.reviewQueue(flag: request.parameter("flag"), after: after, limit: limit)
             var bundle = BundleWriter(type: "searchset")
             for event in events {
                 bundle.entries.append(BundleWriter.Entry(fullUrl: "\(baseURL)/AuditEvent/\(event.id ?? "")", resource: JSONWriter.bytes(.object(event)),
                                                          search: .object(JSONObject([("mode", .string("match"))]))))
             }
+            // A queue page is not the whole queue: `total` counts this page, `next` continues after its last record.
             bundle.total = events.count
+            if events.count == limit, let last = events.last?.id {
+                let kept = request.query.filter { $0.name != "_cursor" }
+                bundle.links.append(("next", "\(baseURL)/AuditEvent/$review-queue?" + FHIRRequest.queryString(kept + [("_cursor", last)])))
+            }
             return FHIRResponse(status: 200, body: bundle.bytes())
         case (.get, 2):
             guard let sequence = Int64(path[1]), let event = try await data.auditEvent(sequence: sequence) else {

@@ -79,7 +79,7 @@ public struct KarnaConfiguration: Sendable {
         ("--session-seconds", "KARNA_SESSION_SECONDS", "idle lifetime of a web login session (default 1800)"),
         ("--web-search-rows", "KARNA_WEB_SEARCH_ROWS", "patients a web patient search lists at most (default 50)"),
         ("--web-book-rows", "KARNA_WEB_BOOK_ROWS", "times and bookings a web appointment-book view reads at most (default 400)"),
-        ("--web-log-rows", "KARNA_WEB_LOG_ROWS", "audit records a web log-review page lists at most (default 200)"),
+        ("--web-log-rows", "KARNA_WEB_LOG_ROWS", "audit records one web log-review page lists; further pages follow (default 100)"),
         ("--prepared-searches", "KARNA_PREPARED_SEARCHES", "one-patient search statements PostgreSQL keeps planned per connection (default 64; 0 plans each time)"),
         ("--password-cost", "KARNA_PASSWORD_COST", "scrypt cost exponent for new password hashes (default 15)"),
         ("--lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", "failed logins before an account locks, with doubling back-off (default 5)"),
@@ -165,7 +165,7 @@ public struct KarnaConfiguration: Sendable {
         sessionSeconds = try integer("session-seconds", "KARNA_SESSION_SECONDS", default: 1_800, range: 60...86_400)
         webSearchRows = try integer("web-search-rows", "KARNA_WEB_SEARCH_ROWS", default: 50, range: 1...1_000)
         webBookRows = try integer("web-book-rows", "KARNA_WEB_BOOK_ROWS", default: 400, range: 10...5_000)
-        webLogRows = try integer("web-log-rows", "KARNA_WEB_LOG_ROWS", default: 200, range: 10...2_000)
+        webLogRows = try integer("web-log-rows", "KARNA_WEB_LOG_ROWS", default: 100, range: 10...2_000)
         preparedSearches = try integer("prepared-searches", "KARNA_PREPARED_SEARCHES", default: 64, range: 0...1_000)
         passwordCost = try integer("password-cost", "KARNA_PASSWORD_COST", default: 15, range: 10...20)
         lockoutAttempts = try integer("lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", default: 5, range: 1...100)

@@ -249,9 +249,17 @@ public struct CareContacts: Sendable {
 
     /// Who lies in which bed of a ward: bed id → (encounter, patient, status of the stay).
     func occupancy(ward: String, session: PatientDataSession) async throws -> [String: (encounter: String, patient: String?, onLeave: Bool, stay: JSONObject)] {
+        occupancy(of: try await currentStays(ward: ward, session: session))
+    }
+
+    /// The ward's current inpatient stays (vårdtillfällen in progress or on leave).
+    func currentStays(ward: String, session: PatientDataSession) async throws -> [StoredResource] {
+        try await Records(session: session).all("Encounter", [("service-provider", "Organization/\(ward)"), ("status", "in-progress,onleave"),
+                                                              ("class", "\(AdministrationCodes.actCode)|IMP")], maximum: 2_000)
+    }
+
+    func occupancy(of stays: [StoredResource]) -> [String: (encounter: String, patient: String?, onLeave: Bool, stay: JSONObject)] {
         var beds: [String: (encounter: String, patient: String?, onLeave: Bool, stay: JSONObject)] = [:]
-        let stays = try await Records(session: session).all("Encounter", [("service-provider", "Organization/\(ward)"), ("status", "in-progress,onleave"),
-                                                                             ("class", "\(AdministrationCodes.actCode)|IMP")], maximum: 2_000)
         for stay in stays {
             let object = stay.object
             for location in object["location"]?.arrayValue ?? [] {
@@ -271,6 +279,8 @@ public struct CareContacts: Sendable {
         public var encounterID: String?
         public var patientID: String?
         public var patientName: String?
+        /// The occupant's Patient record, when the session may read it (the web page shows its personnummer).
+        public var patient: JSONObject?
         public var onLeave: Bool
         public var admitted: String?
         public var expectedDischarge: String?
@@ -284,9 +294,11 @@ public struct CareContacts: Sendable {
         _ = try await records.require("Organization", wardUnitID, role: "ward")
         let locations = try await records.all("Location", [("organization", "Organization/\(wardUnitID)")], maximum: 2_000)
         let names = Dictionary(locations.map { ($0.id, $0.object["name"]?.stringValue ?? $0.id) }, uniquingKeysWith: { a, _ in a })
-        let occupancy = try await occupancy(ward: wardUnitID, session: session)
+        let stays = try await currentStays(ward: wardUnitID, session: session)
+        let occupancy = occupancy(of: stays)
         let patientIDs = Set(occupancy.values.compactMap(\.patient))
         let patients = try await session.read(keys: patientIDs.map { ResourceKey(type: "Patient", id: $0) })
+        let patientRecords = Dictionary(patients.map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         let patientNames = Dictionary(patients.map { stored -> (String, String) in
             let name = stored.object["name"]?.arrayValue?.first?.objectValue
             let given = (name?["given"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
@@ -300,6 +312,7 @@ public struct CareContacts: Sendable {
                 bed.encounterID = occupant.encounter
                 bed.patientID = occupant.patient
                 bed.patientName = occupant.patient.flatMap { patientNames[$0] }
+                bed.patient = occupant.patient.flatMap { patientRecords[$0] }
                 bed.onLeave = occupant.onLeave
                 bed.admitted = occupant.stay["period"]?.objectValue?["start"]?.stringValue
                 bed.expectedDischarge = occupant.stay.extensionValue(AdministrationCodes.expectedDischarge)?.stringValue
@@ -308,8 +321,6 @@ public struct CareContacts: Sendable {
         }
         beds.sort { $0.name.localizedStandardCompare($1.name) == .orderedAscending }
         let withBed = Set(occupancy.values.map(\.encounter))
-        let stays = try await records.all("Encounter", [("service-provider", "Organization/\(wardUnitID)"), ("status", "in-progress,onleave"),
-                                                         ("class", "\(AdministrationCodes.actCode)|IMP")], maximum: 2_000)
         return (beds, stays.map(\.id).filter { !withBed.contains($0) })
     }
 }

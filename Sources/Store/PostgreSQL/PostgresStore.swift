@@ -42,14 +42,18 @@ public final class PostgresStore: ResourceStore {
         configuration.options.maximumConnections = maximumConnections
         // Searches are short index reads; the planner's cost estimates for the correlated checks run
         // high enough to trigger JIT compilation, which took 20 ms to save microseconds.
-        configuration.options.additionalStartupParameters = [("jit", "off")]
+        // PostgreSQL's default random_page_cost (4) prices an index probe for a spinning disk; with the
+        // search tables in memory or on SSD it made the planner scan all 100,000 patients rather than
+        // probe the 7,000 whose name starts "nils" (50 ms → 9 ms for the statement at 1.1).
+        let planner = [("jit", "off"), ("random_page_cost", "1.1")]
+        configuration.options.additionalStartupParameters = planner
         self.client = PostgresClient(configuration: configuration)
         self.logger = logger
         self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
         let client = self.client
         self.runTask = Task { await client.run() }
         if preparedSearchesPerConnection > 0 {
-            configuration.options.additionalStartupParameters = [("jit", "off"), ("plan_cache_mode", "force_generic_plan")]
+            configuration.options.additionalStartupParameters = planner + [("plan_cache_mode", "force_generic_plan")]
             let onePatient = PostgresClient(configuration: configuration)
             self.onePatientClient = onePatient
             self.onePatientRunTask = Task { await onePatient.run() }

@@ -40,12 +40,14 @@ extension WebApp {
             try await sessions.end(user.token)
             return message(user: nil, heading: "Kontot är spärrat för inloggning", text: failure.description, status: .forbidden)
         }
-        if user.session.mustChangePassword == true {
-            var stored = user.session
-            stored.mustChangePassword = nil
-            try await sessions.update(stored, token: user.token)
-            return Self.redirect("/start")
-        }
+        // The new password ends the user's other sessions (TokenService compares login and change
+        // times); this one goes on as if it had logged in with it.
+        var stored = user.session
+        stored.grant.issuedAt = Instant.now()
+        let wasReset = stored.mustChangePassword == true
+        stored.mustChangePassword = nil
+        try await sessions.update(stored, token: user.token)
+        if wasReset { return Self.redirect("/start") }
         return try await accountPage(user, notice: "Ditt lösenord är bytt.")
     }
 }

@@ -14,8 +14,6 @@ extension WebApp {
         guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
         let session = user.data(gateway, action: "ward-overview")
         let (beds, withoutBed) = try await administration.contacts.wardOverview(wardUnitID: assignment.unitID, session: session)
-        let patients = Dictionary(try await session.read(keys: Set(beds.compactMap(\.patientID)).sorted().map { ResourceKey(type: "Patient", id: $0) })
-            .map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         let freeBeds = beds.filter(\.isFree)
         let wards = try await gateway.directory.careUnits().filter { $0.id != assignment.unitID }
         var context = layout(user, title: "Avdelningsöversikt", nav: "navWard")
@@ -28,7 +26,7 @@ extension WebApp {
         context["beds"] = beds.map { bed -> [String: Any] in
             var row: [String: Any] = ["bedID": bed.bedID, "name": bed.name, "room": bed.room ?? "", "free": bed.isFree, "onLeave": bed.onLeave]
             if let encounterID = bed.encounterID {
-                let patient = bed.patientID.flatMap { patients[$0] }
+                let patient = bed.patient
                 row["encounterID"] = encounterID
                 row["patientID"] = bed.patientID ?? ""
                 row["patientName"] = patient.map(Display.name) ?? bed.patientName ?? "Patient utan åtkomst"
