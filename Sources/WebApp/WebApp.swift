@@ -102,6 +102,8 @@ public struct WebApp<Context: RequestContext>: Sendable {
         }
         router.get("tidbok") { request, _ in try await signedIn(request) { user in try await appointmentBook(request, user) } }
         router.post("tidbok/boka") { request, _ in try await signedIn(request, form: true) { user in try await bookSlot(request, user) } }
+        router.post("tidbok/skapa-tider") { request, _ in try await signedIn(request, form: true) { user in try await createSlots(request, user) } }
+        router.post("tidbok/blockera") { request, _ in try await signedIn(request, form: true) { user in try await blockSlots(request, user) } }
         router.post("tidbok/:id/checka-in") { request, context in
             try await signedIn(request, form: true) { user in try await checkIn(appointmentID: context.parameters.get("id") ?? "", request, user) }
         }

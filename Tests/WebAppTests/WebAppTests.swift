@@ -126,7 +126,7 @@ struct WebAppTests {
                                    (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"),
                                    (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
                                    (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"),
-                                   (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
+                                   (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
                                    (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
                                    (.get, "/patienter/p1/signaler"), (.post, "/patienter/p1/allergi"), (.get, "/patienter/p1/remiss/ny"), (.get, "/remisser"),
                                    (.get, "/loggranskning"), (.post, "/loggranskning/1/beslut")] {
@@ -181,6 +181,49 @@ struct WebAppTests {
             let after = try await browser.send(.get, "/start")
             #expect(after.status == 303 && after.location == "/login?orsak=timeout")
             #expect(try await browser.send(.get, "/login?orsak=timeout").html.contains("utan aktivitet"))
+        }
+    }
+
+    @Test("scheduling from the appointment book: times created Monday to Friday on a book, blocked with a reason; wrong input said at its field and kept",
+          arguments: backends)
+    func createAndBlockTimes(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            let schedule = #"{"resourceType":"Schedule","id":"s1","meta":{"tag":[{"system":"https://karna.se/fhir/CodeSystem/vardenhet","code":"vc"}]},"active":true,"comment":"Doktor Ek, mottagning","actor":[{"reference":"Practitioner/doc"}]}"#
+            _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(schedule.utf8)).objectValue), type: "Schedule", id: "s1", ifMatch: nil))
+            // The next weekday: times are created Monday to Friday.
+            let weekday = try #require((1...7).map { SwedishTime.today + $0 }.first { SwedishTime.weekday($0) <= 5 })
+            let day = SwedishTime.formatDay(weekday)
+            let returnTo = "/tidbok?dag=\(day)"
+            var browser = Browser(client: client)
+            _ = try await Self.logIn(&browser)
+            let page = try await browser.send(.get, returnTo)
+            #expect(page.html.contains("Skapa tider från \(day)") && page.html.contains("<option value=\"s1\">Doktor Ek, mottagning</option>"))
+            let token = try #require(page.field("formToken"))
+            let create = [("formToken", token), ("returnTo", returnTo), ("lastDay", day), ("minutes", "30"), ("visitType", "lakarbesok")]
+
+            let noBook = try await browser.send(.post, "/tidbok/skapa-tider", form: create + [("schedule", ""), ("from", "09:00"), ("to", "10:00")])
+            #expect(noBook.status == 400 && noBook.html.contains("id=\"create-schedule-error\"") && noBook.html.contains("<details open>"))
+            let badTime = try await browser.send(.post, "/tidbok/skapa-tider", form: create + [("schedule", "s1"), ("from", "25:00"), ("to", "10:00")])
+            #expect(badTime.status == 400 && badTime.html.contains("id=\"create-from-error\"") && badTime.html.contains("value=\"25:00\""),
+                    "the wrong time is said at its field and kept")
+            let created = try await browser.send(.post, "/tidbok/skapa-tider", form: create + [("schedule", "s1"), ("from", "09:00"), ("to", "10:00")])
+            #expect(created.status == 303)
+            let withTimes = try await browser.send(.get, try #require(created.location))
+            #expect(withTimes.html.contains("2 nya tider") && withTimes.html.contains("09:00–09:30") && withTimes.html.contains("09:30–10:00"))
+            let again = try await browser.send(.post, "/tidbok/skapa-tider", form: create + [("schedule", "s1"), ("from", "09:00"), ("to", "10:00")])
+            #expect(try await browser.send(.get, try #require(again.location)).html.contains("0 nya tider, 2 fanns redan"), "times already there stay")
+
+            let block = [("formToken", token), ("returnTo", returnTo), ("schedule", "s1")]
+            let noReason = try await browser.send(.post, "/tidbok/blockera", form: block + [("from", "09:00"), ("to", "09:30"), ("reason", "")])
+            #expect(noReason.status == 400 && noReason.html.contains("id=\"block-reason-error\""))
+            let backwards = try await browser.send(.post, "/tidbok/blockera", form: block + [("from", "10:00"), ("to", "09:00"), ("reason", "APT-möte")])
+            #expect(backwards.status == 400 && backwards.html.contains("Sluttiden måste vara efter starttiden") && backwards.html.contains("value=\"APT-möte\""))
+            let blocked = try await browser.send(.post, "/tidbok/blockera", form: block + [("from", "09:00"), ("to", "09:30"), ("reason", "APT-möte")])
+            #expect(blocked.status == 303)
+            let after = try await browser.send(.get, try #require(blocked.location))
+            #expect(after.html.contains("1 tider blockerade") && after.html.contains("Spärrad tid"))
+            #expect(after.html.matches(of: /name="patient"/).count == 1, "only the unblocked time can be booked")
         }
     }
 

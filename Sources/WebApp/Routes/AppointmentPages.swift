@@ -30,8 +30,15 @@ extension WebApp {
         }
     }
 
+    /// A scheduling form (create times, block time) sent back with what was typed and what is wrong, field by field.
+    struct ScheduleForm {
+        var name: String
+        var values: [String: String]
+        var errors: [String: String]
+    }
+
     func appointmentBook(_ request: Request, _ user: User, view: BookView? = nil, notice: String? = nil, problem: (slotID: String, text: String, value: String)? = nil,
-                         status: HTTPResponse.Status = .ok) async throws -> Response {
+                         scheduling: ScheduleForm? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
         let query = Self.query(request)
         let view = view ?? BookView(query)
@@ -111,6 +118,17 @@ extension WebApp {
             }
             return item
         }
+        // Creating and blocking times on the day shown, with the values typed when a form comes back.
+        let typed = scheduling?.values ?? [:]
+        let chosenBook = typed["schedule"] ?? view.scheduleID
+        context["scheduleChoices"] = books.map { ["id": $0.id, "name": bookNames[$0.id] ?? $0.id, "selected": $0.id == chosenBook] as [String: Any] }
+        context["visitChoices"] = VisitType.allCases.map { ["code": $0.rawValue, "name": $0.display, "selected": $0.rawValue == (typed["visitType"] ?? "lakarbesok")] as [String: Any] }
+        for (field, fallback) in [("from", "08:00"), ("to", "12:00"), ("minutes", "20"), ("reason", "")] { context["s_\(field)"] = typed[field] ?? fallback }
+        context["s_lastDay"] = typed["lastDay"] ?? SwedishTime.formatDay(view.day)
+        if let scheduling {
+            context[scheduling.name == "create" ? "createOpen" : "blockOpen"] = true
+            for (field, message) in scheduling.errors { context["\(scheduling.name)_e_\(field)"] = message }
+        }
         if view.week {
             context["days"] = (0..<7).map { offset -> [String: Any] in
                 let day = monday + offset
@@ -137,6 +155,73 @@ extension WebApp {
         let target = user.form["returnTo"] ?? ""
         return BookView(Dictionary((target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "").queryPairs.map { ($0.name, $0.value) },
                                    uniquingKeysWith: { _, b in b }))
+    }
+
+    /// Creates bookable times on one of the unit's books, from the day shown to a last day, every day
+    /// of the week in that span, between two clock times, of one visit type (the times already there stay).
+    func createSlots(_ request: Request, _ user: User) async throws -> Response {
+        let view = returning(user)
+        let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespaces) }
+        func refused(_ errors: [String: String]) async throws -> Response {
+            try await appointmentBook(request, user, view: view, scheduling: ScheduleForm(name: "create", values: form, errors: errors), status: .badRequest)
+        }
+        let scheduleID = form["schedule"] ?? ""
+        guard !scheduleID.isEmpty else { return try await refused(["schedule": "Välj en tidbok."]) }
+        let template: AppointmentBook.SlotTemplate
+        do {
+            template = try AppointmentBook.SlotTemplate.parse(from: SwedishTime.formatDay(view.day), to: form["lastDay"] ?? "", weekdays: "1,2,3,4,5",
+                                                              start: form["from"] ?? "", end: form["to"] ?? "", minutes: form["minutes"] ?? "",
+                                                              visitType: form["visitType"] ?? "")
+        } catch {
+            let fields = ["to": "lastDay", "start": "from", "end": "to"]
+            let field = error.issues.first?.expression.first.map { fields[$0] ?? $0 } ?? "from"
+            return try await refused([field: Self.said(error)])
+        }
+        let made: (created: Int, existing: Int)
+        do {
+            made = try await administration.book.generateSlots(scheduleID: scheduleID, template: template, session: user.data(gateway, action: "create-slots"))
+        } catch let error as FHIRError where error.category == .invalid || error.category == .notFound {
+            return try await refused(["schedule": Self.said(error)])
+        }
+        let text = "\(made.created) nya tider" + (made.existing > 0 ? ", \(made.existing) fanns redan" : "")
+        return Self.redirect(view.href(extra: "&klar=" + Self.encoded(text)))
+    }
+
+    /// Blocks time on one book on the day shown (a meeting, leave): its free times become unavailable
+    /// with the reason; booked ones stay, and the notice says how many to move or cancel.
+    func blockSlots(_ request: Request, _ user: User) async throws -> Response {
+        let view = returning(user)
+        let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespaces) }
+        var errors: [String: String] = [:]
+        let scheduleID = form["schedule"] ?? ""
+        if scheduleID.isEmpty { errors["schedule"] = "Välj en tidbok." }
+        func minute(_ field: String) -> Int? {
+            let parts = (form[field] ?? "").split(separator: ":").map { Int($0) }
+            guard parts.count == 2, let hour = parts[0], let minute = parts[1], (0...23).contains(hour), (0..<60).contains(minute) else {
+                errors[field] = "Skriv tiden som tt:mm, till exempel 13:00."
+                return nil
+            }
+            return hour * 60 + minute
+        }
+        let from = minute("from"), to = minute("to")
+        if let from, let to, to <= from { errors["to"] = "Sluttiden måste vara efter starttiden." }
+        let reason = form["reason"] ?? ""
+        if reason.count < 2 { errors["reason"] = "Skriv varför tiden blockeras (till exempel APT-möte)." }
+        guard errors.isEmpty, let from, let to else {
+            return try await appointmentBook(request, user, view: view, scheduling: ScheduleForm(name: "block", values: form, errors: errors), status: .badRequest)
+        }
+        let result: (blocked: Int, booked: [String])
+        do {
+            result = try await administration.book.blockTime(scheduleID: scheduleID, start: SwedishTime.instant(day: view.day, minuteOfDay: from),
+                                                            end: SwedishTime.instant(day: view.day, minuteOfDay: to), reason: reason,
+                                                            session: user.data(gateway, action: "block-time"))
+        } catch let error as FHIRError where error.category == .invalid || error.category == .notFound {
+            return try await appointmentBook(request, user, view: view, scheduling: ScheduleForm(name: "block", values: form, errors: ["schedule": Self.said(error)]),
+                                             status: .badRequest)
+        }
+        var text = "\(result.blocked) tider blockerade"
+        if !result.booked.isEmpty { text += ". \(result.booked.count) bokade tider ligger kvar i perioden – flytta eller avboka dem" }
+        return Self.redirect(view.href(extra: "&klar=" + Self.encoded(text)))
     }
 
     /// Books a free time for the patient whose personnummer (or reservnummer) the clerk typed.
