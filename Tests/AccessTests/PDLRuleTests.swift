@@ -308,4 +308,27 @@ struct AuditChainTests {
         #expect(AuditChain.verify(reordered, previousHash: "", previousSequence: 0) != nil)
         try await store.close()
     }
+
+    @Test("appends from many tasks at once, alone and with writes, keep one unbroken chain (non-ASCII text, no patient)", arguments: backends)
+    func concurrentAppends(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    for round in 0..<5 {
+                        let entry = AuditEntry(recordedAt: Instant.now(), actor: "Practitioner/åsa-\(task)", patientID: round == 0 ? nil : "p\(task)",
+                                               action: "läsa", outcome: "allowed", flags: round == 2 ? ["same-surname", "emergency-access"] : [],
+                                               json: Array("{\"uppgift\":\"ärende \(task)-\(round)\"}".utf8))
+                        if round % 2 == 0 { try await store.appendAudit([entry, entry]) } else { _ = try await store.commit([], audit: [entry]) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let records = try await store.auditRecords(AuditQuery(ascending: true, limit: 1_000))
+        #expect(records.map(\.sequence) == Array(1...Int64(records.count)) && records.count == 8 * (3 * 2 + 2))
+        #expect(AuditChain.verify(records, previousHash: "", previousSequence: 0) == nil, "every hash is the one the verifier computes")
+        #expect(records.contains { $0.entry.patientID == nil })
+        try await store.close()
+    }
 }

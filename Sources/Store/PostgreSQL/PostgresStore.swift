@@ -328,39 +328,24 @@ public final class PostgresStore: ResourceStore {
 
     /// Chains entries onto the log inside the caller's transaction.
     @discardableResult
+    /// Appends to the audit chain in one statement (the `audit_log_append` function of migration 0006).
     private func append(_ connection: PostgresConnection, _ entries: [AuditEntry]) async throws -> [Int64] {
         guard !entries.isEmpty else { return [] }
-        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.auditLockKey))", logger: logger)
-        var sequence: Int64 = 0
-        var previous = ""
-        for try await (seq, hash) in try await connection.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", logger: logger)
-            .decode((Int64, String).self) {
-            sequence = seq
-            previous = hash
-        }
-        var sequences: [Int64] = [], hashes: [String] = [], previousHashes: [String] = []
-        for entry in entries {
-            sequence += 1
-            let hash = AuditChain.hash(previous: previous, sequence: sequence, entry: entry)
-            sequences.append(sequence)
-            previousHashes.append(previous)
-            hashes.append(hash)
-            previous = hash
-        }
-        try await connection.query("""
-            INSERT INTO audit_log (seq, recorded_at, actor, patient_id, action, outcome, flags, json, previous_hash, hash)
-            SELECT s, r, a, NULLIF(p, ''), ac, o, f, j, ph, h FROM unnest(\(sequences)::bigint[], \(entries.map(\.recordedAt))::bigint[],
-                \(entries.map(\.actor))::text[], \(entries.map { $0.patientID ?? "" })::text[], \(entries.map(\.action))::text[],
-                \(entries.map(\.outcome))::text[], \(entries.map { $0.flags.joined(separator: ",") })::text[],
-                \(entries.map { ByteBuffer(bytes: $0.json) })::bytea[], \(previousHashes)::text[], \(hashes)::text[]) AS x(s, r, a, p, ac, o, f, j, ph, h)
+        let rows = try await connection.query("""
+            SELECT audit_log_append(\(Self.auditLockKey), \(entries.map(\.recordedAt))::bigint[], \(entries.map(\.actor))::text[],
+                \(entries.map { $0.patientID ?? "" })::text[], \(entries.map(\.action))::text[], \(entries.map(\.outcome))::text[],
+                \(entries.map { $0.flags.joined(separator: ",") })::text[], \(entries.map { ByteBuffer(bytes: $0.json) })::bytea[])
             """, logger: logger)
+        var sequences: [Int64] = []
+        for try await sequence in rows.decode(Int64.self) { sequences.append(sequence) }
         return sequences
     }
 
     @discardableResult
     public func appendAudit(_ entries: [AuditEntry]) async throws -> [Int64] {
         guard !entries.isEmpty else { return [] }
-        return try await client.withTransaction(logger: logger) { connection in try await append(connection, entries) }
+        // One statement: its own transaction, the lock held until it ends.
+        return try await client.withConnection { connection in try await append(connection, entries) }
     }
 
     public func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord] {

@@ -258,5 +258,41 @@ enum Migrations {
                 "CREATE INDEX search_date_patient ON search_date (patient_id, resource_type, parameter, id, high, low) WHERE patient_id IS NOT NULL",
             ]
         ),
+        Migration(
+            // Appending to the audit chain was five round trips (begin, lock, read the last hash, insert,
+            // commit) on every audited read; a page audits several. The function does the same in one
+            // statement, with the hash `AuditChain.hash` computes (which `karna audit verify` checks).
+            // Each statement in a volatile function takes a new snapshot: the read after the lock sees
+            // what the lock's previous holder committed.
+            name: "0006-audit-append-function",
+            sqlite: [],
+            postgres: [
+                """
+                CREATE FUNCTION audit_log_append(lock_key bigint, recorded bigint[], actors text[], patients text[], actions text[], outcomes text[],
+                                                 flag_lists text[], documents bytea[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+                DECLARE
+                    last_seq bigint;
+                    last_hash text;
+                    next_hash text;
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(lock_key);
+                    SELECT seq, hash INTO last_seq, last_hash FROM audit_log ORDER BY seq DESC LIMIT 1;
+                    IF NOT FOUND THEN
+                        last_seq := 0;
+                        last_hash := '';
+                    END IF;
+                    FOR i IN 1 .. coalesce(array_length(recorded, 1), 0) LOOP
+                        last_seq := last_seq + 1;
+                        next_hash := encode(sha256(convert_to(last_hash || E'\n' || last_seq::text || E'\n' || recorded[i]::text || E'\n' || actors[i] || E'\n'
+                            || patients[i] || E'\n' || actions[i] || E'\n' || outcomes[i] || E'\n' || flag_lists[i] || E'\n', 'UTF8') || documents[i]), 'hex');
+                        INSERT INTO audit_log (seq, recorded_at, actor, patient_id, action, outcome, flags, json, previous_hash, hash)
+                        VALUES (last_seq, recorded[i], actors[i], NULLIF(patients[i], ''), actions[i], outcomes[i], flag_lists[i], documents[i], last_hash, next_hash);
+                        last_hash := next_hash;
+                        RETURN NEXT last_seq;
+                    END LOOP;
+                END $$
+                """,
+            ]
+        ),
     ]
 }
