@@ -120,6 +120,12 @@ public struct Cashier: Sendable {
         guard !["cancelled", "entered-in-error", "planned"].contains(encounter["status"]?.stringValue ?? "") else {
             throw refused("Encounter/\(encounterID) is \(encounter["status"]?.stringValue ?? "") — only a contact that took place is paid for")
         }
+        // The account first: a payment of this contact committed after this read changes the account,
+        // so the write below (if-match on this version) fails and the retry sees that payment's charge.
+        // Read after the charge check, a payment committed in between went unseen and the contact was
+        // paid twice (the concurrency test caught it now and then).
+        let accountID = Self.accountID(patientID)
+        let stored = try await records.optional("Account", accountID)
         let existing = try await records.search("ChargeItem", [("context", "Encounter/\(encounterID)")], limit: 1)
         if let paid = existing.first {
             throw refused("Encounter/\(encounterID) is already paid (ChargeItem/\(paid.id)); reprint the receipt instead", expression: ["encounter"])
@@ -133,8 +139,6 @@ public struct Cashier: Sendable {
         let unit = encounter.referenceID("serviceProvider", type: "Organization") ?? session.principal.assignment?.unitID
         let fee = schedule.fees[visitType.rawValue] ?? 0
 
-        let accountID = Self.accountID(patientID)
-        let stored = try await records.optional("Account", accountID)
         var account = stored?.object.forUpdate ?? JSONObject([
             ("resourceType", .string("Account")), ("id", .string(accountID)), ("status", .string("active")),
             ("type", FHIR.concept(AdministrationCodes.accountType, "hogkostnadsskydd", "Högkostnadsskydd")),
