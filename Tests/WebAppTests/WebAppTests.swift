@@ -99,6 +99,15 @@ struct WebAppTests {
         try await store.close()
     }
 
+    /// Doktor Ek's appointment book "s1" at the vårdcentral; answers the job session that wrote it.
+    @discardableResult
+    static func addSchedule(_ services: KarnaServices) async throws -> PatientDataSession {
+        let job = services.gateway.session(.job("web-tests"), action: "create")
+        let schedule = #"{"resourceType":"Schedule","id":"s1","meta":{"tag":[{"system":"https://karna.se/fhir/CodeSystem/vardenhet","code":"vc"}]},"active":true,"comment":"Doktor Ek, mottagning","actor":[{"reference":"Practitioner/doc"}]}"#
+        _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(schedule.utf8)).objectValue), type: "Schedule", id: "s1", ifMatch: nil))
+        return job
+    }
+
     /// A logggranskare, "rev", at the vårdcentral.
     static func addReviewer(_ services: KarnaServices) async throws {
         let job = services.gateway.session(.job("web-tests"), action: "create")
@@ -188,9 +197,7 @@ struct WebAppTests {
           arguments: backends)
     func createAndBlockTimes(_ backend: StoreBackend) async throws {
         try await Self.withApp(backend) { services, client in
-            let job = services.gateway.session(.job("web-tests"), action: "create")
-            let schedule = #"{"resourceType":"Schedule","id":"s1","meta":{"tag":[{"system":"https://karna.se/fhir/CodeSystem/vardenhet","code":"vc"}]},"active":true,"comment":"Doktor Ek, mottagning","actor":[{"reference":"Practitioner/doc"}]}"#
-            _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(schedule.utf8)).objectValue), type: "Schedule", id: "s1", ifMatch: nil))
+            try await Self.addSchedule(services)
             // The next weekday: times are created Monday to Friday.
             let weekday = try #require((1...7).map { SwedishTime.today + $0 }.first { SwedishTime.weekday($0) <= 5 })
             let day = SwedishTime.formatDay(weekday)
@@ -231,9 +238,7 @@ struct WebAppTests {
           arguments: backends)
     func bookCheckInAndPay(_ backend: StoreBackend) async throws {
         try await Self.withApp(backend) { services, client in
-            let job = services.gateway.session(.job("web-tests"), action: "create")
-            let schedule = #"{"resourceType":"Schedule","id":"s1","meta":{"tag":[{"system":"https://karna.se/fhir/CodeSystem/vardenhet","code":"vc"}]},"active":true,"comment":"Doktor Ek, mottagning","actor":[{"reference":"Practitioner/doc"}]}"#
-            _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(schedule.utf8)).objectValue), type: "Schedule", id: "s1", ifMatch: nil))
+            let job = try await Self.addSchedule(services)
             let tomorrow = SwedishTime.formatDay(SwedishTime.today + 1)
             let template = try AppointmentBook.SlotTemplate.parse(from: tomorrow, to: tomorrow, weekdays: "1,2,3,4,5,6,7", start: "08:00", end: "09:00",
                                                                   minutes: "20", visitType: "lakarbesok")
