@@ -372,9 +372,10 @@ public struct WebApp<Context: RequestContext>: Sendable {
     }
 
     /// A page cursor from the query (a sequence number); anything else is no cursor, so a mangled link opens the first page.
-    static func cursor(_ request: Request, _ name: String) -> Int64? {
-        query(request)[name].flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil }
-    }
+    static func cursor(_ request: Request, _ name: String) -> Int64? { cursor(query(request)[name]) }
+
+    /// A page cursor's value (from a query or a form field): a sequence number, else none.
+    static func cursor(_ value: String?) -> Int64? { value.flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil } }
 
     /// The app's CSS and script, from the bundle; only the names shipped are served.
     func staticFile(_ name: String) throws -> Response {

@@ -85,7 +85,7 @@ extension WebApp {
     /// The reviewer stays on the queue page (flag and cursor) the decision was made on.
     func decideOnAccess(sequence: String, _ request: Request, _ user: User) async throws -> Response {
         let flag = user.form["flagga"].flatMap { $0.isEmpty ? nil : $0 }
-        let after = user.form["efter"].flatMap { Int64($0) }
+        let after = Self.cursor(user.form["efter"])
         guard let number = Int64(sequence), let verdict = user.form["verdict"].flatMap(ReviewDecision.Verdict.init(rawValue:)) else {
             return try await logReviewPage(.queue(flag: flag, after: after), request, user, errors: [sequence: "Välj ett beslut."], status: .badRequest)
         }
