@@ -260,11 +260,13 @@ public struct WebApp<Context: RequestContext>: Sendable {
         let session: WebSessions.Stored
         let principal: Principal
         var form: [String: String] = [:]
+        /// The read records of this request's module calls, appended together before the page leaves.
+        let audit = RequestAudit()
 
         var assignment: Assignment? { principal.assignment }
 
         /// The gateway session every module call of this request goes through.
-        func data(_ gateway: AccessGateway, action: String) -> PatientDataSession { gateway.session(principal, action: action) }
+        func data(_ gateway: AccessGateway, action: String) -> PatientDataSession { gateway.session(principal, action: action, audit: audit) }
     }
 
     /// Runs a page for a signed-in user; sends others to the login page (saying why when the session
@@ -295,11 +297,18 @@ public struct WebApp<Context: RequestContext>: Sendable {
                                status: .forbidden)
             }
         }
+        let response: Response
         do {
-            return try await body(user)
+            response = try await body(user)
         } catch let error as FHIRError {
-            return failure(error, user: user)
+            response = failure(error, user: user)
+        } catch {
+            try await gateway.commit(user.audit)
+            throw error
         }
+        // Nothing the page read leaves before its audit records are written; if they cannot be, the page is an error.
+        try await gateway.commit(user.audit)
+        return response
     }
 
     /// What the layout shows for every signed-in page.

@@ -160,16 +160,29 @@ struct WebAppTests {
             let start = try await browser.send(.get, "/start")
             #expect(start.status == 200 && start.html.contains("Start – Vårdcentralen Ek") && start.html.contains("Doktor Ek"))
 
+            let beforeChart = try await services.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0
             let chart = try await browser.send(.get, "/patienter/p1")
             #expect(chart.status == 200)
             #expect(chart.html.contains("Ek, Greta") && chart.html.contains("19500203-9286"))
             #expect(chart.html.contains("Allergi: Jordnöt") && chart.html.contains("hög risk"))
+            // The page's reads are written together when it is ready, and are in the log by the time it arrives.
+            let chartAudit = try await services.store.auditRecords(AuditQuery(afterSequence: beforeChart, ascending: true))
+            #expect(!chartAudit.isEmpty && chartAudit.allSatisfy { $0.entry.patientID == "p1" && $0.entry.outcome == "allowed" && $0.entry.actor == "Practitioner/doc" },
+                    "\(chartAudit.map { ($0.entry.patientID ?? "-", $0.entry.action, $0.entry.outcome) })")
             let found = try await browser.send(.get, "/patienter?q=500203-9286")
             #expect(found.status == 303 && found.location == "/patienter/p1", "an exact personnummer opens the chart")
 
             // A stranger: the Patientdatalag question, no record; an empty reason is refused at the field.
+            let beforeQuestion = try await services.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0
             let question = try await browser.send(.get, "/patienter/p2")
             #expect(question.status == 403 && question.html.contains("ingen vårdrelation") && !question.html.contains("Främling"))
+            // Even the question is an access, in the log when the page arrives; so is a module's refusal.
+            let asked = try await services.store.auditRecords(AuditQuery(patientID: "p2", afterSequence: beforeQuestion))
+            #expect(asked.map { "\($0.entry.action) \($0.entry.outcome)" } == ["access-status allowed"])
+            let refused = try await browser.send(.post, "/patienter/p2/allergi", form: [("formToken", try #require(question.field("formToken"))), ("substance", "Penicillin")])
+            let refusal = try await services.store.auditRecords(AuditQuery(patientID: "p2", afterSequence: asked.first?.sequence ?? beforeQuestion))
+            #expect(refused.status == 403 && refusal.contains { $0.entry.outcome == "denied" && $0.entry.actor == "Practitioner/doc" },
+                    "\(refused.status) \(refusal.map { ($0.entry.action, $0.entry.outcome) })")
             let formToken = try #require(question.field("formToken"))
             let forged = try await browser.send(.post, "/patienter/p2/vardrelation", form: [("formToken", "forged"), ("reason", "Besök")])
             #expect(forged.status == 403, "a form without the session's token is refused")

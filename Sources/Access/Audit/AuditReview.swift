@@ -108,7 +108,7 @@ extension PatientDataSession {
             builder.entry(action: "audit-read", patientID: patient, resources: records.filter { $0.entry.patientID == patient }.prefix(100).map { "AuditEvent/\($0.sequence)" },
                           basis: nil, outcome: "allowed", facts: nil)
         }
-        try await gateway.auditWriter.write(entries)
+        try await audit(entries)
     }
 }
 

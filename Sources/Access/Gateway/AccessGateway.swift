@@ -30,8 +30,14 @@ public final class AccessGateway: Sendable {
     }
 
     /// A session for one request of one principal; `action` names the interaction in the audit log.
-    public func session(_ principal: Principal, action: String) -> PatientDataSession {
-        PatientDataSession(gateway: self, principal: principal, action: action)
+    /// With `audit`, its read records wait there for `commit(_:)` instead of being appended at each call.
+    public func session(_ principal: Principal, action: String, audit: RequestAudit? = nil) -> PatientDataSession {
+        PatientDataSession(gateway: self, principal: principal, action: action, requestAudit: audit)
+    }
+
+    /// Appends what a request's sessions recorded. Only after this returns may the request's answer leave.
+    public func commit(_ audit: RequestAudit) async throws {
+        try await auditWriter.write(audit.take())
     }
 
     /// Which database the gateway guards, for start-up lines and reports.
@@ -45,15 +51,26 @@ public struct PatientDataSession: Sendable {
     public let principal: Principal
     public let action: String
     let cache = FactsCache()
+    let requestAudit: RequestAudit?
 
-    init(gateway: AccessGateway, principal: Principal, action: String) {
+    init(gateway: AccessGateway, principal: Principal, action: String, requestAudit: RequestAudit? = nil) {
         self.gateway = gateway
         self.principal = principal
         self.action = action
+        self.requestAudit = requestAudit
     }
 
     var store: any ResourceStore { gateway.store }
     private var builder: AuditRecordBuilder { AuditRecordBuilder(principal: principal) }
+
+    /// Records read access: appended now, or with the request's other records when it has a `RequestAudit`.
+    func audit(_ entries: [AuditEntry]) async throws {
+        if let requestAudit {
+            requestAudit.add(entries)
+        } else {
+            try await gateway.auditWriter.write(entries)
+        }
+    }
 
     // MARK: Decisions
 
@@ -144,7 +161,7 @@ public struct PatientDataSession: Sendable {
 
     /// Audits a refusal and returns the error to throw.
     func deny(patientID: String?, _ why: String, facts: PatientAccessFacts? = nil, resources: [String] = []) async throws -> FHIRError {
-        try await gateway.auditWriter.write([builder.entry(action: action, patientID: patientID, resources: resources, basis: nil,
+        try await audit([builder.entry(action: action, patientID: patientID, resources: resources, basis: nil,
                                                            outcome: "denied", facts: facts, reason: why)])
         return FHIRError(.forbidden, code: "forbidden", "access denied: \(why)")
     }
@@ -159,7 +176,7 @@ public struct PatientDataSession: Sendable {
             kept.append(redacted(stored, facts: facts))
             if let patientID = stored.patientID { log.add(patientID, "\(stored.type)/\(stored.id)", basis: basis, facts: facts) }
         }
-        try await gateway.auditWriter.write(log.entries(builder, action: action))
+        try await audit(log.entries(builder, action: action))
         return kept
     }
 
@@ -193,7 +210,7 @@ public struct PatientDataSession: Sendable {
         case (.allowed(let basis), let facts):
             var log = PatientAccessLog()
             if let patientID = stored.patientID { log.add(patientID, "\(stored.type)/\(stored.id)", basis: basis, facts: facts) }
-            try await gateway.auditWriter.write(log.entries(builder, action: action))
+            try await audit(log.entries(builder, action: action))
             return redacted(stored, facts: facts)
         case (.blocked, _):
             return nil

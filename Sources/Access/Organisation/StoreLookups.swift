@@ -17,16 +17,6 @@ extension ResourceStore {
     }
 }
 
-extension StoredResource {
-    /// The stored JSON parsed; an empty object for a deletion.
-    public var object: JSONObject {
-        guard !json.isEmpty, case .object(let object)? = try? JSONParser.parse(json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) else {
-            return JSONObject()
-        }
-        return object
-    }
-}
-
 extension JSONObject {
     /// `Type/id` of a Reference member, split; nil when absent or not relative.
     func reference(_ member: String) -> ResourceKey? {
