@@ -29,7 +29,8 @@ public struct KarnaServices: Sendable {
 public enum KarnaApplication {
     /// Opens the store a configuration names and brings its schema up to date.
     public static func openStore(_ configuration: KarnaConfiguration, logger: Logger) async throws -> any ResourceStore {
-        let store = try StoreFactory.open(url: configuration.databaseURL, preparedSearches: configuration.preparedSearches, logger: logger)
+        let store = try StoreFactory.open(url: configuration.databaseURL, preparedSearches: configuration.preparedSearches,
+                                          probeSeconds: configuration.searchProbeSeconds, logger: logger)
         let applied = try await store.migrate()
         if !applied.isEmpty { logger.info("applied migrations: \(applied.joined(separator: ", "))") }
         return store

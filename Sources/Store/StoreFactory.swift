@@ -5,9 +5,10 @@ import Logging
 /// Opens the store a database URL names: `sqlite:PATH` (or a bare path) or `postgres://…`.
 public enum StoreFactory {
     /// `preparedSearches`: one-patient search statements PostgreSQL keeps planned per connection.
-    public static func open(url: String, preparedSearches: Int = 64, logger: Logger = Logger(label: "karna.store")) throws -> any ResourceStore {
+    /// `probeSeconds`: how long PostgreSQL's search planner keeps its index-row counts.
+    public static func open(url: String, preparedSearches: Int = 64, probeSeconds: Int = 60, logger: Logger = Logger(label: "karna.store")) throws -> any ResourceStore {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try PostgresStore(url: url, preparedSearchesPerConnection: preparedSearches, logger: logger)
+            return try PostgresStore(url: url, preparedSearchesPerConnection: preparedSearches, probeSeconds: probeSeconds, logger: logger)
         }
         var path = url
         if path.hasPrefix("sqlite://") { path = String(path.dropFirst("sqlite://".count)) }

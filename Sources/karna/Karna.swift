@@ -44,6 +44,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Times and bookings a web appointment-book view reads at most (KARNA_WEB_BOOK_ROWS).") var webBookRows: String?
     @Option(help: "Audit records one web log-review page lists (KARNA_WEB_LOG_ROWS).") var webLogRows: String?
     @Option(help: "One-patient search statements PostgreSQL keeps planned per connection (KARNA_PREPARED_SEARCHES, default 64, 0 plans each time).") var preparedSearches: String?
+    @Option(help: "Seconds PostgreSQL's search planner keeps its index-row counts (KARNA_SEARCH_PROBE_SECONDS, default 60, 0 counts for every search).") var searchProbeSeconds: String?
     @Option(help: "scrypt cost exponent for new passwords (KARNA_PASSWORD_COST).") var passwordCost: String?
     @Option(help: "Failed logins before lockout (KARNA_LOCKOUT_ATTEMPTS).") var lockoutAttempts: String?
     @Option(help: "The shortest password a user may choose (KARNA_PASSWORD_MIN_LENGTH, default 12).") var passwordMinLength: String?
@@ -71,7 +72,7 @@ struct ServerOptions: ParsableArguments {
             "care-relationship-days": careRelationshipDays, "emergency-access-hours": emergencyAccessHours, "default-provider": defaultProvider,
             "bootstrap-client-id": bootstrapClientId, "bootstrap-client-secret": bootstrapClientSecret, "demo-credentials": demoCredentials,
             "access-token-seconds": accessTokenSeconds, "session-seconds": sessionSeconds, "web-search-rows": webSearchRows, "web-book-rows": webBookRows, "web-log-rows": webLogRows,
-            "prepared-searches": preparedSearches,
+            "prepared-searches": preparedSearches, "search-probe-seconds": searchProbeSeconds,
             "password-cost": passwordCost,
             "lockout-attempts": lockoutAttempts, "password-min-length": passwordMinLength, "oidc-issuer": oidcIssuer, "oidc-audience": oidcAudience, "oidc-jwks-file": oidcJwksFile,
             "audit-retention-years": auditRetentionYears, "referral-assessment-days": referralAssessmentDays, "referral-alarm-days": referralAlarmDays,

@@ -323,6 +323,31 @@ struct StoreContractTests {
         try await unprepared.close()
     }
 
+    /// The planner's index-row counts, kept for a while, choose plans and never answers: a store that keeps
+    /// them answers what one that counts for every search answers, also after writes changed the counts.
+    @Test(.enabled(if: SharedPostgres.unavailableReason == nil, "PostgreSQL binaries are not installed"))
+    func keptProbeCountsChoosePlansNotAnswers() async throws {
+        let url = try SharedPostgres.freshDatabase()
+        let keeping = try PostgresStore(url: url, maximumConnections: 2, probeSeconds: 3_600)
+        let counting = try PostgresStore(url: url, maximumConnections: 2, probeSeconds: 0)
+        try await keeping.migrate()
+        _ = try await keeping.commit((0..<250).map { .update(patient($0 < 120 ? "Berg" : "Bergman", id: "p\($0)"), type: "Patient", id: "p\($0)") })
+        // Two filters of 130 and 250 matches: both are counted (neither settles the plan alone), the smaller drives.
+        let query = try SearchQuery.parse(type: "Patient", parameters: [("family", "Bergman"), ("family", "Berg")], strict: true)
+        let before = try await keeping.search(query, limit: 500)
+        #expect(before == (try await counting.search(query, limit: 500)) && before.count == 130)
+        let kept = keeping.keptProbeCount
+        #expect(kept == 2 && counting.keptProbeCount == 0)
+        // The counts change (200 more Bergman, some deleted); the kept ones still choose the plan, the answer is today's.
+        _ = try await keeping.commit((250..<450).map { .update(patient("Bergman", id: "p\($0)"), type: "Patient", id: "p\($0)") }
+                                     + (120..<125).map { .delete(type: "Patient", id: "p\($0)") })
+        let after = try await keeping.search(query, limit: 500)
+        #expect(after == (try await counting.search(query, limit: 500)) && after.count == 325)
+        #expect(Set(after) == Set((125..<450).map { "p\($0)" }))
+        try await keeping.close()
+        try await counting.close()
+    }
+
     /// SQLite's two search plans (start from the most selective filter, or scan in id order) give the same pages.
     @Test func sqliteSearchPlansAgree() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("karna-plans-\(UUID().uuidString)")

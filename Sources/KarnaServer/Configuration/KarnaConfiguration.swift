@@ -32,6 +32,8 @@ public struct KarnaConfiguration: Sendable {
     public var webLogRows: Int
     /// One-patient search statements PostgreSQL keeps planned per connection (0: plan each time).
     public var preparedSearches: Int
+    /// Seconds PostgreSQL's search planner keeps its index-row counts (0: counts for every search).
+    public var searchProbeSeconds: Int
     /// log2 of scrypt's N for new password hashes.
     public var passwordCost: Int
     public var lockoutAttempts: Int
@@ -81,6 +83,7 @@ public struct KarnaConfiguration: Sendable {
         ("--web-book-rows", "KARNA_WEB_BOOK_ROWS", "times and bookings a web appointment-book view reads at most (default 400)"),
         ("--web-log-rows", "KARNA_WEB_LOG_ROWS", "audit records one web log-review page lists; further pages follow (default 100)"),
         ("--prepared-searches", "KARNA_PREPARED_SEARCHES", "one-patient search statements PostgreSQL keeps planned per connection (default 64; 0 plans each time)"),
+        ("--search-probe-seconds", "KARNA_SEARCH_PROBE_SECONDS", "seconds PostgreSQL's search planner keeps its index-row counts (default 60; 0 counts for every search)"),
         ("--password-cost", "KARNA_PASSWORD_COST", "scrypt cost exponent for new password hashes (default 15)"),
         ("--lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", "failed logins before an account locks, with doubling back-off (default 5)"),
         ("--password-min-length", "KARNA_PASSWORD_MIN_LENGTH", "the shortest password a user may choose (default 12)"),
@@ -167,6 +170,7 @@ public struct KarnaConfiguration: Sendable {
         webBookRows = try integer("web-book-rows", "KARNA_WEB_BOOK_ROWS", default: 400, range: 10...5_000)
         webLogRows = try integer("web-log-rows", "KARNA_WEB_LOG_ROWS", default: 100, range: 10...2_000)
         preparedSearches = try integer("prepared-searches", "KARNA_PREPARED_SEARCHES", default: 64, range: 0...1_000)
+        searchProbeSeconds = try integer("search-probe-seconds", "KARNA_SEARCH_PROBE_SECONDS", default: 60, range: 0...3_600)
         passwordCost = try integer("password-cost", "KARNA_PASSWORD_COST", default: 15, range: 10...20)
         lockoutAttempts = try integer("lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", default: 5, range: 1...100)
         passwordMinimumLength = try integer("password-min-length", "KARNA_PASSWORD_MIN_LENGTH", default: 12, range: 8...128)

@@ -15,6 +15,7 @@ public final class PostgresStore: ResourceStore {
     /// Connections that run one patient's prepared searches with their generic plan
     /// (`plan_cache_mode = force_generic_plan` holds for a whole connection, so it gets its own pool).
     let onePatientClient: PostgresClient?
+    let probeCounts: ProbeCounts
     private let onePatientRunTask: Task<Void, Never>?
     let logger: Logger
     private let compartment = PatientCompartment()
@@ -22,7 +23,9 @@ public final class PostgresStore: ResourceStore {
     private let prepared: PreparedSearches
 
     /// Connects to the database a `postgres://user:password@host:port/database` URL names.
-    public init(url: String, maximumConnections: Int = 20, preparedSearchesPerConnection: Int = 64, logger: Logger = Logger(label: "karna.store.postgres")) throws {
+    /// `probeSeconds`: how long the search planner's index-row counts are kept (0 counts for every search).
+    public init(url: String, maximumConnections: Int = 20, preparedSearchesPerConnection: Int = 64, probeSeconds: Int = 60,
+                logger: Logger = Logger(label: "karna.store.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let user = components.user
         else {
@@ -50,6 +53,7 @@ public final class PostgresStore: ResourceStore {
         self.client = PostgresClient(configuration: configuration)
         self.logger = logger
         self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
+        self.probeCounts = ProbeCounts(seconds: probeSeconds)
         let client = self.client
         self.runTask = Task { await client.run() }
         if preparedSearchesPerConnection > 0 {
@@ -221,12 +225,21 @@ public final class PostgresStore: ResourceStore {
     /// How many one-patient search statements are prepared now, over all connections (for monitoring and tests).
     public var preparedSearchCount: Int { prepared.count }
 
+    /// How many of the search planner's index-row counts are kept now (for monitoring and tests).
+    public var keptProbeCount: Int { probeCounts.count }
+
     /// The page statement for the measured counts of the query's filters.
     private func plannedPage(_ connection: PostgresConnection, _ query: SearchQuery, limit: Int, versions: Bool = false) async throws -> SQLStatement {
         var counts: [(filter: Int, count: Int)] = []
         for probe in SearchSQL.probes(query, cap: SearchSQL.scanThreshold, dialect: .postgres) {
-            for try await n in try await connection.query(Self.query(probe.statement), logger: logger).decode(Int.self) {
-                counts.append((probe.filter, n))
+            let now = Instant.now()
+            if let kept = probeCounts.count(probe.statement, now: now) {
+                counts.append((probe.filter, kept))
+            } else {
+                for try await n in try await connection.query(Self.query(probe.statement), logger: logger).decode(Int.self) {
+                    counts.append((probe.filter, n))
+                    probeCounts.keep(n, for: probe.statement, now: now)
+                }
             }
             if let last = counts.last, last.count < SearchSQL.settledCount { break }
         }

@@ -11,7 +11,7 @@ enum SQLDialect: Sendable {
 }
 
 /// A bound value.
-enum SQLValue: Sendable {
+enum SQLValue: Sendable, Hashable {
     case text(String)
     case integer(Int64)
     case real(Double)
