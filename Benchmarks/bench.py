@@ -348,6 +348,65 @@ def last_rate(output):
     return int(m[-1]) if m else 0
 
 
+def cpu_milliseconds(pids):
+    """User and system CPU time (ms) the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids():
+    """The PostgreSQL processes on this machine (the database measured must be the only busy one)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/comm" % entry) as f:
+                    if f.read().startswith("postgres"):
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def page_cpu(server, work, heaviest, wanted, requests=100):
+    """Each page's CPU per request, of the server and of PostgreSQL, over sequential requests: a figure
+    that, unlike latency under load, does not move with what else the machine is doing."""
+    cookies = {login: web_login(server.base, *PAGE_LOGINS[login]) for login in PAGE_LOGINS}
+    rows = []
+    for kind, (path, login) in page_urls(work, heaviest).items():
+        if not wanted("page", kind):
+            continue
+        with open(path) as f:
+            urls = f.read().split()
+        def get(url):
+            request = urllib.request.Request(server.base + url, headers={"Cookie": "karna_web=" + cookies[login]})
+            try:
+                urllib.request.urlopen(request).read()
+            except urllib.error.HTTPError as error:
+                error.read()
+        for i in range(10):
+            get(urls[i % len(urls)])
+        walls = []
+        server_before, postgres_before = cpu_milliseconds([server.proc.pid]), cpu_milliseconds(postgres_pids())
+        for i in range(requests):
+            start = time.time()
+            get(urls[i % len(urls)])
+            walls.append((time.time() - start) * 1000)
+        server_cpu = (cpu_milliseconds([server.proc.pid]) - server_before) / requests
+        postgres_cpu = (cpu_milliseconds(postgres_pids()) - postgres_before) / requests
+        walls.sort()
+        rows.append((kind, server_cpu, postgres_cpu, walls[len(walls) // 2]))
+        print("  page %s: server %.1f ms CPU, PostgreSQL %.1f ms CPU, median %.1f ms" % (kind, server_cpu, postgres_cpu, walls[len(walls) // 2]), flush=True)
+    return rows
+
+
 def measure_existing(args):
     """Searches and pages on a database seeded earlier (`karna seed`), printed as one Markdown table."""
     if not args.credentials:
@@ -366,7 +425,7 @@ def measure_existing(args):
         def wanted(what, kind):
             return not args.only or any(part in "%s %s" % (what, kind) for part in args.only.split(","))
         for kind, path in search_urls(server.base, work, args.heaviest).items():
-            if not wanted("search", kind):
+            if args.cpu or not wanted("search", kind):
                 continue
             script = lua(work, "search.lua", URLS_LUA.replace("@FILE@", path))
             # A long-running server's connections have warm caches: two seconds of the same load first.
@@ -374,6 +433,11 @@ def measure_existing(args):
             m = wrk(server.base, seconds, script, connections=2, threads=2)
             rows.append(("search", kind, m))
             print("  %s: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s)" % (kind, m["p50"], m["p95"], m["p99"], m["rate"]), flush=True)
+        if args.cpu:
+            cpu_rows = page_cpu(server, work, args.heaviest, wanted)
+            lines = ["| page | server CPU (ms/request) | PostgreSQL CPU (ms/request) | median (ms, one at a time) |", "|---|---|---|---|"]
+            lines += ["| %s | %.1f | %.1f | %.1f |" % row for row in cpu_rows]
+            return output(args, "\n".join(lines) + "\n")
         cookies = {login: web_login(server.base, *PAGE_LOGINS[login]) for login in PAGE_LOGINS}
         for kind, (path, login) in page_urls(work, args.heaviest).items():
             if not wanted("page", kind):
@@ -388,7 +452,10 @@ def measure_existing(args):
         shutil.rmtree(work, ignore_errors=True)
     lines = ["| | what | p50 / p95 / p99 (ms) | requests/s |", "|---|---|---|---|"]
     lines += ["| %s | %s | %.1f / %.1f / %.1f | %.0f |" % (what, kind, m["p50"], m["p95"], m["p99"], m["rate"]) for what, kind, m in rows]
-    text = "\n".join(lines) + "\n"
+    output(args, "\n".join(lines) + "\n")
+
+
+def output(args, text):
     if args.out == "-":
         print(text)
     else:
@@ -408,6 +475,7 @@ def main():
     parser.add_argument("--database-url", help="measure searches and pages on this already seeded database instead of seeding (with --credentials and --heaviest)")
     parser.add_argument("--credentials", help="the demo-credentials.json that `karna seed` wrote for that database")
     parser.add_argument("--heaviest", default="pat-1", help="the heaviest patient `karna seed` named for that database")
+    parser.add_argument("--cpu", action="store_true", help="with --database-url: each page's CPU per request (server and PostgreSQL) over sequential requests, instead of latency under load")
     parser.add_argument("--only", help="with --database-url: measure only the kinds whose 'search …'/'page …' name contains one of these comma-separated words")
     args = parser.parse_args()
     if args.database_url:
