@@ -115,7 +115,7 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
             let authorization = try await authorizationRequest(fields)
             return loginPage(authorization, message: nil, username: "")
         } catch let error as AuthPageError {
-            return page(title: "Inloggningen kan inte starta", body: "<p class=\"error\" role=\"alert\">\(html(error.message))</p>", status: .badRequest)
+            return page(title: "Inloggningen kan inte starta", body: "<p class=\"error\" role=\"alert\">\(error.message.htmlEscaped)</p>", status: .badRequest)
         }
     }
 
@@ -125,7 +125,7 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
         do {
             authorization = try await authorizationRequest(form)
         } catch let error as AuthPageError {
-            return page(title: "Inloggningen kan inte fortsätta", body: "<p class=\"error\" role=\"alert\">\(html(error.message))</p>", status: .badRequest)
+            return page(title: "Inloggningen kan inte fortsätta", body: "<p class=\"error\" role=\"alert\">\(error.message.htmlEscaped)</p>", status: .badRequest)
         }
         guard let csrf = form["csrf"], let cookie = request.cookies["karna_csrf"]?.value, !csrf.isEmpty, csrf == cookie else {
             return loginPage(authorization, message: "Formuläret har gått ut. Logga in igen.", username: form["username"] ?? "", status: .forbidden)
@@ -325,7 +325,7 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
     func loginPage(_ authorization: AuthorizationRequest, message: String?, username: String, status: HTTPResponse.Status = .ok) -> Response {
         let csrf = Secrets.randomToken()
         var body = "<h1>Logga in i Kärna</h1>"
-        if let message { body += "<p class=\"error\" role=\"alert\" id=\"login-error\">\(html(message))</p>" }
+        if let message { body += "<p class=\"error\" role=\"alert\" id=\"login-error\">\(message.htmlEscaped)</p>" }
         body += "<form method=\"post\" action=\"\(issuer)/authorize\">"
         body += hidden(authorization.hiddenFields + [("csrf", csrf)])
         body += field("username", "Användarnamn", type: "text", value: username, autocomplete: "username", describedBy: message == nil ? nil : "login-error")
@@ -344,8 +344,8 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
         body += hidden(authorization.hiddenFields + [("csrf", csrf), ("pending", pending)])
         body += "<fieldset><legend>Du arbetar under ett uppdrag i taget. Allt du gör loggas under det.</legend>"
         for (index, assignment) in assignments.enumerated() {
-            body += "<div><input type=\"radio\" name=\"assignment\" id=\"a\(index)\" value=\"\(html(assignment.id))\"\(index == 0 ? " checked" : "")>"
-            body += "<label for=\"a\(index)\">\(html(assignment.unitName)) — \(html(assignment.position.display)), \(html(assignment.purpose.display))</label></div>"
+            body += "<div><input type=\"radio\" name=\"assignment\" id=\"a\(index)\" value=\"\(assignment.id.htmlEscaped)\"\(index == 0 ? " checked" : "")>"
+            body += "<label for=\"a\(index)\">\(assignment.unitName.htmlEscaped) — \(assignment.position.display.htmlEscaped), \(assignment.purpose.display.htmlEscaped)</label></div>"
         }
         body += "</fieldset><button type=\"submit\">Fortsätt</button></form>"
         var response = page(title: "Välj medarbetaruppdrag", body: body, status: .ok)
@@ -355,17 +355,17 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
 
     func field(_ name: String, _ label: String, type: String, value: String, autocomplete: String, describedBy: String?, extra: String = "") -> String {
         let described = describedBy.map { " aria-describedby=\"\($0)\"" } ?? ""
-        return "<p><label for=\"\(name)\">\(html(label))</label><br><input id=\"\(name)\" name=\"\(name)\" type=\"\(type)\" value=\"\(html(value))\" autocomplete=\"\(autocomplete)\" required\(described) \(extra)></p>"
+        return "<p><label for=\"\(name)\">\(label.htmlEscaped)</label><br><input id=\"\(name)\" name=\"\(name)\" type=\"\(type)\" value=\"\(value.htmlEscaped)\" autocomplete=\"\(autocomplete)\" required\(described) \(extra)></p>"
     }
 
     func hidden(_ fields: [(String, String)]) -> String {
-        fields.map { "<input type=\"hidden\" name=\"\(html($0.0))\" value=\"\(html($0.1))\">" }.joined()
+        fields.map { "<input type=\"hidden\" name=\"\($0.0.htmlEscaped)\" value=\"\($0.1.htmlEscaped)\">" }.joined()
     }
 
     func page(title: String, body: String, status: HTTPResponse.Status) -> Response {
         let document = """
             <!doctype html><html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(html(title)) – Kärna</title>
+            <title>\(title.htmlEscaped) – Kärna</title>
             <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
             input{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box;border:1px solid #555}
             input[type=radio]{width:auto}button{font-size:1rem;padding:.5rem 1.2rem;background:#004b87;color:#fff;border:0;margin-top:1rem}
@@ -404,18 +404,3 @@ struct OAuthError: Error, CustomStringConvertible {
     }
 }
 
-/// Escapes text for HTML content and attribute values.
-func html(_ text: String) -> String {
-    var out = ""
-    for character in text {
-        switch character {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(character)
-        }
-    }
-    return out
-}

@@ -1,20 +1,10 @@
+import FHIRCore
 import Foundation
 
 /// Plain text in and out of a section's XHTML narrative: notes are written as text, stored as FHIR requires.
 enum Narrative {
     static func div(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "\n": escaped += "<br/>"
-            case "\r": continue
-            default: escaped.append(character)
-            }
-        }
+        let escaped = text.replacingOccurrences(of: "\r", with: "").htmlEscaped.replacingOccurrences(of: "\n", with: "<br/>")
         return "<div xmlns=\"http://www.w3.org/1999/xhtml\">\(escaped)</div>"
     }
 

@@ -433,7 +433,7 @@ struct WebAppTests {
                 let question = try await doc.send(.get, "/patienter/\(id)")
                 let docToken = try #require(question.field("formToken"))
                 // p2's reason holds markup characters: the log shows them as text.
-                let reason = id == "p2" ? "Medvetslös <b>ensam</b> & 'okontaktbar'" : "Medvetslös, kan inte tillfrågas"
+                let reason = id == "p2" ? "Medvetslös <b>ensam</b> & 'okontaktbar' \"akut\"" : "Medvetslös, kan inte tillfrågas"
                 #expect(try await doc.send(.post, "/patienter/\(id)/nodatkomst", form: [("formToken", docToken), ("reason", reason)]).status == 303)
             }
             for _ in 0..<12 { #expect(try await doc.send(.get, "/patienter/p2").status == 200) }
@@ -446,7 +446,7 @@ struct WebAppTests {
             }
             let first = try await rev.send(.get, "/loggranskning?flagga=emergency-access")
             #expect(sequences(first).count == 10 && !first.html.contains("Första sidan"))
-            #expect(first.html.contains("Skäl: Medvetslös &lt;b&gt;ensam&lt;/b&gt; &amp; &#39;okontaktbar&#39;") && !first.html.contains("<b>ensam"))
+            #expect(first.html.contains("Skäl: Medvetslös &lt;b&gt;ensam&lt;/b&gt; &amp; &#39;okontaktbar&#39; &quot;akut&quot;") && !first.html.contains("<b>ensam"))
             let next = try #require(nextPage(first))
             #expect(next == "/loggranskning?flagga=emergency-access&efter=\(try #require(sequences(first).last))")
             let second = try await rev.send(.get, next)

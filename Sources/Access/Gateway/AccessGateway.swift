@@ -162,7 +162,7 @@ public struct PatientDataSession: Sendable {
     /// Audits a refusal and returns the error to throw.
     func deny(patientID: String?, _ why: String, facts: PatientAccessFacts? = nil, resources: [String] = []) async throws -> FHIRError {
         try await audit([builder.entry(action: action, patientID: patientID, resources: resources, basis: nil,
-                                                           outcome: "denied", facts: facts, reason: why)])
+                                       outcome: "denied", facts: facts, reason: why)])
         return FHIRError(.forbidden, code: "forbidden", "access denied: \(why)")
     }
 

@@ -56,7 +56,7 @@ extension PatientDataSession {
         }
         // Even the question is an access: it tells whether blocked information or a protected identity exists.
         try await audit([AuditRecordBuilder(principal: principal).entry(action: "access-status", patientID: patientID, resources: [],
-                                                                                           basis: nil, outcome: "allowed", facts: facts)])
+                                                                        basis: nil, outcome: "allowed", facts: facts)])
         return JSONObject(members)
     }
 

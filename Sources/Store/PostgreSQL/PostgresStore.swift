@@ -15,6 +15,7 @@ public final class PostgresStore: ResourceStore {
     /// Connections that run one patient's prepared searches with their generic plan
     /// (`plan_cache_mode = force_generic_plan` holds for a whole connection, so it gets its own pool).
     let onePatientClient: PostgresClient?
+    /// The search planner's index-row counts, kept for `probeSeconds`.
     let probeCounts: ProbeCounts
     private let onePatientRunTask: Task<Void, Never>?
     let logger: Logger

@@ -155,26 +155,26 @@ struct LogRow {
 
     /// Appends the row; `decide` (the queue's) adds the decision form with the page it returns to.
     func write(to html: inout String, decide: (formToken: String, flag: String, after: String)?) {
-        let sequence = HTML.escaped(self.sequence)
-        html += "  <tr id=\"log-\(sequence)\">\n    <td>\(HTML.escaped(time))</td>\n"
-        html += "    <td><a href=\"/loggranskning/anvandare?id=\(HTML.escaped(userRef))\">\(HTML.escaped(user))</a><br><span class=\"meta\">\(HTML.escaped(unit))</span></td>\n"
+        let sequence = self.sequence.htmlEscaped
+        html += "  <tr id=\"log-\(sequence)\">\n    <td>\(time.htmlEscaped)</td>\n"
+        html += "    <td><a href=\"/loggranskning/anvandare?id=\(userRef.htmlEscaped)\">\(user.htmlEscaped)</a><br><span class=\"meta\">\(unit.htmlEscaped)</span></td>\n"
         html += "    <td>"
         if let patientID, !patientID.isEmpty {
-            html += "<a href=\"/loggranskning/patient/\(HTML.escaped(patientID))\">\(HTML.escaped(patientName))</a>"
+            html += "<a href=\"/loggranskning/patient/\(patientID.htmlEscaped)\">\(patientName.htmlEscaped)</a>"
         }
-        html += "</td>\n    <td>\(HTML.escaped(action))"
+        html += "</td>\n    <td>\(action.htmlEscaped)"
         if denied { html += " <span class=\"tag alarm\">nekad</span>" }
-        if let basis { html += "<br><span class=\"meta\">Grund: \(HTML.escaped(basis))</span>" }
-        for flag in flags { html += "<br><span class=\"tag warn\">\(HTML.escaped(flag))</span>" }
-        if let reason { html += "<br><span class=\"meta\">Skäl: \(HTML.escaped(reason))</span>" }
+        if let basis { html += "<br><span class=\"meta\">Grund: \(basis.htmlEscaped)</span>" }
+        for flag in flags { html += "<br><span class=\"tag warn\">\(flag.htmlEscaped)</span>" }
+        if let reason { html += "<br><span class=\"meta\">Skäl: \(reason.htmlEscaped)</span>" }
         html += "</td>\n    <td>\n"
-        if let decision { html += "      <span class=\"meta\">\(HTML.escaped(decision))</span>\n" }
+        if let decision { html += "      <span class=\"meta\">\(decision.htmlEscaped)</span>\n" }
         if let decide {
             let invalid = error == nil ? "" : " aria-invalid=\"true\" aria-describedby=\"error-\(sequence)\""
             html += """
                       <form method="post" action="/loggranskning/\(sequence)/beslut">
-                        <input type="hidden" name="formToken" value="\(HTML.escaped(decide.formToken))">
-                        <input type="hidden" name="flagga" value="\(HTML.escaped(decide.flag))"><input type="hidden" name="efter" value="\(HTML.escaped(decide.after))">
+                        <input type="hidden" name="formToken" value="\(decide.formToken.htmlEscaped)">
+                        <input type="hidden" name="flagga" value="\(decide.flag.htmlEscaped)"><input type="hidden" name="efter" value="\(decide.after.htmlEscaped)">
                         <fieldset><legend class="visually-hidden">Beslut för händelse \(sequence)</legend>
                           <label class="choice"><input type="radio" name="verdict" value="justified"> Befogad</label>
                           <label class="choice"><input type="radio" name="verdict" value="unjustified"> Obefogad</label>
@@ -184,7 +184,7 @@ struct LogRow {
                         <input id="comment-\(sequence)" name="comment" type="text"\(invalid)>
 
                 """
-            if let error { html += "        <p class=\"field-error\" id=\"error-\(sequence)\">\(HTML.escaped(error))</p>\n" }
+            if let error { html += "        <p class=\"field-error\" id=\"error-\(sequence)\">\(error.htmlEscaped)</p>\n" }
             html += "        <button type=\"submit\">Spara beslut</button>\n      </form>\n"
         }
         html += "    </td>\n  </tr>\n"

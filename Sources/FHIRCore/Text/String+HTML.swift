@@ -1,12 +1,11 @@
-/// HTML escaping for markup written in Swift rather than in a template.
-enum HTML {
-    /// The text with `& < > " '` as character references, as the templates escape them.
-    static func escaped(_ text: String) -> String {
+extension String {
+    /// The text with `& < > " '` as character references, for HTML content and attribute values.
+    public var htmlEscaped: String {
         // Most values (names, times, codes) need nothing: one pass over the bytes finds that.
-        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return text }
+        guard utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return self }
         var result = ""
-        result.reserveCapacity(text.utf8.count + 16)
-        for scalar in text.unicodeScalars {
+        result.reserveCapacity(utf8.count + 16)
+        for scalar in unicodeScalars {
             switch scalar {
             case "&": result += "&amp;"
             case "<": result += "&lt;"
