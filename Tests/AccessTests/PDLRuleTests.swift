@@ -125,6 +125,61 @@ struct PDLRuleTests {
         try await region.store.close()
     }
 
+    /// Each ground, alone, at the user's unit: found the same whether one patient is looked at or a
+    /// list's patients are looked at together (the grounds asked once for all of them).
+    @Test("each ground of a care relationship opens the record at its unit only, one patient at a time or a list at once", arguments: backends)
+    func careRelationshipGrounds(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let now = Instant.now(), recent = Instant.format(milliseconds: now - 3_600_000), old = Instant.format(milliseconds: now - 400 * 86_400_000)
+        func parsed(_ json: String) throws -> JSONObject { try #require(try JSONParser.parse(json).objectValue) }
+        let tag = #""meta":{"tag":[{"system":"\#(RecordTags.careUnit)","code":"u2"}]}"#
+        func encounter(_ id: String, _ patient: String, status: String = "finished", start: String, unit: String = "u2", location: String? = nil) throws -> JSONObject {
+            try parsed(#"{"resourceType":"Encounter","id":"\#(id)","status":"\#(status)","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/\#(patient)"},"period":{"start":"\#(start)","end":"\#(start)"},"serviceProvider":{"reference":"Organization/\#(unit)"}"#
+                       + (location.map { #","location":[{"location":{"reference":"Location/\#($0)"}}]"# } ?? "") + "}")
+        }
+        // The patients with a ground at u2 (doc2's unit), in the grounds' order, and those without.
+        let grounded = ["g-contact": "Encounter/", "g-stay": "Encounter/", "g-episode": "EpisodeOfCare/", "g-booking": "Appointment/",
+                        "g-waiting": "Appointment/", "g-referral": "Task/", "g-team": "CareTeam/"]
+        let without = ["n-cancelled", "n-old", "n-elsewhere", "n-team-elsewhere"]
+        var resources: [JSONObject] = [
+            try parsed(#"{"resourceType":"Location","id":"loc-u2","name":"Sal 3","managingOrganization":{"reference":"Organization/u2"}}"#),
+            try encounter("enc-contact", "g-contact", start: recent),
+            try encounter("enc-stay", "g-stay", status: "in-progress", start: recent, unit: "u1", location: "loc-u2"),
+            try parsed(#"{"resourceType":"EpisodeOfCare","id":"eoc","status":"active","patient":{"reference":"Patient/g-episode"},"managingOrganization":{"reference":"Organization/u2"}}"#),
+            try parsed(#"{"resourceType":"Appointment","id":"app-booked",\#(tag),"status":"booked","start":"\#(recent)","end":"\#(recent)","participant":[{"actor":{"reference":"Patient/g-booking"},"status":"accepted"}]}"#),
+            try parsed(#"{"resourceType":"Appointment","id":"app-waiting",\#(tag),"status":"waitlist","participant":[{"actor":{"reference":"Patient/g-waiting"},"status":"needs-action"}]}"#),
+            // A second, later ground: the first that holds is named.
+            try parsed(#"{"resourceType":"Appointment","id":"app-episode-waiting",\#(tag),"status":"waitlist","participant":[{"actor":{"reference":"Patient/g-episode"},"status":"needs-action"}]}"#),
+            try parsed(#"{"resourceType":"Task","id":"task","status":"requested","intent":"order","for":{"reference":"Patient/g-referral"},"owner":{"reference":"Organization/u2"}}"#),
+            try parsed(#"{"resourceType":"CareTeam","id":"team-u2","status":"active","subject":{"reference":"Patient/g-team"},"managingOrganization":[{"reference":"Organization/u2"}]}"#),
+            try encounter("enc-cancelled", "n-cancelled", status: "cancelled", start: recent),
+            try encounter("enc-old", "n-old", start: old),
+            try encounter("enc-elsewhere", "n-elsewhere", start: recent, unit: "u1"),
+            try parsed(#"{"resourceType":"CareTeam","id":"team-u1","status":"active","subject":{"reference":"Patient/n-team-elsewhere"},"managingOrganization":[{"reference":"Organization/u1"}]}"#),
+            try parsed(#"{"resourceType":"CareTeam","id":"team-u2-ended","status":"inactive","subject":{"reference":"Patient/n-team-elsewhere"},"managingOrganization":[{"reference":"Organization/u2"}]}"#),
+        ]
+        for patientID in grounded.keys.sorted() + without {
+            resources.append(Region.patient(patientID, family: "Grund", line: "Väg 1", protected: false))
+            // Made at u1: doc2 at u2 of the same provider reads it with a care relationship at u2.
+            resources.append(Region.observation("obs-\(patientID)", patient: patientID, unit: "u1"))
+        }
+        _ = try await region.store.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
+
+        // A list at once: the search sees exactly the grounded patients' records.
+        let everyone = try SearchQuery.parse(type: "Observation", parameters: [("code", "http://loinc.org|8867-4")], strict: true)
+        let seen = try await region.practitioner("doc2").search(everyone, limit: 100).resources.compactMap(\.patientID)
+        #expect(Set(seen) == Set(grounded.keys))
+        // One at a time: the ground named is of the kind that patient has.
+        for (patientID, kind) in grounded {
+            let ground = try await region.practitioner("doc2").accessStatus(patientID: patientID)["careRelationship"]?.stringValue
+            #expect(ground?.hasPrefix(kind) == true, "\(patientID): \(ground ?? "none")")
+        }
+        for patientID in without {
+            #expect(try await region.practitioner("doc2").accessStatus(patientID: patientID)["careRelationship"] == nil, "\(patientID)")
+        }
+        try await region.store.close()
+    }
+
     @Test("a care relationship registered with a reason opens the record; without a reason it is refused", arguments: backends)
     func registeredCareRelationship(_ backend: StoreBackend) async throws {
         let region = try await Region.make(backend)

@@ -1,7 +1,7 @@
 import FHIRCore
 import Foundation
 import KarnaTesting
-import Store
+@testable import Store
 import Testing
 
 /// The backends this machine can run: SQLite always, PostgreSQL when its binaries are installed.
@@ -264,11 +264,43 @@ struct StoreContractTests {
         #expect(together[1].map(\.id) == ["p7"])
         #expect(together[3].isEmpty)
         #expect(!together[4].contains { $0.id == "p3" })
-        // The first search with a match answers, in the order given.
-        let nobody = parts[3].query, berg = try SearchQuery.parse(type: "Patient", parameters: [("family", "berg")], strict: true)
-        #expect(try await store.firstMatch([nobody, berg, parts[1].query]) == ResourceKey(type: "Patient", id: "p0"))
-        #expect(try await store.firstMatch([nobody, parts[1].query, berg]) == ResourceKey(type: "Patient", id: "p7"))
-        #expect(try await store.firstMatch([nobody]) == nil)
+        try await store.close()
+    }
+
+    /// A first match per patient is, for each patient, what the same search for that patient alone
+    /// answers first: the other filters checked (a negated one too), deleted records left out, the
+    /// lowest id where several match, nothing for a patient without a match, however many patients.
+    @Test(arguments: backends)
+    func firstMatchesPerPatientAnswerWhatEachSearchAnswersAlone(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        _ = try await store.commit(searchablePatients(6))
+        func encounter(_ id: String, _ patient: String, _ unit: String, _ status: String) throws -> WriteOperation {
+            let json = #"{"resourceType":"Encounter","id":"\#(id)","status":"\#(status)","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/\#(patient)"},"serviceProvider":{"reference":"Organization/\#(unit)"}}"#
+            return .update(try #require(try JSONParser.parse(json).objectValue), type: "Encounter", id: id)
+        }
+        _ = try await store.commit([
+            try encounter("e1", "p0", "u1", "finished"), try encounter("e2", "p0", "u1", "cancelled"),
+            try encounter("e3", "p1", "u2", "finished"),
+            try encounter("e4", "p2", "u1", "finished"), try encounter("e5", "p2", "u1", "in-progress"), try encounter("e6", "p2", "u1", "finished"),
+            try encounter("e7", "p3", "u1", "cancelled"),
+            try encounter("e8", "p4", "u1", "finished"),
+        ])
+        _ = try await store.commit(.delete(type: "Encounter", id: "e4"))
+        _ = try await store.commit(.delete(type: "Encounter", id: "e8"))
+        func query(_ patient: String) throws -> SearchQuery {
+            try SearchQuery.parse(type: "Encounter", parameters: [("patient", "Patient/\(patient)"), ("service-provider", "Organization/u1"),
+                                                                  ("status:not", "cancelled")], strict: true)
+        }
+        // Real patients after more than one statement's worth of unknown ones.
+        let patients = (0..<(SearchSQL.patientsPerStatement + 20)).map { "x\($0)" } + ["p0", "p1", "p2", "p3", "p4", "p5", "nobody"]
+        let found = try await store.firstMatches(try query("p0"), patientIDs: patients)
+        #expect(found == ["p0": "e1", "p2": "e5"])
+        for patient in ["p0", "p1", "p2", "p3", "p4", "p5"] {
+            #expect(found[patient] == (try await store.search(try query(patient), limit: 1).first), "\(patient)")
+        }
+        #expect(try await store.firstMatches(try query("p0"), patientIDs: []).isEmpty)
+        let unitOnly = try SearchQuery.parse(type: "Encounter", parameters: [("service-provider", "Organization/u1")], strict: true)
+        await #expect(throws: FHIRError.self) { try await store.firstMatches(unitOnly, patientIDs: ["p0"]) }
         try await store.close()
     }
 
@@ -315,6 +347,13 @@ struct StoreContractTests {
             #expect(a[1].map(\.id) == ["o4", "o0", "o5", "o1", "o2"])
             #expect(a[2].map(\.id) == ["o0", "o2", "o5"])
             #expect(a[3].map(\.id) == ["o1", "o5"])
+            // A first match per patient: one prepared statement for any list of patients.
+            for patients in [["pa", "pb", "nobody"], ["pb"], ["pa", "pb"]] {
+                let code = try query("Observation", [("patient", "Patient/pa"), ("code", "urn:test|a"), ("date", "ge2025-01-01")])
+                let first = try await prepared.firstMatches(code, patientIDs: patients)
+                #expect(first == (try await unprepared.firstMatches(code, patientIDs: patients)))
+                #expect(first == ["pa": "o5", "pb": "o3"].filter { patients.contains($0.key) })
+            }
         }
         // They did run prepared: two kept on the one connection (the least recently used replaced), none unprepared.
         #expect(prepared.preparedSearchCount == 2)

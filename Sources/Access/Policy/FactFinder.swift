@@ -42,24 +42,12 @@ struct FactFinder: Sendable {
             all[patientID] = facts
         }
         guard let assignment = principal.assignment else { return all }
-        let open = all.values.filter { $0.careRelationship == nil }.map(\.patientID)
-        try await withThrowingTaskGroup(of: (String, String?).self) { group in
-            var running = 0
-            for patientID in open {
-                if running == Self.parallelLookups, let (id, ground) = try await group.next() {
-                    all[id]?.careRelationship = ground
-                    running -= 1
-                }
-                group.addTask { (patientID, try await careRelationship(patientID: patientID, unitID: assignment.unitID, now: now)) }
-                running += 1
-            }
-            for try await (id, ground) in group { all[id]?.careRelationship = ground }
+        let open = all.values.filter { $0.careRelationship == nil }.map(\.patientID).sorted()
+        for (patientID, ground) in try await careRelationships(patientIDs: open, unitID: assignment.unitID, now: now) {
+            all[patientID]?.careRelationship = ground
         }
         return all
     }
-
-    /// How many patients' care-relationship grounds are looked up at once (each takes a database connection).
-    static let parallelLookups = 6
 
     /// What the Patient resource itself tells: enough to show and audit a directory look-up (finding
     /// the patient), which needs no care relationship, without the lookups the full facts make.
@@ -75,10 +63,13 @@ struct FactFinder: Sendable {
         return facts
     }
 
-    /// An ongoing or recent care contact, episode, appointment or care team at the unit.
-    private func careRelationship(patientID: String, unitID: String, now: Int64) async throws -> String? {
+    /// Each patient's ground for a care relationship at the unit, where there is one: an ongoing or
+    /// recent care contact, episode, appointment or care team there.
+    private func careRelationships(patientIDs: [String], unitID: String, now: Int64) async throws -> [String: String] {
+        guard let first = patientIDs.first else { return [:] }
         let since = Instant.format(milliseconds: now - Int64(settings.careRelationshipDays) * 86_400_000)
-        let patient = "Patient/\(patientID)", unit = "Organization/\(unitID)", unitTag = ("_tag", "\(RecordTags.careUnit)|\(unitID)")
+        // The store sets each patient in turn where the grounds name the first.
+        let patient = "Patient/\(first)", unit = "Organization/\(unitID)", unitTag = ("_tag", "\(RecordTags.careUnit)|\(unitID)")
         let grounds: [(type: String, parameters: [(name: String, value: String)])] = [
             ("Encounter", [("patient", patient), ("service-provider", unit), ("date", "ge" + since),
                            ("status:not", "cancelled"), ("status:not", "entered-in-error")]),
@@ -92,16 +83,34 @@ struct FactFinder: Sendable {
             // A referral in the unit's inbox is a request for care: the unit may prepare the visit.
             ("Task", [("patient", patient), ("owner", unit), ("status", "requested,received,accepted,on-hold,in-progress")]),
         ]
-        // Each ground is a look at one patient's records, tried in this order until one holds.
-        if let ground = try await store.firstMatch(try grounds.map { try SearchQuery.parse(type: $0.type, parameters: $0.parameters, strict: true) }) {
-            return "\(ground.type)/\(ground.id)"
+        // Each ground is asked once for all patients still without one, in this order: a patient's
+        // ground is the first that holds, as if tried one by one.
+        var found: [String: String] = [:]
+        var open = patientIDs
+        for ground in grounds where !open.isEmpty {
+            let query = try SearchQuery.parse(type: ground.type, parameters: ground.parameters, strict: true)
+            for (patientID, id) in try await store.firstMatches(query, patientIDs: open) { found[patientID] = "\(ground.type)/\(id)" }
+            open.removeAll { found[$0] != nil }
         }
-        for team in try await store.lookup("CareTeam", [("patient", patient), ("status", "active")], limit: 20) {
-            let managing = team.object["managingOrganization"]?.arrayValue ?? []
-            if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { return "CareTeam/\(team.id)" }
+        // A care team has no search parameter for its managing unit: the patients' active teams are read and looked at.
+        for chunk in stride(from: 0, to: open.count, by: Self.patientsPerCareTeamSearch).map({ Array(open[$0..<min($0 + Self.patientsPerCareTeamSearch, open.count)]) }) {
+            let patients = chunk.map { "Patient/\($0)" }
+            let teams = try await store.lookup("CareTeam", [("patient", patients.joined(separator: ",")), ("status", "active")],
+                                               limit: Self.careTeamsPerPatient * chunk.count)
+            for team in teams.sorted(by: { $0.id < $1.id }) {
+                guard let subject = team.object.reference("subject"), subject.type == "Patient", found[subject.id] == nil else { continue }
+                let patientID = subject.id
+                let managing = team.object["managingOrganization"]?.arrayValue ?? []
+                if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { found[patientID] = "CareTeam/\(team.id)" }
+            }
         }
-        return nil
+        return found
     }
+
+    /// How many patients' care teams one search reads.
+    static let patientsPerCareTeamSearch = 50
+    /// How many active care teams of one patient are looked at.
+    static let careTeamsPerPatient = 20
 
     /// The unit that made a record: its unit tag, else (for care contacts) the serving organisation.
     static func recordUnit(_ object: JSONObject) -> String? {

@@ -253,6 +253,24 @@ public final class PostgresStore: ResourceStore {
         return 0
     }
 
+    public func firstMatches(_ query: SearchQuery, patientIDs: [String]) async throws -> [String: String] {
+        var found: [String: String] = [:]
+        for statement in try SearchSQL.firstMatchStatements(query, patientIDs: patientIDs, dialect: .postgres) {
+            // Starting from the patients, its best plan does not depend on the values: the generic-plan pool's.
+            if let onePatientClient, let rows = try await onePatientClient.withConnection({ try await prepared.rows(statement, on: $0, logger: logger) }) {
+                for row in rows {
+                    let cells = PreparedSearches.cells(row)
+                    found[try cells[0].decode(String.self)] = try cells[1].decode(String.self)
+                }
+                continue
+            }
+            for try await (patientID, id) in try await client.query(Self.query(statement), logger: logger).decode((String, String).self) {
+                found[patientID] = id
+            }
+        }
+        return found
+    }
+
     public func read(keys: [ResourceKey]) async throws -> [StoredResource] {
         guard !keys.isEmpty else { return [] }
         let rows = try await client.query("""
