@@ -40,10 +40,10 @@ public protocol ResourceStore: Sendable {
     /// The number of resources a search matches.
     func count(_ query: SearchQuery) async throws -> Int
 
-    /// For each patient, the first match (lowest id) of `query` with its one-patient filter
-    /// (`patient=Patient/…`) set to that patient: patient id → match id, only where there is one.
-    /// Throws when the query has no one-patient filter.
-    func firstMatches(_ query: SearchQuery, patientIDs: [String]) async throws -> [String: String]
+    /// For each patient, a match of the first of `queries` (in order) that has one when its one-patient
+    /// filter (`patient=Patient/…`) is set to that patient, the lowest id of that query's matches:
+    /// patient id → match, only where there is one. Throws when a query has no one-patient filter.
+    func firstMatches(_ queries: [SearchQuery], patientIDs: [String]) async throws -> [String: ResourceKey]
 
     /// The current versions of these resources, leaving out missing and deleted ones; one query, any order.
     func read(keys: [ResourceKey]) async throws -> [StoredResource]

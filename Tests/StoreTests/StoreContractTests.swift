@@ -293,14 +293,21 @@ struct StoreContractTests {
         }
         // Real patients after more than one statement's worth of unknown ones.
         let patients = (0..<(SearchSQL.patientsPerStatement + 20)).map { "x\($0)" } + ["p0", "p1", "p2", "p3", "p4", "p5", "nobody"]
-        let found = try await store.firstMatches(try query("p0"), patientIDs: patients)
-        #expect(found == ["p0": "e1", "p2": "e5"])
+        let found = try await store.firstMatches([try query("p0")], patientIDs: patients)
+        #expect(found == ["p0": ResourceKey(type: "Encounter", id: "e1"), "p2": ResourceKey(type: "Encounter", id: "e5")])
         for patient in ["p0", "p1", "p2", "p3", "p4", "p5"] {
-            #expect(found[patient] == (try await store.search(try query(patient), limit: 1).first), "\(patient)")
+            #expect(found[patient]?.id == (try await store.search(try query(patient), limit: 1).first), "\(patient)")
         }
-        #expect(try await store.firstMatches(try query("p0"), patientIDs: []).isEmpty)
+        // Several queries: a patient's match is from the first query that has one.
+        let atU2 = try SearchQuery.parse(type: "Encounter", parameters: [("patient", "Patient/p0"), ("service-provider", "Organization/u2")], strict: true)
+        let cancelled = try SearchQuery.parse(type: "Encounter", parameters: [("patient", "Patient/p0"), ("status", "cancelled")], strict: true)
+        let inOrder = try await store.firstMatches([atU2, try query("p0"), cancelled], patientIDs: ["p0", "p1", "p2", "p3", "p4"])
+        #expect(inOrder == ["p0": ResourceKey(type: "Encounter", id: "e1"), "p1": ResourceKey(type: "Encounter", id: "e3"),
+                            "p2": ResourceKey(type: "Encounter", id: "e5"), "p3": ResourceKey(type: "Encounter", id: "e7")])
+        #expect(try await store.firstMatches([cancelled, try query("p0")], patientIDs: ["p0"]) == ["p0": ResourceKey(type: "Encounter", id: "e2")])
+        #expect(try await store.firstMatches([try query("p0")], patientIDs: []).isEmpty)
         let unitOnly = try SearchQuery.parse(type: "Encounter", parameters: [("service-provider", "Organization/u1")], strict: true)
-        await #expect(throws: FHIRError.self) { try await store.firstMatches(unitOnly, patientIDs: ["p0"]) }
+        await #expect(throws: FHIRError.self) { try await store.firstMatches([try query("p0"), unitOnly], patientIDs: ["p0"]) }
         try await store.close()
     }
 
@@ -350,9 +357,9 @@ struct StoreContractTests {
             // A first match per patient: one prepared statement for any list of patients.
             for patients in [["pa", "pb", "nobody"], ["pb"], ["pa", "pb"]] {
                 let code = try query("Observation", [("patient", "Patient/pa"), ("code", "urn:test|a"), ("date", "ge2025-01-01")])
-                let first = try await prepared.firstMatches(code, patientIDs: patients)
-                #expect(first == (try await unprepared.firstMatches(code, patientIDs: patients)))
-                #expect(first == ["pa": "o5", "pb": "o3"].filter { patients.contains($0.key) })
+                let first = try await prepared.firstMatches([code], patientIDs: patients)
+                #expect(first == (try await unprepared.firstMatches([code], patientIDs: patients)))
+                #expect(first.mapValues(\.id) == ["pa": "o5", "pb": "o3"].filter { patients.contains($0.key) })
             }
         }
         // They did run prepared: two kept on the one connection (the least recently used replaced), none unprepared.

@@ -83,15 +83,11 @@ struct FactFinder: Sendable {
             // A referral in the unit's inbox is a request for care: the unit may prepare the visit.
             ("Task", [("patient", patient), ("owner", unit), ("status", "requested,received,accepted,on-hold,in-progress")]),
         ]
-        // Each ground is asked once for all patients still without one, in this order: a patient's
-        // ground is the first that holds, as if tried one by one.
+        // One look for all the patients: each patient's ground is the first that holds, in this order.
         var found: [String: String] = [:]
-        var open = patientIDs
-        for ground in grounds where !open.isEmpty {
-            let query = try SearchQuery.parse(type: ground.type, parameters: ground.parameters, strict: true)
-            for (patientID, id) in try await store.firstMatches(query, patientIDs: open) { found[patientID] = "\(ground.type)/\(id)" }
-            open.removeAll { found[$0] != nil }
-        }
+        let queries = try grounds.map { try SearchQuery.parse(type: $0.type, parameters: $0.parameters, strict: true) }
+        for (patientID, ground) in try await store.firstMatches(queries, patientIDs: patientIDs) { found[patientID] = "\(ground.type)/\(ground.id)" }
+        let open = patientIDs.filter { found[$0] == nil }
         // A care team has no search parameter for its managing unit: the patients' active teams are read and looked at.
         for chunk in stride(from: 0, to: open.count, by: Self.patientsPerCareTeamSearch).map({ Array(open[$0..<min($0 + Self.patientsPerCareTeamSearch, open.count)]) }) {
             let patients = chunk.map { "Patient/\($0)" }

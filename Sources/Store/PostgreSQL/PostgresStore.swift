@@ -253,20 +253,20 @@ public final class PostgresStore: ResourceStore {
         return 0
     }
 
-    public func firstMatches(_ query: SearchQuery, patientIDs: [String]) async throws -> [String: String] {
-        var found: [String: String] = [:]
-        for statement in try SearchSQL.firstMatchStatements(query, patientIDs: patientIDs, dialect: .postgres) {
+    public func firstMatches(_ queries: [SearchQuery], patientIDs: [String]) async throws -> [String: ResourceKey] {
+        var found: [String: ResourceKey] = [:]
+        for statement in try SearchSQL.firstMatchStatements(queries, patientIDs: patientIDs, dialect: .postgres) {
+            var pairs: [(String, String)] = []
             // Starting from the patients, its best plan does not depend on the values: the generic-plan pool's.
             if let onePatientClient, let rows = try await onePatientClient.withConnection({ try await prepared.rows(statement, on: $0, logger: logger) }) {
                 for row in rows {
                     let cells = PreparedSearches.cells(row)
-                    found[try cells[0].decode(String.self)] = try cells[1].decode(String.self)
+                    pairs.append((try cells[0].decode(String.self), try cells[1].decode(String.self)))
                 }
-                continue
+            } else {
+                for try await pair in try await client.query(Self.query(statement), logger: logger).decode((String, String).self) { pairs.append(pair) }
             }
-            for try await (patientID, id) in try await client.query(Self.query(statement), logger: logger).decode((String, String).self) {
-                found[patientID] = id
-            }
+            for (patientID, reference) in pairs { found[patientID] = ResourceKey(reference: reference) }
         }
         return found
     }

@@ -142,12 +142,14 @@ public final class SQLiteStore: ResourceStore {
         return try await pool.read { db in try Int.fetchOne(db.cachedStatement(sql: statement.sql), arguments: Self.arguments(statement)) ?? 0 }
     }
 
-    public func firstMatches(_ query: SearchQuery, patientIDs: [String]) async throws -> [String: String] {
-        let statements = try SearchSQL.firstMatchStatements(query, patientIDs: patientIDs, dialect: .sqlite)
+    public func firstMatches(_ queries: [SearchQuery], patientIDs: [String]) async throws -> [String: ResourceKey] {
+        let statements = try SearchSQL.firstMatchStatements(queries, patientIDs: patientIDs, dialect: .sqlite)
         return try await pool.read { db in
-            var found: [String: String] = [:]
+            var found: [String: ResourceKey] = [:]
             for statement in statements {
-                for row in try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: Self.arguments(statement)) { found[row[0]] = row[1] }
+                for row in try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: Self.arguments(statement)) {
+                    found[row[0]] = ResourceKey(reference: row[1])
+                }
             }
             return found
         }

@@ -223,16 +223,13 @@ struct SearchSQL {
     /// At most this many patients in one `firstMatchPerPatient` statement.
     static let patientsPerStatement = 500
 
-    /// For each of `patientIDs`, the lowest id among the matches of `query` with its one-patient filter
-    /// set to that patient: rows `(patient id, match id)`, only for patients with a match. A page that
-    /// lists thirty patients asks each care-relationship ground once for all of them, instead of one
-    /// statement per patient and ground, each planned and sent on its own (the week view made 16).
-    /// Nil when the query has no one-patient filter.
-    static func firstMatchPerPatient(_ query: SearchQuery, patientIDs: [String], dialect: SQLDialect) -> SQLStatement? {
-        guard !patientIDs.isEmpty, let index = query.filters.firstIndex(where: isOnePatient),
-              case .values(let parameter, _, _, _) = query.filters[index] else { return nil }
-        var others = query.filters
-        others.remove(at: index)
+    /// For each of `patientIDs`, the first of `queries` (in order) with a match when its one-patient
+    /// filter is set to that patient, and its lowest matching id: rows `(patient id, "Type/id")`, only
+    /// for patients with a match. A page that lists thirty patients asks for their care-relationship
+    /// grounds in one statement, instead of one per patient and ground, each planned and sent on its
+    /// own (the week view's four patients made 16). Nil when a query has no one-patient filter.
+    static func firstMatchPerPatient(_ queries: [SearchQuery], patientIDs: [String], dialect: SQLDialect) -> SQLStatement? {
+        guard !patientIDs.isEmpty, !queries.isEmpty else { return nil }
         var b = SearchSQL(dialect: dialect)
         b.checksPerCandidate = true
         // The patients as one JSON array: the statement's text is then the same for any list, so
@@ -240,22 +237,30 @@ struct SearchSQL {
         // than the statements per patient it replaced).
         let list = b.text(JSONWriter.string(.array(patientIDs.map { .string($0) })))
         let patients = dialect == .postgres ? "SELECT jsonb_array_elements_text(\(list)::text::jsonb)" : "SELECT value FROM json_each(\(list))"
-        // The patient's index rows for the parameter are one range of the lookup index, in id order:
-        // the first that passes the checks is the answer and the rest are never read.
-        let match = "SELECT p.id FROM search_reference p JOIN resource r ON r.resource_type = p.resource_type AND r.id = p.id"
-            + " WHERE p.resource_type = \(b.text(query.type)) AND p.parameter = \(b.text(parameter)) AND p.target_id = pt.id"
-            + " AND p.target_type = \(b.text("Patient")) AND " + b.matches(query.type, others, alias: "r") + " ORDER BY p.id LIMIT 1"
-        return SQLStatement(sql: "WITH pt(id) AS (\(patients)) SELECT id, ground FROM (SELECT pt.id, (\(match)) AS ground FROM pt) AS found"
+        var matches: [String] = []
+        for query in queries {
+            guard let index = query.filters.firstIndex(where: isOnePatient), case .values(let parameter, _, _, _) = query.filters[index] else { return nil }
+            var others = query.filters
+            others.remove(at: index)
+            // The patient's index rows for the parameter are one range of the lookup index, in id
+            // order: the first that passes the checks is the answer and the rest are never read.
+            matches.append("(SELECT \(b.text(query.type + "/")) || p.id FROM search_reference p JOIN resource r ON r.resource_type = p.resource_type AND r.id = p.id"
+                + " WHERE p.resource_type = \(b.text(query.type)) AND p.parameter = \(b.text(parameter)) AND p.target_id = pt.id"
+                + " AND p.target_type = \(b.text("Patient")) AND " + b.matches(query.type, others, alias: "r") + " ORDER BY p.id LIMIT 1)")
+        }
+        // COALESCE runs a later query only for a patient the earlier ones found nothing for (both databases).
+        let ground = matches.count == 1 ? matches[0] : "COALESCE(" + matches.joined(separator: ", ") + ")"
+        return SQLStatement(sql: "WITH pt(id) AS (\(patients)) SELECT id, ground FROM (SELECT pt.id, \(ground) AS ground FROM pt) AS found"
                                 + " WHERE ground IS NOT NULL", binds: b.binds)
     }
 
     /// `firstMatchPerPatient` for any number of patients, `patientsPerStatement` at a time.
-    static func firstMatchStatements(_ query: SearchQuery, patientIDs: [String], dialect: SQLDialect) throws -> [SQLStatement] {
-        guard query.filters.contains(where: isOnePatient) else {
+    static func firstMatchStatements(_ queries: [SearchQuery], patientIDs: [String], dialect: SQLDialect) throws -> [SQLStatement] {
+        if let query = queries.first(where: { !$0.filters.contains(where: isOnePatient) }) {
             throw FHIRError(.internalError, code: "exception", "a first match per patient needs a filter on one patient, the \(query.type) search has none")
         }
         return stride(from: 0, to: patientIDs.count, by: patientsPerStatement).compactMap { start in
-            firstMatchPerPatient(query, patientIDs: Array(patientIDs[start..<min(start + patientsPerStatement, patientIDs.count)]), dialect: dialect)
+            firstMatchPerPatient(queries, patientIDs: Array(patientIDs[start..<min(start + patientsPerStatement, patientIDs.count)]), dialect: dialect)
         }
     }
 
