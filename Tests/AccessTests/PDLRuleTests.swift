@@ -177,6 +177,16 @@ struct PDLRuleTests {
         for patientID in without {
             #expect(try await region.practitioner("doc2").accessStatus(patientID: patientID)["careRelationship"] == nil, "\(patientID)")
         }
+        // No question about a patient who does not exist, or no longer does.
+        _ = try await region.store.commit(.delete(type: "Patient", id: "n-old"))
+        for patientID in ["nobody", "n-old"] {
+            do {
+                _ = try await region.practitioner("doc2").accessStatus(patientID: patientID)
+                Issue.record("a status for \(patientID)")
+            } catch let error as FHIRError {
+                #expect(error.category == .notFound, "\(patientID)")
+            }
+        }
         try await region.store.close()
     }
 

@@ -11,13 +11,13 @@ extension PatientDataSession {
     /// user cannot see without the patient's consent (not those the patient has blocked), from the
     /// patient's care contacts: what the consent dialog offers.
     public func accessStatus(patientID: String, otherProviders: Bool = false) async throws -> JSONObject {
-        guard try await store.read(type: "Patient", id: patientID) != nil else {
+        // The facts read the Patient and the directives in force already.
+        let facts = try await facts(patientID)
+        guard facts.exists else {
             throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
         }
-        let facts = try await facts(patientID)
         let now = Instant.now()
-        let directives = try await store.controlRecords(kind: ControlKind.directive, patientID: patientID).compactMap(Directive.from)
-            .filter { $0.isActive(at: now) }
+        let directives = facts.directives
         var members: [(key: String, value: JSONValue)] = [("patient", .string(patientID))]
         if let relationship = facts.careRelationship { members.append(("careRelationship", .string(relationship))) }
         members.append(("consentedProviders", .array(facts.consentedProviders.sorted().map { .string($0) })))

@@ -25,6 +25,7 @@ struct FactFinder: Sendable {
         for record in try await directives {
             guard let patientID = record.patientID, var facts = all[patientID],
                   let directive = Directive.from(record), directive.isActive(at: now) else { continue }
+            facts.directives.append(directive)
             switch directive.kind {
             case .block:
                 if let unit = directive.unitID { facts.blockedUnits.insert(unit) } else if let provider = directive.providerID { facts.blockedProviders.insert(provider) }
@@ -53,6 +54,7 @@ struct FactFinder: Sendable {
     /// the patient), which needs no care relationship, without the lookups the full facts make.
     static func directoryFacts(patientID: String, patient: JSONObject) -> PatientAccessFacts {
         var facts = PatientAccessFacts(patientID: patientID)
+        facts.exists = true
         facts.protectedIdentity = RecordTags.isProtected(patient)
         let name = patient["name"]?.arrayValue?.first?.objectValue
         facts.familyName = name?["family"]?.stringValue

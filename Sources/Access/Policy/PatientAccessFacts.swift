@@ -18,6 +18,10 @@ public struct PatientAccessFacts: Sendable {
     public var familyName: String?
     public var addressLine: String?
     public var personnummer: String?
+    /// The Patient resource exists (and is not deleted).
+    public var exists: Bool = false
+    /// The patient's directives in force when the facts were gathered (all kinds, all units).
+    public var directives: [Directive] = []
 
     public init(patientID: String, careRelationship: String? = nil, consentedProviders: Set<String> = [], emergencyAccess: Directive? = nil,
                 blockedUnits: Set<String> = [], blockedProviders: Set<String> = [], protectedIdentity: Bool = false,
