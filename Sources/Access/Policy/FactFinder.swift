@@ -91,15 +91,14 @@ struct FactFinder: Sendable {
         for (patientID, ground) in try await store.firstMatches(queries, patientIDs: patientIDs) { found[patientID] = "\(ground.type)/\(ground.id)" }
         let open = patientIDs.filter { found[$0] == nil }
         // A care team has no search parameter for its managing unit: the patients' active teams are read and looked at.
-        for chunk in stride(from: 0, to: open.count, by: Self.patientsPerCareTeamSearch).map({ Array(open[$0..<min($0 + Self.patientsPerCareTeamSearch, open.count)]) }) {
-            let patients = chunk.map { "Patient/\($0)" }
-            let teams = try await store.lookup("CareTeam", [("patient", patients.joined(separator: ",")), ("status", "active")],
+        for start in stride(from: 0, to: open.count, by: Self.patientsPerCareTeamSearch) {
+            let chunk = open[start..<min(start + Self.patientsPerCareTeamSearch, open.count)]
+            let teams = try await store.lookup("CareTeam", [("patient", chunk.map { "Patient/\($0)" }.joined(separator: ",")), ("status", "active")],
                                                limit: Self.careTeamsPerPatient * chunk.count)
             for team in teams.sorted(by: { $0.id < $1.id }) {
                 guard let subject = team.object.reference("subject"), subject.type == "Patient", found[subject.id] == nil else { continue }
-                let patientID = subject.id
                 let managing = team.object["managingOrganization"]?.arrayValue ?? []
-                if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { found[patientID] = "CareTeam/\(team.id)" }
+                if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { found[subject.id] = "CareTeam/\(team.id)" }
             }
         }
         return found
