@@ -1,5 +1,6 @@
 """Starts a real `karna serve` for the end-to-end suite, on SQLite and (when
 KARNA_E2E_POSTGRES_URL names a server) on PostgreSQL."""
+import datetime
 import json
 import os
 import socket
@@ -7,6 +8,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+import zoneinfo
 
 import pytest
 import requests
@@ -14,6 +16,11 @@ import requests
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KARNA = os.environ.get("KARNA_BIN", os.path.join(ROOT, ".build", "debug", "karna"))
 SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
+
+
+def swedish_today():
+    """Today where Kärna's users are: the server's days (the book, vårdgaranti) are Swedish local time, not the machine's (UTC here)."""
+    return datetime.datetime.now(zoneinfo.ZoneInfo("Europe/Stockholm")).date()
 
 
 def free_port():

@@ -11,6 +11,8 @@ import time
 import requests
 from fhirpy import SyncFHIRClient
 
+from conftest import swedish_today
+
 
 def parameters(**values):
     return {"resourceType": "Parameters", "parameter": [{"name": name, "valueString": str(value)} for name, value in values.items()]}
@@ -32,7 +34,7 @@ def setup_unit(server, unit):
                                meta={"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": unit}]},
                                actor=[{"display": "Dr Test"}])
     schedule.save()
-    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    tomorrow = swedish_today() + datetime.timedelta(days=1)
     generated = operation(server, f"Schedule/schedule-{unit}/$generate-slots", **{
         "from": tomorrow.isoformat(), "to": (tomorrow + datetime.timedelta(days=6)).isoformat(), "weekdays": "1,2,3,4,5,6,7",
         "start": "08:00", "end": "12:00", "minutes": "20", "visitType": "lakarbesok"})

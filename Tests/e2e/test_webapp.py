@@ -11,7 +11,7 @@ import pytest
 import requests
 from fhirpy import SyncFHIRClient
 
-from conftest import ROOT
+from conftest import ROOT, swedish_today
 from test_access import bearer, login, totp
 
 CHROMIUM = shutil.which("chromium")
@@ -228,7 +228,7 @@ def open_book_tomorrow(browser, server):
     browser.find_element(By.LINK_TEXT, "Tidbok").click()
     wait_for(browser, lambda d: d.title.startswith("Tidbok"), "the appointment book")
     browser.find_element(By.PARTIAL_LINK_TEXT, "Nästa").click()
-    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    tomorrow = (swedish_today() + datetime.timedelta(days=1)).isoformat()
     wait_for(browser, lambda d: f"dag={tomorrow}" in d.current_url, "tomorrow's page of the book")
 
 
@@ -240,7 +240,7 @@ def test_a_secretary_books_a_visit_a_nurse_checks_the_patient_in_and_the_cashier
     client.resource("Schedule", id="e2e-vc-mottagning", active=True, comment="Anna Lindqvist, mottagning",
                     meta={"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": UNIT}]},
                     actor=[{"reference": "Practitioner/demo-lakare"}]).save()
-    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    tomorrow = (swedish_today() + datetime.timedelta(days=1)).isoformat()
     generated = requests.post(f"{server.base}/Schedule/e2e-vc-mottagning/$generate-slots", json={"resourceType": "Parameters", "parameter": [
         {"name": name, "valueString": value} for name, value in [("from", tomorrow), ("to", tomorrow), ("weekdays", "1,2,3,4,5,6,7"),
                                                                   ("start", "09:00"), ("end", "10:00"), ("minutes", "20"), ("visitType", "lakarbesok")]]})

@@ -57,6 +57,13 @@ extension WebApp {
         // The rows are written here rather than in the template: a page lists up to hundreds, and
         // swift-mustache's per-name context look-ups and character-wise escaping were half its CPU.
         var rows = ""
+        // The queue's rows carry a decision form; the values it sends back are the same for every row.
+        let decide: (formToken: String, flag: String, after: String)?
+        if case .queue(let flag, let after) = view {
+            decide = (user.session.formToken, flag ?? "", after.map(String.init) ?? "")
+        } else {
+            decide = nil
+        }
         for event in events {
             let agent = Self.agent(event)
             let sequence = event["id"]?.stringValue ?? ""
@@ -71,11 +78,7 @@ extension WebApp {
                 flags: (event["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap { $0.objectValue?["display"]?.stringValue ?? $0.objectValue?["code"]?.stringValue },
                 basis: Self.extensionValue(event, "access-basis").map(Self.basisLabel), reason: event["outcomeDesc"]?.stringValue,
                 decision: Self.extensionValue(event, "review-decision"), error: errors[sequence])
-            if case .queue(let flag, let after) = view {
-                row.write(to: &rows, decide: (formToken: user.session.formToken, flag: flag ?? "", after: after.map(String.init) ?? ""))
-            } else {
-                row.write(to: &rows, decide: nil)
-            }
+            row.write(to: &rows, decide: decide)
         }
         context["rows"] = rows
         context["hasRows"] = !events.isEmpty
