@@ -424,8 +424,13 @@ def measure_existing(args):
         time.sleep(20)
         def wanted(what, kind):
             return not args.only or any(part in "%s %s" % (what, kind) for part in args.only.split(","))
+        if args.cpu:
+            cpu_rows = page_cpu(server, work, args.heaviest, wanted)
+            lines = ["| page | server CPU (ms/request) | PostgreSQL CPU (ms/request) | median (ms, one at a time) |", "|---|---|---|---|"]
+            lines += ["| %s | %.1f | %.1f | %.1f |" % row for row in cpu_rows]
+            return output(args, "\n".join(lines) + "\n")
         for kind, path in search_urls(server.base, work, args.heaviest).items():
-            if args.cpu or not wanted("search", kind):
+            if not wanted("search", kind):
                 continue
             script = lua(work, "search.lua", URLS_LUA.replace("@FILE@", path))
             # A long-running server's connections have warm caches: two seconds of the same load first.
@@ -433,11 +438,6 @@ def measure_existing(args):
             m = wrk(server.base, seconds, script, connections=2, threads=2)
             rows.append(("search", kind, m))
             print("  %s: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s)" % (kind, m["p50"], m["p95"], m["p99"], m["rate"]), flush=True)
-        if args.cpu:
-            cpu_rows = page_cpu(server, work, args.heaviest, wanted)
-            lines = ["| page | server CPU (ms/request) | PostgreSQL CPU (ms/request) | median (ms, one at a time) |", "|---|---|---|---|"]
-            lines += ["| %s | %.1f | %.1f | %.1f |" % row for row in cpu_rows]
-            return output(args, "\n".join(lines) + "\n")
         cookies = {login: web_login(server.base, *PAGE_LOGINS[login]) for login in PAGE_LOGINS}
         for kind, (path, login) in page_urls(work, args.heaviest).items():
             if not wanted("page", kind):

@@ -58,12 +58,8 @@ extension WebApp {
         // swift-mustache's per-name context look-ups and character-wise escaping were half its CPU.
         var rows = ""
         // The queue's rows carry a decision form; the values it sends back are the same for every row.
-        let decide: (formToken: String, flag: String, after: String)?
-        if case .queue(let flag, let after) = view {
-            decide = (user.session.formToken, flag ?? "", after.map(String.init) ?? "")
-        } else {
-            decide = nil
-        }
+        var decide: LogRow.DecisionForm?
+        if case .queue(let flag, let after) = view { decide = (user.session.formToken, flag ?? "", after.map(String.init) ?? "") }
         for event in events {
             let agent = Self.agent(event)
             let sequence = event["id"]?.stringValue ?? ""
@@ -156,8 +152,11 @@ struct LogRow {
     let patientID: String?, patientName: String, action: String, denied: Bool, flags: [String]
     let basis: String?, reason: String?, decision: String?, error: String?
 
-    /// Appends the row; `decide` (the queue's) adds the decision form with the page it returns to.
-    func write(to html: inout String, decide: (formToken: String, flag: String, after: String)?) {
+    /// What the queue's decision form sends back besides the decision: the session's form token and the page it returns to.
+    typealias DecisionForm = (formToken: String, flag: String, after: String)
+
+    /// Appends the row; `decide` (the queue's) adds the decision form.
+    func write(to html: inout String, decide: DecisionForm?) {
         let sequence = self.sequence.htmlEscaped
         html += "  <tr id=\"log-\(sequence)\">\n    <td>\(time.htmlEscaped)</td>\n"
         html += "    <td><a href=\"/loggranskning/anvandare?id=\(userRef.htmlEscaped)\">\(user.htmlEscaped)</a><br><span class=\"meta\">\(unit.htmlEscaped)</span></td>\n"
