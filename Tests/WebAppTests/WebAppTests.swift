@@ -667,11 +667,12 @@ struct WebAppTests {
             #expect(try await doc.send(.post, "/admin/konton/sara/nytt-losenord", form: [("formToken", try #require(try await doc.send(.get, "/start").field("formToken")))]).status == 403,
                     "only a systemförvaltare resets logins")
 
-            // Sara is logged in before the reset (the previous 30-s code: each login needs a later one).
+            // Sara is logged in before the reset with the current 30-s code; the later logins use the next one (each login
+            // needs a later code). An earlier code than the current one failed whenever the server's clock passed a step.
             var saraBefore = Browser(client: client)
             let earlier = try await saraBefore.send(.post, "/login", form: [("csrf", try #require(try await saraBefore.send(.get, "/login").field("csrf"))),
                                                                              ("username", "sara"), ("password", Self.password),
-                                                                             ("code", TOTP.code(secret: Self.secret, step: TOTP.step(at: Date()) - 1) ?? "")])
+                                                                             ("code", TOTP.code(secret: Self.secret, step: TOTP.step(at: Date())) ?? "")])
             #expect(earlier.status == 303)
             #expect(try await saraBefore.send(.get, "/start").status == 200)
 
@@ -683,7 +684,7 @@ struct WebAppTests {
             var sara = Browser(client: client)
             let form = try await sara.send(.get, "/login")
             let oldLogin = try await sara.send(.post, "/login", form: [("csrf", try #require(form.field("csrf"))), ("username", "sara"), ("password", Self.password),
-                                                                        ("code", TOTP.code(secret: Self.secret, step: TOTP.step(at: Date())) ?? "")])
+                                                                        ("code", TOTP.code(secret: Self.secret, step: TOTP.step(at: Date()) + 1) ?? "")])
             #expect(oldLogin.status == 401, "the old password no longer works")
             let login = try await sara.send(.post, "/login", form: [("csrf", try #require(try await sara.send(.get, "/login").field("csrf"))), ("username", "sara"),
                                                                      ("password", temporary), ("code", TOTP.code(secret: Self.secret, step: TOTP.step(at: Date()) + 1) ?? "")])
