@@ -1,4 +1,5 @@
 import FHIRCore
+import Foundation
 
 /// How many ids `find` returns at most: enough to tell none, one and several apart.
 public let conditionalMatchLimit = 10
@@ -71,6 +72,9 @@ public protocol ResourceStore: Sendable {
     /// One control record, or nil.
     func controlRecord(kind: String, key: String) async throws -> ControlRecord?
 
+    /// A control record and what its JSON names (see `NamedRecord`), read together: nil when the record is missing.
+    func controlRecord(kind: String, key: String, naming: [NamedRecord]) async throws -> ControlRecordWithNamed?
+
     /// The control records of a kind, optionally only those about one patient.
     func controlRecords(kind: String, patientID: String?) async throws -> [ControlRecord]
 
@@ -109,6 +113,24 @@ extension ResourceStore {
         return records
     }
 
+    /// The record, then each named one: reads here are calls into the same process.
+    public func controlRecord(kind: String, key: String, naming: [NamedRecord]) async throws -> ControlRecordWithNamed? {
+        guard let record = try await controlRecord(kind: kind, key: key) else { return nil }
+        let document = try? JSONSerialization.jsonObject(with: Data(record.json))
+        var named: [NamedRecord.Found?] = []
+        for name in naming {
+            guard let value = NamedRecord.string(at: name.path, in: document) else {
+                named.append(nil)
+                continue
+            }
+            switch name.target {
+            case .control(let kind): named.append(try await controlRecord(kind: kind, key: value).map { .control($0) })
+            case .resource(let type): named.append(try await read(type: type, id: value).map { .resource($0) })
+            }
+        }
+        return ControlRecordWithNamed(record: record, named: named)
+    }
+
     /// The parts at once: each is a few index reads here, so they need not wait for one another.
     public func searchResources(together parts: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]] {
         try await withThrowingTaskGroup(of: (Int, [StoredResource]).self) { group in
@@ -140,6 +162,61 @@ public struct ControlRecordKey: Sendable, Hashable {
     public init(kind: String, key: String) {
         self.kind = kind
         self.key = key
+    }
+}
+
+/// A record a control record's JSON names: the control record of a kind whose key, or the resource of a
+/// type whose id, is the string at `path` (object keys from the top). Lets a caller read a record and
+/// what it points to in one statement (a web session, its user's account and assignment).
+public struct NamedRecord: Sendable, Hashable {
+    public enum Target: Sendable, Hashable {
+        case control(kind: String)
+        case resource(type: String)
+    }
+
+    /// What was found under a name.
+    public enum Found: Sendable {
+        case control(ControlRecord)
+        /// The current version, a deletion marker included, as `read(type:id:)` answers.
+        case resource(StoredResource)
+    }
+
+    public var target: Target
+    public var path: [String]
+
+    public init(_ target: Target, at path: [String]) {
+        self.target = target
+        self.path = path
+    }
+
+    /// The string at `path` in a decoded JSON document; nil where the path ends early or is not a string.
+    static func string(at path: [String], in document: Any?) -> String? {
+        var current = document
+        for key in path { current = (current as? [String: Any])?[key] }
+        return current as? String
+    }
+}
+
+/// A control record with what it names, in the order the names were asked for (nil where nothing is stored).
+public struct ControlRecordWithNamed: Sendable {
+    public var record: ControlRecord
+    public var named: [NamedRecord.Found?]
+
+    public init(record: ControlRecord, named: [NamedRecord.Found?]) {
+        self.record = record
+        self.named = named
+    }
+
+    /// The control record under the `index`th name, if it is one.
+    public func control(_ index: Int) -> ControlRecord? {
+        guard case .control(let record)? = named[index] else { return nil }
+        return record
+    }
+
+    /// The resource under the `index`th name, if it is one.
+    public func resource(_ index: Int) -> StoredResource? {
+        guard case .resource(let stored)? = named[index] else { return nil }
+        return stored
     }
 }
 

@@ -274,14 +274,15 @@ public struct WebApp<Context: RequestContext>: Sendable {
     func signedIn(_ request: Request, form: Bool = false, passwordPage: Bool = false, _ body: (User) async throws -> Response) async throws -> Response {
         let token = request.cookies[Self.sessionCookie]?.value
         let stored: WebSessions.Stored
+        let named: ControlRecordWithNamed
         switch try await sessions.resume(token) {
-        case .active(let found): stored = found
+        case .active(let found, let records): (stored, named) = (found, records)
         case .expired: return Self.redirect("/login?orsak=timeout")
         case .missing: return Self.redirect("/login")
         }
         let principal: Principal
         do {
-            principal = try await tokens.principal(for: stored.grant)
+            principal = try await tokens.principal(for: stored.grant, named: named)
         } catch {
             // The account was disabled or the assignment ended since login.
             if let token { try await sessions.end(token) }

@@ -338,6 +338,32 @@ struct PDLRuleTests {
         try await region.store.close()
     }
 
+    /// The access facts read the Patient; a read of it later in the request is served from that version
+    /// and audited like any read, and the session's own write of it makes the next read the new version.
+    @Test("a Patient read after the access facts: their version, audited; after the session's write, the new one", arguments: backends)
+    func patientReadAfterFacts(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1")
+        #expect(try await doc1.accessStatus(patientID: "p1")["access"]?.stringValue != "none")
+        func patientReads() async throws -> Int {
+            try await region.audit(patient: "p1").filter {
+                $0.entry.actor == "Practitioner/doc1" && $0.entry.outcome == "allowed" && String(decoding: $0.entry.json, as: UTF8.self).contains("Patient/p1")
+            }.count
+        }
+        let readsBefore = try await patientReads()
+        let first = try #require(try await doc1.read(type: "Patient", id: "p1"))
+        let stored = try #require(try await region.store.read(type: "Patient", id: "p1"))
+        #expect(first.versionId == stored.versionId && first.json == stored.json)
+        #expect(try await patientReads() == readsBefore + 1, "the read is audited though the store was not asked again")
+
+        let renamed = Region.patient("p1", family: "Svensson-Berg", line: "Storgatan 1", protected: false)
+        _ = try await doc1.commit(.update(renamed, type: "Patient", id: "p1"))
+        let second = try #require(try await doc1.read(type: "Patient", id: "p1"))
+        #expect(second.versionId == first.versionId + 1)
+        #expect(second.object["name"]?.arrayValue?.first?.objectValue?["family"]?.stringValue == "Svensson-Berg")
+        try await region.store.close()
+    }
+
     @Test("review flags: same surname as the patient", arguments: backends)
     func sameSurnameFlag(_ backend: StoreBackend) async throws {
         let region = try await Region.make(backend)

@@ -236,6 +236,44 @@ struct StoreContractTests {
         try await store.close()
     }
 
+    /// A control record read with what its JSON names answers what reading each alone answers: the
+    /// named control record and resource (its current version, a deletion marker too), nil where the
+    /// path is missing, not a string, or names nothing; a key with a comma and quotes stays one key.
+    @Test(arguments: backends)
+    func controlRecordWithWhatItNames(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        _ = try await store.commit([.update(patient("Berg", id: "pa"), type: "Patient", id: "pa"), .update(patient("Lind", id: "pa"), type: "Patient", id: "pa"),
+                                    .update(patient("Nord", id: "gone"), type: "Patient", id: "gone"), .delete(type: "Patient", id: "gone")])
+        let session = #"{"grant": {"subject": "anna", "patient": "pa", "removed": "gone", "count": 5, "odd,\"key": "bo"}, "other": "anna"}"#
+        try await store.writeControlRecords([
+            ControlRecord(kind: "session", key: "s1", json: Array(session.utf8)),
+            ControlRecord(kind: "account", key: "anna", patientID: "pa", json: Array(#"{"name": "Anna"}"#.utf8)),
+            ControlRecord(kind: "account", key: "bo", json: Array(#"{"name": "Bo"}"#.utf8)),
+            ControlRecord(kind: "other", key: "anna", json: Array("{}".utf8)),
+        ], deleting: [], audit: [])
+        let names = [NamedRecord(.control(kind: "account"), at: ["grant", "subject"]), NamedRecord(.resource(type: "Patient"), at: ["grant", "patient"]),
+                     NamedRecord(.resource(type: "Patient"), at: ["grant", "removed"]), NamedRecord(.control(kind: "account"), at: ["grant", "missing"]),
+                     NamedRecord(.control(kind: "account"), at: ["grant", "count"]), NamedRecord(.control(kind: "account"), at: ["grant", #"odd,"key"#]),
+                     NamedRecord(.resource(type: "Observation"), at: ["grant", "patient"]), NamedRecord(.control(kind: "account"), at: ["other"])]
+        let read = try #require(try await store.controlRecord(kind: "session", key: "s1", naming: names))
+        #expect(read.record == (try await store.controlRecord(kind: "session", key: "s1")))
+        #expect(read.named.count == names.count)
+        #expect(read.control(0) == (try await store.controlRecord(kind: "account", key: "anna")))
+        #expect(read.control(0)?.patientID == "pa")
+        let patient = try #require(read.resource(1))
+        let alone = try #require(try await store.read(type: "Patient", id: "pa"))
+        #expect(patient.key == alone.key && patient.versionId == 2 && patient.json == alone.json && patient.sequence == alone.sequence
+                && patient.lastUpdated == alone.lastUpdated && patient.patientID == "pa" && patient.method == alone.method)
+        #expect(read.resource(2)?.isDeleted == true)
+        #expect(read.named[3] == nil && read.named[4] == nil && read.named[6] == nil)
+        #expect(read.control(5)?.key == "bo")
+        #expect(read.control(7)?.key == "anna" && read.control(7)?.kind == "account")
+        #expect(read.resource(0) == nil && read.control(1) == nil)
+        #expect(try await store.controlRecord(kind: "session", key: "nobody", naming: names) == nil)
+        #expect(try await store.controlRecord(kind: "session", key: "s1", naming: [])?.named.isEmpty == true)
+        try await store.close()
+    }
+
     /// Searches asked together answer what each answers alone, each in its own order, whatever the
     /// store does to join them (PostgreSQL makes them one statement with renumbered placeholders).
     @Test(arguments: backends)

@@ -195,6 +195,8 @@ public struct PatientDataSession: Sendable {
     /// The current version, if the principal may see it. Blocked information answers nil (as if absent);
     /// a missing ground is a 403 naming what the user can do.
     public func read(type: String, id: String) async throws -> StoredResource? {
+        // The facts of this request read the Patient moments ago (a write through this session forgets them).
+        if type == "Patient", let patient = cache.facts(id)?.patient { return try await one(patient) }
         guard let stored = try await store.read(type: type, id: id) else { return nil }
         return try await one(stored)
     }

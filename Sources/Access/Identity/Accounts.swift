@@ -162,7 +162,12 @@ public struct AccountService: Sendable {
 
     public func account(_ username: String) async throws -> UserAccount? {
         guard let record = try await store.controlRecord(kind: ControlKind.account, key: username.lowercased()) else { return nil }
-        return try JSONDecoder().decode(UserAccount.self, from: Data(record.json))
+        return try Self.account(from: record)
+    }
+
+    /// An account as its control record stores it.
+    public static func account(from record: ControlRecord) throws -> UserAccount {
+        try JSONDecoder().decode(UserAccount.self, from: Data(record.json))
     }
 
     public func save(_ account: UserAccount, audit: [AuditEntry] = []) async throws {

@@ -329,30 +329,60 @@ public final class TokenService: Sendable {
 
     /// The principal a stored grant stands for (a web session's user), checked against the account and assignment as they are now.
     public func principal(for grant: Grant) async throws -> Principal {
-        guard grant.kind != .system else {
-            return Principal(kind: .system, id: grant.subject, displayName: grant.displayName, assignment: nil, scopes: ScopeSet(grant.scope), clientID: grant.clientID)
-        }
+        guard grant.kind != .system else { return Self.systemPrincipal(grant) }
         return try await user(kind: grant.kind, username: grant.subject, assignmentID: grant.assignmentID, scopes: ScopeSet(grant.scope),
                               launchPatient: grant.patient, clientID: grant.clientID, loggedInAt: grant.issuedAt)
     }
 
+    /// What to read together with a stored grant, its JSON at `path` in the stored record, so that
+    /// `principal(for:named:)` needs no read of its own: the account, then the assignment it names.
+    public static func recordsNamed(byGrantAt path: [String]) -> [NamedRecord] {
+        [NamedRecord(.control(kind: ControlKind.account), at: path + ["subject"]),
+         NamedRecord(.resource(type: "PractitionerRole"), at: path + ["assignmentID"])]
+    }
+
+    /// The principal a stored grant stands for, from the records `recordsNamed(byGrantAt:)` read with it
+    /// (names after those two are ignored): the same checks as `principal(for:)`.
+    public func principal(for grant: Grant, named read: ControlRecordWithNamed) async throws -> Principal {
+        guard grant.kind != .system else { return Self.systemPrincipal(grant) }
+        let account = try read.control(0).map(AccountService.account(from:))
+        var assignment: Assignment?
+        if let role = read.resource(1) { assignment = try await directory.assignment(role) }
+        return try user(kind: grant.kind, account: account, assignmentID: grant.assignmentID, assignment: assignment, scopes: ScopeSet(grant.scope),
+                        launchPatient: grant.patient, clientID: grant.clientID, loggedInAt: grant.issuedAt)
+    }
+
+    private static func systemPrincipal(_ grant: Grant) -> Principal {
+        Principal(kind: .system, id: grant.subject, displayName: grant.displayName, assignment: nil, scopes: ScopeSet(grant.scope), clientID: grant.clientID)
+    }
+
     private func user(kind: Principal.Kind, username: String, assignmentID: String?, scopes: ScopeSet, launchPatient: String?,
                       clientID: String, loggedInAt: Int64? = nil) async throws -> Principal {
-        guard let account = try await accounts.account(username), !account.disabled else {
+        let account = try await accounts.account(username)
+        var assignment: Assignment?
+        if kind == .practitioner, let id = assignmentID, account?.disabled == false { assignment = try await directory.assignment(id: id) }
+        return try user(kind: kind, account: account, assignmentID: assignmentID, assignment: assignment, scopes: scopes, launchPatient: launchPatient,
+                        clientID: clientID, loggedInAt: loggedInAt)
+    }
+
+    /// A user's principal from their account and assignment as read: refused when either no longer holds.
+    private func user(kind: Principal.Kind, account: UserAccount?, assignmentID: String?, assignment: Assignment?, scopes: ScopeSet,
+                      launchPatient: String?, clientID: String, loggedInAt: Int64?) throws -> Principal {
+        guard let account, !account.disabled else {
             throw FHIRError(.unauthorized, code: "login", "the user of this token no longer exists or is disabled")
         }
         // A reset (or the user's own change elsewhere) ends what the old password opened.
         if let loggedInAt, let changed = account.passwordChangedAt, loggedInAt < changed {
             throw FHIRError(.unauthorized, code: "login", "the password was changed after this login; log in again")
         }
-        var assignment: Assignment?
-        if kind == .practitioner, let id = assignmentID {
-            assignment = try await directory.assignment(id: id)
-            guard let found = assignment, found.practitionerID == account.subjectID else {
+        var checked: Assignment?
+        if kind == .practitioner, assignmentID != nil {
+            guard let assignment, assignment.practitionerID == account.subjectID else {
                 throw FHIRError(.unauthorized, code: "login", "the assignment in the token is no longer valid; log in again")
             }
+            checked = assignment
         }
-        return Principal(kind: kind, id: account.subjectID, displayName: account.displayName, assignment: assignment, scopes: scopes,
+        return Principal(kind: kind, id: account.subjectID, displayName: account.displayName, assignment: checked, scopes: scopes,
                          launchPatient: launchPatient, clientID: clientID, personalDetails: account.personalDetails)
     }
 

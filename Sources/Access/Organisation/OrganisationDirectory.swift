@@ -104,8 +104,15 @@ public actor OrganisationDirectory {
     /// One assignment by PractitionerRole id, if it is active and well-formed.
     public func assignment(id: String) async throws -> Assignment? {
         try await loadIfStale()
-        guard let stored = try await store.read(type: "PractitionerRole", id: id), !stored.isDeleted else { return nil }
-        return assignment(from: stored)
+        guard let stored = try await store.read(type: "PractitionerRole", id: id) else { return nil }
+        return try await assignment(stored)
+    }
+
+    /// The assignment a PractitionerRole already read stands for, if it is active and well-formed.
+    public func assignment(_ role: StoredResource) async throws -> Assignment? {
+        try await loadIfStale()
+        guard role.type == "PractitionerRole", !role.isDeleted else { return nil }
+        return assignment(from: role)
     }
 
     private func assignment(from stored: StoredResource) -> Assignment? {

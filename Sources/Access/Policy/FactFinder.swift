@@ -21,6 +21,7 @@ struct FactFinder: Sendable {
         var all = Dictionary(uniqueKeysWithValues: patientIDs.map { ($0, PatientAccessFacts(patientID: $0)) })
         for patient in try await store.read(keys: patientIDs.map { ResourceKey(type: "Patient", id: $0) }) where !patient.isDeleted {
             all[patient.id] = Self.directoryFacts(patientID: patient.id, patient: patient.object)
+            all[patient.id]?.patient = patient
         }
         for record in try await directives {
             guard let patientID = record.patientID, var facts = all[patientID],

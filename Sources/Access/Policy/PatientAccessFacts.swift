@@ -1,3 +1,5 @@
+import Store
+
 /// What the gateway knows about one patient for one principal, gathered once
 /// per request: the care relationship at the user's unit, consents, emergency
 /// access, blocks and protected identity.
@@ -20,6 +22,8 @@ public struct PatientAccessFacts: Sendable {
     public var personnummer: String?
     /// The Patient resource exists (and is not deleted).
     public var exists: Bool = false
+    /// The Patient's version the facts were read from: a read of the Patient later in the same request is served from it.
+    public var patient: StoredResource?
     /// The patient's directives in force when the facts were gathered (all kinds, all units).
     public var directives: [Directive] = []
 

@@ -422,6 +422,51 @@ public final class PostgresStore: ResourceStore {
             "SELECT kind, key, patient_id, json, updated_at FROM control_record WHERE kind = \(kind) AND key = \(key)", logger: logger)).first
     }
 
+    /// One statement: the record's JSON is parsed once in the database and each name followed there,
+    /// so a page's sign-in (session, account, assignment) is one round trip and one snapshot.
+    public func controlRecord(kind: String, key: String, naming: [NamedRecord]) async throws -> ControlRecordWithNamed? {
+        var targets: [String] = [], names: [String] = [], paths: [String] = []
+        for name in naming {
+            switch name.target {
+            case .control(let kind): targets.append("control"); names.append(kind)
+            case .resource(let type): targets.append("resource"); names.append(type)
+            }
+            // A text[] literal, each key quoted, so a key with a comma or brace stays one key.
+            paths.append("{" + name.path.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+                .joined(separator: ",") + "}")
+        }
+        let rows = try await client.query("""
+            WITH s AS (SELECT kind, key, patient_id, json, updated_at, convert_from(json, 'UTF8')::jsonb AS doc
+                       FROM control_record WHERE kind = \(kind) AND key = \(key)),
+                 f AS (SELECT n, target, name, s.doc #>> path::text[] AS value
+                       FROM s, unnest(\(targets)::text[], \(names)::text[], \(paths)::text[]) WITH ORDINALITY AS u(target, name, path, n))
+            SELECT 0::bigint, kind, key, patient_id, json, updated_at, 0, '', 0::bigint FROM s
+            UNION ALL
+            SELECT f.n, c.kind, c.key, c.patient_id, c.json, c.updated_at, 0, '', 0::bigint
+            FROM f JOIN control_record c ON f.target = 'control' AND c.kind = f.name AND c.key = f.value
+            UNION ALL
+            SELECT f.n, v.resource_type, v.id, v.patient_id, v.json, v.last_updated, v.version_id, v.method, v.seq
+            FROM f JOIN resource r ON f.target = 'resource' AND r.resource_type = f.name AND r.id = f.value
+            JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+            """, logger: logger)
+        var record: ControlRecord?
+        var named = [NamedRecord.Found?](repeating: nil, count: naming.count)
+        for try await (n, kind, key, patient, json, updated, version, method, sequence)
+            in rows.decode((Int64, String, String, String?, ByteBuffer, Int64, Int, String, Int64).self) {
+            let bytes = Array(json.readableBytesView)
+            guard n > 0 else {
+                record = ControlRecord(kind: kind, key: key, patientID: patient, json: bytes, updatedAt: updated)
+                continue
+            }
+            let index = Int(n) - 1
+            switch naming[index].target {
+            case .control: named[index] = .control(ControlRecord(kind: kind, key: key, patientID: patient, json: bytes, updatedAt: updated))
+            case .resource: named[index] = .resource(Self.stored((kind, key, version, updated, method, json, sequence, patient)))
+            }
+        }
+        return record.map { ControlRecordWithNamed(record: $0, named: named) }
+    }
+
     public func controlRecords(kind: String, patientID: String?) async throws -> [ControlRecord] {
         try await controlRecords(client.query("""
             SELECT kind, key, patient_id, json, updated_at FROM control_record

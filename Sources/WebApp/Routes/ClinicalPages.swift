@@ -18,14 +18,15 @@ extension WebApp {
     func clinicalPage(patientID: String, _ user: User, form: ClinicalForm? = nil, values: [String: String] = [:], errors: [String: String] = [:],
                       notice: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "attention-signals")
-        let (shown, access) = try await header(patientID: patientID, session: session)
-        guard let banner = shown else { return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:]) }
+        let (shown, access, signals) = try await header(patientID: patientID, session: session)
+        guard let banner = shown, let state = signals else {
+            return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:])
+        }
         let since = Instant.format(milliseconds: Instant.now() - 30 * 86_400_000)
-        async let signals = documentation.attentionSignals.state(patientID: patientID, session: session)
         async let problems = documentation.diagnoses.problemList(patientID: patientID, session: session)
         async let contacts = Records(session: session).search("Encounter", [("patient", "Patient/\(patientID)"), ("date", "ge" + since),
                                                                             ("status:not", "cancelled"), ("status:not", "entered-in-error"), ("_sort", "-date")], limit: 10)
-        let (state, list, recent) = try await (signals, problems, contacts)
+        let (list, recent) = try await (problems, contacts)
 
         var context = layout(user, title: "Signaler och diagnoser – \(banner["name"] as? String ?? "")")
         context["patientID"] = patientID

@@ -101,7 +101,7 @@ extension WebApp {
 
     func logout(_ request: Request) async throws -> Response {
         let form = try await Self.formFields(request)
-        if let token = request.cookies[Self.sessionCookie]?.value, case .active(let session) = try await sessions.resume(token),
+        if let token = request.cookies[Self.sessionCookie]?.value, case .active(let session, _) = try await sessions.resume(token),
            form["formToken"] == session.formToken {
             try await sessions.end(token)
         }

@@ -22,7 +22,8 @@ public struct WebSessions: Sendable {
 
     /// A session found by its cookie.
     enum Lookup: Sendable {
-        case active(Stored)
+        /// With its user's account and assignment, read in the same statement (`TokenService.principal(for:named:)`).
+        case active(Stored, named: ControlRecordWithNamed)
         /// It existed but was idle too long: the page says so instead of a bare login form.
         case expired
         case missing
@@ -51,8 +52,9 @@ public struct WebSessions: Sendable {
     func resume(_ token: String?) async throws -> Lookup {
         guard let token, !token.isEmpty else { return .missing }
         let key = Secrets.sha256Hex(token)
-        guard let record = try await store.controlRecord(kind: Self.kind, key: key),
-              var stored = try? JSONDecoder().decode(Stored.self, from: Data(record.json))
+        // The account and assignment come with the session: one round trip before any page work, not three.
+        guard let read = try await store.controlRecord(kind: Self.kind, key: key, naming: TokenService.recordsNamed(byGrantAt: ["grant"])),
+              var stored = try? JSONDecoder().decode(Stored.self, from: Data(read.record.json))
         else { return .missing }
         let now = Instant.now()
         guard stored.expiresAt > now else {
@@ -64,7 +66,7 @@ public struct WebSessions: Sendable {
             stored.renewedAt = now
             try await save(stored, token: token)
         }
-        return .active(stored)
+        return .active(stored, named: read)
     }
 
     /// Stores what changed in an active session.
