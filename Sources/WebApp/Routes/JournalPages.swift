@@ -9,7 +9,8 @@ import Store
 /// sökord, saving a draft and signing.
 extension WebApp {
     /// The banner of a patient page with the access status it rests on; no banner when the user has no ground
-    /// for the patient (the page then asks for one with that status, not asking the gateway twice).
+    /// for the patient (the page then asks for one with that status, not asking the gateway twice). The
+    /// attention signals come back too, so the signals page lists them in full without asking again.
     func header(patientID: String, session: PatientDataSession) async throws -> (banner: [String: Any]?, status: JSONObject, signals: AttentionSignals.State?) {
         let status = try await session.accessStatus(patientID: patientID)
         guard status["access"]?.stringValue != "none" else { return (nil, status, nil) }
@@ -18,7 +19,6 @@ extension WebApp {
         async let signals = documentation.attentionSignals.state(patientID: patientID, session: session)
         async let contacts = records.search("Encounter", [("patient", "Patient/\(patientID)"), ("status", "planned,arrived,triaged,in-progress,onleave")], limit: 10)
         let state = try await signals
-        // The signals come back too: the signals page lists them in full without asking again.
         return (banner(try await patient.object, status: status, signals: state, contacts: try await contacts) as [String: Any], status, state)
     }
 
