@@ -646,6 +646,38 @@ struct WebAppTests {
         }
     }
 
+    /// A reset password is the systemförvaltare's, not the user's: no app gets a token with it. The
+    /// same login, once the user's own password is set, goes through to the app.
+    @Test("the SMART login refuses a user whose reset password is not yet their own, and lets them in once it is", arguments: backends)
+    func smartLoginWaitsForTheUsersOwnPassword(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            try await services.tokens.clients.register(OAuthClient(id: "app", name: "Journalappen", kind: .publicApp, redirectURIs: ["http://127.0.0.1/callback"],
+                                                                   scopes: "openid fhirUser user/*.rs"))
+            var account = try #require(try await services.accounts.account("doc"))
+            account.mustChangePassword = true
+            try await services.accounts.save(account)
+            func attempt(step: Int64) async throws -> Browser.Page {
+                var browser = Browser(client: client)
+                let form = try await browser.send(.get, "/auth/authorize?response_type=code&client_id=app&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback"
+                                                  + "&scope=openid%20fhirUser%20user%2F*.rs&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+                                                  + "&code_challenge_method=S256")
+                #expect(form.status == 200)
+                let hidden = try ["client_id", "redirect_uri", "scope", "state", "code_challenge", "csrf"].map { ($0, try #require(form.field($0))) }
+                return try await browser.send(.post, "/auth/authorize", form: hidden + [("username", "doc"), ("password", Self.password),
+                                                                                      ("code", TOTP.code(secret: Self.secret, step: step) ?? "")])
+            }
+            // The refused login uses the current 30-s code and the later one the next (each login needs a later code).
+            let step = TOTP.step(at: Date())
+            let refused = try await attempt(step: step)
+            #expect(refused.status == 403 && refused.location == nil)
+            #expect(refused.html.contains("Ditt lösenord har återställts. Logga in i Kärnas webbapp och välj ett eget lösenord först."))
+            account.mustChangePassword = nil
+            try await services.accounts.save(account)
+            let allowed = try await attempt(step: step + 1)
+            #expect(allowed.status == 302 && allowed.location?.hasPrefix("http://127.0.0.1/callback?code=") == true)
+        }
+    }
+
     @Test("accounts: a systemförvaltare resets a login, the user must choose a password first, then changes it again on Mitt konto; an assignment and a unit end",
           arguments: backends)
     func accountsAndTheirEnd(_ backend: StoreBackend) async throws {
