@@ -364,6 +364,29 @@ struct PDLRuleTests {
         try await region.store.close()
     }
 
+    /// Searches one session runs at the same time gather their facts together (`FactsGathering`): each
+    /// answers what it answers alone, a refused patient's records stay out, and none waits forever.
+    @Test("searches at the same time through one session answer what each answers alone", arguments: backends)
+    func concurrentSearchesShareTheirFacts(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let queries = try [("Observation", [("patient", "Patient/p1")]), ("Encounter", []), ("Observation", [("_sort", "-_id")]),
+                           ("Encounter", [("patient", "Patient/p2")])].map { try SearchQuery.parse(type: $0.0, parameters: $0.1, strict: true) }
+        for practitioner in ["doc1", "doc2", "docB"] {
+            var alone: [[String]] = []
+            for query in queries { alone.append(try await region.practitioner(practitioner).search(query, limit: 10).resources.map(\.id)) }
+            let session = try await region.practitioner(practitioner)
+            let together = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+                for (index, query) in queries.enumerated() { group.addTask { (index, try await session.search(query, limit: 10).resources.map(\.id)) } }
+                var pages = [[String]](repeating: [], count: queries.count)
+                for try await (index, ids) in group { pages[index] = ids }
+                return pages
+            }
+            #expect(together == alone, "\(practitioner)")
+        }
+        #expect(try await region.practitioner("doc1").search(queries[0], limit: 10).resources.map(\.id) == ["obs-u1", "obs-u2"], "another provider's record stays out without consent")
+        try await region.store.close()
+    }
+
     @Test("review flags: same surname as the patient", arguments: backends)
     func sameSurnameFlag(_ backend: StoreBackend) async throws {
         let region = try await Region.make(backend)

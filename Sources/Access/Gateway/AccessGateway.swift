@@ -51,6 +51,7 @@ public struct PatientDataSession: Sendable {
     public let principal: Principal
     public let action: String
     let cache = FactsCache()
+    let gathering = FactsGathering()
     let requestAudit: RequestAudit?
 
     init(gateway: AccessGateway, principal: Principal, action: String, requestAudit: RequestAudit? = nil) {
@@ -85,12 +86,47 @@ public struct PatientDataSession: Sendable {
     /// Gathers the facts of several patients at once, a few at a time: a ward's or a day's list must
     /// not wait for each patient's care-relationship lookups one after the other.
     func prefetchFacts(_ resources: [StoredResource]) async throws {
-        guard principal.kind == .practitioner, principal.assignment != nil else { return }
-        let missing = Set(resources.compactMap { $0.type == "Patient" ? nil : $0.patientID }).filter { cache.facts($0) == nil }
+        guard gathersFacts else { return }
+        let missing = missingFacts(resources)
         guard missing.count > 1 else { return }
-        for facts in try await gateway.factFinder.facts(patientIDs: missing.sorted(), for: principal, now: Instant.now()).values {
+        try await gatherFacts(missing)
+    }
+
+    /// A practitioner under an assignment: the principal whose decisions rest on per-patient facts worth gathering ahead.
+    private var gathersFacts: Bool { principal.kind == .practitioner && principal.assignment != nil }
+
+    /// The patients of these records whose facts this request has not gathered yet (a Patient itself needs none to be found).
+    private func missingFacts(_ resources: [StoredResource]) -> Set<String> {
+        Set(resources.compactMap { $0.type == "Patient" ? nil : $0.patientID }).filter { cache.facts($0) == nil }
+    }
+
+    private func gatherFacts(_ patientIDs: Set<String>) async throws {
+        for facts in try await gateway.factFinder.facts(patientIDs: patientIDs.sorted(), for: principal, now: Instant.now()).values {
             cache.store(facts)
         }
+    }
+
+    /// Asks the store while the request's other searches may be asking too; when the matches arrive,
+    /// the facts of the `candidates` among them are gathered in one batch with theirs (`FactsGathering`).
+    func asking<Found>(_ search: () async throws -> Found, candidates: (Found) -> [StoredResource]) async throws -> Found {
+        guard gathersFacts else { return try await search() }
+        gathering.started()
+        let found: Found
+        do {
+            found = try await search()
+        } catch {
+            gathering.failed()
+            throw error
+        }
+        switch await gathering.arrived(wanting: missingFacts(candidates(found))) {
+        case .released:
+            break
+        case .gather(let patientIDs, let waiters):
+            // Released also when gathering fails: each then gathers what it still lacks itself.
+            defer { for waiter in waiters { waiter.resume(returning: .released) } }
+            if !patientIDs.isEmpty { try await gatherFacts(patientIDs) }
+        }
+        return found
     }
 
     /// Whether the token's scopes allow `interaction` on `type` for a resource of `patientID`.
@@ -233,7 +269,9 @@ public struct PatientDataSession: Sendable {
     public func search(together queries: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]] {
         // The first batch of every part in one store call (one statement on PostgreSQL); a part whose
         // batch was mostly hidden reads on by itself.
-        let batches = try await store.searchResources(together: queries.map { ($0.query, Self.batchSize(limit: $0.limit, found: 0) + 1) })
+        let sizes = queries.map { Self.batchSize(limit: $0.limit, found: 0) }
+        let batches = try await asking({ try await store.searchResources(together: zip(queries, sizes).map { ($0.query, $1 + 1) }) },
+                                       candidates: { zip($0, sizes).flatMap { batch, size in batch.prefix(size) } })
         var pages: [[StoredResource]] = []
         for (part, batch) in zip(queries, batches) {
             pages.append(try await allowedPage(part.query, limit: part.limit, firstBatch: batch).resources)
@@ -252,7 +290,11 @@ public struct PatientDataSession: Sendable {
         for _ in 0..<8 {
             let batchSize = Self.batchSize(limit: limit, found: result.count)
             let found: [StoredResource]
-            if let batch = firstBatch { found = batch } else { found = try await store.searchResources(query, limit: batchSize + 1) }
+            if let batch = firstBatch {
+                found = batch
+            } else {
+                found = try await asking({ [query] in try await store.searchResources(query, limit: batchSize + 1) }, candidates: { Array($0.prefix(batchSize)) })
+            }
             firstBatch = nil
             let candidates = Array(found.prefix(batchSize))
             // Decide first, audit only what is returned: a look-ahead match is not an access.
