@@ -108,7 +108,7 @@ public struct PatientDataSession: Sendable {
 
     /// Asks the store while the request's other searches may be asking too; when the matches arrive,
     /// the facts of the `candidates` among them are gathered in one batch with theirs (`FactsGathering`).
-    func asking<Found>(_ search: () async throws -> Found, candidates: (Found) -> [StoredResource]) async throws -> Found {
+    private func asking<Found>(_ search: () async throws -> Found, candidates: (Found) -> [StoredResource]) async throws -> Found {
         guard gathersFacts else { return try await search() }
         gathering.started()
         let found: Found
