@@ -72,7 +72,8 @@ public protocol ResourceStore: Sendable {
     /// One control record, or nil.
     func controlRecord(kind: String, key: String) async throws -> ControlRecord?
 
-    /// A control record and what its JSON names (see `NamedRecord`), read together: nil when the record is missing.
+    /// A control record and what its JSON names (see `NamedRecord`), read together: nil when the record is
+    /// missing. For records that hold JSON (PostgreSQL refuses a statement over one that does not).
     func controlRecord(kind: String, key: String, naming: [NamedRecord]) async throws -> ControlRecordWithNamed?
 
     /// The control records of a kind, optionally only those about one patient.
@@ -207,15 +208,15 @@ public struct ControlRecordWithNamed: Sendable {
         self.named = named
     }
 
-    /// The control record under the `index`th name, if it is one.
+    /// The control record under the `index`th name, if it is one (nil past the names asked for).
     public func control(_ index: Int) -> ControlRecord? {
-        guard case .control(let record)? = named[index] else { return nil }
+        guard named.indices.contains(index), case .control(let record)? = named[index] else { return nil }
         return record
     }
 
-    /// The resource under the `index`th name, if it is one.
+    /// The resource under the `index`th name, if it is one (nil past the names asked for).
     public func resource(_ index: Int) -> StoredResource? {
-        guard case .resource(let stored)? = named[index] else { return nil }
+        guard named.indices.contains(index), case .resource(let stored)? = named[index] else { return nil }
         return stored
     }
 }

@@ -268,7 +268,7 @@ struct StoreContractTests {
         #expect(read.named[3] == nil && read.named[4] == nil && read.named[6] == nil)
         #expect(read.control(5)?.key == "bo")
         #expect(read.control(7)?.key == "anna" && read.control(7)?.kind == "account")
-        #expect(read.resource(0) == nil && read.control(1) == nil)
+        #expect(read.resource(0) == nil && read.control(1) == nil && read.control(names.count) == nil)
         #expect(try await store.controlRecord(kind: "session", key: "nobody", naming: names) == nil)
         #expect(try await store.controlRecord(kind: "session", key: "s1", naming: [])?.named.isEmpty == true)
         try await store.close()
