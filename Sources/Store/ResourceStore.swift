@@ -1,5 +1,4 @@
 import FHIRCore
-import Foundation
 
 /// How many ids `find` returns at most: enough to tell none, one and several apart.
 public let conditionalMatchLimit = 10
@@ -117,7 +116,7 @@ extension ResourceStore {
     /// The record, then each named one: reads here are calls into the same process.
     public func controlRecord(kind: String, key: String, naming: [NamedRecord]) async throws -> ControlRecordWithNamed? {
         guard let record = try await controlRecord(kind: kind, key: key) else { return nil }
-        let document = try? JSONSerialization.jsonObject(with: Data(record.json))
+        let document = try? JSONParser.parse(record.json)
         var named: [NamedRecord.Found?] = []
         for name in naming {
             guard let value = NamedRecord.string(at: name.path, in: document) else {
@@ -190,11 +189,11 @@ public struct NamedRecord: Sendable, Hashable {
         self.path = path
     }
 
-    /// The string at `path` in a decoded JSON document; nil where the path ends early or is not a string.
-    static func string(at path: [String], in document: Any?) -> String? {
+    /// The string at `path` in a parsed JSON document; nil where the path ends early or is not a string.
+    static func string(at path: [String], in document: JSONValue?) -> String? {
         var current = document
-        for key in path { current = (current as? [String: Any])?[key] }
-        return current as? String
+        for key in path { current = current?.objectValue?[key] }
+        return current?.stringValue
     }
 }
 

@@ -158,7 +158,7 @@ public struct PatientDataSession: Sendable {
             // Finding a patient is a directory look-up: a search listing fifty patients must not gather
             // fifty patients' care relationships. Facts already gathered in this request are richer.
             if stored.type == "Patient" {
-                return (.allowed(.directory), cache.facts(patientID) ?? FactFinder.directoryFacts(patientID: patientID, patient: stored.object))
+                return (.allowed(.directory), cache.facts(patientID) ?? FactFinder.directoryFacts(stored))
             }
             let facts = try await facts(patientID)
             let object = stored.object

@@ -103,7 +103,6 @@ public actor OrganisationDirectory {
 
     /// One assignment by PractitionerRole id, if it is active and well-formed.
     public func assignment(id: String) async throws -> Assignment? {
-        try await loadIfStale()
         guard let stored = try await store.read(type: "PractitionerRole", id: id) else { return nil }
         return try await assignment(stored)
     }

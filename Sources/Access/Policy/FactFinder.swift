@@ -20,8 +20,7 @@ struct FactFinder: Sendable {
         async let directives = store.controlRecords(kind: ControlKind.directive, patientIDs: patientIDs)
         var all = Dictionary(uniqueKeysWithValues: patientIDs.map { ($0, PatientAccessFacts(patientID: $0)) })
         for patient in try await store.read(keys: patientIDs.map { ResourceKey(type: "Patient", id: $0) }) where !patient.isDeleted {
-            all[patient.id] = Self.directoryFacts(patientID: patient.id, patient: patient.object)
-            all[patient.id]?.patient = patient
+            all[patient.id] = Self.directoryFacts(patient)
         }
         for record in try await directives {
             guard let patientID = record.patientID, var facts = all[patientID],
@@ -53,9 +52,10 @@ struct FactFinder: Sendable {
 
     /// What the Patient resource itself tells: enough to show and audit a directory look-up (finding
     /// the patient), which needs no care relationship, without the lookups the full facts make.
-    static func directoryFacts(patientID: String, patient: JSONObject) -> PatientAccessFacts {
-        var facts = PatientAccessFacts(patientID: patientID)
-        facts.exists = true
+    static func directoryFacts(_ stored: StoredResource) -> PatientAccessFacts {
+        var facts = PatientAccessFacts(patientID: stored.id)
+        facts.patient = stored
+        let patient = stored.object
         facts.protectedIdentity = RecordTags.isProtected(patient)
         let name = patient["name"]?.arrayValue?.first?.objectValue
         facts.familyName = name?["family"]?.stringValue

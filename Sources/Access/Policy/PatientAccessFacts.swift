@@ -20,10 +20,11 @@ public struct PatientAccessFacts: Sendable {
     public var familyName: String?
     public var addressLine: String?
     public var personnummer: String?
-    /// The Patient resource exists (and is not deleted).
-    public var exists: Bool = false
-    /// The Patient's version the facts were read from: a read of the Patient later in the same request is served from it.
+    /// The Patient's version the facts were read from (nil: no such patient, or deleted); a read of the
+    /// Patient later in the same request is served from it.
     public var patient: StoredResource?
+    /// The Patient resource exists (and is not deleted).
+    public var exists: Bool { patient != nil }
     /// The patient's directives in force when the facts were gathered (all kinds, all units).
     public var directives: [Directive] = []
 

@@ -8,6 +8,8 @@ import Store
 /// the session on every server at once.
 public struct WebSessions: Sendable {
     static let kind = "web-session"
+    /// What every request reads with its session: the user's account and assignment, named by the grant.
+    static let signInRecords = TokenService.recordsNamed(byGrantAt: ["grant"])
 
     /// What a session remembers between requests.
     struct Stored: Codable, Sendable {
@@ -53,7 +55,7 @@ public struct WebSessions: Sendable {
         guard let token, !token.isEmpty else { return .missing }
         let key = Secrets.sha256Hex(token)
         // The account and assignment come with the session: one round trip before any page work, not three.
-        guard let read = try await store.controlRecord(kind: Self.kind, key: key, naming: TokenService.recordsNamed(byGrantAt: ["grant"])),
+        guard let read = try await store.controlRecord(kind: Self.kind, key: key, naming: Self.signInRecords),
               var stored = try? JSONDecoder().decode(Stored.self, from: Data(read.record.json))
         else { return .missing }
         let now = Instant.now()
