@@ -57,9 +57,10 @@ public protocol ResourceStore: Sendable {
     /// For `$everything`: current resources in a patient's compartment, ordered by type and id, after `after`.
     func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource]
 
-    /// Applies all operations atomically, in order, and appends the audit records that describe
-    /// them in the same transaction; the results come in the same order as the operations.
-    func commit(_ operations: [WriteOperation], audit: [AuditEntry]) async throws -> [WriteResult]
+    /// Applies all operations atomically, in order, inserts `records` (control records that must be new)
+    /// and appends the audit records that describe them, all in one transaction; the results come in the
+    /// same order as the operations. When a record's key is taken nothing is written: `ControlRecordTaken`.
+    func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit: [AuditEntry]) async throws -> [WriteResult]
 
     /// Appends audit records to the hash chain in one transaction; returns their sequence numbers.
     @discardableResult
@@ -98,6 +99,11 @@ public protocol ResourceStore: Sendable {
 }
 
 extension ResourceStore {
+    /// Applies all operations atomically, in order, with the audit records that describe them.
+    public func commit(_ operations: [WriteOperation], audit: [AuditEntry]) async throws -> [WriteResult] {
+        try await commit(operations, inserting: [], audit: audit)
+    }
+
     /// A search, then a read of its matches: a store that can do both in one statement says so.
     public func searchResources(_ query: SearchQuery, limit: Int) async throws -> [StoredResource] {
         let ids = try await search(query, limit: limit)
@@ -152,6 +158,11 @@ extension ResourceStore {
     public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
         try await commit(operations, audit: [])
     }
+}
+
+/// A control record to insert already exists (a username taken by someone in the same instant).
+public struct ControlRecordTaken: Error, Sendable, Equatable {
+    public let key: ControlRecordKey
 }
 
 /// The primary key of a control record.

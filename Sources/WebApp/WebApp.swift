@@ -211,11 +211,15 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("admin/enhet/:id/avveckla") { request, context in
             try await signedIn(request, form: true) { user in try await endUnit(id: context.parameters.get("id") ?? "", user) }
         }
+        router.post("admin/enhet/:id") { request, context in
+            try await signedIn(request, form: true) { user in try await changeUnit(id: context.parameters.get("id") ?? "", user) }
+        }
         router.get("admin") { _, _ in Self.redirect("/admin/enheter") }
         router.get("admin/:section") { request, context in
             try await signedIn(request) { user in
                 guard let section = AdminSection(rawValue: context.parameters.get("section") ?? "") else { throw HTTPError(.notFound) }
-                return try await adminPage(section, user, notice: Self.query(request)["klar"])
+                let query = Self.query(request)
+                return try await adminPage(section, user, notice: query["klar"], editing: section == .units ? query["andra"] : nil)
             }
         }
         router.post("admin/:section") { request, context in

@@ -84,6 +84,53 @@ struct IdentityTests {
         try await store.close()
     }
 
+    @Test("a new login is written with its practitioner or not at all: an invalid or taken username, also one taken in the same instant, writes nothing",
+          arguments: backends)
+    func newLoginWithItsPractitioner(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: 10), lockout: LockoutPolicy(freeAttempts: 2))
+        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA"))
+        let position = try #require(Position.defaults.first { $0.code == "systemforvaltare" })
+        let assignment = Assignment(id: "a1", practitionerID: "admin1", unitID: "u1", providerID: "provA", unitName: "U1", purpose: .administration, position: position)
+        let admin = gateway.session(Principal(kind: .practitioner, id: "admin1", displayName: "Admin", assignment: assignment, scopes: ScopeSet("user/*.cruds"),
+                                              clientID: "tests"), action: "administration")
+        @Sendable func practitioner(_ id: String) -> [WriteOperation] {
+            [.create(JSONObject([("resourceType", .string("Practitioner")), ("id", .string(id))]), type: "Practitioner", id: id)]
+        }
+        @Sendable func create(_ username: String, _ id: String) async throws {
+            try await admin.createAccount(accounts, username: username, practitionerID: id, displayName: id, password: "ett-lösen-\(id)",
+                                          totpSecret: TOTP.newSecret(), writing: practitioner(id))
+        }
+        try await create("nils", "pr-nils")
+        #expect(try await accounts.account("nils")?.subjectID == "pr-nils")
+        #expect(try await store.read(type: "Practitioner", id: "pr-nils") != nil)
+
+        for (username, id) in [("åsa öberg", "pr-asa"), ("n", "pr-n"), ("NILS", "pr-nils-2")] {
+            do {
+                try await create(username, id)
+                Issue.record("\(username) was accepted")
+            } catch let error as FHIRError {
+                #expect(error.issues.first?.expression == ["username"], "\(username): \(error)")
+            }
+            #expect(try await store.read(type: "Practitioner", id: id) == nil, "\(username): no practitioner without a login")
+        }
+        #expect(try await accounts.account("nils")?.subjectID == "pr-nils", "the existing login is unchanged")
+
+        // Four administrators choose the same new username at once: however their checks and writes
+        // interleave, one login and its practitioner are written.
+        let created = await withTaskGroup(of: Bool.self) { group in
+            for n in 0..<4 { group.addTask { (try? await create("samtidig", "pr-samtidig-\(n)")) != nil } }
+            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(created == 1)
+        let owner = try #require(try await accounts.account("samtidig")?.subjectID)
+        for n in 0..<4 {
+            #expect((try await store.read(type: "Practitioner", id: "pr-samtidig-\(n)") != nil) == (owner == "pr-samtidig-\(n)"))
+        }
+        #expect(try await store.auditRecords(AuditQuery(action: "create-account", limit: 10)).count == 2)
+        try await store.close()
+    }
+
     @Test("a systemförvaltare resets, unlocks, disables and enables logins; nobody else may", arguments: backends)
     func administratorChangesAccounts(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()

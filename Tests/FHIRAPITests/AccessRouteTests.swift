@@ -33,7 +33,7 @@ struct AccessRouteTests {
         "GET /loggranskning", "GET /loggranskning/patient/{id}", "GET /loggranskning/anvandare", "POST /loggranskning/{seq}/beslut",
         "GET /avdelning", "POST /avdelning/inskrivning", "POST /avdelning/{id}/{step}",
         "GET /admin", "GET /admin/{section}", "POST /admin/{section}", "POST /admin/konton/{username}/{change}", "POST /admin/uppdrag",
-        "POST /admin/uppdrag/{id}/avsluta", "POST /admin/enhet/{id}/avveckla", "GET /konto", "POST /konto/losenord",
+        "POST /admin/uppdrag/{id}/avsluta", "POST /admin/enhet/{id}/avveckla", "POST /admin/enhet/{id}", "GET /konto", "POST /konto/losenord",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).

@@ -236,6 +236,50 @@ struct StoreContractTests {
         try await store.close()
     }
 
+    /// Control records inserted with a commit go in with its resources and audit or not at all: a taken
+    /// key leaves the store as it was (no resource, no audit record, the existing record unchanged), and of
+    /// two commits inserting the same key at once exactly one lands.
+    @Test(arguments: backends)
+    func commitInsertingControlRecordsIsAllOrNothing(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        func entry(_ n: Int) -> AuditEntry {
+            AuditEntry(recordedAt: Int64(n), actor: "Practitioner/adm", patientID: nil, action: "create-account", outcome: "allowed", flags: [], json: Array("{\"n\":\(n)}".utf8))
+        }
+        let first = ControlRecord(kind: "account", key: "nils", json: Array(#"{"name": "Nils"}"#.utf8))
+        let written = try await store.commit([.create(patient("Nyström", id: "pr-1"), type: "Patient", id: "pr-1")], inserting: [first], audit: [entry(1)])
+        #expect(written.map { $0.resource?.id } == ["pr-1"])
+        #expect(try await store.controlRecord(kind: "account", key: "nils")?.json == first.json)
+
+        let second = ControlRecord(kind: "account", key: "nils", json: Array(#"{"name": "Annan"}"#.utf8))
+        await #expect(throws: ControlRecordTaken(key: ControlRecordKey(kind: "account", key: "nils"))) {
+            try await store.commit([.create(patient("Annan", id: "pr-2"), type: "Patient", id: "pr-2")],
+                                   inserting: [ControlRecord(kind: "account", key: "ny", json: Array("{}".utf8)), second], audit: [entry(2)])
+        }
+        #expect(try await store.read(type: "Patient", id: "pr-2") == nil, "the resource written before the taken key is rolled back")
+        #expect(try await store.controlRecord(kind: "account", key: "ny") == nil, "so is the record inserted before it")
+        #expect(try await store.controlRecord(kind: "account", key: "nils")?.json == first.json)
+        #expect(try await store.auditRecords(AuditQuery(ascending: true, limit: 10)).count == 1)
+
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for n in 0..<6 {
+                group.addTask {
+                    let record = ControlRecord(kind: "account", key: "same", json: Array("{\"n\":\(n)}".utf8))
+                    return (try? await store.commit([.create(patient("Samtidig", id: "same-\(n)"), type: "Patient", id: "same-\(n)")],
+                                                    inserting: [record], audit: [entry(10 + n)])) != nil
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 1)
+        let landed = try #require(try await store.controlRecord(kind: "account", key: "same"))
+        let n = try #require(String(decoding: landed.json, as: UTF8.self).firstMatch(of: /"n":(\d)/)?.1).description
+        for other in 0..<6 {
+            #expect((try await store.read(type: "Patient", id: "same-\(other)") != nil) == (String(other) == n), "only the landed commit's resource")
+        }
+        #expect(try await store.auditRecords(AuditQuery(ascending: true, limit: 20)).count == 2)
+        try await store.close()
+    }
+
     /// A control record read with what its JSON names answers what reading each alone answers: the
     /// named control record and resource (its current version, a deletion marker too), nil where the
     /// path is missing, not a string, or names nothing; a key with a comma and quotes stays one key.

@@ -34,7 +34,7 @@ struct Browser {
         }
     }
 
-    mutating func send(_ method: HTTPRequest.Method, _ path: String, form: [(String, String)]? = nil) async throws -> Page {
+    mutating func send(_ method: HTTPRequest.Method, _ path: String, form: [(String, String)]? = nil) async throws -> Browser.Page {
         var headers = HTTPFields()
         if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
         var body: ByteBuffer?
@@ -138,7 +138,7 @@ struct WebAppTests {
                                    (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
                                    (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
                                    (.get, "/patienter/p1/signaler"), (.post, "/patienter/p1/allergi"), (.get, "/patienter/p1/remiss/ny"), (.get, "/remisser"),
-                                   (.get, "/loggranskning"), (.post, "/loggranskning/1/beslut")] {
+                                   (.get, "/loggranskning"), (.post, "/loggranskning/1/beslut"), (.post, "/admin/enhet/vc")] {
                 let page = try await browser.send(method, path, form: method == .post ? [("reason", "test")] : nil)
                 #expect(page.status == 303 && page.location == "/login", "\(method) \(path): \(page.status) \(page.location ?? "")")
             }
@@ -608,8 +608,38 @@ struct WebAppTests {
             let token = try #require(units.field("formToken"))
             let noID = try await admin.send(.post, "/admin/enheter", form: [("formToken", token), ("id", ""), ("name", "Avdelning 7")])
             #expect(noID.status == 400 && noID.html.contains("id=\"unit-id-error\"") && noID.html.contains("value=\"Avdelning 7\""))
+            let noParent = try await admin.send(.post, "/admin/enheter", form: [("formToken", token), ("id", "avd-7"), ("name", "Avdelning 7"), ("parent", "finns-inte")])
+            #expect(noParent.status == 400 && noParent.html.contains("id=\"unit-parent-error\""))
             #expect(try await admin.send(.post, "/admin/enheter", form: [("formToken", token), ("id", "avd-7"), ("name", "Avdelning 7"), ("parent", "vc")]).status == 303)
             #expect(try await admin.send(.get, "/admin/enheter").html.contains("<td>avd-7</td><td>Avdelning 7</td>"))
+
+            // A unit renamed, given an HSA-id and moved within its care provider; a loop, another provider
+            // and a stale form are refused at their fields with what the user typed kept.
+            #expect(try await admin.send(.post, "/admin/enheter", form: [("formToken", token), ("id", "klinik"), ("name", "Kliniken"), ("parent", "vc")]).status == 303)
+            #expect(try await admin.send(.post, "/admin/enheter", form: [("formToken", token), ("id", "privat"), ("name", "Privatvård AB")]).status == 303)
+            let editing = try await admin.send(.get, "/admin/enheter?andra=avd-7")
+            #expect(editing.html.contains("id=\"h-edit-unit\"") && editing.html.contains("id=\"edit-name\" name=\"editName\" type=\"text\" value=\"Avdelning 7\""))
+            let version = try #require(editing.field("version"))
+            func change(_ fields: [(String, String)]) async throws -> Browser.Page {
+                try await admin.send(.post, "/admin/enhet/avd-7", form: [("formToken", token), ("version", version)] + fields)
+            }
+            let unnamed = try await change([("editName", ""), ("editHsa", "SE2321000016-ABCD"), ("editParent", "vc")])
+            #expect(unnamed.status == 400 && unnamed.html.contains("id=\"edit-name-error\"") && unnamed.html.contains("value=\"SE2321000016-ABCD\""))
+            let loop = try await admin.send(.post, "/admin/enhet/vc", form: [("formToken", token), ("version", "1"), ("editName", "Vårdcentralen Ek"), ("editParent", "avd-7")])
+            #expect(loop.status == 400 && loop.html.contains("id=\"edit-parent-error\"") && loop.html.contains("avd-7 är en del av vc"))
+            let elsewhere = try await change([("editName", "Avdelning 7B"), ("editParent", "privat")])
+            #expect(elsewhere.status == 400 && elsewhere.html.contains("id=\"edit-parent-error\"") && elsewhere.html.contains("kan inte flyttas till Privatvård AB")
+                    && elsewhere.html.contains("value=\"Avdelning 7B\""))
+            #expect(try await change([("editName", "Avdelning 7B"), ("editParent", "")]).html.contains("kan inte bli en egen vårdgivare"), "nor made a provider of its own")
+            let saved = try await change([("editName", "Avdelning 7B"), ("editHsa", "SE2321000016-ABCD"), ("editParent", "klinik")])
+            #expect(saved.status == 303)
+            let moved = try #require(try await services.gateway.directory.unit("avd-7"))
+            #expect(moved.name == "Avdelning 7B" && moved.parentID == "klinik")
+            #expect(try await services.gateway.directory.provider(of: "avd-7") == "vc")
+            #expect(try await services.store.read(type: "Organization", id: "avd-7").map { JSONWriter.string(.object($0.object)) }?.contains("SE2321000016-ABCD") == true)
+            let stale = try await change([("editName", "Avdelning 7C"), ("editParent", "klinik")])
+            #expect(stale.status == 409 && stale.html.contains("value=\"Avdelning 7B\""), "a form from before someone's change shows their version")
+            #expect(try await services.gateway.directory.unit("avd-7")?.name == "Avdelning 7B")
 
             let created = try await admin.send(.post, "/admin/anvandare", form: [("formToken", token), ("given", "Nils"), ("family", "Nyström"), ("username", "nils"),
                                                                                   ("unit", "avd-7"), ("position", "sjukskoterska"), ("purpose", "vard-och-behandling")])
@@ -619,6 +649,12 @@ struct WebAppTests {
             let again = try await admin.send(.post, "/admin/anvandare", form: [("formToken", token), ("given", "Nils"), ("family", "Annan"), ("username", "nils"),
                                                                                 ("unit", "avd-7"), ("position", "sjukskoterska"), ("purpose", "vard-och-behandling")])
             #expect(again.status == 400 && again.html.contains("id=\"username-error\""))
+            let practitioners = try await services.store.count(type: "Practitioner")
+            let invalid = try await admin.send(.post, "/admin/anvandare", form: [("formToken", token), ("given", "Åsa"), ("family", "Öberg"), ("username", "åsa öberg"),
+                                                                                  ("unit", "avd-7"), ("position", "sjukskoterska"), ("purpose", "vard-och-behandling")])
+            #expect(invalid.status == 400 && invalid.html.contains("id=\"username-error\"") && invalid.html.contains("a–z, siffror")
+                    && invalid.html.contains("value=\"Öberg\""))
+            #expect(try await services.store.count(type: "Practitioner") == practitioners, "no practitioner without a login")
             var nils = Browser(client: client)
             let form = try await nils.send(.get, "/login")
             let login = try await nils.send(.post, "/login", form: [("csrf", try #require(form.field("csrf"))), ("username", "nils"), ("password", password),

@@ -334,3 +334,36 @@ def test_a_doctor_sends_a_referral_and_the_receiving_ward_accepts_and_answers_it
     browser.find_element(By.CSS_SELECTOR, "form[action$='/besvara'] button").click()
     wait_for(browser, lambda d: "Remissvaret är skickat" in d.page_source, "the answer")
     assert browser.find_element(By.ID, "referral-status").text == "Besvarad"
+
+
+def test_the_systemforvaltare_creates_renames_and_moves_a_unit_but_not_to_another_care_provider(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.delete_all_cookies()
+    log_in(browser, server, "admin", "region-karnland")
+    browser.get(f"{server.root}/admin/enheter")
+    browser.find_element(By.ID, "unit-id").send_keys("e2e-avd")
+    browser.find_element(By.ID, "unit-name").send_keys("E2E-avdelningen")
+    Select(browser.find_element(By.ID, "unit-parent")).select_by_value(UNIT)
+    browser.find_element(By.CSS_SELECTOR, "form[action='/admin/enheter'] button").click()
+    wait_for(browser, lambda d: "Enheten E2E-avdelningen är skapad" in d.page_source, "the new unit")
+
+    browser.find_element(By.CSS_SELECTOR, "a[aria-label='Ändra E2E-avdelningen']").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "h-edit-unit"), "the unit's form")
+    name = browser.find_element(By.ID, "edit-name")
+    name.clear()
+    name.send_keys("E2E-mottagningen")
+    Select(browser.find_element(By.ID, "edit-parent")).select_by_value("privat-karnvard")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/admin/enhet/e2e-avd'] button").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "edit-parent-error"), "the other care provider refused at its field")
+    assert "journalerna hör till vårdgivaren" in browser.find_element(By.ID, "edit-parent-error").text
+    assert browser.find_element(By.ID, "edit-name").get_attribute("value") == "E2E-mottagningen", "what the user typed is kept"
+    assert browser.find_element(By.ID, "edit-parent").get_attribute("aria-describedby") == "edit-parent-error"
+    shot(browser, server, "admin-unit")
+
+    Select(browser.find_element(By.ID, "edit-parent")).select_by_value("region-karnland")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/admin/enhet/e2e-avd'] button").click()
+    wait_for(browser, lambda d: "Enheten E2E-mottagningen är ändrad" in d.page_source, "the saved change")
+    row = browser.find_element(By.XPATH, "//tr[td[1]='e2e-avd']")
+    assert "E2E-mottagningen" in row.text and "Region Kärnland" in row.text

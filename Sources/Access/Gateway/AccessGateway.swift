@@ -15,14 +15,14 @@ public final class AccessGateway: Sendable {
     let factFinder: FactFinder
     let auditWriter: AuditWriter
     let logger: Logger
-    /// The clinical modules' rules, run on every write.
+    /// The clinical modules' rules and the organisation tree's, run on every write.
     let rules: [any WriteRule]
 
     public init(store: any ResourceStore, settings: AccessSettings = AccessSettings(), rules: [any WriteRule] = [],
                 logger: Logger = Logger(label: "karna.access")) {
         self.store = store
         self.settings = settings
-        self.rules = rules
+        self.rules = [OrganisationTreeRule()] + rules
         self.directory = OrganisationDirectory(store: store)
         self.factFinder = FactFinder(store: store, settings: settings)
         self.auditWriter = AuditWriter(store: store)
@@ -386,7 +386,13 @@ public struct PatientDataSession: Sendable {
     /// Authorises and applies writes atomically, with their audit records in the same transaction.
     /// New records are tagged with the writer's care unit, so later reads know where they were made.
     public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
-        guard !operations.isEmpty else { return [] }
+        try await commit(operations, inserting: [], audit: [])
+    }
+
+    /// As `commit(_:)`, with control records that must be new and their audit records in the same
+    /// transaction (a login with the practitioner it belongs to): a taken key writes nothing.
+    func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit extra: [AuditEntry]) async throws -> [WriteResult] {
+        guard !operations.isEmpty || !records.isEmpty else { return [] }
         let currents = Dictionary(try await store.read(keys: operations.map { ResourceKey(type: $0.type, id: $0.id) }).map { ($0.key, $0) },
                                   uniquingKeysWith: { a, _ in a })
         try await checkRules(operations, currents: currents)
@@ -435,7 +441,7 @@ public struct PatientDataSession: Sendable {
                 log.add(patientID, reference, basis: basis, facts: facts)
             }
         }
-        let results = try await store.commit(prepared, audit: log.entries(builder, action: action))
+        let results = try await store.commit(prepared, inserting: records, audit: log.entries(builder, action: action) + extra)
         // What was written may create a care relationship (a new contact): decide afresh from now on.
         for patientID in log.patients { cache.forget(patientID) }
         if touchesOrganisations { await gateway.directory.invalidate() }

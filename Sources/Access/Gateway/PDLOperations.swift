@@ -161,15 +161,17 @@ extension PatientDataSession {
         try await gateway.directory.positions()
     }
 
-    /// Creates a practitioner's login (systemförvaltare only), audited with the account's name; an
-    /// existing username is refused, so nobody's password is replaced by mistake.
+    /// Creates a practitioner's login (systemförvaltare only), audited with the account's name, together
+    /// with `writing` (the Practitioner and their first assignment) in one transaction: an invalid or
+    /// existing username — also one taken in the same instant — writes nothing, so nobody's password is
+    /// replaced by mistake and no practitioner is left without a login.
     public func createAccount(_ accounts: AccountService, username: String, practitionerID: String, displayName: String,
-                              password: String, totpSecret: String) async throws {
+                              password: String, totpSecret: String, writing operations: [WriteOperation] = []) async throws {
         guard principal.permissions.administer else {
             throw try await deny(patientID: nil, "creating accounts needs a systemförvaltare assignment (administer permission)")
         }
         let name = username.lowercased()
-        guard (2...64).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+        guard AccountService.isValidUsername(name) else {
             throw FHIRError(.invalid, code: "value", "username: 2–64 letters a–z, digits, '.', '_' or '-'; got '\(username)'", expression: ["username"])
         }
         guard try await accounts.account(name) == nil else {
@@ -177,8 +179,13 @@ extension PatientDataSession {
         }
         let entry = AuditRecordBuilder(principal: principal).entry(action: "create-account", patientID: nil, resources: ["Practitioner/\(practitionerID)"],
                                                                    basis: nil, outcome: "allowed", facts: nil, reason: name)
-        _ = try await accounts.create(username: name, kind: .practitioner, subjectID: practitionerID, displayName: displayName, password: password,
-                                      totpSecret: totpSecret, audit: [entry])
+        let account = try accounts.newAccount(username: name, kind: .practitioner, subjectID: practitionerID, displayName: displayName,
+                                              password: password, totpSecret: totpSecret)
+        do {
+            _ = try await commit(operations, inserting: [try AccountService.record(account)], audit: [entry])
+        } catch is ControlRecordTaken {
+            throw FHIRError(.conflict, code: "duplicate", "username: '\(name)' is taken", expression: ["username"])
+        }
     }
 
     /// What a systemförvaltare may do to an existing login.

@@ -23,9 +23,9 @@ extension WriteRule {
 extension PatientDataSession {
     /// Runs the gateway's rules over the creates and updates of a commit.
     func checkRules(_ operations: [WriteOperation], currents: [ResourceKey: StoredResource]) async throws {
-        let rules = gateway.rules
-        guard !rules.isEmpty else { return }
         for operation in operations {
+            let rules = gateway.rules.filter { $0.types.contains(operation.type) }
+            guard !rules.isEmpty else { continue }
             let resource: JSONObject
             switch operation.kind {
             case .create(let object, let criteria):
@@ -35,10 +35,10 @@ extension PatientDataSession {
             case .update(let object, _): resource = object
             case .delete:
                 guard let current = currents[ResourceKey(type: operation.type, id: operation.id)], !current.isDeleted else { continue }
-                for rule in rules where rule.types.contains(operation.type) { try await rule.checkDelete(current, commit: operations, session: self) }
+                for rule in rules { try await rule.checkDelete(current, commit: operations, session: self) }
                 continue
             }
-            for rule in rules where rule.types.contains(operation.type) {
+            for rule in rules {
                 try await rule.check(resource, id: operation.id, current: currents[ResourceKey(type: operation.type, id: operation.id)],
                                      commit: operations, session: self)
             }

@@ -171,9 +171,18 @@ public struct AccountService: Sendable {
     }
 
     public func save(_ account: UserAccount, audit: [AuditEntry] = []) async throws {
-        let record = ControlRecord(kind: ControlKind.account, key: account.username.lowercased(),
-                                   patientID: account.kind == .patient ? account.subjectID : nil, json: [UInt8](try JSONEncoder().encode(account)))
-        try await store.writeControlRecords([record], deleting: [], audit: audit)
+        try await store.writeControlRecords([try Self.record(account)], deleting: [], audit: audit)
+    }
+
+    /// What a new username may be: 2–64 of a–z, digits, '.', '_' and '-' (compared lowercased).
+    public static func isValidUsername(_ username: String) -> Bool {
+        (2...64).contains(username.count) && username.lowercased().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+
+    /// How an account is stored: a control record under its lowercased username.
+    public static func record(_ account: UserAccount) throws -> ControlRecord {
+        ControlRecord(kind: ControlKind.account, key: account.username.lowercased(),
+                      patientID: account.kind == .patient ? account.subjectID : nil, json: [UInt8](try JSONEncoder().encode(account)))
     }
 
     public func hasAccounts() async throws -> Bool {
@@ -183,10 +192,17 @@ public struct AccountService: Sendable {
     /// Creates or replaces an account with a new password and TOTP secret.
     public func create(username: String, kind: Principal.Kind, subjectID: String, displayName: String, password: String, totpSecret: String,
                        personalDetails: Principal.PersonalDetails? = nil, audit: [AuditEntry] = []) async throws -> UserAccount {
-        let account = UserAccount(username: username.lowercased(), kind: kind, subjectID: subjectID, displayName: displayName,
-                                  passwordHash: try hasher.hash(password), totpSecret: totpSecret, personalDetails: personalDetails)
+        let account = try newAccount(username: username, kind: kind, subjectID: subjectID, displayName: displayName, password: password,
+                                     totpSecret: totpSecret, personalDetails: personalDetails)
         try await save(account, audit: audit)
         return account
+    }
+
+    /// An account with its password hashed, not yet stored (for a caller that stores it with other writes).
+    public func newAccount(username: String, kind: Principal.Kind, subjectID: String, displayName: String, password: String, totpSecret: String,
+                           personalDetails: Principal.PersonalDetails? = nil) throws -> UserAccount {
+        UserAccount(username: username.lowercased(), kind: kind, subjectID: subjectID, displayName: displayName,
+                    passwordHash: try hasher.hash(password), totpSecret: totpSecret, personalDetails: personalDetails)
     }
 
     /// Checks password and TOTP code; counts failures, locks with back-off, and audits each attempt.

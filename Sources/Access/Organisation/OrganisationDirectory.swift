@@ -63,6 +63,36 @@ public actor OrganisationDirectory {
         return current
     }
 
+    /// Why an organisation may not be placed under `parentID` (nil: made a care provider of its own), or
+    /// nil when it may. `pending` are the `partOf` of organisations written in the same commit.
+    public func placementProblem(of id: String, under parentID: String?, pending: [String: String?] = [:]) async throws -> PlacementProblem? {
+        try await loadIfStale()
+        /// `start` and the organisations above it, up to its provider (or to a loop already stored).
+        func chain(from start: String) -> [String] {
+            var chain = [start]
+            var seen: Set<String> = [start]
+            while let next = pending[chain[chain.count - 1]] ?? units[chain[chain.count - 1]]?.parentID, seen.insert(next).inserted { chain.append(next) }
+            return chain
+        }
+        let above = parentID.map(chain(from:)) ?? []
+        if parentID == id { return .partOfItself }
+        if let parentID, above.contains(id) { return .underItsOwnPart(parentID) }
+        // Only an organisation the tree already knows has records and assignments that name its provider.
+        guard let existing = units[id], existing.parentID != parentID else { return nil }
+        let (before, after) = (providerLoaded(id), above.last ?? id)
+        return before == after ? nil : .otherProvider(from: before, to: after)
+    }
+
+    /// Why a place in the organisation tree is refused.
+    public enum PlacementProblem: Sendable, Equatable {
+        case partOfItself
+        /// The intended parent is itself part of the organisation: the tree would become a loop.
+        case underItsOwnPart(String)
+        /// Its records belong to its care provider (vårdgivare); a move to another would hand them over
+        /// without the patient's records being transferred under Patientdatalagen.
+        case otherProvider(from: String, to: String)
+    }
+
     /// The active organisations that are part of another (care units and clinics), by name: where a referral can go.
     public func careUnits() async throws -> [Unit] {
         try await loadIfStale()

@@ -304,7 +304,7 @@ public final class PostgresStore: ResourceStore {
         return try await collect(rows)
     }
 
-    public func commit(_ operations: [WriteOperation], audit: [AuditEntry]) async throws -> [WriteResult] {
+    public func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit: [AuditEntry]) async throws -> [WriteResult] {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         do {
@@ -312,6 +312,15 @@ public final class PostgresStore: ResourceStore {
                 let results = Self.canBatch(operations)
                     ? try await commitBatch(connection, operations, now: now, indexes: indexes)
                     : try await commitEach(connection, operations, now: now, indexes: indexes)
+                for record in records {
+                    // A concurrent insert of the same key waits here for the other transaction, then finds it taken.
+                    let inserted = try await connection.query("""
+                        INSERT INTO control_record (kind, key, patient_id, json, updated_at)
+                        VALUES (\(record.kind), \(record.key), \(record.patientID), \(ByteBuffer(bytes: record.json)), \(record.updatedAt))
+                        ON CONFLICT (kind, key) DO NOTHING RETURNING key
+                        """, logger: logger)
+                    guard try await inserted.collect().count == 1 else { throw ControlRecordTaken(key: ControlRecordKey(kind: record.kind, key: record.key)) }
+                }
                 try await append(connection, audit)
                 return results
             }

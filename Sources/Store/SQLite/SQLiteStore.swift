@@ -198,7 +198,7 @@ public final class SQLiteStore: ResourceStore {
         }
     }
 
-    public func commit(_ operations: [WriteOperation], audit: [AuditEntry]) async throws -> [WriteResult] {
+    public func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit: [AuditEntry]) async throws -> [WriteResult] {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         let compartment = self.compartment
@@ -224,6 +224,13 @@ public final class SQLiteStore: ResourceStore {
                     try Self.write(db, version, patientID: patientID, index: index, replacing: current)
                     results.append(WriteResult(outcome: outcome, resource: version))
                 }
+            }
+            for record in records {
+                try db.cachedStatement(sql: """
+                    INSERT INTO control_record (kind, key, patient_id, json, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO NOTHING
+                    """).execute(arguments: [record.kind, record.key, record.patientID, Data(record.json), record.updatedAt])
+                // Throwing rolls the whole transaction back: the resources go with the record or not at all.
+                if db.changesCount == 0 { throw ControlRecordTaken(key: ControlRecordKey(kind: record.kind, key: record.key)) }
             }
             try Self.append(db, audit)
             return results

@@ -15,7 +15,7 @@ extension WebApp {
     }
 
     func adminPage(_ section: AdminSection, _ user: User, values: [String: String] = [:], errors: [String: String] = [:], notice: String? = nil,
-                   created: [String: String]? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+                   created: [String: String]? = nil, editing: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         guard user.principal.permissions.administer else {
             throw FHIRError(.forbidden, code: "forbidden", "administration needs a systemförvaltare assignment (administer permission)")
         }
@@ -32,11 +32,25 @@ extension WebApp {
         switch section {
         case .units:
             let all = try await Records(session: session).search("Organization", [("_sort", "name")], limit: 500)
+            let names = Dictionary(all.map { ($0.id, $0.object["name"]?.stringValue ?? $0.id) }, uniquingKeysWith: { a, _ in a })
             context["units"] = all.map { unit -> [String: Any] in
-                ["id": unit.id, "name": unit.object["name"]?.stringValue ?? unit.id, "parent": Display.reference(unit.object["partOf"]),
-                 "active": unit.object["active"]?.boolValue != false]
+                let parentID = unit.object.referenceID("partOf", type: "Organization")
+                return ["id": unit.id, "name": names[unit.id] ?? unit.id, "parent": parentID.flatMap { names[$0] } ?? Display.reference(unit.object["partOf"]),
+                        "active": unit.object["active"]?.boolValue != false]
             }
             context["parents"] = all.map { ["id": $0.id, "name": $0.object["name"]?.stringValue ?? $0.id, "selected": values["parent"] == $0.id] as [String: Any] }
+            if let editing, let unit = all.first(where: { $0.id == editing }) {
+                // The form shows what is stored, or what the user typed when it was refused.
+                let object = unit.object
+                let stored = ["editName": object["name"]?.stringValue ?? "", "editHsa": Self.hsaID(object) ?? "",
+                              "editParent": object.referenceID("partOf", type: "Organization") ?? "", "version": String(unit.versionId)]
+                let shown = stored.merging(values.filter { stored[$0.key] != nil }) { _, typed in typed }
+                for (field, value) in shown { context["v_\(field)"] = value }
+                context["editing"] = ["id": unit.id, "name": object["name"]?.stringValue ?? unit.id] as [String: Any]
+                context["editParents"] = all.filter { $0.id != unit.id }.map {
+                    ["id": $0.id, "name": $0.object["name"]?.stringValue ?? $0.id, "selected": shown["editParent"] == $0.id] as [String: Any]
+                }
+            }
         case .users:
             let roles = try await Records(session: session).search("PractitionerRole", [("active", "true")], limit: 500)
             context["assignments"] = roles.map { role -> [String: Any] in
@@ -104,11 +118,14 @@ extension WebApp {
                 if id.isEmpty || !id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) { errors["id"] = "Id: bokstäver a–z, siffror och bindestreck." }
                 if name.count < 2 { errors["name"] = "Ange enhetens namn." }
                 if try await session.read(type: "Organization", id: id) != nil { errors["id"] = "Det finns redan en organisation med id \(id)." }
+                let parentID = form["parent"] ?? ""
+                let parent = parentID.isEmpty ? nil : try await gateway.directory.unit(parentID)
+                if !parentID.isEmpty, parent == nil { errors["parent"] = "Det finns ingen organisation med id \(parentID)." }
                 guard errors.isEmpty else { return try await refused(errors) }
                 var unit = JSONObject([("resourceType", .string("Organization")), ("id", .string(id)), ("active", .bool(true)), ("name", .string(name))])
-                if let parent = form["parent"], !parent.isEmpty { unit["partOf"] = FHIR.reference("Organization", parent) }
+                if let parent { unit["partOf"] = FHIR.reference("Organization", parent.id, display: parent.name) }
                 if let hsa = form["hsa"], !hsa.isEmpty {
-                    unit["identifier"] = .array([FHIR.object([("system", .string("urn:oid:1.2.752.29.4.19")), ("value", .string(hsa))])])
+                    unit["identifier"] = .array([FHIR.object([("system", .string(Self.hsaSystem)), ("value", .string(hsa))])])
                 }
                 _ = try await session.commit(.create(unit, type: "Organization", id: id))
                 await gateway.directory.invalidate()
@@ -179,7 +196,11 @@ extension WebApp {
         let given = form["given"] ?? "", family = form["family"] ?? "", username = (form["username"] ?? "").lowercased()
         if given.isEmpty { errors["given"] = "Ange förnamn." }
         if family.isEmpty { errors["family"] = "Ange efternamn." }
-        if username.isEmpty { errors["username"] = "Ange ett användarnamn." }
+        if username.isEmpty {
+            errors["username"] = "Ange ett användarnamn."
+        } else if !AccountService.isValidUsername(username) {
+            errors["username"] = "Användarnamnet får ha 2–64 tecken: a–z, siffror, punkt, understreck och bindestreck."
+        }
         guard let position = try await session.positions().first(where: { $0.code == form["position"] }) else {
             errors["position"] = "Välj befattning."
             return try await refused(errors)
@@ -195,18 +216,17 @@ extension WebApp {
         var practitioner = JSONObject([("resourceType", .string("Practitioner")), ("id", .string(practitionerID)), ("active", .bool(true)),
                                        ("name", .array([FHIR.object([("family", .string(family)), ("given", .array([.string(given)]))])]))])
         if let hsa = form["hsa"], !hsa.isEmpty {
-            practitioner["identifier"] = .array([FHIR.object([("system", .string("urn:oid:1.2.752.29.4.19")), ("value", .string(hsa))])])
+            practitioner["identifier"] = .array([FHIR.object([("system", .string(Self.hsaSystem)), ("value", .string(hsa))])])
         }
         var role = Assignment.resource(id: "\(practitionerID)-uppdrag-1", practitionerID: practitionerID, unitID: unitID, purpose: purpose, position: position)
         role["practitioner"] = FHIR.reference("Practitioner", practitionerID, display: "\(given) \(family)")
         let password = AccountService.temporaryPassword(), secret = TOTP.newSecret()
         do {
-            // The username first: a taken one stops before anything is written.
             guard try await accounts.account(username) == nil else { return try await refused(["username": "Användarnamnet \(username) är upptaget."]) }
-            _ = try await session.commit([.create(practitioner, type: "Practitioner", id: practitionerID),
-                                          .create(role, type: "PractitionerRole", id: "\(practitionerID)-uppdrag-1")])
             try await session.createAccount(accounts, username: username, practitionerID: practitionerID, displayName: "\(given) \(family)",
-                                            password: password, totpSecret: secret)
+                                            password: password, totpSecret: secret,
+                                            writing: [.create(practitioner, type: "Practitioner", id: practitionerID),
+                                                      .create(role, type: "PractitionerRole", id: "\(practitionerID)-uppdrag-1")])
         } catch let error as FHIRError where error.category == .invalid || error.category == .conflict {
             return try await refused([error.issues.first?.expression.first == "username" ? "username" : "given": Self.said(error)])
         }
@@ -303,5 +323,66 @@ extension WebApp {
         _ = try await session.commit(.update(unit.forUpdate, type: "Organization", id: id, ifMatch: stored.versionId))
         await gateway.directory.invalidate()
         return Self.redirect("/admin/enheter?klar=" + ("Enheten \(unit["name"]?.stringValue ?? id) är avvecklad".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+    }
+
+    /// Renames a unit, changes its HSA-id or moves it within its care provider. The form carries the
+    /// version it was made from, so a change someone else saved in between is shown, not overwritten.
+    func changeUnit(id: String, _ user: User) async throws -> Response {
+        guard user.principal.permissions.administer else {
+            throw FHIRError(.forbidden, code: "forbidden", "administration needs a systemförvaltare assignment (administer permission)")
+        }
+        let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let session = user.data(gateway, action: "administration")
+        guard let stored = try await session.read(type: "Organization", id: id), !stored.isDeleted else {
+            throw FHIRError(.notFound, code: "not-found", "Organization/\(id) does not exist")
+        }
+        func refused(_ errors: [String: String]) async throws -> Response {
+            try await adminPage(.units, user, values: form, errors: errors, editing: id, status: .badRequest)
+        }
+        let name = form["editName"] ?? "", hsa = form["editHsa"] ?? "", parentID = (form["editParent"] ?? "").isEmpty ? nil : form["editParent"]
+        var errors: [String: String] = [:]
+        if name.count < 2 { errors["editName"] = "Ange enhetens namn." }
+        var parent: OrganisationDirectory.Unit?
+        if let parentID { parent = try await gateway.directory.unit(parentID) }
+        if let parentID, parent == nil {
+            errors["editParent"] = "Det finns ingen organisation med id \(parentID)."
+        } else {
+            switch try await gateway.directory.placementProblem(of: id, under: parentID) {
+            case nil: break
+            case .partOfItself: errors["editParent"] = "En enhet kan inte vara en del av sig själv."
+            case .underItsOwnPart: errors["editParent"] = "\(parentID ?? "") är en del av \(id). Välj en organisation utanför enheten."
+            case .otherProvider(let from, let to):
+                let (fromName, toName) = (try await gateway.directory.unit(from)?.name ?? from, try await gateway.directory.unit(to)?.name ?? to)
+                errors["editParent"] = to == id
+                    ? "Enheten hör till vårdgivaren \(fromName) och kan inte bli en egen vårdgivare: journalerna hör till vårdgivaren."
+                    : "Enheten hör till vårdgivaren \(fromName) och kan inte flyttas till \(toName): journalerna hör till vårdgivaren. Skapa en ny enhet där i stället."
+            }
+        }
+        guard errors.isEmpty else { return try await refused(errors) }
+        guard form["version"] == String(stored.versionId) else {
+            return try await adminPage(.units, user, errors: ["editName": "Någon annan har ändrat enheten sedan du öppnade formuläret. Här är den nya versionen; gör din ändring igen."],
+                                       editing: id, status: .conflict)
+        }
+        var unit = stored.object
+        unit["name"] = .string(name)
+        unit["partOf"] = parent.map { FHIR.reference("Organization", $0.id, display: $0.name) }
+        var identifiers = (unit["identifier"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != Self.hsaSystem }
+        if !hsa.isEmpty { identifiers.append(FHIR.object([("system", .string(Self.hsaSystem)), ("value", .string(hsa))])) }
+        unit["identifier"] = identifiers.isEmpty ? nil : .array(identifiers)
+        do {
+            _ = try await session.commit(.update(unit.forUpdate, type: "Organization", id: id, ifMatch: stored.versionId))
+        } catch let error as FHIRError where error.category == .conflict {
+            return try await adminPage(.units, user, errors: ["editName": "Någon annan har ändrat enheten samtidigt. Här är den nya versionen; gör din ändring igen."],
+                                       editing: id, status: .conflict)
+        }
+        await gateway.directory.invalidate()
+        return Self.redirect("/admin/enheter?klar=" + ("Enheten \(name) är ändrad".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+    }
+
+    /// HSA-id, the national directory's identifier of units and people.
+    static var hsaSystem: String { "urn:oid:1.2.752.29.4.19" }
+
+    static func hsaID(_ object: JSONObject) -> String? {
+        object["identifier"]?.arrayValue?.lazy.compactMap(\.objectValue).first { $0["system"]?.stringValue == hsaSystem }?["value"]?.stringValue
     }
 }
