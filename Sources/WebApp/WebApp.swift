@@ -104,6 +104,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("tidbok/boka") { request, _ in try await signedIn(request, form: true) { user in try await bookSlot(request, user) } }
         router.post("tidbok/skapa-tider") { request, _ in try await signedIn(request, form: true) { user in try await createSlots(request, user) } }
         router.post("tidbok/blockera") { request, _ in try await signedIn(request, form: true) { user in try await blockSlots(request, user) } }
+        router.post("tidbok/hav-blockering") { request, _ in try await signedIn(request, form: true) { user in try await unblockSlots(request, user) } }
         router.post("tidbok/:id/checka-in") { request, context in
             try await signedIn(request, form: true) { user in try await checkIn(appointmentID: context.parameters.get("id") ?? "", request, user) }
         }

@@ -25,7 +25,7 @@ struct AccessRouteTests {
         "GET /patienter/{id}/journal", "GET /patienter/{id}/anteckning/ny", "POST /patienter/{id}/anteckning", "POST /anteckningar/{id}/signera",
         "GET /anteckningar/{id}", "POST /anteckningar/{id}/ratta", "POST /anteckningar/{id}/makulera",
         "GET /registrera", "POST /registrera", "POST /registrera/reservnummer",
-        "GET /tidbok", "POST /tidbok/boka", "POST /tidbok/skapa-tider", "POST /tidbok/blockera", "POST /tidbok/{id}/checka-in", "POST /tidbok/{id}/avboka", "POST /tidbok/{id}/uteblev",
+        "GET /tidbok", "POST /tidbok/boka", "POST /tidbok/skapa-tider", "POST /tidbok/blockera", "POST /tidbok/hav-blockering", "POST /tidbok/{id}/checka-in", "POST /tidbok/{id}/avboka", "POST /tidbok/{id}/uteblev",
         "GET /tidbok/{id}/flytta", "POST /tidbok/{id}/flytta", "GET /vantelista", "GET /vantelista/{id}/boka", "POST /vantelista/{id}/boka",
         "GET /patienter/{id}/signaler", "POST /patienter/{id}/allergi", "POST /patienter/{id}/signal", "POST /patienter/{id}/signaler/{type}/{signal}/avsluta",
         "POST /patienter/{id}/problem", "POST /patienter/{id}/problem/{condition}/avsluta", "POST /patienter/{id}/diagnoser",

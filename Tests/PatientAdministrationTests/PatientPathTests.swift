@@ -204,6 +204,13 @@ struct PatientPathTests {
         let dayStart = Instant.parse(try #require(slots[0].object["start"]?.stringValue))!
         let blocked = try await a.book.blockTime(scheduleID: schedule, start: dayStart, end: dayStart + 2 * 3_600_000, reason: "APT-möte", session: specdoc)
         #expect(blocked.blocked == 3 && blocked.booked == [slots[0].id])
+        // Lifting the block frees the same three, without the reason; the booked slot stays booked. Blocked again for the rest.
+        #expect(try await a.book.unblockTime(scheduleID: schedule, start: dayStart, end: dayStart + 2 * 3_600_000, session: specdoc) == 3)
+        let freed = try #require(try await clinic.system.read(type: "Slot", id: slots[1].id))
+        #expect(freed.status == "free" && freed.object["comment"] == nil)
+        #expect(try await clinic.system.read(type: "Slot", id: slots[0].id)?.status == "busy")
+        #expect(try await a.book.unblockTime(scheduleID: schedule, start: dayStart, end: dayStart + 2 * 3_600_000, session: specdoc) == 0)
+        #expect(try await a.book.blockTime(scheduleID: schedule, start: dayStart, end: dayStart + 2 * 3_600_000, reason: "APT-möte", session: specdoc).blocked == 3)
         // Reschedule to the next day; the old slot is free again; then cancel frees the new one.
         let moved = try await a.book.reschedule(appointmentID: booking.appointment.id, slotID: slots[4].id, session: specdoc)
         #expect(moved.object["start"] == slots[4].object["start"])

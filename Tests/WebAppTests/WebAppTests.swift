@@ -135,7 +135,7 @@ struct WebAppTests {
                                    (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"),
                                    (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
                                    (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"),
-                                   (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
+                                   (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/hav-blockering"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
                                    (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
                                    (.get, "/patienter/p1/signaler"), (.post, "/patienter/p1/allergi"), (.get, "/patienter/p1/remiss/ny"), (.get, "/remisser"),
                                    (.get, "/loggranskning"), (.post, "/loggranskning/1/beslut"), (.post, "/admin/enhet/vc")] {
@@ -206,7 +206,7 @@ struct WebAppTests {
         }
     }
 
-    @Test("scheduling from the appointment book: times created Monday to Friday on a book, blocked with a reason; wrong input said at its field and kept",
+    @Test("scheduling from the appointment book: times created on the chosen weekdays, blocked with a reason and unblocked; wrong input said at its field and kept",
           arguments: backends)
     func createAndBlockTimes(_ backend: StoreBackend) async throws {
         try await Self.withApp(backend) { services, client in
@@ -220,7 +220,10 @@ struct WebAppTests {
             let page = try await browser.send(.get, returnTo)
             #expect(page.html.contains("Skapa tider från \(day)") && page.html.contains("<option value=\"s1\">Doktor Ek, mottagning</option>"))
             let token = try #require(page.field("formToken"))
+            #expect(page.html.contains(#"name="day1" value="ja" checked"#) && page.html.contains(#"name="day5" value="ja" checked"#)
+                    && page.html.contains(#"name="day6" value="ja">"#), "Monday to Friday unless the user chooses")
             let create = [("formToken", token), ("returnTo", returnTo), ("lastDay", day), ("minutes", "30"), ("visitType", "lakarbesok")]
+                + (1...5).map { ("day\($0)", "ja") }
 
             let noBook = try await browser.send(.post, "/tidbok/skapa-tider", form: create + [("schedule", ""), ("from", "09:00"), ("to", "10:00")])
             #expect(noBook.status == 400 && noBook.html.contains("id=\"create-schedule-error\"") && noBook.html.contains("<details open>"))
@@ -233,6 +236,15 @@ struct WebAppTests {
             #expect(withTimes.html.contains("2 nya tider") && withTimes.html.contains("09:00–09:30") && withTimes.html.contains("09:30–10:00"))
             let again = try await browser.send(.post, "/tidbok/skapa-tider", form: create + [("schedule", "s1"), ("from", "09:00"), ("to", "10:00")])
             #expect(try await browser.send(.get, try #require(again.location)).html.contains("0 nya tider, 2 fanns redan"), "times already there stay")
+            let noDays = try await browser.send(.post, "/tidbok/skapa-tider", form: create.filter { !$0.0.hasPrefix("day") } + [("schedule", "s1"), ("from", "09:00"), ("to", "10:00")])
+            #expect(noDays.status == 400 && noDays.html.contains("id=\"create-weekdays-error\"") && !noDays.html.contains(#"name="day1" value="ja" checked"#),
+                    "no weekday is said, and the boxes come back as the user left them")
+            // A weekend: only the Saturday and Sunday chosen, over the coming week.
+            let saturday = try #require((1...7).map { SwedishTime.today + $0 }.first { SwedishTime.weekday($0) == 6 })
+            let weekendForm = [("formToken", token), ("returnTo", "/tidbok?dag=\(SwedishTime.formatDay(saturday))"), ("lastDay", SwedishTime.formatDay(saturday + 1)),
+                               ("minutes", "60"), ("visitType", "lakarbesok"), ("schedule", "s1"), ("from", "10:00"), ("to", "11:00"), ("day6", "ja"), ("day7", "ja")]
+            let weekend = try await browser.send(.post, "/tidbok/skapa-tider", form: weekendForm)
+            #expect(try await browser.send(.get, try #require(weekend.location)).html.contains("2 nya tider"), "one time on Saturday, one on Sunday")
 
             let block = [("formToken", token), ("returnTo", returnTo), ("schedule", "s1")]
             let noReason = try await browser.send(.post, "/tidbok/blockera", form: block + [("from", "09:00"), ("to", "09:30"), ("reason", "")])
@@ -244,6 +256,15 @@ struct WebAppTests {
             let after = try await browser.send(.get, try #require(blocked.location))
             #expect(after.html.contains("1 tider blockerade") && after.html.contains("Spärrad tid"))
             #expect(after.html.matches(of: /name="patient"/).count == 1, "only the unblocked time can be booked")
+
+            let noBookToFree = try await browser.send(.post, "/tidbok/hav-blockering", form: [("formToken", token), ("returnTo", returnTo), ("schedule", ""),
+                                                                                               ("from", "09:00"), ("to", "9.30")])
+            #expect(noBookToFree.status == 400 && noBookToFree.html.contains("id=\"unblock-schedule-error\"") && noBookToFree.html.contains("id=\"unblock-to-error\"")
+                    && noBookToFree.html.contains("value=\"9.30\"") && noBookToFree.html.contains("<details open>\n  <summary>Häv blockering"))
+            let unblocked = try await browser.send(.post, "/tidbok/hav-blockering", form: block + [("from", "08:00"), ("to", "12:00")])
+            let freed = try await browser.send(.get, try #require(unblocked.location))
+            #expect(freed.html.contains("1 tider är lediga igen") && !freed.html.contains("Spärrad tid"))
+            #expect(freed.html.matches(of: /name="patient"/).count == 2, "both times can be booked again")
         }
     }
 

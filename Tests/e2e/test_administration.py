@@ -7,6 +7,7 @@ import datetime
 import json
 import os
 import time
+import zoneinfo
 
 import requests
 from fhirpy import SyncFHIRClient
@@ -64,6 +65,20 @@ def test_eight_clerks_one_slot_exactly_one_booking(server):
     assert refused["resourceType"] == "OperationOutcome" and "slot" in refused["issue"][0]["diagnostics"]
     booked = requests.get(f"{server.base}/Appointment", params={"slot": f"Slot/{slot}"}).json()
     assert len(booked["entry"]) == 1
+    # A meeting blocks the first hour: the booked time stays and is named; lifting the block frees the rest again.
+    tomorrow = swedish_today() + datetime.timedelta(days=1)
+    sweden = zoneinfo.ZoneInfo("Europe/Stockholm")
+    period = {"start": datetime.datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, tzinfo=sweden).isoformat(),
+              "end": datetime.datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=sweden).isoformat()}
+    blocked = operation(server, "Schedule/schedule-e2e-unit-a/$block-time", reason="APT-möte", **period)
+    assert blocked.status_code == 200, blocked.text
+    assert part(blocked.json(), "blocked")["valueInteger"] == 2 and part(blocked.json(), "bookedSlot")["valueReference"]["reference"] == f"Slot/{slot}"
+    unblocked = operation(server, "Schedule/schedule-e2e-unit-a/$unblock-time", **period)
+    assert unblocked.status_code == 200, unblocked.text
+    assert part(unblocked.json(), "unblocked")["valueInteger"] == 2
+    assert requests.get(f"{server.base}/Slot/{slot}").json()["status"] == "busy"
+    backwards = operation(server, "Schedule/schedule-e2e-unit-a/$unblock-time", start=period["end"], end=period["start"])
+    assert backwards.status_code == 400 and backwards.json()["issue"][0]["expression"] == ["end"]
     # The confirmation leaves through the outbox to the configured sender (a file by default).
     deadline = time.time() + 20
     confirmations = []

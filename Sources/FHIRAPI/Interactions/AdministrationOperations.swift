@@ -17,7 +17,7 @@ enum AdministrationOperations {
                     "access", "care-relationship", "consent", "emergency-access", "block", "unblock", "everything"],
         "Encounter": ["register-contact", "admit", "arrive", "start", "transfer", "leave", "return", "finish", "discharge", "cancel", "entered-in-error", "pay"],
         "Organization": ["ward-overview", "daily-report"],
-        "Schedule": ["generate-slots", "block-time"],
+        "Schedule": ["generate-slots", "block-time", "unblock-time"],
         "Slot": ["find"],
         "Appointment": ["book", "reschedule", "cancel", "no-show", "check-in", "add-to-waiting-list", "waiting-list"],
         "ServiceRequest": ["refer"],
@@ -242,6 +242,11 @@ extension FHIREngine {
             var out = ParametersBuilder()
             out.add("blocked", int: result.blocked)
             for slot in result.booked { out.add("bookedSlot", reference: "Slot/\(slot)") }
+            return out.response
+        case ("Schedule", let scheduleID?, "unblock-time"):
+            try post()
+            var out = ParametersBuilder()
+            out.add("unblocked", int: try await a.book.unblockTime(scheduleID: scheduleID, start: try instant("start"), end: try instant("end"), session: data))
             return out.response
         case ("Slot", nil, "find"):
             let from = p["from"].flatMap { Instant.parse($0) ?? SwedishTime.parseDay($0).map { SwedishTime.instant(day: $0, minuteOfDay: 0) } } ?? Instant.now()

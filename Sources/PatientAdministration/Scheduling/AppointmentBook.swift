@@ -151,6 +151,29 @@ public struct AppointmentBook: Sendable {
         return (operations.count, booked)
     }
 
+    /// Lifts a block: the slots in the period that were blocked (busy-unavailable) become free again,
+    /// without the block's reason; booked and free slots are left as they are. Returns how many.
+    public func unblockTime(scheduleID: String, start: Int64, end: Int64, session: PatientDataSession) async throws -> Int {
+        guard end > start else { throw FHIRError(.invalid, code: "value", "end must be after start", expression: ["end"]) }
+        let records = Records(session: session)
+        _ = try await records.require("Schedule", scheduleID)
+        let slots = try await records.all("Slot", [("schedule", "Schedule/\(scheduleID)"), ("status", "busy-unavailable"),
+                                                    ("start", "lt" + Instant.format(milliseconds: end)),
+                                                    ("start", "ge" + Instant.format(milliseconds: start - 8 * 3_600_000))], maximum: 5_000)
+        var operations: [WriteOperation] = []
+        for slot in slots {
+            let object = slot.object
+            guard let slotStart = object["start"]?.stringValue.flatMap(Instant.parse), let slotEnd = object["end"]?.stringValue.flatMap(Instant.parse),
+                  slotEnd > start, slotStart < end, object["status"]?.stringValue == "busy-unavailable" else { continue }
+            var updated = object.forUpdate
+            updated["status"] = .string("free")
+            updated["comment"] = nil
+            operations.append(.update(updated, type: "Slot", id: slot.id, ifMatch: slot.versionId))
+        }
+        if !operations.isEmpty { _ = try await session.commit(operations) }
+        return operations.count
+    }
+
     /// Free slots for a visit type, at a unit or on one schedule, from a time on, earliest first.
     public func findFreeSlots(scheduleID: String?, unitID: String?, visitType: VisitType?, from: Int64, to: Int64?, limit: Int,
                               session: PatientDataSession) async throws -> [StoredResource] {

@@ -125,8 +125,13 @@ extension WebApp {
         context["visitChoices"] = VisitType.allCases.map { ["code": $0.rawValue, "name": $0.display, "selected": $0.rawValue == (typed["visitType"] ?? "lakarbesok")] as [String: Any] }
         for (field, fallback) in [("from", "08:00"), ("to", "12:00"), ("minutes", "20"), ("reason", "")] { context["s_\(field)"] = typed[field] ?? fallback }
         context["s_lastDay"] = typed["lastDay"] ?? SwedishTime.formatDay(view.day)
+        // Monday to Friday unless the form came back with the user's own choice.
+        let returnedCreate = scheduling?.name == "create"
+        context["weekdayChoices"] = Self.weekdayNames.enumerated().map { index, name -> [String: Any] in
+            ["field": "day\(index + 1)", "name": name, "checked": returnedCreate ? typed["day\(index + 1)"] != nil : index < 5]
+        }
         if let scheduling {
-            context[scheduling.name == "create" ? "createOpen" : "blockOpen"] = true
+            context[["create": "createOpen", "block": "blockOpen", "unblock": "unblockOpen"][scheduling.name] ?? "createOpen"] = true
             for (field, message) in scheduling.errors { context["\(scheduling.name)_e_\(field)"] = message }
         }
         if view.week {
@@ -157,8 +162,10 @@ extension WebApp {
                                    uniquingKeysWith: { _, b in b }))
     }
 
-    /// Creates bookable times on one of the unit's books, from the day shown to a last day, every day
-    /// of the week in that span, between two clock times, of one visit type (the times already there stay).
+    static var weekdayNames: [String] { ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"] }
+
+    /// Creates bookable times on one of the unit's books, from the day shown to a last day, on the
+    /// chosen days of the week, between two clock times, of one visit type (the times already there stay).
     func createSlots(_ request: Request, _ user: User) async throws -> Response {
         let view = returning(user)
         let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespaces) }
@@ -167,9 +174,11 @@ extension WebApp {
         }
         let scheduleID = form["schedule"] ?? ""
         guard !scheduleID.isEmpty else { return try await refused(["schedule": "Välj en tidbok."]) }
+        let weekdays = (1...7).filter { form["day\($0)"] != nil }.map(String.init).joined(separator: ",")
+        guard !weekdays.isEmpty else { return try await refused(["weekdays": "Välj minst en veckodag."]) }
         let template: AppointmentBook.SlotTemplate
         do {
-            template = try AppointmentBook.SlotTemplate.parse(from: SwedishTime.formatDay(view.day), to: form["lastDay"] ?? "", weekdays: "1,2,3,4,5",
+            template = try AppointmentBook.SlotTemplate.parse(from: SwedishTime.formatDay(view.day), to: form["lastDay"] ?? "", weekdays: weekdays,
                                                               start: form["from"] ?? "", end: form["to"] ?? "", minutes: form["minutes"] ?? "",
                                                               visitType: form["visitType"] ?? "")
         } catch {
@@ -193,27 +202,15 @@ extension WebApp {
         let view = returning(user)
         let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespaces) }
         var errors: [String: String] = [:]
-        let scheduleID = form["schedule"] ?? ""
-        if scheduleID.isEmpty { errors["schedule"] = "Välj en tidbok." }
-        func minute(_ field: String) -> Int? {
-            let parts = (form[field] ?? "").split(separator: ":").map { Int($0) }
-            guard parts.count == 2, let hour = parts[0], let minute = parts[1], (0...23).contains(hour), (0..<60).contains(minute) else {
-                errors[field] = "Skriv tiden som tt:mm, till exempel 13:00."
-                return nil
-            }
-            return hour * 60 + minute
-        }
-        let from = minute("from"), to = minute("to")
-        if let from, let to, to <= from { errors["to"] = "Sluttiden måste vara efter starttiden." }
+        let period = Self.bookPeriod(form, day: view.day, errors: &errors)
         let reason = form["reason"] ?? ""
         if reason.count < 2 { errors["reason"] = "Skriv varför tiden blockeras (till exempel APT-möte)." }
-        guard errors.isEmpty, let from, let to else {
+        guard errors.isEmpty, let period else {
             return try await appointmentBook(request, user, view: view, scheduling: ScheduleForm(name: "block", values: form, errors: errors), status: .badRequest)
         }
         let result: (blocked: Int, booked: [String])
         do {
-            result = try await administration.book.blockTime(scheduleID: scheduleID, start: SwedishTime.instant(day: view.day, minuteOfDay: from),
-                                                            end: SwedishTime.instant(day: view.day, minuteOfDay: to), reason: reason,
+            result = try await administration.book.blockTime(scheduleID: period.scheduleID, start: period.start, end: period.end, reason: reason,
                                                             session: user.data(gateway, action: "block-time"))
         } catch let error as FHIRError where error.category == .invalid || error.category == .notFound {
             return try await appointmentBook(request, user, view: view, scheduling: ScheduleForm(name: "block", values: form, errors: ["schedule": Self.said(error)]),
@@ -222,6 +219,46 @@ extension WebApp {
         var text = "\(result.blocked) tider blockerade"
         if !result.booked.isEmpty { text += ". \(result.booked.count) bokade tider ligger kvar i perioden – flytta eller avboka dem" }
         return Self.redirect(view.href(extra: "&klar=" + Self.encoded(text)))
+    }
+
+    /// Lifts blocks on one book on the day shown: its blocked times in the period become free again.
+    func unblockSlots(_ request: Request, _ user: User) async throws -> Response {
+        let view = returning(user)
+        let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespaces) }
+        var errors: [String: String] = [:]
+        func refused(_ errors: [String: String]) async throws -> Response {
+            try await appointmentBook(request, user, view: view, scheduling: ScheduleForm(name: "unblock", values: form, errors: errors), status: .badRequest)
+        }
+        guard let period = Self.bookPeriod(form, day: view.day, errors: &errors) else { return try await refused(errors) }
+        let freed: Int
+        do {
+            freed = try await administration.book.unblockTime(scheduleID: period.scheduleID, start: period.start, end: period.end,
+                                                             session: user.data(gateway, action: "unblock-time"))
+        } catch let error as FHIRError where error.category == .invalid || error.category == .notFound {
+            return try await refused(["schedule": Self.said(error)])
+        }
+        return Self.redirect(view.href(extra: "&klar=" + Self.encoded(freed == 0 ? "Inga spärrade tider i perioden" : "\(freed) tider är lediga igen")))
+    }
+
+    /// The book and the period on the day shown that a block or unblock form names; nil with what is
+    /// wrong at its field.
+    static func bookPeriod(_ form: [String: String], day: Int, errors: inout [String: String]) -> (scheduleID: String, start: Int64, end: Int64)? {
+        let scheduleID = form["schedule"] ?? ""
+        if scheduleID.isEmpty { errors["schedule"] = "Välj en tidbok." }
+        let from = minuteOfDay(form["from"], field: "from", errors: &errors), to = minuteOfDay(form["to"], field: "to", errors: &errors)
+        if let from, let to, to <= from { errors["to"] = "Sluttiden måste vara efter starttiden." }
+        guard !scheduleID.isEmpty, let from, let to, to > from else { return nil }
+        return (scheduleID, SwedishTime.instant(day: day, minuteOfDay: from), SwedishTime.instant(day: day, minuteOfDay: to))
+    }
+
+    /// A clock time typed as hh:mm, as minutes after midnight; nil with the error at its field.
+    static func minuteOfDay(_ text: String?, field: String, errors: inout [String: String]) -> Int? {
+        let parts = (text ?? "").split(separator: ":").map { Int($0) }
+        guard parts.count == 2, let hour = parts[0], let minute = parts[1], (0...23).contains(hour), (0..<60).contains(minute) else {
+            errors[field] = "Skriv tiden som tt:mm, till exempel 13:00."
+            return nil
+        }
+        return hour * 60 + minute
     }
 
     /// Books a free time for the patient whose personnummer (or reservnummer) the clerk typed.
