@@ -193,6 +193,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         }
         router.get("avdelning") { request, _ in try await signedIn(request) { user in try await wardPage(request, user) } }
         router.post("avdelning/inskrivning") { request, _ in try await signedIn(request, form: true) { user in try await admitToBed(request, user) } }
+        router.post("avdelning/planera") { request, _ in try await signedIn(request, form: true) { user in try await planAdmission(request, user) } }
         router.post("avdelning/:id/:step") { request, context in
             try await signedIn(request, form: true) { user in
                 try await wardStep(encounterID: context.parameters.get("id") ?? "", step: context.parameters.get("step") ?? "", request, user)

@@ -136,7 +136,7 @@ struct WebAppTests {
                                    (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
                                    (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"),
                                    (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/hav-blockering"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
-                                   (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
+                                   (.post, "/avdelning/planera"), (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
                                    (.get, "/patienter/p1/signaler"), (.post, "/patienter/p1/allergi"), (.get, "/patienter/p1/remiss/ny"), (.get, "/remisser"),
                                    (.get, "/loggranskning"), (.post, "/loggranskning/1/beslut"), (.post, "/admin/enhet/vc")] {
                 let page = try await browser.send(method, path, form: method == .post ? [("reason", "test")] : nil)
@@ -581,6 +581,55 @@ struct WebAppTests {
             #expect(discharged.status == 303)
             let after = try await browser.send(.get, try #require(discharged.location))
             #expect(after.html.contains("0 belagda · 2 lediga") && after.html.contains("Utskriven"))
+        }
+    }
+
+    @Test("planned admissions: planned for a day by personnummer (wrong input said at its field and kept), written in on the day into a free bed, or cancelled",
+          arguments: backends)
+    func plannedAdmissions(_ backend: StoreBackend) async throws {
+        try await Self.withApp(backend) { services, client in
+            let job = services.gateway.session(.job("web-tests"), action: "create")
+            let json = #"{"resourceType":"Location","id":"bed1","name":"Säng 1","status":"active","physicalType":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/location-physical-type","code":"bd"}]},"managingOrganization":{"reference":"Organization/vc"}}"#
+            _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(json.utf8)).objectValue), type: "Location", id: "bed1", ifMatch: nil))
+            var browser = Browser(client: client)
+            _ = try await Self.logIn(&browser)
+            let empty = try await browser.send(.get, "/avdelning")
+            #expect(empty.html.contains("Inga planerade inskrivningar"))
+            let token = try #require(empty.field("formToken"))
+            let (inTwoDays, inFiveDays) = (SwedishTime.formatDay(SwedishTime.today + 2), SwedishTime.formatDay(SwedishTime.today + 5))
+
+            let wrong = try await browser.send(.post, "/avdelning/planera", form: [("formToken", token), ("patient", "191212121212"), ("plannedDate", ""), ("reason", "Höftprotes")])
+            #expect(wrong.status == 400 && wrong.html.contains("id=\"plan-patient-error\"") && wrong.html.contains("id=\"plan-date-error\"")
+                    && wrong.html.contains("value=\"Höftprotes\"") && wrong.html.contains("<details open><summary>Planera en inskrivning"))
+            let past = try await browser.send(.post, "/avdelning/planera", form: [("formToken", token), ("patient", "19500203-9286"),
+                                                                                   ("plannedDate", SwedishTime.formatDay(SwedishTime.today - 1))])
+            #expect(past.status == 400 && past.html.contains("Dagen har redan varit") && !past.html.contains("id=\"plan-patient-error\""))
+            let backwards = try await browser.send(.post, "/avdelning/planera", form: [("formToken", token), ("patient", "19500203-9286"), ("plannedDate", inFiveDays),
+                                                                                        ("expected", inTwoDays)])
+            #expect(backwards.status == 400 && backwards.html.contains("id=\"plan-expected-error\""))
+            for _ in 0..<2 {
+                let planned = try await browser.send(.post, "/avdelning/planera", form: [("formToken", token), ("patient", "19500203-9286"), ("plannedDate", inTwoDays),
+                                                                                          ("expected", inFiveDays), ("reason", "Höftprotes")])
+                #expect(planned.status == 303)
+            }
+            let list = try await browser.send(.get, "/avdelning")
+            let stays = list.html.matches(of: /id="planned-([^"]+)"/).map { String($0.1) }
+            #expect(stays.count == 2 && list.html.contains("<td>\(inTwoDays)</td>") && list.html.contains("Höftprotes") && list.html.contains("0 belagda · 1 lediga"))
+
+            // On the day: the first into the free bed; the second cannot have the same bed, and is cancelled.
+            #expect(try await browser.send(.post, "/avdelning/\(stays[0])/skriv-in", form: [("formToken", token), ("bed", "plan-\(stays[0])"), ("toBed", "bed1")]).status == 303)
+            let written = try #require(try await services.store.read(type: "Encounter", id: stays[0])).object
+            #expect(written["status"]?.stringValue == "in-progress" && (written["period"]?.objectValue?["start"]?.stringValue?.count ?? 0) > 10,
+                    "the stay starts now, not on the planned date")
+            let episodeID = try #require(written["episodeOfCare"]?.arrayValue?.first?.objectValue?["reference"]?.stringValue.flatMap { ResourceKey(reference: $0)?.id })
+            #expect(try await services.store.read(type: "EpisodeOfCare", id: episodeID)?.object["status"]?.stringValue == "active")
+            let taken = try await browser.send(.post, "/avdelning/\(stays[1])/skriv-in", form: [("formToken", token), ("bed", "plan-\(stays[1])"), ("toBed", "bed1")])
+            #expect(taken.status == 400 && taken.html.contains("id=\"error-plan-\(stays[1])\""), "an occupied bed is said at the planned row")
+            #expect(try await services.store.read(type: "Encounter", id: stays[1])?.object["status"]?.stringValue == "planned")
+            #expect(try await browser.send(.post, "/avdelning/\(stays[1])/avboka", form: [("formToken", token), ("bed", "plan-\(stays[1])")]).status == 303)
+            let after = try await browser.send(.get, "/avdelning")
+            #expect(after.html.contains("1 belagda · 0 lediga") && after.html.contains("Inga planerade inskrivningar"))
+            #expect(try await services.store.read(type: "Encounter", id: stays[1])?.object["status"]?.stringValue == "cancelled")
         }
     }
 

@@ -103,6 +103,19 @@ def test_unidentified_patient_admitted_merged_and_paid_until_frikort(server):
     stay = admitted.json()["id"]
     assert operation(server, f"Encounter/{stay}/$discharge", destination="hem").json()["status"] == "finished"
 
+    # A planned admission for a day ahead (a past day is refused at plannedDate); it starts on the day.
+    yesterday, in_three_days = swedish_today() - datetime.timedelta(days=1), swedish_today() + datetime.timedelta(days=3)
+    refused = operation(server, "Encounter/$admit", patient=unknown.json()["id"], ward="e2e-ward", planned="true", plannedDate=yesterday.isoformat(),
+                        admitSource="planerad")
+    assert refused.status_code == 400 and refused.json()["issue"][0]["expression"] == ["plannedDate"], refused.text
+    planned = operation(server, "Encounter/$admit", patient=unknown.json()["id"], ward="e2e-ward", planned="true", plannedDate=in_three_days.isoformat(),
+                        admitSource="planerad", reason="Höftprotes")
+    assert planned.status_code == 201, planned.text
+    assert planned.json()["status"] == "planned" and planned.json()["period"]["start"] == in_three_days.isoformat()
+    started = operation(server, f"Encounter/{planned.json()['id']}/$start")
+    assert started.status_code == 200 and started.json()["status"] == "in-progress", started.text
+    assert operation(server, f"Encounter/{planned.json()['id']}/$discharge", destination="hem").json()["status"] == "finished"
+
     real = register(client, "197505052378", "Identifierad")
     merged = operation(server, f"Patient/{unknown.json()['id']}/$merge", target=real.id, reason="Identifierad av anhörig")
     assert merged.status_code == 200, merged.text

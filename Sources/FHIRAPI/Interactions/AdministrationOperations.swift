@@ -158,8 +158,15 @@ extension FHIREngine {
                                                                  started: try bool("started", default: false), session: data), status: 201)
         case ("Encounter", nil, "admit"):
             try post()
+            let plannedDay = try p["plannedDate"].map { text throws(FHIRError) in
+                guard let day = SwedishTime.parseDay(text) else {
+                    throw FHIRError(.invalid, code: "value", "plannedDate must be a date like 2026-12-10; got '\(text)'", expression: ["plannedDate"])
+                }
+                return day
+            }
             return resource(try await a.contacts.admit(patientID: try requiredID("patient"), wardUnitID: try idParameter("ward"), bedID: try idParameter("bed"),
-                                                       planned: try bool("planned", default: false), admitSource: p["admitSource"] ?? "direktinlaggning",
+                                                       planned: try bool("planned", default: false), plannedDay: plannedDay,
+                                                       admitSource: p["admitSource"] ?? "direktinlaggning",
                                                        expectedDischarge: p["expectedDischarge"], reason: p["reason"], session: data), status: 201)
         case ("Encounter", let encounterID?, "pay"):
             try post()

@@ -68,9 +68,10 @@ public struct CareContacts: Sendable {
         FHIR.object([("status", .string(status)), ("period", FHIR.object([("start", .string(SwedishTime.format(from)))]))])
     }
 
-    /// Admits a patient to a ward (inskrivning): planned (a booked admission, status planned) or at once
-    /// (direktinläggning or from the emergency department), with a bed if one is chosen.
-    public func admit(patientID: String, wardUnitID: String?, bedID: String?, planned: Bool, admitSource: String,
+    /// Admits a patient to a ward (inskrivning): planned (a booked admission, status planned, for
+    /// `plannedDay` — today unless given) or at once (direktinläggning or from the emergency
+    /// department), with a bed if one is chosen.
+    public func admit(patientID: String, wardUnitID: String?, bedID: String?, planned: Bool, plannedDay: Int? = nil, admitSource: String,
                       expectedDischarge: String?, reason: String?, session: PatientDataSession) async throws -> StoredResource {
         let records = Records(session: session)
         _ = try await records.require("Patient", patientID, role: "patient")
@@ -84,8 +85,16 @@ public struct CareContacts: Sendable {
         if let expectedDischarge, SwedishTime.parseDay(String(expectedDischarge.prefix(10))) == nil {
             throw FHIRError(.invalid, code: "value", "expectedDischarge must be a date like 2026-11-30; got '\(expectedDischarge)'", expression: ["expectedDischarge"])
         }
+        if let plannedDay {
+            guard planned else { throw FHIRError(.invalid, code: "value", "plannedDate is for a planned admission (planned=true)", expression: ["plannedDate"]) }
+            guard plannedDay >= SwedishTime.today else {
+                throw FHIRError(.invalid, code: "value", "plannedDate must be today or later; got \(SwedishTime.formatDay(plannedDay))", expression: ["plannedDate"])
+            }
+        }
         if let bedID, !planned { try await requireFreeBed(bedID, ward: ward, session: session) }
         let now = Instant.now()
+        // A planned stay's period starts on the day it is planned for (a date); it gets its time when it starts.
+        let start = planned ? SwedishTime.formatDay(plannedDay ?? SwedishTime.today) : SwedishTime.format(now)
         let status = planned ? "planned" : "in-progress"
         let episodeID = UUID().uuidString.lowercased(), id = UUID().uuidString.lowercased()
         var episode = JSONObject([
@@ -101,7 +110,7 @@ public struct CareContacts: Sendable {
             ("type", .array([FHIR.concept(AdministrationCodes.contactType, "vardtillfalle", "Vårdtillfälle")])),
             ("subject", FHIR.reference("Patient", patientID)),
             ("episodeOfCare", .array([FHIR.reference("EpisodeOfCare", episodeID)])),
-            ("period", FHIR.object([("start", .string(SwedishTime.format(now)))])),
+            ("period", FHIR.object([("start", .string(start))])),
             ("hospitalization", FHIR.object([("admitSource", FHIR.object([("coding", .array([
                 FHIR.coding("http://terminology.hl7.org/CodeSystem/admit-source", source.0),
                 FHIR.coding(AdministrationCodes.contactType, admitSource, source.1),
@@ -174,7 +183,26 @@ public struct CareContacts: Sendable {
         }
         switch event {
         case .start where inpatient:
+            if let toBed {
+                // The bed chosen on the day replaces one planned in advance.
+                try await requireFreeBed(toBed, ward: encounter.referenceID("serviceProvider", type: "Organization") ?? "", session: session)
+                locations.removeAll { $0["status"]?.stringValue == "planned" }
+                locations.append(Self.locationEntry(toBed, status: "active", from: now).objectValue!)
+            }
             for i in locations.indices where locations[i]["status"]?.stringValue == "planned" { locations[i]["status"] = .string("active") }
+            if status == "planned" {
+                var period = encounter["period"]?.objectValue ?? JSONObject()
+                period["start"] = .string(stamp)
+                encounter["period"] = .object(period)
+                for reference in encounter["episodeOfCare"]?.arrayValue ?? [] {
+                    guard let key = ResourceKey(reference: reference.objectValue?["reference"]?.stringValue ?? ""),
+                          let episode = try await records.optional("EpisodeOfCare", key.id), episode.object["status"]?.stringValue == "planned" else { continue }
+                    var updated = episode.object.forUpdate
+                    updated["status"] = .string("active")
+                    updated["period"] = FHIR.object([("start", .string(stamp))])
+                    operations.append(.update(updated, type: "EpisodeOfCare", id: key.id, ifMatch: episode.versionId))
+                }
+            }
         case .transfer:
             guard toWard != nil || toBed != nil else {
                 throw FHIRError(.invalid, code: "required", "a transfer names the new ward (ward) or bed (bed) or both", expression: ["ward", "bed"])
@@ -250,6 +278,12 @@ public struct CareContacts: Sendable {
     /// Who lies in which bed of a ward: bed id → (encounter, patient, status of the stay).
     func occupancy(ward: String, session: PatientDataSession) async throws -> [String: (encounter: String, patient: String?, onLeave: Bool, stay: JSONObject)] {
         occupancy(of: try await currentStays(ward: ward, session: session))
+    }
+
+    /// The ward's planned admissions (planerade inskrivningar), by the day they are planned for.
+    public func plannedAdmissions(wardUnitID: String, session: PatientDataSession) async throws -> [StoredResource] {
+        try await Records(session: session).all("Encounter", [("service-provider", "Organization/\(wardUnitID)"), ("status", "planned"),
+                                                              ("class", "\(AdministrationCodes.actCode)|IMP"), ("_sort", "date")], maximum: 500)
     }
 
     /// The ward's current inpatient stays (vårdtillfällen in progress or on leave).

@@ -7,10 +7,12 @@ import Store
 
 /// Avdelningsöversikt: the ward's beds (free, occupied, on leave) with who lies where, admitted
 /// and expected discharge; admitting into a free bed by personnummer, moving to another bed or
-/// ward, leave and return, and discharge with a destination. The care-contact module does each.
+/// ward, leave and return, and discharge with a destination; planned admissions, planned ahead and
+/// written in on the day into a free bed. The care-contact module does each.
 extension WebApp {
+    /// `problem` is said at the row its form came from: a bed's id, or "plan-" and a planned stay's id.
     func wardPage(_ request: Request, _ user: User, problem: (bedID: String, text: String, values: [String: String])? = nil,
-                  status: HTTPResponse.Status = .ok) async throws -> Response {
+                  planning: (values: [String: String], errors: [String: String])? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
         let session = user.data(gateway, action: "ward-overview")
         let (beds, withoutBed) = try await administration.contacts.wardOverview(wardUnitID: assignment.unitID, session: session)
@@ -43,7 +45,75 @@ extension WebApp {
             }
             return row
         }
+        let planned = try await administration.contacts.plannedAdmissions(wardUnitID: assignment.unitID, session: session)
+        let plannedPatients = Dictionary(try await session.read(keys: Set(planned.compactMap { $0.object.referenceID("subject", type: "Patient") })
+            .map { ResourceKey(type: "Patient", id: $0) }).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
+        context["planned"] = planned.map { stay -> [String: Any] in
+            let object = stay.object, patientID = object.referenceID("subject", type: "Patient") ?? ""
+            var row: [String: Any] = ["encounterID": stay.id, "patientID": patientID,
+                                      "patientName": plannedPatients[patientID].map(Display.name) ?? "Patient utan åtkomst",
+                                      "identity": plannedPatients[patientID].flatMap(Display.identity)?.value ?? "",
+                                      "day": Display.time(object["period"]?.objectValue?["start"]?.stringValue),
+                                      "reason": Display.concept(object["reasonCode"]?.arrayValue?.first),
+                                      "expected": object.extensionValue(AdministrationCodes.expectedDischarge)?.stringValue ?? "",
+                                      "freeBeds": freeBeds.map { ["id": $0.bedID, "name": $0.name] }]
+            if let problem, problem.bedID == "plan-\(stay.id)" { row["error"] = problem.text }
+            return row
+        }
+        for (field, value) in planning?.values ?? [:] { context["p_\(field)"] = value }
+        for (field, message) in planning?.errors ?? [:] { context["pe_\(field)"] = message }
+        context["planOpen"] = planning != nil
+        context["today"] = SwedishTime.formatDay(SwedishTime.today)
         return pages.page("ward", context, status: status)
+    }
+
+    /// The one patient a typed personnummer or reservnummer names, or what to tell the user.
+    private func patient(numbered typed: String, session: PatientDataSession) async throws -> Result<StoredResource, WardProblem> {
+        guard !typed.isEmpty else { return .failure(WardProblem("Ange patientens personnummer eller reservnummer.")) }
+        let found: [StoredResource]
+        do {
+            found = try await administration.registry.find(typed, limit: 2, session: session)
+        } catch let error as FHIRError where error.category == .invalid {
+            return .failure(WardProblem("Numret är inte giltigt: " + Self.said(error)))
+        }
+        guard found.count == 1, Display.identity(found[0].object) != nil else {
+            return .failure(WardProblem(found.isEmpty ? "Ingen patient med det numret. Registrera patienten först (reservnummer om identiteten är okänd)." : "Ange ett nummer, inte ett namn."))
+        }
+        return .success(found[0])
+    }
+
+    /// What the ward page says next to a field.
+    struct WardProblem: Error {
+        let text: String
+        init(_ text: String) { self.text = text }
+    }
+
+    /// Plans an admission (planerad inskrivning) to the user's ward for a day, by personnummer; it is
+    /// written in on the day, into a free bed, from the list of planned admissions.
+    func planAdmission(_ request: Request, _ user: User) async throws -> Response {
+        let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let session = user.data(gateway, action: "plan-admission")
+        var errors: [String: String] = [:]
+        let patient: StoredResource?
+        switch try await self.patient(numbered: form["patient"] ?? "", session: session) {
+        case .success(let found): patient = found
+        case .failure(let problem): patient = nil; errors["patient"] = problem.text
+        }
+        let day = SwedishTime.parseDay(form["plannedDate"] ?? "")
+        if day == nil { errors["plannedDate"] = "Ange dagen för inskrivningen." } else if let day, day < SwedishTime.today { errors["plannedDate"] = "Dagen har redan varit." }
+        if let expected = form["expected"], !expected.isEmpty, let day, (SwedishTime.parseDay(expected) ?? .min) < day {
+            errors["expected"] = "Beräknad utskrivning kan inte vara före inskrivningen."
+        }
+        guard errors.isEmpty, let patient, let day else { return try await wardPage(request, user, planning: (form, errors), status: .badRequest) }
+        do {
+            _ = try await administration.contacts.admit(patientID: patient.id, wardUnitID: nil, bedID: nil, planned: true, plannedDay: day, admitSource: "planerad",
+                                                        expectedDischarge: form["expected"].flatMap { $0.isEmpty ? nil : $0 },
+                                                        reason: form["reason"].flatMap { $0.isEmpty ? nil : $0 }, session: session)
+        } catch let error as FHIRError where error.category == .invalid || error.category == .conflict {
+            return try await wardPage(request, user, planning: (form, ["patient": Self.said(error)]), status: .badRequest)
+        }
+        let text = "Planerad inskrivning \(SwedishTime.formatDay(day)): \(Display.name(patient.object))"
+        return Self.redirect("/avdelning?klar=" + (text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
     }
 
     /// Inskrivning into a free bed, by personnummer; the stay starts at once (direktinläggning or from the emergency department).
@@ -52,33 +122,28 @@ extension WebApp {
         let bedID = form["bed"] ?? ""
         let session = user.data(gateway, action: "admit")
         func problem(_ text: String) async throws -> Response { try await wardPage(request, user, problem: (bedID, text, form), status: .badRequest) }
-        let typed = form["patient"] ?? ""
-        guard !typed.isEmpty else { return try await problem("Ange patientens personnummer eller reservnummer.") }
-        let found: [StoredResource]
-        do {
-            found = try await administration.registry.find(typed, limit: 2, session: session)
-        } catch let error as FHIRError where error.category == .invalid {
-            return try await problem("Numret är inte giltigt: " + Self.said(error))
-        }
-        guard found.count == 1, Display.identity(found[0].object) != nil else {
-            return try await problem(found.isEmpty ? "Ingen patient med det numret. Registrera patienten först (reservnummer om identiteten är okänd)." : "Ange ett nummer, inte ett namn.")
+        let found: StoredResource
+        switch try await patient(numbered: form["patient"] ?? "", session: session) {
+        case .success(let patient): found = patient
+        case .failure(let refusal): return try await problem(refusal.text)
         }
         do {
-            _ = try await administration.contacts.admit(patientID: found[0].id, wardUnitID: nil, bedID: bedID, planned: false,
+            _ = try await administration.contacts.admit(patientID: found.id, wardUnitID: nil, bedID: bedID, planned: false,
                                                         admitSource: form["source"] ?? "direktinlaggning",
                                                         expectedDischarge: form["expected"].flatMap { $0.isEmpty ? nil : $0 },
                                                         reason: form["reason"].flatMap { $0.isEmpty ? nil : $0 }, session: session)
         } catch let error as FHIRError where error.category == .invalid || error.category == .conflict {
             return try await problem(Self.said(error))
         }
-        return Self.redirect("/avdelning?klar=" + ("Inskriven: \(Display.name(found[0].object))".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        return Self.redirect("/avdelning?klar=" + ("Inskriven: \(Display.name(found.object))".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
     }
 
     /// Transfer, leave, return or discharge of a stay on the ward.
     func wardStep(encounterID: String, step: String, _ request: Request, _ user: User) async throws -> Response {
         let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         let events: [String: (EncounterWorkflow.Event, String)] = ["flytta": (.transfer, "Flyttad"), "permission": (.leave, "Permission registrerad"),
-                                                                    "ater": (.return, "Åter från permission"), "skriv-ut": (.finish, "Utskriven")]
+                                                                    "ater": (.return, "Åter från permission"), "skriv-ut": (.finish, "Utskriven"),
+                                                                    "skriv-in": (.start, "Inskriven"), "avboka": (.cancel, "Den planerade inskrivningen är avbokad")]
         guard let (event, done) = events[step] else { throw HTTPError(.notFound) }
         do {
             _ = try await administration.contacts.transition(encounterID: encounterID, event: event,
