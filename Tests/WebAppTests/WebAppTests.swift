@@ -630,6 +630,15 @@ struct WebAppTests {
             let after = try await browser.send(.get, "/avdelning")
             #expect(after.html.contains("1 belagda · 0 lediga") && after.html.contains("Inga planerade inskrivningar"))
             #expect(try await services.store.read(type: "Encounter", id: stays[1])?.object["status"]?.stringValue == "cancelled")
+
+            // A patient the ward knows only through the planned stay: cancelling it ends that care relationship, and is still done and said.
+            let newcomer = #"{"resourceType":"Patient","id":"p3","name":[{"family":"Nykomling","given":["Nils"]}],"birthDate":"1975-05-05","identifier":[{"system":"urn:oid:1.2.752.129.2.1.3.1","value":"197505052386"}]}"#
+            _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(newcomer.utf8)).objectValue), type: "Patient", id: "p3", ifMatch: nil))
+            #expect(try await browser.send(.post, "/avdelning/planera", form: [("formToken", token), ("patient", "19750505-2386"), ("plannedDate", inTwoDays)]).status == 303)
+            let third = try #require(try await browser.send(.get, "/avdelning").html.firstMatch(of: /id="planned-([^"]+)"/)?.1).description
+            let cancelled = try await browser.send(.post, "/avdelning/\(third)/avboka", form: [("formToken", token), ("bed", "plan-\(third)")])
+            #expect(cancelled.status == 303 && cancelled.location?.contains("avbokad") == true, "the cancellation is not refused afterwards for want of a relationship")
+            #expect(try await services.store.read(type: "Encounter", id: third)?.object["status"]?.stringValue == "cancelled")
         }
     }
 

@@ -271,7 +271,10 @@ public struct CareContacts: Sendable {
         }
         if !locations.isEmpty { encounter["location"] = .array(locations.map { .object($0) }) }
         operations.insert(.update(encounter, type: "Encounter", id: encounterID, ifMatch: stored.versionId), at: 0)
-        _ = try await session.commit(operations)
+        // The version just written, not read back: cancelling a planned stay can end the very care
+        // relationship (its planned episode) under which the user could read it.
+        let written = try await session.commit(operations)
+        if let version = written.first?.resource { return version }
         return try await records.require("Encounter", encounterID)
     }
 

@@ -15,7 +15,10 @@ extension WebApp {
                   planning: (values: [String: String], errors: [String: String])? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
         let session = user.data(gateway, action: "ward-overview")
-        let (beds, withoutBed) = try await administration.contacts.wardOverview(wardUnitID: assignment.unitID, session: session)
+        // Asked together, so the gateway looks up the access facts of both lists' patients in one batch.
+        async let overview = administration.contacts.wardOverview(wardUnitID: assignment.unitID, session: session)
+        async let plannedStays = administration.contacts.plannedAdmissions(wardUnitID: assignment.unitID, session: session)
+        let (beds, withoutBed) = try await overview
         let freeBeds = beds.filter(\.isFree)
         let wards = try await gateway.directory.careUnits().filter { $0.id != assignment.unitID }
         var context = layout(user, title: "Avdelningsöversikt", nav: "navWard")
@@ -45,7 +48,7 @@ extension WebApp {
             }
             return row
         }
-        let planned = try await administration.contacts.plannedAdmissions(wardUnitID: assignment.unitID, session: session)
+        let planned = try await plannedStays
         let plannedPatients = Dictionary(try await session.read(keys: Set(planned.compactMap { $0.object.referenceID("subject", type: "Patient") })
             .map { ResourceKey(type: "Patient", id: $0) }).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         context["planned"] = planned.map { stay -> [String: Any] in
