@@ -28,6 +28,8 @@ extension WebApp {
         context["onLeave"] = beds.filter(\.onLeave).count
         context["withoutBed"] = withoutBed.count
         if let notice = Self.query(request)["klar"] { context["notice"] = notice }
+        // The same choices on every row: built once, not per bed.
+        let bedChoices = freeBeds.map { ["id": $0.bedID, "name": $0.name] }, wardChoices = wards.map { ["id": $0.id, "name": $0.name] }
         context["beds"] = beds.map { bed -> [String: Any] in
             var row: [String: Any] = ["bedID": bed.bedID, "name": bed.name, "room": bed.room ?? "", "free": bed.isFree, "onLeave": bed.onLeave]
             if let encounterID = bed.encounterID {
@@ -38,8 +40,8 @@ extension WebApp {
                 row["identity"] = patient.flatMap(Display.identity)?.value ?? ""
                 row["admitted"] = Display.time(bed.admitted)
                 row["expected"] = bed.expectedDischarge ?? ""
-                row["freeBeds"] = freeBeds.map { ["id": $0.bedID, "name": $0.name] }
-                row["wards"] = wards.map { ["id": $0.id, "name": $0.name] }
+                row["freeBeds"] = bedChoices
+                row["wards"] = wardChoices
             }
             if let problem, problem.bedID == bed.bedID {
                 row["error"] = problem.text
@@ -59,7 +61,7 @@ extension WebApp {
                                       "day": Display.time(object["period"]?.objectValue?["start"]?.stringValue),
                                       "reason": Display.concept(object["reasonCode"]?.arrayValue?.first),
                                       "expected": object.extensionValue(AdministrationCodes.expectedDischarge)?.stringValue ?? "",
-                                      "freeBeds": freeBeds.map { ["id": $0.bedID, "name": $0.name] }]
+                                      "freeBeds": bedChoices]
             if let problem, problem.bedID == "plan-\(stay.id)" { row["error"] = problem.text }
             return row
         }
