@@ -85,6 +85,12 @@ public protocol ResourceStore: Sendable {
     /// Upserts and deletes control records, with the audit records that describe the change, in one transaction.
     func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws
 
+    /// Reads a control record and replaces or deletes it as `change` decides, in one transaction that
+    /// every other change of the same record waits for: an authorization code is taken once, a
+    /// one-time password accepted once, and failed logins counted without losing any.
+    func changeControlRecord<Result: Sendable>(kind: String, key: String,
+                                               _ change: @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result
+
     /// The next number of a named series (1, 2, 3 …), atomically even across servers: for
     /// reservnummer, receipt and frikort numbers, which must never repeat.
     func nextNumber(series: String) async throws -> Int64
@@ -157,6 +163,25 @@ extension ResourceStore {
     /// Applies operations without audit records: for tests and the store's own tools, never for patient data.
     public func commit(_ operations: [WriteOperation]) async throws -> [WriteResult] {
         try await commit(operations, audit: [])
+    }
+}
+
+/// What `changeControlRecord` does with the record it read, the audit records to append with it, and what it answers.
+public struct ControlRecordChange<Result: Sendable>: Sendable {
+    public enum Action: Sendable {
+        case keep
+        case write(ControlRecord)
+        case delete
+    }
+
+    public var action: Action
+    public var audit: [AuditEntry]
+    public var result: Result
+
+    public init(_ action: Action, audit: [AuditEntry] = [], result: Result) {
+        self.action = action
+        self.audit = audit
+        self.result = result
     }
 }
 

@@ -234,7 +234,8 @@ struct NoteTests {
         #expect(try await notes.journal(patientID: "p1", filter: .init(), session: privdoc).isEmpty)
 
         // A spärr on the vårdcentral hides the note from the ward, as if absent.
-        _ = try await ward.session("doc").block(patientID: "p1", unitID: "vc", providerID: nil, reason: "Patientens begäran")
+        _ = try await ward.session("doc").block(patientID: "p1", unitID: "vc", providerID: nil, reason: "Patientens begäran",
+                                                          patientRequest: "muntligen vid besöket")
         let after = try await ward.session("wardoc")
         #expect(try await after.read(type: "Composition", id: note.id) == nil)
         #expect(try await notes.journal(patientID: "p1", filter: .init(), session: after).isEmpty)

@@ -11,6 +11,10 @@ public enum ReviewFlag: String, Sendable, CaseIterable {
     case ownRecord = "own-record"
     case protectedIdentity = "protected-identity"
     case denied
+    /// A patient's identity, protected-identity marking or deceased status changed, or two records merged.
+    case identityChange = "identity-change"
+    /// A patient record deleted (only a system client can; never a clinical act).
+    case patientDeleted = "patient-deleted"
 
     /// Swedish text for the review queue.
     public var display: String {
@@ -22,6 +26,8 @@ public enum ReviewFlag: String, Sendable, CaseIterable {
         case .ownRecord: "Användaren öppnade sin egen journal"
         case .protectedIdentity: "Skyddade personuppgifter"
         case .denied: "Nekad åtkomst"
+        case .identityChange: "Ändrad identitet, skyddad identitet eller dödsfall"
+        case .patientDeleted: "Patient raderad"
         }
     }
 }
@@ -32,8 +38,9 @@ struct AuditRecordBuilder {
     let principal: Principal
 
     func entry(action: String, patientID: String?, resources: [String], basis: AccessBasis?, outcome: String,
-               facts: PatientAccessFacts?, reason: String? = nil, detail: [(String, JSONValue)] = [], now: Int64 = Instant.now()) -> AuditEntry {
-        let flags = self.flags(basis: basis, outcome: outcome, facts: facts)
+               facts: PatientAccessFacts?, reason: String? = nil, detail: [(String, JSONValue)] = [], extraFlags: [ReviewFlag] = [],
+               now: Int64 = Instant.now()) -> AuditEntry {
+        let flags = self.flags(basis: basis, outcome: outcome, facts: facts) + extraFlags.map(\.rawValue)
         var members: [(key: String, value: JSONValue)] = [
             ("recorded", .string(Instant.format(milliseconds: now))),
             ("action", .string(action)),

@@ -389,9 +389,16 @@ public struct PatientDataSession: Sendable {
         try await commit(operations, inserting: [], audit: [])
     }
 
+    /// As `commit(_:)`, for a sanctioned change of whose record this is: a merge (or its undoing) moves
+    /// records made at other units to another Patient. Needs the `patientIdentity` permission.
+    public func commit(_ operations: [WriteOperation], intent: WriteIntent) async throws -> [WriteResult] {
+        try await commit(operations, inserting: [], audit: [], intent: intent)
+    }
+
     /// As `commit(_:)`, with control records that must be new and their audit records in the same
     /// transaction (a login with the practitioner it belongs to): a taken key writes nothing.
-    func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit extra: [AuditEntry]) async throws -> [WriteResult] {
+    func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit extra: [AuditEntry],
+                intent: WriteIntent = .ordinary) async throws -> [WriteResult] {
         guard !operations.isEmpty || !records.isEmpty else { return [] }
         let currents = Dictionary(try await store.read(keys: operations.map { ResourceKey(type: $0.type, id: $0.id) }).map { ($0.key, $0) },
                                   uniquingKeysWith: { a, _ in a })
@@ -401,6 +408,7 @@ public struct PatientDataSession: Sendable {
         for operation in operations {
             prepared.append(tagged(operation, current: currents[ResourceKey(type: operation.type, id: operation.id)]))
         }
+        prepared = try guarded(prepared)
         let indexes = await WriteOperation.precomputeIndexes(prepared)
         let compartment = PatientCompartment()
         // Patients this commit opens a care contact for, or registers: what is written with the contact
@@ -436,9 +444,9 @@ public struct PatientDataSession: Sendable {
                 throw try await deny(patientID: patients.first, "your assignment's position may not write \(operation.type)", resources: [reference])
             }
             for patientID in patients {
-                let (basis, facts) = try await writeGround(operation, patientID: patientID, current: current, reference: reference,
-                                                           opensRelationship: opening.contains(patientID))
-                log.add(patientID, reference, basis: basis, facts: facts)
+                let (basis, facts, flags) = try await writeGround(operation, patientID: patientID, current: current, reference: reference,
+                                                                  opensRelationship: opening.contains(patientID), intent: intent)
+                log.add(patientID, reference, basis: basis, facts: facts, flags: flags)
             }
         }
         let results = try await store.commit(prepared, inserting: records, audit: log.entries(builder, action: action) + extra)
@@ -451,36 +459,83 @@ public struct PatientDataSession: Sendable {
     /// Records whose creation at one's own unit is what makes a care relationship.
     static let relationshipTypes: Set<String> = ["Encounter", "EpisodeOfCare", "Appointment", "CareTeam"]
 
-    /// The ground for writing a record of `patientID`, or a refusal.
+    /// The ground for writing a record of `patientID`, or a refusal, with the review flags the write earns.
+    /// A write needs the read ground and more (docs/access.md, "Writes"): a patient record is never
+    /// deleted, who a patient is changes only for positions with the `patientIdentity` permission, and a
+    /// unit's records are changed by that unit or their author.
     private func writeGround(_ operation: WriteOperation, patientID: String, current: StoredResource?, reference: String,
-                             opensRelationship: Bool) async throws -> (AccessBasis, PatientAccessFacts?) {
+                             opensRelationship: Bool, intent: WriteIntent) async throws -> (AccessBasis, PatientAccessFacts?, [ReviewFlag]) {
+        let live = current.flatMap { $0.isDeleted ? nil : $0 }
+        var flags: [ReviewFlag] = []
+        if operation.type == "Patient", operation.id == patientID {
+            if case .delete = operation.kind, live != nil {
+                guard principal.kind == .system else {
+                    throw try await deny(patientID: patientID, "a patient record is never deleted: merge a duplicate into the real record ($merge), "
+                                         + "or correct what was entered in error", resources: [reference])
+                }
+                flags.append(.patientDeleted)
+            }
+            let changes = WritePolicy.identityChanges(from: live?.object, to: operation.resource)
+            if !changes.isEmpty {
+                let what = changes.map(\.rawValue).joined(separator: ", ")
+                if principal.kind == .patient {
+                    throw try await deny(patientID: patientID, "a patient cannot change their own \(what); ask the care unit", resources: [reference])
+                }
+                if principal.kind == .practitioner, !principal.permissions.patientIdentity {
+                    throw try await deny(patientID: patientID, "changing a patient's \(what) needs a position with the patientIdentity permission "
+                                         + "(medicinsk sekreterare or läkare by default)", resources: [reference])
+                }
+                flags.append(.identityChange)
+            }
+            if intent == .merge { flags.append(.identityChange) }
+        }
+        if intent == .merge, principal.kind == .practitioner, !principal.permissions.patientIdentity {
+            throw try await deny(patientID: patientID, "merging patient records needs a position with the patientIdentity permission", resources: [reference])
+        }
         switch principal.kind {
         case .system:
-            return (.system, nil)
+            return (.system, nil, flags)
         case .patient:
             guard patientID == principal.id else { throw try await deny(patientID: patientID, "a patient may write only to their own record", resources: [reference]) }
-            return (.ownRecord, nil)
+            return (.ownRecord, nil, flags)
         case .practitioner:
             guard let assignment = principal.assignment else {
                 throw try await deny(patientID: patientID, "no assignment (medarbetaruppdrag) was chosen at login", resources: [reference])
             }
             let facts = try await facts(patientID)
-            // Registering a patient and their demographics is administration of the patient index.
-            if operation.type == "Patient" { return (.directory, facts) }
+            if operation.type == "Patient" {
+                // Registering a patient is administration of the patient index; changing one already
+                // registered needs a ground for the record, as reading more than the directory does.
+                guard let live else { return (.directory, facts, flags) }
+                switch PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: FactFinder.recordUnit(live.object), recordProvider: assignment.providerID) {
+                case .allowed(let basis): return (basis, facts, flags)
+                case .blocked: throw try await deny(patientID: patientID, "the record is blocked (spärrad)", facts: facts, resources: [reference])
+                case .denied(let why): throw try await deny(patientID: patientID, why, facts: facts, resources: [reference])
+                }
+            }
             // A new care contact, episode, booking or care team at one's own unit is what creates a care relationship.
             if current == nil, Self.relationshipTypes.contains(operation.type) {
-                return (facts.careRelationship != nil ? .careRelationship : .directory, facts)
+                return (facts.careRelationship != nil ? .careRelationship : .directory, facts, flags)
             }
             // A new record written together with the contact that opens the care relationship (a booking's
             // notification, an admission's episode) is written at the user's unit under that relationship.
-            if current == nil, opensRelationship { return (.careRelationship, facts) }
-            if let current, let addressed = addressedDecision(current.object, assignment: assignment, facts: facts) {
-                if case .allowed(let basis) = addressed { return (basis, facts) }
+            if current == nil, opensRelationship { return (.careRelationship, facts, flags) }
+            if let live, let addressed = addressedDecision(live.object, assignment: assignment, facts: facts) {
+                if case .allowed(let basis) = addressed { return (basis, facts, flags) }
             }
-            let unit = current.flatMap { FactFinder.recordUnit($0.object) } ?? assignment.unitID
+            let unit = live.flatMap { FactFinder.recordUnit($0.object) } ?? assignment.unitID
             let provider = try await gateway.directory.provider(of: unit)
             switch PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: unit, recordProvider: provider) {
-            case .allowed(let basis): return (basis, facts)
+            case .allowed(let basis):
+                // Reading another unit's record is not changing it: that unit (or the author) corrects its
+                // own entries, through the journal's correction flow where it is a note.
+                if let live, !WritePolicy.owningUnits(live.object).contains(assignment.unitID), FactFinder.recordUnit(live.object) != nil,
+                   intent != .merge, !WritePolicy.isAuthor(live.object, principal: principal) {
+                    let name = try await gateway.directory.unit(unit)?.name ?? unit
+                    throw try await deny(patientID: patientID, "\(reference) was recorded at \(name); only that unit or its author may change it "
+                                         + "(ask them to correct it, or document your own finding)", facts: facts, resources: [reference])
+                }
+                return (basis, facts, flags)
             case .blocked: throw try await deny(patientID: patientID, "the record is blocked (spärrad)", facts: facts, resources: [reference])
             case .denied(let why): throw try await deny(patientID: patientID, why, facts: facts, resources: [reference])
             }
@@ -520,15 +575,23 @@ public struct PatientDataSession: Sendable {
     }
 }
 
+/// Why a commit is made, where that changes what it may touch.
+public enum WriteIntent: Sendable, Equatable {
+    case ordinary
+    /// A merge of two patient records, or its undoing: records of other units move with the patient.
+    case merge
+}
+
 /// What one call touched, grouped per patient: one audit record each, in the order first touched.
 struct PatientAccessLog {
     private var order: [String] = []
-    private var groups: [String: (resources: [String], basis: AccessBasis, facts: PatientAccessFacts?)] = [:]
+    private var groups: [String: (resources: [String], basis: AccessBasis, facts: PatientAccessFacts?, flags: [ReviewFlag])] = [:]
 
-    mutating func add(_ patientID: String, _ resource: String, basis: AccessBasis, facts: PatientAccessFacts?) {
+    mutating func add(_ patientID: String, _ resource: String, basis: AccessBasis, facts: PatientAccessFacts?, flags: [ReviewFlag] = []) {
         if groups[patientID] == nil { order.append(patientID) }
-        var group = groups[patientID] ?? ([], basis, facts)
+        var group = groups[patientID] ?? ([], basis, facts, [])
         group.resources.append(resource)
+        for flag in flags where !group.flags.contains(flag) { group.flags.append(flag) }
         // The strongest ground used for the patient is the one recorded (nödåtkomst must show), and a
         // look at the record itself outweighs finding the patient in the directory.
         if basis == .emergencyAccess || (group.basis == .directory && basis != .directory) {
@@ -543,7 +606,10 @@ struct PatientAccessLog {
 
     func entries(_ builder: AuditRecordBuilder, action: String) -> [AuditEntry] {
         order.compactMap { patientID in
-            groups[patientID].map { builder.entry(action: action, patientID: patientID, resources: $0.resources, basis: $0.basis, outcome: "allowed", facts: $0.facts) }
+            groups[patientID].map {
+                builder.entry(action: action, patientID: patientID, resources: $0.resources, basis: $0.basis, outcome: "allowed", facts: $0.facts,
+                              extraFlags: $0.flags)
+            }
         }
     }
 }

@@ -90,8 +90,11 @@ extension PatientDataSession {
         return directive
     }
 
-    /// Registers a spärr on a unit's or a provider's information (the patient's own request).
-    public func block(patientID: String, unitID: String?, providerID: String?, reason: String) async throws -> Directive {
+    /// Registers a spärr on a unit's or a provider's information. A spärr is the patient's decision: the
+    /// patient registers it themselves, or staff at a unit with a care relationship with the patient
+    /// register it on the patient's request (`patientRequest`: how the patient asked), for information of
+    /// their own care provider.
+    public func block(patientID: String, unitID: String?, providerID: String?, reason: String, patientRequest: String? = nil) async throws -> Directive {
         guard (unitID == nil) != (providerID == nil) else {
             throw FHIRError(.invalid, code: "required", "name exactly one of unit and provider to block")
         }
@@ -103,8 +106,27 @@ extension PatientDataSession {
         guard try await store.read(type: "Organization", id: organisation) != nil else {
             throw FHIRError(.invalid, code: "invalid", "Organization/\(organisation) does not exist")
         }
+        var request: String?
+        if principal.kind == .practitioner {
+            let assignment = try careAssignment(allowing: [.care, .administration])
+            request = patientRequest?.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let request, request.count >= 3 else {
+                throw FHIRError(.invalid, code: "required", "patientRequest: record how the patient asked for the spärr (at least 3 characters); "
+                                + "a spärr is the patient's decision", expression: ["patientRequest"])
+            }
+            let facts = try await facts(patientID)
+            guard facts.careRelationship != nil else {
+                throw try await deny(patientID: patientID, "a spärr is registered by a unit that cares for the patient; you have no care relationship "
+                                     + "(vårdrelation) with the patient at \(assignment.unitName)", facts: facts)
+            }
+            let ownerProvider = try await gateway.directory.provider(of: organisation)
+            guard ownerProvider == assignment.providerID else {
+                throw try await deny(patientID: patientID, "Organization/\(organisation) belongs to another care provider; its own staff register "
+                                     + "a spärr of its information", facts: facts)
+            }
+        }
         return try await register(.block, patientID: patientID, unitID: unitID, providerID: providerID, practitionerID: nil, reason: reason,
-                                  duration: nil, basis: principal.kind == .patient ? .ownRecord : .directory)
+                                  duration: nil, basis: principal.kind == .patient ? .ownRecord : .careRelationship, patientRequest: request)
     }
 
     /// Lifts a spärr: only the patient can.
@@ -133,7 +155,7 @@ extension PatientDataSession {
     }
 
     private func register(_ kind: Directive.Kind, patientID: String, unitID: String?, providerID: String?, practitionerID: String?,
-                          reason: String, duration: Int64?, basis: AccessBasis) async throws -> Directive {
+                          reason: String, duration: Int64?, basis: AccessBasis, patientRequest: String? = nil) async throws -> Directive {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard reason.count >= 3 else {
             throw FHIRError(.invalid, code: "required", "reason: a reason of at least 3 characters is required", expression: ["reason"])
@@ -142,9 +164,10 @@ extension PatientDataSession {
             throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
         }
         let now = Instant.now()
-        let directive = Directive(id: UUID().uuidString.lowercased(), kind: kind, patientID: patientID, unitID: unitID, providerID: providerID,
+        var directive = Directive(id: UUID().uuidString.lowercased(), kind: kind, patientID: patientID, unitID: unitID, providerID: providerID,
                                   practitionerID: practitionerID, reason: reason, validFrom: now, validUntil: duration.map { now + $0 },
                                   registeredBy: principal.reference)
+        directive.patientRequest = patientRequest
         let facts = principal.kind == .practitioner ? try await facts(patientID) : nil
         // Registered under basis nödåtkomst, the record carries the emergency-access review flag.
         let entry = AuditRecordBuilder(principal: principal).entry(action: kind.rawValue, patientID: patientID, resources: [], basis: basis,

@@ -14,23 +14,42 @@ public protocol WriteRule: Sendable {
 
     /// Throws when the stored `current` may not be deleted (journal records are kept, not erased).
     func checkDelete(_ current: StoredResource, commit: [WriteOperation], session: PatientDataSession) async throws
+
+    /// What the database must hold unique when `resource` is written, checked again inside the commit's
+    /// transaction: `check` alone sees the store before concurrent writers commit.
+    func guards(for resource: JSONObject, id: String) throws -> [UniquenessGuard]
 }
 
 extension WriteRule {
     public func checkDelete(_ current: StoredResource, commit: [WriteOperation], session: PatientDataSession) async throws {}
+    public func guards(for resource: JSONObject, id: String) throws -> [UniquenessGuard] { [] }
 }
 
 extension PatientDataSession {
+    /// The uniqueness each rule asks the database to hold for the creates and updates of a commit.
+    func guarded(_ operations: [WriteOperation]) throws -> [WriteOperation] {
+        try operations.map { operation in
+            guard let resource = operation.resource else { return operation }
+            var operation = operation
+            for rule in gateway.rules where rule.types.contains(operation.type) {
+                operation.guards += try rule.guards(for: resource, id: operation.id)
+            }
+            return operation
+        }
+    }
+
     /// Runs the gateway's rules over the creates and updates of a commit.
     func checkRules(_ operations: [WriteOperation], currents: [ResourceKey: StoredResource]) async throws {
         for operation in operations {
             let rules = gateway.rules.filter { $0.types.contains(operation.type) }
             guard !rules.isEmpty else { continue }
             let resource: JSONObject
+            var conditional: ConditionalCriteria?
             switch operation.kind {
             case .create(let object, let criteria):
                 // A conditional create that finds its match writes nothing: nothing to check.
                 if let criteria, try await !store.find(criteria).isEmpty { continue }
+                conditional = criteria
                 resource = object
             case .update(let object, _): resource = object
             case .delete:
@@ -39,8 +58,14 @@ extension PatientDataSession {
                 continue
             }
             for rule in rules {
-                try await rule.check(resource, id: operation.id, current: currents[ResourceKey(type: operation.type, id: operation.id)],
-                                     commit: operations, session: self)
+                do {
+                    try await rule.check(resource, id: operation.id, current: currents[ResourceKey(type: operation.type, id: operation.id)],
+                                         commit: operations, session: self)
+                } catch let error as FHIRError where error.category == .conflict {
+                    // A parallel conditional create with the same criteria may have committed since the look
+                    // above: then this one will find it and write nothing, which is no conflict.
+                    guard let conditional, try await !store.find(conditional).isEmpty else { throw error }
+                }
             }
         }
     }

@@ -134,23 +134,28 @@ public struct AccountService: Sendable {
     /// (and locks like one), so the form cannot be used to guess it.
     public func changePassword(username: String, current: String, new: String, client: String, now: Date = Date()) async throws {
         let millis = Int64(now.timeIntervalSince1970 * 1000)
-        guard var account = try await account(username), !account.disabled else { throw LoginFailure.disabled }
-        if let until = account.lockedUntil, until > millis { throw LoginFailure.locked(until: until) }
+        let account = try await reserveAttempt(username, action: "password-change", client: client, at: millis)
         guard hasher.verify(current, against: account.passwordHash) else {
-            account.failedAttempts += 1
-            if let seconds = lockout.lockSeconds(afterFailures: account.failedAttempts) { account.lockedUntil = millis + Int64(seconds) * 1000 }
-            try await save(account, audit: [accountEntry(actor: account.fhirUser, action: "password-change", outcome: "denied",
-                                                         reason: "wrong current password", client: client, at: millis)])
+            try await store.appendAudit([accountEntry(actor: account.fhirUser, action: "password-change", outcome: "denied",
+                                                      reason: "wrong current password", client: client, at: millis)])
             throw PasswordChangeFailure.wrongCurrentPassword
         }
-        if let problem = policy.problem(new, username: account.username) { throw PasswordChangeFailure.refused(problem) }
-        guard !hasher.verify(new, against: account.passwordHash) else { throw PasswordChangeFailure.unchanged }
-        account.passwordHash = try hasher.hash(new)
-        account.passwordChangedAt = millis
-        account.mustChangePassword = nil
-        account.failedAttempts = 0
-        try await save(account, audit: [accountEntry(actor: account.fhirUser, action: "password-change", outcome: "allowed", reason: nil,
-                                                     client: client, at: millis)])
+        if let problem = policy.problem(new, username: account.username) {
+            try await settleAttempt(username, succeeded: nil, at: millis)
+            throw PasswordChangeFailure.refused(problem)
+        }
+        guard !hasher.verify(new, against: account.passwordHash) else {
+            try await settleAttempt(username, succeeded: nil, at: millis)
+            throw PasswordChangeFailure.unchanged
+        }
+        let hash = try hasher.hash(new)
+        let entry = accountEntry(actor: account.fhirUser, action: "password-change", outcome: "allowed", reason: nil, client: client, at: millis)
+        try await settleAttempt(username, succeeded: { account in
+            account.passwordHash = hash
+            account.passwordChangedAt = millis
+            account.mustChangePassword = nil
+            return [entry]
+        }, at: millis)
     }
 
     /// A password to hand over once: letters and digits that cannot be mistaken for each other.
@@ -206,9 +211,14 @@ public struct AccountService: Sendable {
     }
 
     /// Checks password and TOTP code; counts failures, locks with back-off, and audits each attempt.
+    /// The attempt is counted before the password is checked, in one atomic change of the account: twenty
+    /// parallel guesses are twenty attempts, and those past the limit are refused without being checked.
     public func login(username: String, password: String, code: String, client: String, now: Date = Date()) async throws -> UserAccount {
         let millis = Int64(now.timeIntervalSince1970 * 1000)
-        guard var account = try await account(username) else {
+        let account: UserAccount
+        do {
+            account = try await reserveAttempt(username, action: "login", client: client, at: millis)
+        } catch LoginFailure.invalidCredentials {
             // Spend the same time as a real check, so timing does not reveal which usernames exist.
             _ = hasher.verify(password, against: "scrypt$\(1 << hasher.costExponent)$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA")
             try await store.appendAudit([accountEntry(actor: "User/\(username.lowercased())", action: "login", outcome: "denied", reason: "unknown user",
@@ -216,28 +226,64 @@ public struct AccountService: Sendable {
             throw LoginFailure.invalidCredentials
         }
         let actor = account.fhirUser
-        if account.disabled { throw LoginFailure.disabled }
-        if let until = account.lockedUntil, until > millis {
-            try await store.appendAudit([accountEntry(actor: actor, action: "login", outcome: "denied", reason: "locked", client: client, at: millis)])
-            throw LoginFailure.locked(until: until)
-        }
         let passwordOK = hasher.verify(password, against: account.passwordHash)
         let step = passwordOK ? TOTP.matchingStep(secret: account.totpSecret, code: code.filter(\.isNumber), at: now) : nil
-        // A code works once, and no earlier code after it (RFC 6238 §5.2).
-        let codeOK = step.map { $0 > (account.lastTOTPStep ?? .min) } ?? false
-        guard passwordOK, codeOK else {
+        func refuse(_ reason: String, _ failure: LoginFailure) async throws -> Never {
+            try await store.appendAudit([accountEntry(actor: actor, action: "login", outcome: "denied", reason: reason, client: client, at: millis)])
+            if let until = account.lockedUntil, until > millis { throw LoginFailure.locked(until: until) }
+            throw failure
+        }
+        guard passwordOK else { try await refuse("wrong password", .invalidCredentials) }
+        guard let step else { try await refuse("wrong one-time code", .invalidCode) }
+        let allowed = accountEntry(actor: actor, action: "login", outcome: "allowed", reason: nil, client: client, at: millis)
+        // A code works once, and no earlier code after it (RFC 6238 §5.2): taken in the same atomic change
+        // that clears the counted attempt, so of parallel logins with one code exactly one gets in.
+        let accepted = try await settleAttempt(username, succeeded: { account in
+            guard step > (account.lastTOTPStep ?? .min) else { return nil }
+            account.lastTOTPStep = step
+            return [allowed]
+        }, at: millis)
+        guard let accepted else { try await refuse("one-time code already used", .invalidCode) }
+        return accepted
+    }
+
+    /// Counts an attempt on the account before its password is checked, and locks it when this attempt
+    /// reaches the limit; refuses a disabled, locked or unknown account (`invalidCredentials`).
+    private func reserveAttempt(_ username: String, action: String, client: String, at millis: Int64) async throws -> UserAccount {
+        let lockout = self.lockout
+        let outcome: Result<UserAccount, LoginFailure> = try await store.changeControlRecord(kind: ControlKind.account, key: username.lowercased()) { record in
+            guard let record else { return ControlRecordChange(.keep, result: .failure(.invalidCredentials)) }
+            var account = try Self.account(from: record)
+            if account.disabled { return ControlRecordChange(.keep, result: .failure(.disabled)) }
+            if let until = account.lockedUntil, until > millis {
+                return ControlRecordChange(.keep, audit: [self.accountEntry(actor: account.fhirUser, action: action, outcome: "denied", reason: "locked",
+                                                                              client: client, at: millis)],
+                                           result: .failure(.locked(until: until)))
+            }
             account.failedAttempts += 1
             if let seconds = lockout.lockSeconds(afterFailures: account.failedAttempts) { account.lockedUntil = millis + Int64(seconds) * 1000 }
-            try await save(account, audit: [accountEntry(actor: actor, action: "login", outcome: "denied", reason: passwordOK ? "wrong one-time code" : "wrong password",
-                                                       client: client, at: millis)])
-            if let until = account.lockedUntil, until > millis { throw LoginFailure.locked(until: until) }
-            throw passwordOK ? LoginFailure.invalidCode : LoginFailure.invalidCredentials
+            return ControlRecordChange(.write(try Self.record(account)), result: .success(account))
         }
-        account.failedAttempts = 0
-        account.lockedUntil = nil
-        account.lastTOTPStep = step
-        try await save(account, audit: [accountEntry(actor: actor, action: "login", outcome: "allowed", reason: nil, client: client, at: millis)])
-        return account
+        return try outcome.get()
+    }
+
+    /// Settles a counted attempt: `succeeded` (nil: the attempt was no failure, as a refused new password
+    /// is not) changes the account and answers its audit records, or nil to leave it counted as failed.
+    /// Answers the account as saved, or nil when `succeeded` refused.
+    @discardableResult
+    private func settleAttempt(_ username: String, succeeded: (@Sendable (inout UserAccount) -> [AuditEntry]?)?, at millis: Int64) async throws -> UserAccount? {
+        try await store.changeControlRecord(kind: ControlKind.account, key: username.lowercased()) { record in
+            guard let record else { return ControlRecordChange(.keep, result: nil) }
+            var account = try Self.account(from: record)
+            var audit: [AuditEntry] = []
+            if let succeeded {
+                guard let entries = succeeded(&account) else { return ControlRecordChange(.keep, result: nil) }
+                audit = entries
+            }
+            account.failedAttempts = max(0, succeeded == nil ? account.failedAttempts - 1 : 0)
+            account.lockedUntil = succeeded == nil ? account.lockedUntil : nil
+            return ControlRecordChange(.write(try Self.record(account)), audit: audit, result: account)
+        }
     }
 
     private func accountEntry(actor: String, action: String, outcome: String, reason: String?, client: String, at millis: Int64) -> AuditEntry {

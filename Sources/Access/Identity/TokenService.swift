@@ -192,6 +192,11 @@ public final class TokenService: Sendable {
 
     /// An access token (and an id token when `openid` was granted, a refresh token when `offline_access` or `online_access` was).
     public func issue(_ grant: Grant) async throws -> TokenResponse {
+        try await issue(grant, family: nil)
+    }
+
+    /// As `issue(_:)`; a refresh token joins `family` (the refresh tokens rotated from one login), or starts one.
+    private func issue(_ grant: Grant, family: String?) async throws -> TokenResponse {
         let now = Date()
         let payload = AccessTokenPayload(
             iss: IssuerClaim(value: issuer), sub: SubjectClaim(value: grant.subject), aud: AudienceClaim(value: [audience]),
@@ -208,7 +213,8 @@ public final class TokenService: Sendable {
             response.idToken = try await keys.sign(idToken, kid: JWKIdentifier(string: Self.keyID))
         }
         if grant.kind != .system, scopes.contains("offline_access") || scopes.contains("online_access") {
-            response.refreshToken = try await storeOneTime(kind: ControlKind.refreshToken, grant: grant, seconds: refreshTokenSeconds)
+            response.refreshToken = try await storeOneTime(kind: ControlKind.refreshToken, grant: grant, seconds: refreshTokenSeconds,
+                                                           extra: [Self.familyKey: family ?? UUID().uuidString.lowercased()])
         }
         return response
     }
@@ -222,16 +228,39 @@ public final class TokenService: Sendable {
         return token
     }
 
-    /// Takes a one-time token: returns its grant and deletes it; nil when unknown or expired.
+    /// Takes a one-time token: returns its grant and deletes it; nil when unknown or expired. The read and
+    /// the delete are one atomic change: of parallel requests with one authorization code, one gets it.
     public func takeOneTime(kind: String, token: String) async throws -> (grant: Grant, extra: [String: String])? {
-        let key = Secrets.sha256Hex(token)
-        guard let record = try await store.controlRecord(kind: kind, key: key),
-              let stored = try? JSONDecoder().decode(StoredGrant.self, from: Data(record.json))
-        else { return nil }
-        try await store.writeControlRecords([], deleting: [ControlRecordKey(kind: kind, key: key)], audit: [])
-        guard stored.expiresAt > Instant.now() else { return nil }
-        return (stored.grant, stored.extra)
+        guard case .taken(let grant, let extra) = try await take(kind: kind, token: token, keepAsUsed: false) else { return nil }
+        return (grant, extra)
     }
+
+    /// What taking a one-time token found.
+    enum Taken: Sendable {
+        case taken(Grant, [String: String])
+        case unknown
+        /// Used before (a rotated refresh token): its extra names its family.
+        case reused([String: String])
+    }
+
+    /// Takes a one-time token atomically; with `keepAsUsed`, the record stays, marked used, until it expires.
+    private func take(kind: String, token: String, keepAsUsed: Bool) async throws -> Taken {
+        let now = Instant.now()
+        return try await store.changeControlRecord(kind: kind, key: Secrets.sha256Hex(token)) { record in
+            guard let record, var stored = try? JSONDecoder().decode(StoredGrant.self, from: Data(record.json)) else {
+                return ControlRecordChange(.keep, result: .unknown)
+            }
+            if stored.usedAt != nil { return ControlRecordChange(.keep, result: .reused(stored.extra)) }
+            guard stored.expiresAt > now else { return ControlRecordChange(.delete, result: .unknown) }
+            guard keepAsUsed else { return ControlRecordChange(.delete, result: .taken(stored.grant, stored.extra)) }
+            stored.usedAt = now
+            let used = ControlRecord(kind: record.kind, key: record.key, patientID: record.patientID, json: [UInt8](try JSONEncoder().encode(stored)))
+            return ControlRecordChange(.write(used), result: .taken(stored.grant, stored.extra))
+        }
+    }
+
+    /// The extra member naming a refresh token's family.
+    static let familyKey = "family"
 
     /// Reads a one-time token without taking it (launch contexts may be used by several authorizations).
     public func peekOneTime(kind: String, token: String) async throws -> Grant? {
@@ -241,19 +270,46 @@ public final class TokenService: Sendable {
         return stored.grant
     }
 
-    /// Exchanges a refresh token for new tokens; the old refresh token stops working (rotation).
+    /// Exchanges a refresh token for new tokens; the old refresh token stops working (rotation). A rotated
+    /// token used again means it was copied: the whole family (every refresh token rotated from the same
+    /// login) is revoked (OAuth 2.0 Security BCP, refresh token rotation).
     public func refresh(_ token: String, clientID: String) async throws -> TokenResponse? {
-        guard let (grant, _) = try await takeOneTime(kind: ControlKind.refreshToken, token: token), grant.clientID == clientID else { return nil }
+        let grant: Grant, family: String?
+        switch try await take(kind: ControlKind.refreshToken, token: token, keepAsUsed: true) {
+        case .unknown:
+            return nil
+        case .reused(let extra):
+            if let family = extra[Self.familyKey] { try await revokeFamily(family) }
+            return nil
+        case .taken(let taken, let extra):
+            grant = taken
+            family = extra[Self.familyKey]
+        }
+        guard grant.clientID == clientID else { return nil }
+        if let family, try await store.controlRecord(kind: ControlKind.revokedRefreshFamily, key: family) != nil { return nil }
         // A user disabled, reset or moved off the assignment since the login gets no new tokens.
         if grant.kind != .system {
             do { _ = try await principal(for: grant) } catch let error as FHIRError where error.category == .unauthorized { return nil }
         }
-        return try await issue(grant)
+        return try await issue(grant, family: family)
+    }
+
+    /// Ends every refresh token of a family: the family is marked revoked until its tokens have expired.
+    private func revokeFamily(_ family: String) async throws {
+        let until = Instant.now() + Int64(refreshTokenSeconds) * 1000
+        try await store.writeControlRecords([ControlRecord(kind: ControlKind.revokedRefreshFamily, key: family, json: Array(String(until).utf8))],
+                                            deleting: [], audit: [])
     }
 
     /// RFC 7009: revokes a refresh token or an access token; unknown tokens are not an error.
     public func revoke(_ token: String) async throws {
-        if try await takeOneTime(kind: ControlKind.refreshToken, token: token) != nil { return }
+        switch try await take(kind: ControlKind.refreshToken, token: token, keepAsUsed: false) {
+        case .taken(_, let extra), .reused(let extra):
+            if let family = extra[Self.familyKey] { try await revokeFamily(family) }
+            return
+        case .unknown:
+            break
+        }
         guard let payload = try? await keys.verify(token, as: AccessTokenPayload.self) else { return }
         let jti = payload.jti.value
         revoked.withLock { _ = $0.insert(jti) }
@@ -418,9 +474,10 @@ public final class TokenService: Sendable {
         else { return false }
         // Each assertion works once (RFC 7523 §3, jti).
         let key = "assertion:" + payload.jti.value
-        if try await store.controlRecord(kind: ControlKind.revokedToken, key: key) != nil { return false }
-        try await store.writeControlRecords([ControlRecord(kind: ControlKind.revokedToken, key: key, json: Array("used".utf8))], deleting: [], audit: [])
-        return true
+        return try await store.changeControlRecord(kind: ControlKind.revokedToken, key: key) { used in
+            used == nil ? ControlRecordChange(.write(ControlRecord(kind: ControlKind.revokedToken, key: key, json: Array("used".utf8))), result: true)
+                        : ControlRecordChange(.keep, result: false)
+        }
     }
 
 }
@@ -430,4 +487,6 @@ struct StoredGrant: Codable {
     var grant: Grant
     var expiresAt: Int64
     var extra: [String: String]
+    /// When a rotated refresh token was used: kept until it expires, so a second use is seen as a replay.
+    var usedAt: Int64?
 }

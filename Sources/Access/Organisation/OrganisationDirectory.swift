@@ -166,6 +166,8 @@ public enum ControlKind {
     public static let authorizationCode = "auth-code"
     public static let refreshToken = "refresh-token"
     public static let revokedToken = "revoked-token"
+    /// A refresh-token family ended because one of its rotated tokens was replayed.
+    public static let revokedRefreshFamily = "revoked-refresh-family"
     /// A region's configuration documents (fee schedule and the like).
     public static let configuration = "configuration"
     public static let launch = "launch-context"

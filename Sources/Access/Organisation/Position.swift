@@ -15,9 +15,12 @@ public struct Permissions: Codable, Sendable, Equatable {
     public var auditReview: Bool
     /// May administer units, users, positions and clients.
     public var administer: Bool
+    /// May change who a patient is: identifiers, birth date, the protected-identity marking, deceased
+    /// status, and merging two records (each such change is flagged for log review).
+    public var patientIdentity: Bool
 
     public init(read: Set<String>, write: Set<String>, sign: Bool = false, prescribe: Bool = false, protectedIdentity: Bool = false,
-                auditReview: Bool = false, administer: Bool = false) {
+                auditReview: Bool = false, administer: Bool = false, patientIdentity: Bool = false) {
         self.read = read
         self.write = write
         self.sign = sign
@@ -25,6 +28,21 @@ public struct Permissions: Codable, Sendable, Equatable {
         self.protectedIdentity = protectedIdentity
         self.auditReview = auditReview
         self.administer = administer
+        self.patientIdentity = patientIdentity
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case read, write, sign, prescribe, protectedIdentity, auditReview, administer, patientIdentity
+    }
+
+    /// Positions stored before `patientIdentity` existed read it as false: the right is granted, never assumed.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(read: try container.decode(Set<String>.self, forKey: .read), write: try container.decode(Set<String>.self, forKey: .write),
+                  sign: try container.decode(Bool.self, forKey: .sign), prescribe: try container.decode(Bool.self, forKey: .prescribe),
+                  protectedIdentity: try container.decode(Bool.self, forKey: .protectedIdentity),
+                  auditReview: try container.decode(Bool.self, forKey: .auditReview), administer: try container.decode(Bool.self, forKey: .administer),
+                  patientIdentity: try container.decodeIfPresent(Bool.self, forKey: .patientIdentity) ?? false)
     }
 
     public func mayRead(_ type: String) -> Bool { read.contains("*") || read.contains(type) }
@@ -57,7 +75,7 @@ public struct Position: Codable, Sendable, Equatable {
         let clinicalNoPrescribing: Set<String> = ["*"]
         return [
             Position(code: "lakare", display: "Läkare",
-                     permissions: Permissions(read: ["*"], write: ["*"], sign: true, prescribe: true)),
+                     permissions: Permissions(read: ["*"], write: ["*"], sign: true, prescribe: true, patientIdentity: true)),
             Position(code: "sjukskoterska", display: "Sjuksköterska",
                      permissions: Permissions(read: ["*"], write: clinicalNoPrescribing, sign: true, prescribe: false)),
             Position(code: "barnmorska", display: "Barnmorska",
@@ -65,7 +83,7 @@ public struct Position: Codable, Sendable, Equatable {
             Position(code: "underskoterska", display: "Undersköterska",
                      permissions: Permissions(read: ["*"], write: ["Observation", "Encounter", "Appointment", "Task", "Communication"], sign: true)),
             Position(code: "medicinsk-sekreterare", display: "Medicinsk sekreterare",
-                     permissions: Permissions(read: ["*"], write: administrative.union(["DocumentReference", "Composition"]))),
+                     permissions: Permissions(read: ["*"], write: administrative.union(["DocumentReference", "Composition"]), patientIdentity: true)),
             Position(code: "kassapersonal", display: "Kassapersonal",
                      permissions: Permissions(read: administrative, write: ["ChargeItem", "Invoice", "PaymentNotice", "Account", "Encounter"])),
             Position(code: "systemforvaltare", display: "Systemförvaltare",

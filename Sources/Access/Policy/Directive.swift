@@ -32,6 +32,8 @@ public struct Directive: Codable, Sendable, Equatable {
     public var registeredBy: String
     public var revokedAt: Int64?
     public var revokedBy: String?
+    /// For a spärr registered by staff: how the patient asked for it (in person, by letter …), as recorded.
+    public var patientRequest: String?
 
     public init(id: String, kind: Kind, patientID: String, unitID: String?, providerID: String?, practitionerID: String?, reason: String,
                 validFrom: Int64, validUntil: Int64?, registeredBy: String) {

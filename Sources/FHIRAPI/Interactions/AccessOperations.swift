@@ -37,7 +37,7 @@ extension FHIREngine {
             return directiveResponse(try await data.openEmergencyAccess(patientID: patientID, reason: try required("reason")))
         case (.post, "block"):
             return directiveResponse(try await data.block(patientID: patientID, unitID: value("unit"), providerID: value("provider"),
-                                                          reason: try required("reason")))
+                                                          reason: try required("reason"), patientRequest: value("patientRequest")))
         case (.post, "unblock"):
             try await data.unblock(patientID: patientID, directiveID: try required("block"))
             return FHIRResponse(status: 200, body: OperationOutcome.information("the spärr was lifted"))
@@ -191,7 +191,7 @@ extension FHIREngine {
 extension FHIREngine {
     /// `GET [base]/$positions` lists positions with their permissions; `POST [base]/$configure-position`
     /// (code, display, read, write as comma lists of types or `*`, and the flags sign, prescribe,
-    /// protectedIdentity, auditReview, administer) sets one. Administration only.
+    /// protectedIdentity, auditReview, administer, patientIdentity) sets one. Administration only.
     func positionsOperation(_ request: FHIRRequest) async throws -> FHIRResponse {
         if request.method == .post {
             let p = try operationParameters(request)
@@ -210,7 +210,7 @@ extension FHIREngine {
             let position = Position(code: code, display: p["display"] ?? code,
                                     permissions: Permissions(read: list("read"), write: list("write"), sign: try flag("sign"), prescribe: try flag("prescribe"),
                                                              protectedIdentity: try flag("protectedIdentity"), auditReview: try flag("auditReview"),
-                                                             administer: try flag("administer")))
+                                                             administer: try flag("administer"), patientIdentity: try flag("patientIdentity")))
             try await data.configure(position)
             return FHIRResponse(status: 200, body: OperationOutcome.information("position \(code) configured"))
         }
@@ -221,7 +221,7 @@ extension FHIREngine {
                 ("code", .string(position.code)), ("display", .string(position.display)),
                 ("read", .string(permissions.read.sorted().joined(separator: ","))), ("write", .string(permissions.write.sorted().joined(separator: ","))),
                 ("sign", .bool(permissions.sign)), ("prescribe", .bool(permissions.prescribe)), ("protectedIdentity", .bool(permissions.protectedIdentity)),
-                ("auditReview", .bool(permissions.auditReview)), ("administer", .bool(permissions.administer)),
+                ("auditReview", .bool(permissions.auditReview)), ("administer", .bool(permissions.administer)), ("patientIdentity", .bool(permissions.patientIdentity)),
             ]
             parameters.append(.object(JSONObject([("name", .string("position")), ("part", .array(parts.map { name, value in
                 .object(JSONObject([("name", .string(name)), (value.boolValue == nil ? "valueString" : "valueBoolean", value)]))

@@ -13,7 +13,23 @@ extension FHIREngine {
             throw FHIRError(.invalid, code: "invalid", "the id in the body ('\(bodyID)') differs from the id in the URL ('\(id)')", expression: ["\(type).id"])
         }
         let ifMatch = try request.ifMatch.map { (etag: String) throws(FHIRError) -> Int in try Self.version(fromETag: etag) }
-        let result = try await data.commit(.update(resource, type: type, id: id, ifMatch: ifMatch))
+        let result: WriteResult
+        if let ifNoneMatch = request.ifNoneMatch {
+            // `If-None-Match: *`: create only (RFC 9110 §13.1.2); the store's create refuses an existing id atomically.
+            guard ifNoneMatch.trimmingCharacters(in: .whitespaces) == "*" else {
+                throw FHIRError(.invalid, code: "invalid", "If-None-Match on an update takes only '*' (create if absent); got '\(ifNoneMatch)'")
+            }
+            do {
+                result = try await data.commit(.create(resource, type: type, id: id))
+            } catch let failure as CommitFailure where failure.error.category == .conflict {
+                // The id taken before this request or by one at the same instant (a key violation on PostgreSQL);
+                // any other conflict (a duplicate personnummer) is answered as itself.
+                guard try await data.find(try ConditionalCriteria(type: type, query: "_id=\(id)")).contains(id) else { throw failure }
+                throw FHIRError(.preconditionFailed, code: "conflict", "\(type)/\(id) exists and If-None-Match: * asks to create only; nothing was written")
+            }
+        } else {
+            result = try await data.commit(.update(resource, type: type, id: id, ifMatch: ifMatch))
+        }
         guard let stored = result.resource else { throw FHIRError(.internalError, code: "exception", "the update returned no resource") }
         switch result.outcome {
         case .created:
@@ -26,7 +42,7 @@ extension FHIREngine {
     }
 
     /// conditional update: `PUT [base]/[type]?criteria` (FHIR R4 §3.1.0.6.2).
-    func conditionalUpdate(_ request: FHIRRequest, type: String) async throws -> FHIRResponse {
+    func conditionalUpdate(_ request: FHIRRequest, type: String, attempt: Int = 0) async throws -> FHIRResponse {
         let query = request.criteriaQuery
         guard !query.isEmpty else {
             throw FHIRError(.invalid, code: "invalid", "PUT on a type needs search criteria (conditional update) or an id in the URL")
@@ -35,6 +51,17 @@ extension FHIREngine {
         let matches = try await data.find(criteria)
         var resource = try validResource(request.body, type: type)
         switch matches.count {
+        case 0 where resource.id == nil && request.ifNoneMatch == nil && request.ifMatch == nil:
+            // Created under the criteria, as a conditional create: a parallel conditional update with the
+            // same criteria waits for this one and then finds its match, so two never both create.
+            let id = Self.newID()
+            resource.set("id", .string(id), insertingAt: 1)
+            let result = try await data.commit(.create(resource, type: type, id: id, ifNoneExist: criteria))
+            guard result.outcome == .created, let stored = result.resource else {
+                guard attempt < 2 else { throw FHIRError(.conflict, code: "conflict", "the criteria '\(query)' kept matching and not matching; try again") }
+                return try await conditionalUpdate(request, type: type, attempt: attempt + 1)
+            }
+            return writeResponse(stored, status: 201, outcome: .created, prefer: request.prefer, message: "created \(type)/\(id) version \(stored.versionId)")
         case 0:
             let id = resource.id ?? Self.newID()
             resource.set("id", .string(id), insertingAt: 1)

@@ -49,6 +49,37 @@ public struct UniquePatientIdentityRule: WriteRule {
             }
         }
     }
+
+    /// The same rule, held by the database for writers at the same instant: the check above sees the
+    /// store before twenty parallel registrations of one number commit.
+    public func guards(for resource: JSONObject, id: String) throws -> [UniquenessGuard] {
+        guard resource["active"]?.boolValue != false else { return [] }
+        var guards: [UniquenessGuard] = []
+        for (i, identifier) in (resource["identifier"]?.arrayValue ?? []).enumerated() {
+            guard let identifier = identifier.objectValue, identifier["use"]?.stringValue != "old",
+                  let system = identifier["system"]?.stringValue, let value = identifier["value"]?.stringValue,
+                  let canonical = SearchIndexer.canonicalPersonalIdentity(system: system, value: value) else { continue }
+            let criteria = try ConditionalCriteria(type: "Patient", query: "identifier=\(system)|\(canonical)&active:not=false")
+            guards.append(UniquenessGuard(
+                key: "Patient.identifier|\(system)|\(canonical)", criteria: criteria,
+                holds: { Self.holds($0, system: system, canonical: canonical) },
+                conflict: { holder in
+                    FHIRError(.conflict, code: "duplicate", "Patient.identifier[\(i)]: \(canonical) already belongs to Patient/\(holder); find and update that record, or merge",
+                              expression: ["Patient.identifier[\(i)].value"])
+                }))
+        }
+        return guards
+    }
+
+    /// Whether an active Patient holds the number in use (not as an old identifier kept after a merge).
+    static func holds(_ patient: JSONObject, system: String, canonical: String) -> Bool {
+        guard patient["active"]?.boolValue != false else { return false }
+        return (patient["identifier"]?.arrayValue ?? []).contains { item in
+            guard let item = item.objectValue, item["use"]?.stringValue != "old", item["system"]?.stringValue == system,
+                  let value = item["value"]?.stringValue else { return false }
+            return SearchIndexer.canonicalPersonalIdentity(system: system, value: value) == canonical
+        }
+    }
 }
 
 /// No referral without an owner: a referral Task always names the unit whose inbox holds it,

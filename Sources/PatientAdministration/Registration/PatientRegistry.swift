@@ -143,7 +143,7 @@ public struct PatientRegistry: Sendable {
         operations.append(.update(sourcePatient, type: "Patient", id: sourceID, ifMatch: source.versionId))
         operations.append(.update(targetPatient, type: "Patient", id: targetID, ifMatch: target.versionId))
         operations.append(.create(provenance, type: "Provenance", id: provenanceID))
-        _ = try await session.commit(operations)
+        _ = try await session.commit(operations, intent: .merge)
         return MergeResult(source: sourceID, target: targetID, moved: moved, provenanceID: provenanceID)
     }
 
@@ -204,7 +204,7 @@ public struct PatientRegistry: Sendable {
             ("agent", .array([FHIR.object([("who", session.principal.authorReference)])])),
             ("entity", .array([FHIR.object([("role", .string("revision")), ("what", FHIR.reference("Provenance", mergeRecord.id))])])),
         ]), type: "Provenance", id: provenanceID))
-        _ = try await session.commit(operations)
+        _ = try await session.commit(operations, intent: .merge)
         return MergeResult(source: sourceID, target: targetID, moved: returned, provenanceID: provenanceID)
     }
 

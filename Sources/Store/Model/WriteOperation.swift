@@ -17,6 +17,8 @@ public struct WriteOperation: Sendable {
     public let kind: Kind
     /// The resource's search index rows when the caller has already computed them (the access gateway does).
     public var index: SearchIndexEntries?
+    /// Uniqueness the database enforces for this write, inside its transaction (one active patient per personnummer).
+    public var guards: [UniquenessGuard] = []
 
     public static func create(_ resource: JSONObject, type: String, id: String, ifNoneExist: ConditionalCriteria? = nil) -> WriteOperation {
         WriteOperation(type: type, id: id, kind: .create(resource: resource, ifNoneExist: ifNoneExist))
@@ -28,6 +30,37 @@ public struct WriteOperation: Sendable {
 
     public static func delete(type: String, id: String, ifMatch: Int? = nil) -> WriteOperation {
         WriteOperation(type: type, id: id, kind: .delete(ifMatch: ifMatch))
+    }
+
+    /// The resource a create or update writes; nil for a delete.
+    public var resource: JSONObject? {
+        switch kind {
+        case .create(let resource, _), .update(let resource, _): resource
+        case .delete: nil
+        }
+    }
+}
+
+/// A value only one resource may hold, checked by the store inside the commit's transaction while
+/// every other commit naming the same `key` waits (an advisory lock on PostgreSQL; SQLite's one
+/// writer): a check before the write alone lets twenty parallel registrations of one personnummer
+/// all pass.
+public struct UniquenessGuard: Sendable {
+    /// What is locked: the same key for every write that could collide ("Patient.identifier|system|value").
+    public var key: String
+    /// The resources that may hold the value; the written resource itself is never a conflict.
+    public var criteria: ConditionalCriteria
+    /// Whether a match, as stored, still holds the value (a merged record keeps a number as an old identifier).
+    public var holds: @Sendable (JSONObject) -> Bool
+    /// The error when another resource holds it.
+    public var conflict: @Sendable (_ holderID: String) -> FHIRError
+
+    public init(key: String, criteria: ConditionalCriteria, holds: @escaping @Sendable (JSONObject) -> Bool,
+                conflict: @escaping @Sendable (_ holderID: String) -> FHIRError) {
+        self.key = key
+        self.criteria = criteria
+        self.holds = holds
+        self.conflict = conflict
     }
 }
 

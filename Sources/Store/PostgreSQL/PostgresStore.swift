@@ -345,6 +345,18 @@ public final class PostgresStore: ResourceStore {
                             continue
                         }
                     }
+                    // Every commit naming the same key waits here for the others to end, then sees what they wrote.
+                    for key in Set(operation.guards.map(\.key)).sorted() {
+                        try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger)
+                    }
+                    for uniqueness in operation.guards {
+                        for holder in try await find(connection, uniqueness.criteria) where holder != operation.id {
+                            if let stored = try await current(connection, type: uniqueness.criteria.type, id: holder, lock: false), !stored.isDeleted,
+                               uniqueness.holds(stored.object) {
+                                throw uniqueness.conflict(holder)
+                            }
+                        }
+                    }
                     let current = try await current(connection, type: operation.type, id: operation.id, lock: true)
                     switch try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment, index: indexes[index]) {
                     case .none(let result):
@@ -502,6 +514,35 @@ public final class PostgresStore: ResourceStore {
         throw FHIRError(.internalError, code: "exception", "series \(series) returned no number")
     }
 
+    public func changeControlRecord<Result: Sendable>(kind: String, key: String,
+                                                      _ change: @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                // The row lock makes every other change of this record wait; a record not there yet is
+                // covered by an advisory lock on its key, so two first writers do not both read nothing.
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(kind + "\u{1F}" + key)))", logger: logger)
+                let current = try await controlRecords(connection.query(
+                    "SELECT kind, key, patient_id, json, updated_at FROM control_record WHERE kind = \(kind) AND key = \(key) FOR UPDATE", logger: logger)).first
+                let decided = try change(current)
+                switch decided.action {
+                case .keep: break
+                case .write(let record):
+                    try await connection.query("""
+                        INSERT INTO control_record (kind, key, patient_id, json, updated_at)
+                        VALUES (\(record.kind), \(record.key), \(record.patientID), \(ByteBuffer(bytes: record.json)), \(record.updatedAt))
+                        ON CONFLICT (kind, key) DO UPDATE SET patient_id = excluded.patient_id, json = excluded.json, updated_at = excluded.updated_at
+                        """, logger: logger)
+                case .delete:
+                    try await connection.query("DELETE FROM control_record WHERE kind = \(kind) AND key = \(key)", logger: logger)
+                }
+                try await append(connection, decided.audit)
+                return decided.result
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+    }
+
     public func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws {
         try await client.withTransaction(logger: logger) { connection in
             for record in records {
@@ -525,6 +566,7 @@ public final class PostgresStore: ResourceStore {
         var keys = Set<ResourceKey>()
         for operation in operations {
             if case .create(_, _?) = operation.kind { return false }
+            if !operation.guards.isEmpty { return false }
             guard keys.insert(ResourceKey(type: operation.type, id: operation.id)).inserted else { return false }
         }
         return true

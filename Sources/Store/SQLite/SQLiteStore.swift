@@ -210,6 +210,14 @@ public final class SQLiteStore: ResourceStore {
                     results.append(WriteResult(outcome: .matched, resource: try Self.current(db, type: operation.type, id: match)))
                     continue
                 }
+                // One writer at a time here: the check sees every earlier commit, and no later one can slip in.
+                for uniqueness in operation.guards {
+                    for holder in try Self.find(db, uniqueness.criteria) where holder != operation.id {
+                        if let stored = try Self.current(db, type: uniqueness.criteria.type, id: holder), !stored.isDeleted, uniqueness.holds(stored.object) {
+                            throw CommitFailure(index: index, error: uniqueness.conflict(holder))
+                        }
+                    }
+                }
                 let current = try Self.current(db, type: operation.type, id: operation.id)
                 let decision: VersionPolicy.Decision
                 do {
@@ -336,6 +344,28 @@ public final class SQLiteStore: ResourceStore {
                 """), arguments: [series, Instant.now()])
             guard let value = row?[0] as Int64? else { throw FHIRError(.internalError, code: "exception", "series \(series) returned no number") }
             return value
+        }
+    }
+
+    public func changeControlRecord<Result: Sendable>(kind: String, key: String,
+                                                      _ change: @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result {
+        // SQLite has one writer: reading inside the write transaction is reading what no one else can change meanwhile.
+        try await pool.write { db in
+            let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, key, patient_id, json, updated_at FROM control_record WHERE kind = ? AND key = ?"),
+                                           arguments: [kind, key]).map(Self.controlRecord)
+            let decided = try change(current)
+            switch decided.action {
+            case .keep: break
+            case .write(let record):
+                try db.cachedStatement(sql: """
+                    INSERT INTO control_record (kind, key, patient_id, json, updated_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, key) DO UPDATE SET patient_id = excluded.patient_id, json = excluded.json, updated_at = excluded.updated_at
+                    """).execute(arguments: [record.kind, record.key, record.patientID, Data(record.json), record.updatedAt])
+            case .delete:
+                try db.cachedStatement(sql: "DELETE FROM control_record WHERE kind = ? AND key = ?").execute(arguments: [kind, key])
+            }
+            try Self.append(db, decided.audit)
+            return decided.result
         }
     }
 

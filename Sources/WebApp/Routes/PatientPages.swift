@@ -67,7 +67,7 @@ extension WebApp {
         let session = user.data(gateway, action: "block")
         do {
             _ = try await session.block(patientID: patientID, unitID: parts[0] == "unit" ? parts[1] : nil, providerID: parts[0] == "provider" ? parts[1] : nil,
-                                        reason: reason)
+                                        reason: reason, patientRequest: "begärd av patienten, som informerats om vad spärren innebär (bekräftat av \(user.principal.displayName))")
         } catch let error as FHIRError where error.category == .invalid {
             return try await refused(Self.said(error))
         }
