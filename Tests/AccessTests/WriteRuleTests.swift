@@ -126,3 +126,54 @@ struct WriteRuleTests {
         try await region.store.close()
     }
 }
+
+/// Issue 31, item 4: every criterion is evaluated over what the user may read.
+@Suite("Chains, _has and counts see only what the user may read")
+struct ReadableCriteriaTests {
+    func patients(_ session: PatientDataSession, _ parameters: [(String, String)]) async throws -> [String] {
+        try await session.search(try SearchQuery.parse(type: "Patient", parameters: parameters, strict: true), limit: 50).resources.map(\.id)
+    }
+
+    @Test("_has cannot tell a doctor without a care relationship, or past a spärr, whether a record exists or what it holds", arguments: backends)
+    func hasOverReadableRecords(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let probe = [("_id", "p1"), ("_has:Observation:subject:code", "http://loinc.org|8867-4")]
+        let value = [("_id", "p1"), ("_has:Observation:subject:value-quantity", "gt71")]
+        // doc2 (u2) may find p1 in the directory but read none of the observations: nothing is revealed.
+        let doc2 = try await region.practitioner("doc2")
+        #expect(try await patients(doc2, [("_id", "p1")]) == ["p1"])
+        #expect(try await patients(doc2, probe).isEmpty)
+        #expect(try await patients(doc2, value).isEmpty)
+        #expect(try await doc2.count(try SearchQuery.parse(type: "Patient", parameters: probe, strict: true)) == 0)
+        // A chain through the same records answers the same.
+        let chained = try SearchQuery.parse(type: "Patient", parameters: [("_id", "p1"), ("_has:Observation:subject:subject:Patient.name", "Svensson")], strict: true)
+        #expect(try await doc2.search(chained, limit: 10).resources.isEmpty)
+        // doc1 (u1, care relationship) reads obs-u1 and obs-u2 (same provider): the criterion holds for them.
+        let doc1 = try await region.practitioner("doc1")
+        #expect(try await patients(doc1, probe) == ["p1"])
+        #expect(try await patients(doc1, value) == ["p1"])
+        // The patient blocks u1 and u2's information: doc1 then learns nothing from _has either.
+        let p1 = region.patientSession("p1")
+        for unit in ["u1", "u2"] { _ = try await p1.block(patientID: "p1", unitID: unit, providerID: nil, reason: "Min begäran") }
+        #expect(try await patients(try await region.practitioner("doc1"), probe).isEmpty)
+        try await region.store.close()
+    }
+
+    @Test("chains and _has nested past the limit are refused with 400, for every principal", arguments: backends)
+    func nestingIsBounded(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let nested = try SearchQuery.parse(type: "Patient", parameters: [
+            ("_has:Observation:subject:_has:Observation:has-member:_has:Observation:has-member:code", "http://loinc.org|8867-4"),
+        ], strict: true)
+        for session in [try await region.practitioner("doc1"), region.gateway.session(.job("tests"), action: "search")] {
+            do {
+                _ = try await session.search(nested, limit: 10)
+                Issue.record("a search nested three deep ran")
+            } catch let error as FHIRError {
+                #expect(error.category == .invalid)
+                #expect(error.description.contains("KARNA_MAX_CHAIN_DEPTH"))
+            }
+        }
+        try await region.store.close()
+    }
+}

@@ -260,13 +260,15 @@ public struct PatientDataSession: Sendable {
     /// One page of a search: what the principal may see, in the query's order, and whether more follow.
     /// Hidden matches are skipped by reading further, so a page is full whenever enough visible matches exist.
     public func search(_ query: SearchQuery, limit: Int) async throws -> (resources: [StoredResource], hasMore: Bool) {
-        let (result, hasMore) = try await allowedPage(query, limit: limit)
+        let (result, hasMore) = try await allowedPage(try await readable(query), limit: limit)
         return (try await visible(result, interaction: "s"), hasMore)
     }
 
     /// Several searches answered as one access: one audit record per patient for them all (a chart
     /// overview is one look at the chart, not ten). Each result is one page of visible matches.
     public func search(together queries: [(query: SearchQuery, limit: Int)]) async throws -> [[StoredResource]] {
+        var queries = queries
+        for i in queries.indices { queries[i].query = try await readable(queries[i].query) }
         // The first batch of every part in one store call (one statement on PostgreSQL); a part whose
         // batch was mostly hidden reads on by itself.
         let sizes = queries.map { Self.batchSize(limit: $0.limit, found: 0) }
@@ -319,8 +321,8 @@ public struct PatientDataSession: Sendable {
 
     /// How many matches the principal may see, or nil when finding out would examine more than the configured maximum.
     public func count(_ query: SearchQuery) async throws -> Int? {
+        var query = try await readable(query)
         if principal.kind == .system, scopeProblem("s", type: query.type, patientID: nil) == nil { return try await store.count(query) }
-        var query = query
         query.sort = []
         query.afterID = nil
         query.beforeID = nil

@@ -14,6 +14,10 @@ public struct AccessSettings: Sendable {
     public var maximumVisibleCount: Int
     /// Most care contacts read to find which other care providers hold information about a patient (the consent dialog).
     public var maximumContactsForProviders: Int
+    /// How deeply chains and `_has` may nest in one search parameter (deeper is refused with 400).
+    public var maximumChainDepth = 2
+    /// Most readable records one chained or `_has` part of a search may match (more is refused with 400).
+    public var maximumChainMatches = 1_000
 
     public init(careRelationshipDays: Int = 30, registeredCareRelationshipDays: Int = 14, emergencyAccessHours: Int = 4,
                 defaultProviderID: String = "region-karnland", maximumVisibleCount: Int = 5_000, maximumContactsForProviders: Int = 500) {

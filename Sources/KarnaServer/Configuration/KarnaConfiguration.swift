@@ -99,6 +99,8 @@ public struct KarnaConfiguration: Sendable {
         ("--max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", "longest text one heading (sökord) of a note may hold (default 100000)"),
         ("--max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", "most notes one journal view reads for a patient (default 5000)"),
         ("--max-expansion", "KARNA_MAX_EXPANSION", "most codes one $expand page returns (default 1000)"),
+        ("--max-chain-depth", "KARNA_MAX_CHAIN_DEPTH", "how deeply chains and _has may nest in one search parameter (default 2)"),
+        ("--max-chain-matches", "KARNA_MAX_CHAIN_MATCHES", "most readable records one chained or _has part of a search may match (default 1000)"),
         ("--notify", "KARNA_NOTIFY", "patient notifications: file:PATH or smtp(s)://host:port; SMTP login from KARNA_SMTP_USER and KARNA_SMTP_PASSWORD (default file:./data/notifications.jsonl)"),
         ("--notify-from", "KARNA_NOTIFY_FROM", "sender address of e-mail notifications (default noreply@karna.invalid)"),
         ("--outbox-seconds", "KARNA_OUTBOX_SECONDS", "seconds between outbox runs and referral alarm checks (default 30)"),
@@ -158,6 +160,8 @@ public struct KarnaConfiguration: Sendable {
             emergencyAccessHours: try integer("emergency-access-hours", "KARNA_EMERGENCY_ACCESS_HOURS", default: 4, range: 1...72),
             defaultProviderID: raw("default-provider", "KARNA_DEFAULT_PROVIDER")?.0 ?? "region-karnland"
         )
+        access.maximumChainDepth = try integer("max-chain-depth", "KARNA_MAX_CHAIN_DEPTH", default: 2, range: 1...6)
+        access.maximumChainMatches = try integer("max-chain-matches", "KARNA_MAX_CHAIN_MATCHES", default: 1_000, range: 10...100_000)
         bootstrapClientID = raw("bootstrap-client-id", "KARNA_BOOTSTRAP_CLIENT_ID")?.0
         bootstrapClientSecret = raw("bootstrap-client-secret", "KARNA_BOOTSTRAP_CLIENT_SECRET")?.0
         if let secret = bootstrapClientSecret, secret.count < 16 {
