@@ -68,6 +68,10 @@ def main():
                 codes = ["id"]
             if codes:
                 row["types"] = codes
+            # The resource types a Reference may point at (Reference(Patient|Group)); "Resource" means any.
+            targets = sorted({p.rsplit("/", 1)[1] for t in el.get("type", []) if t["code"] == "Reference" for p in t.get("targetProfile", [])})
+            if targets and "Resource" not in targets:
+                row["targets"] = targets
             if "contentReference" in el:
                 row["ref"] = el["contentReference"].lstrip("#").split(".", 1)[1]
             if el.get("isSummary"):

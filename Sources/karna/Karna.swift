@@ -62,6 +62,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Most codes one $expand page returns (KARNA_MAX_EXPANSION, default 1000).") var maxExpansion: String?
     @Option(help: "How deeply chains and _has may nest (KARNA_MAX_CHAIN_DEPTH, default 2).") var maxChainDepth: String?
     @Option(help: "Most readable records one chained or _has part matches (KARNA_MAX_CHAIN_MATCHES, default 1000).") var maxChainMatches: String?
+    @Option(help: "on: references must name resources that exist; off for bulk imports (KARNA_REFERENCE_CHECK, default on).") var referenceCheck: String?
     @Option(help: "Patient notifications: file:PATH or smtp(s)://host:port (KARNA_NOTIFY).") var notify: String?
     @Option(help: "Sender address of e-mail notifications (KARNA_NOTIFY_FROM).") var notifyFrom: String?
     @Option(help: "Seconds between outbox runs (KARNA_OUTBOX_SECONDS, default 30).") var outboxSeconds: String?
@@ -81,7 +82,7 @@ struct ServerOptions: ParsableArguments {
             "reminder-hours": reminderHours, "max-slots-per-generation": maxSlotsPerGeneration, "max-merge-resources": maxMergeResources,
             "notify": notify, "notify-from": notifyFrom, "outbox-seconds": outboxSeconds,
             "max-section-characters": maxSectionCharacters, "max-journal-notes": maxJournalNotes, "max-expansion": maxExpansion,
-            "max-chain-depth": maxChainDepth, "max-chain-matches": maxChainMatches,
+            "max-chain-depth": maxChainDepth, "max-chain-matches": maxChainMatches, "reference-check": referenceCheck,
         ]
         do {
             return try KarnaConfiguration(flags: flags.compactMapValues { $0 })

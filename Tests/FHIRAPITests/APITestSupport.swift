@@ -63,9 +63,10 @@ struct API {
 let testClientID = "api-tests"
 let testClientSecret = "api-tests-secret-0123456789"
 
-func withAPI(_ backend: StoreBackend, limits: APILimits = APILimits(), _ body: @Sendable (API) async throws -> Void) async throws {
+func withAPI(_ backend: StoreBackend, limits: APILimits = APILimits(), flags: [String: String] = [:],
+             _ body: @Sendable (API) async throws -> Void) async throws {
     let store = try await backend.makeStore()
-    var configuration = try KarnaConfiguration(flags: ["password-cost": "10", "base-url": base], environment: [:])
+    var configuration = try KarnaConfiguration(flags: ["password-cost": "10", "base-url": base].merging(flags) { $1 }, environment: [:])
     configuration.limits = limits
     let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
     try await services.tokens.clients.register(OAuthClient(id: testClientID, name: "API tests", kind: .system,

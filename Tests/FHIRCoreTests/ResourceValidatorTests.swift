@@ -17,7 +17,7 @@ struct ResourceValidatorTests {
     @Test func aValidPatientHasNoIssues() throws {
         #expect(try issues(#"""
             {"resourceType":"Patient","id":"p1","meta":{"profile":["http://example.org/p"]},
-             "identifier":[{"system":"urn:oid:1.2.752.129.2.1.3.1","value":"191212121212"}],
+             "identifier":[{"system":"urn:oid:1.2.752.129.2.1.3.1","value":"191212121220"}],
              "name":[{"family":"Åström","given":["Åsa","Maria"]}],"gender":"female","birthDate":"1912-12-12",
              "_birthDate":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthTime","valueDateTime":"1912-12-12T08:00:00+01:00"}]},
              "deceasedBoolean":false,"contact":[{"name":{"text":"Anhörig"}}],
@@ -108,6 +108,10 @@ struct ResourceValidatorTests {
         let knownInvalid: [String: String] = [
             "bundle-questionnaire.json": "its nested Questionnaire.item entries have no linkId, which R4 requires (min 1)",
             "codesystem-example.json": "it defines the code 'chol-mass' twice, which invariant csd-1 forbids",
+            // References to a type the element does not allow (R4's targetProfile):
+            "devicemetric-example.json": "DeviceMetric.parent refers to a DeviceDefinition; R4 allows Reference(Device) only",
+            "deviceusestatement-example.json": "DeviceUseStatement.reasonReference refers to a Procedure, which R4 does not allow there",
+            "medicationrequest0301.json": "MedicationRequest.dispenseRequest.performer refers to a Practitioner; R4 allows Reference(Organization) only",
         ]
         var checked = 0
         for file in files.sorted() where file.hasSuffix(".json") {
@@ -123,5 +127,45 @@ struct ResourceValidatorTests {
             checked += 1
         }
         #expect(checked > 50)
+    }
+}
+
+/// Issue 31, item 5: what a record says about who and when must be possible.
+@Suite("Identity and value checks on write")
+struct IdentityConsistencyTests {
+    let validator = ResourceValidator()
+
+    func problems(_ json: String) throws -> [String] {
+        validator.validate(try JSONParser.parse(json)).map(\.description)
+    }
+
+    @Test("birth date and sex agree with the personnummer or samordningsnummer; a birth date in the future is refused")
+    func birthDateAndSexFollowTheNumber() throws {
+        func patient(_ number: String, gender: String, birthDate: String, system: String = "urn:oid:1.2.752.129.2.1.3.1") -> String {
+            #"{"resourceType":"Patient","identifier":[{"system":"\#(system)","value":"\#(number)"}],"gender":"\#(gender)","birthDate":"\#(birthDate)"}"#
+        }
+        #expect(try problems(patient("191212121212", gender: "male", birthDate: "1912-12-12")).isEmpty)
+        #expect(try problems(patient("191212121212", gender: "unknown", birthDate: "1912")).isEmpty)
+        #expect(try problems(patient("191212121212", gender: "female", birthDate: "1912-12-12")).contains { $0.contains("Patient.gender") })
+        #expect(try problems(patient("191212121212", gender: "male", birthDate: "1912-12-13")).contains { $0.contains("Patient.birthDate") })
+        // A samordningsnummer's day is the day of birth + 60.
+        #expect(try problems(patient("197010632391", gender: "male", birthDate: "1970-10-03", system: "urn:oid:1.2.752.129.2.1.3.3")).isEmpty)
+        #expect(try problems(#"{"resourceType":"Patient","birthDate":"2999-01-01"}"#).contains { $0.contains("in the future") })
+        // A number kept as an old identifier after a merge says nothing about this record.
+        #expect(try problems(#"{"resourceType":"Patient","identifier":[{"use":"old","system":"urn:oid:1.2.752.129.2.1.3.1","value":"191212121212"}],"gender":"female"}"#).isEmpty)
+    }
+
+    @Test("non-finite decimals such as 1e400 are refused with the path")
+    func nonFiniteDecimals() throws {
+        let found = try problems(#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e400}}"#)
+        #expect(found.contains { $0.contains("Observation.valueQuantity.value") && $0.contains("finite") })
+        #expect(try problems(#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e300}}"#).isEmpty)
+    }
+
+    @Test("a reference must name a type its element allows")
+    func referenceTargetTypes() throws {
+        let found = try problems(#"{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Organization/x"}}"#)
+        #expect(found.contains { $0.contains("Encounter.subject.reference") && $0.contains("Group or Patient") })
+        #expect(try problems(#"{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/x"}}"#).isEmpty)
     }
 }

@@ -451,6 +451,8 @@ public struct PatientDataSession: Sendable {
                 log.add(patientID, reference, basis: basis, facts: facts, flags: flags)
             }
         }
+        // After the decisions: whether a referenced resource exists is told only to a writer allowed to write here.
+        try await checkReferences(prepared)
         let results = try await store.commit(prepared, inserting: records, audit: log.entries(builder, action: action) + extra)
         // What was written may create a care relationship (a new contact): decide afresh from now on.
         for patientID in log.patients { cache.forget(patientID) }

@@ -18,6 +18,8 @@ public struct AccessSettings: Sendable {
     public var maximumChainDepth = 2
     /// Most readable records one chained or `_has` part of a search may match (more is refused with 400).
     public var maximumChainMatches = 1_000
+    /// Whether a reference in a write must name a resource that exists (off only for bulk imports whose bundles point outside themselves).
+    public var checkReferences = true
 
     public init(careRelationshipDays: Int = 30, registeredCareRelationshipDays: Int = 14, emergencyAccessHours: Int = 4,
                 defaultProviderID: String = "region-karnland", maximumVisibleCount: Int = 5_000, maximumContactsForProviders: Int = 500) {

@@ -10,9 +10,11 @@ public struct ElementDefinition: Sendable, Decodable {
     public let contentReference: String?
     public let isSummary: Bool
     public let isModifier: Bool
+    /// For a Reference element: the resource types it may point at (empty: any).
+    public let targets: [String]
 
     enum CodingKeys: String, CodingKey {
-        case path, min, max, types, ref, summary, modifier
+        case path, min, max, types, ref, summary, modifier, targets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -24,6 +26,7 @@ public struct ElementDefinition: Sendable, Decodable {
         contentReference = try c.decodeIfPresent(String.self, forKey: .ref)
         isSummary = try c.decodeIfPresent(Bool.self, forKey: .summary) ?? false
         isModifier = try c.decodeIfPresent(Bool.self, forKey: .modifier) ?? false
+        targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? []
         isChoice = path.hasSuffix("[x]")
         let last = path.split(separator: ".").last.map(String.init) ?? path
         name = isChoice ? String(last.dropLast(3)) : last

@@ -35,6 +35,9 @@ public enum PrimitiveFormat {
             guard isInteger, let n = Int64(text), n >= 0, n <= Int64(Int32.max), !text.hasPrefix("-") else {
                 return "'\(text)' is not an unsigned integer (0 or more)"
             }
+        case "decimal":
+            // 1e400 is well-formed JSON but no number any system can store or compare: refused, not stored as infinity.
+            guard let number = Double(text), number.isFinite else { return "'\(text)' is not a finite decimal number" }
         default:
             break
         }

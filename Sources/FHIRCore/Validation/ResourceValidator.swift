@@ -1,3 +1,5 @@
+import Foundation
+
 /// Structural validation of a resource against the R4 StructureDefinitions:
 /// known elements, JSON kinds, cardinality, choice types, primitive formats,
 /// primitive extensions (`_birthDate`), contained resources, and the Swedish
@@ -50,6 +52,7 @@ public struct ResourceValidator: Sendable {
                 return
             }
             complex(object, type: type, path: "", expression: expression ?? typeName, isResourceRoot: true)
+            if typeName == "Patient", expression == nil { patientIdentity(object) }
         }
 
         mutating func complex(_ object: JSONObject, type: TypeDefinition, path: String, expression: String, isResourceRoot: Bool = false) {
@@ -162,6 +165,51 @@ public struct ResourceValidator: Sendable {
             }
             complex(object, type: type, path: "", expression: expression)
             if typeName == "Identifier" { swedishIdentifier(object, expression: expression) }
+            if typeName == "Reference", !element.targets.isEmpty { referenceTarget(object, targets: element.targets, expression: expression) }
+        }
+
+        /// A literal reference names a resource of a type the element allows (`Encounter.subject` a Patient or Group).
+        mutating func referenceTarget(_ reference: JSONObject, targets: [String], expression: String) {
+            guard let text = reference["reference"]?.stringValue, !text.hasPrefix("#"), !text.contains("?") else { return }
+            // Relative `Type/id`, or absolute `…/Type/id` (also with `/_history/n`).
+            var parts = text.split(separator: "/").map(String.init)
+            if parts.count >= 4, parts[parts.count - 2] == "_history" { parts.removeLast(2) }
+            guard parts.count >= 2, !text.hasPrefix("urn:") else { return }
+            let type = parts[parts.count - 2]
+            guard definitions.isResourceType(type) else { return }
+            if !targets.contains(type) {
+                report("value", "must refer to \(targets.joined(separator: " or ")); '\(text)' is a \(type)", at: expression + ".reference")
+            }
+        }
+
+        /// A Patient's birth date and sex agree with its personnummer or samordningsnummer, and the birth date is not in the future.
+        mutating func patientIdentity(_ patient: JSONObject) {
+            // Tomorrow in UTC: a child born just after midnight in Sweden is born "tomorrow" by the UTC calendar.
+            let today = CivilCalendar.date(fromDaysSince1970: Int(Date().timeIntervalSince1970 / 86_400) + 1)
+            let todayText = String(format: "%04d-%02d-%02d", today.year, today.month, today.day)
+            let birthDate = patient["birthDate"]?.stringValue
+            if let birthDate, String(birthDate.prefix(10)) > String(todayText.prefix(birthDate.count)) {
+                report("value", "the birth date \(birthDate) is in the future", at: "Patient.birthDate")
+            }
+            for (i, identifier) in (patient["identifier"]?.arrayValue ?? []).enumerated() {
+                guard let identifier = identifier.objectValue, identifier["use"]?.stringValue != "old",
+                      let system = identifier["system"]?.stringValue,
+                      system == SwedishPersonalIdentity.personnummerSystem || system == SwedishPersonalIdentity.samordningsnummerSystem,
+                      let value = identifier["value"]?.stringValue, let parsed = try? SwedishPersonalIdentity(value) else { continue }
+                let born = String(format: "%04d-%02d-%02d", parsed.birthYear, parsed.birthMonth, parsed.birthDay)
+                if let birthDate, !born.hasPrefix(birthDate) {
+                    report("business-rule", "the birth date \(birthDate) does not agree with the \(parsed.kind.rawValue) in identifier[\(i)] (born \(born))",
+                           at: "Patient.birthDate")
+                }
+                // The second-to-last digit is odd for men, even for women (folkbokföringslagen).
+                let digits = Array(parsed.canonical.filter(\.isNumber))
+                guard digits.count == 12, let sexDigit = digits[10].wholeNumberValue else { continue }
+                let sex = sexDigit % 2 == 1 ? "male" : "female"
+                if let gender = patient["gender"]?.stringValue, gender == "male" || gender == "female", gender != sex {
+                    report("business-rule", "gender '\(gender)' does not agree with the \(parsed.kind.rawValue) in identifier[\(i)], which is a \(sex == "male" ? "man's" : "woman's")",
+                           at: "Patient.gender")
+                }
+            }
         }
 
         /// `_name` carries a primitive's id and extensions: an object, or for arrays an array aligned with the values.

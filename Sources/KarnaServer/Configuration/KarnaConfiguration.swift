@@ -101,6 +101,7 @@ public struct KarnaConfiguration: Sendable {
         ("--max-expansion", "KARNA_MAX_EXPANSION", "most codes one $expand page returns (default 1000)"),
         ("--max-chain-depth", "KARNA_MAX_CHAIN_DEPTH", "how deeply chains and _has may nest in one search parameter (default 2)"),
         ("--max-chain-matches", "KARNA_MAX_CHAIN_MATCHES", "most readable records one chained or _has part of a search may match (default 1000)"),
+        ("--reference-check", "KARNA_REFERENCE_CHECK", "on: a write's references must name resources that exist; off for a bulk import whose bundles point outside themselves (default on)"),
         ("--notify", "KARNA_NOTIFY", "patient notifications: file:PATH or smtp(s)://host:port; SMTP login from KARNA_SMTP_USER and KARNA_SMTP_PASSWORD (default file:./data/notifications.jsonl)"),
         ("--notify-from", "KARNA_NOTIFY_FROM", "sender address of e-mail notifications (default noreply@karna.invalid)"),
         ("--outbox-seconds", "KARNA_OUTBOX_SECONDS", "seconds between outbox runs and referral alarm checks (default 30)"),
@@ -162,6 +163,10 @@ public struct KarnaConfiguration: Sendable {
         )
         access.maximumChainDepth = try integer("max-chain-depth", "KARNA_MAX_CHAIN_DEPTH", default: 2, range: 1...6)
         access.maximumChainMatches = try integer("max-chain-matches", "KARNA_MAX_CHAIN_MATCHES", default: 1_000, range: 10...100_000)
+        if let (text, source) = raw("reference-check", "KARNA_REFERENCE_CHECK") {
+            guard text == "on" || text == "off" else { throw Error(description: "\(source) must be on or off; got '\(text)'") }
+            access.checkReferences = text == "on"
+        }
         bootstrapClientID = raw("bootstrap-client-id", "KARNA_BOOTSTRAP_CLIENT_ID")?.0
         bootstrapClientSecret = raw("bootstrap-client-secret", "KARNA_BOOTSTRAP_CLIENT_SECRET")?.0
         if let secret = bootstrapClientSecret, secret.count < 16 {
