@@ -32,7 +32,11 @@ public enum KarnaApplication {
         let store = try StoreFactory.open(url: configuration.databaseURL, preparedSearches: configuration.preparedSearches,
                                           probeSeconds: configuration.searchProbeSeconds, logger: logger)
         let applied = try await store.migrate()
-        if !applied.isEmpty { logger.info("applied migrations: \(applied.joined(separator: ", "))") }
+        if !applied.isEmpty {
+            logger.info("applied migrations: \(applied.joined(separator: ", "))")
+            // A migration may build tables or indexes the planner has no statistics for yet.
+            try await store.optimize()
+        }
         return store
     }
 

@@ -149,6 +149,7 @@ struct Migrate: AsyncParsableCommand {
         let logger = options.logger(configuration)
         let store = try StoreFactory.open(url: configuration.databaseURL, logger: logger)
         let applied = try await store.migrate()
+        if !applied.isEmpty { try await store.optimize() }
         print(applied.isEmpty ? "\(store.backendName): schema is up to date" : "\(store.backendName): applied \(applied.joined(separator: ", "))")
         try await store.close()
     }

@@ -22,11 +22,14 @@ public final class PostgresStore: ResourceStore {
     private let compartment = PatientCompartment()
     /// One patient's searches, planned once per connection.
     private let prepared: PreparedSearches
+    /// When a bulk load through the API has grown the tables enough to analyse them again.
+    private let statistics: BulkLoadStatistics
 
     /// Connects to the database a `postgres://user:password@host:port/database` URL names.
     /// `probeSeconds`: how long the search planner's index-row counts are kept (0 counts for every search).
+    /// `analyzeAfterRows`: the fewest resources written through the store before it refreshes the planner's statistics itself.
     public init(url: String, maximumConnections: Int = 20, preparedSearchesPerConnection: Int = 64, probeSeconds: Int = 60,
-                logger: Logger = Logger(label: "karna.store.postgres")) throws {
+                analyzeAfterRows: Int = 5_000, logger: Logger = Logger(label: "karna.store.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let user = components.user
         else {
@@ -55,6 +58,7 @@ public final class PostgresStore: ResourceStore {
         self.logger = logger
         self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
         self.probeCounts = ProbeCounts(seconds: probeSeconds)
+        self.statistics = BulkLoadStatistics(minimumRows: analyzeAfterRows)
         let client = self.client
         self.runTask = Task { await client.run() }
         if preparedSearchesPerConnection > 0 {
@@ -308,7 +312,7 @@ public final class PostgresStore: ResourceStore {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            let results = try await client.withTransaction(logger: logger) { connection in
                 let results = Self.canBatch(operations)
                     ? try await commitBatch(connection, operations, now: now, indexes: indexes)
                     : try await commitEach(connection, operations, now: now, indexes: indexes)
@@ -324,6 +328,8 @@ public final class PostgresStore: ResourceStore {
                 try await append(connection, audit)
                 return results
             }
+            if statistics.wrote(operations.count) { analyzeInBackground() }
+            return results
         } catch let error as PostgresTransactionError {
             throw Self.translate(error.closureError ?? error.beginError ?? error.commitError ?? error)
         } catch {
@@ -700,6 +706,20 @@ public final class PostgresStore: ResourceStore {
             "SELECT count(*) FROM resource WHERE NOT deleted AND (\(type)::text IS NULL OR resource_type = \(type))", logger: logger)
         for try await n in rows.decode(Int.self) { return n }
         return 0
+    }
+
+    /// Analyses the tables without holding up the write that made it due.
+    private func analyzeInBackground() {
+        let statistics = self.statistics, client = self.client, logger = self.logger
+        Task {
+            defer { statistics.finished() }
+            do {
+                try await client.query("ANALYZE", logger: logger)
+                logger.info("refreshed the planner's statistics after a bulk load")
+            } catch {
+                logger.warning("could not refresh the planner's statistics: \(String(describing: error))")
+            }
+        }
     }
 
     public func optimize() async throws {
