@@ -233,6 +233,9 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
                 throw OAuthError("unsupported_grant_type", "grant_type must be authorization_code, refresh_token or client_credentials")
             }
         } catch let error as OAuthError {
+            if error.code == "invalid_client" || error.code == "invalid_grant" {
+                await tokens.auditFailedAuthentication(client: form["client_id"].map { String($0.prefix(128)) }, interface: "token", reason: error.description)
+            }
             return json(JSONObject([("error", .string(error.code)), ("error_description", .string(error.description))]),
                         status: error.code == "invalid_client" ? .unauthorized : .badRequest)
         }

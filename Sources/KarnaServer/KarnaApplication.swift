@@ -67,20 +67,22 @@ public enum KarnaApplication {
     }
 
     /// The router with every interface mounted, for the server and for tests.
-    public static func router(_ services: KarnaServices) async throws -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(_ services: KarnaServices) async throws -> Router<KarnaRequestContext> {
+        let router = Router(context: KarnaRequestContext.self)
+        router.add(middleware: OriginMiddleware())
+        router.add(middleware: SecurityHeaders())
         let engine = services.engine
         router.get("health") { _, _ in "ok\n" }
         let configuration = services.configuration
-        try await WebApp<BasicRequestContext>(
+        try await WebApp<KarnaRequestContext>(
             settings: WebSettings(sessionSeconds: configuration.sessionSeconds, fhirBaseURL: configuration.baseURL,
                                   maximumSearchResults: configuration.webSearchRows, maximumBookRows: configuration.webBookRows,
-                                  maximumLogRows: configuration.webLogRows),
+                                  maximumLogRows: configuration.webLogRows, sessionMaximumSeconds: configuration.sessionMaximumSeconds),
             gateway: services.gateway, store: services.store, accounts: services.accounts, tokens: services.tokens,
             administration: services.administration, documentation: services.documentation, logger: Logger(label: "karna.web")
         ).register(on: router)
-        FHIRRoutes<BasicRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
-        AuthRoutes<BasicRequestContext>(tokens: services.tokens, accounts: services.accounts, directory: services.gateway.directory,
+        FHIRRoutes<KarnaRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
+        AuthRoutes<KarnaRequestContext>(tokens: services.tokens, accounts: services.accounts, directory: services.gateway.directory,
                                         fhirBaseURL: services.configuration.baseURL, sessionSeconds: services.configuration.sessionSeconds)
             .register(on: router)
         return router

@@ -19,9 +19,13 @@ public struct WebSettings: Sendable {
     public var maximumBookRows: Int
     /// The most audit records one log-review page shows.
     public var maximumLogRows: Int
+    /// How long a session lasts at most, however active: a session left open on a shared computer ends.
+    public var sessionMaximumSeconds: Int
 
-    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50, maximumBookRows: Int = 400, maximumLogRows: Int = 100) {
+    public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50, maximumBookRows: Int = 400, maximumLogRows: Int = 100,
+                sessionMaximumSeconds: Int = 43_200) {
         self.sessionSeconds = sessionSeconds
+        self.sessionMaximumSeconds = sessionMaximumSeconds
         self.fhirBaseURL = fhirBaseURL
         self.maximumSearchResults = maximumSearchResults
         self.maximumBookRows = maximumBookRows
@@ -51,7 +55,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         self.tokens = tokens
         self.administration = administration
         self.documentation = documentation
-        self.sessions = WebSessions(store: store, idleSeconds: settings.sessionSeconds)
+        self.sessions = WebSessions(store: store, idleSeconds: settings.sessionSeconds, maximumSeconds: settings.sessionMaximumSeconds)
         self.pages = try await PageRenderer.load()
         self.logger = logger
     }

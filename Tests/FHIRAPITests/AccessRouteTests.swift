@@ -1,3 +1,4 @@
+import Access
 import FHIRCore
 import Foundation
 import Hummingbird
@@ -96,8 +97,10 @@ struct AccessRouteTests {
                 let refused = try await anonymous.send(method, path, body, headers: headers)
                 #expect(refused.status == 401, "\(method) \(path) without a token answered \(refused.status)")
                 #expect(refused["WWW-Authenticate"]?.hasPrefix("Bearer") == true)
-                let afterRefusal = try await api.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0
-                #expect(afterRefusal == before, "an unauthenticated request leaves no data trail but is refused before any access")
+                // Refused before any access: the only trail is the refusal itself, naming no patient, flagged for review.
+                let refusal = try await api.store.auditRecords(AuditQuery(afterSequence: before, limit: 10))
+                #expect(refusal.count == 1 && refusal.allSatisfy { $0.entry.action == "authenticate" && $0.entry.patientID == nil
+                    && $0.entry.flags.contains(ReviewFlag.failedAuthentication.rawValue) }, "\(method) \(path)")
 
                 let answered = try await api.send(method, path, body, headers: headers)
                 #expect(answered.status == expected, "\(method) \(path): \(answered.status) \(answered.text.prefix(300))")

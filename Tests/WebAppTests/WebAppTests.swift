@@ -193,7 +193,7 @@ struct WebAppTests {
             #expect(try await browser.send(.get, "/patienter/p2").html.contains("Främling"))
 
             // The session idles past its deadline: the next page says why the user must log in again.
-            let token = try #require(browser.cookies[WebApp<BasicRequestContext>.sessionCookie])
+            let token = try #require(browser.cookies[WebApp<KarnaRequestContext>.sessionCookie])
             let key = Secrets.sha256Hex(token)
             let record = try #require(try await services.store.controlRecord(kind: WebSessions.kind, key: key))
             var stored = try JSONDecoder().decode(WebSessions.Stored.self, from: Data(record.json))

@@ -18,6 +18,15 @@ KARNA = os.environ.get("KARNA_BIN", os.path.join(ROOT, ".build", "debug", "karna
 SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
 
 
+def born_and_sex(personnummer):
+    """The birth date and administrative sex a personnummer or samordningsnummer states: the server refuses a
+    Patient whose birthDate or gender disagrees with its number."""
+    digits = "".join(c for c in personnummer if c.isdigit())
+    day = int(digits[6:8])
+    day = day - 60 if day > 60 else day
+    return f"{digits[0:4]}-{digits[4:6]}-{day:02d}", "male" if int(digits[10]) % 2 == 1 else "female"
+
+
 def swedish_today():
     """Today where Kärna's users are: the server's days (the book, vårdgaranti) are Swedish local time, not the machine's (UTC here)."""
     return datetime.datetime.now(zoneinfo.ZoneInfo("Europe/Stockholm")).date()

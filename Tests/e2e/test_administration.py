@@ -12,7 +12,7 @@ import zoneinfo
 import requests
 from fhirpy import SyncFHIRClient
 
-from conftest import swedish_today
+from conftest import born_and_sex, swedish_today
 
 
 def parameters(**values):
@@ -45,7 +45,8 @@ def setup_unit(server, unit):
 
 
 def register(client, personnummer, family, email=None):
-    patient = client.resource("Patient", name=[{"family": family, "given": ["Test"]}], birthDate="1975-05-05", gender="female",
+    born, sex = born_and_sex(personnummer)
+    patient = client.resource("Patient", name=[{"family": family, "given": ["Test"]}], birthDate=born, gender=sex,
                               identifier=[{"system": "urn:oid:1.2.752.129.2.1.3.1", "value": personnummer}],
                               telecom=[{"system": "email", "value": email}] if email else [])
     patient.save()

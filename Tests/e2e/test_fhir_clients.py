@@ -35,7 +35,7 @@ def test_fhirclient_creates_reads_updates_and_searches(server):
     patient = Patient()
     patient.name = [HumanName({"family": "Öberg", "given": ["Åsa"]})]
     patient.identifier = [Identifier({"system": PNR_SYSTEM, "value": "191212121212"})]
-    patient.gender = "female"
+    patient.gender = "male"
     created = patient.create(smart.server)
     new_id = created["id"]
     R4BPatient.model_validate(created)

@@ -11,7 +11,7 @@ import pytest
 import requests
 from fhirpy import SyncFHIRClient
 
-from conftest import ROOT, swedish_today
+from conftest import ROOT, born_and_sex, swedish_today
 from test_access import bearer, login, totp
 
 CHROMIUM = shutil.which("chromium")
@@ -55,7 +55,7 @@ def seed(server, family, serial, with_contact):
     client = SyncFHIRClient(server.base)
     number = personnummer("19580314", serial)
     patient = client.resource("Patient", name=[{"use": "official", "family": family, "given": ["Astrid"]}], birthDate="1958-03-14",
-                              gender="female", identifier=[{"system": "urn:oid:1.2.752.129.2.1.3.1", "value": number}])
+                              gender=born_and_sex(number)[1], identifier=[{"system": "urn:oid:1.2.752.129.2.1.3.1", "value": number}])
     patient.save()
     client.resource("AllergyIntolerance", patient={"reference": f"Patient/{patient.id}"}, criticality="high",
                     clinicalStatus={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},

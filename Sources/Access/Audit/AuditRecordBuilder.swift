@@ -15,6 +15,8 @@ public enum ReviewFlag: String, Sendable, CaseIterable {
     case identityChange = "identity-change"
     /// A patient record deleted (only a system client can; never a clinical act).
     case patientDeleted = "patient-deleted"
+    /// A request with a missing, forged or expired token (401): one is noise, many from one address a pattern.
+    case failedAuthentication = "failed-authentication"
 
     /// Swedish text for the review queue.
     public var display: String {
@@ -28,6 +30,7 @@ public enum ReviewFlag: String, Sendable, CaseIterable {
         case .denied: "Nekad åtkomst"
         case .identityChange: "Ändrad identitet, skyddad identitet eller dödsfall"
         case .patientDeleted: "Patient raderad"
+        case .failedAuthentication: "Misslyckad autentisering"
         }
     }
 }
@@ -48,6 +51,7 @@ struct AuditRecordBuilder {
             ("actor", .object(JSONObject([("reference", .string(principal.reference)), ("name", .string(principal.displayName)),
                                           ("kind", .string(principal.kind.rawValue)), ("client", .string(principal.clientID))]))),
         ]
+        if let address = RequestOrigin.address { members.append(("address", .string(address))) }
         if let assignment = principal.assignment {
             members.append(("assignment", .object(JSONObject([
                 ("id", .string(assignment.id)), ("unit", .string(assignment.unitID)), ("unitName", .string(assignment.unitName)),

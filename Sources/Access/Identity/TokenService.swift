@@ -2,6 +2,7 @@ import Crypto
 import FHIRCore
 import Foundation
 import JWTKit
+import Logging
 import Store
 import Synchronization
 
@@ -153,6 +154,7 @@ public final class TokenService: Sendable {
     public let publicJWK: JSONObject
     private let verified = Mutex<[String: (principal: Principal, expires: Int64)]>([:])
     private let revoked = Mutex<Set<String>>([])
+    let logger = Logger(label: "karna.tokens")
 
     static let keyID = "karna-es256-1"
 
@@ -299,6 +301,34 @@ public final class TokenService: Sendable {
         let until = Instant.now() + Int64(refreshTokenSeconds) * 1000
         try await store.writeControlRecords([ControlRecord(kind: ControlKind.revokedRefreshFamily, key: family, json: Array(String(until).utf8))],
                                             deleting: [], audit: [])
+    }
+
+    /// Records a refused authentication (401) with the client it named and the address it came from, flagged
+    /// so the log review shows a pattern of guessed or stolen tokens and secrets.
+    public func auditFailedAuthentication(client: String?, interface: String, reason: String) async {
+        let now = Instant.now()
+        var members: [(key: String, value: JSONValue)] = [
+            ("recorded", .string(Instant.format(milliseconds: now))), ("action", .string("authenticate")), ("outcome", .string("denied")),
+            ("interface", .string(interface)), ("client", .string(client ?? "unknown")), ("reason", .string(reason)),
+        ]
+        if let address = RequestOrigin.address { members.append(("address", .string(address))) }
+        members.append(("flags", .array([.string(ReviewFlag.denied.rawValue), .string(ReviewFlag.failedAuthentication.rawValue)])))
+        let entry = AuditEntry(recordedAt: now, actor: "Client/\(client ?? "unknown")", patientID: nil, action: "authenticate", outcome: "denied",
+                               flags: [ReviewFlag.denied.rawValue, ReviewFlag.failedAuthentication.rawValue], json: JSONWriter.bytes(.object(JSONObject(members))))
+        // The refusal is answered whether or not it could be recorded; a failure to record is logged.
+        do { try await store.appendAudit([entry]) } catch { logger.warning("could not audit a failed authentication: \(String(describing: error))") }
+    }
+
+    /// The client a bearer token names, read without trusting it (for the audit of a refused token).
+    public static func claimedClient(authorization header: String?) -> String? {
+        guard let header, header.lowercased().hasPrefix("bearer ") else { return nil }
+        let parts = header.dropFirst(7).split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var base64 = String(parts[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let object = try? JSONParser.parse([UInt8](data)).objectValue,
+              let client = object["client_id"]?.stringValue, client.count <= 128 else { return nil }
+        return client.filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }
     }
 
     /// RFC 7009: revokes a refresh token or an access token; unknown tokens are not an error.

@@ -9,6 +9,7 @@ enum StatusMapping {
         case .unauthorized: 401
         case .forbidden: 403
         case .notFound: 404
+        case .methodNotAllowed: 405
         case .notAcceptable: 406
         case .conflict: 409
         case .gone: 410

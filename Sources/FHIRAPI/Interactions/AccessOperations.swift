@@ -120,7 +120,8 @@ extension FHIREngine {
             let decision = try await data.decide(sequence: sequence, verdict: verdict, comment: parameters["comment"] ?? "")
             return FHIRResponse(status: 200, body: OperationOutcome.information("AuditEvent/\(decision.sequence) reviewed: \(decision.verdict.rawValue)"))
         default:
-            throw FHIRError(.forbidden, code: "forbidden", "AuditEvent is read-only: audit records are written by the server and never changed")
+            throw FHIRError(.methodNotAllowed, code: "not-supported",
+                            "\(request.method.rawValue) on AuditEvent: audit records are written by the server and never changed or deleted")
         }
     }
 

@@ -6,6 +6,7 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case invalid, notFound, gone, conflict, preconditionFailed, unsupported
             case tooLarge, forbidden, busy, notAcceptable, unsupportedMediaType, unprocessable, internalError, unauthorized
+            case methodNotAllowed
         }
         private let base: Base
 
@@ -27,6 +28,8 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible {
         public static let unauthorized = Category(base: .unauthorized)
         /// The caller may not do this (403).
         public static let forbidden = Category(base: .forbidden)
+        /// The resource never accepts this interaction, whoever asks (405).
+        public static let methodNotAllowed = Category(base: .methodNotAllowed)
         /// The server is overloaded; try again (503).
         public static let busy = Category(base: .busy)
         /// The requested format cannot be produced (406).

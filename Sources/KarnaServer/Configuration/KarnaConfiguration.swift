@@ -26,6 +26,8 @@ public struct KarnaConfiguration: Sendable {
     public var demoCredentialsPath: String
     public var accessTokenSeconds: Int
     public var sessionSeconds: Int
+    /// How long a web session lasts at most after the login, however active.
+    public var sessionMaximumSeconds: Int
     /// The web app's longest lists: patient search hits, appointment-book rows, log rows.
     public var webSearchRows: Int
     public var webBookRows: Int
@@ -99,6 +101,7 @@ public struct KarnaConfiguration: Sendable {
         ("--max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", "longest text one heading (sökord) of a note may hold (default 100000)"),
         ("--max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", "most notes one journal view reads for a patient (default 5000)"),
         ("--max-expansion", "KARNA_MAX_EXPANSION", "most codes one $expand page returns (default 1000)"),
+        ("--session-max-seconds", "KARNA_SESSION_MAX_SECONDS", "time after login at which a web session ends however active it is (default 43200)"),
         ("--max-chain-depth", "KARNA_MAX_CHAIN_DEPTH", "how deeply chains and _has may nest in one search parameter (default 2)"),
         ("--max-chain-matches", "KARNA_MAX_CHAIN_MATCHES", "most readable records one chained or _has part of a search may match (default 1000)"),
         ("--reference-check", "KARNA_REFERENCE_CHECK", "on: a write's references must name resources that exist; off for a bulk import whose bundles point outside themselves (default on)"),
@@ -175,6 +178,7 @@ public struct KarnaConfiguration: Sendable {
         demoCredentialsPath = raw("demo-credentials", "KARNA_DEMO_CREDENTIALS")?.0 ?? "./data/demo-credentials.json"
         accessTokenSeconds = try integer("access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", default: 900, range: 30...86_400)
         sessionSeconds = try integer("session-seconds", "KARNA_SESSION_SECONDS", default: 1_800, range: 60...86_400)
+        sessionMaximumSeconds = try integer("session-max-seconds", "KARNA_SESSION_MAX_SECONDS", default: 43_200, range: 60...604_800)
         webSearchRows = try integer("web-search-rows", "KARNA_WEB_SEARCH_ROWS", default: 50, range: 1...1_000)
         webBookRows = try integer("web-book-rows", "KARNA_WEB_BOOK_ROWS", default: 400, range: 10...5_000)
         webLogRows = try integer("web-log-rows", "KARNA_WEB_LOG_ROWS", default: 100, range: 10...2_000)

@@ -20,6 +20,8 @@ public struct WebSessions: Sendable {
         var renewedAt: Int64
         /// The password was reset: the session opens only the page that changes it.
         var mustChangePassword: Bool? = nil
+        /// When the login was (sessions stored before it was recorded end by idling only).
+        var startedAt: Int64? = nil
     }
 
     /// A session found by its cookie.
@@ -34,10 +36,13 @@ public struct WebSessions: Sendable {
     let store: any ResourceStore
     /// Idle time after which a session ends.
     let idleSeconds: Int
+    /// Time after the login at which a session ends however active it is.
+    let maximumSeconds: Int
 
-    init(store: any ResourceStore, idleSeconds: Int) {
+    init(store: any ResourceStore, idleSeconds: Int, maximumSeconds: Int = 43_200) {
         self.store = store
         self.idleSeconds = idleSeconds
+        self.maximumSeconds = maximumSeconds
     }
 
     /// Starts a session for a grant; returns the cookie value.
@@ -45,7 +50,7 @@ public struct WebSessions: Sendable {
         let token = Secrets.randomToken()
         let now = Instant.now()
         let stored = Stored(grant: grant, formToken: Secrets.randomToken(), expiresAt: now + Int64(idleSeconds) * 1000, renewedAt: now,
-                            mustChangePassword: mustChangePassword ? true : nil)
+                            mustChangePassword: mustChangePassword ? true : nil, startedAt: now)
         try await save(stored, token: token)
         return (token, stored)
     }
@@ -59,7 +64,8 @@ public struct WebSessions: Sendable {
               var stored = try? JSONDecoder().decode(Stored.self, from: Data(read.record.json))
         else { return .missing }
         let now = Instant.now()
-        guard stored.expiresAt > now else {
+        let ended = stored.startedAt.map { now - $0 >= Int64(maximumSeconds) * 1000 } ?? false
+        guard stored.expiresAt > now, !ended else {
             try await store.writeControlRecords([], deleting: [ControlRecordKey(kind: Self.kind, key: key)], audit: [])
             return .expired
         }

@@ -12,6 +12,10 @@
     // Only server round trips keep the session alive; the timer restarts with each page.
     restart();
   }
+  // A print button (the receipt): no inline handlers, so the Content-Security-Policy can forbid them.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
   // A form asks once more before an action that cannot be undone.
   document.addEventListener("submit", function (event) {
     var question = event.target.getAttribute("data-confirm");
