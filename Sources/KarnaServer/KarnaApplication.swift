@@ -4,6 +4,7 @@ import FHIRAPI
 import FHIRCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Documentation
 import PatientAdministration
@@ -91,8 +92,12 @@ public enum KarnaApplication {
     /// The whole application, ready to `runService()`.
     public static func build(_ services: KarnaServices, logger: Logger) async throws -> some ApplicationProtocol {
         let configuration = services.configuration
+        let limits = configuration.connections, counts = ConnectionCounts()
+        let guardLogger = Logger(label: "karna.connections")
         return Application(
             router: try await router(services),
+            server: .http1(configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [ConnectionGuard(limits: limits, counts: counts, logger: guardLogger)])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
             services: [AdministrationJobs(services: services, logger: logger)],
             logger: logger

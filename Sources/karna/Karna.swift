@@ -60,6 +60,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Longest text of one note heading (KARNA_MAX_SECTION_CHARACTERS, default 100000).") var maxSectionCharacters: String?
     @Option(help: "Most notes one journal view reads (KARNA_MAX_JOURNAL_NOTES, default 5000).") var maxJournalNotes: String?
     @Option(help: "Most codes one $expand page returns (KARNA_MAX_EXPANSION, default 1000).") var maxExpansion: String?
+    @Option(help: "Seconds to a complete request head (KARNA_HEADER_TIMEOUT_SECONDS, default 10).") var headerTimeoutSeconds: String?
+    @Option(help: "Seconds from a request head to the end of its body (KARNA_BODY_TIMEOUT_SECONDS, default 60).") var bodyTimeoutSeconds: String?
+    @Option(help: "Seconds a kept-alive connection waits for its next request (KARNA_IDLE_TIMEOUT_SECONDS, default 75).") var idleTimeoutSeconds: String?
+    @Option(help: "Open connections per client address (KARNA_CONNECTIONS_PER_CLIENT, default 64).") var connectionsPerClient: String?
     @Option(help: "Time after login at which a web session ends however active (KARNA_SESSION_MAX_SECONDS, default 43200).") var sessionMaxSeconds: String?
     @Option(help: "How deeply chains and _has may nest (KARNA_MAX_CHAIN_DEPTH, default 2).") var maxChainDepth: String?
     @Option(help: "Most readable records one chained or _has part matches (KARNA_MAX_CHAIN_MATCHES, default 1000).") var maxChainMatches: String?
@@ -83,7 +87,8 @@ struct ServerOptions: ParsableArguments {
             "reminder-hours": reminderHours, "max-slots-per-generation": maxSlotsPerGeneration, "max-merge-resources": maxMergeResources,
             "notify": notify, "notify-from": notifyFrom, "outbox-seconds": outboxSeconds,
             "max-section-characters": maxSectionCharacters, "max-journal-notes": maxJournalNotes, "max-expansion": maxExpansion,
-            "session-max-seconds": sessionMaxSeconds, "max-chain-depth": maxChainDepth, "max-chain-matches": maxChainMatches, "reference-check": referenceCheck,
+            "session-max-seconds": sessionMaxSeconds, "header-timeout-seconds": headerTimeoutSeconds, "body-timeout-seconds": bodyTimeoutSeconds,
+            "idle-timeout-seconds": idleTimeoutSeconds, "connections-per-client": connectionsPerClient, "max-chain-depth": maxChainDepth, "max-chain-matches": maxChainMatches, "reference-check": referenceCheck,
         ]
         do {
             return try KarnaConfiguration(flags: flags.compactMapValues { $0 })

@@ -28,6 +28,8 @@ public struct KarnaConfiguration: Sendable {
     public var sessionSeconds: Int
     /// How long a web session lasts at most after the login, however active.
     public var sessionMaximumSeconds: Int
+    /// Header, body and idle timeouts and the per-client connection limit.
+    public var connections = ConnectionLimits()
     /// The web app's longest lists: patient search hits, appointment-book rows, log rows.
     public var webSearchRows: Int
     public var webBookRows: Int
@@ -101,6 +103,10 @@ public struct KarnaConfiguration: Sendable {
         ("--max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", "longest text one heading (sökord) of a note may hold (default 100000)"),
         ("--max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", "most notes one journal view reads for a patient (default 5000)"),
         ("--max-expansion", "KARNA_MAX_EXPANSION", "most codes one $expand page returns (default 1000)"),
+        ("--header-timeout-seconds", "KARNA_HEADER_TIMEOUT_SECONDS", "seconds from opening a connection to a complete request head; then it is closed (default 10)"),
+        ("--body-timeout-seconds", "KARNA_BODY_TIMEOUT_SECONDS", "seconds from a request head to the end of its body (default 60)"),
+        ("--idle-timeout-seconds", "KARNA_IDLE_TIMEOUT_SECONDS", "seconds a kept-alive connection may wait for its next request (default 75)"),
+        ("--connections-per-client", "KARNA_CONNECTIONS_PER_CLIENT", "open connections one client address may hold; more are closed at once (default 64)"),
         ("--session-max-seconds", "KARNA_SESSION_MAX_SECONDS", "time after login at which a web session ends however active it is (default 43200)"),
         ("--max-chain-depth", "KARNA_MAX_CHAIN_DEPTH", "how deeply chains and _has may nest in one search parameter (default 2)"),
         ("--max-chain-matches", "KARNA_MAX_CHAIN_MATCHES", "most readable records one chained or _has part of a search may match (default 1000)"),
@@ -179,6 +185,11 @@ public struct KarnaConfiguration: Sendable {
         accessTokenSeconds = try integer("access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", default: 900, range: 30...86_400)
         sessionSeconds = try integer("session-seconds", "KARNA_SESSION_SECONDS", default: 1_800, range: 60...86_400)
         sessionMaximumSeconds = try integer("session-max-seconds", "KARNA_SESSION_MAX_SECONDS", default: 43_200, range: 60...604_800)
+        connections = ConnectionLimits(
+            headerSeconds: Double(try integer("header-timeout-seconds", "KARNA_HEADER_TIMEOUT_SECONDS", default: 10, range: 1...600)),
+            bodySeconds: Double(try integer("body-timeout-seconds", "KARNA_BODY_TIMEOUT_SECONDS", default: 60, range: 1...3_600)),
+            idleSeconds: Double(try integer("idle-timeout-seconds", "KARNA_IDLE_TIMEOUT_SECONDS", default: 75, range: 1...3_600)),
+            perClient: try integer("connections-per-client", "KARNA_CONNECTIONS_PER_CLIENT", default: 64, range: 1...100_000))
         webSearchRows = try integer("web-search-rows", "KARNA_WEB_SEARCH_ROWS", default: 50, range: 1...1_000)
         webBookRows = try integer("web-book-rows", "KARNA_WEB_BOOK_ROWS", default: 400, range: 10...5_000)
         webLogRows = try integer("web-log-rows", "KARNA_WEB_LOG_ROWS", default: 100, range: 10...2_000)

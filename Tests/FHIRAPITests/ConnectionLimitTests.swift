@@ -1,0 +1,120 @@
+import Foundation
+import Glibc
+import Hummingbird
+import HummingbirdTesting
+import KarnaServer
+import KarnaTesting
+import Logging
+import Testing
+
+/// A plain TCP client socket, to behave as no HTTP library would: hold a connection idle, trickle a header.
+struct RawSocket {
+    let fd: Int32
+
+    /// Connects to 127.0.0.1:`port` from `source` (another loopback address is another client to the server).
+    init(port: Int, source: String = "127.0.0.1") throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, source, &local.sin_addr)
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr)
+        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, connected == 0 else { Glibc.close(fd); throw POSIXError(.ECONNREFUSED) }
+    }
+
+    @discardableResult
+    func send(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+    }
+
+    /// Whether the server closed the connection within `seconds` (end of stream or reset), reading past any answer.
+    func closedByServer(within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4_096)
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1_000)))
+            guard ready > 0 else { return false }
+            let read = recv(fd, &buffer, buffer.count, 0)
+            if read <= 0 { return true }
+        }
+        return false
+    }
+
+    /// What the server answered to a request, up to the end of the head and a short body.
+    func answer(within seconds: Double = 5) -> String {
+        var text = ""
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4_096)
+        while Date() < deadline, !text.contains("\r\n\r\n") {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 200) > 0 else { continue }
+            let read = recv(fd, &buffer, buffer.count, 0)
+            guard read > 0 else { break }
+            text += String(decoding: buffer[0..<read], as: UTF8.self)
+        }
+        return text
+    }
+
+    func close() { Glibc.close(fd) }
+}
+
+/// Issue 31, item 9: one client cannot starve the others of connections, and a connection that sends
+/// nothing, or a header that never ends, is closed.
+@Suite("Connection limits of a live server", .serialized)
+struct ConnectionLimitTests {
+    static func withLiveServer(_ flags: [String: String], _ body: @Sendable (Int) async throws -> Void) async throws {
+        let store = try await StoreBackend.sqlite.makeStore()
+        let configuration = try KarnaConfiguration(flags: ["password-cost": "10"].merging(flags) { $1 }, environment: [:])
+        let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
+        let app = try await KarnaApplication.build(services, logger: Logger(label: "test"))
+        try await app.test(.live) { client in
+            try await body(try #require(client.port))
+        }
+        try await store.close()
+    }
+
+    @Test("a client past its connection limit is refused at once while another client is served")
+    func perClientLimit() async throws {
+        try await Self.withLiveServer(["connections-per-client": "5", "header-timeout-seconds": "30"]) { port in
+            let hogs = try (0..<8).map { _ in try RawSocket(port: port) }
+            defer { hogs.forEach { $0.close() } }
+            // Give the server a moment to see all eight.
+            try await Task.sleep(for: .milliseconds(300))
+            let closed = hogs.filter { $0.closedByServer(within: 0.3) }.count
+            #expect(closed == 3, "eight connections against a limit of five")
+            let other = try RawSocket(port: port, source: "127.0.0.2")
+            defer { other.close() }
+            other.send("GET /health HTTP/1.1\r\nHost: karna\r\n\r\n")
+            #expect(other.answer().hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test("a header trickled a line at a time is cut off at the header deadline; an idle kept-alive connection at the idle deadline")
+    func slowHeaderAndIdle() async throws {
+        try await Self.withLiveServer(["header-timeout-seconds": "1", "idle-timeout-seconds": "1"]) { port in
+            let slow = try RawSocket(port: port)
+            defer { slow.close() }
+            slow.send("GET /health HTTP/1.1\r\nHost: karna\r\n")
+            let started = Date()
+            var stillOpen = true
+            for i in 0..<20 where stillOpen {
+                stillOpen = slow.send("X-Slow-\(i): a\r\n") && !slow.closedByServer(within: 0.25)
+            }
+            #expect(!stillOpen, "a slowloris header was still open after 5 s")
+            #expect(Date().timeIntervalSince(started) < 3)
+
+            let idle = try RawSocket(port: port)
+            defer { idle.close() }
+            idle.send("GET /health HTTP/1.1\r\nHost: karna\r\n\r\n")
+            #expect(idle.answer().hasPrefix("HTTP/1.1 200"))
+            #expect(idle.closedByServer(within: 3), "an idle kept-alive connection stayed open")
+        }
+    }
+}
