@@ -39,6 +39,9 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+# The load generator is one client at many times a real client's rate: per-client limits off while measuring.
+UNTHROTTLED = dict(KARNA_RATE_API="0", KARNA_RATE_LOGINS="0", KARNA_RATE_ACCOUNT_LOGINS="0", KARNA_RATE_TOKENS="0",
+                   KARNA_CONNECTIONS_PER_CLIENT="100000")
 KARNA = os.environ.get("KARNA_BENCH_BIN") or os.path.join(ROOT, ".build", "release", "karna")
 
 LATENCY_DONE = """
@@ -414,7 +417,7 @@ def measure_existing(args):
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     os.environ.update(KARNA_BOOTSTRAP_CLIENT_ID=CLIENT_ID, KARNA_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET, KARNA_ACCESS_TOKEN_SECONDS="86400",
-                      KARNA_DEMO_CREDENTIALS=os.path.abspath(args.credentials))
+                      KARNA_DEMO_CREDENTIALS=os.path.abspath(args.credentials), **UNTHROTTLED)
     work = tempfile.mkdtemp(prefix="karna-bench-")
     seconds = max(2, args.seconds // 2)
     rows = []
@@ -483,7 +486,7 @@ def main():
     if args.smoke:
         args.patients, args.seconds = "200", 2
     sizes = [int(s) for s in args.patients.split(",")]
-    os.environ.update(KARNA_BOOTSTRAP_CLIENT_ID=CLIENT_ID, KARNA_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET, KARNA_ACCESS_TOKEN_SECONDS="86400")
+    os.environ.update(KARNA_BOOTSTRAP_CLIENT_ID=CLIENT_ID, KARNA_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET, KARNA_ACCESS_TOKEN_SECONDS="86400", **UNTHROTTLED)
     backends = args.backends.split(",")
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")

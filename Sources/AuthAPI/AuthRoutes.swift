@@ -142,7 +142,12 @@ public struct AuthRoutes<Context: RequestContext>: Sendable {
         do {
             account = try await accounts.login(username: username, password: form["password"] ?? "", code: form["code"] ?? "", client: authorization.clientID)
         } catch let failure as LoginFailure {
-            return loginPage(authorization, message: failure.description, username: username, status: .unauthorized)
+            guard let seconds = AccountService.retryAfter(failure) else {
+                return loginPage(authorization, message: failure.description, username: username, status: .unauthorized)
+            }
+            var page = loginPage(authorization, message: failure.description, username: username, status: .tooManyRequests)
+            page.headers[.retryAfter] = String(seconds)
+            return page
         }
         // A reset password is the systemförvaltare's, not the user's: no app gets a token until the user has chosen one.
         if account.mustChangePassword == true {

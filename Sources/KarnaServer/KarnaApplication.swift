@@ -51,7 +51,8 @@ public enum KarnaApplication {
         let gateway = AccessGateway(store: store, settings: configuration.access, rules: PatientAdministration.rules + documentation.rules, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),
-                                      policy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength))
+                                      policy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength),
+                                      accountLimiter: RateLimiter(perMinute: configuration.rateLimits.accountLoginsPerMinute))
         var trusted: TrustedIssuer?
         if let issuer = configuration.externalIssuer, let path = configuration.externalJWKSPath {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -71,6 +72,7 @@ public enum KarnaApplication {
     public static func router(_ services: KarnaServices) async throws -> Router<KarnaRequestContext> {
         let router = Router(context: KarnaRequestContext.self)
         router.add(middleware: OriginMiddleware())
+        router.add(middleware: RateLimits(services.configuration.rateLimits))
         router.add(middleware: SecurityHeaders())
         let engine = services.engine
         router.get("health") { _, _ in "ok\n" }

@@ -96,6 +96,8 @@ public enum LoginFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidCode
     case locked(until: Int64)
     case disabled
+    /// Too many attempts on this account this minute, from anywhere: try again after the seconds given.
+    case rateLimited(retryAfter: Int)
 
     public var description: String {
         switch self {
@@ -103,6 +105,7 @@ public enum LoginFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidCode: "Fel engångskod. Ange den sexsiffriga koden från din autentiseringsapp."
         case .locked(let until): "Kontot är låst efter för många misslyckade försök. Försök igen efter \(Instant.format(milliseconds: until).prefix(19).replacingOccurrences(of: "T", with: " ")) UTC."
         case .disabled: "Kontot är avstängt."
+        case .rateLimited(let seconds): "För många inloggningsförsök på kontot just nu. Försök igen om \(seconds) sekunder."
         }
     }
 }
@@ -113,13 +116,16 @@ public struct AccountService: Sendable {
     public let hasher: PasswordHasher
     public let lockout: LockoutPolicy
     public let policy: PasswordPolicy
+    /// Login attempts per account and minute, from anywhere (nil: no limit beyond the lockout).
+    public let accountLimiter: RateLimiter?
 
     public init(store: any ResourceStore, hasher: PasswordHasher = PasswordHasher(), lockout: LockoutPolicy = LockoutPolicy(),
-                policy: PasswordPolicy = PasswordPolicy()) {
+                policy: PasswordPolicy = PasswordPolicy(), accountLimiter: RateLimiter? = nil) {
         self.store = store
         self.hasher = hasher
         self.lockout = lockout
         self.policy = policy
+        self.accountLimiter = accountLimiter
     }
 
     /// Every account of the kind, by username.
@@ -210,11 +216,21 @@ public struct AccountService: Sendable {
                     passwordHash: try hasher.hash(password), totpSecret: totpSecret, personalDetails: personalDetails)
     }
 
+    /// Seconds to wait before trying again, for an answer's `Retry-After`, when the failure is a rate limit.
+    /// (An extension of `LoginFailure` would read better, but its cases are matched where it is thrown.)
+    public static func retryAfter(_ failure: LoginFailure) -> Int? {
+        if case .rateLimited(let seconds) = failure { return seconds }
+        return nil
+    }
+
     /// Checks password and TOTP code; counts failures, locks with back-off, and audits each attempt.
     /// The attempt is counted before the password is checked, in one atomic change of the account: twenty
     /// parallel guesses are twenty attempts, and those past the limit are refused without being checked.
     public func login(username: String, password: String, code: String, client: String, now: Date = Date()) async throws -> UserAccount {
         let millis = Int64(now.timeIntervalSince1970 * 1000)
+        // Per account, wherever the attempts come from: the lockout stops guessing one password, this
+        // stops spraying an account from many addresses faster than anyone types (ASVS 2.4.1).
+        if let seconds = accountLimiter?.use(username.lowercased(), now: millis) { throw LoginFailure.rateLimited(retryAfter: seconds) }
         let account: UserAccount
         do {
             account = try await reserveAttempt(username, action: "login", client: client, at: millis)

@@ -30,6 +30,8 @@ public struct KarnaConfiguration: Sendable {
     public var sessionMaximumSeconds: Int
     /// Header, body and idle timeouts and the per-client connection limit.
     public var connections = ConnectionLimits()
+    /// Logins, token requests and API calls per client address (and logins per account) a minute.
+    public var rateLimits = RateLimitSettings()
     /// The web app's longest lists: patient search hits, appointment-book rows, log rows.
     public var webSearchRows: Int
     public var webBookRows: Int
@@ -103,6 +105,10 @@ public struct KarnaConfiguration: Sendable {
         ("--max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", "longest text one heading (sökord) of a note may hold (default 100000)"),
         ("--max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", "most notes one journal view reads for a patient (default 5000)"),
         ("--max-expansion", "KARNA_MAX_EXPANSION", "most codes one $expand page returns (default 1000)"),
+        ("--rate-logins", "KARNA_RATE_LOGINS", "login form posts per client address and minute; 429 beyond, 0 no limit (default 60)"),
+        ("--rate-account-logins", "KARNA_RATE_ACCOUNT_LOGINS", "login attempts per account and minute from any address (default 10)"),
+        ("--rate-tokens", "KARNA_RATE_TOKENS", "token requests per client address and minute (default 120)"),
+        ("--rate-api", "KARNA_RATE_API", "FHIR API requests per client address and minute (default 6000)"),
         ("--header-timeout-seconds", "KARNA_HEADER_TIMEOUT_SECONDS", "seconds from opening a connection to a complete request head; then it is closed (default 10)"),
         ("--body-timeout-seconds", "KARNA_BODY_TIMEOUT_SECONDS", "seconds from a request head to the end of its body (default 60)"),
         ("--idle-timeout-seconds", "KARNA_IDLE_TIMEOUT_SECONDS", "seconds a kept-alive connection may wait for its next request (default 75)"),
@@ -185,6 +191,11 @@ public struct KarnaConfiguration: Sendable {
         accessTokenSeconds = try integer("access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", default: 900, range: 30...86_400)
         sessionSeconds = try integer("session-seconds", "KARNA_SESSION_SECONDS", default: 1_800, range: 60...86_400)
         sessionMaximumSeconds = try integer("session-max-seconds", "KARNA_SESSION_MAX_SECONDS", default: 43_200, range: 60...604_800)
+        rateLimits = RateLimitSettings(
+            loginsPerMinute: try integer("rate-logins", "KARNA_RATE_LOGINS", default: 60, range: 0...100_000),
+            accountLoginsPerMinute: try integer("rate-account-logins", "KARNA_RATE_ACCOUNT_LOGINS", default: 10, range: 0...100_000),
+            tokensPerMinute: try integer("rate-tokens", "KARNA_RATE_TOKENS", default: 120, range: 0...1_000_000),
+            apiPerMinute: try integer("rate-api", "KARNA_RATE_API", default: 6_000, range: 0...10_000_000))
         connections = ConnectionLimits(
             headerSeconds: Double(try integer("header-timeout-seconds", "KARNA_HEADER_TIMEOUT_SECONDS", default: 10, range: 1...600)),
             bodySeconds: Double(try integer("body-timeout-seconds", "KARNA_BODY_TIMEOUT_SECONDS", default: 60, range: 1...3_600)),

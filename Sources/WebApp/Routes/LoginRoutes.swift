@@ -40,7 +40,12 @@ extension WebApp {
         do {
             account = try await accounts.login(username: username, password: form["password"] ?? "", code: form["code"] ?? "", client: Self.clientID)
         } catch let failure as LoginFailure {
-            return loginPage(request, error: failure.description, username: username, status: .unauthorized)
+            guard let seconds = AccountService.retryAfter(failure) else {
+                return loginPage(request, error: failure.description, username: username, status: .unauthorized)
+            }
+            var page = loginPage(request, error: failure.description, username: username, status: .tooManyRequests)
+            page.headers[.retryAfter] = String(seconds)
+            return page
         }
         guard account.kind == .practitioner else {
             return loginPage(request, error: "Kontot hör inte till vårdpersonal. Patienter loggar in i patientportalen.", username: username, status: .forbidden)
