@@ -31,7 +31,7 @@ public enum KarnaApplication {
     /// Opens the store a configuration names and brings its schema up to date.
     public static func openStore(_ configuration: KarnaConfiguration, logger: Logger) async throws -> any ResourceStore {
         let store = try StoreFactory.open(url: configuration.databaseURL, preparedSearches: configuration.preparedSearches,
-                                          probeSeconds: configuration.searchProbeSeconds, logger: logger)
+                                          probeSeconds: configuration.searchProbeSeconds, waitSeconds: Double(configuration.databaseWaitSeconds), logger: logger)
         let applied = try await store.migrate()
         if !applied.isEmpty {
             logger.info("applied migrations: \(applied.joined(separator: ", "))")
@@ -74,6 +74,7 @@ public enum KarnaApplication {
         router.add(middleware: OriginMiddleware())
         router.add(middleware: RateLimits(services.configuration.rateLimits))
         router.add(middleware: SecurityHeaders())
+        router.add(middleware: Unavailable())
         let engine = services.engine
         router.get("health") { _, _ in "ok\n" }
         let configuration = services.configuration

@@ -47,6 +47,8 @@ public final class TemporaryPostgres: Sendable {
         directory = base
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         port = Self.freePort()
+        let options = "-p \(port) -k \(base) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        self.options = options
         if runAsPostgresUser {
             // initdb refuses to run as root; the Debian package's postgres user owns the cluster instead.
             _ = try Self.run("/bin/chown", ["postgres:postgres", base])
@@ -54,7 +56,6 @@ public final class TemporaryPostgres: Sendable {
         let data = base + "/data"
         let initdb = try runAsOwner("\(bin)/initdb", ["-D", data, "-U", "karna", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
         guard initdb.status == 0 else { throw Unavailable(description: "initdb failed: \(initdb.output)") }
-        let options = "-p \(port) -k \(base) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         let start = try runAsOwner("\(bin)/pg_ctl", ["-D", data, "-l", base + "/server.log", "-o", options, "-w", "-t", "60", "start"])
         guard start.status == 0 else {
             let log = (try? String(contentsOfFile: base + "/server.log", encoding: .utf8)) ?? ""
@@ -68,6 +69,21 @@ public final class TemporaryPostgres: Sendable {
         let result = try Self.run("\(binDirectory)/createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", "karna", name])
         guard result.status == 0 else { throw Unavailable(description: "createdb \(name) failed: \(result.output)") }
         return url(database: name)
+    }
+
+    /// The server's start options, to start it again after `pause()`.
+    private let options: String
+
+    /// Stops the server as a crash would (an outage), keeping its data.
+    public func pause() throws {
+        let stop = try runAsOwner("\(binDirectory)/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+        guard stop.status == 0 else { throw Unavailable(description: "pg_ctl stop failed: \(stop.output)") }
+    }
+
+    /// Starts the server paused by `pause()` on the same port and data.
+    public func resume() throws {
+        let start = try runAsOwner("\(binDirectory)/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", options, "-w", "-t", "60", "start"])
+        guard start.status == 0 else { throw Unavailable(description: "pg_ctl start failed: \(start.output)") }
     }
 
     /// Stops the server and removes its folder.

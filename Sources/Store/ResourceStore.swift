@@ -89,7 +89,7 @@ public protocol ResourceStore: Sendable {
     /// every other change of the same record waits for: an authorization code is taken once, a
     /// one-time password accepted once, and failed logins counted without losing any.
     func changeControlRecord<Result: Sendable>(kind: String, key: String,
-                                               _ change: @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result
+                                               _ change: @escaping @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result
 
     /// The next number of a named series (1, 2, 3 …), atomically even across servers: for
     /// reservnummer, receipt and frikort numbers, which must never repeat.

@@ -6,9 +6,12 @@ import Logging
 public enum StoreFactory {
     /// `preparedSearches`: one-patient search statements PostgreSQL keeps planned per connection.
     /// `probeSeconds`: how long PostgreSQL's search planner keeps its index-row counts.
-    public static func open(url: String, preparedSearches: Int = 64, probeSeconds: Int = 60, logger: Logger = Logger(label: "karna.store")) throws -> any ResourceStore {
+    /// `waitSeconds`: the longest a request waits for a PostgreSQL connection before it is answered 503.
+    public static func open(url: String, preparedSearches: Int = 64, probeSeconds: Int = 60, waitSeconds: Double = 5,
+                            logger: Logger = Logger(label: "karna.store")) throws -> any ResourceStore {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try PostgresStore(url: url, preparedSearchesPerConnection: preparedSearches, probeSeconds: probeSeconds, logger: logger)
+            return try PostgresStore(url: url, preparedSearchesPerConnection: preparedSearches, probeSeconds: probeSeconds, waitSeconds: waitSeconds,
+                                     logger: logger)
         }
         var path = url
         if path.hasPrefix("sqlite://") { path = String(path.dropFirst("sqlite://".count)) }

@@ -60,6 +60,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Longest text of one note heading (KARNA_MAX_SECTION_CHARACTERS, default 100000).") var maxSectionCharacters: String?
     @Option(help: "Most notes one journal view reads (KARNA_MAX_JOURNAL_NOTES, default 5000).") var maxJournalNotes: String?
     @Option(help: "Most codes one $expand page returns (KARNA_MAX_EXPANSION, default 1000).") var maxExpansion: String?
+    @Option(help: "PostgreSQL: seconds a request waits for a connection before 503 (KARNA_DATABASE_WAIT_SECONDS, default 5).") var databaseWaitSeconds: String?
     @Option(help: "Login posts per client address a minute (KARNA_RATE_LOGINS, default 60, 0 no limit).") var rateLogins: String?
     @Option(help: "Login attempts per account a minute (KARNA_RATE_ACCOUNT_LOGINS, default 10).") var rateAccountLogins: String?
     @Option(help: "Token requests per client address a minute (KARNA_RATE_TOKENS, default 120).") var rateTokens: String?
@@ -92,7 +93,7 @@ struct ServerOptions: ParsableArguments {
             "notify": notify, "notify-from": notifyFrom, "outbox-seconds": outboxSeconds,
             "max-section-characters": maxSectionCharacters, "max-journal-notes": maxJournalNotes, "max-expansion": maxExpansion,
             "session-max-seconds": sessionMaxSeconds, "header-timeout-seconds": headerTimeoutSeconds, "body-timeout-seconds": bodyTimeoutSeconds,
-            "idle-timeout-seconds": idleTimeoutSeconds, "rate-logins": rateLogins, "rate-account-logins": rateAccountLogins,
+            "idle-timeout-seconds": idleTimeoutSeconds, "rate-logins": rateLogins, "database-wait-seconds": databaseWaitSeconds, "rate-account-logins": rateAccountLogins,
             "rate-tokens": rateTokens, "rate-api": rateApi, "connections-per-client": connectionsPerClient, "max-chain-depth": maxChainDepth, "max-chain-matches": maxChainMatches, "reference-check": referenceCheck,
         ]
         do {

@@ -85,6 +85,9 @@ public struct FHIREngine: Sendable {
             return .outcome(error)
         } catch let failure as CommitFailure {
             return .outcome(failure.error)
+        } catch let unavailable as StoreUnavailable {
+            logger.warning("\(unavailable.description)")
+            return .unavailable(unavailable)
         } catch {
             // The description may hold database details: log it, never show it.
             let reference = UUID().uuidString.lowercased()

@@ -15,6 +15,8 @@ public struct FHIRResponse: Sendable {
     public var contentType: String?
     /// What a write did, for batch and import summaries.
     public var outcome: WriteResult.Outcome?
+    /// Seconds after which a retry may succeed (`Retry-After`), when the server cannot serve now.
+    public var retryAfter: Int?
     /// Whether the body is an OperationOutcome for a failure (4xx/5xx).
     public var isError: Bool { status >= 400 }
 
@@ -33,6 +35,13 @@ public struct FHIRResponse: Sendable {
     static func resource(_ stored: StoredResource, status: Int, body: [UInt8]?) -> FHIRResponse {
         FHIRResponse(status: status, location: "\(stored.type)/\(stored.id)/_history/\(stored.versionId)",
                      versionId: stored.versionId, lastModified: stored.lastUpdated, body: body)
+    }
+
+    /// 503 with `Retry-After`: the database cannot serve now.
+    public static func unavailable(_ error: StoreUnavailable) -> FHIRResponse {
+        var response = FHIRResponse(status: 503, body: OperationOutcome.bytes([FHIRIssue(code: "transient", diagnostics: error.description)]))
+        response.retryAfter = error.retryAfterSeconds
+        return response
     }
 
     /// An OperationOutcome for `error`, with the status its category maps to.

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Store
 
 /// Mounts the FHIR REST API under `/fhir` on a Hummingbird router.
 public struct FHIRRoutes<Context: RequestContext>: Sendable {
@@ -43,8 +44,14 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
                                                        interface: "fhir", reason: error.issues.first?.diagnostics ?? "unauthorized")
             }
             return response
+        } catch let unavailable as StoreUnavailable {
+            // A token is checked against the database too (revocations, accounts): an outage there is no bad request.
+            return respond(.unavailable(unavailable), method: .get)
         } catch {
-            return respond(.outcome(FHIRError(.invalid, code: "invalid", "the request could not be read")), method: .get)
+            let reference = UUID().uuidString.lowercased()
+            engine.logger.error("internal error \(reference) before the interaction: \(String(reflecting: error))")
+            return respond(.outcome(FHIRError(.internalError, code: "exception", "the server failed to process the request; the fault is logged under reference \(reference)")),
+                           method: .get)
         }
     }
 
@@ -92,6 +99,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
             headers[response.status == 201 ? .location : .contentLocation] = "\(engine.baseURL)/\(location)"
         }
         if let etag = response.etag { headers[.eTag] = etag }
+        if let seconds = response.retryAfter { headers[.retryAfter] = String(seconds) }
         if let lastModified = response.lastModified { headers[.lastModified] = HTTPDate.format(milliseconds: lastModified) }
         guard let body = response.body, method != .head else {
             return Response(status: .init(code: response.status), headers: headers)

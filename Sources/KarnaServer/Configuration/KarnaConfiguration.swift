@@ -28,6 +28,8 @@ public struct KarnaConfiguration: Sendable {
     public var sessionSeconds: Int
     /// How long a web session lasts at most after the login, however active.
     public var sessionMaximumSeconds: Int
+    /// The longest a request waits for a PostgreSQL connection before it is answered 503.
+    public var databaseWaitSeconds = 5
     /// Header, body and idle timeouts and the per-client connection limit.
     public var connections = ConnectionLimits()
     /// Logins, token requests and API calls per client address (and logins per account) a minute.
@@ -105,6 +107,7 @@ public struct KarnaConfiguration: Sendable {
         ("--max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", "longest text one heading (sökord) of a note may hold (default 100000)"),
         ("--max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", "most notes one journal view reads for a patient (default 5000)"),
         ("--max-expansion", "KARNA_MAX_EXPANSION", "most codes one $expand page returns (default 1000)"),
+        ("--database-wait-seconds", "KARNA_DATABASE_WAIT_SECONDS", "PostgreSQL: the longest a request waits for a connection before it is answered 503 with Retry-After (default 5)"),
         ("--rate-logins", "KARNA_RATE_LOGINS", "login form posts per client address and minute; 429 beyond, 0 no limit (default 60)"),
         ("--rate-account-logins", "KARNA_RATE_ACCOUNT_LOGINS", "login attempts per account and minute from any address (default 10)"),
         ("--rate-tokens", "KARNA_RATE_TOKENS", "token requests per client address and minute (default 120)"),
@@ -191,6 +194,7 @@ public struct KarnaConfiguration: Sendable {
         accessTokenSeconds = try integer("access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", default: 900, range: 30...86_400)
         sessionSeconds = try integer("session-seconds", "KARNA_SESSION_SECONDS", default: 1_800, range: 60...86_400)
         sessionMaximumSeconds = try integer("session-max-seconds", "KARNA_SESSION_MAX_SECONDS", default: 43_200, range: 60...604_800)
+        databaseWaitSeconds = try integer("database-wait-seconds", "KARNA_DATABASE_WAIT_SECONDS", default: 5, range: 1...300)
         rateLimits = RateLimitSettings(
             loginsPerMinute: try integer("rate-logins", "KARNA_RATE_LOGINS", default: 60, range: 0...100_000),
             accountLoginsPerMinute: try integer("rate-account-logins", "KARNA_RATE_ACCOUNT_LOGINS", default: 10, range: 0...100_000),

@@ -10,11 +10,11 @@ import PostgresNIO
 /// each value as a parameter; no SQL is built from strings.
 public final class PostgresStore: ResourceStore {
     public let backendName = "postgresql"
-    let client: PostgresClient
+    let client: GuardedPostgresClient
     private let runTask: Task<Void, Never>
     /// Connections that run one patient's prepared searches with their generic plan
     /// (`plan_cache_mode = force_generic_plan` holds for a whole connection, so it gets its own pool).
-    let onePatientClient: PostgresClient?
+    let onePatientClient: GuardedPostgresClient?
     /// The search planner's index-row counts, kept for `probeSeconds`.
     let probeCounts: ProbeCounts
     private let onePatientRunTask: Task<Void, Never>?
@@ -28,8 +28,9 @@ public final class PostgresStore: ResourceStore {
     /// Connects to the database a `postgres://user:password@host:port/database` URL names.
     /// `probeSeconds`: how long the search planner's index-row counts are kept (0 counts for every search).
     /// `analyzeAfterRows`: the fewest resources written through the store before it refreshes the planner's statistics itself.
+    /// `waitSeconds`: the longest a request waits for a connection before it is answered "unavailable".
     public init(url: String, maximumConnections: Int = 20, preparedSearchesPerConnection: Int = 64, probeSeconds: Int = 60,
-                analyzeAfterRows: Int = 5_000, logger: Logger = Logger(label: "karna.store.postgres")) throws {
+                analyzeAfterRows: Int = 5_000, waitSeconds: Double = 5, logger: Logger = Logger(label: "karna.store.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let user = components.user
         else {
@@ -54,7 +55,9 @@ public final class PostgresStore: ResourceStore {
         // probe the 7,000 whose name starts "nils" (50 ms → 9 ms for the statement at 1.1).
         let planner = [("jit", "off"), ("random_page_cost", "1.1")]
         configuration.options.additionalStartupParameters = planner
-        self.client = PostgresClient(configuration: configuration)
+        // Connecting is part of the bounded wait; a refused or silent server should not hold a request longer.
+        configuration.options.connectTimeout = .milliseconds(Int64(min(waitSeconds, 10) * 1_000))
+        self.client = GuardedPostgresClient(client: PostgresClient(configuration: configuration), waitSeconds: waitSeconds)
         self.logger = logger
         self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
         self.probeCounts = ProbeCounts(seconds: probeSeconds)
@@ -63,7 +66,7 @@ public final class PostgresStore: ResourceStore {
         self.runTask = Task { await client.run() }
         if preparedSearchesPerConnection > 0 {
             configuration.options.additionalStartupParameters = planner + [("plan_cache_mode", "force_generic_plan")]
-            let onePatient = PostgresClient(configuration: configuration)
+            let onePatient = GuardedPostgresClient(client: PostgresClient(configuration: configuration), waitSeconds: waitSeconds)
             self.onePatientClient = onePatient
             self.onePatientRunTask = Task { await onePatient.run() }
         } else {
@@ -74,7 +77,7 @@ public final class PostgresStore: ResourceStore {
 
     @discardableResult
     public func migrate() async throws -> [String] {
-        try await client.withConnection { connection in
+        try await client.withConnection { [self] connection in
             try await connection.query("CREATE TABLE IF NOT EXISTS schema_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
             // One migrator at a time, whichever server instance starts first.
             try await connection.query("SELECT pg_advisory_lock(8675309)", logger: logger)
@@ -116,7 +119,7 @@ public final class PostgresStore: ResourceStore {
     }
 
     public func read(type: String, id: String) async throws -> StoredResource? {
-        try await client.withConnection { connection in
+        try await client.withConnection { [self] connection in
             try await current(connection, type: type, id: id, lock: false)
         }
     }
@@ -155,7 +158,7 @@ public final class PostgresStore: ResourceStore {
     }
 
     public func find(_ criteria: ConditionalCriteria) async throws -> [String] {
-        try await client.withConnection { connection in try await find(connection, criteria) }
+        try await client.withConnection { [self] connection in try await find(connection, criteria) }
     }
 
     private func find(_ connection: PostgresConnection, _ criteria: ConditionalCriteria) async throws -> [String] {
@@ -193,7 +196,7 @@ public final class PostgresStore: ResourceStore {
         if let rows = try await preparedRows([(query, limit)], versions: false) {
             return try rows.map { try PreparedSearches.cells($0)[0].decode(String.self) }
         }
-        return try await client.withConnection { connection in
+        return try await client.withConnection { [self] connection in
             try await strings(connection, try await plannedPage(connection, query, limit: limit))
         }
     }
@@ -216,7 +219,9 @@ public final class PostgresStore: ResourceStore {
             }
             return result
         }
-        return try await client.withConnection { connection in
+        let empty = result
+        return try await client.withConnection { [self] connection in
+            var result = empty
             var pages: [(page: SQLStatement, type: String)] = []
             for part in parts { pages.append((try await plannedPage(connection, part.query, limit: part.limit, versions: true), part.query.type)) }
             let rows = try await connection.query(Self.query(SearchSQL.withVersions(pages)), logger: logger)
@@ -262,7 +267,7 @@ public final class PostgresStore: ResourceStore {
         for statement in try SearchSQL.firstMatchStatements(queries, patientIDs: patientIDs, dialect: .postgres) {
             var pairs: [(String, String)] = []
             // Starting from the patients, its best plan does not depend on the values: the generic-plan pool's.
-            if let onePatientClient, let rows = try await onePatientClient.withConnection({ try await prepared.rows(statement, on: $0, logger: logger) }) {
+            if let onePatientClient, let rows = try await onePatientClient.withConnection({ [self] in try await prepared.rows(statement, on: $0, logger: logger) }) {
                 for row in rows {
                     let cells = PreparedSearches.cells(row)
                     pairs.append((try cells[0].decode(String.self), try cells[1].decode(String.self)))
@@ -312,7 +317,7 @@ public final class PostgresStore: ResourceStore {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         do {
-            let results = try await client.withTransaction(logger: logger) { connection in
+            let results = try await client.withTransaction(logger: logger) { [self] connection in
                 let results = Self.canBatch(operations)
                     ? try await commitBatch(connection, operations, now: now, indexes: indexes)
                     : try await commitEach(connection, operations, now: now, indexes: indexes)
@@ -404,7 +409,7 @@ public final class PostgresStore: ResourceStore {
     public func appendAudit(_ entries: [AuditEntry]) async throws -> [Int64] {
         guard !entries.isEmpty else { return [] }
         // One statement: its own transaction, the lock held until it ends.
-        return try await client.withConnection { connection in try await append(connection, entries) }
+        return try await client.withConnection { [self] connection in try await append(connection, entries) }
     }
 
     public func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord] {
@@ -521,9 +526,9 @@ public final class PostgresStore: ResourceStore {
     }
 
     public func changeControlRecord<Result: Sendable>(kind: String, key: String,
-                                                      _ change: @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result {
+                                                      _ change: @escaping @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await client.withTransaction(logger: logger) { [self] connection in
                 // The row lock makes every other change of this record wait; a record not there yet is
                 // covered by an advisory lock on its key, so two first writers do not both read nothing.
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(kind + "\u{1F}" + key)))", logger: logger)
@@ -550,7 +555,7 @@ public final class PostgresStore: ResourceStore {
     }
 
     public func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.withTransaction(logger: logger) { [self] connection in
             for record in records {
                 try await connection.query("""
                     INSERT INTO control_record (kind, key, patient_id, json, updated_at)
@@ -714,7 +719,7 @@ public final class PostgresStore: ResourceStore {
         Task {
             defer { statistics.finished() }
             do {
-                try await client.query("ANALYZE", logger: logger)
+                _ = try await client.withConnection { connection in try await connection.query("ANALYZE", logger: logger) }
                 logger.info("refreshed the planner's statistics after a bulk load")
             } catch {
                 logger.warning("could not refresh the planner's statistics: \(String(describing: error))")
@@ -724,7 +729,8 @@ public final class PostgresStore: ResourceStore {
 
     public func optimize() async throws {
         // Without statistics after a bulk load, PostgreSQL plans index-table joins as if tables were empty.
-        try await client.query("ANALYZE", logger: logger)
+        let logger = self.logger
+        _ = try await client.withConnection { connection in try await connection.query("ANALYZE", logger: logger) }
     }
 
     public func close() async throws {
@@ -744,6 +750,6 @@ public final class PostgresStore: ResourceStore {
             SearchSQL.plannedPage(part.query, limit: part.limit, dialect: .postgres, counts: [], threshold: SearchSQL.scanThreshold, versions: versions)
         }
         let statement = versions ? SearchSQL.withVersions(parts.map { (page($0), $0.query.type) }) : page(parts[0])
-        return try await onePatientClient.withConnection { connection in try await prepared.rows(statement, on: connection, logger: logger) }
+        return try await onePatientClient.withConnection { [self] connection in try await prepared.rows(statement, on: connection, logger: logger) }
     }
 }

@@ -11,7 +11,8 @@ public final class SQLiteStore: ResourceStore {
 
     /// Opens (creating if needed) the database file at `path`, creating its folder too.
     /// `scanThreshold` tunes search planning (see `search`); tests lower it to exercise both plans.
-    public init(path: String, scanThreshold: Int? = nil) throws {
+    /// `maximumPages`: a cap on the database's size in pages (PRAGMA max_page_count), for a disk shared with others.
+    public init(path: String, scanThreshold: Int? = nil, maximumPages: Int? = nil) throws {
         self.scanThreshold = scanThreshold ?? SearchSQL.scanThreshold
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
@@ -28,8 +29,18 @@ public final class SQLiteStore: ResourceStore {
             // and SQLite's 2 MB default sends most lookups to the kernel.
             try db.execute(sql: "PRAGMA cache_size = -65536")
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
+            if let maximumPages { try db.execute(sql: "PRAGMA max_page_count = \(maximumPages)") }
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    /// A write transaction; a full disk (or the size cap) is `StoreUnavailable(.full)`, answered 503, not a fault.
+    private func writing<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(updates)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreUnavailable(.full, retryAfterSeconds: 60)
+        }
     }
 
     @discardableResult
@@ -202,7 +213,7 @@ public final class SQLiteStore: ResourceStore {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()
         let compartment = self.compartment
-        return try await pool.write { db in
+        return try await writing { db in
             var results: [WriteResult] = []
             results.reserveCapacity(operations.count)
             for (index, operation) in operations.enumerated() {
@@ -250,7 +261,7 @@ public final class SQLiteStore: ResourceStore {
     @discardableResult
     public func appendAudit(_ entries: [AuditEntry]) async throws -> [Int64] {
         guard !entries.isEmpty else { return [] }
-        return try await pool.write { db in try Self.append(db, entries) }
+        return try await writing { db in try Self.append(db, entries) }
     }
 
     /// Chains entries onto the log; the caller's write transaction serialises appenders.
@@ -335,7 +346,7 @@ public final class SQLiteStore: ResourceStore {
     }
 
     public func nextNumber(series: String) async throws -> Int64 {
-        try await pool.write { db in
+        try await writing { db in
             // The counter lives in a control record of kind "sequence", its value as decimal text.
             let row = try Row.fetchOne(db.cachedStatement(sql: """
                 INSERT INTO control_record (kind, key, patient_id, json, updated_at) VALUES ('sequence', ?, NULL, CAST('1' AS BLOB), ?)
@@ -348,9 +359,9 @@ public final class SQLiteStore: ResourceStore {
     }
 
     public func changeControlRecord<Result: Sendable>(kind: String, key: String,
-                                                      _ change: @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result {
+                                                      _ change: @escaping @Sendable (ControlRecord?) throws -> ControlRecordChange<Result>) async throws -> Result {
         // SQLite has one writer: reading inside the write transaction is reading what no one else can change meanwhile.
-        try await pool.write { db in
+        try await writing { db in
             let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, key, patient_id, json, updated_at FROM control_record WHERE kind = ? AND key = ?"),
                                            arguments: [kind, key]).map(Self.controlRecord)
             let decided = try change(current)
@@ -370,7 +381,7 @@ public final class SQLiteStore: ResourceStore {
     }
 
     public func writeControlRecords(_ records: [ControlRecord], deleting: [ControlRecordKey], audit: [AuditEntry]) async throws {
-        try await pool.write { db in
+        try await writing { db in
             for record in records {
                 try db.cachedStatement(sql: """
                     INSERT INTO control_record (kind, key, patient_id, json, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -426,7 +437,7 @@ public final class SQLiteStore: ResourceStore {
     }
 
     public func optimize() async throws {
-        try await pool.write { db in try db.execute(sql: "PRAGMA optimize") }
+        try await writing { db in try db.execute(sql: "PRAGMA optimize") }
     }
 
     public func close() async throws {
