@@ -66,6 +66,13 @@ let testClientSecret = "api-tests-secret-0123456789"
 func withAPI(_ backend: StoreBackend, limits: APILimits = APILimits(), flags: [String: String] = [:],
              _ body: @Sendable (API) async throws -> Void) async throws {
     let store = try await backend.makeStore()
+    try await withAPI(on: store, limits: limits, flags: flags, body)
+    try await store.close()
+}
+
+/// As `withAPI(_:…)`, over a store the test opened itself (and closes).
+func withAPI(on store: any ResourceStore, limits: APILimits = APILimits(), flags: [String: String] = [:],
+             _ body: @Sendable (API) async throws -> Void) async throws {
     var configuration = try KarnaConfiguration(flags: ["password-cost": "10", "base-url": base].merging(flags) { $1 }, environment: [:])
     configuration.limits = limits
     let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
@@ -77,7 +84,6 @@ func withAPI(_ backend: StoreBackend, limits: APILimits = APILimits(), flags: [S
         api.token = try await api.systemToken()
         try await body(api)
     }
-    try await store.close()
 }
 
 extension API {

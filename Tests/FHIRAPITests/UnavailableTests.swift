@@ -14,19 +14,6 @@ import Testing
 /// `Retry-After`, writes nothing half-way, and serves again once the database is back.
 @Suite("The server when its database is down or full", .serialized)
 struct UnavailableTests {
-    static func withRouter(_ store: any ResourceStore, _ body: @Sendable (API) async throws -> Void) async throws {
-        let configuration = try KarnaConfiguration(flags: ["password-cost": "10", "base-url": base], environment: [:])
-        let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
-        try await services.tokens.clients.register(OAuthClient(id: testClientID, name: "API tests", kind: .system,
-                                                               secretHash: OAuthClient.hashSecret(testClientSecret), scopes: "system/*.cruds"))
-        let app = Application(router: try await KarnaApplication.router(services))
-        try await app.test(.router) { client in
-            var api = API(client: client, store: store, services: services)
-            api.token = try await api.systemToken()
-            try await body(api)
-        }
-    }
-
     @Test("a PostgreSQL outage is answered 503 with Retry-After within the bounded wait, and the server recovers when the database returns",
           .enabled(if: StoreBackend.postgresql.isAvailable, "PostgreSQL binaries are not installed"))
     func postgresOutage() async throws {
@@ -35,7 +22,7 @@ struct UnavailableTests {
         let url = try server.createDatabase("outage")
         let store = try PostgresStore(url: url, maximumConnections: 4, waitSeconds: 2)
         try await store.migrate()
-        try await Self.withRouter(store) { api in
+        try await withAPI(on: store) { api in
             #expect(try await api.send(.post, "/fhir/Organization", #"{"resourceType":"Organization","name":"Före"}"#).status == 201)
             try server.pause()
             let clock = ContinuousClock()
@@ -71,7 +58,7 @@ struct UnavailableTests {
         try await first.close()
         let pages = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0) / 4_096
         let store = try SQLiteStore(path: path, maximumPages: pages + 400)
-        try await Self.withRouter(store) { api in
+        try await withAPI(on: store) { api in
             let filler = String(repeating: "Anteckning om läget. ", count: 400)
             var status = 201, written = 0
             while status == 201, written < 2_000 {
