@@ -79,6 +79,21 @@ struct WriteRuleTests {
         try await region.store.close()
     }
 
+    @Test("writing back a protected identity's Patient as read (address hidden) keeps the address and contact details", arguments: backends)
+    func hiddenDetailsSurviveAnUpdate(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1")
+        var seen = try #require(try await doc1.read(type: "Patient", id: "p2")).object
+        #expect(seen["address"] == nil && seen["telecom"] == nil, "the doctor may not see them")
+        seen["name"] = .array([.object(JSONObject([("family", .string("Hemlig-Ny")), ("given", .array([.string("Test")]))]))])
+        _ = try await doc1.commit(.update(seen, type: "Patient", id: "p2"))
+        let stored = try #require(try await region.store.read(type: "Patient", id: "p2")).object
+        #expect(stored["name"]?.arrayValue?.first?.objectValue?["family"]?.stringValue == "Hemlig-Ny")
+        #expect(stored["address"]?.arrayValue?.first?.objectValue?["line"]?.arrayValue?.first?.stringValue == "Okänd väg 9")
+        #expect(stored["telecom"] != nil)
+        try await region.store.close()
+    }
+
     @Test("a clinician changes another unit's entries only as their author; the unit itself may", arguments: backends)
     func anotherUnitsEntries(_ backend: StoreBackend) async throws {
         let region = try await Region.make(backend)

@@ -221,7 +221,7 @@ public struct PatientDataSession: Sendable {
         guard stored.type == "Patient", !stored.isDeleted, !principal.permissions.protectedIdentity,
               principal.kind == .practitioner, facts?.protectedIdentity == true
         else { return stored }
-        let object = stored.object.filter { !["address", "telecom", "contact", "photo"].contains($0) }
+        let object = stored.object.filter { !Self.hiddenFromTheUnpermitted.contains($0) }
         return StoredResource(type: stored.type, id: stored.id, versionId: stored.versionId, lastUpdated: stored.lastUpdated, method: stored.method,
                               json: JSONWriter.bytes(.object(object)), sequence: stored.sequence, patientID: stored.patientID)
     }
@@ -408,7 +408,8 @@ public struct PatientDataSession: Sendable {
         var prepared: [WriteOperation] = []
         prepared.reserveCapacity(operations.count)
         for operation in operations {
-            prepared.append(tagged(operation, current: currents[ResourceKey(type: operation.type, id: operation.id)]))
+            let current = currents[ResourceKey(type: operation.type, id: operation.id)]
+            prepared.append(keepingHidden(tagged(operation, current: current), current: current))
         }
         prepared = try guarded(prepared)
         let indexes = await WriteOperation.precomputeIndexes(prepared)
@@ -550,6 +551,19 @@ public struct PatientDataSession: Sendable {
     public func commit(_ operation: WriteOperation) async throws -> WriteResult {
         try await commit([operation])[0]
     }
+
+    /// A protected identity's address and contact details, hidden from a writer without the permission to
+    /// see them (`redacted`), stay as stored: writing back the Patient they read must not wipe them.
+    private func keepingHidden(_ operation: WriteOperation, current: StoredResource?) -> WriteOperation {
+        guard operation.type == "Patient", principal.kind == .practitioner, !principal.permissions.protectedIdentity,
+              let current, !current.isDeleted, RecordTags.isProtected(current.object),
+              case .update(var resource, let ifMatch) = operation.kind else { return operation }
+        for member in Self.hiddenFromTheUnpermitted { resource[member] = current.object[member] }
+        return .update(resource, type: operation.type, id: operation.id, ifMatch: ifMatch)
+    }
+
+    /// What `redacted` removes from a protected identity's Patient.
+    static let hiddenFromTheUnpermitted = ["address", "telecom", "contact", "photo"]
 
     /// Puts the writer's care unit on a new record; an update keeps the unit that made the record.
     private func tagged(_ operation: WriteOperation, current: StoredResource?) -> WriteOperation {
