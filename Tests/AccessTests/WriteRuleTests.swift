@@ -192,3 +192,16 @@ struct ReadableCriteriaTests {
         try await region.store.close()
     }
 }
+
+@Suite("Positions stored before the patientIdentity permission")
+struct StoredPositionTests {
+    @Test("a stored position without patientIdentity takes the default for its code; one that says false keeps false")
+    func olderPositionsKeepTheirRights() throws {
+        let old = #"{"code":"lakare","display":"Läkare","permissions":{"read":["*"],"write":["*"],"sign":true,"prescribe":true,"protectedIdentity":false,"auditReview":false,"administer":false}}"#
+        #expect(try JSONDecoder().decode(Position.self, from: Data(old.utf8)).permissions.patientIdentity)
+        let nurse = old.replacingOccurrences(of: "lakare", with: "sjukskoterska")
+        #expect(try !JSONDecoder().decode(Position.self, from: Data(nurse.utf8)).permissions.patientIdentity)
+        let refused = old.replacingOccurrences(of: #""administer":false"#, with: #""administer":false,"patientIdentity":false"#)
+        #expect(try !JSONDecoder().decode(Position.self, from: Data(refused.utf8)).permissions.patientIdentity)
+    }
+}

@@ -31,11 +31,12 @@ public struct Permissions: Codable, Sendable, Equatable {
         self.patientIdentity = patientIdentity
     }
 
-    private enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey {
         case read, write, sign, prescribe, protectedIdentity, auditReview, administer, patientIdentity
     }
 
-    /// Positions stored before `patientIdentity` existed read it as false: the right is granted, never assumed.
+    /// Positions stored before `patientIdentity` existed read it as false here; `Position` then takes the
+    /// default position's value for its code, so an existing database keeps who may merge and declare deaths.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(read: try container.decode(Set<String>.self, forKey: .read), write: try container.decode(Set<String>.self, forKey: .write),
@@ -62,6 +63,19 @@ public struct Position: Codable, Sendable, Equatable {
         self.code = code
         self.display = display
         self.permissions = permissions
+    }
+
+    private enum CodingKeys: String, CodingKey { case code, display, permissions }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        code = try container.decode(String.self, forKey: .code)
+        display = try container.decode(String.self, forKey: .display)
+        permissions = try container.decode(Permissions.self, forKey: .permissions)
+        let stored = try container.nestedContainer(keyedBy: Permissions.CodingKeys.self, forKey: .permissions)
+        if !stored.contains(.patientIdentity), let standard = Position.defaults.first(where: { $0.code == code }) {
+            permissions.patientIdentity = standard.permissions.patientIdentity
+        }
     }
 
     /// The code system of position codes on PractitionerRole.code.
