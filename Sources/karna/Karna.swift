@@ -64,7 +64,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Login posts per client address a minute (KARNA_RATE_LOGINS, default 60, 0 no limit).") var rateLogins: String?
     @Option(help: "Login attempts per account a minute (KARNA_RATE_ACCOUNT_LOGINS, default 10).") var rateAccountLogins: String?
     @Option(help: "Token requests per client address a minute (KARNA_RATE_TOKENS, default 120).") var rateTokens: String?
-    @Option(help: "FHIR API requests per client address a minute (KARNA_RATE_API, default 6000).") var rateApi: String?
+    @Option(help: "FHIR API requests per client address a minute (KARNA_RATE_API, default 30000).") var rateApi: String?
     @Option(help: "Seconds to a complete request head (KARNA_HEADER_TIMEOUT_SECONDS, default 10).") var headerTimeoutSeconds: String?
     @Option(help: "Seconds from a request head to the end of its body (KARNA_BODY_TIMEOUT_SECONDS, default 60).") var bodyTimeoutSeconds: String?
     @Option(help: "Seconds a kept-alive connection waits for its next request (KARNA_IDLE_TIMEOUT_SECONDS, default 75).") var idleTimeoutSeconds: String?

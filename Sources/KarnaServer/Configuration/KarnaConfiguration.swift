@@ -111,7 +111,7 @@ public struct KarnaConfiguration: Sendable {
         ("--rate-logins", "KARNA_RATE_LOGINS", "login form posts per client address and minute; 429 beyond, 0 no limit (default 60)"),
         ("--rate-account-logins", "KARNA_RATE_ACCOUNT_LOGINS", "login attempts per account and minute from any address (default 10)"),
         ("--rate-tokens", "KARNA_RATE_TOKENS", "token requests per client address and minute (default 120)"),
-        ("--rate-api", "KARNA_RATE_API", "FHIR API requests per client address and minute (default 6000)"),
+        ("--rate-api", "KARNA_RATE_API", "FHIR API requests per client address and minute (default 30000)"),
         ("--header-timeout-seconds", "KARNA_HEADER_TIMEOUT_SECONDS", "seconds from opening a connection to a complete request head; then it is closed (default 10)"),
         ("--body-timeout-seconds", "KARNA_BODY_TIMEOUT_SECONDS", "seconds from a request head to the end of its body (default 60)"),
         ("--idle-timeout-seconds", "KARNA_IDLE_TIMEOUT_SECONDS", "seconds a kept-alive connection may wait for its next request (default 75)"),
@@ -199,7 +199,7 @@ public struct KarnaConfiguration: Sendable {
             loginsPerMinute: try integer("rate-logins", "KARNA_RATE_LOGINS", default: 60, range: 0...100_000),
             accountLoginsPerMinute: try integer("rate-account-logins", "KARNA_RATE_ACCOUNT_LOGINS", default: 10, range: 0...100_000),
             tokensPerMinute: try integer("rate-tokens", "KARNA_RATE_TOKENS", default: 120, range: 0...1_000_000),
-            apiPerMinute: try integer("rate-api", "KARNA_RATE_API", default: 6_000, range: 0...10_000_000))
+            apiPerMinute: try integer("rate-api", "KARNA_RATE_API", default: 30_000, range: 0...10_000_000))
         connections = ConnectionLimits(
             headerSeconds: Double(try integer("header-timeout-seconds", "KARNA_HEADER_TIMEOUT_SECONDS", default: 10, range: 1...600)),
             bodySeconds: Double(try integer("body-timeout-seconds", "KARNA_BODY_TIMEOUT_SECONDS", default: 60, range: 1...3_600)),

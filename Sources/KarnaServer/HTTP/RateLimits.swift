@@ -19,7 +19,7 @@ public struct RateLimitSettings: Sendable, Equatable {
     /// FHIR API requests per client address.
     public var apiPerMinute: Int
 
-    public init(loginsPerMinute: Int = 60, accountLoginsPerMinute: Int = 10, tokensPerMinute: Int = 120, apiPerMinute: Int = 6_000) {
+    public init(loginsPerMinute: Int = 60, accountLoginsPerMinute: Int = 10, tokensPerMinute: Int = 120, apiPerMinute: Int = 30_000) {
         self.loginsPerMinute = loginsPerMinute
         self.accountLoginsPerMinute = accountLoginsPerMinute
         self.tokensPerMinute = tokensPerMinute
