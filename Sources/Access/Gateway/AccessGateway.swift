@@ -511,12 +511,15 @@ public struct PatientDataSession: Sendable {
             if operation.type == "Patient" {
                 // Registering a patient is administration of the patient index; changing one already
                 // registered needs a ground for the record, as reading more than the directory does.
-                guard let live else { return (.directory, facts, flags) }
-                switch PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: FactFinder.recordUnit(live.object), recordProvider: assignment.providerID) {
-                case .allowed(let basis): return (basis, facts, flags)
-                case .blocked: throw try await deny(patientID: patientID, "the record is blocked (spärrad)", facts: facts, resources: [reference])
-                case .denied(let why): throw try await deny(patientID: patientID, why, facts: facts, resources: [reference])
+                // The Patient is the region's shared index, not a unit's entry: no spärr of a unit applies to it.
+                guard live != nil else { return (.directory, facts, flags) }
+                if assignment.purpose == .followUp {
+                    throw try await deny(patientID: patientID, "an assignment for uppföljning does not change patient records", facts: facts, resources: [reference])
                 }
+                if facts.careRelationship != nil { return (.careRelationship, facts, flags) }
+                if facts.emergencyAccess != nil { return (.emergencyAccess, facts, flags) }
+                throw try await deny(patientID: patientID, "changing a registered patient needs a care relationship (vårdrelation) with the patient at "
+                                     + "\(assignment.unitName), or nödåtkomst", facts: facts, resources: [reference])
             }
             // A new care contact, episode, booking or care team at one's own unit is what creates a care relationship.
             if current == nil, Self.relationshipTypes.contains(operation.type) {
