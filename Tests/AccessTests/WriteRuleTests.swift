@@ -174,6 +174,29 @@ struct ReadableCriteriaTests {
         try await region.store.close()
     }
 
+    @Test("_has asked about one patient looks only at that patient's records; one that would sort through too many is refused", arguments: backends)
+    func hasIsNarrowedAndBounded(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        var others: [WriteOperation] = [.update(Region.patient("p3", family: "Många", line: "Väg 3", protected: false), type: "Patient", id: "p3")]
+        for n in 0..<150 { others.append(.update(Region.observation("many-\(n)", patient: "p3", unit: "u1"), type: "Observation", id: "many-\(n)")) }
+        _ = try await region.store.commit(others)
+        var settings = AccessSettings(defaultProviderID: "provA")
+        settings.maximumChainMatches = 10
+        let gateway = AccessGateway(store: region.store, settings: settings)
+        let assignment = try #require(try await gateway.directory.assignment(id: "doc1-role"))
+        let doc1 = gateway.session(Principal(kind: .practitioner, id: "doc1", displayName: "doc1", assignment: assignment, scopes: ScopeSet("user/*.cruds"),
+                                             clientID: "tests"), action: "search")
+        // 150 matching observations of another patient: asked about p1, only p1's are looked at.
+        #expect(try await patients(doc1, [("_id", "p1"), ("_has:Observation:subject:code", "http://loinc.org|8867-4")]) == ["p1"])
+        do {
+            _ = try await patients(doc1, [("_has:Observation:subject:code", "http://loinc.org|8867-4")])
+            Issue.record("a _has over 150 records ran with a limit of 10 readable and 100 examined")
+        } catch let error as FHIRError {
+            #expect(error.category == .invalid && error.description.contains("KARNA_MAX_CHAIN_MATCHES"))
+        }
+        try await region.store.close()
+    }
+
     @Test("chains and _has nested past the limit are refused with 400, for every principal", arguments: backends)
     func nestingIsBounded(_ backend: StoreBackend) async throws {
         let region = try await Region.make(backend)

@@ -22,10 +22,23 @@ extension PatientDataSession {
         }
         guard depth > 0, !seesEverything(query) else { return query }
         var query = query
+        // `Patient?_id=p1&_has:Observation:subject:…` asks only about p1's observations: the inner search is
+        // narrowed to the outer ids, not run over the region.
+        let outerIDs = query.filters.compactMap { filter -> [String]? in
+            if case .ids(let ids) = filter { return ids }
+            return nil
+        }.first
         var filters: [SearchFilter] = []
-        for filter in query.filters { filters.append(try await readable(filter, type: query.type)) }
+        for filter in query.filters { filters.append(try await readable(filter, type: query.type, outerIDs: outerIDs)) }
         query.filters = filters
         return query
+    }
+
+    /// A type every record of which the principal may find anyway: a practitioner finds any Patient in the
+    /// directory, so a chain through Patient (`subject:Patient.name`) needs no rewrite of its own.
+    private func findsEvery(_ type: String) -> Bool {
+        type == "Patient" && principal.kind == .practitioner && principal.permissions.mayRead("Patient")
+            && scopeProblem("s", type: "Patient", patientID: nil) == nil
     }
 
     /// A system client whose scopes let it search every type the query passes through reads what the database does.
@@ -36,18 +49,30 @@ extension PatientDataSession {
         return types.allSatisfy { scopeProblem("s", type: $0, patientID: nil) == nil }
     }
 
-    private func readable(_ filter: SearchFilter, type: String) async throws -> SearchFilter {
+    private func readable(_ filter: SearchFilter, type: String, outerIDs: [String]? = nil) async throws -> SearchFilter {
         switch filter {
         case .reverseChain(let sourceType, let parameter, let inner):
-            let sources = try await readableIDs(type: sourceType, filter: try await readable(inner, type: sourceType), what: "_has:\(sourceType):\(parameter)")
+            var narrowing: [SearchFilter] = []
+            if let outerIDs {
+                narrowing.append(.values(parameter: parameter, type: "reference", modifier: nil,
+                                         values: outerIDs.map { .reference(type: type, id: $0, url: nil) }))
+            }
+            let sources = try await readableIDs(type: sourceType, filters: [try await readable(inner, type: sourceType)] + narrowing,
+                                                what: "_has:\(sourceType):\(parameter)")
             let targets = sources.isEmpty ? [] : try await store.referenced(sourceType: sourceType, ids: sources, parameter: parameter, targetType: type)
             let ids = Set(targets.filter { $0.type == type }.map(\.id))
             return .ids(ids.isEmpty ? [Self.noMatch] : ids.sorted())
         case .chain(let parameter, let targetTypes, let inner):
             var references: [SearchValue] = []
+            if targetTypes.allSatisfy(findsEvery) {
+                // What the database finds through the chain the principal could find itself; only what the chain nests is rewritten.
+                var rewritten: [String: SearchFilter] = [:]
+                for (target, innerFilter) in inner { rewritten[target] = try await readable(innerFilter, type: target) }
+                return .chain(parameter: parameter, targetTypes: targetTypes, filter: rewritten)
+            }
             for target in targetTypes {
                 guard let innerFilter = inner[target] else { continue }
-                let ids = try await readableIDs(type: target, filter: try await readable(innerFilter, type: target), what: "\(parameter):\(target)")
+                let ids = try await readableIDs(type: target, filters: [try await readable(innerFilter, type: target)], what: "\(parameter):\(target)")
                 references += ids.map { .reference(type: target, id: $0, url: nil) }
             }
             return references.isEmpty ? .ids([Self.noMatch]) : .values(parameter: parameter, type: "reference", modifier: nil, values: references)
@@ -60,14 +85,21 @@ extension PatientDataSession {
         }
     }
 
-    /// The ids of `type` matching `filter` that the principal may read; refuses more than the configured maximum.
-    private func readableIDs(type: String, filter: SearchFilter, what: String) async throws -> [String] {
+    /// The ids of `type` matching `filters` that the principal may read; refuses more than the configured
+    /// maximum, and a part whose matches it would take more than ten times that many looks to sort out.
+    private func readableIDs(type: String, filters: [SearchFilter], what: String) async throws -> [String] {
         var query = SearchQuery(type: type)
-        query.filters = [filter]
+        query.filters = filters
         var ids: [String] = []
         let maximum = gateway.settings.maximumChainMatches
+        var examined = 0
         while true {
             let batch = try await store.searchResources(query, limit: 1_000)
+            examined += batch.count
+            if examined > maximum * 10 {
+                throw FHIRError(.invalid, code: "too-costly", "'\(what)' matches more than \(maximum * 10) records to sort out which you may read; "
+                                + "narrow it (KARNA_MAX_CHAIN_MATCHES)")
+            }
             try await prefetchFacts(batch)
             for candidate in batch {
                 guard case .allowed = try await decide(candidate, interaction: "s").0 else { continue }
