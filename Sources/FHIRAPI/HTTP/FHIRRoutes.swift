@@ -40,7 +40,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
             var response = respond(.outcome(error), method: .get)
             if error.category == .unauthorized {
                 response.headers[.wwwAuthenticate] = "Bearer realm=\"karna\", error=\"invalid_token\""
-                await tokens.auditFailedAuthentication(client: TokenService.claimedClient(authorization: request.headers[.authorization]),
+                await tokens.auditFailedAuthentication(client: await tokens.claimedClient(authorization: request.headers[.authorization]),
                                                        interface: "fhir", reason: error.issues.first?.diagnostics ?? "unauthorized")
             }
             return response
