@@ -3,6 +3,7 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -12,6 +13,7 @@ let package = Package(
         .executable(name: "karna", targets: ["karna"]),
         .library(name: "FHIRCore", targets: ["FHIRCore"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "StoreModel", targets: ["StoreModel"]),
         .library(name: "Terminology", targets: ["Terminology"]),
         .library(name: "FHIRAPI", targets: ["FHIRAPI"]),
         .library(name: "KarnaServer", targets: ["KarnaServer"]),
@@ -44,11 +46,23 @@ let package = Package(
             dependencies: ["FHIRCore"],
             swiftSettings: swiftSettings
         ),
-        // Persistence: versioned resources on SQLite (GRDB) or PostgreSQL (PostgresNIO).
+        // What the store keeps, as values every layer may name: stored versions, write operations, audit entries, control records.
+        .target(
+            name: "StoreModel",
+            dependencies: [
+                "FHIRCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Persistence backends: versioned resources on SQLite (GRDB) or PostgreSQL (PostgresNIO). Only Access,
+        // the composition root and test support may depend on it (Tests/ArchitectureTests checks the graph).
         .target(
             name: "Store",
             dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
                 "FHIRCore",
+                "StoreModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,6 +83,7 @@ let package = Package(
             dependencies: [
                 "FHIRCore",
                 "Store",
+                "StoreModel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -81,7 +96,7 @@ let package = Package(
             name: "PatientAdministration",
             dependencies: [
                 "FHIRCore",
-                "Store",
+                "StoreModel",
                 "Access",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -92,7 +107,7 @@ let package = Package(
             name: "Documentation",
             dependencies: [
                 "FHIRCore",
-                "Store",
+                "StoreModel",
                 "Access",
                 "Terminology",
                 .product(name: "Logging", package: "swift-log"),
@@ -114,8 +129,10 @@ let package = Package(
         .target(
             name: "FHIRAPI",
             dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 "FHIRCore",
-                "Store",
+                "StoreModel",
                 "Access",
                 "PatientAdministration",
                 "Documentation",
@@ -130,10 +147,11 @@ let package = Package(
             name: "WebApp",
             dependencies: [
                 "FHIRCore",
-                "Store",
+                "StoreModel",
                 "Access",
                 "PatientAdministration",
                 "Documentation",
+                "Terminology",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,6 +167,7 @@ let package = Package(
             dependencies: [
                 "FHIRCore",
                 "Store",
+                "StoreModel",
                 "FHIRAPI",
                 "AuthAPI",
                 "WebApp",
@@ -171,51 +190,69 @@ let package = Package(
         // Test support: throwaway PostgreSQL servers and per-backend stores, for tests and benchmarks.
         .target(
             name: "KarnaTesting",
-            dependencies: ["Store", "Access", "FHIRCore"],
+            dependencies: ["Store", "StoreModel", "Access", "FHIRCore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "karna",
             dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                "Terminology",
                 "KarnaServer",
+                "FHIRCore",
                 "FHIRAPI",
                 "Access",
                 "Store",
+                "StoreModel",
                 "SyntheticPopulation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Reads Package.swift and the import lines: the gateway and the module rooms hold by the graph.
+        .testTarget(name: "ArchitectureTests", swiftSettings: swiftSettings),
         .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "FHIRCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", "StoreModel", "FHIRCore", "KarnaTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PatientAdministrationTests",
-            dependencies: ["PatientAdministration", "Access", "Store", "FHIRCore", "KarnaTesting"],
+            dependencies: ["PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DocumentationTests",
-            dependencies: ["Documentation", "Terminology", "PatientAdministration", "Access", "Store", "FHIRCore", "KarnaTesting"],
+            dependencies: ["Documentation", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AccessTests", dependencies: ["Access", "Store", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WebAppTests",
             dependencies: [
-                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "FHIRCore", "PatientAdministration",
+                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "StoreModel", "FHIRCore", "PatientAdministration",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FHIRAPITests",
             dependencies: [
-                "FHIRAPI", "Store", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "SyntheticPopulation",
+                "FHIRAPI", "Store", "StoreModel", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "SyntheticPopulation",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

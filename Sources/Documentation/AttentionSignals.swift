@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 import Terminology
 
 /// Attention signals (uppmärksamhetssignaler): allergies and hypersensitivity as AllergyIntolerance;

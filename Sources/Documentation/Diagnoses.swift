@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 import Terminology
 
 /// Diagnoses (ICD-10-SE) and procedures (KVÅ) registered on a care contact, as reported to the

@@ -1,6 +1,6 @@
 import Access
 import FHIRCore
-import Store
+import StoreModel
 import Terminology
 
 /// A signed note is never overwritten or erased (HSLF-FS 2016:40), whichever interface writes:

@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 import Terminology
 
 /// Journal notes (journalanteckningar) as FHIR Compositions, one section per sökord:

@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// What a chart opens with, in one request: demographics and identifiers, attention signals, active
 /// problems, current medications, latest results, upcoming appointments, open referrals, the latest

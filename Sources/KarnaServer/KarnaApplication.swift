@@ -9,6 +9,7 @@ import Logging
 import Documentation
 import PatientAdministration
 import Store
+import StoreModel
 import Terminology
 import WebApp
 
@@ -82,7 +83,7 @@ public enum KarnaApplication {
             settings: WebSettings(sessionSeconds: configuration.sessionSeconds, fhirBaseURL: configuration.baseURL,
                                   maximumSearchResults: configuration.webSearchRows, maximumBookRows: configuration.webBookRows,
                                   maximumLogRows: configuration.webLogRows, sessionMaximumSeconds: configuration.sessionMaximumSeconds),
-            gateway: services.gateway, store: services.store, accounts: services.accounts, tokens: services.tokens,
+            gateway: services.gateway, accounts: services.accounts, tokens: services.tokens,
             administration: services.administration, documentation: services.documentation, logger: Logger(label: "karna.web")
         ).register(on: router)
         FHIRRoutes<KarnaRequestContext>(engine: engine, tokens: services.tokens).register(on: router)

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import StoreModel
 
 /// The backends a contract test runs on: SQLite in a temporary file, and a
 /// throwaway PostgreSQL database.

@@ -5,7 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PatientAdministration
-import Store
+import StoreModel
 
 /// Settings of the web app; every limit is explicit.
 public struct WebSettings: Sendable {
@@ -47,7 +47,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
     let logger: Logger
 
     /// Loads the templates; fails when one does not parse.
-    public init(settings: WebSettings, gateway: AccessGateway, store: any ResourceStore, accounts: AccountService, tokens: TokenService,
+    public init(settings: WebSettings, gateway: AccessGateway, accounts: AccountService, tokens: TokenService,
                 administration: PatientAdministration, documentation: Documentation, logger: Logger) async throws {
         self.settings = settings
         self.gateway = gateway
@@ -55,7 +55,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         self.tokens = tokens
         self.administration = administration
         self.documentation = documentation
-        self.sessions = WebSessions(store: store, idleSeconds: settings.sessionSeconds, maximumSeconds: settings.sessionMaximumSeconds)
+        self.sessions = WebSessions(tokens: tokens, idleSeconds: settings.sessionSeconds, maximumSeconds: settings.sessionMaximumSeconds)
         self.pages = try await PageRenderer.load()
         self.logger = logger
     }

@@ -1,8 +1,10 @@
 import Access
 import ArgumentParser
+import FHIRCore
 import Foundation
 import KarnaServer
 import Store
+import StoreModel
 
 /// `karna audit verify`: walks the hash chain of the audit log and names the first broken record.
 struct AuditCommand: AsyncParsableCommand {

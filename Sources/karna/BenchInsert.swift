@@ -2,6 +2,7 @@ import ArgumentParser
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 import SyntheticPopulation
 
 /// `karna bench-insert`: the raw-insert ceiling the benchmark report compares imports with.

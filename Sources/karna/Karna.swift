@@ -5,6 +5,8 @@ import Foundation
 import KarnaServer
 import Logging
 import Store
+import StoreModel
+import Hummingbird
 
 /// The `karna` command: serve, migrate, import.
 @main

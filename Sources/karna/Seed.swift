@@ -3,7 +3,9 @@ import FHIRCore
 import Foundation
 import KarnaServer
 import Store
+import StoreModel
 import SyntheticPopulation
+import Access
 
 /// `karna seed`: fills a database with the synthetic population of Region Kärnland.
 struct Seed: AsyncParsableCommand {

@@ -3,7 +3,9 @@ import FHIRCore
 import Foundation
 import KarnaServer
 import Store
+import StoreModel
 import Terminology
+import Access
 
 /// `karna terminology`: loads official code-list releases into the database.
 struct TerminologyCommand: AsyncParsableCommand {

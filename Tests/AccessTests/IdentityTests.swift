@@ -3,6 +3,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
 
 @Suite("Identity: passwords, one-time codes, lockout, scopes")

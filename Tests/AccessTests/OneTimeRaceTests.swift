@@ -3,6 +3,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
 
 /// Issue 31, item 8: what works once works once also when twenty clients try it at the same instant.

@@ -2,6 +2,7 @@ import Access
 import FHIRCore
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
 
 @Suite("The organisation tree")

@@ -3,6 +3,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
 
 let backends = StoreBackend.allCases.filter(\.isAvailable)

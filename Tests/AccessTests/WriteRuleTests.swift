@@ -3,6 +3,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
 
 /// Issue 31, items 1–3: a write needs the read ground and more.

@@ -4,6 +4,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Terminology
 import Testing
 

@@ -4,6 +4,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
 
 @Suite("Journal notes: signing, corrections, entered-in-error, access")

@@ -5,6 +5,7 @@ import Foundation
 import KarnaTesting
 import PatientAdministration
 import Store
+import StoreModel
 import Terminology
 import Testing
 

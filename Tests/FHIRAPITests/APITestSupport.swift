@@ -8,6 +8,7 @@ import KarnaServer
 import KarnaTesting
 import NIOCore
 import Store
+import StoreModel
 import Access
 import Logging
 import Testing

@@ -7,6 +7,7 @@ import KarnaServer
 import KarnaTesting
 import Logging
 import Store
+import StoreModel
 import Testing
 
 /// Every route of the server, classified: those that can touch patient data must refuse an

@@ -1,6 +1,7 @@
 import FHIRCore
 import KarnaTesting
 import Testing
+import HTTPTypes
 
 /// The patient administration operations over HTTP: parameters in, resources or Parameters out,
 /// bad input as an OperationOutcome naming the parameter.

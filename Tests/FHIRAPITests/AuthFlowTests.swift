@@ -9,7 +9,9 @@ import KarnaTesting
 import Logging
 import NIOCore
 import Store
+import StoreModel
 import Testing
+import HummingbirdTesting
 
 /// The token endpoint and token checks beyond the browser flow (which Tests/e2e drives through the login form).
 @Suite("Tokens: backend services, scopes, external issuer, administration")

@@ -3,7 +3,9 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
+import HTTPTypes
 
 @Suite("Bad input is refused clearly and changes nothing")
 struct BadInputTests {

@@ -2,7 +2,9 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
+import HTTPTypes
 
 /// In the paused 2024 roll-out the words "inget" and "ingen" vanished from
 /// radiology reports. Every string the server accepts must come back byte for byte.

@@ -1,5 +1,6 @@
 import KarnaServer
 import Testing
+import FHIRAPI
 
 @Suite("Configuration")
 struct ConfigurationTests {

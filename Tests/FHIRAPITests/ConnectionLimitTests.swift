@@ -7,6 +7,7 @@ import KarnaServer
 import KarnaTesting
 import Logging
 import Testing
+import Store
 
 /// A plain TCP client socket, to behave as no HTTP library would: hold a connection idle, trickle a header.
 struct RawSocket {

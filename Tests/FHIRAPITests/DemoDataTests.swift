@@ -6,6 +6,7 @@ import KarnaServer
 import KarnaTesting
 import Logging
 import Store
+import StoreModel
 import SyntheticPopulation
 import Testing
 

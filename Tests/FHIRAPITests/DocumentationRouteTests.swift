@@ -2,7 +2,10 @@ import Access
 import FHIRCore
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
+import KarnaServer
+import HTTPTypes
 
 /// The documentation and terminology operations over HTTP, as a clinician's app calls them.
 @Suite("Documentation and terminology operations over the REST API")

@@ -1,8 +1,10 @@
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 import KarnaTesting
 import Testing
+import HTTPTypes
 
 @Suite("FHIR REST interactions")
 struct RESTInteractionTests {

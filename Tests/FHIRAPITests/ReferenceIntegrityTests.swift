@@ -2,6 +2,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Testing
+import HTTPTypes
 
 /// Issue 31, item 5: what is written refers to what exists, and only to a type its element allows.
 @Suite("Referential integrity on write")

@@ -2,6 +2,7 @@ import FHIRCore
 import KarnaTesting
 import Foundation
 import Testing
+import HTTPTypes
 
 /// FHIR R4 search (§3.1.1) on both backends: each parameter type, modifier and prefix, and the result controls.
 @Suite("Search") struct SearchTests {

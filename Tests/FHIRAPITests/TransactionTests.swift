@@ -2,7 +2,9 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
+import HTTPTypes
 
 @Suite("Batch and transaction")
 struct TransactionTests {

@@ -8,6 +8,7 @@ import KarnaServer
 import KarnaTesting
 import Logging
 import Store
+import StoreModel
 import Testing
 
 /// Issue 31, item 11: when the database is gone or full, the server says so at once with 503 and

@@ -2,6 +2,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 import Testing
+import HTTPTypes
 
 /// Issue 31, items 6 and 7: uniqueness and conditional writes hold when twenty clients write at once.
 @Suite("Writes racing each other: twenty clients at once, on both backends")

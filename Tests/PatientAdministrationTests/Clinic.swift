@@ -4,6 +4,7 @@ import Foundation
 import KarnaTesting
 import PatientAdministration
 import Store
+import StoreModel
 import Testing
 
 let backends = StoreBackend.allCases.filter(\.isAvailable)

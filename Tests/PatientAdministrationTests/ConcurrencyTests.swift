@@ -4,6 +4,7 @@ import Foundation
 import KarnaTesting
 import PatientAdministration
 import Store
+import StoreModel
 import Testing
 
 @Suite("Patient administration under concurrent requests")

@@ -3,6 +3,7 @@ import Foundation
 import KarnaTesting
 import PostgresNIO
 @testable import Store
+import StoreModel
 import Testing
 
 /// Issue 31, item 12: a bulk load through the store leaves the planner statistics of what was loaded.

@@ -1,4 +1,5 @@
 @testable import Store
+import StoreModel
 import Testing
 
 /// The planner's kept index-row counts: served while they last, then counted again; 0 seconds keeps none.

@@ -2,6 +2,7 @@ import FHIRCore
 import Foundation
 import KarnaTesting
 @testable import Store
+import StoreModel
 import Testing
 
 /// The backends this machine can run: SQLite always, PostgreSQL when its binaries are installed.

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import KarnaServer
 import KarnaTesting
 import Store
+import StoreModel
 import Testing
 @testable import WebApp
 

@@ -10,6 +10,7 @@ import Logging
 import NIOCore
 import PatientAdministration
 import Store
+import StoreModel
 import Testing
 @testable import WebApp
 

@@ -1,5 +1,6 @@
 import FHIRCore
 import Store
+import StoreModel
 
 /// Systematic-review flags (HSLF-FS 2016:40 4 kap. 9 §: the log is reviewed
 /// systematically); each flagged record lands in the review queue.

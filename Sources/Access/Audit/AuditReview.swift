@@ -1,6 +1,7 @@
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 
 /// A logggranskare's decision on one flagged audit record.
 public struct ReviewDecision: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Store
+import StoreModel
 
 /// Appends read audit records with group commit: requests that arrive while a
 /// batch is being written wait for the next batch, so the chain's single

@@ -1,4 +1,5 @@
 import Store
+import StoreModel
 import Synchronization
 
 /// The read audit records of one request whose answer leaves only after all

@@ -2,6 +2,7 @@ import FHIRCore
 import Foundation
 import Logging
 import Store
+import StoreModel
 import Synchronization
 
 /// The one gateway all patient data passes (DESIGN.md, "The one rule of the

@@ -1,6 +1,7 @@
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 
 /// Registering the Patientdatalag directives: care relationships, consents,
 /// nödåtkomst and spärr. Each is audited with its reason in the same transaction.

@@ -1,5 +1,6 @@
 import FHIRCore
 import Store
+import StoreModel
 
 /// Chains and `_has` evaluated over what the principal may read (issue 31, item 4). The database
 /// answers a chain or `_has` by looking at the records it passes through, and a search that only

@@ -1,6 +1,7 @@
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 
 extension FHIR {
     /// A note (Annotation) by the acting principal.

@@ -1,5 +1,6 @@
 import FHIRCore
 import Store
+import StoreModel
 
 /// Referential integrity on write (issue 31, item 5): a literal reference `Type/id` in what is written
 /// names a resource that exists, now or in the same commit. The element's allowed target types are

@@ -1,5 +1,6 @@
 import FHIRCore
 import Store
+import StoreModel
 
 /// What a write changes that reading never could: the rules a write must pass on top of the read
 /// ground (docs/access.md, "Writes"). Pure functions over the stored and the new version.

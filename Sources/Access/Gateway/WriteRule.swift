@@ -1,5 +1,6 @@
 import FHIRCore
 import Store
+import StoreModel
 
 /// A domain rule a clinical module adds to every write of some resource types,
 /// whichever interface the write comes from (FHIR, web app, import), so a rule

@@ -1,6 +1,7 @@
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 
 /// A login of the built-in identity provider: a practitioner or a patient,
 /// with a scrypt password hash and a TOTP second factor.

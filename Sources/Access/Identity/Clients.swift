@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Store
+import StoreModel
 
 /// An OAuth client: a SMART app (public or confidential) or a system client
 /// (SMART Backend Services with a JWK set, or a secret for development).

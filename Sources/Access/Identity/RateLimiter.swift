@@ -1,4 +1,4 @@
-import Store
+import FHIRCore
 import Synchronization
 
 /// How often one key (a client address, an account) may do something, per minute (issue 31, item 10:

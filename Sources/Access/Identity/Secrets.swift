@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Store
+import StoreModel
 
 /// The small pieces of cryptography the identity code shares: random tokens,
 /// digests of stored secrets, base64url and comparisons that take the same time whatever matches.

@@ -4,6 +4,7 @@ import Foundation
 import JWTKit
 import Logging
 import Store
+import StoreModel
 import Synchronization
 
 /// The claims of a Kärna access token (a JWT signed with ES256).

@@ -1,6 +1,7 @@
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 
 /// The care providers (vårdgivare) and care units (vårdenheter) as a tree of
 /// Organizations, the positions and their permissions, and users' assignments.

@@ -1,5 +1,6 @@
 import FHIRCore
 import Store
+import StoreModel
 
 /// Keeps the organisation tree a tree within each care provider, whichever interface writes an
 /// Organization: who may read a record depends on the provider at the root of its unit's chain.

@@ -1,5 +1,6 @@
 import FHIRCore
 import Store
+import StoreModel
 
 /// Internal lookups the access layer makes on the store for its own decisions
 /// (never returned to a caller, so not audited as patient-data access).

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import StoreModel
 
 /// A Patientdatalag directive registered on a patient: a care relationship a
 /// user registers with a reason, a consent (samtycke) to read another care

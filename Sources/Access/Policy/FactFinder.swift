@@ -1,6 +1,7 @@
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 
 /// Gathers the facts the Patientdatalag rules need about one patient, from the
 /// record itself (care contacts, episodes, appointments, care teams) and the

@@ -1,4 +1,5 @@
 import Store
+import StoreModel
 
 /// What the gateway knows about one patient for one principal, gathered once
 /// per request: the care relationship at the user's unit, consents, emergency

@@ -1,5 +1,5 @@
 import FHIRCore
-import Store
+import StoreModel
 
 /// Writes a Bundle's bytes directly, splicing stored resources in as they are
 /// so that listing versions never parses and re-encodes them.

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import Documentation
 import PatientAdministration
-import Store
+import StoreModel
 import Terminology
 
 /// Runs FHIR interactions through the access gateway: the transport-neutral core

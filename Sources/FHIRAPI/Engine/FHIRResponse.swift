@@ -1,5 +1,5 @@
 import FHIRCore
-import Store
+import StoreModel
 
 /// What an interaction answers: a status, the FHIR headers, and a JSON body.
 public struct FHIRResponse: Sendable {

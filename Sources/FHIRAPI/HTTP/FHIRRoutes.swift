@@ -4,7 +4,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Store
+import StoreModel
+import Logging
 
 /// Mounts the FHIR REST API under `/fhir` on a Hummingbird router.
 public struct FHIRRoutes<Context: RequestContext>: Sendable {

@@ -1,6 +1,7 @@
 import Access
 import FHIRCore
-import Store
+import StoreModel
+import Foundation
 
 extension FHIREngine {
     /// The Patientdatalag operations on a patient:

@@ -2,7 +2,7 @@ import Access
 import FHIRCore
 import Foundation
 import PatientAdministration
-import Store
+import StoreModel
 
 /// Which operation names the administration module answers, by level.
 enum AdministrationOperations {

@@ -1,5 +1,6 @@
 import FHIRCore
-import Store
+import StoreModel
+import Access
 
 /// How a transaction treats client ids; the import command keeps them so loading the same files twice is idempotent.
 public struct TransactionOptions: Sendable {

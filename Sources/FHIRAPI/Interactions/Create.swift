@@ -1,5 +1,6 @@
 import FHIRCore
-import Store
+import StoreModel
+import Access
 
 extension FHIREngine {
     /// create: `POST [base]/[type]` (FHIR R4 §3.1.0.7); the server assigns the id.

@@ -1,5 +1,6 @@
 import FHIRCore
-import Store
+import StoreModel
+import Access
 
 extension FHIREngine {
     /// delete: `DELETE [base]/[type]/[id]` (FHIR R4 §3.1.0.7). The history stays

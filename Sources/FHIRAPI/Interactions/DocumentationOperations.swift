@@ -2,7 +2,7 @@ import Access
 import Documentation
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 import Terminology
 
 /// Which operation names the documentation and terminology modules answer.

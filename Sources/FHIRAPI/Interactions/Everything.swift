@@ -1,5 +1,6 @@
 import FHIRCore
-import Store
+import StoreModel
+import Access
 
 extension FHIREngine {
     /// `GET [base]/Patient/[id]/$everything`: the patient, everything in the patient's compartment,

@@ -1,5 +1,6 @@
 import FHIRCore
-import Store
+import StoreModel
+import Access
 
 extension FHIREngine {
     /// history: instance, type and system (FHIR R4 §3.1.0.9), newest first,

@@ -1,6 +1,6 @@
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// An operation's input parameters (query and Parameters body), read with errors that name the parameter.
 struct OperationInput {

@@ -1,5 +1,6 @@
 import FHIRCore
-import Store
+import StoreModel
+import Access
 
 extension FHIREngine {
     /// read: `GET [base]/[type]/[id]` (FHIR R4 §3.1.0.3), with `_summary` and `_elements`.

@@ -1,5 +1,6 @@
 import FHIRCore
-import Store
+import StoreModel
+import Access
 
 extension FHIREngine {
     /// search: `GET [base]/[type]?…`, `POST [base]/[type]/_search`, and compartment search

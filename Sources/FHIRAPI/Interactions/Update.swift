@@ -1,5 +1,7 @@
 import FHIRCore
-import Store
+import StoreModel
+import Foundation
+import Access
 
 extension FHIREngine {
     /// update: `PUT [base]/[type]/[id]` (FHIR R4 §3.1.0.6), also creating with a

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A resource's logical identity on this server: its type and id (`Patient/123`).
 public struct ResourceKey: Sendable, Hashable, CustomStringConvertible {
     public let type: String

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The folded form of text that string search compares and sorts.
 ///
 /// FHIR string search ignores case and accents. Swedish readers treat å, ä

@@ -2,6 +2,8 @@ import Access
 import Logging
 import PatientAdministration
 import ServiceLifecycle
+import StoreModel
+import FHIRCore
 
 /// The server's periodic patient-administration work: sending the notification outbox (with
 /// reminders) and raising the alarm for referrals nobody has acted on, as a system job through the gateway.

@@ -3,6 +3,7 @@ import FHIRCore
 import Foundation
 import PatientAdministration
 import Store
+import StoreModel
 
 /// The demo's appointment books, bookings, referrals and waiting lists for the demo units, written
 /// after `karna seed` through the same workflows users call, so a new user finds a working day.

@@ -3,6 +3,7 @@ import Documentation
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 import Terminology
 
 /// The demo's journal: notes of every default type (signed, unsigned, corrected, entered-in-error),

@@ -2,6 +2,7 @@ import Access
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 import SyntheticPopulation
 
 /// The first start on an empty database: the region's organisation tree, demo

@@ -1,5 +1,6 @@
 import FHIRCore
 import Store
+import StoreModel
 import Terminology
 
 /// Takes the CodeSystems and ValueSets stored in the database (imported releases, a region's own

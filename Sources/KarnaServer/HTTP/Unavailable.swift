@@ -1,6 +1,8 @@
 import Hummingbird
 import NIOCore
 import Store
+import StoreModel
+import Logging
 
 /// The web app's and the login's answer when the database cannot serve (issue 31, item 11): 503 with
 /// `Retry-After` and a sentence a person understands, at once, instead of a 500 or a minute's wait.

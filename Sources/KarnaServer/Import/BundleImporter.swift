@@ -2,6 +2,7 @@ import FHIRAPI
 import FHIRCore
 import Foundation
 import Store
+import StoreModel
 
 /// Loads FHIR Bundle files (`.json` or `.json.bz2`), a file or a folder of
 /// them, through the same transaction path as the API. Client ids from

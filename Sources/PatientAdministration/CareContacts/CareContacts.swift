@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// Vårdkontakter and vårdtillfällen: outpatient, phone, video and day-care contacts with
 /// arrival, start and end; admissions (planned or direktinläggning), transfers between wards and

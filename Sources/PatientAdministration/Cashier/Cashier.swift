@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// Kassan: fees at check-in or afterwards, receipts, the högkostnadsskydd and frikort, the daily
 /// report and the invoice export. A payment writes ChargeItem (the fee), Invoice (the receipt) and

@@ -2,7 +2,7 @@ import Access
 import FHIRCore
 import Foundation
 import Logging
-import Store
+import StoreModel
 
 /// Notifications to patients (booking, change, cancellation, reminder) go through an outbox:
 /// a Communication with status `preparation`, written in the same commit as the booking, so

@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// Remisshantering: a referral is a ServiceRequest (the question) and a Task (the workflow, owned
 /// by the receiving unit's inbox at every moment). Every step is a transition of `ReferralWorkflow`,

@@ -1,6 +1,6 @@
 import Access
 import FHIRCore
-import Store
+import StoreModel
 
 /// One living record per person: a personnummer, samordningsnummer or reservnummer in use
 /// (not marked `old`) may belong to one active Patient only. Holds for every interface.

@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// Patient registration (patientregistrering): finding, registering unidentified patients
 /// under a reservnummer, merging a reservnummer record into the real identity and back,

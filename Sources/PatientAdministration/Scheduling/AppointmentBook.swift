@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// Tidbok och schema: slots generated from templates, blocked time, and bookings that can never
 /// collide — a booking changes its Slot with If-Match on the version it read, in the same commit

@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// Väntelistan: patients waiting for a time, with priority and the care guarantee's deadline.
 /// An entry is an Appointment with status `waitlist`; booking it turns the same Appointment into a booking.

@@ -1,5 +1,5 @@
 import FHIRCore
-import Store
+import StoreModel
 
 /// The limits and periods of patient administration; each is a `KARNA_*` setting.
 public struct AdministrationSettings: Sendable {

@@ -1,7 +1,7 @@
 import Access
 import FHIRCore
 import Foundation
-import Store
+import StoreModel
 
 /// Kärna's own code systems and extensions for patient administration.
 public enum AdministrationCodes {

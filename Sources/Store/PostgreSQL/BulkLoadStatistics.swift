@@ -1,3 +1,4 @@
+import StoreModel
 import Synchronization
 
 /// When to refresh the planner's statistics after a bulk load through the API. PostgreSQL's

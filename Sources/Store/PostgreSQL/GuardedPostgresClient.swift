@@ -1,3 +1,4 @@
+import StoreModel
 import Logging
 import PostgresNIO
 import Synchronization

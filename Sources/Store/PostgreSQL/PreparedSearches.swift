@@ -1,3 +1,4 @@
+import StoreModel
 import FHIRCore
 import Logging
 import PostgresNIO

@@ -1,3 +1,4 @@
+import StoreModel
 import Synchronization
 
 /// The search planner's index-row counts, kept for a short while. A count only

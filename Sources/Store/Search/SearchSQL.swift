@@ -1,3 +1,4 @@
+import StoreModel
 import FHIRCore
 
 /// The two SQL dialects the stores speak.

@@ -1,7 +1,7 @@
 import FHIRCore
 import Foundation
 import PatientAdministration
-import Store
+import StoreModel
 
 /// How FHIR data reads on screen for a Swedish clinician: names family first, personnummer with a
 /// hyphen, times in Swedish local time, codes by their display text.

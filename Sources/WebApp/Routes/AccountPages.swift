@@ -2,7 +2,7 @@ import Access
 import FHIRCore
 import Foundation
 import Hummingbird
-import Store
+import StoreModel
 
 /// Mitt konto: the signed-in user changes their own password. After a systemförvaltare reset it, this
 /// is the only page the session opens until the user has chosen one.

@@ -4,7 +4,7 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import PatientAdministration
-import Store
+import StoreModel
 
 /// Systemförvaltning: care units, users with their assignment, positions and their permissions,
 /// note templates and the fee schedule. Each write goes through the module or gateway that owns

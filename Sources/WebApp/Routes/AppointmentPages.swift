@@ -3,7 +3,7 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import PatientAdministration
-import Store
+import StoreModel
 
 /// Tidboken: the unit's day and week, per appointment book (a practitioner's or a room's schedule);
 /// booking a free time by personnummer, moving, cancelling, checking in and no-shows; the waiting

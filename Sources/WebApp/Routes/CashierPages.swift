@@ -3,7 +3,7 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import PatientAdministration
-import Store
+import StoreModel
 
 /// Kassan: today's care contacts at the unit with what is unpaid, taking the fee for one (the
 /// högkostnadsskydd and frikort applied by the cashier module), the receipt, and the day's report.

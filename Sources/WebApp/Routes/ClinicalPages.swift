@@ -3,7 +3,7 @@ import Documentation
 import FHIRCore
 import Foundation
 import Hummingbird
-import Store
+import StoreModel
 import Terminology
 
 /// Uppmärksamhetssignaler, the problem list and a care contact's diagnoses: add, end (with a

@@ -3,7 +3,7 @@ import Documentation
 import FHIRCore
 import Foundation
 import Hummingbird
-import Store
+import StoreModel
 
 /// The journal: the timeline of notes with its filters, writing a note from a template with its
 /// sökord, saving a draft and signing.

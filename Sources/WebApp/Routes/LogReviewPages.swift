@@ -2,7 +2,7 @@ import Access
 import FHIRCore
 import Foundation
 import Hummingbird
-import Store
+import StoreModel
 
 /// Logguppföljning for the logggranskare: the queue of flagged accesses (nödåtkomst, access
 /// without a care relationship, same surname or address, protected identity, refusals), one

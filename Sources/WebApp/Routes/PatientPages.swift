@@ -3,7 +3,8 @@ import Documentation
 import FHIRCore
 import Foundation
 import Hummingbird
-import Store
+import StoreModel
+import PatientAdministration
 
 /// Finding a patient, the chart overview under the patient banner, and the Patientdatalag
 /// questions a user answers before a record opens (care relationship, nödåtkomst).

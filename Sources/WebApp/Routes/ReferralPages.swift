@@ -3,7 +3,7 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import PatientAdministration
-import Store
+import StoreModel
 
 /// Remisser: writing one from the chart, the unit's inbox and sent list, and each referral's page
 /// with the steps its side may take (receive, accept, reject, forward, ask for more, answer;

@@ -3,7 +3,7 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import PatientAdministration
-import Store
+import StoreModel
 
 /// Registering a patient: with a personnummer or samordningsnummer (validated, one record per
 /// number), or with a reservnummer when the identity is unknown.

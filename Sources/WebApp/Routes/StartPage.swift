@@ -3,7 +3,8 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import PatientAdministration
-import Store
+import StoreModel
+import Documentation
 
 /// The start page of an assignment: today's visits at the unit, the user's unsigned notes, the
 /// unit's referral inbox and the waiting-list entries past the care guarantee.

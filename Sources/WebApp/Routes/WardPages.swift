@@ -3,7 +3,7 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import PatientAdministration
-import Store
+import StoreModel
 
 /// Avdelningsöversikt: the ward's beds (free, occupied, on leave) with who lies where, admitted
 /// and expected discharge; admitting into a free bed by personnummer, moving to another bed or

@@ -1,4 +1,5 @@
 import Crypto
+import FHIRCore
 import Foundation
 
 /// One audit record as the access gateway writes it; the store gives it its

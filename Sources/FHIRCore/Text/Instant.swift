@@ -1,4 +1,3 @@
-import FHIRCore
 
 /// FHIR `instant` text for the store's millisecond timestamps.
 public enum Instant {

@@ -1,4 +1,5 @@
 import FHIRCore
+import StoreModel
 
 /// The decision for one write, made from the current version alone: no I/O,
 /// so both backends share it and tests exercise it directly.
