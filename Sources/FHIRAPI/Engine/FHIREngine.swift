@@ -22,6 +22,8 @@ public struct FHIREngine: Sendable {
     /// The absolute base, e.g. `http://localhost:8080/fhir`, for links and locations.
     public let baseURL: String
     let definitions: Definitions
+    /// Every `$operation` answered, with its module's handler: routing and the CapabilityStatement read it.
+    let operations = OperationTable.standard
     let validator: ResourceValidator
     let logger: Logger
 
@@ -106,37 +108,20 @@ public struct FHIREngine: Sendable {
             return capabilities()
         case (.get, 1) where path[0] == "_history":
             return try await history(request, type: nil, id: nil)
-        case (.get, 1) where path[0] == "$positions", (.post, 1) where path[0] == "$configure-position":
-            return try await positionsOperation(request)
-        case (_, 1) where DocumentationOperations.base.contains(path[0]):
-            return try await documentationOperation(request, type: nil, id: nil, operation: String(path[0].dropFirst()))
-        case (_, 1) where AdministrationOperations.base.contains(path[0]):
-            return try await administrationOperation(request, type: nil, id: nil, operation: String(path[0].dropFirst()))
-        case (_, _) where path.first.map({ $0.hasPrefix("$") || $0 == "metadata" || $0 == "_history" }) ?? false:
+        case (_, _) where path.first.map({ $0 == "metadata" || $0 == "_history" }) ?? false:
             throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(path.joined(separator: "/")) is not supported")
         default:
             break
+        }
+        if let (level, type, id, name) = Self.operationTarget(path) {
+            return try await operation(request, level: level, type: type, id: id, name: name)
         }
         guard let type = path.first else {
             throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) on the base URL is not supported; use POST for batch and transaction")
         }
         try checkType(type)
         if type == "AuditEvent" { return try await auditEvents(request) }
-        if path.count == 2, path[1].hasPrefix("$"), DocumentationOperations.handles(type: type, operation: path[1]) {
-            return try await documentationOperation(request, type: type, id: nil, operation: String(path[1].dropFirst()))
-        }
-        if path.count == 3, path[2].hasPrefix("$"), DocumentationOperations.handles(type: type, operation: path[2]) {
-            return try await documentationOperation(request, type: type, id: try checkID(path[1]), operation: String(path[2].dropFirst()))
-        }
-        if path.count == 2, path[1].hasPrefix("$") {
-            return try await administrationOperation(request, type: type, id: nil, operation: String(path[1].dropFirst()))
-        }
-        if path.count == 3, path[2].hasPrefix("$"), path[2] != "$everything", !(type == "Patient" && AdministrationOperations.patientAccess.contains(path[2])) {
-            return try await administrationOperation(request, type: type, id: try checkID(path[1]), operation: String(path[2].dropFirst()))
-        }
-        if type == "Patient", path.count == 3, path[2].hasPrefix("$"), path[2] != "$everything" {
-            return try await patientAccessOperation(request, patientID: try checkID(path[1]), operation: String(path[2].dropFirst()))
-        }
+        if type == "OperationDefinition" { return try operationDefinitions(request) }
         switch (request.method, path.count) {
         case (.get, 1), (.head, 1):
             return try await search(request, type: type)
@@ -156,8 +141,6 @@ public struct FHIREngine: Sendable {
             return try await update(request, type: type, id: try checkID(path[1]))
         case (.delete, 2):
             return try await delete(request, type: type, id: try checkID(path[1]))
-        case (.get, 3) where type == "Patient" && path[2] == "$everything":
-            return try await everything(request, patientID: try checkID(path[1]))
         case (.get, 3) where definitions.isResourceType(path[2]):
             return try await search(request, type: path[2], compartment: ResourceKey(type: type, id: try checkID(path[1])))
         case (.get, 3) where path[2] == "_history":
@@ -169,6 +152,29 @@ public struct FHIREngine: Sendable {
         default:
             throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(path.joined(separator: "/")) is not a supported FHIR interaction")
         }
+    }
+
+    /// `[base]/$name`, `[base]/Type/$name` or `[base]/Type/[id]/$name`, split into its parts.
+    static func operationTarget(_ path: [String]) -> (OperationDescriptor.Level, String?, String?, String)? {
+        guard let last = path.last, last.hasPrefix("$") else { return nil }
+        let name = String(last.dropFirst())
+        switch path.count {
+        case 1: return (.system, nil, nil, name)
+        case 2: return (.type, path[0], nil, name)
+        case 3: return (.instance, path[0], path[1], name)
+        default: return nil
+        }
+    }
+
+    /// Runs the operation the table routes `$name` to; one no module declared is not supported.
+    func operation(_ request: FHIRRequest, level: OperationDescriptor.Level, type: String?, id: String?, name: String) async throws -> FHIRResponse {
+        if let type { try checkType(type) }
+        let id = try id.map { id throws(FHIRError) in try checkID(id) }
+        guard let entry = operations.entry(level: level, type: type, name: name) else {
+            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation "
+                            + "($\(name)); GET \(baseURL)/metadata lists every operation this server answers")
+        }
+        return try await entry.handler(self, request, type, id, name)
     }
 
     func checkType(_ type: String) throws(FHIRError) {

@@ -4,29 +4,6 @@ import Foundation
 import PatientAdministration
 import StoreModel
 
-/// Which operation names the administration module answers, by level.
-enum AdministrationOperations {
-    /// `[base]/$…` operations.
-    static let base: Set<String> = ["$fee-schedule", "$configure-fee-schedule", "$invoice-export"]
-    /// Patient operations the access layer answers (AccessOperations.swift).
-    static let patientAccess: Set<String> = ["$access", "$care-relationship", "$consent", "$emergency-access", "$block", "$unblock"]
-
-    /// The operations per resource type, as the CapabilityStatement lists them.
-    static let byType: [String: [String]] = [
-        "Patient": ["find", "register-unidentified", "merge", "unmerge", "list", "listing-history", "fee-status",
-                    "access", "care-relationship", "consent", "emergency-access", "block", "unblock", "everything"],
-        "Encounter": ["register-contact", "admit", "arrive", "start", "transfer", "leave", "return", "finish", "discharge", "cancel", "entered-in-error", "pay"],
-        "Organization": ["ward-overview", "daily-report"],
-        "Schedule": ["generate-slots", "block-time", "unblock-time"],
-        "Slot": ["find"],
-        "Appointment": ["book", "reschedule", "cancel", "no-show", "check-in", "add-to-waiting-list", "waiting-list"],
-        "ServiceRequest": ["refer"],
-        "Task": ["referral-inbox", "referral-alarms", "receive", "accept", "reject", "forward", "request-completion", "complete", "answer", "cancel"],
-        "Invoice": ["receipt"],
-        "AuditEvent": ["review-queue", "review"],
-    ]
-}
-
 /// A Parameters resource under construction (operation answers that are not one resource). Each
 /// parameter is kept as its JSON bytes, so a stored resource goes in as the bytes it was stored as
 /// rather than parsed and written again (a chart overview carries a hundred of them).

@@ -7,34 +7,30 @@ extension FHIREngine {
     }
 
     var capabilityStatementBytes: [UInt8] {
-        let interactions: [JSONValue] = ["read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"].map {
-            .object(JSONObject([("code", .string($0))]))
-        }
-        let searchParams: [JSONValue] = [
-            .object(JSONObject([("name", .string("_id")), ("type", .string("token"))])),
-            .object(JSONObject([("name", .string("identifier")), ("type", .string("token"))])),
-        ]
         let resources: [JSONValue] = definitions.resourceTypes.map { type in
             var members: [(key: String, value: JSONValue)] = [
                 ("type", .string(type)),
                 ("profile", .string("http://hl7.org/fhir/StructureDefinition/\(type)")),
-                ("interaction", .array(interactions)),
-                ("versioning", .string("versioned-update")),
-                ("readHistory", .bool(true)),
-                ("updateCreate", .bool(true)),
-                ("conditionalCreate", .bool(true)),
-                ("conditionalRead", .string("not-supported")),
-                ("conditionalUpdate", .bool(true)),
-                ("conditionalDelete", .string("single")),
-                ("searchParam", .array(searchParams)),
+                ("interaction", .array(Self.interactions(of: type).map { .object(JSONObject([("code", .string($0))])) })),
             ]
-            // Kärna's operations; each is described in docs/patient-administration.md, docs/documentation.md and docs/access.md.
-            let operations = (AdministrationOperations.byType[type] ?? []) + (DocumentationOperations.byType[type] ?? [])
+            if Self.isStored(type) {
+                members += [
+                    ("versioning", .string("versioned-update")),
+                    ("readHistory", .bool(true)),
+                    ("updateCreate", .bool(true)),
+                    ("conditionalCreate", .bool(true)),
+                    ("conditionalRead", .string("not-supported")),
+                    ("conditionalUpdate", .bool(true)),
+                    ("conditionalDelete", .string("single")),
+                ]
+            }
+            members.append(("searchParam", .array(searchParameters(of: type).map { parameter in
+                .object(JSONObject([("name", .string(parameter.name)), ("definition", .string(parameter.url)), ("type", .string(parameter.type))]))
+            })))
+            let operations = operations.descriptors.filter { $0.resourceType == type }
             if !operations.isEmpty {
-                members.append(("operation", .array(operations.map { name in
-                    .object(JSONObject([("name", .string(name)),
-                                        ("definition", .string(name == "everything" ? "http://hl7.org/fhir/OperationDefinition/Patient-everything"
-                                                                                    : "https://karna.se/fhir/OperationDefinition/\(type)-\(name)"))]))
+                members.append(("operation", .array(operations.map { operation in
+                    .object(JSONObject([("name", .string(operation.name)), ("definition", .string(operation.definitionURL(base: baseURL)))]))
                 })))
             }
             return .object(JSONObject(members))
@@ -42,7 +38,7 @@ extension FHIREngine {
         let statement = JSONObject([
             ("resourceType", .string("CapabilityStatement")),
             ("status", .string("active")),
-            ("date", .string("2026-11-22")),
+            ("date", .string("2026-12-04")),
             ("publisher", .string("Kärna")),
             ("kind", .string("instance")),
             ("software", .object(JSONObject([("name", .string("Kärna")), ("version", .string(KarnaVersion.current))]))),
@@ -54,12 +50,72 @@ extension FHIREngine {
                 ("security", securityBlock),
                 ("resource", .array(resources)),
                 ("interaction", .array(["transaction", "batch", "history-system"].map { .object(JSONObject([("code", .string($0))])) })),
-                ("operation", .array(["fee-schedule", "configure-fee-schedule", "invoice-export", "positions", "configure-position", "note-templates", "configure-note-templates"].map { name in
-                    .object(JSONObject([("name", .string(name)), ("definition", .string("https://karna.se/fhir/OperationDefinition/\(name)"))]))
+                ("operation", .array(operations.descriptors.filter { $0.resourceType == nil }.map { operation in
+                    .object(JSONObject([("name", .string(operation.name)), ("definition", .string(operation.definitionURL(base: baseURL)))]))
                 })),
             ]))])),
         ])
         return JSONWriter.bytes(.object(statement))
+    }
+
+    /// Whether the type's records are kept in the store (versioned, written through the REST
+    /// interactions): the audit log and the operation definitions are the server's own.
+    static func isStored(_ type: String) -> Bool {
+        type != "AuditEvent" && type != "OperationDefinition"
+    }
+
+    /// The interactions the router accepts on a type (FHIREngine.route, AccessOperations.auditEvents).
+    /// PATCH is not listed: it is refused until it is built.
+    static func interactions(of type: String) -> [String] {
+        isStored(type) ? ["read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"] : ["read", "search-type"]
+    }
+
+    /// The search parameters a search on the type accepts: those of R4 that have an expression the
+    /// indexer evaluates (SearchParser refuses `special` ones and those without one), plus `_id`.
+    /// The audit log and the operation definitions have their own, smaller, search.
+    func searchParameters(of type: String) -> [(name: String, url: String, type: String)] {
+        switch type {
+        case "AuditEvent":
+            return [("patient", "http://hl7.org/fhir/SearchParameter/AuditEvent-patient", "reference"),
+                    ("agent", "http://hl7.org/fhir/SearchParameter/AuditEvent-agent", "reference"),
+                    ("date", "http://hl7.org/fhir/SearchParameter/AuditEvent-date", "date"),
+                    ("subtype", "http://hl7.org/fhir/SearchParameter/AuditEvent-subtype", "token")]
+        case "OperationDefinition":
+            return []
+        default:
+            var found: [(name: String, url: String, type: String)] = [("_id", "http://hl7.org/fhir/SearchParameter/Resource-id", "token")]
+            var seen: Set<String> = ["_id"]
+            for parameter in definitions.searchParameters(for: type) where SearchQuery.isSupported(parameter, in: definitions) && seen.insert(parameter.name).inserted {
+                found.append((parameter.name, parameter.url, parameter.type))
+            }
+            return found
+        }
+    }
+
+    /// `GET [base]/OperationDefinition[/id]`: the definitions of the operations this server answers.
+    /// They are the server's own, made from the modules' declarations, so they are read-only.
+    func operationDefinitions(_ request: FHIRRequest) throws -> FHIRResponse {
+        let path = request.path
+        switch (request.method, path.count) {
+        case (.get, 1), (.head, 1):
+            var bundle = BundleWriter(type: "searchset")
+            let wanted = request.parameter("code")
+            for operation in operations.descriptors where wanted == nil || operation.name == wanted {
+                bundle.entries.append(BundleWriter.Entry(fullUrl: operation.definitionURL(base: baseURL),
+                                                         resource: JSONWriter.bytes(.object(operation.operationDefinition(base: baseURL))),
+                                                         search: .object(JSONObject([("mode", .string("match"))]))))
+            }
+            bundle.total = bundle.entries.count
+            return FHIRResponse(status: 200, body: bundle.bytes())
+        case (.get, 2), (.head, 2):
+            guard let operation = operations.descriptor(id: path[1]) else {
+                throw FHIRError(.notFound, code: "not-found", "OperationDefinition/\(path[1]) is not an operation of this server; GET \(baseURL)/OperationDefinition lists them")
+            }
+            return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(operation.operationDefinition(base: baseURL))))
+        default:
+            throw FHIRError(.methodNotAllowed, code: "not-supported",
+                            "\(request.method.rawValue) on OperationDefinition: the server's operation definitions are made from its modules and cannot be changed")
+        }
     }
 
     /// SMART on FHIR discovery in the CapabilityStatement (App Launch 2.0 §2.3, oauth-uris extension).

@@ -5,26 +5,6 @@ import Foundation
 import StoreModel
 import Terminology
 
-/// Which operation names the documentation and terminology modules answer.
-enum DocumentationOperations {
-    static let base: Set<String> = ["$note-templates", "$configure-note-templates"]
-
-    static let byType: [String: [String]] = [
-        "Composition": ["write-note", "save-draft", "sign", "correct", "entered-in-error", "versions", "unsigned"],
-        "Patient": ["journal", "problem-list", "attention-signals", "overview"],
-        "Encounter": ["register-diagnoses"],
-        "Condition": ["add-problem", "resolve"],
-        "AllergyIntolerance": ["record", "end"],
-        "Flag": ["record", "end"],
-        "CodeSystem": ["lookup", "validate-code"],
-        "ValueSet": ["expand", "validate-code"],
-    ]
-
-    static func handles(type: String, operation: String) -> Bool {
-        byType[type]?.contains(String(operation.dropFirst())) == true
-    }
-}
-
 extension FHIREngine {
     /// The documentation and terminology operations (docs/documentation.md lists each one's parameters).
     func documentationOperation(_ request: FHIRRequest, type: String?, id target: String?, operation: String) async throws -> FHIRResponse {

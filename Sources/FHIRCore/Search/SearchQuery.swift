@@ -79,6 +79,15 @@ public indirect enum SearchValue: Sendable {
 }
 
 extension SearchQuery {
+    /// Whether a search on this R4 parameter is answered (the CapabilityStatement lists exactly these):
+    /// it needs an expression to index, and a composite one a code as its first part.
+    public static func isSupported(_ definition: SearchParameterDefinition, in definitions: Definitions = .r4) -> Bool {
+        guard definition.type != "special", definition.expression != nil else { return false }
+        guard definition.type == "composite" else { return true }
+        guard definition.components.count == 2, let first = definitions.searchParameter(url: definition.components[0].definition) else { return false }
+        return first.type == "token"
+    }
+
     /// Parses `parameters` (already percent-decoded) for a search of `type`.
     ///
     /// Unknown or unsupported parameters are an error when `strict`, else listed in `ignored`.
@@ -195,7 +204,7 @@ struct SearchParser {
         guard let definition = parameter(type, base) else {
             throw Unsupported(message: "\(type) has no search parameter '\(base)'")
         }
-        if definition.type == "special" || definition.expression == nil {
+        if !SearchQuery.isSupported(definition, in: definitions) {
             throw Unsupported(message: "the search parameter '\(base)' of \(type) is not supported")
         }
         if let chainRest {

@@ -1,0 +1,82 @@
+import Access
+import Documentation
+import FHIRCore
+import PatientAdministration
+import Terminology
+
+/// Every `$operation` the API answers, keyed by level, type and name, each with the module's handler.
+/// Routing and the CapabilityStatement both read this one table, so an operation is advertised
+/// exactly when it is answered, and two modules cannot claim the same one.
+struct OperationTable: Sendable {
+    /// Runs one operation on the engine bound to the request's principal.
+    typealias Handler = @Sendable (FHIREngine, FHIRRequest, _ type: String?, _ id: String?, _ name: String) async throws -> FHIRResponse
+
+    struct Key: Hashable {
+        var level: OperationDescriptor.Level
+        var type: String?
+        var name: String
+    }
+
+    struct Entry: Sendable {
+        var descriptor: OperationDescriptor
+        var handler: Handler
+    }
+
+    private(set) var entries: [Key: Entry] = [:]
+    /// In the order the modules declared them, for the CapabilityStatement and the definitions listing.
+    private(set) var descriptors: [OperationDescriptor] = []
+
+    /// Adds a module's operations; a second claim on the same operation is a wiring error, caught at start-up.
+    mutating func register(_ operations: [OperationDescriptor], handler: @escaping Handler) {
+        for operation in operations {
+            let key = Key(level: operation.level, type: operation.resourceType, name: operation.name)
+            precondition(entries[key] == nil, "\(operation.module) and \(entries[key]?.descriptor.module ?? "") both declare \(operation.id)")
+            precondition(!descriptors.contains { $0.id == operation.id }, "two operations share the definition id \(operation.id)")
+            entries[key] = Entry(descriptor: operation, handler: handler)
+            descriptors.append(operation)
+        }
+    }
+
+    func entry(level: OperationDescriptor.Level, type: String?, name: String) -> Entry? {
+        entries[Key(level: level, type: type, name: name)]
+    }
+
+    func descriptor(id: String) -> OperationDescriptor? {
+        descriptors.first { $0.id == id }
+    }
+
+    /// The operations the API serves: the platform's, then each module's, each routed to the handler for its module.
+    static let standard: OperationTable = {
+        var table = OperationTable()
+        table.register([.instance("Patient", "everything", post: false, "_since:instant", "start:date", "end:date", "_count:integer", module: "FHIRAPI",
+                                  "Everything in the patient's compartment that the caller may read")
+                            .standard("http://hl7.org/fhir/OperationDefinition/Patient-everything")]) { engine, request, _, id, _ in
+            try await engine.everything(request, patientID: id ?? "")
+        }
+        table.register(AccessGateway.operations.filter { $0.resourceType == "Patient" }) { engine, request, _, id, name in
+            try await engine.patientAccessOperation(request, patientID: id ?? "", operation: name)
+        }
+        table.register(AccessGateway.operations.filter { $0.resourceType == "AuditEvent" }) { engine, request, _, _, _ in
+            try await engine.auditEvents(request)
+        }
+        table.register(AccessGateway.operations.filter { $0.resourceType == nil }) { engine, request, _, _, _ in
+            try await engine.positionsOperation(request)
+        }
+        table.register(TerminologyService.operations + Documentation.operations) { engine, request, type, id, name in
+            try await engine.documentationOperation(request, type: type, id: id, operation: name)
+        }
+        table.register(PatientAdministration.operations) { engine, request, type, id, name in
+            try await engine.administrationOperation(request, type: type, id: id, operation: name)
+        }
+        return table
+    }()
+}
+
+extension OperationDescriptor {
+    /// The same operation, naming the published definition it implements.
+    func standard(_ canonical: String) -> OperationDescriptor {
+        var copy = self
+        copy.standardDefinition = canonical
+        return copy
+    }
+}
