@@ -89,6 +89,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Defaults")],
             swiftSettings: swiftSettings
         ),
         // Patient administration: registration, care contacts and stays, appointment books, referrals, cashier.
@@ -230,7 +231,7 @@ let package = Package(
             dependencies: ["Documentation", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AccessTests", dependencies: ["Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "PatientAdministration", "Store", "StoreModel", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WebAppTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import Access
 import FHIRCore
 
 extension Documentation {
@@ -37,4 +38,9 @@ extension Documentation {
             .instance("Patient", "overview", post: false, module: m, "The chart overview: contacts, notes, problems, signals, medication and results"),
         ]
     }()
+}
+
+extension Documentation: ClinicalModule {
+    public var name: String { "Documentation" }
+    public var operations: [OperationDescriptor] { Self.operations }
 }

@@ -49,7 +49,10 @@ public enum KarnaApplication {
         let loaded = try await TerminologyLoader.load(store: store, into: terminology)
         if loaded > 0 { logger.info("terminology: \(loaded) code systems and value sets from the database") }
         let documentation = Documentation(terminology: terminology, settings: configuration.documentation)
-        let gateway = AccessGateway(store: store, settings: configuration.access, rules: PatientAdministration.rules + documentation.rules, logger: logger)
+        let administration = PatientAdministration(settings: configuration.administration)
+        // The clinical modules, listed once: the gateway takes their rules and record semantics (issue 21; docs/architecture.md).
+        let modules: [any ClinicalModule] = [administration, documentation]
+        let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),
                                       policy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength),
@@ -65,7 +68,7 @@ public enum KarnaApplication {
                                             audience: configuration.baseURL, accessTokenSeconds: configuration.accessTokenSeconds,
                                             trustedIssuer: trusted)
         let engine = FHIREngine(gateway: gateway, limits: configuration.limits, baseURL: configuration.baseURL,
-                                administration: PatientAdministration(settings: configuration.administration), documentation: documentation, logger: logger)
+                                administration: administration, documentation: documentation, logger: logger)
         return KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration)
     }
 

@@ -1,3 +1,4 @@
+import PatientAdministration
 import Access
 import FHIRCore
 import Foundation
@@ -90,7 +91,7 @@ struct IdentityTests {
     func newLoginWithItsPractitioner(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: 10), lockout: LockoutPolicy(freeAttempts: 2))
-        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA"))
+        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA"), modules: [PatientAdministration()])
         let position = try #require(Position.defaults.first { $0.code == "systemforvaltare" })
         let assignment = Assignment(id: "a1", practitionerID: "admin1", unitID: "u1", providerID: "provA", unitName: "U1", purpose: .administration, position: position)
         let admin = gateway.session(Principal(kind: .practitioner, id: "admin1", displayName: "Admin", assignment: assignment, scopes: ScopeSet("user/*.cruds"),
@@ -136,7 +137,7 @@ struct IdentityTests {
     func administratorChangesAccounts(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: 10), lockout: LockoutPolicy(freeAttempts: 2))
-        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA"))
+        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA"), modules: [PatientAdministration()])
         func session(_ position: String) throws -> PatientDataSession {
             let position = try #require(Position.defaults.first { $0.code == position })
             let assignment = Assignment(id: "a1", practitionerID: "admin1", unitID: "u1", providerID: "provA", unitName: "U1", purpose: .administration, position: position)

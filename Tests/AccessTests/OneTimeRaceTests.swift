@@ -1,3 +1,4 @@
+import PatientAdministration
 import Access
 import FHIRCore
 import Foundation
@@ -20,7 +21,7 @@ struct OneTimeRaceTests {
     }
 
     func services(_ store: any ResourceStore, freeAttempts: Int = 5) async throws -> (AccountService, TokenService) {
-        let gateway = AccessGateway(store: store)
+        let gateway = AccessGateway(store: store, modules: [PatientAdministration()])
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: 10), lockout: LockoutPolicy(freeAttempts: freeAttempts, firstLockSeconds: 60))
         let tokens = try await TokenService(store: store, directory: gateway.directory, accounts: accounts, issuer: "http://localhost/auth",
                                             audience: "http://localhost/fhir")

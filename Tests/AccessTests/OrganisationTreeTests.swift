@@ -1,3 +1,4 @@
+import PatientAdministration
 import Access
 import FHIRCore
 import KarnaTesting
@@ -27,7 +28,7 @@ struct OrganisationTreeTests {
     @Test("a unit moves within its care provider, never under itself or to another provider, whichever interface writes it", arguments: backends)
     func placements(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
-        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "region"))
+        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "region"), modules: [PatientAdministration()])
         let job = gateway.session(.job("tests"), action: "administration")
         try await Self.organisations(job)
         let directory = gateway.directory

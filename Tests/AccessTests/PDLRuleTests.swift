@@ -1,3 +1,4 @@
+import PatientAdministration
 import Access
 import FHIRCore
 import Foundation
@@ -43,7 +44,7 @@ struct Region {
             resources.append(observation(id, patient: "p1", unit: unit))
         }
         _ = try await store.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
-        return Region(store: store, gateway: AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA")))
+        return Region(store: store, gateway: AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "provA"), modules: [PatientAdministration()]))
     }
 
     static func ref(_ reference: String) -> JSONValue { Fixtures.reference(reference) }
@@ -123,6 +124,34 @@ struct PDLRuleTests {
         let denied = try await region.audit(patient: "p1").first { $0.entry.actor == "Practitioner/doc2" }
         #expect(denied?.entry.outcome == "denied")
         #expect(denied?.entry.flags.contains("denied") == true)
+        try await region.store.close()
+    }
+
+    @Test("a referral sent to a unit opens itself there; a lab order addressed to the same unit does not (the module says which records are sent)",
+          arguments: backends)
+    func onlyReferralsAreAddressed(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        func request(_ id: String, referral: Bool) -> JSONObject {
+            var members: [(key: String, value: JSONValue)] = [
+                ("resourceType", .string("ServiceRequest")), ("id", .string(id)),
+                ("meta", .object(JSONObject([("tag", .array([.object(JSONObject([("system", .string(RecordTags.careUnit)), ("code", .string("u1"))]))]))]))),
+                ("status", .string("active")), ("intent", .string("order")),
+            ]
+            if referral {
+                members.append(("category", .array([.object(JSONObject([("coding", .array([.object(JSONObject([
+                    ("system", .string("http://snomed.info/sct")), ("code", .string(Referrals.referralCategory)),
+                ]))]))]))])))
+            }
+            members += [("subject", Region.ref("Patient/p1")), ("requester", Region.ref("Organization/u1")), ("performer", .array([Region.ref("Organization/u2")]))]
+            return JSONObject(members)
+        }
+        _ = try await region.store.commit([request("remiss-1", referral: true), request("lab-1", referral: false)].map {
+            .update($0, type: "ServiceRequest", id: $0["id"]!.stringValue!)
+        })
+        // doc2 works at u2, where p1 has no care relationship: the referral to u2 is readable, the lab order is not.
+        let doc2 = try await region.practitioner("doc2")
+        #expect(try await doc2.read(type: "ServiceRequest", id: "remiss-1")?.id == "remiss-1")
+        #expect(await isForbidden { _ = try await doc2.read(type: "ServiceRequest", id: "lab-1") })
         try await region.store.close()
     }
 

@@ -1,3 +1,4 @@
+import PatientAdministration
 import Access
 import FHIRCore
 import Foundation
@@ -183,7 +184,7 @@ struct ReadableCriteriaTests {
         _ = try await region.store.commit(others)
         var settings = AccessSettings(defaultProviderID: "provA")
         settings.maximumChainMatches = 10
-        let gateway = AccessGateway(store: region.store, settings: settings)
+        let gateway = AccessGateway(store: region.store, settings: settings, modules: [PatientAdministration()])
         let assignment = try #require(try await gateway.directory.assignment(id: "doc1-role"))
         let doc1 = gateway.session(Principal(kind: .practitioner, id: "doc1", displayName: "doc1", assignment: assignment, scopes: ScopeSet("user/*.cruds"),
                                              clientID: "tests"), action: "search")

@@ -53,6 +53,34 @@ struct ModuleGraphTests {
         }
     }
 
+    /// Resource types the access layer is about: patients, the organisation and its staff, the audit trail.
+    static let accessVocabulary: Set<String> = [
+        "Patient", "Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService", "AuditEvent", "Provenance",
+        "Bundle", "OperationOutcome", "Parameters",
+    ]
+
+    @Test("Access's code names no clinical resource type: what makes a care relationship is the modules' word")
+    func accessNamesNoClinicalType() throws {
+        let definitions = Self.root.appendingPathComponent("Sources/FHIRCore/Definitions/Generated/r4-definitions.json")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: definitions)) as? [String: Any]
+        let types = try #require(json?["types"] as? [String: [String: Any]])
+        let resourceTypes = Set(types.filter { $0.value["kind"] as? String == "resource" && $0.value["abstract"] as? Bool != true }.keys)
+        #expect(resourceTypes.count > 140 && resourceTypes.contains("Encounter"))
+        let clinical = resourceTypes.subtracting(Self.accessVocabulary)
+        let folder = Self.root.appendingPathComponent("Sources/Access")
+        let files = try #require(FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil))
+        var named: [String] = []
+        for case let file as URL in files where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                for type in clinical where line.contains("\"\(type)\"") || line.contains("\"\(type)/") {
+                    named.append("\(file.lastPathComponent): \(type)")
+                }
+            }
+        }
+        #expect(named.isEmpty, "Access names clinical resource types; let the module declare them (ClinicalModule.records): \(named.sorted())")
+    }
+
     @Test("the graph reader sees a backend import that Package.swift does not declare")
     func readerSeesUndeclaredImports() throws {
         // The checks above are only as good as the reader: an import hidden in a nested folder must be found.

@@ -46,7 +46,7 @@ struct Ward {
         }
         _ = try await store.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
         let documentation = Documentation(terminology: TerminologyService.shipped())
-        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), rules: PatientAdministration.rules + documentation.rules)
+        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), modules: [PatientAdministration(), documentation])
         return Ward(store: store, gateway: gateway, documentation: documentation)
     }
 

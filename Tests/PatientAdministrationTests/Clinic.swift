@@ -52,7 +52,7 @@ struct Clinic {
             ("telecom", .array([.object(JSONObject([("system", .string("email")), ("value", .string("greta@example.invalid"))]))])),
         ]))
         _ = try await store.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
-        return Clinic(store: store, gateway: AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), rules: PatientAdministration.rules))
+        return Clinic(store: store, gateway: AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), modules: [PatientAdministration()]))
     }
 
     static func ref(_ reference: String) -> JSONValue { Fixtures.reference(reference) }

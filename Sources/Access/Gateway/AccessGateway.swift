@@ -18,14 +18,21 @@ public final class AccessGateway: Sendable {
     let logger: Logger
     /// The clinical modules' rules and the organisation tree's, run on every write.
     let rules: [any WriteRule]
+    /// What the modules' records mean to the Patientdatalag rules.
+    let semantics: RecordSemantics
+    /// Types of which a new record at one's own unit opens a care relationship.
+    let openingTypes: Set<String>
 
-    public init(store: any ResourceStore, settings: AccessSettings = AccessSettings(), rules: [any WriteRule] = [],
+    /// A gateway over `store` for the clinical modules listed (in the composition root's order).
+    public init(store: any ResourceStore, settings: AccessSettings = AccessSettings(), modules: [any ClinicalModule] = [],
                 logger: Logger = Logger(label: "karna.access")) {
         self.store = store
         self.settings = settings
-        self.rules = [OrganisationTreeRule()] + rules
+        self.rules = [OrganisationTreeRule()] + modules.flatMap(\.rules)
+        self.semantics = .combining(modules.map(\.records))
+        self.openingTypes = Set(semantics.grounds.filter(\.opensOnCreate).map(\.type))
         self.directory = OrganisationDirectory(store: store)
-        self.factFinder = FactFinder(store: store, settings: settings)
+        self.factFinder = FactFinder(store: store, settings: settings, semantics: semantics)
         self.auditWriter = AuditWriter(store: store)
         self.logger = logger
     }
@@ -164,19 +171,19 @@ public struct PatientDataSession: Sendable {
             let facts = try await facts(patientID)
             let object = stored.object
             if let addressed = addressedDecision(object, assignment: assignment, facts: facts) { return (addressed, facts) }
-            let unit = FactFinder.recordUnit(object)
+            let unit = gateway.factFinder.recordUnit(object)
             var provider = gateway.settings.defaultProviderID
             if let unit { provider = try await gateway.directory.provider(of: unit) }
             return (PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: unit, recordProvider: provider), facts)
         }
     }
 
-    /// A referral (remiss) and its workflow task are sent to the receiving unit: that unit reads and
-    /// answers them without consent, as the sender disclosed them to it. A spärr still holds.
+    /// A record sent to a unit (a referral and its workflow task, as their module says) is read and
+    /// answered there without consent, as the sender disclosed it to that unit. A spärr still holds.
     func addressedDecision(_ object: JSONObject, assignment: Assignment, facts: PatientAccessFacts) -> AccessDecision? {
-        guard let type = object.resourceType, type == "ServiceRequest" || type == "Task",
-              FactFinder.addressees(object).contains(assignment.unitID), assignment.purpose != .followUp else { return nil }
-        if let unit = FactFinder.recordUnit(object), facts.blockedUnits.contains(unit) { return .blocked }
+        guard let addressees = gateway.factFinder.addressees(object), addressees.contains(assignment.unitID),
+              assignment.purpose != .followUp else { return nil }
+        if let unit = gateway.factFinder.recordUnit(object), facts.blockedUnits.contains(unit) { return .blocked }
         return .allowed(.referral)
     }
 
@@ -418,7 +425,7 @@ public struct PatientDataSession: Sendable {
         // Patients this commit opens a care contact for, or registers: what is written with the contact
         // (or with the registration: next of kin, guardian) belongs to it.
         var opening = Set<String>()
-        for (i, operation) in prepared.enumerated() where (Self.relationshipTypes.contains(operation.type) || operation.type == "Patient")
+        for (i, operation) in prepared.enumerated() where (gateway.openingTypes.contains(operation.type) || operation.type == "Patient")
             && currents[ResourceKey(type: operation.type, id: operation.id)] == nil {
             if let index = indexes[i], let patientID = compartment.patientID(type: operation.type, id: operation.id, index: index) { opening.insert(patientID) }
         }
@@ -462,8 +469,14 @@ public struct PatientDataSession: Sendable {
         return results
     }
 
-    /// Records whose creation at one's own unit is what makes a care relationship.
-    static let relationshipTypes: Set<String> = ["Encounter", "EpisodeOfCare", "Appointment", "CareTeam"]
+    /// The units whose record this is to change: the unit that made it, and those its module names as
+    /// responsible now (a stay transferred to another ward is that ward's to discharge).
+    func owningUnits(_ record: JSONObject) -> Set<String> {
+        var units = Set<String>()
+        if let unit = gateway.factFinder.recordUnit(record) { units.insert(unit) }
+        if let responsible = record.resourceType.flatMap({ gateway.semantics.responsibleUnits[$0] }) { units.formUnion(responsible(record)) }
+        return units
+    }
 
     /// The ground for writing a record of `patientID`, or a refusal, with the review flags the write earns.
     /// A write needs the read ground and more (docs/access.md, "Writes"): a patient record is never
@@ -523,7 +536,7 @@ public struct PatientDataSession: Sendable {
                                      + "\(assignment.unitName), or nödåtkomst", facts: facts, resources: [reference])
             }
             // A new care contact, episode, booking or care team at one's own unit is what creates a care relationship.
-            if current == nil, Self.relationshipTypes.contains(operation.type) {
+            if current == nil, gateway.openingTypes.contains(operation.type) {
                 return (facts.careRelationship != nil ? .careRelationship : .directory, facts, flags)
             }
             // A new record written together with the contact that opens the care relationship (a booking's
@@ -532,13 +545,13 @@ public struct PatientDataSession: Sendable {
             if let live, let addressed = addressedDecision(live.object, assignment: assignment, facts: facts) {
                 if case .allowed(let basis) = addressed { return (basis, facts, flags) }
             }
-            let unit = live.flatMap { FactFinder.recordUnit($0.object) } ?? assignment.unitID
+            let unit = live.flatMap { gateway.factFinder.recordUnit($0.object) } ?? assignment.unitID
             let provider = try await gateway.directory.provider(of: unit)
             switch PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: unit, recordProvider: provider) {
             case .allowed(let basis):
                 // Reading another unit's record is not changing it: that unit (or the author) corrects its
                 // own entries, through the journal's correction flow where it is a note.
-                if let live, !WritePolicy.owningUnits(live.object).contains(assignment.unitID), FactFinder.recordUnit(live.object) != nil,
+                if let live, !owningUnits(live.object).contains(assignment.unitID), gateway.factFinder.recordUnit(live.object) != nil,
                    intent != .merge, !WritePolicy.isAuthor(live.object, principal: principal) {
                     let name = try await gateway.directory.unit(unit)?.name ?? unit
                     throw try await deny(patientID: patientID, "\(reference) was recorded at \(name); only that unit or its author may change it "
@@ -577,7 +590,7 @@ public struct PatientDataSession: Sendable {
         func retag(_ resource: JSONObject) -> JSONObject {
             guard let unit else { return resource }
             // System clients (imports, integrations) may bring the source system's unit; users may not choose another unit's.
-            if principal.kind == .system, existingUnit == nil, FactFinder.recordUnit(resource) != nil { return resource }
+            if principal.kind == .system, existingUnit == nil, gateway.factFinder.recordUnit(resource) != nil { return resource }
             var resource = resource
             var meta = resource["meta"]?.objectValue ?? JSONObject()
             var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != RecordTags.careUnit }

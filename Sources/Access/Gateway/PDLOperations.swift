@@ -43,12 +43,14 @@ extension PatientDataSession {
             }
             if otherProviders {
                 var found: [String: String] = [:]
-                for contact in try await store.lookup("Encounter", [("patient", "Patient/\(patientID)")], limit: gateway.settings.maximumContactsForProviders) {
-                    guard let unit = FactFinder.recordUnit(contact.object) else { continue }
-                    let provider = try await gateway.directory.provider(of: unit)
-                    guard provider != assignment.providerID, !facts.consentedProviders.contains(provider), !facts.blockedProviders.contains(provider),
-                          !facts.blockedUnits.contains(unit) else { continue }
-                    found[provider] = try await gateway.directory.unit(provider)?.name ?? provider
+                for type in gateway.semantics.careContactTypes {
+                    for contact in try await store.lookup(type, [("patient", "Patient/\(patientID)")], limit: gateway.settings.maximumContactsForProviders) {
+                        guard let unit = gateway.factFinder.recordUnit(contact.object) else { continue }
+                        let provider = try await gateway.directory.provider(of: unit)
+                        guard provider != assignment.providerID, !facts.consentedProviders.contains(provider), !facts.blockedProviders.contains(provider),
+                              !facts.blockedUnits.contains(unit) else { continue }
+                        found[provider] = try await gateway.directory.unit(provider)?.name ?? provider
+                    }
                 }
                 members.append(("otherProviders", .array(found.sorted { $0.value < $1.value }.map {
                     .object(JSONObject([("id", .string($0.key)), ("name", .string($0.value))]))

@@ -42,18 +42,6 @@ enum WritePolicy {
         return patient["deceasedBoolean"] ?? patient["deceasedDateTime"]
     }
 
-    /// The units whose record this is to change: the unit that made it, and for a care contact or episode
-    /// the unit responsible now (a stay transferred to another ward is that ward's to discharge).
-    static func owningUnits(_ record: JSONObject) -> Set<String> {
-        var units = Set<String>()
-        if let unit = FactFinder.recordUnit(record) { units.insert(unit) }
-        switch record.resourceType {
-        case "Encounter": if let unit = record.reference("serviceProvider"), unit.type == "Organization" { units.insert(unit.id) }
-        case "EpisodeOfCare": if let unit = record.reference("managingOrganization"), unit.type == "Organization" { units.insert(unit.id) }
-        default: break
-        }
-        return units
-    }
 
     /// The reference members through which a record names who made it.
     private static let authorMembers = ["author", "recorder", "asserter", "performer", "requester", "enterer", "informant", "participant"]

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What holders of a position may do. An administrator configures it per
 /// position; the defaults below are a starting point, not law.
 public struct Permissions: Codable, Sendable, Equatable {
@@ -81,33 +83,19 @@ public struct Position: Codable, Sendable, Equatable {
     /// The code system of position codes on PractitionerRole.code.
     public static let system = "https://karna.se/fhir/CodeSystem/befattning"
 
-    /// The default positions of a Swedish care provider.
+    /// The default positions of a Swedish care provider, from `Defaults/positions.json`: the role
+    /// table is data (which resource types each may write is the modules' vocabulary, not Access's).
     public static let defaults: [Position] = {
-        let administrative: Set<String> = ["Patient", "RelatedPerson", "Appointment", "AppointmentResponse", "Schedule", "Slot", "Encounter",
-                                           "EpisodeOfCare", "ServiceRequest", "Task", "Coverage", "Account", "ChargeItem", "Invoice",
-                                           "PaymentNotice", "Communication", "Flag", "Organization", "Location", "Practitioner", "PractitionerRole", "Provenance"]
-        let clinicalNoPrescribing: Set<String> = ["*"]
-        return [
-            Position(code: "lakare", display: "Läkare",
-                     permissions: Permissions(read: ["*"], write: ["*"], sign: true, prescribe: true, patientIdentity: true)),
-            Position(code: "sjukskoterska", display: "Sjuksköterska",
-                     permissions: Permissions(read: ["*"], write: clinicalNoPrescribing, sign: true, prescribe: false)),
-            Position(code: "barnmorska", display: "Barnmorska",
-                     permissions: Permissions(read: ["*"], write: ["*"], sign: true, prescribe: true)),
-            Position(code: "underskoterska", display: "Undersköterska",
-                     permissions: Permissions(read: ["*"], write: ["Observation", "Encounter", "Appointment", "Task", "Communication"], sign: true)),
-            Position(code: "medicinsk-sekreterare", display: "Medicinsk sekreterare",
-                     permissions: Permissions(read: ["*"], write: administrative.union(["DocumentReference", "Composition"]), patientIdentity: true)),
-            Position(code: "kassapersonal", display: "Kassapersonal",
-                     permissions: Permissions(read: administrative, write: ["ChargeItem", "Invoice", "PaymentNotice", "Account", "Encounter"])),
-            Position(code: "systemforvaltare", display: "Systemförvaltare",
-                     permissions: Permissions(read: ["Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService"],
-                                              write: ["Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService"],
-                                              administer: true)),
-            Position(code: "logggranskare", display: "Logggranskare",
-                     permissions: Permissions(read: ["Patient", "Organization", "Location", "Practitioner", "PractitionerRole"], write: [],
-                                              protectedIdentity: true, auditReview: true)),
-        ]
+        struct File: Decodable { var positions: [Position] }
+        guard let url = Bundle.module.url(forResource: "positions", withExtension: "json", subdirectory: "Defaults"),
+              let data = try? Data(contentsOf: url) else {
+            preconditionFailure("Access's resource Defaults/positions.json is missing beside the binary")
+        }
+        do {
+            return try JSONDecoder().decode(File.self, from: data).positions
+        } catch {
+            preconditionFailure("Defaults/positions.json is not a list of positions: \(error)")
+        }
     }()
 }
 

@@ -20,7 +20,7 @@ extension ResourceStore {
 
 extension JSONObject {
     /// `Type/id` of a Reference member, split; nil when absent or not relative.
-    func reference(_ member: String) -> ResourceKey? {
+    public func reference(_ member: String) -> ResourceKey? {
         guard let text = self[member]?.objectValue?["reference"]?.stringValue else { return nil }
         return ResourceKey(reference: text)
     }

@@ -9,6 +9,8 @@ import StoreModel
 struct FactFinder: Sendable {
     let store: any ResourceStore
     let settings: AccessSettings
+    /// What the modules' records mean: which make a care relationship, which unit a record belongs to.
+    let semantics: RecordSemantics
 
     func facts(patientID: String, for principal: Principal, now: Int64) async throws -> PatientAccessFacts {
         try await facts(patientIDs: [patientID], for: principal, now: now)[patientID] ?? PatientAccessFacts(patientID: patientID)
@@ -67,67 +69,58 @@ struct FactFinder: Sendable {
         return facts
     }
 
-    /// Each patient's ground for a care relationship at the unit, where there is one: an ongoing or
-    /// recent care contact, episode, appointment or care team there.
+    /// Each patient's ground for a care relationship at the unit, where there is one: the first of the
+    /// modules' grounds that holds (an ongoing or recent care contact, episode, booking, care team …).
     private func careRelationships(patientIDs: [String], unitID: String, now: Int64) async throws -> [String: String] {
         guard let first = patientIDs.first else { return [:] }
         let since = Instant.format(milliseconds: now - Int64(settings.careRelationshipDays) * 86_400_000)
         // The store sets each patient in turn where the grounds name the first.
-        let patient = "Patient/\(first)", unit = "Organization/\(unitID)", unitTag = ("_tag", "\(RecordTags.careUnit)|\(unitID)")
-        let grounds: [(type: String, parameters: [(name: String, value: String)])] = [
-            ("Encounter", [("patient", patient), ("service-provider", unit), ("date", "ge" + since),
-                           ("status:not", "cancelled"), ("status:not", "entered-in-error")]),
-            // A stay that has moved on to another ward still counts at the ward where the patient lay.
-            ("Encounter", [("patient", patient), ("location.organization", unit), ("date", "ge" + since),
-                           ("status:not", "cancelled"), ("status:not", "entered-in-error")]),
-            ("EpisodeOfCare", [("patient", patient), ("organization", unit), ("status", "planned,waitlist,active,onhold")]),
-            // A booking at the unit, also one recently cancelled or missed, and a place on its waiting list.
-            ("Appointment", [("patient", patient), unitTag, ("date", "ge" + since), ("status:not", "entered-in-error")]),
-            ("Appointment", [("patient", patient), unitTag, ("status", "waitlist")]),
-            // A referral in the unit's inbox is a request for care: the unit may prepare the visit.
-            ("Task", [("patient", patient), ("owner", unit), ("status", "requested,received,accepted,on-hold,in-progress")]),
-        ]
+        let patient = "Patient/\(first)", unit = "Organization/\(unitID)"
+        var searches: [SearchQuery] = []
+        var scans: [(type: String, parameters: @Sendable (String) -> [(name: String, value: String)], grounds: @Sendable (JSONObject, String) -> String?)] = []
+        for ground in semantics.grounds {
+            switch ground.look {
+            case .search(let parameters):
+                searches.append(try SearchQuery.parse(type: ground.type, parameters: parameters(patient, unit, since), strict: true))
+            case .scan(let parameters, let grounds):
+                scans.append((ground.type, parameters, grounds))
+            }
+        }
         // One look for all the patients: each patient's ground is the first that holds, in this order.
         var found: [String: String] = [:]
-        let queries = try grounds.map { try SearchQuery.parse(type: $0.type, parameters: $0.parameters, strict: true) }
-        for (patientID, ground) in try await store.firstMatches(queries, patientIDs: patientIDs) { found[patientID] = "\(ground.type)/\(ground.id)" }
-        let open = patientIDs.filter { found[$0] == nil }
-        // A care team has no search parameter for its managing unit: the patients' active teams are read and looked at.
-        for start in stride(from: 0, to: open.count, by: Self.patientsPerCareTeamSearch) {
-            let chunk = open[start..<min(start + Self.patientsPerCareTeamSearch, open.count)]
-            let teams = try await store.lookup("CareTeam", [("patient", chunk.map { "Patient/\($0)" }.joined(separator: ",")), ("status", "active")],
-                                               limit: Self.careTeamsPerPatient * chunk.count)
-            for team in teams.sorted(by: { $0.id < $1.id }) {
-                guard let subject = team.object.reference("subject"), subject.type == "Patient", found[subject.id] == nil else { continue }
-                let managing = team.object["managingOrganization"]?.arrayValue ?? []
-                if managing.contains(where: { $0.objectValue?["reference"]?.stringValue == unit }) { found[subject.id] = "CareTeam/\(team.id)" }
+        if !searches.isEmpty {
+            for (patientID, ground) in try await store.firstMatches(searches, patientIDs: patientIDs) { found[patientID] = "\(ground.type)/\(ground.id)" }
+        }
+        // A type without a search parameter for its unit: the patients' records are read and looked at, a few patients at a time.
+        for scan in scans {
+            let open = patientIDs.filter { found[$0] == nil }
+            for start in stride(from: 0, to: open.count, by: Self.patientsPerScan) {
+                let chunk = open[start..<min(start + Self.patientsPerScan, open.count)]
+                let records = try await store.lookup(scan.type, scan.parameters(chunk.map { "Patient/\($0)" }.joined(separator: ",")),
+                                                     limit: Self.scannedRecordsPerPatient * chunk.count)
+                for record in records.sorted(by: { $0.id < $1.id }) {
+                    guard let patientID = scan.grounds(record.object, unit), chunk.contains(patientID), found[patientID] == nil else { continue }
+                    found[patientID] = "\(scan.type)/\(record.id)"
+                }
             }
         }
         return found
     }
 
-    /// How many patients' care teams one search reads.
-    static let patientsPerCareTeamSearch = 50
-    /// How many active care teams of one patient are looked at.
-    static let careTeamsPerPatient = 20
+    /// How many patients' records one scanning search reads.
+    static let patientsPerScan = 50
+    /// How many records of one patient a scan looks at.
+    static let scannedRecordsPerPatient = 20
 
-    /// The unit that made a record: its unit tag, else (for care contacts) the serving organisation.
-    static func recordUnit(_ object: JSONObject) -> String? {
-        if let unit = unitTag(object) { return unit }
-        if object.resourceType == "Encounter" { return object.reference("serviceProvider")?.id }
-        return nil
+    /// The unit that made a record: its unit tag, else the unit its module names (a care contact's serving unit).
+    func recordUnit(_ object: JSONObject) -> String? {
+        if let unit = Self.unitTag(object) { return unit }
+        return object.resourceType.flatMap { semantics.recordUnit[$0] }?(object)
     }
 
-    /// The units a referral or its task is addressed to or from: performer, owner, requester.
-    static func addressees(_ object: JSONObject) -> Set<String> {
-        var units = Set<String>()
-        for member in ["owner", "requester"] {
-            if let key = object.reference(member), key.type == "Organization" { units.insert(key.id) }
-        }
-        for performer in object["performer"]?.arrayValue ?? [] {
-            if let text = performer.objectValue?["reference"]?.stringValue, let key = ResourceKey(reference: text), key.type == "Organization" { units.insert(key.id) }
-        }
-        return units
+    /// The units a record is sent to or from, when its module says it is one that is sent (a referral).
+    func addressees(_ object: JSONObject) -> Set<String>? {
+        object.resourceType.flatMap { semantics.addressedTo[$0] }?(object)
     }
 
     /// The care-unit tag a record carries, if any.
