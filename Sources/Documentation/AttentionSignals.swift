@@ -80,13 +80,13 @@ public struct AttentionSignals: Sendable {
         if let code = allergy.substanceCode {
             let system = allergy.substanceSystem ?? KnownSystems.atc
             guard try terminology.isMember(valueSet: KarnaValueSets.allergens, system: system, code: code) else {
-                throw FHIRError(.invalid, code: "code-invalid", "substance: \(terminology.problem(system: system, code: code) ?? "'\(code)' is not in \(KarnaValueSets.allergens)")",
+                throw FHIRError(.invalid, code: .codeInvalid, "substance: \(terminology.problem(system: system, code: code) ?? "'\(code)' is not in \(KarnaValueSets.allergens)")",
                                 expression: ["substance"])
             }
             display = terminology.codeSystem(system)?.concepts[code]?.display
         }
         guard allergy.substanceCode != nil || !(allergy.substanceText ?? "").isEmpty else {
-            throw FHIRError(.invalid, code: "required", "an allergy names its substance (a code or a text)", expression: ["substance"])
+            throw FHIRError(.invalid, code: .required, "an allergy names its substance (a code or a text)", expression: ["substance"])
         }
         try Self.oneOf(allergy.severity, ["mild", "moderate", "severe"], "severity")
         try Self.oneOf(allergy.criticality, ["low", "high", "unable-to-assess"], "criticality")
@@ -121,21 +121,21 @@ public struct AttentionSignals: Sendable {
         _ = try await records.require("Patient", patientID, role: "patient")
         guard try terminology.isMember(valueSet: kind.valueSet, system: KarnaValueSets.attentionSystem, code: code) else {
             let known = (try? terminology.expand(url: kind.valueSet, count: 100).entries.map(\.code).joined(separator: ", ")) ?? ""
-            throw FHIRError(.invalid, code: "code-invalid", "'\(code)' is not a \(kind.title.lowercased()) signal; use one of \(known)", expression: ["code"])
+            throw FHIRError(.invalid, code: .codeInvalid, "'\(code)' is not a \(kind.title.lowercased()) signal; use one of \(known)", expression: ["code"])
         }
         var author = session.principal.authorReference
         if let roleID = decidedByRoleID {
             let role = try await records.require("PractitionerRole", roleID, role: "decidedBy").object
             if kind == .careLimitation, role.code("code", system: Position.system) != "lakare" {
-                throw FHIRError(.invalid, code: "value", "decidedBy: a care limitation is decided by a physician (läkare); PractitionerRole/\(roleID) is not one",
+                throw FHIRError(.invalid, code: .value, "decidedBy: a care limitation is decided by a physician (läkare); PractitionerRole/\(roleID) is not one",
                                 expression: ["decidedBy"])
             }
             author = FHIR.reference("PractitionerRole", roleID, display: role["practitioner"]?.objectValue?["display"]?.stringValue)
         } else if kind == .careLimitation, session.principal.assignment?.position.code != "lakare" {
-            throw FHIRError(.invalid, code: "required", "decidedBy: a care limitation names the physician who decided it", expression: ["decidedBy"])
+            throw FHIRError(.invalid, code: .required, "decidedBy: a care limitation names the physician who decided it", expression: ["decidedBy"])
         }
         if let decidedAt, Instant.parse(decidedAt) == nil {
-            throw FHIRError(.invalid, code: "value", "decidedAt must be a date like 2026-11-20; got '\(decidedAt)'", expression: ["decidedAt"])
+            throw FHIRError(.invalid, code: .value, "decidedAt must be a date like 2026-11-20; got '\(decidedAt)'", expression: ["decidedAt"])
         }
         let display = terminology.codeSystem(KarnaValueSets.attentionSystem)?.concepts[code]?.display
         let id = UUID().uuidString.lowercased()
@@ -155,10 +155,10 @@ public struct AttentionSignals: Sendable {
     public func end(type: String, id: String, reason: String, session: PatientDataSession) async throws -> StoredResource {
         let records = Records(session: session)
         guard type == "AllergyIntolerance" || type == "Flag" else {
-            throw FHIRError(.invalid, code: "value", "only AllergyIntolerance and Flag signals are ended this way")
+            throw FHIRError(.invalid, code: .value, "only AllergyIntolerance and Flag signals are ended this way")
         }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw FHIRError(.invalid, code: "required", "ending an attention signal needs a reason", expression: ["reason"])
+            throw FHIRError(.invalid, code: .required, "ending an attention signal needs a reason", expression: ["reason"])
         }
         let stored = try await records.require(type, id)
         var resource = stored.object
@@ -221,7 +221,7 @@ public struct AttentionSignals: Sendable {
     static func oneOf(_ value: String?, _ allowed: [String], _ name: String) throws(FHIRError) {
         guard let value else { return }
         guard allowed.contains(value) else {
-            throw FHIRError(.invalid, code: "value", "\(name) must be one of \(allowed.joined(separator: ", ")); got '\(value)'", expression: [name])
+            throw FHIRError(.invalid, code: .value, "\(name) must be one of \(allowed.joined(separator: ", ")); got '\(value)'", expression: [name])
         }
     }
 }

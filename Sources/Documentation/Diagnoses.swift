@@ -30,13 +30,13 @@ public struct Diagnoses: Sendable {
         let stored = try await records.require("Encounter", encounterID)
         var encounter = stored.object
         guard let patientID = encounter.referenceID("subject", type: "Patient") else {
-            throw FHIRError(.invalid, code: "required", "Encounter/\(encounterID) names no patient", expression: ["Encounter.subject"])
+            throw FHIRError(.invalid, code: .required, "Encounter/\(encounterID) names no patient", expression: ["Encounter.subject"])
         }
         let codes = [main] + secondary
         for (index, code) in codes.enumerated() {
             try requireCode(code, valueSet: KarnaValueSets.diagnoses, system: KnownSystems.icd10SE, parameter: index == 0 ? "main" : "secondary")
         }
-        guard Set(codes).count == codes.count else { throw FHIRError(.invalid, code: "value", "a diagnosis is listed twice", expression: ["secondary"]) }
+        guard Set(codes).count == codes.count else { throw FHIRError(.invalid, code: .value, "a diagnosis is listed twice", expression: ["secondary"]) }
         for code in procedures { try requireCode(code, valueSet: KarnaValueSets.procedures, system: KnownSystems.kva, parameter: "procedure") }
         let recorder = session.principal.authorReference
         let now = Instant.format(milliseconds: Instant.now())
@@ -152,7 +152,7 @@ public struct Diagnoses: Sendable {
     func requireCode(_ code: String, valueSet: String, system: String, parameter: String) throws(FHIRError) {
         guard try terminology.isMember(valueSet: valueSet, system: system, code: code) else {
             let problem = terminology.problem(system: system, code: code) ?? "'\(code)' is not in \(terminology.valueSet(valueSet)?.title ?? valueSet)"
-            throw FHIRError(.invalid, code: "code-invalid", "\(parameter): \(problem)", expression: [parameter])
+            throw FHIRError(.invalid, code: .codeInvalid, "\(parameter): \(problem)", expression: [parameter])
         }
     }
 }

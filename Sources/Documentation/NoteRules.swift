@@ -12,7 +12,7 @@ struct SignedNoteRule: WriteRule {
     func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws {
         let status = resource["status"]?.stringValue ?? ""
         if ["final", "amended"].contains(status), !Self.hasLegalAttester(resource) {
-            throw FHIRError(.invalid, code: "business-rule", "a signed (\(status)) note names who signed it: Composition.attester with mode 'legal', a time and a party",
+            throw FHIRError(.invalid, code: .businessRule, "a signed (\(status)) note names who signed it: Composition.attester with mode 'legal', a time and a party",
                             expression: ["Composition.attester"])
         }
         guard let current, !current.isDeleted else { return }
@@ -75,14 +75,14 @@ struct CodedValueRule: WriteRule {
 
     func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws {
         let type = resource.resourceType ?? "Resource"
-        if let problem = firstProblem(.object(resource), path: type) { throw FHIRError(.invalid, code: "code-invalid", problem.message, expression: [problem.path]) }
+        if let problem = firstProblem(.object(resource), path: type) { throw FHIRError(.invalid, code: .codeInvalid, problem.message, expression: [problem.path]) }
         for binding in Self.bindings[type] ?? [] {
             for (index, coding) in (resource[binding.element]?.objectValue?["coding"]?.arrayValue ?? []).enumerated() {
                 guard let coding = coding.objectValue, let system = coding["system"]?.stringValue, let code = coding["code"]?.stringValue,
                       terminology.codeSystem(system) != nil, try !terminology.isMember(valueSet: binding.valueSet, system: system, code: code)
                 else { continue }
                 let path = "\(type).\(binding.element).coding[\(index)]"
-                throw FHIRError(.invalid, code: "code-invalid",
+                throw FHIRError(.invalid, code: .codeInvalid,
                                 "\(path): '\(code)' (\(terminology.codeSystem(system)?.title ?? system)) is not in the value set \(terminology.valueSet(binding.valueSet)?.title ?? binding.valueSet) that \(type).\(binding.element) is bound to",
                                 expression: [path])
             }

@@ -103,23 +103,23 @@ public struct NoteTemplate: Codable, Sendable, Equatable {
 
     /// Checks a configured set: names what is wrong and where.
     static func validate(_ templates: [NoteTemplate], positions: Set<String>) throws(FHIRError) {
-        guard !templates.isEmpty else { throw FHIRError(.invalid, code: "required", "at least one note template is needed") }
+        guard !templates.isEmpty else { throw FHIRError(.invalid, code: .required, "at least one note template is needed") }
         var codes = Set<String>()
         for (i, template) in templates.enumerated() {
             let path = "templates[\(i)]"
             guard !template.code.isEmpty, codes.insert(template.code).inserted else {
-                throw FHIRError(.invalid, code: "value", "\(path): the code '\(template.code)' is empty or used twice", expression: ["\(path).code"])
+                throw FHIRError(.invalid, code: .value, "\(path): the code '\(template.code)' is empty or used twice", expression: ["\(path).code"])
             }
-            guard !template.headings.isEmpty else { throw FHIRError(.invalid, code: "required", "\(path) (\(template.code)) has no headings", expression: ["\(path).headings"]) }
+            guard !template.headings.isEmpty else { throw FHIRError(.invalid, code: .required, "\(path) (\(template.code)) has no headings", expression: ["\(path).headings"]) }
             var headingCodes = Set<String>()
             for (j, heading) in template.headings.enumerated() where heading.code.isEmpty || !headingCodes.insert(heading.code).inserted || heading.title.isEmpty {
-                throw FHIRError(.invalid, code: "value", "\(path).headings[\(j)]: a heading needs a unique code and a title", expression: ["\(path).headings[\(j)]"])
+                throw FHIRError(.invalid, code: .value, "\(path).headings[\(j)]: a heading needs a unique code and a title", expression: ["\(path).headings[\(j)]"])
             }
             guard !template.professions.isEmpty else {
-                throw FHIRError(.invalid, code: "required", "\(path) (\(template.code)) names no profession that may write it", expression: ["\(path).professions"])
+                throw FHIRError(.invalid, code: .required, "\(path) (\(template.code)) names no profession that may write it", expression: ["\(path).professions"])
             }
             for position in template.professions + template.transcribers where !positions.contains(position) {
-                throw FHIRError(.invalid, code: "value", "\(path) (\(template.code)): '\(position)' is not a position of this region", expression: ["\(path).professions"])
+                throw FHIRError(.invalid, code: .value, "\(path) (\(template.code)): '\(position)' is not a position of this region", expression: ["\(path).professions"])
             }
         }
     }

@@ -96,7 +96,7 @@ public struct Notes: Sendable {
     func template(_ code: String, session: PatientDataSession) async throws -> NoteTemplate {
         let all = try await templates(session: session)
         guard let template = all.first(where: { $0.code == code }) else {
-            throw FHIRError(.invalid, code: "value", "'\(code)' is not a note template; use one of \(all.map(\.code).joined(separator: ", "))", expression: ["template"])
+            throw FHIRError(.invalid, code: .value, "'\(code)' is not a note template; use one of \(all.map(\.code).joined(separator: ", "))", expression: ["template"])
         }
         return template
     }
@@ -112,37 +112,37 @@ public struct Notes: Sendable {
         var responsible: (id: String, display: String, position: String)?
         if template.professions.contains(position) {
             if draft.responsibleRoleID != nil {
-                throw FHIRError(.invalid, code: "value", "a \(author.position.display.lowercased()) signs their own \(template.title.lowercased()); leave out responsible",
+                throw FHIRError(.invalid, code: .value, "a \(author.position.display.lowercased()) signs their own \(template.title.lowercased()); leave out responsible",
                                 expression: ["responsible"])
             }
         } else if template.transcribers.contains(position) {
             guard let roleID = draft.responsibleRoleID else {
-                throw FHIRError(.invalid, code: "required", "a \(template.title.lowercased()) written by a \(author.position.display.lowercased()) needs the responsible author who signs it",
+                throw FHIRError(.invalid, code: .required, "a \(template.title.lowercased()) written by a \(author.position.display.lowercased()) needs the responsible author who signs it",
                                 expression: ["responsible"])
             }
             let role = try await records.require("PractitionerRole", roleID, role: "responsible").object
             let code = role.code("code", system: Position.system) ?? ""
             guard template.professions.contains(code) else {
-                throw FHIRError(.invalid, code: "value", "responsible: PractitionerRole/\(roleID) is a '\(code)', who may not sign a \(template.title.lowercased()) (\(template.professions.joined(separator: ", ")))",
+                throw FHIRError(.invalid, code: .value, "responsible: PractitionerRole/\(roleID) is a '\(code)', who may not sign a \(template.title.lowercased()) (\(template.professions.joined(separator: ", ")))",
                                 expression: ["responsible"])
             }
             let name = role["practitioner"]?.objectValue?["display"]?.stringValue ?? "PractitionerRole/\(roleID)"
             responsible = (roleID, name, code)
         } else {
-            throw FHIRError(.forbidden, code: "forbidden",
+            throw FHIRError(.forbidden, code: .forbidden,
                             "a \(author.position.display.lowercased()) may not write a \(template.title.lowercased()); it is written by \(template.professions.joined(separator: ", "))")
         }
         _ = try await records.require("Patient", draft.patientID, role: "patient")
         if let encounterID = draft.encounterID {
             let encounter = try await records.require("Encounter", encounterID, role: "encounter")
             guard encounter.object.referenceID("subject", type: "Patient") == draft.patientID else {
-                throw FHIRError(.invalid, code: "value", "encounter: Encounter/\(encounterID) is another patient's care contact", expression: ["encounter"])
+                throw FHIRError(.invalid, code: .value, "encounter: Encounter/\(encounterID) is another patient's care contact", expression: ["encounter"])
             }
         }
         let now = Instant.now()
         let eventTime = draft.eventTime ?? now
         guard eventTime <= now + 86_400_000 else {
-            throw FHIRError(.invalid, code: "value", "eventTime lies more than a day ahead; a note describes what has happened", expression: ["eventTime"])
+            throw FHIRError(.invalid, code: .value, "eventTime lies more than a day ahead; a note describes what has happened", expression: ["eventTime"])
         }
         let sections = try checkedSections(draft.sections, template: template)
         let id = UUID().uuidString.lowercased()
@@ -183,7 +183,7 @@ public struct Notes: Sendable {
         }
         let author = try Self.author(session)
         guard Self.writerRoleID(note) == author.assignmentID else {
-            throw FHIRError(.forbidden, code: "forbidden", "only the one who wrote the draft changes it")
+            throw FHIRError(.forbidden, code: .forbidden, "only the one who wrote the draft changes it")
         }
         let template = try await template(Self.templateCode(note), session: session)
         var texts = Self.sectionTexts(note)
@@ -208,16 +208,16 @@ public struct Notes: Sendable {
         let signer = try Self.author(session)
         let mustSign = Self.signerRoleID(note)
         guard mustSign == signer.assignmentID else {
-            throw FHIRError(.forbidden, code: "forbidden", "only \(Self.signerDisplay(note)) signs this note (the author, or the responsible for a transcription)")
+            throw FHIRError(.forbidden, code: .forbidden, "only \(Self.signerDisplay(note)) signs this note (the author, or the responsible for a transcription)")
         }
         guard session.principal.permissions.sign else {
-            throw FHIRError(.forbidden, code: "forbidden", "your position (\(signer.position.display)) may not sign notes")
+            throw FHIRError(.forbidden, code: .forbidden, "your position (\(signer.position.display)) may not sign notes")
         }
         let template = try await template(Self.templateCode(note), session: session)
         let texts = Self.sectionTexts(note)
         let missing = template.headings.filter { $0.mandatory && (texts[$0.code] ?? "").isEmpty }
         guard missing.isEmpty else {
-            throw FHIRError(.conflict, code: "business-rule",
+            throw FHIRError(.conflict, code: .businessRule,
                             "a \(template.title.lowercased()) is signed with every mandatory heading written; missing: \(missing.map(\.title).joined(separator: ", "))",
                             expression: missing.map { "section[\($0.code)]" })
         }
@@ -239,21 +239,21 @@ public struct Notes: Sendable {
                           expression: ["Composition.status"])
         }
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty else { throw FHIRError(.invalid, code: "required", "a correction needs a reason", expression: ["reason"]) }
+        guard !reason.isEmpty else { throw FHIRError(.invalid, code: .required, "a correction needs a reason", expression: ["reason"]) }
         let corrector = try Self.author(session)
         let template = try await template(Self.templateCode(note), session: session)
         try Self.requireCareGiver(corrector, note: note, template: template, doing: "correct")
         guard session.principal.permissions.sign else {
-            throw FHIRError(.forbidden, code: "forbidden", "your position (\(corrector.position.display)) may not sign, so it may not correct a signed note")
+            throw FHIRError(.forbidden, code: .forbidden, "your position (\(corrector.position.display)) may not sign, so it may not correct a signed note")
         }
         var texts = Self.sectionTexts(note)
         for (code, text) in sections { texts[code] = text }
         note["section"] = .array(try checkedSections(texts, template: template))
         let changed = Self.changedHeadings(from: stored.object, to: note)
-        guard !changed.isEmpty else { throw FHIRError(.invalid, code: "value", "the correction changes no heading", expression: ["section"]) }
+        guard !changed.isEmpty else { throw FHIRError(.invalid, code: .value, "the correction changes no heading", expression: ["section"]) }
         let missing = template.headings.filter { $0.mandatory && (texts[$0.code] ?? "").isEmpty }
         guard missing.isEmpty else {
-            throw FHIRError(.conflict, code: "business-rule", "a correction may not empty a mandatory heading: \(missing.map(\.title).joined(separator: ", "))",
+            throw FHIRError(.conflict, code: .businessRule, "a correction may not empty a mandatory heading: \(missing.map(\.title).joined(separator: ", "))",
                             expression: missing.map { "section[\($0.code)]" })
         }
         let now = Instant.format(milliseconds: Instant.now())
@@ -273,7 +273,7 @@ public struct Notes: Sendable {
         var note = stored.object
         guard note["status"]?.stringValue != "entered-in-error" else { throw refused("Composition/\(noteID) is already marked entered-in-error") }
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty else { throw FHIRError(.invalid, code: "required", "marking a note entered-in-error needs a reason", expression: ["reason"]) }
+        guard !reason.isEmpty else { throw FHIRError(.invalid, code: .required, "marking a note entered-in-error needs a reason", expression: ["reason"]) }
         let actor = try Self.author(session)
         if Self.writerRoleID(note) != actor.assignmentID {
             let template = try await template(Self.templateCode(note), session: session)
@@ -367,7 +367,7 @@ public struct Notes: Sendable {
     /// The sections of a template in its heading order, each checked; unknown headings are named.
     func checkedSections(_ texts: [String: String], template: NoteTemplate) throws(FHIRError) -> [JSONValue] {
         for code in texts.keys where template.heading(code) == nil {
-            throw FHIRError(.invalid, code: "value", "'\(code)' is not a heading (sökord) of \(template.title.lowercased()); its headings are \(template.headings.map(\.code).joined(separator: ", "))",
+            throw FHIRError(.invalid, code: .value, "'\(code)' is not a heading (sökord) of \(template.title.lowercased()); its headings are \(template.headings.map(\.code).joined(separator: ", "))",
                             expression: ["section[\(code)]"])
         }
         var sections: [JSONValue] = []
@@ -375,7 +375,7 @@ public struct Notes: Sendable {
             let text = (texts[heading.code] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             if text.isEmpty { continue }
             guard text.count <= settings.maximumSectionCharacters else {
-                throw FHIRError(.tooLarge, code: "too-long", "the heading \(heading.title) holds \(text.count) characters; at most \(settings.maximumSectionCharacters) (KARNA_MAX_SECTION_CHARACTERS)",
+                throw FHIRError(.tooLarge, code: .tooLong, "the heading \(heading.title) holds \(text.count) characters; at most \(settings.maximumSectionCharacters) (KARNA_MAX_SECTION_CHARACTERS)",
                                 expression: ["section[\(heading.code)]"])
             }
             sections.append(FHIR.object([
@@ -388,7 +388,7 @@ public struct Notes: Sendable {
     }
 
     static func written(_ result: WriteResult) throws(FHIRError) -> StoredResource {
-        guard let resource = result.resource else { throw FHIRError(.internalError, code: "exception", "the note was not written") }
+        guard let resource = result.resource else { throw FHIRError(.internalError, code: .exception, "the note was not written") }
         return resource
     }
 
@@ -405,7 +405,7 @@ public struct Notes: Sendable {
     static func author(_ session: PatientDataSession) throws(FHIRError) -> Author {
         let principal = session.principal
         guard principal.kind == .practitioner, let assignment = principal.assignment else {
-            throw FHIRError(.forbidden, code: "forbidden", "notes are written by a practitioner in an assignment (medarbetaruppdrag)")
+            throw FHIRError(.forbidden, code: .forbidden, "notes are written by a practitioner in an assignment (medarbetaruppdrag)")
         }
         return Author(assignmentID: assignment.id, name: principal.displayName, position: assignment.position, unitID: assignment.unitID, unitName: assignment.unitName,
                       reference: FHIR.reference("PractitionerRole", assignment.id, display: "\(principal.displayName), \(assignment.position.display)"))
@@ -416,7 +416,7 @@ public struct Notes: Sendable {
         if signerRoleID(note) == actor.assignmentID { return }
         let unit = RecordTags.unit(of: note) ?? note.referenceID("custodian", type: "Organization")
         guard template.professions.contains(actor.position.code), unit == actor.unitID else {
-            throw FHIRError(.forbidden, code: "forbidden",
+            throw FHIRError(.forbidden, code: .forbidden,
                             "only the one who signed it, or a \(template.professions.joined(separator: "/")) at the unit that wrote it, may \(doing) this note")
         }
     }

@@ -47,7 +47,7 @@ public struct PatientOverview: Sendable {
             (try query("Encounter", [("status", "planned,arrived,triaged,in-progress,onleave")]), 10),
         ]
         let pages = try await session.search(together: queries)
-        guard let patient = pages[2].first else { throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist") }
+        guard let patient = pages[2].first else { throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist") }
         return Chart(patient: patient, attention: AttentionSignals.state(allergies: pages[0], flags: pages[1]), problems: Diagnoses.problemList(pages[3]).active,
                      medications: pages[4] + pages[5], results: pages[6], appointments: pages[7], referrals: pages[8], notes: pages[9],
                      currentContacts: pages[10])

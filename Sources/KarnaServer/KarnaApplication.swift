@@ -73,9 +73,12 @@ public enum KarnaApplication {
     }
 
     /// The router with every interface mounted, for the server and for tests.
-    public static func router(_ services: KarnaServices) async throws -> Router<KarnaRequestContext> {
+    /// `requestLogger` writes one line per request (tests pass one that collects them).
+    public static func router(_ services: KarnaServices, requestLogger: Logger? = nil) async throws -> Router<KarnaRequestContext> {
         let router = Router(context: KarnaRequestContext.self)
-        router.add(middleware: OriginMiddleware())
+        var requestLogger = requestLogger ?? Logger(label: "karna.requests", metadataProvider: RequestOrigin.metadataProvider)
+        if requestLogger.label == "karna.requests" { requestLogger.logLevel = Logger.Level(rawValue: services.configuration.logLevel) ?? .info }
+        router.add(middleware: OriginMiddleware(logger: requestLogger))
         router.add(middleware: RateLimits(services.configuration.rateLimits))
         router.add(middleware: SecurityHeaders())
         router.add(middleware: Unavailable())

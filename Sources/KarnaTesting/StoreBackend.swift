@@ -23,7 +23,9 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomStringConvertibl
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("karna-test-\(UUID().uuidString).sqlite").path
             store = try SQLiteStore(path: path)
         case .postgresql:
-            store = try PostgresStore(url: try SharedPostgres.freshDatabase(), maximumConnections: 8)
+            // The whole suite shares two cores and one server: a connection may be minutes' worth of
+            // queue away, which is load, not an outage (the outage tests set their own bounded wait).
+            store = try PostgresStore(url: try SharedPostgres.freshDatabase(), maximumConnections: 8, waitSeconds: 60)
         }
         try await store.migrate()
         return store

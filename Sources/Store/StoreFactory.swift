@@ -18,7 +18,7 @@ public enum StoreFactory {
         if path.hasPrefix("sqlite://") { path = String(path.dropFirst("sqlite://".count)) }
         else if path.hasPrefix("sqlite:") { path = String(path.dropFirst("sqlite:".count)) }
         guard !path.isEmpty, !path.contains("://") else {
-            throw FHIRError(.invalid, code: "invalid", "the database URL '\(url)' is neither sqlite:PATH nor postgres://…")
+            throw FHIRError(.invalid, code: .invalid, "the database URL '\(url)' is neither sqlite:PATH nor postgres://…")
         }
         return try SQLiteStore(path: path)
     }

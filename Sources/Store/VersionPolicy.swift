@@ -19,7 +19,7 @@ enum VersionPolicy {
         switch operation.kind {
         case .create(let resource, _):
             if let current, !current.isDeleted {
-                throw FHIRError(.conflict, code: "duplicate", "\(operation.type)/\(operation.id) already exists")
+                throw FHIRError(.conflict, code: .duplicate, "\(operation.type)/\(operation.id) already exists")
             }
             return stamp(resource, operation: operation, version: nextVersion, at: lastUpdated, method: .create, outcome: .created, compartment: compartment, index: precomputed)
 
@@ -49,11 +49,11 @@ enum VersionPolicy {
     private static func check(ifMatch: Int?, current: StoredResource?, operation: WriteOperation) throws(FHIRError) {
         guard let ifMatch else { return }
         guard let current, !current.isDeleted else {
-            throw FHIRError(.preconditionFailed, code: "conflict",
+            throw FHIRError(.preconditionFailed, code: .conflict,
                             "If-Match names version \(ifMatch) of \(operation.type)/\(operation.id), which has no current version")
         }
         if current.versionId != ifMatch {
-            throw FHIRError(.preconditionFailed, code: "conflict",
+            throw FHIRError(.preconditionFailed, code: .conflict,
                             "If-Match names version \(ifMatch) of \(operation.type)/\(operation.id) but the current version is \(current.versionId); read it again and reapply your change")
         }
     }

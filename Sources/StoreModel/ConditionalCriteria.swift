@@ -16,11 +16,11 @@ public struct ConditionalCriteria: Sendable, CustomStringConvertible {
         self.query = query
         let parameters = query.queryPairs
         if let empty = parameters.first(where: { $0.value.isEmpty }) {
-            throw FHIRError(.invalid, code: "invalid", "the search parameter '\(empty.name)' in '\(type)?\(query)' has no value")
+            throw FHIRError(.invalid, code: .invalid, "the search parameter '\(empty.name)' in '\(type)?\(query)' has no value")
         }
         let search = try SearchQuery.parse(type: type, parameters: parameters, strict: true)
         guard !search.filters.isEmpty else {
-            throw FHIRError(.invalid, code: "invalid", "conditional criteria '\(type)?\(query)' have no search parameters")
+            throw FHIRError(.invalid, code: .invalid, "conditional criteria '\(type)?\(query)' have no search parameters")
         }
         self.search = search
     }

@@ -52,9 +52,9 @@ public struct CodeSystemContent: Sendable {
 
     /// Reads a CodeSystem resource; nested concepts become children of the concept they sit in.
     public init(resource: JSONObject) throws(FHIRError) {
-        guard resource.resourceType == "CodeSystem" else { throw FHIRError(.invalid, code: "structure", "expected a CodeSystem resource") }
+        guard resource.resourceType == "CodeSystem" else { throw FHIRError(.invalid, code: .structure, "expected a CodeSystem resource") }
         guard let url = resource["url"]?.stringValue, !url.isEmpty else {
-            throw FHIRError(.invalid, code: "required", "a CodeSystem needs a url to be used for look-ups", expression: ["CodeSystem.url"])
+            throw FHIRError(.invalid, code: .required, "a CodeSystem needs a url to be used for look-ups", expression: ["CodeSystem.url"])
         }
         var flat: [Concept] = []
         func walk(_ items: [JSONValue], parent: String?) {

@@ -156,7 +156,7 @@ public struct ReleaseFileImporter: Sendable {
                 displayIndex = i
             }
         }
-        guard codeIndex >= 0, displayIndex >= 0 else { throw FHIRError(.invalid, code: "value", "columns are numbered from 1") }
+        guard codeIndex >= 0, displayIndex >= 0 else { throw FHIRError(.invalid, code: .value, "columns are numbered from 1") }
         var concepts: [(code: String, display: String, parent: String?)] = []
         var skipped = 0
         for row in rows {
@@ -165,17 +165,17 @@ public struct ReleaseFileImporter: Sendable {
             guard format.accepts(code) else { skipped += 1; continue }
             let display = (row.fields[safe: displayIndex] ?? "").trimmingCharacters(in: .whitespaces)
             guard !display.isEmpty else {
-                throw FHIRError(.invalid, code: "value", "\(fileName) line \(row.line): code \(code) has no text in column \(displayIndex + 1)")
+                throw FHIRError(.invalid, code: .value, "\(fileName) line \(row.line): code \(code) has no text in column \(displayIndex + 1)")
             }
             let parent = format == .karna ? row.fields[safe: 2].flatMap { $0.isEmpty ? nil : $0 } : nil
             concepts.append((code, display, parent))
         }
         guard !concepts.isEmpty else {
-            throw FHIRError(.invalid, code: "value", "\(fileName): no \(format.rawValue) codes found (\(rows.count) lines read, code column \(codeIndex + 1)); check --format and --code-column")
+            throw FHIRError(.invalid, code: .value, "\(fileName): no \(format.rawValue) codes found (\(rows.count) lines read, code column \(codeIndex + 1)); check --format and --code-column")
         }
         let known = Set(concepts.map(\.code))
         let url = self.url ?? header["url"] ?? format.system
-        guard !url.isEmpty else { throw FHIRError(.invalid, code: "required", "\(fileName): no '# url:' line names the code system") }
+        guard !url.isEmpty else { throw FHIRError(.invalid, code: .required, "\(fileName): no '# url:' line names the code system") }
         let content = header["content"] ?? "complete"
         let system = CodeSystemContent(
             url: url, version: version ?? header["version"], name: header["name"] ?? format.rawValue,

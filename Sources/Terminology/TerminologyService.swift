@@ -103,10 +103,10 @@ public final class TerminologyService: Sendable {
     /// `CodeSystem/$lookup`: the concept, or a 404 naming the system or the code that is unknown.
     public func lookup(system url: String, code: String) throws(FHIRError) -> Lookup {
         guard let system = codeSystem(url) else {
-            throw FHIRError(.notFound, code: "not-found", "the code system '\(url)' is not known to this server", expression: ["system"])
+            throw FHIRError(.notFound, code: .notFound, "the code system '\(url)' is not known to this server", expression: ["system"])
         }
         guard let concept = system.concepts[code] else {
-            throw FHIRError(.notFound, code: "not-found", "'\(code)' is not a code of \(system.title)\(Self.versionText(system))", expression: ["code"])
+            throw FHIRError(.notFound, code: .notFound, "'\(code)' is not a code of \(system.title)\(Self.versionText(system))", expression: ["code"])
         }
         return Lookup(system: system, concept: concept, parentDisplay: concept.parent.flatMap { system.concepts[$0]?.display },
                       children: system.childCodes(of: code).compactMap { system.concepts[$0] })
@@ -116,7 +116,7 @@ public final class TerminologyService: Sendable {
     public func validate(system url: String, code: String, display: String? = nil, valueSet: String? = nil) throws(FHIRError) -> Validation {
         if let valueSet {
             guard let definition = self.valueSet(valueSet) else {
-                throw FHIRError(.notFound, code: "not-found", "the value set '\(valueSet)' is not known to this server", expression: ["url"])
+                throw FHIRError(.notFound, code: .notFound, "the value set '\(valueSet)' is not known to this server", expression: ["url"])
             }
             guard try contains(definition, system: url, code: code, depth: 0) else {
                 return Validation(result: false, message: "'\(code)' (\(url)) is not in the value set \(definition.title)", display: nil)
@@ -152,7 +152,7 @@ public final class TerminologyService: Sendable {
     /// Whether a coding is in a value set, or a clear error naming the value set when it is unknown.
     public func isMember(valueSet url: String, system: String, code: String) throws(FHIRError) -> Bool {
         guard let definition = valueSet(url) else {
-            throw FHIRError(.notFound, code: "not-found", "the value set '\(url)' is not known to this server", expression: ["url"])
+            throw FHIRError(.notFound, code: .notFound, "the value set '\(url)' is not known to this server", expression: ["url"])
         }
         return try contains(definition, system: system, code: code, depth: 0)
     }
@@ -161,13 +161,13 @@ public final class TerminologyService: Sendable {
     /// code or display (case and accents ignored); codes that start with the filter come first.
     public func expand(url: String, filter: String? = nil, offset: Int = 0, count: Int? = nil) throws(FHIRError) -> Expansion {
         guard let definition = valueSet(url) else {
-            throw FHIRError(.notFound, code: "not-found", "the value set '\(url)' is not known to this server", expression: ["url"])
+            throw FHIRError(.notFound, code: .notFound, "the value set '\(url)' is not known to this server", expression: ["url"])
         }
         let count = count ?? min(100, maximumExpansion)
         guard count >= 0, count <= maximumExpansion else {
-            throw FHIRError(.tooLarge, code: "too-costly", "count must be between 0 and \(maximumExpansion) (KARNA_MAX_EXPANSION)", expression: ["count"])
+            throw FHIRError(.tooLarge, code: .tooCostly, "count must be between 0 and \(maximumExpansion) (KARNA_MAX_EXPANSION)", expression: ["count"])
         }
-        guard offset >= 0 else { throw FHIRError(.invalid, code: "value", "offset must not be negative", expression: ["offset"]) }
+        guard offset >= 0 else { throw FHIRError(.invalid, code: .value, "offset must not be negative", expression: ["offset"]) }
         let words = filter.map { Self.fold($0).split(separator: " ").map(String.init) } ?? []
         let matches: [Entry] = try state.withLock { state throws(FHIRError) in
             var seen = Set<String>()
@@ -198,10 +198,10 @@ public final class TerminologyService: Sendable {
     }
 
     private static func contains(_ definition: ValueSetDefinition, system: String, code: String, state: State, depth: Int) throws(FHIRError) -> Bool {
-        guard depth < 8 else { throw FHIRError(.invalid, code: "too-costly", "value set \(definition.url) includes value sets more than 8 levels deep") }
+        guard depth < 8 else { throw FHIRError(.invalid, code: .tooCostly, "value set \(definition.url) includes value sets more than 8 levels deep") }
         func matches(_ rule: ValueSetDefinition.Rule) throws(FHIRError) -> Bool {
             for url in rule.valueSets {
-                guard let nested = state.valueSets[url] else { throw FHIRError(.notFound, code: "not-found", "value set \(url), included by \(definition.url), is not known") }
+                guard let nested = state.valueSets[url] else { throw FHIRError(.notFound, code: .notFound, "value set \(url), included by \(definition.url), is not known") }
                 if try !contains(nested, system: system, code: code, state: state, depth: depth + 1) { return false }
             }
             guard rule.system.isEmpty || rule.system == system else { return false }
@@ -220,7 +220,7 @@ public final class TerminologyService: Sendable {
 
     /// Every (system, code) of a value set, in the order of its rules and the systems' own order.
     private static func members(_ definition: ValueSetDefinition, state: State, depth: Int) throws(FHIRError) -> [(String, String)] {
-        guard depth < 8 else { throw FHIRError(.invalid, code: "too-costly", "value set \(definition.url) includes value sets more than 8 levels deep") }
+        guard depth < 8 else { throw FHIRError(.invalid, code: .tooCostly, "value set \(definition.url) includes value sets more than 8 levels deep") }
         var result: [(String, String)] = []
         for rule in definition.include {
             var codes: [(String, String)]
@@ -233,10 +233,10 @@ public final class TerminologyService: Sendable {
                     rule.filters.allSatisfy { content.isA(code, $0.value) && !($0.op == "descendent-of" && code == $0.value) }
                 }.map { (rule.system, $0) }
             } else {
-                throw FHIRError(.notFound, code: "not-found", "code system \(rule.system), used by \(definition.url), is not known")
+                throw FHIRError(.notFound, code: .notFound, "code system \(rule.system), used by \(definition.url), is not known")
             }
             for url in rule.valueSets {
-                guard let nested = state.valueSets[url] else { throw FHIRError(.notFound, code: "not-found", "value set \(url), included by \(definition.url), is not known") }
+                guard let nested = state.valueSets[url] else { throw FHIRError(.notFound, code: .notFound, "value set \(url), included by \(definition.url), is not known") }
                 let nestedCodes = try members(nested, state: state, depth: depth + 1)
                 codes = rule.system.isEmpty && codes.isEmpty ? nestedCodes : codes.filter { code in nestedCodes.contains { $0 == code } }
             }

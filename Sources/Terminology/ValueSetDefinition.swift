@@ -29,9 +29,9 @@ public struct ValueSetDefinition: Sendable {
 
     /// Reads a ValueSet resource's `compose`; filters other than is-a and descendent-of on `concept` are refused by name.
     public init(resource: JSONObject) throws(FHIRError) {
-        guard resource.resourceType == "ValueSet" else { throw FHIRError(.invalid, code: "structure", "expected a ValueSet resource") }
+        guard resource.resourceType == "ValueSet" else { throw FHIRError(.invalid, code: .structure, "expected a ValueSet resource") }
         guard let url = resource["url"]?.stringValue, !url.isEmpty else {
-            throw FHIRError(.invalid, code: "required", "a ValueSet needs a url to be expanded", expression: ["ValueSet.url"])
+            throw FHIRError(.invalid, code: .required, "a ValueSet needs a url to be expanded", expression: ["ValueSet.url"])
         }
         func rules(_ name: String) throws(FHIRError) -> [Rule] {
             var result: [Rule] = []
@@ -41,7 +41,7 @@ public struct ValueSetDefinition: Sendable {
                 for (j, filter) in (item["filter"]?.arrayValue ?? []).enumerated() {
                     guard let filter = filter.objectValue, let op = filter["op"]?.stringValue, let value = filter["value"]?.stringValue else { continue }
                     guard filter["property"]?.stringValue == "concept", op == "is-a" || op == "descendent-of" else {
-                        throw FHIRError(.unsupported, code: "not-supported", "only concept is-a and descendent-of filters are supported",
+                        throw FHIRError(.unsupported, code: .notSupported, "only concept is-a and descendent-of filters are supported",
                                         expression: ["ValueSet.compose.\(name)[\(i)].filter[\(j)]"])
                     }
                     filters.append((op, value))

@@ -11,6 +11,11 @@ import Hummingbird
 /// The `karna` command: serve, migrate, import.
 @main
 struct Karna: AsyncParsableCommand {
+    /// Once per process: standard output, with the request id on every line written during a request.
+    static let bootstrapLogging: Void = LoggingSystem.bootstrap({ label, provider in
+        StreamLogHandler.standardOutput(label: label, metadataProvider: provider)
+    }, metadataProvider: RequestOrigin.metadataProvider)
+
     static let configuration = CommandConfiguration(
         commandName: "karna",
         abstract: "Kärna: an open core healthcare information system (FHIR R4) for Swedish regions.",
@@ -106,6 +111,8 @@ struct ServerOptions: ParsableArguments {
     }
 
     func logger(_ configuration: KarnaConfiguration) -> Logger {
+        // Every logger, whoever makes it, writes the request id of the request it runs in (RequestOrigin).
+        Karna.bootstrapLogging
         var logger = Logger(label: "karna")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         return logger

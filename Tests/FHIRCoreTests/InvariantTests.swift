@@ -13,7 +13,7 @@ import Testing
         // pat-1: a contact needs details or an organisation.
         let found = try issues(#"{"resourceType":"Patient","contact":[{"gender":"female"}]}"#)
         #expect(found.count == 1)
-        #expect(found.first?.code == "invariant")
+        #expect(found.first?.code == .invariant)
         #expect(found.first?.diagnostics.hasPrefix("pat-1:") == true)
         #expect(found.first?.diagnostics.contains("name.exists() or telecom.exists()") == true)
         #expect(found.first?.expression == ["Patient.contact[0]"])

@@ -43,7 +43,7 @@ struct ResourceValidatorTests {
 
     @Test func requiredElementsMustBePresent() throws {
         let found = try issues(#"{"resourceType":"Observation","code":{"text":"Hb"}}"#)
-        #expect(found.map(\.code) == ["required"])
+        #expect(found.map(\.code.rawValue) == ["required"])
         #expect(found.first?.expression == ["Observation.status"])
     }
 
@@ -53,9 +53,9 @@ struct ResourceValidatorTests {
     }
 
     @Test func resourceTypeMustBeKnownAndConcrete() throws {
-        #expect(try issues(#"{"resourceType":"Patinet"}"#).first?.code == "not-supported")
-        #expect(try issues(#"{"resourceType":"DomainResource"}"#).first?.code == "not-supported")
-        #expect(try issues(#"{"id":"x"}"#).first?.code == "required")
+        #expect(try issues(#"{"resourceType":"Patinet"}"#).first?.code == .notSupported)
+        #expect(try issues(#"{"resourceType":"DomainResource"}"#).first?.code == .notSupported)
+        #expect(try issues(#"{"id":"x"}"#).first?.code == .required)
         #expect(validator.validate(try JSONParser.parse(#"{"resourceType":"Patient"}"#), expectedType: "Observation").count == 1)
     }
 

@@ -53,6 +53,7 @@ struct AuditRecordBuilder {
                                           ("kind", .string(principal.kind.rawValue)), ("client", .string(principal.clientID))]))),
         ]
         if let address = RequestOrigin.address { members.append(("address", .string(address))) }
+        if let request = RequestOrigin.requestID { members.append(("request", .string(request))) }
         if let assignment = principal.assignment {
             members.append(("assignment", .object(JSONObject([
                 ("id", .string(assignment.id)), ("unit", .string(assignment.unitID)), ("unitName", .string(assignment.unitName)),

@@ -67,7 +67,7 @@ extension PatientDataSession {
     public func decide(sequence: Int64, verdict: ReviewDecision.Verdict, comment: String) async throws -> ReviewDecision {
         try await checkReviewAccess(patientID: nil)
         guard let record = try await store.auditRecords(AuditQuery(afterSequence: sequence - 1, beforeSequence: sequence + 1, limit: 1)).first else {
-            throw FHIRError(.notFound, code: "not-found", "AuditEvent/\(sequence) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "AuditEvent/\(sequence) does not exist")
         }
         let decision = ReviewDecision(sequence: sequence, verdict: verdict, comment: comment, reviewer: principal.reference, decidedAt: Instant.now())
         let entry = AuditRecordBuilder(principal: principal).entry(action: "review-decision", patientID: record.entry.patientID,

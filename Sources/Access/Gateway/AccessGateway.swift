@@ -40,7 +40,8 @@ public final class AccessGateway: Sendable {
     /// A session for one request of one principal; `action` names the interaction in the audit log.
     /// With `audit`, its read records wait there for `commit(_:)` instead of being appended at each call.
     public func session(_ principal: Principal, action: String, audit: RequestAudit? = nil) -> PatientDataSession {
-        PatientDataSession(gateway: self, principal: principal, action: action, requestAudit: audit)
+        RequestOrigin.trace?.principalKind = principal.kind.rawValue
+        return PatientDataSession(gateway: self, principal: principal, action: action, requestAudit: audit)
     }
 
     /// Appends what a request's sessions recorded. Only after this returns may the request's answer leave.
@@ -207,7 +208,7 @@ public struct PatientDataSession: Sendable {
     func deny(patientID: String?, _ why: String, facts: PatientAccessFacts? = nil, resources: [String] = []) async throws -> FHIRError {
         try await audit([builder.entry(action: action, patientID: patientID, resources: resources, basis: nil,
                                        outcome: "denied", facts: facts, reason: why)])
-        return FHIRError(.forbidden, code: "forbidden", "access denied: \(why)")
+        return FHIRError(.forbidden, code: .forbidden, "access denied: \(why)")
     }
 
     /// Keeps what the principal may see (redacted where needed), audits it per patient, and returns it in order.

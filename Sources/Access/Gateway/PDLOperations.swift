@@ -15,7 +15,7 @@ extension PatientDataSession {
         // The facts read the Patient and the directives in force already.
         let facts = try await facts(patientID)
         guard facts.exists else {
-            throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist")
         }
         let now = Instant.now()
         let directives = facts.directives
@@ -76,7 +76,7 @@ extension PatientDataSession {
     public func registerConsent(patientID: String, providerID: String, reason: String, days: Int?) async throws -> Directive {
         let assignment = try careAssignment()
         guard try await store.read(type: "Organization", id: providerID) != nil else {
-            throw FHIRError(.invalid, code: "invalid", "provider: Organization/\(providerID) does not exist")
+            throw FHIRError(.invalid, code: .invalid, "provider: Organization/\(providerID) does not exist")
         }
         let duration = days.map { Int64(min($0, 3_650)) * 86_400_000 }
         return try await register(.consent, patientID: patientID, unitID: assignment.unitID, providerID: providerID,
@@ -99,22 +99,22 @@ extension PatientDataSession {
     /// their own care provider.
     public func block(patientID: String, unitID: String?, providerID: String?, reason: String, patientRequest: String? = nil) async throws -> Directive {
         guard (unitID == nil) != (providerID == nil) else {
-            throw FHIRError(.invalid, code: "required", "name exactly one of unit and provider to block")
+            throw FHIRError(.invalid, code: .required, "name exactly one of unit and provider to block")
         }
         if principal.kind == .patient, principal.id != patientID {
-            throw FHIRError(.forbidden, code: "forbidden", "a patient may block only their own record")
+            throw FHIRError(.forbidden, code: .forbidden, "a patient may block only their own record")
         }
-        if principal.kind == .system { throw FHIRError(.forbidden, code: "forbidden", "a system client cannot register a spärr") }
+        if principal.kind == .system { throw FHIRError(.forbidden, code: .forbidden, "a system client cannot register a spärr") }
         let organisation = unitID ?? providerID!
         guard try await store.read(type: "Organization", id: organisation) != nil else {
-            throw FHIRError(.invalid, code: "invalid", "Organization/\(organisation) does not exist")
+            throw FHIRError(.invalid, code: .invalid, "Organization/\(organisation) does not exist")
         }
         var request: String?
         if principal.kind == .practitioner {
             let assignment = try careAssignment(allowing: [.care, .administration])
             request = patientRequest?.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let request, request.count >= 3 else {
-                throw FHIRError(.invalid, code: "required", "patientRequest: record how the patient asked for the spärr (at least 3 characters); "
+                throw FHIRError(.invalid, code: .required, "patientRequest: record how the patient asked for the spärr (at least 3 characters); "
                                 + "a spärr is the patient's decision", expression: ["patientRequest"])
             }
             let facts = try await facts(patientID)
@@ -139,7 +139,7 @@ extension PatientDataSession {
         }
         guard let record = try await store.controlRecord(kind: ControlKind.directive, key: directiveID), var directive = Directive.from(record),
               directive.patientID == patientID, directive.kind == .block, directive.revokedAt == nil
-        else { throw FHIRError(.notFound, code: "not-found", "no active spärr \(directiveID) on Patient/\(patientID)") }
+        else { throw FHIRError(.notFound, code: .notFound, "no active spärr \(directiveID) on Patient/\(patientID)") }
         directive.revokedAt = Instant.now()
         directive.revokedBy = principal.reference
         let entry = AuditRecordBuilder(principal: principal).entry(action: "unblock", patientID: patientID, resources: [], basis: .ownRecord,
@@ -149,10 +149,10 @@ extension PatientDataSession {
 
     private func careAssignment(allowing purposes: Set<AssignmentPurpose> = [.care]) throws -> Assignment {
         guard principal.kind == .practitioner, let assignment = principal.assignment else {
-            throw FHIRError(.forbidden, code: "forbidden", "only a practitioner acting under an assignment can register this")
+            throw FHIRError(.forbidden, code: .forbidden, "only a practitioner acting under an assignment can register this")
         }
         guard purposes.contains(assignment.purpose) else {
-            throw FHIRError(.forbidden, code: "forbidden", "the assignment at \(assignment.unitName) is not for care (vård och behandling)")
+            throw FHIRError(.forbidden, code: .forbidden, "the assignment at \(assignment.unitName) is not for care (vård och behandling)")
         }
         return assignment
     }
@@ -161,10 +161,10 @@ extension PatientDataSession {
                           reason: String, duration: Int64?, basis: AccessBasis, patientRequest: String? = nil) async throws -> Directive {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard reason.count >= 3 else {
-            throw FHIRError(.invalid, code: "required", "reason: a reason of at least 3 characters is required", expression: ["reason"])
+            throw FHIRError(.invalid, code: .required, "reason: a reason of at least 3 characters is required", expression: ["reason"])
         }
         guard let patient = try await store.read(type: "Patient", id: patientID), !patient.isDeleted else {
-            throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist")
         }
         let now = Instant.now()
         var directive = Directive(id: UUID().uuidString.lowercased(), kind: kind, patientID: patientID, unitID: unitID, providerID: providerID,
@@ -198,10 +198,10 @@ extension PatientDataSession {
         }
         let name = username.lowercased()
         guard AccountService.isValidUsername(name) else {
-            throw FHIRError(.invalid, code: "value", "username: 2–64 letters a–z, digits, '.', '_' or '-'; got '\(username)'", expression: ["username"])
+            throw FHIRError(.invalid, code: .value, "username: 2–64 letters a–z, digits, '.', '_' or '-'; got '\(username)'", expression: ["username"])
         }
         guard try await accounts.account(name) == nil else {
-            throw FHIRError(.conflict, code: "duplicate", "username: '\(name)' is taken", expression: ["username"])
+            throw FHIRError(.conflict, code: .duplicate, "username: '\(name)' is taken", expression: ["username"])
         }
         let entry = AuditRecordBuilder(principal: principal).entry(action: "create-account", patientID: nil, resources: ["Practitioner/\(practitionerID)"],
                                                                    basis: nil, outcome: "allowed", facts: nil, reason: name)
@@ -210,7 +210,7 @@ extension PatientDataSession {
         do {
             _ = try await commit(operations, inserting: [try AccountService.record(account)], audit: [entry])
         } catch is ControlRecordTaken {
-            throw FHIRError(.conflict, code: "duplicate", "username: '\(name)' is taken", expression: ["username"])
+            throw FHIRError(.conflict, code: .duplicate, "username: '\(name)' is taken", expression: ["username"])
         }
     }
 
@@ -233,10 +233,10 @@ extension PatientDataSession {
             throw try await deny(patientID: nil, "changing accounts needs a systemförvaltare assignment (administer permission)")
         }
         guard var account = try await accounts.account(username) else {
-            throw FHIRError(.notFound, code: "not-found", "username: no account '\(username)'", expression: ["username"])
+            throw FHIRError(.notFound, code: .notFound, "username: no account '\(username)'", expression: ["username"])
         }
         if account.subjectID == principal.id, change == .disable {
-            throw FHIRError(.invalid, code: "business-rule", "a systemförvaltare cannot disable their own account", expression: ["username"])
+            throw FHIRError(.invalid, code: .businessRule, "a systemförvaltare cannot disable their own account", expression: ["username"])
         }
         var password: String?, secret: String?
         switch change {
@@ -272,7 +272,7 @@ extension PatientDataSession {
             throw try await deny(patientID: nil, "configuring positions needs a systemförvaltare assignment (administer permission)")
         }
         guard !position.code.isEmpty, position.code.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-            throw FHIRError(.invalid, code: "invalid", "code must be letters, digits and '-'; got '\(position.code)'", expression: ["code"])
+            throw FHIRError(.invalid, code: .invalid, "code must be letters, digits and '-'; got '\(position.code)'", expression: ["code"])
         }
         let entry = AuditRecordBuilder(principal: principal).entry(action: "configure-position", patientID: nil, resources: [], basis: nil,
                                                                    outcome: "allowed", facts: nil, reason: "\(position.code): read \(position.permissions.read.sorted()), write \(position.permissions.write.sorted())")

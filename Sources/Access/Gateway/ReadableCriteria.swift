@@ -18,7 +18,7 @@ extension PatientDataSession {
     func readable(_ query: SearchQuery) async throws -> SearchQuery {
         let depth = query.filters.map(Self.depth).max() ?? 0
         if depth > gateway.settings.maximumChainDepth {
-            throw FHIRError(.invalid, code: "too-costly", "the search nests chains and _has \(depth) deep; at most \(gateway.settings.maximumChainDepth) "
+            throw FHIRError(.invalid, code: .tooCostly, "the search nests chains and _has \(depth) deep; at most \(gateway.settings.maximumChainDepth) "
                             + "(KARNA_MAX_CHAIN_DEPTH)")
         }
         guard depth > 0, !seesEverything(query) else { return query }
@@ -98,7 +98,7 @@ extension PatientDataSession {
             let batch = try await store.searchResources(query, limit: 1_000)
             examined += batch.count
             if examined > maximum * 10 {
-                throw FHIRError(.invalid, code: "too-costly", "'\(what)' matches more than \(maximum * 10) records to sort out which you may read; "
+                throw FHIRError(.invalid, code: .tooCostly, "'\(what)' matches more than \(maximum * 10) records to sort out which you may read; "
                                 + "narrow it (KARNA_MAX_CHAIN_MATCHES)")
             }
             try await prefetchFacts(batch)
@@ -106,7 +106,7 @@ extension PatientDataSession {
                 guard case .allowed = try await decide(candidate, interaction: "s").0 else { continue }
                 ids.append(candidate.id)
                 if ids.count > maximum {
-                    throw FHIRError(.invalid, code: "too-costly", "'\(what)' matches more than \(maximum) records you may read; narrow it "
+                    throw FHIRError(.invalid, code: .tooCostly, "'\(what)' matches more than \(maximum) records you may read; narrow it "
                                     + "(KARNA_MAX_CHAIN_MATCHES)")
                 }
             }

@@ -31,7 +31,7 @@ public struct Records: Sendable {
     /// The current version, or a 404 naming what is missing.
     public func require(_ type: String, _ id: String, role: String? = nil) async throws -> StoredResource {
         guard let stored = try await session.read(type: type, id: id), !stored.isDeleted else {
-            throw FHIRError(.notFound, code: "not-found", "\(role.map { "\($0): " } ?? "")\(type)/\(id) does not exist", expression: role.map { [$0] } ?? [])
+            throw FHIRError(.notFound, code: .notFound, "\(role.map { "\($0): " } ?? "")\(type)/\(id) does not exist", expression: role.map { [$0] } ?? [])
         }
         return stored
     }
@@ -57,7 +57,7 @@ public struct Records: Sendable {
             let page = try await session.search(query, limit: min(500, maximum + 1 - found.count))
             found += page.resources
             if found.count > maximum {
-                throw FHIRError(.tooLarge, code: "too-costly", "more than \(maximum) \(type) resources match; narrow the request")
+                throw FHIRError(.tooLarge, code: .tooCostly, "more than \(maximum) \(type) resources match; narrow the request")
             }
             guard page.hasMore, let last = page.resources.last else { return found }
             query.afterID = last.id
@@ -84,7 +84,7 @@ public func retryingConflicts<T: Sendable>(attempts: Int = 4, _ body: () async t
 /// A version mismatch or a taken id (someone else wrote first), as opposed to a refusal by a rule
 /// (code `business-rule`), which a retry would only repeat.
 public func isConcurrencyConflict(_ error: FHIRError) -> Bool {
-    (error.category == .preconditionFailed || error.category == .conflict) && error.issues.contains { $0.code == "conflict" || $0.code == "duplicate" }
+    (error.category == .preconditionFailed || error.category == .conflict) && (error.has(.conflict) || error.has(.duplicate))
 }
 
 /// The same for any error a commit throws (the store wraps the failing write's error).
@@ -96,6 +96,6 @@ public func isConcurrencyConflict(_ error: any Error) -> Bool {
 
 /// A refusal by a workflow rule: 409 with code `business-rule`, naming the rule.
 public func refused(_ message: String, expression: [String] = []) -> FHIRError {
-    FHIRError(.conflict, code: "business-rule", message, expression: expression)
+    FHIRError(.conflict, code: .businessRule, message, expression: expression)
 }
 

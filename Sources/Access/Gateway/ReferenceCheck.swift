@@ -27,7 +27,7 @@ extension PatientDataSession {
         let missing = wanted.filter { !found.contains($0.key) }.sorted { $0.value < $1.value }
         guard !missing.isEmpty else { return }
         throw FHIRError(.unprocessable, issues: missing.prefix(20).map { key, path in
-            FHIRIssue(code: "not-found", diagnostics: "\(path) refers to \(key.type)/\(key.id), which does not exist", expression: [path])
+            FHIRIssue(code: .notFound, diagnostics: "\(path) refers to \(key.type)/\(key.id), which does not exist", expression: [path])
         })
     }
 

@@ -307,6 +307,7 @@ public struct AccountService: Sendable {
         var members: [(key: String, value: JSONValue)] = [("recorded", .string(Instant.format(milliseconds: millis))), ("action", .string(action)),
                                                           ("outcome", .string(outcome)), ("client", .string(client))]
         if let address = RequestOrigin.address { members.append(("address", .string(address))) }
+        if let request = RequestOrigin.requestID { members.append(("request", .string(request))) }
         if let reason { members.append(("reason", .string(reason))) }
         return AuditEntry(recordedAt: millis, actor: actor, patientID: nil, action: action, outcome: outcome, flags: [],
                           json: JSONWriter.bytes(.object(JSONObject(members))))

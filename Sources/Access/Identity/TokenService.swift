@@ -313,6 +313,7 @@ public final class TokenService: Sendable {
             ("interface", .string(interface)), ("client", .string(client ?? "unknown")), ("reason", .string(reason)),
         ]
         if let address = RequestOrigin.address { members.append(("address", .string(address))) }
+        if let request = RequestOrigin.requestID { members.append(("request", .string(request))) }
         members.append(("flags", .array([.string(ReviewFlag.denied.rawValue), .string(ReviewFlag.failedAuthentication.rawValue)])))
         let entry = AuditEntry(recordedAt: now, actor: "Client/\(client ?? "unknown")", patientID: nil, action: "authenticate", outcome: "denied",
                                flags: [ReviewFlag.denied.rawValue, ReviewFlag.failedAuthentication.rawValue], json: JSONWriter.bytes(.object(JSONObject(members))))
@@ -350,11 +351,11 @@ public final class TokenService: Sendable {
     /// The principal of an `Authorization: Bearer …` header; throws 401 saying what is missing or wrong.
     public func principal(authorization header: String?) async throws -> Principal {
         guard let header else {
-            throw FHIRError(.unauthorized, code: "login", "an access token is needed: send 'Authorization: Bearer …' from \(issuer)/token")
+            throw FHIRError(.unauthorized, code: .login, "an access token is needed: send 'Authorization: Bearer …' from \(issuer)/token")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw FHIRError(.unauthorized, code: "login", "the Authorization header must be 'Bearer <access token>'")
+            throw FHIRError(.unauthorized, code: .login, "the Authorization header must be 'Bearer <access token>'")
         }
         return try await principal(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
     }
@@ -372,17 +373,17 @@ public final class TokenService: Sendable {
             do {
                 payload = try await keys.verify(token, as: AccessTokenPayload.self)
             } catch {
-                throw FHIRError(.unauthorized, code: "login", "the access token is not valid or has expired; get a new one from \(issuer)/token")
+                throw FHIRError(.unauthorized, code: .login, "the access token is not valid or has expired; get a new one from \(issuer)/token")
             }
             guard payload.iss.value == issuer, payload.aud.value.contains(audience) else {
-                throw FHIRError(.unauthorized, code: "login", "the access token was issued for another server")
+                throw FHIRError(.unauthorized, code: .login, "the access token was issued for another server")
             }
             let jti = payload.jti.value
             let revokedHere = revoked.withLock { $0.contains(jti) }
             let revokedStored = revokedHere ? true : try await store.controlRecord(kind: ControlKind.revokedToken, key: jti) != nil
             if revokedStored {
                 revoked.withLock { _ = $0.insert(jti) }
-                throw FHIRError(.unauthorized, code: "login", "the access token has been revoked")
+                throw FHIRError(.unauthorized, code: .login, "the access token has been revoked")
             }
             principal = try await resolve(payload)
             expires = Int64(payload.exp.value.timeIntervalSince1970 * 1000)
@@ -397,7 +398,7 @@ public final class TokenService: Sendable {
 
     private func resolve(_ payload: AccessTokenPayload) async throws -> Principal {
         guard let kind = Principal.Kind(rawValue: payload.kind) else {
-            throw FHIRError(.unauthorized, code: "login", "the access token names an unknown kind of principal")
+            throw FHIRError(.unauthorized, code: .login, "the access token names an unknown kind of principal")
         }
         let scopes = ScopeSet(payload.scope)
         switch kind {
@@ -452,16 +453,16 @@ public final class TokenService: Sendable {
     private func user(kind: Principal.Kind, account: UserAccount?, assignmentID: String?, assignment: Assignment?, scopes: ScopeSet,
                       launchPatient: String?, clientID: String, loggedInAt: Int64?) throws -> Principal {
         guard let account, !account.disabled else {
-            throw FHIRError(.unauthorized, code: "login", "the user of this token no longer exists or is disabled")
+            throw FHIRError(.unauthorized, code: .login, "the user of this token no longer exists or is disabled")
         }
         // A reset (or the user's own change elsewhere) ends what the old password opened.
         if let loggedInAt, let changed = account.passwordChangedAt, loggedInAt < changed {
-            throw FHIRError(.unauthorized, code: "login", "the password was changed after this login; log in again")
+            throw FHIRError(.unauthorized, code: .login, "the password was changed after this login; log in again")
         }
         var checked: Assignment?
         if kind == .practitioner, assignmentID != nil {
             guard let assignment, assignment.practitionerID == account.subjectID else {
-                throw FHIRError(.unauthorized, code: "login", "the assignment in the token is no longer valid; log in again")
+                throw FHIRError(.unauthorized, code: .login, "the assignment in the token is no longer valid; log in again")
             }
             checked = assignment
         }
@@ -474,17 +475,17 @@ public final class TokenService: Sendable {
         do {
             payload = try await external.keys.verify(token, as: ExternalTokenPayload.self)
         } catch {
-            throw FHIRError(.unauthorized, code: "login", "the token from \(external.issuer.issuer) is not valid or has expired")
+            throw FHIRError(.unauthorized, code: .login, "the token from \(external.issuer.issuer) is not valid or has expired")
         }
         guard payload.aud.value.contains(external.issuer.audience) else {
-            throw FHIRError(.unauthorized, code: "login", "the token from \(external.issuer.issuer) is not for this server")
+            throw FHIRError(.unauthorized, code: .login, "the token from \(external.issuer.issuer) is not for this server")
         }
         guard let hsa = payload.hsa_id, let assignmentID = payload.assignment, let assignment = try await directory.assignment(id: assignmentID) else {
-            throw FHIRError(.unauthorized, code: "login", "the token from \(external.issuer.issuer) must carry hsa_id and assignment (a PractitionerRole id)")
+            throw FHIRError(.unauthorized, code: .login, "the token from \(external.issuer.issuer) must carry hsa_id and assignment (a PractitionerRole id)")
         }
         let practitioners = try await store.lookup("Practitioner", [("identifier", "urn:oid:1.2.752.29.4.19|\(hsa)")], limit: 2)
         guard practitioners.count == 1, practitioners[0].id == assignment.practitionerID else {
-            throw FHIRError(.unauthorized, code: "login", "no single practitioner with HSA-id \(hsa) holds assignment \(assignmentID)")
+            throw FHIRError(.unauthorized, code: .login, "no single practitioner with HSA-id \(hsa) holds assignment \(assignmentID)")
         }
         let principal = Principal(kind: .practitioner, id: assignment.practitionerID, displayName: payload.name ?? hsa, assignment: assignment,
                                   scopes: ScopeSet(payload.scope ?? "user/*.cruds openid fhirUser"), clientID: external.issuer.issuer)

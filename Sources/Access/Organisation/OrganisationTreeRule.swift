@@ -26,6 +26,6 @@ struct OrganisationTreeRule: WriteRule {
         case .otherProvider(let from, let to):
             why = "moving Organization/\(id) from care provider Organization/\(from) to Organization/\(to) would hand its records to another vårdgivare; create a new unit there instead"
         }
-        throw FHIRError(.invalid, code: "business-rule", "partOf: \(why)", expression: ["Organization.partOf"])
+        throw FHIRError(.invalid, code: .businessRule, "partOf: \(why)", expression: ["Organization.partOf"])
     }
 }

@@ -8,7 +8,7 @@ public enum OperationOutcome {
             ("issue", .array(issues.map { issue in
                 var object = JSONObject([
                     ("severity", .string(issue.severity.rawValue)),
-                    ("code", .string(issue.code)),
+                    ("code", .string(issue.code.rawValue)),
                     ("diagnostics", .string(issue.diagnostics)),
                 ])
                 if !issue.expression.isEmpty {
@@ -24,6 +24,6 @@ public enum OperationOutcome {
     }
 
     public static func information(_ message: String) -> [UInt8] {
-        bytes([FHIRIssue(severity: .information, code: "informational", diagnostics: message)])
+        bytes([FHIRIssue(severity: .information, code: .informational, diagnostics: message)])
     }
 }

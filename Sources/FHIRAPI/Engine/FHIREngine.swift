@@ -94,7 +94,7 @@ public struct FHIREngine: Sendable {
             // The description may hold database details: log it, never show it.
             let reference = UUID().uuidString.lowercased()
             logger.error("internal error \(reference): \(String(reflecting: error))")
-            return .outcome(FHIRError(.internalError, code: "exception",
+            return .outcome(FHIRError(.internalError, code: .exception,
                                       "the server failed to process the request; the fault is logged under reference \(reference)"))
         }
     }
@@ -109,7 +109,7 @@ public struct FHIREngine: Sendable {
         case (.get, 1) where path[0] == "_history":
             return try await history(request, type: nil, id: nil)
         case (_, _) where path.first.map({ $0 == "metadata" || $0 == "_history" }) ?? false:
-            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(path.joined(separator: "/")) is not supported")
+            throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(path.joined(separator: "/")) is not supported")
         default:
             break
         }
@@ -117,7 +117,7 @@ public struct FHIREngine: Sendable {
             return try await operation(request, level: level, type: type, id: id, name: name)
         }
         guard let type = path.first else {
-            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) on the base URL is not supported; use POST for batch and transaction")
+            throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) on the base URL is not supported; use POST for batch and transaction")
         }
         try checkType(type)
         if type == "AuditEvent" { return try await auditEvents(request) }
@@ -148,9 +148,9 @@ public struct FHIREngine: Sendable {
         case (.get, 4) where path[2] == "_history", (.head, 4) where path[2] == "_history":
             return try await vread(request, type: type, id: try checkID(path[1]), version: path[3])
         case (.patch, _):
-            throw FHIRError(.unsupported, code: "not-supported", "PATCH is not supported yet; send the whole resource with PUT")
+            throw FHIRError(.unsupported, code: .notSupported, "PATCH is not supported yet; send the whole resource with PUT")
         default:
-            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(path.joined(separator: "/")) is not a supported FHIR interaction")
+            throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(path.joined(separator: "/")) is not a supported FHIR interaction")
         }
     }
 
@@ -171,7 +171,7 @@ public struct FHIREngine: Sendable {
         if let type { try checkType(type) }
         let id = try id.map { id throws(FHIRError) in try checkID(id) }
         guard let entry = operations.entry(level: level, type: type, name: name) else {
-            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation "
+            throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation "
                             + "($\(name)); GET \(baseURL)/metadata lists every operation this server answers")
         }
         return try await entry.handler(self, request, type, id, name)
@@ -179,13 +179,13 @@ public struct FHIREngine: Sendable {
 
     func checkType(_ type: String) throws(FHIRError) {
         guard definitions.isResourceType(type) else {
-            throw FHIRError(.notFound, code: "not-supported", "'\(type)' is not an R4 resource type")
+            throw FHIRError(.notFound, code: .notSupported, "'\(type)' is not an R4 resource type")
         }
     }
 
     func checkID(_ id: String) throws(FHIRError) -> String {
         if let problem = PrimitiveFormat.problem(type: "id", value: .string(id)) {
-            throw FHIRError(.invalid, code: "invalid", "the id in the URL is invalid: \(problem)")
+            throw FHIRError(.invalid, code: .invalid, "the id in the URL is invalid: \(problem)")
         }
         return id
     }
@@ -193,13 +193,13 @@ public struct FHIREngine: Sendable {
     /// Checks that `body` is a valid resource of `type`; all problems in one error.
     func validResource(_ body: JSONValue?, type: String, expressionPrefix: String? = nil, issues precomputed: [FHIRIssue]? = nil) throws(FHIRError) -> JSONObject {
         guard let body else {
-            throw FHIRError(.invalid, code: "required", "the request has no body; send a \(type) resource as JSON")
+            throw FHIRError(.invalid, code: .required, "the request has no body; send a \(type) resource as JSON")
         }
         guard case .object(let object) = body else {
-            throw FHIRError(.invalid, code: "structure", "the body must be a JSON object, found a \(body.kindName)")
+            throw FHIRError(.invalid, code: .structure, "the body must be a JSON object, found a \(body.kindName)")
         }
         if let actual = object.resourceType, actual != type {
-            throw FHIRError(.invalid, code: "invalid", "the body is a \(actual) but the URL is for \(type)",
+            throw FHIRError(.invalid, code: .invalid, "the body is a \(actual) but the URL is for \(type)",
                             expression: [expressionPrefix.map { "\($0).resourceType" } ?? "resourceType"])
         }
         var issues = precomputed ?? validator.validate(body)
@@ -224,9 +224,9 @@ public struct FHIREngine: Sendable {
             return try JSONParser.parse(bytes, limits: limits.json)
         } catch {
             if error.reason.isLimit {
-                throw FHIRError(.tooLarge, code: "too-costly", error.description)
+                throw FHIRError(.tooLarge, code: .tooCostly, error.description)
             }
-            throw FHIRError(.invalid, code: "structure", error.description)
+            throw FHIRError(.invalid, code: .structure, error.description)
         }
     }
 
@@ -239,7 +239,7 @@ public struct FHIREngine: Sendable {
         if text.hasPrefix("W/") { text = text.dropFirst(2) }
         text = Substring(String(text).trimming("\""))
         guard let version = Int(text), version > 0 else {
-            throw FHIRError(.invalid, code: "invalid", "If-Match must be a version ETag like W/\"3\"; got '\(etag)'")
+            throw FHIRError(.invalid, code: .invalid, "If-Match must be a version ETag like W/\"3\"; got '\(etag)'")
         }
         return version
     }
@@ -247,7 +247,7 @@ public struct FHIREngine: Sendable {
     func count(_ request: FHIRRequest) throws(FHIRError) -> Int {
         guard let text = request.parameter("_count") else { return limits.defaultPageSize }
         guard let count = Int(text), count >= 0 else {
-            throw FHIRError(.invalid, code: "invalid", "_count must be a whole number of 0 or more; got '\(text)'")
+            throw FHIRError(.invalid, code: .invalid, "_count must be a whole number of 0 or more; got '\(text)'")
         }
         return min(count, limits.maxPageSize)
     }

@@ -39,7 +39,7 @@ public struct FHIRResponse: Sendable {
 
     /// 503 with `Retry-After`: the database cannot serve now.
     public static func unavailable(_ error: StoreUnavailable) -> FHIRResponse {
-        var response = FHIRResponse(status: 503, body: OperationOutcome.bytes([FHIRIssue(code: "transient", diagnostics: error.description)]))
+        var response = FHIRResponse(status: 503, body: OperationOutcome.bytes([FHIRIssue(code: .transient, diagnostics: error.description)]))
         response.retryAfter = error.retryAfterSeconds
         return response
     }

@@ -11,9 +11,9 @@ enum ContentNegotiation {
         case "application/fhir+json", "application/json", "application/json+fhir", "": return
         case "application/x-www-form-urlencoded": return
         case let type where type.contains("xml"):
-            throw FHIRError(.unsupportedMediaType, code: "not-supported", "this server reads FHIR JSON only; send the resource as application/fhir+json, not \(mediaType)")
+            throw FHIRError(.unsupportedMediaType, code: .notSupported, "this server reads FHIR JSON only; send the resource as application/fhir+json, not \(mediaType)")
         default:
-            throw FHIRError(.unsupportedMediaType, code: "not-supported", "the Content-Type \(mediaType) is not supported; use application/fhir+json")
+            throw FHIRError(.unsupportedMediaType, code: .notSupported, "the Content-Type \(mediaType) is not supported; use application/fhir+json")
         }
     }
 
@@ -22,7 +22,7 @@ enum ContentNegotiation {
         if let format {
             let value = format.lowercased()
             if ["json", "application/json", "application/fhir+json", "application/json+fhir"].contains(value) { return }
-            throw FHIRError(.notAcceptable, code: "not-supported", "_format=\(format) is not available; this server answers in JSON (_format=json)")
+            throw FHIRError(.notAcceptable, code: .notSupported, "_format=\(format) is not available; this server answers in JSON (_format=json)")
         }
         guard let accept, !accept.isEmpty else { return }
         let types = accept.split(separator: ",").map { $0.split(separator: ";").first.map { String($0).trimming(" ").lowercased() } ?? "" }
@@ -30,7 +30,7 @@ enum ContentNegotiation {
             type == "*/*" || type == "application/*" || type.contains("json") || type == "text/html" || type == "text/plain"
         }
         if !acceptable {
-            throw FHIRError(.notAcceptable, code: "not-supported", "this server answers in application/fhir+json; the request accepts only \(accept)")
+            throw FHIRError(.notAcceptable, code: .notSupported, "this server answers in application/fhir+json; the request accepts only \(accept)")
         }
     }
 }

@@ -51,14 +51,14 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         } catch {
             let reference = UUID().uuidString.lowercased()
             engine.logger.error("internal error \(reference) before the interaction: \(String(reflecting: error))")
-            return respond(.outcome(FHIRError(.internalError, code: "exception", "the server failed to process the request; the fault is logged under reference \(reference)")),
+            return respond(.outcome(FHIRError(.internalError, code: .exception, "the server failed to process the request; the fault is logged under reference \(reference)")),
                            method: .get)
         }
     }
 
     private func parse(_ request: Request) async throws -> FHIRRequest {
         guard let method = FHIRRequest.Method(rawValue: request.method.rawValue) else {
-            throw FHIRError(.unsupported, code: "not-supported", "the HTTP method \(request.method.rawValue) is not supported")
+            throw FHIRError(.unsupported, code: .notSupported, "the HTTP method \(request.method.rawValue) is not supported")
         }
         let rawPath = request.uri.path
         let below = rawPath.hasPrefix("/fhir") ? rawPath.dropFirst(5) : Substring(rawPath)
@@ -79,7 +79,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         do {
             buffer = try await request.body.collect(upTo: engine.limits.maxBodyBytes)
         } catch {
-            throw FHIRError(.tooLarge, code: "too-costly",
+            throw FHIRError(.tooLarge, code: .tooCostly,
                             "the request body is larger than the limit of \(engine.limits.maxBodyBytes) bytes (KARNA_MAX_BODY_BYTES)")
         }
         let bytes = Array(buffer.readableBytesView)

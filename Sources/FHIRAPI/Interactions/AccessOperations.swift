@@ -13,14 +13,14 @@ extension FHIREngine {
         func value(_ name: String) -> String? { parameters[name] }
         func required(_ name: String) throws(FHIRError) -> String {
             guard let text = value(name), !text.isEmpty else {
-                throw FHIRError(.invalid, code: "required", "the parameter '\(name)' is required for $\(operation)", expression: [name])
+                throw FHIRError(.invalid, code: .required, "the parameter '\(name)' is required for $\(operation)", expression: [name])
             }
             return text
         }
         func days() throws(FHIRError) -> Int? {
             guard let text = value("days") else { return nil }
             guard let days = Int(text), days > 0 else {
-                throw FHIRError(.invalid, code: "invalid", "days must be a whole number above 0; got '\(text)'", expression: ["days"])
+                throw FHIRError(.invalid, code: .invalid, "days must be a whole number above 0; got '\(text)'", expression: ["days"])
             }
             return days
         }
@@ -43,7 +43,7 @@ extension FHIREngine {
             try await data.unblock(patientID: patientID, directiveID: try required("block"))
             return FHIRResponse(status: 200, body: OperationOutcome.information("the spärr was lifted"))
         default:
-            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) Patient/[id]/$\(operation) is not a supported operation")
+            throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) Patient/[id]/$\(operation) is not a supported operation")
         }
     }
 
@@ -62,15 +62,15 @@ extension FHIREngine {
                 case "subtype", "action": query.action = value
                 case "date":
                     guard let (prefix, millis) = Self.datePrefix(value) else {
-                        throw FHIRError(.invalid, code: "invalid", "date must be like ge2026-01-01 or le2026-01-31T12:00:00Z; got '\(value)'", expression: ["date"])
+                        throw FHIRError(.invalid, code: .invalid, "date must be like ge2026-01-01 or le2026-01-31T12:00:00Z; got '\(value)'", expression: ["date"])
                     }
                     if prefix == "ge" || prefix == "gt" { query.from = millis.low } else { query.to = millis.high }
                 case "_cursor":
-                    guard let sequence = Int64(value) else { throw FHIRError(.invalid, code: "invalid", "_cursor must be a number from a next link") }
+                    guard let sequence = Int64(value) else { throw FHIRError(.invalid, code: .invalid, "_cursor must be a number from a next link") }
                     query.beforeSequence = sequence
                 case "_count", "_format": break
                 default:
-                    if request.prefer.strictHandling { throw FHIRError(.invalid, code: "not-supported", "unknown AuditEvent search parameter '\(name)'") }
+                    if request.prefer.strictHandling { throw FHIRError(.invalid, code: .notSupported, "unknown AuditEvent search parameter '\(name)'") }
                 }
             }
             let events = try await data.auditEvents(query)
@@ -88,7 +88,7 @@ extension FHIREngine {
         case (.get, 2) where path[1] == "$review-queue":
             let after = try request.parameter("_cursor").map { cursor -> Int64 in
                 guard let sequence = Int64(cursor), sequence >= 0 else {
-                    throw FHIRError(.invalid, code: "invalid", "_cursor must be a number from a next link; got '\(cursor)'", expression: ["_cursor"])
+                    throw FHIRError(.invalid, code: .invalid, "_cursor must be a number from a next link; got '\(cursor)'", expression: ["_cursor"])
                 }
                 return sequence
             } ?? 0
@@ -108,20 +108,20 @@ extension FHIREngine {
             return FHIRResponse(status: 200, body: bundle.bytes())
         case (.get, 2):
             guard let sequence = Int64(path[1]), let event = try await data.auditEvent(sequence: sequence) else {
-                throw FHIRError(.notFound, code: "not-found", "AuditEvent/\(path[1]) does not exist")
+                throw FHIRError(.notFound, code: .notFound, "AuditEvent/\(path[1]) does not exist")
             }
             return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(event)))
         case (.post, 3) where path[2] == "$review":
-            guard let sequence = Int64(path[1]) else { throw FHIRError(.notFound, code: "not-found", "AuditEvent/\(path[1]) does not exist") }
+            guard let sequence = Int64(path[1]) else { throw FHIRError(.notFound, code: .notFound, "AuditEvent/\(path[1]) does not exist") }
             let parameters = try operationParameters(request)
             guard let verdictText = parameters["verdict"], let verdict = ReviewDecision.Verdict(rawValue: verdictText) else {
-                throw FHIRError(.invalid, code: "required", "verdict must be one of \(ReviewDecision.Verdict.allCases.map(\.rawValue).joined(separator: ", "))",
+                throw FHIRError(.invalid, code: .required, "verdict must be one of \(ReviewDecision.Verdict.allCases.map(\.rawValue).joined(separator: ", "))",
                                 expression: ["verdict"])
             }
             let decision = try await data.decide(sequence: sequence, verdict: verdict, comment: parameters["comment"] ?? "")
             return FHIRResponse(status: 200, body: OperationOutcome.information("AuditEvent/\(decision.sequence) reviewed: \(decision.verdict.rawValue)"))
         default:
-            throw FHIRError(.methodNotAllowed, code: "not-supported",
+            throw FHIRError(.methodNotAllowed, code: .notSupported,
                             "\(request.method.rawValue) on AuditEvent: audit records are written by the server and never changed or deleted")
         }
     }
@@ -132,7 +132,7 @@ extension FHIREngine {
         for (name, value) in request.query { result[name] = value }
         guard let body = request.body else { return result }
         guard case .object(let object) = body, object.resourceType == "Parameters" else {
-            throw FHIRError(.invalid, code: "structure", "an operation takes a Parameters resource as its body")
+            throw FHIRError(.invalid, code: .structure, "an operation takes a Parameters resource as its body")
         }
         for parameter in object["parameter"]?.arrayValue ?? [] {
             guard let parameter = parameter.objectValue, let name = parameter["name"]?.stringValue else { continue }
@@ -197,17 +197,17 @@ extension FHIREngine {
     func positionsOperation(_ request: FHIRRequest) async throws -> FHIRResponse {
         if request.method == .post {
             let p = try operationParameters(request)
-            guard let code = p["code"], !code.isEmpty else { throw FHIRError(.invalid, code: "required", "code is required", expression: ["code"]) }
+            guard let code = p["code"], !code.isEmpty else { throw FHIRError(.invalid, code: .required, "code is required", expression: ["code"]) }
             func list(_ name: String) -> Set<String> { Set((p[name] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
             func flag(_ name: String) throws(FHIRError) -> Bool {
                 switch p[name] {
                 case nil, "false": return false
                 case "true": return true
-                case let other?: throw FHIRError(.invalid, code: "invalid", "\(name) must be true or false; got '\(other)'", expression: [name])
+                case let other?: throw FHIRError(.invalid, code: .invalid, "\(name) must be true or false; got '\(other)'", expression: [name])
                 }
             }
             for type in list("read").union(list("write")) where type != "*" && !definitions.isResourceType(type) {
-                throw FHIRError(.invalid, code: "invalid", "'\(type)' is not an R4 resource type", expression: ["read", "write"])
+                throw FHIRError(.invalid, code: .invalid, "'\(type)' is not an R4 resource type", expression: ["read", "write"])
             }
             let position = Position(code: code, display: p["display"] ?? code,
                                     permissions: Permissions(read: list("read"), write: list("write"), sign: try flag("sign"), prescribe: try flag("prescribe"),

@@ -75,19 +75,19 @@ extension FHIREngine {
         func day(_ name: String) throws(FHIRError) -> Int? {
             guard let text = p[name] else { return nil }
             guard let day = SwedishTime.parseDay(String(text.prefix(10))) else {
-                throw FHIRError(.invalid, code: "value", "\(name) must be a date like 2026-11-23; got '\(text)'", expression: [name])
+                throw FHIRError(.invalid, code: .value, "\(name) must be a date like 2026-11-23; got '\(text)'", expression: [name])
             }
             return day
         }
         func instant(_ name: String) throws(FHIRError) -> Int64 {
             let text = try required(name)
             if let value = Instant.parse(text), text.count > 10 { return value }
-            throw FHIRError(.invalid, code: "value", "\(name) must be a date and time with zone, like 2026-11-23T08:00:00+01:00; got '\(text)'", expression: [name])
+            throw FHIRError(.invalid, code: .value, "\(name) must be a date and time with zone, like 2026-11-23T08:00:00+01:00; got '\(text)'", expression: [name])
         }
         func visitType(_ name: String) throws(FHIRError) -> VisitType? {
             guard let text = p[name] else { return nil }
             guard let type = VisitType(rawValue: text) else {
-                throw FHIRError(.invalid, code: "value", "\(name) must be one of \(VisitType.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'", expression: [name])
+                throw FHIRError(.invalid, code: .value, "\(name) must be one of \(VisitType.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'", expression: [name])
             }
             return type
         }
@@ -130,14 +130,14 @@ extension FHIREngine {
         // Care contacts and stays
         case ("Encounter", nil, "register-contact"):
             try post()
-            guard let visit = try visitType("visitType") else { throw FHIRError(.invalid, code: "required", "visitType is required", expression: ["visitType"]) }
+            guard let visit = try visitType("visitType") else { throw FHIRError(.invalid, code: .required, "visitType is required", expression: ["visitType"]) }
             return resource(try await a.contacts.registerContact(patientID: try requiredID("patient"), visitType: visit, unitID: try idParameter("unit"),
                                                                  started: try bool("started", default: false), session: data), status: 201)
         case ("Encounter", nil, "admit"):
             try post()
             let plannedDay = try p["plannedDate"].map { text throws(FHIRError) in
                 guard let day = SwedishTime.parseDay(text) else {
-                    throw FHIRError(.invalid, code: "value", "plannedDate must be a date like 2026-12-10; got '\(text)'", expression: ["plannedDate"])
+                    throw FHIRError(.invalid, code: .value, "plannedDate must be a date like 2026-12-10; got '\(text)'", expression: ["plannedDate"])
                 }
                 return day
             }
@@ -148,7 +148,7 @@ extension FHIREngine {
         case ("Encounter", let encounterID?, "pay"):
             try post()
             guard let method = Cashier.Method(rawValue: try required("method")) else {
-                throw FHIRError(.invalid, code: "value", "method must be one of \(Cashier.Method.allCases.map(\.rawValue).joined(separator: ", "))", expression: ["method"])
+                throw FHIRError(.invalid, code: .value, "method must be one of \(Cashier.Method.allCases.map(\.rawValue).joined(separator: ", "))", expression: ["method"])
             }
             let payment = try await a.cashier.pay(encounterID: encounterID, method: method, visitType: try visitType("visitType"), session: data)
             var out = ParametersBuilder()
@@ -166,7 +166,7 @@ extension FHIREngine {
                                                              "discharge": .finish, "cancel": .cancel, "transfer": .transfer, "entered-in-error": .enteredInError]
             guard let event = events[name] else { throw unsupported(request, operation) }
             if name == "discharge", try await data.read(type: "Encounter", id: encounterID)?.object["class"]?.objectValue?["code"]?.stringValue != "IMP" {
-                throw FHIRError(.invalid, code: "business-rule", "$discharge is for inpatient stays; finish a visit with $finish")
+                throw FHIRError(.invalid, code: .businessRule, "$discharge is for inpatient stays; finish a visit with $finish")
             }
             return resource(try await a.contacts.transition(encounterID: encounterID, event: event, toWard: try idParameter("ward"), toBed: try idParameter("bed"),
                                                             dischargeDisposition: p["destination"], reason: p["reason"], session: data))
@@ -253,7 +253,7 @@ extension FHIREngine {
         case ("Appointment", nil, "add-to-waiting-list"):
             try post()
             guard let stage = CareGuarantee.Stage(rawValue: p["stage"] ?? "besok") else {
-                throw FHIRError(.invalid, code: "value", "stage must be one of \(CareGuarantee.Stage.allCases.map(\.rawValue).joined(separator: ", "))", expression: ["stage"])
+                throw FHIRError(.invalid, code: .value, "stage must be one of \(CareGuarantee.Stage.allCases.map(\.rawValue).joined(separator: ", "))", expression: ["stage"])
             }
             let referral = try idParameter("referral")
             let entry = try await a.waitingList.add(patientID: try requiredID("patient"), unitID: try idParameter("unit"), visitType: try visitType("visitType") ?? .doctor,
@@ -283,7 +283,7 @@ extension FHIREngine {
         case ("Appointment", let appointmentID?, "cancel"):
             try post()
             guard let by = AppointmentBook.CancelledBy(rawValue: p["by"] ?? "clinic") else {
-                throw FHIRError(.invalid, code: "value", "by must be patient or clinic", expression: ["by"])
+                throw FHIRError(.invalid, code: .value, "by must be patient or clinic", expression: ["by"])
             }
             return resource(try await a.book.cancel(appointmentID: appointmentID, by: by, reason: try required("reason"), session: data))
         case ("Appointment", let appointmentID?, "no-show"):
@@ -339,13 +339,13 @@ extension FHIREngine {
             do {
                 schedule = try JSONDecoder().decode(FeeSchedule.self, from: Data(text.utf8))
             } catch {
-                throw FHIRError(.invalid, code: "structure", "schedule must be a fee schedule as JSON (as $fee-schedule returns): \(error)", expression: ["schedule"])
+                throw FHIRError(.invalid, code: .structure, "schedule must be a fee schedule as JSON (as $fee-schedule returns): \(error)", expression: ["schedule"])
             }
             try await a.cashier.configure(schedule, session: data)
             return FHIRResponse(status: 200, body: OperationOutcome.information("the fee schedule was replaced"))
         case (nil, nil, "invoice-export"):
             guard let from = try day("from"), let to = try day("to") else {
-                throw FHIRError(.invalid, code: "required", "from and to (dates) are required", expression: ["from", "to"])
+                throw FHIRError(.invalid, code: .required, "from and to (dates) are required", expression: ["from", "to"])
             }
             var response = FHIRResponse(status: 200, body: Array(try await a.cashier.invoiceExport(fromDay: from, toDay: to, unitID: try idParameter("unit"), session: data).utf8))
             response.contentType = "text/csv; charset=utf-8"
@@ -356,7 +356,7 @@ extension FHIREngine {
     }
 
     private func unsupported(_ request: FHIRRequest, _ operation: String) -> FHIRError {
-        FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation ($\(operation))")
+        FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation ($\(operation))")
     }
 
     private func mergeResponse(_ result: PatientRegistry.MergeResult) -> FHIRResponse {

@@ -54,19 +54,19 @@ extension FHIREngine {
 
     func processBundle(_ body: JSONValue?, prefer: Prefer, options: TransactionOptions) async throws -> (FHIRResponse, TransactionSummary) {
         guard case .object(let bundle)? = body else {
-            throw FHIRError(.invalid, code: "structure", "POST to the base URL takes a batch or transaction Bundle")
+            throw FHIRError(.invalid, code: .structure, "POST to the base URL takes a batch or transaction Bundle")
         }
         guard bundle.resourceType == "Bundle" else {
-            throw FHIRError(.invalid, code: "invalid", "POST to the base URL takes a Bundle, not a \(bundle.resourceType ?? "body without resourceType")",
+            throw FHIRError(.invalid, code: .invalid, "POST to the base URL takes a Bundle, not a \(bundle.resourceType ?? "body without resourceType")",
                             expression: ["resourceType"])
         }
         let bundleType = bundle["type"]?.stringValue
         guard bundleType == "transaction" || bundleType == "batch" else {
-            throw FHIRError(.invalid, code: "invalid", "the Bundle's type must be 'transaction' or 'batch'; got '\(bundleType ?? "none")'", expression: ["Bundle.type"])
+            throw FHIRError(.invalid, code: .invalid, "the Bundle's type must be 'transaction' or 'batch'; got '\(bundleType ?? "none")'", expression: ["Bundle.type"])
         }
         let rawEntries = bundle["entry"]?.arrayValue ?? []
         if rawEntries.count > limits.maxBundleEntries {
-            throw FHIRError(.tooLarge, code: "too-costly",
+            throw FHIRError(.tooLarge, code: .tooCostly,
                             "the Bundle has \(rawEntries.count) entries; the limit is \(limits.maxBundleEntries) (KARNA_MAX_BUNDLE_ENTRIES)", expression: ["Bundle.entry"])
         }
         let entries = try rawEntries.enumerated().map { try parseEntry($1, index: $0) }
@@ -79,19 +79,19 @@ extension FHIREngine {
     private func parseEntry(_ value: JSONValue, index: Int) throws(FHIRError) -> BundleEntry {
         let expression = "Bundle.entry[\(index)]"
         guard case .object(let entry) = value else {
-            throw FHIRError(.invalid, code: "structure", "each entry must be an object", expression: [expression])
+            throw FHIRError(.invalid, code: .structure, "each entry must be an object", expression: [expression])
         }
         guard case .object(let request)? = entry["request"] else {
-            throw FHIRError(.invalid, code: "required", "the entry has no 'request'; say which method and url it is for", expression: ["\(expression).request"])
+            throw FHIRError(.invalid, code: .required, "the entry has no 'request'; say which method and url it is for", expression: ["\(expression).request"])
         }
         guard let methodText = request["method"]?.stringValue, let method = FHIRRequest.Method(rawValue: methodText), method != .head else {
-            throw FHIRError(.invalid, code: "value", "request.method must be GET, POST, PUT, PATCH or DELETE", expression: ["\(expression).request.method"])
+            throw FHIRError(.invalid, code: .value, "request.method must be GET, POST, PUT, PATCH or DELETE", expression: ["\(expression).request.method"])
         }
         guard let url = request["url"]?.stringValue, !url.isEmpty else {
-            throw FHIRError(.invalid, code: "required", "request.url is missing", expression: ["\(expression).request.url"])
+            throw FHIRError(.invalid, code: .required, "request.url is missing", expression: ["\(expression).request.url"])
         }
         if (method == .post || method == .put), entry["resource"] == nil {
-            throw FHIRError(.invalid, code: "required", "a \(method.rawValue) entry needs a resource", expression: ["\(expression).resource"])
+            throw FHIRError(.invalid, code: .required, "a \(method.rawValue) entry needs a resource", expression: ["\(expression).resource"])
         }
         return BundleEntry(index: index, fullUrl: entry["fullUrl"]?.stringValue, method: method, url: Self.relative(url, base: baseURL),
                            resource: entry["resource"], ifMatch: request["ifMatch"]?.stringValue,
@@ -136,7 +136,7 @@ extension FHIREngine {
                 if let criteria = try await ifNoneExistCriteria(entry, type: type) {
                     let matches = try await data.find(criteria)
                     if matches.count > 1 {
-                        throw FHIRError(.preconditionFailed, code: "multiple-matches",
+                        throw FHIRError(.preconditionFailed, code: .multipleMatches,
                                         "\(entry.expression): ifNoneExist '\(entry.ifNoneExist ?? "")' matches \(matches.count) resources", expression: [entry.expression])
                     }
                     if let match = matches.first { matched[entry.index] = match }
@@ -182,7 +182,7 @@ extension FHIREngine {
                                                      issues: prevalidated[entry.index])
                     if matched[entry.index] != nil { continue }
                     if entry.method == .put, let bodyID = resource.id, bodyID != target.id {
-                        throw FHIRError(.invalid, code: "invalid", "the resource id '\(bodyID)' differs from the id in request.url ('\(target.id)')",
+                        throw FHIRError(.invalid, code: .invalid, "the resource id '\(bodyID)' differs from the id in request.url ('\(target.id)')",
                                         expression: ["\(entry.expression).resource.id"])
                     }
                     resource.set("id", .string(target.id), insertingAt: 1)
@@ -198,7 +198,7 @@ extension FHIREngine {
                         writes.append((entry, .delete(type: key.type, id: key.id, ifMatch: ifMatch)))
                     }
                 case .patch:
-                    throw FHIRError(.unsupported, code: "not-supported", "\(entry.expression): PATCH is not supported yet", expression: [entry.expression])
+                    throw FHIRError(.unsupported, code: .notSupported, "\(entry.expression): PATCH is not supported yet", expression: [entry.expression])
                 case .get, .head:
                     continue
                 }
@@ -246,14 +246,14 @@ extension FHIREngine {
     private func entryType(_ entry: BundleEntry) throws(FHIRError) -> String {
         let type = String(entry.url.split(separator: "?").first ?? "")
         guard definitions.isResourceType(type) else {
-            throw FHIRError(.invalid, code: "invalid", "request.url '\(entry.url)' must name a resource type for a POST", expression: ["\(entry.expression).request.url"])
+            throw FHIRError(.invalid, code: .invalid, "request.url '\(entry.url)' must name a resource type for a POST", expression: ["\(entry.expression).request.url"])
         }
         return type
     }
 
     private func checkEntryID(_ id: String, _ entry: BundleEntry) throws(FHIRError) -> String {
         if let problem = PrimitiveFormat.problem(type: "id", value: .string(id)) {
-            throw FHIRError(.invalid, code: "invalid", problem, expression: ["\(entry.expression).fullUrl"])
+            throw FHIRError(.invalid, code: .invalid, problem, expression: ["\(entry.expression).fullUrl"])
         }
         return id
     }
@@ -264,7 +264,7 @@ extension FHIREngine {
         do {
             return try ConditionalCriteria(type: type, query: query)
         } catch {
-            throw FHIRError(error.category, code: "invalid", "\(entry.expression).request.ifNoneExist: \(error.issues.first?.diagnostics ?? "")",
+            throw FHIRError(error.category, code: .invalid, "\(entry.expression).request.ifNoneExist: \(error.issues.first?.diagnostics ?? "")",
                             expression: ["\(entry.expression).request.ifNoneExist"])
         }
     }
@@ -272,7 +272,7 @@ extension FHIREngine {
     private func putTarget(_ entry: BundleEntry) async throws -> ResourceKey {
         let request = FHIRRequest(method: .put, url: entry.url)
         guard let type = request.path.first, definitions.isResourceType(type) else {
-            throw FHIRError(.invalid, code: "invalid", "request.url '\(entry.url)' must start with a resource type", expression: ["\(entry.expression).request.url"])
+            throw FHIRError(.invalid, code: .invalid, "request.url '\(entry.url)' must start with a resource type", expression: ["\(entry.expression).request.url"])
         }
         if request.path.count == 2 { return ResourceKey(type: type, id: try checkEntryID(request.path[1], entry)) }
         let matches = try await data.find(try ConditionalCriteria(type: type, query: request.criteriaQuery))
@@ -280,7 +280,7 @@ extension FHIREngine {
         case 0: return ResourceKey(type: type, id: entry.resource?.objectValue?.id ?? Self.newID())
         case 1: return ResourceKey(type: type, id: matches[0])
         default:
-            throw FHIRError(.preconditionFailed, code: "multiple-matches", "\(entry.expression): '\(entry.url)' matches \(matches.count) resources",
+            throw FHIRError(.preconditionFailed, code: .multipleMatches, "\(entry.expression): '\(entry.url)' matches \(matches.count) resources",
                             expression: ["\(entry.expression).request.url"])
         }
     }
@@ -288,12 +288,12 @@ extension FHIREngine {
     private func deleteTargets(_ entry: BundleEntry) async throws -> [ResourceKey] {
         let request = FHIRRequest(method: .delete, url: entry.url)
         guard let type = request.path.first, definitions.isResourceType(type) else {
-            throw FHIRError(.invalid, code: "invalid", "request.url '\(entry.url)' must start with a resource type", expression: ["\(entry.expression).request.url"])
+            throw FHIRError(.invalid, code: .invalid, "request.url '\(entry.url)' must start with a resource type", expression: ["\(entry.expression).request.url"])
         }
         if request.path.count == 2 { return [ResourceKey(type: type, id: request.path[1])] }
         let matches = try await data.find(try ConditionalCriteria(type: type, query: request.criteriaQuery))
         if matches.count > 1 {
-            throw FHIRError(.preconditionFailed, code: "multiple-matches", "\(entry.expression): '\(entry.url)' matches \(matches.count) resources",
+            throw FHIRError(.preconditionFailed, code: .multipleMatches, "\(entry.expression): '\(entry.url)' matches \(matches.count) resources",
                             expression: ["\(entry.expression).request.url"])
         }
         return matches.map { ResourceKey(type: type, id: $0) }
@@ -314,7 +314,7 @@ extension FHIREngine {
             return nil
         }
         if let first = unresolved.first {
-            throw FHIRError(.invalid, code: "not-found",
+            throw FHIRError(.invalid, code: .notFound,
                             "\(entry.expression).resource refers to \(first), which is not the fullUrl of any entry in this transaction",
                             expression: ["\(entry.expression).resource"])
         }
@@ -325,7 +325,7 @@ extension FHIREngine {
             let criteria = try ConditionalCriteria(type: type, query: String(reference[reference.index(after: question)...]))
             let matches = try await data.find(criteria)
             guard matches.count == 1 else {
-                throw FHIRError(matches.isEmpty ? .invalid : .preconditionFailed, code: matches.isEmpty ? "not-found" : "multiple-matches",
+                throw FHIRError(matches.isEmpty ? .invalid : .preconditionFailed, code: matches.isEmpty ? .notFound : .multipleMatches,
                                 "\(entry.expression).resource has the conditional reference '\(reference)', which matches \(matches.count) resources; it must match exactly one",
                                 expression: ["\(entry.expression).resource"])
             }

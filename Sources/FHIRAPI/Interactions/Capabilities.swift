@@ -109,11 +109,11 @@ extension FHIREngine {
             return FHIRResponse(status: 200, body: bundle.bytes())
         case (.get, 2), (.head, 2):
             guard let operation = operations.descriptor(id: path[1]) else {
-                throw FHIRError(.notFound, code: "not-found", "OperationDefinition/\(path[1]) is not an operation of this server; GET \(baseURL)/OperationDefinition lists them")
+                throw FHIRError(.notFound, code: .notFound, "OperationDefinition/\(path[1]) is not an operation of this server; GET \(baseURL)/OperationDefinition lists them")
             }
             return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(operation.operationDefinition(base: baseURL))))
         default:
-            throw FHIRError(.methodNotAllowed, code: "not-supported",
+            throw FHIRError(.methodNotAllowed, code: .notSupported,
                             "\(request.method.rawValue) on OperationDefinition: the server's operation definitions are made from its modules and cannot be changed")
         }
     }

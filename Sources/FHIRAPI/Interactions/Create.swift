@@ -13,14 +13,14 @@ extension FHIREngine {
             let parsed = try ConditionalCriteria(type: type, query: query.split(separator: "?").last.map(String.init) ?? query)
             let matches = try await data.find(parsed)
             if matches.count > 1 {
-                throw FHIRError(.preconditionFailed, code: "multiple-matches",
+                throw FHIRError(.preconditionFailed, code: .multipleMatches,
                                 "If-None-Exist '\(ifNoneExist)' matches \(matches.count) resources; make the criteria more selective")
             }
             criteria = parsed
         }
         let id = Self.newID()
         let result = try await data.commit(.create(resource, type: type, id: id, ifNoneExist: criteria))
-        guard let stored = result.resource else { throw FHIRError(.internalError, code: "exception", "the create returned no resource") }
+        guard let stored = result.resource else { throw FHIRError(.internalError, code: .exception, "the create returned no resource") }
         if result.outcome == .matched {
             return writeResponse(stored, status: 200, outcome: .matched, prefer: request.prefer, message: "\(type)/\(stored.id) already matches If-None-Exist; nothing was created")
         }

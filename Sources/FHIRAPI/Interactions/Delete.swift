@@ -21,14 +21,14 @@ extension FHIREngine {
     func conditionalDelete(_ request: FHIRRequest, type: String) async throws -> FHIRResponse {
         let query = request.criteriaQuery
         guard !query.isEmpty else {
-            throw FHIRError(.invalid, code: "invalid", "DELETE on a type needs search criteria (conditional delete) or an id in the URL")
+            throw FHIRError(.invalid, code: .invalid, "DELETE on a type needs search criteria (conditional delete) or an id in the URL")
         }
         let matches = try await data.find(try ConditionalCriteria(type: type, query: query))
         switch matches.count {
         case 0: return FHIRResponse(status: 200, body: OperationOutcome.information("no \(type) matches '\(query)'; nothing was deleted"))
         case 1: return try await delete(request, type: type, id: matches[0])
         default:
-            throw FHIRError(.preconditionFailed, code: "multiple-matches",
+            throw FHIRError(.preconditionFailed, code: .multipleMatches,
                             "the criteria '\(query)' match \(matches.count) resources; a conditional delete removes at most one")
         }
     }

@@ -114,7 +114,7 @@ extension FHIREngine {
             do {
                 templates = try JSONDecoder().decode([NoteTemplate].self, from: Data(text.utf8))
             } catch {
-                throw FHIRError(.invalid, code: "structure", "templates must be a JSON list of note templates (as $note-templates returns): \(error)", expression: ["templates"])
+                throw FHIRError(.invalid, code: .structure, "templates must be a JSON list of note templates (as $note-templates returns): \(error)", expression: ["templates"])
             }
             let positions = Set(try await data.positions().map(\.code))
             try await d.notes.configureTemplates(templates, positions: positions, session: data)
@@ -154,7 +154,7 @@ extension FHIREngine {
         case ("Flag", nil, "record"):
             try post()
             guard let kind = AttentionSignals.Kind(rawValue: try input.required("kind")) else {
-                throw FHIRError(.invalid, code: "value", "kind must be one of \(AttentionSignals.Kind.allCases.map(\.rawValue).joined(separator: ", "))", expression: ["kind"])
+                throw FHIRError(.invalid, code: .value, "kind must be one of \(AttentionSignals.Kind.allCases.map(\.rawValue).joined(separator: ", "))", expression: ["kind"])
             }
             return resource(try await d.attentionSignals.record(patientID: try input.requiredID("patient"), kind: kind, code: try input.required("code"), note: input["note"],
                                                                 decidedByRoleID: try input.id("decidedBy"), decidedAt: try input.day("decidedAt"), session: data), status: 201)
@@ -179,7 +179,7 @@ extension FHIREngine {
             for item in chart.currentContacts { out.add("currentContact", resource: item) }
             return out.response
         default:
-            throw FHIRError(.unsupported, code: "not-supported", "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation ($\(operation))")
+            throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation ($\(operation))")
         }
     }
 

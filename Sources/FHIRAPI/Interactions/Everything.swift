@@ -9,20 +9,20 @@ extension FHIREngine {
     /// dates the resources carry (resources without one are always included).
     func everything(_ request: FHIRRequest, patientID: String) async throws -> FHIRResponse {
         guard let patient = try await data.read(type: "Patient", id: patientID), !patient.isDeleted else {
-            throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist")
         }
         let count = try self.count(request)
         var since: Int64?
         if let text = request.parameter("_since") {
             guard let t = FHIRPathTemporal.parse(text), t.kind != .time else {
-                throw FHIRError(.invalid, code: "invalid", "_since must be an instant such as 2024-01-01T00:00:00Z; got '\(text)'")
+                throw FHIRError(.invalid, code: .invalid, "_since must be an instant such as 2024-01-01T00:00:00Z; got '\(text)'")
             }
             since = t.range.low
         }
         func bound(_ name: String, low: Bool) throws(FHIRError) -> Int64? {
             guard let text = request.parameter(name) else { return nil }
             guard let t = FHIRPathTemporal.parse(text), t.kind != .time else {
-                throw FHIRError(.invalid, code: "invalid", "\(name) must be a date such as 2024-01-01; got '\(text)'")
+                throw FHIRError(.invalid, code: .invalid, "\(name) must be a date such as 2024-01-01; got '\(text)'")
             }
             return low ? t.range.low : t.range.high
         }
@@ -30,7 +30,7 @@ extension FHIREngine {
         var after: ResourceKey?
         if let cursor = request.parameter("_cursor") {
             guard let key = ResourceKey(reference: cursor) else {
-                throw FHIRError(.invalid, code: "invalid", "_cursor must be Type/id as the next link gives it; got '\(cursor)'")
+                throw FHIRError(.invalid, code: .invalid, "_cursor must be Type/id as the next link gives it; got '\(cursor)'")
             }
             after = key
         }

@@ -10,24 +10,24 @@ extension FHIREngine {
         var query = HistoryQuery(type: type, id: id, count: try count(request))
         if let since = request.parameter("_since") {
             guard let millis = Instant.parse(since) else {
-                throw FHIRError(.invalid, code: "invalid", "_since must be an instant like 2024-01-31T12:00:00Z; got '\(since)'")
+                throw FHIRError(.invalid, code: .invalid, "_since must be an instant like 2024-01-31T12:00:00Z; got '\(since)'")
             }
             query.since = millis
         }
         if let at = request.parameter("_at") {
             guard let millis = Instant.parse(at) else {
-                throw FHIRError(.invalid, code: "invalid", "_at must be a date or dateTime; got '\(at)'")
+                throw FHIRError(.invalid, code: .invalid, "_at must be a date or dateTime; got '\(at)'")
             }
             query.before = millis
         }
         if let cursor = request.parameter("_cursor") {
             guard let sequence = Int64(cursor) else {
-                throw FHIRError(.invalid, code: "invalid", "_cursor is a paging token the server gives in a 'next' link; '\(cursor)' is not one")
+                throw FHIRError(.invalid, code: .invalid, "_cursor is a paging token the server gives in a 'next' link; '\(cursor)' is not one")
             }
             query.beforeSequence = sequence
         }
         if let id, type != nil, try await data.read(type: type!, id: id) == nil {
-            throw FHIRError(.notFound, code: "not-found", "\(type!)/\(id) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "\(type!)/\(id) does not exist")
         }
         let (versions, nextCursor) = query.count == 0 ? ([], nil) : try await data.history(query)
         var bundle = BundleWriter(type: "history")

@@ -23,7 +23,7 @@ struct OperationInput {
     }
 
     func requirePost(_ request: FHIRRequest) throws(FHIRError) {
-        guard request.method == .post else { throw FHIRError(.unsupported, code: "not-supported", "$\(operation) is invoked with POST") }
+        guard request.method == .post else { throw FHIRError(.unsupported, code: .notSupported, "$\(operation) is invoked with POST") }
     }
 
     subscript(_ name: String) -> String? {
@@ -33,7 +33,7 @@ struct OperationInput {
 
     func required(_ name: String) throws(FHIRError) -> String {
         guard let text = self[name] else {
-            throw FHIRError(.invalid, code: "required", "the parameter '\(name)' is required for $\(operation)", expression: [name])
+            throw FHIRError(.invalid, code: .required, "the parameter '\(name)' is required for $\(operation)", expression: [name])
         }
         return text
     }
@@ -43,19 +43,19 @@ struct OperationInput {
         guard let text = self[name] else { return nil }
         let bare = text.split(separator: "/").last.map(String.init) ?? text
         if let problem = PrimitiveFormat.problem(type: "id", value: .string(bare)) {
-            throw FHIRError(.invalid, code: "value", "\(name): \(problem)", expression: [name])
+            throw FHIRError(.invalid, code: .value, "\(name): \(problem)", expression: [name])
         }
         return bare
     }
 
     func requiredID(_ name: String) throws(FHIRError) -> String {
-        guard let value = try id(name) else { throw FHIRError(.invalid, code: "required", "the parameter '\(name)' is required for $\(operation)", expression: [name]) }
+        guard let value = try id(name) else { throw FHIRError(.invalid, code: .required, "the parameter '\(name)' is required for $\(operation)", expression: [name]) }
         return value
     }
 
     func int(_ name: String) throws(FHIRError) -> Int? {
         guard let text = self[name] else { return nil }
-        guard let value = Int(text) else { throw FHIRError(.invalid, code: "value", "\(name) must be a whole number; got '\(text)'", expression: [name]) }
+        guard let value = Int(text) else { throw FHIRError(.invalid, code: .value, "\(name) must be a whole number; got '\(text)'", expression: [name]) }
         return value
     }
 
@@ -64,7 +64,7 @@ struct OperationInput {
         case nil: return fallback
         case "true": return true
         case "false": return false
-        case let other?: throw FHIRError(.invalid, code: "value", "\(name) must be true or false; got '\(other)'", expression: [name])
+        case let other?: throw FHIRError(.invalid, code: .value, "\(name) must be true or false; got '\(other)'", expression: [name])
         }
     }
 
@@ -72,7 +72,7 @@ struct OperationInput {
     func instant(_ name: String) throws(FHIRError) -> Int64? {
         guard let text = self[name] else { return nil }
         guard let value = Instant.parse(text) else {
-            throw FHIRError(.invalid, code: "value", "\(name) must be a date like 2026-11-23 or a date and time with zone; got '\(text)'", expression: [name])
+            throw FHIRError(.invalid, code: .value, "\(name) must be a date like 2026-11-23 or a date and time with zone; got '\(text)'", expression: [name])
         }
         return value
     }
@@ -80,7 +80,7 @@ struct OperationInput {
     func day(_ name: String) throws(FHIRError) -> String? {
         guard let text = self[name] else { return nil }
         guard text.count == 10, Instant.parse(text) != nil else {
-            throw FHIRError(.invalid, code: "value", "\(name) must be a date like 2026-11-23; got '\(text)'", expression: [name])
+            throw FHIRError(.invalid, code: .value, "\(name) must be a date like 2026-11-23; got '\(text)'", expression: [name])
         }
         return text
     }
@@ -118,7 +118,7 @@ struct OperationInput {
                 }
             }
             guard let code, !code.isEmpty else {
-                throw FHIRError(.invalid, code: "required", "section parameter \(index + 1) has no part 'code' (the sökord)", expression: ["section"])
+                throw FHIRError(.invalid, code: .required, "section parameter \(index + 1) has no part 'code' (the sökord)", expression: ["section"])
             }
             sections[code] = text ?? ""
         }

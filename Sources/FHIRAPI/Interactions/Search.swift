@@ -56,7 +56,7 @@ extension FHIREngine {
             }
         }
         if !query.ignored.isEmpty {
-            let issues = query.ignored.map { FHIRIssue(severity: .warning, code: "not-supported", diagnostics: "ignored '\($0.name)': \($0.reason)") }
+            let issues = query.ignored.map { FHIRIssue(severity: .warning, code: .notSupported, diagnostics: "ignored '\($0.name)': \($0.reason)") }
             bundle.entries.append(BundleWriter.Entry(resource: OperationOutcome.bytes(issues),
                                                      search: .object(JSONObject([("mode", .string("outcome"))]))))
         }
@@ -71,10 +71,10 @@ extension FHIREngine {
     /// Compartment membership: any of the compartment's parameters of `type` references the patient.
     private func compartmentFilter(_ compartment: ResourceKey, type: String) throws(FHIRError) -> SearchFilter {
         guard compartment.type == "Patient" else {
-            throw FHIRError(.unsupported, code: "not-supported", "only the Patient compartment is supported, not \(compartment.type)")
+            throw FHIRError(.unsupported, code: .notSupported, "only the Patient compartment is supported, not \(compartment.type)")
         }
         guard let parameters = definitions.patientCompartment[type], !parameters.isEmpty else {
-            throw FHIRError(.invalid, code: "invalid", "\(type) is not in the Patient compartment")
+            throw FHIRError(.invalid, code: .invalid, "\(type) is not in the Patient compartment")
         }
         return .anyOf(parameters.map { .values(parameter: $0, type: "reference", modifier: nil,
                                                 values: [.reference(type: "Patient", id: compartment.id, url: nil)]) })

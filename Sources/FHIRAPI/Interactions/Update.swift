@@ -9,17 +9,17 @@ extension FHIREngine {
     func update(_ request: FHIRRequest, type: String, id: String) async throws -> FHIRResponse {
         let resource = try validResource(request.body, type: type)
         guard let bodyID = resource.id else {
-            throw FHIRError(.invalid, code: "required", "an update must carry the id in the body; add \"id\": \"\(id)\"", expression: ["\(type).id"])
+            throw FHIRError(.invalid, code: .required, "an update must carry the id in the body; add \"id\": \"\(id)\"", expression: ["\(type).id"])
         }
         guard bodyID == id else {
-            throw FHIRError(.invalid, code: "invalid", "the id in the body ('\(bodyID)') differs from the id in the URL ('\(id)')", expression: ["\(type).id"])
+            throw FHIRError(.invalid, code: .invalid, "the id in the body ('\(bodyID)') differs from the id in the URL ('\(id)')", expression: ["\(type).id"])
         }
         let ifMatch = try request.ifMatch.map { (etag: String) throws(FHIRError) -> Int in try Self.version(fromETag: etag) }
         let result: WriteResult
         if let ifNoneMatch = request.ifNoneMatch {
             // `If-None-Match: *`: create only (RFC 9110 §13.1.2); the store's create refuses an existing id atomically.
             guard ifNoneMatch.trimmingCharacters(in: .whitespaces) == "*" else {
-                throw FHIRError(.invalid, code: "invalid", "If-None-Match on an update takes only '*' (create if absent); got '\(ifNoneMatch)'")
+                throw FHIRError(.invalid, code: .invalid, "If-None-Match on an update takes only '*' (create if absent); got '\(ifNoneMatch)'")
             }
             do {
                 result = try await data.commit(.create(resource, type: type, id: id))
@@ -27,12 +27,12 @@ extension FHIREngine {
                 // The id taken before this request or by one at the same instant (a key violation on PostgreSQL);
                 // any other conflict (a duplicate personnummer) is answered as itself.
                 guard try await data.find(try ConditionalCriteria(type: type, query: "_id=\(id)")).contains(id) else { throw failure }
-                throw FHIRError(.preconditionFailed, code: "conflict", "\(type)/\(id) exists and If-None-Match: * asks to create only; nothing was written")
+                throw FHIRError(.preconditionFailed, code: .conflict, "\(type)/\(id) exists and If-None-Match: * asks to create only; nothing was written")
             }
         } else {
             result = try await data.commit(.update(resource, type: type, id: id, ifMatch: ifMatch))
         }
-        guard let stored = result.resource else { throw FHIRError(.internalError, code: "exception", "the update returned no resource") }
+        guard let stored = result.resource else { throw FHIRError(.internalError, code: .exception, "the update returned no resource") }
         switch result.outcome {
         case .created:
             return writeResponse(stored, status: 201, outcome: .created, prefer: request.prefer, message: "created \(type)/\(id) version \(stored.versionId)")
@@ -47,7 +47,7 @@ extension FHIREngine {
     func conditionalUpdate(_ request: FHIRRequest, type: String, attempt: Int = 0) async throws -> FHIRResponse {
         let query = request.criteriaQuery
         guard !query.isEmpty else {
-            throw FHIRError(.invalid, code: "invalid", "PUT on a type needs search criteria (conditional update) or an id in the URL")
+            throw FHIRError(.invalid, code: .invalid, "PUT on a type needs search criteria (conditional update) or an id in the URL")
         }
         let criteria = try ConditionalCriteria(type: type, query: query)
         let matches = try await data.find(criteria)
@@ -60,7 +60,7 @@ extension FHIREngine {
             resource.set("id", .string(id), insertingAt: 1)
             let result = try await data.commit(.create(resource, type: type, id: id, ifNoneExist: criteria))
             guard result.outcome == .created, let stored = result.resource else {
-                guard attempt < 2 else { throw FHIRError(.conflict, code: "conflict", "the criteria '\(query)' kept matching and not matching; try again") }
+                guard attempt < 2 else { throw FHIRError(.conflict, code: .conflict, "the criteria '\(query)' kept matching and not matching; try again") }
                 return try await conditionalUpdate(request, type: type, attempt: attempt + 1)
             }
             return writeResponse(stored, status: 201, outcome: .created, prefer: request.prefer, message: "created \(type)/\(id) version \(stored.versionId)")
@@ -72,14 +72,14 @@ extension FHIREngine {
             return try await update(inner, type: type, id: try checkID(id))
         case 1:
             if let bodyID = resource.id, bodyID != matches[0] {
-                throw FHIRError(.invalid, code: "invalid", "the body's id '\(bodyID)' differs from the matched \(type)/\(matches[0])", expression: ["\(type).id"])
+                throw FHIRError(.invalid, code: .invalid, "the body's id '\(bodyID)' differs from the matched \(type)/\(matches[0])", expression: ["\(type).id"])
             }
             resource.set("id", .string(matches[0]), insertingAt: 1)
             var inner = request
             inner.body = .object(resource)
             return try await update(inner, type: type, id: matches[0])
         default:
-            throw FHIRError(.preconditionFailed, code: "multiple-matches",
+            throw FHIRError(.preconditionFailed, code: .multipleMatches,
                             "the criteria '\(query)' match \(matches.count) resources; a conditional update needs at most one")
         }
     }

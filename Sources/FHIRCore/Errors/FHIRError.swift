@@ -52,8 +52,14 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible {
         self.issues = issues
     }
 
-    public init(_ category: Category, code: String, _ diagnostics: String, expression: [String] = []) {
-        self.init(category, issues: [FHIRIssue(code: code, diagnostics: diagnostics, expression: expression)])
+    /// One issue; its code is the category's default (`defaultIssueCode`) unless named.
+    public init(_ category: Category, code: IssueCode? = nil, _ diagnostics: String, expression: [String] = []) {
+        self.init(category, issues: [FHIRIssue(code: code ?? category.defaultIssueCode, diagnostics: diagnostics, expression: expression)])
+    }
+
+    /// Whether any of its issues carries `code` (retry logic asks this, not the text).
+    public func has(_ code: IssueCode) -> Bool {
+        issues.contains { $0.code == code }
     }
 
     public var description: String {

@@ -7,13 +7,14 @@ public struct FHIRIssue: Sendable, Equatable, CustomStringConvertible {
 
     public var severity: Severity
     /// OperationOutcome.issue.code (IssueType): structure, required, value, invariant, not-found …
-    public var code: String
-    /// What is wrong and how to remedy it, for people. Holds no patient data.
+    public var code: IssueCode
+    /// What is wrong and how to remedy it, for people. Must hold no patient data (no name, personnummer or
+    /// clinical text): it is shown to whoever sent the request and written to logs.
     public var diagnostics: String
     /// FHIRPath expressions of the elements concerned.
     public var expression: [String]
 
-    public init(severity: Severity = .error, code: String, diagnostics: String, expression: [String] = []) {
+    public init(severity: Severity = .error, code: IssueCode, diagnostics: String, expression: [String] = []) {
         self.severity = severity
         self.code = code
         self.diagnostics = diagnostics

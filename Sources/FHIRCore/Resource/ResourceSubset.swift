@@ -18,8 +18,8 @@ public enum ResourceSubset: Sendable, Equatable {
             case "text": return .text
             case "data": return .data
             case "false": break
-            case "count": throw FHIRError(.invalid, code: "invalid", "_summary=count applies to searches, not to reading one resource")
-            default: throw FHIRError(.invalid, code: "invalid", "_summary must be true, text, data, count or false; got '\(summary)'")
+            case "count": throw FHIRError(.invalid, code: .invalid, "_summary=count applies to searches, not to reading one resource")
+            default: throw FHIRError(.invalid, code: .invalid, "_summary must be true, text, data, count or false; got '\(summary)'")
             }
         }
         if let elements {

@@ -117,7 +117,7 @@ extension SearchQuery {
                     let name = String(descending ? key.dropFirst() : key)
                     if name == "_id" { query.sort.append(SortKey(parameter: "_id", type: "token", descending: descending)); continue }
                     guard let parameter = parser.parameter(type, name), ["string", "date", "token", "number", "quantity", "reference", "uri"].contains(parameter.type) else {
-                        throw FHIRError(.invalid, code: "invalid", "_sort names '\(name)', which is not a sortable search parameter of \(type)")
+                        throw FHIRError(.invalid, code: .invalid, "_sort names '\(name)', which is not a sortable search parameter of \(type)")
                     }
                     query.sort.append(SortKey(parameter: name, type: parameter.type, descending: descending))
                 }
@@ -128,7 +128,7 @@ extension SearchQuery {
                 }
                 if parts[1] != "*" {
                     guard let parameter = parser.parameter(parts[0], parts[1]), parameter.type == "reference" else {
-                        throw FHIRError(.invalid, code: "invalid", "\(name)=\(value): \(parts[0]) has no reference parameter '\(parts[1])'")
+                        throw FHIRError(.invalid, code: .invalid, "\(name)=\(value): \(parts[0]) has no reference parameter '\(parts[1])'")
                     }
                 }
                 let include = Include(sourceType: parts[0], parameter: parts[1], targetType: parts.count > 2 ? parts[2] : nil,
@@ -141,12 +141,12 @@ extension SearchQuery {
                         query.filterText.append((name, value))
                     }
                 } catch let unsupported as SearchParser.Unsupported {
-                    if strict { throw FHIRError(.invalid, code: "not-supported", unsupported.message) }
+                    if strict { throw FHIRError(.invalid, code: .notSupported, unsupported.message) }
                     query.ignored.append((name, unsupported.message))
                 } catch let error as FHIRError {
                     throw error
                 } catch {
-                    throw FHIRError(.invalid, code: "invalid", "\(name)=\(value): \(error)")
+                    throw FHIRError(.invalid, code: .invalid, "\(name)=\(value): \(error)")
                 }
             }
         }
@@ -154,7 +154,7 @@ extension SearchQuery {
     }
 
     static func invalid(_ name: String, _ value: String, _ expected: String) -> FHIRError {
-        FHIRError(.invalid, code: "invalid", "\(name)=\(value) is not valid: expected \(expected)")
+        FHIRError(.invalid, code: .invalid, "\(name)=\(value) is not valid: expected \(expected)")
     }
 }
 
@@ -198,7 +198,7 @@ struct SearchParser {
             base = String(base[..<colon])
         }
         if base == "_id" {
-            guard modifier == nil, chainRest == nil else { throw FHIRError(.invalid, code: "invalid", "_id takes no modifier or chain") }
+            guard modifier == nil, chainRest == nil else { throw FHIRError(.invalid, code: .invalid, "_id takes no modifier or chain") }
             return .ids(splitValues(value))
         }
         guard let definition = parameter(type, base) else {
@@ -209,12 +209,12 @@ struct SearchParser {
         }
         if let chainRest {
             guard definition.type == "reference" else {
-                throw FHIRError(.invalid, code: "invalid", "'\(name)': only reference parameters can be chained, and '\(base)' is a \(definition.type)")
+                throw FHIRError(.invalid, code: .invalid, "'\(name)': only reference parameters can be chained, and '\(base)' is a \(definition.type)")
             }
             var targets = definition.targets
             if let modifier {
                 guard targets.contains(modifier) else {
-                    throw FHIRError(.invalid, code: "invalid", "'\(name)': '\(base)' cannot refer to a \(modifier)")
+                    throw FHIRError(.invalid, code: .invalid, "'\(name)': '\(base)' cannot refer to a \(modifier)")
                 }
                 targets = [modifier]
             }
@@ -225,7 +225,7 @@ struct SearchParser {
                 if let inner = try filter(type: target, name: innerName, value: value) { byType[target] = inner }
             }
             guard !byType.isEmpty else {
-                throw FHIRError(.invalid, code: "invalid", "'\(name)': none of \(targets.joined(separator: ", ")) has a search parameter '\(innerBase)'")
+                throw FHIRError(.invalid, code: .invalid, "'\(name)': none of \(targets.joined(separator: ", ")) has a search parameter '\(innerBase)'")
             }
             return .chain(parameter: base, targetTypes: Array(byType.keys).sorted(), filter: byType)
         }
@@ -235,7 +235,7 @@ struct SearchParser {
                            values: splitValues(value).map { reference($0, type: modifier) })
         }
         if let modifier, !(Self.modifiers[definition.type] ?? []).contains(modifier) {
-            throw FHIRError(.invalid, code: "invalid", "'\(name)': the modifier ':\(modifier)' is not supported for \(definition.type) parameters")
+            throw FHIRError(.invalid, code: .invalid, "'\(name)': the modifier ':\(modifier)' is not supported for \(definition.type) parameters")
         }
         if modifier == "missing" {
             guard value == "true" || value == "false" else { throw SearchQuery.invalid(name, value, "true or false") }
@@ -248,7 +248,7 @@ struct SearchParser {
         for text in splitValues(value) {
             values += try self.values(text, definition: definition, modifier: modifier, name: name)
         }
-        guard !values.isEmpty else { throw FHIRError(.invalid, code: "invalid", "the search parameter '\(name)' has no value") }
+        guard !values.isEmpty else { throw FHIRError(.invalid, code: .invalid, "the search parameter '\(name)' has no value") }
         return .values(parameter: base, type: definition.type, modifier: modifier, values: values)
     }
 
@@ -256,10 +256,10 @@ struct SearchParser {
         // _has:SourceType:parameter:rest
         let parts = name.split(separator: ":", maxSplits: 3).map(String.init)
         guard parts.count == 4, definitions.isResourceType(parts[1]) else {
-            throw FHIRError(.invalid, code: "invalid", "'\(name)' must look like _has:Type:parameter:filter")
+            throw FHIRError(.invalid, code: .invalid, "'\(name)' must look like _has:Type:parameter:filter")
         }
         guard let reference = parameter(parts[1], parts[2]), reference.type == "reference" else {
-            throw FHIRError(.invalid, code: "invalid", "'\(name)': \(parts[1]) has no reference parameter '\(parts[2])'")
+            throw FHIRError(.invalid, code: .invalid, "'\(name)': \(parts[1]) has no reference parameter '\(parts[2])'")
         }
         guard let inner = try filter(type: parts[1], name: parts[3], value: value) else { return nil }
         return .reverseChain(sourceType: parts[1], parameter: parts[2], filter: inner)
@@ -317,7 +317,7 @@ struct SearchParser {
             }
             return [.composite(system: system, code: code, second: secondValue)]
         default:
-            throw FHIRError(.invalid, code: "not-supported", "the search parameter '\(name)' is not supported")
+            throw FHIRError(.invalid, code: .notSupported, "the search parameter '\(name)' is not supported")
         }
     }
 

@@ -64,7 +64,7 @@ public struct InvariantChecker: Sendable {
                 // ele-1 holds for every element of every resource: checked directly, it costs nothing.
                 if rule.constraint.key == "ele-1" {
                     if !Self.hasValueOrChildren(node) {
-                        issues.append(FHIRIssue(code: "invariant",
+                        issues.append(FHIRIssue(code: .invariant,
                                                 diagnostics: "ele-1: \(rule.constraint.human) (\(rule.constraint.expression))",
                                                 expression: [node.location]))
                     }
@@ -74,7 +74,7 @@ public struct InvariantChecker: Sendable {
                 // directly walks the resource once.
                 if rule.constraint.key == "dom-3" {
                     if let object = node.object, let orphan = Self.unreferencedContained(object) {
-                        issues.append(FHIRIssue(code: "invariant",
+                        issues.append(FHIRIssue(code: .invariant,
                                                 diagnostics: "dom-3: \(rule.constraint.human) (contained '\(orphan)' is not referenced)",
                                                 expression: [node.location]))
                     }
@@ -83,7 +83,7 @@ public struct InvariantChecker: Sendable {
                 // An expression the engine cannot evaluate is not held against the client.
                 guard let result = try? engine.eval(rule.expression, [.node(node)], context) else { continue }
                 if result.count == 1, case .boolean(false)? = result[0].systemValue {
-                    issues.append(FHIRIssue(code: "invariant",
+                    issues.append(FHIRIssue(code: .invariant,
                                             diagnostics: "\(rule.constraint.key): \(rule.constraint.human) (\(rule.constraint.expression))",
                                             expression: [node.location]))
                 }

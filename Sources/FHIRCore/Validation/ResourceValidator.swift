@@ -26,29 +26,29 @@ public struct ResourceValidator: Sendable {
         let definitions: Definitions
         var issues: [FHIRIssue] = []
 
-        mutating func report(_ code: String, _ message: String, at expression: String) {
+        mutating func report(_ code: IssueCode, _ message: String, at expression: String) {
             issues.append(FHIRIssue(code: code, diagnostics: message, expression: [expression]))
         }
 
         mutating func resource(_ value: JSONValue, expression: String?, expectedType: String?) {
             guard case .object(let object) = value else {
-                report("structure", "a resource must be a JSON object, found a \(value.kindName)", at: expression ?? "Resource")
+                report(.structure, "a resource must be a JSON object, found a \(value.kindName)", at: expression ?? "Resource")
                 return
             }
             guard let typeValue = object["resourceType"] else {
-                report("required", "the resource has no 'resourceType'", at: expression ?? "Resource")
+                report(.required, "the resource has no 'resourceType'", at: expression ?? "Resource")
                 return
             }
             guard case .string(let typeName) = typeValue else {
-                report("structure", "'resourceType' must be a string", at: expression ?? "Resource")
+                report(.structure, "'resourceType' must be a string", at: expression ?? "Resource")
                 return
             }
             guard definitions.isResourceType(typeName), let type = definitions.types[typeName] else {
-                report("not-supported", "'\(typeName)' is not an R4 resource type", at: expression ?? "Resource")
+                report(.notSupported, "'\(typeName)' is not an R4 resource type", at: expression ?? "Resource")
                 return
             }
             if let expectedType, expectedType != typeName {
-                report("invalid", "the body is a \(typeName) but a \(expectedType) was expected", at: expression ?? typeName)
+                report(.invalid, "the body is a \(typeName) but a \(expectedType) was expected", at: expression ?? typeName)
                 return
             }
             complex(object, type: type, path: "", expression: expression ?? typeName, isResourceRoot: true)
@@ -57,11 +57,11 @@ public struct ResourceValidator: Sendable {
 
         mutating func complex(_ object: JSONObject, type: TypeDefinition, path: String, expression: String, isResourceRoot: Bool = false) {
             guard let childrenPath = type.childrenPath(for: path), let properties = type.properties[childrenPath] else {
-                report("structure", "no definition for \(type.name).\(path)", at: expression)
+                report(.structure, "no definition for \(type.name).\(path)", at: expression)
                 return
             }
             if object.isEmpty && !isResourceRoot {
-                report("structure", "an element must have a value or children; an empty object is not allowed", at: expression)
+                report(.structure, "an element must have a value or children; an empty object is not allowed", at: expression)
             }
             for (key, value) in object {
                 if isResourceRoot && key == "resourceType" { continue }
@@ -69,14 +69,14 @@ public struct ResourceValidator: Sendable {
                 if key.hasPrefix("_") {
                     let name = String(key.dropFirst())
                     guard let property = properties[name], definitions.primitives.contains(property.type) else {
-                        report("structure", "unknown element '\(key)': '_' may only precede a primitive element of \(type.name)", at: childExpression)
+                        report(.structure, "unknown element '\(key)': '_' may only precede a primitive element of \(type.name)", at: childExpression)
                         continue
                     }
                     primitiveExtension(value, property: property, valueMember: object[name], expression: expression + "." + name)
                     continue
                 }
                 guard let property = properties[key] else {
-                    report("structure", "unknown element '\(key)' in \(describe(type: type, path: childrenPath))", at: childExpression)
+                    report(.structure, "unknown element '\(key)' in \(describe(type: type, path: childrenPath))", at: childExpression)
                     continue
                 }
                 element(value, property: property, owner: type, ownerPath: childrenPath, extensionMember: object["_" + key], expression: childExpression)
@@ -90,7 +90,7 @@ public struct ResourceValidator: Sendable {
                 }
                 if !present {
                     let shown = child.isChoice ? child.name + "[x]" : child.name
-                    report("required", "missing required element '\(shown)' (minimum cardinality \(child.min))", at: expression + "." + child.name)
+                    report(.required, "missing required element '\(shown)' (minimum cardinality \(child.min))", at: expression + "." + child.name)
                 }
             }
         }
@@ -105,14 +105,14 @@ public struct ResourceValidator: Sendable {
             let isPrimitive = definitions.primitives.contains(property.type)
             if element.isRepeating {
                 guard case .array(let items) = value else {
-                    report("structure", "'\(element.name)' repeats (max \(element.max)) and must be a JSON array, found a \(value.kindName)", at: expression)
+                    report(.structure, "'\(element.name)' repeats (max \(element.max)) and must be a JSON array, found a \(value.kindName)", at: expression)
                     return
                 }
                 if items.isEmpty {
-                    report("structure", "an empty array is not allowed; leave '\(element.name)' out instead", at: expression)
+                    report(.structure, "an empty array is not allowed; leave '\(element.name)' out instead", at: expression)
                 }
                 if let max = Int(element.max), items.count > max {
-                    report("structure", "'\(element.name)' allows at most \(max) items, found \(items.count)", at: expression)
+                    report(.structure, "'\(element.name)' allows at most \(max) items, found \(items.count)", at: expression)
                 }
                 let extensions = extensionMember?.arrayValue
                 for (i, item) in items.enumerated() {
@@ -120,7 +120,7 @@ public struct ResourceValidator: Sendable {
                     if case .null = item {
                         let hasExtension = extensions.map { i < $0.count && $0[i] != .null } ?? false
                         if !(isPrimitive && hasExtension) {
-                            report("structure", "null is only allowed in a primitive array where '_\(element.name)' has extensions at the same index", at: itemExpression)
+                            report(.structure, "null is only allowed in a primitive array where '_\(element.name)' has extensions at the same index", at: itemExpression)
                         }
                         continue
                     }
@@ -128,7 +128,7 @@ public struct ResourceValidator: Sendable {
                 }
             } else {
                 if case .array = value {
-                    report("structure", "'\(element.name)' has maximum cardinality 1 and must not be an array", at: expression)
+                    report(.structure, "'\(element.name)' has maximum cardinality 1 and must not be an array", at: expression)
                     return
                 }
                 single(value, property: property, owner: owner, ownerPath: ownerPath, expression: expression)
@@ -140,19 +140,19 @@ public struct ResourceValidator: Sendable {
             let typeName = property.type
             if definitions.primitives.contains(typeName) {
                 if let problem = PrimitiveFormat.problem(type: typeName, value: value) {
-                    report("value", "invalid \(typeName): \(problem)", at: expression)
+                    report(.value, "invalid \(typeName): \(problem)", at: expression)
                 }
                 return
             }
             if typeName == "Resource" {
                 resource(value, expression: expression, expectedType: nil)
                 if case .object(let inner) = value, inner["contained"] != nil, ownerPath == "" && element.name == "contained" {
-                    report("invariant", "a contained resource must not contain resources (dom-2)", at: expression + ".contained")
+                    report(.invariant, "a contained resource must not contain resources (dom-2)", at: expression + ".contained")
                 }
                 return
             }
             guard case .object(let object) = value else {
-                report("structure", "expected a JSON object for \(typeName), found a \(value.kindName)", at: expression)
+                report(.structure, "expected a JSON object for \(typeName), found a \(value.kindName)", at: expression)
                 return
             }
             if element.contentReference != nil || owner.children[element.path] != nil {
@@ -160,7 +160,7 @@ public struct ResourceValidator: Sendable {
                 return
             }
             guard let type = definitions.types[typeName] else {
-                report("structure", "no definition for the type \(typeName)", at: expression)
+                report(.structure, "no definition for the type \(typeName)", at: expression)
                 return
             }
             complex(object, type: type, path: "", expression: expression)
@@ -178,7 +178,7 @@ public struct ResourceValidator: Sendable {
             let type = parts[parts.count - 2]
             guard definitions.isResourceType(type) else { return }
             if !targets.contains(type) {
-                report("value", "must refer to \(targets.joined(separator: " or ")); '\(text)' is a \(type)", at: expression + ".reference")
+                report(.value, "must refer to \(targets.joined(separator: " or ")); '\(text)' is a \(type)", at: expression + ".reference")
             }
         }
 
@@ -189,7 +189,7 @@ public struct ResourceValidator: Sendable {
             let todayText = String(format: "%04d-%02d-%02d", today.year, today.month, today.day)
             let birthDate = patient["birthDate"]?.stringValue
             if let birthDate, String(birthDate.prefix(10)) > String(todayText.prefix(birthDate.count)) {
-                report("value", "the birth date \(birthDate) is in the future", at: "Patient.birthDate")
+                report(.value, "the birth date \(birthDate) is in the future", at: "Patient.birthDate")
             }
             for (i, identifier) in (patient["identifier"]?.arrayValue ?? []).enumerated() {
                 guard let identifier = identifier.objectValue, identifier["use"]?.stringValue != "old",
@@ -198,7 +198,7 @@ public struct ResourceValidator: Sendable {
                       let value = identifier["value"]?.stringValue, let parsed = try? SwedishPersonalIdentity(value) else { continue }
                 let born = String(format: "%04d-%02d-%02d", parsed.birthYear, parsed.birthMonth, parsed.birthDay)
                 if let birthDate, !born.hasPrefix(birthDate) {
-                    report("business-rule", "the birth date \(birthDate) does not agree with the \(parsed.kind.rawValue) in identifier[\(i)] (born \(born))",
+                    report(.businessRule, "the birth date \(birthDate) does not agree with the \(parsed.kind.rawValue) in identifier[\(i)] (born \(born))",
                            at: "Patient.birthDate")
                 }
                 // The second-to-last digit is odd for men, even for women (folkbokföringslagen).
@@ -206,7 +206,7 @@ public struct ResourceValidator: Sendable {
                 guard digits.count == 12, let sexDigit = digits[10].wholeNumberValue else { continue }
                 let sex = sexDigit % 2 == 1 ? "male" : "female"
                 if let gender = patient["gender"]?.stringValue, gender == "male" || gender == "female", gender != sex {
-                    report("business-rule", "gender '\(gender)' does not agree with the \(parsed.kind.rawValue) in identifier[\(i)], which is a \(sex == "male" ? "man's" : "woman's")",
+                    report(.businessRule, "gender '\(gender)' does not agree with the \(parsed.kind.rawValue) in identifier[\(i)], which is a \(sex == "male" ? "man's" : "woman's")",
                            at: "Patient.gender")
                 }
             }
@@ -217,18 +217,18 @@ public struct ResourceValidator: Sendable {
             guard let elementType = definitions.types["Element"] else { return }
             func one(_ item: JSONValue, at path: String) {
                 guard case .object(let object) = item else {
-                    report("structure", "a primitive's extension part must be an object, found a \(item.kindName)", at: path)
+                    report(.structure, "a primitive's extension part must be an object, found a \(item.kindName)", at: path)
                     return
                 }
                 complex(object, type: elementType, path: "", expression: path)
             }
             if property.element.isRepeating {
                 guard case .array(let items) = value else {
-                    report("structure", "'_\(property.element.name)' must be an array aligned with '\(property.element.name)'", at: expression)
+                    report(.structure, "'_\(property.element.name)' must be an array aligned with '\(property.element.name)'", at: expression)
                     return
                 }
                 if let values = valueMember?.arrayValue, values.count != items.count {
-                    report("structure", "'_\(property.element.name)' has \(items.count) items but '\(property.element.name)' has \(values.count)", at: expression)
+                    report(.structure, "'_\(property.element.name)' has \(items.count) items but '\(property.element.name)' has \(values.count)", at: expression)
                 }
                 for (i, item) in items.enumerated() where item != .null { one(item, at: "\(expression)[\(i)]") }
             } else {
@@ -244,17 +244,17 @@ public struct ResourceValidator: Sendable {
             case SwedishPersonalIdentity.personnummerSystem: expectedKind = .personnummer
             case SwedishPersonalIdentity.samordningsnummerSystem: expectedKind = .samordningsnummer
             case Reservnummer.system:
-                do { _ = try Reservnummer(value) } catch { report("value", "invalid reservnummer: \(error.description)", at: expression + ".value") }
+                do { _ = try Reservnummer(value) } catch { report(.value, "invalid reservnummer: \(error.description)", at: expression + ".value") }
                 return
             default: return
             }
             do {
                 let parsed = try SwedishPersonalIdentity(value)
                 if parsed.kind != expectedKind {
-                    report("value", "the value is a \(parsed.kind.rawValue) but the system is the \(expectedKind.rawValue) OID", at: expression + ".value")
+                    report(.value, "the value is a \(parsed.kind.rawValue) but the system is the \(expectedKind.rawValue) OID", at: expression + ".value")
                 }
             } catch {
-                report("value", "invalid \(expectedKind.rawValue): \(error.description)", at: expression + ".value")
+                report(.value, "invalid \(expectedKind.rawValue): \(error.description)", at: expression + ".value")
             }
         }
     }

@@ -1,5 +1,7 @@
 import Access
+import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// The request context of Kärna's router: Hummingbird's basic context plus the client's address, which
@@ -17,9 +19,43 @@ public struct KarnaRequestContext: RequestContext, RemoteAddressRequestContext {
     var clientAddress: String? { remoteAddress?.ipAddress }
 }
 
-/// Makes the client's address known to everything the request runs (`RequestOrigin.address`).
+/// Makes the client's address and the request id known to everything the request runs (`RequestOrigin`),
+/// and writes the request's one log line when it is answered: method, route template, status, duration
+/// and the kind of principal — never the path itself, whose ids and query may name a patient.
 struct OriginMiddleware: RouterMiddleware {
+    let logger: Logger
+
     func handle(_ request: Request, context: KarnaRequestContext, next: (Request, KarnaRequestContext) async throws -> Response) async throws -> Response {
-        try await RequestOrigin.$address.withValue(context.clientAddress) { try await next(request, context) }
+        let requestID = context.logger[metadataKey: "hb.request.id"].map { "\($0)" }
+        let trace = RequestTrace()
+        let started = ContinuousClock.now
+        return try await RequestOrigin.$address.withValue(context.clientAddress) {
+            try await RequestOrigin.$requestID.withValue(requestID) {
+                try await RequestOrigin.$trace.withValue(trace) {
+                    do {
+                        let response = try await next(request, context)
+                        log(request, context: context, status: Int(response.status.code), started: started, trace: trace)
+                        return response
+                    } catch {
+                        let status = (error as? any HTTPResponseError)?.status.code ?? 500
+                        log(request, context: context, status: Int(status), started: started, trace: trace)
+                        throw error
+                    }
+                }
+            }
+        }
+    }
+
+    private func log(_ request: Request, context: KarnaRequestContext, status: Int, started: ContinuousClock.Instant, trace: RequestTrace) {
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info("request", metadata: [
+            "http.method": .string(request.method.rawValue),
+            "http.route": .string(context.endpointPath ?? "unmatched"),
+            "http.status": .string(String(status)),
+            "duration.ms": .string(String(format: "%.1f", milliseconds)),
+            "principal": .string(trace.principalKind ?? "none"),
+            "request.id": .string(RequestOrigin.requestID ?? "-"),
+        ])
     }
 }

@@ -44,7 +44,7 @@ struct RateLimits: RouterMiddleware {
         let message = "too many \(what) from \(address): at most \(limiter.perMinute) a minute; try again in \(seconds) s"
         var response: Response
         if request.uri.path.hasPrefix("/fhir") {
-            let outcome = OperationOutcome.bytes([FHIRIssue(code: "throttled", diagnostics: message)])
+            let outcome = OperationOutcome.bytes([FHIRIssue(code: .throttled, diagnostics: message)])
             response = Response(status: .tooManyRequests, headers: [.contentType: "application/fhir+json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: outcome)))
         } else {
             let text = "För många förfrågningar från din dator just nu. Försök igen om \(seconds) sekunder.\n"

@@ -38,7 +38,7 @@ public struct BundleImporter: Sendable {
     public static func files(at path: String) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw FHIRError(.notFound, code: "not-found", "no file or folder at \(path)")
+            throw FHIRError(.notFound, code: .notFound, "no file or folder at \(path)")
         }
         guard isDirectory.boolValue else { return [path] }
         return try FileManager.default.contentsOfDirectory(atPath: path)

@@ -131,7 +131,7 @@ public struct Cashier: Sendable {
             throw refused("Encounter/\(encounterID) is already paid (ChargeItem/\(paid.id)); reprint the receipt instead", expression: ["encounter"])
         }
         guard let visitType = explicitType ?? encounter.code("type", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:)) else {
-            throw FHIRError(.invalid, code: "required", "the contact has no visit type; name one (visitType)", expression: ["visitType"])
+            throw FHIRError(.invalid, code: .required, "the contact has no visit type; name one (visitType)", expression: ["visitType"])
         }
         let patient = try await records.require("Patient", patientID).object
         let schedule = try await schedule(session: session)
@@ -290,7 +290,7 @@ public struct Cashier: Sendable {
 
     /// Invoices to send (betalsätt faktura) between two days, as CSV for the region's invoicing system.
     public func invoiceExport(fromDay: Int, toDay: Int, unitID: String?, session: PatientDataSession) async throws -> String {
-        guard toDay >= fromDay, toDay - fromDay <= 366 else { throw FHIRError(.invalid, code: "value", "the export covers 0–366 days; to must be on or after from", expression: ["to"]) }
+        guard toDay >= fromDay, toDay - fromDay <= 366 else { throw FHIRError(.invalid, code: .value, "the export covers 0–366 days; to must be on or after from", expression: ["to"]) }
         var parameters: [(name: String, value: String)] = [("status", "issued"), ("type", "\(AdministrationCodes.paymentMethod)|\(Method.invoice.rawValue)"),
                                                            ("date", "ge" + Instant.format(milliseconds: SwedishTime.instant(day: fromDay, minuteOfDay: 0))),
                                                            ("date", "lt" + Instant.format(milliseconds: SwedishTime.instant(day: toDay + 1, minuteOfDay: 0)))]

@@ -36,17 +36,17 @@ public struct FeeSchedule: Sendable, Codable, Equatable {
     /// Checks that a configuration makes sense before it replaces the current one.
     public func validate() throws(FHIRError) {
         for type in VisitType.allCases where fees[type.rawValue] == nil {
-            throw FHIRError(.invalid, code: "required", "fees: no fee for the visit type \(type.rawValue)", expression: ["fees.\(type.rawValue)"])
+            throw FHIRError(.invalid, code: .required, "fees: no fee for the visit type \(type.rawValue)", expression: ["fees.\(type.rawValue)"])
         }
         for (type, fee) in fees where fee < 0 || fee > 10_000 {
-            throw FHIRError(.invalid, code: "value", "fees.\(type): \(fee) kr is outside 0–10000", expression: ["fees.\(type)"])
+            throw FHIRError(.invalid, code: .value, "fees.\(type): \(fee) kr is outside 0–10000", expression: ["fees.\(type)"])
         }
         guard !ceilings.isEmpty, ceilings.allSatisfy({ Int($0.key) != nil && $0.value > 0 }) else {
-            throw FHIRError(.invalid, code: "value", "ceilings: give at least one year with a positive amount, e.g. {\"2026\": 1450}", expression: ["ceilings"])
+            throw FHIRError(.invalid, code: .value, "ceilings: give at least one year with a positive amount, e.g. {\"2026\": 1450}", expression: ["ceilings"])
         }
-        guard (1...24).contains(periodMonths) else { throw FHIRError(.invalid, code: "value", "periodMonths must be 1–24", expression: ["periodMonths"]) }
+        guard (1...24).contains(periodMonths) else { throw FHIRError(.invalid, code: .value, "periodMonths must be 1–24", expression: ["periodMonths"]) }
         guard freeBelowAge >= 0, freeFromAge > freeBelowAge else {
-            throw FHIRError(.invalid, code: "value", "freeFromAge must be above freeBelowAge", expression: ["freeFromAge"])
+            throw FHIRError(.invalid, code: .value, "freeFromAge must be above freeBelowAge", expression: ["freeFromAge"])
         }
     }
 }

@@ -111,7 +111,7 @@ public struct SMTPNotificationSender: NotificationSender {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let detail = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw FHIRError(.internalError, code: "exception", "SMTP delivery failed (curl \(process.terminationStatus)): \(detail)")
+            throw FHIRError(.internalError, code: .exception, "SMTP delivery failed (curl \(process.terminationStatus)): \(detail)")
         }
     }
 }

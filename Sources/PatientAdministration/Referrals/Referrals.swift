@@ -28,17 +28,17 @@ public struct Referrals: Sendable {
         _ = try await records.require("Patient", patientID, role: "patient")
         let from = try CareContacts.unit(fromUnitID, session: session)
         let receiver = try await records.require("Organization", toUnitID, role: "unit")
-        guard toUnitID != from else { throw FHIRError(.invalid, code: "value", "a referral goes to another unit than the sender's", expression: ["unit"]) }
+        guard toUnitID != from else { throw FHIRError(.invalid, code: .value, "a referral goes to another unit than the sender's", expression: ["unit"]) }
         guard question.trimmingCharacters(in: .whitespacesAndNewlines).count >= 5 else {
-            throw FHIRError(.invalid, code: "required", "the question (frågeställning) is required, at least 5 characters", expression: ["question"])
+            throw FHIRError(.invalid, code: .required, "the question (frågeställning) is required, at least 5 characters", expression: ["question"])
         }
         guard Self.priorities[priority] != nil else {
-            throw FHIRError(.invalid, code: "value", "priority must be one of \(Self.priorities.keys.sorted().joined(separator: ", ")); got '\(priority)'", expression: ["priority"])
+            throw FHIRError(.invalid, code: .value, "priority must be one of \(Self.priorities.keys.sorted().joined(separator: ", ")); got '\(priority)'", expression: ["priority"])
         }
         var supporting: [JSONValue] = []
         for attachment in attachments {
             guard let key = ResourceKey(reference: attachment) else {
-                throw FHIRError(.invalid, code: "value", "attachment '\(attachment)' must be a reference like DocumentReference/123", expression: ["attachment"])
+                throw FHIRError(.invalid, code: .value, "attachment '\(attachment)' must be a reference like DocumentReference/123", expression: ["attachment"])
             }
             _ = try await records.require(key.type, key.id, role: "attachment")
             supporting.append(FHIR.reference(key.type, key.id))
@@ -90,9 +90,9 @@ public struct Referrals: Sendable {
             let unit = session.principal.assignment?.unitID
             switch ReferralWorkflow.side(of: event) {
             case .receiver where unit != owner:
-                throw FHIRError(.forbidden, code: "forbidden", "only the receiving unit (Organization/\(owner ?? "?")) can \(event.rawValue) this referral")
+                throw FHIRError(.forbidden, code: .forbidden, "only the receiving unit (Organization/\(owner ?? "?")) can \(event.rawValue) this referral")
             case .sender where unit != requester:
-                throw FHIRError(.forbidden, code: "forbidden", "only the sending unit (Organization/\(requester ?? "?")) can \(event.rawValue) this referral")
+                throw FHIRError(.forbidden, code: .forbidden, "only the sending unit (Organization/\(requester ?? "?")) can \(event.rawValue) this referral")
             default: break
             }
         }
@@ -102,7 +102,7 @@ public struct Referrals: Sendable {
         if [.reject, .requestCompletion, .complete, .answer, .forward].contains(event), (text ?? "").count < 2 {
             let what = ["reject": "the reason for rejecting", "request-completion": "what is missing", "complete": "the supplement",
                         "answer": "the answer (remissvar)", "forward": "why it is forwarded"][event.rawValue] ?? "a text"
-            throw FHIRError(.invalid, code: "required", "\(what) is required", expression: ["text"])
+            throw FHIRError(.invalid, code: .required, "\(what) is required", expression: ["text"])
         }
         let now = Instant.now(), stamp = SwedishTime.format(now)
         let requestID = task.referenceID("focus", type: "ServiceRequest")
@@ -112,7 +112,7 @@ public struct Referrals: Sendable {
         switch event {
         case .forward:
             guard let toUnitID, toUnitID != owner else {
-                throw FHIRError(.invalid, code: "required", "forward needs the new receiving unit (unit), other than the current one", expression: ["unit"])
+                throw FHIRError(.invalid, code: .required, "forward needs the new receiving unit (unit), other than the current one", expression: ["unit"])
             }
             let unit = try await records.require("Organization", toUnitID, role: "unit")
             let name = unit.object["name"]?.stringValue
@@ -121,7 +121,7 @@ public struct Referrals: Sendable {
             note = "vidarebefordrad till \(name ?? toUnitID)"
         case .accept:
             if let priority {
-                guard Self.priorities[priority] != nil else { throw FHIRError(.invalid, code: "value", "priority must be one of \(Self.priorities.keys.sorted().joined(separator: ", "))", expression: ["priority"]) }
+                guard Self.priorities[priority] != nil else { throw FHIRError(.invalid, code: .value, "priority must be one of \(Self.priorities.keys.sorted().joined(separator: ", "))", expression: ["priority"]) }
                 task["priority"] = .string(priority)
             }
         case .reject:

@@ -40,11 +40,11 @@ public struct UniquePatientIdentityRule: WriteRule {
                 }
             }
             if let other = others.first {
-                throw FHIRError(.conflict, code: "duplicate", "Patient.identifier[\(i)]: \(canonical) already belongs to Patient/\(other); find and update that record, or merge",
+                throw FHIRError(.conflict, code: .duplicate, "Patient.identifier[\(i)]: \(canonical) already belongs to Patient/\(other); find and update that record, or merge",
                                 expression: ["Patient.identifier[\(i)].value"])
             }
             if inCommit {
-                throw FHIRError(.conflict, code: "business-rule", "Patient.identifier[\(i)]: \(canonical) is given to two patients in the same request",
+                throw FHIRError(.conflict, code: .businessRule, "Patient.identifier[\(i)]: \(canonical) is given to two patients in the same request",
                                 expression: ["Patient.identifier[\(i)].value"])
             }
         }
@@ -64,7 +64,7 @@ public struct UniquePatientIdentityRule: WriteRule {
                 key: "Patient.identifier|\(system)|\(canonical)", criteria: criteria,
                 holds: { Self.holds($0, system: system, canonical: canonical) },
                 conflict: { holder in
-                    FHIRError(.conflict, code: "duplicate", "Patient.identifier[\(i)]: \(canonical) already belongs to Patient/\(holder); find and update that record, or merge",
+                    FHIRError(.conflict, code: .duplicate, "Patient.identifier[\(i)]: \(canonical) already belongs to Patient/\(holder); find and update that record, or merge",
                               expression: ["Patient.identifier[\(i)].value"])
                 }))
         }
@@ -95,20 +95,20 @@ public struct ReferralOwnerRule: WriteRule {
             guard resource.code("code", system: AdministrationCodes.taskCode) == Referrals.taskCode else { return }
             for (member, what) in [("owner", "the receiving unit whose inbox holds it"), ("requester", "the sending unit")] {
                 guard let unit = resource.referenceID(member, type: "Organization") else {
-                    throw FHIRError(.invalid, code: "required", "a referral Task needs \(member) (an Organization: \(what))", expression: ["Task.\(member)"])
+                    throw FHIRError(.invalid, code: .required, "a referral Task needs \(member) (an Organization: \(what))", expression: ["Task.\(member)"])
                 }
                 guard try await session.read(type: "Organization", id: unit) != nil else {
-                    throw FHIRError(.invalid, code: "value", "Task.\(member): Organization/\(unit) does not exist", expression: ["Task.\(member)"])
+                    throw FHIRError(.invalid, code: .value, "Task.\(member): Organization/\(unit) does not exist", expression: ["Task.\(member)"])
                 }
             }
             guard resource.referenceID("for", type: "Patient") != nil else {
-                throw FHIRError(.invalid, code: "required", "a referral Task needs for (the Patient)", expression: ["Task.for"])
+                throw FHIRError(.invalid, code: .required, "a referral Task needs for (the Patient)", expression: ["Task.for"])
             }
         case "ServiceRequest":
             guard resource.code("category", system: "http://snomed.info/sct") == Referrals.referralCategory else { return }
             let performers = (resource["performer"]?.arrayValue ?? []).compactMap { $0.objectValue?["reference"]?.stringValue }
             guard performers.contains(where: { $0.hasPrefix("Organization/") }) else {
-                throw FHIRError(.invalid, code: "required", "a referral needs performer: the receiving unit (an Organization)", expression: ["ServiceRequest.performer"])
+                throw FHIRError(.invalid, code: .required, "a referral needs performer: the receiving unit (an Organization)", expression: ["ServiceRequest.performer"])
             }
         default:
             return

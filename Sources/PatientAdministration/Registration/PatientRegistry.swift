@@ -17,7 +17,7 @@ public struct PatientRegistry: Sendable {
     /// or else by name ("Anna Svensson", "svens"): what a clerk types into one field.
     public func find(_ text: String, limit: Int, session: PatientDataSession) async throws -> [StoredResource] {
         let text = text.trimmingCharacters(in: .whitespaces)
-        guard !text.isEmpty else { throw FHIRError(.invalid, code: "required", "type a personnummer, reservnummer or name to search for", expression: ["q"]) }
+        guard !text.isEmpty else { throw FHIRError(.invalid, code: .required, "type a personnummer, reservnummer or name to search for", expression: ["q"]) }
         let records = Records(session: session)
         if let reserve = try? Reservnummer(text) {
             return try await records.search("Patient", [("identifier", "\(Reservnummer.system)|\(reserve.canonical)")], limit: limit)
@@ -26,7 +26,7 @@ public struct PatientRegistry: Sendable {
             return try await records.search("Patient", [("identifier", identity.canonical)], limit: limit)
         }
         if text.allSatisfy({ $0.isNumber || $0 == "-" || $0 == "+" }) {
-            throw FHIRError(.invalid, code: "value", "'\(text)' is neither a valid personnummer, samordningsnummer nor reservnummer (check the digits)", expression: ["q"])
+            throw FHIRError(.invalid, code: .value, "the text searched for is neither a valid personnummer, samordningsnummer nor reservnummer (check the digits: 12 digits, ÅÅÅÅMMDD-NNNN), nor a name", expression: ["q"])
         }
         // Each word must start a given or family name: "anna sv" finds Anna Svensson.
         var parameters: [(name: String, value: String)] = text.split(separator: " ").prefix(4).map { ("name", String($0)) }
@@ -49,11 +49,11 @@ public struct PatientRegistry: Sendable {
     /// sex and an estimated birth year if known, and a note on how to recognise them.
     public func registerUnidentified(gender: String?, estimatedBirthYear: Int?, note: String?, session: PatientDataSession) async throws -> StoredResource {
         if let gender, !["male", "female", "other", "unknown"].contains(gender) {
-            throw FHIRError(.invalid, code: "value", "gender must be male, female, other or unknown; got '\(gender)'", expression: ["gender"])
+            throw FHIRError(.invalid, code: .value, "gender must be male, female, other or unknown; got '\(gender)'", expression: ["gender"])
         }
         let today = CivilCalendar.date(fromDaysSince1970: SwedishTime.today)
         if let year = estimatedBirthYear, !(1900...today.year).contains(year) {
-            throw FHIRError(.invalid, code: "value", "estimatedBirthYear must be between 1900 and \(today.year); got \(year)", expression: ["estimatedBirthYear"])
+            throw FHIRError(.invalid, code: .value, "estimatedBirthYear must be between 1900 and \(today.year); got \(year)", expression: ["estimatedBirthYear"])
         }
         let series = "reservnummer-" + SwedishTime.formatDay(SwedishTime.today)
         let serial = try await session.nextNumber(series: series)
@@ -61,7 +61,7 @@ public struct PatientRegistry: Sendable {
         do {
             reserve = try Reservnummer(year: today.year, month: today.month, day: today.day, serial: Int(serial))
         } catch {
-            throw FHIRError(.busy, code: "exception", "no reservnummer left today: \(error.description)")
+            throw FHIRError(.busy, code: .exception, "no reservnummer left today: \(error.description)")
         }
         let id = UUID().uuidString.lowercased()
         var patient = JSONObject([
@@ -91,7 +91,7 @@ public struct PatientRegistry: Sendable {
     /// resource that refers to the source now refers to the target, the source is marked replaced,
     /// its identifiers follow as old identifiers, and a Provenance lists what moved — all in one commit.
     public func merge(sourceID: String, targetID: String, reason: String, session: PatientDataSession) async throws -> MergeResult {
-        guard sourceID != targetID else { throw FHIRError(.invalid, code: "value", "a patient cannot be merged into itself", expression: ["target"]) }
+        guard sourceID != targetID else { throw FHIRError(.invalid, code: .value, "a patient cannot be merged into itself", expression: ["target"]) }
         let records = Records(session: session)
         let source = try await records.require("Patient", sourceID, role: "source")
         let target = try await records.require("Patient", targetID, role: "target")
@@ -117,7 +117,7 @@ public struct PatientRegistry: Sendable {
                 moved.append("\(stored.type)/\(stored.id)")
             }
             if moved.count > settings.maximumMergeResources {
-                throw FHIRError(.tooLarge, code: "too-costly", "Patient/\(sourceID) has more than \(settings.maximumMergeResources) records (KARNA_MAX_MERGE_RESOURCES)")
+                throw FHIRError(.tooLarge, code: .tooCostly, "Patient/\(sourceID) has more than \(settings.maximumMergeResources) records (KARNA_MAX_MERGE_RESOURCES)")
             }
             guard page.count == 500, let last = page.last else { break }
             after = last.key
@@ -152,7 +152,7 @@ public struct PatientRegistry: Sendable {
     /// administration assignments only (the reversal of an identification is their call).
     public func unmerge(sourceID: String, reason: String, session: PatientDataSession) async throws -> MergeResult {
         guard session.principal.kind == .system || session.principal.assignment?.purpose == .administration else {
-            throw FHIRError(.forbidden, code: "forbidden", "undoing a merge needs an administrative assignment (patientadministration)")
+            throw FHIRError(.forbidden, code: .forbidden, "undoing a merge needs an administrative assignment (patientadministration)")
         }
         let records = Records(session: session)
         let source = try await records.require("Patient", sourceID, role: "source")

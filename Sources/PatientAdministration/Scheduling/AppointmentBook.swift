@@ -37,32 +37,32 @@ public struct AppointmentBook: Sendable {
 
         /// "mon,tue" or "1,2" → weekdays; "08:00" → minutes.
         public static func parse(from: String, to: String, weekdays: String, start: String, end: String, minutes: String, visitType: String) throws(FHIRError) -> SlotTemplate {
-            guard let fromDay = SwedishTime.parseDay(from) else { throw FHIRError(.invalid, code: "value", "from must be a date like 2026-11-23; got '\(from)'", expression: ["from"]) }
-            guard let toDay = SwedishTime.parseDay(to), toDay >= fromDay else { throw FHIRError(.invalid, code: "value", "to must be a date on or after from; got '\(to)'", expression: ["to"]) }
+            guard let fromDay = SwedishTime.parseDay(from) else { throw FHIRError(.invalid, code: .value, "from must be a date like 2026-11-23; got '\(from)'", expression: ["from"]) }
+            guard let toDay = SwedishTime.parseDay(to), toDay >= fromDay else { throw FHIRError(.invalid, code: .value, "to must be a date on or after from; got '\(to)'", expression: ["to"]) }
             let names = ["mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7, "man": 1, "tis": 2, "ons": 3, "tor": 4, "fre": 5, "lor": 6, "son": 7]
             var days = Set<Int>()
             for part in weekdays.lowercased().split(separator: ",") {
                 let text = part.trimmingCharacters(in: .whitespaces)
                 guard let day = names[String(text.prefix(3))] ?? Int(text).flatMap({ (1...7).contains($0) ? $0 : nil }) else {
-                    throw FHIRError(.invalid, code: "value", "weekdays: '\(text)' is not a weekday (mon…sun or 1–7)", expression: ["weekdays"])
+                    throw FHIRError(.invalid, code: .value, "weekdays: '\(text)' is not a weekday (mon…sun or 1–7)", expression: ["weekdays"])
                 }
                 days.insert(day)
             }
-            guard !days.isEmpty else { throw FHIRError(.invalid, code: "required", "weekdays: name at least one weekday", expression: ["weekdays"]) }
+            guard !days.isEmpty else { throw FHIRError(.invalid, code: .required, "weekdays: name at least one weekday", expression: ["weekdays"]) }
             func clock(_ text: String, _ name: String) throws(FHIRError) -> Int {
                 let parts = text.split(separator: ":").map { Int($0) }
                 guard parts.count == 2, let hour = parts[0], let minute = parts[1], (0...24).contains(hour), (0..<60).contains(minute), hour * 60 + minute <= 1_440 else {
-                    throw FHIRError(.invalid, code: "value", "\(name) must be a time like 08:00; got '\(text)'", expression: [name])
+                    throw FHIRError(.invalid, code: .value, "\(name) must be a time like 08:00; got '\(text)'", expression: [name])
                 }
                 return hour * 60 + minute
             }
             let startMinute = try clock(start, "start"), endMinute = try clock(end, "end")
-            guard endMinute > startMinute else { throw FHIRError(.invalid, code: "value", "end must be after start", expression: ["end"]) }
+            guard endMinute > startMinute else { throw FHIRError(.invalid, code: .value, "end must be after start", expression: ["end"]) }
             guard let length = Int(minutes), (5...480).contains(length) else {
-                throw FHIRError(.invalid, code: "value", "minutes must be a whole number from 5 to 480; got '\(minutes)'", expression: ["minutes"])
+                throw FHIRError(.invalid, code: .value, "minutes must be a whole number from 5 to 480; got '\(minutes)'", expression: ["minutes"])
             }
             guard let type = VisitType(rawValue: visitType) else {
-                throw FHIRError(.invalid, code: "value", "visitType must be one of \(VisitType.allCases.map(\.rawValue).joined(separator: ", ")); got '\(visitType)'", expression: ["visitType"])
+                throw FHIRError(.invalid, code: .value, "visitType must be one of \(VisitType.allCases.map(\.rawValue).joined(separator: ", ")); got '\(visitType)'", expression: ["visitType"])
             }
             return SlotTemplate(fromDay: fromDay, toDay: toDay, weekdays: days, startMinute: startMinute, endMinute: endMinute, minutes: length, visitType: type)
         }
@@ -88,7 +88,7 @@ public struct AppointmentBook: Sendable {
         let schedule = try await records.require("Schedule", scheduleID)
         let slots = template.slots
         guard slots.count <= settings.maximumSlotsPerGeneration else {
-            throw FHIRError(.tooLarge, code: "too-costly", "the template makes \(slots.count) slots; at most \(settings.maximumSlotsPerGeneration) per call (KARNA_MAX_SLOTS_PER_GENERATION)")
+            throw FHIRError(.tooLarge, code: .tooCostly, "the template makes \(slots.count) slots; at most \(settings.maximumSlotsPerGeneration) per call (KARNA_MAX_SLOTS_PER_GENERATION)")
         }
         let unit = RecordTags.unit(of: schedule.object)
         var created = 0, existing = 0
@@ -123,8 +123,8 @@ public struct AppointmentBook: Sendable {
     /// Blocks time (meeting, leave): free slots in the period become busy-unavailable with the reason;
     /// booked slots are left alone and returned, so the clinic can rebook those patients.
     public func blockTime(scheduleID: String, start: Int64, end: Int64, reason: String, session: PatientDataSession) async throws -> (blocked: Int, booked: [String]) {
-        guard end > start else { throw FHIRError(.invalid, code: "value", "end must be after start", expression: ["end"]) }
-        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw FHIRError(.invalid, code: "required", "a reason is required", expression: ["reason"]) }
+        guard end > start else { throw FHIRError(.invalid, code: .value, "end must be after start", expression: ["end"]) }
+        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw FHIRError(.invalid, code: .required, "a reason is required", expression: ["reason"]) }
         let records = Records(session: session)
         _ = try await records.require("Schedule", scheduleID)
         let slots = try await records.all("Slot", [("schedule", "Schedule/\(scheduleID)"), ("start", "lt" + Instant.format(milliseconds: end)),
@@ -154,7 +154,7 @@ public struct AppointmentBook: Sendable {
     /// Lifts a block: the slots in the period that were blocked (busy-unavailable) become free again,
     /// without the block's reason; booked and free slots are left as they are. Returns how many.
     public func unblockTime(scheduleID: String, start: Int64, end: Int64, session: PatientDataSession) async throws -> Int {
-        guard end > start else { throw FHIRError(.invalid, code: "value", "end must be after start", expression: ["end"]) }
+        guard end > start else { throw FHIRError(.invalid, code: .value, "end must be after start", expression: ["end"]) }
         let records = Records(session: session)
         _ = try await records.require("Schedule", scheduleID)
         let slots = try await records.all("Slot", [("schedule", "Schedule/\(scheduleID)"), ("status", "busy-unavailable"),
@@ -184,7 +184,7 @@ public struct AppointmentBook: Sendable {
         if let unitID { parameters.append(("_tag", "\(RecordTags.careUnit)|\(unitID)")) }
         if let visitType { parameters.append(("service-type", "\(AdministrationCodes.visitType)|\(visitType.rawValue)")) }
         guard scheduleID != nil || unitID != nil else {
-            throw FHIRError(.invalid, code: "required", "name a schedule or a unit to find free slots in", expression: ["schedule", "unit"])
+            throw FHIRError(.invalid, code: .required, "name a schedule or a unit to find free slots in", expression: ["schedule", "unit"])
         }
         return try await Records(session: session).search("Slot", parameters, limit: limit)
     }
@@ -220,7 +220,7 @@ public struct AppointmentBook: Sendable {
             let entry = try await records.require("Appointment", waitingListEntryID, role: "waitingListEntry")
             appointment = entry.object.forUpdate
             guard appointment.referenceIDs("participant", actorType: "Patient").contains(patientID) else {
-                throw FHIRError(.invalid, code: "value", "the waiting-list entry Appointment/\(waitingListEntryID) is for another patient", expression: ["waitingListEntry"])
+                throw FHIRError(.invalid, code: .value, "the waiting-list entry Appointment/\(waitingListEntryID) is for another patient", expression: ["waitingListEntry"])
             }
             do { appointment["status"] = .string(try AppointmentWorkflow.next(appointment["status"]?.stringValue ?? "", .book)) } catch { throw error.error }
             id = waitingListEntryID
@@ -317,7 +317,7 @@ public struct AppointmentBook: Sendable {
 
     /// Cancels a booking or a waiting-list entry with a reason; the slot is freed and the patient told.
     public func cancel(appointmentID: String, by: CancelledBy, reason: String, session: PatientDataSession) async throws -> StoredResource {
-        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw FHIRError(.invalid, code: "required", "a reason is required", expression: ["reason"]) }
+        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw FHIRError(.invalid, code: .required, "a reason is required", expression: ["reason"]) }
         let records = Records(session: session)
         let stored = try await records.require("Appointment", appointmentID)
         var appointment = stored.object.forUpdate

@@ -35,7 +35,7 @@ public final class PostgresStore: ResourceStore {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let user = components.user
         else {
-            throw FHIRError(.invalid, code: "invalid", "the database URL must look like postgres://user[:password]@host[:port]/database")
+            throw FHIRError(.invalid, code: .invalid, "the database URL must look like postgres://user[:password]@host[:port]/database")
         }
         let database = components.path.split(separator: "/").first.map(String.init)
         var configuration: PostgresClient.Configuration
@@ -46,7 +46,7 @@ public final class PostgresStore: ResourceStore {
             configuration = PostgresClient.Configuration(unixSocketPath: socket + "/.s.PGSQL.\(components.port ?? 5432)", username: user,
                                                          password: components.password, database: database)
         } else {
-            throw FHIRError(.invalid, code: "invalid", "the database URL names no host")
+            throw FHIRError(.invalid, code: .invalid, "the database URL names no host")
         }
         configuration.options.maximumConnections = maximumConnections
         // Searches are short index reads; the planner's cost estimates for the correlated checks run
@@ -212,7 +212,7 @@ public final class PostgresStore: ResourceStore {
         if let rows = try await preparedRows(parts, versions: true) {
             for row in rows {
                 let cells = PreparedSearches.cells(row)
-                guard cells.count == 9 else { throw FHIRError(.internalError, code: "exception", "a prepared search answered \(cells.count) columns, not 9") }
+                guard cells.count == 9 else { throw FHIRError(.internalError, code: .exception, "a prepared search answered \(cells.count) columns, not 9") }
                 result[try cells[0].decode(Int.self)].append(Self.stored((
                     try cells[1].decode(String.self), try cells[2].decode(String.self), try cells[3].decode(Int.self), try cells[4].decode(Int64.self),
                     try cells[5].decode(String.self), try cells[6].decode(ByteBuffer.self), try cells[7].decode(Int64.self),
@@ -523,7 +523,7 @@ public final class PostgresStore: ResourceStore {
             RETURNING convert_from(json, 'UTF8')::bigint
             """, logger: logger)
         for try await value in rows.decode(Int64.self) { return value }
-        throw FHIRError(.internalError, code: "exception", "series \(series) returned no number")
+        throw FHIRError(.internalError, code: .exception, "series \(series) returned no number")
     }
 
     public func changeControlRecord<Result: Sendable>(kind: String, key: String,
@@ -613,7 +613,7 @@ public final class PostgresStore: ResourceStore {
         return results
     }
 
-    private static let concurrentChange = FHIRError(.conflict, code: "conflict",
+    private static let concurrentChange = FHIRError(.conflict, code: .conflict,
         "another request changed the same resource at the same time; read it again and retry")
 
     /// A unique violation means a concurrent writer created the same resource first.

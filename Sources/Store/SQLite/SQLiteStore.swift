@@ -354,7 +354,7 @@ public final class SQLiteStore: ResourceStore {
                 ON CONFLICT (kind, key) DO UPDATE SET json = CAST(CAST(CAST(json AS TEXT) AS INTEGER) + 1 AS TEXT), updated_at = excluded.updated_at
                 RETURNING CAST(CAST(json AS TEXT) AS INTEGER)
                 """), arguments: [series, Instant.now()])
-            guard let value = row?[0] as Int64? else { throw FHIRError(.internalError, code: "exception", "series \(series) returned no number") }
+            guard let value = row?[0] as Int64? else { throw FHIRError(.internalError, code: .exception, "series \(series) returned no number") }
             return value
         }
     }

@@ -258,7 +258,7 @@ struct SearchSQL {
     /// `firstMatchPerPatient` for any number of patients, `patientsPerStatement` at a time.
     static func firstMatchStatements(_ queries: [SearchQuery], patientIDs: [String], dialect: SQLDialect) throws -> [SQLStatement] {
         if let query = queries.first(where: { !$0.filters.contains(where: isOnePatient) }) {
-            throw FHIRError(.internalError, code: "exception", "a first match per patient needs a filter on one patient, the \(query.type) search has none")
+            throw FHIRError(.internalError, code: .exception, "a first match per patient needs a filter on one patient, the \(query.type) search has none")
         }
         return stride(from: 0, to: patientIDs.count, by: patientsPerStatement).compactMap { start in
             firstMatchPerPatient(queries, patientIDs: Array(patientIDs[start..<min(start + patientsPerStatement, patientIDs.count)]), dialect: dialect)

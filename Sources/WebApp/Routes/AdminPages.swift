@@ -17,7 +17,7 @@ extension WebApp {
     func adminPage(_ section: AdminSection, _ user: User, values: [String: String] = [:], errors: [String: String] = [:], notice: String? = nil,
                    created: [String: String]? = nil, editing: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         guard user.principal.permissions.administer else {
-            throw FHIRError(.forbidden, code: "forbidden", "administration needs a systemförvaltare assignment (administer permission)")
+            throw FHIRError(.forbidden, code: .forbidden, "administration needs a systemförvaltare assignment (administer permission)")
         }
         let session = user.data(gateway, action: "administration")
         var context = layout(user, title: "Administration", nav: "navAdmin")
@@ -290,7 +290,7 @@ extension WebApp {
     func endAssignment(id: String, _ user: User) async throws -> Response {
         let session = user.data(gateway, action: "administration")
         guard let stored = try await session.read(type: "PractitionerRole", id: id), !stored.isDeleted else {
-            throw FHIRError(.notFound, code: "not-found", "PractitionerRole/\(id) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "PractitionerRole/\(id) does not exist")
         }
         if id == user.assignment?.id {
             return try await adminPage(.users, user, errors: ["assignments": "Du kan inte avsluta uppdraget du är inloggad med."], status: .badRequest)
@@ -309,10 +309,10 @@ extension WebApp {
     func endUnit(id: String, _ user: User) async throws -> Response {
         let session = user.data(gateway, action: "administration")
         guard user.principal.permissions.administer else {
-            throw FHIRError(.forbidden, code: "forbidden", "administration needs a systemförvaltare assignment (administer permission)")
+            throw FHIRError(.forbidden, code: .forbidden, "administration needs a systemförvaltare assignment (administer permission)")
         }
         guard let stored = try await session.read(type: "Organization", id: id), !stored.isDeleted else {
-            throw FHIRError(.notFound, code: "not-found", "Organization/\(id) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Organization/\(id) does not exist")
         }
         let active = try await Records(session: session).search("PractitionerRole", [("organization", "Organization/\(id)"), ("active", "true")], limit: 1)
         if !active.isEmpty {
@@ -329,12 +329,12 @@ extension WebApp {
     /// version it was made from, so a change someone else saved in between is shown, not overwritten.
     func changeUnit(id: String, _ user: User) async throws -> Response {
         guard user.principal.permissions.administer else {
-            throw FHIRError(.forbidden, code: "forbidden", "administration needs a systemförvaltare assignment (administer permission)")
+            throw FHIRError(.forbidden, code: .forbidden, "administration needs a systemförvaltare assignment (administer permission)")
         }
         let form = user.form.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         let session = user.data(gateway, action: "administration")
         guard let stored = try await session.read(type: "Organization", id: id), !stored.isDeleted else {
-            throw FHIRError(.notFound, code: "not-found", "Organization/\(id) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Organization/\(id) does not exist")
         }
         func refused(_ errors: [String: String]) async throws -> Response {
             try await adminPage(.units, user, values: form, errors: errors, editing: id, status: .badRequest)

@@ -39,7 +39,7 @@ extension WebApp {
 
     func appointmentBook(_ request: Request, _ user: User, view: BookView? = nil, notice: String? = nil, problem: (slotID: String, text: String, value: String)? = nil,
                          scheduling: ScheduleForm? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
-        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let query = Self.query(request)
         let view = view ?? BookView(query)
         let session = user.data(gateway, action: "appointment-book")
@@ -325,10 +325,10 @@ extension WebApp {
 
     /// Free times to move a booking to (or to book a waiting-list entry into), the next weeks at the unit.
     func chooseTime(appointmentID: String, waiting: Bool, _ request: Request, _ user: User, error: String? = nil) async throws -> Response {
-        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let session = user.data(gateway, action: waiting ? "book-from-waiting-list" : "move-appointment")
         guard let appointment = try await session.read(type: "Appointment", id: appointmentID) else {
-            throw FHIRError(.notFound, code: "not-found", "Appointment/\(appointmentID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Appointment/\(appointmentID) does not exist")
         }
         let visit = appointment.object.code("serviceType", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:))
         let free = try await administration.book.findFreeSlots(scheduleID: nil, unitID: assignment.unitID, visitType: visit, from: Instant.now(),
@@ -357,7 +357,7 @@ extension WebApp {
             if waiting {
                 guard let entry = try await session.read(type: "Appointment", id: appointmentID),
                       let patientID = Display.participants(entry.object, type: "Patient").first else {
-                    throw FHIRError(.notFound, code: "not-found", "Appointment/\(appointmentID) does not exist")
+                    throw FHIRError(.notFound, code: .notFound, "Appointment/\(appointmentID) does not exist")
                 }
                 _ = try await administration.book.book(slotID: slotID, patientID: patientID, waitingListEntryID: appointmentID, session: session)
                 return Self.redirect("/vantelista?klar=Tiden%20%C3%A4r%20bokad")
@@ -372,7 +372,7 @@ extension WebApp {
 
     /// The unit's waiting list, most pressing first, with the care guarantee's days left.
     func waitingListPage(_ request: Request, _ user: User) async throws -> Response {
-        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let session = user.data(gateway, action: "waiting-list")
         let entries = try await administration.waitingList.entries(unitID: assignment.unitID, session: session)
         let patients = Dictionary(try await session.read(keys: Set(entries.compactMap(\.patientID)).sorted().map { ResourceKey(type: "Patient", id: $0) })

@@ -9,7 +9,7 @@ import StoreModel
 /// högkostnadsskydd and frikort applied by the cashier module), the receipt, and the day's report.
 extension WebApp {
     func cashierPage(_ request: Request, _ user: User) async throws -> Response {
-        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let session = user.data(gateway, action: "cashier")
         let records = Records(session: session)
         let today = SwedishTime.today
@@ -43,7 +43,7 @@ extension WebApp {
         let records = Records(session: session)
         let contact = try await records.require("Encounter", encounterID).object
         guard let patientID = Display.id(contact["subject"], type: "Patient") else {
-            throw FHIRError(.invalid, code: "value", "Encounter/\(encounterID) has no patient")
+            throw FHIRError(.invalid, code: .value, "Encounter/\(encounterID) has no patient")
         }
         let patient = try await records.require("Patient", patientID).object
         async let status = administration.cashier.feeStatus(patientID: patientID, session: session)
@@ -96,7 +96,7 @@ extension WebApp {
 
     /// Dagsredovisning: the unit's payments on a day, per method.
     func dailyReportPage(_ request: Request, _ user: User) async throws -> Response {
-        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let day = Self.query(request)["dag"].flatMap(SwedishTime.parseDay) ?? SwedishTime.today
         let report = try await administration.cashier.dailyReport(unitID: assignment.unitID, day: day, session: user.data(gateway, action: "daily-report"))
         var context = layout(user, title: "Dagsredovisning \(report.day)", nav: "navCashier")

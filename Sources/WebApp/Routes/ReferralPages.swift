@@ -17,7 +17,7 @@ extension WebApp {
             return try await accessPage(patientID: patientID, status: accessStatus, user: user, form: [:], errors: [:])
         }
         guard let patient = try await session.read(type: "Patient", id: patientID) else {
-            throw FHIRError(.notFound, code: "not-found", "Patient/\(patientID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist")
         }
         var context = layout(user, title: "Ny remiss")
         context["patientID"] = patientID
@@ -57,7 +57,7 @@ extension WebApp {
 
     /// The unit's referrals: received (the inbox, oldest unassessed first) or sent (with answers).
     func referralList(_ request: Request, _ user: User) async throws -> Response {
-        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let sent = Self.query(request)["visa"] == "skickade"
         let session = user.data(gateway, action: sent ? "referrals-sent" : "referral-inbox")
         let items = try await administration.referrals.inbox(unitID: assignment.unitID, sent: sent, session: session)

@@ -13,7 +13,7 @@ extension WebApp {
     /// `problem` is said at the row its form came from: a bed's id, or "plan-" and a planned stay's id.
     func wardPage(_ request: Request, _ user: User, problem: (bedID: String, text: String, values: [String: String])? = nil,
                   planning: (values: [String: String], errors: [String: String])? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
-        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: "forbidden", "no assignment was chosen at login") }
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let session = user.data(gateway, action: "ward-overview")
         // Asked together, so the gateway looks up the access facts of both lists' patients in one batch.
         async let overview = administration.contacts.wardOverview(wardUnitID: assignment.unitID, session: session)
