@@ -70,7 +70,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
             case .missing: Self.redirect("/login")
             }
         }
-        router.get("static/:file") { _, context in try staticFile(context.parameters.get("file") ?? "") }
+        router.get("static/:file") { _, context in try staticFile(try context.parameters.require("file")) }
         router.get("login") { request, _ in loginPage(request) }
         router.post("login") { request, _ in try await login(request) }
         router.post("login/uppdrag") { request, _ in try await chooseAssignment(request) }
@@ -78,31 +78,31 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.get("start") { request, _ in try await signedIn(request) { user in try await startPage(user) } }
         router.get("patienter") { request, _ in try await signedIn(request) { user in try await patientSearch(request, user) } }
         router.get("patienter/:id") { request, context in
-            try await signedIn(request) { user in try await chart(patientID: context.parameters.get("id") ?? "", user: user) }
+            try await signedIn(request) { user in try await chart(patientID: try context.parameters.require("id"), user: user) }
         }
         router.get("registrera") { request, _ in try await signedIn(request) { user in registerPage(user) } }
         router.post("registrera") { request, _ in try await signedIn(request, form: true) { user in try await register(user) } }
         router.post("registrera/reservnummer") { request, _ in try await signedIn(request, form: true) { user in try await registerUnidentified(user) } }
         router.get("patienter/:id/journal") { request, context in
-            try await signedIn(request) { user in try await journal(patientID: context.parameters.get("id") ?? "", request: request, user: user) }
+            try await signedIn(request) { user in try await journal(patientID: try context.parameters.require("id"), request: request, user: user) }
         }
         router.get("patienter/:id/anteckning/ny") { request, context in
-            try await signedIn(request) { user in try await noteForm(patientID: context.parameters.get("id") ?? "", request: request, user: user) }
+            try await signedIn(request) { user in try await noteForm(patientID: try context.parameters.require("id"), request: request, user: user) }
         }
         router.post("patienter/:id/anteckning") { request, context in
-            try await signedIn(request, form: true) { user in try await writeNote(patientID: context.parameters.get("id") ?? "", request: request, user: user) }
+            try await signedIn(request, form: true) { user in try await writeNote(patientID: try context.parameters.require("id"), request: request, user: user) }
         }
         router.get("anteckningar/:id") { request, context in
-            try await signedIn(request) { user in try await notePage(noteID: context.parameters.get("id") ?? "", user: user) }
+            try await signedIn(request) { user in try await notePage(noteID: try context.parameters.require("id"), user: user) }
         }
         router.post("anteckningar/:id/ratta") { request, context in
-            try await signedIn(request, form: true) { user in try await changeNote(.correct, noteID: context.parameters.get("id") ?? "", user: user) }
+            try await signedIn(request, form: true) { user in try await changeNote(.correct, noteID: try context.parameters.require("id"), user: user) }
         }
         router.post("anteckningar/:id/makulera") { request, context in
-            try await signedIn(request, form: true) { user in try await changeNote(.enteredInError, noteID: context.parameters.get("id") ?? "", user: user) }
+            try await signedIn(request, form: true) { user in try await changeNote(.enteredInError, noteID: try context.parameters.require("id"), user: user) }
         }
         router.post("anteckningar/:id/signera") { request, context in
-            try await signedIn(request, form: true) { user in try await signNote(noteID: context.parameters.get("id") ?? "", user: user) }
+            try await signedIn(request, form: true) { user in try await signNote(noteID: try context.parameters.require("id"), user: user) }
         }
         router.get("tidbok") { request, _ in try await signedIn(request) { user in try await appointmentBook(request, user) } }
         router.post("tidbok/boka") { request, _ in try await signedIn(request, form: true) { user in try await bookSlot(request, user) } }
@@ -110,72 +110,72 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("tidbok/blockera") { request, _ in try await signedIn(request, form: true) { user in try await blockSlots(request, user) } }
         router.post("tidbok/hav-blockering") { request, _ in try await signedIn(request, form: true) { user in try await unblockSlots(request, user) } }
         router.post("tidbok/:id/checka-in") { request, context in
-            try await signedIn(request, form: true) { user in try await checkIn(appointmentID: context.parameters.get("id") ?? "", request, user) }
+            try await signedIn(request, form: true) { user in try await checkIn(appointmentID: try context.parameters.require("id"), request, user) }
         }
         router.post("tidbok/:id/avboka") { request, context in
-            try await signedIn(request, form: true) { user in try await cancelOrNoShow(appointmentID: context.parameters.get("id") ?? "", noShow: false, request, user) }
+            try await signedIn(request, form: true) { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: false, request, user) }
         }
         router.post("tidbok/:id/uteblev") { request, context in
-            try await signedIn(request, form: true) { user in try await cancelOrNoShow(appointmentID: context.parameters.get("id") ?? "", noShow: true, request, user) }
+            try await signedIn(request, form: true) { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: true, request, user) }
         }
         router.get("tidbok/:id/flytta") { request, context in
-            try await signedIn(request) { user in try await chooseTime(appointmentID: context.parameters.get("id") ?? "", waiting: false, request, user) }
+            try await signedIn(request) { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: false, request, user) }
         }
         router.post("tidbok/:id/flytta") { request, context in
             try await signedIn(request, form: true) { user in
-                try await moveOrBookFromWaitingList(appointmentID: context.parameters.get("id") ?? "", waiting: false, request, user)
+                try await moveOrBookFromWaitingList(appointmentID: try context.parameters.require("id"), waiting: false, request, user)
             }
         }
         router.get("vantelista") { request, _ in try await signedIn(request) { user in try await waitingListPage(request, user) } }
         router.get("vantelista/:id/boka") { request, context in
-            try await signedIn(request) { user in try await chooseTime(appointmentID: context.parameters.get("id") ?? "", waiting: true, request, user) }
+            try await signedIn(request) { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: true, request, user) }
         }
         router.post("vantelista/:id/boka") { request, context in
             try await signedIn(request, form: true) { user in
-                try await moveOrBookFromWaitingList(appointmentID: context.parameters.get("id") ?? "", waiting: true, request, user)
+                try await moveOrBookFromWaitingList(appointmentID: try context.parameters.require("id"), waiting: true, request, user)
             }
         }
         router.get("patienter/:id/signaler") { request, context in
             try await signedIn(request) { user in
-                try await clinicalPage(patientID: context.parameters.get("id") ?? "", user, notice: Self.query(request)["klar"])
+                try await clinicalPage(patientID: try context.parameters.require("id"), user, notice: Self.query(request)["klar"])
             }
         }
         router.post("patienter/:id/allergi") { request, context in
-            try await signedIn(request, form: true) { user in try await addAllergy(patientID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await addAllergy(patientID: try context.parameters.require("id"), user) }
         }
         router.post("patienter/:id/signal") { request, context in
-            try await signedIn(request, form: true) { user in try await addSignal(patientID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await addSignal(patientID: try context.parameters.require("id"), user) }
         }
         router.post("patienter/:id/signaler/:type/:signal/avsluta") { request, context in
             try await signedIn(request, form: true) { user in
-                try await endSignal(patientID: context.parameters.get("id") ?? "", type: context.parameters.get("type") ?? "",
-                                    id: context.parameters.get("signal") ?? "", user)
+                try await endSignal(patientID: try context.parameters.require("id"), type: try context.parameters.require("type"),
+                                    id: try context.parameters.require("signal"), user)
             }
         }
         router.post("patienter/:id/problem") { request, context in
-            try await signedIn(request, form: true) { user in try await addProblem(patientID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await addProblem(patientID: try context.parameters.require("id"), user) }
         }
         router.post("patienter/:id/problem/:condition/avsluta") { request, context in
             try await signedIn(request, form: true) { user in
-                try await resolveProblem(patientID: context.parameters.get("id") ?? "", conditionID: context.parameters.get("condition") ?? "", user)
+                try await resolveProblem(patientID: try context.parameters.require("id"), conditionID: try context.parameters.require("condition"), user)
             }
         }
         router.post("patienter/:id/diagnoser") { request, context in
-            try await signedIn(request, form: true) { user in try await registerDiagnoses(patientID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await registerDiagnoses(patientID: try context.parameters.require("id"), user) }
         }
         router.get("patienter/:id/remiss/ny") { request, context in
-            try await signedIn(request) { user in try await referralForm(patientID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request) { user in try await referralForm(patientID: try context.parameters.require("id"), user) }
         }
         router.post("patienter/:id/remiss") { request, context in
-            try await signedIn(request, form: true) { user in try await sendReferral(patientID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await sendReferral(patientID: try context.parameters.require("id"), user) }
         }
         router.get("remisser") { request, _ in try await signedIn(request) { user in try await referralList(request, user) } }
         router.get("remisser/:id") { request, context in
-            try await signedIn(request) { user in try await referralPage(taskID: context.parameters.get("id") ?? "", request, user) }
+            try await signedIn(request) { user in try await referralPage(taskID: try context.parameters.require("id"), request, user) }
         }
         router.post("remisser/:id/:step") { request, context in
             try await signedIn(request, form: true) { user in
-                try await referralStep(taskID: context.parameters.get("id") ?? "", step: context.parameters.get("step") ?? "", request, user)
+                try await referralStep(taskID: try context.parameters.require("id"), step: try context.parameters.require("step"), request, user)
             }
         }
         router.get("loggranskning") { request, _ in
@@ -186,76 +186,76 @@ public struct WebApp<Context: RequestContext>: Sendable {
         }
         router.get("loggranskning/patient/:id") { request, context in
             try await signedIn(request) { user in
-                try await logReviewPage(.patient(context.parameters.get("id") ?? "", before: Self.cursor(request, "fore")), request, user)
+                try await logReviewPage(.patient(try context.parameters.require("id"), before: Self.cursor(request, "fore")), request, user)
             }
         }
         router.get("loggranskning/anvandare") { request, _ in
             try await signedIn(request) { user in try await logReviewPage(.user(Self.query(request)["id"] ?? "", before: Self.cursor(request, "fore")), request, user) }
         }
         router.post("loggranskning/:seq/beslut") { request, context in
-            try await signedIn(request, form: true) { user in try await decideOnAccess(sequence: context.parameters.get("seq") ?? "", request, user) }
+            try await signedIn(request, form: true) { user in try await decideOnAccess(sequence: try context.parameters.require("seq"), request, user) }
         }
         router.get("avdelning") { request, _ in try await signedIn(request) { user in try await wardPage(request, user) } }
         router.post("avdelning/inskrivning") { request, _ in try await signedIn(request, form: true) { user in try await admitToBed(request, user) } }
         router.post("avdelning/planera") { request, _ in try await signedIn(request, form: true) { user in try await planAdmission(request, user) } }
         router.post("avdelning/:id/:step") { request, context in
             try await signedIn(request, form: true) { user in
-                try await wardStep(encounterID: context.parameters.get("id") ?? "", step: context.parameters.get("step") ?? "", request, user)
+                try await wardStep(encounterID: try context.parameters.require("id"), step: try context.parameters.require("step"), request, user)
             }
         }
         router.get("konto") { request, _ in try await signedIn(request, passwordPage: true) { user in try await accountPage(user) } }
         router.post("konto/losenord") { request, _ in try await signedIn(request, form: true, passwordPage: true) { user in try await changeOwnPassword(user) } }
         router.post("admin/konton/:username/:change") { request, context in
             try await signedIn(request, form: true) { user in
-                try await changeAccount(username: context.parameters.get("username") ?? "", change: context.parameters.get("change") ?? "", user)
+                try await changeAccount(username: try context.parameters.require("username"), change: try context.parameters.require("change"), user)
             }
         }
         router.post("admin/uppdrag") { request, _ in try await signedIn(request, form: true) { user in try await addAssignment(user) } }
         router.post("admin/uppdrag/:id/avsluta") { request, context in
-            try await signedIn(request, form: true) { user in try await endAssignment(id: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await endAssignment(id: try context.parameters.require("id"), user) }
         }
         router.post("admin/enhet/:id/avveckla") { request, context in
-            try await signedIn(request, form: true) { user in try await endUnit(id: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await endUnit(id: try context.parameters.require("id"), user) }
         }
         router.post("admin/enhet/:id") { request, context in
-            try await signedIn(request, form: true) { user in try await changeUnit(id: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await changeUnit(id: try context.parameters.require("id"), user) }
         }
         router.get("admin") { _, _ in Self.redirect("/admin/enheter") }
         router.get("admin/:section") { request, context in
             try await signedIn(request) { user in
-                guard let section = AdminSection(rawValue: context.parameters.get("section") ?? "") else { throw HTTPError(.notFound) }
+                guard let section = AdminSection(rawValue: try context.parameters.require("section")) else { throw HTTPError(.notFound) }
                 let query = Self.query(request)
                 return try await adminPage(section, user, notice: query["klar"], editing: section == .units ? query["andra"] : nil)
             }
         }
         router.post("admin/:section") { request, context in
             try await signedIn(request, form: true) { user in
-                guard let section = AdminSection(rawValue: context.parameters.get("section") ?? "") else { throw HTTPError(.notFound) }
+                guard let section = AdminSection(rawValue: try context.parameters.require("section")) else { throw HTTPError(.notFound) }
                 return try await adminSave(section, user)
             }
         }
         router.get("kassa") { request, _ in try await signedIn(request) { user in try await cashierPage(request, user) } }
         router.get("kassa/dagsrapport") { request, _ in try await signedIn(request) { user in try await dailyReportPage(request, user) } }
         router.get("kassa/:id") { request, context in
-            try await signedIn(request) { user in try await paymentPage(encounterID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request) { user in try await paymentPage(encounterID: try context.parameters.require("id"), user) }
         }
         router.post("kassa/:id/betala") { request, context in
-            try await signedIn(request, form: true) { user in try await takePayment(encounterID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await takePayment(encounterID: try context.parameters.require("id"), user) }
         }
         router.post("patienter/:id/vardrelation") { request, context in
             try await signedIn(request, form: true) { user in
-                try await registerAccess(.careRelationship, patientID: context.parameters.get("id") ?? "", form: user.form, user: user)
+                try await registerAccess(.careRelationship, patientID: try context.parameters.require("id"), form: user.form, user: user)
             }
         }
         router.post("patienter/:id/sparr") { request, context in
-            try await signedIn(request, form: true) { user in try await registerBlock(patientID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await registerBlock(patientID: try context.parameters.require("id"), user) }
         }
         router.post("patienter/:id/samtycke") { request, context in
-            try await signedIn(request, form: true) { user in try await registerConsent(patientID: context.parameters.get("id") ?? "", user) }
+            try await signedIn(request, form: true) { user in try await registerConsent(patientID: try context.parameters.require("id"), user) }
         }
         router.post("patienter/:id/nodatkomst") { request, context in
             try await signedIn(request, form: true) { user in
-                try await registerAccess(.emergency, patientID: context.parameters.get("id") ?? "", form: user.form, user: user)
+                try await registerAccess(.emergency, patientID: try context.parameters.require("id"), form: user.form, user: user)
             }
         }
     }
