@@ -135,8 +135,6 @@ let package = Package(
                 "FHIRCore",
                 "StoreModel",
                 "Access",
-                "PatientAdministration",
-                "Documentation",
                 "Terminology",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

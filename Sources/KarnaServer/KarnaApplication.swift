@@ -22,9 +22,9 @@ public struct KarnaServices: Sendable {
     public let engine: FHIREngine
     public let configuration: KarnaConfiguration
     /// Patient administration's workflows (also reached through the engine's operations).
-    public var administration: PatientAdministration { engine.administration }
+    public let administration: PatientAdministration
     /// Clinical documentation and the terminology service (also reached through the engine's operations).
-    public var documentation: Documentation { engine.documentation }
+    public let documentation: Documentation
 }
 
 /// Builds the Kärna application: opens and migrates the store, wires the gateway, mounts the interfaces.
@@ -68,8 +68,9 @@ public enum KarnaApplication {
                                             audience: configuration.baseURL, accessTokenSeconds: configuration.accessTokenSeconds,
                                             trustedIssuer: trusted)
         let engine = FHIREngine(gateway: gateway, limits: configuration.limits, baseURL: configuration.baseURL,
-                                administration: administration, documentation: documentation, logger: logger)
-        return KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration)
+                                modules: modules, terminology: terminology, logger: logger)
+        return KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration,
+                             administration: administration, documentation: documentation)
     }
 
     /// The router with every interface mounted, for the server and for tests.

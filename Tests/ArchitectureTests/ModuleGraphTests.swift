@@ -41,6 +41,15 @@ struct ModuleGraphTests {
         }
     }
 
+    @Test("the FHIR API reaches the clinical modules only through the module contract, never by importing one")
+    func fhirAPIKnowsNoModule() throws {
+        // A new module is a target plus one line in the composition root: the API must not need editing.
+        let graph = try PackageGraph.read(root: Self.root)
+        let clinical = Set(graph.targets.filter { $0.kind == .library && !Self.platform.contains($0.name) }.map(\.name))
+        let api = try #require(graph.targets.first { $0.name == "FHIRAPI" })
+        #expect(api.uses.intersection(clinical).isEmpty, "FHIRAPI depends on or imports \(api.uses.intersection(clinical).sorted())")
+    }
+
     @Test("every module a target imports is declared in Package.swift")
     func importsAreDeclared() throws {
         let graph = try PackageGraph.read(root: Self.root)

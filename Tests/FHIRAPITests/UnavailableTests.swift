@@ -9,6 +9,7 @@ import KarnaTesting
 import Logging
 import Store
 import StoreModel
+import Synchronization
 import Testing
 
 /// Issue 31, item 11: when the database is gone or full, the server says so at once with 503 and
@@ -18,6 +19,28 @@ struct UnavailableTests {
     @Test("a PostgreSQL outage is answered 503 with Retry-After within the bounded wait, and the server recovers when the database returns",
           .enabled(if: StoreBackend.postgresql.isAvailable, "PostgreSQL binaries are not installed"))
     func postgresOutage() async throws {
+        // The suite runs beside others on two cores: a connection that takes longer than the bounded wait
+        // before the outage begins is load, not the behaviour under test, so the set-up is tried again.
+        for attempt in 1...3 {
+            let outageBegan = OutageMark()
+            do {
+                try await outage(outageBegan)
+                return
+            } catch is StoreUnavailable where !outageBegan.isSet && attempt < 3 {
+                print("PostgreSQL outage test: the set-up met a busy machine (attempt \(attempt)); trying again")
+                try await Task.sleep(for: .seconds(2))
+            }
+        }
+    }
+
+    /// Set when the database is paused, so a failure after it is the test's, not the machine's.
+    final class OutageMark: Sendable {
+        private let state = Mutex(false)
+        var isSet: Bool { state.withLock { $0 } }
+        func set() { state.withLock { $0 = true } }
+    }
+
+    private func outage(_ outageBegan: OutageMark) async throws {
         let server = try TemporaryPostgres()
         defer { server.stop() }
         let url = try server.createDatabase("outage")
@@ -26,6 +49,7 @@ struct UnavailableTests {
         try await withAPI(on: store) { api in
             #expect(try await api.send(.post, "/fhir/Organization", #"{"resourceType":"Organization","name":"Före"}"#).status == 201)
             try server.pause()
+            outageBegan.set()
             let clock = ContinuousClock()
             for (method, path, body) in [(HTTPRequest.Method.get, "/fhir/Organization?name=Före", nil as String?),
                                          (.post, "/fhir/Organization", #"{"resourceType":"Organization","name":"Under"}"#)] {

@@ -13,12 +13,15 @@ public protocol ClinicalModule: Sendable {
     var rules: [any WriteRule] { get }
     /// What its records mean to the Patientdatalag rules.
     var records: RecordSemantics { get }
+    /// Answers one of its `operations` (the interface routes only those here).
+    func answer(_ call: OperationCall) async throws -> OperationAnswer
 }
 
 extension ClinicalModule {
     public var operations: [OperationDescriptor] { [] }
     public var rules: [any WriteRule] { [] }
     public var records: RecordSemantics { RecordSemantics() }
+    public func answer(_ call: OperationCall) async throws -> OperationAnswer { throw call.unsupported() }
 }
 
 /// What a module's records mean to the access rules: which make a care relationship (vårdrelation)

@@ -2,8 +2,6 @@ import Access
 import FHIRCore
 import Foundation
 import Logging
-import Documentation
-import PatientAdministration
 import StoreModel
 import Terminology
 
@@ -15,25 +13,23 @@ public struct FHIREngine: Sendable {
     /// The gateway session of the request being handled; set by `handle(_:as:)`.
     private var session: PatientDataSession?
     public let limits: APILimits
-    /// Patient administration's workflows, exposed as operations.
-    public let administration: PatientAdministration
-    /// Clinical documentation and terminology, exposed as operations.
-    public let documentation: Documentation
+    /// The code systems and value sets the terminology operations answer from.
+    public let terminology: TerminologyService
     /// The absolute base, e.g. `http://localhost:8080/fhir`, for links and locations.
     public let baseURL: String
     let definitions: Definitions
     /// Every `$operation` answered, with its module's handler: routing and the CapabilityStatement read it.
-    let operations = OperationTable.standard
+    let operations: OperationTable
     let validator: ResourceValidator
     let logger: Logger
 
-    public init(gateway: AccessGateway, limits: APILimits = APILimits(), baseURL: String, administration: PatientAdministration = PatientAdministration(),
-                documentation: Documentation = Documentation(terminology: .shipped()),
-                definitions: Definitions = .r4, logger: Logger = Logger(label: "karna.fhir")) {
+    /// An engine answering the clinical modules' operations, listed in the composition root's order.
+    public init(gateway: AccessGateway, limits: APILimits = APILimits(), baseURL: String, modules: [any ClinicalModule],
+                terminology: TerminologyService, definitions: Definitions = .r4, logger: Logger = Logger(label: "karna.fhir")) {
         self.gateway = gateway
         self.limits = limits
-        self.administration = administration
-        self.documentation = documentation
+        self.terminology = terminology
+        self.operations = OperationTable(modules: modules)
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.definitions = definitions
         self.validator = ResourceValidator(definitions: definitions)

@@ -1,7 +1,5 @@
 import Access
-import Documentation
 import FHIRCore
-import PatientAdministration
 import Terminology
 
 /// Every `$operation` the API answers, keyed by level, type and name, each with the module's handler.
@@ -23,6 +21,8 @@ struct OperationTable: Sendable {
     }
 
     private(set) var entries: [Key: Entry] = [:]
+
+    private init() {}
     /// In the order the modules declared them, for the CapabilityStatement and the definitions listing.
     private(set) var descriptors: [OperationDescriptor] = []
 
@@ -45,9 +45,11 @@ struct OperationTable: Sendable {
         descriptors.first { $0.id == id }
     }
 
-    /// The operations the API serves: the platform's, then each module's, each routed to the handler for its module.
-    static let standard: OperationTable = {
-        var table = OperationTable()
+    /// The operations the API serves: the platform's, then each module's (in the composition root's
+    /// order), each routed to the handler for its module.
+    init(modules: [any ClinicalModule]) {
+        self.init()
+        var table = self
         table.register([.instance("Patient", "everything", post: false, "_since:instant", "start:date", "end:date", "_count:integer", module: "FHIRAPI",
                                   "Everything in the patient's compartment that the caller may read")
                             .standard("http://hl7.org/fhir/OperationDefinition/Patient-everything")]) { engine, request, _, id, _ in
@@ -62,14 +64,16 @@ struct OperationTable: Sendable {
         table.register(AccessGateway.operations.filter { $0.resourceType == nil }) { engine, request, _, _, _ in
             try await engine.positionsOperation(request)
         }
-        table.register(TerminologyService.operations + Documentation.operations) { engine, request, type, id, name in
-            try await engine.documentationOperation(request, type: type, id: id, operation: name)
+        table.register(TerminologyService.operations) { engine, request, type, _, name in
+            try await engine.terminologyOperation(request, type: type, operation: name)
         }
-        table.register(PatientAdministration.operations) { engine, request, type, id, name in
-            try await engine.administrationOperation(request, type: type, id: id, operation: name)
+        for module in modules {
+            table.register(module.operations) { engine, request, type, id, name in
+                try await engine.moduleOperation(module, request, type: type, id: id, name: name)
+            }
         }
-        return table
-    }()
+        self = table
+    }
 }
 
 extension OperationDescriptor {

@@ -128,25 +128,7 @@ extension FHIREngine {
 
     /// Operation parameters from a Parameters body (valueString/valueCode/valueInteger/valueReference) or the query.
     func operationParameters(_ request: FHIRRequest) throws(FHIRError) -> [String: String] {
-        var result: [String: String] = [:]
-        for (name, value) in request.query { result[name] = value }
-        guard let body = request.body else { return result }
-        guard case .object(let object) = body, object.resourceType == "Parameters" else {
-            throw FHIRError(.invalid, code: .structure, "an operation takes a Parameters resource as its body")
-        }
-        for parameter in object["parameter"]?.arrayValue ?? [] {
-            guard let parameter = parameter.objectValue, let name = parameter["name"]?.stringValue else { continue }
-            for (key, value) in parameter where key.hasPrefix("value") {
-                switch value {
-                case .string(let text): result[name] = text
-                case .number(let text): result[name] = text
-                case .bool(let flag): result[name] = String(flag)
-                case .object(let reference): result[name] = reference["reference"]?.stringValue.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
-                default: break
-                }
-            }
-        }
-        return result
+        try OperationInput.flat(query: request.query, body: request.body)
     }
 
     private func directiveResponse(_ directive: Directive) -> FHIRResponse {

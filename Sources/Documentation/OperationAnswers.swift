@@ -5,54 +5,18 @@ import Foundation
 import StoreModel
 import Terminology
 
-extension FHIREngine {
-    /// The documentation and terminology operations (docs/documentation.md lists each one's parameters).
-    func documentationOperation(_ request: FHIRRequest, type: String?, id target: String?, operation: String) async throws -> FHIRResponse {
-        let input = OperationInput(request, operation: operation, flat: try operationParameters(request))
-        let d = documentation
-        func post() throws(FHIRError) { try input.requirePost(request) }
-        func resource(_ stored: StoredResource, status: Int = 200) -> FHIRResponse { .resource(stored, status: status, body: stored.json) }
+extension Documentation {
+    /// Answers this module's FHIR operations (docs/documentation.md lists each one's parameters);
+    /// `operations` declares them, and the API routes only those here.
+    public func answer(_ call: OperationCall) async throws -> OperationAnswer {
+        let input = call.input
+        let d = self
+        let data = call.session
+        let operation = call.name
+        func post() throws(FHIRError) { try call.requirePost() }
+        func resource(_ stored: StoredResource, status: Int = 200) -> OperationAnswer { .resource(stored, status: status) }
 
-        switch (type, target, operation) {
-        // Terminology: not patient data, but only for authenticated callers like every /fhir request.
-        case ("CodeSystem", nil, "lookup"):
-            let found = try d.terminology.lookup(system: try input.required("system"), code: try input.required("code"))
-            var out = ParametersBuilder()
-            out.add("name", found.system.title)
-            out.add("version", found.system.version)
-            out.add("display", found.concept.display)
-            out.add("abstract", bool: false)
-            if found.concept.inactive { out.add("inactive", bool: true) }
-            if let parent = found.concept.parent {
-                var part = ParametersBuilder()
-                part.add("code", parent)
-                part.add("value", parent)
-                part.add("description", found.parentDisplay)
-                out.add("property", part: part)
-            }
-            for child in found.children {
-                var part = ParametersBuilder()
-                part.add("code", "child")
-                part.add("value", child.code)
-                part.add("description", child.display)
-                out.add("property", part: part)
-            }
-            out.add("source", found.system.source)
-            return out.response
-        case ("CodeSystem", nil, "validate-code"), ("ValueSet", nil, "validate-code"):
-            let system = try input[type == "CodeSystem" ? "url" : "system"] ?? input.required("system")
-            let result = try d.terminology.validate(system: system, code: try input.required("code"), display: input["display"],
-                                                    valueSet: type == "ValueSet" ? try input.required("url") : nil)
-            var out = ParametersBuilder()
-            out.add("result", bool: result.result)
-            out.add("message", result.message)
-            out.add("display", result.display)
-            return out.response
-        case ("ValueSet", nil, "expand"):
-            let expansion = try d.terminology.expand(url: try input.required("url"), filter: input["filter"], offset: try input.int("offset") ?? 0,
-                                                     count: try input.int("count"))
-            return expandResponse(expansion, filter: input["filter"])
-
+        switch (call.resourceType, call.id, operation) {
         // Notes
         case ("Composition", nil, "write-note"):
             try post()
@@ -86,7 +50,7 @@ extension FHIREngine {
                 part.add("note", resource: version.note)
                 out.add("version", part: part)
             }
-            return out.response
+            return .parameters(out)
         case ("Composition", nil, "unsigned"):
             var out = ParametersBuilder()
             for item in try await d.notes.unsigned(session: data) {
@@ -95,18 +59,18 @@ extension FHIREngine {
                 part.add("note", resource: item.note)
                 out.add("unsigned", part: part)
             }
-            return out.response
+            return .parameters(out)
         case ("Patient", let patientID?, "journal"):
             let filter = Notes.JournalFilter(unitID: try input.id("unit"), profession: input["profession"], noteType: input["type"],
                                              fromDay: try input.day("from"), toDay: try input.day("to"), heading: input["sokord"], text: input["text"],
                                              includeUnsigned: try input.bool("unsigned", default: true))
-            return searchset(try await d.notes.journal(patientID: patientID, filter: filter, session: data))
+            return .resources(try await d.notes.journal(patientID: patientID, filter: filter, session: data))
         case (nil, nil, "note-templates"):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             var out = ParametersBuilder()
             out.add("templates", String(decoding: try encoder.encode(try await d.notes.templates(session: data)), as: UTF8.self))
-            return out.response
+            return .parameters(out)
         case (nil, nil, "configure-note-templates"):
             try post()
             let text = try input.required("templates")
@@ -118,7 +82,7 @@ extension FHIREngine {
             }
             let positions = Set(try await data.positions().map(\.code))
             try await d.notes.configureTemplates(templates, positions: positions, session: data)
-            return FHIRResponse(status: 200, body: OperationOutcome.information("the note templates were replaced"))
+            return .information("the note templates were replaced")
 
         // Diagnoses and the problem list
         case ("Encounter", let encounterID?, "register-diagnoses"):
@@ -129,13 +93,13 @@ extension FHIREngine {
             out.add("encounter", resource: registration.encounter)
             for condition in registration.conditions { out.add("diagnosis", resource: condition) }
             for procedure in registration.procedures { out.add("procedure", resource: procedure) }
-            return out.response
+            return .parameters(out)
         case ("Patient", let patientID?, "problem-list"):
             let list = try await d.diagnoses.problemList(patientID: patientID, session: data)
             var out = ParametersBuilder()
             for condition in list.active { out.add("active", resource: condition) }
             for condition in list.resolved { out.add("resolved", resource: condition) }
-            return out.response
+            return .parameters(out)
         case ("Condition", nil, "add-problem"):
             try post()
             return resource(try await d.diagnoses.addProblem(patientID: try input.requiredID("patient"), code: try input.required("code"), onset: try input.day("onset"),
@@ -164,7 +128,7 @@ extension FHIREngine {
         case ("Patient", let patientID?, "attention-signals"):
             var out = ParametersBuilder()
             addAttention(try await d.attentionSignals.state(patientID: patientID, session: data), to: &out)
-            return out.response
+            return .parameters(out)
         case ("Patient", let patientID?, "overview"):
             let chart = try await d.overview.chart(patientID: patientID, session: data)
             var out = ParametersBuilder()
@@ -177,9 +141,9 @@ extension FHIREngine {
             for item in chart.referrals { out.add("referral", resource: item) }
             for item in chart.notes { out.add("note", resource: item) }
             for item in chart.currentContacts { out.add("currentContact", resource: item) }
-            return out.response
+            return .parameters(out)
         default:
-            throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation ($\(operation))")
+            throw call.unsupported()
         }
     }
 
@@ -191,20 +155,4 @@ extension FHIREngine {
         for item in state.careLimitations { out.add("careLimitation", resource: item) }
     }
 
-    private func expandResponse(_ expansion: TerminologyService.Expansion, filter: String?) -> FHIRResponse {
-        var resource = expansion.valueSet.resource(id: String(expansion.valueSet.name.lowercased().filter { $0.isLetter && $0.isASCII || $0.isNumber || $0 == "-" }.prefix(64)))
-        var parameters: [JSONValue] = [.object(JSONObject([("name", .string("offset")), ("valueInteger", .number(String(expansion.offset)))]))]
-        if let filter { parameters.append(.object(JSONObject([("name", .string("filter")), ("valueString", .string(filter))]))) }
-        resource["expansion"] = .object(JSONObject([
-            ("identifier", .string("urn:uuid:\(UUID().uuidString.lowercased())")),
-            ("timestamp", .string(Instant.format(milliseconds: Instant.now()))),
-            ("total", .number(String(expansion.total))),
-            ("offset", .number(String(expansion.offset))),
-            ("parameter", .array(parameters)),
-            ("contains", .array(expansion.entries.map {
-                .object(JSONObject([("system", .string($0.system)), ("code", .string($0.code)), ("display", .string($0.display))]))
-            })),
-        ]))
-        return FHIRResponse(status: 200, body: JSONWriter.bytes(.object(resource)))
-    }
 }

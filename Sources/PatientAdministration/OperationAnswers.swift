@@ -1,72 +1,17 @@
 import Access
 import FHIRCore
 import Foundation
-import PatientAdministration
 import StoreModel
 
-/// A Parameters resource under construction (operation answers that are not one resource). Each
-/// parameter is kept as its JSON bytes, so a stored resource goes in as the bytes it was stored as
-/// rather than parsed and written again (a chart overview carries a hundred of them).
-struct ParametersBuilder {
-    private(set) var parameters: [[UInt8]] = []
-
-    private mutating func append(_ name: String, _ member: String, _ value: JSONValue) {
-        parameters.append(JSONWriter.bytes(.object(JSONObject([("name", .string(name)), (member, value)]))))
-    }
-
-    mutating func add(_ name: String, _ value: String?) {
-        guard let value else { return }
-        append(name, "valueString", .string(value))
-    }
-
-    mutating func add(_ name: String, int value: Int?) {
-        guard let value else { return }
-        append(name, "valueInteger", .number(String(value)))
-    }
-
-    mutating func add(_ name: String, bool value: Bool) {
-        append(name, "valueBoolean", .bool(value))
-    }
-
-    mutating func add(_ name: String, reference: String?) {
-        guard let reference else { return }
-        append(name, "valueReference", .object(JSONObject([("reference", .string(reference))])))
-    }
-
-    mutating func add(_ name: String, resource: StoredResource) {
-        parameters.append(Self.member(name, "resource", resource.json))
-    }
-
-    mutating func add(_ name: String, part: ParametersBuilder) {
-        parameters.append(Self.member(name, "part", Self.array(part.parameters)))
-    }
-
-    var response: FHIRResponse {
-        FHIRResponse(status: 200, body: Array(#"{"resourceType":"Parameters","parameter":"#.utf8) + Self.array(parameters) + [UInt8(ascii: "}")])
-    }
-
-    /// `{"name":NAME,"MEMBER":VALUE}` around JSON bytes already written.
-    private static func member(_ name: String, _ member: String, _ value: [UInt8]) -> [UInt8] {
-        Array(#"{"name":"#.utf8) + JSONWriter.bytes(.string(name)) + Array(",\"\(member)\":".utf8) + value + [UInt8(ascii: "}")]
-    }
-
-    private static func array(_ items: [[UInt8]]) -> [UInt8] {
-        var bytes: [UInt8] = [UInt8(ascii: "[")]
-        for (index, item) in items.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes += item
-        }
-        bytes.append(UInt8(ascii: "]"))
-        return bytes
-    }
-}
-
-extension FHIREngine {
-    /// The patient administration operations (see docs/patient-administration.md for each one's parameters).
-    func administrationOperation(_ request: FHIRRequest, type: String?, id target: String?, operation: String) async throws -> FHIRResponse {
-        let p = try operationParameters(request)
-        let input = OperationInput(request, operation: operation, flat: p)
-        let a = administration
+extension PatientAdministration {
+    /// Answers this module's FHIR operations (docs/patient-administration.md has each one's parameters);
+    /// `operations` declares them, and the API routes only those here.
+    public func answer(_ call: OperationCall) async throws -> OperationAnswer {
+        let input = call.input
+        let p = input.values
+        let a = self
+        let data = call.session
+        let operation = call.name
         func required(_ name: String) throws(FHIRError) -> String { try input.required(name) }
         func idParameter(_ name: String) throws(FHIRError) -> String? { try input.id(name) }
         func requiredID(_ name: String) throws(FHIRError) -> String { try input.requiredID(name) }
@@ -91,14 +36,14 @@ extension FHIREngine {
             }
             return type
         }
-        func post() throws(FHIRError) { try input.requirePost(request) }
-        func resource(_ stored: StoredResource, status: Int = 200) -> FHIRResponse { .resource(stored, status: status, body: stored.json) }
-        func bundle(_ resources: [StoredResource]) -> FHIRResponse { searchset(resources) }
+        func post() throws(FHIRError) { try call.requirePost() }
+        func resource(_ stored: StoredResource, status: Int = 200) -> OperationAnswer { .resource(stored, status: status) }
+        func bundle(_ resources: [StoredResource]) -> OperationAnswer { .resources(resources) }
 
-        switch (type, target, operation) {
+        switch (call.resourceType, call.id, operation) {
         // Registration
         case ("Patient", nil, "find"):
-            return bundle(try await a.registry.find(try required("q"), limit: try count(request), session: data))
+            return bundle(try await a.registry.find(try required("q"), limit: call.pageSize, session: data))
         case ("Patient", nil, "register-unidentified"):
             try post()
             let patient = try await a.registry.registerUnidentified(gender: p["gender"], estimatedBirthYear: try int("estimatedBirthYear"), note: p["note"], session: data)
@@ -123,7 +68,7 @@ extension FHIREngine {
                 part.add("until", period.until)
                 out.add("listing", part: part)
             }
-            return out.response
+            return .parameters(out)
         case ("Patient", let patientID?, "fee-status"):
             return feeStatusResponse(try await a.cashier.feeStatus(patientID: patientID, session: data))
 
@@ -159,12 +104,12 @@ extension FHIREngine {
             out.add("reason", payment.reason)
             out.add("frikortIssued", bool: payment.frikortIssued)
             out.add("feeStatus", part: feeStatusParameters(payment.status))
-            return out.response
+            return .parameters(out)
         case ("Encounter", let encounterID?, let name):
             try post()
             let events: [String: EncounterWorkflow.Event] = ["arrive": .arrive, "start": .start, "leave": .leave, "return": .return, "finish": .finish,
                                                              "discharge": .finish, "cancel": .cancel, "transfer": .transfer, "entered-in-error": .enteredInError]
-            guard let event = events[name] else { throw unsupported(request, operation) }
+            guard let event = events[name] else { throw call.unsupported() }
             if name == "discharge", try await data.read(type: "Encounter", id: encounterID)?.object["class"]?.objectValue?["code"]?.stringValue != "IMP" {
                 throw FHIRError(.invalid, code: .businessRule, "$discharge is for inpatient stays; finish a visit with $finish")
             }
@@ -190,7 +135,7 @@ extension FHIREngine {
                 out.add("bed", part: part)
             }
             for encounterID in overview.withoutBed { out.add("withoutBed", reference: "Encounter/\(encounterID)") }
-            return out.response
+            return .parameters(out)
         case ("Organization", let unitID?, "daily-report"):
             let report = try await a.cashier.dailyReport(unitID: unitID, day: try day("date") ?? SwedishTime.today, session: data)
             var out = ParametersBuilder()
@@ -207,7 +152,7 @@ extension FHIREngine {
                 out.add("byMethod", part: part)
             }
             for invoice in report.invoices { out.add("invoice", reference: "Invoice/\(invoice.id)") }
-            return out.response
+            return .parameters(out)
 
         // Appointment books
         case ("Schedule", let scheduleID?, "generate-slots"):
@@ -219,24 +164,24 @@ extension FHIREngine {
             var out = ParametersBuilder()
             out.add("created", int: result.created)
             out.add("existing", int: result.existing)
-            return out.response
+            return .parameters(out)
         case ("Schedule", let scheduleID?, "block-time"):
             try post()
             let result = try await a.book.blockTime(scheduleID: scheduleID, start: try instant("start"), end: try instant("end"), reason: try required("reason"), session: data)
             var out = ParametersBuilder()
             out.add("blocked", int: result.blocked)
             for slot in result.booked { out.add("bookedSlot", reference: "Slot/\(slot)") }
-            return out.response
+            return .parameters(out)
         case ("Schedule", let scheduleID?, "unblock-time"):
             try post()
             var out = ParametersBuilder()
             out.add("unblocked", int: try await a.book.unblockTime(scheduleID: scheduleID, start: try instant("start"), end: try instant("end"), session: data))
-            return out.response
+            return .parameters(out)
         case ("Slot", nil, "find"):
             let from = p["from"].flatMap { Instant.parse($0) ?? SwedishTime.parseDay($0).map { SwedishTime.instant(day: $0, minuteOfDay: 0) } } ?? Instant.now()
             let to = p["to"].flatMap { Instant.parse($0) ?? SwedishTime.parseDay($0).map { SwedishTime.instant(day: $0 + 1, minuteOfDay: 0) } }
             return bundle(try await a.book.findFreeSlots(scheduleID: try idParameter("schedule"), unitID: try idParameter("unit"), visitType: try visitType("visitType"),
-                                                         from: from, to: to, limit: try count(request), session: data))
+                                                         from: from, to: to, limit: call.pageSize, session: data))
         case ("Appointment", nil, "book"):
             try post()
             let referral = try idParameter("referral")
@@ -246,10 +191,7 @@ extension FHIREngine {
             var out = ParametersBuilder()
             out.add("appointment", resource: booking.appointment)
             if let status = booking.feeStatus { out.add("feeStatus", part: feeStatusParameters(status)) }
-            var response = out.response
-            response.status = 201
-            response.location = "Appointment/\(booking.appointment.id)/_history/\(booking.appointment.versionId)"
-            return response
+            return .parameters(out, status: 201, location: "Appointment/\(booking.appointment.id)/_history/\(booking.appointment.versionId)")
         case ("Appointment", nil, "add-to-waiting-list"):
             try post()
             guard let stage = CareGuarantee.Stage(rawValue: p["stage"] ?? "besok") else {
@@ -276,7 +218,7 @@ extension FHIREngine {
                 part.add("overdue", bool: entry.isOverdue)
                 out.add("entry", part: part)
             }
-            return out.response
+            return .parameters(out)
         case ("Appointment", let appointmentID?, "reschedule"):
             try post()
             return resource(try await a.book.reschedule(appointmentID: appointmentID, slotID: try requiredID("slot"), session: data))
@@ -295,7 +237,7 @@ extension FHIREngine {
             var out = ParametersBuilder()
             out.add("appointment", resource: result.appointment)
             out.add("encounter", resource: result.encounter)
-            return out.response
+            return .parameters(out)
 
         // Referrals
         case ("ServiceRequest", nil, "refer"):
@@ -307,23 +249,19 @@ extension FHIREngine {
             var out = ParametersBuilder()
             out.add("serviceRequest", resource: sent.serviceRequest)
             out.add("task", resource: sent.task)
-            var response = out.response
-            response.status = 201
-            return response
+            return .parameters(out, status: 201)
         case ("Task", nil, "referral-inbox"):
             return inboxResponse(try await a.referrals.inbox(unitID: try idParameter("unit"), sent: try bool("sent", default: false), session: data))
         case ("Task", nil, "referral-alarms"):
             return inboxResponse(try await a.referrals.alarms(session: data))
         case ("Task", let taskID?, let name):
             try post()
-            guard let event = ReferralWorkflow.Event(rawValue: name), event != .plan else { throw unsupported(request, operation) }
+            guard let event = ReferralWorkflow.Event(rawValue: name), event != .plan else { throw call.unsupported() }
             return resource(try await a.referrals.act(taskID: taskID, event: event, text: p["text"], toUnitID: try idParameter("unit"), priority: p["priority"], session: data))
 
         // Cashier
         case ("Invoice", let invoiceID?, "receipt"):
-            var response = FHIRResponse(status: 200, body: Array(try await a.cashier.receipt(invoiceID: invoiceID, session: data).utf8))
-            response.contentType = "text/plain; charset=utf-8"
-            return response
+            return .text(try await a.cashier.receipt(invoiceID: invoiceID, session: data), contentType: "text/plain; charset=utf-8")
         case (nil, nil, "fee-schedule"):
             let schedule = try await a.cashier.schedule(session: data)
             let encoder = JSONEncoder()
@@ -331,7 +269,7 @@ extension FHIREngine {
             var out = ParametersBuilder()
             out.add("schedule", String(decoding: try encoder.encode(schedule), as: UTF8.self))
             out.add("source", schedule.source)
-            return out.response
+            return .parameters(out)
         case (nil, nil, "configure-fee-schedule"):
             try post()
             let text = try required("schedule")
@@ -342,30 +280,24 @@ extension FHIREngine {
                 throw FHIRError(.invalid, code: .structure, "schedule must be a fee schedule as JSON (as $fee-schedule returns): \(error)", expression: ["schedule"])
             }
             try await a.cashier.configure(schedule, session: data)
-            return FHIRResponse(status: 200, body: OperationOutcome.information("the fee schedule was replaced"))
+            return .information("the fee schedule was replaced")
         case (nil, nil, "invoice-export"):
             guard let from = try day("from"), let to = try day("to") else {
                 throw FHIRError(.invalid, code: .required, "from and to (dates) are required", expression: ["from", "to"])
             }
-            var response = FHIRResponse(status: 200, body: Array(try await a.cashier.invoiceExport(fromDay: from, toDay: to, unitID: try idParameter("unit"), session: data).utf8))
-            response.contentType = "text/csv; charset=utf-8"
-            return response
+            return .text(try await a.cashier.invoiceExport(fromDay: from, toDay: to, unitID: try idParameter("unit"), session: data), contentType: "text/csv; charset=utf-8")
         default:
-            throw unsupported(request, operation)
+            throw call.unsupported()
         }
     }
 
-    private func unsupported(_ request: FHIRRequest, _ operation: String) -> FHIRError {
-        FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(request.path.joined(separator: "/")) is not a supported operation ($\(operation))")
-    }
-
-    private func mergeResponse(_ result: PatientRegistry.MergeResult) -> FHIRResponse {
+    private func mergeResponse(_ result: PatientRegistry.MergeResult) -> OperationAnswer {
         var out = ParametersBuilder()
         out.add("source", reference: "Patient/\(result.source)")
         out.add("target", reference: "Patient/\(result.target)")
         out.add("moved", int: result.moved.count)
         out.add("provenance", reference: "Provenance/\(result.provenanceID)")
-        return out.response
+        return .parameters(out)
     }
 
     private func feeStatusParameters(_ status: Cashier.FeeStatus) -> ParametersBuilder {
@@ -381,9 +313,9 @@ extension FHIREngine {
         return out
     }
 
-    private func feeStatusResponse(_ status: Cashier.FeeStatus) -> FHIRResponse { feeStatusParameters(status).response }
+    private func feeStatusResponse(_ status: Cashier.FeeStatus) -> OperationAnswer { .parameters(feeStatusParameters(status)) }
 
-    private func inboxResponse(_ items: [Referrals.InboxItem]) -> FHIRResponse {
+    private func inboxResponse(_ items: [Referrals.InboxItem]) -> OperationAnswer {
         var out = ParametersBuilder()
         for item in items {
             var part = ParametersBuilder()
@@ -398,6 +330,6 @@ extension FHIREngine {
             part.add("alarm", bool: item.isAlarm)
             out.add("referral", part: part)
         }
-        return out.response
+        return .parameters(out)
     }
 }

@@ -1,0 +1,63 @@
+import FHIRCore
+import StoreModel
+
+/// A Parameters resource under construction (operation answers that are not one resource). Each
+/// parameter is kept as its JSON bytes, so a stored resource goes in as the bytes it was stored as
+/// rather than parsed and written again (a chart overview carries a hundred of them).
+public struct ParametersBuilder: Sendable {
+    public init() {}
+
+    private(set) var parameters: [[UInt8]] = []
+
+    private mutating func append(_ name: String, _ member: String, _ value: JSONValue) {
+        parameters.append(JSONWriter.bytes(.object(JSONObject([("name", .string(name)), (member, value)]))))
+    }
+
+    public mutating func add(_ name: String, _ value: String?) {
+        guard let value else { return }
+        append(name, "valueString", .string(value))
+    }
+
+    public mutating func add(_ name: String, int value: Int?) {
+        guard let value else { return }
+        append(name, "valueInteger", .number(String(value)))
+    }
+
+    public mutating func add(_ name: String, bool value: Bool) {
+        append(name, "valueBoolean", .bool(value))
+    }
+
+    public mutating func add(_ name: String, reference: String?) {
+        guard let reference else { return }
+        append(name, "valueReference", .object(JSONObject([("reference", .string(reference))])))
+    }
+
+    public mutating func add(_ name: String, resource: StoredResource) {
+        parameters.append(Self.member(name, "resource", resource.json))
+    }
+
+    public mutating func add(_ name: String, part: ParametersBuilder) {
+        parameters.append(Self.member(name, "part", Self.array(part.parameters)))
+    }
+
+    /// The Parameters resource as JSON bytes.
+    public var bytes: [UInt8] {
+        Array(#"{"resourceType":"Parameters","parameter":"#.utf8) + Self.array(parameters) + [UInt8(ascii: "}")]
+    }
+
+    /// `{"name":NAME,"MEMBER":VALUE}` around JSON bytes already written.
+    private static func member(_ name: String, _ member: String, _ value: [UInt8]) -> [UInt8] {
+        Array(#"{"name":"#.utf8) + JSONWriter.bytes(.string(name)) + Array(",\"\(member)\":".utf8) + value + [UInt8(ascii: "}")]
+    }
+
+    private static func array(_ items: [[UInt8]]) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += item
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return bytes
+    }
+}
+
