@@ -10,6 +10,7 @@ import requests
 from fhir.resources.R4B.bundle import Bundle as R4BBundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement as R4BCapabilityStatement
 from fhir.resources.R4B.observation import Observation as R4BObservation
+from fhir.resources.R4B.operationdefinition import OperationDefinition as R4BOperationDefinition
 from fhir.resources.R4B.operationoutcome import OperationOutcome as R4BOperationOutcome
 from fhir.resources.R4B.patient import Patient as R4BPatient
 from fhirclient import client as smart_client
@@ -28,6 +29,22 @@ def test_capability_statement_is_valid_fhir(server):
     assert statement.fhirVersion == "4.0.1"
     patient = next(r for r in statement.rest[0].resource if r.type == "Patient")
     assert {i.code for i in patient.interaction} >= {"read", "vread", "update", "delete", "create", "history-instance"}
+
+
+def test_every_advertised_operation_has_a_valid_definition(server):
+    # Issue 21: the statement lists the server's operations; each definition it links is served and is valid R4.
+    body = requests.get(server.base + "/metadata").json()
+    links = [op["definition"] for r in body["rest"][0]["resource"] for op in r.get("operation", [])]
+    links += [op["definition"] for op in body["rest"][0].get("operation", [])]
+    assert len(links) > 80
+    for link in links:
+        assert link.startswith(server.base + "/OperationDefinition/"), link
+        response = requests.get(link)
+        assert response.status_code == 200, (link, response.text)
+        definition = R4BOperationDefinition.model_validate(response.json())
+        assert definition.url == link
+    observation = next(r for r in body["rest"][0]["resource"] if r["type"] == "Observation")
+    assert {"code", "patient", "date", "value-quantity"} <= {p["name"] for p in observation["searchParam"]}
 
 
 def test_fhirclient_creates_reads_updates_and_searches(server):
