@@ -32,6 +32,8 @@ let package = Package(
         // Already in the graph through Hummingbird; named for the connection guard's handler.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // Already in the graph through Hummingbird; reads the settings (flags over environment over a file over defaults).
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
     ],
     targets: [
         // R4 model: JSON, generated definitions, validation, Swedish identifiers. No dependencies.
@@ -164,6 +166,7 @@ let package = Package(
         .target(
             name: "KarnaServer",
             dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
                 "FHIRCore",
                 "Store",
                 "StoreModel",

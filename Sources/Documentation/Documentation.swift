@@ -39,3 +39,18 @@ public struct Documentation: Sendable {
     /// The rules this module adds to every write, whichever interface it comes through.
     public var rules: [any WriteRule] { [SignedNoteRule(), CodedValueRule(terminology: terminology), TerminologyResourceRule(terminology: terminology)] }
 }
+
+extension DocumentationSettings {
+    /// Clinical documentation's settings, declared once (flag, variable, file key, help and README come from here).
+    public enum Keys {
+        public static let maxSectionCharacters = Setting.integer("max-section-characters", default: 100_000, 100...10_000_000,
+                                                                 "longest text one heading (sökord) of a note may hold")
+        public static let maxJournalNotes = Setting.integer("max-journal-notes", default: 5_000, 10...1_000_000, "most notes one journal view reads for a patient")
+        public static let all = [maxSectionCharacters, maxJournalNotes]
+    }
+
+    /// The settings as the server's reader resolves them.
+    public init(reading settings: any SettingsReader) throws {
+        self.init(maximumSectionCharacters: try settings.integer(Keys.maxSectionCharacters), maximumJournalNotes: try settings.integer(Keys.maxJournalNotes))
+    }
+}

@@ -56,3 +56,28 @@ public enum RecordTags {
         }
     }
 }
+
+extension AccessSettings {
+    /// The Patientdatalag settings, declared once (flag, variable, file key, help and README come from here).
+    public enum Keys {
+        public static let careRelationshipDays = Setting.integer("care-relationship-days", default: 30, 0...3_650,
+                                                                 "days a care relationship lasts after a care contact ends")
+        public static let emergencyAccessHours = Setting.integer("emergency-access-hours", default: 4, 1...72, "hours a nödåtkomst lasts")
+        public static let defaultProvider = Setting.text("default-provider", default: "region-karnland", "care provider of records without a unit tag")
+        public static let maxChainDepth = Setting.integer("max-chain-depth", default: 2, 1...6, "how deeply chains and _has may nest in one search parameter")
+        public static let maxChainMatches = Setting.integer("max-chain-matches", default: 1_000, 10...100_000,
+                                                            "most readable records one chained or _has part of a search may match")
+        public static let referenceCheck = Setting.choice("reference-check", default: "on", ["on", "off"],
+                                                          "on: a write's references must name resources that exist; off for a bulk import whose bundles point outside themselves")
+        public static let all = [careRelationshipDays, emergencyAccessHours, defaultProvider, maxChainDepth, maxChainMatches, referenceCheck]
+    }
+
+    /// The settings as the server's reader resolves them.
+    public init(reading settings: any SettingsReader) throws {
+        self.init(careRelationshipDays: try settings.integer(Keys.careRelationshipDays), emergencyAccessHours: try settings.integer(Keys.emergencyAccessHours),
+                  defaultProviderID: try settings.string(Keys.defaultProvider))
+        maximumChainDepth = try settings.integer(Keys.maxChainDepth)
+        maximumChainMatches = try settings.integer(Keys.maxChainMatches)
+        checkReferences = try settings.string(Keys.referenceCheck) == "on"
+    }
+}

@@ -1,3 +1,4 @@
+import Access
 import FHIRCore
 
 /// The limits the API enforces on requests. Each is configurable and each,
@@ -27,4 +28,24 @@ public struct APILimits: Sendable, Equatable {
     }
 
     var json: JSONLimits { JSONLimits(maxDepth: maxJSONDepth, maxStringBytes: maxStringBytes) }
+}
+
+extension APILimits {
+    /// The REST API's limits, declared once (flag, variable, file key, help and README come from here).
+    public enum Keys {
+        public static let maxBodyBytes = Setting.integer("max-body-bytes", default: 32 * 1024 * 1024, 1_024...1 << 31, "largest request body")
+        public static let maxBundleEntries = Setting.integer("max-bundle-entries", default: 10_000, 1...1_000_000, "most entries in a batch or transaction")
+        public static let maxJSONDepth = Setting.integer("max-json-depth", default: 64, 8...1_000, "deepest JSON nesting")
+        public static let maxStringBytes = Setting.integer("max-string-bytes", default: 16 * 1024 * 1024, 1_024...1 << 31, "longest JSON string")
+        public static let defaultPageSize = Setting.integer("default-page-size", default: 50, 1...10_000, "page size when _count is absent")
+        public static let maxPageSize = Setting.integer("max-page-size", default: 1_000, 1...100_000, "largest _count honoured")
+        public static let all = [maxBodyBytes, maxBundleEntries, maxJSONDepth, maxStringBytes, defaultPageSize, maxPageSize]
+    }
+
+    /// The limits as the server's reader resolves them.
+    public init(reading settings: any SettingsReader) throws {
+        self.init(maxBodyBytes: try settings.integer(Keys.maxBodyBytes), maxBundleEntries: try settings.integer(Keys.maxBundleEntries),
+                  maxJSONDepth: try settings.integer(Keys.maxJSONDepth), maxStringBytes: try settings.integer(Keys.maxStringBytes),
+                  defaultPageSize: try settings.integer(Keys.defaultPageSize), maxPageSize: try settings.integer(Keys.maxPageSize))
+    }
 }

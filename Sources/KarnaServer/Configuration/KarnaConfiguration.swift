@@ -66,179 +66,164 @@ public struct KarnaConfiguration: Sendable {
     /// Seconds between runs of the outbox and the referral alarm check.
     public var outboxSeconds: Int
 
-    /// The settings, their variables and meaning, for `--help` and the README.
-    public static let settings: [(flag: String, variable: String, meaning: String)] = [
-        ("--host", "KARNA_HOST", "address to listen on (default 127.0.0.1)"),
-        ("--port", "KARNA_PORT", "port to listen on (default 8080)"),
-        ("--database-url", "KARNA_DATABASE_URL", "sqlite:PATH or postgres://user:password@host:port/db (default sqlite:./data/karna.sqlite)"),
-        ("--base-url", "KARNA_BASE_URL", "public FHIR base URL (default http://HOST:PORT/fhir)"),
-        ("--max-body-bytes", "KARNA_MAX_BODY_BYTES", "largest request body (default 33554432)"),
-        ("--max-bundle-entries", "KARNA_MAX_BUNDLE_ENTRIES", "most entries in a batch or transaction (default 10000)"),
-        ("--max-json-depth", "KARNA_MAX_JSON_DEPTH", "deepest JSON nesting (default 64)"),
-        ("--max-string-bytes", "KARNA_MAX_STRING_BYTES", "longest JSON string (default 16777216)"),
-        ("--default-page-size", "KARNA_DEFAULT_PAGE_SIZE", "page size when _count is absent (default 50)"),
-        ("--max-page-size", "KARNA_MAX_PAGE_SIZE", "largest _count honoured (default 1000)"),
-        ("--log-level", "KARNA_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
-        ("--care-relationship-days", "KARNA_CARE_RELATIONSHIP_DAYS", "days a care relationship lasts after a care contact ends (default 30)"),
-        ("--emergency-access-hours", "KARNA_EMERGENCY_ACCESS_HOURS", "hours a nödåtkomst lasts (default 4)"),
-        ("--default-provider", "KARNA_DEFAULT_PROVIDER", "care provider of records without a unit tag (default region-karnland)"),
-        ("--bootstrap-client-id", "KARNA_BOOTSTRAP_CLIENT_ID", "id of the system client the first start creates (default karna-demo-system)"),
-        ("--bootstrap-client-secret", "KARNA_BOOTSTRAP_CLIENT_SECRET", "its secret; set both for automation (default: random, printed)"),
-        ("--demo-credentials", "KARNA_DEMO_CREDENTIALS", "file for the demo users' credentials (default ./data/demo-credentials.json)"),
-        ("--access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", "lifetime of access tokens (default 900)"),
-        ("--session-seconds", "KARNA_SESSION_SECONDS", "idle lifetime of a web login session (default 1800)"),
-        ("--web-search-rows", "KARNA_WEB_SEARCH_ROWS", "patients a web patient search lists at most (default 50)"),
-        ("--web-book-rows", "KARNA_WEB_BOOK_ROWS", "times and bookings a web appointment-book view reads at most (default 400)"),
-        ("--web-log-rows", "KARNA_WEB_LOG_ROWS", "audit records one web log-review page lists; further pages follow (default 100)"),
-        ("--prepared-searches", "KARNA_PREPARED_SEARCHES", "one-patient search statements PostgreSQL keeps planned per connection (default 64; 0 plans each time)"),
-        ("--search-probe-seconds", "KARNA_SEARCH_PROBE_SECONDS", "seconds PostgreSQL's search planner keeps its index-row counts (default 60; 0 counts for every search)"),
-        ("--password-cost", "KARNA_PASSWORD_COST", "scrypt cost exponent for new password hashes (default 15)"),
-        ("--lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", "failed logins before an account locks, with doubling back-off (default 5)"),
-        ("--password-min-length", "KARNA_PASSWORD_MIN_LENGTH", "the shortest password a user may choose (default 12)"),
-        ("--oidc-issuer", "KARNA_OIDC_ISSUER", "a trusted external OpenID Connect issuer (the region's identity provider)"),
-        ("--oidc-audience", "KARNA_OIDC_AUDIENCE", "the audience its tokens must carry (default the FHIR base URL)"),
-        ("--oidc-jwks-file", "KARNA_OIDC_JWKS_FILE", "a file with the external issuer's JWK set"),
-        ("--audit-retention-years", "KARNA_AUDIT_RETENTION_YEARS", "years audit records are kept before archiving may be considered (default 10)"),
-        ("--referral-assessment-days", "KARNA_REFERRAL_ASSESSMENT_DAYS", "days within which a referral must be assessed before it is flagged overdue (default 7)"),
-        ("--referral-alarm-days", "KARNA_REFERRAL_ALARM_DAYS", "days without any action on a referral before it raises an alarm (default 14)"),
-        ("--reminder-hours", "KARNA_REMINDER_HOURS", "hours before a booked time that the patient is reminded (default 24)"),
-        ("--max-slots-per-generation", "KARNA_MAX_SLOTS_PER_GENERATION", "most slots one $generate-slots call makes (default 3000)"),
-        ("--max-merge-resources", "KARNA_MAX_MERGE_RESOURCES", "most records one patient merge moves (default 20000)"),
-        ("--max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", "longest text one heading (sökord) of a note may hold (default 100000)"),
-        ("--max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", "most notes one journal view reads for a patient (default 5000)"),
-        ("--max-expansion", "KARNA_MAX_EXPANSION", "most codes one $expand page returns (default 1000)"),
-        ("--database-wait-seconds", "KARNA_DATABASE_WAIT_SECONDS", "PostgreSQL: the longest a request waits for a connection before it is answered 503 with Retry-After (default 5)"),
-        ("--rate-logins", "KARNA_RATE_LOGINS", "login form posts per client address and minute; 429 beyond, 0 no limit (default 60)"),
-        ("--rate-account-logins", "KARNA_RATE_ACCOUNT_LOGINS", "login attempts per account and minute from any address (default 10)"),
-        ("--rate-tokens", "KARNA_RATE_TOKENS", "token requests per client address and minute (default 120)"),
-        ("--rate-api", "KARNA_RATE_API", "FHIR API requests per client address and minute (default 30000)"),
-        ("--header-timeout-seconds", "KARNA_HEADER_TIMEOUT_SECONDS", "seconds from opening a connection to a complete request head; then it is closed (default 10)"),
-        ("--body-timeout-seconds", "KARNA_BODY_TIMEOUT_SECONDS", "seconds from a request head to the end of its body (default 60)"),
-        ("--idle-timeout-seconds", "KARNA_IDLE_TIMEOUT_SECONDS", "seconds a kept-alive connection may wait for its next request (default 75)"),
-        ("--connections-per-client", "KARNA_CONNECTIONS_PER_CLIENT", "open connections one client address may hold; more are closed at once (default 64)"),
-        ("--session-max-seconds", "KARNA_SESSION_MAX_SECONDS", "time after login at which a web session ends however active it is (default 43200)"),
-        ("--max-chain-depth", "KARNA_MAX_CHAIN_DEPTH", "how deeply chains and _has may nest in one search parameter (default 2)"),
-        ("--max-chain-matches", "KARNA_MAX_CHAIN_MATCHES", "most readable records one chained or _has part of a search may match (default 1000)"),
-        ("--reference-check", "KARNA_REFERENCE_CHECK", "on: a write's references must name resources that exist; off for a bulk import whose bundles point outside themselves (default on)"),
-        ("--notify", "KARNA_NOTIFY", "patient notifications: file:PATH or smtp(s)://host:port; SMTP login from KARNA_SMTP_USER and KARNA_SMTP_PASSWORD (default file:./data/notifications.jsonl)"),
-        ("--notify-from", "KARNA_NOTIFY_FROM", "sender address of e-mail notifications (default noreply@karna.invalid)"),
-        ("--outbox-seconds", "KARNA_OUTBOX_SECONDS", "seconds between outbox runs and referral alarm checks (default 30)"),
-    ]
+    /// The server's own settings; the modules declare theirs beside the settings they fill (`Keys` of
+    /// `APILimits`, `AccessSettings`, `AdministrationSettings`, `DocumentationSettings`).
+    public enum Keys {
+        public static let host = Setting.text("host", default: "127.0.0.1", "address to listen on")
+        public static let port = Setting.integer("port", default: 8080, 1...65_535, "port to listen on")
+        public static let databaseURL = Setting.text("database-url", default: "sqlite:./data/karna.sqlite", secret: true,
+                                                     "sqlite:PATH or postgres://user:password@host:port/db")
+        public static let baseURL = Setting.text("base-url", default: nil, "public FHIR base URL (default http://HOST:PORT/fhir)")
+        public static let configFile = Setting.text("config-file", default: nil,
+                                                    "a JSON file of settings ({\"port\": 8080, …}); flags and variables win over it")
+        public static let logLevel = Setting.choice("log-level", default: "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"],
+                                                    "how much the server logs")
+        public static let bootstrapClientID = Setting.text("bootstrap-client-id", default: nil,
+                                                           "id of the system client the first start creates (default karna-demo-system)")
+        public static let bootstrapClientSecret = Setting.text("bootstrap-client-secret", default: nil, secret: true,
+                                                               "its secret, at least 16 characters; set both for automation (default: random, printed)")
+        public static let demoCredentials = Setting.text("demo-credentials", default: "./data/demo-credentials.json", "file for the demo users' credentials")
+        public static let accessTokenSeconds = Setting.integer("access-token-seconds", default: 900, 30...86_400, "lifetime of access tokens")
+        public static let sessionSeconds = Setting.integer("session-seconds", default: 1_800, 60...86_400, "idle lifetime of a web login session")
+        public static let sessionMaxSeconds = Setting.integer("session-max-seconds", default: 43_200, 60...604_800,
+                                                              "time after login at which a web session ends however active it is")
+        public static let webSearchRows = Setting.integer("web-search-rows", default: 50, 1...1_000, "patients a web patient search lists at most")
+        public static let webBookRows = Setting.integer("web-book-rows", default: 400, 10...5_000, "times and bookings a web appointment-book view reads at most")
+        public static let webLogRows = Setting.integer("web-log-rows", default: 100, 10...2_000, "audit records one web log-review page lists; further pages follow")
+        public static let preparedSearches = Setting.integer("prepared-searches", default: 64, 0...1_000,
+                                                             "one-patient search statements PostgreSQL keeps planned per connection (0 plans each time)")
+        public static let searchProbeSeconds = Setting.integer("search-probe-seconds", default: 60, 0...3_600,
+                                                               "seconds PostgreSQL's search planner keeps its index-row counts (0 counts for every search)")
+        public static let passwordCost = Setting.integer("password-cost", default: 15, 10...20, "scrypt cost exponent for new password hashes")
+        public static let lockoutAttempts = Setting.integer("lockout-attempts", default: 5, 1...100, "failed logins before an account locks, with doubling back-off")
+        public static let passwordMinLength = Setting.integer("password-min-length", default: 12, 8...128, "the shortest password a user may choose")
+        public static let oidcIssuer = Setting.text("oidc-issuer", default: nil, "a trusted external OpenID Connect issuer (the region's identity provider)")
+        public static let oidcAudience = Setting.text("oidc-audience", default: nil, "the audience its tokens must carry (default the FHIR base URL)")
+        public static let oidcJWKSFile = Setting.text("oidc-jwks-file", default: nil, "a file with the external issuer's JWK set")
+        public static let auditRetentionYears = Setting.integer("audit-retention-years", default: 10, 1...100,
+                                                                "years audit records are kept before archiving may be considered")
+        public static let maxExpansion = Setting.integer("max-expansion", default: 1_000, 10...100_000, "most codes one $expand page returns")
+        public static let databaseWaitSeconds = Setting.integer("database-wait-seconds", default: 5, 1...300,
+                                                                "PostgreSQL: the longest a request waits for a connection before it is answered 503 with Retry-After")
+        public static let rateLogins = Setting.integer("rate-logins", default: 60, 0...100_000, "login form posts per client address and minute; 429 beyond, 0 no limit")
+        public static let rateAccountLogins = Setting.integer("rate-account-logins", default: 10, 0...100_000, "login attempts per account and minute from any address")
+        public static let rateTokens = Setting.integer("rate-tokens", default: 120, 0...1_000_000, "token requests per client address and minute")
+        public static let rateAPI = Setting.integer("rate-api", default: 30_000, 0...10_000_000, "FHIR API requests per client address and minute")
+        public static let headerTimeoutSeconds = Setting.integer("header-timeout-seconds", default: 10, 1...600,
+                                                                 "seconds from opening a connection to a complete request head; then it is closed")
+        public static let bodyTimeoutSeconds = Setting.integer("body-timeout-seconds", default: 60, 1...3_600, "seconds from a request head to the end of its body")
+        public static let idleTimeoutSeconds = Setting.integer("idle-timeout-seconds", default: 75, 1...3_600, "seconds a kept-alive connection may wait for its next request")
+        public static let connectionsPerClient = Setting.integer("connections-per-client", default: 64, 1...100_000,
+                                                                 "open connections one client address may hold; more are closed at once")
+        public static let notify = Setting.text("notify", default: "file:./data/notifications.jsonl",
+                                                "patient notifications: file:PATH or smtp(s)://host:port; SMTP login from KARNA_SMTP_USER and KARNA_SMTP_PASSWORD")
+        public static let notifyFrom = Setting.text("notify-from", default: "noreply@karna.invalid", "sender address of e-mail notifications")
+        public static let outboxSeconds = Setting.integer("outbox-seconds", default: 30, 1...86_400, "seconds between outbox runs and referral alarm checks")
 
-    public static let defaultDatabaseURL = "sqlite:./data/karna.sqlite"
+        static let server = [host, port, databaseURL, baseURL, configFile, logLevel, bootstrapClientID, bootstrapClientSecret, demoCredentials,
+                             accessTokenSeconds, sessionSeconds, sessionMaxSeconds, webSearchRows, webBookRows, webLogRows, preparedSearches,
+                             searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
+                             auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
+                             headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds]
+    }
+
+    /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
+    public static let declared: [Setting] = Keys.server + APILimits.Keys.all + AccessSettings.Keys.all + AdministrationSettings.Keys.all
+        + DocumentationSettings.Keys.all
+
+    public static let defaultDatabaseURL = Keys.databaseURL.defaultText ?? ""
 
     /// A configuration problem, naming the setting.
     public struct Error: Swift.Error, CustomStringConvertible {
         public let description: String
     }
 
-    /// Resolves each setting from `flags` (name without dashes → value), then `environment`, then the default.
+    /// Resolves each setting from `flags` (key → value), then `environment`, then the settings file
+    /// (`config-file`), then its declared default (all read through swift-configuration).
     public init(flags: [String: String] = [:], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func raw(_ flag: String, _ variable: String) -> (String, String)? {
-            if let value = flags[flag] { return (value, "--\(flag)") }
-            if let value = environment[variable], !value.isEmpty { return (value, variable) }
-            return nil
+        let known = Set(Self.declared.map(\.key))
+        if let unknown = flags.keys.first(where: { !known.contains($0) }) {
+            throw Error(description: "--\(unknown) is not a setting of Kärna; `karna --help` lists them")
         }
-        func integer(_ flag: String, _ variable: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-            guard let (text, source) = raw(flag, variable) else { return value }
-            guard let number = Int(text), range.contains(number) else {
-                throw Error(description: "\(source) must be a whole number from \(range.lowerBound) to \(range.upperBound); got '\(text)'")
-            }
-            return number
+        let settings = try SettingsSource(flags: flags, environment: environment)
+        if let unknown = settings.fileKeys.subtracting(known).sorted().first {
+            throw Error(description: "\(unknown) in the settings file is not a setting of Kärna; `karna --help` lists them")
         }
-        host = raw("host", "KARNA_HOST")?.0 ?? "127.0.0.1"
-        port = try integer("port", "KARNA_PORT", default: 8080, range: 1...65_535)
-        databaseURL = raw("database-url", "KARNA_DATABASE_URL")?.0 ?? Self.defaultDatabaseURL
-        if let (url, source) = raw("database-url", "KARNA_DATABASE_URL") {
-            let valid = url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.hasPrefix("sqlite:") || !url.contains("://")
-            guard valid, !url.isEmpty else {
-                throw Error(description: "\(source) must be sqlite:PATH or postgres://user:password@host:port/database; got '\(url)'")
-            }
+        host = try settings.string(Keys.host)
+        port = try settings.integer(Keys.port)
+        databaseURL = try settings.string(Keys.databaseURL)
+        let url = databaseURL
+        let valid = url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.hasPrefix("sqlite:") || !url.contains("://")
+        guard valid, !url.isEmpty else {
+            throw Error(description: "\(settings.source(Keys.databaseURL)) must be sqlite:PATH or postgres://user:password@host:port/database; got '\(url)'")
         }
-        if let (url, source) = raw("base-url", "KARNA_BASE_URL") {
+        if let url = try settings.text(Keys.baseURL) {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-                throw Error(description: "\(source) must be an http(s) URL such as https://fhir.example.se/fhir; got '\(url)'")
+                throw Error(description: "\(settings.source(Keys.baseURL)) must be an http(s) URL such as https://fhir.example.se/fhir; got '\(url)'")
             }
             publicBaseURL = url
         }
-        limits = APILimits(
-            maxBodyBytes: try integer("max-body-bytes", "KARNA_MAX_BODY_BYTES", default: 32 * 1024 * 1024, range: 1_024...1 << 31),
-            maxBundleEntries: try integer("max-bundle-entries", "KARNA_MAX_BUNDLE_ENTRIES", default: 10_000, range: 1...1_000_000),
-            maxJSONDepth: try integer("max-json-depth", "KARNA_MAX_JSON_DEPTH", default: 64, range: 8...1_000),
-            maxStringBytes: try integer("max-string-bytes", "KARNA_MAX_STRING_BYTES", default: 16 * 1024 * 1024, range: 1_024...1 << 31),
-            defaultPageSize: try integer("default-page-size", "KARNA_DEFAULT_PAGE_SIZE", default: 50, range: 1...10_000),
-            maxPageSize: try integer("max-page-size", "KARNA_MAX_PAGE_SIZE", default: 1_000, range: 1...100_000)
-        )
-        logLevel = raw("log-level", "KARNA_LOG_LEVEL")?.0 ?? "info"
-        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-        guard levels.contains(logLevel) else {
-            throw Error(description: "KARNA_LOG_LEVEL/--log-level must be one of \(levels.joined(separator: ", ")); got '\(logLevel)'")
-        }
-        access = AccessSettings(
-            careRelationshipDays: try integer("care-relationship-days", "KARNA_CARE_RELATIONSHIP_DAYS", default: 30, range: 0...3_650),
-            emergencyAccessHours: try integer("emergency-access-hours", "KARNA_EMERGENCY_ACCESS_HOURS", default: 4, range: 1...72),
-            defaultProviderID: raw("default-provider", "KARNA_DEFAULT_PROVIDER")?.0 ?? "region-karnland"
-        )
-        access.maximumChainDepth = try integer("max-chain-depth", "KARNA_MAX_CHAIN_DEPTH", default: 2, range: 1...6)
-        access.maximumChainMatches = try integer("max-chain-matches", "KARNA_MAX_CHAIN_MATCHES", default: 1_000, range: 10...100_000)
-        if let (text, source) = raw("reference-check", "KARNA_REFERENCE_CHECK") {
-            guard text == "on" || text == "off" else { throw Error(description: "\(source) must be on or off; got '\(text)'") }
-            access.checkReferences = text == "on"
-        }
-        bootstrapClientID = raw("bootstrap-client-id", "KARNA_BOOTSTRAP_CLIENT_ID")?.0
-        bootstrapClientSecret = raw("bootstrap-client-secret", "KARNA_BOOTSTRAP_CLIENT_SECRET")?.0
+        limits = try APILimits(reading: settings)
+        logLevel = try settings.string(Keys.logLevel)
+        access = try AccessSettings(reading: settings)
+        bootstrapClientID = try settings.text(Keys.bootstrapClientID)
+        bootstrapClientSecret = try settings.text(Keys.bootstrapClientSecret)
         if let secret = bootstrapClientSecret, secret.count < 16 {
-            throw Error(description: "KARNA_BOOTSTRAP_CLIENT_SECRET/--bootstrap-client-secret must be at least 16 characters")
+            throw Error(description: "\(settings.source(Keys.bootstrapClientSecret)) must be at least 16 characters")
         }
-        demoCredentialsPath = raw("demo-credentials", "KARNA_DEMO_CREDENTIALS")?.0 ?? "./data/demo-credentials.json"
-        accessTokenSeconds = try integer("access-token-seconds", "KARNA_ACCESS_TOKEN_SECONDS", default: 900, range: 30...86_400)
-        sessionSeconds = try integer("session-seconds", "KARNA_SESSION_SECONDS", default: 1_800, range: 60...86_400)
-        sessionMaximumSeconds = try integer("session-max-seconds", "KARNA_SESSION_MAX_SECONDS", default: 43_200, range: 60...604_800)
-        databaseWaitSeconds = try integer("database-wait-seconds", "KARNA_DATABASE_WAIT_SECONDS", default: 5, range: 1...300)
-        rateLimits = RateLimitSettings(
-            loginsPerMinute: try integer("rate-logins", "KARNA_RATE_LOGINS", default: 60, range: 0...100_000),
-            accountLoginsPerMinute: try integer("rate-account-logins", "KARNA_RATE_ACCOUNT_LOGINS", default: 10, range: 0...100_000),
-            tokensPerMinute: try integer("rate-tokens", "KARNA_RATE_TOKENS", default: 120, range: 0...1_000_000),
-            apiPerMinute: try integer("rate-api", "KARNA_RATE_API", default: 30_000, range: 0...10_000_000))
-        connections = ConnectionLimits(
-            headerSeconds: Double(try integer("header-timeout-seconds", "KARNA_HEADER_TIMEOUT_SECONDS", default: 10, range: 1...600)),
-            bodySeconds: Double(try integer("body-timeout-seconds", "KARNA_BODY_TIMEOUT_SECONDS", default: 60, range: 1...3_600)),
-            idleSeconds: Double(try integer("idle-timeout-seconds", "KARNA_IDLE_TIMEOUT_SECONDS", default: 75, range: 1...3_600)),
-            perClient: try integer("connections-per-client", "KARNA_CONNECTIONS_PER_CLIENT", default: 64, range: 1...100_000))
-        webSearchRows = try integer("web-search-rows", "KARNA_WEB_SEARCH_ROWS", default: 50, range: 1...1_000)
-        webBookRows = try integer("web-book-rows", "KARNA_WEB_BOOK_ROWS", default: 400, range: 10...5_000)
-        webLogRows = try integer("web-log-rows", "KARNA_WEB_LOG_ROWS", default: 100, range: 10...2_000)
-        preparedSearches = try integer("prepared-searches", "KARNA_PREPARED_SEARCHES", default: 64, range: 0...1_000)
-        searchProbeSeconds = try integer("search-probe-seconds", "KARNA_SEARCH_PROBE_SECONDS", default: 60, range: 0...3_600)
-        passwordCost = try integer("password-cost", "KARNA_PASSWORD_COST", default: 15, range: 10...20)
-        lockoutAttempts = try integer("lockout-attempts", "KARNA_LOCKOUT_ATTEMPTS", default: 5, range: 1...100)
-        passwordMinimumLength = try integer("password-min-length", "KARNA_PASSWORD_MIN_LENGTH", default: 12, range: 8...128)
-        externalIssuer = raw("oidc-issuer", "KARNA_OIDC_ISSUER")?.0
-        externalAudience = raw("oidc-audience", "KARNA_OIDC_AUDIENCE")?.0
-        externalJWKSPath = raw("oidc-jwks-file", "KARNA_OIDC_JWKS_FILE")?.0
+        demoCredentialsPath = try settings.string(Keys.demoCredentials)
+        accessTokenSeconds = try settings.integer(Keys.accessTokenSeconds)
+        sessionSeconds = try settings.integer(Keys.sessionSeconds)
+        sessionMaximumSeconds = try settings.integer(Keys.sessionMaxSeconds)
+        databaseWaitSeconds = try settings.integer(Keys.databaseWaitSeconds)
+        rateLimits = RateLimitSettings(loginsPerMinute: try settings.integer(Keys.rateLogins), accountLoginsPerMinute: try settings.integer(Keys.rateAccountLogins),
+                                       tokensPerMinute: try settings.integer(Keys.rateTokens), apiPerMinute: try settings.integer(Keys.rateAPI))
+        connections = ConnectionLimits(headerSeconds: Double(try settings.integer(Keys.headerTimeoutSeconds)),
+                                       bodySeconds: Double(try settings.integer(Keys.bodyTimeoutSeconds)),
+                                       idleSeconds: Double(try settings.integer(Keys.idleTimeoutSeconds)),
+                                       perClient: try settings.integer(Keys.connectionsPerClient))
+        webSearchRows = try settings.integer(Keys.webSearchRows)
+        webBookRows = try settings.integer(Keys.webBookRows)
+        webLogRows = try settings.integer(Keys.webLogRows)
+        preparedSearches = try settings.integer(Keys.preparedSearches)
+        searchProbeSeconds = try settings.integer(Keys.searchProbeSeconds)
+        passwordCost = try settings.integer(Keys.passwordCost)
+        lockoutAttempts = try settings.integer(Keys.lockoutAttempts)
+        passwordMinimumLength = try settings.integer(Keys.passwordMinLength)
+        externalIssuer = try settings.text(Keys.oidcIssuer)
+        externalAudience = try settings.text(Keys.oidcAudience)
+        externalJWKSPath = try settings.text(Keys.oidcJWKSFile)
         if externalIssuer != nil, externalJWKSPath == nil {
             throw Error(description: "KARNA_OIDC_ISSUER needs KARNA_OIDC_JWKS_FILE (the issuer's JWK set, downloaded by the region)")
         }
-        auditRetentionYears = try integer("audit-retention-years", "KARNA_AUDIT_RETENTION_YEARS", default: 10, range: 1...100)
-        administration = AdministrationSettings()
-        administration.referralAssessmentDays = try integer("referral-assessment-days", "KARNA_REFERRAL_ASSESSMENT_DAYS", default: 7, range: 1...365)
-        administration.referralAlarmDays = try integer("referral-alarm-days", "KARNA_REFERRAL_ALARM_DAYS", default: 14, range: 1...365)
-        administration.reminderHours = try integer("reminder-hours", "KARNA_REMINDER_HOURS", default: 24, range: 1...336)
-        administration.maximumSlotsPerGeneration = try integer("max-slots-per-generation", "KARNA_MAX_SLOTS_PER_GENERATION", default: 3_000, range: 1...100_000)
-        administration.maximumMergeResources = try integer("max-merge-resources", "KARNA_MAX_MERGE_RESOURCES", default: 20_000, range: 1...1_000_000)
-        documentation = DocumentationSettings(
-            maximumSectionCharacters: try integer("max-section-characters", "KARNA_MAX_SECTION_CHARACTERS", default: 100_000, range: 100...10_000_000),
-            maximumJournalNotes: try integer("max-journal-notes", "KARNA_MAX_JOURNAL_NOTES", default: 5_000, range: 10...1_000_000))
-        maximumExpansion = try integer("max-expansion", "KARNA_MAX_EXPANSION", default: 1_000, range: 10...100_000)
-        notify = raw("notify", "KARNA_NOTIFY")?.0 ?? "file:./data/notifications.jsonl"
+        auditRetentionYears = try settings.integer(Keys.auditRetentionYears)
+        administration = try AdministrationSettings(reading: settings)
+        documentation = try DocumentationSettings(reading: settings)
+        maximumExpansion = try settings.integer(Keys.maxExpansion)
+        notify = try settings.string(Keys.notify)
         guard notify.hasPrefix("file:") || notify.hasPrefix("smtp://") || notify.hasPrefix("smtps://") else {
-            throw Error(description: "KARNA_NOTIFY/--notify must be file:PATH, smtp://host:port or smtps://host:port; got '\(notify)'")
+            throw Error(description: "\(settings.source(Keys.notify)) must be file:PATH, smtp://host:port or smtps://host:port; got '\(notify)'")
         }
-        notifyFrom = raw("notify-from", "KARNA_NOTIFY_FROM")?.0 ?? "noreply@karna.invalid"
-        outboxSeconds = try integer("outbox-seconds", "KARNA_OUTBOX_SECONDS", default: 30, range: 1...86_400)
+        notifyFrom = try settings.string(Keys.notifyFrom)
+        outboxSeconds = try settings.integer(Keys.outboxSeconds)
         if limits.defaultPageSize > limits.maxPageSize {
             throw Error(description: "the default page size (\(limits.defaultPageSize)) is larger than the maximum page size (\(limits.maxPageSize))")
         }
+    }
+
+    /// The settings as the README's Markdown table (`karna settings` prints it; a test keeps the README equal to it).
+    public static var markdownTable: String {
+        (["| flag | variable | default | meaning |", "| --- | --- | --- | --- |"] + declared.map { setting in
+            "| `\(setting.flag)` | `\(setting.variable)` | \(setting.defaultText.map { "`\($0)`" } ?? "—") | \(setting.meaning.replacingOccurrences(of: "|", with: "\\|")) |"
+        }).joined(separator: "\n")
+    }
+
+    /// The settings for `karna --help`: flag, variable, default and meaning, one per line.
+    public static var helpText: String {
+        "Settings (flag, environment variable, or key in the --config-file JSON; flags win, then variables, then the file):\n"
+            + declared.map { setting in
+                "  \(setting.flag) / \(setting.variable)\n      \(setting.meaning)" + (setting.defaultText.map { " (default \($0))" } ?? "")
+            }.joined(separator: "\n")
     }
 
     /// The FHIR base URL clients use.

@@ -1,3 +1,4 @@
+import Access
 import FHIRCore
 import StoreModel
 
@@ -105,4 +106,29 @@ public enum SwedishTime {
 
     /// Days since 1970 → `2026-11-23`.
     public static func formatDay(_ day: Int) -> String { String(Instant.format(milliseconds: Int64(day) * 86_400_000).prefix(10)) }
+}
+
+extension AdministrationSettings {
+    /// Patient administration's settings, declared once (flag, variable, file key, help and README come from here).
+    public enum Keys {
+        public static let referralAssessmentDays = Setting.integer("referral-assessment-days", default: 7, 1...365,
+                                                                   "days within which a referral must be assessed before it is flagged overdue")
+        public static let referralAlarmDays = Setting.integer("referral-alarm-days", default: 14, 1...365,
+                                                              "days without any action on a referral before it raises an alarm")
+        public static let reminderHours = Setting.integer("reminder-hours", default: 24, 1...336, "hours before a booked time that the patient is reminded")
+        public static let maxSlotsPerGeneration = Setting.integer("max-slots-per-generation", default: 3_000, 1...100_000,
+                                                                  "most slots one $generate-slots call makes")
+        public static let maxMergeResources = Setting.integer("max-merge-resources", default: 20_000, 1...1_000_000, "most records one patient merge moves")
+        public static let all = [referralAssessmentDays, referralAlarmDays, reminderHours, maxSlotsPerGeneration, maxMergeResources]
+    }
+
+    /// The settings as the server's reader resolves them.
+    public init(reading settings: any SettingsReader) throws {
+        self.init()
+        referralAssessmentDays = try settings.integer(Keys.referralAssessmentDays)
+        referralAlarmDays = try settings.integer(Keys.referralAlarmDays)
+        reminderHours = try settings.integer(Keys.reminderHours)
+        maximumSlotsPerGeneration = try settings.integer(Keys.maxSlotsPerGeneration)
+        maximumMergeResources = try settings.integer(Keys.maxMergeResources)
+    }
 }
