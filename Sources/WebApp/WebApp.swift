@@ -63,6 +63,9 @@ public struct WebApp<Context: RequestContext>: Sendable {
     var secureCookies: Bool { settings.fhirBaseURL.hasPrefix("https://") }
 
     public func register(on router: Router<Context>) {
+        // Every page behind the login: its handlers get the user from a typed context, and the audit of
+        // what they read is appended by the group's middleware (SignIn), never by a handler.
+        let signed = router.group(context: SignedInContext<Context>.self).add(middleware: SignIn(app: self))
         router.get("/") { request, _ in
             switch try await sessions.resume(request.cookies[Self.sessionCookie]?.value) {
             case .active: Self.redirect("/start")
@@ -75,186 +78,186 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("login") { request, _ in try await login(request) }
         router.post("login/uppdrag") { request, _ in try await chooseAssignment(request) }
         router.post("logga-ut") { request, _ in try await logout(request) }
-        router.get("start") { request, _ in try await signedIn(request) { user in try await startPage(user) } }
-        router.get("patienter") { request, _ in try await signedIn(request) { user in try await patientSearch(request, user) } }
-        router.get("patienter/:id") { request, context in
-            try await signedIn(request) { user in try await chart(patientID: try context.parameters.require("id"), user: user) }
+        signed.get("start") { request, context in try await context.page { user in try await startPage(user) } }
+        signed.get("patienter") { request, context in try await context.page { user in try await patientSearch(request, user) } }
+        signed.get("patienter/:id") { request, context in
+            try await context.page { user in try await chart(patientID: try context.parameters.require("id"), user: user) }
         }
-        router.get("registrera") { request, _ in try await signedIn(request) { user in registerPage(user) } }
-        router.post("registrera") { request, _ in try await signedIn(request, form: true) { user in try await register(user) } }
-        router.post("registrera/reservnummer") { request, _ in try await signedIn(request, form: true) { user in try await registerUnidentified(user) } }
-        router.get("patienter/:id/journal") { request, context in
-            try await signedIn(request) { user in try await journal(patientID: try context.parameters.require("id"), request: request, user: user) }
+        signed.get("registrera") { request, context in try await context.page { user in registerPage(user) } }
+        signed.post("registrera") { request, context in try await context.page { user in try await register(user) } }
+        signed.post("registrera/reservnummer") { request, context in try await context.page { user in try await registerUnidentified(user) } }
+        signed.get("patienter/:id/journal") { request, context in
+            try await context.page { user in try await journal(patientID: try context.parameters.require("id"), request: request, user: user) }
         }
-        router.get("patienter/:id/anteckning/ny") { request, context in
-            try await signedIn(request) { user in try await noteForm(patientID: try context.parameters.require("id"), request: request, user: user) }
+        signed.get("patienter/:id/anteckning/ny") { request, context in
+            try await context.page { user in try await noteForm(patientID: try context.parameters.require("id"), request: request, user: user) }
         }
-        router.post("patienter/:id/anteckning") { request, context in
-            try await signedIn(request, form: true) { user in try await writeNote(patientID: try context.parameters.require("id"), request: request, user: user) }
+        signed.post("patienter/:id/anteckning") { request, context in
+            try await context.page { user in try await writeNote(patientID: try context.parameters.require("id"), request: request, user: user) }
         }
-        router.get("anteckningar/:id") { request, context in
-            try await signedIn(request) { user in try await notePage(noteID: try context.parameters.require("id"), user: user) }
+        signed.get("anteckningar/:id") { request, context in
+            try await context.page { user in try await notePage(noteID: try context.parameters.require("id"), user: user) }
         }
-        router.post("anteckningar/:id/ratta") { request, context in
-            try await signedIn(request, form: true) { user in try await changeNote(.correct, noteID: try context.parameters.require("id"), user: user) }
+        signed.post("anteckningar/:id/ratta") { request, context in
+            try await context.page { user in try await changeNote(.correct, noteID: try context.parameters.require("id"), user: user) }
         }
-        router.post("anteckningar/:id/makulera") { request, context in
-            try await signedIn(request, form: true) { user in try await changeNote(.enteredInError, noteID: try context.parameters.require("id"), user: user) }
+        signed.post("anteckningar/:id/makulera") { request, context in
+            try await context.page { user in try await changeNote(.enteredInError, noteID: try context.parameters.require("id"), user: user) }
         }
-        router.post("anteckningar/:id/signera") { request, context in
-            try await signedIn(request, form: true) { user in try await signNote(noteID: try context.parameters.require("id"), user: user) }
+        signed.post("anteckningar/:id/signera") { request, context in
+            try await context.page { user in try await signNote(noteID: try context.parameters.require("id"), user: user) }
         }
-        router.get("tidbok") { request, _ in try await signedIn(request) { user in try await appointmentBook(request, user) } }
-        router.post("tidbok/boka") { request, _ in try await signedIn(request, form: true) { user in try await bookSlot(request, user) } }
-        router.post("tidbok/skapa-tider") { request, _ in try await signedIn(request, form: true) { user in try await createSlots(request, user) } }
-        router.post("tidbok/blockera") { request, _ in try await signedIn(request, form: true) { user in try await blockSlots(request, user) } }
-        router.post("tidbok/hav-blockering") { request, _ in try await signedIn(request, form: true) { user in try await unblockSlots(request, user) } }
-        router.post("tidbok/:id/checka-in") { request, context in
-            try await signedIn(request, form: true) { user in try await checkIn(appointmentID: try context.parameters.require("id"), request, user) }
+        signed.get("tidbok") { request, context in try await context.page { user in try await appointmentBook(request, user) } }
+        signed.post("tidbok/boka") { request, context in try await context.page { user in try await bookSlot(request, user) } }
+        signed.post("tidbok/skapa-tider") { request, context in try await context.page { user in try await createSlots(request, user) } }
+        signed.post("tidbok/blockera") { request, context in try await context.page { user in try await blockSlots(request, user) } }
+        signed.post("tidbok/hav-blockering") { request, context in try await context.page { user in try await unblockSlots(request, user) } }
+        signed.post("tidbok/:id/checka-in") { request, context in
+            try await context.page { user in try await checkIn(appointmentID: try context.parameters.require("id"), request, user) }
         }
-        router.post("tidbok/:id/avboka") { request, context in
-            try await signedIn(request, form: true) { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: false, request, user) }
+        signed.post("tidbok/:id/avboka") { request, context in
+            try await context.page { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: false, request, user) }
         }
-        router.post("tidbok/:id/uteblev") { request, context in
-            try await signedIn(request, form: true) { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: true, request, user) }
+        signed.post("tidbok/:id/uteblev") { request, context in
+            try await context.page { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: true, request, user) }
         }
-        router.get("tidbok/:id/flytta") { request, context in
-            try await signedIn(request) { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: false, request, user) }
+        signed.get("tidbok/:id/flytta") { request, context in
+            try await context.page { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: false, request, user) }
         }
-        router.post("tidbok/:id/flytta") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.post("tidbok/:id/flytta") { request, context in
+            try await context.page { user in
                 try await moveOrBookFromWaitingList(appointmentID: try context.parameters.require("id"), waiting: false, request, user)
             }
         }
-        router.get("vantelista") { request, _ in try await signedIn(request) { user in try await waitingListPage(request, user) } }
-        router.get("vantelista/:id/boka") { request, context in
-            try await signedIn(request) { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: true, request, user) }
+        signed.get("vantelista") { request, context in try await context.page { user in try await waitingListPage(request, user) } }
+        signed.get("vantelista/:id/boka") { request, context in
+            try await context.page { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: true, request, user) }
         }
-        router.post("vantelista/:id/boka") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.post("vantelista/:id/boka") { request, context in
+            try await context.page { user in
                 try await moveOrBookFromWaitingList(appointmentID: try context.parameters.require("id"), waiting: true, request, user)
             }
         }
-        router.get("patienter/:id/signaler") { request, context in
-            try await signedIn(request) { user in
+        signed.get("patienter/:id/signaler") { request, context in
+            try await context.page { user in
                 try await clinicalPage(patientID: try context.parameters.require("id"), user, notice: Self.query(request)["klar"])
             }
         }
-        router.post("patienter/:id/allergi") { request, context in
-            try await signedIn(request, form: true) { user in try await addAllergy(patientID: try context.parameters.require("id"), user) }
+        signed.post("patienter/:id/allergi") { request, context in
+            try await context.page { user in try await addAllergy(patientID: try context.parameters.require("id"), user) }
         }
-        router.post("patienter/:id/signal") { request, context in
-            try await signedIn(request, form: true) { user in try await addSignal(patientID: try context.parameters.require("id"), user) }
+        signed.post("patienter/:id/signal") { request, context in
+            try await context.page { user in try await addSignal(patientID: try context.parameters.require("id"), user) }
         }
-        router.post("patienter/:id/signaler/:type/:signal/avsluta") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.post("patienter/:id/signaler/:type/:signal/avsluta") { request, context in
+            try await context.page { user in
                 try await endSignal(patientID: try context.parameters.require("id"), type: try context.parameters.require("type"),
                                     id: try context.parameters.require("signal"), user)
             }
         }
-        router.post("patienter/:id/problem") { request, context in
-            try await signedIn(request, form: true) { user in try await addProblem(patientID: try context.parameters.require("id"), user) }
+        signed.post("patienter/:id/problem") { request, context in
+            try await context.page { user in try await addProblem(patientID: try context.parameters.require("id"), user) }
         }
-        router.post("patienter/:id/problem/:condition/avsluta") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.post("patienter/:id/problem/:condition/avsluta") { request, context in
+            try await context.page { user in
                 try await resolveProblem(patientID: try context.parameters.require("id"), conditionID: try context.parameters.require("condition"), user)
             }
         }
-        router.post("patienter/:id/diagnoser") { request, context in
-            try await signedIn(request, form: true) { user in try await registerDiagnoses(patientID: try context.parameters.require("id"), user) }
+        signed.post("patienter/:id/diagnoser") { request, context in
+            try await context.page { user in try await registerDiagnoses(patientID: try context.parameters.require("id"), user) }
         }
-        router.get("patienter/:id/remiss/ny") { request, context in
-            try await signedIn(request) { user in try await referralForm(patientID: try context.parameters.require("id"), user) }
+        signed.get("patienter/:id/remiss/ny") { request, context in
+            try await context.page { user in try await referralForm(patientID: try context.parameters.require("id"), user) }
         }
-        router.post("patienter/:id/remiss") { request, context in
-            try await signedIn(request, form: true) { user in try await sendReferral(patientID: try context.parameters.require("id"), user) }
+        signed.post("patienter/:id/remiss") { request, context in
+            try await context.page { user in try await sendReferral(patientID: try context.parameters.require("id"), user) }
         }
-        router.get("remisser") { request, _ in try await signedIn(request) { user in try await referralList(request, user) } }
-        router.get("remisser/:id") { request, context in
-            try await signedIn(request) { user in try await referralPage(taskID: try context.parameters.require("id"), request, user) }
+        signed.get("remisser") { request, context in try await context.page { user in try await referralList(request, user) } }
+        signed.get("remisser/:id") { request, context in
+            try await context.page { user in try await referralPage(taskID: try context.parameters.require("id"), request, user) }
         }
-        router.post("remisser/:id/:step") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.post("remisser/:id/:step") { request, context in
+            try await context.page { user in
                 try await referralStep(taskID: try context.parameters.require("id"), step: try context.parameters.require("step"), request, user)
             }
         }
-        router.get("loggranskning") { request, _ in
-            try await signedIn(request) { user in
+        signed.get("loggranskning") { request, context in
+            try await context.page { user in
                 try await logReviewPage(.queue(flag: Self.query(request)["flagga"].flatMap { $0.isEmpty ? nil : $0 }, after: Self.cursor(request, "efter")),
                                         request, user)
             }
         }
-        router.get("loggranskning/patient/:id") { request, context in
-            try await signedIn(request) { user in
+        signed.get("loggranskning/patient/:id") { request, context in
+            try await context.page { user in
                 try await logReviewPage(.patient(try context.parameters.require("id"), before: Self.cursor(request, "fore")), request, user)
             }
         }
-        router.get("loggranskning/anvandare") { request, _ in
-            try await signedIn(request) { user in try await logReviewPage(.user(Self.query(request)["id"] ?? "", before: Self.cursor(request, "fore")), request, user) }
+        signed.get("loggranskning/anvandare") { request, context in
+            try await context.page { user in try await logReviewPage(.user(Self.query(request)["id"] ?? "", before: Self.cursor(request, "fore")), request, user) }
         }
-        router.post("loggranskning/:seq/beslut") { request, context in
-            try await signedIn(request, form: true) { user in try await decideOnAccess(sequence: try context.parameters.require("seq"), request, user) }
+        signed.post("loggranskning/:seq/beslut") { request, context in
+            try await context.page { user in try await decideOnAccess(sequence: try context.parameters.require("seq"), request, user) }
         }
-        router.get("avdelning") { request, _ in try await signedIn(request) { user in try await wardPage(request, user) } }
-        router.post("avdelning/inskrivning") { request, _ in try await signedIn(request, form: true) { user in try await admitToBed(request, user) } }
-        router.post("avdelning/planera") { request, _ in try await signedIn(request, form: true) { user in try await planAdmission(request, user) } }
-        router.post("avdelning/:id/:step") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.get("avdelning") { request, context in try await context.page { user in try await wardPage(request, user) } }
+        signed.post("avdelning/inskrivning") { request, context in try await context.page { user in try await admitToBed(request, user) } }
+        signed.post("avdelning/planera") { request, context in try await context.page { user in try await planAdmission(request, user) } }
+        signed.post("avdelning/:id/:step") { request, context in
+            try await context.page { user in
                 try await wardStep(encounterID: try context.parameters.require("id"), step: try context.parameters.require("step"), request, user)
             }
         }
-        router.get("konto") { request, _ in try await signedIn(request, passwordPage: true) { user in try await accountPage(user) } }
-        router.post("konto/losenord") { request, _ in try await signedIn(request, form: true, passwordPage: true) { user in try await changeOwnPassword(user) } }
-        router.post("admin/konton/:username/:change") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.get("konto") { request, context in try await context.page { user in try await accountPage(user) } }
+        signed.post("konto/losenord") { request, context in try await context.page { user in try await changeOwnPassword(user) } }
+        signed.post("admin/konton/:username/:change") { request, context in
+            try await context.page { user in
                 try await changeAccount(username: try context.parameters.require("username"), change: try context.parameters.require("change"), user)
             }
         }
-        router.post("admin/uppdrag") { request, _ in try await signedIn(request, form: true) { user in try await addAssignment(user) } }
-        router.post("admin/uppdrag/:id/avsluta") { request, context in
-            try await signedIn(request, form: true) { user in try await endAssignment(id: try context.parameters.require("id"), user) }
+        signed.post("admin/uppdrag") { request, context in try await context.page { user in try await addAssignment(user) } }
+        signed.post("admin/uppdrag/:id/avsluta") { request, context in
+            try await context.page { user in try await endAssignment(id: try context.parameters.require("id"), user) }
         }
-        router.post("admin/enhet/:id/avveckla") { request, context in
-            try await signedIn(request, form: true) { user in try await endUnit(id: try context.parameters.require("id"), user) }
+        signed.post("admin/enhet/:id/avveckla") { request, context in
+            try await context.page { user in try await endUnit(id: try context.parameters.require("id"), user) }
         }
-        router.post("admin/enhet/:id") { request, context in
-            try await signedIn(request, form: true) { user in try await changeUnit(id: try context.parameters.require("id"), user) }
+        signed.post("admin/enhet/:id") { request, context in
+            try await context.page { user in try await changeUnit(id: try context.parameters.require("id"), user) }
         }
         router.get("admin") { _, _ in Self.redirect("/admin/enheter") }
-        router.get("admin/:section") { request, context in
-            try await signedIn(request) { user in
+        signed.get("admin/:section") { request, context in
+            try await context.page { user in
                 guard let section = AdminSection(rawValue: try context.parameters.require("section")) else { throw HTTPError(.notFound) }
                 let query = Self.query(request)
                 return try await adminPage(section, user, notice: query["klar"], editing: section == .units ? query["andra"] : nil)
             }
         }
-        router.post("admin/:section") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.post("admin/:section") { request, context in
+            try await context.page { user in
                 guard let section = AdminSection(rawValue: try context.parameters.require("section")) else { throw HTTPError(.notFound) }
                 return try await adminSave(section, user)
             }
         }
-        router.get("kassa") { request, _ in try await signedIn(request) { user in try await cashierPage(request, user) } }
-        router.get("kassa/dagsrapport") { request, _ in try await signedIn(request) { user in try await dailyReportPage(request, user) } }
-        router.get("kassa/:id") { request, context in
-            try await signedIn(request) { user in try await paymentPage(encounterID: try context.parameters.require("id"), user) }
+        signed.get("kassa") { request, context in try await context.page { user in try await cashierPage(request, user) } }
+        signed.get("kassa/dagsrapport") { request, context in try await context.page { user in try await dailyReportPage(request, user) } }
+        signed.get("kassa/:id") { request, context in
+            try await context.page { user in try await paymentPage(encounterID: try context.parameters.require("id"), user) }
         }
-        router.post("kassa/:id/betala") { request, context in
-            try await signedIn(request, form: true) { user in try await takePayment(encounterID: try context.parameters.require("id"), user) }
+        signed.post("kassa/:id/betala") { request, context in
+            try await context.page { user in try await takePayment(encounterID: try context.parameters.require("id"), user) }
         }
-        router.post("patienter/:id/vardrelation") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.post("patienter/:id/vardrelation") { request, context in
+            try await context.page { user in
                 try await registerAccess(.careRelationship, patientID: try context.parameters.require("id"), form: user.form, user: user)
             }
         }
-        router.post("patienter/:id/sparr") { request, context in
-            try await signedIn(request, form: true) { user in try await registerBlock(patientID: try context.parameters.require("id"), user) }
+        signed.post("patienter/:id/sparr") { request, context in
+            try await context.page { user in try await registerBlock(patientID: try context.parameters.require("id"), user) }
         }
-        router.post("patienter/:id/samtycke") { request, context in
-            try await signedIn(request, form: true) { user in try await registerConsent(patientID: try context.parameters.require("id"), user) }
+        signed.post("patienter/:id/samtycke") { request, context in
+            try await context.page { user in try await registerConsent(patientID: try context.parameters.require("id"), user) }
         }
-        router.post("patienter/:id/nodatkomst") { request, context in
-            try await signedIn(request, form: true) { user in
+        signed.post("patienter/:id/nodatkomst") { request, context in
+            try await context.page { user in
                 try await registerAccess(.emergency, patientID: try context.parameters.require("id"), form: user.form, user: user)
             }
         }
@@ -279,16 +282,22 @@ public struct WebApp<Context: RequestContext>: Sendable {
         func data(_ gateway: AccessGateway, action: String) -> PatientDataSession { gateway.session(principal, action: action, audit: audit) }
     }
 
-    /// Runs a page for a signed-in user; sends others to the login page (saying why when the session
-    /// timed out). A form must carry the session's form token, so no other site can post as the user.
-    func signedIn(_ request: Request, form: Bool = false, passwordPage: Bool = false, _ body: (User) async throws -> Response) async throws -> Response {
+    /// What a request to a signed-in page resolves to: its user, or the answer to send instead.
+    enum SignInOutcome {
+        case user(User)
+        case answer(Response)
+    }
+
+    /// The signed-in user of a request (the session, its principal and, for posts, the checked form),
+    /// or the redirect or message to answer instead (used by `SignIn`).
+    func resolveUser(_ request: Request, form: Bool, passwordPage: Bool) async throws -> SignInOutcome {
         let token = request.cookies[Self.sessionCookie]?.value
         let stored: WebSessions.Stored
         let named: ControlRecordWithNamed
         switch try await sessions.resume(token) {
         case .active(let found, let records): (stored, named) = (found, records)
-        case .expired: return Self.redirect("/login?orsak=timeout")
-        case .missing: return Self.redirect("/login")
+        case .expired: return .answer(Self.redirect("/login?orsak=timeout"))
+        case .missing: return .answer(Self.redirect("/login"))
         }
         let principal: Principal
         do {
@@ -296,30 +305,18 @@ public struct WebApp<Context: RequestContext>: Sendable {
         } catch {
             // The account was disabled or the assignment ended since login.
             if let token { try await sessions.end(token) }
-            return Self.redirect("/login?orsak=andrad")
+            return .answer(Self.redirect("/login?orsak=andrad"))
         }
-        // After a reset, the user chooses a password before anything else.
-        if stored.mustChangePassword == true, !passwordPage { return Self.redirect("/konto") }
+        if stored.mustChangePassword == true, !passwordPage { return .answer(Self.redirect("/konto")) }
         var user = User(token: token ?? "", session: stored, principal: principal)
         if form {
             user.form = try await Self.formFields(request)
             guard user.form["formToken"] == stored.formToken else {
-                return message(user: user, heading: "Formuläret kunde inte skickas", text: "Formuläret hörde till en tidigare session. Ladda om sidan och försök igen.",
-                               status: .forbidden)
+                return .answer(message(user: user, heading: "Formuläret kunde inte skickas",
+                                       text: "Formuläret hörde till en tidigare session. Ladda om sidan och försök igen.", status: .forbidden))
             }
         }
-        let response: Response
-        do {
-            response = try await body(user)
-        } catch let error as FHIRError {
-            response = failure(error, user: user)
-        } catch {
-            try await gateway.commit(user.audit)
-            throw error
-        }
-        // Nothing the page read leaves before its audit records are written; if they cannot be, the page is an error.
-        try await gateway.commit(user.audit)
-        return response
+        return .user(user)
     }
 
     /// What the layout shows for every signed-in page.
