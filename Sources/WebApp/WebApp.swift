@@ -83,104 +83,6 @@ public struct WebApp<Context: RequestContext>: Sendable {
         signed.get("patienter/:id") { request, context in
             try await context.page { user in try await chart(patientID: try context.parameters.require("id"), user: user) }
         }
-        signed.get("registrera") { request, context in try await context.page { user in registerPage(user) } }
-        signed.post("registrera") { request, context in try await context.page { user in try await register(user) } }
-        signed.post("registrera/reservnummer") { request, context in try await context.page { user in try await registerUnidentified(user) } }
-        signed.get("patienter/:id/journal") { request, context in
-            try await context.page { user in try await journal(patientID: try context.parameters.require("id"), request: request, user: user) }
-        }
-        signed.get("patienter/:id/anteckning/ny") { request, context in
-            try await context.page { user in try await noteForm(patientID: try context.parameters.require("id"), request: request, user: user) }
-        }
-        signed.post("patienter/:id/anteckning") { request, context in
-            try await context.page { user in try await writeNote(patientID: try context.parameters.require("id"), request: request, user: user) }
-        }
-        signed.get("anteckningar/:id") { request, context in
-            try await context.page { user in try await notePage(noteID: try context.parameters.require("id"), user: user) }
-        }
-        signed.post("anteckningar/:id/ratta") { request, context in
-            try await context.page { user in try await changeNote(.correct, noteID: try context.parameters.require("id"), user: user) }
-        }
-        signed.post("anteckningar/:id/makulera") { request, context in
-            try await context.page { user in try await changeNote(.enteredInError, noteID: try context.parameters.require("id"), user: user) }
-        }
-        signed.post("anteckningar/:id/signera") { request, context in
-            try await context.page { user in try await signNote(noteID: try context.parameters.require("id"), user: user) }
-        }
-        signed.get("tidbok") { request, context in try await context.page { user in try await appointmentBook(request, user) } }
-        signed.post("tidbok/boka") { request, context in try await context.page { user in try await bookSlot(request, user) } }
-        signed.post("tidbok/skapa-tider") { request, context in try await context.page { user in try await createSlots(request, user) } }
-        signed.post("tidbok/blockera") { request, context in try await context.page { user in try await blockSlots(request, user) } }
-        signed.post("tidbok/hav-blockering") { request, context in try await context.page { user in try await unblockSlots(request, user) } }
-        signed.post("tidbok/:id/checka-in") { request, context in
-            try await context.page { user in try await checkIn(appointmentID: try context.parameters.require("id"), request, user) }
-        }
-        signed.post("tidbok/:id/avboka") { request, context in
-            try await context.page { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: false, request, user) }
-        }
-        signed.post("tidbok/:id/uteblev") { request, context in
-            try await context.page { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: true, request, user) }
-        }
-        signed.get("tidbok/:id/flytta") { request, context in
-            try await context.page { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: false, request, user) }
-        }
-        signed.post("tidbok/:id/flytta") { request, context in
-            try await context.page { user in
-                try await moveOrBookFromWaitingList(appointmentID: try context.parameters.require("id"), waiting: false, request, user)
-            }
-        }
-        signed.get("vantelista") { request, context in try await context.page { user in try await waitingListPage(request, user) } }
-        signed.get("vantelista/:id/boka") { request, context in
-            try await context.page { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: true, request, user) }
-        }
-        signed.post("vantelista/:id/boka") { request, context in
-            try await context.page { user in
-                try await moveOrBookFromWaitingList(appointmentID: try context.parameters.require("id"), waiting: true, request, user)
-            }
-        }
-        signed.get("patienter/:id/signaler") { request, context in
-            try await context.page { user in
-                try await clinicalPage(patientID: try context.parameters.require("id"), user, notice: Self.query(request)["klar"])
-            }
-        }
-        signed.post("patienter/:id/allergi") { request, context in
-            try await context.page { user in try await addAllergy(patientID: try context.parameters.require("id"), user) }
-        }
-        signed.post("patienter/:id/signal") { request, context in
-            try await context.page { user in try await addSignal(patientID: try context.parameters.require("id"), user) }
-        }
-        signed.post("patienter/:id/signaler/:type/:signal/avsluta") { request, context in
-            try await context.page { user in
-                try await endSignal(patientID: try context.parameters.require("id"), type: try context.parameters.require("type"),
-                                    id: try context.parameters.require("signal"), user)
-            }
-        }
-        signed.post("patienter/:id/problem") { request, context in
-            try await context.page { user in try await addProblem(patientID: try context.parameters.require("id"), user) }
-        }
-        signed.post("patienter/:id/problem/:condition/avsluta") { request, context in
-            try await context.page { user in
-                try await resolveProblem(patientID: try context.parameters.require("id"), conditionID: try context.parameters.require("condition"), user)
-            }
-        }
-        signed.post("patienter/:id/diagnoser") { request, context in
-            try await context.page { user in try await registerDiagnoses(patientID: try context.parameters.require("id"), user) }
-        }
-        signed.get("patienter/:id/remiss/ny") { request, context in
-            try await context.page { user in try await referralForm(patientID: try context.parameters.require("id"), user) }
-        }
-        signed.post("patienter/:id/remiss") { request, context in
-            try await context.page { user in try await sendReferral(patientID: try context.parameters.require("id"), user) }
-        }
-        signed.get("remisser") { request, context in try await context.page { user in try await referralList(request, user) } }
-        signed.get("remisser/:id") { request, context in
-            try await context.page { user in try await referralPage(taskID: try context.parameters.require("id"), request, user) }
-        }
-        signed.post("remisser/:id/:step") { request, context in
-            try await context.page { user in
-                try await referralStep(taskID: try context.parameters.require("id"), step: try context.parameters.require("step"), request, user)
-            }
-        }
         signed.get("loggranskning") { request, context in
             try await context.page { user in
                 try await logReviewPage(.queue(flag: Self.query(request)["flagga"].flatMap { $0.isEmpty ? nil : $0 }, after: Self.cursor(request, "efter")),
@@ -197,14 +99,6 @@ public struct WebApp<Context: RequestContext>: Sendable {
         }
         signed.post("loggranskning/:seq/beslut") { request, context in
             try await context.page { user in try await decideOnAccess(sequence: try context.parameters.require("seq"), request, user) }
-        }
-        signed.get("avdelning") { request, context in try await context.page { user in try await wardPage(request, user) } }
-        signed.post("avdelning/inskrivning") { request, context in try await context.page { user in try await admitToBed(request, user) } }
-        signed.post("avdelning/planera") { request, context in try await context.page { user in try await planAdmission(request, user) } }
-        signed.post("avdelning/:id/:step") { request, context in
-            try await context.page { user in
-                try await wardStep(encounterID: try context.parameters.require("id"), step: try context.parameters.require("step"), request, user)
-            }
         }
         signed.get("konto") { request, context in try await context.page { user in try await accountPage(user) } }
         signed.post("konto/losenord") { request, context in try await context.page { user in try await changeOwnPassword(user) } }
@@ -237,14 +131,6 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 return try await adminSave(section, user)
             }
         }
-        signed.get("kassa") { request, context in try await context.page { user in try await cashierPage(request, user) } }
-        signed.get("kassa/dagsrapport") { request, context in try await context.page { user in try await dailyReportPage(request, user) } }
-        signed.get("kassa/:id") { request, context in
-            try await context.page { user in try await paymentPage(encounterID: try context.parameters.require("id"), user) }
-        }
-        signed.post("kassa/:id/betala") { request, context in
-            try await context.page { user in try await takePayment(encounterID: try context.parameters.require("id"), user) }
-        }
         signed.post("patienter/:id/vardrelation") { request, context in
             try await context.page { user in
                 try await registerAccess(.careRelationship, patientID: try context.parameters.require("id"), form: user.form, user: user)
@@ -261,6 +147,9 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 try await registerAccess(.emergency, patientID: try context.parameters.require("id"), form: user.form, user: user)
             }
         }
+        // Each module's pages, in their own files: a module's routes and menu entries live together.
+        registerAdministrationPages(on: signed)
+        registerDocumentationPages(on: signed)
     }
 
     // MARK: Signed-in requests
@@ -327,15 +216,8 @@ public struct WebApp<Context: RequestContext>: Sendable {
                      "formToken": user.session.formToken] as [String: Any],
         ]
         if let nav { context[nav] = true }
-        // The menu offers what the assignment's position may do; the modules refuse the rest anyway.
-        let permissions = user.principal.permissions
-        context["showRegister"] = permissions.mayWrite("Patient")
-        context["showBook"] = permissions.mayWrite("Appointment")
-        context["showWard"] = permissions.mayWrite("Encounter") && permissions.mayRead("Location")
-        context["showReferrals"] = permissions.mayRead("Task")
-        context["showCashier"] = permissions.mayWrite("ChargeItem")
-        context["showLogReview"] = permissions.auditReview
-        context["showAdmin"] = permissions.administer
+        // The menu offers what the assignment's position may do, from each module's entries; the modules refuse the rest anyway.
+        context["menu"] = Self.menuContext(user.principal.permissions, current: nav)
         return context
     }
 

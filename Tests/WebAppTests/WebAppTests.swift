@@ -421,6 +421,13 @@ struct WebAppTests {
 
             var rev = Browser(client: client)
             _ = try await Self.logIn(&rev, username: "rev")
+            // The menu is made from the modules' entries, each shown to the positions that may use it.
+            let doctorMenu = try await doc.send(.get, "/tidbok").html
+            #expect(doctorMenu.contains(#"<a href="/tidbok" aria-current="page">Tidbok</a>"#) && doctorMenu.contains(">Remisser</a>"),
+                    "the doctor's menu offers the appointment book, marked as the current page there")
+            let reviewerMenu = try await rev.send(.get, "/start").html
+            #expect(reviewerMenu.contains(">Logguppföljning</a>") && !reviewerMenu.contains(">Tidbok</a>") && !reviewerMenu.contains(">Kassa</a>"),
+                    "the logggranskare's menu has the log review and none of patient administration's pages")
             let queue = try await rev.send(.get, "/loggranskning?flagga=emergency-access")
             #expect(queue.status == 200 && queue.html.contains("Nödåtkomst") && queue.html.contains("Medvetslös, kan inte tillfrågas") && queue.html.contains("Främling"))
             let sequence = try #require(queue.html.firstMatch(of: /action="\/loggranskning\/(\d+)\/beslut"/)?.1).description

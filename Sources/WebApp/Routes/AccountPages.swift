@@ -16,7 +16,7 @@ extension WebApp {
         if user.session.mustChangePassword == true {
             context["mustChange"] = true
             // Nothing else to go to until the password is chosen.
-            for key in ["showRegister", "showBook", "showWard", "showReferrals", "showCashier", "showLogReview", "showAdmin"] { context[key] = false }
+            context["menu"] = [[String: Any]]()
         }
         for (field, message) in errors { context["e_\(field)"] = message }
         if !errors.isEmpty { context["error"] = "Lösenordet byttes inte. Rätta det som är markerat." }

@@ -1,0 +1,86 @@
+import Access
+import FHIRCore
+import Hummingbird
+
+extension WebApp {
+    /// Patient administration's pages: registration, the appointment book and waiting list, referrals, the ward and the cashier.
+    func registerAdministrationPages(on signed: RouterGroup<SignedInContext<Context>>) {
+        signed.get("registrera") { request, context in try await context.page { user in registerPage(user) } }
+        signed.post("registrera") { request, context in try await context.page { user in try await register(user) } }
+        signed.post("registrera/reservnummer") { request, context in try await context.page { user in try await registerUnidentified(user) } }
+        signed.get("tidbok") { request, context in try await context.page { user in try await appointmentBook(request, user) } }
+        signed.post("tidbok/boka") { request, context in try await context.page { user in try await bookSlot(request, user) } }
+        signed.post("tidbok/skapa-tider") { request, context in try await context.page { user in try await createSlots(request, user) } }
+        signed.post("tidbok/blockera") { request, context in try await context.page { user in try await blockSlots(request, user) } }
+        signed.post("tidbok/hav-blockering") { request, context in try await context.page { user in try await unblockSlots(request, user) } }
+        signed.post("tidbok/:id/checka-in") { request, context in
+            try await context.page { user in try await checkIn(appointmentID: try context.parameters.require("id"), request, user) }
+        }
+        signed.post("tidbok/:id/avboka") { request, context in
+            try await context.page { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: false, request, user) }
+        }
+        signed.post("tidbok/:id/uteblev") { request, context in
+            try await context.page { user in try await cancelOrNoShow(appointmentID: try context.parameters.require("id"), noShow: true, request, user) }
+        }
+        signed.get("tidbok/:id/flytta") { request, context in
+            try await context.page { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: false, request, user) }
+        }
+        signed.post("tidbok/:id/flytta") { request, context in
+            try await context.page { user in
+                try await moveOrBookFromWaitingList(appointmentID: try context.parameters.require("id"), waiting: false, request, user)
+            }
+        }
+        signed.get("vantelista") { request, context in try await context.page { user in try await waitingListPage(request, user) } }
+        signed.get("vantelista/:id/boka") { request, context in
+            try await context.page { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: true, request, user) }
+        }
+        signed.post("vantelista/:id/boka") { request, context in
+            try await context.page { user in
+                try await moveOrBookFromWaitingList(appointmentID: try context.parameters.require("id"), waiting: true, request, user)
+            }
+        }
+        signed.get("patienter/:id/remiss/ny") { request, context in
+            try await context.page { user in try await referralForm(patientID: try context.parameters.require("id"), user) }
+        }
+        signed.post("patienter/:id/remiss") { request, context in
+            try await context.page { user in try await sendReferral(patientID: try context.parameters.require("id"), user) }
+        }
+        signed.get("remisser") { request, context in try await context.page { user in try await referralList(request, user) } }
+        signed.get("remisser/:id") { request, context in
+            try await context.page { user in try await referralPage(taskID: try context.parameters.require("id"), request, user) }
+        }
+        signed.post("remisser/:id/:step") { request, context in
+            try await context.page { user in
+                try await referralStep(taskID: try context.parameters.require("id"), step: try context.parameters.require("step"), request, user)
+            }
+        }
+        signed.get("avdelning") { request, context in try await context.page { user in try await wardPage(request, user) } }
+        signed.post("avdelning/inskrivning") { request, context in try await context.page { user in try await admitToBed(request, user) } }
+        signed.post("avdelning/planera") { request, context in try await context.page { user in try await planAdmission(request, user) } }
+        signed.post("avdelning/:id/:step") { request, context in
+            try await context.page { user in
+                try await wardStep(encounterID: try context.parameters.require("id"), step: try context.parameters.require("step"), request, user)
+            }
+        }
+        signed.get("kassa") { request, context in try await context.page { user in try await cashierPage(request, user) } }
+        signed.get("kassa/dagsrapport") { request, context in try await context.page { user in try await dailyReportPage(request, user) } }
+        signed.get("kassa/:id") { request, context in
+            try await context.page { user in try await paymentPage(encounterID: try context.parameters.require("id"), user) }
+        }
+        signed.post("kassa/:id/betala") { request, context in
+            try await context.page { user in try await takePayment(encounterID: try context.parameters.require("id"), user) }
+        }
+    }
+
+    /// Patient administration's menu entries, each shown to positions that may use it (the module refuses the rest anyway).
+    static var administrationMenu: [MenuEntry] {
+        [
+            MenuEntry(title: "Registrera patient", path: "/registrera", nav: "navRegister") { $0.mayWrite("Patient") },
+            MenuEntry(title: "Tidbok", path: "/tidbok", nav: "navBook") { $0.mayWrite("Appointment") },
+            MenuEntry(title: "Väntelista", path: "/vantelista", nav: "navWaiting") { $0.mayWrite("Appointment") },
+            MenuEntry(title: "Avdelning", path: "/avdelning", nav: "navWard") { $0.mayWrite("Encounter") && $0.mayRead("Location") },
+            MenuEntry(title: "Remisser", path: "/remisser", nav: "navReferrals") { $0.mayRead("Task") },
+            MenuEntry(title: "Kassa", path: "/kassa", nav: "navCashier") { $0.mayWrite("ChargeItem") },
+        ]
+    }
+}
