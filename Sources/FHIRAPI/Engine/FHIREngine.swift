@@ -22,6 +22,8 @@ public struct FHIREngine: Sendable {
     let operations: OperationTable
     let validator: ResourceValidator
     let logger: Logger
+    /// `GET [base]/metadata`'s body: it depends only on the modules and definitions, so it is made once, not per request.
+    private(set) var capabilityStatementBytes: [UInt8] = []
 
     /// An engine answering the clinical modules' operations, listed in the composition root's order.
     public init(gateway: AccessGateway, limits: APILimits = APILimits(), baseURL: String, modules: [any ClinicalModule],
@@ -34,6 +36,7 @@ public struct FHIREngine: Sendable {
         self.definitions = definitions
         self.validator = ResourceValidator(definitions: definitions)
         self.logger = logger
+        self.capabilityStatementBytes = makeCapabilityStatement()
     }
 
     /// Patient data as the current principal may see it.

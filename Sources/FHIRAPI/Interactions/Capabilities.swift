@@ -6,7 +6,8 @@ extension FHIREngine {
         FHIRResponse(status: 200, body: capabilityStatementBytes)
     }
 
-    var capabilityStatementBytes: [UInt8] {
+    /// The CapabilityStatement, from the operation table and the search definitions (made once, at wiring).
+    func makeCapabilityStatement() -> [UInt8] {
         let resources: [JSONValue] = definitions.resourceTypes.map { type in
             var members: [(key: String, value: JSONValue)] = [
                 ("type", .string(type)),
