@@ -117,6 +117,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Medication (läkemedel): the chart's current medicines and the medicine codes; ordination and prescribing grow here.
+        .target(
+            name: "Medication",
+            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology"],
+            swiftSettings: swiftSettings
+        ),
+        // Results (provsvar): the chart's latest results and the analysis codes; lab over HL7 v2 and imaging grow here.
+        .target(
+            name: "Results",
+            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology"],
+            swiftSettings: swiftSettings
+        ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
         .target(
             name: "AuthAPI",
@@ -176,6 +188,8 @@ let package = Package(
                 "Access",
                 "PatientAdministration",
                 "Documentation",
+                "Medication",
+                "Results",
                 "Terminology",
                 "SyntheticPopulation",
                 "CBZip2",
@@ -229,7 +243,7 @@ let package = Package(
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DocumentationTests",
-            dependencies: ["Documentation", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
+            dependencies: ["Documentation", "Medication", "Results", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AccessTests", dependencies: ["Access", "PatientAdministration", "Store", "StoreModel", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),

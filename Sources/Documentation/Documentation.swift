@@ -15,7 +15,7 @@ public struct DocumentationSettings: Sendable {
 }
 
 /// The clinical documentation module (journaldokumentation): notes with sökord, signing and
-/// corrections, diagnoses and procedures, the problem list, attention signals and the chart overview.
+/// corrections, diagnoses and procedures, the problem list, attention signals, and their parts of the chart.
 /// Each part works on a gateway session, so every read and write is authorised and audited.
 public struct Documentation: Sendable {
     public let settings: DocumentationSettings
@@ -23,7 +23,6 @@ public struct Documentation: Sendable {
     public let notes: Notes
     public let diagnoses: Diagnoses
     public let attentionSignals: AttentionSignals
-    public let overview: PatientOverview
 
     public init(terminology: TerminologyService, settings: DocumentationSettings = DocumentationSettings()) {
         self.settings = settings
@@ -33,11 +32,10 @@ public struct Documentation: Sendable {
         notes = Notes(settings: settings, terminology: terminology)
         diagnoses = Diagnoses(terminology: terminology)
         attentionSignals = AttentionSignals(terminology: terminology)
-        overview = PatientOverview()
     }
 
     /// The rules this module adds to every write, whichever interface it comes through.
-    public var rules: [any WriteRule] { [SignedNoteRule(), CodedValueRule(terminology: terminology), TerminologyResourceRule(terminology: terminology)] }
+    public var rules: [any WriteRule] { [SignedNoteRule(), TerminologyResourceRule(terminology: terminology)] }
 }
 
 extension DocumentationSettings {

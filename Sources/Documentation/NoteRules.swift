@@ -49,67 +49,6 @@ struct SignedNoteRule: WriteRule {
     }
 }
 
-/// A code from a code system the server holds must exist in it: an unknown ICD-10-SE, KVÅ, ATC or NPU
-/// code is a clear error naming where it is, not silently stored. Codes of other systems are the sender's.
-struct CodedValueRule: WriteRule {
-    let terminology: TerminologyService
-
-    var types: Set<String> {
-        ["Condition", "Procedure", "Observation", "MedicationRequest", "MedicationStatement", "MedicationAdministration", "AllergyIntolerance",
-         "Flag", "Encounter", "DiagnosticReport", "ServiceRequest", "Immunization", "Composition", "FamilyMemberHistory"]
-    }
-
-    /// Kärna's own lists that templates define per region; they are checked by the module that uses them.
-    static let unchecked: Set<String> = [DocumentationCodes.heading, DocumentationCodes.noteType]
-
-    /// The elements bound to Kärna's value sets: a coding there from a system the server holds must be in the value set.
-    static let bindings: [String: [(element: String, valueSet: String)]] = [
-        "Condition": [("code", KarnaValueSets.diagnoses)],
-        "Procedure": [("code", KarnaValueSets.procedures)],
-        "MedicationRequest": [("medicationCodeableConcept", KarnaValueSets.medicines)],
-        "MedicationStatement": [("medicationCodeableConcept", KarnaValueSets.medicines)],
-        "MedicationAdministration": [("medicationCodeableConcept", KarnaValueSets.medicines)],
-        "AllergyIntolerance": [("code", KarnaValueSets.allergens)],
-        "Observation": [("code", KarnaValueSets.laboratoryAnalyses)],
-    ]
-
-    func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws {
-        let type = resource.resourceType ?? "Resource"
-        if let problem = firstProblem(.object(resource), path: type) { throw FHIRError(.invalid, code: .codeInvalid, problem.message, expression: [problem.path]) }
-        for binding in Self.bindings[type] ?? [] {
-            for (index, coding) in (resource[binding.element]?.objectValue?["coding"]?.arrayValue ?? []).enumerated() {
-                guard let coding = coding.objectValue, let system = coding["system"]?.stringValue, let code = coding["code"]?.stringValue,
-                      terminology.codeSystem(system) != nil, try !terminology.isMember(valueSet: binding.valueSet, system: system, code: code)
-                else { continue }
-                let path = "\(type).\(binding.element).coding[\(index)]"
-                throw FHIRError(.invalid, code: .codeInvalid,
-                                "\(path): '\(code)' (\(terminology.codeSystem(system)?.title ?? system)) is not in the value set \(terminology.valueSet(binding.valueSet)?.title ?? binding.valueSet) that \(type).\(binding.element) is bound to",
-                                expression: [path])
-            }
-        }
-    }
-
-    private func firstProblem(_ value: JSONValue, path: String) -> (message: String, path: String)? {
-        switch value {
-        case .object(let object):
-            if let system = object["system"]?.stringValue, let code = object["code"]?.stringValue, !Self.unchecked.contains(system),
-               let problem = terminology.problem(system: system, code: code) {
-                return ("\(path): \(problem)", path)
-            }
-            for (key, member) in object where key != "meta" && key != "text" {
-                if let found = firstProblem(member, path: "\(path).\(key)") { return found }
-            }
-        case .array(let items):
-            for (index, item) in items.enumerated() {
-                if let found = firstProblem(item, path: "\(path)[\(index)]") { return found }
-            }
-        default:
-            break
-        }
-        return nil
-    }
-}
-
 /// A CodeSystem or ValueSet written through any interface must be usable (a clear error names what
 /// is not, e.g. an unsupported filter), and is taken into use by this server's terminology service.
 struct TerminologyResourceRule: WriteRule {

@@ -129,19 +129,6 @@ extension Documentation {
             var out = ParametersBuilder()
             addAttention(try await d.attentionSignals.state(patientID: patientID, session: data), to: &out)
             return .parameters(out)
-        case ("Patient", let patientID?, "overview"):
-            let chart = try await d.overview.chart(patientID: patientID, session: data)
-            var out = ParametersBuilder()
-            out.add("patient", resource: chart.patient)
-            addAttention(chart.attention, to: &out)
-            for item in chart.problems { out.add("problem", resource: item) }
-            for item in chart.medications { out.add("medication", resource: item) }
-            for item in chart.results { out.add("result", resource: item) }
-            for item in chart.appointments { out.add("appointment", resource: item) }
-            for item in chart.referrals { out.add("referral", resource: item) }
-            for item in chart.notes { out.add("note", resource: item) }
-            for item in chart.currentContacts { out.add("currentContact", resource: item) }
-            return .parameters(out)
         default:
             throw call.unsupported()
         }

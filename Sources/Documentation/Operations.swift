@@ -35,7 +35,6 @@ extension Documentation {
                   "Record an attention signal (smitta, behandling, vårdbegränsning, …)"),
             .instance("Flag", "end", post: true, "reason:string!", module: m, "End an attention signal"),
             .instance("Patient", "attention-signals", post: false, module: m, "The patient's attention signals, for the banner"),
-            .instance("Patient", "overview", post: false, module: m, "The chart overview: contacts, notes, problems, signals, medication and results"),
         ]
     }()
 }
@@ -43,4 +42,6 @@ extension Documentation {
 extension Documentation: ClinicalModule {
     public var name: String { "Documentation" }
     public var operations: [OperationDescriptor] { Self.operations }
+    public var chart: [ChartPart] { Self.chartParts }
+    public var codes: CodeBindings { Self.codeBindings }
 }

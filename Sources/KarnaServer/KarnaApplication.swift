@@ -7,7 +7,9 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import Documentation
+import Medication
 import PatientAdministration
+import Results
 import Store
 import StoreModel
 import Terminology
@@ -50,9 +52,10 @@ public enum KarnaApplication {
         if loaded > 0 { logger.info("terminology: \(loaded) code systems and value sets from the database") }
         let documentation = Documentation(terminology: terminology, settings: configuration.documentation)
         let administration = PatientAdministration(settings: configuration.administration)
-        // The clinical modules, listed once: the gateway takes their rules and record semantics (issue 21; docs/architecture.md).
-        let modules: [any ClinicalModule] = [administration, documentation]
-        let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, logger: logger)
+        // The clinical modules, listed once: the gateway takes their rules, record semantics, code bindings and
+        // chart parts, the API their operations (docs/architecture.md, "Adding a module").
+        let modules: [any ClinicalModule] = [administration, documentation, Medication(), Results()]
+        let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),
                                       policy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength),

@@ -6,6 +6,8 @@ extension PatientAdministration: ClinicalModule {
     public var operations: [OperationDescriptor] { Self.operations }
     public var rules: [any WriteRule] { Self.rules }
     public var records: RecordSemantics { Self.records }
+    public var chart: [ChartPart] { Self.chartParts }
+    public var codes: CodeBindings { CodeBindings(checkedTypes: ["Encounter", "ServiceRequest", "EpisodeOfCare", "Appointment"]) }
 
     /// What this module's records mean to the Patientdatalag rules: a care contact, stay, episode,
     /// booking, care team or a referral in a unit's inbox is a care relationship there (PDL 4 kap. 1 §).
@@ -63,7 +65,7 @@ extension PatientAdministration: ClinicalModule {
     }
 
     /// A referral (remiss) carries the SNOMED CT category Patient referral; a lab or imaging order does not.
-    private static func isReferral(_ request: JSONObject) -> Bool {
+    static func isReferral(_ request: JSONObject) -> Bool {
         (request["category"]?.arrayValue ?? []).contains { category in
             (category.objectValue?["coding"]?.arrayValue ?? []).contains {
                 $0.objectValue?["system"]?.stringValue == "http://snomed.info/sct" && $0.objectValue?["code"]?.stringValue == Referrals.referralCategory

@@ -259,3 +259,8 @@ public final class TerminologyService: Sendable {
 
     static func versionText(_ system: CodeSystemContent) -> String { system.version.map { " (version \($0))" } ?? "" }
 }
+
+extension TerminologyService: CodeChecking {
+    public func codeSystemTitle(_ system: String) -> String? { codeSystem(system)?.title }
+    public func valueSetTitle(_ url: String) -> String? { valueSet(url)?.title }
+}

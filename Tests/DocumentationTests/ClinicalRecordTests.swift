@@ -124,7 +124,7 @@ struct ClinicalRecordTests {
             _ = try await doc.commit(.create(observation, type: "Observation", id: "obs-\(day)"))
         }
         let before = try await ward.store.auditRecords(AuditQuery(patientID: "p1", limit: 1_000)).count
-        let chart = try await documentation.overview.chart(patientID: "p1", session: doc)
+        let chart = try await ward.gateway.overview.chart(patientID: "p1", session: doc)
         let records = try await ward.store.auditRecords(AuditQuery(patientID: "p1", limit: 1_000))
         #expect(records.count - before == 1, "one audit record for the whole chart")
         // The chart opens the record: its ground is the care relationship, not the directory look-up of the Patient.
@@ -138,13 +138,13 @@ struct ClinicalRecordTests {
         let recorded = String(decoding: try #require(patientFirst).entry.json, as: UTF8.self)
         #expect(recorded.contains("\"basis\":\"care-relationship\"") && recorded.contains("\"careRelationship\""), "\(recorded)")
         #expect(chart.patient.id == "p1")
-        #expect(chart.attention.allergies.count == 1)
-        #expect(chart.problems.compactMap { $0.object.code("code", system: KnownSystems.icd10SE) } == ["I10"])
-        #expect(chart.medications.map(\.id) == ["rx-1"])
-        #expect(chart.results.map(\.id) == (3...12).reversed().map { "obs-\($0)" }, "the ten latest results, newest first")
-        #expect(chart.notes.map(\.id) == [note.id])
-        #expect(chart.currentContacts.map(\.id) == [encounter])
-        #expect(await fails(.forbidden) { _ = try await documentation.overview.chart(patientID: "p1", session: try await ward.session("wardoc")) })
+        #expect(chart.records("allergy").count == 1)
+        #expect(chart.records("problem").compactMap { $0.object.code("code", system: KnownSystems.icd10SE) } == ["I10"])
+        #expect(chart.records("medication").map(\.id) == ["rx-1"])
+        #expect(chart.records("result").map(\.id) == (3...12).reversed().map { "obs-\($0)" }, "the ten latest results, newest first")
+        #expect(chart.records("note").map(\.id) == [note.id])
+        #expect(chart.records("currentContact").map(\.id) == [encounter])
+        #expect(await fails(.forbidden) { _ = try await ward.gateway.overview.chart(patientID: "p1", session: try await ward.session("wardoc")) })
     }
 
     @Test("note templates are the region's: only a systemförvaltare replaces them, checked, and new headings can be looked up", arguments: backends)

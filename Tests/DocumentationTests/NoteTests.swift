@@ -173,8 +173,8 @@ struct NoteTests {
             _ = try await doc.commit(.update(revived, type: "Composition", id: wrong.id, ifMatch: nil))
         })
         // The overview's latest notes leave it out too.
-        let chart = try await ward.documentation.overview.chart(patientID: "p2", session: doc)
-        #expect(chart.notes.map(\.id) == [kept.id])
+        let chart = try await ward.gateway.overview.chart(patientID: "p2", session: doc)
+        #expect(chart.records("note").map(\.id) == [kept.id])
     }
 
     @Test("the journal filters by unit, profession, note type, date, heading and text", arguments: backends)

@@ -1,9 +1,11 @@
 import Access
 import Documentation
+import Medication
 import FHIRCore
 import Foundation
 import KarnaTesting
 import PatientAdministration
+import Results
 import Store
 import StoreModel
 import Terminology
@@ -46,7 +48,8 @@ struct Ward {
         }
         _ = try await store.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
         let documentation = Documentation(terminology: TerminologyService.shipped())
-        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), modules: [PatientAdministration(), documentation])
+        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), modules: [PatientAdministration(), documentation, Medication(), Results()],
+                                    codes: documentation.terminology)
         return Ward(store: store, gateway: gateway, documentation: documentation)
     }
 

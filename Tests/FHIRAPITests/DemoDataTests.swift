@@ -42,8 +42,8 @@ struct DemoDataTests {
         let allergies = try await Records(session: job).all("AllergyIntolerance", [], maximum: 10)
         let flags = try await Records(session: job).all("Flag", [], maximum: 10)
         #expect(allergies.count == 3 && flags.count == 4)
-        let chart = try await services.documentation.overview.chart(patientID: "pat-1", session: job)
-        #expect(chart.attention.allergies.count == 1 && chart.attention.treatments.count == 1 && !chart.notes.isEmpty && !chart.problems.isEmpty)
+        let chart = try await services.gateway.overview.chart(patientID: "pat-1", session: job)
+        #expect(chart.records("allergy").count == 1 && chart.records("treatment").count == 1 && !chart.records("note").isEmpty && !chart.records("problem").isEmpty)
         try await store.close()
     }
 }

@@ -22,13 +22,18 @@ public final class AccessGateway: Sendable {
     let semantics: RecordSemantics
     /// Types of which a new record at one's own unit opens a care relationship.
     let openingTypes: Set<String>
+    /// The chart overview and banner, drawn from the modules' parts.
+    public let overview: ChartOverview
 
     /// A gateway over `store` for the clinical modules listed (in the composition root's order).
+    /// With `codes`, every write's codings are checked against the terminology as the modules' bindings say.
     public init(store: any ResourceStore, settings: AccessSettings = AccessSettings(), modules: [any ClinicalModule] = [],
-                logger: Logger = Logger(label: "karna.access")) {
+                codes: (any CodeChecking)? = nil, logger: Logger = Logger(label: "karna.access")) {
         self.store = store
         self.settings = settings
-        self.rules = [OrganisationTreeRule()] + modules.flatMap(\.rules)
+        let codeRule = codes.map { CodedValueRule(codes: $0, bindings: .combining(modules.map(\.codes))) }
+        self.rules = [OrganisationTreeRule()] + modules.flatMap(\.rules) + (codeRule.map { [$0] } ?? [])
+        self.overview = ChartOverview(parts: modules.flatMap(\.chart))
         self.semantics = .combining(modules.map(\.records))
         self.openingTypes = Set(semantics.grounds.filter(\.opensOnCreate).map(\.type))
         self.directory = OrganisationDirectory(store: store)

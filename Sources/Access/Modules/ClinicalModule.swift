@@ -2,7 +2,8 @@ import FHIRCore
 
 /// What a clinical module (a room: patient administration, documentation, later medication and
 /// results) hands the platform at wiring time. The composition root lists the modules once; the
-/// gateway takes their write rules and record semantics, the FHIR API their operations. Access
+/// gateway takes their write rules, record semantics, code bindings and chart parts, the FHIR API
+/// their operations. Access
 /// itself names no clinical resource type: what makes a care relationship is the modules' word.
 public protocol ClinicalModule: Sendable {
     /// The module's name in logs, docs and the OperationDefinitions it publishes.
@@ -13,6 +14,10 @@ public protocol ClinicalModule: Sendable {
     var rules: [any WriteRule] { get }
     /// What its records mean to the Patientdatalag rules.
     var records: RecordSemantics { get }
+    /// Its parts of the chart overview and the patient banner.
+    var chart: [ChartPart] { get }
+    /// Which coded elements of its records are checked against the terminology.
+    var codes: CodeBindings { get }
     /// Answers one of its `operations` (the interface routes only those here).
     func answer(_ call: OperationCall) async throws -> OperationAnswer
 }
@@ -21,6 +26,8 @@ extension ClinicalModule {
     public var operations: [OperationDescriptor] { [] }
     public var rules: [any WriteRule] { [] }
     public var records: RecordSemantics { RecordSemantics() }
+    public var chart: [ChartPart] { [] }
+    public var codes: CodeBindings { CodeBindings() }
     public func answer(_ call: OperationCall) async throws -> OperationAnswer { throw call.unsupported() }
 }
 

@@ -55,6 +55,11 @@ struct OperationTable: Sendable {
                             .standard("http://hl7.org/fhir/OperationDefinition/Patient-everything")]) { engine, request, _, id, _ in
             try await engine.everything(request, patientID: id ?? "")
         }
+        table.register([.instance("Patient", "overview", post: false, module: "FHIRAPI",
+                                  "The chart overview every module contributes to: attention signals, the current contact, problems, medicines, results, visits, referrals, notes")]) {
+            engine, _, _, id, _ in
+            try await engine.overview(patientID: id ?? "")
+        }
         table.register(AccessGateway.operations.filter { $0.resourceType == "Patient" }) { engine, request, _, id, name in
             try await engine.patientAccessOperation(request, patientID: id ?? "", operation: name)
         }

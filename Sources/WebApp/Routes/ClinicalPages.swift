@@ -18,10 +18,12 @@ extension WebApp {
     func clinicalPage(patientID: String, _ user: User, form: ClinicalForm? = nil, values: [String: String] = [:], errors: [String: String] = [:],
                       notice: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "attention-signals")
-        let (shown, access, signals) = try await header(patientID: patientID, session: session)
-        guard let banner = shown, let state = signals else {
+        let (shown, access) = try await header(patientID: patientID, session: session)
+        guard let banner = shown else {
             return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:])
         }
+        // The banner shows the signals in short; this page lists them in full, with who decided and since when.
+        let state = try await documentation.attentionSignals.state(patientID: patientID, session: session)
         let since = Instant.format(milliseconds: Instant.now() - 30 * 86_400_000)
         async let problems = documentation.diagnoses.problemList(patientID: patientID, session: session)
         async let contacts = Records(session: session).search("Encounter", [("patient", "Patient/\(patientID)"), ("date", "ge" + since),

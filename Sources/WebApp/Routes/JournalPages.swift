@@ -9,17 +9,12 @@ import StoreModel
 /// sökord, saving a draft and signing.
 extension WebApp {
     /// The banner of a patient page with the access status it rests on; no banner when the user has no ground
-    /// for the patient (the page then asks for one with that status, not asking the gateway twice). The
-    /// attention signals come back too, so the signals page lists them in full without asking again.
-    func header(patientID: String, session: PatientDataSession) async throws -> (banner: [String: Any]?, status: JSONObject, signals: AttentionSignals.State?) {
+    /// for the patient (the page then asks for one with that status, not asking the gateway twice).
+    func header(patientID: String, session: PatientDataSession) async throws -> (banner: [String: Any]?, status: JSONObject) {
         let status = try await session.accessStatus(patientID: patientID)
-        guard status["access"]?.stringValue != "none" else { return (nil, status, nil) }
-        let records = Records(session: session)
-        async let patient = records.require("Patient", patientID, role: "patient")
-        async let signals = documentation.attentionSignals.state(patientID: patientID, session: session)
-        async let contacts = records.search("Encounter", [("patient", "Patient/\(patientID)"), ("status", "planned,arrived,triaged,in-progress,onleave")], limit: 10)
-        let state = try await signals
-        return (banner(try await patient.object, status: status, signals: state, contacts: try await contacts) as [String: Any], status, state)
+        guard status["access"]?.stringValue != "none" else { return (nil, status) }
+        let chart = try await gateway.overview.chart(patientID: patientID, session: session, places: [.banner])
+        return (banner(chart.patient.object, status: status, parts: chart.parts(in: .banner)) as [String: Any], status)
     }
 
     /// A note form's texts by heading code (fields `s-<code>`), with the browser's CRLF line breaks made plain.
@@ -31,7 +26,7 @@ extension WebApp {
 
     func journal(patientID: String, request: Request, user: User, notice: String? = nil) async throws -> Response {
         let session = user.data(gateway, action: "journal")
-        let (shown, access, _) = try await header(patientID: patientID, session: session)
+        let (shown, access) = try await header(patientID: patientID, session: session)
         guard let banner = shown else { return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:]) }
         let query = Self.query(request)
         func chosen(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -74,7 +69,7 @@ extension WebApp {
     func noteForm(patientID: String, request: Request, user: User, values: [String: String] = [:], error: String? = nil,
                   status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "note-form")
-        let (shown, access, _) = try await header(patientID: patientID, session: session)
+        let (shown, access) = try await header(patientID: patientID, session: session)
         guard let banner = shown else { return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:]) }
         let templates = try await documentation.notes.templates(session: session)
         let position = user.assignment?.position.code ?? ""
@@ -141,7 +136,7 @@ extension WebApp {
         let stored = try await Records(session: session).require("Composition", noteID, role: "note")
         let note = stored.object
         let patientID = Display.id(note["subject"], type: "Patient") ?? ""
-        let (shown, access, _) = try await header(patientID: patientID, session: session)
+        let (shown, access) = try await header(patientID: patientID, session: session)
         guard let banner = shown else { return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:]) }
         async let history = documentation.notes.versions(noteID: noteID, session: session)
         async let available = documentation.notes.templates(session: session)

@@ -1,5 +1,4 @@
 import Access
-import Documentation
 import FHIRCore
 import Foundation
 import Hummingbird
@@ -84,8 +83,7 @@ extension WebApp {
         guard status["access"]?.stringValue != "none" else {
             return try await accessPage(patientID: patientID, status: status, user: user, form: [:], errors: [:])
         }
-        async let relatives = Records(session: session).search("RelatedPerson", [("patient", "Patient/\(patientID)"), ("active:not", "false")], limit: 20)
-        let chart = try await documentation.overview.chart(patientID: patientID, session: session)
+        let chart = try await gateway.overview.chart(patientID: patientID, session: session)
         var context = layout(user, title: Display.name(chart.patient.object))
         context["patientID"] = patientID
         context["tabOverview"] = true
@@ -94,40 +92,11 @@ extension WebApp {
             ["id": $0["id"]?.stringValue ?? "", "name": $0["name"]?.stringValue ?? ""]
         }
         if let error = consentError { context["consentError"] = error }
-        context["banner"] = banner(chart.patient.object, status: status, signals: chart.attention, contacts: chart.currentContacts)
-        context["relatives"] = try await relatives.map { person -> [String: Any] in
-            let name = person.object["name"]?.arrayValue?.first?.objectValue
-            let given = (name?["given"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
-            var item: [String: Any] = ["name": [given, name?["family"]?.stringValue ?? ""].filter { !$0.isEmpty }.joined(separator: " "),
-                                       "relation": Display.concept(person.object["relationship"]?.arrayValue?.first)]
-            if let phone = person.object["telecom"]?.arrayValue?.first?.objectValue?["value"]?.stringValue, !phone.isEmpty { item["phone"] = phone }
-            return item
-        }
-        context["problems"] = chart.problems.map { condition -> [String: Any] in
-            ["text": Display.concept(condition.object["code"]), "code": Display.code(condition.object["code"]),
-             "since": Display.time(condition.object["onsetDateTime"]?.stringValue ?? condition.object["recordedDate"]?.stringValue)]
-        }
-        context["medications"] = chart.medications.map { medication -> [String: Any] in
-            ["text": Display.concept(medication.object["medicationCodeableConcept"]),
-             "detail": medication.object["dosageInstruction"]?.arrayValue?.first?.objectValue?["text"]?.stringValue
-                ?? medication.object["dosage"]?.arrayValue?.first?.objectValue?["text"]?.stringValue ?? ""]
-        }
-        context["results"] = chart.results.map { observation -> [String: Any] in
-            ["text": Display.concept(observation.object["code"]), "value": Display.observationValue(observation.object),
-             "date": Display.time(observation.object["effectiveDateTime"]?.stringValue ?? observation.object["issued"]?.stringValue)]
-        }
-        context["appointments"] = chart.appointments.map { appointment -> [String: Any] in
-            ["date": Display.time(appointment.object["start"]?.stringValue), "text": Display.concept(appointment.object["serviceType"]?.arrayValue?.first),
-             "status": Labels.appointmentStatus(appointment.object["status"]?.stringValue)]
-        }
-        context["referrals"] = chart.referrals.map { request -> [String: Any] in
-            ["text": Display.referralQuestion(request.object), "status": Labels.requestStatus(request.object["status"]?.stringValue),
-             "date": Display.time(request.object["authoredOn"]?.stringValue)]
-        }
-        context["notes"] = chart.notes.map { note -> [String: Any] in
-            ["title": note.object["title"]?.stringValue ?? "Anteckning", "date": Display.time(note.object["date"]?.stringValue),
-             "author": Display.reference(note.object["author"]?.arrayValue?.first), "unsigned": note.object["status"]?.stringValue == "preliminary",
-             "amended": note.object["status"]?.stringValue == "amended"]
+        context["banner"] = banner(chart.patient.object, status: status, parts: chart.parts(in: .banner))
+        // Each module's panels, in their ranks; a part with nothing to show and no empty text is left out.
+        context["panels"] = chart.parts(in: .overview).compactMap { part, entries -> [String: Any]? in
+            guard !entries.isEmpty || part.emptyText != nil else { return nil }
+            return ["id": "h-\(part.name)", "title": part.title, "emptyText": part.emptyText ?? "", "lines": entries.map { Self.lineContext($0.line) }]
         }
         // Spärr on the patient's request: at a unit, or at a whole care provider (PDL 4 kap. 4 §).
         let chosen = block?.form["what"]
@@ -143,30 +112,20 @@ extension WebApp {
         return pages.page("chart", context, status: httpStatus)
     }
 
-    /// The banner every patient page opens with: identity, age, markers, attention signals (allergies first), the current contact.
-    func banner(_ patient: JSONObject, status: JSONObject, signals: AttentionSignals.State?, contacts: [StoredResource]) -> [String: Any] {
+    /// The banner every patient page opens with: identity, age, markers, then each module's banner parts
+    /// (attention signals with allergies first, the current care contact).
+    func banner(_ patient: JSONObject, status: JSONObject, parts: [(part: ChartPart, entries: [ChartEntry])]) -> [String: Any] {
         let identity = Display.identity(patient)
         var banner: [String: Any] = [
             "name": Display.name(patient), "identityLabel": identity?.label ?? "Identitet", "identity": identity?.value ?? "saknas",
             "age": Display.age(patient).map(String.init) ?? "–", "gender": Display.gender(patient),
             "protected": status["protectedIdentity"]?.boolValue ?? false, "blocked": status["hasBlockedInformation"]?.boolValue ?? false,
         ]
-        var items: [[String: Any]] = []
-        if let signals {
-            for allergy in signals.allergies {
-                let reaction = allergy.object["reaction"]?.arrayValue?.first?.objectValue
-                let detail = [allergy.object["criticality"]?.stringValue == "high" ? "hög risk" : nil,
-                              reaction.map { Display.concept($0["manifestation"]?.arrayValue?.first) }].compactMap { $0 }.filter { !$0.isEmpty }
-                items.append(["css": "signal-allergy", "label": "Allergi", "text": Display.concept(allergy.object["code"]),
-                              "detail": detail.joined(separator: ", ")])
-            }
-            for (label, flags) in [("Smitta", signals.infections), ("Behandling", signals.treatments), ("Vårdbegränsning", signals.careLimitations)] {
-                for flag in flags {
-                    items.append(["css": "signal-other", "label": label, "text": Display.concept(flag.object["code"]), "detail": ""])
-                }
-            }
+        banner["parts"] = parts.map { part, entries -> [String: Any] in
+            // Labelled lines are signals, shown as chips; a part of plain lines (the care contact) reads as a sentence.
+            ["title": part.title, "emptyText": part.emptyText ?? "", "chips": entries.contains { $0.line.label != nil },
+             "lines": entries.map { Self.lineContext($0.line) }]
         }
-        banner["signals"] = items
         let interpreterNeeded = (patient["extension"]?.arrayValue ?? []).contains {
             $0.objectValue?["url"]?.stringValue == "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired" && $0.objectValue?["valueBoolean"]?.boolValue == true
         }
@@ -174,12 +133,15 @@ extension WebApp {
             let language = (patient["communication"]?.arrayValue ?? []).compactMap(\.objectValue).first { $0["preferred"]?.boolValue == true }
             banner["interpreter"] = language.map { Display.concept($0["language"]) } ?? "språk ej angivet"
         }
-        if let contact = contacts.first?.object {
-            let since = Display.time(contact["period"]?.objectValue?["start"]?.stringValue)
-            banner["contact"] = "\(Labels.encounterClass(contact["class"]?.objectValue?["code"]?.stringValue)), \(Display.reference(contact["serviceProvider"]))"
-                + (since.isEmpty ? "" : " sedan \(since)")
-        }
         return banner
+    }
+
+    /// How a chart line reads in a template.
+    static func lineContext(_ line: ChartLine) -> [String: Any] {
+        var item: [String: Any] = ["text": line.text, "detail": line.detail, "css": line.alarm ? "signal-allergy" : "signal-other",
+                                   "marks": line.marks.map { ["text": $0.text, "warn": $0.warn] as [String: Any] }]
+        if let label = line.label { item["label"] = label }
+        return item
     }
 
     func accessPage(patientID: String, status: JSONObject, user: User, form: [String: String], errors: [String: String],

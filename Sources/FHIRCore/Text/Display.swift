@@ -1,13 +1,10 @@
-import FHIRCore
 import Foundation
-import PatientAdministration
-import StoreModel
 
 /// How FHIR data reads on screen for a Swedish clinician: names family first, personnummer with a
 /// hyphen, times in Swedish local time, codes by their display text.
-enum Display {
+public enum Display {
     /// "Lindqvist, Anna" from the official (else first) name.
-    static func name(_ patient: JSONObject) -> String {
+    public static func name(_ patient: JSONObject) -> String {
         let names = (patient["name"]?.arrayValue ?? []).compactMap(\.objectValue)
         guard let name = names.first(where: { $0["use"]?.stringValue == "official" }) ?? names.first else { return "Namn saknas" }
         if let text = name["text"]?.stringValue, name["family"] == nil { return text }
@@ -17,7 +14,7 @@ enum Display {
     }
 
     /// The patient's Swedish identity: personnummer, samordningsnummer or reservnummer, formatted.
-    static func identity(_ patient: JSONObject) -> (label: String, value: String)? {
+    public static func identity(_ patient: JSONObject) -> (label: String, value: String)? {
         let identifiers = (patient["identifier"]?.arrayValue ?? []).compactMap(\.objectValue).filter { $0["use"]?.stringValue != "old" }
         for (system, label) in [(SwedishPersonalIdentity.personnummerSystem, "Personnummer"),
                                 (SwedishPersonalIdentity.samordningsnummerSystem, "Samordningsnummer")] {
@@ -32,7 +29,7 @@ enum Display {
     }
 
     /// Whole years from the birth date to today (Swedish calendar day).
-    static func age(_ patient: JSONObject) -> Int? {
+    public static func age(_ patient: JSONObject) -> Int? {
         guard let birth = patient["birthDate"]?.stringValue, birth.count >= 10,
               let year = Int(birth.prefix(4)), let month = Int(birth.dropFirst(5).prefix(2)), let day = Int(birth.dropFirst(8).prefix(2)) else { return nil }
         let today = CivilCalendar.date(fromDaysSince1970: SwedishTime.today)
@@ -41,7 +38,7 @@ enum Display {
         return years
     }
 
-    static func gender(_ patient: JSONObject) -> String {
+    public static func gender(_ patient: JSONObject) -> String {
         switch patient["gender"]?.stringValue {
         case "female": "kvinna"
         case "male": "man"
@@ -51,7 +48,7 @@ enum Display {
     }
 
     /// `2026-11-22 14:30` in Swedish time; a bare date stays a date.
-    static func time(_ text: String?) -> String {
+    public static func time(_ text: String?) -> String {
         guard let text else { return "" }
         if text.count <= 10 { return text }
         guard let millis = Instant.parse(text) else { return text }
@@ -60,17 +57,17 @@ enum Display {
     }
 
     /// When what a note describes happened (its event period's start), else when it was written.
-    static func noteEvent(_ note: JSONObject) -> String {
+    public static func noteEvent(_ note: JSONObject) -> String {
         time(note["event"]?.arrayValue?.first?.objectValue?["period"]?.objectValue?["start"]?.stringValue ?? note["date"]?.stringValue)
     }
 
     /// Only the clock time (`14:30`), for lists of one day.
-    static func clock(_ text: String?) -> String {
+    public static func clock(_ text: String?) -> String {
         String(time(text).dropFirst(11))
     }
 
     /// The text a human reads for a CodeableConcept: its text, else the first display, else the code.
-    static func concept(_ value: JSONValue?) -> String {
+    public static func concept(_ value: JSONValue?) -> String {
         guard let concept = value?.objectValue else { return "" }
         if let text = concept["text"]?.stringValue { return text }
         let codings = (concept["coding"]?.arrayValue ?? []).compactMap(\.objectValue)
@@ -78,35 +75,35 @@ enum Display {
     }
 
     /// The first code of a CodeableConcept (e.g. the ICD-10-SE code beside its text).
-    static func code(_ value: JSONValue?) -> String {
+    public static func code(_ value: JSONValue?) -> String {
         ((value?.objectValue?["coding"]?.arrayValue ?? []).first?.objectValue?["code"]?.stringValue) ?? ""
     }
 
     /// The display, else the reference, of a Reference.
-    static func reference(_ value: JSONValue?) -> String {
+    public static func reference(_ value: JSONValue?) -> String {
         guard let reference = value?.objectValue else { return "" }
         return reference["display"]?.stringValue ?? reference["reference"]?.stringValue ?? ""
     }
 
     /// The id of a `Type/id` reference of the given type.
-    static func id(_ value: JSONValue?, type: String) -> String? {
+    public static func id(_ value: JSONValue?, type: String) -> String? {
         guard let text = value?.objectValue?["reference"]?.stringValue, text.hasPrefix(type + "/") else { return nil }
         return String(text.dropFirst(type.count + 1))
     }
 
     /// The ids of an Appointment's participants of one type.
-    static func participants(_ appointment: JSONObject, type: String) -> [String] {
+    public static func participants(_ appointment: JSONObject, type: String) -> [String] {
         (appointment["participant"]?.arrayValue ?? []).compactMap { id($0.objectValue?["actor"], type: type) }
     }
 
     /// A referral's question (its first note), shortened for a list.
-    static func referralQuestion(_ request: JSONObject) -> String {
+    public static func referralQuestion(_ request: JSONObject) -> String {
         let text = request["note"]?.arrayValue?.first?.objectValue?["text"]?.stringValue ?? concept(request["code"])
         return text.count > 120 ? String(text.prefix(117)) + "…" : text
     }
 
     /// An Observation's value as text with its unit.
-    static func observationValue(_ observation: JSONObject) -> String {
+    public static func observationValue(_ observation: JSONObject) -> String {
         if let quantity = observation["valueQuantity"]?.objectValue {
             let value = quantity["value"].map { JSONWriter.string($0) } ?? ""
             return [value, quantity["unit"]?.stringValue ?? quantity["code"]?.stringValue ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
