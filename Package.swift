@@ -262,7 +262,7 @@ let package = Package(
         .testTarget(
             name: "FHIRAPITests",
             dependencies: [
-                "FHIRAPI", "Store", "StoreModel", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "SyntheticPopulation",
+                "FHIRAPI", "Store", "StoreModel", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "PatientAdministration", "SyntheticPopulation",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

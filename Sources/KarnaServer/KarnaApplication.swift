@@ -27,6 +27,8 @@ public struct KarnaServices: Sendable {
     public let administration: PatientAdministration
     /// Clinical documentation and the terminology service (also reached through the engine's operations).
     public let documentation: Documentation
+    /// Every clinical module, in the composition root's order (demo data, and what a module hands the platform).
+    public let modules: [any ClinicalModule]
 }
 
 /// Builds the Kärna application: opens and migrates the store, wires the gateway, mounts the interfaces.
@@ -73,7 +75,7 @@ public enum KarnaApplication {
         let engine = FHIREngine(gateway: gateway, limits: configuration.limits, baseURL: configuration.baseURL,
                                 modules: modules, terminology: terminology, logger: logger)
         return KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration,
-                             administration: administration, documentation: documentation)
+                             administration: administration, documentation: documentation, modules: modules)
     }
 
     /// The router with every interface mounted, for the server and for tests.

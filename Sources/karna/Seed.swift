@@ -94,22 +94,18 @@ struct Seed: AsyncParsableCommand {
                 }
             }
         }
-        let contacts = try await DemoSetup.demoCareContacts(gateway: services.gateway, patients: patients)
-        let administration = try await DemoAdministration.populate(gateway: services.gateway, administration: services.administration, patients: patients)
-        let documentation = try await DemoDocumentation.populate(gateway: services.gateway, documentation: services.documentation, patients: patients)
+        // Each module's demo data, in the composition root's order (care contacts before the notes written on them).
+        var demoLines: [String] = []
+        for module in services.modules {
+            demoLines += try await module.seedDemo(DemoSetup.context(gateway: services.gateway, patients: patients))
+        }
         try await store.optimize()
         let seconds = (clock.now - started) / .seconds(1)
         say("seeded \(patients) patients: \(written) resources in \(String(format: "%.1f", seconds)) s (\(Int(Double(written) / max(seconds, 0.001))) resources/s)")
         say("  by type: " + byType.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         say("  outcomes: " + outcomes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", "))
-        if let administration {
-            say("  demo appointment books: \(administration.slots) slots, \(administration.bookings) bookings, \(administration.referrals) referrals, \(administration.waiting) on waiting lists")
-        }
         if patients > 0, !demoOnly { say("  heaviest patient: \(generator.patientID(heaviest.patient)) (\(heaviest.resources) resources)") }
-        if let documentation {
-            say("  demo journal: \(documentation.notes) notes, \(documentation.diagnoses) diagnoses, \(documentation.signals) attention signals")
-        }
-        if contacts > 0 { say("  \(contacts) ongoing care contacts today at the demo units (vc-karnstad, hosp-1-ward-2) for pat-1…pat-\(contacts)") }
+        for line in demoLines { say("  " + line) }
         try await store.close()
     }
 

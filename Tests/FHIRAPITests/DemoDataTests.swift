@@ -5,6 +5,7 @@ import Foundation
 import KarnaServer
 import KarnaTesting
 import Logging
+import PatientAdministration
 import Store
 import StoreModel
 import SyntheticPopulation
@@ -26,11 +27,11 @@ struct DemoDataTests {
         var resources = generator.organisations()
         for n in 0..<12 { resources += generator.patient(n) }
         _ = try await job.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
-        #expect(try await DemoSetup.demoCareContacts(gateway: services.gateway, patients: 12) == 10)
-        let summary = try #require(try await DemoDocumentation.populate(gateway: services.gateway, documentation: services.documentation, patients: 12))
+        let demo = DemoSetup.context(gateway: services.gateway, patients: 12)
+        #expect(try await services.administration.demoCareContacts(demo) == 10)
+        let summary = try #require(try await services.documentation.populateDemoJournal(demo))
         #expect(summary.notes >= 12)
-        #expect(try await DemoDocumentation.populate(gateway: services.gateway, documentation: services.documentation, patients: 12) == nil,
-                "a second seed writes the journal once")
+        #expect(try await services.documentation.populateDemoJournal(demo) == nil, "a second seed writes the journal once")
 
         let notes = try await Records(session: job).all("Composition", [], maximum: 100)
         let types = Set(notes.compactMap { $0.object.code("type", system: DocumentationCodes.noteType) })

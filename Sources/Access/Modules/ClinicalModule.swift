@@ -20,6 +20,9 @@ public protocol ClinicalModule: Sendable {
     var codes: CodeBindings { get }
     /// Answers one of its `operations` (the interface routes only those here).
     func answer(_ call: OperationCall) async throws -> OperationAnswer
+    /// Writes its demo data for `karna seed`, once (a second seed finds it there and writes nothing);
+    /// answers the lines the seed's summary prints.
+    func seedDemo(_ demo: DemoContext) async throws -> [String]
 }
 
 extension ClinicalModule {
@@ -29,6 +32,7 @@ extension ClinicalModule {
     public var chart: [ChartPart] { [] }
     public var codes: CodeBindings { CodeBindings() }
     public func answer(_ call: OperationCall) async throws -> OperationAnswer { throw call.unsupported() }
+    public func seedDemo(_ demo: DemoContext) async throws -> [String] { [] }
 }
 
 /// What a module's records mean to the access rules: which make a care relationship (vårdrelation)

@@ -108,40 +108,9 @@ public enum DemoSetup {
                                                scopes: "system/*.cruds system/*.rs system/*.read system/*.write system/AuditEvent.rs"))
     }
 
-    /// Today's care contacts for the first synthetic patients at the demo units, so demo users have
-    /// care relationships at once (the synthetic histories end on the region's reference day).
-    public static func demoCareContacts(gateway: AccessGateway, patients: Int) async throws -> Int {
-        let job = gateway.session(.job("karna-seed"), action: "create")
-        let now = Instant.format(milliseconds: Instant.now())
-        var resources: [JSONObject] = []
-        for n in 1...max(1, min(patients, 10)) {
-            let unit = n <= 5 ? primaryCare : ward
-            resources.append(JSONObject([
-                ("resourceType", .string("Encounter")), ("id", .string("demo-contact-pat-\(n)")),
-                ("meta", .object(JSONObject([("tag", .array([.object(JSONObject([("system", .string(RecordTags.careUnit)), ("code", .string(unit))]))]))]))),
-                ("status", .string("in-progress")),
-                ("class", .object(JSONObject([("system", .string("http://terminology.hl7.org/CodeSystem/v3-ActCode")),
-                                              ("code", .string(n <= 5 ? "AMB" : "IMP"))]))),
-                ("subject", .object(JSONObject([("reference", .string("Patient/pat-\(n)"))]))),
-                ("period", .object(JSONObject([("start", .string(now))]))),
-                ("serviceProvider", .object(JSONObject([("reference", .string("Organization/\(unit)"))]))),
-            ]))
-            if n > 5 {
-                // The ward's inpatients lie in its beds, with an expected discharge, for the ward overview.
-                let bed = "\(ward)-sal-\((n - 6) / 2 + 1)-sang-\((n - 6) % 2 + 1)"
-                resources[resources.count - 1]["location"] = .array([.object(JSONObject([
-                    ("location", .object(JSONObject([("reference", .string("Location/\(bed)"))]))), ("status", .string("active")),
-                    ("period", .object(JSONObject([("start", .string(now))]))),
-                ]))])
-                resources[resources.count - 1]["extension"] = .array([.object(JSONObject([
-                    ("url", .string("https://karna.se/fhir/StructureDefinition/forvantad-utskrivning")),
-                    ("valueDate", .string(String(Instant.format(milliseconds: Instant.now() + Int64(n - 4) * 86_400_000).prefix(10)))),
-                ]))])
-            }
-        }
-        let existing = try await job.read(keys: [ResourceKey(type: "Patient", id: "pat-1")])
-        guard !existing.isEmpty else { return 0 }
-        return try await job.commit(resources.map { .update($0, type: "Encounter", id: $0["id"]!.stringValue!) }).count
+    /// What each module writes its demo data with (`karna seed`): the gateway, the seeded patient count, the demo units.
+    public static func context(gateway: AccessGateway, patients: Int) -> DemoContext {
+        DemoContext(gateway: gateway, patients: patients, primaryCareUnit: primaryCare, wardUnit: ward)
     }
 
     /// The demo ward as Locations: the ward, its rooms and their beds, for the ward overview to come.

@@ -1,30 +1,34 @@
 import Access
-import Documentation
 import FHIRCore
 import Foundation
-import Store
 import StoreModel
 import Terminology
 
-/// The demo's journal: notes of every default type (signed, unsigned, corrected, entered-in-error),
-/// diagnoses and procedures on the demo care contacts, problems and attention signals for pat-1…pat-10,
-/// written after `karna seed` by the demo users through the same module and gateway users call.
-public enum DemoDocumentation {
-    /// What was created, for the seed's summary line.
-    public struct Summary: Sendable {
+/// Documentation's demo journal: notes of every default type (signed, unsigned, corrected,
+/// entered-in-error), diagnoses and procedures on the demo care contacts, problems and attention
+/// signals for pat-1…pat-10, written after `karna seed` by the demo users through the same module and
+/// gateway users call.
+extension Documentation {
+    /// What the demo journal holds, for the seed's summary line.
+    public struct DemoSummary: Sendable, Equatable {
         public var notes = 0, diagnoses = 0, signals = 0
     }
 
-    public static func populate(gateway: AccessGateway, documentation: Documentation, patients: Int) async throws -> Summary? {
-        let job = gateway.session(.job("karna-seed"), action: "demo-documentation")
-        guard patients >= 10, try await job.read(type: "Encounter", id: "demo-contact-pat-10") != nil else { return nil }
+    public func seedDemo(_ demo: DemoContext) async throws -> [String] {
+        guard let summary = try await populateDemoJournal(demo) else { return [] }
+        return ["demo journal: \(summary.notes) notes, \(summary.diagnoses) diagnoses, \(summary.signals) attention signals"]
+    }
+
+    /// Writes the demo journal; nil when it is there already or the demo care contacts are not.
+    public func populateDemoJournal(_ demo: DemoContext) async throws -> DemoSummary? {
+        let documentation = self
+        let job = demo.job("demo-documentation")
+        guard demo.patients >= 10, try await job.read(type: "Encounter", id: "demo-contact-pat-10") != nil else { return nil }
         let existing = try await job.search(try SearchQuery.parse(type: "Composition", parameters: [("subject", "Patient/pat-1")], strict: true), limit: 1)
         guard existing.resources.isEmpty else { return nil }
 
         func session(_ assignmentID: String, _ name: String) async throws -> PatientDataSession? {
-            guard let assignment = try await gateway.directory.assignment(id: assignmentID) else { return nil }
-            return gateway.session(Principal(kind: .practitioner, id: assignment.practitionerID, displayName: name, assignment: assignment,
-                                             scopes: ScopeSet("user/*.cruds"), clientID: "karna-seed"), action: "demo-documentation")
+            try await demo.practitioner(assignmentID: assignmentID, name: name, action: "demo-documentation")
         }
         guard let doctorVC = try await session("demo-lakare-uppdrag-1", "Anna Lindqvist"),
               let doctorWard = try await session("demo-lakare-uppdrag-2", "Anna Lindqvist"),
@@ -33,7 +37,7 @@ public enum DemoDocumentation {
         else { return nil }
         let midwife = try await session("demo-barnmorska-uppdrag-1", "Lena Dahl")
         let notes = documentation.notes
-        var summary = Summary()
+        var summary = DemoSummary()
         let hour: Int64 = 3_600_000
         let now = Instant.now()
 
