@@ -155,21 +155,40 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The clinician web app under /: server-rendered pages (Mustache templates), a little CSS and JavaScript.
+        // The clinician web app's shell under /: login, start page, chart, access questions, accounts, administration,
+        // log review; server-rendered pages (Mustache templates), a little CSS and JavaScript. It imports no clinical
+        // module: each module's pages come as a WebModule from its own pages target.
         .target(
             name: "WebApp",
             dependencies: [
                 "FHIRCore",
                 "StoreModel",
                 "Access",
-                "PatientAdministration",
-                "Documentation",
-                "Terminology",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Templates"), .copy("Static")],
+            swiftSettings: swiftSettings
+        ),
+        // Patient administration's web pages: registration, patient search, appointment book, waiting list, referrals, ward, cashier.
+        .target(
+            name: "PatientAdministrationPages",
+            dependencies: [
+                "FHIRCore", "StoreModel", "Access", "PatientAdministration", "WebApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: swiftSettings
+        ),
+        // Clinical documentation's web pages: the journal, notes, attention signals, problems and diagnoses, note templates.
+        .target(
+            name: "DocumentationPages",
+            dependencies: [
+                "FHIRCore", "StoreModel", "Access", "Documentation", "Terminology", "WebApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [.copy("Templates")],
             swiftSettings: swiftSettings
         ),
         // Debian's libbz2, for importing the .json.bz2 bundles Synthea and data platforms ship.
@@ -187,7 +206,9 @@ let package = Package(
                 "WebApp",
                 "Access",
                 "PatientAdministration",
+                "PatientAdministrationPages",
                 "Documentation",
+                "DocumentationPages",
                 "Medication",
                 "Results",
                 "Terminology",

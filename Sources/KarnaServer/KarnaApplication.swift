@@ -7,8 +7,10 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import Documentation
+import DocumentationPages
 import Medication
 import PatientAdministration
+import PatientAdministrationPages
 import Results
 import Store
 import StoreModel
@@ -29,6 +31,14 @@ public struct KarnaServices: Sendable {
     public let documentation: Documentation
     /// Every clinical module, in the composition root's order (demo data, and what a module hands the platform).
     public let modules: [any ClinicalModule]
+    /// The modules' web pages, in the same order.
+    public let pages: [any WebModule]
+
+    /// The same services with more pages in the web app after the modules' (a region's own pages, or a test's).
+    public func adding(pages more: [any WebModule]) -> KarnaServices {
+        KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration,
+                      administration: administration, documentation: documentation, modules: modules, pages: pages + more)
+    }
 }
 
 /// Builds the Kärna application: opens and migrates the store, wires the gateway, mounts the interfaces.
@@ -57,6 +67,8 @@ public enum KarnaApplication {
         // The clinical modules, listed once: the gateway takes their rules, record semantics, code bindings and
         // chart parts, the API their operations (docs/architecture.md, "Adding a module").
         let modules: [any ClinicalModule] = [administration, documentation, Medication(), Results()]
+        // Their pages in the web app (a module without pages has none here).
+        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),
@@ -75,7 +87,7 @@ public enum KarnaApplication {
         let engine = FHIREngine(gateway: gateway, limits: configuration.limits, baseURL: configuration.baseURL,
                                 modules: modules, terminology: terminology, logger: logger)
         return KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration,
-                             administration: administration, documentation: documentation, modules: modules)
+                             administration: administration, documentation: documentation, modules: modules, pages: pages)
     }
 
     /// The router with every interface mounted, for the server and for tests.
@@ -96,7 +108,7 @@ public enum KarnaApplication {
                                   maximumSearchResults: configuration.webSearchRows, maximumBookRows: configuration.webBookRows,
                                   maximumLogRows: configuration.webLogRows, sessionMaximumSeconds: configuration.sessionMaximumSeconds),
             gateway: services.gateway, accounts: services.accounts, tokens: services.tokens,
-            administration: services.administration, documentation: services.documentation, logger: Logger(label: "karna.web")
+            modules: services.pages, logger: Logger(label: "karna.web")
         ).register(on: router)
         FHIRRoutes<KarnaRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
         AuthRoutes<KarnaRequestContext>(tokens: services.tokens, accounts: services.accounts, directory: services.gateway.directory,

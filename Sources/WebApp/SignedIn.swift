@@ -8,20 +8,20 @@ import Hummingbird
 public struct SignedInContext<Parent: RequestContext>: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `SignIn`; nil only before the middleware has run.
-    var signedIn: WebApp<Parent>.User?
+    var signedIn: WebUser?
 
     public init(context: Parent) {
         self.coreContext = context.coreContext
     }
 
     /// The signed-in user of this request.
-    var user: WebApp<Parent>.User {
+    public var user: WebUser {
         guard let signedIn else { preconditionFailure("a signed-in page ran outside the SignIn middleware") }
         return signedIn
     }
 
     /// Runs a page's body for the signed-in user (the route closures read as they did with the old wrapper).
-    func page(_ body: (WebApp<Parent>.User) async throws -> Response) async throws -> Response {
+    public func page(_ body: (WebUser) async throws -> Response) async throws -> Response {
         try await body(user)
     }
 }

@@ -1,10 +1,8 @@
 import Access
-import Documentation
 import FHIRCore
 import Foundation
 import Hummingbird
 import Logging
-import PatientAdministration
 import StoreModel
 
 /// Settings of the web app; every limit is explicit.
@@ -33,30 +31,31 @@ public struct WebSettings: Sendable {
     }
 }
 
-/// The clinician web app under `/`: server-rendered pages over the same modules and gateway as the
-/// FHIR API, so every read and write is authorised under the Patientdatalag rules and audited.
+/// The clinician web app under `/`: the shell (login, start page, the chart, access questions,
+/// accounts, administration, log review) and each module's pages, server-rendered over the same
+/// gateway as the FHIR API, so every read and write is authorised under the Patientdatalag rules and
+/// audited. The shell imports no clinical module: their pages come as `WebModule`s at wiring time.
 public struct WebApp<Context: RequestContext>: Sendable {
-    let settings: WebSettings
-    let gateway: AccessGateway
+    public let settings: WebSettings
+    public let gateway: AccessGateway
     let accounts: AccountService
     let tokens: TokenService
-    let administration: PatientAdministration
-    let documentation: Documentation
+    /// The modules' pages, in the composition root's order.
+    let modules: [any WebModule]
     let sessions: WebSessions
-    let pages: PageRenderer
-    let logger: Logger
+    public let pages: PageRenderer
+    public let logger: Logger
 
-    /// Loads the templates; fails when one does not parse.
+    /// Loads the shell's and every module's templates; fails when one does not parse or two share a name.
     public init(settings: WebSettings, gateway: AccessGateway, accounts: AccountService, tokens: TokenService,
-                administration: PatientAdministration, documentation: Documentation, logger: Logger) async throws {
+                modules: [any WebModule], logger: Logger) async throws {
         self.settings = settings
         self.gateway = gateway
         self.accounts = accounts
         self.tokens = tokens
-        self.administration = administration
-        self.documentation = documentation
+        self.modules = modules
         self.sessions = WebSessions(tokens: tokens, idleSeconds: settings.sessionSeconds, maximumSeconds: settings.sessionMaximumSeconds)
-        self.pages = try await PageRenderer.load()
+        self.pages = try await PageRenderer.load(modules: modules.compactMap { module in module.templates.map { (module.name, $0) } })
         self.logger = logger
     }
 
@@ -79,7 +78,6 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("login/uppdrag") { request, _ in try await chooseAssignment(request) }
         router.post("logga-ut") { request, _ in try await logout(request) }
         signed.get("start") { request, context in try await context.page { user in try await startPage(user) } }
-        signed.get("patienter") { request, context in try await context.page { user in try await patientSearch(request, user) } }
         signed.get("patienter/:id") { request, context in
             try await context.page { user in try await chart(patientID: try context.parameters.require("id"), user: user) }
         }
@@ -147,29 +145,16 @@ public struct WebApp<Context: RequestContext>: Sendable {
                 try await registerAccess(.emergency, patientID: try context.parameters.require("id"), form: user.form, user: user)
             }
         }
-        // Each module's pages, in their own files: a module's routes and menu entries live together.
-        registerAdministrationPages(on: signed)
-        registerDocumentationPages(on: signed)
+        // Each module's pages, from its own target: a module's routes, templates and menu entries live together.
+        for module in modules { module.register(on: signed, app: self) }
     }
 
     // MARK: Signed-in requests
 
     static var sessionCookie: String { "karna_web" }
 
-    /// The signed-in user of a request: the session, its principal and (for posts) the checked form.
-    struct User {
-        let token: String
-        let session: WebSessions.Stored
-        let principal: Principal
-        var form: [String: String] = [:]
-        /// The read records of this request's module calls, appended together before the page leaves.
-        let audit = RequestAudit()
-
-        var assignment: Assignment? { principal.assignment }
-
-        /// The gateway session every module call of this request goes through.
-        func data(_ gateway: AccessGateway, action: String) -> PatientDataSession { gateway.session(principal, action: action, audit: audit) }
-    }
+    /// The signed-in user of a request (the shell's and the modules' pages take it as `User`).
+    public typealias User = WebUser
 
     /// What a request to a signed-in page resolves to: its user, or the answer to send instead.
     enum SignInOutcome {
@@ -209,7 +194,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
     }
 
     /// What the layout shows for every signed-in page.
-    func layout(_ user: User, title: String, nav: String? = nil) -> [String: Any] {
+    public func layout(_ user: User, title: String, nav: String? = nil) -> [String: Any] {
         var context: [String: Any] = [
             "title": title, "sessionSeconds": settings.sessionSeconds, "formToken": user.session.formToken,
             "user": ["name": user.principal.displayName, "unit": user.assignment?.unitName ?? "", "position": user.assignment?.position.display ?? "",
@@ -217,12 +202,12 @@ public struct WebApp<Context: RequestContext>: Sendable {
         ]
         if let nav { context[nav] = true }
         // The menu offers what the assignment's position may do, from each module's entries; the modules refuse the rest anyway.
-        context["menu"] = Self.menuContext(user.principal.permissions, current: nav)
+        context["menu"] = menuContext(user.principal.permissions, current: nav)
         return context
     }
 
     /// A module's refusal as a page that says what is wrong, with the HTTP status the API would answer.
-    func failure(_ error: FHIRError, user: User) -> Response {
+    public func failure(_ error: FHIRError, user: User) -> Response {
         let (heading, status): (String, HTTPResponse.Status) = switch error.category {
         case .forbidden: ("Åtkomst nekad", .forbidden)
         case .notFound, .gone: ("Hittades inte", .notFound)
@@ -235,7 +220,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         return message(user: user, heading: heading, text: error.issues.map(\.diagnostics).joined(separator: " "), status: status)
     }
 
-    func message(user: User?, heading: String, text: String, detail: String? = nil, status: HTTPResponse.Status) -> Response {
+    public func message(user: User?, heading: String, text: String, detail: String? = nil, status: HTTPResponse.Status) -> Response {
         var context: [String: Any] = user.map { layout($0, title: heading) } ?? ["title": heading]
         context["heading"] = heading
         context["text"] = text
@@ -248,33 +233,36 @@ public struct WebApp<Context: RequestContext>: Sendable {
 
     // MARK: Helpers
 
-    static func redirect(_ location: String) -> Response {
+    public static func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
     /// The fields of a posted form (`application/x-www-form-urlencoded`), up to 256 KiB (a long note fits).
-    static func formFields(_ request: Request) async throws -> [String: String] {
+    public static func formFields(_ request: Request) async throws -> [String: String] {
         let buffer = try await request.body.collect(upTo: 256 * 1024)
         return Dictionary(String(buffer: buffer).queryPairs.map { ($0.name, $0.value) }, uniquingKeysWith: { _, b in b })
     }
 
-    static func query(_ request: Request) -> [String: String] {
+    public static func query(_ request: Request) -> [String: String] {
         Dictionary((request.uri.query ?? "").queryPairs.map { ($0.name, $0.value) }, uniquingKeysWith: { _, b in b })
     }
 
     /// A value for a path segment or a query: everything but RFC 3986's unreserved characters percent-encoded.
-    static func encoded(_ value: String) -> String { value.addingPercentEncoding(withAllowedCharacters: unreservedCharacters) ?? "" }
+    public static func encoded(_ value: String) -> String { value.addingPercentEncoding(withAllowedCharacters: unreservedCharacters) ?? "" }
 
     /// An address with its query, each value encoded.
-    static func link(_ path: String, _ query: [(name: String, value: String)]) -> String {
+    public static func link(_ path: String, _ query: [(name: String, value: String)]) -> String {
         query.isEmpty ? path : path + "?" + query.map { "\($0.name)=\(encoded($0.value))" }.joined(separator: "&")
     }
 
     /// A page cursor from the query (a sequence number); anything else is no cursor, so a mangled link opens the first page.
-    static func cursor(_ request: Request, _ name: String) -> Int64? { cursor(query(request)[name]) }
+    public static func cursor(_ request: Request, _ name: String) -> Int64? { cursor(query(request)[name]) }
 
     /// A page cursor's value (from a query or a form field): a sequence number, else none.
-    static func cursor(_ value: String?) -> Int64? { value.flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil } }
+    public static func cursor(_ value: String?) -> Int64? { value.flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil } }
+
+    /// A module's refusal in words, for a form's message.
+    public static func said(_ error: FHIRError) -> String { error.issues.map(\.diagnostics).joined(separator: " ") }
 
     /// The app's CSS and script, from the bundle; only the names shipped are served.
     func staticFile(_ name: String) throws -> Response {

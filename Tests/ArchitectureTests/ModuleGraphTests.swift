@@ -29,23 +29,48 @@ struct ModuleGraphTests {
         }
     }
 
-    @Test("a clinical module depends on no other clinical module")
+    /// The clinical modules and their web rooms: a library target not in the platform list is a module,
+    /// except `[Module]Pages`, which is that module's pages in the web app.
+    static func rooms(_ graph: PackageGraph) -> (modules: Set<String>, pages: Set<String>) {
+        let rooms = graph.targets.filter { $0.kind == .library && !Self.platform.contains($0.name) }.map(\.name)
+        let pages = Set(rooms.filter { $0.hasSuffix("Pages") })
+        return (Set(rooms).subtracting(pages), pages)
+    }
+
+    @Test("a clinical module depends on no other clinical module; a module's pages on no module but their own")
     func clinicalModulesAreRooms() throws {
         let graph = try PackageGraph.read(root: Self.root)
-        let clinical = Set(graph.targets.filter { $0.kind == .library && !Self.platform.contains($0.name) }.map(\.name))
+        let (clinical, pages) = Self.rooms(graph)
         #expect(clinical.isSuperset(of: ["PatientAdministration", "Documentation", "Medication", "Results"]), "clinical modules found: \(clinical.sorted())")
+        #expect(pages.isSuperset(of: ["PatientAdministrationPages", "DocumentationPages"]), "pages found: \(pages.sorted())")
         for name in clinical {
             let target = try #require(graph.targets.first { $0.name == name })
-            let others = target.uses.intersection(clinical).subtracting([name])
+            let others = target.uses.intersection(clinical.union(pages)).subtracting([name])
             #expect(others.isEmpty, "\(name) depends on or imports the clinical module(s) \(others.sorted())")
         }
+        for name in pages {
+            let target = try #require(graph.targets.first { $0.name == name })
+            let own = String(name.dropLast("Pages".count))
+            #expect(clinical.contains(own), "\(name) names no module \(own)")
+            let others = target.uses.intersection(clinical.union(pages)).subtracting([name, own])
+            #expect(others.isEmpty, "\(name) depends on or imports \(others.sorted()), another module's room")
+        }
+    }
+
+    @Test("the web app's shell reaches the modules' pages only through WebModule, never by importing a module")
+    func webShellKnowsNoModule() throws {
+        let graph = try PackageGraph.read(root: Self.root)
+        let (clinical, pages) = Self.rooms(graph)
+        let shell = try #require(graph.targets.first { $0.name == "WebApp" })
+        #expect(shell.uses.intersection(clinical.union(pages)).isEmpty, "WebApp depends on or imports \(shell.uses.intersection(clinical.union(pages)).sorted())")
     }
 
     @Test("the FHIR API reaches the clinical modules only through the module contract, never by importing one")
     func fhirAPIKnowsNoModule() throws {
         // A new module is a target plus one line in the composition root: the API must not need editing.
         let graph = try PackageGraph.read(root: Self.root)
-        let clinical = Set(graph.targets.filter { $0.kind == .library && !Self.platform.contains($0.name) }.map(\.name))
+        let (modules, pages) = Self.rooms(graph)
+        let clinical = modules.union(pages)
         let api = try #require(graph.targets.first { $0.name == "FHIRAPI" })
         #expect(api.uses.intersection(clinical).isEmpty, "FHIRAPI depends on or imports \(api.uses.intersection(clinical).sorted())")
     }

@@ -34,7 +34,8 @@ struct AccessRouteTests {
         "GET /patienter/{id}/remiss/ny", "POST /patienter/{id}/remiss", "GET /remisser", "GET /remisser/{id}", "POST /remisser/{id}/{step}",
         "GET /loggranskning", "GET /loggranskning/patient/{id}", "GET /loggranskning/anvandare", "POST /loggranskning/{seq}/beslut",
         "GET /avdelning", "POST /avdelning/inskrivning", "POST /avdelning/planera", "POST /avdelning/{id}/{step}",
-        "GET /admin", "GET /admin/{section}", "POST /admin/{section}", "POST /admin/konton/{username}/{change}", "POST /admin/uppdrag",
+        "GET /admin", "GET /admin/{section}", "POST /admin/{section}", "GET /admin/taxa", "POST /admin/taxa", "GET /admin/mallar", "POST /admin/mallar",
+        "POST /admin/konton/{username}/{change}", "POST /admin/uppdrag",
         "POST /admin/uppdrag/{id}/avsluta", "POST /admin/enhet/{id}/avveckla", "POST /admin/enhet/{id}", "GET /konto", "POST /konto/losenord",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]

@@ -71,11 +71,11 @@ struct WebAppTests {
     }
 
     /// A vårdcentral, a physician with one assignment and a login, a patient with an allergy and an ongoing contact there, and a stranger.
-    static func withApp(_ backend: StoreBackend, flags: [String: String] = [:],
+    static func withApp(_ backend: StoreBackend, flags: [String: String] = [:], pages: [any WebModule] = [],
                         _ body: @Sendable (KarnaServices, any TestClientProtocol) async throws -> Void) async throws {
         let store = try await backend.makeStore()
         let configuration = try KarnaConfiguration(flags: flags.merging(["password-cost": "10"]) { a, _ in a }, environment: [:])
-        let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test"))
+        let services = try await KarnaApplication.services(configuration, store: store, logger: Logger(label: "test")).adding(pages: pages)
         let lakare = try #require(Position.defaults.first { $0.code == "lakare" })
         var role = Assignment.resource(id: "doc-role", practitionerID: "doc", unitID: "vc", purpose: .care, position: lakare)
         role["practitioner"] = .object(JSONObject([("reference", .string("Practitioner/doc")), ("display", .string("Doktor Ek"))]))

@@ -1,9 +1,7 @@
 import Access
-import Documentation
 import FHIRCore
 import Foundation
 import Hummingbird
-import PatientAdministration
 import StoreModel
 
 /// Systemförvaltning: care units, users with their assignment, positions and their permissions,
@@ -11,21 +9,38 @@ import StoreModel
 /// it (administer permission, validation, audit); the page only collects and shows.
 extension WebApp {
     enum AdminSection: String {
-        case units = "enheter", users = "anvandare", positions = "befattningar", templates = "mallar", fees = "taxa"
+        case units = "enheter", users = "anvandare", positions = "befattningar"
+
+        var title: String {
+            switch self {
+            case .units: "Enheter"
+            case .users: "Användare och uppdrag"
+            case .positions: "Befattningar och behörigheter"
+            }
+        }
     }
 
-    func adminPage(_ section: AdminSection, _ user: User, values: [String: String] = [:], errors: [String: String] = [:], notice: String? = nil,
-                   created: [String: String]? = nil, editing: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    /// What every administration page shows: the sections' tabs (the shell's, then the modules'), a notice,
+    /// the values typed and the errors by field. Only a systemförvaltare opens them.
+    public func adminContext(_ user: User, section: String, values: [String: String], errors: [String: String], notice: String?) throws -> [String: Any] {
         guard user.principal.permissions.administer else {
             throw FHIRError(.forbidden, code: .forbidden, "administration needs a systemförvaltare assignment (administer permission)")
         }
-        let session = user.data(gateway, action: "administration")
         var context = layout(user, title: "Administration", nav: "navAdmin")
-        context["section-\(section.rawValue)".replacingOccurrences(of: "-", with: "_")] = true
+        let sections = [AdminSection.units, .users, .positions].map { AdminSectionEntry(path: $0.rawValue, title: $0.title) } + modules.flatMap(\.adminSections)
+        context["adminTabs"] = sections.map { ["path": $0.path, "title": $0.title, "current": $0.path == section] as [String: Any] }
         if let notice { context["notice"] = notice }
         for (field, value) in values { context["v_\(field)"] = value }
         for (field, message) in errors { context["e_\(field)"] = message }
         if !errors.isEmpty { context["error"] = "Ändringen sparades inte. Rätta det som är markerat." }
+        return context
+    }
+
+    func adminPage(_ section: AdminSection, _ user: User, values: [String: String] = [:], errors: [String: String] = [:], notice: String? = nil,
+                   created: [String: String]? = nil, editing: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        var context = try adminContext(user, section: section.rawValue, values: values, errors: errors, notice: notice)
+        let session = user.data(gateway, action: "administration")
+        context["section-\(section.rawValue)".replacingOccurrences(of: "-", with: "_")] = true
         if let created { context["created"] = created }
         let units = try await gateway.directory.careUnits()
         let positions = try await session.positions()
@@ -81,25 +96,6 @@ extension WebApp {
                         "protectedIdentity": p.protectedIdentity, "auditReview": p.auditReview, "administer": p.administer, "patientIdentity": p.patientIdentity,
                         "error": errors[position.code] ?? ""]
             }
-        case .templates:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let templates = try await documentation.notes.templates(session: session)
-            let current = String(decoding: try encoder.encode(templates), as: UTF8.self)
-            context["templatesJSON"] = values["templates"] ?? current
-            context["templateList"] = templates.map { ["title": $0.title, "headings": $0.headings.map(\.title).joined(separator: ", "),
-                                                       "professions": $0.professions.joined(separator: ", ")] }
-        case .fees:
-            let schedule = try await administration.cashier.schedule(session: session)
-            context["feeFields"] = VisitType.allCases.map { type -> [String: Any] in
-                ["code": type.rawValue, "display": type.display, "value": values["fee-\(type.rawValue)"] ?? String(schedule.fees[type.rawValue] ?? 0),
-                 "error": errors["fee-\(type.rawValue)"] ?? ""]
-            }
-            context["freeBelowAge"] = values["freeBelowAge"] ?? String(schedule.freeBelowAge)
-            context["freeFromAge"] = values["freeFromAge"] ?? String(schedule.freeFromAge)
-            context["periodMonths"] = values["periodMonths"] ?? String(schedule.periodMonths)
-            context["ceilings"] = values["ceilings"] ?? schedule.ceilings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
-            context["source"] = schedule.source
         }
         return pages.page("admin", context, status: status)
     }
@@ -146,45 +142,6 @@ extension WebApp {
                     return try await refused([code.isEmpty ? "code" : code: Self.said(error)])
                 }
                 return Self.redirect("/admin/befattningar?klar=" + ("Befattningen \(display) är sparad".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
-            case .templates:
-                let templates: [NoteTemplate]
-                do {
-                    templates = try JSONDecoder().decode([NoteTemplate].self, from: Data((form["templates"] ?? "").utf8))
-                } catch {
-                    return try await refused(["templates": "Mallarna är inte giltig JSON i rätt form: \(error.localizedDescription)"])
-                }
-                do {
-                    try await documentation.notes.configureTemplates(templates, positions: Set(try await session.positions().map(\.code)), session: session)
-                } catch let error as FHIRError where error.category == .invalid {
-                    return try await refused(["templates": Self.said(error)])
-                }
-                return Self.redirect("/admin/mallar?klar=Mallarna%20%C3%A4r%20sparade")
-            case .fees:
-                var errors: [String: String] = [:]
-                var fees: [String: Int] = [:]
-                for type in VisitType.allCases {
-                    if let fee = Int(form["fee-\(type.rawValue)"] ?? "") { fees[type.rawValue] = fee } else { errors["fee-\(type.rawValue)"] = "Ange ett belopp i hela kronor." }
-                }
-                var ceilings: [String: Int] = [:]
-                for part in (form["ceilings"] ?? "").split(separator: ",") {
-                    let pair = part.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
-                    if pair.count == 2, Int(pair[0]) != nil, let amount = Int(pair[1]) { ceilings[pair[0]] = amount } else { errors["ceilings"] = "Skriv år=belopp, till exempel 2026=1450." }
-                }
-                let below = Int(form["freeBelowAge"] ?? ""), from = Int(form["freeFromAge"] ?? ""), months = Int(form["periodMonths"] ?? "")
-                if below == nil { errors["freeBelowAge"] = "Ange en ålder." }
-                if from == nil { errors["freeFromAge"] = "Ange en ålder." }
-                if months == nil { errors["periodMonths"] = "Ange antal månader." }
-                guard errors.isEmpty, let below, let from, let months else { return try await refused(errors) }
-                var schedule = FeeSchedule.defaults
-                schedule.source = "Regionens taxa, ändrad i Kärna av \(user.principal.displayName)"
-                (schedule.fees, schedule.freeBelowAge, schedule.freeFromAge, schedule.ceilings, schedule.periodMonths) = (fees, below, from, ceilings, months)
-                do {
-                    try await administration.cashier.configure(schedule, session: session)
-                } catch let error as FHIRError where error.category == .invalid {
-                    let field = (error.issues.first?.expression.first ?? "").replacingOccurrences(of: "fees.", with: "fee-")
-                    return try await refused([field.isEmpty ? "ceilings" : field: Self.said(error)])
-                }
-                return Self.redirect("/admin/taxa?klar=Taxan%20%C3%A4r%20sparad")
             }
         }
     }

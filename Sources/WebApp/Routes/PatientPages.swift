@@ -3,44 +3,10 @@ import FHIRCore
 import Foundation
 import Hummingbird
 import StoreModel
-import PatientAdministration
 
-/// Finding a patient, the chart overview under the patient banner, and the Patientdatalag
-/// questions a user answers before a record opens (care relationship, nödåtkomst).
+/// The chart overview under the patient banner (drawn from every module's chart parts), and the
+/// Patientdatalag questions a user answers before a record opens (care relationship, nödåtkomst, samtycke, spärr).
 extension WebApp {
-    func patientSearch(_ request: Request, _ user: User) async throws -> Response {
-        let text = Self.query(request)["q"]?.trimmingCharacters(in: .whitespaces) ?? ""
-        var context = layout(user, title: text.isEmpty ? "Patienter" : "Sök: \(text)", nav: "navPatients")
-        context["query"] = text
-        guard !text.isEmpty else { return pages.page("patients", context) }
-        let found: [StoredResource]
-        do {
-            found = try await administration.registry.find(text, limit: settings.maximumSearchResults, session: user.data(gateway, action: "patient-search"))
-        } catch let error as FHIRError where error.category == .invalid {
-            context["error"] = error.issues.map(\.diagnostics).joined(separator: " ")
-            return pages.page("patients", context, status: .badRequest)
-        }
-        // One match by an exact identity opens the chart at once, as a clerk expects.
-        if found.count == 1, Display.identity(found[0].object).map({ Self.digits($0.value) == Self.digits(text) }) == true {
-            return Self.redirect("/patienter/\(found[0].id)")
-        }
-        context["searched"] = true
-        context["resultText"] = switch found.count {
-        case 0: "Ingen patient hittades"
-        case 1: "1 patient"
-        case settings.maximumSearchResults...: "De första \(found.count) patienterna – skriv mer för att begränsa"
-        default: "\(found.count) patienter"
-        }
-        context["results"] = found.map { patient -> [String: Any] in
-            // `object` parses the stored JSON: once per row.
-            let object = patient.object
-            return ["id": patient.id, "name": Display.name(object), "identity": Display.identity(object)?.value ?? "",
-                    "age": Display.age(object).map(String.init) ?? "", "gender": Display.gender(object),
-                    "protected": RecordTags.isProtected(object)]
-        }
-        return pages.page("patients", context)
-    }
-
     /// Registers the patient's consent (samtycke) to the user's unit reading another provider's information.
     func registerConsent(patientID: String, _ user: User) async throws -> Response {
         let provider = user.form["provider"] ?? ""
@@ -74,7 +40,6 @@ extension WebApp {
         return try await chart(patientID: patientID, user: user, block: ([:], nil, "Spärren är registrerad. Bara patienten kan häva den."))
     }
 
-    static func digits(_ text: String) -> String { String(text.filter(\.isNumber).suffix(10)) }
 
     func chart(patientID: String, user: User, consentError: String? = nil, block: (form: [String: String], error: String?, notice: String?)? = nil,
                status httpStatus: HTTPResponse.Status = .ok) async throws -> Response {
@@ -86,7 +51,7 @@ extension WebApp {
         let chart = try await gateway.overview.chart(patientID: patientID, session: session)
         var context = layout(user, title: Display.name(chart.patient.object))
         context["patientID"] = patientID
-        context["tabOverview"] = true
+        context["patientTabs"] = patientTabs(current: "oversikt")
         // Sammanhållen journalföring: other providers' information opens only with the patient's consent.
         context["otherProviders"] = (status["otherProviders"]?.arrayValue ?? []).compactMap(\.objectValue).map {
             ["id": $0["id"]?.stringValue ?? "", "name": $0["name"]?.stringValue ?? ""]
@@ -112,9 +77,25 @@ extension WebApp {
         return pages.page("chart", context, status: httpStatus)
     }
 
+    /// The banner of a patient page with the access status it rests on; no banner when the user has no ground
+    /// for the patient (the page then asks for one with that status, not asking the gateway twice).
+    public func header(patientID: String, session: PatientDataSession) async throws -> (banner: [String: Any]?, status: JSONObject) {
+        let status = try await session.accessStatus(patientID: patientID)
+        guard status["access"]?.stringValue != "none" else { return (nil, status) }
+        let chart = try await gateway.overview.chart(patientID: patientID, session: session, places: [.banner])
+        return (banner(chart.patient.object, status: status, parts: chart.parts(in: .banner)) as [String: Any], status)
+    }
+
+    /// The tabs of a patient's pages: the overview, then each module's; `current` is the shown tab's key.
+    public func patientTabs(current: String) -> [[String: Any]] {
+        ([PatientTab(key: "oversikt", title: "Översikt", suffix: "")] + modules.flatMap(\.patientTabs)).map {
+            ["title": $0.title, "suffix": $0.suffix, "current": $0.key == current] as [String: Any]
+        }
+    }
+
     /// The banner every patient page opens with: identity, age, markers, then each module's banner parts
     /// (attention signals with allergies first, the current care contact).
-    func banner(_ patient: JSONObject, status: JSONObject, parts: [(part: ChartPart, entries: [ChartEntry])]) -> [String: Any] {
+    public func banner(_ patient: JSONObject, status: JSONObject, parts: [(part: ChartPart, entries: [ChartEntry])]) -> [String: Any] {
         let identity = Display.identity(patient)
         var banner: [String: Any] = [
             "name": Display.name(patient), "identityLabel": identity?.label ?? "Identitet", "identity": identity?.value ?? "saknas",
@@ -137,14 +118,14 @@ extension WebApp {
     }
 
     /// How a chart line reads in a template.
-    static func lineContext(_ line: ChartLine) -> [String: Any] {
+    public static func lineContext(_ line: ChartLine) -> [String: Any] {
         var item: [String: Any] = ["text": line.text, "detail": line.detail, "css": line.alarm ? "signal-allergy" : "signal-other",
                                    "marks": line.marks.map { ["text": $0.text, "warn": $0.warn] as [String: Any] }]
         if let label = line.label { item["label"] = label }
         return item
     }
 
-    func accessPage(patientID: String, status: JSONObject, user: User, form: [String: String], errors: [String: String],
+    public func accessPage(patientID: String, status: JSONObject, user: User, form: [String: String], errors: [String: String],
                     httpStatus: HTTPResponse.Status = .forbidden) async throws -> Response {
         var context = layout(user, title: "Åtkomst till journalen")
         context["patientID"] = patientID

@@ -1,10 +1,59 @@
 import Access
 import FHIRCore
+import Foundation
 import Hummingbird
+import PatientAdministration
+import WebApp
 
-extension WebApp {
-    /// Patient administration's pages: registration, the appointment book and waiting list, referrals, the ward and the cashier.
-    func registerAdministrationPages(on signed: RouterGroup<SignedInContext<Context>>) {
+/// Patient administration's pages as the web app takes them: routes, templates, menu entries, the
+/// referral tab on a patient's pages, the fee schedule's administration section and the start page's worklists.
+public struct AdministrationWeb: WebModule {
+    let administration: PatientAdministration
+
+    public init(_ administration: PatientAdministration) {
+        self.administration = administration
+    }
+
+    public var name: String { "PatientAdministrationPages" }
+    public var templates: URL? { Bundle.module.resourceURL?.appendingPathComponent("Templates") }
+
+    /// Each entry shown to positions that may use it (the module refuses the rest anyway).
+    public var menu: [MenuEntry] {
+        [
+            MenuEntry(title: "Patienter", path: "/patienter", nav: "navPatients") { _ in true },
+            MenuEntry(title: "Registrera patient", path: "/registrera", nav: "navRegister") { $0.mayWrite("Patient") },
+            MenuEntry(title: "Tidbok", path: "/tidbok", nav: "navBook") { $0.mayWrite("Appointment") },
+            MenuEntry(title: "Väntelista", path: "/vantelista", nav: "navWaiting") { $0.mayWrite("Appointment") },
+            MenuEntry(title: "Avdelning", path: "/avdelning", nav: "navWard") { $0.mayWrite("Encounter") && $0.mayRead("Location") },
+            MenuEntry(title: "Remisser", path: "/remisser", nav: "navReferrals") { $0.mayRead("Task") },
+            MenuEntry(title: "Kassa", path: "/kassa", nav: "navCashier") { $0.mayWrite("ChargeItem") },
+        ]
+    }
+
+    public var patientTabs: [PatientTab] { [PatientTab(key: "remiss", title: "Skriv remiss", suffix: "/remiss/ny")] }
+    public var adminSections: [AdminSectionEntry] { [AdminSectionEntry(path: "taxa", title: "Avgifter")] }
+
+    public func register<Context: RequestContext>(on signed: RouterGroup<SignedInContext<Context>>, app: WebApp<Context>) {
+        AdministrationPages(app: app, administration: administration).register(on: signed)
+    }
+
+    public func startSections<Context: RequestContext>(for user: WebUser, app: WebApp<Context>) async throws -> [StartSection] {
+        try await AdministrationPages(app: app, administration: administration).startSections(user)
+    }
+}
+
+/// Patient administration's page handlers, over the shell's gateway, layout and helpers.
+struct AdministrationPages<Context: RequestContext>: ModulePages {
+    let app: WebApp<Context>
+    let administration: PatientAdministration
+
+    /// Registration, patient search, the appointment book and waiting list, referrals, the ward, the cashier and the fee schedule.
+    func register(on signed: RouterGroup<SignedInContext<Context>>) {
+        signed.get("patienter") { request, context in try await context.page { user in try await patientSearch(request, user) } }
+        signed.get("admin/taxa") { request, context in
+            try await context.page { user in try await feesPage(user, notice: Self.query(request)["klar"]) }
+        }
+        signed.post("admin/taxa") { request, context in try await context.page { user in try await saveFees(user) } }
         signed.get("registrera") { request, context in try await context.page { user in registerPage(user) } }
         signed.post("registrera") { request, context in try await context.page { user in try await register(user) } }
         signed.post("registrera/reservnummer") { request, context in try await context.page { user in try await registerUnidentified(user) } }
@@ -70,17 +119,5 @@ extension WebApp {
         signed.post("kassa/:id/betala") { request, context in
             try await context.page { user in try await takePayment(encounterID: try context.parameters.require("id"), user) }
         }
-    }
-
-    /// Patient administration's menu entries, each shown to positions that may use it (the module refuses the rest anyway).
-    static var administrationMenu: [MenuEntry] {
-        [
-            MenuEntry(title: "Registrera patient", path: "/registrera", nav: "navRegister") { $0.mayWrite("Patient") },
-            MenuEntry(title: "Tidbok", path: "/tidbok", nav: "navBook") { $0.mayWrite("Appointment") },
-            MenuEntry(title: "Väntelista", path: "/vantelista", nav: "navWaiting") { $0.mayWrite("Appointment") },
-            MenuEntry(title: "Avdelning", path: "/avdelning", nav: "navWard") { $0.mayWrite("Encounter") && $0.mayRead("Location") },
-            MenuEntry(title: "Remisser", path: "/remisser", nav: "navReferrals") { $0.mayRead("Task") },
-            MenuEntry(title: "Kassa", path: "/kassa", nav: "navCashier") { $0.mayWrite("ChargeItem") },
-        ]
     }
 }

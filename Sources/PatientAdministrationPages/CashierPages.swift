@@ -2,12 +2,13 @@ import Access
 import FHIRCore
 import Foundation
 import Hummingbird
+import WebApp
 import PatientAdministration
 import StoreModel
 
 /// Kassan: today's care contacts at the unit with what is unpaid, taking the fee for one (the
 /// högkostnadsskydd and frikort applied by the cashier module), the receipt, and the day's report.
-extension WebApp {
+extension AdministrationPages {
     func cashierPage(_ request: Request, _ user: User) async throws -> Response {
         guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let session = user.data(gateway, action: "cashier")

@@ -3,20 +3,12 @@ import Documentation
 import FHIRCore
 import Foundation
 import Hummingbird
+import WebApp
 import StoreModel
 
 /// The journal: the timeline of notes with its filters, writing a note from a template with its
 /// sökord, saving a draft and signing.
-extension WebApp {
-    /// The banner of a patient page with the access status it rests on; no banner when the user has no ground
-    /// for the patient (the page then asks for one with that status, not asking the gateway twice).
-    func header(patientID: String, session: PatientDataSession) async throws -> (banner: [String: Any]?, status: JSONObject) {
-        let status = try await session.accessStatus(patientID: patientID)
-        guard status["access"]?.stringValue != "none" else { return (nil, status) }
-        let chart = try await gateway.overview.chart(patientID: patientID, session: session, places: [.banner])
-        return (banner(chart.patient.object, status: status, parts: chart.parts(in: .banner)) as [String: Any], status)
-    }
-
+extension DocumentationPages {
     /// A note form's texts by heading code (fields `s-<code>`), with the browser's CRLF line breaks made plain.
     static func sections(_ form: [String: String]) -> [String: String] {
         Dictionary(form.compactMap { key, value -> (String, String)? in
@@ -37,7 +29,7 @@ extension WebApp {
 
         var context = layout(user, title: "Journal – \(banner["name"] as? String ?? "")")
         context["patientID"] = patientID
-        context["tabJournal"] = true
+        context["patientTabs"] = patientTabs(current: "journal")
         context["banner"] = banner
         if let notice { context["notice"] = notice }
         context["text"] = filter.text ?? ""
@@ -129,7 +121,7 @@ extension WebApp {
 }
 
 /// One note with its versions, and its correction and entered-in-error (makulering).
-extension WebApp {
+extension DocumentationPages {
     func notePage(noteID: String, user: User, values: [String: String] = [:], errors: [String: String] = [:],
                   status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "read-note")

@@ -2,12 +2,13 @@ import Access
 import FHIRCore
 import Foundation
 import Hummingbird
+import WebApp
 import PatientAdministration
 import StoreModel
 
 /// Registering a patient: with a personnummer or samordningsnummer (validated, one record per
 /// number), or with a reservnummer when the identity is unknown.
-extension WebApp {
+extension AdministrationPages {
     /// The identified-registration form's fields, in order.
     static var registrationFields: [(name: String, label: String, required: Bool, autocomplete: String, hint: String?)] {
         [("identity", "Personnummer eller samordningsnummer", true, "off", "Till exempel 19121212-1212 eller 121212-1212."),

@@ -2,13 +2,14 @@ import Access
 import FHIRCore
 import Foundation
 import Hummingbird
+import WebApp
 import PatientAdministration
 import StoreModel
 
 /// Remisser: writing one from the chart, the unit's inbox and sent list, and each referral's page
 /// with the steps its side may take (receive, accept, reject, forward, ask for more, answer;
 /// the sender supplements or withdraws). The workflow and its rules are the referral module's.
-extension WebApp {
+extension AdministrationPages {
     func referralForm(patientID: String, _ user: User, values: [String: String] = [:], errors: [String: String] = [:],
                       status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "referral-form")

@@ -3,13 +3,14 @@ import Documentation
 import FHIRCore
 import Foundation
 import Hummingbird
+import WebApp
 import StoreModel
 import Terminology
 
 /// Uppmärksamhetssignaler, the problem list and a care contact's diagnoses: add, end (with a
 /// reason) and register again; codes are checked against the bound value sets by the
 /// documentation module, and a wrong one is said at its field with what the user typed kept.
-extension WebApp {
+extension DocumentationPages {
     /// Which form a post came from, for errors at its fields.
     enum ClinicalForm: String {
         case allergy, signal, problem, diagnoses
@@ -32,7 +33,7 @@ extension WebApp {
 
         var context = layout(user, title: "Signaler och diagnoser – \(banner["name"] as? String ?? "")")
         context["patientID"] = patientID
-        context["tabSignals"] = true
+        context["patientTabs"] = patientTabs(current: "signaler")
         context["banner"] = banner
         if let notice = notice { context["notice"] = notice }
         func ending(_ stored: StoredResource, label: String, text: String, detail: String) -> [String: Any] {
@@ -192,5 +193,4 @@ extension WebApp {
         return Self.redirect("/patienter/\(patientID)/signaler?klar=Diagnoserna%20%C3%A4r%20registrerade")
     }
 
-    static func said(_ error: FHIRError) -> String { error.issues.map(\.diagnostics).joined(separator: " ") }
 }

@@ -2,6 +2,7 @@ import Access
 import FHIRCore
 import Foundation
 import Hummingbird
+import WebApp
 import PatientAdministration
 import StoreModel
 
@@ -9,7 +10,7 @@ import StoreModel
 /// and expected discharge; admitting into a free bed by personnummer, moving to another bed or
 /// ward, leave and return, and discharge with a destination; planned admissions, planned ahead and
 /// written in on the day into a free bed. The care-contact module does each.
-extension WebApp {
+extension AdministrationPages {
     /// `problem` is said at the row its form came from: a bed's id, or "plan-" and a planned stay's id.
     func wardPage(_ request: Request, _ user: User, problem: (bedID: String, text: String, values: [String: String])? = nil,
                   planning: (values: [String: String], errors: [String: String])? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {

@@ -1,10 +1,15 @@
 import Access
 import FHIRCore
 import Hummingbird
+import WebApp
 
-extension WebApp {
-    /// Clinical documentation's pages: the journal, notes, attention signals, problems and diagnoses.
-    func registerDocumentationPages(on signed: RouterGroup<SignedInContext<Context>>) {
+extension DocumentationPages {
+    /// The journal, notes, attention signals, problems and diagnoses, and the note templates.
+    func register(on signed: RouterGroup<SignedInContext<Context>>) {
+        signed.get("admin/mallar") { request, context in
+            try await context.page { user in try await templatesPage(user, notice: Self.query(request)["klar"]) }
+        }
+        signed.post("admin/mallar") { request, context in try await context.page { user in try await saveTemplates(user) } }
         signed.get("patienter/:id/journal") { request, context in
             try await context.page { user in try await journal(patientID: try context.parameters.require("id"), request: request, user: user) }
         }

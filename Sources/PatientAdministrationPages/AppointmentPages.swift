@@ -2,13 +2,14 @@ import Access
 import FHIRCore
 import Foundation
 import Hummingbird
+import WebApp
 import PatientAdministration
 import StoreModel
 
 /// Tidboken: the unit's day and week, per appointment book (a practitioner's or a room's schedule);
 /// booking a free time by personnummer, moving, cancelling, checking in and no-shows; the waiting
 /// list with the care guarantee's days left. Every action is the patient administration module's.
-extension WebApp {
+extension AdministrationPages {
     /// The day or week to show, and which schedule, from the query (`dag`, `vy`, `schema`).
     struct BookView {
         var day: Int
