@@ -5,6 +5,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
+/// For the rooms built on the module contract: an import is internal unless marked `public import`, so a
+/// module's public face names exactly what it exposes (Access's contract) and leaks nothing else.
+let roomSettings: [SwiftSetting] = swiftSettings + [.enableUpcomingFeature("InternalImportsByDefault")]
 
 let package = Package(
     name: "karna",
@@ -121,13 +124,13 @@ let package = Package(
         .target(
             name: "Medication",
             dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology"],
-            swiftSettings: swiftSettings
+            swiftSettings: roomSettings
         ),
         // Results (provsvar): the chart's latest results and the analysis codes; lab over HL7 v2 and imaging grow here.
         .target(
             name: "Results",
             dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology"],
-            swiftSettings: swiftSettings
+            swiftSettings: roomSettings
         ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
         .target(
@@ -179,7 +182,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Templates")],
-            swiftSettings: swiftSettings
+            swiftSettings: roomSettings
         ),
         // Clinical documentation's web pages: the journal, notes, attention signals, problems and diagnoses, note templates.
         .target(
@@ -189,7 +192,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Templates")],
-            swiftSettings: swiftSettings
+            swiftSettings: roomSettings
         ),
         // Debian's libbz2, for importing the .json.bz2 bundles Synthea and data platforms ship.
         .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),

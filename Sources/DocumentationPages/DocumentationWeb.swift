@@ -1,10 +1,10 @@
 import Access
-import Documentation
+public import Documentation
 import FHIRCore
-import Foundation
-import Hummingbird
+public import Foundation
+public import Hummingbird
 import StoreModel
-import WebApp
+public import WebApp
 
 /// Clinical documentation's pages as the web app takes them: routes, templates, the journal and
 /// signals tabs on a patient's pages, the note templates' administration section and the start page's

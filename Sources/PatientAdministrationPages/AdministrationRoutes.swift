@@ -1,9 +1,9 @@
 import Access
 import FHIRCore
-import Foundation
-import Hummingbird
-import PatientAdministration
-import WebApp
+public import Foundation
+public import Hummingbird
+public import PatientAdministration
+public import WebApp
 
 /// Patient administration's pages as the web app takes them: routes, templates, menu entries, the
 /// referral tab on a patient's pages, the fee schedule's administration section and the start page's worklists.

@@ -1,4 +1,4 @@
-import Access
+public import Access
 import FHIRCore
 import StoreModel
 import Terminology
