@@ -162,7 +162,7 @@ def test_a_doctor_finds_a_patient_sees_the_allergy_and_is_stopped_without_a_care
     browser.find_element(By.ID, "emergency-reason").send_keys("Medvetslös i akutrummet, kan inte tillfrågas")
     browser.find_element(By.CSS_SELECTOR, emergency_button).click()
     browser.switch_to.alert.accept()
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".grid h2#h-problems"), "the chart after nödåtkomst")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".grid h2#h-problem"), "the chart after nödåtkomst")
     assert "Allergi: Penicillin" in browser.find_element(By.CSS_SELECTOR, ".banner").text
 
     # The logggranskare's queue has the emergency access with its reason.
