@@ -169,7 +169,7 @@ struct Import: AsyncParsableCommand {
         let files = try BundleImporter.files(at: path)
         print("importing \(files.count) files into \(store.backendName) (\(configuration.redactedDatabaseURL))")
         let report = await BundleImporter(engine: engine).importFiles(files) { file, report in
-            print("[\(report.files)/\(files.count)] \((file as NSString).lastPathComponent): \(report.entries) resources, \(Int(report.resourcesPerSecond))/s")
+            print(BundleImporter.progressLine(file: file, report: report, of: files.count))
         }
         try await store.optimize()
         for failure in report.failedFiles { print("FAILED \(failure.file): \(failure.reason)") }

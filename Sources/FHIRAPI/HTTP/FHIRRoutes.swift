@@ -30,12 +30,15 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
 
     func handle(_ request: Request) async -> Response {
         do {
-            let fhirRequest = try await parse(request)
+            var fhirRequest = try parseHead(request)
             // The CapabilityStatement is public: SMART clients read it to find where to log in.
             if fhirRequest.method == .get, fhirRequest.path == ["metadata"] {
                 return respond(await engine.handle(fhirRequest, as: .anonymous), method: .get)
             }
+            // The token first: a body is read and parsed only for a caller who may send one, so an
+            // anonymous request costs no parsing however large it is.
             let principal = try await tokens.principal(authorization: request.headers[.authorization])
+            try await readBody(request, into: &fhirRequest)
             return respond(await engine.handle(fhirRequest, as: principal), method: fhirRequest.method)
         } catch let error as FHIRError {
             var response = respond(.outcome(error), method: .get)
@@ -56,7 +59,8 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    private func parse(_ request: Request) async throws -> FHIRRequest {
+    /// The request without its body: method, path, query, headers, and the accepted formats.
+    private func parseHead(_ request: Request) throws -> FHIRRequest {
         guard let method = FHIRRequest.Method(rawValue: request.method.rawValue) else {
             throw FHIRError(.unsupported, code: .notSupported, "the HTTP method \(request.method.rawValue) is not supported")
         }
@@ -72,7 +76,12 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
             ifNoneMatch: request.headers[.ifNoneMatch],
             prefer: Prefer(header: request.headers[FHIRHeaders.prefer])
         )
-        guard method == .post || method == .put || method == .patch else { return fhirRequest }
+        return fhirRequest
+    }
+
+    /// The body of a POST, PUT or PATCH, up to the body limit, parsed (or a posted search form's parameters).
+    private func readBody(_ request: Request, into fhirRequest: inout FHIRRequest) async throws {
+        guard fhirRequest.method == .post || fhirRequest.method == .put || fhirRequest.method == .patch else { return }
         let contentType = request.headers[.contentType]
         try ContentNegotiation.checkContentType(contentType)
         let buffer: ByteBuffer
@@ -86,11 +95,10 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         if contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
             // POST _search sends its parameters as a form.
             fhirRequest.query += String(decoding: bytes, as: UTF8.self).queryPairs
-            return fhirRequest
+            return
         }
-        if bytes.isEmpty { return fhirRequest }
+        if bytes.isEmpty { return }
         fhirRequest.body = try engine.parseBody(bytes)
-        return fhirRequest
     }
 
 

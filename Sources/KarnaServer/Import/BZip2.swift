@@ -1,7 +1,7 @@
 import CBZip2
 import Foundation
 
-/// Decompresses bzip2 data with Debian's libbz2.
+/// Decompresses bzip2 data with Debian's libbz2, every stream of it (as `bzip2 -d` does for concatenated files).
 enum BZip2 {
     struct Error: Swift.Error, CustomStringConvertible {
         let description: String
@@ -38,7 +38,16 @@ enum BZip2 {
             chunk.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: produced) { bytes in
                 output.append(contentsOf: UnsafeBufferPointer(start: bytes, count: produced))
             }
-            if result == BZ_STREAM_END { return output }
+            if result == BZ_STREAM_END {
+                guard stream.pointee.avail_in > 0 else { return output }
+                // pbzip2 and lbzip2 write several streams one after another: the next begins where this one ended.
+                let (next, left) = (stream.pointee.next_in, stream.pointee.avail_in)
+                BZ2_bzDecompressEnd(stream)
+                stream.pointee = bz_stream()
+                guard BZ2_bzDecompressInit(stream, 0, 0) == BZ_OK else { throw Error(description: "libbz2 could not start decompressing the next stream") }
+                (stream.pointee.next_in, stream.pointee.avail_in) = (next, left)
+                continue
+            }
             guard result == BZ_OK else {
                 throw Error(description: "the bzip2 data is damaged (libbz2 status \(result))")
             }

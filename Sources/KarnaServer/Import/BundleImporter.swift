@@ -47,6 +47,22 @@ public struct BundleImporter: Sendable {
             .map { (path as NSString).appendingPathComponent($0) }
     }
 
+    /// The longest reason a failed file is reported with.
+    public static let reasonLength = 300
+
+    static func short(_ reason: String) -> String {
+        reason.count <= reasonLength ? reason : String(reason.prefix(reasonLength - 1)) + "…"
+    }
+
+    /// What `karna import` prints after each file: its totals so far, or that the file failed and why.
+    public static func progressLine(file: String, report: Report, of total: Int) -> String {
+        let name = (file as NSString).lastPathComponent
+        if let failure = report.failedFiles.last, failure.file == file {
+            return "[\(report.files)/\(total)] \(name): FAILED — \(failure.reason)"
+        }
+        return "[\(report.files)/\(total)] \(name): \(report.entries) resources, \(Int(report.resourcesPerSecond))/s"
+    }
+
     /// Imports every file; `progress` is told after each one.
     public func importFiles(_ files: [String], progress: (String, Report) -> Void = { _, _ in }) async -> Report {
         var report = Report()
@@ -60,12 +76,14 @@ public struct BundleImporter: Sendable {
                 report.entries += summary.entries
                 for (outcome, count) in summary.outcomes { report.outcomes[outcome, default: 0] += count }
                 if !summary.failures.isEmpty {
-                    report.failedFiles.append((file, "\(summary.failures.count) batch entries failed; first: \(summary.failures[0])"))
+                    report.failedFiles.append((file, Self.short("\(summary.failures.count) batch entries failed; first: \(summary.failures[0])")))
                 }
             } catch let error as FHIRError {
-                report.failedFiles.append((file, error.issues.map(\.description).joined(separator: "; ")))
+                // One line per file: the first issue, and how many more (the whole outcome can be thousands of issues).
+                let first = error.issues.first.map(\.description) ?? "refused"
+                report.failedFiles.append((file, Self.short(error.issues.count > 1 ? "\(first) (and \(error.issues.count - 1) more)" : first)))
             } catch {
-                report.failedFiles.append((file, "\(error)"))
+                report.failedFiles.append((file, Self.short("\(error)")))
             }
             report.files += 1
             report.seconds = Date().timeIntervalSince(start)
