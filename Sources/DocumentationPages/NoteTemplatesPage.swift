@@ -27,7 +27,7 @@ extension DocumentationPages {
         func refused(_ errors: [String: String]) async throws -> Response {
             try await templatesPage(user, values: form, errors: errors, status: .badRequest)
         }
-        _ = try adminContext(user, section: "mallar", values: [:], errors: [:], notice: nil)
+        try requireAdministrator(user)
         let templates: [NoteTemplate]
         do {
             templates = try JSONDecoder().decode([NoteTemplate].self, from: Data((form["templates"] ?? "").utf8))

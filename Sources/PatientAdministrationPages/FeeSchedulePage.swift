@@ -30,8 +30,8 @@ extension AdministrationPages {
         func refused(_ errors: [String: String]) async throws -> Response {
             try await feesPage(user, values: form, errors: errors, status: .badRequest)
         }
-        // A refusal from the gateway (no administer permission) is the shell's failure page, as for every section.
-        _ = try adminContext(user, section: "taxa", values: [:], errors: [:], notice: nil)
+        // Only a systemförvaltare saves the taxa; anyone else gets the shell's refusal page, before anything is read.
+        try requireAdministrator(user)
         var errors: [String: String] = [:]
         var fees: [String: Int] = [:]
         for type in VisitType.allCases {

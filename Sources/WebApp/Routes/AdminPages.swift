@@ -20,12 +20,17 @@ extension WebApp {
         }
     }
 
-    /// What every administration page shows: the sections' tabs (the shell's, then the modules'), a notice,
-    /// the values typed and the errors by field. Only a systemförvaltare opens them.
-    public func adminContext(_ user: User, section: String, values: [String: String], errors: [String: String], notice: String?) throws -> [String: Any] {
+    /// Refuses a user who is not a systemförvaltare: the administration pages and their saves are theirs alone.
+    public func requireAdministrator(_ user: User) throws {
         guard user.principal.permissions.administer else {
             throw FHIRError(.forbidden, code: .forbidden, "administration needs a systemförvaltare assignment (administer permission)")
         }
+    }
+
+    /// What every administration page shows: the sections' tabs (the shell's, then the modules'), a notice,
+    /// the values typed and the errors by field. Only a systemförvaltare opens them.
+    public func adminContext(_ user: User, section: String, values: [String: String], errors: [String: String], notice: String?) throws -> [String: Any] {
+        try requireAdministrator(user)
         var context = layout(user, title: "Administration", nav: "navAdmin")
         let sections = [AdminSection.units, .users, .positions].map { AdminSectionEntry(path: $0.rawValue, title: $0.title) } + modules.flatMap(\.adminSections)
         context["adminTabs"] = sections.map { ["path": $0.path, "title": $0.title, "current": $0.path == section] as [String: Any] }
