@@ -18,6 +18,15 @@ FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhi
 REGEX_EXT = "http://hl7.org/fhir/StructureDefinition/regex"
 
 
+# Invariants whose R4 expression is wrong, by (type, key): the published text -> what it means.
+# que-7 tests `answer is Boolean`, the System type, which a FHIR `boolean` is not (the FHIRPath suite's
+# testType12: `Patient.active.is(Boolean).not()` is true), so as published it refuses every Questionnaire
+# with an `exists` enableWhen. The FHIR type `boolean` is what the invariant means.
+CORRECTED_INVARIANTS = {
+    ("Questionnaire", "que-7"): {"operator = 'exists' implies (answer is Boolean)": "operator = 'exists' implies (answer is boolean)"},
+}
+
+
 def type_code(t):
     """The FHIR type name of an element type, mapping System.* to the FHIR primitive."""
     code = t["code"]
@@ -78,6 +87,10 @@ def main():
                 row["summary"] = True
             if el.get("isModifier"):
                 row["modifier"] = True
+            binding = el.get("binding") or {}
+            if binding.get("strength") == "required" and binding.get("valueSet"):
+                # The version suffix (|4.0.1) names the release these definitions are; the table is keyed by the bare URL.
+                row["binding"] = binding["valueSet"].split("|")[0]
             elements.append(row)
         types[name] = {
             "kind": sd["kind"],
@@ -101,8 +114,9 @@ def main():
                     continue
                 if "expression" not in c:
                     continue
+                expression = CORRECTED_INVARIANTS.get((sd["name"], c["key"]), {}).get(c["expression"], c["expression"])
                 constraints.setdefault(sd["name"], {}).setdefault(path, []).append({
-                    "key": c["key"], "severity": c["severity"], "expression": c["expression"], "human": c.get("human", ""),
+                    "key": c["key"], "severity": c["severity"], "expression": expression, "human": c.get("human", ""),
                 })
 
     sps = json.load(gzip.open(os.path.join(fhir, "search-parameters.json.gz")))
@@ -144,8 +158,74 @@ def main():
     with open(args.out, "w") as f:
         json.dump(out, f, separators=(",", ":"), sort_keys=True)
         f.write("\n")
+    write_value_sets(fhir, os.path.join(os.path.dirname(args.out), "r4-valuesets.json"))
     print("wrote %s: %d types, %d primitives, %d resource types with search parameters" % (
         args.out, len(types), len(primitives), len(search)))
+
+
+# Systems a required value set includes whole but that the release does not carry as a CodeSystem:
+# they are grammars or external lists, checked by rule (FHIRCore's RequiredValueSets names each rule).
+EXTERNAL_RULES = {
+    "urn:ietf:bcp:13": "mime-type",
+    "http://unitsofmeasure.org": "ucum",
+    "urn:iso:std:iso:4217": "currency",
+}
+
+# A required value set the R4 release binds to but does not include: the HL7 v3 confidentiality
+# codes (terminology.hl7.org, CodeSystem v3-Confidentiality, the "Confidentiality" concept domain).
+SUPPLEMENT_VALUE_SETS = [{
+    "url": "http://terminology.hl7.org/ValueSet/v3-ConfidentialityClassification",
+    "name": "v3.ConfidentialityClassification", "title": "V3 Value SetConfidentialityClassification",
+    "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+    "concepts": [["U", "unrestricted"], ["L", "low"], ["M", "moderate"], ["N", "normal"], ["R", "restricted"], ["V", "very restricted"]],
+}]
+
+
+def write_value_sets(fhir, out_path):
+    """The required bindings' value sets and code systems, for validation and the terminology service."""
+    bundle = json.load(gzip.open(os.path.join(fhir, "required-valuesets.json.gz")))
+    resources = [e["resource"] for e in bundle["entry"]]
+    systems = {}
+    for cs in (r for r in resources if r["resourceType"] == "CodeSystem"):
+        concepts = []
+
+        def walk(items, parent):
+            for c in items:
+                row = [c["code"], c.get("display", c["code"])]
+                if parent:
+                    row.append(parent)
+                concepts.append(row)
+                walk(c.get("concept", []), c["code"])
+        walk(cs.get("concept", []), None)
+        systems[cs["url"]] = {"name": cs.get("name", cs["id"]), "title": cs.get("title", cs.get("name", cs["id"])),
+                              "version": cs.get("version"), "concepts": concepts}
+    value_sets = {}
+    for vs in (r for r in resources if r["resourceType"] == "ValueSet"):
+        compose = vs.get("compose", {})
+        assert not compose.get("exclude"), vs["url"]
+        include = []
+        for item in compose.get("include", []):
+            assert "filter" not in item and "valueSet" not in item, vs["url"]
+            system = item["system"]
+            rule = {"system": system}
+            if item.get("concept"):
+                rule["codes"] = [c["code"] for c in item["concept"]]
+            elif system in EXTERNAL_RULES:
+                rule["rule"] = EXTERNAL_RULES[system]
+            elif system not in systems:
+                raise SystemExit("%s includes %s, which is neither in the release nor a known rule" % (vs["url"], system))
+            include.append(rule)
+        value_sets[vs["url"]] = {"name": vs.get("name", vs["id"]), "title": vs.get("title", vs.get("name", vs["id"])),
+                                 "version": vs.get("version"), "include": include}
+    for extra in SUPPLEMENT_VALUE_SETS:
+        systems.setdefault(extra["system"], {"name": "v3.Confidentiality", "title": "Confidentiality", "version": None,
+                                             "concepts": extra["concepts"]})
+        value_sets[extra["url"]] = {"name": extra["name"], "title": extra["title"], "version": None,
+                                    "include": [{"system": extra["system"]}]}
+    with open(out_path, "w") as f:
+        json.dump({"codeSystems": systems, "valueSets": value_sets}, f, separators=(",", ":"), sort_keys=True)
+        f.write("\n")
+    print("wrote %s: %d value sets, %d code systems" % (out_path, len(value_sets), len(systems)))
 
 
 if __name__ == "__main__":

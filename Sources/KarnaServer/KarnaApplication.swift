@@ -99,6 +99,7 @@ public enum KarnaApplication {
         router.add(middleware: OriginMiddleware(logger: requestLogger))
         router.add(middleware: RateLimits(services.configuration.rateLimits))
         router.add(middleware: SecurityHeaders())
+        router.add(middleware: CrossOrigin(origins: AllowedOrigins(configured: services.configuration.corsOrigins, clients: services.tokens.clients)))
         router.add(middleware: Unavailable())
         let engine = services.engine
         router.get("health") { _, _ in "ok\n" }

@@ -52,5 +52,22 @@ enum ShippedTerminology {
             }
         }
         for definition in KarnaValueSets.definitions { service.register(definition) }
+        loadRequiredValueSets(into: service)
+    }
+
+    /// The value sets of R4's required bindings and their code systems, so `$expand` and `$validate-code`
+    /// answer for the codes the validator holds writes to. Systems checked by rule (media types, UCUM,
+    /// currencies) have no concept list and are not registered.
+    static func loadRequiredValueSets(into service: TerminologyService, table: RequiredValueSets = .r4) {
+        for system in table.codeSystems.values {
+            service.register(CodeSystemContent(
+                url: system.url, version: system.version, name: system.name, title: system.title, content: "complete",
+                source: "HL7 FHIR R4 (4.0.1), the code systems of its required bindings",
+                concepts: system.concepts.map { Concept(code: $0.code, display: $0.display, parent: $0.parent) }))
+        }
+        for valueSet in table.valueSets.values {
+            let rules = valueSet.include.map { ValueSetDefinition.Rule(system: $0.system, codes: $0.codes, filters: [], valueSets: []) }
+            service.register(ValueSetDefinition(url: valueSet.url, name: valueSet.name, title: valueSet.title, include: rules, version: valueSet.version))
+        }
     }
 }

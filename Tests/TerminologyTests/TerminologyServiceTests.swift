@@ -21,6 +21,18 @@ struct TerminologyServiceTests {
         #expect(service.codeSystem(KnownSystems.npu)?.concepts["NPU27300"] != nil)
     }
 
+    @Test("the value sets of R4's required bindings are served: $expand and $validate-code answer for them")
+    func requiredValueSetsAreServed() throws {
+        let gender = try service.expand(url: "http://hl7.org/fhir/ValueSet/administrative-gender")
+        #expect(gender.entries.map(\.code) == ["male", "female", "other", "unknown"])
+        let status = "http://hl7.org/fhir/ValueSet/observation-status"
+        #expect(try service.validate(system: "http://hl7.org/fhir/observation-status", code: "final", valueSet: status).result)
+        #expect(try !service.validate(system: "http://hl7.org/fhir/observation-status", code: "not-a-status", valueSet: status).result)
+        // Listed codes of a system the release does not carry (UCUM units of time).
+        #expect(try service.isMember(valueSet: "http://hl7.org/fhir/ValueSet/units-of-time", system: "http://unitsofmeasure.org", code: "wk"))
+        #expect(try service.lookup(system: "http://terminology.hl7.org/CodeSystem/condition-clinical", code: "remission").concept.parent == "inactive")
+    }
+
     @Test("$lookup answers the concept with parent and children, and names what is unknown")
     func lookup() throws {
         let found = try service.lookup(system: KnownSystems.icd10SE, code: "E11")

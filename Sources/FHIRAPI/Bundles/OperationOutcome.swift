@@ -23,6 +23,17 @@ public enum OperationOutcome {
         JSONWriter.bytes(json(issues))
     }
 
+    /// What `$validate` and `karna validate --outcome` answer: the issues, led by an information line when
+    /// none is an error, so both say the same thing about the same resource.
+    public static func validation(_ issues: [FHIRIssue], type: String, profile: String?, mode: String?) -> [UInt8] {
+        var issues = issues
+        if !issues.contains(where: { $0.severity == .error || $0.severity == .fatal }) {
+            issues.insert(FHIRIssue(severity: .information, code: .informational,
+                                    diagnostics: "no errors: the \(type) is valid R4\(profile.map { " and conforms to \($0)" } ?? "") (mode \(mode ?? "profile"))"), at: 0)
+        }
+        return bytes(issues)
+    }
+
     public static func information(_ message: String) -> [UInt8] {
         bytes([FHIRIssue(severity: .information, code: .informational, diagnostics: message)])
     }

@@ -16,6 +16,9 @@ public struct APILimits: Sendable, Equatable {
     public var defaultPageSize: Int
     /// Largest page size a client may ask for with `_count` (`KARNA_MAX_PAGE_SIZE`).
     public var maxPageSize: Int
+    /// Whether a `meta.profile` the server does not hold refuses a write (`KARNA_UNKNOWN_PROFILES=error`)
+    /// rather than being a warning of `$validate`.
+    public var unknownProfilesAreErrors = false
 
     public init(maxBodyBytes: Int = 32 * 1024 * 1024, maxBundleEntries: Int = 10_000, maxJSONDepth: Int = 64,
                 maxStringBytes: Int = 16 * 1024 * 1024, defaultPageSize: Int = 50, maxPageSize: Int = 1_000) {
@@ -39,7 +42,9 @@ extension APILimits {
         public static let maxStringBytes = Setting.integer("max-string-bytes", default: 16 * 1024 * 1024, 1_024...1 << 31, "longest JSON string")
         public static let defaultPageSize = Setting.integer("default-page-size", default: 50, 1...10_000, "page size when _count is absent")
         public static let maxPageSize = Setting.integer("max-page-size", default: 1_000, 1...100_000, "largest _count honoured")
-        public static let all = [maxBodyBytes, maxBundleEntries, maxJSONDepth, maxStringBytes, defaultPageSize, maxPageSize]
+        public static let unknownProfiles = Setting.choice("unknown-profiles", default: "warning", ["warning", "error"],
+                                                           "a meta.profile the server holds no StructureDefinition for: a $validate warning, or an error that refuses the write")
+        public static let all = [maxBodyBytes, maxBundleEntries, maxJSONDepth, maxStringBytes, defaultPageSize, maxPageSize, unknownProfiles]
     }
 
     /// The limits as the server's reader resolves them.
@@ -47,5 +52,6 @@ extension APILimits {
         self.init(maxBodyBytes: try settings.integer(Keys.maxBodyBytes), maxBundleEntries: try settings.integer(Keys.maxBundleEntries),
                   maxJSONDepth: try settings.integer(Keys.maxJSONDepth), maxStringBytes: try settings.integer(Keys.maxStringBytes),
                   defaultPageSize: try settings.integer(Keys.defaultPageSize), maxPageSize: try settings.integer(Keys.maxPageSize))
+        unknownProfilesAreErrors = try settings.string(Keys.unknownProfiles) == "error"
     }
 }

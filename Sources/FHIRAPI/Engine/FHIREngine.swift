@@ -112,6 +112,10 @@ public struct FHIREngine: Sendable {
         default:
             break
         }
+        if let (level, type, id, name) = Self.operationTarget(path), name == "validate", level != .system, let type {
+            try checkType(type)
+            return try await validateOperation(request, type: type, id: try id.map { id throws(FHIRError) in try checkID(id) })
+        }
         if let (level, type, id, name) = Self.operationTarget(path) {
             return try await operation(request, level: level, type: type, id: id, name: name)
         }
@@ -201,6 +205,9 @@ public struct FHIREngine: Sendable {
             throw FHIRError(.invalid, code: .invalid, "the body is a \(actual) but the URL is for \(type)",
                             expression: [expressionPrefix.map { "\($0).resourceType" } ?? "resourceType"])
         }
+        if let reason = Self.unwritableTypes[type] {
+            throw FHIRError(.unprocessable, code: .notSupported, reason, expression: [expressionPrefix ?? type])
+        }
         var issues = precomputed ?? validator.validate(body)
         if let expressionPrefix {
             for i in issues.indices {
@@ -210,6 +217,12 @@ public struct FHIREngine: Sendable {
         if !issues.isEmpty { throw FHIRError(.invalid, issues: issues) }
         return object
     }
+
+    /// Types the server refuses to store, and why: storing them would promise something it does not do.
+    static let unwritableTypes: [String: String] = [
+        "Subscription": "Kärna does not deliver Subscriptions yet: a stored Subscription would never be notified, so none is accepted. "
+            + "Poll with _lastUpdated (or _history) until rest-hook delivery is built",
+    ]
 
     /// `Patient.name[0]` → `.name[0]`, for nesting under a Bundle entry.
     private static func dropType(_ expression: String) -> String {

@@ -180,6 +180,7 @@ extension FHIREngine {
                     guard let target = targets[entry.index] else { continue }
                     var resource = try validResource(entry.resource, type: target.type, expressionPrefix: "\(entry.expression).resource",
                                                      issues: prevalidated[entry.index])
+                    try await requireHeldProfiles(resource, expression: "\(entry.expression).resource")
                     if matched[entry.index] != nil { continue }
                     if entry.method == .put, let bodyID = resource.id, bodyID != target.id {
                         throw FHIRError(.invalid, code: .invalid, "the resource id '\(bodyID)' differs from the id in request.url ('\(target.id)')",

@@ -14,7 +14,7 @@ extension FHIREngine {
                 ("profile", .string("http://hl7.org/fhir/StructureDefinition/\(type)")),
                 ("interaction", .array(Self.interactions(of: type).map { .object(JSONObject([("code", .string($0))])) })),
             ]
-            if Self.isStored(type) {
+            if Self.isStored(type), Self.unwritableTypes[type] == nil {
                 members += [
                     ("versioning", .string("versioned-update")),
                     ("readHistory", .bool(true)),
@@ -28,12 +28,15 @@ extension FHIREngine {
             members.append(("searchParam", .array(searchParameters(of: type).map { parameter in
                 .object(JSONObject([("name", .string(parameter.name)), ("definition", .string(parameter.url)), ("type", .string(parameter.type))]))
             })))
-            let operations = operations.descriptors.filter { $0.resourceType == type }
-            if !operations.isEmpty {
-                members.append(("operation", .array(operations.map { operation in
-                    .object(JSONObject([("name", .string(operation.name)), ("definition", .string(operation.definitionURL(base: baseURL)))]))
-                })))
+            var operations: [JSONValue] = operations.descriptors.filter { $0.resourceType == type }.map { operation in
+                .object(JSONObject([("name", .string(operation.name)), ("definition", .string(operation.definitionURL(base: baseURL)))]))
             }
+            // $validate is answered for every type by the engine itself (Validate.swift), as HL7 defines it.
+            if Self.isStored(type) {
+                operations.append(.object(JSONObject([("name", .string("validate")),
+                                                      ("definition", .string("http://hl7.org/fhir/OperationDefinition/Resource-validate"))])))
+            }
+            if !operations.isEmpty { members.append(("operation", .array(operations))) }
             return .object(JSONObject(members))
         }
         let statement = JSONObject([
@@ -68,7 +71,8 @@ extension FHIREngine {
     /// The interactions the router accepts on a type (FHIREngine.route, AccessOperations.auditEvents).
     /// PATCH is not listed: it is refused until it is built.
     static func interactions(of type: String) -> [String] {
-        isStored(type) ? ["read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"] : ["read", "search-type"]
+        if unwritableTypes[type] != nil { return ["read", "vread", "history-instance", "history-type", "search-type", "delete"] }
+        return isStored(type) ? ["read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"] : ["read", "search-type"]
     }
 
     /// The search parameters a search on the type accepts: those of R4 that have an expression the

@@ -7,6 +7,7 @@ extension FHIREngine {
     /// With `If-None-Exist` it is a conditional create (§3.1.0.8.1).
     func create(_ request: FHIRRequest, type: String) async throws -> FHIRResponse {
         let resource = try validResource(request.body, type: type)
+        try await requireHeldProfiles(resource, expression: type)
         var criteria: ConditionalCriteria?
         if let ifNoneExist = request.ifNoneExist {
             let query = ifNoneExist.hasPrefix("?") ? String(ifNoneExist.dropFirst()) : ifNoneExist

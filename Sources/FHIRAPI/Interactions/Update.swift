@@ -8,6 +8,7 @@ extension FHIREngine {
     /// client-chosen id; `If-Match` makes it a version-aware update (§3.1.0.6.1).
     func update(_ request: FHIRRequest, type: String, id: String) async throws -> FHIRResponse {
         let resource = try validResource(request.body, type: type)
+        try await requireHeldProfiles(resource, expression: type)
         guard let bodyID = resource.id else {
             throw FHIRError(.invalid, code: .required, "an update must carry the id in the body; add \"id\": \"\(id)\"", expression: ["\(type).id"])
         }
@@ -52,6 +53,7 @@ extension FHIREngine {
         let criteria = try ConditionalCriteria(type: type, query: query)
         let matches = try await data.find(criteria)
         var resource = try validResource(request.body, type: type)
+        try await requireHeldProfiles(resource, expression: type)
         switch matches.count {
         case 0 where resource.id == nil && request.ifNoneMatch == nil && request.ifMatch == nil:
             // Created under the criteria, as a conditional create: a parallel conditional update with the

@@ -12,9 +12,11 @@ public struct ElementDefinition: Sendable, Decodable {
     public let isModifier: Bool
     /// For a Reference element: the resource types it may point at (empty: any).
     public let targets: [String]
+    /// The value set of a required binding (without its version), or nil when the element has none.
+    public let requiredBinding: String?
 
     enum CodingKeys: String, CodingKey {
-        case path, min, max, types, ref, summary, modifier, targets
+        case path, min, max, types, ref, summary, modifier, targets, binding
     }
 
     public init(from decoder: any Decoder) throws {
@@ -27,6 +29,7 @@ public struct ElementDefinition: Sendable, Decodable {
         isSummary = try c.decodeIfPresent(Bool.self, forKey: .summary) ?? false
         isModifier = try c.decodeIfPresent(Bool.self, forKey: .modifier) ?? false
         targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? []
+        requiredBinding = try c.decodeIfPresent(String.self, forKey: .binding)
         isChoice = path.hasSuffix("[x]")
         let last = path.split(separator: ".").last.map(String.init) ?? path
         name = isChoice ? String(last.dropLast(3)) : last

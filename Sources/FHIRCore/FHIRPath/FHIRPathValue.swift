@@ -107,6 +107,9 @@ public struct FHIRPathNode: Sendable {
 
     public var object: JSONObject? { value?.objectValue }
 
+    /// Whether the node is a resource's root (the resource itself, contained or in a Bundle entry), not an element.
+    public var isResourceRoot: Bool { definitionPath.isEmpty && definitionType == typeName && object?["resourceType"] != nil }
+
     public var systemValue: FHIRPathItem? {
         guard let value else { return nil }
         switch (typeName, value) {

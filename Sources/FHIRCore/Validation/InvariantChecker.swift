@@ -57,9 +57,15 @@ public struct InvariantChecker: Sendable {
         var issues: [FHIRIssue] = []
         let root = FHIRPathNode.resource(resource)
         let rootItems: [FHIRPathItem] = [.node(root)]
-        let context = engine.context(focus: rootItems, rootResource: rootItems)
-        var stack: [FHIRPathNode] = [root]
-        while let node = stack.popLast() {
+        // %resource is the nearest resource around the element (an entry's resource, a contained one, a
+        // Bundle inside a Bundle); %rootResource stays the outermost, where resolve() finds entries.
+        let rootContext = engine.context(focus: rootItems, rootResource: rootItems)
+        var stack: [(node: FHIRPathNode, context: FHIRPathEngine.Context)] = [(root, rootContext)]
+        while let (node, enclosing) = stack.popLast() {
+            var context = enclosing
+            if node.location != root.location, node.isResourceRoot, definitions.isResourceType(node.typeName) {
+                context = engine.context(focus: rootItems, rootResource: rootItems, environment: ["resource": [.node(node)]])
+            }
             for rule in rules(for: node) {
                 // ele-1 holds for every element of every resource: checked directly, it costs nothing.
                 if rule.constraint.key == "ele-1" {
@@ -88,7 +94,7 @@ public struct InvariantChecker: Sendable {
                                             expression: [node.location]))
                 }
             }
-            for case .node(let child) in engine.allChildren(of: node).reversed() { stack.append(child) }
+            for case .node(let child) in engine.allChildren(of: node).reversed() { stack.append((child, context)) }
         }
         return issues
     }

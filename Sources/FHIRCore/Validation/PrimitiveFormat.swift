@@ -103,8 +103,7 @@ public enum PrimitiveFormat {
         case "time":
             return FHIRDateTime.parseTime(Array(utf8)[...]) ? nil : "'\(text)' is not a valid time (hh:mm:ss)"
         case "xhtml":
-            let trimmed = text.drop(while: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" })
-            return trimmed.hasPrefix("<div") ? nil : "narrative XHTML must be a <div> element"
+            return NarrativeRules.problem(text)
         default:
             return nil
         }

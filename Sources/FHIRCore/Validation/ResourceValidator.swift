@@ -6,14 +6,17 @@ import Foundation
 /// national identifiers. Reports every problem, each with its FHIRPath.
 public struct ResourceValidator: Sendable {
     public let definitions: Definitions
+    /// The value sets of the required bindings every code is checked against.
+    public let valueSets: RequiredValueSets
 
-    public init(definitions: Definitions = .r4) {
+    public init(definitions: Definitions = .r4, valueSets: RequiredValueSets = .r4) {
         self.definitions = definitions
+        self.valueSets = valueSets
     }
 
     /// All problems with `value` as a resource; empty when it is valid.
     public func validate(_ value: JSONValue, expectedType: String? = nil) -> [FHIRIssue] {
-        var run = Run(definitions: definitions)
+        var run = Run(definitions: definitions, valueSets: valueSets)
         run.resource(value, expression: nil, expectedType: expectedType)
         // Invariants assume a structurally sound resource; check them only then.
         if run.issues.isEmpty, case .object(let object) = value {
@@ -24,6 +27,7 @@ public struct ResourceValidator: Sendable {
 
     private struct Run {
         let definitions: Definitions
+        let valueSets: RequiredValueSets
         var issues: [FHIRIssue] = []
 
         mutating func report(_ code: IssueCode, _ message: String, at expression: String) {
@@ -141,6 +145,8 @@ public struct ResourceValidator: Sendable {
             if definitions.primitives.contains(typeName) {
                 if let problem = PrimitiveFormat.problem(type: typeName, value: value) {
                     report(.value, "invalid \(typeName): \(problem)", at: expression)
+                } else if let binding = element.requiredBinding, case .string(let code) = value {
+                    boundCode(code, binding: binding, expression: expression)
                 }
                 return
             }
@@ -164,8 +170,38 @@ public struct ResourceValidator: Sendable {
                 return
             }
             complex(object, type: type, path: "", expression: expression)
+            if typeName == "CodeableConcept", let binding = element.requiredBinding { boundConcept(object, binding: binding, expression: expression) }
             if typeName == "Identifier" { swedishIdentifier(object, expression: expression) }
             if typeName == "Reference", !element.targets.isEmpty { referenceTarget(object, targets: element.targets, expression: expression) }
+        }
+
+        /// A `code` with a required binding is one of its value set's codes: a status outside its value set
+        /// would drop the record out of every search that filters on status.
+        mutating func boundCode(_ code: String, binding: String, expression: String) {
+            // A binding to a value set the release does not carry (one LOINC answer list) cannot be judged here.
+            guard let valueSet = valueSets.valueSets[binding], !valueSet.contains(code: code) else { return }
+            report(.codeInvalid, "'\(code)' is not in the value set \(valueSet.title) (\(binding)), which this element is bound to (required)", at: expression)
+        }
+
+        /// A CodeableConcept with a required binding has a coding from its value set, and every coding in
+        /// one of the value set's systems is one of its codes.
+        mutating func boundConcept(_ concept: JSONObject, binding: String, expression: String) {
+            guard let valueSet = valueSets.valueSets[binding] else { return }
+            let systems = valueSet.systems
+            var found = false
+            for (i, coding) in (concept["coding"]?.arrayValue ?? []).enumerated() {
+                guard let coding = coding.objectValue, let system = coding["system"]?.stringValue, let code = coding["code"]?.stringValue else { continue }
+                if valueSet.contains(system: system, code: code) {
+                    found = true
+                } else if systems.contains(system) {
+                    report(.codeInvalid, "'\(code)' is not in the value set \(valueSet.title) (\(binding)), which this element is bound to (required)",
+                           at: "\(expression).coding[\(i)].code")
+                    found = true
+                }
+            }
+            if !found {
+                report(.codeInvalid, "no coding is from the value set \(valueSet.title) (\(binding)), which this element is bound to (required)", at: expression)
+            }
         }
 
         /// A literal reference names a resource of a type the element allows (`Encounter.subject` a Patient or Group).

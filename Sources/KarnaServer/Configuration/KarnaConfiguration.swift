@@ -65,6 +65,8 @@ public struct KarnaConfiguration: Sendable {
     public var notifyFrom: String
     /// Seconds between runs of the outbox and the referral alarm check.
     public var outboxSeconds: Int
+    /// Browser origins allowed to call the API besides the registered SMART apps' (`https://app.example.se`).
+    public var corsOrigins: [String] = []
 
     /// The server's own settings; the modules declare theirs beside the settings they fill (`Keys` of
     /// `APILimits`, `AccessSettings`, `AdministrationSettings`, `DocumentationSettings`).
@@ -120,11 +122,14 @@ public struct KarnaConfiguration: Sendable {
         public static let notifyFrom = Setting.text("notify-from", default: "noreply@karna.invalid", "sender address of e-mail notifications")
         public static let outboxSeconds = Setting.integer("outbox-seconds", default: 30, 1...86_400, "seconds between outbox runs and referral alarm checks")
 
+        public static let corsOrigins = Setting.text("cors-origins", default: nil,
+                                                     "browser origins (scheme://host[:port], comma-separated) allowed to call the FHIR API besides registered SMART apps' redirect-URI origins; never *")
+
         static let server = [host, port, databaseURL, baseURL, configFile, logLevel, bootstrapClientID, bootstrapClientSecret, demoCredentials,
                              accessTokenSeconds, sessionSeconds, sessionMaxSeconds, webSearchRows, webBookRows, webLogRows, preparedSearches,
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
-                             headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds]
+                             headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -206,6 +211,16 @@ public struct KarnaConfiguration: Sendable {
         }
         notifyFrom = try settings.string(Keys.notifyFrom)
         outboxSeconds = try settings.integer(Keys.outboxSeconds)
+        for origin in (try settings.text(Keys.corsOrigins) ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !origin.isEmpty {
+            guard origin != "*" else {
+                throw Error(description: "\(settings.source(Keys.corsOrigins)) must list origins; '*' would let any web page call an API that answers with patient data")
+            }
+            guard let url = URLComponents(string: origin), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false,
+                  url.path.isEmpty, url.query == nil else {
+                throw Error(description: "\(settings.source(Keys.corsOrigins)): '\(origin)' is not an origin such as https://app.example.se (scheme, host and port only)")
+            }
+            corsOrigins.append(origin)
+        }
         if limits.defaultPageSize > limits.maxPageSize {
             throw Error(description: "the default page size (\(limits.defaultPageSize)) is larger than the maximum page size (\(limits.maxPageSize))")
         }
