@@ -57,7 +57,7 @@ struct BadInputTests {
         Case("collection Bundle at the base", #"{"resourceType":"Bundle","type":"collection"}"#, method: "POST", path: "/fhir", status: 400, says: "'transaction' or 'batch'"),
         Case("entry without request", #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"}}]}"#, method: "POST", path: "/fhir",
              status: 400, says: "has no 'request'"),
-        Case("PATCH", "[]", method: "PATCH", path: "/fhir/Patient/a", status: 501, says: "PATCH"),
+        Case("PATCH of a missing resource", "[]", method: "PATCH", path: "/fhir/Patient/a", status: 404, says: "a patch changes an existing resource"),
     ]
 
     /// Each bad request gets a 4xx OperationOutcome that says what is wrong; the store is unchanged and the server keeps serving.

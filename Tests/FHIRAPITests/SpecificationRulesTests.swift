@@ -66,6 +66,34 @@ struct SpecificationRulesTests {
         }
     }
 
+    @Test("a read-only operation inside a transaction runs after the commit; one that changes data is refused by name")
+    func operationsInTransactions() async throws {
+        try await withAPI(.sqlite) { api in
+            let transaction = #"""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+              {"resource":{"resourceType":"Patient","gender":"female"},"request":{"method":"POST","url":"Patient"}},
+              {"resource":{"resourceType":"Patient","gender":"mannen"},"request":{"method":"POST","url":"Patient/$validate"}}]}
+            """#
+            let response = try await api.send(.post, "/fhir", transaction)
+            #expect(response.status == 200, "\(response.text)")
+            let entries = response.json?["entry"]?.arrayValue?.compactMap(\.objectValue) ?? []
+            #expect(entries.first?["response"]?.objectValue?["status"]?.stringValue?.hasPrefix("201") == true)
+            let validation = entries.last?["resource"]?.objectValue
+            #expect(validation?.resourceType == "OperationOutcome")
+            #expect(JSONWriter.string(.object(validation ?? JSONObject([]))).contains("administrative-gender"))
+            #expect(try await api.store.count(type: "Patient") == 1, "the $validate entry wrote nothing")
+
+            let merge = #"""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+              {"resource":{"resourceType":"Parameters","parameter":[{"name":"target","valueId":"b"},{"name":"reason","valueString":"dubblett"}]},
+               "request":{"method":"POST","url":"Patient/a/$merge"}}]}
+            """#
+            let refused = try await api.send(.post, "/fhir", merge)
+            #expect(refused.status == 400)
+            #expect(refused.issues.contains { $0.diagnostics.contains("$merge changes data") && $0.expression == ["Bundle.entry[0].request.url"] }, "\(refused.text)")
+        }
+    }
+
     @Test("a Subscription is refused with a reason until delivery exists, and the CapabilityStatement does not offer to create one")
     func subscriptionsAreRefused() async throws {
         try await withAPI(.sqlite) { api in

@@ -90,3 +90,77 @@ struct RequiredBindingTests {
         #expect(try problems(broken).contains { $0.diagnostics.hasPrefix("bdl-4") })
     }
 }
+
+/// Issue 22, item 1: the Bundle rules R4 states in prose.
+@Suite("Bundle rules: fullUrl forms, references inside documents, searchset links")
+struct BundleRuleTests {
+    func expressions(_ json: String) throws -> [[String]] {
+        ResourceValidator().validate(try JSONParser.parse(json)).map(\.expression)
+    }
+
+    @Test("a fullUrl is absolute, a urn:uuid holds a UUID, and a RESTful fullUrl names its resource")
+    func fullUrlForms() throws {
+        func collection(_ fullUrl: String) -> String {
+            #"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"\#(fullUrl)","resource":{"resourceType":"Patient","id":"p1"}}]}"#
+        }
+        #expect(try expressions(collection("https://fhir.example.se/fhir/Patient/p1")).isEmpty)
+        #expect(try expressions(collection("urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0")).isEmpty)
+        #expect(try expressions(collection("Patient/p1")) == [["Bundle.entry[0].fullUrl"]])
+        #expect(try expressions(collection("urn:uuid:not-a-uuid")) == [["Bundle.entry[0].fullUrl"]])
+        #expect(try expressions(collection("https://fhir.example.se/fhir/Patient/p2")) == [["Bundle.entry[0].fullUrl"]])
+    }
+
+    @Test("in a document every reference resolves to an entry")
+    func documentReferencesResolve() throws {
+        func document(subject: String) -> String {
+            #"""
+            {"resourceType":"Bundle","type":"document","identifier":{"system":"urn:ietf:rfc:3986","value":"urn:uuid:4f6a2c1e-8a43-4c1d-9f0e-1b2c3d4e5f60"},
+             "timestamp":"2026-12-04T10:00:00+01:00","entry":[
+              {"fullUrl":"urn:uuid:1a2b3c4d-0000-4000-8000-000000000001","resource":{"resourceType":"Composition","status":"final","type":{"text":"Epikris"},
+                "subject":{"reference":"\#(subject)"},"date":"2026-12-04","author":[{"reference":"urn:uuid:1a2b3c4d-0000-4000-8000-000000000002"}],"title":"Epikris"}},
+              {"fullUrl":"urn:uuid:1a2b3c4d-0000-4000-8000-000000000002","resource":{"resourceType":"Practitioner"}},
+              {"fullUrl":"https://fhir.example.se/fhir/Patient/p1","resource":{"resourceType":"Patient","id":"p1"}}]}
+            """#
+        }
+        #expect(try expressions(document(subject: "Patient/p1")).isEmpty)
+        #expect(try expressions(document(subject: "urn:uuid:1a2b3c4d-0000-4000-8000-000000000009")) == [["Bundle.entry[0].resource"]])
+        #expect(try expressions(document(subject: "Patient/p9")) == [["Bundle.entry[0].resource"]])
+    }
+
+    @Test("a searchset's links are absolute and paging relations")
+    func searchsetLinks() throws {
+        func searchset(_ relation: String, _ url: String) -> String {
+            #"{"resourceType":"Bundle","type":"searchset","link":[{"relation":"\#(relation)","url":"\#(url)"}]}"#
+        }
+        #expect(try expressions(searchset("next", "https://fhir.example.se/fhir/Patient?_cursor=x")).isEmpty)
+        #expect(try expressions(searchset("next", "Patient?_cursor=x")) == [["Bundle.link[0].url"]])
+        #expect(try expressions(searchset("sideways", "https://fhir.example.se/fhir/Patient")) == [["Bundle.link[0].relation"]])
+    }
+}
+
+/// Issue 22, item 1: the type-level checks the base specification states in prose.
+@Suite("Type-level checks: absolute systems, attachment size")
+struct TypeLevelCheckTests {
+    func expressions(_ json: String) throws -> [[String]] {
+        ResourceValidator().validate(try JSONParser.parse(json)).map(\.expression)
+    }
+
+    @Test("Coding, Identifier and Quantity systems are absolute URIs")
+    func systemsAreAbsolute() throws {
+        #expect(try expressions(#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"718-7"}]}}"#).isEmpty)
+        #expect(try expressions(#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"LOINC","code":"718-7"}]}}"#)
+                == [["Observation.code.coding[0].system"]])
+        #expect(try expressions(#"{"resourceType":"Patient","identifier":[{"system":"personnummer","value":"1"}]}"#) == [["Patient.identifier[0].system"]])
+        #expect(try expressions(#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1,"system":"ucum","code":"g"}}"#)
+                == [["Observation.valueQuantity.system"]])
+    }
+
+    @Test("an attachment's size is the number of bytes its data holds")
+    func attachmentSize() throws {
+        func document(size: Int) -> String {
+            #"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"contentType":"text/plain","data":"aGVqIQ==","size":\#(size)}}]}"#
+        }
+        #expect(try expressions(document(size: 4)).isEmpty, "'hej!' is four bytes")
+        #expect(try expressions(document(size: 5)) == [["DocumentReference.content[0].attachment.size"]])
+    }
+}

@@ -150,8 +150,8 @@ public struct FHIREngine: Sendable {
             return try await history(request, type: type, id: try checkID(path[1]))
         case (.get, 4) where path[2] == "_history", (.head, 4) where path[2] == "_history":
             return try await vread(request, type: type, id: try checkID(path[1]), version: path[3])
-        case (.patch, _):
-            throw FHIRError(.unsupported, code: .notSupported, "PATCH is not supported yet; send the whole resource with PUT")
+        case (.patch, 2):
+            return try await patch(request, type: type, id: try checkID(path[1]))
         default:
             throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(path.joined(separator: "/")) is not a supported FHIR interaction")
         }

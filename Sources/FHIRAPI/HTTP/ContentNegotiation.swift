@@ -8,7 +8,7 @@ enum ContentNegotiation {
         guard let contentType else { return }
         let mediaType = contentType.split(separator: ";").first.map { String($0).trimming(" ").lowercased() } ?? ""
         switch mediaType {
-        case "application/fhir+json", "application/json", "application/json+fhir", "": return
+        case "application/fhir+json", "application/json", "application/json+fhir", "application/json-patch+json", "": return
         case "application/x-www-form-urlencoded": return
         case let type where type.contains("xml"):
             throw FHIRError(.unsupportedMediaType, code: .notSupported, "this server reads FHIR JSON only; send the resource as application/fhir+json, not \(mediaType)")

@@ -29,6 +29,8 @@ extension FHIREngine {
         let ifNoneExist: String?
         let ifNoneMatch: String?
         var expression: String { "Bundle.entry[\(index)]" }
+        /// Whether the url invokes an operation (`Patient/1/$everything`, `ValueSet/$expand`).
+        var isOperation: Bool { url.split(separator: "?").first?.split(separator: "/").last?.hasPrefix("$") ?? false }
 
         /// The position in the processing order FHIR R4 §3.1.0.11.2 prescribes: DELETE, POST, PUT/PATCH, GET.
         var order: Int {
@@ -90,7 +92,7 @@ extension FHIREngine {
         guard let url = request["url"]?.stringValue, !url.isEmpty else {
             throw FHIRError(.invalid, code: .required, "request.url is missing", expression: ["\(expression).request.url"])
         }
-        if (method == .post || method == .put), entry["resource"] == nil {
+        if method == .post || method == .put || method == .patch, entry["resource"] == nil {
             throw FHIRError(.invalid, code: .required, "a \(method.rawValue) entry needs a resource", expression: ["\(expression).resource"])
         }
         return BundleEntry(index: index, fullUrl: entry["fullUrl"]?.stringValue, method: method, url: Self.relative(url, base: baseURL),
@@ -131,6 +133,8 @@ extension FHIREngine {
         for entry in entries {
             let target: ResourceKey?
             switch entry.method {
+            case .post where try isReadOnlyOperation(entry):
+                target = nil
             case .post:
                 let type = try entryType(entry)
                 if let criteria = try await ifNoneExistCriteria(entry, type: type) {
@@ -171,7 +175,7 @@ extension FHIREngine {
             entries[i].resource = resource
         }
         // 3. Validate every resource and report all problems at once; large bundles validate on all cores.
-        let prevalidated = await Self.validate(entries.filter { $0.method == .post || $0.method == .put }, validator: validator)
+        let prevalidated = await Self.validate(entries.filter { ($0.method == .post || $0.method == .put) && !$0.isOperation }, validator: validator)
         var writes: [(entry: BundleEntry, operation: WriteOperation)] = []
         for entry in entries.sorted(by: { ($0.order, $0.index) < ($1.order, $1.index) }) {
             do {
@@ -199,7 +203,20 @@ extension FHIREngine {
                         writes.append((entry, .delete(type: key.type, id: key.id, ifMatch: ifMatch)))
                     }
                 case .patch:
-                    throw FHIRError(.unsupported, code: .notSupported, "\(entry.expression): PATCH is not supported yet", expression: [entry.expression])
+                    // Applied to the stored version (not to this transaction's other writes), and written only over it.
+                    let request = FHIRRequest(method: .patch, url: entry.url)
+                    guard request.path.count == 2, definitions.isResourceType(request.path[0]) else {
+                        throw FHIRError(.invalid, code: .invalid, "a PATCH entry's request.url is Type/id; got '\(entry.url)'", expression: ["\(entry.expression).request.url"])
+                    }
+                    let type = request.path[0], id = try checkEntryID(request.path[1], entry)
+                    guard let stored = try await data.read(type: type, id: id), !stored.isDeleted else {
+                        throw FHIRError(.invalid, code: .notFound, "\(entry.expression): \(type)/\(id) does not exist; a patch changes an existing resource",
+                                        expression: ["\(entry.expression).request.url"])
+                    }
+                    let patched = try applyPatch(entry.resource ?? .null, to: stored, expression: "\(entry.expression).resource")
+                    let resource = try validResource(.object(patched), type: type, expressionPrefix: "\(entry.expression).resource")
+                    let ifMatch = try entry.ifMatch.map { (etag: String) throws(FHIRError) -> Int in try Self.version(fromETag: etag) } ?? stored.versionId
+                    writes.append((entry, .update(resource, type: type, id: id, ifMatch: ifMatch)))
                 case .get, .head:
                     continue
                 }
@@ -235,13 +252,31 @@ extension FHIREngine {
                 responses[entry.index] = responseEntry(for: WriteResult(outcome: .matched, resource: stored), entry: entry, prefer: prefer)
             }
         }
-        for entry in entries where entry.method == .get {
-            let response = await handle(FHIRRequest(method: .get, url: entry.url))
-            responses[entry.index] = responseEntry(for: response)
+        for entry in entries where entry.method == .get || (entry.method == .post && entry.isOperation) {
+            var request = FHIRRequest(method: entry.method, url: entry.url)
+            request.body = entry.resource
+            responses[entry.index] = responseEntry(for: await handle(request))
         }
         var bundle = BundleWriter(type: "transaction-response")
         bundle.entries = entries.map { responses[$0.index] ?? BundleWriter.Entry(response: .object(JSONObject([("status", .string("200 OK"))]))) }
         return (FHIRResponse(status: 200, body: bundle.bytes()), summary)
+    }
+
+    /// Whether a POST entry invokes an operation that only reads (`$validate`, `$expand`, `$everything` …): those
+    /// run after the commit, as reads do. One that changes data commits on its own, so it cannot be part of the
+    /// transaction's all-or-nothing and is refused, by name.
+    private func isReadOnlyOperation(_ entry: BundleEntry) throws(FHIRError) -> Bool {
+        guard let (level, type, _, name) = Self.operationTarget(FHIRRequest(method: .post, url: entry.url).path) else { return false }
+        if name == "validate" { return true }
+        guard let operation = operations.entry(level: level, type: type, name: name) else {
+            throw FHIRError(.invalid, code: .notSupported, "\(entry.expression): '\(entry.url)' invokes $\(name), which this server does not answer at that level; "
+                            + "GET \(baseURL)/metadata lists the operations", expression: ["\(entry.expression).request.url"])
+        }
+        if operation.descriptor.affectsState {
+            throw FHIRError(.invalid, code: .notSupported, "\(entry.expression): $\(name) changes data and commits on its own, so it cannot be part of a transaction's "
+                            + "all-or-nothing; send it on its own or in a batch", expression: ["\(entry.expression).request.url"])
+        }
+        return true
     }
 
     private func entryType(_ entry: BundleEntry) throws(FHIRError) -> String {

@@ -69,10 +69,9 @@ extension FHIREngine {
     }
 
     /// The interactions the router accepts on a type (FHIREngine.route, AccessOperations.auditEvents).
-    /// PATCH is not listed: it is refused until it is built.
     static func interactions(of type: String) -> [String] {
         if unwritableTypes[type] != nil { return ["read", "vread", "history-instance", "history-type", "search-type", "delete"] }
-        return isStored(type) ? ["read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"] : ["read", "search-type"]
+        return isStored(type) ? ["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"] : ["read", "search-type"]
     }
 
     /// The search parameters a search on the type accepts: those of R4 that have an expression the

@@ -57,6 +57,7 @@ public struct ResourceValidator: Sendable {
             }
             complex(object, type: type, path: "", expression: expression ?? typeName, isResourceRoot: true)
             if typeName == "Patient", expression == nil { patientIdentity(object) }
+            if typeName == "Bundle" { BundleRules.check(object, expression: expression ?? typeName, into: &issues) }
         }
 
         mutating func complex(_ object: JSONObject, type: TypeDefinition, path: String, expression: String, isResourceRoot: Bool = false) {
@@ -172,6 +173,8 @@ public struct ResourceValidator: Sendable {
             complex(object, type: type, path: "", expression: expression)
             if typeName == "CodeableConcept", let binding = element.requiredBinding { boundConcept(object, binding: binding, expression: expression) }
             if typeName == "Identifier" { swedishIdentifier(object, expression: expression) }
+            if typeName == "Coding" || typeName == "Identifier" || definitions.type(typeName, derivesFrom: "Quantity") { absoluteSystem(object, expression: expression) }
+            if typeName == "Attachment" { attachmentSize(object, expression: expression) }
             if typeName == "Reference", !element.targets.isEmpty { referenceTarget(object, targets: element.targets, expression: expression) }
         }
 
@@ -201,6 +204,28 @@ public struct ResourceValidator: Sendable {
             }
             if !found {
                 report(.codeInvalid, "no coding is from the value set \(valueSet.title) (\(binding)), which this element is bound to (required)", at: expression)
+            }
+        }
+
+        /// A code system or identifier namespace is an absolute URI (`http://snomed.info/sct`, `urn:oid:…`):
+        /// "SNOMED" or "ICD10" names nothing another system can look up.
+        mutating func absoluteSystem(_ object: JSONObject, expression: String) {
+            guard let system = object["system"]?.stringValue else { return }
+            let scheme = system.prefix { $0 != ":" }
+            if scheme.count == system.count || scheme.isEmpty || !(scheme.first?.isLetter ?? false)
+                || !scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) {
+                report(.value, "system must be an absolute URI (such as http://snomed.info/sct or urn:oid:1.2.752.129.2.1.3.1); '\(system)' is not", at: expression + ".system")
+            }
+        }
+
+        /// With inline data, `size` is the number of bytes the data holds.
+        mutating func attachmentSize(_ object: JSONObject, expression: String) {
+            guard let data = object["data"]?.stringValue, case .number(let sizeText)? = object["size"], let size = Int(sizeText) else { return }
+            let padding = data.reversed().prefix { $0 == "=" }.count
+            let characters = data.filter { !$0.isWhitespace }.count
+            let decoded = characters / 4 * 3 - padding
+            if decoded != size {
+                report(.value, "size is \(size) but the data holds \(decoded) bytes", at: expression + ".size")
             }
         }
 
