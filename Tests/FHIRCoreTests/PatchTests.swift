@@ -1,4 +1,4 @@
-import FHIRCore
+@testable import FHIRCore
 import Foundation
 import Testing
 
@@ -73,5 +73,40 @@ struct PatchTests {
         #expect(throws: FHIRError.self) {
             try patch(patient, Self.operation("add", "Patient.identifier.where(use = 'official').period", #",{"name":"name","valueString":"start"},{"name":"value","valueDateTime":"2020"}"#))
         }
+    }
+}
+
+/// The official FHIRPath Patch cases (R4's fhir-patch-tests.xml), read with Kärna's FHIR XML reader.
+@Suite("FHIRPath Patch: the official test cases")
+struct OfficialFHIRPathPatchTests {
+    @Test("every case gives its output, or its error")
+    func officialCases() throws {
+        guard let data = try? Data(contentsOf: PatchTests.shared.appendingPathComponent("fhir-patch-tests.xml")) else {
+            print("SKIPPED officialCases: ../shared/testdata/patch is not present on this machine")
+            return
+        }
+        let bytes = [UInt8](data)
+        let root = try XMLTree.parse(bytes).root
+        let xml = FHIRXML()
+        var checked = 0
+        for test in root.children where test.name == "case" {
+            let name = test.attribute("name") ?? "?"
+            func resource(_ part: String) throws -> JSONObject? {
+                guard let holder = test.children.first(where: { $0.name == part }), let element = holder.children.first else { return nil }
+                return try xml.resource(element, source: bytes, expression: nil)
+            }
+            let input = try #require(try resource("input"), "\(name)")
+            let diff = try #require(try resource("diff"), "\(name)")
+            if let output = try resource("output") {
+                let patched = try FHIRPathPatch().apply(diff, to: input)
+                // The cases' input and output are indented differently inside their narratives; a div is compared by its rules.
+                let difference = FHIRXMLTests.difference(.object(patched), .object(output), path: "")
+                #expect(difference == nil, "\(name): \(difference ?? "")")
+            } else {
+                #expect(throws: FHIRError.self, "\(name) should fail") { try FHIRPathPatch().apply(diff, to: input) }
+            }
+            checked += 1
+        }
+        #expect(checked == 33)
     }
 }

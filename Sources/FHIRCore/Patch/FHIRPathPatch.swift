@@ -85,6 +85,8 @@ public struct FHIRPathPatch: Sendable {
             guard targets.count <= 1 else { throw notSingle(targets.count, label: label) }
             guard let target = targets.first else { return }
             try remove(target, from: &resource, label: label)
+            // FHIR has no empty elements: a parent left with nothing goes too.
+            if case .object(let pruned) = Self.pruned(.object(resource)) { resource = pruned }
         case "replace":
             guard targets.count == 1 else { throw notSingle(targets.count, label: label) }
             let (value, _) = try self.value(parts["value"], label: label)
@@ -214,6 +216,24 @@ public struct FHIRPathPatch: Sendable {
                 object["_" + last.key] = nil
             }
             container = .object(object)
+        }
+    }
+
+    /// The value without empty objects and arrays (what deleting an element's last child leaves behind).
+    static func pruned(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let object):
+            var kept = JSONObject()
+            for (key, member) in object {
+                let inner = pruned(member)
+                if inner == .object(JSONObject()) || inner == .array([]) { continue }
+                kept[key] = inner
+            }
+            return .object(kept)
+        case .array(let items):
+            return .array(items.map(pruned))
+        default:
+            return value
         }
     }
 
