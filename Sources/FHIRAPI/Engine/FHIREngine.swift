@@ -230,6 +230,14 @@ public struct FHIREngine: Sendable {
         return String(expression[dot...])
     }
 
+    /// The FHIR XML reader and writer, on the same definitions.
+    var xml: FHIRXML { FHIRXML(definitions: definitions, maxDepth: limits.maxJSONDepth * 2) }
+
+    /// Reads an XML request body into the JSON the engine works on (bad XML answers 400 naming the line).
+    public func parseXMLBody(_ bytes: [UInt8]) throws(FHIRError) -> JSONValue {
+        try xml.read(bytes)
+    }
+
     /// Parses a request body under the configured limits; a limit answers 413, bad JSON 400.
     public func parseBody(_ bytes: [UInt8]) throws(FHIRError) -> JSONValue {
         do {

@@ -69,6 +69,17 @@ struct OperationTable: Sendable {
         table.register(AccessGateway.operations.filter { $0.resourceType == nil }) { engine, request, _, _, _ in
             try await engine.positionsOperation(request)
         }
+        // $validate on every stored type, at type and instance level (answered by the engine, Validate.swift).
+        let validated = Definitions.r4.resourceTypes.filter { FHIREngine.isStored($0) }
+        table.register(validated.map { type in
+            var operation = OperationDescriptor.type(type, "validate", post: false, "resource:Resource", "mode:code", "profile:uri", module: "FHIRAPI",
+                                                     "Checks a \(type) against the R4 definitions, required bindings, narrative rules and a held profile, without writing it")
+                .standard("http://hl7.org/fhir/OperationDefinition/Resource-validate")
+            operation.alsoOnInstances = true
+            return operation
+        }) { engine, request, type, id, _ in
+            try await engine.validateOperation(request, type: type ?? "", id: id)
+        }
         table.register(TerminologyService.operations) { engine, request, type, _, name in
             try await engine.terminologyOperation(request, type: type, operation: name)
         }

@@ -1,36 +1,39 @@
 import FHIRCore
 
-/// Which formats a request may send and ask for. Kärna speaks FHIR JSON only;
-/// XML is refused clearly instead of being misread as JSON.
+/// Which formats a request may send and ask for: FHIR JSON (the default) and FHIR XML.
 enum ContentNegotiation {
-    /// Checks the request body's Content-Type: FHIR JSON or plain JSON (415 otherwise).
-    static func checkContentType(_ contentType: String?) throws(FHIRError) {
-        guard let contentType else { return }
-        let mediaType = contentType.split(separator: ";").first.map { String($0).trimming(" ").lowercased() } ?? ""
-        switch mediaType {
-        case "application/fhir+json", "application/json", "application/json+fhir", "application/json-patch+json", "": return
-        case "application/x-www-form-urlencoded": return
-        case let type where type.contains("xml"):
-            throw FHIRError(.unsupportedMediaType, code: .notSupported, "this server reads FHIR JSON only; send the resource as application/fhir+json, not \(mediaType)")
-        default:
-            throw FHIRError(.unsupportedMediaType, code: .notSupported, "the Content-Type \(mediaType) is not supported; use application/fhir+json")
-        }
+    /// The format of a request body or an answer.
+    enum Format: Sendable {
+        case json, xml, form
     }
 
-    /// Checks `Accept` and `_format`: answers 406 when only XML (or another format) is acceptable.
-    static func checkAccept(_ accept: String?, format: String?) throws(FHIRError) {
+    static let xmlTypes: Set<String> = ["application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir", "xml"]
+    static let jsonTypes: Set<String> = ["application/fhir+json", "application/json", "application/json+fhir", "json"]
+
+    /// The request body's format from its Content-Type (415 for one the server does not read).
+    static func bodyFormat(_ contentType: String?) throws(FHIRError) -> Format {
+        guard let contentType else { return .json }
+        let mediaType = contentType.split(separator: ";").first.map { String($0).trimming(" ").lowercased() } ?? ""
+        if mediaType.isEmpty || jsonTypes.contains(mediaType) || mediaType == "application/json-patch+json" { return .json }
+        if xmlTypes.contains(mediaType) { return .xml }
+        if mediaType == "application/x-www-form-urlencoded" { return .form }
+        throw FHIRError(.unsupportedMediaType, code: .notSupported, "the Content-Type \(mediaType) is not supported; use application/fhir+json or application/fhir+xml")
+    }
+
+    /// The answer's format from `_format` (which wins) or `Accept`: 406 when neither JSON nor XML is acceptable.
+    static func answerFormat(_ accept: String?, format: String?) throws(FHIRError) -> Format {
         if let format {
             let value = format.lowercased()
-            if ["json", "application/json", "application/fhir+json", "application/json+fhir"].contains(value) { return }
-            throw FHIRError(.notAcceptable, code: .notSupported, "_format=\(format) is not available; this server answers in JSON (_format=json)")
+            if jsonTypes.contains(value) { return .json }
+            if xmlTypes.contains(value) { return .xml }
+            throw FHIRError(.notAcceptable, code: .notSupported, "_format=\(format) is not available; this server answers in JSON (_format=json) or XML (_format=xml)")
         }
-        guard let accept, !accept.isEmpty else { return }
-        let types = accept.split(separator: ",").map { $0.split(separator: ";").first.map { String($0).trimming(" ").lowercased() } ?? "" }
-        let acceptable = types.contains { type in
-            type == "*/*" || type == "application/*" || type.contains("json") || type == "text/html" || type == "text/plain"
+        guard let accept, !accept.isEmpty else { return .json }
+        // The first listed type the server can answer with decides (q-values are not weighed).
+        for type in accept.split(separator: ",").map({ $0.split(separator: ";").first.map { String($0).trimming(" ").lowercased() } ?? "" }) {
+            if type == "*/*" || type == "application/*" || type.contains("json") || type == "text/html" || type == "text/plain" { return .json }
+            if xmlTypes.contains(type) || type == "text/*" { return .xml }
         }
-        if !acceptable {
-            throw FHIRError(.notAcceptable, code: .notSupported, "this server answers in application/fhir+json; the request accepts only \(accept)")
-        }
+        throw FHIRError(.notAcceptable, code: .notSupported, "this server answers in application/fhir+json or application/fhir+xml; the request accepts only \(accept)")
     }
 }

@@ -29,19 +29,21 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
     }
 
     func handle(_ request: Request) async -> Response {
+        var format = ContentNegotiation.Format.json
         do {
             var fhirRequest = try parseHead(request)
+            format = try ContentNegotiation.answerFormat(request.headers[.accept], format: fhirRequest.parameter("_format"))
             // The CapabilityStatement is public: SMART clients read it to find where to log in.
             if fhirRequest.method == .get, fhirRequest.path == ["metadata"] {
-                return respond(await engine.handle(fhirRequest, as: .anonymous), method: .get)
+                return respond(await engine.handle(fhirRequest, as: .anonymous), method: .get, format: format)
             }
             // The token first: a body is read and parsed only for a caller who may send one, so an
             // anonymous request costs no parsing however large it is.
             let principal = try await tokens.principal(authorization: request.headers[.authorization])
             try await readBody(request, into: &fhirRequest)
-            return respond(await engine.handle(fhirRequest, as: principal), method: fhirRequest.method)
+            return respond(await engine.handle(fhirRequest, as: principal), method: fhirRequest.method, format: format)
         } catch let error as FHIRError {
-            var response = respond(.outcome(error), method: .get)
+            var response = respond(.outcome(error), method: .get, format: format)
             if error.category == .unauthorized {
                 response.headers[.wwwAuthenticate] = "Bearer realm=\"karna\", error=\"invalid_token\""
                 await tokens.auditFailedAuthentication(client: await tokens.claimedClient(authorization: request.headers[.authorization]),
@@ -50,7 +52,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
             return response
         } catch let unavailable as StoreUnavailable {
             // A token is checked against the database too (revocations, accounts): an outage there is no bad request.
-            return respond(.unavailable(unavailable), method: .get)
+            return respond(.unavailable(unavailable), method: .get, format: format)
         } catch {
             let reference = UUID().uuidString.lowercased()
             engine.logger.error("internal error \(reference) before the interaction: \(String(reflecting: error))")
@@ -68,7 +70,6 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         let below = rawPath.hasPrefix("/fhir") ? rawPath.dropFirst(5) : Substring(rawPath)
         let path = below.split(separator: "/").map { String($0).percentDecoded }
         let query = (request.uri.query ?? "").queryPairs
-        try ContentNegotiation.checkAccept(request.headers[.accept], format: query.last(where: { $0.name == "_format" })?.value)
         var fhirRequest = FHIRRequest(
             method: method, path: path, query: query,
             ifMatch: request.headers[.ifMatch],
@@ -83,7 +84,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
     private func readBody(_ request: Request, into fhirRequest: inout FHIRRequest) async throws {
         guard fhirRequest.method == .post || fhirRequest.method == .put || fhirRequest.method == .patch else { return }
         let contentType = request.headers[.contentType]
-        try ContentNegotiation.checkContentType(contentType)
+        let bodyFormat = try ContentNegotiation.bodyFormat(contentType)
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: engine.limits.maxBodyBytes)
@@ -92,15 +93,33 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
                             "the request body is larger than the limit of \(engine.limits.maxBodyBytes) bytes (KARNA_MAX_BODY_BYTES)")
         }
         let bytes = Array(buffer.readableBytesView)
-        if contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
+        switch bodyFormat {
+        case .form:
             // POST _search sends its parameters as a form.
             fhirRequest.query += String(decoding: bytes, as: UTF8.self).queryPairs
+        case .xml where !bytes.isEmpty:
+            fhirRequest.body = try engine.parseXMLBody(bytes)
+        case .json where !bytes.isEmpty:
+            fhirRequest.body = try engine.parseBody(bytes)
+        default:
             return
         }
-        if bytes.isEmpty { return }
-        fhirRequest.body = try engine.parseBody(bytes)
     }
 
+
+    private func respond(_ response: FHIRResponse, method: FHIRRequest.Method, format: ContentNegotiation.Format) -> Response {
+        guard format == .xml, response.contentType == nil, let body = response.body else { return respond(response, method: method) }
+        // FHIR JSON out of the engine becomes FHIR XML for a client that asked for it.
+        var converted = response
+        do {
+            converted.body = try engine.xml.write(try engine.parseBody(body))
+            converted.contentType = FHIRHeaders.fhirXML
+        } catch {
+            engine.logger.error("an answer could not be written as XML: \(error.description)")
+            converted = .outcome(FHIRError(.internalError, code: .exception, "the answer could not be written as XML; ask for JSON (_format=json)"))
+        }
+        return respond(converted, method: method)
+    }
 
     private func respond(_ response: FHIRResponse, method: FHIRRequest.Method) -> Response {
         var headers = HTTPFields()
@@ -123,6 +142,7 @@ enum FHIRHeaders {
     static let ifNoneExist = HTTPField.Name("If-None-Exist")!
     static let prefer = HTTPField.Name("Prefer")!
     static let fhirJSON = "application/fhir+json; charset=utf-8"
+    static let fhirXML = "application/fhir+xml; charset=utf-8"
 }
 
 /// RFC 9110 IMF-fixdate for `Last-Modified`.

@@ -28,13 +28,8 @@ extension FHIREngine {
             members.append(("searchParam", .array(searchParameters(of: type).map { parameter in
                 .object(JSONObject([("name", .string(parameter.name)), ("definition", .string(parameter.url)), ("type", .string(parameter.type))]))
             })))
-            var operations: [JSONValue] = operations.descriptors.filter { $0.resourceType == type }.map { operation in
+            let operations: [JSONValue] = operations.descriptors.filter { $0.resourceType == type }.map { operation in
                 .object(JSONObject([("name", .string(operation.name)), ("definition", .string(operation.definitionURL(base: baseURL)))]))
-            }
-            // $validate is answered for every type by the engine itself (Validate.swift), as HL7 defines it.
-            if Self.isStored(type) {
-                operations.append(.object(JSONObject([("name", .string("validate")),
-                                                      ("definition", .string("http://hl7.org/fhir/OperationDefinition/Resource-validate"))])))
             }
             if !operations.isEmpty { members.append(("operation", .array(operations))) }
             return .object(JSONObject(members))
@@ -48,7 +43,8 @@ extension FHIREngine {
             ("software", .object(JSONObject([("name", .string("Kärna")), ("version", .string(KarnaVersion.current))]))),
             ("implementation", .object(JSONObject([("description", .string("Kärna FHIR R4 server")), ("url", .string(baseURL))]))),
             ("fhirVersion", .string(definitions.fhirVersion)),
-            ("format", .array([.string("application/fhir+json"), .string("json")])),
+            ("format", .array([.string("application/fhir+json"), .string("json"), .string("application/fhir+xml"), .string("xml")])),
+            ("patchFormat", .array([.string("application/json-patch+json"), .string("application/fhir+json"), .string("application/fhir+xml")])),
             ("rest", .array([.object(JSONObject([
                 ("mode", .string("server")),
                 ("security", securityBlock),

@@ -42,6 +42,8 @@ public struct OperationDescriptor: Sendable, Hashable {
     public var module: String
     /// A standard operation's canonical definition (HL7's) that this one implements (OperationDefinition.base).
     public var standardDefinition: String?
+    /// A type-level operation that is also invoked on instances (`$validate`: `Patient/$validate` and `Patient/1/$validate`).
+    public var alsoOnInstances = false
 
     public init(name: String, resourceType: String?, level: Level, affectsState: Bool, parameters: [String], documentation: String,
                 module: String, standardDefinition: String? = nil) {
@@ -83,7 +85,7 @@ public struct OperationDescriptor: Sendable, Hashable {
         if let resourceType { members.append(("resource", .array([.string(resourceType)]))) }
         members.append(("system", .bool(level == .system)))
         members.append(("type", .bool(level == .type)))
-        members.append(("instance", .bool(level == .instance)))
+        members.append(("instance", .bool(level == .instance || alsoOnInstances)))
         var parameterValues: [JSONValue] = parameters.map { parameter in
             .object(JSONObject([
                 ("name", .string(parameter.name)),
