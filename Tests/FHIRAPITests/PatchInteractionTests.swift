@@ -9,7 +9,7 @@ import Testing
 /// Issue 22, item 3: PATCH over HTTP and in transactions, validated as an update, with If-Match.
 @Suite("PATCH interaction")
 struct PatchInteractionTests {
-    @Test("JSON Patch and FHIRPath Patch update the resource; If-Match and validation are kept; nothing half-written", arguments: backends)
+    @Test("JSON Patch, FHIRPath Patch and JSON Merge Patch update the resource; If-Match and validation are kept; nothing half-written", arguments: backends)
     func patchOverHTTP(backend: StoreBackend) async throws {
         try await withAPI(backend) { api in
             let created = try await api.create(#"{"resourceType":"Patient","gender":"female","birthDate":"1950-01-01"}"#)
@@ -36,8 +36,13 @@ struct PatchInteractionTests {
             #expect(fhirPathPatch.status == 200, "\(fhirPathPatch.text)")
             #expect(fhirPathPatch.json?["identifier"]?.arrayValue?.count == 1)
 
+            // JSON Merge Patch, as fhirpy sends it: members replace, null removes.
+            let merge = try await api.send(.patch, "/fhir/Patient/\(id)", #"{"birthDate":null,"active":true}"#, headers: ["Prefer": "return=representation"])
+            #expect(merge.status == 200, "\(merge.text)")
+            #expect(merge.json?["birthDate"] == nil && merge.json?["active"] == .bool(true) && merge.json?["identifier"] != nil)
+
             let read = try #require(try await api.send(.get, "/fhir/Patient/\(id)").json)
-            #expect(read["meta"]?.objectValue?["versionId"]?.stringValue == "3", "the refused patches made no versions")
+            #expect(read["meta"]?.objectValue?["versionId"]?.stringValue == "4", "the refused patches made no versions")
             #expect(read["gender"]?.stringValue == "female")
         }
     }

@@ -185,3 +185,43 @@ def test_clients_search_page_and_include(server):
     strict = requests.get(f"{server.base}/Patient", params={"family": family, "shoe-size": "44"}, headers={"Prefer": "handling=strict"})
     assert strict.status_code == 400
     assert "shoe-size" in R4BOperationOutcome.model_validate(strict.json()).issue[0].diagnostics
+
+
+def test_validate_patch_and_xml_through_real_clients(server):
+    # Issue 22: $validate, PATCH and XML are advertised, and work through fhirpy, requests and fhir.resources.
+    statement = requests.get(server.base + "/metadata").json()
+    assert "application/fhir+xml" in statement["format"]
+    patient_entry = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    assert "patch" in {i["code"] for i in patient_entry["interaction"]}
+    assert "validate" in {o["name"] for o in patient_entry["operation"]}
+
+    client = SyncFHIRClient(server.base)
+    # $validate: an invalid code is reported, nothing is stored.
+    outcome = client.resources("Patient").execute("$validate", data={"resourceType": "Patient", "gender": "mannen"})
+    parsed = R4BOperationOutcome.model_validate(outcome)
+    assert any(issue.severity == "error" and "administrative-gender" in issue.diagnostics for issue in parsed.issue)
+
+    # PATCH through fhirpy (a merge patch), then a JSON Patch with If-Match through requests.
+    patient = client.resource("Patient", gender="female", birthDate="1970-03-04")
+    patient.save()
+    patched = client.patch("Patient", patient.id, active=True)
+    assert patched["active"] is True and patched["meta"]["versionId"] == "2"
+    json_patch = requests.patch(f"{server.base}/Patient/{patient.id}", json=[{"op": "replace", "path": "/birthDate", "value": "1971-03-04"}],
+                                headers={"Content-Type": "application/json-patch+json", "If-Match": 'W/"2"', "Prefer": "return=representation"})
+    assert json_patch.status_code == 200, json_patch.text
+    stale = requests.patch(f"{server.base}/Patient/{patient.id}", json=[{"op": "remove", "path": "/active"}],
+                           headers={"Content-Type": "application/json-patch+json", "If-Match": 'W/"2"'})
+    assert stale.status_code == 412
+
+    # XML: fhir.resources writes the resource as XML, the server stores it, and answers XML that fhir.resources reads.
+    xml_body = R4BPatient.model_validate({"resourceType": "Patient", "gender": "other", "name": [{"family": "Öberg", "given": ["Åsa"]}]}).model_dump_xml()
+    created = requests.post(server.base + "/Patient", data=xml_body,
+                            headers={"Content-Type": "application/fhir+xml", "Accept": "application/fhir+xml"})
+    assert created.status_code == 201, created.text
+    assert created.headers["Content-Type"].startswith("application/fhir+xml")
+    read_back = R4BPatient.model_validate_xml(created.content)
+    assert read_back.name[0].family == "Öberg" and read_back.gender == "other"
+    as_json = requests.get(f"{server.base}/Patient/{read_back.id}").json()
+    assert as_json["name"][0]["given"] == ["Åsa"]
+    searched = requests.get(f"{server.base}/Patient", params={"_id": read_back.id, "_format": "xml"})
+    assert R4BBundle.model_validate_xml(searched.content).total == 1

@@ -31,6 +31,16 @@ extension FHIREngine {
         return writeResponse(written, status: 200, outcome: .updated, prefer: request.prefer, message: "patched \(type)/\(id) to version \(written.versionId)")
     }
 
+    /// RFC 7386: an object's members are merged recursively, `null` removes a member, anything else replaces.
+    static func mergePatch(_ target: JSONValue, with patch: JSONValue) -> JSONValue {
+        guard case .object(let changes) = patch else { return patch }
+        var result = target.objectValue ?? JSONObject()
+        for (key, value) in changes {
+            if value == .null { result[key] = nil } else { result[key] = mergePatch(result[key] ?? .null, with: value) }
+        }
+        return .object(result)
+    }
+
     /// The stored resource with the patch applied; the patch may not change its type or id.
     func applyPatch(_ body: JSONValue, to stored: StoredResource, expression: String) throws(FHIRError) -> JSONObject {
         guard case .object(let current)? = try? JSONParser.parse(stored.json) else {
@@ -43,16 +53,23 @@ extension FHIREngine {
                 throw FHIRError(.invalid, code: .structure, "the JSON Patch leaves something other than a resource")
             }
             patched = object
-        case .object(let parameters) where parameters.resourceType == "Parameters":
+        case .object(let parameters) where parameters.resourceType == "Parameters" && stored.type != "Parameters":
             patched = try FHIRPathPatch(definitions: definitions).apply(parameters, to: current)
-        case .object(let binary) where binary.resourceType == "Binary":
+        case .object(let binary) where binary.resourceType == "Binary" && stored.type != "Binary":
             // In a transaction a JSON Patch travels as a Binary (R4 §3.1.0.7.2).
             guard let data = binary["data"]?.stringValue, let bytes = Data(base64Encoded: data).map(Array.init) else {
                 throw FHIRError(.invalid, code: .required, "a Binary patch needs its JSON Patch in base64 'data'", expression: ["\(expression).data"])
             }
             return try applyPatch(try parseBody(bytes), to: stored, expression: expression)
+        case .object(let partial) where partial.resourceType == nil || partial.resourceType == stored.type:
+            // JSON Merge Patch (RFC 7386), as fhirpy's patch() sends it: members replace, null removes, objects merge.
+            guard case .object(let object) = Self.mergePatch(.object(current), with: .object(partial)) else {
+                throw FHIRError(.invalid, code: .structure, "the merge patch leaves something other than a resource")
+            }
+            patched = object
         default:
-            throw FHIRError(.invalid, code: .structure, "a PATCH body is a JSON Patch array, a FHIRPath Patch Parameters resource, or (in a Bundle) a Binary holding a JSON Patch")
+            throw FHIRError(.invalid, code: .structure, "a PATCH body is a JSON Patch array, a FHIRPath Patch Parameters resource, a JSON Merge Patch of the "
+                            + "\(stored.type), or (in a Bundle) a Binary holding a JSON Patch")
         }
         if patched.resourceType != stored.type || patched.id != stored.id {
             throw FHIRError(.invalid, code: .invalid, "a patch may not change the resource's type or id")
