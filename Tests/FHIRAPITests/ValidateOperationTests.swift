@@ -79,6 +79,9 @@ struct ValidateOperationTests {
             let write = try await api.send(.post, "/fhir/Patient", claimed)
             #expect(write.status == 422, "\(write.text)")
             #expect(write.issues.contains { $0.expression == ["Patient.meta.profile"] && $0.diagnostics.contains("KARNA_UNKNOWN_PROFILES") })
+            let extended = try await api.send(.post, "/fhir/Patient/$validate",
+                                              #"{"resourceType":"Patient","extension":[{"url":"https://example.org/fhir/StructureDefinition/okand-utokning","valueString":"x"}]}"#)
+            #expect(extended.issues.contains { $0.diagnostics.contains("okand-utokning is not defined on this server") }, "\(extended.text)")
             // A claimed profile the server holds is accepted.
             _ = try await api.create(#"{"resourceType":"Patient","meta":{"profile":["\#(Self.profileURL)"]},"birthDate":"1990-01-01"}"#)
         }

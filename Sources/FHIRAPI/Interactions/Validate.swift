@@ -71,7 +71,38 @@ extension FHIREngine {
             issues += checker.check(object)
             if let note = checker.coverageNote { issues.append(note) }
         }
+        // Extensions the server holds no definition for: a warning each, as R4 asks of a validator.
+        var seen = Set<String>()
+        for url in Self.extensionURLs(in: .object(object)) where seen.insert(url).inserted && seen.count <= 50 {
+            if try await heldProfile(url) == nil {
+                issues.append(FHIRIssue(severity: .warning, code: .extension,
+                                        diagnostics: "the extension \(url) is not defined on this server; it was checked only as an Extension",
+                                        expression: [type]))
+            }
+        }
         return FHIRResponse(status: 200, body: OperationOutcome.validation(issues, type: type, profile: profile, mode: mode))
+    }
+
+    /// The `url` of every extension and modifier extension in a resource (contained ones included).
+    static func extensionURLs(in value: JSONValue) -> [String] {
+        var urls: [String] = []
+        func walk(_ value: JSONValue) {
+            switch value {
+            case .object(let object):
+                for (key, member) in object {
+                    if key == "extension" || key == "modifierExtension", case .array(let items) = member {
+                        urls += items.compactMap { $0.objectValue?["url"]?.stringValue }
+                    }
+                    walk(member)
+                }
+            case .array(let items):
+                items.forEach(walk)
+            default:
+                break
+            }
+        }
+        walk(value)
+        return urls
     }
 
     /// With `unknown-profiles=error`: a write whose `meta.profile` names a profile the server does not hold is refused.
