@@ -7,7 +7,9 @@ extension FHIREngine {
     /// `GET [base]/Patient/[id]/[type]?…`.
     ///
     /// Paging follows the id order with a keyset cursor, so `next` and `previous` neither skip nor
-    /// repeat a resource when others are written between pages; with `_sort` it pages by offset.
+    /// repeat a resource when others are written between pages. A one-key `_sort` pages by a keyset
+    /// cursor too (`_after`: the last match's sort value and id), so each page costs what the first
+    /// does; a sort by several keys pages by offset.
     func search(_ request: FHIRRequest, type: String, compartment: ResourceKey? = nil) async throws -> FHIRResponse {
         // POST _search sends a form; the HTTP layer has already added its fields to the query.
         var query = try SearchQuery.parse(type: type, parameters: request.query, baseURL: baseURL, strict: request.prefer.strictHandling,
@@ -26,7 +28,7 @@ extension FHIREngine {
         }
         let ids = page.map(\.id)
         var bundle = BundleWriter(type: "searchset")
-        let firstPage = query.afterID == nil && query.beforeID == nil && query.offset == 0
+        let firstPage = query.afterID == nil && query.beforeID == nil && query.offset == 0 && query.sortAfter == nil
         // The total is free when the first page holds every match. Otherwise counting a broad search
         // costs as much as the search, so it is done only when asked for (`_total=accurate`) or
         // for `_summary=count`.
@@ -45,7 +47,7 @@ extension FHIREngine {
         }
 
         let base = compartment.map { "\(baseURL)/\($0.type)/\($0.id)/\(type)" } ?? "\(baseURL)/\(type)"
-        bundle.links = pageLinks(query, base: base, count: count, ids: ids, hasMore: hasMore, request: request)
+        bundle.links = pageLinks(query, base: base, count: count, ids: ids, last: page.last, hasMore: hasMore, request: request)
 
         if !page.isEmpty {
             for resource in page {
@@ -81,7 +83,8 @@ extension FHIREngine {
     }
 
     /// `self`, `first`, `next` and `previous`, carrying the filters and result controls the server honoured.
-    private func pageLinks(_ query: SearchQuery, base: String, count: Int, ids: [String], hasMore: Bool, request: FHIRRequest) -> [(String, String)] {
+    private func pageLinks(_ query: SearchQuery, base: String, count: Int, ids: [String], last: StoredResource?, hasMore: Bool,
+                           request: FHIRRequest) -> [(String, String)] {
         var kept: [(String, String)] = query.filterText
         for (name, value) in request.query where ["_sort", "_total", "_summary", "_elements"].contains(name)
             || name.hasPrefix("_include") || name.hasPrefix("_revinclude") {
@@ -95,17 +98,44 @@ extension FHIREngine {
         if let after = query.afterID { current.append(("_cursor", after)) }
         if let before = query.beforeID { current.append(("_before", before)) }
         if query.offset > 0 { current.append(("_offset", String(query.offset))) }
+        if let after = query.sortAfter { current.append(("_after", after.encoded)) }
         var links = [("self", url(current)), ("first", url([]))]
         let backwards = query.beforeID != nil
         if query.sort.isEmpty {
             // Going forward, more rows mean a next page; going backward they mean a previous one.
             if let last = ids.last, backwards || hasMore { links.append(("next", url([("_cursor", last)]))) }
             if let first = ids.first, (query.afterID != nil) || (backwards && hasMore) { links.append(("previous", url([("_before", first)]))) }
+        } else if query.isKeysetSorted {
+            if hasMore, let last { links.append(("next", url([("_after", sortCursor(after: last, key: query.sort[0]).encoded)]))) }
         } else {
             if hasMore { links.append(("next", url([("_offset", String(query.offset + count))]))) }
             if query.offset > 0 { links.append(("previous", url([("_offset", String(max(0, query.offset - count)))]))) }
         }
         return links
+    }
+
+    /// The cursor after `resource` in a one-key order: its value for the key as the search index holds it
+    /// (the lowest ascending, the highest descending; text in byte order, as a C-collated database
+    /// and SQLite compare it).
+    func sortCursor(after resource: StoredResource, key: SearchQuery.SortKey) -> SortCursor {
+        if key.parameter == "_lastUpdated" { return SortCursor(value: .integer(resource.lastUpdated), id: resource.id) }
+        guard case .object(let object)? = try? JSONParser.parse(resource.json) else { return SortCursor(value: nil, id: resource.id) }
+        let index = SearchIndexer.r4.entries(for: object, type: resource.type)
+        func pick<T>(_ values: [T], _ less: (T, T) -> Bool) -> T? { key.descending ? values.max(by: less) : values.min(by: less) }
+        func textLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+        let value: SortCursor.Value?
+        switch key.type {
+        case "date":
+            let rows = index.dates.filter { $0.parameter == key.parameter }
+            value = (key.descending ? rows.map(\.high).max() : rows.map(\.low).min()).map { .integer($0) }
+        case "string": value = pick(index.strings.filter { $0.parameter == key.parameter }.map(\.value), textLess).map { .text($0) }
+        case "token": value = pick(index.tokens.filter { $0.parameter == key.parameter }.map(\.code), textLess).map { .text($0) }
+        case "reference": value = pick(index.references.filter { $0.parameter == key.parameter }.map(\.targetID), textLess).map { .text($0) }
+        case "quantity": value = pick(index.quantities.filter { $0.parameter == key.parameter }.map(\.value), <).map { .real($0) }
+        case "number": value = pick(index.numbers.filter { $0.parameter == key.parameter }.map(\.value), <).map { .real($0) }
+        default: value = pick(index.uris.filter { $0.parameter == key.parameter }.map(\.uri), textLess).map { .text($0) }
+        }
+        return SortCursor(value: value, id: resource.id)
     }
 
     /// `_include` and `_revinclude`, repeating the `:iterate` ones over what they add (three rounds at most).

@@ -29,8 +29,10 @@ public struct SearchQuery: Sendable {
     public var afterID: String?
     /// Keyset cursor backwards (the `previous` link): only ids before this one, the page nearest to it.
     public var beforeID: String?
-    /// Offset for explicit `_sort` orders.
+    /// Offset for explicit `_sort` orders of several keys.
     public var offset = 0
+    /// Keyset cursor for a one-key `_sort` order (`_after`): only matches after this one in that order.
+    public var sortAfter: SortCursor?
     public var total: TotalMode?
     public var summary: String?
     public var elements: [String]?
@@ -42,6 +44,55 @@ public struct SearchQuery: Sendable {
     public var filterText: [(String, String)] = []
 
     public init(type: String) { self.type = type }
+
+    /// Sorted by one parameter other than `_id`: its pages follow a keyset cursor (`_after`), so each
+    /// costs about what the first does. Sorts by several keys page by offset.
+    public var isKeysetSorted: Bool { sort.count == 1 && sort[0].parameter != "_id" }
+}
+
+/// Where a page of a one-key sorted search ends: the last match's sort value (nil when it has none:
+/// matches without a value come last, in id order) and its id. Written in links as `_after`.
+public struct SortCursor: Sendable, Equatable {
+    /// A sort value as the index holds it: a date's milliseconds, a number, or text.
+    public enum Value: Sendable, Equatable {
+        case integer(Int64)
+        case real(Double)
+        case text(String)
+    }
+
+    public var value: Value?
+    public var id: String
+
+    public init(value: Value?, id: String) {
+        self.value = value
+        self.id = id
+    }
+
+    /// `i:1700000000000~abc`, `r:4.5~abc`, `t:text~abc`, `n~abc`: the id last, as ids hold no `~`.
+    public var encoded: String {
+        switch value {
+        case .integer(let n)?: "i:\(n)~\(id)"
+        case .real(let x)?: "r:\(x)~\(id)"
+        case .text(let t)?: "t:\(t)~\(id)"
+        case nil: "n~\(id)"
+        }
+    }
+
+    public init?(encoded: String) {
+        guard let tilde = encoded.lastIndex(of: "~") else { return nil }
+        let head = encoded[..<tilde]
+        id = String(encoded[encoded.index(after: tilde)...])
+        guard !id.isEmpty else { return nil }
+        if head == "n" { value = nil; return }
+        guard head.count >= 2, head.dropFirst().first == ":" else { return nil }
+        let body = String(head.dropFirst(2))
+        switch head.first {
+        case "i": guard let n = Int64(body) else { return nil }; value = .integer(n)
+        case "r": guard let x = Double(body) else { return nil }; value = .real(x)
+        case "t": value = .text(body)
+        default: return nil
+        }
+    }
 }
 
 /// One condition of a search.
@@ -102,6 +153,9 @@ extension SearchQuery {
                 query.count = n
             case "_cursor": query.afterID = value
             case "_before": query.beforeID = value
+            case "_after":
+                guard let cursor = SortCursor(encoded: value) else { throw invalid(name, value, "the _after cursor of a next link") }
+                query.sortAfter = cursor
             case "_offset":
                 guard let n = Int(value), n >= 0 else { throw invalid(name, value, "a whole number of 0 or more") }
                 query.offset = n
@@ -149,6 +203,9 @@ extension SearchQuery {
                     throw FHIRError(.invalid, code: .invalid, "\(name)=\(value): \(error)")
                 }
             }
+        }
+        if query.sortAfter != nil, !query.isKeysetSorted {
+            throw FHIRError(.invalid, code: .invalid, "_after continues a search sorted by one parameter (other than _id); this one is not")
         }
         return query
     }
