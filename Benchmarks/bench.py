@@ -324,7 +324,48 @@ def search_urls(base, work, heaviest, kind_limit=400):
     kinds["journal, demo patient"] = ["/fhir/Patient/pat-1/$journal"]
     kinds["diagnosis type-ahead"] = ["/fhir/ValueSet/$expand?url=https://karna.se/fhir/ValueSet/diagnoser&filter=%s&count=10" % f
                                      for f in ["di", "hyp", "akut", "astma", "fraktur", "j0", "i4"]]
+    # Sorted searches over many matches (issue 22): the first page, and later pages reached by following `next`.
+    for kind, first in SORTED_SEARCHES.items():
+        kinds["sorted: %s, first page" % kind] = [first]
+        kinds["sorted: %s, pages 2-21" % kind] = next_links(base, first, 20) or [first]
     return url_files(work, "urls", kinds)
+
+
+# Sorted searches over many matches: by date, by date within a code, and newest first among one sex's
+# observations (a chained filter); each pages by its keyset cursor.
+SORTED_SEARCHES = {
+    "Observations by date": "/fhir/Observation?_sort=date&_count=50",
+    "Observations of a code by -date": "/fhir/Observation?code=urn:oid:1.2.208.176.2.1%7CNPU19748&_sort=-date&_count=50",
+    "women's Observations by -_lastUpdated": "/fhir/Observation?patient.gender=female&_sort=-_lastUpdated&_count=50",
+}
+
+
+def next_links(base, path, pages):
+    """The `next` links of the first `pages` pages after `path`, as paths."""
+    links = []
+    url = base + path
+    for _ in range(pages):
+        bundle = get_json(url)
+        link = next((l["url"] for l in bundle.get("link", []) if l["relation"] == "next"), None)
+        if not link:
+            break
+        links.append(link[len(base):])
+        url = link
+    return links
+
+
+def page_through(base, path, limit_seconds=300):
+    """Follows every `next` link of a sorted search: pages, matches, and each page's time in ms."""
+    times, matches, url = [], 0, base + path
+    started = time.time()
+    while url and time.time() - started < limit_seconds:
+        t = time.time()
+        bundle = get_json(url)
+        times.append((time.time() - t) * 1000)
+        matches += sum(1 for e in bundle.get("entry", []) if e.get("search", {}).get("mode") == "match")
+        url = next((l["url"] for l in bundle.get("link", []) if l["relation"] == "next"), None)
+    return {"pages": len(times), "matches": matches, "first": times[0] if times else 0, "times": times, "complete": url is None,
+            "seconds": time.time() - started}
 
 
 def url_files(work, prefix, kinds):
@@ -441,6 +482,15 @@ def measure_existing(args):
             m = wrk(server.base, seconds, script, connections=2, threads=2)
             rows.append(("search", kind, m))
             print("  %s: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s)" % (kind, m["p50"], m["p95"], m["p99"], m["rate"]), flush=True)
+        if wanted("search", "sorted paging"):
+            walk = page_through(server.base, SORTED_SEARCHES["Observations by date"].replace("_count=50", "_count=500"))
+            later = sorted(walk["times"][1:]) or [0]
+            print("  sorted paging: %d matches in %d pages%s in %.1f s; first %.0f ms, later p50 %.0f p95 %.0f ms, last %.0f ms" % (
+                walk["matches"], walk["pages"], "" if walk["complete"] else " (stopped)", walk["seconds"], walk["first"],
+                later[len(later) // 2], later[int(len(later) * 0.95)], walk["times"][-1]), flush=True)
+            rows.append(("search", "sorted paging, every page of Observation?_sort=date&_count=500 (%d matches, %d pages)" % (walk["matches"], walk["pages"]),
+                         {"p50": later[len(later) // 2], "p95": later[int(len(later) * 0.95)], "p99": max(later),
+                          "rate": walk["pages"] / max(walk["seconds"], 0.001)}))
         cookies = {login: web_login(server.base, *PAGE_LOGINS[login]) for login in PAGE_LOGINS}
         for kind, (path, login) in page_urls(work, args.heaviest).items():
             if not wanted("page", kind):
@@ -540,6 +590,11 @@ def main():
                         r["search"].setdefault(kind, {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
                         s = r["search"][kind][size]
                         print("  %s at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s)" % (kind, size, s["p50"], s["p95"], s["p99"], s["rate"]), flush=True)
+                    walk = page_through(server.base, SORTED_SEARCHES["Observations by date"].replace("_count=50", "_count=500"))
+                    r.setdefault("paging", {})[size] = walk
+                    print("  paged through %d matches in %d pages (%s): first %.0f ms, median %.0f ms, last %.0f ms" % (
+                        walk["matches"], walk["pages"], "complete" if walk["complete"] else "stopped", walk["first"],
+                        sorted(walk["times"])[len(walk["times"]) // 2], walk["times"][-1]), flush=True)
                     cookies = {login: web_login(server.base, *PAGE_LOGINS[login]) for login in PAGE_LOGINS}
                     for kind, (path, login) in page_urls(work, heaviest.group(1)).items():
                         script = lua(work, "pages.lua", PAGES_LUA.replace("@FILE@", path).replace("@COOKIE@", cookies[login]))
@@ -603,6 +658,23 @@ def report(args, sizes, backends, results, elapsed):
                 m = results[b]["search"].get(kind, {}).get(s)
                 cells.append("%.1f / %.1f / %.1f" % (m["p50"], m["p95"], m["p99"]) if m else "–")
         lines.append("| %s | %s |" % (kind, " | ".join(cells)))
+    lines += ["", "## Sorted paging (`Observation?_sort=date&_count=500`, every `next` link followed; keyset cursor)", "",
+              "| | " + " | ".join("%s, %d patients" % (b, s) for b in backends for s in sizes) + " |",
+              "|---|" + "---|" * (len(backends) * len(sizes))]
+    for label, fn in [("matches, pages", lambda w: "%d, %d%s" % (w["matches"], w["pages"], "" if w["complete"] else " (stopped at 300 s)")),
+                      ("first page (ms)", lambda w: "%.0f" % w["first"]),
+                      ("later pages p50 / p95 (ms)", lambda w: "%.0f / %.0f" % (sorted(w["times"][1:])[len(w["times"][1:]) // 2],
+                                                                                 sorted(w["times"][1:])[int(len(w["times"][1:]) * 0.95)])),
+                      ("last page (ms)", lambda w: "%.0f" % w["times"][-1]),
+                      ("all pages (s); per 1,000 matches (ms)", lambda w: "%.1f; %.0f" % (w["seconds"], w["seconds"] * 1e6 / max(1, w["matches"])))]:
+        cells = []
+        for b in backends:
+            for size in sizes:
+                try:
+                    cells.append(fn(results[b]["paging"][size]))
+                except (KeyError, TypeError, ZeroDivisionError, IndexError):
+                    cells.append("–")
+        lines.append("| %s | %s |" % (label, " | ".join(cells)))
     lines += ["", "## Web app pages (server time p50 / p95 / p99 in ms, signed in as the demo doctor at the vårdcentral, the ward nurse or the logggranskare; target p95 < 50 ms at 100,000 patients)", "",
               "| page | " + " | ".join("%s, %d patients" % (b, s) for b in backends for s in sizes) + " |",
               "|---|" + "---|" * (len(backends) * len(sizes))]
