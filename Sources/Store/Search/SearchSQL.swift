@@ -9,6 +9,13 @@ enum SQLDialect: Sendable {
     func live(_ alias: String) -> String {
         self == .sqlite ? "\(alias).deleted = 0" : "NOT \(alias).deleted"
     }
+
+    /// One record's rows of an index table, by their owner index. SQLite otherwise takes the covering
+    /// lookup index for "the lowest date of this record" and reads every row of the parameter per
+    /// record (13 s for a page of 500 sorted laboratory results, 0.16 s with this).
+    func owner(_ table: String) -> String {
+        self == .sqlite ? " INDEXED BY \(table)_owner" : ""
+    }
 }
 
 /// A bound value.
@@ -575,7 +582,9 @@ struct SearchSQL {
         case .text(let t): bound = text(t)
         }
         let lastID = text(cursor.id)
-        return "(\(value) \(later) \(bound) OR (\(value) = \(bound) AND \(id) \(later) \(lastID))" + (orNull ? " OR \(value) IS NULL)" : ")")
+        // `>=` first, so the sort index is read from the cursor on rather than from its start.
+        let after = "\(value) \(later)= \(bound) AND (\(value) \(later) \(bound) OR \(id) \(later) \(lastID))"
+        return orNull ? "(\(value) IS NULL OR (\(after)))" : after
     }
 
     /// The index table and column a sort key reads (a date's `low` ascending, `high` descending).
@@ -610,7 +619,7 @@ struct SearchSQL {
             let type = b.text(query.type), parameter = b.text(key.parameter)
             var valued = "SELECT DISTINCT s.\(column) AS k, \(selected) FROM \(table) s JOIN resource r ON r.resource_type = s.resource_type AND r.id = s.id"
                 + " WHERE s.resource_type = \(type) AND s.parameter = \(parameter)"
-                + " AND s.\(column) = (SELECT \(aggregate)(o.\(column)) FROM \(table) o WHERE o.resource_type = s.resource_type AND o.id = s.id AND o.parameter = s.parameter)"
+                + " AND s.\(column) = (SELECT \(aggregate)(o.\(column)) FROM \(table) o\(dialect.owner(table)) WHERE o.resource_type = s.resource_type AND o.id = s.id AND o.parameter = s.parameter)"
             if let cursor = query.sortAfter {
                 valued += " AND " + b.keyset(value: "s.\(column)", id: "s.id", cursor: cursor, descending: key.descending, orNull: false)
             }
@@ -635,18 +644,9 @@ struct SearchSQL {
 
     /// A record's value for a sort key: the highest (descending) or lowest of its index rows.
     mutating func sortValue(_ key: SearchQuery.SortKey) -> String {
-        let (table, column): (String, String)
-        switch key.type {
-        case "string": (table, column) = ("search_string", "value")
-        case "date": (table, column) = ("search_date", key.descending ? "high" : "low")
-        case "token": (table, column) = ("search_token", "code")
-        case "reference": (table, column) = ("search_reference", "target_id")
-        case "quantity": (table, column) = ("search_quantity", "value")
-        case "number": (table, column) = ("search_number", "value")
-        default: (table, column) = ("search_uri", "uri")
-        }
+        let (table, column) = Self.sortColumn(key)
         let aggregate = key.descending ? "max" : "min"
-        return "(SELECT \(aggregate)(s.\(column)) FROM \(table) s WHERE s.resource_type = r.resource_type AND s.id = r.id AND s.parameter = \(text(key.parameter)))"
+        return "(SELECT \(aggregate)(s.\(column)) FROM \(table) s\(dialect.owner(table)) WHERE s.resource_type = r.resource_type AND s.id = r.id AND s.parameter = \(text(key.parameter)))"
     }
 }
 
