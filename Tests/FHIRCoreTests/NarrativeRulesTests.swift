@@ -36,7 +36,7 @@ struct NarrativeRulesTests {
             ("<div xmlns=\"http://example.org\">x</div>", "XHTML namespace"),
             ("<div \(Self.ns)>   </div>", "txt-2"),
             ("<p \(Self.ns)>x</p>", "single <div>"),
-            ("<div \(Self.ns)>x</div><div \(Self.ns)>y</div>", "nothing may follow"),
+            ("<div \(Self.ns)>x</div><div \(Self.ns)>y</div>", "after the root element"),
             ("<div \(Self.ns)><p id=\"a\" id=\"b\">x</p></div>", "twice"),
             ("<div \(Self.ns)><!DOCTYPE html>x</div>", "declarations"),
             ("<div \(Self.ns)><p><svg xmlns=\"http://www.w3.org/2000/svg\"/></p></div>", "<svg>"),
