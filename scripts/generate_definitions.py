@@ -47,6 +47,8 @@ def main():
     fhir = os.path.join(args.shared, "fhir-r4")
 
     sds = json.load(gzip.open(os.path.join(fhir, "structure-definitions.json.gz")))
+    bundle = json.load(gzip.open(os.path.join(fhir, "required-valuesets.json.gz")))
+    held_value_sets = {e["resource"]["url"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ValueSet"}
     types = {}
     primitives = {}
     for entry in sds["entry"]:
@@ -91,6 +93,9 @@ def main():
             if binding.get("strength") == "required" and binding.get("valueSet"):
                 # The version suffix (|4.0.1) names the release these definitions are; the table is keyed by the bare URL.
                 row["binding"] = binding["valueSet"].split("|")[0]
+            elif binding.get("strength") == "extensible" and binding.get("valueSet", "").split("|")[0] in held_value_sets:
+                # Extensible bindings to value sets the table holds: a code outside them is a warning, not an error.
+                row["extensible"] = binding["valueSet"].split("|")[0]
             elements.append(row)
         types[name] = {
             "kind": sd["kind"],

@@ -79,6 +79,12 @@ struct ValidateOperationTests {
             let write = try await api.send(.post, "/fhir/Patient", claimed)
             #expect(write.status == 422, "\(write.text)")
             #expect(write.issues.contains { $0.expression == ["Patient.meta.profile"] && $0.diagnostics.contains("KARNA_UNKNOWN_PROFILES") })
+            // A warning (an extensible binding) is shown by $validate and does not refuse the write.
+            let relative = #"{"resourceType":"FamilyMemberHistory","status":"completed","patient":{"reference":"Patient/p"},"relationship":{"text":"mor"},"sex":{"text":"kvinna"}}"#
+            let warned = try await api.send(.post, "/fhir/FamilyMemberHistory/$validate", relative)
+            #expect(warned.issues.contains { $0.expression == ["FamilyMemberHistory.sex"] && $0.diagnostics.contains("extensible") }, "\(warned.text)")
+            let relativeWrite = try await api.send(.post, "/fhir/FamilyMemberHistory", relative)
+            #expect(relativeWrite.status != 400, "\(relativeWrite.text)")
             let extended = try await api.send(.post, "/fhir/Patient/$validate",
                                               #"{"resourceType":"Patient","extension":[{"url":"https://example.org/fhir/StructureDefinition/okand-utokning","valueString":"x"}]}"#)
             #expect(extended.issues.contains { $0.diagnostics.contains("okand-utokning is not defined on this server") }, "\(extended.text)")

@@ -65,6 +65,17 @@ struct RequiredBindingTests {
         #expect(try problems(timing("BREAKFAST")).map(\.expression) == [["MedicationRequest.dosageInstruction[0].timing.repeat.when[0]"]])
     }
 
+    @Test("an extensible binding's code outside its value set is a warning, which does not refuse")
+    func extensibleBindingsWarn() throws {
+        let history = #"{"resourceType":"FamilyMemberHistory","status":"completed","patient":{"reference":"Patient/p"},"relationship":{"text":"mor"},"sex":\#("%@")}"#
+        let outside = try problems(history.replacingOccurrences(of: "%@", with: #"{"coding":[{"system":"https://region.example.se/kon","code":"k"}]}"#))
+        #expect(outside.map(\.severity) == [.warning])
+        #expect(outside.first?.expression == ["FamilyMemberHistory.sex"])
+        #expect(outside.first?.diagnostics.contains("extensible") == true)
+        let inside = try problems(history.replacingOccurrences(of: "%@", with: #"{"coding":[{"system":"http://hl7.org/fhir/administrative-gender","code":"female"}]}"#))
+        #expect(inside.isEmpty)
+    }
+
     @Test("que-7: an `exists` enableWhen with a boolean answer is valid (R4 published it as `is Boolean`)")
     func questionnaireExistsIsValid() throws {
         let questionnaire = #"""

@@ -214,7 +214,8 @@ public struct FHIREngine: Sendable {
                 issues[i].expression = issues[i].expression.map { expressionPrefix + Self.dropType($0) }
             }
         }
-        if !issues.isEmpty { throw FHIRError(.invalid, issues: issues) }
+        // Warnings (an extensible binding's code outside its value set) do not refuse a write; $validate shows them.
+        if issues.contains(where: \.isError) { throw FHIRError(.invalid, issues: issues.filter(\.isError)) }
         return object
     }
 

@@ -14,9 +14,11 @@ public struct ElementDefinition: Sendable, Decodable {
     public let targets: [String]
     /// The value set of a required binding (without its version), or nil when the element has none.
     public let requiredBinding: String?
+    /// The value set of an extensible binding the required-binding table also holds: a code outside it is a warning.
+    public let extensibleBinding: String?
 
     enum CodingKeys: String, CodingKey {
-        case path, min, max, types, ref, summary, modifier, targets, binding
+        case path, min, max, types, ref, summary, modifier, targets, binding, extensible
     }
 
     public init(from decoder: any Decoder) throws {
@@ -30,6 +32,7 @@ public struct ElementDefinition: Sendable, Decodable {
         isModifier = try c.decodeIfPresent(Bool.self, forKey: .modifier) ?? false
         targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? []
         requiredBinding = try c.decodeIfPresent(String.self, forKey: .binding)
+        extensibleBinding = try c.decodeIfPresent(String.self, forKey: .extensible)
         isChoice = path.hasSuffix("[x]")
         let last = path.split(separator: ".").last.map(String.init) ?? path
         name = isChoice ? String(last.dropLast(3)) : last

@@ -21,6 +21,9 @@ public struct FHIRIssue: Sendable, Equatable, CustomStringConvertible {
         self.expression = expression
     }
 
+    /// Whether the issue refuses what it is about (an error or fatal); warnings and information do not.
+    public var isError: Bool { severity == .error || severity == .fatal }
+
     public var description: String {
         expression.isEmpty ? diagnostics : "\(expression.joined(separator: ", ")): \(diagnostics)"
     }

@@ -19,8 +19,8 @@ public struct ResourceValidator: Sendable {
         var run = Run(definitions: definitions, valueSets: valueSets)
         run.resource(value, expression: nil, expectedType: expectedType)
         // Invariants assume a structurally sound resource; check them only then.
-        if run.issues.isEmpty, case .object(let object) = value {
-            return InvariantChecker.r4.check(object)
+        if !run.issues.contains(where: \.isError), case .object(let object) = value {
+            return run.issues + InvariantChecker.r4.check(object)
         }
         return run.issues
     }
@@ -148,6 +148,11 @@ public struct ResourceValidator: Sendable {
                     report(.value, "invalid \(typeName): \(problem)", at: expression)
                 } else if let binding = element.requiredBinding, case .string(let code) = value {
                     boundCode(code, binding: binding, expression: expression)
+                } else if let binding = element.extensibleBinding, case .string(let code) = value,
+                          let valueSet = valueSets.valueSets[binding], !valueSet.contains(code: code) {
+                    issues.append(FHIRIssue(severity: .warning, code: .codeInvalid,
+                                            diagnostics: "'\(code)' is not in the value set \(valueSet.title) (\(binding)), which this element is bound to (extensible: allowed only when no code there fits)",
+                                            expression: [expression]))
                 }
                 return
             }
@@ -172,6 +177,18 @@ public struct ResourceValidator: Sendable {
             }
             complex(object, type: type, path: "", expression: expression)
             if typeName == "CodeableConcept", let binding = element.requiredBinding { boundConcept(object, binding: binding, expression: expression) }
+            if typeName == "CodeableConcept" || typeName == "Coding", let binding = element.extensibleBinding, let valueSet = valueSets.valueSets[binding] {
+                let codings = typeName == "Coding" ? [JSONValue.object(object)] : (object["coding"]?.arrayValue ?? [])
+                let inSet = codings.contains { coding in
+                    guard let system = coding.objectValue?["system"]?.stringValue, let code = coding.objectValue?["code"]?.stringValue else { return false }
+                    return valueSet.contains(system: system, code: code)
+                }
+                if !inSet {
+                    issues.append(FHIRIssue(severity: .warning, code: .codeInvalid,
+                                            diagnostics: "no coding is from the value set \(valueSet.title) (\(binding)), which this element is bound to (extensible: allowed only when no code there fits)",
+                                            expression: [expression]))
+                }
+            }
             if typeName == "Identifier" { swedishIdentifier(object, expression: expression) }
             if typeName == "Coding" || typeName == "Identifier" || definitions.type(typeName, derivesFrom: "Quantity") { absoluteSystem(object, expression: expression) }
             if typeName == "Attachment" { attachmentSize(object, expression: expression) }
