@@ -617,14 +617,19 @@ struct SearchSQL {
         var parts: [String] = []
         if query.sortAfter == nil || query.sortAfter?.value != nil {
             let type = b.text(query.type), parameter = b.text(key.parameter)
-            var valued = "SELECT DISTINCT s.\(column) AS k, \(selected) FROM \(table) s JOIN resource r ON r.resource_type = s.resource_type AND r.id = s.id"
+            // SQLite must read the sort index first and in order (its planner, counting rows, otherwise starts
+            // from the resources and sorts them all: 4.6 s for a page at 100,000 patients, 8 ms this way).
+            let sortIndex = dialect == .sqlite ? " INDEXED BY \(table)_lookup\(table == "search_date" && key.descending ? 1 : 0)" : ""
+            let join = dialect == .sqlite ? "CROSS JOIN" : "JOIN"
+            var valued = "SELECT DISTINCT s.\(column) AS k, s.id AS id\(versions ? ", r.version_id" : "") FROM \(table) s\(sortIndex) \(join) resource r"
+                + " ON r.resource_type = s.resource_type AND r.id = s.id"
                 + " WHERE s.resource_type = \(type) AND s.parameter = \(parameter)"
                 + " AND s.\(column) = (SELECT \(aggregate)(o.\(column)) FROM \(table) o\(dialect.owner(table)) WHERE o.resource_type = s.resource_type AND o.id = s.id AND o.parameter = s.parameter)"
             if let cursor = query.sortAfter {
                 valued += " AND " + b.keyset(value: "s.\(column)", id: "s.id", cursor: cursor, descending: key.descending, orNull: false)
             }
             valued += " AND " + b.matches(query.type, query.filters, alias: "r")
-            valued += " ORDER BY s.\(column) \(direction), r.id \(direction) LIMIT " + b.int(Int64(limit))
+            valued += " ORDER BY s.\(column) \(direction), s.id \(direction) LIMIT " + b.int(Int64(limit))
             parts.append("SELECT \(selected.replacingOccurrences(of: "r.", with: "v.")) FROM (\(valued)) AS v")
         }
         var b2 = b
