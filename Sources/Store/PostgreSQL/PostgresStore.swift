@@ -18,6 +18,8 @@ public final class PostgresStore: ResourceStore {
     let onePatientClient: GuardedPostgresClient?
     /// The search planner's index-row counts, kept for `probeSeconds`.
     let probeCounts: ProbeCounts
+    /// Index rows above which a filter counts as broad (`SearchSQL.scanThreshold`; tests lower it to exercise every plan).
+    let scanThreshold: Int
     private let onePatientRunTask: Task<Void, Never>?
     let logger: Logger
     private let compartment = PatientCompartment()
@@ -31,7 +33,7 @@ public final class PostgresStore: ResourceStore {
     /// `analyzeAfterRows`: the fewest resources written through the store before it refreshes the planner's statistics itself.
     /// `waitSeconds`: the longest a request waits for a connection before it is answered "unavailable".
     public init(url: String, maximumConnections: Int = 20, preparedSearchesPerConnection: Int = 64, probeSeconds: Int = 60,
-                analyzeAfterRows: Int = 5_000, waitSeconds: Double = 5, logger: Logger = Logger(label: "karna.store.postgres")) throws {
+                analyzeAfterRows: Int = 5_000, waitSeconds: Double = 5, scanThreshold: Int? = nil, logger: Logger = Logger(label: "karna.store.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let user = components.user
         else {
@@ -62,6 +64,7 @@ public final class PostgresStore: ResourceStore {
         self.logger = logger
         self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
         self.probeCounts = ProbeCounts(seconds: probeSeconds)
+        self.scanThreshold = scanThreshold ?? SearchSQL.scanThreshold
         self.statistics = BulkLoadStatistics(minimumRows: analyzeAfterRows)
         let client = self.client
         self.runTask = Task { await client.run() }
@@ -242,7 +245,7 @@ public final class PostgresStore: ResourceStore {
     /// The page statement for the measured counts of the query's filters.
     private func plannedPage(_ connection: PostgresConnection, _ query: SearchQuery, limit: Int, versions: Bool = false) async throws -> SQLStatement {
         var counts: [(filter: Int, count: Int)] = []
-        for probe in SearchSQL.probes(query, cap: SearchSQL.scanThreshold, dialect: .postgres) {
+        for probe in SearchSQL.probes(query, cap: scanThreshold, dialect: .postgres) {
             let now = Instant.now()
             if let kept = probeCounts.count(probe.statement, now: now) {
                 counts.append((probe.filter, kept))
@@ -254,7 +257,7 @@ public final class PostgresStore: ResourceStore {
             }
             if let last = counts.last, last.count < SearchSQL.settledCount { break }
         }
-        return SearchSQL.plannedPage(query, limit: limit, dialect: .postgres, counts: counts, threshold: SearchSQL.scanThreshold, versions: versions)
+        return SearchSQL.plannedPage(query, limit: limit, dialect: .postgres, counts: counts, threshold: scanThreshold, versions: versions)
     }
 
     public func count(_ query: SearchQuery) async throws -> Int {
@@ -748,7 +751,7 @@ public final class PostgresStore: ResourceStore {
     private func preparedRows(_ parts: [(query: SearchQuery, limit: Int)], versions: Bool) async throws -> [PostgresRow]? {
         guard let onePatientClient, PreparedSearches.applies(to: parts.map(\.query)) else { return nil }
         func page(_ part: (query: SearchQuery, limit: Int)) -> SQLStatement {
-            SearchSQL.plannedPage(part.query, limit: part.limit, dialect: .postgres, counts: [], threshold: SearchSQL.scanThreshold, versions: versions)
+            SearchSQL.plannedPage(part.query, limit: part.limit, dialect: .postgres, counts: [], threshold: scanThreshold, versions: versions)
         }
         let statement = versions ? SearchSQL.withVersions(parts.map { (page($0), $0.query.type) }) : page(parts[0])
         return try await onePatientClient.withConnection { [self] connection in try await prepared.rows(statement, on: connection, logger: logger) }

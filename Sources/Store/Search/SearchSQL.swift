@@ -199,6 +199,9 @@ struct SearchSQL {
         // One patient's records (a chart's searches): the patient reference drives, no need to count.
         if query.filters.contains(where: isOnePatient) { return [] }
         return query.filters.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.compactMap { index, filter in
+            if case .chain(let parameter, let targetTypes, let filters) = filter {
+                return chainProbe(query.type, parameter: parameter, targetTypes: targetTypes, filters: filters, cap: cap, dialect: dialect).map { (index, $0) }
+            }
             guard rank(filter) < 9, case .values(let parameter, let kind, let modifier, let values) = filter else { return nil }
             var b = SearchSQL(dialect: dialect)
             // One capped count per value, summed: an OR of several values would make PostgreSQL combine
@@ -211,6 +214,21 @@ struct SearchSQL {
             let sql = "SELECT " + counts.joined(separator: " + ")
             return (index, SQLStatement(sql: sql, binds: b.binds))
         }
+    }
+
+    /// The probe of a chained filter on one target type with one plain filter (`patient.gender=female`): the
+    /// reference rows to matching targets, up to `cap`. A broad chain is then checked per record read in
+    /// sort order; a narrow one (`patient.identifier=…`) is found first.
+    static func chainProbe(_ type: String, parameter: String, targetTypes: [String], filters: [String: SearchFilter], cap: Int,
+                           dialect: SQLDialect) -> SQLStatement? {
+        guard targetTypes.count == 1, let target = targetTypes.first,
+              case .values(let innerParameter, let kind, let modifier, let values)? = filters[target], !isNegated(modifier, values) else { return nil }
+        var b = SearchSQL(dialect: dialect)
+        let targets = "SELECT id FROM \(table(kind)) WHERE resource_type = \(b.text(target)) AND parameter = \(b.text(innerParameter))"
+            + " AND \(b.anyOf(values, modifier: modifier))"
+        let sql = "SELECT count(*) FROM (SELECT 1 FROM search_reference WHERE resource_type = \(b.text(type)) AND parameter = \(b.text(parameter))"
+            + " AND target_type = \(b.text(target)) AND target_id IN (\(targets)) LIMIT \(b.int(Int64(cap)))) AS probe"
+        return SQLStatement(sql: sql, binds: b.binds)
     }
 
     /// For SQLite, which has no statistics to choose between the two date indexes: the one on `low`
@@ -331,6 +349,8 @@ struct SearchSQL {
         for (n, filter) in ordered.enumerated() {
             if n > 0 || ((scan || checksPerCandidate) && topLevel), case .values(let parameter, let kind, let modifier, let values) = filter {
                 parts.append(correlated(parameter: parameter, kind: kind, modifier: modifier, values: values, type: type, alias: alias))
+            } else if (scan || checksPerCandidate) && topLevel, case .chain(let parameter, let targetTypes, let filters) = filter {
+                parts.append(correlatedChain(parameter: parameter, targetTypes: targetTypes, filters: filters, alias: alias))
             } else {
                 parts.append(condition(filter, type: type, id: "\(alias).id", distinct: topLevel && distinctDriver))
             }
@@ -388,6 +408,33 @@ struct SearchSQL {
         let fence = dialect == .postgres && (checksPerCandidate || driver != nil && (!negate || onePatientDriver)) ? " OFFSET 0" : ""
         return "\(negate ? "NOT EXISTS" : "EXISTS") (SELECT 1 FROM \(table) s\(hint) WHERE s.resource_type = \(alias).resource_type AND s.id = \(alias).id"
             + " AND s.parameter = \(text(parameter)) AND \(alternatives)\(fence))"
+    }
+
+    /// A chained filter (`patient.gender=female`) checked from the candidate: its reference rows, then each
+    /// target's own rows, all by owner. As a set (`IN (every female patient's observations)`) it was built
+    /// anew for every page read in sort order: 240 ms a page at 100,000 patients, 3 ms this way.
+    mutating func correlatedChain(parameter: String, targetTypes: [String], filters: [String: SearchFilter], alias: String) -> String {
+        aliasCounter += 1
+        let link = "x\(aliasCounter)"
+        var alternatives: [String] = []
+        for target in targetTypes {
+            guard let inner = filters[target] else { continue }
+            aliasCounter += 1
+            let candidate = "c\(aliasCounter)"
+            var checks = ["\(candidate).resource_type = \(text(target))", "\(candidate).id = \(link).target_id", dialect.live(candidate)]
+            switch inner {
+            case .values(let innerParameter, let kind, let modifier, let values):
+                checks.append(correlated(parameter: innerParameter, kind: kind, modifier: modifier, values: values, type: target, alias: candidate))
+            case .chain(let innerParameter, let innerTypes, let innerFilters):
+                checks.append(correlatedChain(parameter: innerParameter, targetTypes: innerTypes, filters: innerFilters, alias: candidate))
+            default:
+                checks.append(condition(inner, type: target, id: "\(candidate).id"))
+            }
+            alternatives.append("(\(link).target_type = \(text(target)) AND EXISTS (SELECT 1 FROM resource \(candidate) WHERE "
+                                + checks.joined(separator: " AND ") + "))")
+        }
+        return "EXISTS (SELECT 1 FROM search_reference \(link)\(dialect.owner("search_reference")) WHERE \(link).resource_type = \(alias).resource_type"
+            + " AND \(link).id = \(alias).id AND \(link).parameter = \(text(parameter)) AND (" + (alternatives.isEmpty ? "1 = 0" : alternatives.joined(separator: " OR ")) + "))"
     }
 
     /// Whether a filter selects resources *without* a matching row (`:not`, or the `ne` prefix).
@@ -621,7 +668,11 @@ struct SearchSQL {
             // from the resources and sorts them all: 4.6 s for a page at 100,000 patients, 8 ms this way).
             let sortIndex = dialect == .sqlite ? " INDEXED BY \(table)_lookup\(table == "search_date" && key.descending ? 1 : 0)" : ""
             let join = dialect == .sqlite ? "CROSS JOIN" : "JOIN"
-            var valued = "SELECT DISTINCT s.\(column) AS k, s.id AS id\(versions ? ", r.version_id" : "") FROM \(table) s\(sortIndex) \(join) resource r"
+            // SQLite keeps the page in index order only when the distinct rows name the resource's id
+            // (with the index row's, it sorted every match again: 2.4 s a page at 100,000 patients, 2 ms
+            // this way); PostgreSQL wants the ORDER BY columns in a DISTINCT list as written.
+            let idColumn = dialect == .sqlite ? "r.id" : "s.id"
+            var valued = "SELECT DISTINCT s.\(column) AS k, \(idColumn) AS id\(versions ? ", r.version_id" : "") FROM \(table) s\(sortIndex) \(join) resource r"
                 + " ON r.resource_type = s.resource_type AND r.id = s.id"
                 + " WHERE s.resource_type = \(type) AND s.parameter = \(parameter)"
                 + " AND s.\(column) = (SELECT \(aggregate)(o.\(column)) FROM \(table) o\(dialect.owner(table)) WHERE o.resource_type = s.resource_type AND o.id = s.id AND o.parameter = s.parameter)"
@@ -632,19 +683,21 @@ struct SearchSQL {
             valued += " ORDER BY s.\(column) \(direction), s.id \(direction) LIMIT " + b.int(Int64(limit))
             parts.append("SELECT \(selected.replacingOccurrences(of: "r.", with: "v.")) FROM (\(valued)) AS v")
         }
-        var b2 = b
-        b2.scan = true
-        var missing = "SELECT \(selected) FROM resource r WHERE " + b2.matches(query.type, query.filters, alias: "r")
-            + " AND NOT EXISTS (SELECT 1 FROM \(table) s WHERE s.resource_type = r.resource_type AND s.id = r.id AND s.parameter = \(b2.text(key.parameter)))"
-        if let cursor = query.sortAfter, cursor.value == nil {
-            missing += " AND r.id \(key.descending ? "<" : ">") " + b2.text(cursor.id)
+        // Every record has a `_lastUpdated`: no tail of records without one to look for (that look reads
+        // every record of the type once the valued ones run out: 1.2 s over 600,000 observations).
+        if key.parameter != "_lastUpdated" || parts.isEmpty {
+            var missing = "SELECT \(selected) FROM resource r WHERE " + b.matches(query.type, query.filters, alias: "r")
+                + " AND NOT EXISTS (SELECT 1 FROM \(table) s WHERE s.resource_type = r.resource_type AND s.id = r.id AND s.parameter = \(b.text(key.parameter)))"
+            if let cursor = query.sortAfter, cursor.value == nil {
+                missing += " AND r.id \(key.descending ? "<" : ">") " + b.text(cursor.id)
+            }
+            missing += " ORDER BY r.id \(direction) LIMIT " + b.int(Int64(limit))
+            parts.append("SELECT * FROM (\(missing)) AS m")
         }
-        missing += " ORDER BY r.id \(direction) LIMIT " + b2.int(Int64(limit))
-        parts.append("SELECT * FROM (\(missing)) AS m")
         // UNION ALL reads its parts in order and stops at the limit: the records without a value are
         // read only when the valued ones do not fill the page.
-        let sql = parts.count == 1 ? parts[0] : "SELECT * FROM (" + parts.joined(separator: " UNION ALL ") + ") AS p LIMIT " + b2.int(Int64(limit))
-        return SQLStatement(sql: sql, binds: b2.binds)
+        let sql = parts.count == 1 ? parts[0] : "SELECT * FROM (" + parts.joined(separator: " UNION ALL ") + ") AS p LIMIT " + b.int(Int64(limit))
+        return SQLStatement(sql: sql, binds: b.binds)
     }
 
     /// A record's value for a sort key: the highest (descending) or lowest of its index rows.
