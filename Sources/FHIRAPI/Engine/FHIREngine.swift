@@ -112,10 +112,6 @@ public struct FHIREngine: Sendable {
         default:
             break
         }
-        if let (level, type, id, name) = Self.operationTarget(path), name == "validate", level != .system, let type {
-            try checkType(type)
-            return try await validateOperation(request, type: type, id: try id.map { id throws(FHIRError) in try checkID(id) })
-        }
         if let (level, type, id, name) = Self.operationTarget(path) {
             return try await operation(request, level: level, type: type, id: id, name: name)
         }

@@ -37,8 +37,11 @@ struct OperationTable: Sendable {
         }
     }
 
+    /// The operation at that level, or a type-level one that also answers on instances (`$validate`).
     func entry(level: OperationDescriptor.Level, type: String?, name: String) -> Entry? {
-        entries[Key(level: level, type: type, name: name)]
+        if let entry = entries[Key(level: level, type: type, name: name)] { return entry }
+        guard level == .instance, let entry = entries[Key(level: .type, type: type, name: name)], entry.descriptor.alsoOnInstances else { return nil }
+        return entry
     }
 
     func descriptor(id: String) -> OperationDescriptor? {
@@ -69,7 +72,7 @@ struct OperationTable: Sendable {
         table.register(AccessGateway.operations.filter { $0.resourceType == nil }) { engine, request, _, _, _ in
             try await engine.positionsOperation(request)
         }
-        // $validate on every stored type, at type and instance level (answered by the engine, Validate.swift).
+        // $validate on every stored type, at type and instance level (Validate.swift).
         let validated = Definitions.r4.resourceTypes.filter { FHIREngine.isStored($0) }
         table.register(validated.map { type in
             var operation = OperationDescriptor.type(type, "validate", post: false, "resource:Resource", "mode:code", "profile:uri", module: "FHIRAPI",

@@ -86,22 +86,11 @@ extension FHIREngine {
     /// The `url` of every extension and modifier extension in a resource (contained ones included).
     static func extensionURLs(in value: JSONValue) -> [String] {
         var urls: [String] = []
-        func walk(_ value: JSONValue) {
-            switch value {
-            case .object(let object):
-                for (key, member) in object {
-                    if key == "extension" || key == "modifierExtension", case .array(let items) = member {
-                        urls += items.compactMap { $0.objectValue?["url"]?.stringValue }
-                    }
-                    walk(member)
-                }
-            case .array(let items):
-                items.forEach(walk)
-            default:
-                break
+        value.forEachMember { key, member in
+            if key == "extension" || key == "modifierExtension", case .array(let items) = member {
+                urls += items.compactMap { $0.objectValue?["url"]?.stringValue }
             }
         }
-        walk(value)
         return urls
     }
 

@@ -27,16 +27,7 @@ public struct Definitions: Sendable {
     }
 
     /// The R4 definitions shipped with the package, loaded once.
-    public static let r4: Definitions = {
-        guard let url = Bundle.module.url(forResource: "r4-definitions", withExtension: "json", subdirectory: "Generated")
-            ?? Bundle.module.url(forResource: "r4-definitions", withExtension: "json")
-        else { fatalError("r4-definitions.json is missing from the FHIRCore bundle; run scripts/generate_definitions.py") }
-        do {
-            return try Definitions(data: Data(contentsOf: url))
-        } catch {
-            fatalError("r4-definitions.json cannot be read: \(error)")
-        }
-    }()
+    public static let r4: Definitions = GeneratedFile.load("r4-definitions") { try Definitions(data: $0) }
 
     init(data: Data) throws {
         struct File: Decodable {

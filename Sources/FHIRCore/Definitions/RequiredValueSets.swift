@@ -86,16 +86,7 @@ public struct RequiredValueSets: Sendable {
     public let valueSets: [String: ValueSet]
 
     /// The table shipped with the package, loaded once.
-    public static let r4: RequiredValueSets = {
-        guard let url = Bundle.module.url(forResource: "r4-valuesets", withExtension: "json", subdirectory: "Generated")
-            ?? Bundle.module.url(forResource: "r4-valuesets", withExtension: "json")
-        else { fatalError("r4-valuesets.json is missing from the FHIRCore bundle; run scripts/generate_definitions.py") }
-        do {
-            return try RequiredValueSets(data: Data(contentsOf: url))
-        } catch {
-            fatalError("r4-valuesets.json cannot be read: \(error)")
-        }
-    }()
+    public static let r4: RequiredValueSets = GeneratedFile.load("r4-valuesets") { try RequiredValueSets(data: $0) }
 
     init(data: Data) throws {
         struct File: Decodable {

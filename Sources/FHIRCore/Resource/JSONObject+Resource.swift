@@ -57,8 +57,25 @@ extension JSONValue {
     /// Every `reference` string in this value.
     public func references() -> [String] {
         var found: [String] = []
-        var copy = self
-        copy.rewriteReferences { found.append($0); return nil }
+        forEachMember { key, value in
+            if key == "reference", case .string(let reference) = value { found.append(reference) }
+        }
         return found
+    }
+
+    /// Calls `visit` with every member of every object in this value, depth first in document order:
+    /// the one walk that finds references, extensions and the like.
+    public func forEachMember(_ visit: (_ key: String, _ value: JSONValue) throws -> Void) rethrows {
+        switch self {
+        case .object(let object):
+            for (key, member) in object {
+                try visit(key, member)
+                try member.forEachMember(visit)
+            }
+        case .array(let items):
+            for item in items { try item.forEachMember(visit) }
+        default:
+            break
+        }
     }
 }

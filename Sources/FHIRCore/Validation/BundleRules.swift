@@ -34,13 +34,10 @@ enum BundleRules {
         if type == "document" || type == "message" {
             for (i, entry) in entries.enumerated() {
                 guard let resource = entry?["resource"] else { continue }
-                var unresolved: String?
-                references(in: resource) { reference in
-                    guard unresolved == nil, !reference.hasPrefix("#") else { return }
-                    if fullUrls.contains(reference) { return }
-                    if reference.hasPrefix("urn:") || (!reference.contains("://") && reference.split(separator: "/").count == 2) {
-                        if !fullUrls.contains(where: { $0.hasSuffix("/" + reference) }) { unresolved = reference }
-                    }
+                let unresolved = resource.references().first { reference in
+                    guard !reference.hasPrefix("#"), !fullUrls.contains(reference) else { return false }
+                    return (reference.hasPrefix("urn:") || (!reference.contains("://") && reference.split(separator: "/").count == 2))
+                        && !fullUrls.contains(where: { $0.hasSuffix("/" + reference) })
                 }
                 if let unresolved {
                     issues.append(FHIRIssue(code: .notFound, diagnostics: "in a \(type!) every reference must resolve inside the Bundle; '\(unresolved)' matches no entry's fullUrl",
@@ -60,20 +57,6 @@ enum BundleRules {
                     issues.append(FHIRIssue(code: .value, diagnostics: "a searchset's link url must be absolute; '\(url)' is relative", expression: ["\(at).url"]))
                 }
             }
-        }
-    }
-
-    /// Every `reference` string of the Reference elements under `value`.
-    static func references(in value: JSONValue, _ visit: (String) -> Void) {
-        switch value {
-        case .object(let object):
-            for (key, member) in object {
-                if key == "reference", case .string(let text) = member { visit(text) } else { references(in: member, visit) }
-            }
-        case .array(let items):
-            for item in items { references(in: item, visit) }
-        default:
-            break
         }
     }
 }

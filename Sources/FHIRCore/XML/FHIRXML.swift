@@ -79,11 +79,10 @@ public struct FHIRXML: Sendable {
             }
         }
         // A repeating primitive whose values all carry only extensions has no value array.
-        for (key, value) in object where key.hasPrefix("_") {
+        for key in object.keys where key.hasPrefix("_") {
             if case .array(let values)? = object[String(key.dropFirst())], values.allSatisfy({ $0 == .null }) {
                 object[String(key.dropFirst())] = nil
             }
-            _ = value
         }
     }
 
