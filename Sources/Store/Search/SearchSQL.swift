@@ -396,7 +396,13 @@ struct SearchSQL {
         // SQLite without statistics would probe by value (scanning every row with that code for each
         // candidate); the owner index (resource_type, id, parameter) is the right one per candidate.
         let table = Self.table(kind)
-        let hint = dialect == .sqlite ? " INDEXED BY \(table)_owner" : ""
+        var hint = dialect == .sqlite ? " INDEXED BY \(table)_owner" : ""
+        // A system and a code name one entry of the covering lookup index (type, parameter, code, system,
+        // id): one seek, where the owner index also reads the table's row (a page of 500 laboratory
+        // results of one code sorted by date, checking 10,000 candidates: 92 ms → 18 ms).
+        if dialect == .sqlite, kind == "token", modifier == nil, values.count == 1, case .token(_?, _?) = values[0] {
+            hint = " INDEXED BY search_token_lookup0"
+        }
         // When the store measured which filter to start from, PostgreSQL must not turn a check into a
         // join it starts from instead, trusting statistics that describe a whole index table, not one
         // parameter's values: it began today's appointments at a unit from the unit's 15,000
