@@ -93,10 +93,15 @@ struct SortedPagingTests {
         let store = try await backend.makeStore(scanThreshold: 1)
         try await withAPI(on: store) { api in
             var patients: [(id: String, female: Bool)] = []
-            for female in [true, false, true, false] {
-                let created = try await api.create(#"{"resourceType":"Patient","gender":"\#(female ? "female" : "male")"}"#)
+            // Names with two rows per record, one pair equal: each record is still served once.
+            let names = [#","name":[{"family":"Berg"},{"family":"Ahl"}]"#, #","name":[{"family":"Ek"},{"family":"Ek"}]"#, #","name":[{"family":"Dahl"}]"#, ""]
+            for (female, name) in zip([true, false, true, false], names) {
+                let created = try await api.create(#"{"resourceType":"Patient","gender":"\#(female ? "female" : "male")"\#(name)}"#)
                 patients.append((try #require(created["id"]?.stringValue), female))
             }
+            let p = patients.map(\.id)
+            #expect(try await allPages(api, "/fhir/Patient?_sort=family&_count=1") == [p[0], p[2], p[1], p[3]])
+            #expect(try await allPages(api, "/fhir/Patient?_sort=-family&_count=2") == [p[1], p[2], p[0], p[3]])
             // In write order: 14 observations over the four patients, three without a date, two amended.
             var written: [(id: String, female: Bool, date: String?, final: Bool)] = []
             for i in 0..<14 {
