@@ -118,4 +118,19 @@ struct JSONParserTests {
     @Test func writerEscapesControlCharacters() {
         #expect(JSONWriter.string(.string("a\u{01}\u{1F}\t")) == #""a\u0001\u001f\t""#)
     }
+
+    /// Issue 22, item 6: the entry limit is checked while reading, at the first element over it; the rest
+    /// (here not even well-formed) is never read.
+    @Test func arrayLimitRefusesAtTheFirstElementOver() throws {
+        let limits = JSONLimits(maxArrayElements: 3)
+        #expect(try JSONParser.parse(#"{"entry":[{},{},{}]}"#, limits: limits) != .null)
+        do {
+            _ = try JSONParser.parse(#"{"entry":[{},{},{},{"broken""#, limits: limits)
+            Issue.record("four elements were accepted")
+        } catch {
+            #expect(error.reason == .tooManyElements(3) && error.reason.isLimit)
+            #expect(error.column == 20, "at the fourth element: \(error)")
+            #expect(error.description.contains("KARNA_MAX_BUNDLE_ENTRIES"))
+        }
+    }
 }

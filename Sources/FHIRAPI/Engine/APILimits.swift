@@ -30,7 +30,8 @@ public struct APILimits: Sendable, Equatable {
         self.maxPageSize = maxPageSize
     }
 
-    var json: JSONLimits { JSONLimits(maxDepth: maxJSONDepth, maxStringBytes: maxStringBytes) }
+    /// The parser's limits for a request body: an array longer than a Bundle may be is refused while it is read.
+    var json: JSONLimits { JSONLimits(maxDepth: maxJSONDepth, maxStringBytes: maxStringBytes, maxArrayElements: maxBundleEntries) }
 }
 
 extension APILimits {

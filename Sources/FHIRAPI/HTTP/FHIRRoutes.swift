@@ -112,10 +112,11 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         // FHIR JSON out of the engine becomes FHIR XML for a client that asked for it.
         var converted = response
         do {
-            converted.body = try engine.xml.write(try engine.parseBody(body))
+            // The server's own answer (an $everything Bundle may hold more entries than a request may).
+            converted.body = try engine.xml.write(try JSONParser.parse(body, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)))
             converted.contentType = FHIRHeaders.fhirXML
         } catch {
-            engine.logger.error("an answer could not be written as XML: \(error.description)")
+            engine.logger.error("an answer could not be written as XML: \(error)")
             converted = .outcome(FHIRError(.internalError, code: .exception, "the answer could not be written as XML; ask for JSON (_format=json)"))
         }
         return respond(converted, method: method)

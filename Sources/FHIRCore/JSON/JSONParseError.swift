@@ -7,6 +7,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
             case invalidUTF8
             case tooDeep(Int)
             case stringTooLong(Int)
+            case tooManyElements(Int)
             case duplicateKey(String)
         }
         private let base: Base
@@ -15,11 +16,12 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let invalidUTF8 = Reason(base: .invalidUTF8)
         public static func tooDeep(_ limit: Int) -> Reason { Reason(base: .tooDeep(limit)) }
         public static func stringTooLong(_ limit: Int) -> Reason { Reason(base: .stringTooLong(limit)) }
+        public static func tooManyElements(_ limit: Int) -> Reason { Reason(base: .tooManyElements(limit)) }
         public static func duplicateKey(_ key: String) -> Reason { Reason(base: .duplicateKey(key)) }
 
         public var isLimit: Bool {
             switch base {
-            case .tooDeep, .stringTooLong: true
+            case .tooDeep, .stringTooLong, .tooManyElements: true
             default: false
             }
         }
@@ -30,6 +32,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
             case .invalidUTF8: "the text is not valid UTF-8"
             case .tooDeep(let limit): "nesting is deeper than the limit of \(limit) levels"
             case .stringTooLong(let limit): "a string is longer than the limit of \(limit) bytes"
+            case .tooManyElements(let limit): "an array has more than the limit of \(limit) elements (a Bundle's entries: KARNA_MAX_BUNDLE_ENTRIES)"
             case .duplicateKey(let key): "the property '\(key)' appears twice in one object"
             }
         }

@@ -154,6 +154,7 @@ public struct JSONParser {
         }
         while true {
             skipWhitespace()
+            if elements.count == limits.maxArrayElements { throw error(.tooManyElements(limits.maxArrayElements)) }
             elements.append(try parseValue())
             skipWhitespace()
             guard index < bytes.count else { throw error(.syntax("unexpected end of input inside an array")) }
