@@ -54,7 +54,7 @@ final class ParsedJSON: Sendable {
     func object(of json: [UInt8]) -> JSONObject {
         if let object = cached.withLock({ $0 }) { return object }
         var object = JSONObject()
-        if !json.isEmpty, case .object(let parsed)? = try? JSONParser.parse(json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) {
+        if !json.isEmpty, case .object(let parsed)? = try? JSONParser.parse(json, limits: .serverWritten) {
             object = parsed
         }
         cached.withLock { $0 = object }

@@ -113,7 +113,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         var converted = response
         do {
             // The server's own answer (an $everything Bundle may hold more entries than a request may).
-            converted.body = try engine.xml.write(try JSONParser.parse(body, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)))
+            converted.body = try engine.xml.write(try JSONParser.parse(body, limits: .serverWritten))
             converted.contentType = FHIRHeaders.fhirXML
         } catch {
             engine.logger.error("an answer could not be written as XML: \(error)")

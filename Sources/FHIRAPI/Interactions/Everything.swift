@@ -41,7 +41,7 @@ extension FHIREngine {
         if start != nil || end != nil {
             // The clinical dates are what the search index holds for the resource's date parameters.
             matches = try matches.filter { stored in
-                guard case .object(let object) = try JSONParser.parse(stored.json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) else { return true }
+                guard case .object(let object) = try JSONParser.parse(stored.json, limits: .serverWritten) else { return true }
                 let dates = SearchIndexer.r4.entries(for: object, type: stored.type).dates.filter { $0.parameter != "_lastUpdated" }
                 return dates.isEmpty || dates.contains { $0.high >= (start ?? .min) && $0.low <= (end ?? .max) }
             }

@@ -42,7 +42,7 @@ extension FHIREngine {
     /// The stored bytes, or the `_summary`/`_elements` subset of them.
     func subsetted(_ stored: StoredResource, _ subset: ResourceSubset?) throws -> [UInt8] {
         guard let subset else { return stored.json }
-        guard case .object(let object) = try JSONParser.parse(stored.json, limits: JSONLimits(maxDepth: 512, maxStringBytes: .max)) else {
+        guard case .object(let object) = try JSONParser.parse(stored.json, limits: .serverWritten) else {
             return stored.json
         }
         return JSONWriter.bytes(.object(subset.apply(to: object, definitions: definitions)))

@@ -12,4 +12,7 @@ public struct JSONLimits: Sendable, Equatable {
         self.maxStringBytes = maxStringBytes
         self.maxArrayElements = maxArrayElements
     }
+
+    /// For JSON the server wrote itself (stored resources, its own answers): only a depth guard.
+    public static let serverWritten = JSONLimits(maxDepth: 512, maxStringBytes: .max)
 }

@@ -347,15 +347,27 @@ struct SearchSQL {
             ($0.offset == chosen ? -1 : Self.rank($0.element), $0.offset) < ($1.offset == chosen ? -1 : Self.rank($1.element), $1.offset)
         }.map(\.element)
         for (n, filter) in ordered.enumerated() {
-            if n > 0 || ((scan || checksPerCandidate) && topLevel), case .values(let parameter, let kind, let modifier, let values) = filter {
+            if (scan || checksPerCandidate) && topLevel {
+                parts.append(check(filter, type: type, alias: alias))
+            } else if n > 0, case .values(let parameter, let kind, let modifier, let values) = filter {
                 parts.append(correlated(parameter: parameter, kind: kind, modifier: modifier, values: values, type: type, alias: alias))
-            } else if (scan || checksPerCandidate) && topLevel, case .chain(let parameter, let targetTypes, let filters) = filter {
-                parts.append(correlatedChain(parameter: parameter, targetTypes: targetTypes, filters: filters, alias: alias))
             } else {
                 parts.append(condition(filter, type: type, id: "\(alias).id", distinct: topLevel && distinctDriver))
             }
         }
         return parts.joined(separator: " AND ")
+    }
+
+    /// One filter checked for one candidate record (`alias`) by lookups of its own rows, never as a set of matches.
+    mutating func check(_ filter: SearchFilter, type: String, alias: String) -> String {
+        switch filter {
+        case .values(let parameter, let kind, let modifier, let values):
+            correlated(parameter: parameter, kind: kind, modifier: modifier, values: values, type: type, alias: alias)
+        case .chain(let parameter, let targetTypes, let filters):
+            correlatedChain(parameter: parameter, targetTypes: targetTypes, filters: filters, alias: alias)
+        default:
+            condition(filter, type: type, id: "\(alias).id")
+        }
     }
 
     /// A filter on exactly one Patient by reference (`patient=Patient/1`, `subject=Patient/1`): a patient has few
@@ -427,15 +439,8 @@ struct SearchSQL {
             guard let inner = filters[target] else { continue }
             aliasCounter += 1
             let candidate = "c\(aliasCounter)"
-            var checks = ["\(candidate).resource_type = \(text(target))", "\(candidate).id = \(link).target_id", dialect.live(candidate)]
-            switch inner {
-            case .values(let innerParameter, let kind, let modifier, let values):
-                checks.append(correlated(parameter: innerParameter, kind: kind, modifier: modifier, values: values, type: target, alias: candidate))
-            case .chain(let innerParameter, let innerTypes, let innerFilters):
-                checks.append(correlatedChain(parameter: innerParameter, targetTypes: innerTypes, filters: innerFilters, alias: candidate))
-            default:
-                checks.append(condition(inner, type: target, id: "\(candidate).id"))
-            }
+            let checks = ["\(candidate).resource_type = \(text(target))", "\(candidate).id = \(link).target_id", dialect.live(candidate),
+                          check(inner, type: target, alias: candidate)]
             alternatives.append("(\(link).target_type = \(text(target)) AND EXISTS (SELECT 1 FROM resource \(candidate) WHERE "
                                 + checks.joined(separator: " AND ") + "))")
         }
