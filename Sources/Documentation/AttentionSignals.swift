@@ -81,12 +81,12 @@ public struct AttentionSignals: Sendable {
             let system = allergy.substanceSystem ?? KnownSystems.atc
             guard try terminology.isMember(valueSet: KarnaValueSets.allergens, system: system, code: code) else {
                 throw FHIRError(.invalid, code: .codeInvalid, "substance: \(terminology.problem(system: system, code: code) ?? "'\(code)' is not in \(KarnaValueSets.allergens)")",
-                                expression: ["substance"])
+                                expression: ["substance"], text: "Ämnet finns inte i listan. Välj ett ämne i listan, eller skriv det som fritext.")
             }
             display = terminology.codeSystem(system)?.concepts[code]?.display
         }
         guard allergy.substanceCode != nil || !(allergy.substanceText ?? "").isEmpty else {
-            throw FHIRError(.invalid, code: .required, "an allergy names its substance (a code or a text)", expression: ["substance"])
+            throw FHIRError(.invalid, code: .required, "an allergy names its substance (a code or a text)", expression: ["substance"], text: "Ange ämnet patienten är allergisk mot.")
         }
         try Self.oneOf(allergy.severity, ["mild", "moderate", "severe"], "severity")
         try Self.oneOf(allergy.criticality, ["low", "high", "unable-to-assess"], "criticality")
@@ -121,21 +121,21 @@ public struct AttentionSignals: Sendable {
         _ = try await records.require("Patient", patientID, role: "patient")
         guard try terminology.isMember(valueSet: kind.valueSet, system: KarnaValueSets.attentionSystem, code: code) else {
             let known = (try? terminology.expand(url: kind.valueSet, count: 100).entries.map(\.code).joined(separator: ", ")) ?? ""
-            throw FHIRError(.invalid, code: .codeInvalid, "'\(code)' is not a \(kind.title.lowercased()) signal; use one of \(known)", expression: ["code"])
+            throw FHIRError(.invalid, code: .codeInvalid, "'\(code)' is not a \(kind.title.lowercased()) signal; use one of \(known)", expression: ["code"], text: "Koden hör inte till den sortens uppmärksamhetssignal. Välj i listan.")
         }
         var author = session.principal.authorReference
         if let roleID = decidedByRoleID {
             let role = try await records.require("PractitionerRole", roleID, role: "decidedBy").object
             if kind == .careLimitation, role.code("code", system: Position.system) != "lakare" {
                 throw FHIRError(.invalid, code: .value, "decidedBy: a care limitation is decided by a physician (läkare); PractitionerRole/\(roleID) is not one",
-                                expression: ["decidedBy"])
+                                expression: ["decidedBy"], text: "En vårdbegränsning beslutas av en läkare.")
             }
             author = FHIR.reference("PractitionerRole", roleID, display: role["practitioner"]?.objectValue?["display"]?.stringValue)
         } else if kind == .careLimitation, session.principal.assignment?.position.code != "lakare" {
-            throw FHIRError(.invalid, code: .required, "decidedBy: a care limitation names the physician who decided it", expression: ["decidedBy"])
+            throw FHIRError(.invalid, code: .required, "decidedBy: a care limitation names the physician who decided it", expression: ["decidedBy"], text: "Ange läkaren som beslutade vårdbegränsningen.")
         }
         if let decidedAt, Instant.parse(decidedAt) == nil {
-            throw FHIRError(.invalid, code: .value, "decidedAt must be a date like 2026-11-20; got '\(decidedAt)'", expression: ["decidedAt"])
+            throw FHIRError(.invalid, code: .value, "decidedAt must be a date like 2026-11-20; got '\(decidedAt)'", expression: ["decidedAt"], text: "Beslutsdatum ska vara ett datum, till exempel 2026-11-20.")
         }
         let display = terminology.codeSystem(KarnaValueSets.attentionSystem)?.concepts[code]?.display
         let id = UUID().uuidString.lowercased()
@@ -158,13 +158,13 @@ public struct AttentionSignals: Sendable {
             throw FHIRError(.invalid, code: .value, "only AllergyIntolerance and Flag signals are ended this way")
         }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw FHIRError(.invalid, code: .required, "ending an attention signal needs a reason", expression: ["reason"])
+            throw FHIRError(.invalid, code: .required, "ending an attention signal needs a reason", expression: ["reason"], text: "Skriv skälet till att signalen avslutas.")
         }
         let stored = try await records.require(type, id)
         var resource = stored.object
         let now = Instant.format(milliseconds: Instant.now())
         if type == "Flag" {
-            guard resource["status"]?.stringValue == "active" else { throw refused("Flag/\(id) is not active", expression: ["Flag.status"]) }
+            guard resource["status"]?.stringValue == "active" else { throw refused("Flag/\(id) is not active", expression: ["Flag.status"], text: "Signalen är redan avslutad.") }
             resource["status"] = .string("inactive")
             var period = resource["period"]?.objectValue ?? JSONObject()
             period["end"] = .string(now)
@@ -176,7 +176,7 @@ public struct AttentionSignals: Sendable {
             }())
         } else {
             guard resource.code("clinicalStatus", system: DocumentationCodes.allergyClinical) == "active" else {
-                throw refused("AllergyIntolerance/\(id) is not active", expression: ["AllergyIntolerance.clinicalStatus"])
+                throw refused("AllergyIntolerance/\(id) is not active", expression: ["AllergyIntolerance.clinicalStatus"], text: "Allergin är redan avslutad.")
             }
             resource["clinicalStatus"] = FHIR.concept(DocumentationCodes.allergyClinical, "inactive")
             resource.append("note", FHIR.annotation(reason, author: session.principal, at: Instant.now()))
@@ -221,7 +221,7 @@ public struct AttentionSignals: Sendable {
     static func oneOf(_ value: String?, _ allowed: [String], _ name: String) throws(FHIRError) {
         guard let value else { return }
         guard allowed.contains(value) else {
-            throw FHIRError(.invalid, code: .value, "\(name) must be one of \(allowed.joined(separator: ", ")); got '\(value)'", expression: [name])
+            throw FHIRError(.invalid, code: .value, "\(name) must be one of \(allowed.joined(separator: ", ")); got '\(value)'", expression: [name], text: "Välj ett värde i listan.")
         }
     }
 }

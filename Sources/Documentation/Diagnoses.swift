@@ -36,7 +36,7 @@ public struct Diagnoses: Sendable {
         for (index, code) in codes.enumerated() {
             try requireCode(code, valueSet: KarnaValueSets.diagnoses, system: KnownSystems.icd10SE, parameter: index == 0 ? "main" : "secondary")
         }
-        guard Set(codes).count == codes.count else { throw FHIRError(.invalid, code: .value, "a diagnosis is listed twice", expression: ["secondary"]) }
+        guard Set(codes).count == codes.count else { throw FHIRError(.invalid, code: .value, "a diagnosis is listed twice", expression: ["secondary"], text: "En diagnos står två gånger.") }
         for code in procedures { try requireCode(code, valueSet: KarnaValueSets.procedures, system: KnownSystems.kva, parameter: "procedure") }
         let recorder = session.principal.authorReference
         let now = Instant.format(milliseconds: Instant.now())
@@ -119,7 +119,7 @@ public struct Diagnoses: Sendable {
         let stored = try await records.require("Condition", conditionID)
         var condition = stored.object
         guard condition.code("clinicalStatus", system: DocumentationCodes.conditionClinical) != "resolved" else {
-            throw refused("Condition/\(conditionID) is already resolved", expression: ["Condition.clinicalStatus"])
+            throw refused("Condition/\(conditionID) is already resolved", expression: ["Condition.clinicalStatus"], text: "Problemet är redan avslutat.")
         }
         condition["clinicalStatus"] = FHIR.concept(DocumentationCodes.conditionClinical, "resolved")
         condition["abatementDateTime"] = .string(abatement ?? SwedishDay.today())
@@ -152,7 +152,7 @@ public struct Diagnoses: Sendable {
     func requireCode(_ code: String, valueSet: String, system: String, parameter: String) throws(FHIRError) {
         guard try terminology.isMember(valueSet: valueSet, system: system, code: code) else {
             let problem = terminology.problem(system: system, code: code) ?? "'\(code)' is not in \(terminology.valueSet(valueSet)?.title ?? valueSet)"
-            throw FHIRError(.invalid, code: .codeInvalid, "\(parameter): \(problem)", expression: [parameter])
+            throw FHIRError(.invalid, code: .codeInvalid, "\(parameter): \(problem)", expression: [parameter], text: "Koden \(code) finns inte i listan. Sök och välj en kod i listan.")
         }
     }
 }

@@ -18,12 +18,12 @@ struct SignedNoteRule: WriteRule {
         guard let current, !current.isDeleted else { return }
         let before = current.object["status"]?.stringValue ?? ""
         if before == "entered-in-error" {
-            throw refused("Composition/\(id) is marked entered-in-error and is kept as it is", expression: ["Composition.status"])
+            throw refused("Composition/\(id) is marked entered-in-error and is kept as it is", expression: ["Composition.status"], text: "Anteckningen är makulerad och sparas som den är.")
         }
         guard before == "final" || before == "amended" else { return }
         guard status == "amended" || status == "entered-in-error" else {
             throw refused("Composition/\(id) is signed: it is never overwritten; correct it (status amended, with a Provenance giving the reason) or mark it entered-in-error",
-                          expression: ["Composition.status"])
+                          expression: ["Composition.status"], text: "Anteckningen är signerad och skrivs aldrig över. Rätta den med ett skäl, eller makulera den.")
         }
         let hasProvenance = commit.contains { operation in
             guard operation.type == "Provenance", case .create(let provenance, _) = operation.kind else { return false }
@@ -39,7 +39,7 @@ struct SignedNoteRule: WriteRule {
 
     func checkDelete(_ current: StoredResource, commit: [WriteOperation], session: PatientDataSession) async throws {
         guard current.object["status"]?.stringValue != "preliminary" else { return }
-        throw refused("Composition/\(current.id) is part of the journal and is kept; mark it entered-in-error instead of deleting it")
+        throw refused("Composition/\(current.id) is part of the journal and is kept; mark it entered-in-error instead of deleting it", text: "Anteckningen är en del av journalen och sparas. Makulera den i stället.")
     }
 
     static func hasLegalAttester(_ note: JSONObject) -> Bool {

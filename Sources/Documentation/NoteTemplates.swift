@@ -103,7 +103,7 @@ public struct NoteTemplate: Codable, Sendable, Equatable {
 
     /// Checks a configured set: names what is wrong and where.
     static func validate(_ templates: [NoteTemplate], positions: Set<String>) throws(FHIRError) {
-        guard !templates.isEmpty else { throw FHIRError(.invalid, code: .required, "at least one note template is needed") }
+        guard !templates.isEmpty else { throw FHIRError(.invalid, code: .required, "at least one note template is needed", text: "Minst en anteckningsmall behövs.") }
         var codes = Set<String>()
         for (i, template) in templates.enumerated() {
             let path = "templates[\(i)]"

@@ -208,10 +208,10 @@ public struct Notes: Sendable {
         let signer = try Self.author(session)
         let mustSign = Self.signerRoleID(note)
         guard mustSign == signer.assignmentID else {
-            throw FHIRError(.forbidden, code: .forbidden, "only \(Self.signerDisplay(note)) signs this note (the author, or the responsible for a transcription)")
+            throw FHIRError(.forbidden, code: .forbidden, "only \(Self.signerDisplay(note)) signs this note (the author, or the responsible for a transcription)", text: "Bara \(Self.signerDisplay(note)) signerar anteckningen (författaren, eller den ansvarige för en diktering).")
         }
         guard session.principal.permissions.sign else {
-            throw FHIRError(.forbidden, code: .forbidden, "your position (\(signer.position.display)) may not sign notes")
+            throw FHIRError(.forbidden, code: .forbidden, "your position (\(signer.position.display)) may not sign notes", text: "Din befattning (\(signer.position.display)) får inte signera anteckningar.")
         }
         let template = try await template(Self.templateCode(note), session: session)
         let texts = Self.sectionTexts(note)
@@ -219,7 +219,7 @@ public struct Notes: Sendable {
         guard missing.isEmpty else {
             throw FHIRError(.conflict, code: .businessRule,
                             "a \(template.title.lowercased()) is signed with every mandatory heading written; missing: \(missing.map(\.title).joined(separator: ", "))",
-                            expression: missing.map { "section[\($0.code)]" })
+                            expression: missing.map { "section[\($0.code)]" }, text: "Alla obligatoriska sökord måste vara ifyllda för att signera. Saknas: \(missing.map(\.title).joined(separator: ", ")).")
         }
         note["status"] = .string("final")
         note["attester"] = .array([FHIR.object([("mode", .string("legal")), ("time", .string(Instant.format(milliseconds: Instant.now()))),
@@ -239,22 +239,22 @@ public struct Notes: Sendable {
                           expression: ["Composition.status"])
         }
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty else { throw FHIRError(.invalid, code: .required, "a correction needs a reason", expression: ["reason"]) }
+        guard !reason.isEmpty else { throw FHIRError(.invalid, code: .required, "a correction needs a reason", expression: ["reason"], text: "Skriv skälet till rättelsen.") }
         let corrector = try Self.author(session)
         let template = try await template(Self.templateCode(note), session: session)
         try Self.requireCareGiver(corrector, note: note, template: template, doing: "correct")
         guard session.principal.permissions.sign else {
-            throw FHIRError(.forbidden, code: .forbidden, "your position (\(corrector.position.display)) may not sign, so it may not correct a signed note")
+            throw FHIRError(.forbidden, code: .forbidden, "your position (\(corrector.position.display)) may not sign, so it may not correct a signed note", text: "Din befattning (\(corrector.position.display)) får inte signera, och därför inte rätta en signerad anteckning.")
         }
         var texts = Self.sectionTexts(note)
         for (code, text) in sections { texts[code] = text }
         note["section"] = .array(try checkedSections(texts, template: template))
         let changed = Self.changedHeadings(from: stored.object, to: note)
-        guard !changed.isEmpty else { throw FHIRError(.invalid, code: .value, "the correction changes no heading", expression: ["section"]) }
+        guard !changed.isEmpty else { throw FHIRError(.invalid, code: .value, "the correction changes no heading", expression: ["section"], text: "Rättelsen ändrar inget sökord.") }
         let missing = template.headings.filter { $0.mandatory && (texts[$0.code] ?? "").isEmpty }
         guard missing.isEmpty else {
             throw FHIRError(.conflict, code: .businessRule, "a correction may not empty a mandatory heading: \(missing.map(\.title).joined(separator: ", "))",
-                            expression: missing.map { "section[\($0.code)]" })
+                            expression: missing.map { "section[\($0.code)]" }, text: "En rättelse får inte tömma ett obligatoriskt sökord: \(missing.map(\.title).joined(separator: ", ")).")
         }
         let now = Instant.format(milliseconds: Instant.now())
         note["status"] = .string("amended")
@@ -271,9 +271,9 @@ public struct Notes: Sendable {
     public func markEnteredInError(noteID: String, reason: String, session: PatientDataSession) async throws -> StoredResource {
         let stored = try await Records(session: session).require("Composition", noteID)
         var note = stored.object
-        guard note["status"]?.stringValue != "entered-in-error" else { throw refused("Composition/\(noteID) is already marked entered-in-error") }
+        guard note["status"]?.stringValue != "entered-in-error" else { throw refused("Composition/\(noteID) is already marked entered-in-error", text: "Anteckningen är redan makulerad.") }
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty else { throw FHIRError(.invalid, code: .required, "marking a note entered-in-error needs a reason", expression: ["reason"]) }
+        guard !reason.isEmpty else { throw FHIRError(.invalid, code: .required, "marking a note entered-in-error needs a reason", expression: ["reason"], text: "Skriv skälet till makuleringen.") }
         let actor = try Self.author(session)
         if Self.writerRoleID(note) != actor.assignmentID {
             let template = try await template(Self.templateCode(note), session: session)
@@ -368,7 +368,7 @@ public struct Notes: Sendable {
     func checkedSections(_ texts: [String: String], template: NoteTemplate) throws(FHIRError) -> [JSONValue] {
         for code in texts.keys where template.heading(code) == nil {
             throw FHIRError(.invalid, code: .value, "'\(code)' is not a heading (sökord) of \(template.title.lowercased()); its headings are \(template.headings.map(\.code).joined(separator: ", "))",
-                            expression: ["section[\(code)]"])
+                            expression: ["section[\(code)]"], text: "Sökordet hör inte till mallen.")
         }
         var sections: [JSONValue] = []
         for heading in template.headings {
@@ -376,7 +376,7 @@ public struct Notes: Sendable {
             if text.isEmpty { continue }
             guard text.count <= settings.maximumSectionCharacters else {
                 throw FHIRError(.tooLarge, code: .tooLong, "the heading \(heading.title) holds \(text.count) characters; at most \(settings.maximumSectionCharacters) (KARNA_MAX_SECTION_CHARACTERS)",
-                                expression: ["section[\(heading.code)]"])
+                                expression: ["section[\(heading.code)]"], text: "Sökordet \(heading.title) har \(text.count) tecken; högst \(settings.maximumSectionCharacters) får plats.")
             }
             sections.append(FHIR.object([
                 ("title", .string(heading.title)),
@@ -405,7 +405,7 @@ public struct Notes: Sendable {
     static func author(_ session: PatientDataSession) throws(FHIRError) -> Author {
         let principal = session.principal
         guard principal.kind == .practitioner, let assignment = principal.assignment else {
-            throw FHIRError(.forbidden, code: .forbidden, "notes are written by a practitioner in an assignment (medarbetaruppdrag)")
+            throw FHIRError(.forbidden, code: .forbidden, "notes are written by a practitioner in an assignment (medarbetaruppdrag)", text: "Anteckningar skrivs av vårdpersonal i ett medarbetaruppdrag.")
         }
         return Author(assignmentID: assignment.id, name: principal.displayName, position: assignment.position, unitID: assignment.unitID, unitName: assignment.unitName,
                       reference: FHIR.reference("PractitionerRole", assignment.id, display: "\(principal.displayName), \(assignment.position.display)"))

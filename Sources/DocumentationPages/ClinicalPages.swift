@@ -71,7 +71,7 @@ extension DocumentationPages {
         context["procedures"] = options(KarnaValueSets.procedures, count: 1_000)
         context["kinds"] = AttentionSignals.Kind.allCases.map { kind -> [String: Any] in
             ["kind": kind.rawValue, "title": kind.title, "codes": options(kind.valueSet, count: 100).map { option in
-                ["code": option["code"] ?? "", "display": option["display"] ?? "", "selected": values["code"] == option["code"]] as [String: Any] }]
+                ["kind": kind.rawValue, "code": option["code"] ?? "", "display": option["display"] ?? "", "selected": values["code"] == option["code"]] as [String: Any] }]
         }
         if let form {
             for (field, value) in values { context["\(form.rawValue)-\(field)".replacingOccurrences(of: "-", with: "_")] = value }

@@ -100,14 +100,14 @@ extension DocumentationPages {
                                                                      sections: sections), session: session)
         } catch let error as FHIRError where error.category == .invalid || error.category == .forbidden {
             return try await noteForm(patientID: patientID, request: request, user: user, values: form,
-                                      error: error.issues.map(\.diagnostics).joined(separator: " "), status: .badRequest)
+                                      error: Self.said(error), status: .badRequest)
         }
         guard form["action"] == "signera" else { return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(written.id)") }
         do {
             _ = try await documentation.notes.sign(noteID: written.id, session: session)
         } catch let error as FHIRError where error.category == .invalid || error.category == .forbidden || error.category == .conflict {
             return try await journal(patientID: patientID, request: request, user: user,
-                                     notice: "Anteckningen sparades som utkast men signerades inte: \(error.issues.map(\.diagnostics).joined(separator: " "))")
+                                     notice: "Anteckningen sparades som utkast men signerades inte: \(Self.said(error))")
         }
         return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(written.id)")
     }
@@ -196,7 +196,7 @@ extension DocumentationPages {
             var values = form
             values["correctReason"] = reason
             return try await notePage(noteID: noteID, user: user, values: change == .correct ? values : [:],
-                                      errors: ["error": error.issues.map(\.diagnostics).joined(separator: " ")], status: .badRequest)
+                                      errors: ["error": Self.said(error)], status: .badRequest)
         }
         return Self.redirect("/anteckningar/\(noteID)")
     }

@@ -32,7 +32,7 @@ extension DocumentationPages {
         do {
             templates = try JSONDecoder().decode([NoteTemplate].self, from: Data((form["templates"] ?? "").utf8))
         } catch {
-            return try await refused(["templates": "Mallarna är inte giltig JSON i rätt form: \(error.localizedDescription)"])
+            return try await refused(["templates": "Mallarna är inte giltig JSON i rätt form: \(Self.where(error))."])
         }
         do {
             try await documentation.notes.configureTemplates(templates, positions: Set(try await session.positions().map(\.code)), session: session)
@@ -40,5 +40,18 @@ extension DocumentationPages {
             return try await refused(["templates": Self.said(error)])
         }
         return Self.redirect("/admin/mallar?klar=Mallarna%20%C3%A4r%20sparade")
+    }
+
+    /// Where a template list fails to decode, in Swedish (the decoder's own message is English).
+    static func `where`(_ error: any Error) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.isEmpty ? "överst" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?: return "fältet ”\(key.stringValue)” saknas vid \(path(context.codingPath))"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?: return "fel sorts värde vid \(path(context.codingPath))"
+        case .dataCorrupted(let context)?: return context.codingPath.isEmpty ? "texten är inte JSON" : "ogiltigt värde vid \(path(context.codingPath))"
+        default: return "texten kunde inte läsas"
+        }
     }
 }

@@ -102,15 +102,17 @@ public enum KarnaApplication {
         router.add(middleware: CrossOrigin(origins: AllowedOrigins(configured: services.configuration.corsOrigins, clients: services.tokens.clients)))
         router.add(middleware: Unavailable())
         let engine = services.engine
-        router.get("health") { _, _ in "ok\n" }
         let configuration = services.configuration
-        try await WebApp<KarnaRequestContext>(
+        let webApp = try await WebApp<KarnaRequestContext>(
             settings: WebSettings(sessionSeconds: configuration.sessionSeconds, fhirBaseURL: configuration.baseURL,
                                   maximumSearchResults: configuration.webSearchRows, maximumBookRows: configuration.webBookRows,
                                   maximumLogRows: configuration.webLogRows, sessionMaximumSeconds: configuration.sessionMaximumSeconds),
             gateway: services.gateway, accounts: services.accounts, tokens: services.tokens,
             modules: services.pages, logger: Logger(label: "karna.web")
-        ).register(on: router)
+        )
+        router.add(middleware: webApp.notFoundPage)
+        router.get("health") { _, _ in "ok\n" }
+        webApp.register(on: router)
         FHIRRoutes<KarnaRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
         AuthRoutes<KarnaRequestContext>(tokens: services.tokens, accounts: services.accounts, directory: services.gateway.directory,
                                         fhirBaseURL: services.configuration.baseURL, sessionSeconds: services.configuration.sessionSeconds)

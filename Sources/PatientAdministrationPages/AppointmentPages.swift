@@ -139,8 +139,10 @@ extension AdministrationPages {
             context["days"] = (0..<7).map { offset -> [String: Any] in
                 let day = monday + offset
                 let rows = times.filter { (slotObjects[$0.id]?["start"]?.stringValue).flatMap(Instant.parse).map(SwedishTime.day(of:)) == day }
-                return ["name": Self.dayName(day), "href": view.href(day: day, week: false), "rows": rows.map(row),
-                        "free": rows.filter { slotObjects[$0.id]?["status"]?.stringValue == "free" }.count, "booked": rows.filter { bySlot[$0.id] != nil }.count]
+                let items = rows.map(row)
+                // Free means bookable: a free time already passed is not counted.
+                return ["name": Self.dayName(day), "href": view.href(day: day, week: false), "rows": items,
+                        "free": items.filter { $0["free"] as? Bool == true }.count, "booked": items.filter { $0["booked"] as? Bool == true }.count]
             }
         } else {
             context["rows"] = times.map(row)
@@ -276,7 +278,7 @@ extension AdministrationPages {
         do {
             found = try await administration.registry.find(typed, limit: 2, session: session)
         } catch let error as FHIRError where error.category == .invalid {
-            return try await problem("Numret är inte giltigt: " + error.issues.map(\.diagnostics).joined(separator: " "))
+            return try await problem("Numret är inte giltigt: " + Self.said(error))
         }
         guard found.count == 1, Display.identity(found[0].object) != nil else {
             return try await problem(found.isEmpty ? "Ingen patient med det numret. Registrera patienten först." : "Ange ett personnummer, inte ett namn.")
@@ -287,7 +289,7 @@ extension AdministrationPages {
             let when = Display.clock(booking.appointment.object["start"]?.stringValue)
             return Self.redirect(view.href(extra: "&klar=" + (("Bokad: \(Display.name(found[0].object)) kl. \(when)").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")))
         } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
-            return try await problem(error.issues.map(\.diagnostics).joined(separator: " "))
+            return try await problem(Self.said(error))
         }
     }
 
@@ -329,7 +331,7 @@ extension AdministrationPages {
         guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
         let session = user.data(gateway, action: waiting ? "book-from-waiting-list" : "move-appointment")
         guard let appointment = try await session.read(type: "Appointment", id: appointmentID) else {
-            throw FHIRError(.notFound, code: .notFound, "Appointment/\(appointmentID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Appointment/\(appointmentID) does not exist", text: "Bokningen finns inte.")
         }
         let visit = appointment.object.code("serviceType", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:))
         let free = try await administration.book.findFreeSlots(scheduleID: nil, unitID: assignment.unitID, visitType: visit, from: Instant.now(),
@@ -367,7 +369,7 @@ extension AdministrationPages {
             let day = (moved.object["start"]?.stringValue).flatMap(Instant.parse).map(SwedishTime.day(of:)) ?? SwedishTime.today
             return Self.redirect("/tidbok?dag=\(SwedishTime.formatDay(day))&klar=Bes%C3%B6ket%20%C3%A4r%20flyttat")
         } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
-            return try await chooseTime(appointmentID: appointmentID, waiting: waiting, request, user, error: error.issues.map(\.diagnostics).joined(separator: " "))
+            return try await chooseTime(appointmentID: appointmentID, waiting: waiting, request, user, error: Self.said(error))
         }
     }
 

@@ -80,7 +80,7 @@ extension AdministrationPages {
         do {
             payment = try await administration.cashier.pay(encounterID: encounterID, method: method, session: session)
         } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
-            return try await paymentPage(encounterID: encounterID, user, error: error.issues.map(\.diagnostics).joined(separator: " "), method: method.rawValue)
+            return try await paymentPage(encounterID: encounterID, user, error: Self.said(error), method: method.rawValue)
         }
         var context = layout(user, title: "Kvitto \(payment.receiptNumber)", nav: "navCashier")
         context["receiptNumber"] = payment.receiptNumber

@@ -17,7 +17,7 @@ extension AdministrationPages {
         do {
             found = try await administration.registry.find(text, limit: settings.maximumSearchResults, session: user.data(gateway, action: "patient-search"))
         } catch let error as FHIRError where error.category == .invalid {
-            context["error"] = error.issues.map(\.diagnostics).joined(separator: " ")
+            context["error"] = Self.said(error)
             return pages.page("patients", context, status: .badRequest)
         }
         // One match by an exact identity opens the chart at once, as a clerk expects.

@@ -18,7 +18,7 @@ extension AdministrationPages {
             return try await accessPage(patientID: patientID, status: accessStatus, user: user, form: [:], errors: [:])
         }
         guard let patient = try await session.read(type: "Patient", id: patientID) else {
-            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist", text: "Patienten finns inte i Kärna.")
         }
         var context = layout(user, title: "Ny remiss")
         context["patientID"] = patientID
@@ -50,7 +50,7 @@ extension AdministrationPages {
                                                            fromUnitID: nil, session: user.data(gateway, action: "send-referral"))
         } catch let error as FHIRError where error.category == .invalid {
             let field = error.issues.first?.expression.first.flatMap { ["unit": "unit", "question": "question", "priority": "priority"][$0] } ?? "question"
-            return try await referralForm(patientID: patientID, user, values: form, errors: [field: error.issues.map(\.diagnostics).joined(separator: " ")],
+            return try await referralForm(patientID: patientID, user, values: form, errors: [field: Self.said(error)],
                                           status: .badRequest)
         }
         return Self.redirect("/remisser/\(sent.task.id)?klar=Remissen%20%C3%A4r%20skickad")
@@ -164,7 +164,7 @@ extension AdministrationPages {
                                                        session: user.data(gateway, action: "referral-\(event.rawValue)"))
         } catch let error as FHIRError where error.category == .invalid {
             let field = error.issues.first?.expression.first == "unit" ? "\(step)-unit" : step
-            return try await referralPage(taskID: taskID, request, user, errors: [field: error.issues.map(\.diagnostics).joined(separator: " ")],
+            return try await referralPage(taskID: taskID, request, user, errors: [field: Self.said(error)],
                                           values: [step: text ?? "", "unit": user.form["unit"] ?? ""], status: .badRequest)
         }
         let done = ["ta-emot": "Remissen är mottagen", "acceptera": "Remissen är accepterad", "avvisa": "Remissen är avvisad",

@@ -35,7 +35,7 @@ extension AdministrationPages {
     static var relationCodes: String { "http://terminology.hl7.org/CodeSystem/v3-RoleCode" }
 
     func registerPage(_ user: User, values: [String: String] = [:], errors: [String: String] = [:], message: String? = nil,
-                      status: HTTPResponse.Status = .ok) -> Response {
+                      existingID: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         var context = layout(user, title: "Registrera patient", nav: "navRegister")
         context["fields"] = Self.registrationFields.map { field -> [String: Any] in
             var item: [String: Any] = ["name": field.name, "label": field.label, "required": field.required, "value": values[field.name] ?? "",
@@ -51,6 +51,7 @@ extension AdministrationPages {
             return item
         }
         if let message { context["error"] = message }
+        if let existingID { context["existingHref"] = "/patienter/\(existingID)" }
         return pages.page("register", context, status: status)
     }
 
@@ -61,7 +62,7 @@ extension AdministrationPages {
         do {
             identity = try SwedishPersonalIdentity(form["identity"] ?? "")
         } catch {
-            errors["identity"] = (form["identity"] ?? "").isEmpty ? "Ange personnummer eller samordningsnummer." : "Numret är inte giltigt: \(error.description)."
+            errors["identity"] = (form["identity"] ?? "").isEmpty ? "Ange personnummer eller samordningsnummer." : "Numret är inte giltigt. \(error.text)"
         }
         for (name, text) in [("given", "Ange förnamn."), ("family", "Ange efternamn.")] where (form[name] ?? "").isEmpty { errors[name] = text }
         let filled = { (name: String) in !(form[name] ?? "").isEmpty }
@@ -69,7 +70,7 @@ extension AdministrationPages {
         var guardian: SwedishPersonalIdentity?
         if filled("guardianIdentity") {
             do { guardian = try SwedishPersonalIdentity(form["guardianIdentity"] ?? "") } catch {
-                errors["guardianIdentity"] = "Numret är inte giltigt: \(error.description)."
+                errors["guardianIdentity"] = "Numret är inte giltigt. \(error.text)"
             }
         }
         if (filled("guardianIdentity") || filled("guardianPhone")), !filled("guardianName") { errors["guardianName"] = "Ange vårdnadshavarens namn." }
@@ -134,8 +135,11 @@ extension AdministrationPages {
             _ = try await user.data(gateway, action: "register-patient").commit(writes)
         } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
             // The one-record-per-number rule names the existing record: the clerk opens it instead.
-            return registerPage(user, values: form, errors: ["identity": error.issues.map(\.diagnostics).joined(separator: " ")],
-                                message: "Patienten registrerades inte.", status: error.category == .conflict ? .conflict : .badRequest)
+            // The clerk opens the record that has the number instead: the page links to it.
+            let existing = error.category == .conflict
+                ? try await administration.registry.find(identity.canonical, limit: 1, session: user.data(gateway, action: "patient-search")).first?.id : nil
+            return registerPage(user, values: form, errors: ["identity": Self.said(error)], message: "Patienten registrerades inte.",
+                                existingID: existing, status: error.category == .conflict ? .conflict : .badRequest)
         }
         return Self.redirect("/patienter/\(id)")
     }

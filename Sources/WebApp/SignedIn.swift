@@ -44,9 +44,12 @@ struct SignIn<Parent: RequestContext>: RouterMiddleware {
         case .user(let user):
             var context = context
             context.signedIn = user
+            // References without a display read by name on every page (Display.reference): the organisation's and the user's own.
+            var names = try await app.gateway.directory.referenceNames()
+            names["Practitioner/\(user.principal.id)"] = user.principal.displayName
             let response: Response
             do {
-                response = try await next(request, context)
+                response = try await Display.$names.withValue(names) { try await next(request, context) }
             } catch let error as FHIRError {
                 response = app.failure(error, user: user)
             } catch {

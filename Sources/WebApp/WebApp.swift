@@ -217,15 +217,17 @@ public struct WebApp<Context: RequestContext>: Sendable {
         default: ("Något gick fel", .internalServerError)
         }
         if status == .internalServerError { logger.error("web app: \(error)") }
-        return message(user: user, heading: heading, text: error.issues.map(\.diagnostics).joined(separator: " "), status: status)
+        return message(user: user, heading: heading, text: Self.said(error), technical: error.text == nil ? error.description : nil, status: status)
     }
 
-    public func message(user: User?, heading: String, text: String, detail: String? = nil, status: HTTPResponse.Status) -> Response {
+    /// A page with one message; `technical` is the module's own words (in English, for support), folded away under the Swedish text.
+    public func message(user: User?, heading: String, text: String, detail: String? = nil, technical: String? = nil, status: HTTPResponse.Status) -> Response {
         var context: [String: Any] = user.map { layout($0, title: heading) } ?? ["title": heading]
         context["heading"] = heading
         context["text"] = text
         context["alarm"] = status.code >= 400
         if let detail { context["detail"] = detail }
+        if let technical { context["technical"] = technical }
         context["backHref"] = user == nil ? "/login" : "/start"
         context["backText"] = user == nil ? "Till inloggningen" : "Till startsidan"
         return pages.page("message", context, status: status)
@@ -261,8 +263,20 @@ public struct WebApp<Context: RequestContext>: Sendable {
     /// A page cursor's value (from a query or a form field): a sequence number, else none.
     public static func cursor(_ value: String?) -> Int64? { value.flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil } }
 
-    /// A module's refusal in words, for a form's message.
-    public static func said(_ error: FHIRError) -> String { error.issues.map(\.diagnostics).joined(separator: " ") }
+    /// A module's refusal in Swedish words, for a form's message: the issues' own texts, else what its kind of refusal means.
+    /// (The English diagnostics are for integrators and the log; a person is never shown them as the message.)
+    public static func said(_ error: FHIRError) -> String {
+        if let text = error.text { return text }
+        return switch error.category {
+        case .forbidden: "Du har inte behörighet att göra det här."
+        case .notFound, .gone: "Uppgiften finns inte."
+        case .conflict, .preconditionFailed: "Uppgiften hann ändras av någon annan, eller strider mot en regel. Ladda om sidan och försök igen."
+        case .invalid, .unprocessable: "Uppgifterna är inte giltiga. Kontrollera det du skrev."
+        case .tooLarge: "För mycket på en gång. Begränsa och försök igen."
+        case .busy: "Kärna är hårt belastad just nu. Försök igen om en stund."
+        default: "Något gick fel. Försök igen, och kontakta support om det upprepas."
+        }
+    }
 
     /// The app's CSS and script, from the bundle; only the names shipped are served.
     func staticFile(_ name: String) throws -> Response {

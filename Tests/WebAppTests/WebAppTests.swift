@@ -49,7 +49,13 @@ struct Browser {
             let name = String(pair[0]), value = pair.count > 1 ? String(pair[1]) : ""
             if value.isEmpty || header.contains("Max-Age=0") { cookies[name] = nil } else { cookies[name] = value }
         }
-        return Page(status: Int(response.status.code), location: response.headers[.location], html: String(buffer: response.body))
+        let page = Page(status: Int(response.status.code), location: response.headers[.location], html: String(buffer: response.body))
+        // Every page any test opens is read as a person would: Swedish words and display names only.
+        if response.headers[.contentType]?.hasPrefix("text/html") == true {
+            for sentence in VisibleText.englishSentences(page.html) { Issue.record("English on \(method) \(path): \"\(sentence)\"") }
+            for reference in VisibleText.rawReferences(page.html) { Issue.record("a raw reference on \(method) \(path): \(reference)") }
+        }
+        return page
     }
 }
 
@@ -297,7 +303,7 @@ struct WebAppTests {
             #expect(after.html.contains("Bokad: Ek, Greta kl. 08:00") && after.html.contains("Checka in"))
             let appointment = try #require(after.html.firstMatch(of: /action="\/tidbok\/([^\/"]+)\/checka-in"/)?.1).description
             let taken = try await browser.send(.post, "/tidbok/boka", form: [("formToken", token), ("returnTo", returnTo), ("slot", slot), ("patient", "19500203-9286")])
-            #expect(taken.status == 400 && taken.html.contains("not free"), "a taken time cannot be booked twice")
+            #expect(taken.status == 400 && taken.html.contains("Tiden är inte ledig längre"), "a taken time cannot be booked twice")
             let noReason = try await browser.send(.post, "/tidbok/\(appointment)/avboka", form: [("formToken", token), ("returnTo", returnTo), ("slot", slot), ("reason", "")])
             #expect(noReason.status == 400 && noReason.html.contains("Ange varför tiden avbokas"))
             #expect(try await browser.send(.get, "/tidbok?dag=\(tomorrow)&vy=vecka").html.contains("Ek, Greta"))
@@ -325,11 +331,11 @@ struct WebAppTests {
             let form = try await browser.send(.get, "/kassa/\(encounter)")
             #expect(form.html.contains("200 kr") && form.html.contains("Betalt 0 av"))
             let noType = try await browser.send(.post, "/kassa/e1/betala", form: [("formToken", token), ("method", "kort")])
-            #expect(noType.status == 400 && noType.html.contains("visit type"), "a contact without a visit type is refused on the page")
+            #expect(noType.status == 400 && noType.html.contains("Kontakten saknar besökstyp"), "a contact without a visit type is refused on the page")
             let paid = try await browser.send(.post, "/kassa/\(encounter)/betala", form: [("formToken", token), ("method", "kort")])
             #expect(paid.status == 200 && paid.html.contains("Kvitto K") && paid.html.contains(": 200 kr") && paid.html.contains("KVITTO"))
             let twice = try await browser.send(.post, "/kassa/\(encounter)/betala", form: [("formToken", token), ("method", "kort")])
-            #expect(twice.status == 400 && twice.html.contains("already paid"))
+            #expect(twice.status == 400 && twice.html.contains("Besöket är redan betalt"))
             #expect(try await browser.send(.get, "/kassa").html.contains("Betald"))
             let report = try await browser.send(.get, "/kassa/dagsrapport")
             #expect(report.status == 200 && report.html.contains("1 betalningar, totalt <strong>200 kr</strong>"))
@@ -438,7 +444,7 @@ struct WebAppTests {
             #expect(decided.status == 303)
             #expect(!(try await rev.send(.get, "/loggranskning?flagga=emergency-access").html.contains("/loggranskning/\(sequence)/beslut")), "decided: out of the queue")
             let patientLog = try await rev.send(.get, "/loggranskning/patient/p2")
-            #expect(patientLog.html.contains("justified by Practitioner/rev: Akut situation") && patientLog.html.contains("Doktor Ek"))
+            #expect(patientLog.html.contains("Befogad, beslutat av Granskare Gran: Akut situation") && patientLog.html.contains("Doktor Ek"))
             let userLog = try await rev.send(.get, "/loggranskning/anvandare?id=Practitioner%2Fdoc")
             #expect(userLog.status == 200 && userLog.html.contains("Logg för användaren Doktor Ek") && userLog.html.contains("Främling"))
         }
@@ -991,7 +997,7 @@ struct WebAppTests {
             #expect(stored.object["birthDate"]?.stringValue == "1912-12-12" && stored.object["gender"]?.stringValue == "male")
 
             let again = try await browser.send(.post, "/registrera", form: [("formToken", token), ("identity", "191212121212"), ("given", "T"), ("family", "T")])
-            #expect(again.status == 409 && again.html.contains(id), "the second record for one personnummer is refused, naming the first")
+            #expect(again.status == 409 && again.html.contains("href=\"/patienter/\(id)\""), "the second record for one personnummer is refused, naming the first")
 
             let unknown = try await browser.send(.post, "/registrera/reservnummer", form: [("formToken", token), ("gender", "female"), ("year", "1970")])
             #expect(unknown.status == 303)

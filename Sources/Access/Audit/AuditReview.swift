@@ -92,12 +92,13 @@ extension PatientDataSession {
     private func checkReviewAccess(patientID: String?, requireMatch: Bool = false) async throws {
         if principal.kind == .patient {
             guard let patientID, patientID == principal.id else {
-                throw try await deny(patientID: patientID, "a patient may see only the accesses to their own record")
+                throw try await deny(patientID: patientID, "a patient may see only the accesses to their own record", text: "Du kan bara se vem som läst din egen journal.")
             }
             return
         }
         guard principal.permissions.auditReview, principal.kind != .system || principal.scopes.allows("r", on: "AuditEvent", in: [.system]) else {
-            throw try await deny(patientID: patientID, "reading the audit log needs a logggranskare assignment (audit review permission)")
+            throw try await deny(patientID: patientID, "reading the audit log needs a logggranskare assignment (audit review permission)",
+                                 text: "Loggranskning kräver ett uppdrag som logggranskare.")
         }
     }
 

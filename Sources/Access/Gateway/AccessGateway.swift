@@ -157,18 +157,20 @@ public struct PatientDataSession: Sendable {
 
     /// The decision for one stored resource, with the facts it rested on.
     func decide(_ stored: StoredResource, interaction: Character = "r") async throws -> (AccessDecision, PatientAccessFacts?) {
-        if let problem = scopeProblem(interaction, type: stored.type, patientID: stored.patientID) { return (.denied(problem), nil) }
+        if let problem = scopeProblem(interaction, type: stored.type, patientID: stored.patientID) {
+            return (.denied(problem, text: "Appens behörighet räcker inte till de här uppgifterna."), nil)
+        }
         guard principal.permissions.mayRead(stored.type) else {
-            return (.denied("your assignment's position may not read \(stored.type)"), nil)
+            return (.denied("your assignment's position may not read \(stored.type)", text: "Din befattning i uppdraget får inte läsa den här sortens uppgifter."), nil)
         }
         guard let patientID = stored.patientID else { return (.allowed(.directory), nil) }
         switch principal.kind {
         case .system:
             return (.allowed(.system), nil)
         case .patient:
-            return patientID == principal.id ? (.allowed(.ownRecord), nil) : (.denied("a patient may read only their own record"), nil)
+            return patientID == principal.id ? (.allowed(.ownRecord), nil) : (.denied("a patient may read only their own record", text: "En patient får bara läsa sin egen journal."), nil)
         case .practitioner:
-            guard let assignment = principal.assignment else { return (.denied("no assignment (medarbetaruppdrag) was chosen at login"), nil) }
+            guard let assignment = principal.assignment else { return (.denied("no assignment (medarbetaruppdrag) was chosen at login", text: "Inget medarbetaruppdrag valdes vid inloggningen."), nil) }
             // Finding a patient is a directory look-up: a search listing fifty patients must not gather
             // fifty patients' care relationships. Facts already gathered in this request are richer.
             if stored.type == "Patient" {
@@ -199,21 +201,21 @@ public struct PatientDataSession: Sendable {
         switch principal.kind {
         case .system: return
         case .patient:
-            if patientID != principal.id { throw try await deny(patientID: patientID, "a patient may read only their own record") }
+            if patientID != principal.id { throw try await deny(patientID: patientID, "a patient may read only their own record", text: "En patient får bara läsa sin egen journal.") }
         case .practitioner:
-            guard let assignment = principal.assignment else { throw try await deny(patientID: patientID, "no assignment (medarbetaruppdrag) was chosen") }
+            guard let assignment = principal.assignment else { throw try await deny(patientID: patientID, "no assignment (medarbetaruppdrag) was chosen", text: "Inget medarbetaruppdrag valdes vid inloggningen.") }
             let facts = try await facts(patientID)
-            if case .denied(let why) = PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: assignment.unitID, recordProvider: assignment.providerID) {
-                throw try await deny(patientID: patientID, why, facts: facts)
+            if case .denied(let why, let text) = PDLPolicy.decide(assignment: assignment, facts: facts, recordUnit: assignment.unitID, recordProvider: assignment.providerID) {
+                throw try await deny(patientID: patientID, why, text: text, facts: facts)
             }
         }
     }
 
     /// Audits a refusal and returns the error to throw.
-    func deny(patientID: String?, _ why: String, facts: PatientAccessFacts? = nil, resources: [String] = []) async throws -> FHIRError {
+    func deny(patientID: String?, _ why: String, text: String, facts: PatientAccessFacts? = nil, resources: [String] = []) async throws -> FHIRError {
         try await audit([builder.entry(action: action, patientID: patientID, resources: resources, basis: nil,
                                        outcome: "denied", facts: facts, reason: why)])
-        return FHIRError(.forbidden, code: .forbidden, "access denied: \(why)")
+        return FHIRError(.forbidden, code: .forbidden, "access denied: \(why)", text: text)
     }
 
     /// Keeps what the principal may see (redacted where needed), audits it per patient, and returns it in order.
@@ -266,8 +268,8 @@ public struct PatientDataSession: Sendable {
             return redacted(stored, facts: facts)
         case (.blocked, _):
             return nil
-        case (.denied(let why), let facts):
-            throw try await deny(patientID: stored.patientID, why, facts: facts, resources: ["\(stored.type)/\(stored.id)"])
+        case (.denied(let why, let text), let facts):
+            throw try await deny(patientID: stored.patientID, why, text: text, facts: facts, resources: ["\(stored.type)/\(stored.id)"])
         }
     }
 
@@ -456,9 +458,10 @@ public struct PatientDataSession: Sendable {
                 // An update that creates is allowed by either scope.
                 problem = scopeProblem("u", type: operation.type, patientID: patients.first)
             }
-            if let problem { throw try await deny(patientID: patients.first, problem, resources: [reference]) }
+            if let problem { throw try await deny(patientID: patients.first, problem, text: "Appens behörighet räcker inte för att ändra de här uppgifterna.", resources: [reference]) }
             guard principal.permissions.mayWrite(operation.type) else {
-                throw try await deny(patientID: patients.first, "your assignment's position may not write \(operation.type)", resources: [reference])
+                throw try await deny(patientID: patients.first, "your assignment's position may not write \(operation.type)",
+                                     text: "Din befattning i uppdraget får inte skriva den här sortens uppgifter.", resources: [reference])
             }
             for patientID in patients {
                 let (basis, facts, flags) = try await writeGround(operation, patientID: patientID, current: current, reference: reference,
@@ -496,7 +499,9 @@ public struct PatientDataSession: Sendable {
             if case .delete = operation.kind, live != nil {
                 guard principal.kind == .system else {
                     throw try await deny(patientID: patientID, "a patient record is never deleted: merge a duplicate into the real record ($merge), "
-                                         + "or correct what was entered in error", resources: [reference])
+                                         + "or correct what was entered in error",
+                                         text: "En patient tas aldrig bort ur journalen. Slå ihop en dubblett med den riktiga journalen, eller rätta det som blev fel.",
+                                         resources: [reference])
                 }
                 flags.append(.patientDeleted)
             }
@@ -504,28 +509,34 @@ public struct PatientDataSession: Sendable {
             if !changes.isEmpty {
                 let what = changes.map(\.rawValue).joined(separator: ", ")
                 if principal.kind == .patient {
-                    throw try await deny(patientID: patientID, "a patient cannot change their own \(what); ask the care unit", resources: [reference])
+                    throw try await deny(patientID: patientID, "a patient cannot change their own \(what); ask the care unit",
+                                         text: "Du kan inte själv ändra dina identitetsuppgifter. Kontakta din mottagning.", resources: [reference])
                 }
                 if principal.kind == .practitioner, !principal.permissions.patientIdentity {
                     throw try await deny(patientID: patientID, "changing a patient's \(what) needs a position with the patientIdentity permission "
-                                         + "(medicinsk sekreterare or läkare by default)", resources: [reference])
+                                         + "(medicinsk sekreterare or läkare by default)",
+                                         text: "Att ändra en patients identitetsuppgifter kräver en befattning med den behörigheten (medicinsk sekreterare eller läkare).",
+                                         resources: [reference])
                 }
                 flags.append(.identityChange)
             }
             if intent == .merge { flags.append(.identityChange) }
         }
         if intent == .merge, principal.kind == .practitioner, !principal.permissions.patientIdentity {
-            throw try await deny(patientID: patientID, "merging patient records needs a position with the patientIdentity permission", resources: [reference])
+            throw try await deny(patientID: patientID, "merging patient records needs a position with the patientIdentity permission",
+                                 text: "Att slå ihop journaler kräver en befattning med behörighet att ändra identitetsuppgifter.", resources: [reference])
         }
         switch principal.kind {
         case .system:
             return (.system, nil, flags)
         case .patient:
-            guard patientID == principal.id else { throw try await deny(patientID: patientID, "a patient may write only to their own record", resources: [reference]) }
+            guard patientID == principal.id else { throw try await deny(patientID: patientID, "a patient may write only to their own record",
+                                                                                                text: "En patient får bara skriva i sin egen journal.", resources: [reference]) }
             return (.ownRecord, nil, flags)
         case .practitioner:
             guard let assignment = principal.assignment else {
-                throw try await deny(patientID: patientID, "no assignment (medarbetaruppdrag) was chosen at login", resources: [reference])
+                throw try await deny(patientID: patientID, "no assignment (medarbetaruppdrag) was chosen at login",
+                                     text: "Inget medarbetaruppdrag valdes vid inloggningen.", resources: [reference])
             }
             let facts = try await facts(patientID)
             if operation.type == "Patient" {
@@ -534,12 +545,15 @@ public struct PatientDataSession: Sendable {
                 // The Patient is the region's shared index, not a unit's entry: no spärr of a unit applies to it.
                 guard live != nil else { return (.directory, facts, flags) }
                 if assignment.purpose == .followUp {
-                    throw try await deny(patientID: patientID, "an assignment for uppföljning does not change patient records", facts: facts, resources: [reference])
+                    throw try await deny(patientID: patientID, "an assignment for uppföljning does not change patient records",
+                                         text: "Ett uppdrag för uppföljning ändrar inte journaler.", facts: facts, resources: [reference])
                 }
                 if facts.careRelationship != nil { return (.careRelationship, facts, flags) }
                 if facts.emergencyAccess != nil { return (.emergencyAccess, facts, flags) }
                 throw try await deny(patientID: patientID, "changing a registered patient needs a care relationship (vårdrelation) with the patient at "
-                                     + "\(assignment.unitName), or nödåtkomst", facts: facts, resources: [reference])
+                                     + "\(assignment.unitName), or nödåtkomst",
+                                     text: "Att ändra en registrerad patient kräver en vårdrelation med patienten vid \(assignment.unitName), eller nödåtkomst.",
+                                     facts: facts, resources: [reference])
             }
             // A new care contact, episode, booking or care team at one's own unit is what creates a care relationship.
             if current == nil, gateway.openingTypes.contains(operation.type) {
@@ -561,11 +575,13 @@ public struct PatientDataSession: Sendable {
                    intent != .merge, !WritePolicy.isAuthor(live.object, principal: principal) {
                     let name = try await gateway.directory.unit(unit)?.name ?? unit
                     throw try await deny(patientID: patientID, "\(reference) was recorded at \(name); only that unit or its author may change it "
-                                         + "(ask them to correct it, or document your own finding)", facts: facts, resources: [reference])
+                                         + "(ask them to correct it, or document your own finding)",
+                                         text: "Uppgiften dokumenterades vid \(name). Bara den enheten eller den som skrev den kan ändra den: be dem rätta, eller dokumentera ditt eget fynd.",
+                                         facts: facts, resources: [reference])
                 }
                 return (basis, facts, flags)
-            case .blocked: throw try await deny(patientID: patientID, "the record is blocked (spärrad)", facts: facts, resources: [reference])
-            case .denied(let why): throw try await deny(patientID: patientID, why, facts: facts, resources: [reference])
+            case .blocked: throw try await deny(patientID: patientID, "the record is blocked (spärrad)", text: "Uppgiften är spärrad.", facts: facts, resources: [reference])
+            case .denied(let why, let text): throw try await deny(patientID: patientID, why, text: text, facts: facts, resources: [reference])
             }
         }
     }

@@ -39,7 +39,7 @@ extension PatientDataSession {
             switch decision {
             case .allowed(let basis): members.append(("access", .string(basis.rawValue)))
             case .blocked: members.append(("access", .string("blocked")))
-            case .denied(let why): members += [("access", .string("none")), ("reason", .string(why))]
+            case .denied(let why, let text): members += [("access", .string("none")), ("reason", .string(why)), ("reasonText", .string(text))]
             }
             if otherProviders {
                 var found: [String: String] = [:]
@@ -120,12 +120,14 @@ extension PatientDataSession {
             let facts = try await facts(patientID)
             guard facts.careRelationship != nil else {
                 throw try await deny(patientID: patientID, "a spärr is registered by a unit that cares for the patient; you have no care relationship "
-                                     + "(vårdrelation) with the patient at \(assignment.unitName)", facts: facts)
+                                     + "(vårdrelation) with the patient at \(assignment.unitName)",
+                                     text: "En spärr registreras av en enhet som vårdar patienten. Du har ingen vårdrelation med patienten vid \(assignment.unitName).", facts: facts)
             }
             let ownerProvider = try await gateway.directory.provider(of: organisation)
             guard ownerProvider == assignment.providerID else {
                 throw try await deny(patientID: patientID, "Organization/\(organisation) belongs to another care provider; its own staff register "
-                                     + "a spärr of its information", facts: facts)
+                                     + "a spärr of its information",
+                                     text: "Enheten hör till en annan vårdgivare. Dess egen personal registrerar spärr av dess uppgifter.", facts: facts)
             }
         }
         return try await register(.block, patientID: patientID, unitID: unitID, providerID: providerID, practitionerID: nil, reason: reason,
@@ -135,7 +137,7 @@ extension PatientDataSession {
     /// Lifts a spärr: only the patient can.
     public func unblock(patientID: String, directiveID: String) async throws {
         guard principal.kind == .patient, principal.id == patientID else {
-            throw try await deny(patientID: patientID, "only the patient can lift a spärr")
+            throw try await deny(patientID: patientID, "only the patient can lift a spärr", text: "Bara patienten kan häva en spärr.")
         }
         guard let record = try await store.controlRecord(kind: ControlKind.directive, key: directiveID), var directive = Directive.from(record),
               directive.patientID == patientID, directive.kind == .block, directive.revokedAt == nil
@@ -194,7 +196,8 @@ extension PatientDataSession {
     public func createAccount(_ accounts: AccountService, username: String, practitionerID: String, displayName: String,
                               password: String, totpSecret: String, writing operations: [WriteOperation] = []) async throws {
         guard principal.permissions.administer else {
-            throw try await deny(patientID: nil, "creating accounts needs a systemförvaltare assignment (administer permission)")
+            throw try await deny(patientID: nil, "creating accounts needs a systemförvaltare assignment (administer permission)",
+                                 text: "Att skapa konton kräver ett uppdrag som systemförvaltare.")
         }
         let name = username.lowercased()
         guard AccountService.isValidUsername(name) else {
@@ -230,7 +233,8 @@ extension PatientDataSession {
     /// new password and TOTP secret where the change made them.
     public func changeAccount(_ accounts: AccountService, username: String, _ change: AccountChange) async throws -> (password: String?, totpSecret: String?) {
         guard principal.permissions.administer else {
-            throw try await deny(patientID: nil, "changing accounts needs a systemförvaltare assignment (administer permission)")
+            throw try await deny(patientID: nil, "changing accounts needs a systemförvaltare assignment (administer permission)",
+                                 text: "Att ändra konton kräver ett uppdrag som systemförvaltare.")
         }
         guard var account = try await accounts.account(username) else {
             throw FHIRError(.notFound, code: .notFound, "username: no account '\(username)'", expression: ["username"])
@@ -269,7 +273,8 @@ extension PatientDataSession {
     /// Replaces a position's permissions; takes effect for new sessions at once on this server.
     public func configure(_ position: Position) async throws {
         guard principal.permissions.administer else {
-            throw try await deny(patientID: nil, "configuring positions needs a systemförvaltare assignment (administer permission)")
+            throw try await deny(patientID: nil, "configuring positions needs a systemförvaltare assignment (administer permission)",
+                                 text: "Att ställa in befattningar kräver ett uppdrag som systemförvaltare.")
         }
         guard !position.code.isEmpty, position.code.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
             throw FHIRError(.invalid, code: .invalid, "code must be letters, digits and '-'; got '\(position.code)'", expression: ["code"])

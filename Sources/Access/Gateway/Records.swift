@@ -95,7 +95,7 @@ public func isConcurrencyConflict(_ error: any Error) -> Bool {
 }
 
 /// A refusal by a workflow rule: 409 with code `business-rule`, naming the rule.
-public func refused(_ message: String, expression: [String] = []) -> FHIRError {
-    FHIRError(.conflict, code: .businessRule, message, expression: expression)
+public func refused(_ message: String, expression: [String] = [], text: String? = nil) -> FHIRError {
+    FHIRError(.conflict, code: .businessRule, message, expression: expression, text: text)
 }
 

@@ -84,7 +84,8 @@ extension PatientDataSession {
     /// Replaces a configuration document: administration only, audited with `summary`.
     public func configure(_ key: String, json: [UInt8], summary: String) async throws {
         guard principal.permissions.administer else {
-            throw try await deny(patientID: nil, "changing \(key) needs a systemförvaltare assignment (administer permission)")
+            throw try await deny(patientID: nil, "changing \(key) needs a systemförvaltare assignment (administer permission)",
+                                 text: "Inställningen kräver ett uppdrag som systemförvaltare.")
         }
         let entry = AuditRecordBuilder(principal: principal).entry(action: "configure-\(key)", patientID: nil, resources: [], basis: nil,
                                                                    outcome: "allowed", facts: nil, reason: summary)

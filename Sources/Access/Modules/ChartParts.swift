@@ -149,7 +149,7 @@ public struct ChartOverview: Sendable {
             queries += searches.map { ($0.query, $0.limit) }
         }
         let pages = try await session.search(together: queries)
-        guard let patient = pages[0].first else { throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist") }
+        guard let patient = pages[0].first else { throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist", text: "Patienten finns inte i Kärna.") }
         var next = 1
         var drawn: [(part: ChartPart, entries: [ChartEntry])] = []
         for (part, count) in zip(chosen, counts) {

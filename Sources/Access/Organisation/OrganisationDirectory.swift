@@ -19,6 +19,8 @@ public actor OrganisationDirectory {
 
     let store: any ResourceStore
     private var units: [String: Unit] = [:]
+    /// Every organisation's name by `Organization/id`, built with the tree.
+    private var names: [String: String] = [:]
     private var positionsByCode: [String: Position] = [:]
     private var loadedAt: ContinuousClock.Instant?
     private let maximumAge: Duration
@@ -41,12 +43,19 @@ public actor OrganisationDirectory {
                                      parentID: object.reference("partOf").map(\.id), active: object["active"]?.boolValue != false)
         }
         units = loaded
+        names = Dictionary(uniqueKeysWithValues: loaded.values.map { ("Organization/\($0.id)", $0.name) })
         var positions = Dictionary(Position.defaults.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
         for record in try await store.controlRecords(kind: ControlKind.position, patientID: nil) {
             if let position = try? JSONDecoder().decode(Position.self, from: Data(record.json)) { positions[position.code] = position }
         }
         positionsByCode = positions
         loadedAt = .now
+    }
+
+    /// Every organisation's name by its reference (`Organization/id`), for showing references without a display.
+    public func referenceNames() async throws -> [String: String] {
+        try await loadIfStale()
+        return names
     }
 
     /// The care provider a unit belongs to: the root of its `partOf` chain.

@@ -68,8 +68,8 @@ public enum AccessDecision: Sendable, Equatable {
     case allowed(AccessBasis)
     /// Spärrad: hidden, not even its existence shown beyond "there is blocked information".
     case blocked
-    /// No ground: the message says what the user can do about it.
-    case denied(String)
+    /// No ground: the reason says what the user can do about it (in English for the API and the log), the text says it in Swedish.
+    case denied(String, text: String)
 }
 
 /// The rules of Patientdatalagen (2008:355) chapter 4 and 6 and HSLF-FS 2016:40
@@ -81,21 +81,25 @@ public enum PDLPolicy {
         if let unit = recordUnit, facts.blockedUnits.contains(unit) { return .blocked }
         if facts.blockedProviders.contains(recordProvider) { return .blocked }
         if assignment.purpose == .followUp {
-            return .denied("the assignment \(assignment.unitName) (uppföljning) does not give access to patient records")
+            return .denied("the assignment \(assignment.unitName) (uppföljning) does not give access to patient records",
+                           text: "Uppdraget vid \(assignment.unitName) (uppföljning) ger inte åtkomst till journaler.")
         }
         if recordProvider == assignment.providerID {
             // Inre sekretess: within the provider, a care relationship is required (4 kap. 1 § PDL).
             if facts.careRelationship != nil { return .allowed(.careRelationship) }
             if facts.emergencyAccess != nil { return .allowed(.emergencyAccess) }
-            return .denied("you have no care relationship (vårdrelation) with the patient at \(assignment.unitName); register one with a reason, or use nödåtkomst if the patient's care requires it")
+            return .denied("you have no care relationship (vårdrelation) with the patient at \(assignment.unitName); register one with a reason, or use nödåtkomst if the patient's care requires it",
+                           text: "Du har ingen vårdrelation med patienten vid \(assignment.unitName). Registrera en vårdrelation med ett skäl, eller använd nödåtkomst om patientens vård kräver det.")
         }
         // Sammanhållen journalföring: another provider's records need a care relationship and consent (6 kap. 2–3 §§ PDL),
         // or nödåtkomst when the patient cannot consent.
         if facts.careRelationship != nil, facts.consentedProviders.contains(recordProvider) { return .allowed(.consent) }
         if facts.emergencyAccess != nil { return .allowed(.emergencyAccess) }
         if facts.careRelationship == nil {
-            return .denied("you have no care relationship (vårdrelation) with the patient at \(assignment.unitName)")
+            return .denied("you have no care relationship (vårdrelation) with the patient at \(assignment.unitName)",
+                           text: "Du har ingen vårdrelation med patienten vid \(assignment.unitName).")
         }
-        return .denied("records of another care provider need the patient's consent (samtycke) or nödåtkomst")
+        return .denied("records of another care provider need the patient's consent (samtycke) or nödåtkomst",
+                       text: "Uppgifter från en annan vårdgivare kräver patientens samtycke eller nödåtkomst.")
     }
 }

@@ -11,6 +11,7 @@ public enum OperationOutcome {
                     ("code", .string(issue.code.rawValue)),
                     ("diagnostics", .string(issue.diagnostics)),
                 ])
+                if let text = issue.text { object["details"] = .object(JSONObject([("text", .string(text))])) }
                 if !issue.expression.isEmpty {
                     object["expression"] = .array(issue.expression.map(JSONValue.string))
                 }

@@ -53,8 +53,14 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible {
     }
 
     /// One issue; its code is the category's default (`defaultIssueCode`) unless named.
-    public init(_ category: Category, code: IssueCode? = nil, _ diagnostics: String, expression: [String] = []) {
-        self.init(category, issues: [FHIRIssue(code: code ?? category.defaultIssueCode, diagnostics: diagnostics, expression: expression)])
+    public init(_ category: Category, code: IssueCode? = nil, _ diagnostics: String, expression: [String] = [], text: String? = nil) {
+        self.init(category, issues: [FHIRIssue(code: code ?? category.defaultIssueCode, diagnostics: diagnostics, expression: expression, text: text)])
+    }
+
+    /// What the error says to a person, in Swedish: the issues' texts, or nil when one of them has none.
+    public var text: String? {
+        let texts = issues.filter(\.isError).compactMap(\.text)
+        return texts.isEmpty || texts.count < issues.filter(\.isError).count ? nil : texts.joined(separator: " ")
     }
 
     /// Whether any of its issues carries `code` (retry logic asks this, not the text).

@@ -13,12 +13,16 @@ public struct FHIRIssue: Sendable, Equatable, CustomStringConvertible {
     public var diagnostics: String
     /// FHIRPath expressions of the elements concerned.
     public var expression: [String]
+    /// The same in Swedish, for the person in front of the web app or the portal (OperationOutcome.issue.details.text);
+    /// nil where the issue only concerns integrators. Holds no patient data either.
+    public var text: String?
 
-    public init(severity: Severity = .error, code: IssueCode, diagnostics: String, expression: [String] = []) {
+    public init(severity: Severity = .error, code: IssueCode, diagnostics: String, expression: [String] = [], text: String? = nil) {
         self.severity = severity
         self.code = code
         self.diagnostics = diagnostics
         self.expression = expression
+        self.text = text
     }
 
     /// Whether the issue refuses what it is about (an error or fatal); warnings and information do not.

@@ -23,7 +23,10 @@ public struct SwedishPersonalIdentity: Sendable, Hashable, CustomStringConvertib
 
     /// Why a number was refused.
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// In English, for the API and the log.
         public let description: String
+        /// The same in Swedish, for the person who typed the number.
+        public let text: String
     }
 
     public static let personnummerOID = "1.2.752.129.2.1.3.1"
@@ -57,14 +60,16 @@ public struct SwedishPersonalIdentity: Sendable, Hashable, CustomStringConvertib
             } else if (character == "-" || character == "+") && separator == nil && (digits.count == 6 || digits.count == 8) {
                 separator = character
             } else {
-                throw ParseError(description: "'\(trimmed)' contains '\(character)', which is not a digit or a separator in the right place")
+                throw ParseError(description: "'\(trimmed)' contains '\(character)', which is not a digit or a separator in the right place",
+                                 text: "Numret innehåller ”\(character)”, som inte är en siffra eller ett bindestreck på rätt plats.")
             }
         }
         guard digits.count == 10 || digits.count == 12 else {
-            throw ParseError(description: "a personnummer has 10 or 12 digits; '\(trimmed)' has \(digits.count)")
+            throw ParseError(description: "a personnummer has 10 or 12 digits; '\(trimmed)' has \(digits.count)",
+                             text: "Ett personnummer har 10 eller 12 siffror; det skrivna har \(digits.count).")
         }
         if separator != nil, digits.count == 12, separator == "+" {
-            throw ParseError(description: "'+' is only written in the ten-digit form")
+            throw ParseError(description: "'+' is only written in the ten-digit form", text: "Plustecken skrivs bara i den tiosiffriga formen.")
         }
         let short = Array(digits.suffix(10))
         let month = short[2] * 10 + short[3]
@@ -84,13 +89,15 @@ public struct SwedishPersonalIdentity: Sendable, Hashable, CustomStringConvertib
             if separator == "+" { year -= 100 }
         }
         guard (1...12).contains(month), day >= 1, day <= FHIRDateTime.daysIn(month: month, year: year) else {
-            throw ParseError(description: "'\(trimmed)' does not hold a valid date of birth")
+            throw ParseError(description: "'\(trimmed)' does not hold a valid date of birth", text: "Numret innehåller inget giltigt födelsedatum.")
         }
         guard (year, month, day) <= (today.year, today.month, today.day), year >= 1840 else {
-            throw ParseError(description: "'\(trimmed)' holds a date of birth in the future or before 1840")
+            throw ParseError(description: "'\(trimmed)' holds a date of birth in the future or before 1840",
+                             text: "Födelsedatumet i numret ligger i framtiden eller före 1840.")
         }
         guard Self.luhnCheckDigit(short.prefix(9)) == short[9] else {
-            throw ParseError(description: "'\(trimmed)' has a wrong check digit (the last digit fails the Luhn check)")
+            throw ParseError(description: "'\(trimmed)' has a wrong check digit (the last digit fails the Luhn check)",
+                             text: "Kontrollsiffran (den sista siffran) stämmer inte. Kontrollera att numret är rätt skrivet.")
         }
         self.kind = kind
         self.birthYear = year

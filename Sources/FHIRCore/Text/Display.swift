@@ -79,11 +79,28 @@ public enum Display {
         ((value?.objectValue?["coding"]?.arrayValue ?? []).first?.objectValue?["code"]?.stringValue) ?? ""
     }
 
-    /// The display, else the reference, of a Reference.
+    /// What a Reference reads as: its display, else the name the request's directory knows it by
+    /// (`Display.$names`), else what kind of thing it is in Swedish with its id: never a raw `Type/id`.
     public static func reference(_ value: JSONValue?) -> String {
         guard let reference = value?.objectValue else { return "" }
-        return reference["display"]?.stringValue ?? reference["reference"]?.stringValue ?? ""
+        if let display = reference["display"]?.stringValue, !display.isEmpty { return display }
+        guard let text = reference["reference"]?.stringValue else { return "" }
+        return named(text)
     }
+
+    /// The name of a `Type/id` reference: from `Display.$names`, else the kind in Swedish and the id.
+    public static func named(_ reference: String) -> String {
+        if let name = names[reference] { return name }
+        let parts = reference.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return reference }
+        let kinds = ["Organization": "enhet", "Practitioner": "vårdpersonal", "PractitionerRole": "uppdrag", "Patient": "patient",
+                     "Location": "plats", "Device": "utrustning", "RelatedPerson": "närstående", "HealthcareService": "verksamhet"]
+        return "\(kinds[parts[0]] ?? "uppgift") \(parts[1])"
+    }
+
+    /// The names of the organisation (and whoever else a request knows) by `Type/id`, for the task that renders a
+    /// page: the web app binds them once per request, so every reference without a display reads by its name.
+    @TaskLocal public static var names: [String: String] = [:]
 
     /// The id of a `Type/id` reference of the given type.
     public static func id(_ value: JSONValue?, type: String) -> String? {

@@ -18,7 +18,7 @@ public struct CareContacts: Sendable {
     static func unit(_ named: String?, session: PatientDataSession) throws -> String {
         if let named, !named.isEmpty { return named }
         if let unit = session.principal.assignment?.unitID { return unit }
-        throw FHIRError(.invalid, code: .required, "name the care unit (unit) the contact belongs to", expression: ["unit"])
+        throw FHIRError(.invalid, code: .required, "name the care unit (unit) the contact belongs to", expression: ["unit"], text: "Ange vårdenheten som kontakten hör till.")
     }
 
     /// Registers a contact: a visit, phone or video contact or day care, arrived now (or started).
@@ -80,15 +80,15 @@ public struct CareContacts: Sendable {
         let sources = ["direktinlaggning": ("other", "Direktinläggning"), "akuten": ("emd", "Från akutmottagningen"),
                        "planerad": ("outp", "Planerad inläggning"), "overflyttning": ("hosp-trans", "Överflyttning från annat sjukhus")]
         guard let source = sources[admitSource] else {
-            throw FHIRError(.invalid, code: .value, "admitSource must be one of \(sources.keys.sorted().joined(separator: ", ")); got '\(admitSource)'", expression: ["admitSource"])
+            throw FHIRError(.invalid, code: .value, "admitSource must be one of \(sources.keys.sorted().joined(separator: ", ")); got '\(admitSource)'", expression: ["admitSource"], text: "Välj varifrån patienten kommer i listan.")
         }
         if let expectedDischarge, SwedishTime.parseDay(String(expectedDischarge.prefix(10))) == nil {
-            throw FHIRError(.invalid, code: .value, "expectedDischarge must be a date like 2026-11-30; got '\(expectedDischarge)'", expression: ["expectedDischarge"])
+            throw FHIRError(.invalid, code: .value, "expectedDischarge must be a date like 2026-11-30; got '\(expectedDischarge)'", expression: ["expectedDischarge"], text: "Beräknad utskrivning ska vara ett datum, till exempel 2026-11-30.")
         }
         if let plannedDay {
-            guard planned else { throw FHIRError(.invalid, code: .value, "plannedDate is for a planned admission (planned=true)", expression: ["plannedDate"]) }
+            guard planned else { throw FHIRError(.invalid, code: .value, "plannedDate is for a planned admission (planned=true)", expression: ["plannedDate"], text: "Planerat datum gäller bara en planerad inskrivning.") }
             guard plannedDay >= SwedishTime.today else {
-                throw FHIRError(.invalid, code: .value, "plannedDate must be today or later; got \(SwedishTime.formatDay(plannedDay))", expression: ["plannedDate"])
+                throw FHIRError(.invalid, code: .value, "plannedDate must be today or later; got \(SwedishTime.formatDay(plannedDay))", expression: ["plannedDate"], text: "Planerat datum ska vara i dag eller senare.")
             }
         }
         if let bedID, !planned { try await requireFreeBed(bedID, ward: ward, session: session) }
@@ -138,10 +138,10 @@ public struct CareContacts: Sendable {
     private func requireFreeBed(_ bedID: String, ward: String, session: PatientDataSession) async throws {
         let bed = try await Records(session: session).require("Location", bedID, role: "bed").object
         guard bed.referenceID("managingOrganization", type: "Organization") == ward else {
-            throw FHIRError(.invalid, code: .value, "bed: Location/\(bedID) does not belong to the ward Organization/\(ward)", expression: ["bed"])
+            throw FHIRError(.invalid, code: .value, "bed: Location/\(bedID) does not belong to the ward Organization/\(ward)", expression: ["bed"], text: "Sängen hör inte till avdelningen.")
         }
         if let occupant = try await occupancy(ward: ward, session: session)[bedID] {
-            throw refused("bed: Location/\(bedID) is taken by Encounter/\(occupant.encounter)", expression: ["bed"])
+            throw refused("bed: Location/\(bedID) is taken by Encounter/\(occupant.encounter)", expression: ["bed"], text: "Sängen är redan upptagen av en annan patient. Välj en ledig säng.")
         }
     }
 
@@ -205,7 +205,7 @@ public struct CareContacts: Sendable {
             }
         case .transfer:
             guard toWard != nil || toBed != nil else {
-                throw FHIRError(.invalid, code: .required, "a transfer names the new ward (ward) or bed (bed) or both", expression: ["ward", "bed"])
+                throw FHIRError(.invalid, code: .required, "a transfer names the new ward (ward) or bed (bed) or both", expression: ["ward", "bed"], text: "Välj ny avdelning eller säng, eller båda.")
             }
             let currentWard = encounter.referenceID("serviceProvider", type: "Organization") ?? ""
             let ward = toWard ?? currentWard
@@ -236,7 +236,7 @@ public struct CareContacts: Sendable {
                                     "avliden": ("exp", "Avliden"), "annan": ("oth", "Annan")]
                 let chosen = dischargeDisposition ?? "hem"
                 guard let disposition = dispositions[chosen] else {
-                    throw FHIRError(.invalid, code: .value, "destination must be one of \(dispositions.keys.sorted().joined(separator: ", ")); got '\(chosen)'", expression: ["destination"])
+                    throw FHIRError(.invalid, code: .value, "destination must be one of \(dispositions.keys.sorted().joined(separator: ", ")); got '\(chosen)'", expression: ["destination"], text: "Välj vart patienten skrivs ut i listan.")
                 }
                 var hospitalization = encounter["hospitalization"]?.objectValue ?? JSONObject()
                 hospitalization["dischargeDisposition"] = FHIR.object([("coding", .array([

@@ -116,9 +116,9 @@ public struct Cashier: Sendable {
     private func payOnce(encounterID: String, method: Method, visitType explicitType: VisitType?, session: PatientDataSession) async throws -> Payment {
         let records = Records(session: session)
         let encounter = try await records.require("Encounter", encounterID, role: "encounter").object
-        guard let patientID = encounter.referenceID("subject", type: "Patient") else { throw refused("Encounter/\(encounterID) has no patient") }
+        guard let patientID = encounter.referenceID("subject", type: "Patient") else { throw refused("Encounter/\(encounterID) has no patient", text: "Kontakten har ingen patient.") }
         guard !["cancelled", "entered-in-error", "planned"].contains(encounter["status"]?.stringValue ?? "") else {
-            throw refused("Encounter/\(encounterID) is \(encounter["status"]?.stringValue ?? "") — only a contact that took place is paid for")
+            throw refused("Encounter/\(encounterID) is \(encounter["status"]?.stringValue ?? "") — only a contact that took place is paid for", text: "Bara en kontakt som har ägt rum kan betalas.")
         }
         // The account first: a payment of this contact committed after this read changes the account,
         // so the write below (if-match on this version) fails and the retry sees that payment's charge.
@@ -128,10 +128,10 @@ public struct Cashier: Sendable {
         let stored = try await records.optional("Account", accountID)
         let existing = try await records.search("ChargeItem", [("context", "Encounter/\(encounterID)")], limit: 1)
         if let paid = existing.first {
-            throw refused("Encounter/\(encounterID) is already paid (ChargeItem/\(paid.id)); reprint the receipt instead", expression: ["encounter"])
+            throw refused("Encounter/\(encounterID) is already paid (ChargeItem/\(paid.id)); reprint the receipt instead", expression: ["encounter"], text: "Besöket är redan betalt. Skriv ut kvittot igen i stället.")
         }
         guard let visitType = explicitType ?? encounter.code("type", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:)) else {
-            throw FHIRError(.invalid, code: .required, "the contact has no visit type; name one (visitType)", expression: ["visitType"])
+            throw FHIRError(.invalid, code: .required, "the contact has no visit type; name one (visitType)", expression: ["visitType"], text: "Kontakten saknar besökstyp. Välj besökstyp för att räkna ut avgiften.")
         }
         let patient = try await records.require("Patient", patientID).object
         let schedule = try await schedule(session: session)
@@ -290,7 +290,7 @@ public struct Cashier: Sendable {
 
     /// Invoices to send (betalsätt faktura) between two days, as CSV for the region's invoicing system.
     public func invoiceExport(fromDay: Int, toDay: Int, unitID: String?, session: PatientDataSession) async throws -> String {
-        guard toDay >= fromDay, toDay - fromDay <= 366 else { throw FHIRError(.invalid, code: .value, "the export covers 0–366 days; to must be on or after from", expression: ["to"]) }
+        guard toDay >= fromDay, toDay - fromDay <= 366 else { throw FHIRError(.invalid, code: .value, "the export covers 0–366 days; to must be on or after from", expression: ["to"], text: "Perioden får vara högst 366 dagar, och sista dagen får inte vara före den första.") }
         var parameters: [(name: String, value: String)] = [("status", "issued"), ("type", "\(AdministrationCodes.paymentMethod)|\(Method.invoice.rawValue)"),
                                                            ("date", "ge" + Instant.format(milliseconds: SwedishTime.instant(day: fromDay, minuteOfDay: 0))),
                                                            ("date", "lt" + Instant.format(milliseconds: SwedishTime.instant(day: toDay + 1, minuteOfDay: 0)))]

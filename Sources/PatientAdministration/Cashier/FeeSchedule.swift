@@ -20,7 +20,7 @@ public struct FeeSchedule: Sendable, Codable, Equatable {
 
     /// Example values: fees vary by region; 1,400 kr was the national ceiling in 2024 and 1,450 kr from 2025.
     public static let defaults = FeeSchedule(
-        source: "Kärna default (example values, not a region's decision): review and configure",
+        source: "Kärnas förval (exempelvärden, inte regionens beslut): granska och ställ in",
         fees: [VisitType.doctor.rawValue: 200, VisitType.nurse.rawValue: 100, VisitType.phone.rawValue: 0, VisitType.video.rawValue: 200,
                VisitType.dayCare.rawValue: 100, VisitType.emergency.rawValue: 400],
         freeBelowAge: 18, freeFromAge: 85,
@@ -36,17 +36,17 @@ public struct FeeSchedule: Sendable, Codable, Equatable {
     /// Checks that a configuration makes sense before it replaces the current one.
     public func validate() throws(FHIRError) {
         for type in VisitType.allCases where fees[type.rawValue] == nil {
-            throw FHIRError(.invalid, code: .required, "fees: no fee for the visit type \(type.rawValue)", expression: ["fees.\(type.rawValue)"])
+            throw FHIRError(.invalid, code: .required, "fees: no fee for the visit type \(type.rawValue)", expression: ["fees.\(type.rawValue)"], text: "Taxan saknar avgift för besökstypen \(type.display).")
         }
         for (type, fee) in fees where fee < 0 || fee > 10_000 {
-            throw FHIRError(.invalid, code: .value, "fees.\(type): \(fee) kr is outside 0–10000", expression: ["fees.\(type)"])
+            throw FHIRError(.invalid, code: .value, "fees.\(type): \(fee) kr is outside 0–10000", expression: ["fees.\(type)"], text: "Avgiften \(fee) kr ligger utanför 0–10 000 kr.")
         }
         guard !ceilings.isEmpty, ceilings.allSatisfy({ Int($0.key) != nil && $0.value > 0 }) else {
-            throw FHIRError(.invalid, code: .value, "ceilings: give at least one year with a positive amount, e.g. {\"2026\": 1450}", expression: ["ceilings"])
+            throw FHIRError(.invalid, code: .value, "ceilings: give at least one year with a positive amount, e.g. {\"2026\": 1450}", expression: ["ceilings"], text: "Ange minst ett år med ett högkostnadstak över noll.")
         }
-        guard (1...24).contains(periodMonths) else { throw FHIRError(.invalid, code: .value, "periodMonths must be 1–24", expression: ["periodMonths"]) }
+        guard (1...24).contains(periodMonths) else { throw FHIRError(.invalid, code: .value, "periodMonths must be 1–24", expression: ["periodMonths"], text: "Perioden ska vara 1–24 månader.") }
         guard freeBelowAge >= 0, freeFromAge > freeBelowAge else {
-            throw FHIRError(.invalid, code: .value, "freeFromAge must be above freeBelowAge", expression: ["freeFromAge"])
+            throw FHIRError(.invalid, code: .value, "freeFromAge must be above freeBelowAge", expression: ["freeFromAge"], text: "Åldern för avgiftsfrihet uppåt ska vara högre än åldern nedåt.")
         }
     }
 }

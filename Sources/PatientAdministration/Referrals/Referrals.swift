@@ -28,17 +28,17 @@ public struct Referrals: Sendable {
         _ = try await records.require("Patient", patientID, role: "patient")
         let from = try CareContacts.unit(fromUnitID, session: session)
         let receiver = try await records.require("Organization", toUnitID, role: "unit")
-        guard toUnitID != from else { throw FHIRError(.invalid, code: .value, "a referral goes to another unit than the sender's", expression: ["unit"]) }
+        guard toUnitID != from else { throw FHIRError(.invalid, code: .value, "a referral goes to another unit than the sender's", expression: ["unit"], text: "En remiss går till en annan enhet än den som skickar.") }
         guard question.trimmingCharacters(in: .whitespacesAndNewlines).count >= 5 else {
-            throw FHIRError(.invalid, code: .required, "the question (frågeställning) is required, at least 5 characters", expression: ["question"])
+            throw FHIRError(.invalid, code: .required, "the question (frågeställning) is required, at least 5 characters", expression: ["question"], text: "Skriv frågeställningen, minst 5 tecken.")
         }
         guard Self.priorities[priority] != nil else {
-            throw FHIRError(.invalid, code: .value, "priority must be one of \(Self.priorities.keys.sorted().joined(separator: ", ")); got '\(priority)'", expression: ["priority"])
+            throw FHIRError(.invalid, code: .value, "priority must be one of \(Self.priorities.keys.sorted().joined(separator: ", ")); got '\(priority)'", expression: ["priority"], text: "Välj prioritet i listan.")
         }
         var supporting: [JSONValue] = []
         for attachment in attachments {
             guard let key = ResourceKey(reference: attachment) else {
-                throw FHIRError(.invalid, code: .value, "attachment '\(attachment)' must be a reference like DocumentReference/123", expression: ["attachment"])
+                throw FHIRError(.invalid, code: .value, "attachment '\(attachment)' must be a reference like DocumentReference/123", expression: ["attachment"], text: "Bilagan är inte ett dokument i journalen.")
             }
             _ = try await records.require(key.type, key.id, role: "attachment")
             supporting.append(FHIR.reference(key.type, key.id))
@@ -84,15 +84,15 @@ public struct Referrals: Sendable {
         let records = Records(session: session)
         let stored = try await records.require("Task", taskID)
         var task = stored.object.forUpdate
-        guard task.code("code", system: AdministrationCodes.taskCode) == Self.taskCode else { throw refused("Task/\(taskID) is not a referral") }
+        guard task.code("code", system: AdministrationCodes.taskCode) == Self.taskCode else { throw refused("Task/\(taskID) is not a referral", text: "Uppgiften är ingen remiss.") }
         let owner = task.referenceID("owner", type: "Organization"), requester = task.referenceID("requester", type: "Organization")
         if session.principal.kind != .system {
             let unit = session.principal.assignment?.unitID
             switch ReferralWorkflow.side(of: event) {
             case .receiver where unit != owner:
-                throw FHIRError(.forbidden, code: .forbidden, "only the receiving unit (Organization/\(owner ?? "?")) can \(event.rawValue) this referral")
+                throw FHIRError(.forbidden, code: .forbidden, "only the receiving unit (Organization/\(owner ?? "?")) can \(event.rawValue) this referral", text: "Bara den mottagande enheten kan göra det med remissen.")
             case .sender where unit != requester:
-                throw FHIRError(.forbidden, code: .forbidden, "only the sending unit (Organization/\(requester ?? "?")) can \(event.rawValue) this referral")
+                throw FHIRError(.forbidden, code: .forbidden, "only the sending unit (Organization/\(requester ?? "?")) can \(event.rawValue) this referral", text: "Bara den remitterande enheten kan göra det med remissen.")
             default: break
             }
         }
@@ -102,7 +102,7 @@ public struct Referrals: Sendable {
         if [.reject, .requestCompletion, .complete, .answer, .forward].contains(event), (text ?? "").count < 2 {
             let what = ["reject": "the reason for rejecting", "request-completion": "what is missing", "complete": "the supplement",
                         "answer": "the answer (remissvar)", "forward": "why it is forwarded"][event.rawValue] ?? "a text"
-            throw FHIRError(.invalid, code: .required, "\(what) is required", expression: ["text"])
+            throw FHIRError(.invalid, code: .required, "\(what) is required", expression: ["text"], text: "Skriv en motivering.")
         }
         let now = Instant.now(), stamp = SwedishTime.format(now)
         let requestID = task.referenceID("focus", type: "ServiceRequest")
@@ -112,7 +112,7 @@ public struct Referrals: Sendable {
         switch event {
         case .forward:
             guard let toUnitID, toUnitID != owner else {
-                throw FHIRError(.invalid, code: .required, "forward needs the new receiving unit (unit), other than the current one", expression: ["unit"])
+                throw FHIRError(.invalid, code: .required, "forward needs the new receiving unit (unit), other than the current one", expression: ["unit"], text: "Välj den nya mottagande enheten (en annan än den nuvarande).")
             }
             let unit = try await records.require("Organization", toUnitID, role: "unit")
             let name = unit.object["name"]?.stringValue
@@ -147,7 +147,7 @@ public struct Referrals: Sendable {
         do {
             _ = try await session.commit(operations)
         } catch where isConcurrencyConflict(error) {
-            throw refused("the referral changed a moment ago (someone else acted on it); reload it and try again")
+            throw refused("the referral changed a moment ago (someone else acted on it); reload it and try again", text: "Remissen ändrades alldeles nyss av någon annan. Ladda om och försök igen.")
         }
         return try await records.require("Task", taskID)
     }

@@ -41,11 +41,11 @@ public struct UniquePatientIdentityRule: WriteRule {
             }
             if let other = others.first {
                 throw FHIRError(.conflict, code: .duplicate, "Patient.identifier[\(i)]: \(canonical) already belongs to Patient/\(other); find and update that record, or merge",
-                                expression: ["Patient.identifier[\(i)].value"])
+                                expression: ["Patient.identifier[\(i)].value"], text: "Det finns redan en patient med numret \(canonical). Sök fram den patienten i stället.")
             }
             if inCommit {
                 throw FHIRError(.conflict, code: .businessRule, "Patient.identifier[\(i)]: \(canonical) is given to two patients in the same request",
-                                expression: ["Patient.identifier[\(i)].value"])
+                                expression: ["Patient.identifier[\(i)].value"], text: "Numret \(canonical) anges för två patienter på en gång.")
             }
         }
     }
@@ -65,7 +65,7 @@ public struct UniquePatientIdentityRule: WriteRule {
                 holds: { Self.holds($0, system: system, canonical: canonical) },
                 conflict: { holder in
                     FHIRError(.conflict, code: .duplicate, "Patient.identifier[\(i)]: \(canonical) already belongs to Patient/\(holder); find and update that record, or merge",
-                              expression: ["Patient.identifier[\(i)].value"])
+                              expression: ["Patient.identifier[\(i)].value"], text: "Det finns redan en patient med numret \(canonical). Sök fram den patienten i stället.")
                 }))
         }
         return guards

@@ -37,32 +37,32 @@ public struct AppointmentBook: Sendable {
 
         /// "mon,tue" or "1,2" → weekdays; "08:00" → minutes.
         public static func parse(from: String, to: String, weekdays: String, start: String, end: String, minutes: String, visitType: String) throws(FHIRError) -> SlotTemplate {
-            guard let fromDay = SwedishTime.parseDay(from) else { throw FHIRError(.invalid, code: .value, "from must be a date like 2026-11-23; got '\(from)'", expression: ["from"]) }
-            guard let toDay = SwedishTime.parseDay(to), toDay >= fromDay else { throw FHIRError(.invalid, code: .value, "to must be a date on or after from; got '\(to)'", expression: ["to"]) }
+            guard let fromDay = SwedishTime.parseDay(from) else { throw FHIRError(.invalid, code: .value, "from must be a date like 2026-11-23; got '\(from)'", expression: ["from"], text: "Första dagen ska vara ett datum, till exempel 2026-11-23.") }
+            guard let toDay = SwedishTime.parseDay(to), toDay >= fromDay else { throw FHIRError(.invalid, code: .value, "to must be a date on or after from; got '\(to)'", expression: ["to"], text: "Sista dagen ska vara ett datum samma dag som den första eller senare.") }
             let names = ["mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7, "man": 1, "tis": 2, "ons": 3, "tor": 4, "fre": 5, "lor": 6, "son": 7]
             var days = Set<Int>()
             for part in weekdays.lowercased().split(separator: ",") {
                 let text = part.trimmingCharacters(in: .whitespaces)
                 guard let day = names[String(text.prefix(3))] ?? Int(text).flatMap({ (1...7).contains($0) ? $0 : nil }) else {
-                    throw FHIRError(.invalid, code: .value, "weekdays: '\(text)' is not a weekday (mon…sun or 1–7)", expression: ["weekdays"])
+                    throw FHIRError(.invalid, code: .value, "weekdays: '\(text)' is not a weekday (mon…sun or 1–7)", expression: ["weekdays"], text: "Välj veckodagar i listan.")
                 }
                 days.insert(day)
             }
-            guard !days.isEmpty else { throw FHIRError(.invalid, code: .required, "weekdays: name at least one weekday", expression: ["weekdays"]) }
+            guard !days.isEmpty else { throw FHIRError(.invalid, code: .required, "weekdays: name at least one weekday", expression: ["weekdays"], text: "Välj minst en veckodag.") }
             func clock(_ text: String, _ name: String) throws(FHIRError) -> Int {
                 let parts = text.split(separator: ":").map { Int($0) }
                 guard parts.count == 2, let hour = parts[0], let minute = parts[1], (0...24).contains(hour), (0..<60).contains(minute), hour * 60 + minute <= 1_440 else {
-                    throw FHIRError(.invalid, code: .value, "\(name) must be a time like 08:00; got '\(text)'", expression: [name])
+                    throw FHIRError(.invalid, code: .value, "\(name) must be a time like 08:00; got '\(text)'", expression: [name], text: "Skriv en tid som 08:00; ”\(text)” är ingen tid.")
                 }
                 return hour * 60 + minute
             }
             let startMinute = try clock(start, "start"), endMinute = try clock(end, "end")
             guard endMinute > startMinute else { throw FHIRError(.invalid, code: .value, "end must be after start", expression: ["end"]) }
             guard let length = Int(minutes), (5...480).contains(length) else {
-                throw FHIRError(.invalid, code: .value, "minutes must be a whole number from 5 to 480; got '\(minutes)'", expression: ["minutes"])
+                throw FHIRError(.invalid, code: .value, "minutes must be a whole number from 5 to 480; got '\(minutes)'", expression: ["minutes"], text: "Minuter per tid ska vara ett heltal från 5 till 480.")
             }
             guard let type = VisitType(rawValue: visitType) else {
-                throw FHIRError(.invalid, code: .value, "visitType must be one of \(VisitType.allCases.map(\.rawValue).joined(separator: ", ")); got '\(visitType)'", expression: ["visitType"])
+                throw FHIRError(.invalid, code: .value, "visitType must be one of \(VisitType.allCases.map(\.rawValue).joined(separator: ", ")); got '\(visitType)'", expression: ["visitType"], text: "Välj besökstyp i listan.")
             }
             return SlotTemplate(fromDay: fromDay, toDay: toDay, weekdays: days, startMinute: startMinute, endMinute: endMinute, minutes: length, visitType: type)
         }
@@ -88,7 +88,7 @@ public struct AppointmentBook: Sendable {
         let schedule = try await records.require("Schedule", scheduleID)
         let slots = template.slots
         guard slots.count <= settings.maximumSlotsPerGeneration else {
-            throw FHIRError(.tooLarge, code: .tooCostly, "the template makes \(slots.count) slots; at most \(settings.maximumSlotsPerGeneration) per call (KARNA_MAX_SLOTS_PER_GENERATION)")
+            throw FHIRError(.tooLarge, code: .tooCostly, "the template makes \(slots.count) slots; at most \(settings.maximumSlotsPerGeneration) per call (KARNA_MAX_SLOTS_PER_GENERATION)", text: "Det blir \(slots.count) tider; högst \(settings.maximumSlotsPerGeneration) skapas åt gången. Välj en kortare period.")
         }
         let unit = RecordTags.unit(of: schedule.object)
         var created = 0, existing = 0
@@ -124,7 +124,7 @@ public struct AppointmentBook: Sendable {
     /// booked slots are left alone and returned, so the clinic can rebook those patients.
     public func blockTime(scheduleID: String, start: Int64, end: Int64, reason: String, session: PatientDataSession) async throws -> (blocked: Int, booked: [String]) {
         guard end > start else { throw FHIRError(.invalid, code: .value, "end must be after start", expression: ["end"]) }
-        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw FHIRError(.invalid, code: .required, "a reason is required", expression: ["reason"]) }
+        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw FHIRError(.invalid, code: .required, "a reason is required", expression: ["reason"], text: "Skriv en orsak.") }
         let records = Records(session: session)
         _ = try await records.require("Schedule", scheduleID)
         let slots = try await records.all("Slot", [("schedule", "Schedule/\(scheduleID)"), ("start", "lt" + Instant.format(milliseconds: end)),
@@ -184,7 +184,7 @@ public struct AppointmentBook: Sendable {
         if let unitID { parameters.append(("_tag", "\(RecordTags.careUnit)|\(unitID)")) }
         if let visitType { parameters.append(("service-type", "\(AdministrationCodes.visitType)|\(visitType.rawValue)")) }
         guard scheduleID != nil || unitID != nil else {
-            throw FHIRError(.invalid, code: .required, "name a schedule or a unit to find free slots in", expression: ["schedule", "unit"])
+            throw FHIRError(.invalid, code: .required, "name a schedule or a unit to find free slots in", expression: ["schedule", "unit"], text: "Välj en tidbok eller en enhet att söka lediga tider i.")
         }
         return try await Records(session: session).search("Slot", parameters, limit: limit)
     }
@@ -204,13 +204,13 @@ public struct AppointmentBook: Sendable {
         let slot = try await records.require("Slot", slotID, role: "slot")
         var slotObject = slot.object.forUpdate
         guard slotObject["status"]?.stringValue == "free" else {
-            throw refused("slot: Slot/\(slotID) is not free (\(slotObject["status"]?.stringValue ?? "unknown")); choose another time", expression: ["slot"])
+            throw refused("slot: Slot/\(slotID) is not free (\(slotObject["status"]?.stringValue ?? "unknown")); choose another time", expression: ["slot"], text: "Tiden är inte ledig längre. Välj en annan tid.")
         }
         guard let start = slotObject["start"]?.stringValue, let end = slotObject["end"]?.stringValue,
               let endMillis = Instant.parse(end), endMillis > Instant.now() else {
-            throw refused("slot: Slot/\(slotID) has already passed", expression: ["slot"])
+            throw refused("slot: Slot/\(slotID) has already passed", expression: ["slot"], text: "Tiden har redan passerat. Välj en senare tid.")
         }
-        guard let scheduleID = slotObject.referenceID("schedule", type: "Schedule") else { throw refused("Slot/\(slotID) belongs to no schedule") }
+        guard let scheduleID = slotObject.referenceID("schedule", type: "Schedule") else { throw refused("Slot/\(slotID) belongs to no schedule", text: "Tiden hör inte till någon tidbok.") }
         let schedule = try await records.require("Schedule", scheduleID)
         slotObject["status"] = .string("busy")
         var operations: [WriteOperation] = [.update(slotObject, type: "Slot", id: slotID, ifMatch: slot.versionId)]
@@ -220,7 +220,7 @@ public struct AppointmentBook: Sendable {
             let entry = try await records.require("Appointment", waitingListEntryID, role: "waitingListEntry")
             appointment = entry.object.forUpdate
             guard appointment.referenceIDs("participant", actorType: "Patient").contains(patientID) else {
-                throw FHIRError(.invalid, code: .value, "the waiting-list entry Appointment/\(waitingListEntryID) is for another patient", expression: ["waitingListEntry"])
+                throw FHIRError(.invalid, code: .value, "the waiting-list entry Appointment/\(waitingListEntryID) is for another patient", expression: ["waitingListEntry"], text: "Väntelisteposten gäller en annan patient.")
             }
             do { appointment["status"] = .string(try AppointmentWorkflow.next(appointment["status"]?.stringValue ?? "", .book)) } catch { throw error.error }
             id = waitingListEntryID
@@ -250,7 +250,7 @@ public struct AppointmentBook: Sendable {
         do {
             _ = try await session.commit(operations)
         } catch where isConcurrencyConflict(error) {
-            throw refused("slot: Slot/\(slotID) was booked by someone else a moment ago; choose another time", expression: ["slot"])
+            throw refused("slot: Slot/\(slotID) was booked by someone else a moment ago; choose another time", expression: ["slot"], text: "Någon annan bokade tiden alldeles nyss. Välj en annan tid.")
         }
         let stored = try await records.require("Appointment", id)
         let status = try await cashier?.feeStatus(patientID: patientID, session: session)
@@ -276,7 +276,7 @@ public struct AppointmentBook: Sendable {
         do { _ = try AppointmentWorkflow.next(appointment["status"]?.stringValue ?? "", .reschedule) } catch { throw error.error }
         let newSlot = try await records.require("Slot", slotID, role: "slot")
         var newSlotObject = newSlot.object.forUpdate
-        guard newSlotObject["status"]?.stringValue == "free" else { throw refused("slot: Slot/\(slotID) is not free; choose another time", expression: ["slot"]) }
+        guard newSlotObject["status"]?.stringValue == "free" else { throw refused("slot: Slot/\(slotID) is not free; choose another time", expression: ["slot"], text: "Tiden är inte ledig längre. Välj en annan tid.") }
         newSlotObject["status"] = .string("busy")
         var operations: [WriteOperation] = [.update(newSlotObject, type: "Slot", id: slotID, ifMatch: newSlot.versionId)]
         operations += try await freeSlots(of: appointment, records: records)
@@ -294,7 +294,7 @@ public struct AppointmentBook: Sendable {
         do {
             _ = try await session.commit(operations)
         } catch where isConcurrencyConflict(error) {
-            throw refused("the booking or the new slot changed a moment ago; reload and try again", expression: ["slot"])
+            throw refused("the booking or the new slot changed a moment ago; reload and try again", expression: ["slot"], text: "Bokningen eller den nya tiden ändrades alldeles nyss. Ladda om sidan och försök igen.")
         }
         return try await records.require("Appointment", appointmentID)
     }
@@ -317,7 +317,7 @@ public struct AppointmentBook: Sendable {
 
     /// Cancels a booking or a waiting-list entry with a reason; the slot is freed and the patient told.
     public func cancel(appointmentID: String, by: CancelledBy, reason: String, session: PatientDataSession) async throws -> StoredResource {
-        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw FHIRError(.invalid, code: .required, "a reason is required", expression: ["reason"]) }
+        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw FHIRError(.invalid, code: .required, "a reason is required", expression: ["reason"], text: "Skriv en orsak.") }
         let records = Records(session: session)
         let stored = try await records.require("Appointment", appointmentID)
         var appointment = stored.object.forUpdate
@@ -356,7 +356,7 @@ public struct AppointmentBook: Sendable {
         let stored = try await records.require("Appointment", appointmentID)
         var appointment = stored.object.forUpdate
         do { appointment["status"] = .string(try AppointmentWorkflow.next(appointment["status"]?.stringValue ?? "", .checkIn)) } catch { throw error.error }
-        guard let patientID = appointment.referenceIDs("participant", actorType: "Patient").first else { throw refused("Appointment/\(appointmentID) has no patient") }
+        guard let patientID = appointment.referenceIDs("participant", actorType: "Patient").first else { throw refused("Appointment/\(appointmentID) has no patient", text: "Bokningen har ingen patient.") }
         let visit = appointment.code("serviceType", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:)) ?? .doctor
         let unit = RecordTags.unit(of: stored.object)
         let referral = (appointment["basedOn"]?.arrayValue?.first?.objectValue).flatMap { ResourceKey(reference: $0["reference"]?.stringValue ?? "")?.id }

@@ -20,7 +20,7 @@ public struct WaitingList: Sendable {
         _ = try await records.require("Patient", patientID, role: "patient")
         let unit = try CareContacts.unit(unitID, session: session)
         _ = try await records.require("Organization", unit, role: "unit")
-        guard (1...9).contains(priority) else { throw FHIRError(.invalid, code: .value, "priority must be 1 (most urgent) to 9; got \(priority)", expression: ["priority"]) }
+        guard (1...9).contains(priority) else { throw FHIRError(.invalid, code: .value, "priority must be 1 (most urgent) to 9; got \(priority)", expression: ["priority"], text: "Prioriteten ska vara 1 (mest brådskande) till 9.") }
         let start = startDay ?? SwedishTime.today
         let due = settings.careGuarantee.dueDay(stage, startDay: start)
         let id = UUID().uuidString.lowercased()

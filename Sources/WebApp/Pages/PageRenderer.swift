@@ -42,7 +42,43 @@ public struct PageRenderer: Sendable {
 
     /// A template rendered to HTML (a part of a page, such as a start-page section).
     public func render(_ template: String, _ context: [String: Any]) -> String {
-        library.render(context, withTemplate: template) ?? "<!doctype html><title>Kärna</title><p>Sidmallen \(template) saknas.</p>"
+        library.render(Self.closingRows(context, page: context), withTemplate: template)
+            ?? "<!doctype html><title>Kärna</title><p>Sidmallen \(template) saknas.</p>"
+    }
+
+    /// The names a list item may take from the page when it has none of its own: what forms and links
+    /// inside a list need from the page (its form token, the patient and the address to return to).
+    /// Every other name an item lacks reads as absent.
+    public static let pageWide: Set<String> = ["formToken", "patientID", "returnTo"]
+
+    /// The context with every dictionary inside a list turned into a `Row`, however deep.
+    static func closingRows(_ value: [String: Any], page: [String: Any]) -> [String: Any] {
+        value.mapValues { closingRows($0, page: page) }
+    }
+
+    static func closingRows(_ value: Any, page: [String: Any]) -> Any {
+        func row(_ object: [String: Any]) -> Row { Row(values: closingRows(object, page: page), page: page) }
+        switch value {
+        case let rows as [[String: Any]]: return rows.map(row)
+        case let list as [Any]: return list.map { item in (item as? [String: Any]).map(row) ?? item }
+        case let object as [String: Any]: return closingRows(object, page: page)
+        default: return value
+        }
+    }
+}
+
+/// One item of a list in a page's context. It answers for its own names only: Mustache would otherwise
+/// look a name the item lacks up in the enclosing contexts, and a page-level `error` turned every field
+/// of a form red, a day's `booked` made every free time of the week read "Bokadledig". Only the
+/// `PageRenderer.pageWide` names reach past an item to the page.
+struct Row: MustacheParent {
+    let values: [String: Any]
+    let page: [String: Any]
+
+    func child(named name: String) -> Any? {
+        if let value = values[name] { return value }
+        if PageRenderer.pageWide.contains(name) { return page[name] }
+        return NSNull()
     }
 }
 

@@ -42,7 +42,7 @@ extension WebApp {
             laterPage = before != nil
         case .user(let actor, let before):
             events = try await session.auditEvents(AuditQuery(actor: actor, beforeSequence: before, limit: limit))
-            context["heading"] = "Logg för användaren " + (events.first.flatMap { Self.agent($0)["display"]?.stringValue } ?? actor)
+            context["heading"] = "Logg för användaren " + (events.first.map { Self.agentName(Self.agent($0)) } ?? Display.named(actor))
             address = ("/loggranskning/anvandare", [("id", actor)], "fore")
             laterPage = before != nil
         }
@@ -65,7 +65,7 @@ extension WebApp {
             let sequence = event["id"]?.stringValue ?? ""
             let patientID = Self.patientID(event)
             let row = LogRow(
-                sequence: sequence, time: Display.time(event["recorded"]?.stringValue), user: agent["display"]?.stringValue ?? "",
+                sequence: sequence, time: Display.time(event["recorded"]?.stringValue), user: Self.agentName(agent),
                 userRef: (agent["reference"]?.stringValue ?? "").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "",
                 unit: (Self.agentObject(event)?["location"]?.objectValue?["display"]?.stringValue) ?? "",
                 patientID: patientID, patientName: patientID.map { id in patients[id].map(Display.name) ?? id } ?? "",
@@ -73,7 +73,7 @@ extension WebApp {
                 denied: event["outcome"]?.stringValue == "4",
                 flags: (event["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap { $0.objectValue?["display"]?.stringValue ?? $0.objectValue?["code"]?.stringValue },
                 basis: Self.extensionValue(event, "access-basis").map(Self.basisLabel), reason: event["outcomeDesc"]?.stringValue,
-                decision: Self.extensionValue(event, "review-decision"), error: errors[sequence])
+                decision: Self.extensionValue(event, "review-decision").map(Self.decisionText), error: errors[sequence])
             row.write(to: &rows, decide: decide)
         }
         context["rows"] = rows
@@ -101,6 +101,26 @@ extension WebApp {
     }
 
     static func agentObject(_ event: JSONObject) -> JSONObject? { event["agent"]?.arrayValue?.first?.objectValue }
+    /// A review decision as the log's extension holds it ("verdict by Practitioner/x: comment"), in Swedish with the reviewer's name.
+    static func decisionText(_ value: String) -> String {
+        guard let by = value.range(of: " by "), let colon = value.range(of: ": ", range: by.upperBound..<value.endIndex) else { return value }
+        let verdict = ReviewDecision.Verdict(rawValue: String(value[..<by.lowerBound]))
+        let label = switch verdict {
+        case .justified?: "Befogad"
+        case .unjustified?: "Obefogad"
+        case .followUp?: "Följs upp"
+        case nil: "Beslut"
+        }
+        let comment = value[colon.upperBound...]
+        return "\(label), beslutat av \(Display.named(String(value[by.upperBound..<colon.lowerBound])))" + (comment.isEmpty ? "" : ": \(comment)")
+    }
+
+    /// Who acted, by name: the log writes the reference as the display when it knew no name.
+    static func agentName(_ agent: JSONObject) -> String {
+        let display = agent["display"]?.stringValue
+        return display == nil || display == agent["reference"]?.stringValue ? Display.named(agent["reference"]?.stringValue ?? "") : display ?? ""
+    }
+
     static func agent(_ event: JSONObject) -> JSONObject { agentObject(event)?["who"]?.objectValue ?? JSONObject() }
 
     static func patientID(_ event: JSONObject) -> String? {

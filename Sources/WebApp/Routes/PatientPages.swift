@@ -105,7 +105,7 @@ extension WebApp {
         banner["parts"] = parts.map { part, entries -> [String: Any] in
             // Labelled lines are signals, shown as chips; a part of plain lines (the care contact) reads as a sentence.
             ["title": part.title, "emptyText": part.emptyText ?? "", "chips": entries.contains { $0.line.label != nil },
-             "lines": entries.map { Self.lineContext($0.line) }]
+             "lines": entries.map { Self.lineContext($0.line).merging(["title": part.title]) { own, _ in own } }]
         }
         let interpreterNeeded = (patient["extension"]?.arrayValue ?? []).contains {
             $0.objectValue?["url"]?.stringValue == "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired" && $0.objectValue?["valueBoolean"]?.boolValue == true
@@ -129,7 +129,7 @@ extension WebApp {
                     httpStatus: HTTPResponse.Status = .forbidden) async throws -> Response {
         var context = layout(user, title: "Åtkomst till journalen")
         context["patientID"] = patientID
-        context["reason"] = status["reason"]?.stringValue.map { "Kärna: \($0)" } ?? ""
+        context["reason"] = status["reasonText"]?.stringValue ?? ""
         context["careReason"] = form["careReason"] ?? ""
         context["emergencyReason"] = form["emergencyReason"] ?? ""
         for (key, value) in errors { context[key] = value }
