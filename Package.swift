@@ -42,7 +42,7 @@ let package = Package(
         // R4 model: JSON, generated definitions, validation, Swedish identifiers. No dependencies.
         .target(
             name: "FHIRCore",
-            resources: [.copy("Definitions/Generated")],
+            resources: [.copy("Definitions/Generated"), .copy("Text/Swedish")],
             swiftSettings: swiftSettings
         ),
         // A deterministic synthetic population of a fictional Swedish region, for demos and benchmarks.

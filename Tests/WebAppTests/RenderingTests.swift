@@ -70,6 +70,14 @@ struct RenderingTests {
         #expect(VisibleText.rawReferences(sample.html).isEmpty != sample.raw)
     }
 
+    @Test("a vital sign's LOINC code reads by its Swedish name, not LOINC's English display")
+    func swedishDisplays() throws {
+        let panel = try JSONParser.parse(Array(#"{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}]}"#.utf8))
+        #expect(Display.concept(panel) == "Blodtryck")
+        let own = try JSONParser.parse(Array(#"{"coding":[{"system":"http://loinc.org","code":"85354-9"}],"text":"Blodtryck, liggande"}"#.utf8))
+        #expect(Display.concept(own) == "Blodtryck, liggande", "the record's own text comes first")
+    }
+
     @Test("a reference without a display reads by the unit's name in the banner; a refusal is said in Swedish", arguments: backends)
     func namesAndSwedish(_ backend: StoreBackend) async throws {
         try await WebAppTests.withApp(backend) { _, client in

@@ -66,13 +66,27 @@ public enum Display {
         String(time(text).dropFirst(11))
     }
 
-    /// The text a human reads for a CodeableConcept: its text, else the first display, else the code.
+    /// The text a human reads for a CodeableConcept: its text, else a Swedish name for one of its codes
+    /// (`Text/Swedish/displays.json`: LOINC publishes English only), else the first display, else the code.
     public static func concept(_ value: JSONValue?) -> String {
         guard let concept = value?.objectValue else { return "" }
         if let text = concept["text"]?.stringValue { return text }
         let codings = (concept["coding"]?.arrayValue ?? []).compactMap(\.objectValue)
+        for coding in codings {
+            if let system = coding["system"]?.stringValue, let code = coding["code"]?.stringValue, let swedish = swedishDisplays["\(system)|\(code)"] {
+                return swedish
+            }
+        }
         return codings.lazy.compactMap { $0["display"]?.stringValue }.first ?? codings.first?["code"]?.stringValue ?? ""
     }
+
+    /// Swedish names by `system|code`, read once from the bundle.
+    static let swedishDisplays: [String: String] = {
+        guard let url = Bundle.module.url(forResource: "displays", withExtension: "json", subdirectory: "Swedish"),
+              let data = try? Data(contentsOf: url), let table = try? JSONDecoder().decode([String: String].self, from: data)
+        else { fatalError("Text/Swedish/displays.json is missing from the FHIRCore bundle") }
+        return table.filter { !$0.key.hasPrefix("_") }
+    }()
 
     /// The first code of a CodeableConcept (e.g. the ICD-10-SE code beside its text).
     public static func code(_ value: JSONValue?) -> String {
