@@ -58,6 +58,9 @@ extension DocumentationPages {
         return pages.page("journal", context)
     }
 
+    /// The draft name of the note form.
+    static var noteDraft: String { "anteckning" }
+
     func noteForm(patientID: String, request: Request, user: User, values: [String: String] = [:], error: String? = nil,
                   status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "note-form")
@@ -71,6 +74,12 @@ extension DocumentationPages {
         context["patientID"] = patientID
         context["banner"] = banner
         context["templates"] = mine.map { ["code": $0.code, "title": $0.title] }
+        // A draft kept while the user typed (the session ended, the tab closed) comes back with its form.
+        var values = values
+        if values.isEmpty, let draft = try await session.draft(patientID: patientID, form: Self.noteDraft) {
+            values = draft.fields
+            context["draftSavedAt"] = Display.time(Instant.format(milliseconds: draft.savedAt))
+        }
         let code = values["mall"] ?? Self.query(request)["mall"]
         if let template = mine.first(where: { $0.code == code }) {
             let named = error.map { message in template.headings.filter { message.contains($0.code) || message.contains($0.title) }.map(\.code) } ?? []
@@ -102,6 +111,8 @@ extension DocumentationPages {
             return try await noteForm(patientID: patientID, request: request, user: user, values: form,
                                       error: Self.said(error), status: .badRequest)
         }
+        // Written into the journal: the working copy has served.
+        try await session.discardDraft(patientID: patientID, form: Self.noteDraft)
         guard form["action"] == "signera" else { return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(written.id)") }
         do {
             _ = try await documentation.notes.sign(noteID: written.id, session: session)

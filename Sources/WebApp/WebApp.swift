@@ -98,6 +98,9 @@ public struct WebApp<Context: RequestContext>: Sendable {
         signed.post("loggranskning/:seq/beslut") { request, context in
             try await context.page { user in try await decideOnAccess(sequence: try context.parameters.require("seq"), request, user) }
         }
+        signed.post("utkast") { request, context in try await context.page { user in try await saveDraft(user) } }
+        signed.post("utkast/slang") { request, context in try await context.page { user in try await discardDraft(user) } }
+        signed.post("session/aktiv") { request, context in try await context.page { user in keepAlive(user) } }
         signed.get("konto") { request, context in try await context.page { user in try await accountPage(user) } }
         signed.post("konto/losenord") { request, context in try await context.page { user in try await changeOwnPassword(user) } }
         signed.post("admin/konton/:username/:change") { request, context in
@@ -170,7 +173,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         let named: ControlRecordWithNamed
         switch try await sessions.resume(token) {
         case .active(let found, let records): (stored, named) = (found, records)
-        case .expired: return .answer(Self.redirect("/login?orsak=timeout"))
+        case .expired: return .answer(Self.redirect(Self.timeoutLogin(returningTo: request.method == .get ? request.uri.description : nil)))
         case .missing: return .answer(Self.redirect("/login"))
         }
         let principal: Principal
@@ -196,7 +199,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
     /// What the layout shows for every signed-in page.
     public func layout(_ user: User, title: String, nav: String? = nil) -> [String: Any] {
         var context: [String: Any] = [
-            "title": title, "sessionSeconds": settings.sessionSeconds, "formToken": user.session.formToken,
+            "title": title, "sessionSeconds": remainingSeconds(user), "formToken": user.session.formToken,
             "user": ["name": user.principal.displayName, "unit": user.assignment?.unitName ?? "", "position": user.assignment?.position.display ?? "",
                      "formToken": user.session.formToken] as [String: Any],
         ]

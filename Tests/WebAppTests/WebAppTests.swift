@@ -141,7 +141,7 @@ struct WebAppTests {
             for (method, path) in [(HTTPRequest.Method.get, "/start"), (.get, "/patienter?q=Ek"), (.get, "/patienter/p1"),
                                    (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"),
                                    (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
-                                   (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"),
+                                   (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"), (.post, "/utkast"), (.post, "/utkast/slang"), (.post, "/session/aktiv"),
                                    (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/hav-blockering"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
                                    (.post, "/avdelning/planera"), (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
                                    (.get, "/patienter/p1/signaler"), (.post, "/patienter/p1/allergi"), (.get, "/patienter/p1/remiss/ny"), (.get, "/remisser"),
@@ -208,7 +208,7 @@ struct WebAppTests {
             try await services.store.writeControlRecords([ControlRecord(kind: WebSessions.kind, key: key, json: Array(try JSONEncoder().encode(stored)))],
                                                          deleting: [], audit: [])
             let after = try await browser.send(.get, "/start")
-            #expect(after.status == 303 && after.location == "/login?orsak=timeout")
+            #expect(after.status == 303 && after.location == "/login?orsak=timeout&tillbaka=%2Fstart", "the login returns to the page the user was on")
             #expect(try await browser.send(.get, "/login?orsak=timeout").html.contains("utan aktivitet"))
         }
     }

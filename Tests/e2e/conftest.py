@@ -60,7 +60,7 @@ CLIENT_SECRET = "e2e-" + uuid.uuid4().hex
 
 
 class Server:
-    def __init__(self, backend, folder):
+    def __init__(self, backend, folder, extra_env=None):
         self.backend = backend
         self.folder = folder
         self.port = free_port()
@@ -72,7 +72,7 @@ class Server:
                         KARNA_PASSWORD_COST="10", KARNA_OUTBOX_SECONDS="1",
                         # The Synthea read-back reads 41,542 resources as fast as four threads can: far past any one
                         # client's API limit. The limits themselves are tested in the Swift suite (LiveServerTests).
-                        KARNA_RATE_API="10000000")
+                        KARNA_RATE_API="10000000", **(extra_env or {}))
         self.process = subprocess.Popen(
             [KARNA, "serve", "--port", str(self.port), "--database-url", self.database_url],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=folder, env=self.env)

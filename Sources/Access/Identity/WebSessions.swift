@@ -75,7 +75,9 @@ public struct WebSessions: Sendable {
             try await store.writeControlRecords([], deleting: [ControlRecordKey(kind: Self.kind, key: key)], audit: [])
             return .expired
         }
-        if now - stored.renewedAt > 60_000 {
+        // Renewed at most once a minute, and at least four times per idle period: with a one-minute idle
+        // setting, renewing once a minute would let an active session lapse.
+        if now - stored.renewedAt > min(60_000, Int64(idleSeconds) * 250) {
             stored.expiresAt = now + Int64(idleSeconds) * 1000
             stored.renewedAt = now
             try await save(stored, token: token)

@@ -10,7 +10,7 @@ extension WebApp {
     static var clientID: String { "karna-web" }
     static var pendingKind: String { "web-login-pending" }
 
-    func loginPage(_ request: Request, error: String? = nil, username: String = "", status: HTTPResponse.Status = .ok) -> Response {
+    func loginPage(_ request: Request, error: String? = nil, username: String = "", status: HTTPResponse.Status = .ok, returningTo: String? = nil) -> Response {
         let notice: String? = switch Self.query(request)["orsak"] {
         case "timeout": "Du loggades ut efter \(settings.sessionSeconds / 60) minuter utan aktivitet. Logga in igen."
         case "utloggad": "Du är utloggad."
@@ -22,6 +22,8 @@ extension WebApp {
                                       "sessionSeconds": 0]
         if let notice { context["notice"] = notice }
         if let error { context["error"] = error }
+        // Where the user was when the session ended: login returns there (a note's draft comes back with its form).
+        if let back = Self.localPath(returningTo ?? Self.query(request)["tillbaka"]) { context["tillbaka"] = back }
         var response = pages.page("login", context, status: status)
         response.setCookie(Cookie(name: Self.loginCookie, value: csrf, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
         return response
@@ -31,40 +33,40 @@ extension WebApp {
         let form = try await Self.formFields(request)
         let username = form["username"]?.trimmingCharacters(in: .whitespaces) ?? ""
         guard let csrf = form["csrf"], !csrf.isEmpty, csrf == request.cookies[Self.loginCookie]?.value else {
-            return loginPage(request, error: "Inloggningsformuläret har gått ut. Försök igen.", username: username, status: .forbidden)
+            return loginPage(request, error: "Inloggningsformuläret har gått ut. Försök igen.", username: username, status: .forbidden, returningTo: form["tillbaka"])
         }
         guard !username.isEmpty, !(form["password"] ?? "").isEmpty, !(form["code"] ?? "").isEmpty else {
-            return loginPage(request, error: "Fyll i användarnamn, lösenord och engångskod.", username: username, status: .badRequest)
+            return loginPage(request, error: "Fyll i användarnamn, lösenord och engångskod.", username: username, status: .badRequest, returningTo: form["tillbaka"])
         }
         let account: UserAccount
         do {
             account = try await accounts.login(username: username, password: form["password"] ?? "", code: form["code"] ?? "", client: Self.clientID)
         } catch let failure as LoginFailure {
             guard let seconds = AccountService.retryAfter(failure) else {
-                return loginPage(request, error: failure.description, username: username, status: .unauthorized)
+                return loginPage(request, error: failure.description, username: username, status: .unauthorized, returningTo: form["tillbaka"])
             }
-            var page = loginPage(request, error: failure.description, username: username, status: .tooManyRequests)
+            var page = loginPage(request, error: failure.description, username: username, status: .tooManyRequests, returningTo: form["tillbaka"])
             page.headers[.retryAfter] = String(seconds)
             return page
         }
         guard account.kind == .practitioner else {
-            return loginPage(request, error: "Kontot hör inte till vårdpersonal. Patienter loggar in i patientportalen.", username: username, status: .forbidden)
+            return loginPage(request, error: "Kontot hör inte till vårdpersonal. Patienter loggar in i patientportalen.", username: username, status: .forbidden, returningTo: form["tillbaka"])
         }
         let grant = Grant(kind: .practitioner, subject: account.username, displayName: account.displayName, clientID: Self.clientID,
                           scope: "openid fhirUser user/*.cruds", fhirUser: account.fhirUser)
         let assignments = try await gateway.directory.assignments(practitionerID: account.subjectID)
         switch assignments.count {
         case 0:
-            return loginPage(request, error: "Du har inget aktivt medarbetaruppdrag. Kontakta din systemförvaltare.", username: username, status: .forbidden)
+            return loginPage(request, error: "Du har inget aktivt medarbetaruppdrag. Kontakta din systemförvaltare.", username: username, status: .forbidden, returningTo: form["tillbaka"])
         case 1:
-            return try await startSession(grant, assignment: assignments[0])
+            return try await startSession(grant, assignment: assignments[0], returningTo: form["tillbaka"])
         default:
             let pending = try await tokens.storeOneTime(kind: Self.pendingKind, grant: grant, seconds: 300)
-            return assignmentPage(assignments, pending: pending, error: nil)
+            return assignmentPage(assignments, pending: pending, error: nil, returningTo: form["tillbaka"])
         }
     }
 
-    func assignmentPage(_ assignments: [Assignment], pending: String, error: String?) -> Response {
+    func assignmentPage(_ assignments: [Assignment], pending: String, error: String?, returningTo: String? = nil) -> Response {
         let csrf = Secrets.randomToken()
         var context: [String: Any] = [
             "title": "Välj medarbetaruppdrag", "csrf": csrf, "pending": pending, "sessionSeconds": 0,
@@ -74,6 +76,7 @@ extension WebApp {
             },
         ]
         if let error { context["error"] = error }
+        if let back = Self.localPath(returningTo) { context["tillbaka"] = back }
         var response = pages.page("assignment", context)
         response.setCookie(Cookie(name: Self.loginCookie, value: csrf, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
         return response
@@ -88,17 +91,17 @@ extension WebApp {
         guard let chosen = assignments.first(where: { $0.id == form["assignment"] }) else {
             // The login step is spent: a new pending token keeps the user on the choice.
             let again = try await tokens.storeOneTime(kind: Self.pendingKind, grant: grant, seconds: 300)
-            return assignmentPage(assignments, pending: again, error: "Välj ett av dina medarbetaruppdrag.")
+            return assignmentPage(assignments, pending: again, error: "Välj ett av dina medarbetaruppdrag.", returningTo: form["tillbaka"])
         }
-        return try await startSession(grant, assignment: chosen)
+        return try await startSession(grant, assignment: chosen, returningTo: form["tillbaka"])
     }
 
-    func startSession(_ grant: Grant, assignment: Assignment) async throws -> Response {
+    func startSession(_ grant: Grant, assignment: Assignment, returningTo: String? = nil) async throws -> Response {
         var grant = grant
         grant.assignmentID = assignment.id
         let mustChange = try await accounts.account(grant.subject)?.mustChangePassword == true
         let (token, _) = try await sessions.start(grant, mustChangePassword: mustChange)
-        var response = Self.redirect(mustChange ? "/konto" : "/start")
+        var response = Self.redirect(mustChange ? "/konto" : Self.localPath(returningTo) ?? "/start")
         response.setCookie(Cookie(name: Self.sessionCookie, value: token, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax))
         response.setCookie(Cookie(name: Self.loginCookie, value: "", maxAge: 0, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
         return response

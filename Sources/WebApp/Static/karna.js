@@ -1,17 +1,92 @@
-// Kärna's clinician app: the little script it needs. Everything works without it; it only adds
-// the session timer, so a user learns that the session ended instead of losing what they type next.
+// Kärna's clinician app: the little script it needs. Everything works without it; it adds the
+// session timer with a warning before the session ends, and keeps drafts of forms on the server as
+// they are typed, so a note being written survives an idle timeout.
 (function () {
   "use strict";
-  var seconds = parseInt(document.body.getAttribute("data-session-seconds") || "0", 10);
-  if (seconds > 0) {
-    var timer;
-    var restart = function () {
-      clearTimeout(timer);
-      timer = setTimeout(function () { window.location.assign("/login?orsak=timeout"); }, seconds * 1000);
-    };
-    // Only server round trips keep the session alive; the timer restarts with each page.
-    restart();
+  var body = document.body;
+  var formToken = body.getAttribute("data-form-token") || "";
+  var seconds = parseInt(body.getAttribute("data-session-seconds") || "0", 10);
+  var ending, warning, notice;
+
+  // The server says how long the session has left (each page, each draft saved, each keep-alive);
+  // the warning comes two minutes before (a quarter of the time for short sessions).
+  function restart(left) {
+    clearTimeout(ending);
+    clearTimeout(warning);
+    hideNotice();
+    if (!(left > 0)) { return; }
+    var ahead = Math.min(120, Math.floor(left / 4));
+    warning = setTimeout(function () { showNotice(ahead); }, (left - ahead) * 1000);
+    ending = setTimeout(function () {
+      window.location.assign("/login?orsak=timeout&tillbaka=" + encodeURIComponent(window.location.pathname + window.location.search));
+    }, left * 1000);
   }
+
+  function post(path, data) {
+    data.set("formToken", formToken);
+    // A session that ended answers with a redirect to the login page: "manual" lets the script see it.
+    return fetch(path, { method: "POST", body: data, credentials: "same-origin", redirect: "manual" }).then(function (response) {
+      if (response.type === "opaqueredirect" || !response.ok) { throw new Error("not saved"); }
+      return response.json();
+    });
+  }
+
+  function showNotice(ahead) {
+    hideNotice();
+    notice = document.createElement("div");
+    notice.className = "notice warn session-warning";
+    notice.setAttribute("role", "alert");
+    var text = document.createElement("p");
+    var minutes = Math.max(1, Math.round(ahead / 60));
+    text.textContent = "Du loggas ut om " + (ahead >= 60 ? minutes + (minutes === 1 ? " minut" : " minuter") : ahead + " sekunder") +
+      " utan aktivitet. Det du skriver i en anteckning sparas som utkast.";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Fortsätt arbeta";
+    button.addEventListener("click", function () {
+      post("/session/aktiv", new URLSearchParams()).then(function (answer) { restart(answer.seconds); }, function () {
+        text.textContent = "Sessionen har redan tagit slut. Logga in igen.";
+      });
+    });
+    notice.appendChild(text);
+    notice.appendChild(button);
+    var main = document.getElementById("main");
+    (main || body).insertBefore(notice, (main || body).firstChild);
+    button.focus();
+  }
+
+  function hideNotice() {
+    if (notice && notice.parentNode) { notice.parentNode.removeChild(notice); }
+    notice = null;
+  }
+
+  if (seconds > 0) { restart(seconds); }
+
+  // Drafts: a form marked data-draft is saved on the server two seconds after the last keystroke.
+  // Saving reaches the server, so typing counts as activity and renews the session.
+  var draftForm = document.querySelector("form[data-draft]");
+  if (draftForm) {
+    var pending;
+    var status = draftForm.querySelector("[data-draft-status]");
+    var say = function (text) { if (status) { status.textContent = text; } };
+    var save = function () {
+      var data = new URLSearchParams(new FormData(draftForm));
+      data.set("draftForm", draftForm.getAttribute("data-draft"));
+      data.set("draftPatient", draftForm.getAttribute("data-patient") || "");
+      post("/utkast", data).then(function (answer) {
+        var now = new Date();
+        say("Utkastet sparades kl. " + ("0" + now.getHours()).slice(-2) + ":" + ("0" + now.getMinutes()).slice(-2) + ".");
+        restart(answer.seconds);
+      }, function () {
+        say("Utkastet kunde inte sparas. Kopiera texten innan du lämnar sidan.");
+      });
+    };
+    draftForm.addEventListener("input", function () {
+      clearTimeout(pending);
+      pending = setTimeout(save, 2000);
+    });
+  }
+
   // A print button (the receipt): no inline handlers, so the Content-Security-Policy can forbid them.
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
