@@ -102,4 +102,36 @@ struct RenderingTests {
             #expect(!String(buffer: fhir.body).contains("Sidan finns inte"))
         }
     }
+
+    @Test("the Patientdatalag question identifies the patient; nödåtkomst is offered to care professions only and marks every page after", arguments: backends)
+    func breakingTheGlass(_ backend: StoreBackend) async throws {
+        try await WebAppTests.withApp(backend) { services, client in
+            try await WebAppTests.addSecretary(services)
+            _ = try await services.gateway.session(.job("web-tests"), action: "create").commit(.update(JSONObject([
+                ("resourceType", .string("Patient")), ("id", .string("p3")), ("birthDate", .string("1961-04-05")), ("gender", .string("female")),
+                ("name", .array([.object(JSONObject([("family", .string("Okänd")), ("given", .array([.string("Ingrid")]))]))])),
+                ("identifier", .array([.object(JSONObject([("system", .string("urn:oid:1.2.752.129.2.1.3.1")), ("value", .string("196104052383"))]))])),
+            ]), type: "Patient", id: "p3", ifMatch: nil))
+            var secretary = Browser(client: client)
+            _ = try await WebAppTests.logIn(&secretary, username: "sek")
+            let asked = try await secretary.send(.get, "/patienter/p3")
+            let text = VisibleText.of(asked.html)
+            #expect(asked.status == 403 && text.contains("Okänd, Ingrid") && text.contains("19610405-2383") && text.contains("år"))
+            #expect(!asked.html.contains("action=\"/patienter/p3/nodatkomst\"") && text.contains("bara användas av vårdprofessioner"))
+            let forced = try await secretary.send(.post, "/patienter/p3/nodatkomst", form: [("formToken", try #require(asked.field("formToken"))), ("reason", "Akut")])
+            #expect(forced.status == 403, "the gateway refuses nödåtkomst to an administrative assignment, however asked")
+
+            var doctor = Browser(client: client)
+            _ = try await WebAppTests.logIn(&doctor)
+            let question = try await doctor.send(.get, "/patienter/p3")
+            #expect(question.html.contains("action=\"/patienter/p3/nodatkomst\"") && VisibleText.of(question.html).contains("Okänd, Ingrid"))
+            let opened = try await doctor.send(.post, "/patienter/p3/nodatkomst", form: [("formToken", try #require(question.field("formToken"))),
+                                                                                   ("reason", "Medvetslös, kan inte tillfrågas")])
+            #expect(opened.status == 303)
+            for page in ["/patienter/p3", "/patienter/p3/journal", "/patienter/p3/signaler"] {
+                #expect(VisibleText.of(try await doctor.send(.get, page).html).contains("Nödåtkomst – gäller till"), "\(page) marks the nödåtkomst")
+            }
+            #expect(!VisibleText.of(try await doctor.send(.get, "/patienter/p1").html).contains("Nödåtkomst – gäller till"))
+        }
+    }
 }

@@ -20,7 +20,7 @@ extension AccessGateway {
             .instance("AuditEvent", "review", post: true, "verdict:code!", "comment:string", module: m, "Record the log reviewer's decision"),
             .system("positions", post: false, module: m, "The positions (befattningar) and what each may read, write and sign"),
             .system("configure-position", post: true, "code:code!", "display:string", "read:string", "write:string", "sign:boolean", "prescribe:boolean",
-                    "protectedIdentity:boolean", "auditReview:boolean", "administer:boolean", "patientIdentity:boolean", module: m,
+                    "protectedIdentity:boolean", "auditReview:boolean", "administer:boolean", "patientIdentity:boolean", "emergencyAccess:boolean", module: m,
                     "Set one position's permissions"),
         ]
     }()

@@ -15,7 +15,7 @@ extension PatientDataSession {
         // The facts read the Patient and the directives in force already.
         let facts = try await facts(patientID)
         guard facts.exists else {
-            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist", text: "Patienten finns inte i Kärna.")
         }
         let now = Instant.now()
         let directives = facts.directives
@@ -86,6 +86,10 @@ extension PatientDataSession {
     /// Opens the record by nödåtkomst: personal, time-limited, flagged for review.
     public func openEmergencyAccess(patientID: String, reason: String) async throws -> Directive {
         let assignment = try careAssignment()
+        guard principal.permissions.emergencyAccess else {
+            throw try await deny(patientID: patientID, "nödåtkomst is for care professions; the position \(assignment.position.display) has no emergencyAccess permission",
+                                 text: "Nödåtkomst är förbehållen vårdprofessioner. Din befattning (\(assignment.position.display)) ger inte nödåtkomst.")
+        }
         let directive = try await register(.emergencyAccess, patientID: patientID, unitID: assignment.unitID, providerID: assignment.providerID,
                                            practitionerID: principal.id, reason: reason,
                                            duration: Int64(gateway.settings.emergencyAccessHours) * 3_600_000, basis: .emergencyAccess)
@@ -166,7 +170,7 @@ extension PatientDataSession {
             throw FHIRError(.invalid, code: .required, "reason: a reason of at least 3 characters is required", expression: ["reason"])
         }
         guard let patient = try await store.read(type: "Patient", id: patientID), !patient.isDeleted else {
-            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist")
+            throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist", text: "Patienten finns inte i Kärna.")
         }
         let now = Instant.now()
         var directive = Directive(id: UUID().uuidString.lowercased(), kind: kind, patientID: patientID, unitID: unitID, providerID: providerID,

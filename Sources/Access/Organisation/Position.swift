@@ -20,9 +20,11 @@ public struct Permissions: Codable, Sendable, Equatable {
     /// May change who a patient is: identifiers, birth date, the protected-identity marking, deceased
     /// status, and merging two records (each such change is flagged for log review).
     public var patientIdentity: Bool
+    /// May open a record by nödåtkomst (PDL 4 kap. 4 §): a care profession's, never an administrative position's.
+    public var emergencyAccess: Bool
 
     public init(read: Set<String>, write: Set<String>, sign: Bool = false, prescribe: Bool = false, protectedIdentity: Bool = false,
-                auditReview: Bool = false, administer: Bool = false, patientIdentity: Bool = false) {
+                auditReview: Bool = false, administer: Bool = false, patientIdentity: Bool = false, emergencyAccess: Bool = false) {
         self.read = read
         self.write = write
         self.sign = sign
@@ -31,10 +33,11 @@ public struct Permissions: Codable, Sendable, Equatable {
         self.auditReview = auditReview
         self.administer = administer
         self.patientIdentity = patientIdentity
+        self.emergencyAccess = emergencyAccess
     }
 
     enum CodingKeys: String, CodingKey {
-        case read, write, sign, prescribe, protectedIdentity, auditReview, administer, patientIdentity
+        case read, write, sign, prescribe, protectedIdentity, auditReview, administer, patientIdentity, emergencyAccess
     }
 
     /// Positions stored before `patientIdentity` existed read it as false here; `Position` then takes the
@@ -45,7 +48,8 @@ public struct Permissions: Codable, Sendable, Equatable {
                   sign: try container.decode(Bool.self, forKey: .sign), prescribe: try container.decode(Bool.self, forKey: .prescribe),
                   protectedIdentity: try container.decode(Bool.self, forKey: .protectedIdentity),
                   auditReview: try container.decode(Bool.self, forKey: .auditReview), administer: try container.decode(Bool.self, forKey: .administer),
-                  patientIdentity: try container.decodeIfPresent(Bool.self, forKey: .patientIdentity) ?? false)
+                  patientIdentity: try container.decodeIfPresent(Bool.self, forKey: .patientIdentity) ?? false,
+                  emergencyAccess: try container.decodeIfPresent(Bool.self, forKey: .emergencyAccess) ?? false)
     }
 
     public func mayRead(_ type: String) -> Bool { read.contains("*") || read.contains(type) }
@@ -77,6 +81,10 @@ public struct Position: Codable, Sendable, Equatable {
         let stored = try container.nestedContainer(keyedBy: Permissions.CodingKeys.self, forKey: .permissions)
         if !stored.contains(.patientIdentity), let standard = Position.defaults.first(where: { $0.code == code }) {
             permissions.patientIdentity = standard.permissions.patientIdentity
+        }
+        // Positions stored before nödåtkomst was a permission keep what their default position has.
+        if !stored.contains(.emergencyAccess), let standard = Position.defaults.first(where: { $0.code == code }) {
+            permissions.emergencyAccess = standard.permissions.emergencyAccess
         }
     }
 

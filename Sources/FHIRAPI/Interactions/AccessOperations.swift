@@ -175,7 +175,7 @@ extension FHIREngine {
 extension FHIREngine {
     /// `GET [base]/$positions` lists positions with their permissions; `POST [base]/$configure-position`
     /// (code, display, read, write as comma lists of types or `*`, and the flags sign, prescribe,
-    /// protectedIdentity, auditReview, administer, patientIdentity) sets one. Administration only.
+    /// protectedIdentity, auditReview, administer, patientIdentity, emergencyAccess) sets one. Administration only.
     func positionsOperation(_ request: FHIRRequest) async throws -> FHIRResponse {
         if request.method == .post {
             let p = try operationParameters(request)
@@ -194,7 +194,8 @@ extension FHIREngine {
             let position = Position(code: code, display: p["display"] ?? code,
                                     permissions: Permissions(read: list("read"), write: list("write"), sign: try flag("sign"), prescribe: try flag("prescribe"),
                                                              protectedIdentity: try flag("protectedIdentity"), auditReview: try flag("auditReview"),
-                                                             administer: try flag("administer"), patientIdentity: try flag("patientIdentity")))
+                                                             administer: try flag("administer"), patientIdentity: try flag("patientIdentity"),
+                                                             emergencyAccess: try flag("emergencyAccess")))
             try await data.configure(position)
             return FHIRResponse(status: 200, body: OperationOutcome.information("position \(code) configured"))
         }
@@ -206,6 +207,7 @@ extension FHIREngine {
                 ("read", .string(permissions.read.sorted().joined(separator: ","))), ("write", .string(permissions.write.sorted().joined(separator: ","))),
                 ("sign", .bool(permissions.sign)), ("prescribe", .bool(permissions.prescribe)), ("protectedIdentity", .bool(permissions.protectedIdentity)),
                 ("auditReview", .bool(permissions.auditReview)), ("administer", .bool(permissions.administer)), ("patientIdentity", .bool(permissions.patientIdentity)),
+                ("emergencyAccess", .bool(permissions.emergencyAccess)),
             ]
             parameters.append(.object(JSONObject([("name", .string("position")), ("part", .array(parts.map { name, value in
                 .object(JSONObject([("name", .string(name)), (value.boolValue == nil ? "valueString" : "valueBoolean", value)]))

@@ -99,7 +99,7 @@ extension WebApp {
                 return ["code": position.code, "display": position.display, "read": p.read.sorted().joined(separator: ", "),
                         "write": p.write.sorted().joined(separator: ", "), "sign": p.sign, "prescribe": p.prescribe,
                         "protectedIdentity": p.protectedIdentity, "auditReview": p.auditReview, "administer": p.administer, "patientIdentity": p.patientIdentity,
-                        "error": errors[position.code] ?? ""]
+                        "emergencyAccess": p.emergencyAccess, "error": errors[position.code] ?? ""]
             }
         }
         return pages.page("admin", context, status: status)
@@ -140,7 +140,8 @@ extension WebApp {
                 let display = form["display"].flatMap { $0.isEmpty ? nil : $0 } ?? existing?.display ?? code
                 let permissions = Permissions(read: types(form["read"]), write: types(form["write"]), sign: form["sign"] == "on", prescribe: form["prescribe"] == "on",
                                               protectedIdentity: form["protectedIdentity"] == "on", auditReview: form["auditReview"] == "on",
-                                              administer: form["administer"] == "on", patientIdentity: form["patientIdentity"] == "on")
+                                              administer: form["administer"] == "on", patientIdentity: form["patientIdentity"] == "on",
+                                              emergencyAccess: form["emergencyAccess"] == "on")
                 do {
                     try await session.configure(Position(code: code, display: display, permissions: permissions))
                 } catch let error as FHIRError where error.category == .invalid {

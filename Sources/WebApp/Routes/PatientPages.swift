@@ -102,6 +102,8 @@ extension WebApp {
             "age": Display.age(patient).map(String.init) ?? "–", "gender": Display.gender(patient),
             "protected": status["protectedIdentity"]?.boolValue ?? false, "blocked": status["hasBlockedInformation"]?.boolValue ?? false,
         ]
+        // The record is open by nödåtkomst: every page of it says so, and until when.
+        if let until = status["emergencyAccessUntil"]?.stringValue { banner["emergency"] = Display.time(until) }
         banner["parts"] = parts.map { part, entries -> [String: Any] in
             // Labelled lines are signals, shown as chips; a part of plain lines (the care contact) reads as a sentence.
             ["title": part.title, "emptyText": part.emptyText ?? "", "chips": entries.contains { $0.line.label != nil },
@@ -129,6 +131,15 @@ extension WebApp {
                     httpStatus: HTTPResponse.Status = .forbidden) async throws -> Response {
         var context = layout(user, title: "Åtkomst till journalen")
         context["patientID"] = patientID
+        // Who the question is about, from the patient index (a directory look-up, audited like a search hit):
+        // the user confirms the right patient before registering a ground or breaking the glass.
+        if let patient = try await user.data(gateway, action: "access-question").read(type: "Patient", id: patientID)?.object {
+            let identity = Display.identity(patient)
+            context["who"] = ["name": Display.name(patient), "identityLabel": identity?.label ?? "Identitet", "identity": identity?.value ?? "saknas",
+                              "age": Display.age(patient).map(String.init) ?? "–", "gender": Display.gender(patient)]
+        }
+        // Nödåtkomst is offered to care professions in a care assignment only; the gateway refuses anyone else anyway.
+        context["mayBreakGlass"] = user.principal.permissions.emergencyAccess && user.assignment?.purpose == .care
         context["reason"] = status["reasonText"]?.stringValue ?? ""
         context["careReason"] = form["careReason"] ?? ""
         context["emergencyReason"] = form["emergencyReason"] ?? ""
