@@ -131,8 +131,9 @@ extension AdministrationPages {
                     phone: form["relativePhone"], identity: nil)
         }
         if filled("guardianName") { related(form["guardianName"] ?? "", code: "GUARD", display: "Vårdnadshavare", phone: form["guardianPhone"], identity: guardian) }
+        let session = user.data(gateway, action: "register-patient")
         do {
-            _ = try await user.data(gateway, action: "register-patient").commit(writes)
+            _ = try await session.commit(writes)
         } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
             // The one-record-per-number rule names the existing record: the clerk opens it instead.
             // The clerk opens the record that has the number instead: the page links to it.
@@ -141,7 +142,18 @@ extension AdministrationPages {
             return registerPage(user, values: form, errors: ["identity": Self.said(error)], message: "Patienten registrerades inte.",
                                 existingID: existing, status: error.category == .conflict ? .conflict : .badRequest)
         }
-        return Self.redirect("/patienter/\(id)")
+        return try await registered(id, session: session)
+    }
+
+    /// After a registration: the care relationship it implies (the registering unit is caring for the
+    /// patient now), then the chart, which says the number at once.
+    func registered(_ patientID: String, session: PatientDataSession) async throws -> Response {
+        do {
+            _ = try await session.registerCareRelationship(patientID: patientID, reason: "Registrerade patienten", days: nil)
+        } catch let error as FHIRError where error.category == .forbidden {
+            // An assignment that may register but not care (none by default): the chart asks for a ground as usual.
+        }
+        return Self.redirect("/patienter/\(patientID)?registrerad=ja")
     }
 
     func registerUnidentified(_ user: User) async throws -> Response {
@@ -150,8 +162,9 @@ extension AdministrationPages {
         if let text = form["year"], !text.trimmingCharacters(in: .whitespaces).isEmpty, year == nil {
             return registerPage(user, message: "Födelseåret ska vara fyra siffror, till exempel 1960.", status: .badRequest)
         }
+        let session = user.data(gateway, action: "register-unidentified")
         let patient = try await administration.registry.registerUnidentified(gender: form["gender"], estimatedBirthYear: year, note: form["note"],
-                                                                             session: user.data(gateway, action: "register-unidentified"))
-        return Self.redirect("/patienter/\(patient.id)")
+                                                                             session: session)
+        return try await registered(patient.id, session: session)
     }
 }

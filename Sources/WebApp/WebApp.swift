@@ -79,7 +79,9 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("logga-ut") { request, _ in try await logout(request) }
         signed.get("start") { request, context in try await context.page { user in try await startPage(user) } }
         signed.get("patienter/:id") { request, context in
-            try await context.page { user in try await chart(patientID: try context.parameters.require("id"), user: user) }
+            try await context.page { user in
+                try await chart(patientID: try context.parameters.require("id"), user: user, registered: Self.query(request)["registrerad"] == "ja")
+            }
         }
         signed.get("loggranskning") { request, context in
             try await context.page { user in

@@ -137,6 +137,11 @@ struct WebAppTests {
                                                password: password, totpSecret: secret)
     }
 
+    /// The patient a registration redirected to (`/patienter/<id>?registrerad=ja`).
+    static func registeredID(_ page: Browser.Page) -> String {
+        String(page.location?.dropFirst("/patienter/".count).prefix { $0 != "?" } ?? "")
+    }
+
     static func logIn(_ browser: inout Browser, username: String = "doc", code: String? = nil) async throws -> Browser.Page {
         let form = try await browser.send(.get, "/login")
         let csrf = try #require(form.field("csrf"))
@@ -1003,7 +1008,7 @@ struct WebAppTests {
             let made = try await browser.send(.post, "/registrera", form: [("formToken", token), ("identity", "19121212-1212"), ("given", "Tolvan"),
                                                                            ("family", "Tolvansson"), ("phone", "070-1234567")])
             #expect(made.status == 303 && made.location?.hasPrefix("/patienter/") == true, "\(made.status) \(made.html.suffix(500))")
-            let id = String(made.location?.dropFirst("/patienter/".count) ?? "")
+            let id = Self.registeredID(made)
             let stored = try #require(try await services.store.read(type: "Patient", id: id))
             #expect(stored.object["birthDate"]?.stringValue == "1912-12-12" && stored.object["gender"]?.stringValue == "male")
 
@@ -1012,8 +1017,12 @@ struct WebAppTests {
 
             let unknown = try await browser.send(.post, "/registrera/reservnummer", form: [("formToken", token), ("gender", "female"), ("year", "1970")])
             #expect(unknown.status == 303)
-            let reserve = try #require(try await services.store.read(type: "Patient", id: String(unknown.location?.dropFirst("/patienter/".count) ?? "")))
+            let reserve = try #require(try await services.store.read(type: "Patient", id: Self.registeredID(unknown)))
             #expect(reserve.object["identifier"]?.arrayValue?.first?.objectValue?["system"]?.stringValue == Reservnummer.system)
+            // The one who registered sees the reservnummer at once: registering is the care relationship it implies.
+            let reserveNumber = try #require(reserve.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+            let opened = try await browser.send(.get, try #require(unknown.location))
+            #expect(opened.status == 200 && VisibleText.of(opened.html).contains("Patienten är registrerad med reservnummer \(reserveNumber). Skriv reservnumret på patientens id-band."))
 
             // A child with a guardian, a relative and an interpreter need; a wrong guardian number is said at its field.
             let child: [(String, String)] = [("formToken", token), ("identity", "20150101-1231"), ("given", "Lilla"), ("family", "Barnsson"),
@@ -1026,9 +1035,7 @@ struct WebAppTests {
             #expect(noName.status == 400 && noName.html.contains("id=\"relativeName-error\""))
             let registered = try await browser.send(.post, "/registrera", form: child + [("guardianIdentity", "19800202-4563")])
             #expect(registered.status == 303)
-            let childID = String(registered.location?.dropFirst("/patienter/".count) ?? "")
-            let question = try await browser.send(.get, "/patienter/\(childID)")
-            _ = try await browser.send(.post, "/patienter/\(childID)/vardrelation", form: [("formToken", try #require(question.field("formToken"))), ("reason", "Nybesök")])
+            let childID = Self.registeredID(registered)
             let chart = try await browser.send(.get, "/patienter/\(childID)")
             #expect(chart.html.contains("Tolkbehov: Arabiska") && chart.html.contains("Närstående och vårdnadshavare"))
             #expect(chart.html.contains("Fadime Barnsson <span class=\"meta\">Vårdnadshavare · 070-9998887") && chart.html.contains("Moster Barnsson"))

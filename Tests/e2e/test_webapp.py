@@ -218,7 +218,16 @@ def test_a_secretary_registers_a_patient_and_a_wrong_number_is_said_at_the_field
     wait_for(browser, lambda d: "/patienter/" in d.current_url, "the new patient's page")
     found = SyncFHIRClient(server.base).resources("Patient").search(identifier=f"urn:oid:1.2.752.129.2.1.3.1|{number}").fetch()
     assert [p["name"][0]["family"] for p in found] == ["Registreradsson"]
-    assert browser.current_url.endswith("/patienter/" + found[0]["id"])
+    assert browser.current_url.endswith("/patienter/" + found[0]["id"] + "?registrerad=ja")
+    # Registering is caring for the patient now: the secretary sees the chart, not the Patientdatalag question.
+    assert f"Patienten är registrerad med personnummer {number[:8]}-{number[8:]}." in browser.find_element(By.ID, "registered").text
+
+    # An unidentified emergency patient: one click, and the reservnummer to write on the id band is on the screen.
+    browser.get(server.root + "/registrera")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/registrera/reservnummer'] button").click()
+    wait_for(browser, lambda d: "registrerad=ja" in d.current_url, "the unidentified patient's chart")
+    assert "Skriv reservnumret på patientens id-band." in browser.find_element(By.ID, "registered").text
+    assert "Reservnummer 99" in browser.find_element(By.CSS_SELECTOR, ".banner").text
 
 
 def open_book_tomorrow(browser, server):

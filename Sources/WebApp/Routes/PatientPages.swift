@@ -42,7 +42,7 @@ extension WebApp {
 
 
     func chart(patientID: String, user: User, consentError: String? = nil, block: (form: [String: String], error: String?, notice: String?)? = nil,
-               status httpStatus: HTTPResponse.Status = .ok) async throws -> Response {
+               registered: Bool = false, status httpStatus: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "chart")
         let status = try await session.accessStatus(patientID: patientID, otherProviders: true)
         guard status["access"]?.stringValue != "none" else {
@@ -58,6 +58,11 @@ extension WebApp {
         }
         if let error = consentError { context["consentError"] = error }
         context["banner"] = banner(chart.patient.object, status: status, parts: chart.parts(in: .banner))
+        // Just registered: the number to write on the id band, said at once (a reservnummer is not known to anyone yet).
+        if registered, let identity = Display.identity(chart.patient.object) {
+            context["registeredNotice"] = "Patienten är registrerad med \(identity.label.lowercased()) \(identity.value)."
+                + (identity.label == "Reservnummer" ? " Skriv reservnumret på patientens id-band." : "")
+        }
         // Each module's panels, in their ranks; a part with nothing to show and no empty text is left out.
         context["panels"] = chart.parts(in: .overview).compactMap { part, entries -> [String: Any]? in
             guard !entries.isEmpty || part.emptyText != nil else { return nil }
