@@ -8,6 +8,8 @@ import Terminology
 extension Documentation {
     /// How many notes the overview lists.
     static let overviewNoteCount = 10
+    /// How many of the latest visit diagnoses the overview lists.
+    static let overviewVisitDiagnosisCount = 5
 
     public static let chartParts: [ChartPart] = [
         ChartPart("attention", title: "Uppmärksamhetssignaler", emptyText: "Inga uppmärksamhetssignaler registrerade.", place: .banner,
@@ -29,9 +31,10 @@ extension Documentation {
                       }
                       return allergies + flags
                   }),
-        ChartPart("problem", title: "Aktuella problem och diagnoser", emptyText: "Inga aktiva problem.", rank: 10,
+        ChartPart("problem", title: "Aktuella problem", emptyText: "Inga aktiva problem.", rank: 10,
                   searches: { patientID throws(FHIRError) in
-                      [try ChartSearch("Condition", patientID: patientID, [("clinical-status", "active,recurrence,relapse")], limit: 200)]
+                      [try ChartSearch("Condition", patientID: patientID, [("clinical-status", "active,recurrence,relapse"), ("category:not", "encounter-diagnosis")],
+                                       limit: 200)]
                   },
                   entries: { found in
                       Diagnoses.problemList(found[0]).active.map { condition in
@@ -42,6 +45,16 @@ extension Documentation {
                                                                                              .filter { !$0.isEmpty }.joined(separator: " · ")))
                       }
                   }),
+        // A visit's diagnoses, kept apart from the problem list: what was found at a visit, not an ongoing problem.
+        .list("visitDiagnosis", title: "Diagnoser vid senaste besök", emptyText: nil, rank: 15,
+              search: { patientID throws(FHIRError) in
+                  try ChartSearch("Condition", patientID: patientID, [("category", "encounter-diagnosis"), ("verification-status:not", "entered-in-error"),
+                                                                      ("_sort", "-recorded-date")], limit: overviewVisitDiagnosisCount)
+              },
+              line: { condition in
+                  ChartLine(Display.concept(condition["code"]),
+                            detail: [Display.code(condition["code"]), Display.time(condition["recordedDate"]?.stringValue)].filter { !$0.isEmpty }.joined(separator: " · "))
+              }),
         ChartPart("note", title: "Senaste anteckningar", emptyText: "Inga anteckningar.", rank: 70,
                   searches: { patientID throws(FHIRError) in
                       [ChartSearch(query: try SearchQuery.parse(type: "Composition", parameters: [("subject", "Patient/\(patientID)"), ("status:not", "entered-in-error"),

@@ -113,21 +113,43 @@ public struct Diagnoses: Sendable {
         return try await Records(session: session).require("Condition", id)
     }
 
-    /// Ends a problem (resolved, with the day it ended); the earlier version stays in the history.
-    public func resolveProblem(conditionID: String, abatement: String?, session: PatientDataSession) async throws -> StoredResource {
+    /// Ends a problem (resolved, with the day it ended and why, as a note signed by who ended it); the
+    /// earlier version stays in the history. Only a problem-list item is ended here: a care contact's
+    /// diagnoses are changed by registering the contact's diagnoses again.
+    public func resolveProblem(conditionID: String, abatement: String?, reason: String, session: PatientDataSession) async throws -> StoredResource {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard reason.count >= 2 else {
+            throw FHIRError(.invalid, code: .required, "ending a problem needs a reason", expression: ["reason"], text: "Skriv varför problemet avslutas.")
+        }
         let records = Records(session: session)
         let stored = try await records.require("Condition", conditionID)
         var condition = stored.object
         guard condition.code("clinicalStatus", system: DocumentationCodes.conditionClinical) != "resolved" else {
             throw refused("Condition/\(conditionID) is already resolved", expression: ["Condition.clinicalStatus"], text: "Problemet är redan avslutat.")
         }
+        guard Self.isProblemListItem(condition) else {
+            throw refused("Condition/\(conditionID) is a care contact's diagnosis, not a problem-list item; register the contact's diagnoses instead",
+                          expression: ["Condition.category"], text: "Det är en diagnos från ett besök, inte ett problem på problemlistan.")
+        }
         condition["clinicalStatus"] = FHIR.concept(DocumentationCodes.conditionClinical, "resolved")
         condition["abatementDateTime"] = .string(abatement ?? SwedishDay.today())
+        let note = FHIR.object([("authorReference", session.principal.authorReference), ("time", .string(Instant.format(milliseconds: Instant.now()))),
+                                ("text", .string("Avslutat: \(reason)"))])
+        condition["note"] = .array((condition["note"]?.arrayValue ?? []) + [note])
         _ = try await session.commit(.update(condition.forUpdate, type: "Condition", id: conditionID, ifMatch: stored.versionId))
         return try await records.require("Condition", conditionID)
     }
 
-    /// Active and resolved problems: problem-list items and care-contact diagnoses, one per code (the latest).
+    /// Whether a condition belongs on the problem list: a problem-list item, or one without a category
+    /// (imported data that says nothing). A care contact's diagnosis (encounter-diagnosis) does not: a
+    /// diagnosis set at one visit is not an ongoing problem until someone puts it on the list.
+    static func isProblemListItem(_ condition: JSONObject) -> Bool {
+        let categories = (condition["category"]?.arrayValue ?? []).flatMap { $0.objectValue?["coding"]?.arrayValue ?? [] }
+            .compactMap { $0.objectValue?["code"]?.stringValue }
+        return categories.isEmpty || categories.contains("problem-list-item")
+    }
+
+    /// Active and resolved problems: problem-list items (not care-contact diagnoses), one per code (the latest).
     public func problemList(patientID: String, session: PatientDataSession) async throws -> ProblemList {
         try await session.requireAccess(patientID: patientID)
         let conditions = try await Records(session: session).all("Condition", [("patient", "Patient/\(patientID)")], maximum: 5_000)
@@ -139,6 +161,7 @@ public struct Diagnoses: Sendable {
         for stored in conditions {
             let object = stored.object
             if object.code("verificationStatus", system: DocumentationCodes.conditionVerification) == "entered-in-error" { continue }
+            guard isProblemListItem(object) else { continue }
             let key = object.code("code", system: KnownSystems.icd10SE) ?? object["code"]?.objectValue?["text"]?.stringValue ?? stored.id
             let date = object["recordedDate"]?.stringValue ?? ""
             if let seen = latest[key], (seen.object["recordedDate"]?.stringValue ?? "") >= date { continue }

@@ -106,7 +106,8 @@ extension Documentation {
                                                              note: input["note"], session: data), status: 201)
         case ("Condition", let conditionID?, "resolve"):
             try post()
-            return resource(try await d.diagnoses.resolveProblem(conditionID: conditionID, abatement: try input.day("abatement"), session: data))
+            return resource(try await d.diagnoses.resolveProblem(conditionID: conditionID, abatement: try input.day("abatement"),
+                                                                 reason: try input.required("reason"), session: data))
 
         // Attention signals
         case ("AllergyIntolerance", nil, "record"):

@@ -26,7 +26,7 @@ extension Documentation {
                       "Register a contact's diagnoses (ICD-10-SE) and procedures (KVÅ)"),
             .instance("Patient", "problem-list", post: false, module: m, "The patient's active and resolved problems"),
             .type("Condition", "add-problem", post: true, "patient:id!", "code:code!", "onset:date", "note:string", module: m, "Add a problem to the list"),
-            .instance("Condition", "resolve", post: true, "abatement:date", module: m, "Mark a problem resolved"),
+            .instance("Condition", "resolve", post: true, "abatement:date", "reason:string!", module: m, "Mark a problem-list item resolved, saying why"),
             // Attention signals (uppmärksamhetssignaler)
             .type("AllergyIntolerance", "record", post: true, "patient:id!", "substanceSystem:uri", "substance:code", "substanceText:string",
                   "category:code", "reaction:string", "severity:code", "criticality:code", "certainty:code", module: m, "Record an allergy or intolerance"),

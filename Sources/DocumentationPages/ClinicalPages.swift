@@ -166,7 +166,12 @@ extension DocumentationPages {
     }
 
     func resolveProblem(patientID: String, conditionID: String, _ user: User) async throws -> Response {
-        _ = try await documentation.diagnoses.resolveProblem(conditionID: conditionID, abatement: nil, session: user.data(gateway, action: "resolve-problem"))
+        do {
+            _ = try await documentation.diagnoses.resolveProblem(conditionID: conditionID, abatement: nil, reason: user.form["reason"] ?? "",
+                                                                 session: user.data(gateway, action: "resolve-problem"))
+        } catch let error as FHIRError where error.category == .invalid || error.category == .conflict {
+            return try await clinicalPage(patientID: patientID, user, notice: "Problemet avslutades inte: \(Self.said(error))", status: .badRequest)
+        }
         return Self.redirect("/patienter/\(patientID)/signaler?klar=Problemet%20%C3%A4r%20avslutat")
     }
 

@@ -40,12 +40,21 @@ struct ClinicalRecordTests {
         let retired = stored.filter { $0.object.code("verificationStatus", system: DocumentationCodes.conditionVerification) == "entered-in-error" }
         #expect(retired.map { $0.object.code("code", system: KnownSystems.icd10SE) } == ["I48.9"])
 
-        // The problem list: care-contact diagnoses still active, plus problem-list items, one per code.
+        // The problem list holds problem-list items only: the visit's diagnoses (I10) are not ongoing problems.
         let problem = try await diagnoses.addProblem(patientID: "p1", code: "E11", onset: "2019-03-01", note: "Tablettbehandlad", session: doc)
         var list = try await diagnoses.problemList(patientID: "p1", session: doc)
-        #expect(Set(list.active.compactMap { $0.object.code("code", system: KnownSystems.icd10SE) }) == ["I10", "E11"])
-        _ = try await diagnoses.resolveProblem(conditionID: problem.id, abatement: "2026-01-01", session: doc)
-        #expect(await fails(.conflict, containing: "already resolved") { _ = try await diagnoses.resolveProblem(conditionID: problem.id, abatement: nil, session: doc) })
+        #expect(Set(list.active.compactMap { $0.object.code("code", system: KnownSystems.icd10SE) }) == ["E11"])
+        let visitDiagnosis = try #require(second.conditions.first)
+        #expect(await fails(.conflict, containing: "not a problem-list item") {
+            _ = try await diagnoses.resolveProblem(conditionID: visitDiagnosis.id, abatement: nil, reason: "Utläkt", session: doc)
+        })
+        // Ending a problem says why.
+        #expect(await fails(.invalid, containing: "needs a reason") { _ = try await diagnoses.resolveProblem(conditionID: problem.id, abatement: nil, reason: " ", session: doc) })
+        let resolved = try await diagnoses.resolveProblem(conditionID: problem.id, abatement: "2026-01-01", reason: "Diagnosen var fel, normalt HbA1c", session: doc)
+        #expect(resolved.object["note"]?.arrayValue?.last?.objectValue?["text"]?.stringValue == "Avslutat: Diagnosen var fel, normalt HbA1c")
+        #expect(await fails(.conflict, containing: "already resolved") {
+            _ = try await diagnoses.resolveProblem(conditionID: problem.id, abatement: nil, reason: "Igen", session: doc)
+        })
         list = try await diagnoses.problemList(patientID: "p1", session: doc)
         #expect(list.resolved.map(\.id) == [problem.id])
         #expect(try await doc.vread(type: "Condition", id: problem.id, versionId: 1)?.object.code("clinicalStatus", system: DocumentationCodes.conditionClinical) == "active")
@@ -139,7 +148,8 @@ struct ClinicalRecordTests {
         #expect(recorded.contains("\"basis\":\"care-relationship\"") && recorded.contains("\"careRelationship\""), "\(recorded)")
         #expect(chart.patient.id == "p1")
         #expect(chart.records("allergy").count == 1)
-        #expect(chart.records("problem").compactMap { $0.object.code("code", system: KnownSystems.icd10SE) } == ["I10"])
+        #expect(chart.records("problem").isEmpty, "a visit diagnosis is not an active problem")
+        #expect(chart.records("visitDiagnosis").compactMap { $0.object.code("code", system: KnownSystems.icd10SE) } == ["I10"])
         #expect(chart.records("medication").map(\.id) == ["rx-1"])
         #expect(chart.records("result").map(\.id) == (3...12).reversed().map { "obs-\($0)" }, "the ten latest results, newest first")
         #expect(chart.records("note").map(\.id) == [note.id])

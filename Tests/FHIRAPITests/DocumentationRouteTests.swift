@@ -84,7 +84,7 @@ struct DocumentationRouteTests {
             let overview = try await api.send(.get, "/fhir/Patient/p1/$overview")
             #expect(overview.status == 200)
             let names = Set(overview.json?["parameter"]?.arrayValue?.compactMap { $0.objectValue?["name"]?.stringValue } ?? [])
-            #expect(names.isSuperset(of: ["patient", "allergy", "careLimitation", "problem", "note", "currentContact"]), "\(names)")
+            #expect(names.isSuperset(of: ["patient", "allergy", "careLimitation", "visitDiagnosis", "note", "currentContact"]), "\(names)")
 
             // Terminology
             let lookup = try await api.send(.get, "/fhir/CodeSystem/$lookup?system=urn:oid:1.2.752.116.1.1.1.1.3&code=J06.9")

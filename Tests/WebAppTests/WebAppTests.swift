@@ -567,13 +567,19 @@ struct WebAppTests {
             #expect(try await post("problem", [("code", "I10 Essentiell hypertoni")]).status == 303)
             let problems = try await browser.send(.get, "/patienter/p1/signaler")
             let problem = try #require(problems.html.firstMatch(of: /id="problem-([^"]+)">Essentiell hypertoni/)?.1).description
-            #expect(try await post("problem/\(problem)/avsluta", []).status == 303)
+            let noReason = try await post("problem/\(problem)/avsluta", [])
+            #expect(noReason.status == 400 && VisibleText.of(noReason.html).contains("Problemet avslutades inte: Skriv varför problemet avslutas."))
+            #expect(try await post("problem/\(problem)/avsluta", [("reason", "Normalt blodtryck utan behandling")]).status == 303)
             #expect(!(try await browser.send(.get, "/patienter/p1/signaler").html.contains("id=\"problem-\(problem)\"")))
 
             let badProcedure = try await post("diagnoser", [("encounter", "e1"), ("main", "I10"), ("procedures", "ZZ999")])
             #expect(badProcedure.status == 400 && badProcedure.html.contains("id=\"procedures-error\"") && badProcedure.html.contains("value=\"e1\" selected"))
             #expect(try await post("diagnoser", [("encounter", "e1"), ("main", "I10 Essentiell hypertoni"), ("procedures", "AF037")]).status == 303)
-            #expect(try await browser.send(.get, "/patienter/p1").html.contains("Essentiell hypertoni"), "the contact's main diagnosis is on the chart's problem list")
+            // The contact's main diagnosis is a visit's diagnosis on the chart, not an active problem.
+            let chart = try await browser.send(.get, "/patienter/p1")
+            let problemsPanel = try #require(chart.html.firstMatch(of: /(?s)id="h-problem">.*?<\/section>/)).0
+            let visitPanel = try #require(chart.html.firstMatch(of: /(?s)id="h-visitDiagnosis">.*?<\/section>/)).0
+            #expect(visitPanel.contains("Essentiell hypertoni") && !problemsPanel.contains("Essentiell hypertoni"))
         }
     }
 

@@ -94,7 +94,9 @@ def test_a_note_is_written_signed_corrected_and_its_history_kept(server):
                             params={"patient": patient, "substance": "J01CE02", "reaction": "Urtikaria", "criticality": "high"})
     assert allergy.status_code == 201, allergy.text
     overview = requests.get(f"{base}/Patient/{patient}/$overview", headers=doctor).json()
-    assert {"patient", "allergy", "problem", "note", "currentContact"} <= set(names(overview))
+    # The visit's diagnoses are a part of their own, not active problems.
+    assert {"patient", "allergy", "visitDiagnosis", "note", "currentContact"} <= set(names(overview))
+    assert "problem" not in set(names(overview))
 
 
 def test_a_transcription_waits_for_the_responsible_physician(server):

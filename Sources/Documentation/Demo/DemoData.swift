@@ -144,6 +144,9 @@ extension Documentation {
         _ = try await signals.record(patientID: "pat-7", kind: .treatment, code: "pacemaker", note: nil, decidedByRoleID: nil, decidedAt: nil, session: doctorWard)
         summary.signals = 7
         _ = try await documentation.diagnoses.addProblem(patientID: "pat-3", code: "E11", onset: "2019-03-01", note: "Tablettbehandlad", session: doctorVC)
+        // The visit's diagnoses become problems when the doctor puts them on the list: pat-1's new atrial fibrillation and known hypertension.
+        _ = try await documentation.diagnoses.addProblem(patientID: "pat-1", code: "I48.9", onset: nil, note: "Nyupptäckt, antikoagulantia insatt", session: doctorVC)
+        _ = try await documentation.diagnoses.addProblem(patientID: "pat-1", code: "I10", onset: "2015-05-01", note: nil, session: doctorVC)
         return summary
     }
 }
