@@ -32,6 +32,10 @@ extension DocumentationPages {
         context["patientTabs"] = patientTabs(current: "journal")
         context["banner"] = banner
         if let notice { context["notice"] = notice }
+        if let saved = chosen("sparad") {
+            context["confirmation"] = query["klar"] == "signerad" ? "Anteckningen är signerad." : "Anteckningen är sparad som utkast (osignerad)."
+            context["confirmationHref"] = "/anteckningar/\(Self.encoded(saved))"
+        }
         context["text"] = filter.text ?? ""
         context["templates"] = templates.map { ["code": $0.code, "title": $0.title, "selected": $0.code == filter.noteType] as [String: Any] }
         var seen = Set<String>()
@@ -53,7 +57,7 @@ extension DocumentationPages {
                     "amended": note["status"]?.stringValue == "amended",
                     "event": Display.noteEvent(note),
                     "author": Display.reference(author), "unit": Display.reference(note["custodian"]), "sections": sections,
-                    "canSign": draft && author?.objectValue?["reference"]?.stringValue == me]
+                    "canSign": draft && author?.objectValue?["reference"]?.stringValue == me, "justSaved": stored.id == chosen("sparad")]
         }
         return pages.page("journal", context)
     }
@@ -113,21 +117,27 @@ extension DocumentationPages {
         }
         // Written into the journal: the working copy has served.
         try await session.discardDraft(patientID: patientID, form: Self.noteDraft)
-        guard form["action"] == "signera" else { return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(written.id)") }
+        guard form["action"] == "signera" else { return Self.redirect(Self.saved(patientID: patientID, noteID: written.id, signed: false)) }
         do {
             _ = try await documentation.notes.sign(noteID: written.id, session: session)
         } catch let error as FHIRError where error.category == .invalid || error.category == .forbidden || error.category == .conflict {
             return try await journal(patientID: patientID, request: request, user: user,
                                      notice: "Anteckningen sparades som utkast men signerades inte: \(Self.said(error))")
         }
-        return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(written.id)")
+        return Self.redirect(Self.saved(patientID: patientID, noteID: written.id, signed: true))
+    }
+
+    /// The journal after a note was saved or signed: it says so at the top (the user stays where they
+    /// read) rather than jumping to an anchor further down.
+    static func saved(patientID: String, noteID: String, signed: Bool) -> String {
+        link("/patienter/\(patientID)/journal", [("sparad", noteID), ("klar", signed ? "signerad" : "utkast")])
     }
 
     func signNote(noteID: String, user: User) async throws -> Response {
         let session = user.data(gateway, action: "sign-note")
         let signed = try await documentation.notes.sign(noteID: noteID, session: session)
         let patientID = Display.id(signed.object["subject"], type: "Patient") ?? ""
-        return Self.redirect("/patienter/\(patientID)/journal#anteckning-\(noteID)")
+        return Self.redirect(Self.saved(patientID: patientID, noteID: noteID, signed: true))
     }
 }
 

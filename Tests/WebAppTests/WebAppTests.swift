@@ -963,7 +963,9 @@ struct WebAppTests {
             let complete = try await browser.send(.post, "/patienter/p1/anteckning", form: [
                 ("formToken", token), ("mall", "lakaranteckning-besok"), ("s-kontaktorsak", "Feber"), ("s-status", "Öron: röda trumhinnor"),
                 ("s-bedomning", "Otit"), ("action", "signera")])
-            #expect(complete.status == 303 && complete.location?.hasPrefix("/patienter/p1/journal#anteckning-") == true)
+            #expect(complete.status == 303 && complete.location?.hasPrefix("/patienter/p1/journal?sparad=") == true)
+            let confirmed = try await browser.send(.get, try #require(complete.location))
+            #expect(VisibleText.of(confirmed.html).contains("Anteckningen är signerad. Visa anteckningen"), "signing is confirmed where the user is")
             let byHeading = try await browser.send(.get, "/patienter/p1/journal?sokord=bedomning")
             #expect(byHeading.status == 200 && byHeading.html.contains("Otit") && !byHeading.html.contains("Öron: röda trumhinnor"),
                     "the sökord filter shows only that heading across notes")
@@ -972,7 +974,7 @@ struct WebAppTests {
             #expect(!byText.html.contains("Hosta sedan en vecka"))
 
             // The signed note: its versions, a correction that keeps the earlier text, then entered-in-error.
-            let signedID = String(try #require(complete.location?.components(separatedBy: "#anteckning-").last))
+            let signedID = String(try #require(complete.location?.firstMatch(of: /sparad=([^&]+)/)?.1))
             let page = try await browser.send(.get, "/anteckningar/\(signedID)")
             #expect(page.status == 200 && page.html.contains("Versioner") && page.html.contains("Signering") && page.html.contains("id=\"s-bedomning\""))
             let noReason = try await browser.send(.post, "/anteckningar/\(signedID)/ratta", form: [("formToken", token), ("s-bedomning", "Otitis media"), ("reason", " ")])

@@ -66,6 +66,16 @@ def test_a_slowly_typed_note_survives_the_idle_timeout(short_server, browser):
     browser.get(note)
     field = browser.find_element(By.ID, "s-kontaktorsak")
 
+    # Scrolled to the last heading of the note on a small screen, the banner (who, allergies) is still in view.
+    browser.set_window_size(1280, 520)
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    assert browser.execute_script("return window.scrollY") > 100, "the note form scrolls on a small screen"
+    top = browser.execute_script("return document.querySelector('.banner').getBoundingClientRect().top")
+    assert 0 <= top < 5, f"the banner stays at the top while writing (top={top})"
+    assert "Utkastsson" in browser.find_element(By.CSS_SELECTOR, ".banner").text
+    browser.set_window_size(1280, 900)
+    browser.execute_script("window.scrollTo(0, 0)")
+
     # A doctor typing slowly, a word every ten seconds, for longer than the idle time: the session holds.
     words = ["Yrsel", " sedan", " i", " morse,", " ingen", " huvudvärk,", " tar", " inga", " läkemedel."]
     started = time.time()

@@ -11,6 +11,7 @@ import pytest
 import requests
 from fhirpy import SyncFHIRClient
 
+from accessibility import AxeChecks
 from conftest import ROOT, born_and_sex, swedish_today
 from test_access import bearer, login, totp
 
@@ -44,10 +45,15 @@ def browser():
     options.binary_location = CHROMIUM
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=sv-SE"]:
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
+    from selenium.webdriver.support.events import EventFiringWebDriver
+    plain = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    plain.implicitly_wait(5)
+    # Every page the suite opens is checked with axe-core, once per kind of page.
+    checks = AxeChecks()
+    driver = EventFiringWebDriver(plain, checks)
+    driver.axe_checks = checks
     yield driver
-    driver.quit()
+    plain.quit()
 
 
 def seed(server, family, serial, with_contact):
@@ -82,6 +88,10 @@ def wait_for(driver, condition, what):
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, 10).until(lambda d: condition(d), message=what)
+    checks = getattr(driver, "axe_checks", None)
+    if checks:
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete", message=what + " (loaded)")
+        checks.check(driver)
 
 
 def log_in(driver, server, username, unit):
