@@ -70,6 +70,15 @@ struct RenderingTests {
         #expect(VisibleText.rawReferences(sample.html).isEmpty != sample.raw)
     }
 
+    @Test("the markup checks find a twice-used id, a label for nothing and an empty link", arguments: [
+        ("<main id=\"main\"></main><label for=\"main\">Huvuddiagnos</label><input id=\"main\">", 1),
+        ("<label for=\"x\">X</label><input id=\"y\">", 1), ("<li>08:00 <a href=\"/patienter/\"></a></li>", 1),
+        ("<label for=\"x\">X</label><input id=\"x\"><a href=\"/start\">Start</a><a href=\"/\" aria-label=\"Kärna\"></a>", 0),
+    ])
+    func markupChecks(_ sample: (html: String, problems: Int)) {
+        #expect(VisibleText.markupProblems(sample.html).count == sample.problems, "\(VisibleText.markupProblems(sample.html))")
+    }
+
     @Test("a vital sign's LOINC code reads by its Swedish name, not LOINC's English display")
     func swedishDisplays() throws {
         let panel = try JSONParser.parse(Array(#"{"coding":[{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}]}"#.utf8))

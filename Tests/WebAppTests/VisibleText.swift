@@ -59,4 +59,21 @@ enum VisibleText {
             pattern.matches(in: run, range: NSRange(run.startIndex..., in: run)).compactMap { Range($0.range, in: run).map { String(run[$0]) } }
         }
     }
+
+    /// What breaks a page for a screen reader or a keyboard, found in its markup: an id used twice (a label then
+    /// names the wrong field), a label for a field that is not there, a link with no text to say where it goes.
+    static func markupProblems(_ html: String) -> [String] {
+        var problems: [String] = []
+        let ids = html.matches(of: /\sid="([^"]+)"/).map { String($0.1) }
+        var seen = Set<String>()
+        for id in ids where !seen.insert(id).inserted { problems.append("the id \"\(id)\" is used twice") }
+        for label in html.matches(of: /<label[^>]*\bfor="([^"]+)"/) where !seen.contains(String(label.1)) {
+            problems.append("a label for \"\(label.1)\", which no element has as its id")
+        }
+        for link in html.matches(of: /(?s)<a\b([^>]*)>(.*?)<\/a>/) {
+            let text = link.2.replacingOccurrences(of: "<[^>]+>", with: "", options: .regularExpression).trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.isEmpty && !link.1.contains("aria-label=") { problems.append("a link without text: <a\(link.1)>") }
+        }
+        return problems
+    }
 }

@@ -54,6 +54,7 @@ struct Browser {
         if response.headers[.contentType]?.hasPrefix("text/html") == true {
             for sentence in VisibleText.englishSentences(page.html) { Issue.record("English on \(method) \(path): \"\(sentence)\"") }
             for reference in VisibleText.rawReferences(page.html) { Issue.record("a raw reference on \(method) \(path): \(reference)") }
+            for problem in VisibleText.markupProblems(page.html) { Issue.record("\(method) \(path): \(problem)") }
         }
         return page
     }

@@ -53,7 +53,12 @@ class AxeChecks(AbstractEventListener):
         self.seen.add(key)
         axe = self.axe_class(driver, script_url=self.script)
         axe.inject()
-        results = axe.run()
+        # Every rule of WCAG 2.0–2.2 A and AA and axe's best practices, target size (2.5.8) included.
+        results = axe.run(options='{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}}')
         self.checked.append(key)
         violations = results.get("violations", [])
+        # axe-core 4.7 retired its duplicate-id rule; a label tied to the wrong field is still a fault.
+        twice = driver.execute_script(
+            "var seen = {}, twice = []; document.querySelectorAll('[id]').forEach(function (e) { if (seen[e.id]) { twice.push(e.id); } seen[e.id] = true; }); return twice;")
+        assert not twice, f"ids used twice on {url}: {twice}"
         assert not violations, f"axe-core {results.get('testEngine', {}).get('version')} on {url}:\n" + axe.report(violations)

@@ -54,6 +54,8 @@ def browser():
     driver.axe_checks = checks
     yield driver
     plain.quit()
+    print(f"axe-core checked {len(checks.checked)} pages: {', '.join(checks.checked)}")
+    assert checks.checked, "axe-core checked no page"
 
 
 def seed(server, family, serial, with_contact):
@@ -386,3 +388,31 @@ def test_the_systemforvaltare_creates_renames_and_moves_a_unit_but_not_to_anothe
     wait_for(browser, lambda d: "Enheten E2E-mottagningen är ändrad" in d.page_source, "the saved change")
     row = browser.find_element(By.XPATH, "//tr[td[1]='e2e-avd']")
     assert "E2E-mottagningen" in row.text and "Region Kärnland" in row.text
+
+
+def test_every_kind_of_page_passes_axe_core(server, browser):
+    """The pages the flows above do not open, each checked by axe-core as it loads (AxeChecks)."""
+    from selenium.webdriver.common.by import By
+
+    patient, _ = seed(server, "Axesson", 501, with_contact=True)
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-1")
+    browser.get(f"{server.root}/patienter/{patient}/anteckning/ny?mall=lakaranteckning-besok")
+    for heading, text in [("kontaktorsak", "Yrsel"), ("status", "Neurologiskt utan anmärkning"), ("bedomning", "Benign lägesyrsel")]:
+        browser.find_element(By.ID, f"s-{heading}").send_keys(text)
+    browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "confirmation"), "the signing confirmed")
+    browser.find_element(By.LINK_TEXT, "Visa anteckningen").click()
+    wait_for(browser, lambda d: "/anteckningar/" in d.current_url, "the note's own page")
+    for path in ["/patienter?q=Axesson", f"/patienter/{patient}/signaler", "/tidbok?vy=vecka", "/vantelista", "/remisser", "/konto", "/finns-inte"]:
+        browser.get(server.root + path)
+        assert "Något gick fel" not in browser.title, path
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-2")
+    browser.get(server.root + "/avdelning")
+    browser.delete_all_cookies()
+    log_in(browser, server, "admin", "region-karnland")
+    for path in ["/admin/anvandare", "/admin/befattningar", "/admin/taxa", "/admin/mallar"]:
+        browser.get(server.root + path)
+    checked = set(browser.axe_checks.checked)
+    assert {"/patienter/{id}/signaler", "/tidbok?vy=vecka", "/admin/befattningar", "/finns-inte", "/anteckningar/{id}"} <= checked, checked
