@@ -46,9 +46,12 @@ public struct AttentionSignals: Sendable {
         public var criticality: String?
         /// confirmed | unconfirmed (certainty)
         public var certainty: String
+        /// The user saw that the patient already has an active allergy to this substance and records it again anyway.
+        public var allowDuplicate: Bool
 
         public init(patientID: String, substanceSystem: String? = nil, substanceCode: String? = nil, substanceText: String? = nil, category: String? = nil,
-                    reaction: String? = nil, severity: String? = nil, criticality: String? = nil, certainty: String = "confirmed") {
+                    reaction: String? = nil, severity: String? = nil, criticality: String? = nil, certainty: String = "confirmed", allowDuplicate: Bool = false) {
+            self.allowDuplicate = allowDuplicate
             self.patientID = patientID
             self.substanceSystem = substanceSystem
             self.substanceCode = substanceCode
@@ -74,6 +77,20 @@ public struct AttentionSignals: Sendable {
 
     let terminology: TerminologyService
 
+    /// The patient's active allergy to the same substance: the same code, or the same text (case and spacing aside).
+    func activeAllergy(to allergy: Allergy, session: PatientDataSession) async throws -> StoredResource? {
+        let active = try await Records(session: session).all("AllergyIntolerance", [("patient", "Patient/\(allergy.patientID)"), ("clinical-status", "active")],
+                                                             maximum: 500)
+        func folded(_ text: String?) -> String { (text ?? "").lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        return active.first { stored in
+            let code = stored.object["code"]
+            if let wanted = allergy.substanceCode {
+                return (code?.objectValue?["coding"]?.arrayValue ?? []).contains { $0.objectValue?["code"]?.stringValue == wanted }
+            }
+            return !folded(allergy.substanceText).isEmpty && folded(Display.concept(code)) == folded(allergy.substanceText)
+        }
+    }
+
     public func recordAllergy(_ allergy: Allergy, session: PatientDataSession) async throws -> StoredResource {
         _ = try await Records(session: session).require("Patient", allergy.patientID, role: "patient")
         var display: String?
@@ -87,6 +104,13 @@ public struct AttentionSignals: Sendable {
         }
         guard allergy.substanceCode != nil || !(allergy.substanceText ?? "").isEmpty else {
             throw FHIRError(.invalid, code: .required, "an allergy names its substance (a code or a text)", expression: ["substance"], text: "Ange ämnet patienten är allergisk mot.")
+        }
+        if !allergy.allowDuplicate, let same = try await activeAllergy(to: allergy, session: session) {
+            let name = Display.concept(same.object["code"])
+            throw FHIRError(.conflict, code: .duplicate,
+                            "AllergyIntolerance/\(same.id) is an active allergy to the same substance; record it again with allowDuplicate=true if that is meant",
+                            expression: ["substance"],
+                            text: "Patienten har redan en aktiv allergi mot \(name) (registrerad \(Display.time(same.object["recordedDate"]?.stringValue))). Bekräfta om du ändå vill registrera en till.")
         }
         try Self.oneOf(allergy.severity, ["mild", "moderate", "severe"], "severity")
         try Self.oneOf(allergy.criticality, ["low", "high", "unable-to-assess"], "criticality")

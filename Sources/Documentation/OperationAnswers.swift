@@ -114,7 +114,8 @@ extension Documentation {
             try post()
             let allergy = AttentionSignals.Allergy(patientID: try input.requiredID("patient"), substanceSystem: input["substanceSystem"], substanceCode: input["substance"],
                                                    substanceText: input["substanceText"], category: input["category"], reaction: input["reaction"],
-                                                   severity: input["severity"], criticality: input["criticality"], certainty: input["certainty"] ?? "confirmed")
+                                                   severity: input["severity"], criticality: input["criticality"], certainty: input["certainty"] ?? "confirmed",
+                                                   allowDuplicate: try input.bool("allowDuplicate", default: false))
             return resource(try await d.attentionSignals.recordAllergy(allergy, session: data), status: 201)
         case ("Flag", nil, "record"):
             try post()

@@ -29,7 +29,8 @@ extension Documentation {
             .instance("Condition", "resolve", post: true, "abatement:date", "reason:string!", module: m, "Mark a problem-list item resolved, saying why"),
             // Attention signals (uppmärksamhetssignaler)
             .type("AllergyIntolerance", "record", post: true, "patient:id!", "substanceSystem:uri", "substance:code", "substanceText:string",
-                  "category:code", "reaction:string", "severity:code", "criticality:code", "certainty:code", module: m, "Record an allergy or intolerance"),
+                  "category:code", "reaction:string", "severity:code", "criticality:code", "certainty:code", "allowDuplicate:boolean", module: m,
+                  "Record an allergy or intolerance (a second active one to the same substance only with allowDuplicate)"),
             .instance("AllergyIntolerance", "end", post: true, "reason:string!", module: m, "End an allergy signal that no longer holds"),
             .type("Flag", "record", post: true, "kind:code!", "patient:id!", "code:code!", "note:string", "decidedBy:id", "decidedAt:date", module: m,
                   "Record an attention signal (smitta, behandling, vårdbegränsning, …)"),

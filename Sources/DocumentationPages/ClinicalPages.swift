@@ -66,8 +66,15 @@ extension DocumentationPages {
         func options(_ url: String, count: Int = 500) -> [[String: String]] {
             ((try? documentation.terminology.expand(url: url, count: count).entries) ?? []).map { ["code": $0.code, "display": $0.display] }
         }
-        context["allergens"] = options(KarnaValueSets.allergens) + options(KarnaValueSets.medicines, count: 300)
-        context["diagnoses"] = options(KarnaValueSets.diagnoses, count: 1_000)
+        // Each substance once, by name: ATC substances (not their groups, which are classes rather than things a
+        // patient reacts to) and Kärna's allergens, which name the common classes ("Penicillin") and the rest.
+        var named = Set<String>()
+        context["allergens"] = options(KarnaValueSets.allergens, count: 1_000)
+            .filter { ($0["code"]?.count ?? 0) >= 7 || ($0["code"] ?? "").first?.isUppercase != true }
+            .filter { named.insert(($0["display"] ?? "").lowercased()).inserted }
+            .sorted { ($0["display"] ?? "").compare($1["display"] ?? "", locale: Locale(identifier: "sv_SE")) == .orderedAscending }
+        // A first few for a browser without the script; typing asks the server, which searches the whole code system.
+        context["diagnoses"] = options(KarnaValueSets.diagnoses, count: 100)
         context["procedures"] = options(KarnaValueSets.procedures, count: 1_000)
         context["kinds"] = AttentionSignals.Kind.allCases.map { kind -> [String: Any] in
             ["kind": kind.rawValue, "title": kind.title, "codes": options(kind.valueSet, count: 100).map { option in
@@ -108,9 +115,15 @@ extension DocumentationPages {
                                                substanceText: system == nil ? typed : nil, category: nil,
                                                reaction: form["reaction"].flatMap { $0.isEmpty ? nil : $0 }, severity: form["severity"].flatMap { $0.isEmpty ? nil : $0 },
                                                criticality: form["criticality"].flatMap { $0.isEmpty ? nil : $0 },
-                                               certainty: form["certainty"] == "unconfirmed" ? "unconfirmed" : "confirmed")
+                                               certainty: form["certainty"] == "unconfirmed" ? "unconfirmed" : "confirmed",
+                                               allowDuplicate: form["duplicate"] == "ja")
         do {
             _ = try await documentation.attentionSignals.recordAllergy(allergy, session: user.data(gateway, action: "record-allergy"))
+        } catch let error as FHIRError where error.has(.duplicate) {
+            // The same substance is already an active allergy: said at the field, with a box to record it anyway.
+            var values = form
+            values["duplicateAsked"] = "ja"
+            return try await clinicalPage(patientID: patientID, user, form: .allergy, values: values, errors: ["substance": Self.said(error)], status: .conflict)
         } catch let error as FHIRError where error.category == .invalid {
             return try await clinicalPage(patientID: patientID, user, form: .allergy, values: form, errors: ["substance": Self.said(error)], status: .badRequest)
         }
@@ -198,4 +211,23 @@ extension DocumentationPages {
         return Self.redirect("/patienter/\(patientID)/signaler?klar=Diagnoserna%20%C3%A4r%20registrerade")
     }
 
+
+    /// The code lists a field can search as the user types, by the name in the address.
+    static var lookupLists: [String: String] {
+        ["diagnoser": KarnaValueSets.diagnoses, "atgarder": KarnaValueSets.procedures, "allergener": KarnaValueSets.allergens]
+    }
+
+    /// The most suggestions one look-up answers.
+    static var lookupCount: Int { 20 }
+
+    /// Up to `lookupCount` codes of a list whose code or words start with what was typed, as JSON
+    /// (`[{"code": …, "display": …}]`), for the page's script to offer under the field.
+    func lookup(list: String, text: String) throws -> Response {
+        guard let url = Self.lookupLists[list] else { throw HTTPError(.notFound) }
+        let typed = text.trimmingCharacters(in: .whitespaces)
+        let entries = typed.count < 2 ? [] : try documentation.terminology.expand(url: url, filter: String(typed.prefix(100)), count: Self.lookupCount).entries
+        let body = JSONValue.array(entries.map { .object(JSONObject([("code", .string($0.code)), ("display", .string($0.display))])) })
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body))))
+    }
 }

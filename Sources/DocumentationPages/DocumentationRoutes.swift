@@ -6,6 +6,10 @@ import WebApp
 extension DocumentationPages {
     /// The journal, notes, attention signals, problems and diagnoses, and the note templates.
     func register(on signed: RouterGroup<SignedInContext<Context>>) {
+        // Type-ahead for a code field: the server searches the whole code system (ICD-10-SE has some 40,000 codes).
+        signed.get("terminologi/:list") { request, context in
+            try await context.page { _ in try lookup(list: try context.parameters.require("list"), text: Self.query(request)["q"] ?? "") }
+        }
         signed.get("admin/mallar") { request, context in
             try await context.page { user in try await templatesPage(user, notice: Self.query(request)["klar"]) }
         }

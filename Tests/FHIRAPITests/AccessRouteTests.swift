@@ -37,7 +37,7 @@ struct AccessRouteTests {
         "GET /admin", "GET /admin/{section}", "POST /admin/{section}", "GET /admin/taxa", "POST /admin/taxa", "GET /admin/mallar", "POST /admin/mallar",
         "POST /admin/konton/{username}/{change}", "POST /admin/uppdrag",
         "POST /admin/uppdrag/{id}/avsluta", "POST /admin/enhet/{id}/avveckla", "POST /admin/enhet/{id}", "GET /konto", "POST /konto/losenord",
-        "POST /utkast", "POST /utkast/slang", "POST /session/aktiv",
+        "POST /utkast", "POST /utkast/slang", "POST /session/aktiv", "GET /terminologi/{list}",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).

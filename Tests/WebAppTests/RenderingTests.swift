@@ -143,4 +143,32 @@ struct RenderingTests {
             #expect(!VisibleText.of(try await doctor.send(.get, "/patienter/p1").html).contains("Nödåtkomst – gäller till"))
         }
     }
+
+    @Test("the substance list names each substance once (no ATC groups); a second allergy to the same substance is asked about; codes are searched on the server",
+          arguments: backends)
+    func substancesAndCodes(_ backend: StoreBackend) async throws {
+        try await WebAppTests.withApp(backend) { _, client in
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            let page = try await browser.send(.get, "/patienter/p1/signaler")
+            let list = try #require(page.html.firstMatch(of: /(?s)<datalist id="allergen-list">(.*?)<\/datalist>/)).1
+            let offered = list.matches(of: /value="([^"]+)"/).map { String($0.1) }
+            let names = offered.map { $0.split(separator: " ", maxSplits: 1).last.map(String.init)?.lowercased() ?? "" }
+            #expect(Set(names).count == names.count, "each substance once: \(offered)")
+            #expect(offered.contains("penicillin Penicillin (alla penicilliner)") && offered.contains("J01CE02 Fenoximetylpenicillin"), "\(offered)")
+            #expect(!offered.contains { $0.hasPrefix("J01C ") || $0.hasPrefix("J ") }, "an ATC group is a class, not a substance")
+
+            let token = try #require(page.field("formToken"))
+            let again = try await browser.send(.post, "/patienter/p1/allergi", form: [("formToken", token), ("substance", "jordnöt "), ("reaction", "Klåda")])
+            #expect(again.status == 409 && VisibleText.of(again.html).contains("Patienten har redan en aktiv allergi mot Jordnöt"))
+            #expect(again.html.contains("name=\"duplicate\"") && again.field("reaction") == "Klåda")
+            let confirmed = try await browser.send(.post, "/patienter/p1/allergi", form: [("formToken", token), ("substance", "jordnöt"), ("duplicate", "ja")])
+            #expect(confirmed.status == 303)
+
+            let found = try await browser.send(.get, "/terminologi/diagnoser?q=hyperton")
+            #expect(found.status == 200 && found.html.contains(#""code":"I10""#))
+            #expect(try await browser.send(.get, "/terminologi/diagnoser?q=h").html == "[]", "one letter asks for nothing")
+            #expect(try await browser.send(.get, "/terminologi/okand?q=hyperton").status == 404)
+        }
+    }
 }

@@ -15,7 +15,7 @@ enum VisibleText {
         text = text.replacingOccurrences(of: #"(?s)<(\w+)[^>]*\blang="en"[^>]*>.*?</\1>"#, with: " ", options: .regularExpression)
         // Attribute texts a person reads or hears count as text of their own.
         var spoken: [String] = []
-        let attributes = try! NSRegularExpression(pattern: #"\b(?:aria-label|placeholder|alt|title|data-confirm)="([^"]*)""#)
+        let attributes = attributePattern
         for match in attributes.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
             if let range = Range(match.range(at: 1), in: text) { spoken.append(String(text[range])) }
         }
@@ -52,9 +52,11 @@ enum VisibleText {
     }
 
     /// Raw references (`Type/id` of a FHIR resource type) in a page's visible text.
+    static let referencePattern = try! NSRegularExpression(pattern: "\\b(?:\(Definitions.r4.resourceTypes.joined(separator: "|")))/[A-Za-z0-9\\-.]{1,64}")
+    static let attributePattern = try! NSRegularExpression(pattern: #"\b(?:aria-label|placeholder|alt|title|data-confirm)="([^"]*)""#)
+
     static func rawReferences(_ html: String) -> [String] {
-        let types = Definitions.r4.resourceTypes.joined(separator: "|")
-        let pattern = try! NSRegularExpression(pattern: "\\b(?:\(types))/[A-Za-z0-9\\-.]{1,64}")
+        let pattern = referencePattern
         return runs(html).flatMap { run in
             pattern.matches(in: run, range: NSRange(run.startIndex..., in: run)).compactMap { Range($0.range, in: run).map { String(run[$0]) } }
         }

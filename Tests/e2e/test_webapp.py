@@ -404,7 +404,15 @@ def test_every_kind_of_page_passes_axe_core(server, browser):
     wait_for(browser, lambda d: d.find_elements(By.ID, "confirmation"), "the signing confirmed")
     browser.find_element(By.LINK_TEXT, "Visa anteckningen").click()
     wait_for(browser, lambda d: "/anteckningar/" in d.current_url, "the note's own page")
-    for path in ["/patienter?q=Axesson", f"/patienter/{patient}/signaler", "/tidbok?vy=vecka", "/vantelista", "/remisser", "/konto", "/finns-inte"]:
+    # A diagnosis is found by its words as they are typed: the server searches the whole code system.
+    browser.get(f"{server.root}/patienter/{patient}/signaler")
+    browser.find_element(By.ID, "problem-code").send_keys("förmaksflimmer")
+    def suggestions(d):
+        # Read in the page in one go: the list is replaced while it is read.
+        return d.execute_script("return Array.from(document.querySelectorAll('#diagnosis-list option')).map(function (o) { return o.value; })")
+    wait_for(browser, lambda d: suggestions(d) and all("örmaksflimmer" in value for value in suggestions(d)), "the suggestions for what was typed")
+    assert any(value.startswith("I48") for value in suggestions(browser))
+    for path in ["/patienter?q=Axesson", "/tidbok?vy=vecka", "/vantelista", "/remisser", "/konto", "/finns-inte"]:
         browser.get(server.root + path)
         assert "Något gick fel" not in browser.title, path
     browser.delete_all_cookies()

@@ -87,6 +87,32 @@
     });
   }
 
+  // Code fields (diagnoses, substances): what is typed is looked up on the server, which holds the whole
+  // code system, and the field's suggestions are replaced by its answer.
+  document.querySelectorAll("input[data-lookup]").forEach(function (input) {
+    var waiting, asked = 0;
+    input.addEventListener("input", function () {
+      clearTimeout(waiting);
+      var text = input.value.trim();
+      if (text.length < 2) { return; }
+      waiting = setTimeout(function () {
+        var question = ++asked;
+        fetch(input.getAttribute("data-lookup") + "?q=" + encodeURIComponent(text), { credentials: "same-origin", redirect: "manual" })
+          .then(function (response) { if (!response.ok) { throw new Error("no answer"); } return response.json(); })
+          .then(function (entries) {
+            var list = document.getElementById(input.getAttribute("list"));
+            if (!list || question !== asked) { return; }
+            while (list.firstChild) { list.removeChild(list.firstChild); }
+            entries.forEach(function (entry) {
+              var option = document.createElement("option");
+              option.value = entry.code + " " + entry.display;
+              list.appendChild(option);
+            });
+          }, function () { /* the field still takes a typed code */ });
+      }, 200);
+    });
+  });
+
   // A print button (the receipt): no inline handlers, so the Content-Security-Policy can forbid them.
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
