@@ -89,9 +89,11 @@ public struct RegionGenerator: Sendable {
     public func patient(_ n: Int) -> [JSONObject] {
         var random = SeededRandom(seed: seed &* 0x9E37_79B9 ^ UInt64(n) &* 0xD1B5_4A32_D192_ED03)
         let pid = patientID(n)
-        let female = random.chance(0.5)
+        var female = random.chance(0.5)
         // Age pyramid: roughly flat to 65, thinning after.
-        let age = random.chance(0.8) ? random.int(0...64) : min(104, 65 + random.heavyTail(alpha: 0.9, cap: 39))
+        var age = random.chance(0.8) ? random.int(0...64) : min(104, 65 + random.heavyTail(alpha: 0.9, cap: 39))
+        // The demo's first patients are cast for the stories the demo journal tells about them.
+        if let cast = SwedishLists.demoCast[n] { (age, female) = (cast.age, cast.female) }
         // Personnummer are unique by construction, without a lookup table: the patient number picks the
         // serial (n mod 500, per sex) and the day of the birth year (n / 500 mod 365), the age picks the
         // year. Two patients share a number only if their numbers differ by a multiple of
@@ -132,9 +134,25 @@ public struct RegionGenerator: Sendable {
         }
         var out = [patient]
 
-        // Chronic conditions drive repeat visits, medications and lab series.
-        let hypertension = age > 40 && random.chance(Double(age) / 250)
-        let diabetes = age > 35 && random.chance(Double(age) / 900)
+        // Chronic conditions by age and sex at Swedish prevalence (SwedishLists.chronicConditions); they
+        // drive repeat visits, medications and lab series, and stand on the problem list.
+        var chronic = SwedishLists.chronicConditions.filter { random.chance($0.prevalence(age, female)) }
+        if let cast = SwedishLists.demoCast[n] { chronic = SwedishLists.chronicConditions.filter { cast.chronic.contains($0.code) } }
+        let hypertension = chronic.contains { $0.code == "I10" }
+        let diabetes = chronic.contains { $0.code == "E11.9" }
+        for (index, condition) in chronic.enumerated() {
+            let onsetYears = random.int(1...max(1, min(25, age - condition.minimumAge)))
+            out.append(object([
+                ("resourceType", .string("Condition")), ("id", .string("\(pid)-problem-\(index + 1)")),
+                ("clinicalStatus", concept("http://terminology.hl7.org/CodeSystem/condition-clinical", "active", nil)),
+                ("verificationStatus", concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", nil)),
+                ("category", .array([concept("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item", nil)])),
+                ("code", concept(SwedishLists.icd10SE, condition.code, condition.display)),
+                ("subject", reference("Patient/\(pid)")),
+                ("onsetDateTime", .string(String(format: "%04d", Self.referenceDay.year - onsetYears))),
+                ("recordedDate", .string(instant(daysAgo: onsetYears * 365, random: &random))),
+            ]))
+        }
         // Visits: a heavy tail, more with age and chronic illness.
         var visits = random.heavyTail(alpha: 1.2, cap: 80) + (age > 70 ? 2 : 0) + (hypertension ? 2 : 0) + (diabetes ? 3 : 0)
         if random.chance(0.15) { visits = 0 }
@@ -148,8 +166,10 @@ public struct RegionGenerator: Sendable {
             let end = inpatient ? instant(daysAgo: max(0, daysAgo - random.int(1...9)), random: &random) : Self.addMinutes(start, random.int(15...90))
             let hospital = random.int(1...SwedishLists.hospitals.count)
             let place = inpatient || random.chance(0.2) ? "hosp-\(hospital)-ward-\(random.int(1...SwedishLists.wards.count))" : primaryCare
-            let diagnosis: (String, String) = diabetes && random.chance(0.4) ? ("E11.9", "Diabetes mellitus typ 2 utan komplikationer")
-                : hypertension && random.chance(0.4) ? ("I10", "Essentiell hypertoni") : random.weighted(SwedishLists.diagnoses)
+            // A visit is for one of the patient's chronic conditions, or for an acute complaint that fits the age and sex.
+            let diagnosis: (String, String) = !chronic.isEmpty && random.chance(0.5)
+                ? { let c = chronic[random.int(0...chronic.count - 1)]; return (c.code, c.display) }()
+                : random.weighted(SwedishLists.acuteDiagnoses.filter { $0.0.fits(age, female) }.map { (($0.0.code, $0.0.display), $0.1) })
             let cid = "\(eid)-dx"
             out.append(object([
                 ("resourceType", .string("Encounter")), ("id", .string(eid)),
@@ -164,7 +184,8 @@ public struct RegionGenerator: Sendable {
             ]))
             out.append(object([
                 ("resourceType", .string("Condition")), ("id", .string(cid)),
-                ("clinicalStatus", concept("http://terminology.hl7.org/CodeSystem/condition-clinical", ["I10", "E11.9", "J45.9", "I48.9"].contains(diagnosis.0) ? "active" : "resolved", nil)),
+                ("clinicalStatus", concept("http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                           chronic.contains { $0.code == diagnosis.0 } ? "active" : "resolved", nil)),
                 ("verificationStatus", concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", nil)),
                 ("category", .array([concept("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis", nil)])),
                 ("code", concept(SwedishLists.icd10SE, diagnosis.0, diagnosis.1)),

@@ -39,14 +39,68 @@ enum SwedishLists {
     static let wards = ["Akutmottagningen", "Medicinavdelning 1", "Kirurgavdelning 2", "Barn- och ungdomsmedicin",
                         "Förlossning och BB", "Geriatriken", "Kardiologen", "Ortopedmottagningen"]
 
-    /// ICD-10-SE diagnoses with how often a visit carries them.
-    static let diagnoses: [((String, String), Double)] = [
-        (("J06.9", "Akut övre luftvägsinfektion, ospecificerad"), 14), (("I10", "Essentiell hypertoni"), 12),
-        (("E11.9", "Diabetes mellitus typ 2 utan komplikationer"), 7), (("M54.5", "Lumbago"), 8),
-        (("J45.9", "Astma, ospecificerad"), 5), (("F32.9", "Depressiv episod, ospecificerad"), 5),
-        (("N39.0", "Urinvägsinfektion utan angiven lokalisation"), 6), (("I48.9", "Förmaksflimmer och förmaksfladder, ospecificerat"), 3),
-        (("R07.4", "Bröstsmärtor, ospecificerade"), 4), (("S52.5", "Fraktur på distala delen av radius"), 2),
-        (("Z00.0", "Allmän hälsoundersökning"), 9), (("K59.0", "Förstoppning"), 3), (("L30.9", "Dermatit, ospecificerad"), 4),
+    /// A chronic condition and how common it is by age and sex: the share of people with it, in age bands
+    /// (the lower bound of each band), from public Swedish figures, rounded: hypertension from
+    /// Folkhälsomyndigheten's national public health survey (about a quarter of adults, rising with age);
+    /// type 2 diabetes from the National Diabetes Register (about 5 % of the population, most after 50);
+    /// asthma from the Swedish asthma and allergy reports (about 8 % of children and adults); atrial
+    /// fibrillation from population studies (about 3 % of adults, 10–15 % after 75); depression from
+    /// Socialstyrelsen's prevalence figures (more common in women).
+    struct Chronic: Sendable {
+        let code: String
+        let display: String
+        let minimumAge: Int
+        /// (age from, share for women, share for men), ascending by age.
+        let bands: [(from: Int, female: Double, male: Double)]
+
+        func prevalence(_ age: Int, _ female: Bool) -> Double {
+            guard age >= minimumAge, let band = bands.last(where: { $0.from <= age }) else { return 0 }
+            return female ? band.female : band.male
+        }
+    }
+
+    static let chronicConditions: [Chronic] = [
+        Chronic(code: "I10", display: "Essentiell hypertoni", minimumAge: 18,
+                bands: [(18, 0.03, 0.05), (35, 0.08, 0.12), (45, 0.18, 0.24), (55, 0.32, 0.38), (65, 0.48, 0.50), (75, 0.60, 0.58)]),
+        Chronic(code: "E11.9", display: "Diabetes mellitus typ 2 utan komplikationer", minimumAge: 25,
+                bands: [(25, 0.005, 0.008), (40, 0.025, 0.04), (50, 0.05, 0.08), (65, 0.10, 0.15), (75, 0.12, 0.17)]),
+        Chronic(code: "J45.9", display: "Astma, ospecificerad", minimumAge: 3,
+                bands: [(3, 0.06, 0.09), (13, 0.08, 0.07), (20, 0.09, 0.07), (65, 0.08, 0.07)]),
+        Chronic(code: "I48.9", display: "Förmaksflimmer och förmaksfladder, ospecificerat", minimumAge: 40,
+                bands: [(40, 0.005, 0.01), (55, 0.02, 0.04), (65, 0.05, 0.08), (75, 0.11, 0.15), (85, 0.16, 0.20)]),
+        Chronic(code: "F32.9", display: "Depressiv episod, ospecificerad", minimumAge: 13,
+                bands: [(13, 0.04, 0.02), (18, 0.07, 0.04), (65, 0.05, 0.03)]),
+    ]
+
+    /// An acute complaint and who it fits: the ages it is seen at, and the sex if it is one sex's.
+    struct Acute: Sendable {
+        let code: String
+        let display: String
+        let ages: ClosedRange<Int>
+        let femaleOnly: Bool
+
+        init(_ code: String, _ display: String, ages: ClosedRange<Int> = 0...120, femaleOnly: Bool = false) {
+            (self.code, self.display, self.ages, self.femaleOnly) = (code, display, ages, femaleOnly)
+        }
+
+        func fits(_ age: Int, _ female: Bool) -> Bool { ages.contains(age) && (female || !femaleOnly) }
+    }
+
+    /// Acute diagnoses of a visit with how often a visit carries them (among those the patient fits).
+    static let acuteDiagnoses: [(Acute, Double)] = [
+        (Acute("J06.9", "Akut övre luftvägsinfektion, ospecificerad"), 14), (Acute("M54.5", "Lumbago", ages: 16...120), 8),
+        (Acute("N39.0", "Urinvägsinfektion utan angiven lokalisation", ages: 1...120), 6),
+        (Acute("R07.4", "Bröstsmärtor, ospecificerade", ages: 18...120), 4), (Acute("S52.5", "Fraktur på distala delen av radius", ages: 4...120), 2),
+        (Acute("Z00.0", "Allmän hälsoundersökning"), 9), (Acute("K59.0", "Förstoppning"), 3), (Acute("L30.9", "Dermatit, ospecificerad"), 4),
+        (Acute("H66.9", "Otitis media, ospecificerad", ages: 0...12), 6),
+    ]
+
+    /// The demo's first ten patients (pat-1…pat-10), cast for the stories the demo journal tells:
+    /// age, sex and their chronic conditions (the rest of the region is drawn at random).
+    static let demoCast: [Int: (age: Int, female: Bool, chronic: [String])] = [
+        0: (72, false, ["I10", "I48.9"]), 1: (31, true, []), 2: (58, false, ["E11.9", "I10"]), 3: (81, true, ["I10"]),
+        4: (44, true, ["J45.9"]), 5: (79, false, ["I10"]), 6: (84, true, ["I48.9", "I10"]), 7: (66, false, []),
+        8: (36, true, []), 9: (23, false, []),
     ]
     static let icd10SE = "urn:oid:1.2.752.116.1.1.1.1.3"
 

@@ -36,6 +36,12 @@ struct DemoDataTests {
         let notes = try await Records(session: job).all("Composition", [], maximum: 100)
         let types = Set(notes.compactMap { $0.object.code("type", system: DocumentationCodes.noteType) })
         #expect(types == Set(NoteTemplate.defaults.map(\.code)))
+        // Each story is told about a patient it fits: the pregnancy about a woman of childbearing age.
+        for note in notes where note.object.code("type", system: DocumentationCodes.noteType) == "barnmorskeanteckning" {
+            let patientID = try #require(note.object.referenceID("subject", type: "Patient"))
+            let patient = try #require(try await services.store.read(type: "Patient", id: patientID)).object
+            #expect(patient["gender"]?.stringValue == "female" && (18...45).contains(Display.age(patient) ?? 0), "\(patientID): \(Display.age(patient) ?? -1)")
+        }
         let statuses = Set(notes.compactMap { $0.object["status"]?.stringValue })
         #expect(statuses == ["preliminary", "final", "amended", "entered-in-error"])
         let diagnoses = try await Records(session: job).all("Condition", [("category", "encounter-diagnosis"), ("encounter", "Encounter/demo-contact-pat-1")], maximum: 10)

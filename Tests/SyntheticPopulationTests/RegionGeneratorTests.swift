@@ -62,4 +62,33 @@ import Testing
         #expect(top > median * 8, "top 1 % average \(top), median \(median)")
         #expect(sizes.first == 1)   // some have no visits at all
     }
+
+    @Test("diagnoses a clinician believes: no chronic adult disease in children, prevalence rising with age, not the same list for everyone")
+    func diagnosesFitAgeAndSex() throws {
+        var children = 0, childrenWithAdultDisease = 0, old = 0, oldWithHypertension = 0
+        var problemLists = Set<[String]>(), withProblems = 0
+        for n in 0..<2000 {
+            let resources = generator.patient(n)
+            let patient = resources[0]
+            let born = Int(patient["birthDate"]?.stringValue?.prefix(4) ?? "") ?? 0
+            let age = RegionGenerator.referenceDay.year - born
+            let codes = resources.filter { $0.resourceType == "Condition" }.compactMap { $0["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue }
+            let problems = resources.filter { $0.resourceType == "Condition" && $0["category"]?.arrayValue?.first?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue == "problem-list-item" }
+                .compactMap { $0["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue }.sorted()
+            if !problems.isEmpty { withProblems += 1; problemLists.insert(problems) }
+            if age < 18 {
+                children += 1
+                if codes.contains(where: { ["I10", "E11.9", "I48.9", "R07.4"].contains($0) }) { childrenWithAdultDisease += 1 }
+            }
+            if age >= 65 {
+                old += 1
+                if problems.contains("I10") { oldWithHypertension += 1 }
+            }
+        }
+        #expect(children > 200 && childrenWithAdultDisease == 0, "\(childrenWithAdultDisease) of \(children) children with hypertension, type 2 diabetes, atrial fibrillation or chest pain")
+        let share = Double(oldWithHypertension) / Double(old)
+        #expect(share > 0.35 && share < 0.7, "hypertension in \(Int(share * 100)) % of those 65 and older")
+        #expect(withProblems > 300 && withProblems < 1400, "\(withProblems) of 2,000 with a chronic condition")
+        #expect(problemLists.count >= 12, "only \(problemLists.count) different problem lists")
+    }
 }
