@@ -31,6 +31,9 @@ public struct AdministrationWeb: WebModule {
     }
 
     public var patientTabs: [PatientTab] { [PatientTab(key: "remiss", title: "Skriv remiss", suffix: "/remiss/ny")] }
+    public var patientActions: [PatientAction] {
+        [PatientAction(title: "Ställ på väntelista", path: "/patienter/{id}/vantelista/ny") { $0.mayWrite("Appointment") }]
+    }
     public var adminSections: [AdminSectionEntry] { [AdminSectionEntry(path: "taxa", title: "Avgifter")] }
 
     public func register<Context: RequestContext>(on signed: RouterGroup<SignedInContext<Context>>, app: WebApp<Context>) {
@@ -80,6 +83,14 @@ struct AdministrationPages<Context: RequestContext>: ModulePages {
             }
         }
         signed.get("vantelista") { request, context in try await context.page { user in try await waitingListPage(request, user) } }
+        signed.get("vantelista/ny") { request, context in try await context.page { user in try await waitingListForm(patientID: nil, request: request, user) } }
+        signed.post("vantelista") { request, context in try await context.page { user in try await addToWaitingList(patientID: nil, request: request, user) } }
+        signed.get("patienter/:id/vantelista/ny") { request, context in
+            try await context.page { user in try await waitingListForm(patientID: try context.parameters.require("id"), request: request, user) }
+        }
+        signed.post("patienter/:id/vantelista") { request, context in
+            try await context.page { user in try await addToWaitingList(patientID: try context.parameters.require("id"), request: request, user) }
+        }
         signed.get("vantelista/:id/boka") { request, context in
             try await context.page { user in try await chooseTime(appointmentID: try context.parameters.require("id"), waiting: true, request, user) }
         }

@@ -122,6 +122,10 @@ extension AdministrationPages {
         // The steps this side may take from this status (the module refuses any other).
         func allowed(_ event: ReferralWorkflow.Event) -> Bool { (try? ReferralWorkflow.next(state, event)) != nil }
         if receiver {
+            // An accepted referral is where a patient is put on the waiting list, the guarantee counted from its arrival.
+            if state == "accepted", let patientID, let requestID = Display.id(task["focus"], type: "ServiceRequest") {
+                context["waitingHref"] = Self.link("/patienter/\(patientID)/vantelista/ny", [("remiss", requestID), ("tillbaka", "/remisser/\(taskID)")])
+            }
             context["canReceive"] = allowed(.receive)
             context["canAccept"] = allowed(.accept)
             context["canReject"] = allowed(.reject)

@@ -171,4 +171,36 @@ struct RenderingTests {
             #expect(try await browser.send(.get, "/terminologi/okand?q=hyperton").status == 404)
         }
     }
+
+    @Test("a patient is put on the waiting list from the chart and from the appointment book by personnummer; wrong input is said at its field",
+          arguments: backends)
+    func waitingListFromTheWeb(_ backend: StoreBackend) async throws {
+        try await WebAppTests.withApp(backend) { _, client in
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            let chart = try await browser.send(.get, "/patienter/p1")
+            #expect(chart.html.contains("href=\"/patienter/p1/vantelista/ny\"") && VisibleText.of(chart.html).contains("Ställ på väntelista"))
+            let form = try await browser.send(.get, "/patienter/p1/vantelista/ny")
+            let token = try #require(form.field("formToken"))
+            #expect(form.status == 200 && VisibleText.of(form.html).contains("Ek, Greta"))
+            let badDay = try await browser.send(.post, "/patienter/p1/vantelista", form: [("formToken", token), ("visitType", "lakarbesok"), ("priority", "4"),
+                                                                                         ("stage", "bedomning"), ("startDay", "igår"), ("comment", "Ont i knät")])
+            #expect(badDay.status == 400 && badDay.html.contains("id=\"wl-start-error\"") && badDay.field("comment") == "Ont i knät")
+            let added = try await browser.send(.post, "/patienter/p1/vantelista", form: [("formToken", token), ("visitType", "lakarbesok"), ("priority", "4"),
+                                                                                        ("stage", "bedomning"), ("comment", "Ont i knät")])
+            #expect(added.status == 303)
+            let list = try await browser.send(.get, try #require(added.location))
+            #expect(VisibleText.of(list.html).contains("Patienten står på väntelistan") && VisibleText.of(list.html).contains("Ek, Greta"))
+
+            let fromBook = try await browser.send(.get, "/tidbok")
+            #expect(fromBook.html.contains("/vantelista/ny?tillbaka="))
+            let unknown = try await browser.send(.post, "/vantelista", form: [("formToken", token), ("patient", "19121212-1212"), ("visitType", "lakarbesok"),
+                                                                               ("priority", "5"), ("stage", "bedomning")])
+            #expect(unknown.status == 400 && VisibleText.of(unknown.html).contains("Ingen patient med det numret."))
+            let byNumber = try await browser.send(.post, "/vantelista", form: [("formToken", token), ("patient", "19500203-9286"), ("visitType", "sjukskoterskebesok"),
+                                                                                ("priority", "6"), ("stage", "bedomning")])
+            #expect(byNumber.status == 303)
+            #expect(VisibleText.of(try await browser.send(.get, "/vantelista").html).contains("Sjuksköterskebesök"))
+        }
+    }
 }

@@ -158,7 +158,7 @@ struct WebAppTests {
             for (method, path) in [(HTTPRequest.Method.get, "/start"), (.get, "/patienter?q=Ek"), (.get, "/patienter/p1"),
                                    (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"),
                                    (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
-                                   (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"), (.post, "/utkast"), (.post, "/utkast/slang"), (.post, "/session/aktiv"), (.get, "/terminologi/diagnoser?q=hyp"),
+                                   (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"), (.post, "/utkast"), (.post, "/utkast/slang"), (.post, "/session/aktiv"), (.get, "/terminologi/diagnoser?q=hyp"), (.get, "/vantelista/ny"), (.post, "/vantelista"), (.get, "/patienter/p1/vantelista/ny"), (.post, "/patienter/p1/vantelista"),
                                    (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/hav-blockering"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
                                    (.post, "/avdelning/planera"), (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
                                    (.get, "/patienter/p1/signaler"), (.post, "/patienter/p1/allergi"), (.get, "/patienter/p1/remiss/ny"), (.get, "/remisser"),
@@ -416,6 +416,14 @@ struct WebAppTests {
             #expect(try await spec.send(.post, "/remisser/\(task)/acceptera", form: [("formToken", specToken), ("text", "")]).status == 303)
             let accepted = try await spec.send(.get, "/remisser/\(task)")
             #expect(accepted.html.contains("Accepterad") && accepted.html.contains("Skicka remissvar") && !accepted.html.contains("Avvisa remissen"))
+            // Accepted: the receiving unit puts the patient on its waiting list, the referral carried over.
+            let waitingLink = try #require(accepted.html.firstMatch(of: /href="(\/patienter\/[^"]+\/vantelista\/ny\?remiss=[^"]+)"/)?.1).description
+            let waitingForm = try await spec.send(.get, waitingLink.replacingOccurrences(of: "&amp;", with: "&"))
+            #expect(waitingForm.status == 200 && waitingForm.field("tillbaka") == "/remisser/\(task)" && waitingForm.html.contains("value=\"besok\" selected"))
+            let queued = try await spec.send(.post, "/patienter/p1/vantelista", form: [("formToken", specToken), ("visitType", "lakarbesok"), ("priority", "3"),
+                                                                                      ("stage", "besok"), ("remiss", try #require(waitingForm.field("remiss"))),
+                                                                                      ("tillbaka", "/remisser/\(task)")])
+            #expect(queued.status == 303 && queued.location?.hasPrefix("/remisser/\(task)?klar=") == true)
             let answered = try await spec.send(.post, "/remisser/\(task)/besvara", form: [("formToken", specToken), ("text", "Förmaksflimmer bekräftat, antikoagulation insatt.")])
             #expect(answered.status == 303)
 

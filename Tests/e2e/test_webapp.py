@@ -412,7 +412,8 @@ def test_every_kind_of_page_passes_axe_core(server, browser):
         return d.execute_script("return Array.from(document.querySelectorAll('#diagnosis-list option')).map(function (o) { return o.value; })")
     wait_for(browser, lambda d: suggestions(d) and all("örmaksflimmer" in value for value in suggestions(d)), "the suggestions for what was typed")
     assert any(value.startswith("I48") for value in suggestions(browser))
-    for path in ["/patienter?q=Axesson", "/tidbok?vy=vecka", "/vantelista", "/remisser", "/konto", "/finns-inte"]:
+    for path in ["/patienter?q=Axesson", "/tidbok?vy=vecka", "/vantelista", "/vantelista/ny", f"/patienter/{patient}/vantelista/ny", "/remisser", "/konto",
+                 "/finns-inte"]:
         browser.get(server.root + path)
         assert "Något gick fel" not in browser.title, path
     browser.delete_all_cookies()

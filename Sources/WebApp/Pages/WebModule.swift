@@ -15,6 +15,8 @@ public protocol WebModule: Sendable {
     var menu: [MenuEntry] { get }
     /// Its tabs on a patient's pages (after the overview).
     var patientTabs: [PatientTab] { get }
+    /// Actions on a patient the chart offers (Ställ på väntelista …), each to the positions that may take it.
+    var patientActions: [PatientAction] { get }
     /// Its sections of the administration pages (after the shell's).
     var adminSections: [AdminSectionEntry] { get }
     /// Adds its pages to the signed-in group: every handler there runs with a user, and what it reads is audited.
@@ -26,6 +28,7 @@ public protocol WebModule: Sendable {
 extension WebModule {
     public var menu: [MenuEntry] { [] }
     public var patientTabs: [PatientTab] { [] }
+    public var patientActions: [PatientAction] { [] }
     public var adminSections: [AdminSectionEntry] { [] }
     public func startSections<Context: RequestContext>(for user: WebUser, app: WebApp<Context>) async throws -> [StartSection] { [] }
 }
@@ -40,6 +43,19 @@ public struct PatientTab: Sendable {
         self.key = key
         self.title = title
         self.suffix = suffix
+    }
+}
+
+/// An action on one patient, offered on the chart: a link to `path` with `{id}` as the patient's id.
+public struct PatientAction: Sendable {
+    public let title: String
+    public let path: String
+    public let isShown: @Sendable (Permissions) -> Bool
+
+    public init(title: String, path: String, isShown: @escaping @Sendable (Permissions) -> Bool) {
+        self.title = title
+        self.path = path
+        self.isShown = isShown
     }
 }
 

@@ -52,6 +52,9 @@ extension WebApp {
         var context = layout(user, title: Display.name(chart.patient.object))
         context["patientID"] = patientID
         context["patientTabs"] = patientTabs(current: "oversikt")
+        context["actions"] = modules.flatMap(\.patientActions).filter { $0.isShown(user.principal.permissions) }.map {
+            ["title": $0.title, "href": $0.path.replacingOccurrences(of: "{id}", with: Self.encoded(patientID))]
+        }
         // Sammanhållen journalföring: other providers' information opens only with the patient's consent.
         context["otherProviders"] = (status["otherProviders"]?.arrayValue ?? []).compactMap(\.objectValue).map {
             ["id": $0["id"]?.stringValue ?? "", "name": $0["name"]?.stringValue ?? ""]
