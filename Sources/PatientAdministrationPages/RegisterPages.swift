@@ -41,6 +41,9 @@ extension AdministrationPages {
             var item: [String: Any] = ["name": field.name, "label": field.label, "required": field.required, "value": values[field.name] ?? "",
                                        "autocomplete": field.autocomplete]
             if let hint = field.hint { item["hint"] = hint }
+            // The first field takes the cursor, unless another field has an error to mend.
+            item["first"] = errors.isEmpty ? field.name == "identity" : errors[field.name] != nil && errors.keys.min { a, b in
+                (Self.registrationFields.firstIndex { $0.name == a } ?? 0) < (Self.registrationFields.firstIndex { $0.name == b } ?? 0) } == field.name
             if let error = errors[field.name] { item["error"] = error }
             item["describedBy"] = [field.hint == nil ? nil : "\(field.name)-hint", errors[field.name] == nil ? nil : "\(field.name)-error"]
                 .compactMap { $0 }.joined(separator: " ")

@@ -62,6 +62,9 @@ enum VisibleText {
         }
     }
 
+    /// Text runs with an empty pair of brackets: a template printed the frame of a value that was not there.
+    static func emptyBrackets(_ html: String) -> [String] { runs(html).filter { $0.contains("()") || $0.contains("( )") } }
+
     /// What breaks a page for a screen reader or a keyboard, found in its markup: an id used twice (a label then
     /// names the wrong field), a label for a field that is not there, a link with no text to say where it goes.
     static func markupProblems(_ html: String) -> [String] {

@@ -55,6 +55,7 @@ struct Browser {
             for sentence in VisibleText.englishSentences(page.html) { Issue.record("English on \(method) \(path): \"\(sentence)\"") }
             for reference in VisibleText.rawReferences(page.html) { Issue.record("a raw reference on \(method) \(path): \(reference)") }
             for problem in VisibleText.markupProblems(page.html) { Issue.record("\(method) \(path): \(problem)") }
+            for run in VisibleText.emptyBrackets(page.html) { Issue.record("empty brackets on \(method) \(path): \"\(run)\"") }
         }
         return page
     }
@@ -456,6 +457,7 @@ struct WebAppTests {
             let doctorMenu = try await doc.send(.get, "/tidbok").html
             #expect(doctorMenu.contains(#"<a href="/tidbok" aria-current="page">Tidbok</a>"#) && doctorMenu.contains(">Remisser</a>"),
                     "the doctor's menu offers the appointment book, marked as the current page there")
+            #expect(!doctorMenu.contains(">Kassa</a>"), "a doctor has no cash drawer: the cashier is not in the menu")
             let reviewerMenu = try await rev.send(.get, "/start").html
             #expect(reviewerMenu.contains(">Logguppföljning</a>") && !reviewerMenu.contains(">Tidbok</a>") && !reviewerMenu.contains(">Kassa</a>"),
                     "the logggranskare's menu has the log review and none of patient administration's pages")

@@ -214,6 +214,16 @@ def test_a_secretary_registers_a_patient_and_a_wrong_number_is_said_at_the_field
     wait_for(browser, lambda d: d.title.startswith("Start"), "the secretary's start page")
     browser.find_element(By.LINK_TEXT, "Registrera patient").click()
     wait_for(browser, lambda d: d.find_elements(By.ID, "identity"), "the registration form")
+    # The cursor waits in the first field, and the fields stand in two columns on a wide screen.
+    assert browser.execute_script("return document.activeElement.id") == "identity"
+    boxes = browser.execute_script("return ['identity', 'given', 'family'].map(function (id) { var r = document.getElementById(id).closest('.field').getBoundingClientRect(); return [r.left, r.top]; });")
+    (identity_x, identity_y), (given_x, given_y), (family_x, _) = boxes
+    assert given_x > identity_x and abs(given_y - identity_y) < 2 and family_x == identity_x, f"two columns: {boxes}"
+    # The header is one line at 1440 px.
+    browser.set_window_size(1440, 900)
+    rows = browser.execute_script("var h = document.querySelector('header.top'); return Array.from(h.children).map(function (c) { var r = c.getBoundingClientRect(); return [Math.round(r.top), Math.round(r.bottom)]; });")
+    assert max(top for top, _ in rows) < min(bottom for _, bottom in rows), f"the header's parts wrap onto a second line: {rows}"
+    browser.set_window_size(1280, 900)
     number = personnummer("19771105", 303)
     browser.find_element(By.ID, "identity").send_keys(number[:-1] + str((int(number[-1]) + 1) % 10))  # a wrong check digit
     browser.find_element(By.ID, "given").send_keys("Sixten")

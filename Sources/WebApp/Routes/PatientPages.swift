@@ -129,9 +129,11 @@ extension WebApp {
 
     /// How a chart line reads in a template.
     public static func lineContext(_ line: ChartLine) -> [String: Any] {
-        var item: [String: Any] = ["text": line.text, "detail": line.detail, "css": line.alarm ? "signal-allergy" : "signal-other",
+        // No detail is no detail: an empty one would still open its section and print "()".
+        var item: [String: Any] = ["text": line.text, "css": line.alarm ? "signal-allergy" : "signal-other",
                                    "marks": line.marks.map { ["text": $0.text, "warn": $0.warn] as [String: Any] }]
         if let label = line.label { item["label"] = label }
+        if !line.detail.isEmpty { item["detail"] = line.detail }
         return item
     }
 
