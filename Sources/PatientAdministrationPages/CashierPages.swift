@@ -33,13 +33,15 @@ extension AdministrationPages {
             let patient = Display.id(contact.object["subject"], type: "Patient").flatMap { patients[$0] }
             return ["id": contact.id, "time": Display.clock(contact.object["period"]?.objectValue?["start"]?.stringValue),
                     "patientName": patient.map(Display.name) ?? "Patient utan åtkomst", "identity": patient.flatMap(Display.identity)?.value ?? "",
-                    "visit": Display.concept(contact.object["type"]?.arrayValue?.first), "paid": paid.contains(contact.id)]
+                    "visit": Display.concept(contact.object["type"]?.arrayValue?.first), "paid": paid.contains(contact.id),
+                    // A contact without a visit type is charged once the cashier names it on the payment page.
+                    "noVisitType": contact.object.code("type", system: AdministrationCodes.visitType) == nil]
         }
         return pages.page("cashier", context)
     }
 
     /// The fee for one care contact: what the patient has paid in the period, exemptions, frikort.
-    func paymentPage(encounterID: String, _ user: User, error: String? = nil, method: String? = nil) async throws -> Response {
+    func paymentPage(encounterID: String, _ user: User, error: String? = nil, method: String? = nil, chosenVisit: String? = nil) async throws -> Response {
         let session = user.data(gateway, action: "cashier")
         let records = Records(session: session)
         let contact = try await records.require("Encounter", encounterID).object
@@ -58,6 +60,15 @@ extension AdministrationPages {
         context["identity"] = Display.identity(patient)?.value ?? ""
         context["visit"] = visit?.display ?? Display.concept(contact["type"]?.arrayValue?.first)
         context["fee"] = visit.flatMap { feeSchedule.fees[$0.rawValue] } ?? 0
+        // No visit type on the contact: the cashier chooses it here, each with its fee, instead of meeting a refusal.
+        context["chooseVisit"] = [[String: Any]]()
+        if visit == nil {
+            context["chooseVisit"] = VisitType.allCases.map {
+                ["code": $0.rawValue, "name": $0.display, "fee": feeSchedule.fees[$0.rawValue] ?? 0, "checked": chosenVisit == $0.rawValue] as [String: Any]
+            }
+        }
+        // Why a visit costs nothing, said before the payment rather than discovered on the receipt.
+        if let visit, (feeSchedule.fees[visit.rawValue] ?? 0) == 0 { context["zeroReason"] = "Taxan har ingen avgift för \(visit.display.lowercased())." }
         context["paidInPeriod"] = fees.paid
         context["ceiling"] = fees.ceiling
         if let number = fees.frikortNumber { context["frikort"] = "\(number), giltigt till och med \(fees.frikortValidUntil ?? "")" }
@@ -72,15 +83,17 @@ extension AdministrationPages {
     }
 
     func takePayment(encounterID: String, _ user: User) async throws -> Response {
+        let chosenVisit = user.form["visitType"].flatMap { $0.isEmpty ? nil : $0 }
         guard let method = user.form["method"].flatMap(Cashier.Method.init(rawValue:)) else {
-            return try await paymentPage(encounterID: encounterID, user, error: "Välj betalsätt.")
+            return try await paymentPage(encounterID: encounterID, user, error: "Välj betalsätt.", chosenVisit: chosenVisit)
         }
         let session = user.data(gateway, action: "cashier")
         let payment: Cashier.Payment
         do {
-            payment = try await administration.cashier.pay(encounterID: encounterID, method: method, session: session)
+            payment = try await administration.cashier.pay(encounterID: encounterID, method: method, visitType: chosenVisit.flatMap(VisitType.init(rawValue:)),
+                                                           session: session)
         } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
-            return try await paymentPage(encounterID: encounterID, user, error: Self.said(error), method: method.rawValue)
+            return try await paymentPage(encounterID: encounterID, user, error: Self.said(error), method: method.rawValue, chosenVisit: chosenVisit)
         }
         var context = layout(user, title: "Kvitto \(payment.receiptNumber)", nav: "navCashier")
         context["receiptNumber"] = payment.receiptNumber

@@ -350,13 +350,18 @@ struct WebAppTests {
             #expect(form.html.contains("200 kr") && form.html.contains("Betalt 0 av"))
             let noType = try await browser.send(.post, "/kassa/e1/betala", form: [("formToken", token), ("method", "kort")])
             #expect(noType.status == 400 && noType.html.contains("Kontakten saknar besökstyp"), "a contact without a visit type is refused on the page")
+            // … where the cashier names the visit type, each with its fee, and takes the payment.
+            #expect(cashier.html.contains("Besökstyp saknas – väljs vid betalning"))
+            #expect(noType.html.contains("name=\"visitType\" value=\"lakarbesok\"") && VisibleText.of(noType.html).contains("Läkarbesök – 200 kr"))
+            let typed = try await browser.send(.post, "/kassa/e1/betala", form: [("formToken", token), ("method", "kort"), ("visitType", "lakarbesok")])
+            #expect(typed.status == 200 && typed.html.contains(": 200 kr"), "\(typed.status) \(VisibleText.of(typed.html).suffix(300))")
             let paid = try await browser.send(.post, "/kassa/\(encounter)/betala", form: [("formToken", token), ("method", "kort")])
             #expect(paid.status == 200 && paid.html.contains("Kvitto K") && paid.html.contains(": 200 kr") && paid.html.contains("KVITTO"))
             let twice = try await browser.send(.post, "/kassa/\(encounter)/betala", form: [("formToken", token), ("method", "kort")])
             #expect(twice.status == 400 && twice.html.contains("Besöket är redan betalt"))
             #expect(try await browser.send(.get, "/kassa").html.contains("Betald"))
             let report = try await browser.send(.get, "/kassa/dagsrapport")
-            #expect(report.status == 200 && report.html.contains("1 betalningar, totalt <strong>200 kr</strong>"))
+            #expect(report.status == 200 && report.html.contains("2 betalningar, totalt <strong>400 kr</strong>"))
             #expect(try await browser.send(.get, "/vantelista").html.contains("Ingen står på väntelistan"))
 
             // The waiting list: days left of the care guarantee, and a time booked for the entry.
