@@ -97,6 +97,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         signed.get("loggranskning/anvandare") { request, context in
             try await context.page { user in try await logReviewPage(.user(Self.query(request)["id"] ?? "", before: Self.cursor(request, "fore")), request, user) }
         }
+        signed.post("loggranskning/beslut") { request, context in try await context.page { user in try await decideOnAccesses(request, user) } }
         signed.post("loggranskning/:seq/beslut") { request, context in
             try await context.page { user in try await decideOnAccess(sequence: try context.parameters.require("seq"), request, user) }
         }

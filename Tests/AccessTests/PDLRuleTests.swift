@@ -421,6 +421,9 @@ struct PDLRuleTests {
     func sameSurnameFlag(_ backend: StoreBackend) async throws {
         let region = try await Region.make(backend)
         let doc1 = try await region.practitioner("doc1", family: "Svensson")
+        // A search hit is a line in a list: finding "Svensson" among patients flags nothing.
+        _ = try await doc1.search(try SearchQuery.parse(type: "Patient", parameters: [("_id", "p1")], strict: true), limit: 10)
+        #expect(!(try await region.audit(patient: "p1").contains { $0.entry.flags.contains("same-surname") }), "a search hit is no reason for review")
         _ = try await doc1.read(type: "Observation", id: "obs-u1")
         #expect(try await region.audit(patient: "p1").contains { $0.entry.flags.contains("same-surname") })
         try await region.store.close()

@@ -38,7 +38,7 @@ struct AccessRouteTests {
         "POST /admin/konton/{username}/{change}", "POST /admin/uppdrag",
         "POST /admin/uppdrag/{id}/avsluta", "POST /admin/enhet/{id}/avveckla", "POST /admin/enhet/{id}", "GET /konto", "POST /konto/losenord",
         "POST /utkast", "POST /utkast/slang", "POST /session/aktiv", "GET /terminologi/{list}",
-        "GET /vantelista/ny", "POST /vantelista", "GET /patienter/{id}/vantelista/ny", "POST /patienter/{id}/vantelista",
+        "GET /vantelista/ny", "POST /vantelista", "GET /patienter/{id}/vantelista/ny", "POST /patienter/{id}/vantelista", "POST /loggranskning/beslut",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).

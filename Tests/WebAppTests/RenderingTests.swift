@@ -203,4 +203,41 @@ struct RenderingTests {
             #expect(VisibleText.of(try await browser.send(.get, "/vantelista").html).contains("Sjuksköterskebesök"))
         }
     }
+
+    @Test("log review: the queue narrowed by user and date, and one decision for several ticked accesses", arguments: backends)
+    func logReviewInBulk(_ backend: StoreBackend) async throws {
+        try await WebAppTests.withApp(backend) { services, client in
+            try await WebAppTests.addReviewer(services)
+            var doc = Browser(client: client)
+            _ = try await WebAppTests.logIn(&doc)
+            let question = try await doc.send(.get, "/patienter/p2")
+            _ = try await doc.send(.post, "/patienter/p2/nodatkomst", form: [("formToken", try #require(question.field("formToken"))), ("reason", "Medvetslös")])
+            for page in ["/patienter/p2", "/patienter/p2/journal", "/patienter/p2/signaler"] { _ = try await doc.send(.get, page) }
+
+            var rev = Browser(client: client)
+            _ = try await WebAppTests.logIn(&rev, username: "rev")
+            // The doctor's refused and emergency accesses.
+            _ = try await doc.send(.post, "/patienter/p2/allergi", form: [("formToken", try #require(question.field("formToken"))), ("substance", "Latex")])
+            let queue = try await rev.send(.get, "/loggranskning?anvandare=Practitioner/doc")
+            let ticks = queue.html.matches(of: /name="valj-(\d+)"/).map { String($0.1) }
+            #expect(queue.status == 200 && ticks.count >= 2, "\(ticks)")
+            #expect(VisibleText.of(queue.html).contains("Ett beslut för de markerade händelserna"))
+            let nobody = try await rev.send(.get, "/loggranskning?flagga=emergency-access&anvandare=Practitioner/rev")
+            #expect(nobody.html.contains("Inga loggposter"), "narrowed to a user without flagged accesses")
+            let tomorrow = SwedishTime.formatDay(SwedishTime.today + 1)
+            #expect(try await rev.send(.get, "/loggranskning?flagga=emergency-access&fran=\(tomorrow)").html.contains("Inga loggposter"), "narrowed to days to come")
+
+            let token = try #require(queue.field("formToken"))
+            let chosen = Array(ticks.prefix(2))
+            let noVerdict = try await rev.send(.post, "/loggranskning/beslut", form: [("formToken", token)] + chosen.map { ("valj-\($0)", "ja") })
+            #expect(noVerdict.status == 400 && VisibleText.of(noVerdict.html).contains("Välj ett beslut för de markerade händelserna."))
+            let decided = try await rev.send(.post, "/loggranskning/beslut", form: [("formToken", token), ("verdict", "justified")]
+                                                 + chosen.map { ("valj-\($0)", "ja") })
+            #expect(decided.status == 303)
+            let after = try await rev.send(.get, try #require(decided.location))
+            #expect(VisibleText.of(after.html).contains("Beslutet är sparat för 2 händelser"))
+            let left = after.html.matches(of: /name="valj-(\d+)"/).map { String($0.1) }
+            #expect(Set(left).isDisjoint(with: chosen), "the decided accesses leave the queue")
+        }
+    }
 }

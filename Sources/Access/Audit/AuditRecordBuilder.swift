@@ -82,7 +82,9 @@ struct AuditRecordBuilder {
         if let facts, principal.kind == .practitioner, outcome == "allowed" {
             if facts.careRelationship == nil, basis != .directory { flags.append(.noCareRelationship) }
             if facts.protectedIdentity { flags.append(.protectedIdentity) }
-            if let mine = principal.personalDetails {
+            // A search hit (a directory look-up) is a line in a list, not an opened record: a same-surname or
+            // same-address flag on each hit of "Andersson" would bury the accesses worth reviewing.
+            if let mine = principal.personalDetails, basis != .directory {
                 if let a = mine.personnummer, let b = facts.personnummer,
                    let mineParsed = try? SwedishPersonalIdentity(a), let theirs = try? SwedishPersonalIdentity(b), mineParsed.canonical == theirs.canonical {
                     flags.append(.ownRecord)

@@ -45,7 +45,7 @@ extension PatientDataSession {
 
     /// Flagged records without a decision, oldest first, optionally of one flag; `after` pages on
     /// from the last sequence number of the previous page.
-    public func reviewQueue(flag: String?, after start: Int64 = 0, limit: Int) async throws -> [JSONObject] {
+    public func reviewQueue(flag: String?, actor: String? = nil, from: Int64? = nil, to: Int64? = nil, after start: Int64 = 0, limit: Int) async throws -> [JSONObject] {
         try await checkReviewAccess(patientID: nil)
         var pending: [AuditRecord] = []
         var after = start
@@ -53,7 +53,8 @@ extension PatientDataSession {
         while pending.count < limit {
             // Most flagged accesses are undecided: read about what the page shows, not a fixed 500.
             let batchSize = min(500, limit - pending.count + 20)
-            let batch = try await store.auditRecords(AuditQuery(flag: flag ?? AuditQuery.anyFlag, afterSequence: after, ascending: true, limit: batchSize))
+            let batch = try await store.auditRecords(AuditQuery(actor: actor, flag: flag ?? AuditQuery.anyFlag, from: from, to: to, afterSequence: after,
+                                                                ascending: true, limit: batchSize))
             pending += batch.filter { !decided.contains($0.sequence) }
             guard batch.count == batchSize, let last = batch.last else { break }
             after = last.sequence

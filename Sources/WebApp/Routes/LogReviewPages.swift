@@ -27,12 +27,21 @@ extension WebApp {
         let laterPage: Bool
         switch view {
         case .queue(let flag, let after):
-            events = try await session.reviewQueue(flag: flag, after: after ?? 0, limit: limit)
+            // Narrowed to one user and to days, as a review of one unit's week or one colleague is done.
+            let query = Self.query(request)
+            let actor = query["anvandare"].flatMap { $0.isEmpty ? nil : $0 }
+            let fromDay = query["fran"].flatMap(SwedishTime.parseDay), toDay = query["till"].flatMap(SwedishTime.parseDay)
+            events = try await session.reviewQueue(flag: flag, actor: actor, from: fromDay.map { SwedishTime.instant(day: $0, minuteOfDay: 0) },
+                                                   to: toDay.map { SwedishTime.instant(day: $0 + 1, minuteOfDay: 0) - 1 }, after: after ?? 0, limit: limit)
             context["heading"] = "Att granska"
             context["queue"] = true
+            context["filterUser"] = actor ?? ""
+            context["filterFrom"] = fromDay.map(SwedishTime.formatDay) ?? ""
+            context["filterTo"] = toDay.map(SwedishTime.formatDay) ?? ""
             context["flags"] = [["code": "", "text": "Alla flaggor", "selected": flag == nil] as [String: Any]]
                 + ReviewFlag.allCases.map { ["code": $0.rawValue, "text": $0.display, "selected": flag == $0.rawValue] as [String: Any] }
-            address = ("/loggranskning", flag.map { [("flagga", $0)] } ?? [], "efter")
+            address = ("/loggranskning", (flag.map { [("flagga", $0)] } ?? []) + [("anvandare", actor), ("fran", query["fran"]), ("till", query["till"])]
+                .compactMap { name, value in value.flatMap { $0.isEmpty ? nil : (name, $0) } }, "efter")
             laterPage = after != nil
         case .patient(let patientID, let before):
             events = try await session.auditEvents(AuditQuery(patientID: patientID, beforeSequence: before, limit: limit))
@@ -77,9 +86,27 @@ extension WebApp {
             row.write(to: &rows, decide: decide)
         }
         context["rows"] = rows
+        if let problem = errors["bulk"] { context["bulkError"] = problem }
         context["hasRows"] = !events.isEmpty
         if let notice = Self.query(request)["klar"] { context["notice"] = notice }
         return pages.page("log-review", context, status: status)
+    }
+
+    /// One decision on every access the reviewer ticked (a session of reads of one patient, a day's search hits).
+    func decideOnAccesses(_ request: Request, _ user: User) async throws -> Response {
+        let flag = user.form["flagga"].flatMap { $0.isEmpty ? nil : $0 }
+        let sequences = user.form.keys.compactMap { $0.hasPrefix("valj-") ? Int64($0.dropFirst(5)) : nil }.sorted()
+        let verdict = user.form["verdict"].flatMap(ReviewDecision.Verdict.init(rawValue:))
+        let comment = (user.form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let problem: String? = sequences.isEmpty ? "Markera de händelser beslutet gäller."
+            : verdict == nil ? "Välj ett beslut för de markerade händelserna."
+            : verdict != .justified && comment.count < 2 ? "Skriv en kommentar: vad ska följas upp, och med vem?" : nil
+        if let problem {
+            return try await logReviewPage(.queue(flag: flag, after: nil), request, user, errors: ["bulk": problem], status: .badRequest)
+        }
+        let session = user.data(gateway, action: "log-review")
+        for sequence in sequences { _ = try await session.decide(sequence: sequence, verdict: verdict!, comment: comment) }
+        return Self.redirect(Self.link("/loggranskning", (flag.map { [("flagga", $0)] } ?? []) + [("klar", "Beslutet är sparat för \(sequences.count) händelser")]))
     }
 
     /// A decision on one flagged access; unjustified or follow-up needs a comment saying why.
@@ -178,7 +205,13 @@ struct LogRow {
     /// Appends the row; `decide` (the queue's) adds the decision form.
     func write(to html: inout String, decide: DecisionForm?) {
         let sequence = self.sequence.htmlEscaped
-        html += "  <tr id=\"log-\(sequence)\">\n    <td>\(time.htmlEscaped)</td>\n"
+        html += "  <tr id=\"log-\(sequence)\">\n    <td>"
+        // In the queue each row can be ticked for one decision on several (the bulk form below the table owns the box).
+        if decide != nil {
+            html += "<input type=\"checkbox\" form=\"bulk\" name=\"valj-\(sequence)\" id=\"valj-\(sequence)\" value=\"ja\">"
+                + "<label for=\"valj-\(sequence)\" class=\"visually-hidden\">Markera händelse \(sequence)</label> "
+        }
+        html += "\(time.htmlEscaped)</td>\n"
         html += "    <td><a href=\"/loggranskning/anvandare?id=\(userRef.htmlEscaped)\">\(user.htmlEscaped)</a><br><span class=\"meta\">\(unit.htmlEscaped)</span></td>\n"
         html += "    <td>"
         if let patientID, !patientID.isEmpty {
