@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Server, KARNA
 from test_access import totp
-from test_webapp import CHROMIUM, CHROMEDRIVER, log_in, seed, wait_for
+from test_webapp import CHROMIUM, CHROMEDRIVER, browser, log_in, seed, wait_for  # noqa: F401 (browser is the shared fixture, axe-core checks included)
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
@@ -25,21 +25,6 @@ def short_server():
             yield instance
         finally:
             instance.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=sv-SE"]:
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(2)
-    yield driver
-    driver.quit()
 
 
 def test_a_slowly_typed_note_survives_the_idle_timeout(short_server, browser):
