@@ -137,7 +137,7 @@ def page_urls(work, heaviest):
         "appointment book, week": (["/tidbok?vy=vecka"], "doctor"),
         "waiting list": (["/vantelista"], "doctor"),
         "waiting-list form, demo patient": (["/patienter/pat-1/vantelista/ny"], "doctor"),
-        "diagnosis type-ahead (whole ICD-10-SE)": (["/terminologi/diagnoser?q=%s" % q for q in ["hyp", "diab", "förm", "astm", "j06"]], "doctor"),
+        "diagnosis type-ahead (whole ICD-10-SE)": (["/terminologi/diagnoser?q=%s" % q for q in ["hyp", "diab", "f%C3%B6rm", "astm", "j06"]], "doctor"),
         "referral inbox (the ward receives the demo referrals)": (["/remisser"], "nurse"),
         "cashier": (["/kassa"], "doctor"),
         "ward overview": (["/avdelning"], "nurse"),

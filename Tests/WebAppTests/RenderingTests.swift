@@ -240,4 +240,19 @@ struct RenderingTests {
             #expect(Set(left).isDisjoint(with: chosen), "the decided accesses leave the queue")
         }
     }
+
+    @Test("every audit action the sources write has a Swedish name in log review (no raw event code such as patient-search)")
+    func everyActionHasAName() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources")
+        var actions = Set<String>()
+        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for match in text.matches(of: /action: "([a-z-]+)"/) { actions.insert(String(match.1)) }
+        }
+        #expect(actions.count > 40, "the scan found the actions: \(actions.count)")
+        let unnamed = actions.filter { AuditActions.labels[$0] == nil }.sorted()
+        #expect(unnamed.isEmpty, "actions without a Swedish name: \(unnamed)")
+    }
 }

@@ -178,19 +178,36 @@ extension WebApp {
     }
 
     static func actionLabel(_ action: String?) -> String {
-        switch action {
-        case "read", "vread": "Läste"
-        case "search", "s": "Sökte"
-        case "create": "Skapade"
-        case "update": "Ändrade"
-        case "delete": "Tog bort"
-        case "chart": "Öppnade översikten"
-        case "journal": "Läste journalen"
-        case "emergency-access": "Nödåtkomst"
-        case "care-relationship": "Registrerade vårdrelation"
-        default: action ?? ""
-        }
+        guard let action else { return "" }
+        return AuditActions.labels[action] ?? "Annan åtgärd (\(action))"
     }
+}
+
+/// The names of audit actions in log review.
+enum AuditActions {
+    /// Every audit action the system writes, as a reviewer reads it (a test checks that none is missing).
+    static let labels: [String: String] = [
+        "read": "Läste", "vread": "Läste en tidigare version", "search": "Sökte", "s": "Sökte", "history": "Läste historiken",
+        "everything": "Läste hela journalen ($everything)", "transaction": "Skrev flera uppgifter i en transaktion",
+        "create": "Skapade", "update": "Ändrade", "patch": "Ändrade", "delete": "Tog bort", "operation": "Körde en operation",
+        "chart": "Öppnade översikten", "journal": "Läste journalen", "read-note": "Läste en anteckning", "note-form": "Öppnade anteckningsformuläret",
+        "write-note": "Skrev en anteckning", "sign-note": "Signerade en anteckning", "emergency-access": "Nödåtkomst",
+        "care-relationship": "Registrerade vårdrelation", "access-status": "Fick frågan om åtkomst", "access-question": "Såg vem patienten är inför frågan om åtkomst",
+        "consent": "Registrerade samtycke", "block": "Registrerade spärr", "unblock": "Hävde spärr", "patient-search": "Sökte patient",
+        "register-patient": "Registrerade patient", "register-unidentified": "Registrerade patient med reservnummer",
+        "attention-signals": "Läste uppmärksamhetssignaler", "record-allergy": "Registrerade allergi", "record-attention-signal": "Registrerade uppmärksamhetssignal",
+        "end-attention-signal": "Avslutade uppmärksamhetssignal", "add-problem": "Lade till problem", "resolve-problem": "Avslutade problem",
+        "register-diagnoses": "Registrerade diagnoser", "appointment-book": "Öppnade tidboken", "book-appointment": "Bokade tid", "check-in": "Checkade in",
+        "create-slots": "Skapade tider", "block-time": "Blockerade tider", "unblock-time": "Hävde blockering", "waiting-list": "Läste väntelistan",
+        "waiting-list-form": "Öppnade väntelisteformuläret", "waiting-list-add": "Ställde på väntelista", "referral": "Hanterade remiss",
+        "referral-form": "Öppnade remissformuläret", "send-referral": "Skickade remiss", "referral-alarms": "Läste remissbevakningen",
+        "cashier": "Kassa", "daily-report": "Läste dagsredovisningen", "ward-overview": "Öppnade avdelningsöversikten", "admit": "Skrev in",
+        "plan-admission": "Planerade inskrivning", "start-page": "Öppnade startsidan", "draft": "Utkast", "draft-save": "Sparade utkast",
+        "draft-read": "Läste sitt utkast", "draft-discard": "Slängde utkast", "log-review": "Loggranskning", "audit-read": "Läste loggen",
+        "review-decision": "Beslut i loggranskning", "authenticate": "Inloggning nekades", "login": "Loggade in", "password-change": "Bytte lösenord",
+        "create-account": "Skapade konto", "configure-position": "Ändrade befattning", "administration": "Administration", "notify": "Skickade meddelande",
+        "import": "Importerade", "terminology-import": "Importerade kodverk", "bootstrap": "Första start", "demo-documentation": "Demojournal skrevs",
+    ]
 }
 
 /// One audit record as a row of the log-review table, every value HTML-escaped.
