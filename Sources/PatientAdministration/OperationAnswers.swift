@@ -144,6 +144,9 @@ extension PatientAdministration {
             out.add("payments", int: report.count)
             out.add("total", int: report.total)
             out.add("freeVisits", int: report.free)
+            out.add("refunds", int: report.refunds)
+            out.add("refunded", int: report.refunded)
+            out.add("voided", int: report.voided)
             for (method, sum) in report.byMethod.sorted(by: { $0.key < $1.key }) {
                 var part = ParametersBuilder()
                 part.add("method", method)
@@ -262,6 +265,35 @@ extension PatientAdministration {
         // Cashier
         case ("Invoice", let invoiceID?, "receipt"):
             return .text(try await a.cashier.receipt(invoiceID: invoiceID, session: data), contentType: "text/plain; charset=utf-8")
+        case ("Invoice", let invoiceID?, "void"):
+            try post()
+            let voided = try await a.cashier.void(invoiceID: invoiceID, reason: try required("reason"), session: data)
+            return resource(try await Records(session: data).require("Invoice", voided.invoiceID))
+        case ("Invoice", let invoiceID?, "refund"):
+            try post()
+            let method = try p["method"].map { text -> Cashier.Method in
+                guard let method = Cashier.Method(rawValue: text) else {
+                    throw FHIRError(.invalid, code: .value, "method must be one of \(Cashier.Method.allCases.map(\.rawValue).joined(separator: ", "))", expression: ["method"])
+                }
+                return method
+            }
+            let credit = try await a.cashier.refund(invoiceID: invoiceID, reason: try required("reason"), method: method ?? .cash, session: data)
+            return resource(try await Records(session: data).require("Invoice", credit.invoiceID), status: 201)
+        case ("Patient", let patientID?, "fee-history"):
+            var out = ParametersBuilder()
+            for line in try await a.cashier.history(patientID: patientID, session: data) {
+                var part = ParametersBuilder()
+                part.add("invoice", reference: "Invoice/\(line.invoiceID)")
+                part.add("receiptNumber", line.receiptNumber)
+                part.add("date", line.instant)
+                part.add("visit", line.visit)
+                part.add("amount", int: line.amount)
+                part.add("state", line.state.rawValue)
+                part.add("reason", line.reason)
+                part.add("correction", line.correction)
+                out.add("receipt", part: part)
+            }
+            return .parameters(out)
         case (nil, nil, "fee-schedule"):
             let schedule = try await a.cashier.schedule(session: data)
             let encoder = JSONEncoder()

@@ -47,6 +47,11 @@ extension PatientAdministration {
             .type("Task", "referral-alarms", post: false, module: m, "Referrals past their deadlines at the user's unit"),
             // Cashier
             .instance("Invoice", "receipt", post: false, module: m, "The receipt of a payment, as text"),
+            .instance("Invoice", "void", post: true, "reason:string!", module: m,
+                      "Void a receipt on the day it was issued (makulering): the fee no longer counts, the contact may be paid again"),
+            .instance("Invoice", "refund", post: true, "reason:string!", "method:code", module: m,
+                      "Pay a fee back (återbetalning): a credit receipt, the fee taken off the high-cost protection"),
+            .instance("Patient", "fee-history", post: false, module: m, "The patient's receipts towards the high-cost protection, with corrections"),
             .system("fee-schedule", post: false, module: m, "The region's patient-fee schedule"),
             .system("configure-fee-schedule", post: true, "schedule:string!", module: m, "Replace the fee schedule"),
             .system("invoice-export", post: false, "from:date!", "to:date!", "unit:id", module: m, "Payments of a period as CSV, for the ledger"),

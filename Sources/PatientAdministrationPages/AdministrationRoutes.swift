@@ -126,6 +126,18 @@ struct AdministrationPages<Context: RequestContext>: ModulePages {
         }
         signed.get("kassa") { request, context in try await context.page { user in try await cashierPage(request, user) } }
         signed.get("kassa/dagsrapport") { request, context in try await context.page { user in try await dailyReportPage(request, user) } }
+        signed.get("kassa/kvitto/:id") { request, context in
+            try await context.page { user in
+                let done = ["makulerad": "Kvittot är makulerat. Besöket kan betalas igen.", "aterbetald": "Avgiften är återbetald: detta är kreditkvittot."]
+                return try await receiptPage(invoiceID: try context.parameters.require("id"), user, notice: Self.query(request)["klar"].flatMap { done[$0] })
+            }
+        }
+        signed.post("kassa/kvitto/:id/makulera") { request, context in
+            try await context.page { user in try await correctReceipt(invoiceID: try context.parameters.require("id"), refund: false, user) }
+        }
+        signed.post("kassa/kvitto/:id/aterbetala") { request, context in
+            try await context.page { user in try await correctReceipt(invoiceID: try context.parameters.require("id"), refund: true, user) }
+        }
         signed.get("kassa/:id") { request, context in
             try await context.page { user in try await paymentPage(encounterID: try context.parameters.require("id"), user) }
         }

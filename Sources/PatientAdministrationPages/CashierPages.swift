@@ -23,7 +23,7 @@ extension AdministrationPages {
         // Which of them are paid, in one search.
         let charges = contacts.isEmpty ? [] : try await records.search("ChargeItem", [("context", contacts.map { "Encounter/\($0.id)" }.joined(separator: ","))],
                                                                          limit: contacts.count * 2)
-        let paid = Set(charges.compactMap { Display.id($0.object["context"], type: "Encounter") })
+        let paid = Set(charges.filter { Cashier.stands($0.object) }.compactMap { Display.id($0.object["context"], type: "Encounter") })
         let patients = Dictionary(try await session.read(keys: Set(contacts.compactMap { Display.id($0.object["subject"], type: "Patient") }).sorted()
             .map { ResourceKey(type: "Patient", id: $0) }).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         var context = layout(user, title: "Kassa", nav: "navCashier")
@@ -51,8 +51,10 @@ extension AdministrationPages {
         let patient = try await records.require("Patient", patientID).object
         async let status = administration.cashier.feeStatus(patientID: patientID, session: session)
         async let schedule = administration.cashier.schedule(session: session)
-        async let charges = records.search("ChargeItem", [("context", "Encounter/\(encounterID)")], limit: 1)
-        let (fees, feeSchedule, paid) = try await (status, schedule, charges)
+        async let charges = records.search("ChargeItem", [("context", "Encounter/\(encounterID)")], limit: 50)
+        async let receipts = administration.cashier.history(patientID: patientID, limit: settings.maximumBookRows, session: session)
+        let (fees, feeSchedule, allCharges, history) = try await (status, schedule, charges, receipts)
+        let paid = allCharges.filter { Cashier.stands($0.object) }
         let visit = contact.code("type", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:))
         var context = layout(user, title: "Ta betalt", nav: "navCashier")
         context["encounterID"] = encounterID
@@ -75,6 +77,9 @@ extension AdministrationPages {
         if let exemption = fees.exemption { context["exemption"] = exemption }
         if let period = fees.periodStart { context["period"] = "\(period) – \(fees.periodEnd ?? "")" }
         context["alreadyPaid"] = !paid.isEmpty
+        if let charge = paid.first, let line = history.first(where: { $0.chargeID == charge.id }) { context["paidReceiptHref"] = "/kassa/kvitto/\(line.invoiceID)" }
+        // The högkostnadsskydd history: every receipt with what it counted, so a 0 kr or a reduced fee explains itself.
+        context["history"] = history.map(Self.historyRow)
         context["methods"] = [(Cashier.Method.card, "Kort"), (.cash, "Kontant"), (.swish, "Swish"), (.invoice, "Faktura")].map {
             ["value": $0.0.rawValue, "text": $0.1, "checked": (method ?? Cashier.Method.card.rawValue) == $0.0.rawValue] as [String: Any]
         }
@@ -105,7 +110,62 @@ extension AdministrationPages {
         context["frikortIssued"] = payment.frikortIssued
         if let number = payment.status.frikortNumber { context["frikort"] = "\(number), giltigt till och med \(payment.status.frikortValidUntil ?? "")" }
         context["receipt"] = try await administration.cashier.receipt(invoiceID: payment.invoice.id, session: session)
+        context["receiptHref"] = "/kassa/kvitto/\(payment.invoice.id)"
         return pages.page("receipt", context)
+    }
+
+    /// A receipt of a history line, as the desk's tables show it.
+    static func historyRow(_ line: Cashier.HistoryLine) -> [String: Any] {
+        let states: [Cashier.ReceiptState: String] = [.paid: "Betald", .voided: "Makulerad", .refunded: "Återbetald", .credit: "Kreditkvitto"]
+        return ["href": "/kassa/kvitto/\(line.invoiceID)", "number": line.receiptNumber, "time": Display.time(line.instant),
+                "unit": line.unitID.map { Display.named("Organization/\($0)") } ?? "", "visit": line.visit, "amount": line.amount,
+                "reason": line.reason ?? "", "state": states[line.state] ?? "", "corrected": line.state != .paid,
+                "correction": line.correction ?? "", "method": line.method.capitalized]
+    }
+
+    /// One receipt: reprint, and the corrections the desk may make (void today, pay back later).
+    func receiptPage(invoiceID: String, _ user: User, error: String? = nil, notice: String? = nil, reason: String? = nil, refundMethod: String? = nil) async throws -> Response {
+        let session = user.data(gateway, action: "receipt")
+        let records = Records(session: session)
+        let invoice = try await records.require("Invoice", invoiceID)
+        var charge: JSONObject?
+        if let chargeID = Cashier.chargeID(invoice.object) { charge = try await records.optional("ChargeItem", chargeID)?.object }
+        let line = administration.cashier.line(invoice, charge: charge)
+        var context = layout(user, title: "Kvitto \(line.receiptNumber)", nav: "navCashier")
+        context["line"] = Self.historyRow(line)
+        context["invoiceID"] = invoiceID
+        context["receipt"] = try await administration.cashier.receipt(invoiceID: invoiceID, session: session)
+        context["mayVoid"] = line.mayVoid
+        context["mayRefund"] = line.mayRefund
+        context["reason"] = reason ?? ""
+        context["refundMethods"] = [(Cashier.Method.cash, "Kontant"), (.card, "Kort"), (.swish, "Swish"), (.invoice, "Kreditfaktura")].map {
+            ["value": $0.0.rawValue, "text": $0.1, "checked": (refundMethod ?? line.method) == $0.0.rawValue] as [String: Any]
+        }
+        if let patient = try await records.optional("Patient", line.patientID)?.object {
+            context["patientName"] = Display.name(patient)
+            context["identity"] = Display.identity(patient)?.value ?? ""
+        }
+        if let error { context["error"] = error }
+        if let notice { context["notice"] = notice }
+        return pages.page("receipt-detail", context, status: error == nil ? .ok : .badRequest)
+    }
+
+    /// Makulera or återbetala, then back to the receipt (the credit receipt after a refund).
+    func correctReceipt(invoiceID: String, refund: Bool, _ user: User) async throws -> Response {
+        let reason = user.form["reason"] ?? ""
+        let method = user.form["method"].flatMap(Cashier.Method.init(rawValue:))
+        if refund && method == nil {
+            return try await receiptPage(invoiceID: invoiceID, user, error: "Välj hur avgiften betalas tillbaka.", reason: reason)
+        }
+        let session = user.data(gateway, action: refund ? "refund" : "void-receipt")
+        let line: Cashier.HistoryLine
+        do {
+            line = refund ? try await administration.cashier.refund(invoiceID: invoiceID, reason: reason, method: method, session: session)
+                : try await administration.cashier.void(invoiceID: invoiceID, reason: reason, session: session)
+        } catch let error as FHIRError where error.category == .conflict || error.category == .invalid {
+            return try await receiptPage(invoiceID: invoiceID, user, error: Self.said(error), reason: reason, refundMethod: method?.rawValue)
+        }
+        return Self.redirect("/kassa/kvitto/\(line.invoiceID)?klar=\(refund ? "aterbetald" : "makulerad")")
     }
 
     /// Dagsredovisning: the unit's payments on a day, per method.
@@ -119,12 +179,19 @@ extension AdministrationPages {
         context["count"] = report.count
         context["total"] = report.total
         context["free"] = report.free
+        context["paymentsText"] = report.count == 1 ? "1 betalning" : "\(report.count) betalningar"
+        if report.refunds > 0 {
+            context["refundsText"] = report.refunds == 1 ? "1 återbetalning på \(report.refunded) kr är dragen."
+                : "\(report.refunds) återbetalningar på sammanlagt \(report.refunded) kr är dragna."
+        }
+        if report.voided > 0 { context["voidedText"] = report.voided == 1 ? "1 makulerat kvitto räknas inte." : "\(report.voided) makulerade kvitton räknas inte." }
         context["methods"] = report.byMethod.sorted { $0.key < $1.key }.map { ["method": $0.key.capitalized, "count": $0.value.count, "amount": $0.value.amount] as [String: Any] }
+        let charges = Dictionary(try await user.data(gateway, action: "daily-report").read(keys: Set(report.invoices.compactMap { Cashier.chargeID($0.object) }).sorted()
+            .map { ResourceKey(type: "ChargeItem", id: $0) }).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         context["receipts"] = report.invoices.map { invoice -> [String: Any] in
-            let object = invoice.object
-            return ["number": object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue ?? invoice.id,
-                    "time": Display.clock(object["date"]?.stringValue), "amount": object["totalGross"]?.objectValue?["value"]?.numberText ?? "0",
-                    "method": (object.code("type", system: AdministrationCodes.paymentMethod) ?? "").capitalized]
+            var row = Self.historyRow(administration.cashier.line(invoice, charge: Cashier.chargeID(invoice.object).flatMap { charges[$0] }))
+            row["time"] = Display.clock(invoice.object["date"]?.stringValue)
+            return row
         }
         context["previousHref"] = "/kassa/dagsrapport?dag=\(SwedishTime.formatDay(day - 1))"
         context["nextHref"] = "/kassa/dagsrapport?dag=\(SwedishTime.formatDay(day + 1))"

@@ -40,6 +40,7 @@ struct AccessRouteTests {
         "POST /utkast", "POST /utkast/slang", "POST /session/aktiv", "GET /terminologi/{list}",
         "GET /vantelista/ny", "POST /vantelista", "GET /patienter/{id}/vantelista/ny", "POST /patienter/{id}/vantelista", "POST /loggranskning/beslut",
         "GET /kassa", "GET /kassa/dagsrapport", "GET /kassa/{id}", "POST /kassa/{id}/betala",
+        "GET /kassa/kvitto/{id}", "POST /kassa/kvitto/{id}/makulera", "POST /kassa/kvitto/{id}/aterbetala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).
     static let tokenRoutes: Set<String> = ["POST /auth/launch", "GET /auth/userinfo"]

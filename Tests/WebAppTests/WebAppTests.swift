@@ -162,6 +162,7 @@ struct WebAppTests {
                                    (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"), (.post, "/utkast"), (.post, "/utkast/slang"), (.post, "/session/aktiv"), (.get, "/terminologi/diagnoser?q=hyp"), (.get, "/vantelista/ny"), (.post, "/vantelista"), (.post, "/loggranskning/beslut"), (.get, "/patienter/p1/vantelista/ny"), (.post, "/patienter/p1/vantelista"),
                                    (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/hav-blockering"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),
                                    (.post, "/avdelning/planera"), (.get, "/kassa"), (.get, "/kassa/e1"), (.post, "/kassa/e1/betala"), (.get, "/kassa/dagsrapport"),
+                                   (.get, "/kassa/kvitto/i1"), (.post, "/kassa/kvitto/i1/makulera"), (.post, "/kassa/kvitto/i1/aterbetala"),
                                    (.get, "/patienter/p1/signaler"), (.post, "/patienter/p1/allergi"), (.get, "/patienter/p1/remiss/ny"), (.get, "/remisser"),
                                    (.get, "/loggranskning"), (.post, "/loggranskning/1/beslut"), (.post, "/admin/enhet/vc")] {
                 let page = try await browser.send(method, path, form: method == .post ? [("reason", "test")] : nil)
@@ -362,6 +363,35 @@ struct WebAppTests {
             #expect(try await browser.send(.get, "/kassa").html.contains("Betald"))
             let report = try await browser.send(.get, "/kassa/dagsrapport")
             #expect(report.status == 200 && report.html.contains("2 betalningar, totalt <strong>400 kr</strong>"))
+
+            // The högkostnadsskydd history on the payment page, each receipt a link to reprint, void or pay back.
+            let history = try await browser.send(.get, "/kassa/\(encounter)")
+            let historyText = VisibleText.of(history.html)
+            #expect(historyText.contains("Kvitton mot högkostnadsskyddet") && historyText.contains("Visa kvittot"))
+            let receiptHref = try #require(history.html.firstMatch(of: /href="(\/kassa\/kvitto\/[^"]+)">Visa kvittot/)?.1).description
+            let receiptPage = try await browser.send(.get, receiptHref)
+            #expect(receiptPage.status == 200 && VisibleText.of(receiptPage.html).contains("Makulera kvittot")
+                    && VisibleText.of(receiptPage.html).contains("Betala tillbaka 200 kr"))
+            let unexplained = try await browser.send(.post, receiptHref + "/makulera", form: [("formToken", token), ("reason", "")])
+            #expect(unexplained.status == 400 && VisibleText.of(unexplained.html).contains("Ange varför kvittot makuleras."))
+            let voided = try await browser.send(.post, receiptHref + "/makulera", form: [("formToken", token), ("reason", "Fel patient")])
+            #expect(voided.status == 303)
+            let voidedPage = try await browser.send(.get, try #require(voided.location))
+            #expect(VisibleText.of(voidedPage.html).contains("Kvittot är makulerat. Besöket kan betalas igen.")
+                    && VisibleText.of(voidedPage.html).contains("Makulerad – Fel patient") && !voidedPage.html.contains("/makulera\""))
+            #expect(try await browser.send(.get, "/kassa").html.contains("href=\"/kassa/\(encounter)\""), "the contact is to be paid again")
+            _ = try await browser.send(.post, "/kassa/\(encounter)/betala", form: [("formToken", token), ("method", "kort")])
+            let repaid = try await browser.send(.get, "/kassa/\(encounter)")
+            let newHref = try #require(repaid.html.firstMatch(of: /href="(\/kassa\/kvitto\/[^"]+)">Visa kvittot/)?.1).description
+            #expect(newHref != receiptHref)
+            let noMethod = try await browser.send(.post, newHref + "/aterbetala", form: [("formToken", token), ("reason", "Frikort i annan region")])
+            #expect(noMethod.status == 400 && VisibleText.of(noMethod.html).contains("Välj hur avgiften betalas tillbaka."))
+            let refunded = try await browser.send(.post, newHref + "/aterbetala", form: [("formToken", token), ("reason", "Frikort i annan region"), ("method", "kontant")])
+            let creditPage = try await browser.send(.get, try #require(refunded.location))
+            #expect(VisibleText.of(creditPage.html).contains("Avgiften är återbetald: detta är kreditkvittot.") && creditPage.html.contains("KREDITKVITTO"))
+            let corrected = VisibleText.of(try await browser.send(.get, "/kassa/dagsrapport").html)
+            #expect(corrected.contains("2 betalningar, totalt 200 kr") && corrected.contains("1 återbetalning på 200 kr är dragen.")
+                    && corrected.contains("1 makulerat kvitto räknas inte."), "\(corrected.suffix(600))")
             #expect(try await browser.send(.get, "/vantelista").html.contains("Ingen står på väntelistan"))
 
             // The waiting list: days left of the care guarantee, and a time booked for the entry.

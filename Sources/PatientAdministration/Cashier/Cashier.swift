@@ -126,8 +126,9 @@ public struct Cashier: Sendable {
         // paid twice (the concurrency test caught it now and then).
         let accountID = Self.accountID(patientID)
         let stored = try await records.optional("Account", accountID)
-        let existing = try await records.search("ChargeItem", [("context", "Encounter/\(encounterID)")], limit: 1)
-        if let paid = existing.first {
+        // A voided or paid-back fee leaves the contact unpaid: it may be charged again, with the right visit type.
+        let existing = try await records.search("ChargeItem", [("context", "Encounter/\(encounterID)")], limit: 50)
+        if let paid = existing.first(where: { Self.stands($0.object) }) {
             throw refused("Encounter/\(encounterID) is already paid (ChargeItem/\(paid.id)); reprint the receipt instead", expression: ["encounter"], text: "Besöket är redan betalt. Skriv ut kvittot igen i stället.")
         }
         guard let visitType = explicitType ?? encounter.code("type", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:)) else {
@@ -242,9 +243,12 @@ public struct Cashier: Sendable {
         let name = patient?["name"]?.arrayValue?.first?.objectValue
         let patientName = [((name?["given"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")), name?["family"]?.stringValue ?? ""]
             .filter { !$0.isEmpty }.joined(separator: " ")
-        var lines = ["KVITTO \(number)", unitName ?? "", "Datum: \((invoice["date"]?.stringValue ?? "").prefix(16).replacingOccurrences(of: "T", with: " "))",
+        let title = (Int(amount) ?? 0) < 0 ? "KREDITKVITTO" : "KVITTO"
+        var lines = ["\(title) \(number)", unitName ?? "", "Datum: \((invoice["date"]?.stringValue ?? "").prefix(16).replacingOccurrences(of: "T", with: " "))",
                      "Patient: \(patientName)", "\(visit): \(amount) kr"]
         if let note { lines.append("(\(note))") }
+        if let credit = invoice["note"]?.arrayValue?.first?.objectValue?["text"]?.stringValue { lines.append(credit) }
+        if invoice["status"]?.stringValue == "cancelled" { lines.insert("MAKULERAT: \(invoice["cancelledReason"]?.stringValue ?? "")", at: 1) }
         lines.append("Betalsätt: \(invoice.code("type", system: AdministrationCodes.paymentMethod) ?? "")")
         let status = try await feeStatus(patientID: patientID, session: session)
         lines.append("Högkostnadsskydd: \(status.paid) av \(status.ceiling) kr" + (status.frikortNumber.map { ", frikort \($0) t.o.m. \(status.frikortValidUntil ?? "")" } ?? ""))
@@ -259,6 +263,11 @@ public struct Cashier: Sendable {
         public var total: Int
         public var byMethod: [String: (count: Int, amount: Int)]
         public var free: Int
+        /// Credit receipts (återbetalningar): how many, and the kronor paid back (a positive number).
+        public var refunds: Int
+        public var refunded: Int
+        /// Receipts voided on the day; they count towards nothing.
+        public var voided: Int
         public var invoices: [StoredResource]
     }
 
@@ -268,14 +277,23 @@ public struct Cashier: Sendable {
         let invoices = try await Records(session: session).all("Invoice", [("issuer", "Organization/\(unit)"), ("date", "ge" + Instant.format(milliseconds: from)),
                                                                            ("date", "lt" + Instant.format(milliseconds: to))], maximum: 20_000)
             .sorted(by: Self.byDate)
-        var report = DailyReport(unitID: unit, day: SwedishTime.formatDay(day), count: 0, total: 0, byMethod: [:], free: 0, invoices: invoices)
+        var report = DailyReport(unitID: unit, day: SwedishTime.formatDay(day), count: 0, total: 0, byMethod: [:], free: 0,
+                                 refunds: 0, refunded: 0, voided: 0, invoices: invoices)
         for invoice in invoices {
             let object = invoice.object
-            guard object["status"]?.stringValue != "cancelled" else { continue }
+            guard object["status"]?.stringValue != "cancelled" else {
+                report.voided += 1
+                continue
+            }
             let amount = Int(object["totalGross"]?.objectValue?["value"]?.numberText ?? "0") ?? 0
             let method = object.code("type", system: AdministrationCodes.paymentMethod) ?? "okänt"
-            report.count += 1
             report.total += amount
+            if amount < 0 {
+                report.refunds += 1
+                report.refunded -= amount
+            } else {
+                report.count += 1
+            }
             if amount == 0 { report.free += 1 }
             let current = report.byMethod[method] ?? (0, 0)
             report.byMethod[method] = (current.count + 1, current.amount + amount)
@@ -283,9 +301,12 @@ public struct Cashier: Sendable {
         return report
     }
 
-    /// Earliest invoice first.
+    /// Earliest invoice first; within one second (the receipt's precision) in the order the numbers were drawn.
     static func byDate(_ a: StoredResource, _ b: StoredResource) -> Bool {
-        (a.object["date"]?.stringValue.flatMap(Instant.parse) ?? 0, a.id) < (b.object["date"]?.stringValue.flatMap(Instant.parse) ?? 0, b.id)
+        func key(_ invoice: StoredResource) -> (Int64, Int, String) {
+            (invoice.object["date"]?.stringValue.flatMap(Instant.parse) ?? 0, Int(receiptNumber(invoice).dropFirst()) ?? 0, invoice.id)
+        }
+        return key(a) < key(b)
     }
 
     /// Invoices to send (betalsätt faktura) between two days, as CSV for the region's invoicing system.

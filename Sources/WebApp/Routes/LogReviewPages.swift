@@ -201,7 +201,7 @@ enum AuditActions {
         "create-slots": "Skapade tider", "block-time": "Blockerade tider", "unblock-time": "Hävde blockering", "waiting-list": "Läste väntelistan",
         "waiting-list-form": "Öppnade väntelisteformuläret", "waiting-list-add": "Ställde på väntelista", "referral": "Hanterade remiss",
         "referral-form": "Öppnade remissformuläret", "send-referral": "Skickade remiss", "referral-alarms": "Läste remissbevakningen",
-        "cashier": "Kassa", "daily-report": "Läste dagsredovisningen", "ward-overview": "Öppnade avdelningsöversikten", "admit": "Skrev in",
+        "cashier": "Kassa", "receipt": "Läste kvitto", "void-receipt": "Makulerade kvitto", "refund": "Betalade tillbaka avgift", "daily-report": "Läste dagsredovisningen", "ward-overview": "Öppnade avdelningsöversikten", "admit": "Skrev in",
         "plan-admission": "Planerade inskrivning", "start-page": "Öppnade startsidan", "draft": "Utkast", "draft-save": "Sparade utkast",
         "draft-read": "Läste sitt utkast", "draft-discard": "Slängde utkast", "log-review": "Loggranskning", "audit-read": "Läste loggen",
         "review-decision": "Beslut i loggranskning", "authenticate": "Inloggning nekades", "login": "Loggade in", "password-change": "Bytte lösenord",
