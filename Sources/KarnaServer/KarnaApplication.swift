@@ -106,7 +106,8 @@ public enum KarnaApplication {
         let webApp = try await WebApp<KarnaRequestContext>(
             settings: WebSettings(sessionSeconds: configuration.sessionSeconds, fhirBaseURL: configuration.baseURL,
                                   maximumSearchResults: configuration.webSearchRows, maximumBookRows: configuration.webBookRows,
-                                  maximumLogRows: configuration.webLogRows, sessionMaximumSeconds: configuration.sessionMaximumSeconds),
+                                  maximumLogRows: configuration.webLogRows, sessionMaximumSeconds: configuration.sessionMaximumSeconds,
+                                  logSessionMinutes: configuration.webLogSessionMinutes),
             gateway: services.gateway, accounts: services.accounts, tokens: services.tokens,
             modules: services.pages, logger: Logger(label: "karna.web")
         )

@@ -19,9 +19,12 @@ public struct WebSettings: Sendable {
     public var maximumLogRows: Int
     /// How long a session lasts at most, however active: a session left open on a shared computer ends.
     public var sessionMaximumSeconds: Int
+    /// Log review's session: one user's accesses to one patient with at most this many minutes between them are decided on as one.
+    public var logSessionMinutes: Int
 
     public init(sessionSeconds: Int = 1_800, fhirBaseURL: String, maximumSearchResults: Int = 50, maximumBookRows: Int = 400, maximumLogRows: Int = 100,
-                sessionMaximumSeconds: Int = 43_200) {
+                sessionMaximumSeconds: Int = 43_200, logSessionMinutes: Int = 60) {
+        self.logSessionMinutes = logSessionMinutes
         self.sessionSeconds = sessionSeconds
         self.sessionMaximumSeconds = sessionMaximumSeconds
         self.fhirBaseURL = fhirBaseURL

@@ -498,13 +498,22 @@ struct WebAppTests {
                     "the logggranskare's menu has the log review and none of patient administration's pages")
             let queue = try await rev.send(.get, "/loggranskning?flagga=emergency-access")
             #expect(queue.status == 200 && queue.html.contains("Nödåtkomst") && queue.html.contains("Medvetslös, kan inte tillfrågas") && queue.html.contains("Främling"))
-            let sequence = try #require(queue.html.firstMatch(of: /action="\/loggranskning\/(\d+)\/beslut"/)?.1).description
+            // The question shown before breaking the glass and the nödåtkomst are one access session: one row, one decision for both.
+            let all = try await rev.send(.get, "/loggranskning")
+            let text = VisibleText.of(all.html)
+            #expect(text.contains("händelser i en session") && text.contains("Visa händelserna"), "\(text.suffix(800))")
+            #expect(text.contains("2 händelser i en session") && text.contains("Fick frågan om åtkomst") && text.contains("Spara beslut för sessionen (2 händelser)"))
+            let session = try #require(all.html.firstMatch(of: /name="grupp" value="(\d+)"/)?.1).description
+            let members = all.html.matches(of: /<input type="hidden" name="valj-(\d+)" value="ja">/).map { String($0.1) }
+            #expect(members.count >= 2 && members.first == session)
             let token = try #require(queue.field("formToken"))
-            let bare = try await rev.send(.post, "/loggranskning/\(sequence)/beslut", form: [("formToken", token), ("verdict", "follow-up"), ("comment", "")])
-            #expect(bare.status == 400 && bare.html.contains("id=\"error-\(sequence)\""))
-            let decided = try await rev.send(.post, "/loggranskning/\(sequence)/beslut", form: [("formToken", token), ("verdict", "justified"), ("comment", "Akut situation")])
-            #expect(decided.status == 303)
-            #expect(!(try await rev.send(.get, "/loggranskning?flagga=emergency-access").html.contains("/loggranskning/\(sequence)/beslut")), "decided: out of the queue")
+            let form = [("formToken", token), ("grupp", session)] + members.map { ("valj-\($0)", "ja") }
+            let bare = try await rev.send(.post, "/loggranskning/beslut", form: form + [("verdict", "follow-up"), ("comment", "")])
+            #expect(bare.status == 400 && bare.html.contains("id=\"error-\(session)\"") && VisibleText.of(bare.html).contains("Skriv en kommentar"))
+            let decided = try await rev.send(.post, "/loggranskning/beslut", form: form + [("verdict", "justified"), ("comment", "Akut situation")])
+            #expect(decided.status == 303 && decided.location?.hasPrefix("/loggranskning?klar=") == true)
+            #expect(VisibleText.of(try await rev.send(.get, try #require(decided.location)).html).contains("Beslutet är sparat för \(members.count) händelser"))
+            #expect(!(try await rev.send(.get, "/loggranskning?flagga=emergency-access").html.contains("value=\"\(session)\"")), "decided: out of the queue")
             let patientLog = try await rev.send(.get, "/loggranskning/patient/p2")
             #expect(patientLog.html.contains("Befogad, beslutat av Granskare Gran: Akut situation") && patientLog.html.contains("Doktor Ek"))
             let userLog = try await rev.send(.get, "/loggranskning/anvandare?id=Practitioner%2Fdoc")
@@ -537,7 +546,11 @@ struct WebAppTests {
 
             var rev = Browser(client: client)
             _ = try await Self.logIn(&rev, username: "rev")
-            func sequences(_ page: Browser.Page) -> [Int] { page.html.matches(of: /<tr id="log-(\d+)">/).compactMap { Int($0.1) } }
+            // Every event a page shows, as a row of its own or within an access session's row, in sequence order.
+            func sequences(_ page: Browser.Page) -> [Int] {
+                (page.html.matches(of: /<tr id="log-(\d+)">/).compactMap { Int($0.1) }
+                    + page.html.matches(of: /name="grupp-\d+" id="grupp-\d+" value="([\d,]+)"/).flatMap { $0.1.split(separator: ",").compactMap { Int($0) } }).sorted()
+            }
             func nextPage(_ page: Browser.Page) -> String? {
                 page.html.firstMatch(of: /<a href="([^"]+)">Nästa sida<\/a>/).map { String($0.1).replacingOccurrences(of: "&amp;", with: "&") }
             }
@@ -554,15 +567,20 @@ struct WebAppTests {
             let shown = sequences(first) + sequences(second)
             #expect(flagged.count > 10 && shown == Array(flagged.prefix(shown.count)), "every flagged access in order, none left out between the pages")
 
-            // A refused decision on the second page shows the second page again; a saved one returns to it.
-            let sequence = try #require(sequences(second).first)
-            let token = try #require(second.field("formToken"))
+            // A refused decision on the second page shows the second page again; a saved one returns to it, its user filter kept.
             let after = try #require(next.split(separator: "=").last).description
-            let form = [("formToken", token), ("flagga", "emergency-access"), ("efter", after)]
-            let bare = try await rev.send(.post, "/loggranskning/\(sequence)/beslut", form: form + [("verdict", "follow-up"), ("comment", "")])
+            let narrowed = try await rev.send(.get, next + "&anvandare=Practitioner%2Fdoc")
+            #expect(sequences(narrowed) == sequences(second))
+            let token = try #require(narrowed.field("formToken"))
+            let action = try #require(narrowed.html.firstMatch(of: /action="(\/loggranskning\/(\d+)\/beslut[^"]*)"/))
+            let sequence = String(action.2), address = String(action.1).replacingOccurrences(of: "&amp;", with: "&")
+            #expect(address == "/loggranskning/\(sequence)/beslut?flagga=emergency-access&anvandare=Practitioner%2Fdoc&efter=\(after)")
+            let bare = try await rev.send(.post, address, form: [("formToken", token), ("verdict", "follow-up"), ("comment", "")])
             #expect(bare.status == 400 && bare.html.contains("id=\"error-\(sequence)\"") && sequences(bare) == sequences(second))
-            let saved = try await rev.send(.post, "/loggranskning/\(sequence)/beslut", form: form + [("verdict", "justified"), ("comment", "")])
-            #expect(saved.status == 303 && saved.location?.hasPrefix("/loggranskning?flagga=emergency-access&efter=\(after)&klar=") == true)
+            #expect(bare.html.contains("value=\"Practitioner/doc\""), "the refused page is the narrowed one")
+            let saved = try await rev.send(.post, address, form: [("formToken", token), ("verdict", "justified"), ("comment", "")])
+            #expect(saved.status == 303 && saved.location?.hasPrefix("/loggranskning?flagga=emergency-access&anvandare=Practitioner%2Fdoc&efter=\(after)&klar=") == true,
+                    "\(saved.location ?? "")")
 
             let newest = try await rev.send(.get, "/loggranskning/patient/p2")
             #expect(sequences(newest).count == 10)

@@ -38,6 +38,8 @@ public struct KarnaConfiguration: Sendable {
     public var webSearchRows: Int
     public var webBookRows: Int
     public var webLogRows: Int
+    /// Minutes between one user's accesses to one patient within which log review counts them as one session.
+    public var webLogSessionMinutes: Int
     /// One-patient search statements PostgreSQL keeps planned per connection (0: plan each time).
     public var preparedSearches: Int
     /// Seconds PostgreSQL's search planner keeps its index-row counts (0: counts for every search).
@@ -92,6 +94,8 @@ public struct KarnaConfiguration: Sendable {
         public static let webSearchRows = Setting.integer("web-search-rows", default: 50, 1...1_000, "patients a web patient search lists at most")
         public static let webBookRows = Setting.integer("web-book-rows", default: 400, 10...5_000, "times and bookings a web appointment-book view reads at most")
         public static let webLogRows = Setting.integer("web-log-rows", default: 100, 10...2_000, "audit records one web log-review page lists; further pages follow")
+        public static let webLogSessionMinutes = Setting.integer("web-log-session-minutes", default: 60, 1...1_440,
+                                                                 "log review groups one user's accesses to one patient into one decision while no more than this many minutes pass between them")
         public static let preparedSearches = Setting.integer("prepared-searches", default: 64, 0...1_000,
                                                              "one-patient search statements PostgreSQL keeps planned per connection (0 plans each time)")
         public static let searchProbeSeconds = Setting.integer("search-probe-seconds", default: 60, 0...3_600,
@@ -126,7 +130,7 @@ public struct KarnaConfiguration: Sendable {
                                                      "browser origins (scheme://host[:port], comma-separated) allowed to call the FHIR API besides registered SMART apps' redirect-URI origins; never *")
 
         static let server = [host, port, databaseURL, baseURL, configFile, logLevel, bootstrapClientID, bootstrapClientSecret, demoCredentials,
-                             accessTokenSeconds, sessionSeconds, sessionMaxSeconds, webSearchRows, webBookRows, webLogRows, preparedSearches,
+                             accessTokenSeconds, sessionSeconds, sessionMaxSeconds, webSearchRows, webBookRows, webLogRows, webLogSessionMinutes, preparedSearches,
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, corsOrigins]
@@ -190,6 +194,7 @@ public struct KarnaConfiguration: Sendable {
         webSearchRows = try settings.integer(Keys.webSearchRows)
         webBookRows = try settings.integer(Keys.webBookRows)
         webLogRows = try settings.integer(Keys.webLogRows)
+        webLogSessionMinutes = try settings.integer(Keys.webLogSessionMinutes)
         preparedSearches = try settings.integer(Keys.preparedSearches)
         searchProbeSeconds = try settings.integer(Keys.searchProbeSeconds)
         passwordCost = try settings.integer(Keys.passwordCost)

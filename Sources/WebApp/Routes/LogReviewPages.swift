@@ -40,8 +40,7 @@ extension WebApp {
             context["filterTo"] = toDay.map(SwedishTime.formatDay) ?? ""
             context["flags"] = [["code": "", "text": "Alla flaggor", "selected": flag == nil] as [String: Any]]
                 + ReviewFlag.allCases.map { ["code": $0.rawValue, "text": $0.display, "selected": flag == $0.rawValue] as [String: Any] }
-            address = ("/loggranskning", (flag.map { [("flagga", $0)] } ?? []) + [("anvandare", actor), ("fran", query["fran"]), ("till", query["till"])]
-                .compactMap { name, value in value.flatMap { $0.isEmpty ? nil : (name, $0) } }, "efter")
+            address = ("/loggranskning", Self.reviewFilters(query).filter { $0.0 != "efter" }, "efter")
             laterPage = after != nil
         case .patient(let patientID, let before):
             events = try await session.auditEvents(AuditQuery(patientID: patientID, beforeSequence: before, limit: limit))
@@ -66,9 +65,15 @@ extension WebApp {
         // The rows are written here rather than in the template: a page lists up to hundreds, and
         // swift-mustache's per-name context look-ups and character-wise escaping were half its CPU.
         var rows = ""
-        // The queue's rows carry a decision form; the values it sends back are the same for every row.
+        // The queue's rows carry a decision form; its address carries the page's flag, filters and cursor, so the
+        // reviewer comes back to the same narrowed page after deciding (or sees the error on it).
         var decide: LogRow.DecisionForm?
-        if case .queue(let flag, let after) = view { decide = (user.session.formToken, flag ?? "", after.map(String.init) ?? "") }
+        if case .queue = view {
+            let filters = Self.reviewFilters(Self.query(request))
+            decide = (user.session.formToken, filters.isEmpty ? "" : String(Self.link("", filters)))
+        }
+        var logRows: [LogRow] = []
+        var instants: [Int64] = []
         for event in events {
             let agent = Self.agent(event)
             let sequence = event["id"]?.stringValue ?? ""
@@ -83,37 +88,88 @@ extension WebApp {
                 flags: (event["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap { $0.objectValue?["display"]?.stringValue ?? $0.objectValue?["code"]?.stringValue },
                 basis: Self.extensionValue(event, "access-basis").map(Self.basisLabel), reason: event["outcomeDesc"]?.stringValue,
                 decision: Self.extensionValue(event, "review-decision").map(Self.decisionText), error: errors[sequence])
-            row.write(to: &rows, decide: decide)
+            logRows.append(row)
+            instants.append(event["recorded"]?.stringValue.flatMap(Instant.parse) ?? 0)
+        }
+        if let decide {
+            // One access session (one user, one patient, no long pause) is one decision, not a row per page they opened.
+            for group in Self.accessSessions(logRows, instants: instants, gapMinutes: settings.logSessionMinutes) {
+                if group.count == 1 {
+                    logRows[group[0]].write(to: &rows, decide: decide)
+                } else {
+                    LogRow.writeSession(group.map { logRows[$0] }, to: &rows, decide: decide,
+                                        error: group.lazy.compactMap { errors[logRows[$0].sequence] }.first)
+                }
+            }
+        } else {
+            for row in logRows { row.write(to: &rows, decide: nil) }
         }
         context["rows"] = rows
+        context["decisionQuery"] = decide?.query ?? ""
         if let problem = errors["bulk"] { context["bulkError"] = problem }
         context["hasRows"] = !events.isEmpty
         if let notice = Self.query(request)["klar"] { context["notice"] = notice }
         return pages.page("log-review", context, status: status)
     }
 
-    /// One decision on every access the reviewer ticked (a session of reads of one patient, a day's search hits).
+    /// The queue's narrowing a decision keeps: flag, user, days and the page's cursor, as the query names them.
+    static func reviewFilters(_ query: [String: String]) -> [(String, String)] {
+        ["flagga", "anvandare", "fran", "till", "efter"].compactMap { name in query[name].flatMap { $0.isEmpty ? nil : (name, $0) } }
+    }
+
+    /// The rows' indices grouped into access sessions: one user's accesses to one patient, each within
+    /// `gapMinutes` of the one before, in the order the sessions began. Rows without a patient stand alone.
+    static func accessSessions(_ rows: [LogRow], instants: [Int64], gapMinutes: Int) -> [[Int]] {
+        var groups: [[Int]] = []
+        var open: [String: (group: Int, last: Int64)] = [:]
+        for (index, row) in rows.enumerated() {
+            guard let patientID = row.patientID, !patientID.isEmpty else {
+                groups.append([index])
+                continue
+            }
+            let key = row.userRef + "|" + patientID
+            if let current = open[key], instants[index] - current.last <= Int64(gapMinutes) * 60_000 {
+                groups[current.group].append(index)
+                open[key] = (current.group, instants[index])
+            } else {
+                open[key] = (groups.count, instants[index])
+                groups.append([index])
+            }
+        }
+        return groups
+    }
+
+    /// One decision on every access the reviewer ticked, or on one access session (a user's reads of one patient).
     func decideOnAccesses(_ request: Request, _ user: User) async throws -> Response {
-        let flag = user.form["flagga"].flatMap { $0.isEmpty ? nil : $0 }
-        let sequences = user.form.keys.compactMap { $0.hasPrefix("valj-") ? Int64($0.dropFirst(5)) : nil }.sorted()
+        let query = Self.query(request)
+        let flag = query["flagga"].flatMap { $0.isEmpty ? nil : $0 }
+        let after = Self.cursor(query["efter"])
+        var sequences = user.form.keys.compactMap { $0.hasPrefix("valj-") ? Int64($0.dropFirst(5)) : nil }
+        for key in user.form.keys where key.hasPrefix("grupp-") {
+            sequences += (user.form[key] ?? "").split(separator: ",").compactMap { Int64($0) }
+        }
+        sequences = Array(Set(sequences)).sorted()
+        // A session's own form shows its error on its row; the form under the table on itself.
+        let errorKey = user.form["grupp"].flatMap { $0.isEmpty ? nil : $0 } ?? "bulk"
         let verdict = user.form["verdict"].flatMap(ReviewDecision.Verdict.init(rawValue:))
         let comment = (user.form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let problem: String? = sequences.isEmpty ? "Markera de händelser beslutet gäller."
             : verdict == nil ? "Välj ett beslut för de markerade händelserna."
             : verdict != .justified && comment.count < 2 ? "Skriv en kommentar: vad ska följas upp, och med vem?" : nil
         if let problem {
-            return try await logReviewPage(.queue(flag: flag, after: nil), request, user, errors: ["bulk": problem], status: .badRequest)
+            return try await logReviewPage(.queue(flag: flag, after: after), request, user, errors: [errorKey: problem], status: .badRequest)
         }
         let session = user.data(gateway, action: "log-review")
         for sequence in sequences { _ = try await session.decide(sequence: sequence, verdict: verdict!, comment: comment) }
-        return Self.redirect(Self.link("/loggranskning", (flag.map { [("flagga", $0)] } ?? []) + [("klar", "Beslutet är sparat för \(sequences.count) händelser")]))
+        return Self.redirect(Self.link("/loggranskning", Self.reviewFilters(query) + [("klar", "Beslutet är sparat för \(sequences.count) händelser")]))
     }
 
     /// A decision on one flagged access; unjustified or follow-up needs a comment saying why.
     /// The reviewer stays on the queue page (flag and cursor) the decision was made on.
     func decideOnAccess(sequence: String, _ request: Request, _ user: User) async throws -> Response {
-        let flag = user.form["flagga"].flatMap { $0.isEmpty ? nil : $0 }
-        let after = Self.cursor(user.form["efter"])
+        let query = Self.query(request)
+        let flag = query["flagga"].flatMap { $0.isEmpty ? nil : $0 }
+        let after = Self.cursor(query["efter"])
         guard let number = Int64(sequence), let verdict = user.form["verdict"].flatMap(ReviewDecision.Verdict.init(rawValue:)) else {
             return try await logReviewPage(.queue(flag: flag, after: after), request, user, errors: [sequence: "Välj ett beslut."], status: .badRequest)
         }
@@ -123,8 +179,7 @@ extension WebApp {
                                            status: .badRequest)
         }
         _ = try await user.data(gateway, action: "log-review").decide(sequence: number, verdict: verdict, comment: comment)
-        let page = (flag.map { [("flagga", $0)] } ?? []) + (after.map { [("efter", String($0))] } ?? [])
-        return Self.redirect(Self.link("/loggranskning", page + [("klar", "Beslutet är sparat")]))
+        return Self.redirect(Self.link("/loggranskning", Self.reviewFilters(query) + [("klar", "Beslutet är sparat")]))
     }
 
     static func agentObject(_ event: JSONObject) -> JSONObject? { event["agent"]?.arrayValue?.first?.objectValue }
@@ -216,8 +271,9 @@ struct LogRow {
     let patientID: String?, patientName: String, action: String, denied: Bool, flags: [String]
     let basis: String?, reason: String?, decision: String?, error: String?
 
-    /// What the queue's decision form sends back besides the decision: the session's form token and the page it returns to.
-    typealias DecisionForm = (formToken: String, flag: String, after: String)
+    /// What the queue's decision form sends back besides the decision: the session's form token, and the page's
+    /// query (`?flagga=…&efter=…`, or empty) in its address so the decision returns to the same narrowed page.
+    typealias DecisionForm = (formToken: String, query: String)
 
     /// Appends the row; `decide` (the queue's) adds the decision form.
     func write(to html: inout String, decide: DecisionForm?) {
@@ -244,9 +300,8 @@ struct LogRow {
         if let decide {
             let invalid = error == nil ? "" : " aria-invalid=\"true\" aria-describedby=\"error-\(sequence)\""
             html += """
-                      <form method="post" action="/loggranskning/\(sequence)/beslut">
+                      <form method="post" action="/loggranskning/\(sequence)/beslut\(decide.query.htmlEscaped)">
                         <input type="hidden" name="formToken" value="\(decide.formToken.htmlEscaped)">
-                        <input type="hidden" name="flagga" value="\(decide.flag.htmlEscaped)"><input type="hidden" name="efter" value="\(decide.after.htmlEscaped)">
                         <fieldset><legend class="visually-hidden">Beslut för händelse \(sequence)</legend>
                           <label class="choice"><input type="radio" name="verdict" value="justified"> Befogad</label>
                           <label class="choice"><input type="radio" name="verdict" value="unjustified"> Obefogad</label>
@@ -260,5 +315,58 @@ struct LogRow {
             html += "        <button type=\"submit\">Spara beslut</button>\n      </form>\n"
         }
         html += "    </td>\n  </tr>\n"
+    }
+
+    /// One access session (one user's accesses to one patient without a long pause) as one row of the queue:
+    /// its events listed under a disclosure, its flags once, and one decision for all of them.
+    static func writeSession(_ rows: [LogRow], to html: inout String, decide: DecisionForm, error: String?) {
+        guard let first = rows.first, let last = rows.last else { return }
+        let key = first.sequence.htmlEscaped
+        let sequences = rows.map(\.sequence)
+        let lastClock = last.time.count > 11 ? String(last.time.dropFirst(11)) : last.time
+        html += "  <tr id=\"log-\(key)\" class=\"session\">\n    <td>"
+        html += "<input type=\"checkbox\" form=\"bulk\" name=\"grupp-\(key)\" id=\"grupp-\(key)\" value=\"\(sequences.joined(separator: ",").htmlEscaped)\">"
+            + "<label for=\"grupp-\(key)\" class=\"visually-hidden\">Markera sessionen från händelse \(key)</label> "
+        html += "\(first.time.htmlEscaped)–\(lastClock.htmlEscaped)</td>\n"
+        html += "    <td><a href=\"/loggranskning/anvandare?id=\(first.userRef.htmlEscaped)\">\(first.user.htmlEscaped)</a><br><span class=\"meta\">\(first.unit.htmlEscaped)</span></td>\n"
+        html += "    <td>"
+        if let patientID = first.patientID { html += "<a href=\"/loggranskning/patient/\(patientID.htmlEscaped)\">\(first.patientName.htmlEscaped)</a>" }
+        html += "</td>\n    <td>\(rows.count) händelser i en session"
+        if rows.contains(where: \.denied) { html += " <span class=\"tag alarm\">nekad</span>" }
+        html += "\n      <details><summary>Visa händelserna</summary><ul>"
+        for row in rows {
+            let clock = row.time.count > 11 ? String(row.time.dropFirst(11)) : row.time
+            html += "<li>\(clock.htmlEscaped) \(row.action.htmlEscaped)\(row.denied ? " (nekad)" : "")</li>"
+        }
+        html += "</ul></details>"
+        func once(_ values: [String]) -> [String] {
+            var seen = Set<String>()
+            return values.filter { seen.insert($0).inserted }
+        }
+        for basis in once(rows.compactMap(\.basis)) { html += "<br><span class=\"meta\">Grund: \(basis.htmlEscaped)</span>" }
+        for flag in once(rows.flatMap(\.flags)) { html += "<br><span class=\"tag warn\">\(flag.htmlEscaped)</span>" }
+        for reason in once(rows.compactMap(\.reason)) { html += "<br><span class=\"meta\">Skäl: \(reason.htmlEscaped)</span>" }
+        let invalid = error == nil ? "" : " aria-invalid=\"true\" aria-describedby=\"error-\(key)\""
+        html += """
+            </td>
+                <td>
+                  <form method="post" action="/loggranskning/beslut\(decide.query.htmlEscaped)">
+                    <input type="hidden" name="formToken" value="\(decide.formToken.htmlEscaped)">
+                    <input type="hidden" name="grupp" value="\(key)">
+
+            """
+        for sequence in sequences { html += "        <input type=\"hidden\" name=\"valj-\(sequence.htmlEscaped)\" value=\"ja\">\n" }
+        html += """
+                    <fieldset><legend class="visually-hidden">Beslut för sessionen från händelse \(key)</legend>
+                      <label class="choice"><input type="radio" name="verdict" value="justified"> Befogad</label>
+                      <label class="choice"><input type="radio" name="verdict" value="unjustified"> Obefogad</label>
+                      <label class="choice"><input type="radio" name="verdict" value="follow-up"> Följ upp</label>
+                    </fieldset>
+                    <label for="comment-\(key)">Kommentar</label>
+                    <input id="comment-\(key)" name="comment" type="text"\(invalid)>
+
+            """
+        if let error { html += "        <p class=\"field-error\" id=\"error-\(key)\">\(error.htmlEscaped)</p>\n" }
+        html += "        <button type=\"submit\">Spara beslut för sessionen (\(rows.count) händelser)</button>\n      </form>\n    </td>\n  </tr>\n"
     }
 }
