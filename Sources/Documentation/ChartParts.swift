@@ -55,6 +55,13 @@ extension Documentation {
                   ChartLine(Display.concept(condition["code"]),
                             detail: [Display.code(condition["code"]), Display.time(condition["recordedDate"]?.stringValue)].filter { !$0.isEmpty }.joined(separator: " · "))
               }),
+        // A worklist row's diagnosis (the ward overview): the latest visit diagnosis, main diagnosis first when registered together.
+        .list("rowDiagnosis", title: "Diagnos", emptyText: nil, place: .row,
+              search: { patientID throws(FHIRError) in
+                  try ChartSearch("Condition", patientID: patientID, [("category", "encounter-diagnosis"), ("verification-status:not", "entered-in-error"),
+                                                                      ("_sort", "-recorded-date")], limit: 1)
+              },
+              line: { condition in ChartLine(Display.concept(condition["code"]), detail: Display.code(condition["code"])) }),
         ChartPart("note", title: "Senaste anteckningar", emptyText: "Inga anteckningar.", rank: 70,
                   searches: { patientID throws(FHIRError) in
                       [ChartSearch(query: try SearchQuery.parse(type: "Composition", parameters: [("subject", "Patient/\(patientID)"), ("status:not", "entered-in-error"),

@@ -31,6 +31,12 @@ extension AdministrationPages {
         if let notice = Self.query(request)["klar"] { context["notice"] = notice }
         // The same choices on every row: built once, not per bed.
         let bedChoices = freeBeds.map { ["id": $0.bedID, "name": $0.name] }, wardChoices = wards.map { ["id": $0.id, "name": $0.name] }
+        // What a ward round glances at on each row, from the modules' row parts in one store call: attention
+        // signals (allergies first) and the diagnosis; the care contact is the row itself.
+        let readable = beds.compactMap { $0.patient == nil ? nil : $0.patientID }
+        let summaries = try await gateway.overview.rows(patientIDs: readable, session: session, places: [.banner, .row], excluding: ["currentContact"])
+        let responsible = try await responsibleNames(Set(beds.compactMap(\.responsible)), session: session)
+        let today = SwedishTime.today
         context["beds"] = beds.map { bed -> [String: Any] in
             var row: [String: Any] = ["bedID": bed.bedID, "name": bed.name, "room": bed.room ?? "", "free": bed.isFree, "onLeave": bed.onLeave]
             if let encounterID = bed.encounterID {
@@ -41,6 +47,13 @@ extension AdministrationPages {
                 row["identity"] = patient.flatMap(Display.identity)?.value ?? ""
                 row["admitted"] = Display.time(bed.admitted)
                 row["expected"] = bed.expectedDischarge ?? ""
+                if let admitted = bed.admitted.flatMap(Instant.parse).map(SwedishTime.day(of:)) { row["dayOfStay"] = "dag \(max(1, today - admitted + 1))" }
+                row["responsible"] = bed.responsible.flatMap { responsible[$0] } ?? ""
+                let parts = bed.patientID.flatMap { summaries[$0] } ?? []
+                row["signals"] = parts.filter { $0.part.place == .banner }.flatMap(\.entries).map { entry -> [String: Any] in
+                    ["label": entry.line.label ?? entry.line.text, "text": entry.line.text, "alarm": entry.line.alarm]
+                }
+                row["diagnosis"] = parts.filter { $0.part.place == .row }.flatMap(\.entries).first.map { $0.line.detail.isEmpty ? $0.line.text : "\($0.line.text) (\($0.line.detail))" } ?? ""
                 row["freeBeds"] = bedChoices
                 row["wards"] = wardChoices
             }
@@ -71,6 +84,18 @@ extension AdministrationPages {
         context["planOpen"] = planning != nil
         context["today"] = SwedishTime.formatDay(SwedishTime.today)
         return pages.page("ward", context, status: status)
+    }
+
+    /// The names of the stays' responsible staff by assignment: "Anna Lindqvist, läkare".
+    private func responsibleNames(_ roles: Set<String>, session: PatientDataSession) async throws -> [String: String] {
+        var assignments: [String: Assignment] = [:]
+        for role in roles { if let assignment = try await gateway.directory.assignment(id: role) { assignments[role] = assignment } }
+        let people = Dictionary(try await session.read(keys: Set(assignments.values.map(\.practitionerID)).sorted().map { ResourceKey(type: "Practitioner", id: $0) })
+            .map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
+        return assignments.mapValues { assignment in
+            let name = people[assignment.practitionerID].flatMap { $0["name"] == nil ? nil : Display.name($0) } ?? Display.named("Practitioner/\(assignment.practitionerID)")
+            return "\(name), \(assignment.position.display.lowercased())"
+        }
     }
 
     /// The one patient a typed personnummer or reservnummer names, or what to tell the user.

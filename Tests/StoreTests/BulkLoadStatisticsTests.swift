@@ -26,7 +26,7 @@ struct BulkLoadStatisticsTests {
           .enabled(if: StoreBackend.postgresql.isAvailable, "PostgreSQL binaries are not installed"))
     func postgresAnalysesAfterALoad() async throws {
         let url = try SharedPostgres.freshDatabase()
-        let store = try PostgresStore(url: url, maximumConnections: 4, analyzeAfterRows: 200)
+        let store = try PostgresStore(url: url, maximumConnections: 4, analyzeAfterRows: 200, waitSeconds: 60)
         try await store.migrate()
         func lastAnalyze() async throws -> Bool {
             let rows = try await store.client.query("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'resource'")

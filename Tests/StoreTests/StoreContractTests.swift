@@ -399,8 +399,8 @@ struct StoreContractTests {
     @Test(.enabled(if: SharedPostgres.unavailableReason == nil, "PostgreSQL binaries are not installed"))
     func preparedOnePatientSearchesAnswerWhatUnpreparedOnesDo() async throws {
         let url = try SharedPostgres.freshDatabase()
-        let prepared = try PostgresStore(url: url, maximumConnections: 1, preparedSearchesPerConnection: 2)
-        let unprepared = try PostgresStore(url: url, maximumConnections: 1, preparedSearchesPerConnection: 0)
+        let prepared = try PostgresStore(url: url, maximumConnections: 1, preparedSearchesPerConnection: 2, waitSeconds: 60)
+        let unprepared = try PostgresStore(url: url, maximumConnections: 1, preparedSearchesPerConnection: 0, waitSeconds: 60)
         try await prepared.migrate()
         var writes: [WriteOperation] = [.update(patient("Berg", id: "pa"), type: "Patient", id: "pa"), .update(patient("Lind", id: "pb"), type: "Patient", id: "pb")]
         for (n, (subject, date, code)) in [("pa", "2024-03-01", "a"), ("pa", "2025-06-01", "b"), ("pa", nil, "a"), ("pb", "2025-07-01", "a"),
@@ -457,8 +457,8 @@ struct StoreContractTests {
     @Test(.enabled(if: SharedPostgres.unavailableReason == nil, "PostgreSQL binaries are not installed"))
     func keptProbeCountsChoosePlansNotAnswers() async throws {
         let url = try SharedPostgres.freshDatabase()
-        let keeping = try PostgresStore(url: url, maximumConnections: 2, probeSeconds: 3_600)
-        let counting = try PostgresStore(url: url, maximumConnections: 2, probeSeconds: 0)
+        let keeping = try PostgresStore(url: url, maximumConnections: 2, probeSeconds: 3_600, waitSeconds: 60)
+        let counting = try PostgresStore(url: url, maximumConnections: 2, probeSeconds: 0, waitSeconds: 60)
         try await keeping.migrate()
         _ = try await keeping.commit((0..<250).map { .update(patient($0 < 120 ? "Berg" : "Bergman", id: "p\($0)"), type: "Patient", id: "p\($0)") })
         // Two filters of 130 and 250 matches: both are counted (neither settles the plan alone), the smaller drives.

@@ -666,8 +666,16 @@ struct WebAppTests {
             let admitted = try await browser.send(.post, "/avdelning/inskrivning", form: [("formToken", token), ("bed", "bed1"), ("patient", "19500203-9286"),
                                                                                           ("source", "akuten"), ("reason", "Pneumoni")])
             #expect(admitted.status == 303)
+            let diagnosis = #"{"resourceType":"Condition","id":"d1","meta":{"tag":[{"system":"https://karna.se/fhir/CodeSystem/vardenhet","code":"vc"}]},"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"encounter-diagnosis"}]}],"code":{"text":"Samhällsförvärvad pneumoni"},"subject":{"reference":"Patient/p1"},"recordedDate":"2026-12-01"}"#
+            _ = try await job.commit(.update(try #require(try JSONParser.parse(Array(diagnosis.utf8)).objectValue), type: "Condition", id: "d1", ifMatch: nil))
             let ward = try await browser.send(.get, "/avdelning")
             #expect(ward.html.contains("1 belagda · 1 lediga") && ward.html.contains("Ek, Greta"))
+            // One line a bed: the allergy among the signals, the diagnosis, who admitted (responsible), the day of the stay, and one action menu.
+            let start = try #require(ward.html.range(of: "id=\"bed-bed1\"")).lowerBound
+            let row = VisibleText.of(String(ward.html[start...]).components(separatedBy: "</tr>")[0])
+            #expect(row.contains("Allergi: Jordnöt") && row.contains("Samhällsförvärvad pneumoni") && row.contains("dag 1") && row.contains(", läkare")
+                    && row.contains("Åtgärder"), "\(row)")
+            #expect(ward.html.matches(of: /<details class="actions">/).count == 1, "one action menu for the one occupied bed")
             let stay = try #require(ward.html.firstMatch(of: /action="\/avdelning\/([^\/"]+)\/flytta"/)?.1).description
             let taken = try await browser.send(.post, "/avdelning/inskrivning", form: [("formToken", token), ("bed", "bed1"), ("patient", "19500203-9286")])
             #expect(taken.status == 400, "an occupied bed takes no second patient")

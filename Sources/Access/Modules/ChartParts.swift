@@ -12,6 +12,8 @@ public struct ChartPart: Sendable {
         case banner
         /// A panel of the overview.
         case overview
+        /// A short summary on a worklist's row (the ward overview), read for many patients at once.
+        case row
     }
 
     /// The part's name (also the `$overview` output parameter of its records, unless an entry names its own).
@@ -157,5 +159,37 @@ public struct ChartOverview: Sendable {
             next += count
         }
         return Chart(patient: patient, parts: drawn)
+    }
+
+    /// Several patients' parts in one store call, for a worklist's rows (the ward overview): only patients the
+    /// session may already read (the list's own records said so), each audited as the searches are. A part
+    /// named in `excluding` is left out (the ward does not repeat the care contact it is listing).
+    public func rows(patientIDs: [String], session: PatientDataSession, places: Set<ChartPart.Place>,
+                     excluding: Set<String> = []) async throws -> [String: [(part: ChartPart, entries: [ChartEntry])]] {
+        let chosen = parts.filter { places.contains($0.place) && !excluding.contains($0.name) }
+        guard !patientIDs.isEmpty, !chosen.isEmpty else { return [:] }
+        var queries: [(query: SearchQuery, limit: Int)] = []
+        var counts: [[Int]] = []
+        for patientID in patientIDs {
+            var perPart: [Int] = []
+            for part in chosen {
+                let searches = try part.searches(patientID)
+                perPart.append(searches.count)
+                queries += searches.map { ($0.query, $0.limit) }
+            }
+            counts.append(perPart)
+        }
+        let pages = try await session.search(together: queries)
+        var next = 0
+        var rows: [String: [(part: ChartPart, entries: [ChartEntry])]] = [:]
+        for (patientID, perPart) in zip(patientIDs, counts) {
+            var drawn: [(part: ChartPart, entries: [ChartEntry])] = []
+            for (part, count) in zip(chosen, perPart) {
+                drawn.append((part, part.entries(Array(pages[next..<next + count]))))
+                next += count
+            }
+            rows[patientID] = drawn
+        }
+        return rows
     }
 }

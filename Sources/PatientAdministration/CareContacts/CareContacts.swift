@@ -118,6 +118,13 @@ public struct CareContacts: Sendable {
             ("serviceProvider", FHIR.reference("Organization", ward)),
         ])
         if let reason, !reason.isEmpty { encounter["reasonCode"] = .array([FHIR.text(reason)]) }
+        // Who admitted: the ward overview's responsible until another is named.
+        if let assignment = session.principal.assignment {
+            encounter["participant"] = .array([FHIR.object([
+                ("type", .array([FHIR.concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "ADM", "admitter")])),
+                ("individual", FHIR.reference("PractitionerRole", assignment.id)),
+            ])])
+        }
         if let expectedDischarge { encounter.setExtension(AdministrationCodes.expectedDischarge, "valueDate", .string(String(expectedDischarge.prefix(10)))) }
         if let bedID {
             encounter["location"] = .array([Self.locationEntry(bedID, status: planned ? "planned" : "active", from: now)])
@@ -321,6 +328,8 @@ public struct CareContacts: Sendable {
         public var onLeave: Bool
         public var admitted: String?
         public var expectedDischarge: String?
+        /// The assignment (PractitionerRole id) responsible for the stay: the stay's first participant.
+        public var responsible: String?
         public var isFree: Bool { encounterID == nil }
     }
 
@@ -353,6 +362,7 @@ public struct CareContacts: Sendable {
                 bed.onLeave = occupant.onLeave
                 bed.admitted = occupant.stay["period"]?.objectValue?["start"]?.stringValue
                 bed.expectedDischarge = occupant.stay.extensionValue(AdministrationCodes.expectedDischarge)?.stringValue
+                bed.responsible = occupant.stay["participant"]?.arrayValue?.first?.objectValue?.referenceID("individual", type: "PractitionerRole")
             }
             beds.append(bed)
         }
