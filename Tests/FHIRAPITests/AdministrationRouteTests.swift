@@ -59,6 +59,21 @@ struct AdministrationRouteTests {
             #expect(receipt.status == 200 && receipt["Content-Type"]?.hasPrefix("text/plain") == true && receipt.text.contains("KVITTO"))
             let twice = try await api.send(.post, "/fhir/Encounter/\(encounterID)/$pay", parameters([("method", "kort")]))
             #expect(twice.status == 409 && twice.text.contains("already paid"))
+            // Paid back over the API: a credit Invoice of the negative amount; the history names both; a second refund is refused.
+            let invoiceID = try #require(invoice.id)
+            let unexplained = try await api.send(.post, "/fhir/Invoice/\(invoiceID)/$refund", parameters([("method", "kontant")]))
+            #expect(unexplained.status == 400 && unexplained.text.contains("reason"))
+            let credit = try await api.send(.post, "/fhir/Invoice/\(invoiceID)/$refund", parameters([("reason", "Frikort i annan region"), ("method", "kontant")]))
+            #expect(credit.status == 201 && credit.json?["totalGross"]?.objectValue?["value"]?.numberText == "-200", "\(credit.text)")
+            let again = try await api.send(.post, "/fhir/Invoice/\(invoiceID)/$refund", parameters([("reason", "igen"), ("method", "kontant")]))
+            #expect(again.status == 409)
+            let history = try await api.send(.get, "/fhir/Patient/\(patientID)/$fee-history")
+            let states = (history.json?["parameter"]?.arrayValue ?? []).compactMap { receipt in
+                receipt.objectValue?["part"]?.arrayValue?.first { $0.objectValue?["name"]?.stringValue == "state" }?.objectValue?["valueString"]?.stringValue
+            }
+            #expect(states == ["kreditkvitto", "återbetald"], "\(history.text)")
+            let voidCredit = try await api.send(.post, "/fhir/Invoice/\(try #require(credit.json?.id))/$void", parameters([("reason", "fel")]))
+            #expect(voidCredit.status == 409, "a credit receipt is not voided")
 
             let missing = try await api.send(.post, "/fhir/Appointment/$book", parameters([("slot", "nope"), ("patient", patientID)]))
             #expect(missing.status == 404 && missing.json?["issue"]?.arrayValue?.first?.objectValue?["expression"]?.arrayValue?.first?.stringValue == "slot")

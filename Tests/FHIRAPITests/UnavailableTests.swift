@@ -58,7 +58,9 @@ struct UnavailableTests {
                 let waited = clock.now - started
                 #expect(response.status == 503, "\(method) \(path): \(response.status) \(response.text.prefix(200))")
                 #expect(response["Retry-After"] != nil)
-                #expect(waited < .seconds(7), "\(method) \(path) waited \(waited)")
+                // The wait is 3 s; the margin covers a 2-core machine running the whole suite at once (8.9 s seen), and an
+                // unbounded wait (the fault this guards against) still fails it.
+                #expect(waited < .seconds(15), "\(method) \(path) waited \(waited)")
             }
             try server.resume()
             let back = clock.now

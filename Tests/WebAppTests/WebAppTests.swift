@@ -503,6 +503,8 @@ struct WebAppTests {
             let text = VisibleText.of(all.html)
             #expect(text.contains("händelser i en session") && text.contains("Visa händelserna"), "\(text.suffix(800))")
             #expect(text.contains("2 händelser i en session") && text.contains("Fick frågan om åtkomst") && text.contains("Spara beslut för sessionen (2 händelser)"))
+            #expect(text.contains("Skäl: Loggranskning kräver ett uppdrag som logggranskare.") && !text.contains("audit review permission"),
+                    "the doctor's refused look at the log reads in Swedish, as the doctor was told")
             let session = try #require(all.html.firstMatch(of: /name="grupp" value="(\d+)"/)?.1).description
             let members = all.html.matches(of: /<input type="hidden" name="valj-(\d+)" value="ja">/).map { String($0.1) }
             #expect(members.count >= 2 && members.first == session)

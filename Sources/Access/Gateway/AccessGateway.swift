@@ -213,8 +213,9 @@ public struct PatientDataSession: Sendable {
 
     /// Audits a refusal and returns the error to throw.
     func deny(patientID: String?, _ why: String, text: String, facts: PatientAccessFacts? = nil, resources: [String] = []) async throws -> FHIRError {
+        // The log keeps the refusal as the user was told it, in Swedish: the logggranskare reads it in log review.
         try await audit([builder.entry(action: action, patientID: patientID, resources: resources, basis: nil,
-                                       outcome: "denied", facts: facts, reason: why)])
+                                       outcome: "denied", facts: facts, reason: text)])
         return FHIRError(.forbidden, code: .forbidden, "access denied: \(why)", text: text)
     }
 

@@ -298,20 +298,12 @@ struct LogRow {
         html += "</td>\n    <td>\n"
         if let decision { html += "      <span class=\"meta\">\(decision.htmlEscaped)</span>\n" }
         if let decide {
-            let invalid = error == nil ? "" : " aria-invalid=\"true\" aria-describedby=\"error-\(sequence)\""
             html += """
                       <form method="post" action="/loggranskning/\(sequence)/beslut\(decide.query.htmlEscaped)">
                         <input type="hidden" name="formToken" value="\(decide.formToken.htmlEscaped)">
-                        <fieldset><legend class="visually-hidden">Beslut för händelse \(sequence)</legend>
-                          <label class="choice"><input type="radio" name="verdict" value="justified"> Befogad</label>
-                          <label class="choice"><input type="radio" name="verdict" value="unjustified"> Obefogad</label>
-                          <label class="choice"><input type="radio" name="verdict" value="follow-up"> Följ upp</label>
-                        </fieldset>
-                        <label for="comment-\(sequence)">Kommentar</label>
-                        <input id="comment-\(sequence)" name="comment" type="text"\(invalid)>
 
                 """
-            if let error { html += "        <p class=\"field-error\" id=\"error-\(sequence)\">\(error.htmlEscaped)</p>\n" }
+            html += Self.decisionFields(key: sequence, legend: "Beslut för händelse \(sequence)", error: error)
             html += "        <button type=\"submit\">Spara beslut</button>\n      </form>\n"
         }
         html += "    </td>\n  </tr>\n"
@@ -346,7 +338,6 @@ struct LogRow {
         for basis in once(rows.compactMap(\.basis)) { html += "<br><span class=\"meta\">Grund: \(basis.htmlEscaped)</span>" }
         for flag in once(rows.flatMap(\.flags)) { html += "<br><span class=\"tag warn\">\(flag.htmlEscaped)</span>" }
         for reason in once(rows.compactMap(\.reason)) { html += "<br><span class=\"meta\">Skäl: \(reason.htmlEscaped)</span>" }
-        let invalid = error == nil ? "" : " aria-invalid=\"true\" aria-describedby=\"error-\(key)\""
         html += """
             </td>
                 <td>
@@ -356,8 +347,15 @@ struct LogRow {
 
             """
         for sequence in sequences { html += "        <input type=\"hidden\" name=\"valj-\(sequence.htmlEscaped)\" value=\"ja\">\n" }
-        html += """
-                    <fieldset><legend class="visually-hidden">Beslut för sessionen från händelse \(key)</legend>
+        html += decisionFields(key: key, legend: "Beslut för sessionen från händelse \(key)", error: error)
+        html += "        <button type=\"submit\">Spara beslut för sessionen (\(rows.count) händelser)</button>\n      </form>\n    </td>\n  </tr>\n"
+    }
+
+    /// A decision form's verdicts and comment, with the error said at the comment; `key` makes the ids unique.
+    static func decisionFields(key: String, legend: String, error: String?) -> String {
+        let invalid = error == nil ? "" : " aria-invalid=\"true\" aria-describedby=\"error-\(key)\""
+        var html = """
+                    <fieldset><legend class="visually-hidden">\(legend)</legend>
                       <label class="choice"><input type="radio" name="verdict" value="justified"> Befogad</label>
                       <label class="choice"><input type="radio" name="verdict" value="unjustified"> Obefogad</label>
                       <label class="choice"><input type="radio" name="verdict" value="follow-up"> Följ upp</label>
@@ -367,6 +365,6 @@ struct LogRow {
 
             """
         if let error { html += "        <p class=\"field-error\" id=\"error-\(key)\">\(error.htmlEscaped)</p>\n" }
-        html += "        <button type=\"submit\">Spara beslut för sessionen (\(rows.count) händelser)</button>\n      </form>\n    </td>\n  </tr>\n"
+        return html
     }
 }
