@@ -3,8 +3,9 @@ import FHIRCore
 import StoreModel
 import Terminology
 
-/// The medication module (läkemedel): today what the chart shows of a patient's current medicines and
-/// which codes its records must carry. Ordination, administration and prescribing grow here.
+/// The medication module (läkemedel): the chart's current medicines with their Swedish dosage text, the
+/// codes its records carry, and the rules every ordination is written under. Administration (the MAR),
+/// the läkemedelslista, decision support and prescribing grow here.
 public struct Medication: ClinicalModule {
     public init() {}
 
@@ -20,13 +21,14 @@ public struct Medication: ClinicalModule {
                       entries: { found in
                           (found[0] + found[1]).map { medication in
                               let object = medication.object
-                              let dose = object["dosageInstruction"]?.arrayValue?.first?.objectValue?["text"]?.stringValue
-                                  ?? object["dosage"]?.arrayValue?.first?.objectValue?["text"]?.stringValue ?? ""
+                              let dose = DosageText.swedish(object["dosageInstruction"]?.arrayValue ?? object["dosage"]?.arrayValue ?? [])
                               return ChartEntry("medication", record: medication, line: ChartLine(Display.concept(object["medicationCodeableConcept"]), detail: dose))
                           }
                       }),
         ]
     }
+
+    public var rules: [any WriteRule] { [OrdinationRule()] }
 
     /// A medicine is coded in ATC (Kärna's medicine value set) wherever it is ordered, taken or given.
     public var codes: CodeBindings {

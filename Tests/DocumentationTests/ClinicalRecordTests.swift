@@ -118,10 +118,8 @@ struct ClinicalRecordTests {
         _ = try await documentation.diagnoses.register(encounterID: encounter, main: "I10", secondary: [], procedures: [], session: doc)
         _ = try await documentation.attentionSignals.recordAllergy(.init(patientID: "p1", substanceCode: "J01CE02", criticality: "high"), session: doc)
         let note = try await ward.visitNote("doc")
-        let medication = JSONObject([("resourceType", .string("MedicationRequest")), ("status", .string("active")), ("intent", .string("order")),
-                                     ("medicationCodeableConcept", .object(JSONObject([("coding", .array([.object(JSONObject([
-                                         ("system", .string(KnownSystems.atc)), ("code", .string("C09AA05"))]))]))]))),
-                                     ("subject", Fixtures.reference("Patient/p1"))])
+        let medication = try ordination([("medicationCodeableConcept", .object(JSONObject([("coding", .array([.object(JSONObject([
+                                             ("system", .string(KnownSystems.atc)), ("code", .string("C09AA05"))]))]))])))])
         _ = try await doc.commit(.create(medication, type: "MedicationRequest", id: "rx-1"))
         for day in 1...12 {
             let observation = JSONObject([("resourceType", .string("Observation")), ("status", .string("final")),
