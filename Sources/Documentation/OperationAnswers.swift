@@ -1,5 +1,4 @@
 import Access
-import Documentation
 import FHIRCore
 import Foundation
 import StoreModel

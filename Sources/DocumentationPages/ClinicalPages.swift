@@ -75,7 +75,7 @@ extension DocumentationPages {
             .sorted { ($0["display"] ?? "").compare($1["display"] ?? "", locale: Locale(identifier: "sv_SE")) == .orderedAscending }
         // A first few for a browser without the script; typing asks the server, which searches the whole code system.
         context["diagnoses"] = options(KarnaValueSets.diagnoses, count: 100)
-        context["procedures"] = options(KarnaValueSets.procedures, count: 1_000)
+        context["procedures"] = options(KarnaValueSets.procedures, count: 100)
         context["kinds"] = AttentionSignals.Kind.allCases.map { kind -> [String: Any] in
             ["kind": kind.rawValue, "title": kind.title, "codes": options(kind.valueSet, count: 100).map { option in
                 ["kind": kind.rawValue, "code": option["code"] ?? "", "display": option["display"] ?? "", "selected": values["code"] == option["code"]] as [String: Any] }]

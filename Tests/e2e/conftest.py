@@ -108,6 +108,16 @@ class Server:
         self.log.close()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`-n 2 --dist loadgroup`, as .ci/run runs the suite) one worker takes every SQLite test and
+    the other every PostgreSQL test: each backend's server still starts once a module, and the two halves, which
+    spend much of their time waiting on a server, a browser or an idle timeout, overlap on the two cores."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "server" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(callspec.params["server"]))
+
+
 @pytest.fixture(scope="module", params=backends())
 def server(request):
     if not os.path.exists(KARNA):

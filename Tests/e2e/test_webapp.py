@@ -404,7 +404,7 @@ def test_every_kind_of_page_passes_axe_core(server, browser):
     """The pages the flows above do not open, each checked by axe-core as it loads (AxeChecks)."""
     from selenium.webdriver.common.by import By
 
-    patient, _ = seed(server, "Axesson", 501, with_contact=True)
+    patient, number = seed(server, "Axesson", 501, with_contact=True)
     browser.delete_all_cookies()
     log_in(browser, server, "lakare", "uppdrag-1")
     browser.get(f"{server.root}/patienter/{patient}/anteckning/ny?mall=lakaranteckning-besok")
@@ -422,6 +422,15 @@ def test_every_kind_of_page_passes_axe_core(server, browser):
         return d.execute_script("return Array.from(document.querySelectorAll('#diagnosis-list option')).map(function (o) { return o.value; })")
     wait_for(browser, lambda d: suggestions(d) and all("örmaksflimmer" in value for value in suggestions(d)), "the suggestions for what was typed")
     assert any(value.startswith("I48") for value in suggestions(browser))
+    # A field of several codes looks up the one being typed and keeps those before it (a display may hold a comma).
+    browser.find_element(By.ID, "secondary").send_keys("I10, förmaksflimmer")
+    def kept(d):
+        return d.execute_script("return Array.from(document.querySelectorAll('#secondary-list option')).map(function (o) { return o.value; })")
+    wait_for(browser, lambda d: kept(d) and all(value.startswith("I10, I48") for value in kept(d)), "the second code's suggestions after the first")
+    browser.find_element(By.ID, "procedures").send_keys("gastroskopi")
+    def procedures(d):
+        return d.execute_script("return Array.from(document.querySelectorAll('#procedure-list option')).map(function (o) { return o.label; })")
+    wait_for(browser, lambda d: procedures(d) and all("astroskopi" in label.lower() for label in procedures(d)), "the procedures the server found")
     for path in ["/patienter?q=Axesson", "/tidbok?vy=vecka", "/vantelista", "/vantelista/ny", f"/patienter/{patient}/vantelista/ny", "/remisser", "/konto",
                  "/finns-inte"]:
         browser.get(server.root + path)
@@ -429,6 +438,14 @@ def test_every_kind_of_page_passes_axe_core(server, browser):
     browser.delete_all_cookies()
     log_in(browser, server, "lakare", "uppdrag-2")
     browser.get(server.root + "/avdelning")
+    # A patient written into the first free bed: one line with the responsible doctor and the day of stay.
+    free = browser.find_element(By.CSS_SELECTOR, "details:not(.actions)")
+    free.find_element(By.TAG_NAME, "summary").click()
+    free.find_element(By.CSS_SELECTOR, "input[name=patient]").send_keys(number)
+    free.find_element(By.CSS_SELECTOR, "input[name=reason]").send_keys("Yrsel, observation")
+    free.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, lambda d: "Axesson" in d.page_source and "1 belagda" in d.page_source, "the admitted patient on the ward")
+    shot(browser, server, "ward")
     browser.delete_all_cookies()
     log_in(browser, server, "admin", "region-karnland")
     for path in ["/admin/anvandare", "/admin/befattningar", "/admin/taxa", "/admin/mallar"]:

@@ -52,7 +52,8 @@ extension FHIREngine {
     func auditEvents(_ request: FHIRRequest) async throws -> FHIRResponse {
         let path = request.path
         switch (request.method, path.count) {
-        case (.get, 1), (.post, 2) where path[1] == "_search":
+        case (.get, 1),
+             (.post, 2) where path[1] == "_search":
             var query = AuditQuery(limit: try count(request))
             for (name, value) in request.query {
                 switch name {

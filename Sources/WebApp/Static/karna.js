@@ -88,12 +88,19 @@
   }
 
   // Code fields (diagnoses, substances): what is typed is looked up on the server, which holds the whole
-  // code system, and the field's suggestions are replaced by its answer.
+  // code system, and the field's suggestions are replaced by its answer. A field of several codes
+  // (data-many: secondary diagnoses, procedures) looks up the code being typed after the last comma and
+  // offers the codes already chosen with it, so a suggestion never replaces them.
   document.querySelectorAll("input[data-lookup]").forEach(function (input) {
-    var waiting, asked = 0;
+    var waiting, asked = 0, many = input.hasAttribute("data-many");
     input.addEventListener("input", function () {
       clearTimeout(waiting);
-      var text = input.value.trim();
+      var head = "", text = input.value;
+      if (many) {
+        var cut = Math.max(text.lastIndexOf(","), text.lastIndexOf(";"));
+        if (cut >= 0) { head = text.slice(0, cut + 1).replace(/\s*$/, " "); text = text.slice(cut + 1); }
+      }
+      text = text.trim();
       if (text.length < 2) { return; }
       waiting = setTimeout(function () {
         var question = ++asked;
@@ -105,7 +112,9 @@
             while (list.firstChild) { list.removeChild(list.firstChild); }
             entries.forEach(function (entry) {
               var option = document.createElement("option");
-              option.value = entry.code + " " + entry.display;
+              // Several codes are separated by commas, and a display may hold one: only the code goes in.
+              option.value = many ? head + entry.code : entry.code + " " + entry.display;
+              if (many) { option.label = head + entry.code + " " + entry.display; }
               list.appendChild(option);
             });
           }, function () { /* the field still takes a typed code */ });
