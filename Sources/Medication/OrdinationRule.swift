@@ -27,12 +27,14 @@ struct OrdinationRule: WriteRule {
             throw FHIRError(.forbidden, code: .forbidden, "a patient does not ordinate: MedicationRequest with intent order is written by the care unit",
                             text: "Ordinationer görs av vården. Lägg till läkemedel du tar själv som egen uppgift.")
         case .practitioner:
-            guard principal.permissions.prescribe else {
+            guard principal.permissions.prescribe || Self.isRecordedVerbalOrder(resource, before: before, by: principal) else {
                 let position = principal.assignment?.position.display ?? "utan medarbetaruppdrag"
                 throw FHIRError(.forbidden, code: .forbidden,
-                                "ordinations are made, changed and stopped by a position with ordination rights (prescribe); \(position) has none",
-                                text: "Din befattning (\(position)) får inte ordinera, ändra eller sätta ut läkemedel.")
+                                "ordinations are made, changed and stopped by a position with ordination rights (prescribe); \(position) has none "
+                                + "(a verbal order is recorded as one: the muntlig-ordination extension, unconfirmed, you as recorder and the ordinator as requester)",
+                                text: "Din befattning (\(position)) får inte ordinera, ändra eller sätta ut läkemedel. En muntlig ordination dokumenteras som muntlig, med ordinatören angiven.")
             }
+            try await checkVerbalOrder(resource, before: before, session: session)
         case .system:
             if session.action == "import", let previous, previous != status {
                 throw refused("an import does not change an ordination's status (MedicationRequest/\(id) is \(previous), the import says \(status)): a user or a named rule does",
@@ -49,6 +51,79 @@ struct OrdinationRule: WriteRule {
         }
         if principal.kind == .practitioner, ["active", "on-hold"].contains(status) {
             try Self.checkComplete(resource)
+        }
+    }
+
+    // MARK: Muntlig ordination and telefonordination
+
+    /// Marks an ordination given by word of mouth or telephone (`valueCode` muntlig or telefon); it stays
+    /// on the ordination for good, so doses given under it are traceable to how it was given.
+    static let verbalOrderExtension = "https://karna.se/fhir/StructureDefinition/muntlig-ordination"
+    /// The tag an unconfirmed verbal order carries until its ordinator confirms it (`_tag` finds the
+    /// ordinator's list: `MedicationRequest?requester=PractitionerRole/…&_tag=…|obekraftad`).
+    static let confirmationSystem = "https://karna.se/fhir/CodeSystem/ordinationsstatus"
+    static let unconfirmedCode = "obekraftad"
+
+    static func verbalOrder(_ request: JSONObject?) -> String? {
+        (request?["extension"]?.arrayValue ?? []).lazy.compactMap(\.objectValue)
+            .first { $0["url"]?.stringValue == verbalOrderExtension }?["valueCode"]?.stringValue
+    }
+
+    static func isUnconfirmed(_ request: JSONObject?) -> Bool {
+        (request?["meta"]?.objectValue?["tag"]?.arrayValue ?? []).contains {
+            $0.objectValue?["system"]?.stringValue == confirmationSystem && $0.objectValue?["code"]?.stringValue == unconfirmedCode
+        }
+    }
+
+    static func role(_ request: JSONObject?, _ member: String) -> String? {
+        guard let reference = request?[member]?.objectValue?["reference"]?.stringValue, reference.hasPrefix("PractitionerRole/") else { return nil }
+        return String(reference.dropFirst("PractitionerRole/".count))
+    }
+
+    /// A nurse without ordination rights writes an ordination only as the record of a verbal order she
+    /// received: new, marked muntlig or telefon, unconfirmed, herself the recorder and another the requester.
+    static func isRecordedVerbalOrder(_ request: JSONObject, before: JSONObject?, by principal: Principal) -> Bool {
+        guard before == nil, verbalOrder(request) != nil, isUnconfirmed(request), let own = principal.assignment?.id else { return false }
+        return role(request, "recorder") == own && role(request, "requester") != nil && role(request, "requester") != own
+    }
+
+    /// A verbal order names an ordinator who may ordinate; only that ordinator confirms it; it stays
+    /// marked as verbal; confirmed is never undone.
+    func checkVerbalOrder(_ request: JSONObject, before: JSONObject?, session: PatientDataSession) async throws {
+        let verbal = Self.verbalOrder(request)
+        let unconfirmed = Self.isUnconfirmed(request)
+        if let was = Self.verbalOrder(before), verbal != was {
+            throw refused("MedicationRequest stays marked as a \(was) ordination: how an ordination was given is kept for the doses given under it",
+                          expression: ["MedicationRequest.extension"], text: "En muntlig ordination förblir markerad som muntlig.")
+        }
+        if unconfirmed, verbal == nil {
+            throw FHIRError(.invalid, code: .businessRule, "only a verbal order (the muntlig-ordination extension, muntlig or telefon) awaits confirmation",
+                            expression: ["MedicationRequest.meta.tag"], text: "Bara en muntlig ordination väntar på bekräftelse.")
+        }
+        if let verbal, !["muntlig", "telefon"].contains(verbal) {
+            throw FHIRError(.invalid, code: .codeInvalid, "the muntlig-ordination extension is muntlig or telefon, not '\(verbal)'",
+                            expression: ["MedicationRequest.extension"], text: "En muntlig ordination är muntlig eller telefon.")
+        }
+        if before == nil, unconfirmed {
+            guard let requester = Self.role(request, "requester"), let ordinator = try await session.assignment(id: requester),
+                  ordinator.permissions.prescribe else {
+                throw FHIRError(.invalid, code: .required, "a verbal order names its ordinator: requester is the PractitionerRole of someone with ordination rights",
+                                expression: ["MedicationRequest.requester"], text: "Ange ordinatören: den som gav den muntliga ordinationen och får ordinera.")
+            }
+            if Self.role(request, "recorder") == nil {
+                throw FHIRError(.invalid, code: .required, "a verbal order names who recorded it: recorder", expression: ["MedicationRequest.recorder"],
+                                text: "Ange vem som tog emot den muntliga ordinationen.")
+            }
+        }
+        if let before, !Self.isUnconfirmed(before), unconfirmed {
+            throw refused("a confirmed ordination is not made unconfirmed again", expression: ["MedicationRequest.meta.tag"],
+                          text: "En bekräftad ordination kan inte bli obekräftad igen.")
+        }
+        if let before, Self.isUnconfirmed(before), !unconfirmed {
+            guard let own = session.principal.assignment?.id, own == Self.role(before, "requester") else {
+                throw FHIRError(.forbidden, code: .forbidden, "only the ordinator the verbal order names (its requester) confirms it",
+                                text: "Bara ordinatören som gav den muntliga ordinationen bekräftar den.")
+            }
         }
     }
 

@@ -141,6 +141,57 @@ struct OrdinationTests {
     }
 }
 
+extension OrdinationTests {
+    static let unconfirmed = JSONValue.object(JSONObject([("tag", .array([.object(JSONObject([
+        ("system", .string("https://karna.se/fhir/CodeSystem/ordinationsstatus")), ("code", .string("obekraftad"))]))]))]))
+    static let byTelephone = JSONValue.array([.object(JSONObject([
+        ("url", .string("https://karna.se/fhir/StructureDefinition/muntlig-ordination")), ("valueCode", .string("telefon"))]))])
+
+    @Test("a nurse records a telephone order with its ordinator; it is on the ordinator's list; only that ordinator confirms it; it stays marked",
+          arguments: backends)
+    func verbalOrder(backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        for person in ["doc", "doc2", "nurse"] { try await ward.contact(person, patient: "p1") }
+        let (doc, doc2, nurse) = (try await ward.session("doc"), try await ward.session("doc2"), try await ward.session("nurse"))
+        let recorded: [(String, JSONValue?)] = [("extension", Self.byTelephone), ("meta", Self.unconfirmed),
+                                                ("recorder", Fixtures.reference("PractitionerRole/nurse-role"))]
+        // The ordinator is someone who may ordinate, not the nurse herself or a secretary.
+        #expect(await fails(.forbidden, containing: "ordination rights") {
+            _ = try await nurse.commit(.create(try ordination(recorded + [("requester", Fixtures.reference("PractitionerRole/nurse-role"))]),
+                                               type: "MedicationRequest", id: "rx-self"))
+        })
+        #expect(await fails(.invalid, containing: "names its ordinator") {
+            _ = try await nurse.commit(.create(try ordination(recorded + [("requester", Fixtures.reference("PractitionerRole/secretary-role"))]),
+                                               type: "MedicationRequest", id: "rx-secretary"))
+        })
+        _ = try await nurse.commit(.create(try ordination(recorded), type: "MedicationRequest", id: "rx-phone"))
+        // The ordinator's list of unconfirmed orders is a search.
+        let list = try await ward.store.search(try SearchQuery.parse(type: "MedicationRequest", parameters: [
+            ("requester", "PractitionerRole/doc-role"), ("_tag", "https://karna.se/fhir/CodeSystem/ordinationsstatus|obekraftad")], strict: true), limit: 10)
+        #expect(list == ["rx-phone"])
+        // Another doctor does not confirm it; the nurse changes nothing more; the ordinator confirms.
+        let confirmed = try ordination([("extension", Self.byTelephone), ("recorder", Fixtures.reference("PractitionerRole/nurse-role"))])
+        #expect(await fails(.forbidden, containing: "only the ordinator") {
+            _ = try await doc2.commit(.update(confirmed, type: "MedicationRequest", id: "rx-phone"))
+        })
+        #expect(await fails(.forbidden, containing: "ordination rights") {
+            _ = try await nurse.commit(.update(confirmed, type: "MedicationRequest", id: "rx-phone"))
+        })
+        _ = try await doc.commit(.update(confirmed, type: "MedicationRequest", id: "rx-phone"))
+        // Confirmed stays confirmed; how it was given stays on it.
+        #expect(await fails(.conflict, containing: "not made unconfirmed again") {
+            _ = try await doc.commit(.update(try ordination(recorded), type: "MedicationRequest", id: "rx-phone"))
+        })
+        #expect(await fails(.conflict, containing: "stays marked as a telefon ordination") {
+            _ = try await doc.commit(.update(try ordination(), type: "MedicationRequest", id: "rx-phone"))
+        })
+        // Only a verbal order awaits confirmation.
+        #expect(await fails(.invalid, containing: "only a verbal order") {
+            _ = try await doc.commit(.create(try ordination([("meta", Self.unconfirmed)]), type: "MedicationRequest", id: "rx-tagged"))
+        })
+    }
+}
+
 @Suite("The Swedish dosage text")
 struct DosageTextTests {
     func text(_ json: String) throws -> String {

@@ -27,6 +27,12 @@ extension WriteRule {
 }
 
 extension PatientDataSession {
+    /// An assignment (medarbetaruppdrag) from the organisation directory, for a rule that checks what the
+    /// person a record names may do (a verbal order's ordinator): directory data, not patient data.
+    public func assignment(id: String) async throws -> Assignment? {
+        try await gateway.directory.assignment(id: id)
+    }
+
     /// The uniqueness each rule asks the database to hold for the creates and updates of a commit.
     func guarded(_ operations: [WriteOperation]) throws -> [WriteOperation] {
         try operations.map { operation in
