@@ -49,8 +49,27 @@ struct OrdinationRule: WriteRule {
             throw FHIRError(.invalid, code: .required, "stopping an ordination (status \(status)) needs a reason: MedicationRequest.statusReason, coded or as text",
                             expression: ["MedicationRequest.statusReason"], text: "Ange orsak till utsättningen.")
         }
+        if principal.kind == .practitioner, let before, ["active", "on-hold"].contains(previous ?? ""), Self.treatmentChanged(before, resource),
+           (resource.extensionValue(Self.changeReasonExtension)?.stringValue ?? "").isEmpty {
+            throw FHIRError(.invalid, code: .required, "a change to an ordination in force (drug, dosage, reason or supply) gives its reason: the andringsorsak extension",
+                            expression: ["MedicationRequest.extension"], text: "Ange orsak till ändringen av ordinationen.")
+        }
         if principal.kind == .practitioner, ["active", "on-hold"].contains(status) {
             try Self.checkComplete(resource)
+        }
+    }
+
+    /// Why an ordination in force was changed (ändringsorsak), the same extension a corrected note carries.
+    static let changeReasonExtension = "https://karna.se/fhir/StructureDefinition/andringsorsak"
+
+    /// Whether what is given, how, or why differs between two versions (status, notes and tags aside).
+    static func treatmentChanged(_ before: JSONObject, _ after: JSONObject) -> Bool {
+        ["medicationCodeableConcept", "medicationReference", "dosageInstruction", "reasonCode", "reasonReference", "dispenseRequest"].contains { member in
+            switch (before[member], after[member]) {
+            case (nil, nil): return false
+            case (let old?, let new?): return !old.isIdentical(to: new)
+            default: return true
+            }
         }
     }
 

@@ -111,7 +111,7 @@ struct OrdinationTests {
         #expect(DosageText.swedish(written.object["dosageInstruction"]?.arrayValue ?? []) == "1 tablett, vid behov mot smärta, högst 4 tabletter per dygn")
     }
 
-    @Test("stopping needs a reason; an ended ordination is not reopened; an import never changes a status", arguments: backends)
+    @Test("stopping and changing need a reason; an ended ordination is not reopened; an import never changes a status", arguments: backends)
     func ending(backend: StoreBackend) async throws {
         let ward = try await Ward.make(backend)
         try await ward.contact("doc", patient: "p1")
@@ -127,6 +127,19 @@ struct OrdinationTests {
             _ = try await doc.commit(.update(try ordination(), type: "MedicationRequest", id: "rx-1"))
         })
         let history = try await ward.store.history(HistoryQuery(type: "MedicationRequest", id: "rx-1"))
+        // A change of dose to an ordination in force gives its reason (ändringsorsak).
+        _ = try await doc.commit(.create(try ordination(), type: "MedicationRequest", id: "rx-3"))
+        var doubled = try ordination()
+        doubled["dosageInstruction"] = try JSONParser.parse("""
+            [{"route": {"text": "Oralt"}, "timing": {"repeat": {"boundsPeriod": {"start": "2026-12-01"}, "when": ["MORN", "EVE"]}},
+              "doseAndRate": [{"doseQuantity": {"value": 2, "unit": "tablett"}}]}]
+            """)
+        #expect(await fails(.invalid, containing: "gives its reason") {
+            _ = try await doc.commit(.update(doubled, type: "MedicationRequest", id: "rx-3"))
+        })
+        doubled["extension"] = .array([.object(JSONObject([("url", .string("https://karna.se/fhir/StructureDefinition/andringsorsak")),
+                                                           ("valueString", .string("Otillräcklig effekt"))]))])
+        _ = try await doc.commit(.update(doubled, type: "MedicationRequest", id: "rx-3"))
         #expect(history.count == 2, "the stop is a new version; the ordination as it was is kept")
         // An import records what another system sent, but does not stop or restart an ordination.
         _ = try await doc.commit(.create(try ordination(), type: "MedicationRequest", id: "rx-2"))
