@@ -29,8 +29,13 @@ extension AdministrationPages {
         context["onLeave"] = beds.filter(\.onLeave).count
         context["withoutBed"] = withoutBed.count
         if let notice = Self.query(request)["klar"] { context["notice"] = notice }
-        // The same choices on every row: built once, not per bed.
-        let bedChoices = freeBeds.map { ["id": $0.bedID, "name": $0.name] }, wardChoices = wards.map { ["id": $0.id, "name": $0.name] }
+        // The same choices on every row, written once as escaped HTML: a select's options cannot be shared between
+        // rows, and drawing the region's wards through the template for every bed was most of the page's time at
+        // 100,000 patients (docs/performance.md).
+        func options(_ choices: [(id: String, name: String)]) -> String {
+            choices.map { "<option value=\"\($0.id.htmlEscaped)\">\($0.name.htmlEscaped)</option>" }.joined()
+        }
+        let bedChoices = options(freeBeds.map { ($0.bedID, $0.name) }), wardChoices = options(wards.map { ($0.id, $0.name) })
         // What a ward round glances at on each row, from the modules' row parts in one store call: attention
         // signals (allergies first) and the diagnosis; the care contact is the row itself.
         let readable = beds.compactMap { $0.patient == nil ? nil : $0.patientID }
@@ -54,8 +59,8 @@ extension AdministrationPages {
                     ["label": entry.line.label ?? entry.line.text, "text": entry.line.text, "alarm": entry.line.alarm]
                 }
                 row["diagnosis"] = parts.filter { $0.part.place == .row }.flatMap(\.entries).first.map { $0.line.detail.isEmpty ? $0.line.text : "\($0.line.text) (\($0.line.detail))" } ?? ""
-                row["freeBeds"] = bedChoices
-                row["wards"] = wardChoices
+                row["bedOptions"] = bedChoices
+                row["wardOptions"] = wardChoices
             }
             if let problem, problem.bedID == bed.bedID {
                 row["error"] = problem.text
@@ -75,7 +80,7 @@ extension AdministrationPages {
                                       "day": Display.time(object["period"]?.objectValue?["start"]?.stringValue),
                                       "reason": Display.concept(object["reasonCode"]?.arrayValue?.first),
                                       "expected": object.extensionValue(AdministrationCodes.expectedDischarge)?.stringValue ?? "",
-                                      "freeBeds": bedChoices]
+                                      "bedOptions": bedChoices]
             if let problem, problem.bedID == "plan-\(stay.id)" { row["error"] = problem.text }
             return row
         }
