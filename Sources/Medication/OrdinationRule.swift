@@ -84,8 +84,7 @@ struct OrdinationRule: WriteRule {
     static let unconfirmedCode = "obekraftad"
 
     static func verbalOrder(_ request: JSONObject?) -> String? {
-        (request?["extension"]?.arrayValue ?? []).lazy.compactMap(\.objectValue)
-            .first { $0["url"]?.stringValue == verbalOrderExtension }?["valueCode"]?.stringValue
+        request?.extensionValue(verbalOrderExtension)?.stringValue
     }
 
     static func isUnconfirmed(_ request: JSONObject?) -> Bool {
@@ -95,8 +94,7 @@ struct OrdinationRule: WriteRule {
     }
 
     static func role(_ request: JSONObject?, _ member: String) -> String? {
-        guard let reference = request?[member]?.objectValue?["reference"]?.stringValue, reference.hasPrefix("PractitionerRole/") else { return nil }
-        return String(reference.dropFirst("PractitionerRole/".count))
+        request?.referenceID(member, type: "PractitionerRole")
     }
 
     /// A nurse without ordination rights writes an ordination only as the record of a verbal order she
