@@ -36,6 +36,24 @@ struct WriteRaceTests {
         }
     }
 
+    /// A transaction of several writes goes to the store as one batch; the number's lock must hold there too.
+    @Test("twenty parallel transactions, each registering one personnummer beside another write, make one active patient", arguments: backends)
+    func parallelRegistrationsInTransactions(_ backend: StoreBackend) async throws {
+        try await withAPI(backend) { api in
+            let responses = try await Self.atOnce(api) { api, i in
+                let patient = Self.patient("194910302399", given: "Nr\(i)")
+                    .replacingOccurrences(of: #""resourceType":"Patient","#, with: #""resourceType":"Patient","id":"race-\#(i)","#)
+                let organisation = #"{"resourceType":"Organization","id":"race-org-\#(i)","name":"Mottagning \#(i)"}"#
+                return try await api.send(.post, "/fhir", #"{"resourceType":"Bundle","type":"transaction","entry":["#
+                    + #"{"resource":\#(patient),"request":{"method":"PUT","url":"Patient/race-\#(i)"}},"#
+                    + #"{"resource":\#(organisation),"request":{"method":"PUT","url":"Organization/race-org-\#(i)"}}]}"#)
+            }
+            #expect(responses.filter { $0.status == 200 }.count == 1, "\(responses.map(\.status))")
+            #expect(responses.filter { $0.status == 409 }.count == Self.clients - 1, "\(responses.map(\.status))")
+            #expect(try await activeCount(api, "194910302399") == 1)
+        }
+    }
+
     @Test("twenty parallel conditional updates with one criterion make one resource and update it", arguments: backends)
     func parallelConditionalUpdates(_ backend: StoreBackend) async throws {
         try await withAPI(backend) { api in

@@ -581,7 +581,6 @@ public final class PostgresStore: ResourceStore {
         var keys = Set<ResourceKey>()
         for operation in operations {
             if case .create(_, _?) = operation.kind { return false }
-            if !operation.guards.isEmpty { return false }
             guard keys.insert(ResourceKey(type: operation.type, id: operation.id)).inserted else { return false }
         }
         return true
@@ -589,6 +588,12 @@ public final class PostgresStore: ResourceStore {
 
     private func commitBatch(_ connection: PostgresConnection, _ operations: [WriteOperation], now: Int64,
                              indexes: [SearchIndexEntries?]) async throws -> [WriteResult] {
+        // Guarded values (a personal identity number) are locked first, all in one sorted order so two batches
+        // never wait on each other crosswise; an array unnests in order, so the locks are taken in that order.
+        let guardKeys = Set(operations.flatMap { $0.guards.map(\.key) }).sorted()
+        if !guardKeys.isEmpty {
+            try await connection.query("SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM unnest(\(guardKeys)::text[]) AS x(k)", logger: logger)
+        }
         let rows = try await connection.query("""
             SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id
             FROM resource r JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
@@ -596,11 +601,27 @@ public final class PostgresStore: ResourceStore {
             FOR UPDATE OF r
             """, logger: logger)
         let currents = Dictionary(try await collect(rows).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        // What a resource holds after this batch: its new content when the batch writes it, else as stored.
+        let written = Dictionary(operations.map { (ResourceKey(type: $0.type, id: $0.id), $0.resource) }, uniquingKeysWith: { a, _ in a })
         var results: [WriteResult] = []
         var pending: [PendingWrite] = []
         for (index, operation) in operations.enumerated() {
             let current = currents[ResourceKey(type: operation.type, id: operation.id)]
             do {
+                for uniqueness in operation.guards {
+                    for holder in try await find(connection, uniqueness.criteria) where holder != operation.id {
+                        let key = ResourceKey(type: uniqueness.criteria.type, id: holder)
+                        let held: JSONObject?
+                        if let after = written[key] {
+                            held = after
+                        } else if let stored = try await self.current(connection, type: key.type, id: holder, lock: false), !stored.isDeleted {
+                            held = stored.object
+                        } else {
+                            held = nil
+                        }
+                        if let held, uniqueness.holds(held) { throw uniqueness.conflict(holder) }
+                    }
+                }
                 switch try VersionPolicy.decide(operation, current: current, now: now, compartment: compartment, index: indexes[index]) {
                 case .none(let result):
                     results.append(result)
@@ -608,7 +629,7 @@ public final class PostgresStore: ResourceStore {
                     pending.append(PendingWrite(version: version, patientID: patientID, index: entries, replacing: current != nil))
                     results.append(WriteResult(outcome: outcome, resource: version))
                 }
-            } catch {
+            } catch let error as FHIRError {
                 throw CommitFailure(index: index, error: error)
             }
         }
