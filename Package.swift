@@ -124,6 +124,7 @@ let package = Package(
         .target(
             name: "Medication",
             dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology"],
+            resources: [.copy("DecisionSupportData")],
             swiftSettings: roomSettings
         ),
         // Results (provsvar): the chart's latest results and the analysis codes; lab over HL7 v2 and imaging grow here.
@@ -153,6 +154,20 @@ let package = Package(
                 "StoreModel",
                 "Access",
                 "Terminology",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // CDS Hooks 2.0 under /cds-services: discovery, hook calls and feedback for the modules' decision support.
+        .target(
+            name: "CDSHooksAPI",
+            dependencies: [
+                "FHIRCore",
+                "StoreModel",
+                "Access",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -206,6 +221,7 @@ let package = Package(
                 "StoreModel",
                 "FHIRAPI",
                 "AuthAPI",
+                "CDSHooksAPI",
                 "WebApp",
                 "Access",
                 "PatientAdministration",
@@ -286,7 +302,7 @@ let package = Package(
         .testTarget(
             name: "FHIRAPITests",
             dependencies: [
-                "FHIRAPI", "Store", "StoreModel", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "PatientAdministration", "SyntheticPopulation",
+                "FHIRAPI", "Store", "StoreModel", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "Medication", "PatientAdministration", "SyntheticPopulation",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import Access
 import AuthAPI
+import CDSHooksAPI
 import FHIRAPI
 import FHIRCore
 import Foundation
@@ -66,7 +67,9 @@ public enum KarnaApplication {
         let administration = PatientAdministration(settings: configuration.administration)
         // The clinical modules, listed once: the gateway takes their rules, record semantics, code bindings and
         // chart parts, the API their operations (docs/architecture.md, "Adding a module").
-        let modules: [any ClinicalModule] = [administration, documentation, Medication(), Results()]
+        // A region's own medication tables are read now: a bad file stops the start, naming what is wrong.
+        let medicationRules = try configuration.medicationRulesPath.map { try MedicationSafetyRules.load(URL(fileURLWithPath: $0)) }
+        let modules: [any ClinicalModule] = [administration, documentation, Medication(safetyRules: medicationRules.map { .success($0) }), Results()]
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
@@ -115,6 +118,8 @@ public enum KarnaApplication {
         router.get("health") { _, _ in "ok\n" }
         webApp.register(on: router)
         FHIRRoutes<KarnaRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
+        CDSHooksRoutes<KarnaRequestContext>(services: services.modules.flatMap(\.decisionSupport), gateway: services.gateway, tokens: services.tokens,
+                                            maximumBodyBytes: engine.limits.maxBodyBytes, logger: Logger(label: "karna.cds-hooks")).register(on: router)
         AuthRoutes<KarnaRequestContext>(tokens: services.tokens, accounts: services.accounts, directory: services.gateway.directory,
                                         fhirBaseURL: services.configuration.baseURL, sessionSeconds: services.configuration.sessionSeconds)
             .register(on: router)

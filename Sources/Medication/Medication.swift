@@ -7,7 +7,14 @@ import Terminology
 /// codes its records carry, and the rules every ordination is written under. Administration (the MAR),
 /// the läkemedelslista, decision support and prescribing grow here.
 public struct Medication: ClinicalModule {
-    public init() {}
+    /// The läkemedelskontroll tables (the shipped synthetic ones unless a region names its own).
+    let safetyRules: Result<MedicationSafetyRules, RulesError>
+
+    public init(safetyRules: Result<MedicationSafetyRules, RulesError>? = nil) {
+        self.safetyRules = safetyRules ?? Result { try MedicationSafetyRules.shipped() }.mapError {
+            $0 as? RulesError ?? RulesError(file: "lakemedelskontroll.json", problem: String(describing: $0))
+        }
+    }
 
     public var name: String { "Medication" }
 
@@ -29,6 +36,11 @@ public struct Medication: ClinicalModule {
     }
 
     public var rules: [any WriteRule] { [OrdinationRule()] }
+
+    /// Läkemedelskontroll when a drug is chosen and again before the order is signed.
+    public var decisionSupport: [any DecisionSupportService] {
+        [MedicationSafetyService(hook: "order-select", rules: safetyRules), MedicationSafetyService(hook: "order-sign", rules: safetyRules)]
+    }
 
     /// A medicine is coded in ATC (Kärna's medicine value set) wherever it is ordered, taken or given.
     public var codes: CodeBindings {

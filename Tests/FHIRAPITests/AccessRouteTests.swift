@@ -16,7 +16,7 @@ import Testing
 struct AccessRouteTests {
     /// Routes that never return or change patient data: discovery, login pages and the token endpoints.
     static let publicRoutes: Set<String> = [
-        "GET /health", "GET /", "GET /.well-known/smart-configuration", "GET /fhir/.well-known/smart-configuration",
+        "GET /health", "GET /cds-services", "GET /", "GET /.well-known/smart-configuration", "GET /fhir/.well-known/smart-configuration",
         "GET /.well-known/openid-configuration", "GET /auth/.well-known/openid-configuration", "GET /auth/jwks",
         "GET /auth/authorize", "POST /auth/authorize", "POST /auth/token", "POST /auth/revoke",
     ]
@@ -43,7 +43,7 @@ struct AccessRouteTests {
         "GET /kassa/kvitto/{id}", "POST /kassa/kvitto/{id}/makulera", "POST /kassa/kvitto/{id}/aterbetala",
     ]
     /// Routes that need a bearer token but hold no patient data themselves (the launch context only names a patient id).
-    static let tokenRoutes: Set<String> = ["POST /auth/launch", "GET /auth/userinfo"]
+    static let tokenRoutes: Set<String> = ["POST /auth/launch", "GET /auth/userinfo", "POST /cds-services/{id}", "POST /cds-services/{id}/feedback"]
     /// The FHIR API: every interaction below is exercised.
     static let fhirRoutes: Set<String> = Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"].flatMap { ["\($0) /fhir", "\($0) /fhir/**"] })
 
@@ -70,6 +70,8 @@ struct AccessRouteTests {
         (.post, "/fhir", #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":\#(observation.replacingOccurrences(of: "IDV", with: "tx")),"request":{"method":"POST","url":"Observation"}}]}"#, nil, 200),
         (.post, "/fhir", #"{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/p1"}}]}"#, nil, 200),
         (.get, "/fhir/AuditEvent?patient=p1", nil, nil, 403),
+        // A CDS Hooks call reads the patient's record through the gateway (feedback: CDSHooksTests).
+        (.post, "/cds-services/lakemedelskontroll-order-sign", #"{"hook":"order-sign","hookInstance":"h1","context":{"patientId":"p1","draftOrders":{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"MedicationRequest","id":"d1","status":"draft","intent":"order","medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"M01AE01"}]}}}]}}}"#, "application/json", 200),
     ]
 
     @Test("the router has no route this test does not know")

@@ -18,6 +18,8 @@ public protocol ClinicalModule: Sendable {
     var chart: [ChartPart] { get }
     /// Which coded elements of its records are checked against the terminology.
     var codes: CodeBindings { get }
+    /// Its decision-support services (CDS Hooks), served under `/cds-services`.
+    var decisionSupport: [any DecisionSupportService] { get }
     /// Answers one of its `operations` (the interface routes only those here).
     func answer(_ call: OperationCall) async throws -> OperationAnswer
     /// Writes its demo data for `karna seed`, once (a second seed finds it there and writes nothing);
@@ -31,6 +33,7 @@ extension ClinicalModule {
     public var records: RecordSemantics { RecordSemantics() }
     public var chart: [ChartPart] { [] }
     public var codes: CodeBindings { CodeBindings() }
+    public var decisionSupport: [any DecisionSupportService] { [] }
     public func answer(_ call: OperationCall) async throws -> OperationAnswer { throw call.unsupported() }
     public func seedDemo(_ demo: DemoContext) async throws -> [String] { [] }
 }

@@ -3,25 +3,7 @@ import FHIRCore
 /// The one place where error categories become HTTP status codes (STYLE.md:
 /// exactly one file in the REST layer maps them).
 enum StatusMapping {
-    static func status(for category: FHIRError.Category) -> Int {
-        switch category {
-        case .invalid: 400
-        case .unauthorized: 401
-        case .forbidden: 403
-        case .notFound: 404
-        case .methodNotAllowed: 405
-        case .notAcceptable: 406
-        case .conflict: 409
-        case .gone: 410
-        case .preconditionFailed: 412
-        case .tooLarge: 413
-        case .unsupportedMediaType: 415
-        case .unprocessable: 422
-        case .unsupported: 501
-        case .busy: 503
-        default: 500
-        }
-    }
+    static func status(for category: FHIRError.Category) -> Int { category.httpStatus }
 
     /// The reason phrase for a status, as transaction-response entries carry it ("201 Created").
     static func statusLine(_ status: Int) -> String {

@@ -42,6 +42,27 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible {
         public static let internalError = Category(base: .internalError)
 
         public var description: String { base.rawValue }
+
+        /// The HTTP status every interface answers this category with.
+        public var httpStatus: Int {
+            switch self {
+            case .invalid: 400
+            case .unauthorized: 401
+            case .forbidden: 403
+            case .notFound: 404
+            case .methodNotAllowed: 405
+            case .notAcceptable: 406
+            case .conflict: 409
+            case .gone: 410
+            case .preconditionFailed: 412
+            case .tooLarge: 413
+            case .unsupportedMediaType: 415
+            case .unprocessable: 422
+            case .unsupported: 501
+            case .busy: 503
+            default: 500
+            }
+        }
     }
 
     public let category: Category

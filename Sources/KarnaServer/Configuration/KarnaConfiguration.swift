@@ -69,6 +69,8 @@ public struct KarnaConfiguration: Sendable {
     public var outboxSeconds: Int
     /// Browser origins allowed to call the API besides the registered SMART apps' (`https://app.example.se`).
     public var corsOrigins: [String] = []
+    /// The region's läkemedelskontroll tables, when it names its own.
+    public var medicationRulesPath: String?
 
     /// The server's own settings; the modules declare theirs beside the settings they fill (`Keys` of
     /// `APILimits`, `AccessSettings`, `AdministrationSettings`, `DocumentationSettings`).
@@ -126,6 +128,8 @@ public struct KarnaConfiguration: Sendable {
         public static let notifyFrom = Setting.text("notify-from", default: "noreply@karna.invalid", "sender address of e-mail notifications")
         public static let outboxSeconds = Setting.integer("outbox-seconds", default: 30, 1...86_400, "seconds between outbox runs and referral alarm checks")
 
+        public static let medicationRules = Setting.text("medication-rules", default: nil,
+                                                         "JSON file of the läkemedelskontroll tables (interactions, renal limits, override reasons); default the shipped synthetic tables, not clinical content")
         public static let corsOrigins = Setting.text("cors-origins", default: nil,
                                                      "browser origins (scheme://host[:port], comma-separated) allowed to call the FHIR API besides registered SMART apps' redirect-URI origins; never *")
 
@@ -133,7 +137,7 @@ public struct KarnaConfiguration: Sendable {
                              accessTokenSeconds, sessionSeconds, sessionMaxSeconds, webSearchRows, webBookRows, webLogRows, webLogSessionMinutes, preparedSearches,
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
-                             headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, corsOrigins]
+                             headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -181,6 +185,7 @@ public struct KarnaConfiguration: Sendable {
             throw Error(description: "\(settings.source(Keys.bootstrapClientSecret)) must be at least 16 characters")
         }
         demoCredentialsPath = try settings.string(Keys.demoCredentials)
+        medicationRulesPath = try settings.text(Keys.medicationRules)
         accessTokenSeconds = try settings.integer(Keys.accessTokenSeconds)
         sessionSeconds = try settings.integer(Keys.sessionSeconds)
         sessionMaximumSeconds = try settings.integer(Keys.sessionMaxSeconds)

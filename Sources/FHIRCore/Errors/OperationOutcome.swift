@@ -1,5 +1,3 @@
-import FHIRCore
-
 /// Builds OperationOutcome resources from issues.
 public enum OperationOutcome {
     public static func json(_ issues: [FHIRIssue]) -> JSONValue {

@@ -1,0 +1,115 @@
+public import Access
+import FHIRCore
+public import Foundation
+
+/// The tables the medication checks read (läkemedelskontroller): interactions in the Janusmed/SFINX form,
+/// renal limits, the reasons an override may give, and the time a check may take. Data loaded at start,
+/// never literals in code; the shipped file is synthetic test content, and a region points
+/// `KARNA_MEDICATION_RULES` at its licensed tables.
+public struct MedicationSafetyRules: Sendable, Decodable {
+    /// A coding as the tables write it.
+    public struct Code: Sendable, Decodable, Hashable {
+        public var system: String
+        public var code: String
+        public var display: String
+    }
+
+    /// One pair of substances or ATC groups: class A (no relevant interaction) to D (avoid), documentation 0–4.
+    public struct InteractionRule: Sendable, Decodable {
+        public var a: String
+        public var b: String
+        public var `class`: String
+        public var level: Int
+        public var risk: String
+        public var advice: String
+    }
+
+    public struct InteractionTable: Sendable, Decodable {
+        public var name: String
+        public var version: String
+        public var notice: String?
+        public var rules: [InteractionRule]
+    }
+
+    /// Below `below` mL/min/1.73 m² the drug (an ATC code or group) gets a card of `indicator`.
+    public struct RenalRule: Sendable, Decodable {
+        public var atc: String
+        public var below: Double
+        public var indicator: String
+        public var text: String
+    }
+
+    public struct RenalTable: Sendable, Decodable {
+        public var name: String
+        public var version: String
+        public var notice: String?
+        /// How old the latest eGFR may be and still count.
+        public var maximumAgeDays: Int
+        public var egfr: [Code]
+        public var creatinine: [Code]
+        public var rules: [RenalRule]
+    }
+
+    public var checkTimeoutMilliseconds: Int
+    public var overrideReasons: [Code]
+    public var interactions: InteractionTable
+    public var renal: RenalTable
+
+    /// Where the shipped tables are (a region's own file starts as a copy of it).
+    public static var shippedURL: URL? { Bundle.module.url(forResource: "lakemedelskontroll", withExtension: "json", subdirectory: "DecisionSupportData") }
+
+    /// The synthetic tables shipped with Kärna.
+    public static func shipped() throws -> MedicationSafetyRules {
+        guard let url = shippedURL else {
+            throw RulesError(file: "lakemedelskontroll.json", problem: "the shipped medication rules are missing from the build")
+        }
+        return try load(url)
+    }
+
+    /// Reads and checks a rules file; a fault names the file and the rule, so a bad table stops the start instead of a check.
+    public static func load(_ url: URL) throws -> MedicationSafetyRules {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw RulesError(file: url.path, problem: "cannot be read: \(error.localizedDescription)")
+        }
+        let rules: MedicationSafetyRules
+        do { rules = try JSONDecoder().decode(MedicationSafetyRules.self, from: data) } catch let DecodingError.keyNotFound(key, context) {
+            throw RulesError(file: url.path, problem: "\(Self.path(context.codingPath + [key])) is missing")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw RulesError(file: url.path, problem: "\(Self.path(context.codingPath)) has the wrong type: \(context.debugDescription)")
+        } catch {
+            throw RulesError(file: url.path, problem: "is not valid JSON for the medication rules: \(error)")
+        }
+        try rules.validate(file: url.path)
+        return rules
+    }
+
+    func validate(file: String) throws {
+        guard (1...60_000).contains(checkTimeoutMilliseconds) else {
+            throw RulesError(file: file, problem: "checkTimeoutMilliseconds must be between 1 and 60000")
+        }
+        for (i, rule) in interactions.rules.enumerated() {
+            guard ["A", "B", "C", "D"].contains(rule.class) else { throw RulesError(file: file, problem: "interactions.rules[\(i)].class must be A, B, C or D") }
+            guard (0...4).contains(rule.level) else { throw RulesError(file: file, problem: "interactions.rules[\(i)].level must be 0–4") }
+            guard !rule.a.isEmpty, !rule.b.isEmpty else { throw RulesError(file: file, problem: "interactions.rules[\(i)] needs both a and b") }
+        }
+        for (i, rule) in renal.rules.enumerated() {
+            guard rule.below > 0 else { throw RulesError(file: file, problem: "renal.rules[\(i)].below must be above 0") }
+            guard DecisionCard.Indicator(rawValue: rule.indicator) != nil else {
+                throw RulesError(file: file, problem: "renal.rules[\(i)].indicator must be info, warning or critical")
+            }
+        }
+        guard renal.maximumAgeDays > 0 else { throw RulesError(file: file, problem: "renal.maximumAgeDays must be above 0") }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+    }
+}
+
+/// A medication rules file that cannot be used, naming the file and what is wrong.
+public struct RulesError: Error, CustomStringConvertible {
+    public var file: String
+    public var problem: String
+    public var description: String { "medication rules \(file): \(problem)" }
+}
