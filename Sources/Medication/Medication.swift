@@ -35,7 +35,7 @@ public struct Medication: ClinicalModule {
         ]
     }
 
-    public var rules: [any WriteRule] { [OrdinationRule()] }
+    public var rules: [any WriteRule] { [OrdinationRule(), AdministrationRule(rules: safetyRules)] }
 
     /// Läkemedelskontroll when a drug is chosen and again before the order is signed.
     public var decisionSupport: [any DecisionSupportService] {

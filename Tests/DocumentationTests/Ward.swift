@@ -29,7 +29,7 @@ struct Ward {
             Fixtures.organization("privvc", "Privata vårdcentralen", partOf: "priv"),
         ]
         for (id, unit, position, purpose) in [("doc", "vc", "lakare", AssignmentPurpose.care), ("doc2", "vc", "lakare", .care),
-                                               ("nurse", "vc", "sjukskoterska", .care), ("secretary", "vc", "medicinsk-sekreterare", .administration),
+                                               ("nurse", "vc", "sjukskoterska", .care), ("nurse2", "vc", "sjukskoterska", .care), ("secretary", "vc", "medicinsk-sekreterare", .administration),
                                                ("wardoc", "ward", "lakare", .care), ("wardoc2", "ward", "lakare", .care),
                                                ("privdoc", "privvc", "lakare", .care), ("admin", "reg", "systemforvaltare", .administration)] {
             resources.append(JSONObject([("resourceType", .string("Practitioner")), ("id", .string(id)),

@@ -50,7 +50,29 @@ public struct MedicationSafetyRules: Sendable, Decodable {
         public var rules: [RenalRule]
     }
 
+    /// A drug (ATC code or group) whose every dose needs a second person's signature (dubbelkontroll).
+    public struct HighRisk: Sendable, Decodable {
+        public var atc: String
+        public var name: String
+    }
+
+    /// What administration on the MAR checks: the high-risk list, and how far ahead of the clock a dose may be recorded.
+    public struct Administration: Sendable, Decodable {
+        public var name: String
+        public var version: String
+        public var notice: String?
+        public var futureToleranceSeconds: Int
+        public var highRisk: [HighRisk]
+
+        /// The high-risk group a drug falls in, if any.
+        public func highRisk(_ atc: String?) -> HighRisk? {
+            guard let atc else { return nil }
+            return highRisk.first { atc.hasPrefix($0.atc) }
+        }
+    }
+
     public var checkTimeoutMilliseconds: Int
+    public var administration: Administration
     public var overrideReasons: [Code]
     public var interactions: InteractionTable
     public var renal: RenalTable
@@ -98,6 +120,12 @@ public struct MedicationSafetyRules: Sendable, Decodable {
             guard DecisionCard.Indicator(rawValue: rule.indicator) != nil else {
                 throw RulesError(file: file, problem: "renal.rules[\(i)].indicator must be info, warning or critical")
             }
+        }
+        guard (0...3_600).contains(administration.futureToleranceSeconds) else {
+            throw RulesError(file: file, problem: "administration.futureToleranceSeconds must be between 0 and 3600")
+        }
+        for (i, item) in administration.highRisk.enumerated() where item.atc.isEmpty {
+            throw RulesError(file: file, problem: "administration.highRisk[\(i)].atc must not be empty")
         }
         guard renal.maximumAgeDays > 0 else { throw RulesError(file: file, problem: "renal.maximumAgeDays must be above 0") }
     }
