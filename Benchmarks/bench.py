@@ -63,6 +63,18 @@ request = function()
 end
 """ + LATENCY_DONE
 
+# A CDS Hooks order-sign call (läkemedelskontroll) for one patient drafting ibuprofen: every check runs, and
+# its warning cards are stored as DetectedIssues, as at a real signing.
+HOOK_LUA = """
+local auth = {["Authorization"] = "Bearer @TOKEN@", ["Content-Type"] = "application/json"}
+local body = '{"hook":"order-sign","hookInstance":"bench","context":{"userId":"Practitioner/bench","patientId":"@PATIENT@",'
+  .. '"draftOrders":{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"MedicationRequest","id":"bench-draft",'
+  .. '"status":"draft","intent":"order","medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"M01AE01"}],"text":"Ibuprofen"}}}]}}}'
+request = function()
+  return wrk.format("POST", "/cds-services/lakemedelskontroll-order-sign", auth, body)
+end
+""" + LATENCY_DONE
+
 # The web app's pages, as a signed-in clinician's browser asks for them (the session cookie instead of a token).
 PAGES_LUA = URLS_LUA.replace('local auth = {["Authorization"] = "Bearer @TOKEN@"}', 'local auth = {["Cookie"] = "karna_web=@COOKIE@"}')
 
@@ -324,6 +336,8 @@ def search_urls(base, work, heaviest, kind_limit=400):
     kinds["chart overview, heaviest patient"] = ["/fhir/Patient/%s/$overview" % heaviest]
     kinds["chart overview, demo patient"] = ["/fhir/Patient/pat-1/$overview"]
     kinds["journal, demo patient"] = ["/fhir/Patient/pat-1/$journal"]
+    # Medication: the läkemedelslista of the patient with the most records.
+    kinds["medication list, heaviest patient"] = ["/fhir/Patient/%s/$medication-list" % heaviest]
     kinds["diagnosis type-ahead"] = ["/fhir/ValueSet/$expand?url=https://karna.se/fhir/ValueSet/diagnoser&filter=%s&count=10" % f
                                      for f in ["di", "hyp", "akut", "astma", "fraktur", "j0", "i4"]]
     # Sorted searches over many matches (issue 22): the first page, and later pages reached by following `next`.
@@ -491,6 +505,12 @@ def measure_existing(args):
             m = wrk(server.base, seconds, script, connections=2, threads=2)
             rows.append(("search", kind, m))
             print("  %s: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s)" % (kind, m["p50"], m["p95"], m["p99"], m["rate"]), flush=True)
+        if wanted("hook", "order-sign, heaviest patient"):
+            script = lua(work, "hook.lua", HOOK_LUA.replace("@PATIENT@", args.heaviest))
+            wrk(server.base, 2, script, connections=2, threads=2)
+            m = wrk(server.base, seconds, script, connections=2, threads=2)
+            rows.append(("hook", "CDS Hooks order-sign (läkemedelskontroll), heaviest patient", m))
+            print("  hook order-sign: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s, %d errors)" % (m["p50"], m["p95"], m["p99"], m["rate"], m["errors"]), flush=True)
         for kind, first in SORTED_SEARCHES.items():
             if not wanted("search", "sorted paging " + kind):
                 continue

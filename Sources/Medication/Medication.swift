@@ -1,5 +1,5 @@
 public import Access
-import FHIRCore
+public import FHIRCore
 import StoreModel
 import Terminology
 
@@ -18,21 +18,40 @@ public struct Medication: ClinicalModule {
 
     public var name: String { "Medication" }
 
+    /// "Aktuella läkemedel" on the chart is the läkemedelslista: one line per substance, naming its sources.
     public var chart: [ChartPart] {
         [
             ChartPart("medication", title: "Aktuella läkemedel", emptyText: "Inga aktuella läkemedel registrerade.", rank: 20,
                       searches: { patientID throws(FHIRError) in
-                          [try ChartSearch("MedicationRequest", patientID: patientID, [("status", "active,on-hold")], limit: 100),
+                          [try ChartSearch("MedicationRequest", patientID: patientID, [("status", "active,on-hold"), ("intent", "order,original-order,instance-order")],
+                                           limit: 100),
                            try ChartSearch("MedicationStatement", patientID: patientID, [("status", "active,intended")], limit: 100)]
                       },
                       entries: { found in
-                          (found[0] + found[1]).map { medication in
-                              let object = medication.object
-                              let dose = DosageText.swedish(object["dosageInstruction"]?.arrayValue ?? object["dosage"]?.arrayValue ?? [])
-                              return ChartEntry("medication", record: medication, line: ChartLine(Display.concept(object["medicationCodeableConcept"]), detail: dose))
+                          let list = MedicationList.make(patient: nil, requests: found[0], statements: found[1])
+                          let records = Dictionary((found[0] + found[1]).map { ("\($0.type)/\($0.id)", $0) }, uniquingKeysWith: { a, _ in a })
+                          return list.rows.compactMap { row in
+                              guard let first = row.sources.first, let record = records[first.reference] else { return nil }
+                              let dosage = row.sources.map(\.dosage).first { !$0.isEmpty } ?? ""
+                              let sources = row.sources.map(\.label).joined(separator: " + ")
+                              return ChartEntry("medication", record: record, line: ChartLine(row.name, detail: [dosage, sources].filter { !$0.isEmpty }.joined(separator: " · ")))
                           }
                       }),
         ]
+    }
+
+    public var operations: [OperationDescriptor] {
+        [.instance("Patient", "medication-list", post: false, module: name,
+                   "The läkemedelslista: one row per substance from ordinations, prescriptions, dose dispensing and the patient's own report, each source with reason, ordinator, start and planned end; and whether a läkemedelsgenomgång is indicated")]
+    }
+
+    public func answer(_ call: OperationCall) async throws -> OperationAnswer {
+        switch (call.resourceType, call.id, call.name) {
+        case ("Patient", let patientID?, "medication-list"):
+            return .parameters(try await MedicationList.read(patientID: patientID, session: call.session).parameters)
+        default:
+            throw call.unsupported()
+        }
     }
 
     public var rules: [any WriteRule] { [OrdinationRule(), AdministrationRule(rules: safetyRules)] }

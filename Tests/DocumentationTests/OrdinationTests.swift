@@ -56,7 +56,7 @@ struct OrdinationTests {
         })
         let chart = try await ward.gateway.overview.chart(patientID: "p1", session: doc)
         let line = try #require(chart.parts.flatMap(\.entries).first { $0.record.id == "rx-1" })
-        #expect(line.line.detail == "1 tablett morgon och 2 tabletter kväll")
+        #expect(line.line.detail == "1 tablett morgon och 2 tabletter kväll · Ordination, slutenvård")
     }
 
     @Test("an ordination in force states drug, route, dose, times, start, ordinationsorsak and ordinator; the first missing is named",
