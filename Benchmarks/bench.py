@@ -338,6 +338,7 @@ def search_urls(base, work, heaviest, kind_limit=400):
     kinds["journal, demo patient"] = ["/fhir/Patient/pat-1/$journal"]
     # Medication: the läkemedelslista of the patient with the most records.
     kinds["medication list, heaviest patient"] = ["/fhir/Patient/%s/$medication-list" % heaviest]
+    kinds["ward MAR (demo ward)"] = ["/fhir/Organization/hosp-1-ward-2/$ward-mar"]
     kinds["diagnosis type-ahead"] = ["/fhir/ValueSet/$expand?url=https://karna.se/fhir/ValueSet/diagnoser&filter=%s&count=10" % f
                                      for f in ["di", "hyp", "akut", "astma", "fraktur", "j0", "i4"]]
     # Sorted searches over many matches (issue 22): the first page, and later pages reached by following `next`.

@@ -42,16 +42,64 @@ public struct Medication: ClinicalModule {
 
     public var operations: [OperationDescriptor] {
         [.instance("Patient", "medication-list", post: false, module: name,
-                   "The läkemedelslista: one row per substance from ordinations, prescriptions, dose dispensing and the patient's own report, each source with reason, ordinator, start and planned end; and whether a läkemedelsgenomgång is indicated")]
+                   "The läkemedelslista: one row per substance from ordinations, prescriptions, dose dispensing and the patient's own report, each source with reason, ordinator, start and planned end; and whether a läkemedelsgenomgång is indicated"),
+         .instance("Patient", "mar", post: false, "from:dateTime", "to:dateTime", module: name,
+                   "The patient's MAR: every planned dose from `from` to `to` (default today) with its state: given, not given, held, prepared, planned, due, late or missed"),
+         .instance("Organization", "ward-mar", post: false, "from:dateTime", "to:dateTime", module: name,
+                   "The ward's MAR: the planned doses of every patient staying on the ward (default four hours back to eight ahead)")]
     }
 
     public func answer(_ call: OperationCall) async throws -> OperationAnswer {
         switch (call.resourceType, call.id, call.name) {
         case ("Patient", let patientID?, "medication-list"):
             return .parameters(try await MedicationList.read(patientID: patientID, session: call.session).parameters)
+        case ("Patient", let patientID?, "mar"):
+            let today = SwedishTime.instant(day: SwedishTime.today, minuteOfDay: 0)
+            let (from, to) = try Self.window(call.input, from: today, to: today + 86_400_000)
+            let doses = try await DoseSchedule.read(patientIDs: [patientID], from: from, to: to, session: call.session,
+                                                    rules: try safetyRules.get().administration)
+            return .parameters(Self.parameters(doses))
+        case ("Organization", let unitID?, "ward-mar"):
+            let now = Instant.now()
+            let (from, to) = try Self.window(call.input, from: now - 4 * 3_600_000, to: now + 8 * 3_600_000)
+            let stays = try await call.session.search(try SearchQuery.parse(type: "Encounter", parameters: [
+                ("service-provider", "Organization/\(unitID)"), ("status", "in-progress,onleave"),
+                ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true), limit: 500).resources
+            let patients = Array(Set(stays.compactMap { $0.object.referenceID("subject", type: "Patient") })).sorted()
+            let doses = try await DoseSchedule.read(patientIDs: patients, from: from, to: to, session: call.session,
+                                                    rules: try safetyRules.get().administration)
+            return .parameters(Self.parameters(doses))
         default:
             throw call.unsupported()
         }
+    }
+
+    /// The MAR's window: `from` and `to` when given (to after from, at most a week), else the defaults.
+    static func window(_ input: OperationInput, from: Int64, to: Int64) throws -> (Int64, Int64) {
+        let start = try input.instant("from") ?? from
+        let end = try input.instant("to") ?? (input["from"] == nil ? to : start + (to - from))
+        guard end > start, end - start <= 7 * 86_400_000 else {
+            throw FHIRError(.invalid, code: .value, "to must be after from and at most seven days later", expression: ["to"])
+        }
+        return (start, end)
+    }
+
+    static func parameters(_ doses: [DueDose]) -> ParametersBuilder {
+        var out = ParametersBuilder()
+        for dose in doses {
+            var part = ParametersBuilder()
+            part.add("patient", reference: "Patient/\(dose.patientID)")
+            part.add("order", reference: "MedicationRequest/\(dose.order)")
+            part.add("drug", dose.drug)
+            part.add("time", SwedishTime.format(dose.time))
+            part.add("dose", dose.dose.isEmpty ? nil : dose.dose)
+            part.add("state", dose.state.rawValue)
+            part.add("stateText", dose.state.swedish)
+            part.add("administration", reference: dose.administration.map { "MedicationAdministration/\($0)" })
+            part.add("highRisk", bool: dose.highRisk)
+            out.add("dose", part: part)
+        }
+        return out
     }
 
     public var rules: [any WriteRule] { [OrdinationRule(), AdministrationRule(rules: safetyRules)] }

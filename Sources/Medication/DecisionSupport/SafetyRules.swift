@@ -62,6 +62,15 @@ public struct MedicationSafetyRules: Sendable, Decodable {
         public var version: String
         public var notice: String?
         public var futureToleranceSeconds: Int
+        /// Ward clock times of Timing.when codes ("MORN": "08:00").
+        public var whenTimes: [String: String]
+        /// Clock times of n doses a day when the ordination gives only a frequency ("2": ["08:00", "20:00"]).
+        public var frequencyTimes: [String: [String]]
+        /// How far from its planned time a recorded dose still counts for it.
+        public var doseWindowMinutes: Int
+        /// After how long an open dose is late, and after how long it is missed (missad).
+        public var lateAfterMinutes: Int
+        public var missedAfterMinutes: Int
         public var highRisk: [HighRisk]
 
         /// The high-risk group a drug falls in, if any.
@@ -124,10 +133,26 @@ public struct MedicationSafetyRules: Sendable, Decodable {
         guard (0...3_600).contains(administration.futureToleranceSeconds) else {
             throw RulesError(file: file, problem: "administration.futureToleranceSeconds must be between 0 and 3600")
         }
+        for (code, time) in administration.whenTimes where Self.minuteOfDay(time) == nil {
+            throw RulesError(file: file, problem: "administration.whenTimes.\(code) must be a clock time HH:MM, not '\(time)'")
+        }
+        for (count, times) in administration.frequencyTimes where Int(count) == nil || times.contains(where: { Self.minuteOfDay($0) == nil }) {
+            throw RulesError(file: file, problem: "administration.frequencyTimes.\(count) must be a count of doses with clock times HH:MM")
+        }
+        guard administration.doseWindowMinutes > 0, administration.lateAfterMinutes > 0, administration.missedAfterMinutes > administration.lateAfterMinutes else {
+            throw RulesError(file: file, problem: "administration: doseWindowMinutes and lateAfterMinutes must be above 0, missedAfterMinutes above lateAfterMinutes")
+        }
         for (i, item) in administration.highRisk.enumerated() where item.atc.isEmpty {
             throw RulesError(file: file, problem: "administration.highRisk[\(i)].atc must not be empty")
         }
         guard renal.maximumAgeDays > 0 else { throw RulesError(file: file, problem: "renal.maximumAgeDays must be above 0") }
+    }
+
+    /// "08:00" (or "08:00:00") as minutes after midnight.
+    public static func minuteOfDay(_ text: String) -> Int? {
+        let parts = text.split(separator: ":").map { Int($0) }
+        guard parts.count >= 2, let hour = parts[0], let minute = parts[1], (0..<24).contains(hour), (0..<60).contains(minute) else { return nil }
+        return hour * 60 + minute
     }
 
     static func path(_ keys: [any CodingKey]) -> String {
