@@ -45,6 +45,8 @@ public struct Medication: ClinicalModule {
                    "The läkemedelslista: one row per substance from ordinations, prescriptions, dose dispensing and the patient's own report, each source with reason, ordinator, start and planned end; and whether a läkemedelsgenomgång is indicated"),
          .instance("Patient", "mar", post: false, "from:dateTime", "to:dateTime", module: name,
                    "The patient's MAR: every planned dose from `from` to `to` (default today) with its state: given, not given, held, prepared, planned, due, late or missed"),
+         .type("MedicationRequest", "unconfirmed-orders", post: false, "ordinator:id", module: name,
+               "Verbal and telephone orders waiting for their ordinator's confirmation (default the caller's own assignment), each overdue after the configured time"),
          .instance("Organization", "ward-mar", post: false, "from:dateTime", "to:dateTime", module: name,
                    "The ward's MAR: the planned doses of every patient staying on the ward (default four hours back to eight ahead)")]
     }
@@ -59,6 +61,11 @@ public struct Medication: ClinicalModule {
             let doses = try await DoseSchedule.read(patientIDs: [patientID], from: from, to: to, session: call.session,
                                                     rules: try safetyRules.get().administration)
             return .parameters(Self.parameters(doses))
+        case ("MedicationRequest", nil, "unconfirmed-orders"):
+            guard let roleID = try call.input.id("ordinator") ?? call.session.principal.assignment?.id else {
+                throw FHIRError(.invalid, code: .required, "ordinator (a PractitionerRole id) is required for a caller without an assignment", expression: ["ordinator"])
+            }
+            return .parameters(try await VerbalOrders.read(roleID: roleID, session: call.session, rules: try safetyRules.get().administration).parameters)
         case ("Organization", let unitID?, "ward-mar"):
             let now = Instant.now()
             let (from, to) = try Self.window(call.input, from: now - 4 * 3_600_000, to: now + 8 * 3_600_000)

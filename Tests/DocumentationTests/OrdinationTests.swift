@@ -182,6 +182,14 @@ extension OrdinationTests {
         let list = try await ward.store.search(try SearchQuery.parse(type: "MedicationRequest", parameters: [
             ("requester", "PractitionerRole/doc-role"), ("_tag", "https://karna.se/fhir/CodeSystem/ordinationsstatus|obekraftad")], strict: true), limit: 10)
         #expect(list == ["rx-phone"])
+        // The ordinator's list says who recorded it and when, and alarms once it has waited past the configured time.
+        let rules = try MedicationSafetyRules.shipped().administration
+        let waiting = try await VerbalOrders.read(roleID: "doc-role", session: doc, rules: rules)
+        #expect(waiting.items.map(\.order.id) == ["rx-phone"])
+        #expect(waiting.items.first?.kind == "telefon" && waiting.items.first?.overdue == false && waiting.overdueCount == 0)
+        let later = Instant.now() + Int64(rules.verbalOrderConfirmMinutes + 1) * 60_000
+        #expect(try await VerbalOrders.read(roleID: "doc-role", now: later, session: doc, rules: rules).overdueCount == 1)
+        #expect(try await VerbalOrders.read(roleID: "doc2-role", session: doc2, rules: rules).items.isEmpty, "another doctor's list does not hold it")
         // Another doctor does not confirm it; the nurse changes nothing more; the ordinator confirms.
         let confirmed = try ordination([("extension", Self.byTelephone), ("recorder", Fixtures.reference("PractitionerRole/nurse-role"))])
         #expect(await fails(.forbidden, containing: "only the ordinator") {
@@ -191,6 +199,7 @@ extension OrdinationTests {
             _ = try await nurse.commit(.update(confirmed, type: "MedicationRequest", id: "rx-phone"))
         })
         _ = try await doc.commit(.update(confirmed, type: "MedicationRequest", id: "rx-phone"))
+        #expect(try await VerbalOrders.read(roleID: "doc-role", now: later, session: doc, rules: rules).items.isEmpty, "confirmed: off the list")
         // Confirmed stays confirmed; how it was given stays on it.
         #expect(await fails(.conflict, containing: "not made unconfirmed again") {
             _ = try await doc.commit(.update(try ordination(recorded), type: "MedicationRequest", id: "rx-phone"))

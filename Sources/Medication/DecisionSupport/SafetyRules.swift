@@ -71,6 +71,8 @@ public struct MedicationSafetyRules: Sendable, Decodable {
         /// After how long an open dose is late, and after how long it is missed (missad).
         public var lateAfterMinutes: Int
         public var missedAfterMinutes: Int
+        /// How long a verbal or telephone order may wait for its ordinator's confirmation before it alarms.
+        public var verbalOrderConfirmMinutes: Int
         public var highRisk: [HighRisk]
 
         /// The high-risk group a drug falls in, if any.
@@ -138,6 +140,9 @@ public struct MedicationSafetyRules: Sendable, Decodable {
         }
         for (count, times) in administration.frequencyTimes where Int(count) == nil || times.contains(where: { Self.minuteOfDay($0) == nil }) {
             throw RulesError(file: file, problem: "administration.frequencyTimes.\(count) must be a count of doses with clock times HH:MM")
+        }
+        guard administration.verbalOrderConfirmMinutes > 0 else {
+            throw RulesError(file: file, problem: "administration.verbalOrderConfirmMinutes must be above 0")
         }
         guard administration.doseWindowMinutes > 0, administration.lateAfterMinutes > 0, administration.missedAfterMinutes > administration.lateAfterMinutes else {
             throw RulesError(file: file, problem: "administration: doseWindowMinutes and lateAfterMinutes must be above 0, missedAfterMinutes above lateAfterMinutes")
