@@ -209,6 +209,16 @@ let package = Package(
             resources: [.copy("Templates")],
             swiftSettings: roomSettings
         ),
+        // Medication's web pages: the patient's läkemedelslista and today's doses, the ward's MAR, verbal orders to confirm.
+        .target(
+            name: "MedicationPages",
+            dependencies: [
+                "FHIRCore", "StoreModel", "Access", "Medication", "WebApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: roomSettings
+        ),
         // Debian's libbz2, for importing the .json.bz2 bundles Synthea and data platforms ship.
         .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),
         // Composition root: configuration, wiring, lifecycle, import.
@@ -229,6 +239,7 @@ let package = Package(
                 "Documentation",
                 "DocumentationPages",
                 "Medication",
+                "MedicationPages",
                 "Results",
                 "Terminology",
                 "SyntheticPopulation",

@@ -10,6 +10,7 @@ import Logging
 import Documentation
 import DocumentationPages
 import Medication
+import MedicationPages
 import PatientAdministration
 import PatientAdministrationPages
 import Results
@@ -69,9 +70,10 @@ public enum KarnaApplication {
         // chart parts, the API their operations (docs/architecture.md, "Adding a module").
         // A region's own medication tables are read now: a bad file stops the start, naming what is wrong.
         let medicationRules = try configuration.medicationRulesPath.map { try MedicationSafetyRules.load(URL(fileURLWithPath: $0)) }
-        let modules: [any ClinicalModule] = [administration, documentation, Medication(safetyRules: medicationRules.map { .success($0) }), Results()]
+        let medication = Medication(safetyRules: medicationRules.map { .success($0) })
+        let modules: [any ClinicalModule] = [administration, documentation, medication, Results()]
         // Their pages in the web app (a module without pages has none here).
-        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation)]
+        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),

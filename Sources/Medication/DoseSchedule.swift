@@ -60,6 +60,16 @@ public enum DoseSchedule {
         return schedule(orders: found[0], administrations: found[1], from: from, to: to, now: now, rules: rules)
     }
 
+    /// The MAR of a ward: its inpatients (stays in progress or on leave with the ward as service provider), and their doses.
+    public static func readWard(unitID: String, from: Int64, to: Int64, now: Int64 = Instant.now(), session: PatientDataSession,
+                                rules: MedicationSafetyRules.Administration) async throws -> (patientIDs: [String], doses: [DueDose]) {
+        let stays = try await session.search(try SearchQuery.parse(type: "Encounter", parameters: [
+            ("service-provider", "Organization/\(unitID)"), ("status", "in-progress,onleave"),
+            ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true), limit: 500).resources
+        let patientIDs = Array(Set(stays.compactMap { $0.object.referenceID("subject", type: "Patient") })).sorted()
+        return (patientIDs, try await read(patientIDs: patientIDs, from: from, to: to, now: now, session: session, rules: rules))
+    }
+
     /// The due doses, in time order, each with its state at `now`.
     public static func schedule(orders: [StoredResource], administrations: [StoredResource], from: Int64, to: Int64, now: Int64,
                                 rules: MedicationSafetyRules.Administration) -> [DueDose] {

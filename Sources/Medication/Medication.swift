@@ -69,12 +69,8 @@ public struct Medication: ClinicalModule {
         case ("Organization", let unitID?, "ward-mar"):
             let now = Instant.now()
             let (from, to) = try Self.window(call.input, from: now - 4 * 3_600_000, to: now + 8 * 3_600_000)
-            let stays = try await call.session.search(try SearchQuery.parse(type: "Encounter", parameters: [
-                ("service-provider", "Organization/\(unitID)"), ("status", "in-progress,onleave"),
-                ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true), limit: 500).resources
-            let patients = Array(Set(stays.compactMap { $0.object.referenceID("subject", type: "Patient") })).sorted()
-            let doses = try await DoseSchedule.read(patientIDs: patients, from: from, to: to, session: call.session,
-                                                    rules: try safetyRules.get().administration)
+            let (_, doses) = try await DoseSchedule.readWard(unitID: unitID, from: from, to: to, session: call.session,
+                                                             rules: try safetyRules.get().administration)
             return .parameters(Self.parameters(doses))
         default:
             throw call.unsupported()
@@ -110,6 +106,11 @@ public struct Medication: ClinicalModule {
     }
 
     public var rules: [any WriteRule] { [OrdinationRule(), AdministrationRule(rules: safetyRules)] }
+
+    /// What the MAR runs on (high-risk list, ward clock times, late and missed), or why the tables could not be read.
+    public func administrationRules() throws -> MedicationSafetyRules.Administration {
+        try safetyRules.get().administration
+    }
 
     /// Läkemedelskontroll when a drug is chosen and again before the order is signed.
     public var decisionSupport: [any DecisionSupportService] {

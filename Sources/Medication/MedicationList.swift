@@ -17,6 +17,8 @@ public struct MedicationList: Sendable {
         public var label: String
         public var reason: String?
         public var ordinator: String?
+        /// The ordinator as a reference (`PractitionerRole/…`), for a page that shows the name.
+        public var ordinatorReference: String?
         public var start: String?
         public var plannedEnd: String?
         public var dosage: String
@@ -82,12 +84,13 @@ public struct MedicationList: Sendable {
             let fromPatient = informant.hasPrefix("Patient/") || informant.hasPrefix("RelatedPerson/") || informant.isEmpty
             let period = object["effectivePeriod"]?.objectValue
             return Source(reference: reference, kind: fromPatient ? "patientuppgift" : "annan", label: fromPatient ? "Patientens uppgift" : "Annan källa",
-                          reason: reason, ordinator: object["informationSource"].map { Display.reference($0) },
+                          reason: reason, ordinator: fromPatient ? nil : object["informationSource"].map { Display.reference($0) },
+                          ordinatorReference: fromPatient ? nil : object["informationSource"]?.objectValue?["reference"]?.stringValue,
                           start: period?["start"]?.stringValue ?? object["effectiveDateTime"]?.stringValue, plannedEnd: period?["end"]?.stringValue,
                           dosage: DosageText.swedish(object["dosage"]?.arrayValue ?? []))
         }
         let category = object.code("category", system: "http://terminology.hl7.org/CodeSystem/medicationrequest-category")
-        let (kind, label): (String, String)
+        var (kind, label): (String, String)
         if object.extensionValue(doseDispensedExtension)?.boolValue == true {
             (kind, label) = ("dosdispensering", "Dosdispenserat")
         } else if category == "inpatient" {
@@ -97,9 +100,14 @@ public struct MedicationList: Sendable {
         } else {
             (kind, label) = ("ordination", "Ordination")
         }
+        if OrdinationRule.isUnconfirmed(object) {
+            // A verbal order in force before its ordinator has confirmed it says so wherever it is listed.
+            (kind, label) = (kind, label + " (\(OrdinationRule.verbalOrder(object) == "telefon" ? "telefonordination" : "muntlig ordination"), obekräftad)")
+        }
         let bounds = object["dosageInstruction"]?.arrayValue?.first?.objectValue?["timing"]?.objectValue?["repeat"]?.objectValue?["boundsPeriod"]?.objectValue
         let validity = object["dispenseRequest"]?.objectValue?["validityPeriod"]?.objectValue
         return Source(reference: reference, kind: kind, label: label, reason: reason, ordinator: object["requester"].map { Display.reference($0) },
+                      ordinatorReference: object["requester"]?.objectValue?["display"] == nil ? object["requester"]?.objectValue?["reference"]?.stringValue : nil,
                       start: bounds?["start"]?.stringValue ?? validity?["start"]?.stringValue ?? object["authoredOn"]?.stringValue,
                       plannedEnd: bounds?["end"]?.stringValue ?? validity?["end"]?.stringValue,
                       dosage: DosageText.swedish(object["dosageInstruction"]?.arrayValue ?? []))

@@ -446,9 +446,15 @@ def test_every_kind_of_page_passes_axe_core(server, browser):
     free.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(browser, lambda d: "Axesson" in d.page_source and "1 belagda" in d.page_source, "the admitted patient on the ward")
     shot(browser, server, "ward")
+    # The ward's MAR and the admitted patient's Läkemedel tab (the läkemedelslista and today's doses).
+    browser.get(server.root + "/lakemedel/avdelning")
+    assert "Läkemedel på avdelningen" in browser.page_source
+    browser.get(f"{server.root}/patienter/{patient}/lakemedel")
+    assert "Läkemedelslista" in browser.page_source and "Dagens doser" in browser.page_source
     browser.delete_all_cookies()
     log_in(browser, server, "admin", "region-karnland")
     for path in ["/admin/anvandare", "/admin/befattningar", "/admin/taxa", "/admin/mallar"]:
         browser.get(server.root + path)
     checked = set(browser.axe_checks.checked)
-    assert {"/patienter/{id}/signaler", "/tidbok?vy=vecka", "/admin/befattningar", "/finns-inte", "/anteckningar/{id}"} <= checked, checked
+    assert {"/patienter/{id}/signaler", "/tidbok?vy=vecka", "/admin/befattningar", "/finns-inte", "/anteckningar/{id}", "/lakemedel/avdelning",
+            "/patienter/{id}/lakemedel"} <= checked, checked

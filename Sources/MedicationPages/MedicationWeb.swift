@@ -1,0 +1,122 @@
+import Access
+import FHIRCore
+public import Foundation
+public import Hummingbird
+public import Medication
+import StoreModel
+public import WebApp
+
+/// The medication module's pages as the web app takes them: the patient's Läkemedel tab (the
+/// läkemedelslista and today's MAR), the ward's MAR for nurses, and on an ordinator's start page the
+/// verbal orders waiting for confirmation, overdue ones first in alarm.
+public struct MedicationWeb: WebModule {
+    let medication: Medication
+
+    public init(_ medication: Medication) {
+        self.medication = medication
+    }
+
+    public var name: String { "MedicationPages" }
+    public var templates: URL? { Bundle.module.resourceURL?.appendingPathComponent("Templates") }
+
+    public var menu: [MenuEntry] {
+        [MenuEntry(title: "Läkemedel på avdelningen", path: "/lakemedel/avdelning", nav: "navMAR") { $0.mayWrite("MedicationAdministration") }]
+    }
+
+    public var patientTabs: [PatientTab] { [PatientTab(key: "lakemedel", title: "Läkemedel", suffix: "/lakemedel")] }
+
+    public func register<Context: RequestContext>(on signed: RouterGroup<SignedInContext<Context>>, app: WebApp<Context>) {
+        let pages = MedicationPages(app: app, medication: medication)
+        signed.get("patienter/:id/lakemedel") { _, context in
+            try await context.page { user in try await pages.patientPage(patientID: try context.parameters.require("id"), user) }
+        }
+        signed.get("lakemedel/avdelning") { _, context in
+            try await context.page { user in try await pages.wardPage(user) }
+        }
+    }
+
+    public func startSections<Context: RequestContext>(for user: WebUser, app: WebApp<Context>) async throws -> [StartSection] {
+        try await MedicationPages(app: app, medication: medication).startSections(user)
+    }
+}
+
+/// The medication pages' handlers, over the shell's gateway, layout and helpers.
+struct MedicationPages<Context: RequestContext>: ModulePages {
+    let app: WebApp<Context>
+    let medication: Medication
+
+    /// The patient's läkemedelslista and today's doses.
+    func patientPage(patientID: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "medication-list")
+        let (shown, access) = try await header(patientID: patientID, session: session)
+        guard let banner = shown else {
+            return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:])
+        }
+        let rules = try medication.administrationRules()
+        let today = SwedishTime.instant(day: SwedishTime.today, minuteOfDay: 0)
+        async let list = MedicationList.read(patientID: patientID, session: session)
+        async let doses = DoseSchedule.read(patientIDs: [patientID], from: today, to: today + 86_400_000, session: session, rules: rules)
+        let (medicines, day) = try await (list, doses)
+        var context = layout(user, title: "Läkemedel – \(banner["name"] as? String ?? "")")
+        context["patientID"] = patientID
+        context["patientTabs"] = patientTabs(current: "lakemedel")
+        context["banner"] = banner
+        context["review"] = medicines.reviewIndicated
+        // Ordinators named by their assignment's practitioner (a reference without a display would read as an id).
+        let roleIDs = Set(medicines.rows.flatMap(\.sources).compactMap { $0.ordinatorReference }.compactMap { ResourceKey(reference: $0) }.filter { $0.type == "PractitionerRole" })
+        let roleNames = Dictionary(try await session.read(keys: Array(roleIDs)).map { role -> (String, String) in
+            ("PractitionerRole/\(role.id)", role.object["practitioner"]?.objectValue?["display"]?.stringValue ?? Display.reference(role.object["practitioner"]))
+        }, uniquingKeysWith: { a, _ in a })
+        // Each source a closed row of its own, carrying its drug's name (a row sees only its own values).
+        context["rows"] = medicines.rows.flatMap { row in
+            row.sources.enumerated().map { index, source -> [String: Any] in
+                ["name": index == 0 ? row.name : "", "atc": index == 0 ? row.atc ?? "" : "", "label": source.label, "dosage": source.dosage,
+                 "reason": source.reason ?? "", "ordinator": source.ordinatorReference.flatMap { roleNames[$0] } ?? source.ordinator ?? "",
+                 "start": Display.time(source.start), "end": Display.time(source.plannedEnd)]
+            }
+        }
+        context["doses"] = day.map(Self.dose)
+        return pages.page("medication", context)
+    }
+
+    /// The ward's MAR: every inpatient's doses from four hours back to eight ahead, in time order.
+    func wardPage(_ user: User) async throws -> Response {
+        guard let assignment = user.assignment else { throw FHIRError(.forbidden, code: .forbidden, "no assignment was chosen at login") }
+        let session = user.data(gateway, action: "ward-mar")
+        let now = Instant.now()
+        let (patientIDs, doses) = try await DoseSchedule.readWard(unitID: assignment.unitID, from: now - 4 * 3_600_000, to: now + 8 * 3_600_000,
+                                                                  session: session, rules: try medication.administrationRules())
+        let names = Dictionary(try await session.read(keys: patientIDs.map { ResourceKey(type: "Patient", id: $0) }).map { ($0.id, Display.name($0.object)) },
+                               uniquingKeysWith: { a, _ in a })
+        var context = layout(user, title: "Läkemedel på avdelningen", nav: "navMAR")
+        context["unitName"] = assignment.unitName
+        context["doses"] = doses.map { dose -> [String: Any] in
+            var row = Self.dose(dose)
+            row["patientID"] = dose.patientID
+            row["patientName"] = names[dose.patientID] ?? dose.patientID
+            return row
+        }
+        context["open"] = doses.filter { [.due, .late, .missed].contains($0.state) }.count
+        context["missed"] = doses.filter { $0.state == .missed }.count
+        return pages.page("ward-mar", context)
+    }
+
+    /// A dose as a row: time, drug, dose, state, and whether it needs dubbelkontroll.
+    static func dose(_ dose: DueDose) -> [String: Any] {
+        ["time": Display.clock(SwedishTime.format(dose.time)), "drug": dose.drug, "dose": dose.dose, "state": dose.state.swedish,
+         "alarm": dose.state == .missed, "warn": dose.state == .late || dose.state == .due, "done": dose.state == .given, "highRisk": dose.highRisk]
+    }
+
+    /// An ordinator's verbal orders to confirm, on the start page.
+    func startSections(_ user: User) async throws -> [StartSection] {
+        guard user.principal.permissions.prescribe, let assignment = user.assignment else { return [] }
+        let orders = try await VerbalOrders.read(roleID: assignment.id, session: user.data(gateway, action: "start-page"),
+                                                 rules: try medication.administrationRules())
+        guard !orders.items.isEmpty else { return [] }
+        let rows = orders.items.map { item -> [String: Any] in
+            ["patientID": item.patientID ?? "", "drug": item.drug, "kind": item.kind == "telefon" ? "Telefonordination" : "Muntlig ordination",
+             "recordedBy": item.recordedBy ?? "", "at": Display.time(SwedishTime.format(item.recordedAt)), "overdue": item.overdue]
+        }
+        return [StartSection(rank: 15, html: pages.render("start-verbal", ["orders": rows, "overdue": orders.overdueCount]))]
+    }
+}
