@@ -45,6 +45,10 @@ public struct Medication: ClinicalModule {
                    "The läkemedelslista: one row per substance from ordinations, prescriptions, dose dispensing and the patient's own report, each source with reason, ordinator, start and planned end; and whether a läkemedelsgenomgång is indicated"),
          .instance("Patient", "mar", post: false, "from:dateTime", "to:dateTime", module: name,
                    "The patient's MAR: every planned dose from `from` to `to` (default today) with its state: given, not given, held, prepared, planned, due, late or missed"),
+         .instance("Encounter", "medication-story", post: false, module: name,
+                   "The stay's läkemedelsberättelse as generated: started, changed, stopped and unchanged drugs, each with its reason, and whether one is signed"),
+         .instance("Encounter", "sign-medication-story", post: true, "text:string", "reason:string", module: name,
+                   "Sign the stay's läkemedelsberättelse (the edited text), or with reason a statement that none is needed; discharge needs one of them"),
          .type("MedicationRequest", "unconfirmed-orders", post: false, "ordinator:id", module: name,
                "Verbal and telephone orders waiting for their ordinator's confirmation (default the caller's own assignment), each overdue after the configured time"),
          .instance("Organization", "ward-mar", post: false, "from:dateTime", "to:dateTime", module: name,
@@ -61,6 +65,29 @@ public struct Medication: ClinicalModule {
             let doses = try await DoseSchedule.read(patientIDs: [patientID], from: from, to: to, session: call.session,
                                                     rules: try safetyRules.get().administration)
             return .parameters(Self.parameters(doses))
+        case ("Encounter", let stayID?, "medication-story"):
+            let stay = try await Self.stay(stayID, session: call.session)
+            let story = try await MedicationStory.read(stay: stay, session: call.session)
+            var out = ParametersBuilder()
+            out.add("text", story.text)
+            out.add("signed", bool: try await MedicationStory.isSigned(stayID: stayID, session: call.session))
+            for entry in story.entries {
+                var part = ParametersBuilder()
+                part.add("kind", entry.kind)
+                part.add("drug", entry.drug)
+                part.add("dosage", entry.dosage.isEmpty ? nil : entry.dosage)
+                part.add("reason", entry.reason)
+                part.add("order", reference: entry.order)
+                out.add("entry", part: part)
+            }
+            return .parameters(out)
+        case ("Encounter", let stayID?, "sign-medication-story"):
+            try call.requirePost()
+            let stay = try await Self.stay(stayID, session: call.session)
+            let reason = call.input["reason"]
+            var text = call.input["text"] ?? ""
+            if call.input["text"] == nil, reason == nil { text = try await MedicationStory.read(stay: stay, session: call.session).text }
+            return .resource(try await MedicationStory.sign(stay: stay, text: text, noneNeededBecause: reason, session: call.session), status: 201)
         case ("MedicationRequest", nil, "unconfirmed-orders"):
             guard let roleID = try call.input.id("ordinator") ?? call.session.principal.assignment?.id else {
                 throw FHIRError(.invalid, code: .required, "ordinator (a PractitionerRole id) is required for a caller without an assignment", expression: ["ordinator"])
@@ -75,6 +102,14 @@ public struct Medication: ClinicalModule {
         default:
             throw call.unsupported()
         }
+    }
+
+    /// An inpatient stay, read through the session.
+    static func stay(_ id: String, session: PatientDataSession) async throws -> StoredResource {
+        guard let stay = try await session.read(type: "Encounter", id: id) else {
+            throw FHIRError(.notFound, code: .notFound, "Encounter/\(id) does not exist")
+        }
+        return stay
     }
 
     /// The MAR's window: `from` and `to` when given (to after from, at most a week), else the defaults.
@@ -105,7 +140,7 @@ public struct Medication: ClinicalModule {
         return out
     }
 
-    public var rules: [any WriteRule] { [OrdinationRule(), AdministrationRule(rules: safetyRules)] }
+    public var rules: [any WriteRule] { [OrdinationRule(), AdministrationRule(rules: safetyRules), DischargeStoryRule()] }
 
     /// What the MAR runs on (high-risk list, ward clock times, late and missed), or why the tables could not be read.
     public func administrationRules() throws -> MedicationSafetyRules.Administration {

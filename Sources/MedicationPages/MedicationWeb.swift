@@ -27,8 +27,13 @@ public struct MedicationWeb: WebModule {
 
     public func register<Context: RequestContext>(on signed: RouterGroup<SignedInContext<Context>>, app: WebApp<Context>) {
         let pages = MedicationPages(app: app, medication: medication)
-        signed.get("patienter/:id/lakemedel") { _, context in
-            try await context.page { user in try await pages.patientPage(patientID: try context.parameters.require("id"), user) }
+        signed.get("patienter/:id/lakemedel") { request, context in
+            try await context.page { user in
+                try await pages.patientPage(patientID: try context.parameters.require("id"), user, notice: MedicationPages<Context>.query(request)["klar"])
+            }
+        }
+        signed.post("patienter/:id/lakemedelsberattelse") { _, context in
+            try await context.page { user in try await pages.signStory(patientID: try context.parameters.require("id"), user) }
         }
         signed.get("lakemedel/avdelning") { _, context in
             try await context.page { user in try await pages.wardPage(user) }
@@ -46,7 +51,8 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
     let medication: Medication
 
     /// The patient's läkemedelslista and today's doses.
-    func patientPage(patientID: String, _ user: User) async throws -> Response {
+    func patientPage(patientID: String, _ user: User, notice: String? = nil, storyError: String? = nil, storyText: String? = nil,
+                     status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "medication-list")
         let (shown, access) = try await header(patientID: patientID, session: session)
         guard let banner = shown else {
@@ -76,7 +82,41 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
             }
         }
         context["doses"] = day.map(Self.dose)
-        return pages.page("medication", context)
+        if let notice { context["notice"] = notice }
+        // During a stay the doctor writes the läkemedelsberättelse here before discharge.
+        if user.principal.permissions.prescribe, let stay = try await currentStay(patientID: patientID, session: session) {
+            if try await MedicationStory.isSigned(stayID: stay.id, session: session) {
+                context["storySigned"] = true
+            } else {
+                var text = storyText ?? ""
+                if storyText == nil { text = try await MedicationStory.read(stay: stay, session: session).text }
+                context["story"] = ["stayID": stay.id, "text": text, "error": storyError ?? "", "patientID": patientID, "formToken": user.formToken] as [String: Any]
+            }
+        }
+        return pages.page("medication", context, status: status)
+    }
+
+    /// The patient's stay in progress (or on leave), if any.
+    func currentStay(patientID: String, session: PatientDataSession) async throws -> StoredResource? {
+        try await session.search(try SearchQuery.parse(type: "Encounter", parameters: [
+            ("patient", "Patient/\(patientID)"), ("status", "in-progress,onleave"), ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true),
+                                 limit: 1).resources.first
+    }
+
+    /// Signs the edited story, or the reason none is needed; a refusal is said at the form, the text kept.
+    func signStory(patientID: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "sign-medication-story")
+        guard let stay = try await currentStay(patientID: patientID, session: session) else {
+            return try await patientPage(patientID: patientID, user, notice: "Patienten har ingen pågående vårdtid.")
+        }
+        let text = user.form["text"] ?? ""
+        let reason = (user.form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
+        do {
+            _ = try await MedicationStory.sign(stay: stay, text: text, noneNeededBecause: user.form["none"] == "ja" ? reason : nil, session: session)
+        } catch let error as FHIRError where error.category != .forbidden {
+            return try await patientPage(patientID: patientID, user, storyError: Self.said(error), storyText: text, status: .badRequest)
+        }
+        return Self.redirect("/patienter/\(Self.encoded(patientID))/lakemedel?klar=" + Self.encoded("Läkemedelsberättelsen är signerad."))
     }
 
     /// The ward's MAR: every inpatient's doses from four hours back to eight ahead, in time order.

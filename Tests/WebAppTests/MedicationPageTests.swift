@@ -52,6 +52,16 @@ struct MedicationPageTests {
             #expect(text.contains("Dagens doser") && text.contains("08:00") && text.contains("2 tabletter"), "\(text)")
             #expect(["Given", "Missad", "Sen", "Att ge", "Planerad"].contains { text.contains($0) })
 
+            // During the stay the doctor signs the läkemedelsberättelse here, generated and edited; an empty reason is said at the form.
+            #expect(text.contains("Läkemedelsberättelse") && text.contains("Insatta läkemedel:") && tab.html.contains("- Paracetamol 500 mg, 2 tabletter 6 gånger dagligen. Orsak: Smärta"))
+            let token = try #require(tab.field("formToken"))
+            let empty = try await browser.send(.post, "/patienter/p1/lakemedelsberattelse", form: [("formToken", token), ("none", "ja"), ("reason", " ")])
+            #expect(empty.status == 400 && VisibleText.of(empty.html).contains("Ange varför ingen läkemedelsberättelse behövs."))
+            let signed = try await browser.send(.post, "/patienter/p1/lakemedelsberattelse",
+                                                form: [("formToken", token), ("text", "Insatta läkemedel:\n- Paracetamol vid smärta. Åter till vårdcentralen.")])
+            #expect(signed.status == 303)
+            #expect(VisibleText.of(try await browser.send(.get, "/patienter/p1/lakemedel").html).contains("Läkemedelsberättelsen för vårdtiden är signerad."))
+
             let ward = try await browser.send(.get, "/lakemedel/avdelning")
             let wardText = VisibleText.of(ward.html)
             #expect(ward.status == 200)
