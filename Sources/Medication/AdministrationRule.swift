@@ -67,8 +67,7 @@ struct AdministrationRule: WriteRule {
 
     /// When: a time is required, and never ahead of the clock (beyond the configured tolerance).
     func checkTime(_ resource: JSONObject, tolerance: Int) throws {
-        let text = resource["effectiveDateTime"]?.stringValue ?? resource["effectivePeriod"]?.objectValue?["start"]?.stringValue
-        guard let text, let instant = Instant.parse(text) else {
+        guard let text = Self.effectiveText(resource), let instant = Instant.parse(text) else {
             throw FHIRError(.invalid, code: .required, "a dose states when: MedicationAdministration.effectiveDateTime (or effectivePeriod.start)",
                             expression: ["MedicationAdministration.effectiveDateTime"], text: "Ange tidpunkt för administreringen.")
         }
@@ -137,11 +136,11 @@ struct AdministrationRule: WriteRule {
               let limit = maximum["numerator"]?.objectValue?["value"]?.numberText.flatMap(Double.init),
               let period = Self.seconds(maximum["denominator"]?.objectValue), period > 0,
               let dose = Self.dose(resource), let requestID = resource.referenceID("request", type: "MedicationRequest"),
-              let given = Instant.parse(resource["effectiveDateTime"]?.stringValue ?? resource["effectivePeriod"]?.objectValue?["start"]?.stringValue ?? "")
+              let given = Self.effectiveInstant(resource)
         else { return }
         let query = try SearchQuery.parse(type: "MedicationAdministration", parameters: [("request", "MedicationRequest/\(requestID)"), ("status", "completed")], strict: true)
         let earlier = try await session.search(query, limit: 1_000).resources.filter { $0.id != id }.compactMap { stored -> Double? in
-            guard let when = Instant.parse(stored.object["effectiveDateTime"]?.stringValue ?? ""), when <= given, when > given - Int64(period * 1_000) else { return nil }
+            guard let when = Self.effectiveInstant(stored.object), when <= given, when > given - Int64(period * 1_000) else { return nil }
             return Self.dose(stored.object)
         }
         let total = earlier.reduce(dose, +)
@@ -157,6 +156,15 @@ struct AdministrationRule: WriteRule {
     /// A whole number without its ".0".
     static func text(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    /// When a dose was given, as written: `effectiveDateTime`, or the start of `effectivePeriod`.
+    static func effectiveText(_ administration: JSONObject) -> String? {
+        administration["effectiveDateTime"]?.stringValue ?? administration["effectivePeriod"]?.objectValue?["start"]?.stringValue
+    }
+
+    static func effectiveInstant(_ administration: JSONObject) -> Int64? {
+        effectiveText(administration).flatMap(Instant.parse)
     }
 
     static func dose(_ administration: JSONObject) -> Double? {

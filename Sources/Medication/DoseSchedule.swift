@@ -119,9 +119,7 @@ public enum DoseSchedule {
         }
         let candidates = recorded.indices.compactMap { index -> (Int, Int64)? in
             let record = recorded[index].object
-            guard record.extensionValue(plannedTimeExtension) == nil,
-                  let at = Instant.parse(record["effectiveDateTime"]?.stringValue ?? record["effectivePeriod"]?.objectValue?["start"]?.stringValue ?? "")
-            else { return nil }
+            guard record.extensionValue(plannedTimeExtension) == nil, let at = AdministrationRule.effectiveInstant(record) else { return nil }
             return abs(at - time) <= window ? (index, abs(at - time)) : nil
         }
         return candidates.min { $0.1 < $1.1 }?.0

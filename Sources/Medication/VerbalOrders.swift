@@ -14,6 +14,8 @@ public struct VerbalOrders: Sendable {
         /// muntlig | telefon
         public var kind: String
         public var recordedBy: String?
+        /// Who recorded it as a reference, when it carries no display (a page shows the name).
+        public var recorderReference: String?
         public var recordedAt: Int64
         public var overdue: Bool
     }
@@ -34,6 +36,7 @@ public struct VerbalOrders: Sendable {
             let at = object["authoredOn"]?.stringValue.flatMap(Instant.parse) ?? record.lastUpdated
             return Item(order: record, patientID: object.referenceID("subject", type: "Patient"), drug: Display.concept(object["medicationCodeableConcept"]),
                         kind: OrdinationRule.verbalOrder(object) ?? "muntlig", recordedBy: object["recorder"].map { Display.reference($0) },
+                        recorderReference: object["recorder"]?.objectValue?["display"] == nil ? object["recorder"]?.objectValue?["reference"]?.stringValue : nil,
                         recordedAt: at, overdue: now - at > limit)
         }
         return VerbalOrders(items: items.sorted { $0.recordedAt < $1.recordedAt })

@@ -68,11 +68,7 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
         context["patientTabs"] = patientTabs(current: "lakemedel")
         context["banner"] = banner
         context["review"] = medicines.reviewIndicated
-        // Ordinators named by their assignment's practitioner (a reference without a display would read as an id).
-        let roleIDs = Set(medicines.rows.flatMap(\.sources).compactMap { $0.ordinatorReference }.compactMap { ResourceKey(reference: $0) }.filter { $0.type == "PractitionerRole" })
-        let roleNames = Dictionary(try await session.read(keys: Array(roleIDs)).map { role -> (String, String) in
-            ("PractitionerRole/\(role.id)", role.object["practitioner"]?.objectValue?["display"]?.stringValue ?? Display.reference(role.object["practitioner"]))
-        }, uniquingKeysWith: { a, _ in a })
+        let roleNames = try await personNames(medicines.rows.flatMap(\.sources).compactMap(\.ordinatorReference), session: session)
         // Each source a closed row of its own, carrying its drug's name (a row sees only its own values).
         context["rows"] = medicines.rows.flatMap { row in
             row.sources.enumerated().map { index, source -> [String: Any] in
@@ -94,6 +90,19 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
             }
         }
         return pages.page("medication", context, status: status)
+    }
+
+    /// People named by reference without a display, by name: an assignment by its practitioner, a practitioner by
+    /// their name (the page would otherwise show "uppdrag doc-role").
+    func personNames(_ references: [String], session: PatientDataSession) async throws -> [String: String] {
+        let keys = Set(references.compactMap { ResourceKey(reference: $0) }.filter { $0.type == "PractitionerRole" || $0.type == "Practitioner" })
+        guard !keys.isEmpty else { return [:] }
+        return Dictionary(try await session.read(keys: Array(keys)).map { person -> (String, String) in
+            let name = person.type == "PractitionerRole"
+                ? person.object["practitioner"]?.objectValue?["display"]?.stringValue ?? Display.reference(person.object["practitioner"])
+                : Display.name(person.object)
+            return ("\(person.type)/\(person.id)", name)
+        }, uniquingKeysWith: { a, _ in a })
     }
 
     /// The patient's stay in progress (or on leave), if any.
@@ -150,12 +159,13 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
     /// An ordinator's verbal orders to confirm, on the start page.
     func startSections(_ user: User) async throws -> [StartSection] {
         guard user.principal.permissions.prescribe, let assignment = user.assignment else { return [] }
-        let orders = try await VerbalOrders.read(roleID: assignment.id, session: user.data(gateway, action: "start-page"),
-                                                 rules: try medication.administrationRules())
+        let session = user.data(gateway, action: "start-page")
+        let orders = try await VerbalOrders.read(roleID: assignment.id, session: session, rules: try medication.administrationRules())
         guard !orders.items.isEmpty else { return [] }
+        let recorders = try await personNames(orders.items.compactMap(\.recorderReference), session: session)
         let rows = orders.items.map { item -> [String: Any] in
             ["patientID": item.patientID ?? "", "drug": item.drug, "kind": item.kind == "telefon" ? "Telefonordination" : "Muntlig ordination",
-             "recordedBy": item.recordedBy ?? "", "at": Display.time(SwedishTime.format(item.recordedAt)), "overdue": item.overdue]
+             "recordedBy": item.recorderReference.flatMap { recorders[$0] } ?? item.recordedBy ?? "", "at": Display.time(SwedishTime.format(item.recordedAt)), "overdue": item.overdue]
         }
         return [StartSection(rank: 15, html: pages.render("start-verbal", ["orders": rows, "overdue": orders.overdueCount]))]
     }

@@ -158,7 +158,7 @@ struct MedicationCheck: Sendable {
         for draft in input.drafts {
             for stored in allergies {
                 let allergy = stored.object
-                let verification = allergy["verificationStatus"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue
+                let verification = allergy.code("verificationStatus", system: "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification")
                 guard verification != "refuted", verification != "entered-in-error" else { continue }
                 let substance = Display.concept(allergy["code"])
                 let matches: Bool
