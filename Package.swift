@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // Already in the graph through Hummingbird; reads the settings (flags over environment over a file over defaults).
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        // Reads Läkemedelsverket's NPL export as published (a zip) in `karna drugs import`.
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         // R4 model: JSON, generated definitions, validation, Swedish identifiers. No dependencies.
@@ -274,6 +276,7 @@ let package = Package(
                 "SyntheticPopulation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -291,7 +294,7 @@ let package = Package(
             dependencies: ["PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "DocumentationTests",
             dependencies: ["Documentation", "Medication", "Results", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],

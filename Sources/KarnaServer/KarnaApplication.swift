@@ -36,6 +36,9 @@ public struct KarnaServices: Sendable {
     /// The modules' web pages, in the same order.
     public let pages: [any WebModule]
 
+    /// The code systems and value sets the server holds (shipped subsets, imported releases, the drug catalogue).
+    public var terminology: TerminologyService { documentation.terminology }
+
     /// The same services with more pages in the web app after the modules' (a region's own pages, or a test's).
     public func adding(pages more: [any WebModule]) -> KarnaServices {
         KarnaServices(store: store, gateway: gateway, accounts: accounts, tokens: tokens, engine: engine, configuration: configuration,

@@ -1,18 +1,36 @@
 import FHIRCore
 
-/// One concept of a code system: its code, display and parent in the hierarchy.
+/// One concept of a code system: its code, display and parent in the hierarchy, and any further
+/// properties its source gives (a drug product's form, strength, ATC code and substance).
 public struct Concept: Sendable, Equatable {
     public var code: String
     public var display: String
     public var parent: String?
     public var inactive: Bool
+    /// Further string properties, in the source's order (a code may repeat).
+    public var properties: [Property]
 
-    public init(code: String, display: String, parent: String? = nil, inactive: Bool = false) {
+    /// One string property of a concept (`CodeSystem.concept.property` with `valueString`).
+    public struct Property: Sendable, Equatable {
+        public var code: String
+        public var value: String
+
+        public init(_ code: String, _ value: String) {
+            self.code = code
+            self.value = value
+        }
+    }
+
+    public init(code: String, display: String, parent: String? = nil, inactive: Bool = false, properties: [Property] = []) {
         self.code = code
         self.display = display
         self.parent = parent
         self.inactive = inactive
+        self.properties = properties
     }
+
+    /// The first value of a property.
+    public func property(_ code: String) -> String? { properties.first { $0.code == code }?.value }
 }
 
 /// A code system (kodverk) held in memory for look-ups, validation and expansion.
@@ -29,8 +47,12 @@ public struct CodeSystemContent: Sendable {
     /// Codes in the order the source lists them (expansions keep it).
     public let order: [String]
     let children: [String: [String]]
+    /// The string properties concepts carry, with what each means (`CodeSystem.property`).
+    public let propertyDefinitions: [(code: String, description: String)]
 
-    public init(url: String, version: String?, name: String, title: String, content: String, source: String, concepts: [Concept]) {
+    public init(url: String, version: String?, name: String, title: String, content: String, source: String, concepts: [Concept],
+                propertyDefinitions: [(code: String, description: String)] = []) {
+        self.propertyDefinitions = propertyDefinitions
         self.url = url
         self.version = version
         self.name = name
@@ -67,6 +89,8 @@ public struct CodeSystemContent: Sendable {
                     case "parent": concept.parent = property["valueCode"]?.stringValue ?? concept.parent
                     case "inactive": concept.inactive = property["valueBoolean"]?.boolValue ?? false
                     case "status": concept.inactive = ["retired", "inactive"].contains(property["valueCode"]?.stringValue ?? "")
+                    case let code?:
+                        if let value = property["valueString"]?.stringValue { concept.properties.append(.init(code, value)) }
                     default: break
                     }
                 }
@@ -77,7 +101,11 @@ public struct CodeSystemContent: Sendable {
         walk(resource["concept"]?.arrayValue ?? [], parent: nil)
         self.init(url: url, version: resource["version"]?.stringValue, name: resource["name"]?.stringValue ?? url,
                   title: resource["title"]?.stringValue ?? resource["name"]?.stringValue ?? url,
-                  content: resource["content"]?.stringValue ?? "complete", source: resource["description"]?.stringValue ?? "", concepts: flat)
+                  content: resource["content"]?.stringValue ?? "complete", source: resource["description"]?.stringValue ?? "", concepts: flat,
+                  propertyDefinitions: (resource["property"]?.arrayValue ?? []).compactMap { item in
+                      guard let item = item.objectValue, item["type"]?.stringValue == "string", let code = item["code"]?.stringValue else { return nil }
+                      return (code, item["description"]?.stringValue ?? "")
+                  })
     }
 
     /// The CodeSystem resource, concepts flat with a `parent` property (how large releases stay readable).
@@ -89,14 +117,21 @@ public struct CodeSystemContent: Sendable {
         members += [("name", .string(name)), ("title", .string(title)), ("status", .string("active")),
                     ("description", .string(source)), ("hierarchyMeaning", .string("is-a")),
                     ("content", .string(content)), ("count", .number(String(order.count)))]
-        if !children.isEmpty {
-            members.append(("property", .array([.object(JSONObject([("code", .string("parent")), ("type", .string("code"))]))])))
+        var declared: [JSONValue] = []
+        if !children.isEmpty { declared.append(.object(JSONObject([("code", .string("parent")), ("type", .string("code"))]))) }
+        if concepts.values.contains(where: \.inactive) { declared.append(.object(JSONObject([("code", .string("inactive")), ("type", .string("boolean"))]))) }
+        for definition in propertyDefinitions {
+            declared.append(.object(JSONObject([("code", .string(definition.code)), ("description", .string(definition.description)), ("type", .string("string"))])))
         }
+        if !declared.isEmpty { members.append(("property", .array(declared))) }
         members.append(("concept", .array(order.compactMap { concepts[$0] }.map { concept in
             var item: [(key: String, value: JSONValue)] = [("code", .string(concept.code)), ("display", .string(concept.display))]
             var properties: [JSONValue] = []
             if let parent = concept.parent { properties.append(.object(JSONObject([("code", .string("parent")), ("valueCode", .string(parent))]))) }
             if concept.inactive { properties.append(.object(JSONObject([("code", .string("inactive")), ("valueBoolean", .bool(true))]))) }
+            for property in concept.properties {
+                properties.append(.object(JSONObject([("code", .string(property.code)), ("valueString", .string(property.value))])))
+            }
             if !properties.isEmpty { item.append(("property", .array(properties))) }
             return .object(JSONObject(item))
         })))

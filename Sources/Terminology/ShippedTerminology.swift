@@ -22,7 +22,8 @@ public enum KarnaValueSets {
         return [
             ValueSetDefinition(url: diagnoses, name: "Diagnoser", title: "Diagnoser (ICD-10-SE)", include: [all(KnownSystems.icd10SE)]),
             ValueSetDefinition(url: procedures, name: "Atgarder", title: "Åtgärder (KVÅ)", include: [all(KnownSystems.kva)]),
-            ValueSetDefinition(url: medicines, name: "Lakemedel", title: "Läkemedel (ATC)", include: [all(KnownSystems.atc)]),
+            ValueSetDefinition(url: medicines, name: "Lakemedel", title: "Läkemedel (ATC eller NPL-produkt)", include: [all(KnownSystems.atc), all(NPLCatalogue.system)]),
+            ValueSetDefinition(url: NPLCatalogue.valueSet, name: "Lakemedelsprodukter", title: "Läkemedelsprodukter (NPL)", include: [all(NPLCatalogue.system)]),
             ValueSetDefinition(url: laboratoryAnalyses, name: "Laboratorieanalyser", title: "Laboratorieanalyser (NPU)", include: [all(KnownSystems.npu)]),
             ValueSetDefinition(url: allergens, name: "Allergener", title: "Allergener (ATC och övriga ämnen)",
                                include: [all(KnownSystems.atc), all(allergenSystem)]),
@@ -51,8 +52,27 @@ enum ShippedTerminology {
                 preconditionFailure("the shipped code list \(file.name).tsv does not read: \(error)")
             }
         }
+        loadDrugCatalogueSample(into: service)
         for definition in KarnaValueSets.definitions { service.register(definition) }
         loadRequiredValueSets(into: service)
+    }
+
+    /// The synthetic NPL sample (`scripts/make-npl-sample.py`), the demo's drug catalogue until a region
+    /// imports Läkemedelsverket's export with `karna drugs import`.
+    static func loadDrugCatalogueSample(into service: TerminologyService) {
+        guard let folder = Bundle.module.url(forResource: "npl", withExtension: nil, subdirectory: "Shipped") else {
+            preconditionFailure("the NPL sample is missing from the Terminology bundle")
+        }
+        do {
+            let export = try NPLCatalogue.readFolder(folder)
+            var catalogue = try NPLCatalogue.apply(export, to: nil).catalogue
+            catalogue = CodeSystemContent(url: catalogue.url, version: "\(export.date) (syntetiskt exempel)", name: catalogue.name, title: catalogue.title,
+                                          content: "fragment", source: "Kärna's synthetic NPL sample (not a drug register), \(catalogue.source)",
+                                          concepts: catalogue.order.compactMap { catalogue.concepts[$0] }, propertyDefinitions: catalogue.propertyDefinitions)
+            service.register(catalogue)
+        } catch {
+            preconditionFailure("the NPL sample does not read: \(error)")
+        }
     }
 
     /// The value sets of R4's required bindings and their code systems, so `$expand` and `$validate-code`

@@ -47,7 +47,10 @@ public final class TerminologyService: Sendable {
 
         init(_ content: CodeSystemContent) {
             self.content = content
-            folded = content.concepts.mapValues { TerminologyService.fold("\($0.code) \($0.display)") }
+            // A product is found by its substance, ATC code or strength as well as by its name.
+            folded = content.concepts.mapValues { concept in
+                TerminologyService.fold(([concept.code, concept.display] + concept.properties.map(\.value)).joined(separator: " "))
+            }
         }
     }
 

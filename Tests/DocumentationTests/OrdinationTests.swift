@@ -1,9 +1,11 @@
 import Access
+import Documentation
 import FHIRCore
 import KarnaTesting
 import Medication
 import Store
 import StoreModel
+import Terminology
 import Testing
 
 /// A MedicationRequest from JSON text, with changes on top.
@@ -31,6 +33,41 @@ func ordination(patient: String = "p1", _ changes: [(String, JSONValue?)] = []) 
 
 @Suite("Ordinations: who may ordinate, what an ordination states, and how it ends")
 struct OrdinationTests {
+    /// A product from the drug catalogue (NPL-id) with its ATC code, as the ordination form writes it.
+    static func product(_ nplID: String, atc: String, text: String) -> (String, JSONValue?) {
+        ("medicationCodeableConcept", FHIR.object([
+            ("coding", .array([FHIR.object([("system", .string(NPLCatalogue.system)), ("code", .string(nplID))]),
+                               FHIR.object([("system", .string("http://www.whocc.no/atc")), ("code", .string(atc))])])),
+            ("text", .string(text))]))
+    }
+
+    @Test("a product withdrawn from the catalogue is not ordered anew; an ordination made before the withdrawal still stops", arguments: backends)
+    func withdrawnProducts(backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        try await ward.contact("doc", patient: "p1")
+        let doc = try await ward.session("doc")
+        // The demo catalogue's morfin tablet is sales-stopped.
+        #expect(await fails(.invalid, containing: "is inactive in Läkemedelskatalog (NPL)") {
+            _ = try await doc.commit(.create(try ordination([Self.product("19990101000123", atc: "N02AA01", text: "Morfin Kärna tablett 10 mg")]),
+                                             type: "MedicationRequest", id: "rx-morfin"))
+        })
+        let warfarin = Self.product("19990101000048", atc: "B01AA03", text: "Warfarin Kärna tablett 2,5 mg")
+        _ = try await doc.commit(.create(try ordination([warfarin]), type: "MedicationRequest", id: "rx-warfarin"))
+        // The next NPL delta stops warfarin's sales.
+        let terminology = ward.documentation.terminology
+        var export = NPLCatalogue.Export(kind: .delta, date: "2026-12-03", products: [])
+        let catalogue = try #require(terminology.codeSystem(NPLCatalogue.system))
+        let product = NPLCatalogue.Product(nplID: "19990101000048", name: "Warfarin Kärna", form: "tablett", strength: "2,5 mg", atc: "B01AA03",
+                                               substances: ["warfarinnatrium"], packages: [], withdrawn: true)
+        export.products = [product]
+        terminology.register(try NPLCatalogue.apply(export, to: catalogue).catalogue)
+        let stopped = try ordination([warfarin, ("status", .string("stopped")), ("statusReason", FHIR.object([("text", .string("Utgått ur sortimentet"))]))])
+        _ = try await doc.commit(.update(stopped, type: "MedicationRequest", id: "rx-warfarin"))
+        #expect(await fails(.invalid, containing: "is inactive") {
+            _ = try await doc.commit(.create(try ordination([warfarin]), type: "MedicationRequest", id: "rx-warfarin-2"))
+        })
+    }
+
     @Test("a doctor ordinates; a nurse and a patient may not; the chart shows the Swedish dosage text", arguments: backends)
     func rights(backend: StoreBackend) async throws {
         let ward = try await Ward.make(backend)

@@ -121,3 +121,49 @@ def test_known_interaction_pairs(server, ordinated, ordered, expected):
     cards = client.call(sign, patient, [draft(ordered, ordered)])
     interactions = [c["indicator"] for c in cards if c["source"].get("topic", {}).get("code") == "interaktion"]
     assert interactions == ([expected] if expected else []), cards
+
+
+def test_drug_catalogue_import_total_then_delta_and_type_ahead(server, tmp_path):
+    """`karna drugs import` reads the NPL export as published (a zip), then a delta folder; a second import
+    writes nothing; an older export is refused; the API's type-ahead offers no withdrawn product."""
+    import os
+    import pathlib
+    import subprocess
+    import zipfile
+
+    from conftest import KARNA
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    total_folder = repo / "Sources/Terminology/Shipped/npl/20261201_Total_NPL"
+    total = tmp_path / "20261201_Total_NPL.zip"
+    with zipfile.ZipFile(total, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(total_folder.rglob("*.xml")):
+            archive.write(file, file.relative_to(total_folder).as_posix())
+    env = dict(os.environ, KARNA_DATABASE_URL=server.database_url, KARNA_DEMO_CREDENTIALS=str(tmp_path / "creds.json"))
+
+    def drugs(*args):
+        return subprocess.run([KARNA, "drugs", *args], capture_output=True, text=True, env=env, cwd=server.folder, timeout=120)
+
+    first = drugs("import", str(total))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "20 added" in first.stdout and "19 orderable" in first.stdout
+    again = drugs("import", str(total))
+    assert again.returncode == 0 and "nothing written" in again.stdout, again.stdout + again.stderr
+    delta = drugs("import", str(repo / "Tests/TerminologyTests/Fixtures/npl/20261203_Delta_NPL"))
+    assert delta.returncode == 0 and "1 added, 1 changed, 1 no longer orderable" in delta.stdout, delta.stdout + delta.stderr
+    older = drugs("import", str(total))
+    assert older.returncode != 0 and "older" in (older.stdout + older.stderr)
+
+    headers = {"Authorization": "Bearer " + server.token}
+    stored = requests.get(f"{server.base}/CodeSystem/npl", headers=headers).json()
+    assert stored["version"] == "2026-12-03" and stored["count"] == 21
+    warfarin = next(c for c in stored["concept"] if c["code"] == "19990101000048")
+    assert {"code": "inactive", "valueBoolean": True} in warfarin["property"]
+    assert any(p["code"] == "atc" and p["valueString"] == "B01AA03" for p in warfarin["property"])
+
+    # The running server's catalogue (the shipped sample until a restart) answers type-ahead by substance.
+    expanded = requests.get(f"{server.base}/ValueSet/$expand", headers=headers, params={
+        "url": "https://karna.se/fhir/ValueSet/lakemedelsprodukter", "filter": "morfin"}).json()
+    assert [c["code"] for c in expanded["expansion"]["contains"]] == ["19990101000116"]
+    found = drugs("search", "parac")
+    assert found.returncode == 0 and "3 orderable products" in found.stdout, found.stdout + found.stderr

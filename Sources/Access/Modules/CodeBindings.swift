@@ -54,7 +54,10 @@ struct CodedValueRule: WriteRule {
 
     func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws {
         let type = resource.resourceType ?? "Resource"
-        if let problem = firstProblem(.object(resource), path: type) { throw FHIRError(.invalid, code: .codeInvalid, problem.message, expression: [problem.path]) }
+        // A code the record already held stays valid for it: an ordination of a product withdrawn since
+        // can still be stopped, a diagnosis coded in last year's release still corrected.
+        let held = current.flatMap { $0.isDeleted ? nil : Self.codings(.object($0.object)) } ?? []
+        if let problem = firstProblem(.object(resource), path: type, held: held) { throw FHIRError(.invalid, code: .codeInvalid, problem.message, expression: [problem.path]) }
         for binding in byType[type] ?? [] {
             for (index, coding) in (resource[binding.element]?.objectValue?["coding"]?.arrayValue ?? []).enumerated() {
                 guard let coding = coding.objectValue, let system = coding["system"]?.stringValue, let code = coding["code"]?.stringValue,
@@ -68,23 +71,38 @@ struct CodedValueRule: WriteRule {
         }
     }
 
-    private func firstProblem(_ value: JSONValue, path: String) -> (message: String, path: String)? {
+    private func firstProblem(_ value: JSONValue, path: String, held: Set<String>) -> (message: String, path: String)? {
         switch value {
         case .object(let object):
             if let system = object["system"]?.stringValue, let code = object["code"]?.stringValue, !bindings.ownSystems.contains(system),
-               let problem = codes.problem(system: system, code: code) {
+               !held.contains("\(system)|\(code)"), let problem = codes.problem(system: system, code: code) {
                 return ("\(path): \(problem)", path)
             }
             for (key, member) in object where key != "meta" && key != "text" {
-                if let found = firstProblem(member, path: "\(path).\(key)") { return found }
+                if let found = firstProblem(member, path: "\(path).\(key)", held: held) { return found }
             }
         case .array(let items):
             for (index, item) in items.enumerated() {
-                if let found = firstProblem(item, path: "\(path)[\(index)]") { return found }
+                if let found = firstProblem(item, path: "\(path)[\(index)]", held: held) { return found }
             }
         default:
             break
         }
         return nil
+    }
+
+    /// Every `system|code` pair in a record.
+    static func codings(_ value: JSONValue) -> Set<String> {
+        switch value {
+        case .object(let object):
+            var found: Set<String> = []
+            if let system = object["system"]?.stringValue, let code = object["code"]?.stringValue { found.insert("\(system)|\(code)") }
+            for (key, member) in object where key != "meta" && key != "text" { found.formUnion(codings(member)) }
+            return found
+        case .array(let items):
+            return items.reduce(into: []) { $0.formUnion(codings($1)) }
+        default:
+            return []
+        }
     }
 }
