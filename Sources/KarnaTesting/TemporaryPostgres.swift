@@ -47,7 +47,7 @@ public final class TemporaryPostgres: Sendable {
         directory = base
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         port = Self.freePort()
-        let options = "-p \(port) -k \(base) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        let options = "-p \(port) -k \(base) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500"
         self.options = options
         if runAsPostgresUser {
             // initdb refuses to run as root; the Debian package's postgres user owns the cluster instead.

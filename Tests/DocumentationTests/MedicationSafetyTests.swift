@@ -182,6 +182,62 @@ struct MedicationSafetyTests {
         #expect(try await service.call(hook(drafts: [draft("d2", atc: "C07AB02", name: "Metoprolol")]), session: doc).allSatisfy { $0.topic?.code != "njurfunktion" })
     }
 
+    /// A draft with a structured dose: `value` `unit` per dose, `perDay` times a day (nil: as needed).
+    static func dosed(_ id: String, atc: String, name: String, value: Double, unit: String, perDay: Int?, patient: String) -> JSONValue {
+        let timing = perDay.map { #""timing": {"repeat": {"frequency": \#($0), "period": 1, "periodUnit": "d"}}, "# } ?? #""asNeededBoolean": true, "#
+        return try! JSONParser.parse(#"""
+            {"resource": {"resourceType": "MedicationRequest", "id": "\#(id)", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/\#(patient)"},
+             "medicationCodeableConcept": {"coding": [{"system": "http://www.whocc.no/atc", "code": "\#(atc)"}], "text": "\#(name)"},
+             "dosageInstruction": [{\#(timing)"route": {"text": "Oralt"}, "doseAndRate": [{"doseQuantity": {"value": \#(value), "unit": "\#(unit)"}}]}]}}
+            """#)
+    }
+
+    @Test("a child's weight-based dose needs a current weight; a dose per kg or per kg and day outside the table's range is critical; an adult is not checked", arguments: backends)
+    func paediatricDoses(backend: StoreBackend) async throws {
+        let (ward, doc) = try await Self.ward(backend)
+        let born = SwedishTime.formatDay(SwedishTime.today - 6 * 366)
+        _ = try await ward.store.commit([.update(JSONObject([("resourceType", .string("Patient")), ("id", .string("barn")), ("active", .bool(true)),
+                                                            ("name", .array([.object(JSONObject([("family", .string("Ek")), ("given", .array([.string("Liten")]))]))])),
+                                                            ("birthDate", .string(born))]), type: "Patient", id: "barn")])
+        try await ward.contact("doc", patient: "barn")
+        let service = try Self.service()
+        func cards(_ value: Double, _ unit: String = "mg", perDay: Int? = 4, atc: String = "N02BE01", patient: String = "barn") async throws -> [DecisionCard] {
+            let drafts = [Self.dosed("d1", atc: atc, name: "Paracetamol", value: value, unit: unit, perDay: perDay, patient: patient)]
+            return try await service.call(hook(drafts: drafts, patient: patient), session: doc).filter { $0.topic?.code == "barndos" }
+        }
+        func weigh(_ id: String, kilograms: Double, daysAgo: Int) async throws {
+            _ = try await doc.commit(.create(try resource(#"""
+                {"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/barn"},
+                 "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                 "effectiveDateTime": "\#(SwedishTime.formatDay(SwedishTime.today - daysAgo))", "valueQuantity": {"value": \#(kilograms), "unit": "kg"}}
+                """#), type: "Observation", id: id))
+        }
+        let unweighed = try await cards(250)
+        #expect(unweighed.map(\.indicator) == [.critical])
+        #expect(unweighed.first?.summary == "Aktuell vikt saknas: Paracetamol doseras per kg till barn (6 år)")
+        #expect(unweighed.first?.sourceLabel.contains("Kärna syntetisk doseringstabell för barn, version 2026-12-06") == true)
+        try await weigh("old", kilograms: 18, daysAgo: 40)
+        #expect(try await cards(250).first?.summary.hasPrefix("Aktuell vikt saknas") == true, "a weight older than the table's 30 days is not current")
+        try await weigh("w1", kilograms: 20, daysAgo: 3)
+        #expect(try await cards(250).isEmpty, "12,5 mg/kg four times a day (50 mg/kg and day) is within the range")
+        let high = try await cards(500)
+        #expect(high.map(\.summary) == ["Dos per kg: Paracetamol 25 mg/kg per dos, utanför 10–15 mg/kg"])
+        #expect(high.first?.indicator == .critical)
+        #expect(high.first?.implicated == ["Observation/w1"])
+        #expect(try await cards(100).first?.summary == "Dos per kg: Paracetamol 5 mg/kg per dos, utanför 10–15 mg/kg")
+        #expect(try await cards(0.25, "g").isEmpty, "0,25 g is 250 mg")
+        let daily = try await cards(250, perDay: 8)
+        #expect(daily.map(\.summary) == ["Dygnsdos per kg: Paracetamol 100 mg/kg och dygn, över 75"])
+        #expect(try await cards(250, perDay: nil).isEmpty, "as needed: the dose per kg is checked, a day's amount is not known")
+        let counted = try await cards(1, "tablett")
+        #expect(counted.map(\.indicator) == [.warning])
+        #expect(counted.first?.summary == "Ej kontrollerat: dosen av Paracetamol kan inte räknas per kg")
+        // A drug without a children's range, and an adult, are not weight-checked.
+        #expect(try await cards(50, atc: "C07AB02").isEmpty)
+        #expect(try await cards(1000, patient: "p1").isEmpty)
+    }
+
     @Test("a check that fails or runs out of time says 'Kontroll ej utförd' while the others still answer; an uncoded drug is not passed", arguments: backends)
     func neverSilent(backend: StoreBackend) async throws {
         let (_, doc) = try await Self.ward(backend, ordinated: [("rx-warfarin", "B01AA03", "Waran")])

@@ -10,11 +10,14 @@ struct DraftOrder: Sendable {
     /// The ATC code (substance at level 5, or a group), when the order is coded.
     var atc: String?
     var name: String
+    /// The structured dosage (`dosageInstruction`), for the checks that compute with doses.
+    var dosages: [JSONObject]
 
     init(_ request: JSONObject) {
         id = request["id"]?.stringValue
         atc = request.code("medicationCodeableConcept", system: KnownSystems.atc)
         name = Display.concept(request["medicationCodeableConcept"])
+        dosages = (request["dosageInstruction"]?.arrayValue ?? []).compactMap(\.objectValue)
     }
 
     /// The drafts the hook names: all of `draftOrders`, or at order-select only the `selections`.
@@ -52,6 +55,7 @@ final class PatientRecord: Sendable {
     let rules: MedicationSafetyRules
     private let drugs: Task<[CurrentDrug], any Error>
     private let allergies: Task<[StoredResource], any Error>
+    private let patient: Task<StoredResource?, any Error>
 
     init(patientID: String, session: PatientDataSession, rules: MedicationSafetyRules) {
         self.patientID = patientID
@@ -68,6 +72,7 @@ final class PatientRecord: Sendable {
                                    name: Display.concept(object["medicationCodeableConcept"]))
             }
         }
+        patient = Task { try await session.read(type: "Patient", id: patientID) }
         allergies = Task {
             try await session.search(try SearchQuery.parse(type: "AllergyIntolerance", parameters: [("patient", "Patient/\(patientID)"), ("clinical-status", "active")],
                                                            strict: true), limit: 500).resources
@@ -76,6 +81,8 @@ final class PatientRecord: Sendable {
 
     func currentDrugs() async throws -> [CurrentDrug] { try await drugs.value }
     func activeAllergies() async throws -> [StoredResource] { try await allergies.value }
+    /// The patient's age in whole years, when the record has a birth date.
+    func age() async throws -> Int? { try await patient.value.flatMap { Display.age($0.object) } }
 
     /// The newest result with one of `codes` since `days` ago, if any.
     func latest(_ codes: [MedicationSafetyRules.Code], withinDays days: Int) async throws -> StoredResource? {
@@ -101,7 +108,7 @@ struct MedicationCheck: Sendable {
     var title: String
     var run: @Sendable (Input) async throws -> [DecisionCard]
 
-    static let all: [MedicationCheck] = [uncoded, interactions, allergy, duplicates, renal]
+    static let all: [MedicationCheck] = [uncoded, interactions, allergy, duplicates, renal, paediatric]
 
     static func source(_ name: String, _ version: String, _ notice: String?) -> String {
         "\(name), version \(version)" + (notice.map { " (\($0))" } ?? "")
@@ -233,5 +240,134 @@ struct MedicationCheck: Sendable {
                 overrideReasons: indicator == .info ? [] : MedicationSafetyService.reasons(input.rules), implicated: ["Observation/\(latest.id)"]))
         }
         return cards
+    }
+
+    /// Children's weight-based doses: a current weight is needed, and a dose per kg (per dose and per day)
+    /// outside the table's range is critical. A dose that cannot be computed per kg says so.
+    static let paediatric = MedicationCheck(title: "dosering till barn") { input in
+        let table = input.rules.paediatric
+        let concerned = input.drafts.compactMap { draft -> (DraftOrder, MedicationSafetyRules.PaediatricRule)? in
+            guard let atc = draft.atc, let rule = table.rules.filter({ atc.hasPrefix($0.atc) }).max(by: { $0.atc.count < $1.atc.count }) else { return nil }
+            return (draft, rule)
+        }
+        guard !concerned.isEmpty, let age = try await input.record.age(), age < table.childUnderYears else { return [] }
+        let label = source(table.name, table.version, table.notice)
+        let topic = (MedicationSafetyService.topicSystem, "barndos", "Dosering till barn")
+        let reasons = MedicationSafetyService.reasons(input.rules)
+        guard let weighed = try await input.record.latest(table.weight, withinDays: table.weightMaximumAgeDays),
+              let kilograms = WeightDose.kilograms(weighed.object["valueQuantity"]?.objectValue), kilograms > 0 else {
+            return concerned.map { draft, rule in
+                DecisionCard(summary: "Aktuell vikt saknas: \(draft.name) doseras per kg till barn (\(age) år)",
+                             detail: "Ingen kroppsvikt de senaste \(table.weightMaximumAgeDays) dagarna. Väg barnet och registrera vikten, eller ange varför dosen ändå är rätt. \(rule.text)",
+                             indicator: .critical, sourceLabel: label, topic: topic, overrideReasons: reasons)
+            }
+        }
+        let when = weighed.object["effectiveDateTime"]?.stringValue.map { String($0.prefix(10)) } ?? "okänt datum"
+        let weight = "vikt \(WeightDose.text(kilograms)) kg \(when)"
+        var cards: [DecisionCard] = []
+        for (draft, rule) in concerned {
+            guard let dose = WeightDose(draft.dosages, unit: rule.unit) else {
+                cards.append(DecisionCard(summary: "Ej kontrollerat: dosen av \(draft.name) kan inte räknas per kg",
+                                          detail: "Dosen anges inte strukturerat i \(rule.unit). Kontrollera dosen mot vikten (\(weight)) själv. \(rule.text)",
+                                          indicator: .warning, sourceLabel: label, topic: topic, overrideReasons: reasons,
+                                          implicated: ["Observation/\(weighed.id)"]))
+                continue
+            }
+            let perDose = dose.largestDose / kilograms
+            if perDose > rule.maxPerKg || dose.smallestDose / kilograms < rule.minPerKg {
+                let range = "\(WeightDose.text(rule.minPerKg))–\(WeightDose.text(rule.maxPerKg)) \(rule.unit)/kg"
+                let shown = perDose > rule.maxPerKg ? perDose : dose.smallestDose / kilograms
+                cards.append(DecisionCard(
+                    summary: "Dos per kg: \(draft.name) \(WeightDose.text(shown)) \(rule.unit)/kg per dos, utanför \(range)",
+                    detail: "\(rule.text) Ordinerat \(WeightDose.text(perDose > rule.maxPerKg ? dose.largestDose : dose.smallestDose)) \(rule.unit) vid \(weight).",
+                    indicator: .critical, sourceLabel: label, topic: topic, overrideReasons: reasons, implicated: ["Observation/\(weighed.id)"]))
+            } else if let limit = rule.maxPerKgPerDay, let daily = dose.dailyAmount, daily / kilograms > limit {
+                cards.append(DecisionCard(
+                    summary: "Dygnsdos per kg: \(draft.name) \(WeightDose.text(daily / kilograms)) \(rule.unit)/kg och dygn, över \(WeightDose.text(limit))",
+                    detail: "\(rule.text) Ordinerat \(WeightDose.text(daily)) \(rule.unit) per dygn vid \(weight).",
+                    indicator: .critical, sourceLabel: label, topic: topic, overrideReasons: reasons, implicated: ["Observation/\(weighed.id)"]))
+            }
+        }
+        return cards
+    }
+}
+
+/// The amounts of a structured dosage in one unit (mg or E): each dose, and the most given in a day.
+struct WeightDose {
+    var smallestDose: Double
+    var largestDose: Double
+    /// The largest day's amount over the dosage's steps (nil when a dose's frequency is not structured).
+    var dailyAmount: Double?
+
+    /// Nil when a dose is missing or in a unit that is not the rule's (a tablet count, millilitres).
+    init?(_ dosages: [JSONObject], unit: String) {
+        var doses: [Double] = []
+        var perStep: [Int: Double] = [:]
+        var daily = true
+        for dosage in dosages {
+            guard let quantity = dosage["doseAndRate"]?.arrayValue?.first?.objectValue?["doseQuantity"]?.objectValue,
+                  let amount = Self.amount(quantity, in: unit) else { return nil }
+            doses.append(amount)
+            if let times = Self.timesPerDay(dosage) {
+                perStep[dosage["sequence"]?.numberText.flatMap(Int.init) ?? 0, default: 0] += amount * times
+            } else {
+                daily = false
+            }
+        }
+        guard let smallest = doses.min(), let largest = doses.max() else { return nil }
+        smallestDose = smallest
+        largestDose = largest
+        dailyAmount = daily ? perStep.values.max() : nil
+    }
+
+    /// A quantity in the rule's unit: mg from g, mg or mikrog; E from E or IE.
+    static func amount(_ quantity: JSONObject, in unit: String) -> Double? {
+        guard let value = quantity["value"]?.numberText.flatMap(Double.init) else { return nil }
+        let given = (quantity["code"]?.stringValue ?? quantity["unit"]?.stringValue ?? "").lowercased()
+        switch (unit, given) {
+        case ("mg", "mg"): return value
+        case ("mg", "g"): return value * 1_000
+        case ("mg", "ug"), ("mg", "µg"), ("mg", "mikrog"), ("mg", "mcg"): return value / 1_000
+        case ("E", "e"), ("E", "ie"), ("E", "[iu]"), ("E", "iu"): return value
+        default: return nil
+        }
+    }
+
+    /// How many times a day one dosage line is given: its times of day, its `when` codes, or frequency per period.
+    static func timesPerDay(_ dosage: JSONObject) -> Double? {
+        if dosage["asNeededBoolean"]?.boolValue == true || dosage["asNeededCodeableConcept"] != nil { return nil }
+        guard let repeating = dosage["timing"]?.objectValue?["repeat"]?.objectValue else { return nil }
+        let clock = repeating["timeOfDay"]?.arrayValue?.count ?? 0
+        let named = repeating["when"]?.arrayValue?.count ?? 0
+        if clock + named > 0 { return Double(clock + named) }
+        guard let period = repeating["period"]?.numberText.flatMap(Double.init), period > 0 else { return nil }
+        let frequency = repeating["frequency"]?.numberText.flatMap(Double.init) ?? 1
+        let days: Double
+        switch repeating["periodUnit"]?.stringValue {
+        case "h": days = period / 24
+        case "d": days = period
+        case "wk": days = period * 7
+        case "min": days = period / 1_440
+        default: return nil
+        }
+        return frequency / days
+    }
+
+    /// A weight in kg from kg or g.
+    static func kilograms(_ quantity: JSONObject?) -> Double? {
+        guard let quantity, let value = quantity["value"]?.numberText.flatMap(Double.init) else { return nil }
+        switch (quantity["code"]?.stringValue ?? quantity["unit"]?.stringValue ?? "kg").lowercased() {
+        case "kg": return value
+        case "g": return value / 1_000
+        default: return nil
+        }
+    }
+
+    /// "12,5": at most two decimals, Swedish decimal comma.
+    static func text(_ value: Double) -> String {
+        var text = String(format: "%.2f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text.replacingOccurrences(of: ".", with: ",")
     }
 }

@@ -50,6 +50,29 @@ public struct MedicationSafetyRules: Sendable, Decodable {
         public var rules: [RenalRule]
     }
 
+    /// A weight-based dose range for children: per kg per dose, and optionally per kg per day.
+    public struct PaediatricRule: Sendable, Decodable {
+        public var atc: String
+        /// The unit the range is in: mg (doses in g or mikrog are converted) or E.
+        public var unit: String
+        public var minPerKg: Double
+        public var maxPerKg: Double
+        public var maxPerKgPerDay: Double?
+        public var text: String
+    }
+
+    public struct PaediatricTable: Sendable, Decodable {
+        public var name: String
+        public var version: String
+        public var notice: String?
+        /// Below this age (whole years) the table applies.
+        public var childUnderYears: Int
+        /// How old the latest weight may be and still count as current.
+        public var weightMaximumAgeDays: Int
+        public var weight: [Code]
+        public var rules: [PaediatricRule]
+    }
+
     /// A drug (ATC code or group) whose every dose needs a second person's signature (dubbelkontroll).
     public struct HighRisk: Sendable, Decodable {
         public var atc: String
@@ -87,6 +110,7 @@ public struct MedicationSafetyRules: Sendable, Decodable {
     public var overrideReasons: [Code]
     public var interactions: InteractionTable
     public var renal: RenalTable
+    public var paediatric: PaediatricTable
 
     /// Where the shipped tables are (a region's own file starts as a copy of it).
     public static var shippedURL: URL? { Bundle.module.url(forResource: "lakemedelskontroll", withExtension: "json", subdirectory: "DecisionSupportData") }
@@ -151,6 +175,18 @@ public struct MedicationSafetyRules: Sendable, Decodable {
             throw RulesError(file: file, problem: "administration.highRisk[\(i)].atc must not be empty")
         }
         guard renal.maximumAgeDays > 0 else { throw RulesError(file: file, problem: "renal.maximumAgeDays must be above 0") }
+        guard (1...25).contains(paediatric.childUnderYears) else { throw RulesError(file: file, problem: "paediatric.childUnderYears must be 1–25") }
+        guard paediatric.weightMaximumAgeDays > 0 else { throw RulesError(file: file, problem: "paediatric.weightMaximumAgeDays must be above 0") }
+        guard !paediatric.weight.isEmpty else { throw RulesError(file: file, problem: "paediatric.weight must name at least one weight code") }
+        for (i, rule) in paediatric.rules.enumerated() {
+            guard ["mg", "E"].contains(rule.unit) else { throw RulesError(file: file, problem: "paediatric.rules[\(i)].unit must be mg or E") }
+            guard rule.minPerKg > 0, rule.maxPerKg >= rule.minPerKg else {
+                throw RulesError(file: file, problem: "paediatric.rules[\(i)]: minPerKg must be above 0 and maxPerKg at least minPerKg")
+            }
+            if let day = rule.maxPerKgPerDay, day < rule.maxPerKg {
+                throw RulesError(file: file, problem: "paediatric.rules[\(i)].maxPerKgPerDay must be at least maxPerKg")
+            }
+        }
     }
 
     /// "08:00" (or "08:00:00") as minutes after midnight.
