@@ -75,6 +75,17 @@ struct AdministrationRule: WriteRule {
             throw FHIRError(.invalid, code: .businessRule, "MedicationAdministration.effectiveDateTime \(text) is in the future: a dose is recorded when it is given",
                             expression: ["MedicationAdministration.effectiveDateTime"], text: "Administreringstiden kan inte ligga i framtiden.")
         }
+        // An infusion period's end: recorded when it happens, and not before it began.
+        if let endText = resource["effectivePeriod"]?.objectValue?["end"]?.stringValue {
+            guard let end = Instant.parse(endText), end >= instant else {
+                throw FHIRError(.invalid, code: .value, "MedicationAdministration.effectivePeriod.end \(endText) must be a time at or after the start \(text)",
+                                expression: ["MedicationAdministration.effectivePeriod.end"], text: "Sluttiden måste ligga efter starttiden.")
+            }
+            if end > Instant.now() + Int64(tolerance) * 1_000 {
+                throw FHIRError(.invalid, code: .businessRule, "MedicationAdministration.effectivePeriod.end \(endText) is in the future: an infusion is stopped when it stops",
+                                expression: ["MedicationAdministration.effectivePeriod.end"], text: "Sluttiden kan inte ligga i framtiden.")
+            }
+        }
     }
 
     /// Under which ordination: one that exists for the same patient, and is in force when the dose is prepared or given.

@@ -36,6 +36,8 @@ public enum DosageText {
         }
         if let speed = rate?["rateQuantity"]?.objectValue {
             words.append("med hastigheten \(number(speed["value"])) \(unit(speed, plural: false))")
+        } else if let range = rate?["rateRange"]?.objectValue, let low = range["low"]?.objectValue, let high = range["high"]?.objectValue {
+            words.append("med hastigheten \(number(low["value"]))–\(number(high["value"])) \(unit(high, plural: false))")
         }
         words += when(repeatRule)
         if let bounds = repeatRule["boundsDuration"]?.objectValue {

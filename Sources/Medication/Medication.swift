@@ -51,6 +51,14 @@ public struct Medication: ClinicalModule {
                    "Sign the stay's läkemedelsberättelse (the edited text), or with reason a statement that none is needed; discharge needs one of them"),
          .type("MedicationRequest", "unconfirmed-orders", post: false, "ordinator:id", module: name,
                "Verbal and telephone orders waiting for their ordinator's confirmation (default the caller's own assignment), each overdue after the configured time"),
+         .instance("MedicationRequest", "start-infusion", post: true, "rate:decimal", "time:dateTime", module: name,
+                   "Start an infusion under the active ordination at `rate` ml/h (within the ordination's rate or range), at `time` (default now); answers the running MedicationAdministration"),
+         .instance("MedicationAdministration", "change-infusion-rate", post: true, "rate:decimal", "time:dateTime", module: name,
+                   "Change a running infusion's rate: the running period ends and the next begins at `rate` ml/h, in one commit"),
+         .instance("MedicationAdministration", "stop-infusion", post: true, "time:dateTime", "reason:string", module: name,
+                   "Stop a running infusion (completed; stopped with `reason` when it ends early)"),
+         .instance("MedicationAdministration", "infusion", post: false, module: name,
+                   "An infusion's periods (start, end, rate, volume) and the volume given so far, in ml"),
          .instance("Organization", "ward-mar", post: false, "from:dateTime", "to:dateTime", module: name,
                    "The ward's MAR: the planned doses of every patient staying on the ward (default four hours back to eight ahead)")]
     }
@@ -88,6 +96,18 @@ public struct Medication: ClinicalModule {
             var text = call.input["text"] ?? ""
             if call.input["text"] == nil, reason == nil { text = try await MedicationStory.read(stay: stay, session: call.session).text }
             return .resource(try await MedicationStory.sign(stay: stay, text: text, noneNeededBecause: reason, session: call.session), status: 201)
+        case ("MedicationRequest", let requestID?, "start-infusion"):
+            try call.requirePost()
+            let started = try await Infusion.start(requestID: requestID, rate: try Self.rate(call.input), time: try call.input.instant("time"), session: call.session)
+            return .resource(started, status: 201)
+        case ("MedicationAdministration", let id?, "change-infusion-rate"):
+            try call.requirePost()
+            return .resource(try await Infusion.changeRate(id, rate: try Self.rate(call.input), time: try call.input.instant("time"), session: call.session), status: 201)
+        case ("MedicationAdministration", let id?, "stop-infusion"):
+            try call.requirePost()
+            return .resource(try await Infusion.stop(id, time: try call.input.instant("time"), reason: call.input["reason"], session: call.session))
+        case ("MedicationAdministration", let id?, "infusion"):
+            return .parameters(try await Infusion.read(id, session: call.session).parameters)
         case ("MedicationRequest", nil, "unconfirmed-orders"):
             guard let roleID = try call.input.id("ordinator") ?? call.session.principal.assignment?.id else {
                 throw FHIRError(.invalid, code: .required, "ordinator (a PractitionerRole id) is required for a caller without an assignment", expression: ["ordinator"])
@@ -102,6 +122,15 @@ public struct Medication: ClinicalModule {
         default:
             throw call.unsupported()
         }
+    }
+
+    /// An infusion rate in ml/h.
+    static func rate(_ input: OperationInput) throws -> Double {
+        let text = try input.required("rate").split(separator: ",").joined(separator: ".")
+        guard let rate = Double(text) else {
+            throw FHIRError(.invalid, code: .value, "rate must be a number of ml/h; got '\(text)'", expression: ["rate"])
+        }
+        return rate
     }
 
     /// An inpatient stay, read through the session.

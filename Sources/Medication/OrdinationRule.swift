@@ -166,7 +166,7 @@ struct OrdinationRule: WriteRule {
             if dosage["route"] == nil { throw missing("\(path).route", "the route of administration", "administrationssätt") }
             if structured {
                 let rate = dosage["doseAndRate"]?.arrayValue?.first?.objectValue
-                if rate?["doseQuantity"] == nil, rate?["doseRange"] == nil, rate?["rateQuantity"] == nil {
+                if rate?["doseQuantity"] == nil, rate?["doseRange"] == nil, rate?["rateQuantity"] == nil, rate?["rateRange"] == nil {
                     throw missing("\(path).doseAndRate", "a dose", "dos")
                 }
             }

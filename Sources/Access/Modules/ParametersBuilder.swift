@@ -23,6 +23,15 @@ public struct ParametersBuilder: Sendable {
         append(name, "valueInteger", .number(String(value)))
     }
 
+    /// A decimal with at most `places` decimals (trailing zeros dropped).
+    public mutating func add(_ name: String, decimal value: Double?, places: Int = 1) {
+        guard let value, value.isFinite else { return }
+        let factor = (0..<places).reduce(1.0) { product, _ in product * 10 }
+        let rounded = (value * factor).rounded() / factor
+        let text = rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
+        append(name, "valueDecimal", .number(text))
+    }
+
     public mutating func add(_ name: String, bool value: Bool) {
         append(name, "valueBoolean", .bool(value))
     }
