@@ -127,15 +127,26 @@ public enum DoseSchedule {
 
     /// The planned times of an ordination's scheduled dosages in [from, to), with the dose each gives.
     static func times(_ order: JSONObject, from: Int64, to: Int64, rules: MedicationSafetyRules.Administration) -> [(Int64, String)] {
+        plannedDoses(order, from: from, to: to, rules: rules).map { ($0.time, $0.text) }
+    }
+
+    /// The dose planned at exactly `time` under an ordination (its quantity), if one is.
+    static func plannedDose(_ order: JSONObject, at time: Int64, rules: MedicationSafetyRules.Administration) -> JSONObject? {
+        plannedDoses(order, from: time, to: time + 1, rules: rules).first?.quantity
+    }
+
+    static func plannedDoses(_ order: JSONObject, from: Int64, to: Int64, rules: MedicationSafetyRules.Administration)
+        -> [(time: Int64, text: String, quantity: JSONObject?)] {
         guard from < to else { return [] }
-        var result: [(Int64, String)] = []
+        var result: [(time: Int64, text: String, quantity: JSONObject?)] = []
         for dosage in (order["dosageInstruction"]?.arrayValue ?? []).compactMap(\.objectValue) {
             guard dosage["asNeededBoolean"]?.boolValue != true, dosage["asNeededCodeableConcept"] == nil,
                   let repeatRule = dosage["timing"]?.objectValue?["repeat"]?.objectValue else { continue }
             let bounds = repeatRule["boundsPeriod"]?.objectValue
             let start = bounds?["start"]?.stringValue.flatMap(instant) ?? Int64.min
             let end = bounds?["end"]?.stringValue.flatMap { endInstant($0) } ?? Int64.max
-            let dose = dosage["doseAndRate"]?.arrayValue?.first?.objectValue?["doseQuantity"]?.objectValue.map(DosageText.quantity) ?? ""
+            let quantity = dosage["doseAndRate"]?.arrayValue?.first?.objectValue?["doseQuantity"]?.objectValue
+            let dose = quantity.map(DosageText.quantity) ?? ""
             let minutes = clockTimes(repeatRule, rules: rules)
             if minutes.isEmpty, let hours = everyHours(repeatRule) {
                 // Every n hours from the start (or from the window's first 08:00 when the start has no time).
@@ -143,7 +154,7 @@ public enum DoseSchedule {
                 var time = start == Int64.min ? SwedishTime.instant(day: SwedishTime.day(of: from), minuteOfDay: 8 * 60) : start
                 if time < from { time += ((from - time + step - 1) / step) * step }
                 while time < to, time < end {
-                    result.append((time, dose))
+                    result.append((time, dose, quantity))
                     time += step
                 }
                 continue
@@ -151,7 +162,7 @@ public enum DoseSchedule {
             for day in SwedishTime.day(of: from)...SwedishTime.day(of: to) {
                 for minute in minutes {
                     let time = SwedishTime.instant(day: day, minuteOfDay: minute)
-                    if time >= from, time < to, time >= start, time < end { result.append((time, dose)) }
+                    if time >= from, time < to, time >= start, time < end { result.append((time, dose, quantity)) }
                 }
             }
         }

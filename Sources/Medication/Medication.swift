@@ -43,6 +43,8 @@ public struct Medication: ClinicalModule {
     public var operations: [OperationDescriptor] {
         [.instance("Patient", "medication-list", post: false, module: name,
                    "The läkemedelslista: one row per substance from ordinations, prescriptions, dose dispensing and the patient's own report, each source with reason, ordinator, start and planned end; and whether a läkemedelsgenomgång is indicated"),
+         .instance("Patient", "record-medication-review", post: true, "assessment:string", "thorough:boolean", module: name,
+                   "Record a läkemedelsgenomgång (KVÅ XV015 enkel, XV016 fördjupad with thorough=true) over the current läkemedelslista: a Procedure naming each drug reviewed, with the assessment"),
          .instance("Patient", "mar", post: false, "from:dateTime", "to:dateTime", module: name,
                    "The patient's MAR: every planned dose from `from` to `to` (default today) with its state: given, not given, held, prepared, planned, due, late or missed"),
          .instance("Encounter", "medication-story", post: false, module: name,
@@ -66,7 +68,13 @@ public struct Medication: ClinicalModule {
     public func answer(_ call: OperationCall) async throws -> OperationAnswer {
         switch (call.resourceType, call.id, call.name) {
         case ("Patient", let patientID?, "medication-list"):
-            return .parameters(try await MedicationList.read(patientID: patientID, session: call.session).parameters)
+            return .parameters(try await MedicationList.read(patientID: patientID, session: call.session,
+                                                             reviewValidDays: try safetyRules.get().administration.medicationReviewValidDays).parameters)
+        case ("Patient", let patientID?, "record-medication-review"):
+            try call.requirePost()
+            let review = try await MedicationReview.record(patientID: patientID, thorough: try call.input.bool("thorough", default: false),
+                                                           assessment: call.input["assessment"] ?? "", session: call.session)
+            return .resource(review, status: 201)
         case ("Patient", let patientID?, "mar"):
             let today = SwedishTime.instant(day: SwedishTime.today, minuteOfDay: 0)
             let (from, to) = try Self.window(call.input, from: today, to: today + 86_400_000)

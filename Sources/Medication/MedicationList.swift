@@ -32,25 +32,40 @@ public struct MedicationList: Sendable {
     }
 
     public var rows: [Row]
-    /// Läkemedelsgenomgång (enkel) is due: 75 years or older with five or more drugs (Socialstyrelsen, HSLF-FS 2017:37).
+    /// Läkemedelsgenomgång (enkel) is due: 75 years or older with five or more drugs (Socialstyrelsen, HSLF-FS 2017:37),
+    /// and none recorded during the stay (or, without a stay, within the configured days).
     public var reviewIndicated: Bool
     public var age: Int?
+    /// The latest recorded läkemedelsgenomgång (a Procedure coded KVÅ XV015 or XV016), if any.
+    public var lastReview: MedicationReview.Recorded?
 
     /// The extension that marks an item as dose-dispensed (dosdispenserat).
     public static let doseDispensedExtension = "https://karna.se/fhir/StructureDefinition/dosdispenserad"
 
     /// The patient's list, read as one look at the chart (one audit record).
-    public static func read(patientID: String, session: PatientDataSession) async throws -> MedicationList {
+    public static func read(patientID: String, session: PatientDataSession, reviewValidDays: Int = 365) async throws -> MedicationList {
         let found = try await session.search(together: [
+            (try SearchQuery.parse(type: "Procedure", parameters: [("patient", "Patient/\(patientID)"), ("code", MedicationReview.codes),
+                                                                   ("_sort", "-date")], strict: true), 1),
+            (try SearchQuery.parse(type: "Encounter", parameters: [("patient", "Patient/\(patientID)"), ("status", "in-progress,onleave"),
+                                                                   ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true), 1),
             (try SearchQuery.parse(type: "Patient", parameters: [("_id", patientID)], strict: true), 1),
             (try SearchQuery.parse(type: "MedicationRequest", parameters: [("patient", "Patient/\(patientID)"), ("status", "active,on-hold"),
                                                                            ("intent", "order,original-order,instance-order")], strict: true), 500),
             (try SearchQuery.parse(type: "MedicationStatement", parameters: [("patient", "Patient/\(patientID)"), ("status", "active,intended")], strict: true), 500),
         ])
-        guard let patient = found[0].first else {
+        guard let patient = found[2].first else {
             throw FHIRError(.notFound, code: .notFound, "Patient/\(patientID) does not exist")
         }
-        return make(patient: patient.object, requests: found[1], statements: found[2])
+        var list = make(patient: patient.object, requests: found[3], statements: found[4])
+        if let review = found[0].first.map(MedicationReview.Recorded.init) {
+            list.lastReview = review
+            // A review answers the flag when made during the stay, or (without one) recently enough.
+            let since = found[1].first?.object["period"]?.objectValue?["start"]?.stringValue.flatMap(Instant.parse)
+                ?? Instant.now() - Int64(reviewValidDays) * 86_400_000
+            if let at = review.at.flatMap(Instant.parse), at >= since { list.reviewIndicated = false }
+        }
+        return list
     }
 
     /// The rows from the records, grouped by ATC substance (or by name when uncoded), sorted by name.
@@ -118,6 +133,14 @@ public struct MedicationList: Sendable {
         var out = ParametersBuilder()
         out.add("reviewIndicated", bool: reviewIndicated)
         if let age { out.add("age", int: age) }
+        if let lastReview {
+            var part = ParametersBuilder()
+            part.add("procedure", reference: lastReview.reference)
+            part.add("kind", lastReview.kind)
+            part.add("date", lastReview.at)
+            part.add("performer", lastReview.performer)
+            out.add("lastReview", part: part)
+        }
         for row in rows {
             var part = ParametersBuilder()
             part.add("substance", row.atc)

@@ -35,6 +35,12 @@ public struct MedicationWeb: WebModule {
         signed.post("patienter/:id/lakemedelsberattelse") { _, context in
             try await context.page { user in try await pages.signStory(patientID: try context.parameters.require("id"), user) }
         }
+        signed.post("patienter/:id/doser") { _, context in
+            try await context.page { user in try await pages.recordDose(patientID: try context.parameters.require("id"), user) }
+        }
+        signed.post("patienter/:id/lakemedelsgenomgang") { _, context in
+            try await context.page { user in try await pages.recordReview(patientID: try context.parameters.require("id"), user) }
+        }
         signed.get("lakemedel/avdelning") { _, context in
             try await context.page { user in try await pages.wardPage(user) }
         }
@@ -52,7 +58,7 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
 
     /// The patient's läkemedelslista and today's doses.
     func patientPage(patientID: String, _ user: User, notice: String? = nil, storyError: String? = nil, storyText: String? = nil,
-                     status: HTTPResponse.Status = .ok) async throws -> Response {
+                     doseError: String? = nil, reviewError: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "medication-list")
         let (shown, access) = try await header(patientID: patientID, session: session)
         guard let banner = shown else {
@@ -60,7 +66,7 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
         }
         let rules = try medication.administrationRules()
         let today = SwedishTime.instant(day: SwedishTime.today, minuteOfDay: 0)
-        async let list = MedicationList.read(patientID: patientID, session: session)
+        async let list = MedicationList.read(patientID: patientID, session: session, reviewValidDays: rules.medicationReviewValidDays)
         async let doses = DoseSchedule.read(patientIDs: [patientID], from: today, to: today + 86_400_000, session: session, rules: rules)
         let (medicines, day) = try await (list, doses)
         var context = layout(user, title: "Läkemedel – \(banner["name"] as? String ?? "")")
@@ -68,6 +74,12 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
         context["patientTabs"] = patientTabs(current: "lakemedel")
         context["banner"] = banner
         context["review"] = medicines.reviewIndicated
+        if medicines.reviewIndicated, user.principal.permissions.prescribe {
+            context["reviewForm"] = ["patientID": patientID, "formToken": user.formToken, "error": reviewError ?? ""] as [String: Any]
+        }
+        if let last = medicines.lastReview {
+            context["lastReview"] = ["kind": last.kind, "at": Display.time(last.at), "by": last.performer ?? ""] as [String: Any]
+        }
         let roleNames = try await personNames(medicines.rows.flatMap(\.sources).compactMap(\.ordinatorReference), session: session)
         // Each source a closed row of its own, carrying its drug's name (a row sees only its own values).
         context["rows"] = medicines.rows.flatMap { row in
@@ -77,7 +89,19 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
                  "start": Display.time(source.start), "end": Display.time(source.plannedEnd)]
             }
         }
-        context["doses"] = day.map(Self.dose)
+        // Each dose row carries what the nurse may do with it (a row sees only its own values).
+        let mayRecord = user.principal.kind == .practitioner && user.principal.permissions.mayWrite("MedicationAdministration")
+        context["doses"] = day.map { dose -> [String: Any] in
+            var row = Self.dose(dose)
+            guard mayRecord, dose.state != .held else { return row }
+            let open = dose.administration == nil && [.planned, .due, .late, .missed].contains(dose.state)
+            let prepared = dose.state == .prepared
+            row["actions"] = ["patientID": patientID, "formToken": user.formToken, "order": dose.order, "time": String(dose.time),
+                              "prepare": open && dose.highRisk, "verify": prepared && dose.highRisk, "give": (open && !dose.highRisk) || prepared,
+                              "notGiven": open || prepared, "key": "\(dose.order)-\(dose.time)"] as [String: Any]
+            return row
+        }
+        context["doseError"] = doseError ?? ""
         if let notice { context["notice"] = notice }
         // During a stay the doctor writes the läkemedelsberättelse here before discharge.
         if user.principal.permissions.prescribe, let stay = try await currentStay(patientID: patientID, session: session) {
@@ -126,6 +150,40 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
             return try await patientPage(patientID: patientID, user, storyError: Self.said(error), storyText: text, status: .badRequest)
         }
         return Self.redirect("/patienter/\(Self.encoded(patientID))/lakemedel?klar=" + Self.encoded("Läkemedelsberättelsen är signerad."))
+    }
+
+    /// Prepares, double-checks, gives or records not given a planned dose; a refusal is said above the doses.
+    func recordDose(patientID: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "record-dose")
+        guard let action = DoseRecording.Action(rawValue: user.form["action"] ?? ""), let order = user.form["order"], !order.isEmpty,
+              let time = (user.form["time"]).flatMap(Int64.init) else {
+            return try await patientPage(patientID: patientID, user, doseError: "Välj en dos och vad som ska göras med den.", status: .badRequest)
+        }
+        do {
+            _ = try await DoseRecording.record(action, orderID: order, plannedTime: time, reason: user.form["reason"], session: session,
+                                               rules: try medication.administrationRules())
+        } catch let error as FHIRError where error.category != .forbidden && error.category != .notFound {
+            return try await patientPage(patientID: patientID, user, doseError: Self.said(error), status: .badRequest)
+        }
+        let done = switch action {
+        case .prepare: "Dosen är iordningställd."
+        case .verify: "Dubbelkontrollen är signerad."
+        case .give: "Dosen är dokumenterad som given."
+        case .notGiven: "Dosen är dokumenterad som ej given."
+        }
+        return Self.redirect("/patienter/\(Self.encoded(patientID))/lakemedel?klar=" + Self.encoded(done))
+    }
+
+    /// Records a läkemedelsgenomgång with its assessment; an empty one is said at the form.
+    func recordReview(patientID: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "medication-review")
+        do {
+            _ = try await MedicationReview.record(patientID: patientID, thorough: user.form["fordjupad"] == "ja", assessment: user.form["assessment"] ?? "",
+                                                  session: session)
+        } catch let error as FHIRError where error.category != .forbidden && error.category != .notFound {
+            return try await patientPage(patientID: patientID, user, reviewError: Self.said(error), status: .badRequest)
+        }
+        return Self.redirect("/patienter/\(Self.encoded(patientID))/lakemedel?klar=" + Self.encoded("Läkemedelsgenomgången är dokumenterad."))
     }
 
     /// The ward's MAR: every inpatient's doses from four hours back to eight ahead, in time order.

@@ -75,5 +75,25 @@ struct MedicationListTests {
         try await ward.contact("doc", patient: "p2")
         let younger = try await MedicationList.read(patientID: "p2", session: doc).reviewIndicated
         #expect(!younger)
+
+        // Recorded as structured data by the doctor (a nurse may not; an empty assessment is refused), the flag clears.
+        try await ward.contact("nurse", patient: "p1")
+        let nurse = try await ward.session("nurse")
+        #expect(await fails(.forbidden, containing: "ordination rights") {
+            _ = try await MedicationReview.record(patientID: "p1", thorough: false, assessment: "Ok", session: nurse)
+        })
+        #expect(await fails(.invalid, containing: "assessment") {
+            _ = try await MedicationReview.record(patientID: "p1", thorough: false, assessment: "  ", session: doc)
+        })
+        let review = try await MedicationReview.record(patientID: "p1", thorough: false, assessment: "Eliquis och Alvedon: inga problem. Metoprolol minskas.", session: doc)
+        #expect(review.object.code("code", system: "urn:oid:1.2.752.116.1.3.2.1.4") == "XV015")
+        #expect(review.object["status"]?.stringValue == "completed")
+        let reviewed = (review.object["extension"]?.arrayValue ?? []).compactMap { $0.objectValue?["valueReference"]?.objectValue?["reference"]?.stringValue }
+        #expect(Set(reviewed) == Set((0..<4).map { "MedicationStatement/ms-\($0)" } + ["MedicationStatement/ms-5"]))
+        let after = try await MedicationList.read(patientID: "p1", session: doc)
+        #expect(!after.reviewIndicated)
+        #expect(after.lastReview?.kind == "enkel" && after.lastReview?.reference == "Procedure/\(review.id)")
+        // An old review (beyond the configured days, no stay) does not answer the flag.
+        #expect(try await MedicationList.read(patientID: "p1", session: doc, reviewValidDays: 0).reviewIndicated)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import KarnaServer
 import KarnaTesting
+import Store
 import StoreModel
 import Testing
 
@@ -62,6 +63,20 @@ struct MedicationPageTests {
             #expect(signed.status == 303)
             #expect(VisibleText.of(try await browser.send(.get, "/patienter/p1/lakemedel").html).contains("Läkemedelsberättelsen för vårdtiden är signerad."))
 
+            // Five drugs at 76: the doctor records the läkemedelsgenomgång on the tab; an empty assessment is said at the form.
+            for (id, atc, name) in [("ms2", "C07AB02", "Metoprolol"), ("ms3", "C08CA01", "Amlodipin"), ("ms4", "A10BA02", "Metformin")] {
+                try await Self.write(services, "MedicationStatement", #"{"resourceType":"MedicationStatement","id":"\#(id)","status":"active","subject":{"reference":"Patient/p1"},"informationSource":{"reference":"Patient/p1"},"medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"\#(atc)"}],"text":"\#(name)"}}"#)
+            }
+            let due = try await browser.send(.get, "/patienter/p1/lakemedel")
+            #expect(VisibleText.of(due.html).contains("Läkemedelsgenomgång är aktuell") && VisibleText.of(due.html).contains("Dokumentera läkemedelsgenomgång"))
+            let blank = try await browser.send(.post, "/patienter/p1/lakemedelsgenomgang", form: [("formToken", token), ("assessment", "")])
+            #expect(blank.status == 400 && VisibleText.of(blank.html).contains("Skriv bedömningen från läkemedelsgenomgången."))
+            let reviewed = try await browser.send(.post, "/patienter/p1/lakemedelsgenomgang", form: [("formToken", token), ("assessment", "Metoprolol sänks.")])
+            #expect(reviewed.status == 303)
+            let afterReview = VisibleText.of(try await browser.send(.get, try #require(reviewed.location)).html)
+            #expect(afterReview.contains("Läkemedelsgenomgången är dokumenterad.") && afterReview.contains("Senaste läkemedelsgenomgång (enkel)"))
+            #expect(!afterReview.contains("Läkemedelsgenomgång är aktuell"))
+
             let ward = try await browser.send(.get, "/lakemedel/avdelning")
             let wardText = VisibleText.of(ward.html)
             #expect(ward.status == 200)
@@ -69,6 +84,86 @@ struct MedicationPageTests {
 
             let startPage = VisibleText.of(try await browser.send(.get, "/start").html)
             #expect(startPage.contains("Muntliga ordinationer att bekräfta") && startPage.contains("Ibuprofen 400 mg") && startPage.contains("Telefonordination"), "\(startPage)")
+        }
+    }
+
+    /// Two nurses at the vårdcentral, "ssk1" and "ssk2", with accounts.
+    static func addNurses(_ services: KarnaServices) async throws {
+        let job = services.gateway.session(.job("web-tests"), action: "create")
+        let nurse = try #require(Position.defaults.first { $0.code == "sjukskoterska" })
+        for (id, name) in [("ssk1", "Sköterska Syren"), ("ssk2", "Sköterska Lind")] {
+            var role = Assignment.resource(id: "\(id)-role", practitionerID: id, unitID: "vc", purpose: .care, position: nurse)
+            role["practitioner"] = .object(JSONObject([("reference", .string("Practitioner/\(id)")), ("display", .string(name))]))
+            _ = try await job.commit([.update(JSONObject([("resourceType", .string("Practitioner")), ("id", .string(id))]), type: "Practitioner", id: id, ifMatch: nil),
+                                      .update(role, type: "PractitionerRole", id: "\(id)-role", ifMatch: nil)])
+            _ = try await services.accounts.create(username: id, kind: .practitioner, subjectID: id, displayName: name,
+                                                   password: WebAppTests.password, totpSecret: WebAppTests.secret)
+        }
+    }
+
+    /// The first dose row's form of an ordination: its planned time.
+    static func plannedTime(_ html: String, order: String) throws -> String {
+        let marker = try #require(html.range(of: "name=\"order\" value=\"\(order)\""))
+        let rest = html[marker.upperBound...]
+        let time = try #require(rest.range(of: "name=\"time\" value=\""))
+        return String(rest[time.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @Test("on the MAR a nurse gives a dose; a high-risk dose is prepared, double-checked by another nurse and then given; not given needs a reason", arguments: backends)
+    func recordingDoses(_ backend: StoreBackend) async throws {
+        try await WebAppTests.withApp(backend) { services, client in
+            try await Self.addNurses(services)
+            let start = SwedishTime.formatDay(SwedishTime.today - 1)
+            for (id, atc, name) in [("rx-para", "N02BE01", "Paracetamol 500 mg"), ("rx-ins", "A10AB01", "Insulin Kärna 100 E/ml")] {
+                try await Self.write(services, "MedicationRequest", #"""
+                    {"resourceType":"MedicationRequest","id":"\#(id)","status":"active","intent":"order",
+                     "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/medicationrequest-category","code":"inpatient"}]}],
+                     "medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"\#(atc)"}],"text":"\#(name)"},
+                     "subject":{"reference":"Patient/p1"},"requester":{"reference":"PractitionerRole/doc-role"},"reasonCode":[{"text":"Behandling"}],
+                     "dosageInstruction":[{"route":{"text":"Oralt"},"timing":{"repeat":{"frequency":6,"period":1,"periodUnit":"d","boundsPeriod":{"start":"\#(start)"}}},
+                       "doseAndRate":[{"doseQuantity":{"value":2,"unit":"tablett"}}]}]}
+                    """#)
+            }
+            var first = Browser(client: client)
+            _ = try await WebAppTests.logIn(&first, username: "ssk1")
+            let page = try await first.send(.get, "/patienter/p1/lakemedel")
+            #expect(page.status == 200)
+            let text = VisibleText.of(page.html)
+            #expect(text.contains("Åtgärd") && text.contains("Ge") && text.contains("Iordningställ") && text.contains("Ej given"), "\(text)")
+            let token = try #require(page.field("formToken"))
+            let paracetamol = try Self.plannedTime(page.html, order: "rx-para")
+            let insulin = try Self.plannedTime(page.html, order: "rx-ins")
+
+            // Not given without a reason is said at the doses, nothing written; with a reason it is recorded.
+            let noReason = try await first.send(.post, "/patienter/p1/doser", form: [("formToken", token), ("order", "rx-para"), ("time", paracetamol), ("action", "not-given"), ("reason", " ")])
+            #expect(noReason.status == 400 && VisibleText.of(noReason.html).contains("Ange varför dosen inte gavs."))
+            let given = try await first.send(.post, "/patienter/p1/doser", form: [("formToken", token), ("order", "rx-para"), ("time", paracetamol), ("action", "give")])
+            #expect(given.status == 303)
+            let after = VisibleText.of(try await first.send(.get, try #require(given.location)).html)
+            #expect(after.contains("Dosen är dokumenterad som given."))
+            let twice = try await first.send(.post, "/patienter/p1/doser", form: [("formToken", token), ("order", "rx-para"), ("time", paracetamol), ("action", "give")])
+            #expect(twice.status == 400 && VisibleText.of(twice.html).contains("Dosen är redan dokumenterad."))
+
+            // Insulin: giving it unchecked is refused; the preparer cannot check her own dose; the second nurse signs, then it is given.
+            let unchecked = try await first.send(.post, "/patienter/p1/doser", form: [("formToken", token), ("order", "rx-ins"), ("time", insulin), ("action", "give")])
+            #expect(unchecked.status == 400 && VisibleText.of(unchecked.html).contains("dubbelkontrollera"), "\(VisibleText.of(unchecked.html))")
+            #expect(try await first.send(.post, "/patienter/p1/doser", form: [("formToken", token), ("order", "rx-ins"), ("time", insulin), ("action", "prepare")]).status == 303)
+            let own = try await first.send(.post, "/patienter/p1/doser", form: [("formToken", token), ("order", "rx-ins"), ("time", insulin), ("action", "verify")])
+            #expect(own.status == 400 && VisibleText.of(own.html).contains("Dubbelkontrollen görs av en annan person"))
+            var second = Browser(client: client)
+            _ = try await WebAppTests.logIn(&second, username: "ssk2")
+            let secondPage = try await second.send(.get, "/patienter/p1/lakemedel")
+            #expect(VisibleText.of(secondPage.html).contains("Signera dubbelkontroll") && VisibleText.of(secondPage.html).contains("Iordningställd"))
+            let secondToken = try #require(secondPage.field("formToken"))
+            #expect(try await second.send(.post, "/patienter/p1/doser", form: [("formToken", secondToken), ("order", "rx-ins"), ("time", insulin), ("action", "verify")]).status == 303)
+            let done = try await first.send(.post, "/patienter/p1/doser", form: [("formToken", token), ("order", "rx-ins"), ("time", insulin), ("action", "give")])
+            #expect(done.status == 303)
+            let doses = try await services.store.searchResources(SearchQuery(type: "MedicationAdministration"), limit: 10)
+            let insulinDose = try #require(doses.first { $0.object["request"]?.objectValue?["reference"]?.stringValue == "MedicationRequest/rx-ins" })
+            #expect(insulinDose.object["status"]?.stringValue == "completed")
+            let performers = insulinDose.object["performer"]?.arrayValue?.compactMap { $0.objectValue?["actor"]?.objectValue?["reference"]?.stringValue } ?? []
+            #expect(performers == ["Practitioner/ssk1", "Practitioner/ssk2"])
+            #expect(insulinDose.object.extensionValue("https://karna.se/fhir/StructureDefinition/planerad-tid")?.stringValue.flatMap(Instant.parse).map(String.init) == insulin)
         }
     }
 }

@@ -157,7 +157,7 @@ struct WebAppTests {
             let before = try await services.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0
             var browser = Browser(client: client)
             for (method, path) in [(HTTPRequest.Method.get, "/start"), (.get, "/patienter?q=Ek"), (.get, "/patienter/p1"),
-                                   (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"), (.get, "/patienter/p1/lakemedel"), (.get, "/lakemedel/avdelning"), (.post, "/patienter/p1/lakemedelsberattelse"),
+                                   (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"), (.get, "/patienter/p1/lakemedel"), (.get, "/lakemedel/avdelning"), (.post, "/patienter/p1/lakemedelsberattelse"), (.post, "/patienter/p1/doser"), (.post, "/patienter/p1/lakemedelsgenomgang"),
                                    (.get, "/patienter/p1/anteckning/ny"), (.post, "/patienter/p1/anteckning"), (.post, "/anteckningar/n1/signera"),
                                    (.get, "/registrera"), (.post, "/registrera"), (.post, "/registrera/reservnummer"), (.post, "/utkast"), (.post, "/utkast/slang"), (.post, "/session/aktiv"), (.get, "/terminologi/diagnoser?q=hyp"), (.get, "/vantelista/ny"), (.post, "/vantelista"), (.post, "/loggranskning/beslut"), (.get, "/patienter/p1/vantelista/ny"), (.post, "/patienter/p1/vantelista"),
                                    (.get, "/tidbok"), (.post, "/tidbok/boka"), (.post, "/tidbok/skapa-tider"), (.post, "/tidbok/blockera"), (.post, "/tidbok/hav-blockering"), (.post, "/tidbok/a1/checka-in"), (.get, "/vantelista"),

@@ -458,3 +458,44 @@ def test_every_kind_of_page_passes_axe_core(server, browser):
     checked = set(browser.axe_checks.checked)
     assert {"/patienter/{id}/signaler", "/tidbok?vy=vecka", "/admin/befattningar", "/finns-inte", "/anteckningar/{id}", "/lakemedel/avdelning",
             "/patienter/{id}/lakemedel"} <= checked, checked
+
+
+def test_a_nurse_gives_a_dose_from_the_ward_mar(server, browser):
+    """The demo ward's nurse opens the ward's MAR, goes to a patient's Läkemedel tab by keyboard, and gives a
+    planned dose there; a dose of a high-risk drug offers only preparation until another nurse checks it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    ward = "hosp-1-ward-2"
+    patient, _ = seed(server, "Dosdotter", 606, with_contact=False)
+    client = SyncFHIRClient(server.base)
+    tag = {"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": ward}]}
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    client.resource("Encounter", status="in-progress", subject={"reference": f"Patient/{patient}"}, meta=tag,
+                    **{"class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}},
+                    period={"start": (now - datetime.timedelta(days=1)).isoformat()}, serviceProvider={"reference": f"Organization/{ward}"}).save()
+    for atc, name in [("N02BE01", "Paracetamol Kärna tablett 500 mg"), ("A10AB01", "Insulin Kärna 100 E/ml")]:
+        client.resource("MedicationRequest", status="active", intent="order", meta=tag, subject={"reference": f"Patient/{patient}"},
+                        category=[{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category", "code": "inpatient"}]}],
+                        medicationCodeableConcept={"coding": [{"system": "http://www.whocc.no/atc", "code": atc}], "text": name},
+                        reasonCode=[{"text": "Behandling"}], requester={"reference": "PractitionerRole/demo-lakare-uppdrag-2"},
+                        dosageInstruction=[{"route": {"text": "Oralt"}, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "dos"}}],
+                                            "timing": {"repeat": {"frequency": 6, "period": 1, "periodUnit": "d",
+                                                                  "boundsPeriod": {"start": (now - datetime.timedelta(days=1)).date().isoformat()}}}}]).save()
+    browser.delete_all_cookies()
+    log_in(browser, server, "sjukskoterska", "uppdrag-1")
+    browser.get(server.root + "/lakemedel/avdelning")
+    assert "Läkemedel på avdelningen" in browser.page_source
+    link = browser.find_element(By.CSS_SELECTOR, f"table a[href='/patienter/{patient}/lakemedel']")
+    link.send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "Dagens doser" in d.page_source, "the patient's Läkemedel tab")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#h-mar ~ table tbody tr")
+    assert rows, browser.page_source[-2000:]
+    # High-risk rows offer preparation, never giving straight away.
+    for row in rows:
+        if "Dubbelkontroll" in row.text and "Iordningställ" in row.text:
+            assert not row.find_elements(By.CSS_SELECTOR, "button[value=give]")
+    give = next(button for button in browser.find_elements(By.CSS_SELECTOR, "#h-mar ~ table button[value=give]"))
+    give.send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "Dosen är dokumenterad som given." in d.page_source, "the notice after giving the dose")
+    shot(browser, server, "mar-given")

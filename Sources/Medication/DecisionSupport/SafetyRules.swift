@@ -96,6 +96,9 @@ public struct MedicationSafetyRules: Sendable, Decodable {
         public var missedAfterMinutes: Int
         /// How long a verbal or telephone order may wait for its ordinator's confirmation before it alarms.
         public var verbalOrderConfirmMinutes: Int
+        /// How long a recorded läkemedelsgenomgång answers the flag when the patient has no stay (during a
+        /// stay, one recorded since its start does).
+        public var medicationReviewValidDays: Int
         public var highRisk: [HighRisk]
 
         /// The high-risk group a drug falls in, if any.
@@ -164,6 +167,9 @@ public struct MedicationSafetyRules: Sendable, Decodable {
         }
         for (count, times) in administration.frequencyTimes where Int(count) == nil || times.contains(where: { Self.minuteOfDay($0) == nil }) {
             throw RulesError(file: file, problem: "administration.frequencyTimes.\(count) must be a count of doses with clock times HH:MM")
+        }
+        guard administration.medicationReviewValidDays > 0 else {
+            throw RulesError(file: file, problem: "administration.medicationReviewValidDays must be above 0")
         }
         guard administration.verbalOrderConfirmMinutes > 0 else {
             throw RulesError(file: file, problem: "administration.verbalOrderConfirmMinutes must be above 0")
