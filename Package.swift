@@ -215,7 +215,7 @@ let package = Package(
         .target(
             name: "MedicationPages",
             dependencies: [
-                "FHIRCore", "StoreModel", "Access", "Medication", "WebApp",
+                "FHIRCore", "StoreModel", "Access", "Medication", "WebApp", "Terminology",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Templates")],

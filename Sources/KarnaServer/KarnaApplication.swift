@@ -76,7 +76,7 @@ public enum KarnaApplication {
         let medication = Medication(safetyRules: medicationRules.map { .success($0) })
         let modules: [any ClinicalModule] = [administration, documentation, medication, Results()]
         // Their pages in the web app (a module without pages has none here).
-        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication)]
+        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),

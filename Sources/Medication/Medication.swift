@@ -184,6 +184,11 @@ public struct Medication: ClinicalModule {
         try safetyRules.get().administration
     }
 
+    /// The reasons a user may give for going on despite a card, from the läkemedelskontroll tables.
+    public func overrideReasons() throws -> [MedicationSafetyRules.Code] {
+        try safetyRules.get().overrideReasons
+    }
+
     /// Läkemedelskontroll when a drug is chosen and again before the order is signed.
     public var decisionSupport: [any DecisionSupportService] {
         [MedicationSafetyService(hook: "order-select", rules: safetyRules), MedicationSafetyService(hook: "order-sign", rules: safetyRules)]

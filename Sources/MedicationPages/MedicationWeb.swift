@@ -5,15 +5,19 @@ public import Hummingbird
 public import Medication
 import StoreModel
 public import WebApp
+public import Terminology
 
 /// The medication module's pages as the web app takes them: the patient's Läkemedel tab (the
 /// läkemedelslista and today's MAR), the ward's MAR for nurses, and on an ordinator's start page the
 /// verbal orders waiting for confirmation, overdue ones first in alarm.
 public struct MedicationWeb: WebModule {
     let medication: Medication
+    /// The drug catalogue (NPL) the ordination form picks products from.
+    let terminology: TerminologyService
 
-    public init(_ medication: Medication) {
+    public init(_ medication: Medication, terminology: TerminologyService) {
         self.medication = medication
+        self.terminology = terminology
     }
 
     public var name: String { "MedicationPages" }
@@ -27,6 +31,16 @@ public struct MedicationWeb: WebModule {
 
     public func register<Context: RequestContext>(on signed: RouterGroup<SignedInContext<Context>>, app: WebApp<Context>) {
         let pages = MedicationPages(app: app, medication: medication)
+        let form = OrdinationForm(app: app, medication: medication, terminology: terminology)
+        signed.get("patienter/:id/ordination/ny") { _, context in
+            try await context.page { user in try await form.page(patientID: try context.parameters.require("id"), user) }
+        }
+        signed.post("patienter/:id/ordination") { _, context in
+            try await context.page { user in try await form.submit(patientID: try context.parameters.require("id"), user) }
+        }
+        signed.get("lakemedel/produkter") { request, context in
+            try await context.page { _ in try form.products(MedicationPages<Context>.query(request)["q"] ?? "") }
+        }
         signed.get("patienter/:id/lakemedel") { request, context in
             try await context.page { user in
                 try await pages.patientPage(patientID: try context.parameters.require("id"), user, notice: MedicationPages<Context>.query(request)["klar"])
@@ -74,6 +88,7 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
         context["patientTabs"] = patientTabs(current: "lakemedel")
         context["banner"] = banner
         context["review"] = medicines.reviewIndicated
+        if user.principal.permissions.prescribe { context["newOrder"] = "/patienter/\(Self.encoded(patientID))/ordination/ny" }
         if medicines.reviewIndicated, user.principal.permissions.prescribe {
             context["reviewForm"] = ["patientID": patientID, "formToken": user.formToken, "error": reviewError ?? ""] as [String: Any]
         }

@@ -167,3 +167,63 @@ struct MedicationPageTests {
         }
     }
 }
+
+extension MedicationPageTests {
+    @Test("the ordination form offers catalogue products by type-ahead, says what is missing at the field, shows the cards when checking, and signs only after a reason for a critical card", arguments: backends)
+    func ordinationForm(_ backend: StoreBackend) async throws {
+        try await WebAppTests.withApp(backend) { services, client in
+            // Warfarin is already ordinated: ibuprofen is a class D interaction (critical).
+            try await Self.write(services, "MedicationRequest", #"""
+                {"resourceType":"MedicationRequest","id":"rx-waran","status":"active","intent":"order",
+                 "medicationCodeableConcept":{"coding":[{"system":"http://www.whocc.no/atc","code":"B01AA03"}],"text":"Waran"},
+                 "subject":{"reference":"Patient/p1"},"requester":{"reference":"PractitionerRole/doc-role"},"reasonCode":[{"text":"Förmaksflimmer"}],
+                 "dosageInstruction":[{"route":{"text":"Oralt"},"timing":{"repeat":{"when":["EVE"],"boundsPeriod":{"start":"2026-11-01"}}},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"tablett"}}]}]}
+                """#)
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            let tab = try await browser.send(.get, "/patienter/p1/lakemedel")
+            #expect(VisibleText.of(tab.html).contains("Ny ordination"))
+            let suggestions = try await browser.send(.get, "/lakemedel/produkter?q=ibupro")
+            #expect(suggestions.html.contains("19990101000031") && suggestions.html.contains("Ibuprofen Kärna filmdragerad tablett 400 mg"))
+            #expect(!(try await browser.send(.get, "/lakemedel/produkter?q=morfin%20tabl")).html.contains("19990101000123"), "a withdrawn product is never offered")
+            let form = try await browser.send(.get, "/patienter/p1/ordination/ny")
+            #expect(form.status == 200 && VisibleText.of(form.html).contains("Ny ordination"))
+            let token = try #require(form.field("formToken"))
+            let draftID = try #require(form.field("draftID"))
+            var fields: [(String, String)] = [("formToken", token), ("draftID", draftID), ("product", "19990101000031 Ibuprofen Kärna filmdragerad tablett 400 mg"),
+                                              ("dose", "1"), ("unit", "tablett"), ("route", "Oralt"), ("when_MORN", "ja"), ("start", SwedishTime.formatDay(SwedishTime.today)),
+                                              ("reason", "Smärta")]
+            let incomplete = try await browser.send(.post, "/patienter/p1/ordination", form: fields.filter { $0.0 != "reason" && $0.0 != "when_MORN" } + [("action", "signera")])
+            let said = VisibleText.of(incomplete.html)
+            #expect(incomplete.status == 400 && said.contains("Ange ordinationsorsak.") && said.contains("Välj minst en tid, eller vid behov."), "\(said)")
+            let withdrawn = try await browser.send(.post, "/patienter/p1/ordination", form: fields.map { $0.0 == "product" ? ("product", "19990101000123") : $0 } + [("action", "kontrollera")])
+            #expect(withdrawn.status == 400 && VisibleText.of(withdrawn.html).contains("kan inte ordineras"))
+            // Checking shows the cards and writes nothing.
+            let checked = try await browser.send(.post, "/patienter/p1/ordination", form: fields + [("action", "kontrollera")])
+            #expect(checked.status == 200 && VisibleText.of(checked.html).contains("Allvarlig varning Interaktion D"), "\(VisibleText.of(checked.html))")
+            // Signing shows them again for a decision; without a reason for the critical card nothing is written.
+            let first = try await browser.send(.post, "/patienter/p1/ordination", form: fields + [("action", "signera")])
+            #expect(first.status == 200 && VisibleText.of(first.html).contains("Ta ställning till dem och signera igen"))
+            let fingerprint = try #require(first.field("fingerprint"))
+            let cards = try #require(first.field("cards"))
+            #expect(!cards.isEmpty)
+            fields += [("fingerprint", fingerprint), ("cards", cards)]
+            let noReason = try await browser.send(.post, "/patienter/p1/ordination", form: fields + [("action", "signera")])
+            #expect(noReason.status == 400 && VisibleText.of(noReason.html).contains("Ange orsak för varje allvarlig varning"))
+            #expect(try await services.store.read(type: "MedicationRequest", id: draftID) == nil)
+            let reasons = cards.split(separator: ",").map { ("reason-\($0)", "nytta-overvager") }
+            let signed = try await browser.send(.post, "/patienter/p1/ordination", form: fields + reasons + [("action", "signera")])
+            #expect(signed.status == 303, "\(VisibleText.of(signed.html))")
+            let order = try #require(try await services.store.read(type: "MedicationRequest", id: draftID)).object
+            #expect(order["status"]?.stringValue == "active")
+            #expect(order.code("medicationCodeableConcept", system: "http://www.whocc.no/atc") == "M01AE01")
+            #expect(order.code("medicationCodeableConcept", system: "http://electronichealth.se/fhir/NamingSystem/nplid") == "19990101000031")
+            for card in cards.split(separator: ",") {
+                let issue = try #require(try await services.store.read(type: "DetectedIssue", id: String(card))).object
+                #expect(issue["status"]?.stringValue == "final")
+                #expect(issue["mitigation"]?.arrayValue?.first?.objectValue?["action"]?.objectValue?["text"]?.stringValue?.hasPrefix("Åsidosatt: Nyttan överväger risken") == true)
+            }
+            #expect(VisibleText.of(try await browser.send(.get, try #require(signed.location)).html).contains("Ordinationen är signerad."))
+        }
+    }
+}

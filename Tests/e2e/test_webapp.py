@@ -499,3 +499,47 @@ def test_a_nurse_gives_a_dose_from_the_ward_mar(server, browser):
     give.send_keys(Keys.ENTER)
     wait_for(browser, lambda d: "Dosen är dokumenterad som given." in d.page_source, "the notice after giving the dose")
     shot(browser, server, "mar-given")
+
+
+def test_a_doctor_ordinates_with_type_ahead_and_sees_the_cards_before_signing(server, browser):
+    """The doctor picks a product from the catalogue by typing, checks it, meets the interaction card with the
+    patient's warfarin, gives a reason and signs; the ordination is on the läkemedelslista."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    patient, _ = seed(server, "Ordinatör", 707, with_contact=True)
+    client = SyncFHIRClient(server.base)
+    client.resource("MedicationRequest", status="active", intent="order", subject={"reference": f"Patient/{patient}"},
+                    meta={"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": UNIT}]},
+                    medicationCodeableConcept={"coding": [{"system": "http://www.whocc.no/atc", "code": "B01AA03"}], "text": "Waran"},
+                    reasonCode=[{"text": "Förmaksflimmer"}], requester={"reference": "PractitionerRole/demo-lakare-uppdrag-1"},
+                    dosageInstruction=[{"route": {"text": "Oralt"}, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablett"}}],
+                                        "timing": {"repeat": {"when": ["EVE"], "boundsPeriod": {"start": "2026-11-01"}}}}]).save()
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-1")
+    browser.get(f"{server.root}/patienter/{patient}/lakemedel")
+    browser.find_element(By.LINK_TEXT, "Ny ordination").click()
+    wait_for(browser, lambda d: d.title.startswith("Ny ordination"), "the ordination form")
+    browser.find_element(By.ID, "product").send_keys("ibupro")
+
+    def offered(d):
+        return d.execute_script("return Array.from(document.querySelectorAll('#product-list option')).map(function (o) { return o.value; })")
+    wait_for(browser, lambda d: any(value.startswith("19990101000031") for value in offered(d)), "the catalogue's suggestions")
+    product = browser.find_element(By.ID, "product")
+    product.clear()
+    product.send_keys(next(value for value in offered(browser) if value.startswith("19990101000031")))
+    browser.find_element(By.ID, "dose").send_keys("1")
+    browser.find_element(By.ID, "unit").send_keys("tablett")
+    Select(browser.find_element(By.ID, "route")).select_by_visible_text("Oralt")
+    browser.find_element(By.CSS_SELECTOR, "input[name=when_MORN]").click()
+    browser.find_element(By.ID, "reason").send_keys("Ledvärk")
+    browser.find_element(By.CSS_SELECTOR, "button[value=kontrollera]").click()
+    wait_for(browser, lambda d: "Interaktion D" in d.page_source, "the interaction card at selection")
+    shot(browser, server, "ordination-cards")
+    browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
+    wait_for(browser, lambda d: "Ta ställning till dem" in d.page_source, "the cards to decide at signing")
+    select = next(s for s in browser.find_elements(By.CSS_SELECTOR, "select[id^=reason-]"))
+    Select(select).select_by_index(1)
+    browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
+    wait_for(browser, lambda d: "Ordinationen är signerad." in d.page_source, "the signed ordination")
+    assert "Ibuprofen Kärna" in browser.page_source

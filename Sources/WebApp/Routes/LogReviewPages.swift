@@ -261,7 +261,7 @@ enum AuditActions {
         "draft-read": "Läste sitt utkast", "draft-discard": "Slängde utkast", "log-review": "Loggranskning", "audit-read": "Läste loggen",
         "review-decision": "Beslut i loggranskning", "authenticate": "Inloggning nekades", "login": "Loggade in", "password-change": "Bytte lösenord",
         "create-account": "Skapade konto", "configure-position": "Ändrade befattning", "administration": "Administration", "notify": "Skickade meddelande",
-        "decision-support": "Beslutsstöd (läkemedelskontroll)", "medication-list": "Läste läkemedelslistan", "ward-mar": "Öppnade avdelningens läkemedel", "sign-medication-story": "Signerade läkemedelsberättelse", "record-dose": "Dokumenterade läkemedelsdos", "medication-review": "Dokumenterade läkemedelsgenomgång", "import": "Importerade", "terminology-import": "Importerade kodverk", "bootstrap": "Första start", "demo-documentation": "Demojournal skrevs", "demo-medication": "Demoläkemedel skrevs",
+        "decision-support": "Beslutsstöd (läkemedelskontroll)", "medication-list": "Läste läkemedelslistan", "ward-mar": "Öppnade avdelningens läkemedel", "sign-medication-story": "Signerade läkemedelsberättelse", "record-dose": "Dokumenterade läkemedelsdos", "medication-review": "Dokumenterade läkemedelsgenomgång", "ordination-form": "Ordinerade läkemedel", "import": "Importerade", "terminology-import": "Importerade kodverk", "bootstrap": "Första start", "demo-documentation": "Demojournal skrevs", "demo-medication": "Demoläkemedel skrevs",
     ]
 }
 
