@@ -567,7 +567,8 @@ def main():
     parser.add_argument("--credentials", help="the demo-credentials.json that `karna seed` wrote for that database")
     parser.add_argument("--heaviest", default="pat-1", help="the heaviest patient `karna seed` named for that database")
     parser.add_argument("--cpu", action="store_true", help="with --database-url: each page's CPU per request (server and PostgreSQL) over sequential requests, instead of latency under load")
-    parser.add_argument("--only", help="with --database-url: measure only the kinds whose 'search …'/'page …' name contains one of these comma-separated words")
+    parser.add_argument("--only", help="measure only the kinds whose 'search …'/'page …'/'hook …' name contains one of these comma-separated words "
+                        "(seeding: also skips Synthea, reads, CRUD and paging, and prints one table of both backends instead of the report)")
     args = parser.parse_args()
     if args.database_url:
         return measure_existing(args)
@@ -586,6 +587,9 @@ def main():
     dbs = Databases(work)
     results = {}
     started = time.time()
+
+    def wanted(what, kind):
+        return not args.only or any(part in "%s %s" % (what, kind) for part in args.only.split(","))
     try:
         read_lua = None
         for backend in backends:
@@ -595,7 +599,7 @@ def main():
             m = re.search(r"(\d+) rows/s, ([\d.]+) MB/s", raw)
             r["raw_rows"], r["raw_mb"] = int(m.group(1)), float(m.group(2))
             print("  raw inserts: %d rows/s" % r["raw_rows"], flush=True)
-            if os.path.isdir(args.synthea) and not args.smoke:
+            if os.path.isdir(args.synthea) and not args.smoke and not args.only:
                 out = run([KARNA, "import", args.synthea, "--database-url", dbs.fresh(backend)])
                 r["synthea"] = last_rate(out)
                 print("  synthea import: %d resources/s" % r["synthea"], flush=True)
@@ -614,6 +618,7 @@ def main():
                     if size == sizes[0]:
                         health = lua(work, "health.lua", "request = function() return wrk.format('GET', '/health') end\n" + LATENCY_DONE)
                         r["ceiling"] = wrk(server.base, args.seconds, health)
+                    if size == sizes[0] and not args.only:
                         ids = [e["resource"]["resourceType"] + "/" + e["resource"]["id"] for t in ["Patient", "Observation"]
                                for e in get_json(server.base + "/fhir/%s?_count=1000&_total=none&_elements=id" % t).get("entry", [])]
                         with open(os.path.join(work, "ids.txt"), "w") as f:
@@ -624,17 +629,29 @@ def main():
                         r["crud"] = wrk(server.base, args.seconds, crud_lua, connections=4, threads=4)
                         print("  ceiling %.0f req/s, read %.0f req/s, CRUD %.0f req/s" % (r["ceiling"]["rate"], r["read"]["rate"], r["crud"]["rate"]), flush=True)
                     for kind, path in search_urls(server.base, work, heaviest.group(1)).items():
+                        if not wanted("search", kind):
+                            continue
                         script = lua(work, "search.lua", URLS_LUA.replace("@FILE@", path))
                         r["search"].setdefault(kind, {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
                         s = r["search"][kind][size]
                         print("  %s at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s)" % (kind, size, s["p50"], s["p95"], s["p99"], s["rate"]), flush=True)
-                    walk = page_through(server.base, SORTED_SEARCHES["Observations by date"].replace("_count=50", "_count=500"))
-                    r.setdefault("paging", {})[size] = walk
-                    print("  paged through %d matches in %d pages (%s): first %.0f ms, median %.0f ms, last %.0f ms" % (
-                        walk["matches"], walk["pages"], "complete" if walk["complete"] else "stopped", walk["first"],
-                        sorted(walk["times"])[len(walk["times"]) // 2], walk["times"][-1]), flush=True)
+                    if wanted("hook", "order-sign, heaviest patient"):
+                        script = lua(work, "hook.lua", HOOK_LUA.replace("@PATIENT@", heaviest.group(1)))
+                        wrk(server.base, 2, script, connections=2, threads=2)
+                        r.setdefault("hook", {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
+                        s = r["hook"][size]
+                        print("  hook order-sign at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s, %d errors)" % (size, s["p50"], s["p95"], s["p99"], s["rate"], s["errors"]),
+                              flush=True)
+                    if not args.only:
+                        walk = page_through(server.base, SORTED_SEARCHES["Observations by date"].replace("_count=50", "_count=500"))
+                        r.setdefault("paging", {})[size] = walk
+                        print("  paged through %d matches in %d pages (%s): first %.0f ms, median %.0f ms, last %.0f ms" % (
+                            walk["matches"], walk["pages"], "complete" if walk["complete"] else "stopped", walk["first"],
+                            sorted(walk["times"])[len(walk["times"]) // 2], walk["times"][-1]), flush=True)
                     cookies = {login: web_login(server.base, *PAGE_LOGINS[login]) for login in PAGE_LOGINS}
                     for kind, (path, login) in page_urls(work, heaviest.group(1)).items():
+                        if not wanted("page", kind):
+                            continue
                         script = lua(work, "pages.lua", PAGES_LUA.replace("@FILE@", path).replace("@COOKIE@", cookies[login]))
                         r.setdefault("pages", {}).setdefault(kind, {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
                         s = r["pages"][kind][size]
@@ -646,7 +663,30 @@ def main():
     finally:
         dbs.close()
         shutil.rmtree(work, ignore_errors=True)
+    if args.only:
+        return only_report(args, sizes, backends, results, time.time() - started)
     report(args, sizes, backends, results, time.time() - started)
+
+
+def only_report(args, sizes, backends, results, elapsed):
+    """The kinds `--only` chose, every backend and size in one table, each beside the run's empty handler."""
+    lines = ["Produced by `Benchmarks/bench.py --patients %s --seconds %d --backends %s --only %s` on %s (%d cores), in %.0f minutes." % (
+        args.patients, args.seconds, args.backends, args.only, time.strftime("%Y-%m-%d"), os.cpu_count(), elapsed / 60), "",
+             "| kind | backend | patients | seeded resources | p50 / p95 / p99 (ms) | req/s | / empty handler |", "|---|---|---|---|---|---|---|"]
+    for backend in backends:
+        r = results.get(backend, {})
+        ceiling = r.get("ceiling", {}).get("rate") or float("nan")
+        measured = [("search " + k, v) for k, v in r.get("search", {}).items()] + [("page " + k, v) for k, v in r.get("pages", {}).items()]
+        if "hook" in r:
+            measured.append(("hook CDS Hooks order-sign, heaviest patient", r["hook"]))
+        for kind, by_size in measured:
+            for size in sizes:
+                m = by_size.get(size)
+                if not m:
+                    continue
+                lines.append("| %s | %s | %d | %s | %.1f / %.1f / %.1f | %.0f | %.3f |" % (
+                    kind, backend, size, r.get("seed", {}).get(size, {}).get("resources", "–"), m["p50"], m["p95"], m["p99"], m["rate"], m["rate"] / ceiling))
+    return output(args, "\n".join(lines) + "\n")
 
 
 def report(args, sizes, backends, results, elapsed):

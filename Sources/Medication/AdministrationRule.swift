@@ -45,7 +45,7 @@ struct AdministrationRule: WriteRule {
         }
         let rules = try self.rules.get().administration
         try checkTime(resource, tolerance: rules.futureToleranceSeconds)
-        let order = try await ordination(resource, session: session, status: status)
+        let order = try await ordination(resource, session: session, status: status, commit: commit)
         if status == "in-progress" || status == "completed" {
             try checkPerformer(resource, session: session)
         }
@@ -88,13 +88,17 @@ struct AdministrationRule: WriteRule {
         }
     }
 
-    /// Under which ordination: one that exists for the same patient, and is in force when the dose is prepared or given.
-    func ordination(_ resource: JSONObject, session: PatientDataSession, status: String) async throws -> JSONObject {
+    /// Under which ordination: one that exists for the same patient (or is written in the same commit, as a
+    /// transaction or a seeded history brings an ordination with its doses), and is in force when the dose
+    /// is prepared or given.
+    func ordination(_ resource: JSONObject, session: PatientDataSession, status: String, commit: [WriteOperation] = []) async throws -> JSONObject {
         guard let requestID = resource.referenceID("request", type: "MedicationRequest") else {
             throw FHIRError(.invalid, code: .required, "a dose is given under an ordination: MedicationAdministration.request (MedicationRequest/…)",
                             expression: ["MedicationAdministration.request"], text: "Administreringen måste höra till en ordination.")
         }
-        guard let order = try await session.read(type: "MedicationRequest", id: requestID)?.object else {
+        var found = commit.last { $0.type == "MedicationRequest" && $0.id == requestID }?.resource
+        if found == nil { found = try await session.read(type: "MedicationRequest", id: requestID)?.object }
+        guard let order = found else {
             throw FHIRError(.invalid, code: .notFound, "MedicationAdministration.request: MedicationRequest/\(requestID) does not exist",
                             expression: ["MedicationAdministration.request"])
         }

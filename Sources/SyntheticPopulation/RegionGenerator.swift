@@ -222,6 +222,14 @@ public struct RegionGenerator: Sendable {
                     ("dosageInstruction", .array([.object(JSONObject([("text", .string(medication.dose))]))])),
                 ]))
             }
+            // A stay's ordinations and the doses given on the ward, from a stream of their own so the rest of
+            // the population stays as it was generated before stays had them.
+            if inpatient {
+                var ward = SeededRandom(seed: (UInt64(n) &* 1_000_003 &+ UInt64(encounterIndex)) ^ 0x9E37_79B9_7F4A_7C15)
+                let drugs = (chronic.map(\.code) + [diagnosis.0]).compactMap { SwedishLists.medications[$0]?.first }
+                out += wardMedication(eid: eid, pid: pid, doctor: doctor, start: start, end: end, ongoing: daysAgo < 1,
+                                      reason: diagnosis.1, drugs: drugs, random: &ward)
+            }
         }
         // Booked appointments: some patients have one or two ahead.
         for a in 0..<(random.chance(0.25) ? random.int(1...2) : 0) {
@@ -238,6 +246,83 @@ public struct RegionGenerator: Sendable {
             ]))
         }
         return tagged(out, primaryCare: primaryCare)
+    }
+
+    /// Inpatient ordinations with structured dosages (distinct substances, and paracetamol vid behov at
+    /// half the stays), and one MedicationAdministration per planned dose of each day of the stay (at most
+    /// nine days): given, or now and then not given with the reason.
+    private func wardMedication(eid: String, pid: String, doctor: String, start: String, end: String, ongoing: Bool, reason: String,
+                                drugs: [(code: String, name: String, dose: String)], random: inout SeededRandom) -> [JSONObject] {
+        var chosen: [(code: String, name: String)] = []
+        for drug in drugs where !chosen.contains(where: { $0.code == drug.code }) && chosen.count < 3 { chosen.append((drug.code, drug.name)) }
+        if random.chance(0.5), !chosen.contains(where: { $0.code == "N02BE01" }) { chosen.append(("N02BE01", "Paracetamol")) }
+        func day(_ instant: String) -> Int? {
+            let parts = instant.prefix(10).split(separator: "-").compactMap { Int($0) }
+            return parts.count == 3 ? CivilCalendar.daysSince1970(year: parts[0], month: parts[1], day: parts[2]) : nil
+        }
+        guard let first = day(start), let last = day(end) else { return [] }
+        var out: [JSONObject] = []
+        for (index, drug) in chosen.enumerated() {
+            guard let dosage = SwedishLists.wardDosages[drug.code] else { continue }
+            let rid = "\(eid)-ord-\(index + 1)"
+            let quantity = JSONValue.object(JSONObject([("value", .number(dosage.value == dosage.value.rounded() ? String(Int(dosage.value)) : String(dosage.value))),
+                                                        ("unit", .string(dosage.unit))]))
+            var repeating: [(String, JSONValue)] = [("boundsPeriod", .object(JSONObject([("start", .string(start))] + (ongoing ? [] : [("end", .string(end))]))))]
+            var instruction: [(String, JSONValue)] = [("route", .object(JSONObject([("text", .string(dosage.unit == "inhalation" ? "Inhalation" : "Oralt"))])))]
+            if dosage.when.isEmpty {
+                instruction.append(("asNeededCodeableConcept", .object(JSONObject([("text", .string(dosage.indication ?? "vid behov"))]))))
+                instruction.append(("maxDosePerPeriod", .object(JSONObject([
+                    ("numerator", .object(JSONObject([("value", .number(String(dosage.maxPerDay))), ("unit", .string("dos"))]))),
+                    ("denominator", .object(JSONObject([("value", .number("1")), ("unit", .string("dygn")), ("system", .string("http://unitsofmeasure.org")), ("code", .string("d"))]))),
+                ]))))
+            } else {
+                repeating.append(("when", .array(dosage.when.map(JSONValue.string))))
+            }
+            instruction.append(("timing", .object(JSONObject([("repeat", .object(JSONObject(repeating.map { (key: $0.0, value: $0.1) })))]))))
+            instruction.append(("doseAndRate", .array([.object(JSONObject([("doseQuantity", quantity)]))])))
+            out.append(object([
+                ("resourceType", .string("MedicationRequest")), ("id", .string(rid)),
+                ("status", .string(ongoing ? "active" : "completed")), ("intent", .string("order")),
+                ("category", .array([concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category", "inpatient", "Inpatient")])),
+                ("medicationCodeableConcept", concept(SwedishLists.atc, drug.code, drug.name)),
+                ("subject", reference("Patient/\(pid)")), ("encounter", reference("Encounter/\(eid)")),
+                ("authoredOn", .string(start)), ("requester", reference("Practitioner/\(doctor)")),
+                ("reasonCode", .array([.object(JSONObject([("text", .string(reason))]))])),
+                ("dosageInstruction", .array([.object(JSONObject(instruction.map { (key: $0.0, value: $0.1) }))])),
+            ]))
+            // Vid behov: a dose on some days; scheduled: every planned time of every day of the stay.
+            var given = 0
+            for dayNumber in first...min(last, first + 8) {
+                let (y, m, d) = CivilCalendar.date(fromDaysSince1970: dayNumber)
+                let date = String(format: "%04d-%02d-%02d", y, m, d)
+                let times = dosage.when.isEmpty ? (random.chance(0.4) ? ["14:00"] : []) : dosage.when.compactMap { SwedishLists.wardTimes[$0] }
+                for time in times {
+                    let planned = "\(date)T\(time):00+01:00"
+                    guard planned >= String(start.prefix(16)), ongoing || planned <= end else { continue }
+                    given += 1
+                    let refused = random.chance(0.04)
+                    var members: [(String, JSONValue)] = [
+                        ("resourceType", .string("MedicationAdministration")), ("id", .string("\(rid)-dos-\(given)")),
+                    ]
+                    if !dosage.when.isEmpty {
+                        members.append(("extension", .array([.object(JSONObject([("url", .string("https://karna.se/fhir/StructureDefinition/planerad-tid")),
+                                                                                ("valueDateTime", .string(planned))]))])))
+                    }
+                    members += [
+                        ("status", .string(refused ? "not-done" : "completed")),
+                        ("medicationCodeableConcept", concept(SwedishLists.atc, drug.code, drug.name)),
+                        ("subject", reference("Patient/\(pid)")), ("context", reference("Encounter/\(eid)")),
+                        ("effectiveDateTime", .string(Self.addMinutes(planned, random.int(0...20)))),
+                        ("performer", .array([.object(JSONObject([("actor", reference("Practitioner/\(doctor)"))]))])),
+                        ("request", reference("MedicationRequest/\(rid)")),
+                        ("dosage", .object(JSONObject([("dose", quantity)]))),
+                    ]
+                    if refused { members.append(("statusReason", .array([.object(JSONObject([("text", .string("Patienten avböjde"))]))]))) }
+                    out.append(object(members))
+                }
+            }
+        }
+        return out
     }
 
     /// The `meta.tag` system naming the care unit (vårdenhet) that made a record, as the access gateway reads it.

@@ -128,4 +128,16 @@ enum SwedishLists {
         "M54.5": [("M01AE01", "Ibuprofen", "400 mg vid behov, högst 3 gånger dagligen")],
     ]
     static let atc = "http://www.whocc.no/atc"
+
+    /// Structured dosages for inpatient ordinations, by ATC code: the dose, its unit, and the ward times
+    /// (FHIR `when`) or, empty, vid behov with its indication and most doses a day.
+    static let wardDosages: [String: (value: Double, unit: String, when: [String], indication: String?, maxPerDay: Int)] = [
+        "C09AA05": (1, "tablett", ["MORN"], nil, 0), "C08CA01": (1, "tablett", ["MORN"], nil, 0),
+        "A10BA02": (1, "tablett", ["MORN", "EVE"], nil, 0), "R03AC02": (2, "inhalation", [], "andnöd", 8),
+        "N06AB06": (1, "tablett", ["MORN"], nil, 0), "B01AF02": (1, "tablett", ["MORN", "EVE"], nil, 0),
+        "C07AB02": (1, "tablett", ["MORN"], nil, 0), "N02BE01": (1000, "mg", [], "smärta eller feber", 4),
+        "J01XE01": (1, "tablett", ["MORN", "NOON", "EVE"], nil, 0), "M01AE01": (400, "mg", [], "smärta", 3),
+    ]
+    /// The ward's clock times of the `when` codes (as Kärna's administration rules ship them).
+    static let wardTimes: [String: String] = ["MORN": "08:00", "NOON": "12:00", "EVE": "18:00", "NIGHT": "21:00"]
 }

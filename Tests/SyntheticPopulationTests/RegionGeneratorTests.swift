@@ -92,3 +92,37 @@ import Testing
         #expect(problemLists.count >= 12, "only \(problemLists.count) different problem lists")
     }
 }
+
+@Suite("Seeded medication histories")
+struct SeededMedicationTests {
+    @Test("inpatient stays carry ordinations with structured dosages and the doses given under them, each within the stay")
+    func stays() throws {
+        let generator = RegionGenerator(seed: 1, patientCount: 3000)
+        var orders = 0, doses = 0, notGiven = 0, asNeeded = 0
+        for n in 0..<3000 {
+            let records = generator.patient(n)
+            let stays = Dictionary(records.filter { $0.resourceType == "Encounter" }.map { ($0["id"]?.stringValue ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+            let ordinations = Dictionary(records.filter { $0.resourceType == "MedicationRequest" && $0["id"]?.stringValue?.contains("-ord-") == true }
+                .map { ($0["id"]?.stringValue ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+            for (_, order) in ordinations {
+                orders += 1
+                let dosage = try #require(order["dosageInstruction"]?.arrayValue?.first?.objectValue)
+                #expect(dosage["doseAndRate"]?.arrayValue?.first?.objectValue?["doseQuantity"] != nil)
+                #expect(dosage["route"] != nil && order["reasonCode"] != nil && order["requester"] != nil)
+                if dosage["asNeededCodeableConcept"] != nil { asNeeded += 1; #expect(dosage["maxDosePerPeriod"] != nil) }
+                let stay = try #require(stays[order["encounter"]?.objectValue?["reference"]?.stringValue?.split(separator: "/").last.map(String.init) ?? ""])
+                #expect(stay["class"]?.objectValue?["code"]?.stringValue == "IMP")
+            }
+            for dose in records where dose.resourceType == "MedicationAdministration" {
+                doses += 1
+                let order = try #require(ordinations[dose["request"]?.objectValue?["reference"]?.stringValue?.split(separator: "/").last.map(String.init) ?? ""])
+                let stay = try #require(stays[order["encounter"]?.objectValue?["reference"]?.stringValue?.split(separator: "/").last.map(String.init) ?? ""])
+                let given = try #require(dose["effectiveDateTime"]?.stringValue)
+                let period = try #require(stay["period"]?.objectValue)
+                #expect(String(given.prefix(10)) >= String((period["start"]?.stringValue ?? "").prefix(10)))
+                if dose["status"]?.stringValue == "not-done" { notGiven += 1; #expect(dose["statusReason"] != nil) }
+            }
+        }
+        #expect(orders > 100 && doses > orders * 3 && asNeeded > 10 && notGiven > 0, "\(orders) ordinations, \(doses) doses, \(asNeeded) vid behov, \(notGiven) not given")
+    }
+}
