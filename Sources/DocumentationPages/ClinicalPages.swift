@@ -214,7 +214,8 @@ extension DocumentationPages {
 
     /// The code lists a field can search as the user types, by the name in the address.
     static var lookupLists: [String: String] {
-        ["diagnoser": KarnaValueSets.diagnoses, "atgarder": KarnaValueSets.procedures, "allergener": KarnaValueSets.allergens]
+        ["diagnoser": KarnaValueSets.diagnoses, "atgarder": KarnaValueSets.procedures, "allergener": KarnaValueSets.allergens,
+         "lakemedel": NPLCatalogue.valueSet]
     }
 
     /// The most suggestions one look-up answers.

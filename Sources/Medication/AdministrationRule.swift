@@ -203,6 +203,12 @@ struct AdministrationRule: WriteRule {
         }
     }
 
+    /// The principal as a performer's actor, by reference and name: how a dose, an infusion period and a
+    /// läkemedelsgenomgång name who did it.
+    static func actor(_ principal: Principal) -> JSONValue {
+        FHIR.object([("reference", .string(principal.reference)), ("display", .string(principal.displayName))])
+    }
+
     /// Whether a reference names the principal, as a Practitioner or as their PractitionerRole.
     static func isSelf(_ reference: String, _ principal: Principal) -> Bool {
         reference == principal.reference || principal.assignment.map { reference == "PractitionerRole/\($0.id)" } == true

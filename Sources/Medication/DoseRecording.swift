@@ -26,7 +26,6 @@ public enum DoseRecording {
         let recorded = try await session.search(try SearchQuery.parse(type: "MedicationAdministration", parameters: [
             ("request", "MedicationRequest/\(orderID)"), ("status:not", "entered-in-error")], strict: true), limit: 1_000).resources
         let existing = DoseSchedule.match(plannedTime, in: recorded, window: Int64(rules.doseWindowMinutes) * 60_000).map { recorded[$0] }
-        let me = session.principal.reference
         let now = Instant.format(milliseconds: Instant.now())
         switch action {
         case .prepare:
@@ -43,7 +42,7 @@ public enum DoseRecording {
                                 text: "Dubbelkontrollen görs av en annan person än den som iordningställt dosen.")
             }
             dose.append("performer", FHIR.object([("function", FHIR.concept(AdministrationRule.functionSystem, "verifier")),
-                                                  ("actor", FHIR.object([("reference", .string(me)), ("display", .string(session.principal.displayName))]))]))
+                                                  ("actor", AdministrationRule.actor(session.principal))]))
             return try await write(dose, id: existing.id, version: existing.versionId, session: session)
         case .give:
             if let existing {
@@ -53,7 +52,7 @@ public enum DoseRecording {
                 dose["effectiveDateTime"] = .string(now)
                 let everyone = AdministrationRule.actors(dose, function: nil) + AdministrationRule.actors(dose, function: "verifier")
                 if !everyone.contains(where: { AdministrationRule.isSelf($0, session.principal) }) {
-                    dose.append("performer", FHIR.object([("actor", FHIR.object([("reference", .string(me)), ("display", .string(session.principal.displayName))]))]))
+                    dose.append("performer", FHIR.object([("actor", AdministrationRule.actor(session.principal))]))
                 }
                 return try await write(dose, id: existing.id, version: existing.versionId, session: session)
             }
@@ -98,8 +97,7 @@ public enum DoseRecording {
         dose["subject"] = order["subject"] ?? .null
         if let stay = order["encounter"] { dose["context"] = stay }
         dose["effectiveDateTime"] = .string(Instant.format(milliseconds: Instant.now()))
-        dose["performer"] = .array([FHIR.object([("actor", FHIR.object([("reference", .string(session.principal.reference)),
-                                                                        ("display", .string(session.principal.displayName))]))])])
+        dose["performer"] = .array([FHIR.object([("actor", AdministrationRule.actor(session.principal))])])
         dose["request"] = FHIR.object([("reference", .string("MedicationRequest/\(orderID)"))])
         var dosage = JSONObject()
         if let route = order["dosageInstruction"]?.arrayValue?.first?.objectValue?["route"] { dosage["route"] = route }
@@ -111,9 +109,6 @@ public enum DoseRecording {
     static func write(_ dose: JSONObject, id: String? = nil, version: Int? = nil, session: PatientDataSession) async throws -> StoredResource {
         let operation: WriteOperation = if let id { .update(dose, type: "MedicationAdministration", id: id, ifMatch: version) }
             else { .create(dose, type: "MedicationAdministration", id: UUID().uuidString.lowercased()) }
-        guard let stored = try await session.commit(operation).resource else {
-            throw FHIRError(.internalError, code: .exception, "the dose was not stored")
-        }
-        return stored
+        return try Medication.stored(await session.commit(operation), "the dose")
     }
 }

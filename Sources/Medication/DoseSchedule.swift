@@ -36,6 +36,19 @@ public struct DueDose: Sendable {
     public var highRisk: Bool
 }
 
+/// A patient's inpatient stay (vårdtillfälle) in progress or on leave: the stay the MAR, the ordination
+/// form, the läkemedelsgenomgång and the läkemedelsberättelse belong to.
+public enum InpatientStay {
+    public static func query(patientID: String) throws -> SearchQuery {
+        try SearchQuery.parse(type: "Encounter", parameters: [("patient", "Patient/\(patientID)"), ("status", "in-progress,onleave"),
+                                                              ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true)
+    }
+
+    public static func current(patientID: String, session: PatientDataSession) async throws -> StoredResource? {
+        try await session.search(try query(patientID: patientID), limit: 1).resources.first
+    }
+}
+
 /// The due doses of ordinations in a time window, matched with the doses recorded: a dose recorded with the
 /// planned-time extension belongs to that time; otherwise the nearest under the same ordination within the
 /// configured window does. A planned dose left open becomes late, then missed, after the configured times.

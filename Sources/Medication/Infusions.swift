@@ -31,13 +31,10 @@ struct Infusion: Sendable {
     var isRunning: Bool { periods.last.map { $0.end == nil && $0.status == "in-progress" } ?? false }
     func volume(now: Int64) -> Double { periods.reduce(0) { $0 + $1.volume(now: now) } }
 
-    /// The rate unit: UCUM mL/h, written "ml/h" as Swedish wards do.
-    static let rateUnit = JSONObject([("value", .number("0")), ("unit", .string("ml/h")), ("system", .string("http://unitsofmeasure.org")), ("code", .string("mL/h"))])
-
+    /// A rate in UCUM mL/h, written "ml/h" as Swedish wards do.
     static func rateQuantity(_ rate: Double) -> JSONValue {
-        var quantity = rateUnit
-        quantity["value"] = .number(AdministrationRule.text(rate))
-        return .object(quantity)
+        FHIR.object([("value", .number(AdministrationRule.text(rate))), ("unit", .string("ml/h")),
+                     ("system", .string("http://unitsofmeasure.org")), ("code", .string("mL/h"))])
     }
 
     // MARK: Reading
@@ -85,7 +82,7 @@ struct Infusion: Sendable {
         try checkRate(rate, order: order, requestID: requestID)
         let id = UUID().uuidString.lowercased()
         let period = try periodResource(order: order, requestID: requestID, rate: rate, start: time ?? Instant.now(), partOf: nil, session: session)
-        return try written(await session.commit(.create(period, type: "MedicationAdministration", id: id)))
+        return try Medication.stored(await session.commit(.create(period, type: "MedicationAdministration", id: id)), "the infusion period")
     }
 
     /// Ends the running period at `time` and starts the next at the new rate: one commit, so the infusion is never without a rate.
@@ -102,7 +99,7 @@ struct Infusion: Sendable {
         let next = try periodResource(order: order, requestID: infusion.requestID, rate: rate, start: when, partOf: infusion.id, session: session)
         let results = try await session.commit([try await ended(running.id, at: when, status: "completed", reason: nil, session: session),
                                                 .create(next, type: "MedicationAdministration", id: UUID().uuidString.lowercased())])
-        return try written(results[1])
+        return try Medication.stored(results[1], "the infusion period")
     }
 
     /// Stops the infusion at `time`: the running period ends (completed, or stopped with the reason when it ends early).
@@ -112,12 +109,7 @@ struct Infusion: Sendable {
         // An ordination stopped meanwhile still lets the nurse end what runs: as stopped, with that as the reason.
         let orderStatus = try await session.read(type: "MedicationRequest", id: infusion.requestID)?.object["status"]?.stringValue
         let why = reason ?? (orderStatus == "active" ? nil : "Ordinationen är inte längre aktiv")
-        return try written(await session.commit(try await ended(running.id, at: when, status: why == nil ? "completed" : "stopped", reason: why, session: session)))
-    }
-
-    static func written(_ result: WriteResult) throws -> StoredResource {
-        guard let resource = result.resource else { throw FHIRError(.internalError, code: .exception, "the infusion period was not stored") }
-        return resource
+        return try Medication.stored(await session.commit(try await ended(running.id, at: when, status: why == nil ? "completed" : "stopped", reason: why, session: session)), "the infusion period")
     }
 
     /// The running period and the time a change takes effect (not before the period began).
@@ -173,8 +165,7 @@ struct Infusion: Sendable {
         ])
         if let stay = order["encounter"] { period["context"] = stay }
         period["effectivePeriod"] = FHIR.object([("start", .string(Instant.format(milliseconds: start)))])
-        period["performer"] = .array([FHIR.object([("actor", FHIR.object([("reference", .string(session.principal.reference)),
-                                                                          ("display", .string(session.principal.displayName))]))])])
+        period["performer"] = .array([FHIR.object([("actor", AdministrationRule.actor(session.principal))])])
         period["request"] = FHIR.object([("reference", .string("MedicationRequest/\(requestID)"))])
         if let partOf { period["partOf"] = .array([FHIR.object([("reference", .string("MedicationAdministration/\(partOf)"))])]) }
         var dosage = JSONObject([("rateQuantity", rateQuantity(rate))])

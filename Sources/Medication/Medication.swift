@@ -141,6 +141,12 @@ public struct Medication: ClinicalModule {
         return rate
     }
 
+    /// The version a write stored (every create or update of the module's own records has one).
+    static func stored(_ result: WriteResult, _ what: String) throws -> StoredResource {
+        guard let resource = result.resource else { throw FHIRError(.internalError, code: .exception, "\(what) was not stored") }
+        return resource
+    }
+
     /// An inpatient stay, read through the session.
     static func stay(_ id: String, session: PatientDataSession) async throws -> StoredResource {
         guard let stay = try await session.read(type: "Encounter", id: id) else {

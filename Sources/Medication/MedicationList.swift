@@ -47,8 +47,7 @@ public struct MedicationList: Sendable {
         let found = try await session.search(together: [
             (try SearchQuery.parse(type: "Procedure", parameters: [("patient", "Patient/\(patientID)"), ("code", MedicationReview.codes),
                                                                    ("_sort", "-date")], strict: true), 1),
-            (try SearchQuery.parse(type: "Encounter", parameters: [("patient", "Patient/\(patientID)"), ("status", "in-progress,onleave"),
-                                                                   ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true), 1),
+            (try InpatientStay.query(patientID: patientID), 1),
             (try SearchQuery.parse(type: "Patient", parameters: [("_id", patientID)], strict: true), 1),
             (try SearchQuery.parse(type: "MedicationRequest", parameters: [("patient", "Patient/\(patientID)"), ("status", "active,on-hold"),
                                                                            ("intent", "order,original-order,instance-order")], strict: true), 500),

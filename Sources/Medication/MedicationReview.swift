@@ -46,9 +46,7 @@ public enum MedicationReview {
                             text: "Skriv bedömningen från läkemedelsgenomgången.")
         }
         let list = try await MedicationList.read(patientID: patientID, session: session)
-        let stay = try await session.search(try SearchQuery.parse(type: "Encounter", parameters: [
-            ("patient", "Patient/\(patientID)"), ("status", "in-progress,onleave"),
-            ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true), limit: 1).resources.first
+        let stay = try await InpatientStay.current(patientID: patientID, session: session)
         let code = thorough ? thoroughCode : simpleCode
         var procedure = JSONObject([("resourceType", .string("Procedure"))])
         procedure["extension"] = .array(list.rows.flatMap(\.sources).map { source in
@@ -60,11 +58,8 @@ public enum MedicationReview {
         procedure["subject"] = FHIR.object([("reference", .string("Patient/\(patientID)"))])
         if let stay { procedure["encounter"] = FHIR.object([("reference", .string("Encounter/\(stay.id)"))]) }
         procedure["performedDateTime"] = .string(Instant.format(milliseconds: Instant.now()))
-        procedure["performer"] = .array([FHIR.object([("actor", FHIR.object([("reference", .string(principal.reference)), ("display", .string(principal.displayName))]))])])
+        procedure["performer"] = .array([FHIR.object([("actor", AdministrationRule.actor(principal))])])
         procedure["note"] = .array([FHIR.object([("text", .string(text))])])
-        guard let stored = try await session.commit(.create(procedure, type: "Procedure", id: UUID().uuidString.lowercased())).resource else {
-            throw FHIRError(.internalError, code: .exception, "the läkemedelsgenomgång was not stored")
-        }
-        return stored
+        return try Medication.stored(await session.commit(.create(procedure, type: "Procedure", id: UUID().uuidString.lowercased())), "the läkemedelsgenomgång")
     }
 }

@@ -108,10 +108,7 @@ public struct MedicationStory: Sendable {
                                              ("text", FHIR.object([("status", .string("additional")),
                                                                    ("div", .string("<div xmlns=\"http://www.w3.org/1999/xhtml\">\(paragraphs)</div>"))]))])])),
         ]).objectValue ?? JSONObject()
-        guard let written = try await session.commit(.create(composition, type: "Composition", id: id)).resource else {
-            throw FHIRError(.internalError, code: .exception, "the läkemedelsberättelse was not written")
-        }
-        return written
+        return try Medication.stored(await session.commit(.create(composition, type: "Composition", id: id)), "the läkemedelsberättelse")
     }
 
     static func escaped(_ text: String) -> String {

@@ -38,9 +38,6 @@ public struct MedicationWeb: WebModule {
         signed.post("patienter/:id/ordination") { _, context in
             try await context.page { user in try await form.submit(patientID: try context.parameters.require("id"), user) }
         }
-        signed.get("lakemedel/produkter") { request, context in
-            try await context.page { _ in try form.products(MedicationPages<Context>.query(request)["q"] ?? "") }
-        }
         signed.get("patienter/:id/lakemedel") { request, context in
             try await context.page { user in
                 try await pages.patientPage(patientID: try context.parameters.require("id"), user, notice: MedicationPages<Context>.query(request)["klar"])
@@ -119,7 +116,7 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
         context["doseError"] = doseError ?? ""
         if let notice { context["notice"] = notice }
         // During a stay the doctor writes the läkemedelsberättelse here before discharge.
-        if user.principal.permissions.prescribe, let stay = try await currentStay(patientID: patientID, session: session) {
+        if user.principal.permissions.prescribe, let stay = try await InpatientStay.current(patientID: patientID, session: session) {
             if try await MedicationStory.isSigned(stayID: stay.id, session: session) {
                 context["storySigned"] = true
             } else {
@@ -144,17 +141,10 @@ struct MedicationPages<Context: RequestContext>: ModulePages {
         }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The patient's stay in progress (or on leave), if any.
-    func currentStay(patientID: String, session: PatientDataSession) async throws -> StoredResource? {
-        try await session.search(try SearchQuery.parse(type: "Encounter", parameters: [
-            ("patient", "Patient/\(patientID)"), ("status", "in-progress,onleave"), ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true),
-                                 limit: 1).resources.first
-    }
-
     /// Signs the edited story, or the reason none is needed; a refusal is said at the form, the text kept.
     func signStory(patientID: String, _ user: User) async throws -> Response {
         let session = user.data(gateway, action: "sign-medication-story")
-        guard let stay = try await currentStay(patientID: patientID, session: session) else {
+        guard let stay = try await InpatientStay.current(patientID: patientID, session: session) else {
             return try await patientPage(patientID: patientID, user, notice: "Patienten har ingen pågående vårdtid.")
         }
         let text = user.form["text"] ?? ""

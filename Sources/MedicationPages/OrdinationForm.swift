@@ -22,15 +22,6 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
     /// The ward's named times a dose may be given at (FHIR `when`), in the day's order.
     static var times: [(code: String, label: String)] { [("MORN", "Morgon"), ("NOON", "Middag"), ("EVE", "Kväll"), ("NIGHT", "Natt")] }
 
-    /// `GET /lakemedel/produkter?q=`: orderable products for the type-ahead, as the code look-ups answer.
-    func products(_ text: String) throws -> Response {
-        let typed = text.trimmingCharacters(in: .whitespaces)
-        let entries = typed.count < 2 ? [] : try terminology.expand(url: NPLCatalogue.valueSet, filter: String(typed.prefix(100)), count: 20).entries
-        let body = JSONValue.array(entries.map { .object(JSONObject([("code", .string($0.code)), ("display", .string($0.display))])) })
-        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body))))
-    }
-
     func page(patientID: String, _ user: User) async throws -> Response {
         try await render(patientID: patientID, user, values: ["start": SwedishTime.formatDay(SwedishTime.today), "draftID": UUID().uuidString.lowercased()])
     }
@@ -106,21 +97,19 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         } else {
             let reasons = try medication.overrideReasons()
             var feedback: [HookFeedback] = []
-            var missing: [DecisionCard] = []
+            var cards: [DecisionCard] = []
+            var missingReason = false
             let now = Instant.format(milliseconds: Instant.now())
             for uuid in decided {
                 guard let issue = try await session.read(type: "DetectedIssue", id: uuid)?.object else { continue }
+                cards.append(Self.card(uuid, issue))
                 let reason = reasons.first { $0.code == values["reason-\(uuid)"] }
                 let comment = (values["comment-\(uuid)"] ?? "").trimmingCharacters(in: .whitespaces)
-                if issue["severity"]?.stringValue == "high", reason == nil, comment.isEmpty { missing.append(Self.card(uuid, issue)) }
+                if issue["severity"]?.stringValue == "high", reason == nil, comment.isEmpty { missingReason = true }
                 feedback.append(HookFeedback(card: uuid, outcome: .overridden, overrideReason: reason.map { ($0.system, $0.code, $0.display) },
                                              userComment: comment.isEmpty ? nil : comment, outcomeTimestamp: now))
             }
-            if !missing.isEmpty {
-                var cards: [DecisionCard] = []
-                for uuid in decided {
-                    if let issue = try await session.read(type: "DetectedIssue", id: uuid)?.object { cards.append(Self.card(uuid, issue)) }
-                }
+            if missingReason {
                 return try await render(patientID: patientID, user, values: shown, cards: cards, signing: true,
                                         message: "Ange orsak för varje allvarlig varning innan du signerar.", status: .badRequest)
             }
@@ -208,9 +197,7 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         }
         dosage["timing"] = FHIR.object([("repeat", .object(repeating))])
         dosage["doseAndRate"] = .array([FHIR.object([("doseQuantity", quantity)])])
-        let stay = try await session.search(try SearchQuery.parse(type: "Encounter", parameters: [
-            ("patient", "Patient/\(patientID)"), ("status", "in-progress,onleave"),
-            ("class", "http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP")], strict: true), limit: 1).resources.first
+        let stay = try await InpatientStay.current(patientID: patientID, session: session)
         var order = JSONObject([("resourceType", .string("MedicationRequest"))])
         order["id"] = .string(values["draftID"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased())
         order["status"] = .string("draft")

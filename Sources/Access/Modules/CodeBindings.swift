@@ -55,9 +55,13 @@ struct CodedValueRule: WriteRule {
     func check(_ resource: JSONObject, id: String, current: StoredResource?, commit: [WriteOperation], session: PatientDataSession) async throws {
         let type = resource.resourceType ?? "Resource"
         // A code the record already held stays valid for it: an ordination of a product withdrawn since
-        // can still be stopped, a diagnosis coded in last year's release still corrected.
-        let held = current.flatMap { $0.isDeleted ? nil : Self.codings(.object($0.object)) } ?? []
-        if let problem = firstProblem(.object(resource), path: type, held: held) { throw FHIRError(.invalid, code: .codeInvalid, problem.message, expression: [problem.path]) }
+        // can still be stopped, a diagnosis coded in last year's release still corrected. The earlier
+        // version is read only when a code is in question (most writes have none).
+        var problem = firstProblem(.object(resource), path: type, held: [])
+        if problem != nil, let current, !current.isDeleted {
+            problem = firstProblem(.object(resource), path: type, held: Self.codings(.object(current.object)))
+        }
+        if let problem { throw FHIRError(.invalid, code: .codeInvalid, problem.message, expression: [problem.path]) }
         for binding in byType[type] ?? [] {
             for (index, coding) in (resource[binding.element]?.objectValue?["coding"]?.arrayValue ?? []).enumerated() {
                 guard let coding = coding.objectValue, let system = coding["system"]?.stringValue, let code = coding["code"]?.stringValue,
