@@ -122,10 +122,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The client for E-hälsomyndigheten's Nationella läkemedelslistan (FHIR R4 over HTTPS): the headers NLL
+        // requires, refused when one is missing. Knows no Kärna record; Medication's prescribing uses it.
+        .target(
+            name: "NLLClient",
+            dependencies: ["FHIRCore"],
+            swiftSettings: roomSettings
+        ),
         // Medication (läkemedel): the chart's current medicines and the medicine codes; ordination and prescribing grow here.
         .target(
             name: "Medication",
-            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology"],
+            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology", "NLLClient"],
             resources: [.copy("DecisionSupportData")],
             swiftSettings: roomSettings
         ),
@@ -242,6 +249,7 @@ let package = Package(
                 "DocumentationPages",
                 "Medication",
                 "MedicationPages",
+                "NLLClient",
                 "Results",
                 "Terminology",
                 "SyntheticPopulation",
@@ -297,7 +305,7 @@ let package = Package(
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "DocumentationTests",
-            dependencies: ["Documentation", "Medication", "Results", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
+            dependencies: ["Documentation", "Medication", "NLLClient", "Results", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AccessTests", dependencies: ["Access", "PatientAdministration", "Store", "StoreModel", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),

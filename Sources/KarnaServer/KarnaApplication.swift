@@ -73,7 +73,8 @@ public enum KarnaApplication {
         // chart parts, the API their operations (docs/architecture.md, "Adding a module").
         // A region's own medication tables are read now: a bad file stops the start, naming what is wrong.
         let medicationRules = try configuration.medicationRulesPath.map { try MedicationSafetyRules.load(URL(fileURLWithPath: $0)) }
-        let medication = Medication(safetyRules: medicationRules.map { .success($0) })
+        let medication = Medication(safetyRules: medicationRules.map { .success($0) }, prescribing: try configuration.prescribingSettings(),
+                                    terminology: terminology)
         let modules: [any ClinicalModule] = [administration, documentation, medication, Results()]
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology)]
@@ -141,7 +142,7 @@ public enum KarnaApplication {
             server: .http1(configuration: HTTP1Channel.Configuration(
                 additionalChannelHandlers: [ConnectionGuard(limits: limits, counts: counts, logger: guardLogger)])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
-            services: [AdministrationJobs(services: services, logger: logger)],
+            services: [AdministrationJobs(services: services, logger: logger), PrescribingJobs(services: services, logger: logger)],
             logger: logger
         )
     }

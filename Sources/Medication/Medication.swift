@@ -1,7 +1,7 @@
 public import Access
 public import FHIRCore
 import StoreModel
-import Terminology
+public import Terminology
 
 /// The medication module (läkemedel): the chart's current medicines with their Swedish dosage text, the
 /// codes its records carry, and the rules every ordination is written under. Administration (the MAR),
@@ -9,11 +9,15 @@ import Terminology
 public struct Medication: ClinicalModule {
     /// The läkemedelskontroll tables (the shipped synthetic ones unless a region names its own).
     let safetyRules: Result<MedicationSafetyRules, RulesError>
+    /// Förskrivning to Nationella läkemedelslistan.
+    public let prescribing: Prescribing
 
-    public init(safetyRules: Result<MedicationSafetyRules, RulesError>? = nil) {
+    public init(safetyRules: Result<MedicationSafetyRules, RulesError>? = nil, prescribing: PrescribingSettings = PrescribingSettings(),
+                terminology: TerminologyService? = nil) {
         self.safetyRules = safetyRules ?? Result { try MedicationSafetyRules.shipped() }.mapError {
             $0 as? RulesError ?? RulesError(file: "lakemedelskontroll.json", problem: String(describing: $0))
         }
+        self.prescribing = Prescribing(settings: prescribing, terminology: terminology)
     }
 
     public var name: String { "Medication" }
@@ -63,6 +67,7 @@ public struct Medication: ClinicalModule {
                    "An infusion's periods (start, end, rate, volume) and the volume given so far, in ml"),
          .instance("Organization", "ward-mar", post: false, "from:dateTime", "to:dateTime", module: name,
                    "The ward's MAR: the planned doses of every patient staying on the ward (default four hours back to eight ahead)")]
+            + prescribingOperations
     }
 
     public func answer(_ call: OperationCall) async throws -> OperationAnswer {
@@ -128,7 +133,7 @@ public struct Medication: ClinicalModule {
                                                              rules: try safetyRules.get().administration)
             return .parameters(Self.parameters(doses))
         default:
-            throw call.unsupported()
+            return try await answerPrescribing(call)
         }
     }
 
@@ -183,7 +188,9 @@ public struct Medication: ClinicalModule {
         return out
     }
 
-    public var rules: [any WriteRule] { [OrdinationRule(), AdministrationRule(rules: safetyRules), DischargeStoryRule()] }
+    public var rules: [any WriteRule] {
+        [OrdinationRule(), PrescriptionRule(settings: prescribing.settings), AdministrationRule(rules: safetyRules), DischargeStoryRule()]
+    }
 
     /// What the MAR runs on (high-risk list, ward clock times, late and missed), or why the tables could not be read.
     public func administrationRules() throws -> MedicationSafetyRules.Administration {

@@ -54,7 +54,9 @@ struct OrdinationRule: WriteRule {
             throw FHIRError(.invalid, code: .required, "a change to an ordination in force (drug, dosage, reason or supply) gives its reason: the andringsorsak extension",
                             expression: ["MedicationRequest.extension"], text: "Ange orsak till ändringen av ordinationen.")
         }
-        if principal.kind == .practitioner, ["active", "on-hold"].contains(status) {
+        // A förskrivning is judged by what NLL requires (PrescriptionRule): fritextdosering and, before
+        // 2028-09-01, a missing ordinationsorsak are allowed there with a warning.
+        if principal.kind == .practitioner, ["active", "on-hold"].contains(status), !Prescription.isPrescription(resource) {
             try Self.checkComplete(resource)
         }
     }

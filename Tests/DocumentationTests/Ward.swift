@@ -20,7 +20,7 @@ struct Ward {
     let gateway: AccessGateway
     let documentation: Documentation
 
-    static func make(_ backend: StoreBackend) async throws -> Ward {
+    static func make(_ backend: StoreBackend, medication: Medication? = nil) async throws -> Ward {
         let store = try await backend.makeStore()
         let positions = Dictionary(Position.defaults.map { ($0.code, $0) }, uniquingKeysWith: { a, _ in a })
         var resources: [JSONObject] = [
@@ -32,8 +32,16 @@ struct Ward {
                                                ("nurse", "vc", "sjukskoterska", .care), ("nurse2", "vc", "sjukskoterska", .care), ("secretary", "vc", "medicinsk-sekreterare", .administration),
                                                ("wardoc", "ward", "lakare", .care), ("wardoc2", "ward", "lakare", .care),
                                                ("privdoc", "privvc", "lakare", .care), ("admin", "reg", "systemforvaltare", .administration)] {
-            resources.append(JSONObject([("resourceType", .string("Practitioner")), ("id", .string(id)),
-                                         ("name", .array([.object(JSONObject([("text", .string(id))]))]))]))
+            var practitioner = JSONObject([("resourceType", .string("Practitioner")), ("id", .string(id)),
+                                           ("name", .array([.object(JSONObject([("text", .string(id))]))]))])
+            // Doctors prescribe with a förskrivarkod (wardoc2 has none, to be refused).
+            if ["doc", "doc2", "privdoc", "wardoc"].contains(id) {
+                practitioner["identifier"] = .array([
+                    .object(JSONObject([("system", .string(Prescription.prescriberCodeSystem)), ("value", .string("90\(id.count)\(id.count)\(id.count)01"))])),
+                    .object(JSONObject([("system", .string("urn:oid:1.2.752.29.4.19")), ("value", .string("SE2321000999-\(id)"))])),
+                ])
+            }
+            resources.append(practitioner)
             var role = Assignment.resource(id: "\(id)-role", practitionerID: id, unitID: unit, purpose: purpose, position: positions[position]!)
             role["practitioner"] = .object(JSONObject([("reference", .string("Practitioner/\(id)")), ("display", .string(id))]))
             resources.append(role)
@@ -48,7 +56,7 @@ struct Ward {
         }
         _ = try await store.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })
         let documentation = Documentation(terminology: TerminologyService.shipped())
-        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), modules: [PatientAdministration(), documentation, Medication(), Results()],
+        let gateway = AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg"), modules: [PatientAdministration(), documentation, medication ?? Medication(), Results()],
                                     codes: documentation.terminology)
         return Ward(store: store, gateway: gateway, documentation: documentation)
     }

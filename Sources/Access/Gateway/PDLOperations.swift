@@ -288,3 +288,21 @@ extension PatientDataSession {
         try await gateway.directory.configure(position, audit: [entry])
     }
 }
+
+extension PatientDataSession {
+    /// Audits a read of the patient's information held by a national service (Nationella läkemedelslistan),
+    /// which the gateway's store does not hold: who read, on which attested access type (`accessType`, the
+    /// service's own code) and what came back. A read by nödåtkomst needs the nödåtkomst opened through the
+    /// PDL dialogue first and is flagged for log review like any other.
+    public func auditNationalRead(patientID: String, service: String, accessType: String, emergency: Bool, resources: [String],
+                                  outcome: String = "allowed") async throws {
+        let facts = try await facts(patientID)
+        if emergency, facts.emergencyAccess == nil {
+            throw FHIRError(.forbidden, code: .forbidden, "reading \(service) by nödåtkomst needs a nödåtkomst opened for the patient first",
+                            text: "Öppna nödåtkomst för patienten först (med skäl).")
+        }
+        try await audit([AuditRecordBuilder(principal: principal).entry(
+            action: "national-read", patientID: patientID, resources: resources, basis: emergency ? .emergencyAccess : nil, outcome: outcome,
+            facts: facts, detail: [("service", .string(service)), ("accessType", .string(accessType))])])
+    }
+}

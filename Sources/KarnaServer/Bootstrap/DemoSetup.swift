@@ -1,5 +1,6 @@
 import Access
 import FHIRCore
+import Medication
 import Foundation
 import Store
 import StoreModel
@@ -61,10 +62,13 @@ public enum DemoSetup {
             ("barnmorska", "demo-barnmorska", "Lena", "Dahl", "SE2321000999-D0008", [(primaryCare, "barnmorska", .care)]),
         ]
         resources += wardLocations()
+        // The demo's doctors and midwife prescribe with a (made-up) förskrivarkod.
+        let prescriberCodes = ["lakare": "9000011", "privatlakare": "9000029", "barnmorska": "9000037"]
         for person in people {
             resources.append(JSONObject([
                 ("resourceType", .string("Practitioner")), ("id", .string(person.id)), ("active", .bool(true)),
-                ("identifier", .array([.object(JSONObject([("system", .string("urn:oid:1.2.752.29.4.19")), ("value", .string(person.hsa))]))])),
+                ("identifier", .array([.object(JSONObject([("system", .string("urn:oid:1.2.752.29.4.19")), ("value", .string(person.hsa))]))]
+                                      + (prescriberCodes[person.username].map { [.object(JSONObject([("system", .string(Prescription.prescriberCodeSystem)), ("value", .string($0))]))] } ?? []))),
                 ("name", .array([.object(JSONObject([("family", .string(person.family)), ("given", .array([.string(person.given)]))]))])),
             ]))
             for (index, role) in person.roles.enumerated() {

@@ -71,6 +71,13 @@ public struct KarnaConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// The region's läkemedelskontroll tables, when it names its own.
     public var medicationRulesPath: String?
+    /// Nationella läkemedelslistan: its address (nil: prescriptions wait as "ej skickad"), the token file, the
+    /// time limit per call, the unsent alarm and the day ordinationsorsak becomes mandatory.
+    public var nllURL: String?
+    public var nllTokenPath: String?
+    public var nllTimeoutSeconds: Int
+    public var nllUnsentAlarmMinutes: Int
+    public var nllReasonRequiredFrom: String
 
     /// The server's own settings; the modules declare theirs beside the settings they fill (`Keys` of
     /// `APILimits`, `AccessSettings`, `AdministrationSettings`, `DocumentationSettings`).
@@ -130,6 +137,14 @@ public struct KarnaConfiguration: Sendable {
 
         public static let medicationRules = Setting.text("medication-rules", default: nil,
                                                          "JSON file of the läkemedelskontroll tables (interactions, renal limits, override reasons); default the shipped synthetic tables, not clinical content")
+        public static let nllURL = Setting.text("nll-url", default: nil,
+                                                "base address of Nationella läkemedelslistan's FHIR API (or of the NLL-simulator in a demo); unset, prescriptions wait as ej skickad")
+        public static let nllTokenFile = Setting.text("nll-token-file", default: nil, "file (mode 0600) holding the bearer token for NLL")
+        public static let nllTimeoutSeconds = Setting.integer("nll-timeout-seconds", default: 10, 1...120, "seconds one NLL call may take before it counts as unavailable")
+        public static let nllUnsentAlarmMinutes = Setting.integer("nll-unsent-alarm-minutes", default: 30, 1...10_080,
+                                                                  "minutes an unsent prescription waits before it is overdue on the prescriber's ej skickad list")
+        public static let nllReasonRequiredFrom = Setting.text("nll-reason-required-from", default: "2028-09-01",
+                                                               "day (YYYY-MM-DD) from which an e-prescription without ordinationsorsak or latest follow-up date is refused")
         public static let corsOrigins = Setting.text("cors-origins", default: nil,
                                                      "browser origins (scheme://host[:port], comma-separated) allowed to call the FHIR API besides registered SMART apps' redirect-URI origins; never *")
 
@@ -137,7 +152,8 @@ public struct KarnaConfiguration: Sendable {
                              accessTokenSeconds, sessionSeconds, sessionMaxSeconds, webSearchRows, webBookRows, webLogRows, webLogSessionMinutes, preparedSearches,
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
-                             headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules, corsOrigins]
+                             headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
+                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -186,6 +202,17 @@ public struct KarnaConfiguration: Sendable {
         }
         demoCredentialsPath = try settings.string(Keys.demoCredentials)
         medicationRulesPath = try settings.text(Keys.medicationRules)
+        nllURL = try settings.text(Keys.nllURL)
+        if let nllURL, URL(string: nllURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            throw Error(description: "\(settings.source(Keys.nllURL)) must be an http(s) address; got '\(nllURL)'")
+        }
+        nllTokenPath = try settings.text(Keys.nllTokenFile)
+        nllTimeoutSeconds = try settings.integer(Keys.nllTimeoutSeconds)
+        nllUnsentAlarmMinutes = try settings.integer(Keys.nllUnsentAlarmMinutes)
+        nllReasonRequiredFrom = try settings.text(Keys.nllReasonRequiredFrom) ?? "2028-09-01"
+        guard nllReasonRequiredFrom.count == 10, Instant.parse(nllReasonRequiredFrom) != nil else {
+            throw Error(description: "\(settings.source(Keys.nllReasonRequiredFrom)) must be a day YYYY-MM-DD; got '\(nllReasonRequiredFrom)'")
+        }
         accessTokenSeconds = try settings.integer(Keys.accessTokenSeconds)
         sessionSeconds = try settings.integer(Keys.sessionSeconds)
         sessionMaximumSeconds = try settings.integer(Keys.sessionMaxSeconds)

@@ -57,7 +57,7 @@ final class PatientRecord: Sendable {
     private let allergies: Task<[StoredResource], any Error>
     private let patient: Task<StoredResource?, any Error>
 
-    init(patientID: String, session: PatientDataSession, rules: MedicationSafetyRules) {
+    init(patientID: String, session: PatientDataSession, rules: MedicationSafetyRules, otherDrugs: [CurrentDrug] = []) {
         self.patientID = patientID
         self.session = session
         self.rules = rules
@@ -70,7 +70,7 @@ final class PatientRecord: Sendable {
                 let object = record.object
                 return CurrentDrug(reference: "\(record.type)/\(record.id)", atc: object.code("medicationCodeableConcept", system: KnownSystems.atc),
                                    name: Display.concept(object["medicationCodeableConcept"]))
-            }
+            } + otherDrugs
         }
         patient = Task { try await session.read(type: "Patient", id: patientID) }
         allergies = Task {

@@ -35,6 +35,12 @@ public struct MedicationSafetyService: DecisionSupportService {
     public static let outcomeSystem = "https://karna.se/fhir/CodeSystem/beslutsstod-utfall"
 
     public func call(_ call: HookCall, session: PatientDataSession) async throws -> [DecisionCard] {
+        try await self.call(call, session: session, otherDrugs: [])
+    }
+
+    /// The checks with `otherDrugs` counted among the patient's current drugs: prescriptions read from
+    /// Nationella läkemedelslistan that the journal does not hold.
+    func call(_ call: HookCall, session: PatientDataSession, otherDrugs: [CurrentDrug]) async throws -> [DecisionCard] {
         guard let patientID = call.patientID, !patientID.isEmpty else {
             throw FHIRError(.invalid, code: .required, "context.patientId is required for \(call.hook)", expression: ["context.patientId"])
         }
@@ -43,7 +49,7 @@ public struct MedicationSafetyService: DecisionSupportService {
         let drafts = try DraftOrder.read(call)
         guard !drafts.isEmpty else { return [] }
         let rules = try self.rules.get()
-        let record = PatientRecord(patientID: patientID, session: session, rules: rules)
+        let record = PatientRecord(patientID: patientID, session: session, rules: rules, otherDrugs: otherDrugs)
         let input = MedicationCheck.Input(drafts: drafts, record: record, rules: rules)
         let timeout = Duration.milliseconds(rules.checkTimeoutMilliseconds)
         var cards: [DecisionCard] = []

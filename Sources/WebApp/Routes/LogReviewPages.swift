@@ -247,7 +247,7 @@ enum AuditActions {
         "create": "Skapade", "update": "Ändrade", "patch": "Ändrade", "delete": "Tog bort", "operation": "Körde en operation",
         "chart": "Öppnade översikten", "journal": "Läste journalen", "read-note": "Läste en anteckning", "note-form": "Öppnade anteckningsformuläret",
         "write-note": "Skrev en anteckning", "sign-note": "Signerade en anteckning", "emergency-access": "Nödåtkomst",
-        "care-relationship": "Registrerade vårdrelation", "access-status": "Fick frågan om åtkomst", "access-question": "Såg vem patienten är inför frågan om åtkomst",
+        "care-relationship": "Registrerade vårdrelation", "access-status": "Fick frågan om åtkomst", "national-read": "Läste Nationella läkemedelslistan", "nll-outbox": "Skickade recept till Nationella läkemedelslistan", "access-question": "Såg vem patienten är inför frågan om åtkomst",
         "consent": "Registrerade samtycke", "block": "Registrerade spärr", "unblock": "Hävde spärr", "patient-search": "Sökte patient",
         "register-patient": "Registrerade patient", "register-unidentified": "Registrerade patient med reservnummer",
         "attention-signals": "Läste uppmärksamhetssignaler", "record-allergy": "Registrerade allergi", "record-attention-signal": "Registrerade uppmärksamhetssignal",

@@ -1,0 +1,58 @@
+import Access
+import FHIRCore
+import Foundation
+import Logging
+import FHIRAPI
+import Medication
+import NLLClient
+import ServiceLifecycle
+import StoreModel
+
+extension KarnaConfiguration {
+    /// Prescribing's settings: the NLL client when an address is set, the token read from its file.
+    func prescribingSettings() throws -> PrescribingSettings {
+        var token = ""
+        if let path = nllTokenPath {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Error(description: "KARNA_NLL_TOKEN_FILE: cannot read \(path)") }
+            token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if nllURL != nil {
+            // The simulator takes any token; a real NLL refuses this one, and the refusal names the setting.
+            token = "kärna-utan-nll-token"
+        }
+        return PrescribingSettings(nll: nllURL.flatMap(URL.init(string:)).map { NLLClient(baseURL: $0, timeoutSeconds: Double(nllTimeoutSeconds)) },
+                                   token: token, userAgent: "Karna/\(KarnaVersion.current)", structuredReasonRequiredFrom: nllReasonRequiredFrom,
+                                   unsentAlarmMinutes: nllUnsentAlarmMinutes)
+    }
+}
+
+/// Sends the prescriptions NLL does not have yet (the outbox), and logs the unsent ones past the alarm
+/// time once each, naming their prescriber: a system job through the gateway.
+struct PrescribingJobs: Service {
+    let services: KarnaServices
+    let logger: Logger
+
+    func run() async throws {
+        guard let medication = services.modules.compactMap({ $0 as? Medication }).first else { return }
+        let interval = services.configuration.outboxSeconds
+        await cancelWhenGracefulShutdown {
+            var alarmed: Set<String> = []
+            while !Task.isCancelled {
+                do {
+                    let session = services.gateway.session(.job("karna-nll-outbox"), action: "nll-outbox")
+                    let run = try await medication.prescribing.sendWaiting(session: session)
+                    if run.sent > 0 { logger.info("sent \(run.sent) prescriptions to NLL") }
+                    for failure in run.failures { logger.warning("prescription not sent to NLL: \(failure)") }
+                    // Each overdue prescription is announced once, naming its owner.
+                    for item in try await medication.prescribing.unsent(roleID: nil, session: session) where item.overdue && !alarmed.contains(item.prescription.id) {
+                        alarmed.insert(item.prescription.id)
+                        let owner = item.prescription.object["requester"]?.objectValue?["reference"]?.stringValue ?? "no owner"
+                        logger.warning("NLL alarm: MedicationRequest/\(item.prescription.id) owned by \(owner) has not been sent for \(item.waitingMinutes) minutes")
+                    }
+                } catch {
+                    logger.error("the NLL outbox failed: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(interval))
+            }
+        }
+    }
+}

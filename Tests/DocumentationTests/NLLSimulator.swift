@@ -1,0 +1,70 @@
+import FHIRCore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The NLL-simulator (Tests/Support/nll_simulator.py — a test component, not E-hälsomyndighetens NLL),
+/// started as its own process on a free port for one test and stopped after it.
+final class NLLSimulator: @unchecked Sendable {
+    let process: Process
+    let url: URL
+    let input = Pipe()
+
+    static var script: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support/nll_simulator.py").standardized
+    }
+
+    /// Whether the simulator can run here (python3 on the path).
+    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") }
+
+    init() throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-u", Self.script.path, "--port", "0", "--exit-with-stdin"]
+        let output = Pipe()
+        process.standardOutput = output
+        // Nothing of the test runner's own output is held open by the simulator, and it ends when its
+        // standard input closes, so a test process that dies leaves no simulator behind.
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = input
+        try process.run()
+        // The first line names the address: "... på http://127.0.0.1:PORT".
+        var line = Data()
+        let handle = output.fileHandleForReading
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "http://"), let url = URL(string: String(text[range.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            process.terminate()
+            throw SimulatorError(description: "the NLL-simulator did not start: \(text)")
+        }
+        self.url = url
+    }
+
+    deinit {
+        process.terminate()
+        try? input.fileHandleForWriting.close()
+    }
+
+    struct SimulatorError: Error, CustomStringConvertible { var description: String }
+
+    /// Calls one of the simulator's own controls (`/_simulator/...`), answering its JSON.
+    @discardableResult
+    func control(_ name: String, _ body: [String: Any] = [:]) async throws -> [String: Any] {
+        var request = URLRequest(url: url.appendingPathComponent("_simulator/\(name)"))
+        request.httpMethod = "POST"
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        request.setValue("\(request.httpBody!.count)", forHTTPHeaderField: "Content-Length")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// The calls NLL received (method, path, the x- headers), oldest first.
+    func calls() async throws -> [[String: Any]] {
+        try await control("calls")["calls"] as? [[String: Any]] ?? []
+    }
+}

@@ -1,0 +1,203 @@
+"""Prescribing to Nationella läkemedelslistan end to end: `karna serve --nll-url` against the NLL-simulator
+(Tests/Support/nll_simulator.py — a test component, not E-hälsomyndighetens NLL) over real HTTP. A doctor
+logged in through the login form prescribes, renews and ends prescriptions; NLL down leaves the prescription
+"ej skickad" with its owner until the server's outbox sends it once; a stale version is a conflict; a
+patient on reservnummer is sent as a contained Patient; NLL's list is read on an åtkomsttyp."""
+import datetime
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+
+from conftest import ROOT, Server, backends, born_and_sex, free_port
+from test_access import bearer, login
+
+UNIT = "vc-karnstad"
+NPL = "http://electronichealth.se/fhir/NamingSystem/nplid"
+
+
+def personnummer(serial):
+    """A valid personnummer born 1975-05-05 with the given three-digit serial (Luhn check digit computed)."""
+    nine = f"750505{serial:03d}"
+    total = sum((d * 2 if i % 2 == 0 else d) // 10 + (d * 2 if i % 2 == 0 else d) % 10 for i, d in enumerate(map(int, nine)))
+    return "19" + nine + str((10 - total % 10) % 10)
+
+
+class Simulator:
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests", "Support", "nll_simulator.py"), "--port", str(self.port)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert b"NLL-simulator" in self.process.stdout.readline()
+
+    def control(self, name, **body):
+        response = requests.post(f"{self.url}/_simulator/{name}", json=body, timeout=5)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module", params=backends())
+def nll(request):
+    simulator = Simulator()
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(request.param, folder, extra_env={"KARNA_NLL_URL": simulator.url, "KARNA_NLL_TIMEOUT_SECONDS": "2",
+                                                         "KARNA_NLL_UNSENT_ALARM_MINUTES": "1"})
+        try:
+            yield server, simulator
+        finally:
+            server.stop()
+            simulator.stop()
+
+
+def system(server):
+    return {"Authorization": "Bearer " + server.token, "Content-Type": "application/fhir+json"}
+
+
+def patient_with_contact(server, identifier):
+    """A patient (by personnummer, or the reservnummer registration gives) and an ongoing contact at the vårdcentral."""
+    if identifier:
+        born, sex = born_and_sex(identifier)
+        patient = requests.post(server.base + "/Patient", headers=system(server), json={
+            "resourceType": "Patient", "identifier": [{"system": "urn:oid:1.2.752.129.2.1.3.1", "value": identifier}],
+            "name": [{"family": "Recept", "given": ["Test"]}], "birthDate": born, "gender": sex})
+    else:
+        patient = requests.post(server.base + "/Patient/$register-unidentified", headers=system(server),
+                                json={"resourceType": "Parameters", "parameter": [{"name": "gender", "valueString": "female"}]})
+    assert patient.status_code == 201, patient.text
+    patient_id = patient.json()["id"]
+    start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    encounter = requests.post(server.base + "/Encounter", headers=system(server), json={
+        "resourceType": "Encounter", "status": "in-progress", "subject": {"reference": f"Patient/{patient_id}"},
+        "meta": {"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": UNIT}]},
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "period": {"start": start}, "serviceProvider": {"reference": f"Organization/{UNIT}"}})
+    assert encounter.status_code == 201, encounter.text
+    return patient_id
+
+
+def draft(**extensions):
+    return {"resourceType": "MedicationRequest",
+            "medicationCodeableConcept": {"coding": [{"system": NPL, "code": "19990101000079"}], "text": "Ramipril Kärna kapsel 5 mg"},
+            "reasonCode": [{"text": "Hypertoni"}],
+            "dosageInstruction": [{"sequence": 1, "route": {"text": "Oralt"},
+                                   "timing": {"repeat": {"boundsPeriod": {"start": "2026-12-06"}, "when": ["MORN"]}},
+                                   "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "kapsel"}}]}],
+            "dispenseRequest": {"numberOfRepeatsAllowed": 2, "quantity": {"value": 100, "unit": "kapsel"},
+                                "validityPeriod": {"start": "2026-12-06", "end": "2027-12-05"}},
+            "extension": [{"url": "https://karna.se/fhir/StructureDefinition/behandlingsandamal", "valueString": "mot förhöjt blodtryck"},
+                          {"url": "https://karna.se/fhir/StructureDefinition/senaste-uppfoljning", "valueDate": "2027-06-01"}]
+                         + [{"url": url, "valueString": value} for url, value in extensions.items()]}
+
+
+def prescribe(server, doctor, patient_id, resource):
+    return requests.post(f"{server.base}/Patient/{patient_id}/$prescribe", headers=doctor,
+                         json={"resourceType": "Parameters", "parameter": [{"name": "prescription", "resource": resource}]})
+
+
+def values(body, name):
+    return [p for p in body.get("parameter", []) if p["name"] == name]
+
+
+def test_prescribe_renew_end_and_a_stale_version_against_the_nll_simulator(nll):
+    server, simulator = nll
+    doctor = bearer(login(server, "lakare", unit="demo-lakare-uppdrag-1"))
+    patient = patient_with_contact(server, personnummer(101))
+    answer = prescribe(server, doctor, patient, draft())
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert values(body, "sent")[0]["valueBoolean"] is True and values(body, "sendState")[0]["valueString"] == "skickad"
+    prescription = values(body, "prescription")[0]["resource"]
+    text = prescription["dosageInstruction"][0]["patientInstruction"]
+    assert text.split("\n") == ["Mot förhöjt blodtryck.", "1 kapsel morgon.", "Administreringssätt: oralt."]
+    nll_id = next(i["value"] for i in prescription["identifier"] if i["system"] == "https://karna.se/fhir/NamingSystem/nll-forskrivning")
+    # Every call to NLL carried the headers, x-provenance naming the doctor as author and enterer.
+    call = simulator.control("calls")["calls"][-1]
+    assert {"authorization", "x-purpose", "x-request-id", "x-context-id", "x-org-info", "x-user-agent", "x-provenance"} <= set(call["headers"])
+
+    renewed = requests.post(f"{server.base}/MedicationRequest/{prescription['id']}/$renew", headers=doctor,
+                            json={"resourceType": "Parameters", "parameter": []})
+    assert renewed.status_code == 201, renewed.text
+    second = values(renewed.json(), "prescription")[0]["resource"]
+    assert second["priorPrescription"]["reference"] == f"MedicationRequest/{prescription['id']}"
+    assert second["groupIdentifier"] == prescription["groupIdentifier"]
+
+    # NLL's list on the user's own prescriptions shows both, each linked to its journal ordination.
+    listed = requests.get(f"{server.base}/Patient/{patient}/$national-medication-list", headers=doctor, params={"access": "EGNA"})
+    assert listed.status_code == 200, listed.text
+    journals = {p["name"]: p for row in values(listed.json(), "row") for p in row["part"] if p["name"] == "journal"}
+    rows = values(listed.json(), "row")
+    assert len(rows) == 2 and all(any(p["name"] == "journal" for p in row["part"]) for row in rows), journals
+
+    # Another system changed the first prescription in NLL: ending it here is a conflict and changes nothing.
+    simulator.control("change", id=nll_id)
+    stale = requests.post(f"{server.base}/MedicationRequest/{prescription['id']}/$stop-prescription", headers=doctor, params={"reason": "biverkan"})
+    assert stale.status_code == 409 and "ändrats i Nationella läkemedelslistan" in stale.text, stale.text
+    assert requests.get(f"{server.base}/MedicationRequest/{prescription['id']}", headers=doctor).json()["status"] == "active"
+    # Makulera takes its own reasons; the second one is withdrawn in NLL too.
+    wrong = requests.post(f"{server.base}/MedicationRequest/{second['id']}/$cancel-prescription", headers=doctor, params={"reason": "biverkan"})
+    assert wrong.status_code == 400 and "makuleringsorsak" in wrong.text
+    cancelled = requests.post(f"{server.base}/MedicationRequest/{second['id']}/$cancel-prescription", headers=doctor, params={"reason": "dubbelforskrivning"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert values(cancelled.json(), "prescription")[0]["resource"]["status"] == "cancelled"
+
+
+def test_nll_down_leaves_it_unsent_with_its_owner_until_the_outbox_sends_it_once(nll):
+    server, simulator = nll
+    doctor = bearer(login(server, "lakare", unit="demo-lakare-uppdrag-1"))
+    patient = patient_with_contact(server, personnummer(202))
+    simulator.control("fault", mode="down")
+    try:
+        answer = prescribe(server, doctor, patient, draft())
+        assert answer.status_code == 201, answer.text
+        assert values(answer.json(), "sent")[0]["valueBoolean"] is False
+        assert any("ej skickat" in w["valueString"] for w in values(answer.json(), "warning"))
+        prescription = values(answer.json(), "prescription")[0]["resource"]
+        unsent = requests.get(f"{server.base}/MedicationRequest/$unsent-prescriptions", headers=doctor).json()
+        assert [p["valueReference"]["reference"] for u in values(unsent, "unsent") for p in u["part"] if p["name"] == "prescription"] \
+            == [f"MedicationRequest/{prescription['id']}"]
+        reserve = requests.get(f"{server.base}/MedicationRequest/{prescription['id']}/$reserve-prescription", headers=doctor)
+        assert reserve.status_code == 200 and reserve.text.startswith("RESERVRECEPT — ej skickat"), reserve.text
+    finally:
+        simulator.control("fault", mode="none")
+    # The server's outbox (every second here) sends it once NLL answers again.
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        state = requests.get(f"{server.base}/MedicationRequest/{prescription['id']}", headers=doctor).json()
+        if any(t["code"] == "skickad" for t in state["meta"].get("tag", []) if t["system"] == "https://karna.se/fhir/CodeSystem/nll-status"):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the outbox did not send the prescription within 20 s")
+    posts = [c for c in simulator.control("calls")["calls"] if c["method"] == "POST" and c["path"] == "/MedicationRequest"
+             and c["headers"].get("x-request-id") == state.get("_request_id", c["headers"].get("x-request-id"))]
+    assert posts
+    listed = requests.get(f"{server.base}/Patient/{patient}/$national-medication-list", headers=doctor, params={"access": "EGNA"}).json()
+    linked = [p["valueReference"]["reference"] for row in values(listed, "row") for p in row["part"] if p["name"] == "journal"]
+    assert linked.count(f"MedicationRequest/{prescription['id']}") == 1
+
+
+def test_a_patient_on_reservnummer_gets_the_prescription_at_a_named_pharmacy(nll):
+    server, simulator = nll
+    doctor = bearer(login(server, "lakare", unit="demo-lakare-uppdrag-1"))
+    patient = patient_with_contact(server, None)
+    refused = prescribe(server, doctor, patient, draft())
+    assert refused.status_code == 400 and "mottagande apotek" in refused.text, refused.text
+    answer = prescribe(server, doctor, patient, draft(**{"https://karna.se/fhir/StructureDefinition/mottagande-apotek": "7350045511119"}))
+    assert answer.status_code == 201 and values(answer.json(), "sent")[0]["valueBoolean"] is True, answer.text
+    prescription = values(answer.json(), "prescription")[0]["resource"]
+    sent = next(c for c in reversed(simulator.control("calls")["calls"]) if c["method"] == "POST")
+    assert sent["path"] == "/MedicationRequest"
+    ended = requests.post(f"{server.base}/MedicationRequest/{prescription['id']}/$stop-prescription", headers=doctor, params={"reason": "behandling-klar"})
+    assert ended.status_code == 200 and values(ended.json(), "sent")[0]["valueBoolean"] is True, ended.text
+    # NLL's list cannot be read without a personnummer: the journal keeps the NLL id instead.
+    listed = requests.get(f"{server.base}/Patient/{patient}/$national-medication-list", headers=doctor, params={"access": "SAMTYCKE"})
+    assert listed.status_code == 400 and "personnummer" in listed.text
