@@ -222,7 +222,7 @@ let package = Package(
         .target(
             name: "MedicationPages",
             dependencies: [
-                "FHIRCore", "StoreModel", "Access", "Medication", "WebApp", "Terminology",
+                "FHIRCore", "StoreModel", "Access", "Medication", "NLLClient", "WebApp", "Terminology",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Templates")],

@@ -24,7 +24,8 @@ public struct MedicationWeb: WebModule {
     public var templates: URL? { Bundle.module.resourceURL?.appendingPathComponent("Templates") }
 
     public var menu: [MenuEntry] {
-        [MenuEntry(title: "Läkemedel på avdelningen", path: "/lakemedel/avdelning", nav: "navMAR") { $0.mayWrite("MedicationAdministration") }]
+        [MenuEntry(title: "Läkemedel på avdelningen", path: "/lakemedel/avdelning", nav: "navMAR") { $0.mayWrite("MedicationAdministration") },
+         MenuEntry(title: "Ej skickade recept", path: "/recept/ej-skickade", nav: "navUnsent") { $0.prescribe }]
     }
 
     public var patientTabs: [PatientTab] { [PatientTab(key: "lakemedel", title: "Läkemedel", suffix: "/lakemedel")] }
@@ -51,6 +52,32 @@ public struct MedicationWeb: WebModule {
         }
         signed.post("patienter/:id/lakemedelsgenomgang") { _, context in
             try await context.page { user in try await pages.recordReview(patientID: try context.parameters.require("id"), user) }
+        }
+        let prescriptions = PrescriptionPages(app: app, medication: medication, terminology: terminology)
+        signed.get("patienter/:id/recept/ny") { _, context in
+            try await context.page { user in try await prescriptions.form(patientID: try context.parameters.require("id"), user) }
+        }
+        signed.post("patienter/:id/recept") { _, context in
+            try await context.page { user in try await prescriptions.submit(patientID: try context.parameters.require("id"), user) }
+        }
+        signed.get("patienter/:id/nll") { request, context in
+            try await context.page { user in
+                try await prescriptions.nationalList(patientID: try context.parameters.require("id"), user, query: PrescriptionPages<Context>.query(request))
+            }
+        }
+        for action in ["fornya", "avsluta", "makulera"] {
+            signed.post("recept/:id/\(action)") { _, context in
+                try await context.page { user in try await prescriptions.change(try context.parameters.require("id"), user, action: action) }
+            }
+        }
+        signed.get("recept/ej-skickade") { request, context in
+            try await context.page { user in try await prescriptions.unsent(user, notice: PrescriptionPages<Context>.query(request)["klar"]) }
+        }
+        signed.get("recept/:id/reservrecept") { _, context in
+            try await context.page { user in try await prescriptions.reserve(try context.parameters.require("id"), user) }
+        }
+        signed.post("recept/:id/skicka") { _, context in
+            try await context.page { user in try await prescriptions.resend(try context.parameters.require("id"), user) }
         }
         signed.get("lakemedel/avdelning") { _, context in
             try await context.page { user in try await pages.wardPage(user) }

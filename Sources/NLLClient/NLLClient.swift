@@ -121,6 +121,16 @@ public enum NLLError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What a user reads: in Swedish, NLL's own words kept only where NLL gives the reason (a refusal).
+    public var swedish: String {
+        switch self {
+        case .missingHeader(let name): "Anropet till Nationella läkemedelslistan saknade \(name) och skickades inte."
+        case .unavailable: "Nationella läkemedelslistan svarar inte."
+        case .conflict: "Förskrivningen har ändrats i Nationella läkemedelslistan sedan den lästes."
+        case .refused(_, let message): "Nationella läkemedelslistan tog inte emot anropet: \(message)"
+        }
+    }
+
     /// Whether the outbox should try again later.
     public var isRetryable: Bool { if case .unavailable = self { true } else { false } }
 }

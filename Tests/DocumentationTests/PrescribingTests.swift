@@ -192,7 +192,7 @@ struct PrescribingTests {
         #expect(!outcome.sent && Prescription.sendState(outcome.prescription.object) == "ej-skickad" && Prescription.nllID(outcome.prescription.object) == nil)
         let unsent = try await medication.prescribing.unsent(roleID: "doc-role", session: doc)
         #expect(unsent.map(\.prescription.id) == [outcome.prescription.id])
-        #expect(unsent.first?.overdue == true && unsent.first?.retrying == true && unsent.first?.lastError?.contains("injected internal error") == true)
+        #expect(unsent.first?.overdue == true && unsent.first?.retrying == true && unsent.first?.lastError == "Nationella läkemedelslistan svarar inte.")
         #expect(try await medication.prescribing.unsent(roleID: "doc2-role", session: doc).isEmpty)
         let reserve = try await medication.prescribing.reservePrescription(outcome.prescription.id, session: doc)
         #expect(reserve.hasPrefix("RESERVRECEPT — ej skickat till Nationella läkemedelslistan"))

@@ -61,15 +61,21 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self, status, body=None, headers=None):
+        # What was answered is kept before it is written: a caller that gave up (a closed connection) does not
+        # change what NLL did.
+        self.last = (status, body, headers or {})
         data = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/fhir+json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-        return status, body, headers or {}
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        return self.last
 
     def body(self):
         return json.loads(self.raw) if self.raw else None
@@ -174,24 +180,31 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET":
             return self.route(method, path, query, h)
         # A request id is carried out once: a repeat waits for the first (still in flight, perhaps after its
-        # caller gave up) and gets the same answer.
+        # caller gave up) and gets the same answer. A first call that failed (5xx) leaves nothing: a retry is new.
         with STATE.lock:
-            first = request_id not in STATE.seen
-            if first:
-                STATE.seen[request_id] = threading.Event()
-        entry = STATE.seen[request_id]
+            entry = STATE.seen.get(request_id)
+            if entry is None:
+                entry = STATE.seen[request_id] = threading.Event()
+                first = True
+            else:
+                first = False
         if not first:
             if isinstance(entry, threading.Event):
                 entry.wait(30)
-                entry = STATE.seen[request_id]
+                entry = STATE.seen.get(request_id)
+            if entry is None or isinstance(entry, threading.Event):
+                return self.answer(503, outcome("transient", "NLL-simulator: the same x-request-id is still being processed; try again"))
             return self.answer(*entry)
-        result = None
+        self.last = None
         try:
-            result = self.route(method, path, query, h)
+            return self.route(method, path, query, h)
         finally:
-            STATE.seen[request_id] = result or (500, outcome("exception", "NLL-simulator: the first call with this x-request-id failed"), {})
+            with STATE.lock:
+                if self.last is not None and self.last[0] < 500:
+                    STATE.seen[request_id] = self.last
+                else:
+                    STATE.seen.pop(request_id, None)
             entry.set()
-        return result
 
     def route(self, method, path, query, h):
         parts = [p for p in path.split("/") if p]

@@ -227,3 +227,59 @@ extension MedicationPageTests {
         }
     }
 }
+
+extension MedicationPageTests {
+    @Test("the e-recept form says what is missing, shows the patient text and sends; NLL's list shows it from the journal with avsluta; NLL down lands it on the ej skickade list with a reservrecept",
+          .enabled(if: NLLSimulator.isAvailable), arguments: backends)
+    func prescriptionPages(_ backend: StoreBackend) async throws {
+        let simulator = try NLLSimulator()
+        try await WebAppTests.withApp(backend, flags: ["nll-url": simulator.url.absoluteString, "nll-timeout-seconds": "3"]) { services, client in
+            try await Self.write(services, "Practitioner", #"{"resourceType":"Practitioner","id":"doc","name":[{"text":"Doktor Ek"}],"identifier":[{"system":"https://karna.se/fhir/NamingSystem/forskrivarkod","value":"9000011"}]}"#)
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            #expect(VisibleText.of(try await browser.send(.get, "/patienter/p1/lakemedel").html).contains("Nytt e-recept"))
+            let form = try await browser.send(.get, "/patienter/p1/recept/ny")
+            #expect(form.status == 200 && VisibleText.of(form.html).contains("Receptet skickas till Nationella läkemedelslistan när du signerar."))
+            let token = try #require(form.field("formToken"))
+            let fields: [(String, String)] = [("formToken", token), ("draftID", try #require(form.field("draftID"))),
+                                              ("product", "19990101000079 Ramipril Kärna kapsel 5 mg"), ("dose", "1"), ("unit", "kapsel"), ("route", "Oralt"),
+                                              ("when_MORN", "ja"), ("start", SwedishTime.formatDay(SwedishTime.today)), ("reason", "Hypertoni"),
+                                              ("purpose", "mot förhöjt blodtryck"), ("repeats", "3"), ("quantity", "100"), ("quantityUnit", "kapsel"),
+                                              ("validUntil", SwedishTime.formatDay(SwedishTime.today + 300)), ("followUp", SwedishTime.formatDay(SwedishTime.today + 90))]
+            let incomplete = try await browser.send(.post, "/patienter/p1/recept", form: fields.filter { $0.0 != "purpose" && $0.0 != "repeats" } + [("action", "signera")])
+            let said = VisibleText.of(incomplete.html)
+            #expect(incomplete.status == 400 && said.contains("Ange behandlingsändamål med ord patienten förstår.") && said.contains("Ange antal uttag (minst 1)."), "\(said)")
+            let checked = try await browser.send(.post, "/patienter/p1/recept", form: fields + [("action", "kontrollera")])
+            let preview = VisibleText.of(checked.html)
+            #expect(checked.status == 200 && preview.contains("Doseringsanvisning till patienten") && preview.contains("Mot förhöjt blodtryck.")
+                    && preview.contains("1 kapsel morgon.") && preview.contains("Administreringssätt: oralt."), "\(preview)")
+            #expect(try await simulator.calls().isEmpty, "checking sends nothing")
+
+            let signed = try await browser.send(.post, "/patienter/p1/recept", form: fields + [("action", "signera")])
+            #expect(signed.status == 303)
+            let list = try await browser.send(.get, try #require(signed.location))
+            let listed = VisibleText.of(list.html)
+            #expect(listed.contains("Receptet är skickat till Nationella läkemedelslistan.") && listed.contains("Ramipril Kärna kapsel 5 mg")
+                    && listed.contains("Från Kärnas ordination") && listed.contains("Endast egna förskrivningar"), "\(listed)")
+            let rows = try await services.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 10)
+            let prescription = try #require(rows.first)
+            let ended = try await browser.send(.post, "/recept/\(prescription.id)/avsluta", form: [("formToken", token), ("patientID", "p1"), ("reason", "biverkan")])
+            #expect(VisibleText.of(try await browser.send(.get, try #require(ended.location)).html).contains("Receptet är avslutat i Nationella läkemedelslistan."))
+            // Nödåtkomst is refused until opened, and said on the page.
+            let emergency = VisibleText.of(try await browser.send(.get, "/patienter/p1/nll?atkomst=NODATKOMST").html)
+            #expect(emergency.contains("Öppna nödåtkomst för patienten först"), "\(emergency)")
+
+            // NLL down: saved, not sent; the prescriber's list holds it with a reservrecept.
+            try await simulator.control("fault", ["mode": "error500"])
+            let again = fields.map { $0.0 == "draftID" ? ("draftID", UUID().uuidString.lowercased()) : $0 }
+            let unsent = try await browser.send(.post, "/patienter/p1/recept", form: again + [("action", "signera")])
+            #expect(VisibleText.of(try await browser.send(.get, try #require(unsent.location)).html).contains("EJ SKICKAT"))
+            let waiting = try await browser.send(.get, "/recept/ej-skickade")
+            let waitingText = VisibleText.of(waiting.html)
+            #expect(waitingText.contains("Ramipril Kärna kapsel 5 mg") && waitingText.contains("Nationella läkemedelslistan svarar inte.") && waitingText.contains("Skriv ut reservrecept"), "\(waitingText)")
+            let id = try #require(try await services.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 10).map(\.id).first { $0 != prescription.id })
+            let reserve = VisibleText.of(try await browser.send(.get, "/recept/\(id)/reservrecept").html)
+            #expect(reserve.contains("RESERVRECEPT — ej skickat till Nationella läkemedelslistan") && reserve.contains("förskrivarkod 9000011"), "\(reserve)")
+        }
+    }
+}

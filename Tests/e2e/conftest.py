@@ -114,8 +114,9 @@ def pytest_collection_modifyitems(config, items):
     spend much of their time waiting on a server, a browser or an idle timeout, overlap on the two cores."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and "server" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(callspec.params["server"]))
+        backend = callspec.params.get("server", callspec.params.get("nll")) if callspec is not None else None
+        if backend is not None:
+            item.add_marker(pytest.mark.xdist_group(backend))
 
 
 @pytest.fixture(scope="module", params=backends())

@@ -201,3 +201,71 @@ def test_a_patient_on_reservnummer_gets_the_prescription_at_a_named_pharmacy(nll
     # NLL's list cannot be read without a personnummer: the journal keeps the NLL id instead.
     listed = requests.get(f"{server.base}/Patient/{patient}/$national-medication-list", headers=doctor, params={"access": "SAMTYCKE"})
     assert listed.status_code == 400 and "personnummer" in listed.text
+
+
+from test_webapp import browser, log_in, wait_for  # noqa: E402,F401  (the shared Chromium with axe-core checks)
+
+
+def fill_prescription(driver, purpose):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.find_element(By.ID, "product").send_keys("ramipril")
+
+    def offered(d):
+        return d.execute_script("return Array.from(document.querySelectorAll('#product-list option')).map(function (o) { return o.value; })")
+    wait_for(driver, lambda d: any(value.startswith("19990101000079") for value in offered(d)), "the catalogue's suggestions")
+    product = driver.find_element(By.ID, "product")
+    product.clear()
+    product.send_keys(next(value for value in offered(driver) if value.startswith("19990101000079")))
+    driver.find_element(By.ID, "dose").send_keys("1")
+    driver.find_element(By.ID, "unit").send_keys("kapsel")
+    Select(driver.find_element(By.ID, "route")).select_by_visible_text("Oralt")
+    driver.find_element(By.CSS_SELECTOR, "input[name=when_MORN]").click()
+    driver.find_element(By.ID, "purpose").send_keys(purpose)
+    driver.find_element(By.ID, "reason").send_keys("Hypertoni")
+    driver.find_element(By.ID, "quantity").send_keys("100")
+    driver.find_element(By.ID, "quantityUnit").send_keys("kapsel")
+
+
+def test_a_doctor_prescribes_in_the_browser_reads_nll_on_consent_and_prints_a_reserve_prescription(nll, browser):
+    """The e-recept form with type-ahead and the patient text before signing, NLL's list behind the åtkomsttyp
+    dialogue, and — NLL down — the ej skickade list with the reservrecept; every page checked by axe-core."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    server, simulator = nll
+    patient = patient_with_contact(server, personnummer(303))
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-1")
+    browser.get(f"{server.root}/patienter/{patient}/lakemedel")
+    browser.find_element(By.LINK_TEXT, "Nytt e-recept").click()
+    wait_for(browser, lambda d: d.title.startswith("Nytt e-recept"), "the prescription form")
+    fill_prescription(browser, "mot förhöjt blodtryck")
+    browser.find_element(By.CSS_SELECTOR, "button[value=kontrollera]").click()
+    wait_for(browser, lambda d: "Doseringsanvisning till patienten" in d.page_source, "the patient text before signing")
+    text = browser.find_element(By.ID, "patient-text").text
+    assert text.split("\n") == ["Mot förhöjt blodtryck.", "1 kapsel morgon.", "Administreringssätt: oralt."], text
+    browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
+    wait_for(browser, lambda d: "Receptet är skickat till Nationella läkemedelslistan." in d.page_source, "NLL's list after signing")
+    assert "Ramipril Kärna" in browser.page_source and "Från Kärnas ordination" in browser.page_source
+
+    Select(browser.find_element(By.ID, "atkomst")).select_by_visible_text("Samtycke")
+    browser.find_element(By.ID, "show-list").click()
+    wait_for(browser, lambda d: "atkomst=SAMTYCKE" in d.current_url and 'id="access-name">Samtycke<' in d.page_source, "the list read on consent")
+
+    simulator.control("fault", mode="error500")
+    try:
+        browser.get(f"{server.root}/patienter/{patient}/recept/ny")
+        wait_for(browser, lambda d: d.title.startswith("Nytt e-recept"), "the prescription form again")
+        fill_prescription(browser, "mot högt blodtryck")
+        browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
+        wait_for(browser, lambda d: "EJ SKICKAT" in d.page_source, "the unsent notice")
+        browser.find_element(By.LINK_TEXT, "Ej skickade recept").click()
+        wait_for(browser, lambda d: d.title.startswith("Ej skickade recept"), "the prescriber's ej skickade list")
+        assert "Nationella läkemedelslistan svarar inte." in browser.page_source
+        browser.find_element(By.LINK_TEXT, "Skriv ut reservrecept").click()
+        wait_for(browser, lambda d: d.title.startswith("Reservrecept"), "the reserve prescription")
+        assert "RESERVRECEPT — ej skickat till Nationella läkemedelslistan" in browser.find_element(By.ID, "reservrecept").text
+    finally:
+        simulator.control("fault", mode="none")

@@ -141,7 +141,7 @@ extension Prescribing {
             list = try await join(requests: requests.resource, dispenses: dispenses.resource, info: info.resource, access: access,
                                        patientID: patientID, session: session)
         } catch let error as NLLError {
-            throw FHIRError(.busy, code: .transient, "reading NLL failed: \(error)", text: "Nationella läkemedelslistan kunde inte läsas: \(error)")
+            throw FHIRError(.busy, code: .transient, "reading NLL failed: \(error)", text: "Nationella läkemedelslistan kunde inte läsas. \(error.swedish)")
         }
         try await session.auditNationalRead(patientID: patientID, service: "Nationella läkemedelslistan", accessType: access.rawValue,
                                             emergency: access == .emergency, resources: list.rows.map { "NLL/MedicationRequest/\($0.nllID)" })

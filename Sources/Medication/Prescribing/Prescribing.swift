@@ -232,6 +232,7 @@ public struct Prescribing: Sendable {
             request.setExtension(Prescription.pendingExtension, "valueCode", nil)
             request.setExtension(Prescription.requestIDExtension, "valueString", nil)
             request.setExtension(Prescription.lastErrorExtension, "valueString", nil)
+            request.setExtension(Prescription.lastErrorDetailExtension, "valueString", nil)
             Prescription.setSendState(&request, "skickad")
             do {
                 return try Medication.stored(try await session.commit(.update(request, type: "MedicationRequest", id: stored.id, ifMatch: stored.versionId)),
@@ -244,7 +245,8 @@ public struct Prescribing: Sendable {
         } catch let error as NLLError {
             let attempts = Int(request.extensionValue(Prescription.attemptsExtension)?.numberText ?? "0").map { $0 + 1 } ?? 1
             request.setExtension(Prescription.attemptsExtension, "valueInteger", .number(String(attempts)))
-            request.setExtension(Prescription.lastErrorExtension, "valueString", .string(error.description))
+            request.setExtension(Prescription.lastErrorExtension, "valueString", .string(error.swedish))
+            request.setExtension(Prescription.lastErrorDetailExtension, "valueString", .string(error.description))
             if !error.isRetryable {
                 // NLL will not take it as it is: it leaves the outbox and waits for the prescriber.
                 request.setExtension(Prescription.pendingExtension, "valueCode", .string("stoppad-\(pending)"))
@@ -288,7 +290,12 @@ public struct Prescribing: Sendable {
         var run = OutboxRun()
         for stored in waiting where ["create", "update"].contains(stored.object.extensionValue(Prescription.pendingExtension)?.stringValue ?? "") {
             do {
-                if try await send(stored, session: session) != nil { run.sent += 1 } else { run.failures.append("MedicationRequest/\(stored.id): NLL unavailable") }
+                if try await send(stored, session: session) != nil {
+                    run.sent += 1
+                } else {
+                    let detail = try await session.read(type: "MedicationRequest", id: stored.id)?.object.extensionValue(Prescription.lastErrorDetailExtension)?.stringValue
+                    run.failures.append("MedicationRequest/\(stored.id): \(detail ?? "NLL unavailable")")
+                }
             } catch {
                 run.failures.append("MedicationRequest/\(stored.id): \(error)")
             }

@@ -26,6 +26,8 @@ public enum Prescription {
     /// Failed attempts to send, and the last reason.
     public static let attemptsExtension = "https://karna.se/fhir/StructureDefinition/nll-forsok"
     public static let lastErrorExtension = "https://karna.se/fhir/StructureDefinition/nll-fel"
+    /// The technical detail of the last failure, for the operator's log (not shown to users).
+    public static let lastErrorDetailExtension = "https://karna.se/fhir/StructureDefinition/nll-fel-detalj"
     /// What is to be sent: `create`, `update` (a change or an end) — cleared once NLL has it.
     public static let pendingExtension = "https://karna.se/fhir/StructureDefinition/nll-vantande"
 

@@ -6,19 +6,20 @@ import FoundationNetworking
 
 /// The NLL-simulator (Tests/Support/nll_simulator.py — a test component, not E-hälsomyndighetens NLL),
 /// started as its own process on a free port for one test and stopped after it.
-final class NLLSimulator: @unchecked Sendable {
+public final class NLLSimulator: @unchecked Sendable {
     let process: Process
-    let url: URL
+    /// Where the simulator answers (give it to `NLLClient` or `--nll-url`).
+    public let url: URL
     let input = Pipe()
 
     static var script: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support/nll_simulator.py").standardized
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Tests/Support/nll_simulator.py").standardized
     }
 
     /// Whether the simulator can run here (python3 on the path).
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") }
+    public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") }
 
-    init() throws {
+    public init() throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = ["-u", Self.script.path, "--port", "0", "--exit-with-stdin"]
@@ -50,11 +51,11 @@ final class NLLSimulator: @unchecked Sendable {
         try? input.fileHandleForWriting.close()
     }
 
-    struct SimulatorError: Error, CustomStringConvertible { var description: String }
+    public struct SimulatorError: Error, CustomStringConvertible { public var description: String }
 
     /// Calls one of the simulator's own controls (`/_simulator/...`), answering its JSON.
     @discardableResult
-    func control(_ name: String, _ body: [String: Any] = [:]) async throws -> [String: Any] {
+    public func control(_ name: String, _ body: [String: Any] = [:]) async throws -> [String: Any] {
         var request = URLRequest(url: url.appendingPathComponent("_simulator/\(name)"))
         request.httpMethod = "POST"
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
@@ -64,7 +65,7 @@ final class NLLSimulator: @unchecked Sendable {
     }
 
     /// The calls NLL received (method, path, the x- headers), oldest first.
-    func calls() async throws -> [[String: Any]] {
+    public func calls() async throws -> [[String: Any]] {
         try await control("calls")["calls"] as? [[String: Any]] ?? []
     }
 }
