@@ -60,6 +60,9 @@ public struct MedicationWeb: WebModule {
         signed.post("patienter/:id/recept") { _, context in
             try await context.page { user in try await prescriptions.submit(patientID: try context.parameters.require("id"), user) }
         }
+        signed.post("patienter/:id/recept/text") { _, context in
+            try await context.page { user in try prescriptions.liveText(user) }
+        }
         signed.get("patienter/:id/nll") { request, context in
             try await context.page { user in
                 try await prescriptions.nationalList(patientID: try context.parameters.require("id"), user, query: PrescriptionPages<Context>.query(request))

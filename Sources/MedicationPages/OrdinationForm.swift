@@ -160,6 +160,34 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         } else if product?.inactive == true {
             errors["product"] = "\(product?.display ?? "Läkemedlet") är avregistrerat eller har utgått och kan inte ordineras."
         }
+        let (dosage, dosageErrors) = Self.dosage(values)
+        errors.merge(dosageErrors) { a, _ in a }
+        if text("reason").isEmpty { errors["reason"] = "Ange ordinationsorsak." }
+        guard errors.isEmpty, let product, let dosage, let roleID = user.assignment?.id else { return (nil, errors) }
+
+        var codings: [JSONValue] = [FHIR.object([("system", .string(NPLCatalogue.system)), ("code", .string(product.code)), ("display", .string(product.display))])]
+        if let atc = product.property("atc") { codings.append(FHIR.object([("system", .string(KnownSystems.atc)), ("code", .string(atc))])) }
+        let stay = try await InpatientStay.current(patientID: patientID, session: session)
+        var order = JSONObject([("resourceType", .string("MedicationRequest"))])
+        order["id"] = .string(values["draftID"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased())
+        order["status"] = .string("draft")
+        order["intent"] = .string("order")
+        order["category"] = .array([FHIR.concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category", stay == nil ? "outpatient" : "inpatient")])
+        order["medicationCodeableConcept"] = FHIR.object([("coding", .array(codings)), ("text", .string(product.display))])
+        order["subject"] = FHIR.object([("reference", .string("Patient/\(patientID)"))])
+        if let stay { order["encounter"] = FHIR.object([("reference", .string("Encounter/\(stay.id)"))]) }
+        order["authoredOn"] = .string(Instant.format(milliseconds: Instant.now()))
+        order["requester"] = FHIR.object([("reference", .string("PractitionerRole/\(roleID)")), ("display", .string(user.principal.displayName))])
+        order["reasonCode"] = .array([FHIR.object([("text", .string(text("reason")))])])
+        order["dosageInstruction"] = .array([.object(dosage)])
+        return (order, [:])
+    }
+
+    /// The structured Dosage from the form's dose, unit, route, times or vid behov, start and planned end, or
+    /// what is missing per field (the ordination form, the e-recept form and its live patient text share it).
+    static func dosage(_ values: [String: String]) -> (JSONObject?, [String: String]) {
+        var errors: [String: String] = [:]
+        func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespaces) }
         let dose = Double(text("dose").replacingOccurrences(of: ",", with: "."))
         if dose == nil || (dose ?? 0) <= 0 { errors["dose"] = "Ange dosen som ett tal större än noll." }
         if text("unit").isEmpty { errors["unit"] = "Ange dosens enhet (till exempel tablett, mg, ml)." }
@@ -177,11 +205,7 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         if start.count != 10 || Instant.parse(start) == nil { errors["start"] = "Ange startdatum (ÅÅÅÅ-MM-DD)." }
         let end = text("end")
         if !end.isEmpty, end.count != 10 || Instant.parse(end) == nil || end < start { errors["end"] = "Planerat slut är ett datum efter start (ÅÅÅÅ-MM-DD)." }
-        if text("reason").isEmpty { errors["reason"] = "Ange ordinationsorsak." }
-        guard errors.isEmpty, let product, let dose, let roleID = user.assignment?.id else { return (nil, errors) }
-
-        var codings: [JSONValue] = [FHIR.object([("system", .string(NPLCatalogue.system)), ("code", .string(product.code)), ("display", .string(product.display))])]
-        if let atc = product.property("atc") { codings.append(FHIR.object([("system", .string(KnownSystems.atc)), ("code", .string(atc))])) }
+        guard errors.isEmpty, let dose else { return (nil, errors) }
         let quantity = FHIR.object([("value", .number(dose == dose.rounded() ? String(Int64(dose)) : String(dose))), ("unit", .string(text("unit")))])
         var bounds = JSONObject([("start", .string(start))])
         if !end.isEmpty { bounds["end"] = .string(end) }
@@ -197,20 +221,7 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         }
         dosage["timing"] = FHIR.object([("repeat", .object(repeating))])
         dosage["doseAndRate"] = .array([FHIR.object([("doseQuantity", quantity)])])
-        let stay = try await InpatientStay.current(patientID: patientID, session: session)
-        var order = JSONObject([("resourceType", .string("MedicationRequest"))])
-        order["id"] = .string(values["draftID"].flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString.lowercased())
-        order["status"] = .string("draft")
-        order["intent"] = .string("order")
-        order["category"] = .array([FHIR.concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category", stay == nil ? "outpatient" : "inpatient")])
-        order["medicationCodeableConcept"] = FHIR.object([("coding", .array(codings)), ("text", .string(product.display))])
-        order["subject"] = FHIR.object([("reference", .string("Patient/\(patientID)"))])
-        if let stay { order["encounter"] = FHIR.object([("reference", .string("Encounter/\(stay.id)"))]) }
-        order["authoredOn"] = .string(Instant.format(milliseconds: Instant.now()))
-        order["requester"] = FHIR.object([("reference", .string("PractitionerRole/\(roleID)")), ("display", .string(user.principal.displayName))])
-        order["reasonCode"] = .array([FHIR.object([("text", .string(text("reason")))])])
-        order["dosageInstruction"] = .array([.object(dosage)])
-        return (order, [:])
+        return (dosage, [:])
     }
 
     /// A stable fingerprint of what the draft orders (FNV-1a over its JSON, id, time and status aside), so

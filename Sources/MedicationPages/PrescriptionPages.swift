@@ -124,6 +124,28 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
         }
     }
 
+    /// The patient text as the form stands, for the page's script to show while the doctor types:
+    /// `{"lines": [...]}`, or what is still missing for a dosage to say.
+    func liveText(_ user: User) throws -> Response {
+        let values = user.form
+        let (dosage, errors) = OrdinationForm<Context>.dosage(values)
+        var lines: [String]
+        if let dosage {
+            var request = JSONObject([("dosageInstruction", .array([.object(dosage)]))])
+            for (field, url) in [("purpose", Prescription.purposeExtension), ("other", Prescription.otherInstructionExtension)] {
+                let text = (values[field] ?? "").trimmingCharacters(in: .whitespaces)
+                if !text.isEmpty { request.setExtension(url, "valueString", .string(text)) }
+            }
+            lines = Prescription.patientText(request).split(separator: "\n").map(String.init)
+        } else {
+            lines = ["Texten visas när dos, enhet, administrationssätt och tider är ifyllda."]
+            if errors.count == 1, let only = errors.values.first { lines.append(only) }
+        }
+        let body = JSONValue.object(JSONObject([("lines", .array(lines.map(JSONValue.string)))]))
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body))))
+    }
+
     // MARK: NLL's list, behind the åtkomsttyp dialogue
 
     func nationalList(patientID: String, _ user: User, query: [String: String]) async throws -> Response {

@@ -249,6 +249,11 @@ extension MedicationPageTests {
             let incomplete = try await browser.send(.post, "/patienter/p1/recept", form: fields.filter { $0.0 != "purpose" && $0.0 != "repeats" } + [("action", "signera")])
             let said = VisibleText.of(incomplete.html)
             #expect(incomplete.status == 400 && said.contains("Ange behandlingsändamål med ord patienten förstår.") && said.contains("Ange antal uttag (minst 1)."), "\(said)")
+            // The patient text as the doctor types (what the page's script shows), before any check.
+            let live = try await browser.send(.post, "/patienter/p1/recept/text", form: fields.filter { $0.0 != "route" })
+            #expect(live.html.contains("Texten visas när dos, enhet, administrationssätt och tider är ifyllda.") && live.html.contains("Välj administrationssätt."))
+            let typed = try await browser.send(.post, "/patienter/p1/recept/text", form: fields)
+            #expect(typed.html == #"{"lines":["Mot förhöjt blodtryck.","1 kapsel morgon.","Administreringssätt: oralt."]}"#, "\(typed.html)")
             let checked = try await browser.send(.post, "/patienter/p1/recept", form: fields + [("action", "kontrollera")])
             let preview = VisibleText.of(checked.html)
             #expect(checked.status == 200 && preview.contains("Doseringsanvisning till patienten") && preview.contains("Mot förhöjt blodtryck.")

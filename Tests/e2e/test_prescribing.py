@@ -242,6 +242,9 @@ def test_a_doctor_prescribes_in_the_browser_reads_nll_on_consent_and_prints_a_re
     browser.find_element(By.LINK_TEXT, "Nytt e-recept").click()
     wait_for(browser, lambda d: d.title.startswith("Nytt e-recept"), "the prescription form")
     fill_prescription(browser, "mot förhöjt blodtryck")
+    # The patient text follows the typing, before any button.
+    wait_for(browser, lambda d: d.find_element(By.ID, "live-text").text.split("\n") == ["Mot förhöjt blodtryck.", "1 kapsel morgon.", "Administreringssätt: oralt."],
+             "the live patient text")
     browser.find_element(By.CSS_SELECTOR, "button[value=kontrollera]").click()
     wait_for(browser, lambda d: "Doseringsanvisning till patienten" in d.page_source, "the patient text before signing")
     text = browser.find_element(By.ID, "patient-text").text
