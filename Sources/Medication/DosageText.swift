@@ -8,23 +8,39 @@ public enum DosageText {
     /// The text of an ordination's `dosageInstruction` (or a statement's `dosage`): dosages with the
     /// same `sequence` are given together ("och"), later sequences follow ("därefter").
     public static func swedish(_ dosages: [JSONValue]) -> String {
-        var steps: [(sequence: Int, parts: [String])] = []
+        var steps: [(sequence: Int, dosages: [JSONObject])] = []
         for (index, value) in dosages.enumerated() {
             guard let dosage = value.objectValue else { continue }
-            let text = swedish(dosage)
-            guard !text.isEmpty else { continue }
             let sequence = Int(dosage["sequence"].map(numberText) ?? "") ?? index + 1
             if let last = steps.indices.last, steps[last].sequence == sequence {
-                steps[last].parts.append(text)
+                steps[last].dosages.append(dosage)
             } else {
-                steps.append((sequence, [text]))
+                steps.append((sequence, [dosage]))
             }
         }
-        return steps.map { joined($0.parts, with: "och") }.joined(separator: ", därefter ")
+        return steps.compactMap { step -> String? in
+            // Doses given together for the same days say the days once: "1 tablett morgon och 2 tabletter kväll i 5 dagar".
+            let durations = Set(step.dosages.map { $0["timing"]?.objectValue?["repeat"]?.objectValue?["boundsDuration"].map { JSONWriter.string($0) } ?? "" })
+            let shared = step.dosages.count > 1 && durations.count == 1 && durations.first != ""
+            let parts = step.dosages.map { swedish($0, duration: !shared) }.filter { !$0.isEmpty }
+            guard !parts.isEmpty else { return nil }
+            var text = joined(parts, with: "och")
+            if shared, let bounds = step.dosages[0]["timing"]?.objectValue?["repeat"]?.objectValue?["boundsDuration"]?.objectValue {
+                text += " " + Self.duration(bounds)
+            }
+            return text
+        }.joined(separator: ", därefter ")
+    }
+
+    /// "i 5 dagar".
+    static func duration(_ bounds: JSONObject) -> String {
+        "i \(number(bounds["value"])) \(periodUnit(bounds["code"]?.stringValue ?? bounds["unit"]?.stringValue, count: bounds["value"]))"
     }
 
     /// One dosage: dose, when or how often, for how long, vid behov with its indication and maximum.
-    public static func swedish(_ dosage: JSONObject) -> String {
+    public static func swedish(_ dosage: JSONObject) -> String { swedish(dosage, duration: true) }
+
+    static func swedish(_ dosage: JSONObject, duration: Bool) -> String {
         let typed = dosage["text"]?.stringValue ?? ""
         let repeatRule = dosage["timing"]?.objectValue?["repeat"]?.objectValue ?? JSONObject()
         let rate = dosage["doseAndRate"]?.arrayValue?.first?.objectValue
@@ -40,8 +56,8 @@ public enum DosageText {
             words.append("med hastigheten \(number(low["value"]))–\(number(high["value"])) \(unit(high, plural: false))")
         }
         words += when(repeatRule)
-        if let bounds = repeatRule["boundsDuration"]?.objectValue {
-            words.append("i \(number(bounds["value"])) \(periodUnit(bounds["code"]?.stringValue ?? bounds["unit"]?.stringValue, count: bounds["value"]))")
+        if duration, let bounds = repeatRule["boundsDuration"]?.objectValue {
+            words.append(Self.duration(bounds))
         }
         var conditions: [String] = []
         if dosage["asNeededBoolean"]?.boolValue == true || dosage["asNeededCodeableConcept"] != nil {

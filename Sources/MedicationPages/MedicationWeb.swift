@@ -68,7 +68,7 @@ public struct MedicationWeb: WebModule {
                 try await prescriptions.nationalList(patientID: try context.parameters.require("id"), user, query: PrescriptionPages<Context>.query(request))
             }
         }
-        for action in ["fornya", "avsluta", "makulera"] {
+        for action in ["fornya", "parallell", "ersatt", "avsluta", "makulera"] {
             signed.post("recept/:id/\(action)") { _, context in
                 try await context.page { user in try await prescriptions.change(try context.parameters.require("id"), user, action: action) }
             }

@@ -179,13 +179,13 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         order["authoredOn"] = .string(Instant.format(milliseconds: Instant.now()))
         order["requester"] = FHIR.object([("reference", .string("PractitionerRole/\(roleID)")), ("display", .string(user.principal.displayName))])
         order["reasonCode"] = .array([FHIR.object([("text", .string(text("reason")))])])
-        order["dosageInstruction"] = .array([.object(dosage)])
+        order["dosageInstruction"] = .array(dosage.map(JSONValue.object))
         return (order, [:])
     }
 
     /// The structured Dosage from the form's dose, unit, route, times or vid behov, start and planned end, or
     /// what is missing per field (the ordination form, the e-recept form and its live patient text share it).
-    static func dosage(_ values: [String: String]) -> (JSONObject?, [String: String]) {
+    static func dosage(_ values: [String: String]) -> ([JSONObject]?, [String: String]) {
         var errors: [String: String] = [:]
         func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespaces) }
         let dose = Double(text("dose").replacingOccurrences(of: ",", with: "."))
@@ -219,9 +219,47 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         } else {
             repeating["when"] = .array(when.map(JSONValue.string))
         }
-        dosage["timing"] = FHIR.object([("repeat", .object(repeating))])
-        dosage["doseAndRate"] = .array([FHIR.object([("doseQuantity", quantity)])])
-        return (dosage, [:])
+        // Parallel: a time given its own dose ("1 tablett morgon och 2 tabletter kväll") is its own dosage of the same step.
+        let ownDoses = asNeeded ? [:] : Dictionary(uniqueKeysWithValues: when.compactMap { code -> (String, Double)? in
+            guard let own = Double(text("dose_\(code)").replacingOccurrences(of: ",", with: ".")), own > 0, own != dose else { return nil }
+            return (code, own)
+        })
+        // Steps: the first step lasts `thenDays` days, then `thenDose` at the `then_` times (a step needs its duration, not a period).
+        let thenDays = Int(text("thenDays"))
+        if !text("thenDays").isEmpty, (thenDays ?? 0) <= 0 { errors["thenDays"] = "Ange antal dagar för första steget." }
+        let thenDose = Double(text("thenDose").replacingOccurrences(of: ",", with: "."))
+        let thenWhen = times.map(\.code).filter { values["then_\($0)"] == "ja" }
+        if thenDays != nil, thenDose == nil || (thenDose ?? 0) <= 0 { errors["thenDose"] = "Ange dosen efter första steget." }
+        if thenDays != nil, thenWhen.isEmpty { errors["thenTimes"] = "Välj tider för steget därefter." }
+        guard errors.isEmpty else { return (nil, errors) }
+        func amount(_ value: Double) -> JSONValue {
+            FHIR.object([("value", .number(value == value.rounded() ? String(Int64(value)) : String(value))), ("unit", .string(text("unit")))])
+        }
+        func step(_ dose: Double, at codes: [String], sequence: Int, bounds: (String, JSONValue)?) -> JSONObject {
+            var copy = dosage
+            var repeating = repeating
+            repeating["boundsPeriod"] = nil
+            if let bounds { repeating[bounds.0] = bounds.1 }
+            if !asNeeded { repeating["when"] = .array(codes.map(JSONValue.string)) }
+            copy["sequence"] = .number(String(sequence))
+            copy["timing"] = FHIR.object([("repeat", .object(repeating))])
+            copy["doseAndRate"] = .array([FHIR.object([("doseQuantity", amount(dose))])])
+            return copy
+        }
+        guard !ownDoses.isEmpty || thenDays != nil else {
+            dosage["timing"] = FHIR.object([("repeat", .object(repeating))])
+            dosage["doseAndRate"] = .array([FHIR.object([("doseQuantity", quantity)])])
+            return ([dosage], [:])
+        }
+        let firstBounds: (String, JSONValue) = thenDays.map { ("boundsDuration", FHIR.object([("value", .number(String($0))), ("unit", .string("d")),
+                                                                                                ("system", .string("http://unitsofmeasure.org")), ("code", .string("d"))])) }
+            ?? ("boundsPeriod", .object(bounds))
+        var steps: [JSONObject] = []
+        let plain = when.filter { ownDoses[$0] == nil }
+        if !plain.isEmpty || asNeeded { steps.append(step(dose, at: plain, sequence: 1, bounds: firstBounds)) }
+        for code in when where ownDoses[code] != nil { steps.append(step(ownDoses[code]!, at: [code], sequence: 1, bounds: firstBounds)) }
+        if let thenDose, thenDays != nil { steps.append(step(thenDose, at: thenWhen, sequence: 2, bounds: nil)) }
+        return (steps, [:])
     }
 
     /// A stable fingerprint of what the draft orders (FNV-1a over its JSON, id, time and status aside), so

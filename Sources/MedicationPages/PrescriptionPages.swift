@@ -41,7 +41,9 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
         context["patientID"] = patientID
         context["patientTabs"] = patientTabs(current: "lakemedel")
         for key in ["product", "dose", "unit", "start", "reason", "indication", "maxPerDay", "draftID", "purpose", "repeats", "quantity",
-                    "quantityUnit", "validUntil", "followUp", "pharmacy", "other", "overrideReason"] { context[key] = values[key] ?? "" }
+                    "quantityUnit", "validUntil", "followUp", "pharmacy", "other", "overrideReason", "thenDays", "thenDose"] { context[key] = values[key] ?? "" }
+        context["ownDoses"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "value": values["dose_\($0.code)"] ?? ""] as [String: Any] }
+        context["thenTimes"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "checked": values["then_\($0.code)"] == "ja"] as [String: Any] }
         context["asNeeded"] = values["vidbehov"] == "ja"
         context["routes"] = OrdinationForm<Context>.routes.map { ["name": $0, "selected": values["route"] == $0] as [String: Any] }
         context["times"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "checked": values["when_\($0.code)"] == "ja"] as [String: Any] }
@@ -131,7 +133,7 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
         let (dosage, errors) = OrdinationForm<Context>.dosage(values)
         var lines: [String]
         if let dosage {
-            var request = JSONObject([("dosageInstruction", .array([.object(dosage)]))])
+            var request = JSONObject([("dosageInstruction", .array(dosage.map(JSONValue.object)))])
             for (field, url) in [("purpose", Prescription.purposeExtension), ("other", Prescription.otherInstructionExtension)] {
                 let text = (values[field] ?? "").trimmingCharacters(in: .whitespaces)
                 if !text.isEmpty { request.setExtension(url, "valueString", .string(text)) }
@@ -164,31 +166,55 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
         // Only the user's own prescriptions until an åtkomsttyp is chosen.
         let accessType = chosen ?? .own
         context["accessName"] = accessType.swedish
+        // NLL's rows, when NLL can be read on this åtkomsttyp; the journal's list is shown either way.
+        var national: NationalList?
         do {
-            let list = try await prescribing.nationalList(patientID: patientID, access: accessType, session: session)
-            let reasons = try PrescriptionReasons.shipped()
-            let journal = try await Dictionary(list.rows.compactMap(\.journal).asyncMap { ($0, try await session.read(type: "MedicationRequest", id: String($0.split(separator: "/").last ?? ""))) },
-                                               uniquingKeysWith: { a, _ in a })
-            context["rows"] = list.rows.map { row -> [String: Any] in
-                var shown: [String: Any] = ["drug": row.product, "dosage": row.dosage, "prescriber": row.prescriber, "status": Self.statusText(row.status),
-                                            "authored": Display.time(row.authoredOn), "dispensed": "\(DosageNumber.text(row.dispensed)) \(row.unit)"]
-                if let reference = row.journal, let stored = journal[reference] ?? nil, stored.object["status"]?.stringValue == "active",
-                   user.principal.permissions.prescribe {
-                    shown["journal"] = ["id": stored.id, "formToken": user.formToken, "patientID": patientID,
-                                        "stopReasons": reasons.stopReasons.map { ["code": $0.code, "display": $0.display] },
-                                        "cancelReasons": reasons.cancelReasons.map { ["code": $0.code, "display": $0.display] }] as [String: Any]
-                    shown["inJournal"] = true
-                } else if row.journal != nil {
-                    shown["inJournal"] = true
-                }
-                return shown
-            }
-            context["locked"] = list.lockedExists
-            if let special = list.specialDrugsLast24Months { context["special"] = special ? "Ja" : "Nej" }
+            national = try await prescribing.nationalList(patientID: patientID, access: accessType, session: session)
         } catch let error as FHIRError where error.category != .forbidden || error.description.contains("nödåtkomst") {
             context["listError"] = Self.said(error)
         }
+        let journal = try await MedicationList.read(patientID: patientID, session: session,
+                                                    reviewValidDays: try medication.administrationRules().medicationReviewValidDays)
+        var fromJournal = Dictionary((national?.rows ?? []).compactMap { row in row.journal.map { ($0, row) } }, uniquingKeysWith: { a, _ in a })
+        let reasons = try PrescriptionReasons.shipped()
+        var rows: [[String: Any]] = []
+        // The journal's list first, each source with what NLL holds of it (a prescription Kärna sent) …
+        for row in journal.rows {
+            for (index, source) in row.sources.enumerated() {
+                let stored = source.reference.hasPrefix("MedicationRequest/")
+                    ? try await session.read(type: "MedicationRequest", id: String(source.reference.dropFirst("MedicationRequest/".count))) : nil
+                let sent = fromJournal.removeValue(forKey: source.reference)
+                var shown = Self.row(drug: index == 0 ? row.name : "", dosage: source.dosage, source: source.label, nll: sent)
+                if let stored, Prescription.isPrescription(stored.object), sent == nil {
+                    shown["nllStatus"] = Prescription.sendState(stored.object) == "ej-skickad" ? "Ej skickad" : "Visas inte med vald åtkomst"
+                }
+                if let stored, Prescription.isPrescription(stored.object), stored.object["status"]?.stringValue == "active", user.principal.permissions.prescribe {
+                    shown["journal"] = ["id": stored.id, "formToken": user.formToken, "patientID": patientID,
+                                        "stopReasons": reasons.stopReasons.map { ["code": $0.code, "display": $0.display] },
+                                        "cancelReasons": reasons.cancelReasons.map { ["code": $0.code, "display": $0.display] }] as [String: Any]
+                }
+                rows.append(shown)
+            }
+        }
+        // … then what only NLL holds: other prescribers', and Kärna's that the journal has ended.
+        for row in national?.rows ?? [] where row.journal == nil || fromJournal[row.journal!] != nil {
+            rows.append(Self.row(drug: row.product, dosage: row.dosage, source: row.journal == nil ? "Annan förskrivare (NLL)" : "Förskrivning, avslutad i journalen", nll: row))
+        }
+        context["rows"] = rows
+        context["locked"] = national?.lockedExists ?? false
+        if let special = national?.specialDrugsLast24Months { context["special"] = special ? "Ja" : "Nej" }
         return pages.page("nll", context)
+    }
+
+    /// One line of the joined list: the drug, its dosage, where it comes from and what NLL holds of it.
+    static func row(drug: String, dosage: String, source: String, nll: NLLRow?) -> [String: Any] {
+        var shown: [String: Any] = ["drug": drug, "dosage": dosage, "source": source, "nllStatus": "–", "prescriber": "", "dispensed": ""]
+        if let nll {
+            shown["nllStatus"] = statusText(nll.status)
+            shown["prescriber"] = nll.prescriber
+            shown["dispensed"] = "\(DosageNumber.text(nll.dispensed)) \(nll.unit)"
+        }
+        return shown
     }
 
     static func statusText(_ status: String) -> String {
@@ -203,6 +229,19 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
         let notice: String
         do {
             switch action {
+            case "ersatt":
+                let code = String((values["product"] ?? "").trimmingCharacters(in: .whitespaces).prefix { $0 != " " })
+                guard let product = terminology.codeSystem(NPLCatalogue.system)?.concepts[code], !product.inactive else {
+                    return Self.redirect("/patienter/\(Self.encoded(patientID))/nll?klar=" + Self.encoded("Välj ersättande läkemedel ur läkemedelskatalogen."))
+                }
+                var codings: [JSONValue] = [FHIR.coding(NPLCatalogue.system, product.code, product.display)]
+                if let atc = product.property("atc") { codings.append(FHIR.coding(KnownSystems.atc, atc)) }
+                let draft = JSONObject([("medicationCodeableConcept", FHIR.object([("coding", .array(codings)), ("text", .string(product.display))]))])
+                let outcome = try await prescribing.continue(id, as: .replace, draft: draft, overrideReason: nil, decisionSupport: medication.decisionSupport, session: session)
+                notice = outcome.sent ? "Receptet är ersatt och skickat." : "Receptet är ersatt men EJ SKICKAT till Nationella läkemedelslistan."
+            case "parallell":
+                let outcome = try await prescribing.continue(id, as: .parallel, draft: nil, overrideReason: nil, decisionSupport: medication.decisionSupport, session: session)
+                notice = outcome.sent ? "Parallell förskrivning är registrerad och skickad." : "Parallell förskrivning är registrerad men EJ SKICKAD till Nationella läkemedelslistan."
             case "fornya":
                 let outcome = try await prescribing.continue(id, as: .renew, draft: nil, overrideReason: nil, decisionSupport: medication.decisionSupport, session: session)
                 notice = outcome.sent ? "Receptet är förnyat och skickat." : "Receptet är förnyat men EJ SKICKAT till Nationella läkemedelslistan."

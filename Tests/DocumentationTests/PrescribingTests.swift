@@ -221,6 +221,25 @@ struct PrescribingTests {
         })
     }
 
+    @Test("NLL's refusal of the prescriber's authority for the article is said to the prescriber and takes the prescription out of the outbox",
+          .enabled(if: NLLSimulator.isAvailable), arguments: backends)
+    func refusedPrescriber(backend: StoreBackend) async throws {
+        let simulator = try NLLSimulator()
+        try await simulator.control("refuse-prescriber", ["code": "9033301"])
+        let (ward, medication) = try await Self.ward(backend, simulator)
+        let doc = try await ward.session("doc")
+        #expect(await fails(.conflict, containing: "saknar behörighet att förskriva artikeln") {
+            _ = try await Self.prescribe(medication, doc, try prescriptionDraft())
+        })
+        let unsent = try await medication.prescribing.unsent(roleID: "doc-role", session: doc)
+        #expect(unsent.count == 1 && unsent.first?.retrying == false)
+        #expect(unsent.first?.lastError?.hasPrefix("Nationella läkemedelslistan tog inte emot anropet: Förskrivaren") == true, "\(unsent.first?.lastError ?? "")")
+        // The outbox leaves it alone: a retry would only be refused again.
+        let run = try await medication.prescribing.sendWaiting(session: ward.gateway.session(.job("karna-nll"), action: "nll-outbox"))
+        #expect(run.sent == 0 && run.failures.isEmpty)
+        #expect(try await simulator.calls().filter { $0["method"] as? String == "POST" }.count == 1)
+    }
+
     @Test("renew and replace make a new prescription in the same chain with priorPrescription; replacing a 7-character ATC by another is refused",
           .enabled(if: NLLSimulator.isAvailable), arguments: backends)
     func chain(backend: StoreBackend) async throws {

@@ -23,7 +23,7 @@ struct AccessRouteTests {
     /// The web app's pages: the public ones and those behind a web session (WebAppTests drives each of these without one).
     static let webRoutes: Set<String> = [
         "GET /patienter/{id}/lakemedel", "GET /lakemedel/avdelning", "POST /patienter/{id}/lakemedelsberattelse", "POST /patienter/{id}/doser", "POST /patienter/{id}/lakemedelsgenomgang", "GET /patienter/{id}/ordination/ny", "POST /patienter/{id}/ordination",
-        "GET /patienter/{id}/recept/ny", "POST /patienter/{id}/recept", "POST /patienter/{id}/recept/text", "GET /patienter/{id}/nll", "POST /recept/{id}/fornya", "POST /recept/{id}/avsluta",
+        "GET /patienter/{id}/recept/ny", "POST /patienter/{id}/recept", "POST /patienter/{id}/recept/text", "GET /patienter/{id}/nll", "POST /recept/{id}/fornya", "POST /recept/{id}/parallell", "POST /recept/{id}/ersatt", "POST /recept/{id}/avsluta",
         "POST /recept/{id}/makulera", "GET /recept/ej-skickade", "GET /recept/{id}/reservrecept", "POST /recept/{id}/skicka",
         "GET /static/{file}", "GET /login", "POST /login", "POST /login/uppdrag", "POST /logga-ut",
         "GET /start", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/samtycke", "POST /patienter/{id}/sparr", "POST /patienter/{id}/nodatkomst",

@@ -254,6 +254,9 @@ extension MedicationPageTests {
             #expect(live.html.contains("Texten visas när dos, enhet, administrationssätt och tider är ifyllda.") && live.html.contains("Välj administrationssätt."))
             let typed = try await browser.send(.post, "/patienter/p1/recept/text", form: fields)
             #expect(typed.html == #"{"lines":["Mot förhöjt blodtryck.","1 kapsel morgon.","Administreringssätt: oralt."]}"#, "\(typed.html)")
+            // Parallel doses and a step: 2 kapslar in the evening beside the morning's 1, for five days, then 1 in the morning.
+            let stepped = try await browser.send(.post, "/patienter/p1/recept/text", form: fields + [("when_EVE", "ja"), ("dose_EVE", "2"), ("thenDays", "5"), ("thenDose", "1"), ("then_MORN", "ja")])
+            #expect(stepped.html.contains(#""1 kapsel morgon och 2 kapslar kväll i 5 dagar, därefter 1 kapsel morgon.""#), "\(stepped.html)")
             let checked = try await browser.send(.post, "/patienter/p1/recept", form: fields + [("action", "kontrollera")])
             let preview = VisibleText.of(checked.html)
             #expect(checked.status == 200 && preview.contains("Doseringsanvisning till patienten") && preview.contains("Mot förhöjt blodtryck.")
@@ -265,7 +268,20 @@ extension MedicationPageTests {
             let list = try await browser.send(.get, try #require(signed.location))
             let listed = VisibleText.of(list.html)
             #expect(listed.contains("Receptet är skickat till Nationella läkemedelslistan.") && listed.contains("Ramipril Kärna kapsel 5 mg")
-                    && listed.contains("Från Kärnas ordination") && listed.contains("Endast egna förskrivningar"), "\(listed)")
+                    && listed.contains("Förskrivning") && listed.contains("Aktiv") && listed.contains("Endast egna förskrivningar"), "\(listed)")
+            // Another provider's prescription shows only on an åtkomsttyp, beside the journal's.
+            try await simulator.control("prescription", ["_owner": "annan", "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                "medicationCodeableConcept": ["coding": [["system": "http://electronichealth.se/fhir/NamingSystem/nplid", "code": "19990101000048"]], "text": "Warfarin Kärna tablett 2,5 mg"],
+                "subject": ["identifier": ["system": "urn:oid:1.2.752.129.2.1.3.1", "value": "195002039286"]],
+                "contained": [["resourceType": "Practitioner", "id": "p", "identifier": [["system": "forskrivarkod", "value": "1"]], "name": [["text": "Doktor Annan"]]]],
+                "dosageInstruction": [["patientInstruction": "1 tablett dagligen"]]])
+            #expect(!VisibleText.of(list.html).contains("Warfarin"))
+            let consented = VisibleText.of(try await browser.send(.get, "/patienter/p1/nll?atkomst=SAMTYCKE").html)
+            #expect(consented.contains("Warfarin Kärna tablett 2,5 mg") && consented.contains("Annan förskrivare (NLL)") && consented.contains("Ramipril Kärna kapsel 5 mg"), "\(consented)")
+            // Ersätt by a product of another ATC code is refused and said.
+            let stored = try #require(try await services.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 10).first)
+            let replaced = try await browser.send(.post, "/recept/\(stored.id)/ersatt", form: [("formToken", token), ("patientID", "p1"), ("product", "19990101000031 Ibuprofen")])
+            #expect(VisibleText.of(try await browser.send(.get, try #require(replaced.location)).html).contains("Ersättning måste ha samma ATC-kod (C09AA05)"))
             let rows = try await services.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 10)
             let prescription = try #require(rows.first)
             let ended = try await browser.send(.post, "/recept/\(prescription.id)/avsluta", form: [("formToken", token), ("patientID", "p1"), ("reason", "biverkan")])

@@ -251,7 +251,7 @@ def test_a_doctor_prescribes_in_the_browser_reads_nll_on_consent_and_prints_a_re
     assert text.split("\n") == ["Mot förhöjt blodtryck.", "1 kapsel morgon.", "Administreringssätt: oralt."], text
     browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
     wait_for(browser, lambda d: "Receptet är skickat till Nationella läkemedelslistan." in d.page_source, "NLL's list after signing")
-    assert "Ramipril Kärna" in browser.page_source and "Från Kärnas ordination" in browser.page_source
+    assert "Ramipril Kärna" in browser.page_source and "Förskrivning" in browser.page_source and "Aktiv" in browser.page_source
 
     Select(browser.find_element(By.ID, "atkomst")).select_by_visible_text("Samtycke")
     browser.find_element(By.ID, "show-list").click()

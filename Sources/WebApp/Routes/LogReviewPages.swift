@@ -249,7 +249,7 @@ enum AuditActions {
         "write-note": "Skrev en anteckning", "sign-note": "Signerade en anteckning", "emergency-access": "Nödåtkomst",
         "care-relationship": "Registrerade vårdrelation", "access-status": "Fick frågan om åtkomst", "national-read": "Läste Nationella läkemedelslistan", "nll-outbox": "Skickade recept till Nationella läkemedelslistan",
         "prescription-form": "Öppnade receptformuläret", "national-medication-list": "Öppnade Nationella läkemedelslistan",
-        "prescription-fornya": "Förnyade recept", "prescription-avsluta": "Avslutade recept", "prescription-makulera": "Makulerade recept",
+        "prescription-fornya": "Förnyade recept", "prescription-parallell": "Registrerade parallell förskrivning", "prescription-ersatt": "Ersatte recept", "prescription-avsluta": "Avslutade recept", "prescription-makulera": "Makulerade recept",
         "unsent-prescriptions": "Läste ej skickade recept", "reserve-prescription": "Skrev ut reservrecept", "send-prescription": "Skickade recept igen", "access-question": "Såg vem patienten är inför frågan om åtkomst",
         "consent": "Registrerade samtycke", "block": "Registrerade spärr", "unblock": "Hävde spärr", "patient-search": "Sökte patient",
         "register-patient": "Registrerade patient", "register-unidentified": "Registrerade patient med reservnummer",
