@@ -18,7 +18,6 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
     let terminology: TerminologyService
 
     var prescribing: Prescribing { medication.prescribing }
-    var ordination: OrdinationForm<Context> { OrdinationForm(app: app, medication: medication, terminology: terminology) }
 
     // MARK: The prescription form
 
@@ -44,6 +43,7 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
                     "quantityUnit", "validUntil", "followUp", "pharmacy", "other", "overrideReason", "thenDays", "thenDose"] { context[key] = values[key] ?? "" }
         context["ownDoses"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "value": values["dose_\($0.code)"] ?? ""] as [String: Any] }
         context["thenTimes"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "checked": values["then_\($0.code)"] == "ja"] as [String: Any] }
+        context["nllAccessTypes"] = NLLAccess.allCases.map { ["code": $0.rawValue, "name": $0.swedish, "selected": values["nllAccess"] == $0.rawValue] as [String: Any] }
         context["asNeeded"] = values["vidbehov"] == "ja"
         context["routes"] = OrdinationForm<Context>.routes.map { ["name": $0, "selected": values["route"] == $0] as [String: Any] }
         context["times"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "checked": values["when_\($0.code)"] == "ja"] as [String: Any] }
@@ -101,17 +101,25 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
             return try await render(patientID: patientID, user, values: values, errors: errors,
                                     message: "Receptet är inte komplett: rätta fälten som är markerade.", status: .badRequest)
         }
+        // The checks count NLL's prescriptions too when the doctor names an åtkomsttyp for reading them.
+        var nllDrugs: [NLLRow] = []
+        var warnings: [String] = []
+        if let access = values["nllAccess"].flatMap(NLLAccess.init(rawValue:)) {
+            do {
+                nllDrugs = try await prescribing.nationalList(patientID: patientID, access: access, session: session).rows
+            } catch let error as FHIRError where error.category != .forbidden || error.description.contains("nödåtkomst") {
+                warnings.append("Nationella läkemedelslistan kunde inte läsas: kontrollen gäller bara journalens läkemedel. \(Self.said(error))")
+            }
+        }
         if values["action"] != "signera" {
             // The patient text as it will be sent, and the cards when the product is chosen.
-            var checked = draft
-            checked["status"] = .string("draft")
-            let cards = try await ordination.check("order-select", draft: checked, patientID: patientID, session: session)
-            return try await render(patientID: patientID, user, values: values, cards: cards, preview: Prescription.patientText(draft),
+            let cards = try await prescribing.check("order-select", draft, patientID: patientID, nllDrugs: nllDrugs, decisionSupport: medication.decisionSupport, session: session)
+            return try await render(patientID: patientID, user, values: values, cards: cards, preview: Prescription.patientText(draft), warnings: warnings,
                                     message: cards.isEmpty ? "Inga varningar för det valda läkemedlet." : nil)
         }
         do {
             let override = (values["overrideReason"] ?? "").trimmingCharacters(in: .whitespaces)
-            let outcome = try await prescribing.prescribe(draft, patientID: patientID, overrideReason: override.isEmpty ? nil : override,
+            let outcome = try await prescribing.prescribe(draft, patientID: patientID, overrideReason: override.isEmpty ? nil : override, nllDrugs: nllDrugs,
                                                           decisionSupport: medication.decisionSupport, session: session)
             let state = outcome.sent ? "Receptet är skickat till Nationella läkemedelslistan." : "Receptet är sparat men EJ SKICKAT till Nationella läkemedelslistan. Det skickas igen automatiskt; se Ej skickade recept."
             let notice = ([state] + outcome.warnings.filter { !$0.contains("ej skickat") }).joined(separator: " ")
@@ -119,9 +127,9 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
         } catch let error as FHIRError where error.category != .forbidden {
             var cards: [DecisionCard] = []
             if error.has(.businessRule), error.description.contains("läkemedelskontroll") {
-                cards = try await ordination.check("order-sign", draft: draft, patientID: patientID, session: session)
+                cards = try await prescribing.check("order-sign", draft, patientID: patientID, nllDrugs: nllDrugs, decisionSupport: medication.decisionSupport, session: session)
             }
-            return try await render(patientID: patientID, user, values: values, cards: cards, preview: Prescription.patientText(draft),
+            return try await render(patientID: patientID, user, values: values, cards: cards, preview: Prescription.patientText(draft), warnings: warnings,
                                     message: Self.said(error), status: .badRequest)
         }
     }

@@ -278,6 +278,12 @@ extension MedicationPageTests {
             #expect(!VisibleText.of(list.html).contains("Warfarin"))
             let consented = VisibleText.of(try await browser.send(.get, "/patienter/p1/nll?atkomst=SAMTYCKE").html)
             #expect(consented.contains("Warfarin Kärna tablett 2,5 mg") && consented.contains("Annan förskrivare (NLL)") && consented.contains("Ramipril Kärna kapsel 5 mg"), "\(consented)")
+            // Ibuprofen with NLL's warfarin: the card shows only when the form names an åtkomsttyp to read NLL with.
+            let ibuprofen = fields.map { $0.0 == "product" ? ("product", "19990101000031 Ibuprofen Kärna filmdragerad tablett 400 mg") : $0 }
+            let withNLL = VisibleText.of(try await browser.send(.post, "/patienter/p1/recept", form: ibuprofen + [("nllAccess", "SAMTYCKE"), ("action", "kontrollera")]).html)
+            #expect(withNLL.contains("Allvarlig varning") && withNLL.contains("Warfarin Kärna tablett 2,5 mg (NLL)"), "\(withNLL)")
+            let journalOnly = VisibleText.of(try await browser.send(.post, "/patienter/p1/recept", form: ibuprofen + [("action", "kontrollera")]).html)
+            #expect(!journalOnly.contains("Warfarin"), "\(journalOnly)")
             // Ersätt by a product of another ATC code is refused and said.
             let stored = try #require(try await services.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 10).first)
             let replaced = try await browser.send(.post, "/recept/\(stored.id)/ersatt", form: [("formToken", token), ("patientID", "p1"), ("product", "19990101000031 Ibuprofen")])

@@ -157,19 +157,7 @@ public struct Prescribing: Sendable {
             warnings.append("Doseringen är fritext: doskontroller kan inte göras.")
         }
         // Läkemedelskontroll before signing, over the journal's drugs and NLL's that the journal lacks.
-        var cards: [DecisionCard] = []
-        if let service = decisionSupport.compactMap({ $0 as? MedicationSafetyService }).first(where: { $0.descriptor.hook == "order-sign" }) {
-            var context = JSONObject([("patientId", .string(patientID)), ("userId", .string(principal.reference))])
-            var checked = request
-            checked["status"] = .string("draft")
-            context["draftOrders"] = FHIR.object([("resourceType", .string("Bundle")), ("type", .string("collection")),
-                                                  ("entry", .array([FHIR.object([("resource", .object(checked))])]))])
-            let others = nllDrugs.filter { $0.journal == nil && $0.status == "active" }.map {
-                CurrentDrug(reference: "NLL MedicationRequest/\($0.nllID)", atc: $0.atc, name: "\($0.product) (NLL)")
-            }
-            cards = try await service.call(HookCall(hook: "order-sign", hookInstance: UUID().uuidString.lowercased(), context: context),
-                                           session: session, otherDrugs: others)
-        }
+        let cards = try await check("order-sign", request, patientID: patientID, nllDrugs: nllDrugs, decisionSupport: decisionSupport, session: session)
         let critical = cards.filter { $0.indicator == .critical }
         if !critical.isEmpty, (overrideReason ?? "").isEmpty {
             throw FHIRError(.conflict, code: .businessRule,
@@ -186,6 +174,24 @@ public struct Prescribing: Sendable {
         let sent = try await send(stored, session: session)
         if sent == nil { warnings.append("Receptet kunde inte skickas till Nationella läkemedelslistan och ligger som ej skickat. Det skickas igen automatiskt.") }
         return Outcome(prescription: sent ?? stored, sent: sent != nil, warnings: warnings, cards: cards)
+    }
+
+    /// Läkemedelskontroll of a draft prescription at `hook` (order-select when the product is chosen, order-sign
+    /// before signing), counting NLL's active prescriptions that the journal does not hold among the patient's drugs.
+    public func check(_ hook: String, _ request: JSONObject, patientID: String, nllDrugs: [NLLRow], decisionSupport: [any DecisionSupportService],
+                      session: PatientDataSession) async throws -> [DecisionCard] {
+        guard let service = decisionSupport.compactMap({ $0 as? MedicationSafetyService }).first(where: { $0.descriptor.hook == hook }) else { return [] }
+        var context = JSONObject([("patientId", .string(patientID)), ("userId", .string(session.principal.reference))])
+        var checked = request
+        checked["status"] = .string("draft")
+        if checked["id"] == nil { checked["id"] = .string(UUID().uuidString.lowercased()) }
+        context["draftOrders"] = FHIR.object([("resourceType", .string("Bundle")), ("type", .string("collection")),
+                                              ("entry", .array([FHIR.object([("resource", .object(checked))])]))])
+        if hook == "order-select" { context["selections"] = .array([.string("MedicationRequest/\(checked["id"]?.stringValue ?? "")")]) }
+        let others = nllDrugs.filter { $0.journal == nil && $0.status == "active" }.map {
+            CurrentDrug(reference: "NLL MedicationRequest/\($0.nllID)", atc: $0.atc, name: "\($0.product) (NLL)")
+        }
+        return try await service.call(HookCall(hook: hook, hookInstance: UUID().uuidString.lowercased(), context: context), session: session, otherDrugs: others)
     }
 
     // MARK: Sending
