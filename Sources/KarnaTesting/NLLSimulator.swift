@@ -6,11 +6,10 @@ import FoundationNetworking
 
 /// The NLL-simulator (Tests/Support/nll_simulator.py — a test component, not E-hälsomyndighetens NLL),
 /// started as its own process on a free port for one test and stopped after it.
-public final class NLLSimulator: @unchecked Sendable {
-    let process: Process
+public final class NLLSimulator: Sendable {
+    let process: ChildProcess
     /// Where the simulator answers (give it to `NLLClient` or `--nll-url`).
     public let url: URL
-    let input = Pipe()
 
     static var script: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Tests/Support/nll_simulator.py").standardized
@@ -20,25 +19,11 @@ public final class NLLSimulator: @unchecked Sendable {
     public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") }
 
     public init() throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-u", Self.script.path, "--port", "0", "--exit-with-stdin"]
-        let output = Pipe()
-        process.standardOutput = output
-        // Nothing of the test runner's own output is held open by the simulator, and it ends when its
-        // standard input closes, so a test process that dies leaves no simulator behind.
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = input
-        try process.run()
+        // It ends when its standard input closes, so a test process that dies leaves no simulator behind.
+        process = try ChildProcess("/usr/bin/python3", ["-u", Self.script.path, "--port", "0", "--exit-with-stdin"],
+                                   stdin: .pipe, stdout: .pipe, quietErrors: true)
         // The first line names the address: "... på http://127.0.0.1:PORT".
-        var line = Data()
-        let handle = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = process.readLine()
         guard let range = text.range(of: "http://"), let url = URL(string: String(text[range.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)) else {
             process.terminate()
             throw SimulatorError(description: "the NLL-simulator did not start: \(text)")
@@ -48,7 +33,6 @@ public final class NLLSimulator: @unchecked Sendable {
 
     deinit {
         process.terminate()
-        try? input.fileHandleForWriting.close()
     }
 
     public struct SimulatorError: Error, CustomStringConvertible { public var description: String }

@@ -99,12 +99,8 @@ public final class TemporaryPostgres: Sendable {
             \(owner)'\(binDirectory)/pg_ctl' -D '\(data)' -m immediate -w stop >/dev/null 2>&1
             rm -rf '\(directory)'
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try? process.run()
+        // Left to run on its own: it outlives this process by design, so no one waits for it.
+        _ = try? ChildProcess("/bin/bash", ["-c", script])
     }
 
     private func runAsOwner(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -114,30 +110,20 @@ public final class TemporaryPostgres: Sendable {
         return try Self.run(executable, arguments)
     }
 
-    /// Runs a program to completion with `posix_spawn` and `waitpid`.
-    ///
-    /// Not Foundation's `Process`: on Linux it waits on a channel that the
-    /// postmaster started by `pg_ctl` inherits, and so never returns.
+    /// Runs a program to completion, its output (standard output and error) captured through a file.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("karna-pg-cmd-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw Unavailable(description: "could not start \(executable): errno \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(executable, arguments, stdout: .file(outputPath))
+        } catch {
+            throw Unavailable(description: "\(error)")
+        }
+        let status = child.wait()
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (exitCode, text)
+        return (status, text)
     }
 
     /// A port the kernel just handed out, so it is free now.

@@ -312,11 +312,3 @@ enum DosageNumber {
         value == value.rounded() ? String(Int64(value)) : String(value).replacingOccurrences(of: ".", with: ",")
     }
 }
-
-extension Sequence where Element: Sendable {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var out: [T] = []
-        for element in self { out.append(try await transform(element)) }
-        return out
-    }
-}

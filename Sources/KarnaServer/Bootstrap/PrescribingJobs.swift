@@ -42,8 +42,11 @@ struct PrescribingJobs: Service {
                     let run = try await medication.prescribing.sendWaiting(session: session)
                     if run.sent > 0 { logger.info("sent \(run.sent) prescriptions to NLL") }
                     for failure in run.failures { logger.warning("prescription not sent to NLL: \(failure)") }
-                    // Each overdue prescription is announced once, naming its owner.
-                    for item in try await medication.prescribing.unsent(roleID: nil, session: session) where item.overdue && !alarmed.contains(item.prescription.id) {
+                    // Each overdue prescription is announced once, naming its owner; one sent since leaves the set,
+                    // so the set is never larger than the unsent list.
+                    let overdue = try await medication.prescribing.unsent(roleID: nil, session: session).filter(\.overdue)
+                    alarmed.formIntersection(overdue.map(\.prescription.id))
+                    for item in overdue where !alarmed.contains(item.prescription.id) {
                         alarmed.insert(item.prescription.id)
                         let owner = item.prescription.object["requester"]?.objectValue?["reference"]?.stringValue ?? "no owner"
                         logger.warning("NLL alarm: MedicationRequest/\(item.prescription.id) owned by \(owner) has not been sent for \(item.waitingMinutes) minutes")

@@ -53,8 +53,9 @@ public enum Prescription {
     /// Whether a MedicationRequest is a förskrivning sent to NLL.
     public static func isPrescription(_ request: JSONObject?) -> Bool {
         guard let request, OrdinationRule.orderIntents.contains(request["intent"]?.stringValue ?? "") else { return false }
-        return (request["category"]?.arrayValue ?? []).contains { $0.objectValue?.code("coding", system: categorySystem) == category
-            || ($0.objectValue?["coding"]?.arrayValue ?? []).contains { $0.objectValue?["code"]?.stringValue == category && $0.objectValue?["system"]?.stringValue == categorySystem } }
+        return (request["category"]?.arrayValue ?? []).contains { concept in
+            (concept.objectValue?["coding"]?.arrayValue ?? []).contains { $0.objectValue?["code"]?.stringValue == category && $0.objectValue?["system"]?.stringValue == categorySystem }
+        }
     }
 
     /// `ej-skickad` or `skickad`, from the record's tag.
