@@ -129,6 +129,12 @@ let package = Package(
             dependencies: ["FHIRCore"],
             swiftSettings: roomSettings
         ),
+        // HL7 version 2 (ER7) messages and MLLP framing: parse, escape, character sets, ACKs. Knows no Kärna record;
+        // Results reads and writes lab messages with it.
+        .target(
+            name: "HL7v2",
+            swiftSettings: roomSettings
+        ),
         // Medication (läkemedel): the chart's current medicines and the medicine codes; ordination and prescribing grow here.
         .target(
             name: "Medication",
@@ -139,7 +145,8 @@ let package = Package(
         // Results (provsvar): the chart's latest results and the analysis codes; lab over HL7 v2 and imaging grow here.
         .target(
             name: "Results",
-            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology"],
+            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology", "HL7v2", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("ResultsData")],
             swiftSettings: roomSettings
         ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
@@ -251,6 +258,7 @@ let package = Package(
                 "MedicationPages",
                 "NLLClient",
                 "Results",
+                "HL7v2",
                 "Terminology",
                 "SyntheticPopulation",
                 "CBZip2",
@@ -258,6 +266,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -291,6 +300,7 @@ let package = Package(
         // Reads Package.swift and the import lines: the gateway and the module rooms hold by the graph.
         .testTarget(name: "ArchitectureTests", swiftSettings: swiftSettings),
         .testTarget(name: "FHIRCoreTests", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "HL7v2Tests", dependencies: ["HL7v2"], swiftSettings: swiftSettings),
         .testTarget(name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StoreTests",
@@ -305,7 +315,7 @@ let package = Package(
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "DocumentationTests",
-            dependencies: ["Documentation", "Medication", "NLLClient", "Results", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
+            dependencies: ["Documentation", "Medication", "NLLClient", "Results", "HL7v2", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AccessTests", dependencies: ["Access", "PatientAdministration", "Store", "StoreModel", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),

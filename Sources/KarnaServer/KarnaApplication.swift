@@ -75,7 +75,9 @@ public enum KarnaApplication {
         let medicationRules = try configuration.medicationRulesPath.map { try MedicationSafetyRules.load(URL(fileURLWithPath: $0)) }
         let medication = Medication(safetyRules: medicationRules.map { .success($0) }, prescribing: try configuration.prescribingSettings(),
                                     terminology: terminology)
-        let modules: [any ClinicalModule] = [administration, documentation, medication, Results()]
+        // The lab channels are read now too: a bad file stops the start, naming what is wrong.
+        let channels = try configuration.labChannelsPath.map { try LabChannels.load(from: URL(fileURLWithPath: $0)) } ?? LabChannels.shipped()
+        let modules: [any ClinicalModule] = [administration, documentation, medication, Results(channels: channels)]
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
@@ -142,7 +144,8 @@ public enum KarnaApplication {
             server: .http1(configuration: HTTP1Channel.Configuration(
                 additionalChannelHandlers: [ConnectionGuard(limits: limits, counts: counts, logger: guardLogger)])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
-            services: [AdministrationJobs(services: services, logger: logger), PrescribingJobs(services: services, logger: logger)],
+            services: [AdministrationJobs(services: services, logger: logger), PrescribingJobs(services: services, logger: logger),
+                       MLLPListener(services: services, logger: logger)],
             logger: logger
         )
     }

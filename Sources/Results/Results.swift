@@ -1,5 +1,5 @@
 public import Access
-import FHIRCore
+public import FHIRCore
 import StoreModel
 import Terminology
 
@@ -8,12 +8,22 @@ import Terminology
 public struct Results: ClinicalModule {
     /// How many results the overview lists.
     public var overviewCount: Int
+    /// Results received over HL7 v2, per the channels the region configured.
+    public let ingest: ResultIngest
 
-    public init(overviewCount: Int = 10) {
+    public init(overviewCount: Int = 10, channels: LabChannels = LabChannels([])) {
         self.overviewCount = overviewCount
+        ingest = ResultIngest(channels: channels)
     }
 
     public var name: String { "Results" }
+
+    public var rules: [any WriteRule] { [OrderRule(), ReportRule()] }
+
+    /// Orders and their expected result times.
+    public var orders: LabOrders { LabOrders() }
+    /// Vidimering and the lists of results waiting for a person.
+    public var signOff: SignOff { SignOff() }
 
     public var chart: [ChartPart] {
         [
@@ -33,5 +43,59 @@ public struct Results: ClinicalModule {
     public var codes: CodeBindings {
         CodeBindings(checkedTypes: ["Observation", "DiagnosticReport"],
                      bindings: [.init("Observation", "code", valueSet: KarnaValueSets.laboratoryAnalyses)])
+    }
+
+    public var operations: [OperationDescriptor] {
+        [.instance("Patient", "order-lab", post: true, "kind:code", "code:code", "display:string", "priority:code", "expectedHours:integer", "note:string", module: name,
+                   "Order an analysis (kind lab, an NPU code) or an examination (kind bild, KVÅ or local code) for the patient: a ServiceRequest with the caller as requester, the caller's unit as owner, a placer number and the expected result time"),
+         .type("ServiceRequest", "overdue-orders", post: false, module: name,
+               "The caller's unit's orders whose expected result time has passed without a final result"),
+         .instance("DiagnosticReport", "open-result", post: true, module: name,
+                   "Open a result: the report with its analyses, and the sign-off Task marked opened by the caller (signing needs it)"),
+         .instance("DiagnosticReport", "sign-result", post: true, module: name,
+                   "Vidimera: sign a final result the caller has opened; records who and when"),
+         .type("Task", "sign-off-inbox", post: false, "scope:code", module: name,
+               "Results waiting for sign-off: scope mine (default, the caller's assignment) or unit (the caller's unit)"),
+         .type("Task", "unmatched-results", post: false, module: name,
+               "Results that matched no order (omatchade svar), each with its message and the reason")]
+    }
+
+    public func answer(_ call: OperationCall) async throws -> OperationAnswer {
+        switch (call.resourceType, call.id, call.name) {
+        case ("Patient", let patientID?, "order-lab"):
+            try call.requirePost()
+            let order = try await orders.order(patientID: patientID, kind: call.input["kind"] ?? "lab", code: try call.input.required("code"),
+                                               display: call.input["display"], priority: call.input["priority"] ?? "routine",
+                                               expectedHours: try call.input.int("expectedHours"), note: call.input["note"], session: call.session)
+            return .resource(order, status: 201)
+        case ("ServiceRequest", nil, "overdue-orders"):
+            guard let unit = call.session.principal.assignment?.unitID else {
+                throw FHIRError(.invalid, code: .required, "the overdue list is a unit's: call with a medarbetaruppdrag")
+            }
+            return .resources(try await orders.overdue(unitID: unit, session: call.session))
+        case ("DiagnosticReport", let id?, "open-result"):
+            try call.requirePost()
+            let opened = try await signOff.open(reportID: id, session: call.session)
+            return .resources([opened.report] + opened.analyses + (opened.task.map { [$0] } ?? []))
+        case ("DiagnosticReport", let id?, "sign-result"):
+            try call.requirePost()
+            return .resource(try await signOff.sign(reportID: id, session: call.session))
+        case ("Task", nil, "sign-off-inbox"):
+            let assignment = call.session.principal.assignment
+            switch call.input["scope"] ?? "mine" {
+            case "mine":
+                guard let role = assignment?.id else { throw FHIRError(.invalid, code: .required, "scope mine needs a caller with a medarbetaruppdrag", expression: ["scope"]) }
+                return .resources(try await signOff.inbox(ownerRole: role, unitID: nil, session: call.session))
+            case "unit":
+                guard let unit = assignment?.unitID else { throw FHIRError(.invalid, code: .required, "scope unit needs a caller with a medarbetaruppdrag", expression: ["scope"]) }
+                return .resources(try await signOff.inbox(ownerRole: nil, unitID: unit, session: call.session))
+            case let other:
+                throw FHIRError(.invalid, code: .value, "scope must be mine or unit; got '\(other)'", expression: ["scope"])
+            }
+        case ("Task", nil, "unmatched-results"):
+            return .resources(try await signOff.unmatched(session: call.session))
+        default:
+            throw call.unsupported()
+        }
     }
 }

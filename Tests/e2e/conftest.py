@@ -73,9 +73,12 @@ class Server:
                         # The Synthea read-back reads 41,542 resources as fast as four threads can: far past any one
                         # client's API limit. The limits themselves are tested in the Swift suite (LiveServerTests).
                         KARNA_RATE_API="10000000", **(extra_env or {}))
+        self.start()
+
+    def start(self):
         self.process = subprocess.Popen(
             [KARNA, "serve", "--port", str(self.port), "--database-url", self.database_url],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=folder, env=self.env)
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.folder, env=self.env)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -86,6 +89,12 @@ class Server:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("karna serve did not answer within 60 s; see " + self.log.name)
+
+    def crash_and_restart(self):
+        """kill -9, as a power cut would, then start again on the same database and ports."""
+        self.process.kill()
+        self.process.wait(timeout=20)
+        self.start()
 
     def system_token(self, scope="system/*.cruds"):
         """A bearer token by the client-credentials grant, as an integration gets one."""
@@ -114,7 +123,7 @@ def pytest_collection_modifyitems(config, items):
     spend much of their time waiting on a server, a browser or an idle timeout, overlap on the two cores."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("server", callspec.params.get("nll")) if callspec is not None else None
+        backend = callspec.params.get("server", callspec.params.get("nll", callspec.params.get("lab"))) if callspec is not None else None
         if backend is not None:
             item.add_marker(pytest.mark.xdist_group(backend))
 

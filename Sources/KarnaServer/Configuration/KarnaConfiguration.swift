@@ -78,6 +78,12 @@ public struct KarnaConfiguration: Sendable {
     public var nllTimeoutSeconds: Int
     public var nllUnsentAlarmMinutes: Int
     public var nllReasonRequiredFrom: String
+    /// The port Kärna takes HL7 v2 over MLLP on (results from the labs); 0 takes none.
+    public var mllpPort: Int
+    /// The largest HL7 v2 message taken over MLLP.
+    public var mllpMaxMessageBytes: Int
+    /// A region's lab channel file (which labs, their codes, character sets, owners); unset, the demonstration channels.
+    public var labChannelsPath: String?
 
     /// The server's own settings; the modules declare theirs beside the settings they fill (`Keys` of
     /// `APILimits`, `AccessSettings`, `AdministrationSettings`, `DocumentationSettings`).
@@ -143,6 +149,12 @@ public struct KarnaConfiguration: Sendable {
         public static let nllTimeoutSeconds = Setting.integer("nll-timeout-seconds", default: 10, 1...120, "seconds one NLL call may take before it counts as unavailable")
         public static let nllUnsentAlarmMinutes = Setting.integer("nll-unsent-alarm-minutes", default: 30, 1...10_080,
                                                                   "minutes an unsent prescription waits before it is overdue on the prescriber's ej skickad list")
+        public static let mllpPort = Setting.integer("mllp-port", default: 0, 0...65_535,
+                                                     "port for HL7 v2 over MLLP (lab and imaging results, ORU^R01); 0 listens on none")
+        public static let mllpMaxMessageBytes = Setting.integer("mllp-max-message-bytes", default: 1_048_576, 1_024...67_108_864,
+                                                                "largest HL7 v2 message taken over MLLP; a longer one closes the connection")
+        public static let labChannelsFile = Setting.text("lab-channels-file", default: nil,
+                                                         "the region's lab channel file (JSON: labs, codes, character sets, owners of unmatched results); unset, the demonstration channels")
         public static let nllReasonRequiredFrom = Setting.text("nll-reason-required-from", default: "2028-09-01",
                                                                "day (YYYY-MM-DD) from which an e-prescription without ordinationsorsak or latest follow-up date is refused")
         public static let corsOrigins = Setting.text("cors-origins", default: nil,
@@ -153,7 +165,7 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, corsOrigins]
+                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, labChannelsFile, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -210,6 +222,9 @@ public struct KarnaConfiguration: Sendable {
         nllTimeoutSeconds = try settings.integer(Keys.nllTimeoutSeconds)
         nllUnsentAlarmMinutes = try settings.integer(Keys.nllUnsentAlarmMinutes)
         nllReasonRequiredFrom = try settings.text(Keys.nllReasonRequiredFrom) ?? "2028-09-01"
+        mllpPort = try settings.integer(Keys.mllpPort)
+        mllpMaxMessageBytes = try settings.integer(Keys.mllpMaxMessageBytes)
+        labChannelsPath = try settings.text(Keys.labChannelsFile)
         guard nllReasonRequiredFrom.count == 10, Instant.parse(nllReasonRequiredFrom) != nil else {
             throw Error(description: "\(settings.source(Keys.nllReasonRequiredFrom)) must be a day YYYY-MM-DD; got '\(nllReasonRequiredFrom)'")
         }

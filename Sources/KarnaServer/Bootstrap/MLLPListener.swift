@@ -1,0 +1,76 @@
+import Access
+import HL7v2
+import Logging
+import NIOCore
+import NIOPosix
+import Results
+import ServiceLifecycle
+
+/// Takes HL7 v2 over MLLP on the configured port: results (ORU^R01) from the labs of the channel file.
+/// Each connection's messages are handled in the order sent; each is ACKed only after what it holds is
+/// committed, so a sender that gets no ACK (a crash in between) resends, and the resend is stored once.
+struct MLLPListener: Service {
+    let services: KarnaServices
+    let logger: Logger
+
+    func run() async throws {
+        let configuration = services.configuration
+        guard configuration.mllpPort > 0,
+              let results = services.modules.compactMap({ $0 as? Results }).first else {
+            // A service that returns ends the whole application: with no port it waits for the shutdown instead.
+            try? await gracefulShutdown()
+            return
+        }
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .bind(host: configuration.host, port: configuration.mllpPort) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        logger.info("MLLP: taking HL7 v2 on \(configuration.host):\(configuration.mllpPort) for \(results.ingest.channels.channels.map(\.id).joined(separator: ", "))")
+        let limit = configuration.mllpMaxMessageBytes
+        await cancelWhenGracefulShutdown {
+            try? await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await self.serve(connection, ingest: results.ingest, limit: limit) }
+                    }
+                }
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, ingest: ResultIngest, limit: Int) async {
+        let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var framer = MLLPFramer(maximumBytes: limit)
+                for try await buffer in inbound {
+                    for frame in try framer.append(buffer.readableBytesView) {
+                        let session = services.gateway.session(.job("karna-mllp"), action: "hl7-result")
+                        let receipt = await ingest.receive(frame, session: session)
+                        try await outbound.write(ByteBuffer(bytes: MLLPFramer.frame(receipt.acknowledgement)))
+                        log(receipt, peer: peer)
+                    }
+                }
+            }
+        } catch {
+            logger.warning("MLLP: connection from \(peer) closed: \(error)")
+        }
+    }
+
+    private func log(_ receipt: ResultIngest.Receipt, peer: String) {
+        let channel = receipt.channel ?? "unknown channel"
+        switch receipt.code {
+        case .accepted:
+            logger.info("MLLP: \(receipt.controlID) from \(channel) stored\(receipt.duplicate ? " earlier (a resend)" : "") - AA")
+            if let task = receipt.unmatched {
+                logger.warning("MLLP alarm: a result from \(channel) matched no order; it is on the omatchade svar list as Task/\(task)")
+            }
+        case .error, .rejected:
+            logger.warning("MLLP: \(receipt.controlID) from \(channel) at \(peer) - \(receipt.code.rawValue): \(receipt.problem ?? "")")
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import FHIRCore
+import HL7v2
+public import Foundation
+
+/// A lab or imaging system Kärna exchanges HL7 v2 with (a kanal): who it is, how it writes and where what
+/// cannot be matched goes. Data, not code: a region lists its labs in its own file.
+public struct LabChannel: Codable, Sendable, Equatable {
+    /// Kärna's name for the channel (in record ids and logs).
+    public var id: String
+    /// What users read.
+    public var name: String
+    /// MSH-3 (its first component) that the lab sends with: how a received message finds its channel.
+    public var sendingApplication: String
+    /// The character set when a message's MSH-18 is empty (`8859/1`, `UNICODE UTF-8`, `ASCII`).
+    public var defaultCharset: String
+    /// The system of the lab's own analysis codes, kept beside the NPU code.
+    public var localCodeSystem: String
+    /// The lab's own code → the NPU code, for a lab that does not send NPU itself.
+    public var codes: [String: String]
+    /// Who answers for results that match no order: a unit and the role there.
+    public var unmatched: Owner
+
+    /// A unit (Organization id) and the role at it that owns a list.
+    public struct Owner: Codable, Sendable, Equatable {
+        public var unit: String
+        public var role: String
+    }
+}
+
+/// The channels Kärna knows, read from a data file (the shipped demonstration file unless a region gives its own).
+public struct LabChannels: Sendable {
+    public var channels: [LabChannel]
+
+    public init(_ channels: [LabChannel]) {
+        self.channels = channels
+    }
+
+    /// The channel whose lab sends with `application` (MSH-3).
+    public func channel(sendingApplication application: String) -> LabChannel? {
+        channels.first { $0.sendingApplication.caseInsensitiveCompare(application) == .orderedSame }
+    }
+
+    public func channel(id: String) -> LabChannel? { channels.first { $0.id == id } }
+
+    /// Why a channel file could not be used, naming the file and the problem.
+    public struct LoadError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads a channel file; every problem names the file and the channel.
+    public static func load(from url: URL) throws -> LabChannels {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw LoadError(description: "cannot read the lab channel file \(url.path): \(error.localizedDescription)") }
+        struct File: Decodable { var channels: [LabChannel] }
+        let file: File
+        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+            throw LoadError(description: "the lab channel file \(url.path) is not valid: \(error)")
+        }
+        var seen = Set<String>()
+        for channel in file.channels {
+            guard seen.insert(channel.id).inserted else { throw LoadError(description: "\(url.path): two channels have the id \(channel.id)") }
+            guard HL7Charset.known[channel.defaultCharset.uppercased()] != nil else {
+                throw LoadError(description: "\(url.path): channel \(channel.id) has defaultCharset \(channel.defaultCharset); use one of \(HL7Charset.known.keys.sorted().joined(separator: ", "))")
+            }
+            for (local, npu) in channel.codes where !npu.hasPrefix("NPU") {
+                throw LoadError(description: "\(url.path): channel \(channel.id) maps \(local) to \(npu), which is not an NPU code")
+            }
+        }
+        return LabChannels(file.channels)
+    }
+
+    /// The demonstration channels shipped with Kärna.
+    public static func shipped() throws -> LabChannels {
+        guard let url = Bundle.module.url(forResource: "lab-channels", withExtension: "json", subdirectory: "ResultsData") else {
+            throw LoadError(description: "the shipped lab channel file is missing from the Results bundle")
+        }
+        return try load(from: url)
+    }
+}

@@ -1,0 +1,70 @@
+public import Access
+public import FHIRCore
+public import Foundation
+public import StoreModel
+
+/// Lab and imaging orders (beställningar): a ServiceRequest with its requester and owning unit from the
+/// start, a placer number results are matched by, and the time its result is expected by.
+public struct LabOrders: Sendable {
+    /// The expected result time when the order gives none, per priority (hours).
+    public var expectedHours: [String: Int]
+
+    public init(expectedHours: [String: Int] = ["routine": 72, "urgent": 4, "asap": 2, "stat": 1]) {
+        self.expectedHours = expectedHours
+    }
+
+    /// The extension holding when the result is expected: an order still without one after it is overdue.
+    public static let expectedExtension = "https://karna.se/fhir/StructureDefinition/forvantat-svar"
+
+    /// Orders an analysis (NPU code) or an examination (KVÅ or local code) for the patient, as the caller.
+    public func order(patientID: String, kind: String, code: String, display: String?, priority: String, expectedHours hours: Int?, note: String?,
+                      session: PatientDataSession, now: Date = Date()) async throws -> StoredResource {
+        guard ["lab", "bild"].contains(kind) else {
+            throw FHIRError(.invalid, code: .value, "kind must be lab or bild; got '\(kind)'", expression: ["kind"])
+        }
+        guard ["routine", "urgent", "asap", "stat"].contains(priority) else {
+            throw FHIRError(.invalid, code: .value, "priority must be routine, urgent, asap or stat; got '\(priority)'", expression: ["priority"])
+        }
+        guard let role = session.principal.assignment?.id else {
+            throw refused("an order needs a requester: order with a medarbetaruppdrag", expression: ["requester"],
+                          text: "En beställning behöver en beställare: logga in med ett medarbetaruppdrag.")
+        }
+        let system = kind == "lab" ? ResultsVocabulary.npuSystem : "http://snomed.info/sct/kva"
+        let expected = now.addingTimeInterval(Double((hours ?? expectedHours[priority] ?? 72) * 3_600))
+        var request = JSONObject([
+            ("resourceType", .string("ServiceRequest")),
+            ("identifier", .array([FHIR.object([("system", .string(ResultsVocabulary.placerSystem)), ("value", .string(Self.placerNumber()))])])),
+            ("status", .string("active")), ("intent", .string("order")), ("priority", .string(priority)),
+            ("category", .array([FHIR.concept(ResultsVocabulary.orderKindSystem, kind, kind == "lab" ? "Laboratorieprov" : "Bilddiagnostik")])),
+            ("code", FHIR.concept(kind == "lab" ? system : LabOrders.imagingSystem, code, display)),
+            ("subject", FHIR.reference("Patient", patientID)),
+            ("requester", FHIR.reference("PractitionerRole", role)),
+            ("authoredOn", .string(ISO8601DateFormatter().string(from: now))),
+        ])
+        request.setExtension(Self.expectedExtension, "valueDateTime", .string(ISO8601DateFormatter().string(from: expected)))
+        if let note, !note.isEmpty { request["note"] = .array([FHIR.object([("text", .string(note))])]) }
+        let id = UUID().uuidString.lowercased()
+        _ = try await session.commit(.create(request, type: "ServiceRequest", id: id))
+        return try await Records(session: session).require("ServiceRequest", id)
+    }
+
+    /// Imaging examinations by KVÅ (Klassifikation av vårdåtgärder) or the region's own codes.
+    public static let imagingSystem = "urn:oid:1.2.752.116.1.3.2.1.4"
+
+    /// A placer number as Swedish labs print them, `NNNNNNNN-NNNN`: random, so no order's number tells
+    /// another's, and kept as text (never read as a number: `11545596-0175` stays whole).
+    static func placerNumber() -> String {
+        String(format: "%08d-%04d", Int.random(in: 0..<100_000_000), Int.random(in: 0..<10_000))
+    }
+
+    /// The caller's unit's orders whose expected result time has passed without a final result (the overdue list).
+    public func overdue(unitID: String, session: PatientDataSession, now: Date = Date()) async throws -> [StoredResource] {
+        let active = try await Records(session: session).all("ServiceRequest", [("status", "active"), ("category", "\(ResultsVocabulary.orderKindSystem)|")], maximum: 2_000)
+        let formatter = ISO8601DateFormatter()
+        return active.filter { stored in
+            guard RecordTags.unit(of: stored.object) == unitID,
+                  let text = stored.object.extensionValue(Self.expectedExtension)?.stringValue, let expected = formatter.date(from: text) else { return false }
+            return expected < now
+        }
+    }
+}

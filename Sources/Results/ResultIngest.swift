@@ -1,0 +1,154 @@
+public import Access
+import Crypto
+import FHIRCore
+public import Foundation
+public import HL7v2
+import StoreModel
+
+/// Lab and imaging results received as HL7 v2 ORU^R01 (provsvar): each message is read in its channel's
+/// character set, matched to its order by the placer number as an exact string, and written whole in one
+/// commit with the receipt that makes a resent message (the same MSH-10) a no-op. The ACK is made only
+/// from what was committed, so a crash before the commit loses nothing the sender will not resend.
+public struct ResultIngest: Sendable {
+    public let channels: LabChannels
+
+    public init(channels: LabChannels) {
+        self.channels = channels
+    }
+
+    /// What became of one message: the ACK to send and, for the log, what it was.
+    public struct Receipt: Sendable {
+        /// The ACK's bytes (in the message's character set), to frame and send.
+        public var acknowledgement: [UInt8]
+        public var code: HL7Acknowledgement.Code
+        /// The channel, when the message named a known one.
+        public var channel: String?
+        public var controlID: String
+        /// A result that matched no order: its list entry (Task id), for the alarm.
+        public var unmatched: String?
+        /// The message was a resend of one already stored.
+        public var duplicate: Bool
+        /// Why AE or AR, in words.
+        public var problem: String?
+    }
+
+    /// Reads, matches and stores one message; never throws: every failure is an AE or AR naming it.
+    public func receive(_ bytes: [UInt8], session: PatientDataSession, now: Date = Date()) async -> Receipt {
+        let application = HL7Charset.mshField(3, in: bytes).split(separator: "^").first.map(String.init) ?? ""
+        guard let channel = channels.channel(sendingApplication: application) else {
+            return Self.reject(bytes, .rejected, HL7Acknowledgement.Problem(segment: "MSH", field: 3, code: "204",
+                               text: "MSH-3 names the sending application '\(application)', which is no channel Kärna knows (lab-channels-file)"), channel: nil)
+        }
+        let text: String
+        let encoding: String.Encoding
+        do {
+            (text, encoding) = try HL7Charset.decode(bytes, defaultCharset: channel.defaultCharset)
+        } catch {
+            return Self.reject(bytes, .error, .init(segment: "MSH", field: 18, code: "103", text: error.description), channel: channel.id)
+        }
+        let message: HL7Message
+        do {
+            message = try HL7Message(parsing: text)
+        } catch {
+            let location = error.location
+            return Self.reject(bytes, .error, .init(segment: location?.segment ?? "MSH", sequence: location?.sequence ?? 1, field: location?.field ?? 0,
+                                                    code: "102", text: error.description), channel: channel.id)
+        }
+        let controlID = message.controlID
+        guard !controlID.isEmpty else {
+            return answer(message, .error, problem: .init(segment: "MSH", field: 10, code: "101", text: "MSH-10 (message control id) is empty"),
+                          channel: channel, encoding: encoding, now: now)
+        }
+        guard message.messageType == "ORU^R01" else {
+            return answer(message, .rejected, problem: .init(segment: "MSH", field: 9, code: "200",
+                                                             text: "Kärna receives results as ORU^R01 on this channel, not \(message.messageType)"),
+                          channel: channel, encoding: encoding, now: now)
+        }
+        let receiptID = Self.receiptID(channel: channel.id, controlID: controlID)
+        do {
+            if try await session.read(type: "MessageHeader", id: receiptID).map({ !$0.isDeleted }) == true {
+                return answer(message, .accepted, channel: channel, encoding: encoding, now: now, duplicate: true)
+            }
+            let reading = ResultMessage(message: message, channel: channel, encoding: encoding)
+            let results = try reading.results()
+            var writes: [WriteOperation] = []
+            var unmatched: String?
+            var focus: [String] = []
+            for result in results {
+                let outcome = try await ResultRecords(result: result, channel: channel, session: session, now: now).writes()
+                writes += outcome.writes
+                focus += outcome.focus
+                unmatched = unmatched ?? outcome.unmatchedTask
+                if outcome.unmatchedTask != nil { break } // one list entry holds the whole message
+            }
+            if let unmatched, let task = writes.firstIndex(where: { $0.type == "Task" && $0.id == unmatched }),
+               case .create(var object, let criteria) = writes[task].kind {
+                // The message itself is on the list entry, to be read and matched by hand.
+                object.append("input", FHIR.object([("type", FHIR.text("HL7 v2-meddelande")), ("valueString", .string(text))]))
+                writes[task] = .create(object, type: "Task", id: unmatched, ifNoneExist: criteria)
+            }
+            writes.append(.create(Self.receipt(id: receiptID, message: message, channel: channel, focus: focus, now: now), type: "MessageHeader", id: receiptID))
+            do {
+                _ = try await session.commit(writes)
+            } catch let error as FHIRError where error.issues.contains(where: { $0.code == .duplicate }) && error.description.contains("MessageHeader/\(receiptID)") {
+                // The same message arrived twice at once (the sender resent before our ACK): the other one stored it.
+                return answer(message, .accepted, channel: channel, encoding: encoding, now: now, duplicate: true)
+            }
+            return answer(message, .accepted, channel: channel, encoding: encoding, now: now, unmatched: unmatched)
+        } catch let error as ResultMessage.Problem {
+            return answer(message, .error, problem: error.problem, channel: channel, encoding: encoding, now: now)
+        } catch let error as FHIRError {
+            let words = error.issues.map(\.diagnostics).joined(separator: "; ")
+            return answer(message, .error, problem: .init(segment: "OBX", code: "207", text: "the result could not be stored: \(words)"),
+                          channel: channel, encoding: encoding, now: now)
+        } catch {
+            return answer(message, .error, problem: .init(segment: "MSH", code: "207", text: "the result could not be stored: \(error)"),
+                          channel: channel, encoding: encoding, now: now)
+        }
+    }
+
+    /// The receipt's id: the channel and MSH-10 together, hashed to a FHIR id (MSH-10 may hold any character).
+    static func receiptID(channel: String, controlID: String) -> String {
+        let digest = SHA256.hash(data: Data("\(channel)|\(controlID)".utf8))
+        return "hl7-" + digest.prefix(20).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A stable id for a record made from a message: the same result (by channel and keys) gets the same id,
+    /// so a correction is a new version of it.
+    static func recordID(_ prefix: String, _ parts: String...) -> String {
+        let digest = SHA256.hash(data: Data(parts.joined(separator: "|").utf8))
+        return prefix + "-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func receipt(id: String, message: HL7Message, channel: LabChannel, focus: [String], now: Date) -> JSONObject {
+        JSONObject([
+            ("resourceType", .string("MessageHeader")), ("id", .string(id)),
+            ("eventCoding", FHIR.coding("http://terminology.hl7.org/CodeSystem/v2-0003", "R01", "ORU/ACK - Unsolicited transmission of an observation message")),
+            ("source", FHIR.object([("name", .string(channel.name)), ("software", .string(message.text(message.header[3], component: 1))),
+                                    ("endpoint", .string("mllp:\(channel.id)"))])),
+            ("reason", FHIR.concept("https://karna.se/fhir/CodeSystem/hl7v2-kontrollid", message.controlID)),
+            ("response", FHIR.object([("identifier", .string(message.controlID)), ("code", .string("ok"))])),
+            ("focus", .array(focus.map { FHIR.object([("reference", .string($0))]) })),
+            ("meta", FHIR.object([("tag", .array([FHIR.coding(ResultsVocabulary.channelSystem, channel.id)]))])),
+        ])
+    }
+
+    func answer(_ message: HL7Message, _ code: HL7Acknowledgement.Code, problem: HL7Acknowledgement.Problem? = nil, channel: LabChannel,
+                encoding: String.Encoding, now: Date, duplicate: Bool = false, unmatched: String? = nil) -> Receipt {
+        let ack = HL7Acknowledgement.make(for: message.header, delimiters: message.delimiters, code: code, controlID: "ACK" + message.controlID.prefix(16),
+                                          problems: problem.map { [$0] } ?? [], at: now)
+        let bytes = ack.encoded.data(using: encoding).map(Array.init) ?? Array(ack.encoded.utf8)
+        return Receipt(acknowledgement: bytes, code: code, channel: channel.id, controlID: message.controlID, unmatched: unmatched,
+                       duplicate: duplicate, problem: problem?.text)
+    }
+
+    /// An ACK for bytes that could not be read as a message of a known channel: what MSH there is, in ASCII.
+    static func reject(_ bytes: [UInt8], _ code: HL7Acknowledgement.Code, _ problem: HL7Acknowledgement.Problem, channel: String?) -> Receipt {
+        let firstLine = bytes.prefix { $0 != 0x0D && $0 != 0x0A }
+        let header = try? HL7Message(parsing: String(decoding: firstLine.map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self))
+        let ack = HL7Acknowledgement.make(for: header?.header, delimiters: header?.delimiters ?? .init(), code: code,
+                                          controlID: "ACK" + (header?.controlID.prefix(16) ?? "0"), problems: [problem])
+        return Receipt(acknowledgement: Array(ack.encoded.utf8), code: code, channel: channel, controlID: header?.controlID ?? "",
+                       unmatched: nil, duplicate: false, problem: problem.text)
+    }
+}

@@ -1,0 +1,304 @@
+import Access
+import FHIRCore
+import Foundation
+import StoreModel
+
+/// The records one result (OBR) becomes: matched to its order, a DiagnosticReport with an Observation per
+/// analysis and, when final, the sign-off Task (vidimering) for the responsible doctor; matched to nothing,
+/// an entry on the channel's "omatchade svar" list. A repeat of a result already stored is a new version
+/// of the same records, so a correction keeps the old version readable.
+struct ResultRecords {
+    let result: ResultMessage.Result
+    let channel: LabChannel
+    let session: PatientDataSession
+    let now: Date
+
+    struct Outcome {
+        var writes: [WriteOperation] = []
+        var focus: [String] = []
+        var unmatchedTask: String?
+    }
+
+    var records: Records { Records(session: session) }
+
+    func writes() async throws -> Outcome {
+        guard let order = try await order() else {
+            return try await unmatched(reason: result.placer.isEmpty
+                ? "svaret saknar beställningsnummer (ORC-2/OBR-2)"
+                : "ingen beställning har beställningsnumret \(result.placer)")
+        }
+        guard let patientID = order.object.referenceID("subject", type: "Patient") else {
+            return try await unmatched(reason: "beställningen \(result.placer) saknar patient")
+        }
+        if let mismatch = try await patientMismatch(patientID: patientID) {
+            return try await unmatched(reason: mismatch)
+        }
+        return try await matched(order: order, patientID: patientID)
+    }
+
+    /// The order with exactly this placer number (never a prefix or a number read as an integer).
+    func order() async throws -> StoredResource? {
+        guard !result.placer.isEmpty else { return nil }
+        let found = try await records.search("ServiceRequest", [("identifier", "\(ResultsVocabulary.placerSystem)|\(result.placer)")], limit: 5)
+        return found.first { stored in
+            (stored.object["identifier"]?.arrayValue ?? []).contains {
+                $0.objectValue?["system"]?.stringValue == ResultsVocabulary.placerSystem && $0.objectValue?["value"]?.stringValue == result.placer
+            }
+        }
+    }
+
+    /// When the message's PID names a person by an identifier the order's patient does not have: the result
+    /// is someone else's or the order number is wrong, and it must not be filed in this record.
+    func patientMismatch(patientID: String) async throws -> String? {
+        let named = result.patientIdentifiers.map(Self.normalised).filter { !$0.isEmpty }
+        guard !named.isEmpty, let patient = try await records.optional("Patient", patientID) else { return nil }
+        let held = Set((patient.object["identifier"]?.arrayValue ?? []).compactMap { $0.objectValue?["value"]?.stringValue }.map(Self.normalised))
+        return named.contains(where: held.contains) ? nil
+            : "svarets patient (PID-3 \(result.patientIdentifiers.joined(separator: ", "))) är inte beställningens patient"
+    }
+
+    static func normalised(_ identifier: String) -> String { identifier.filter { $0.isLetter || $0.isNumber } }
+
+    // MARK: Matched
+
+    func matched(order: StoredResource, patientID: String) async throws -> Outcome {
+        var outcome = Outcome()
+        let reportKey = result.filler.isEmpty ? "placer:\(result.placer)" : "filler:\(result.filler)"
+        let reportID = ResultIngest.recordID("provsvar", channel.id, reportKey, result.serviceCode)
+        let subject = FHIR.reference("Patient", patientID)
+        var observationRefs: [JSONValue] = []
+        var statuses: [String] = []
+        for analysis in result.analyses {
+            let id = ResultIngest.recordID("analys", reportID, analysis.localCode, analysis.subID)
+            let current = try await session.read(type: "Observation", id: id).flatMap { $0.isDeleted ? nil : $0 }
+            let observation = self.observation(analysis, id: id, subject: subject, order: order, current: current)
+            outcome.writes.append(current == nil ? .create(observation, type: "Observation", id: id)
+                                                 : .update(observation, type: "Observation", id: id, ifMatch: current!.versionId))
+            observationRefs.append(FHIR.reference("Observation", id))
+            statuses.append(analysis.status)
+            outcome.focus.append("Observation/\(id)")
+        }
+        let status = reportStatus(statuses)
+        let currentReport = try await session.read(type: "DiagnosticReport", id: reportID).flatMap { $0.isDeleted ? nil : $0 }
+        var report = JSONObject([
+            ("resourceType", .string("DiagnosticReport")), ("id", .string(reportID)),
+            ("identifier", .array(result.filler.isEmpty ? [] : [FHIR.object([("system", .string(ResultsVocabulary.fillerSystem(channel: channel.id))),
+                                                                              ("value", .string(result.filler))])])),
+            ("basedOn", .array([FHIR.reference("ServiceRequest", order.id)])),
+            ("status", .string(status)),
+            ("category", .array([FHIR.concept(ResultsVocabulary.diagnosticServiceSystem, result.section)])),
+            ("code", codeConcept(npu: result.serviceNPU, local: result.serviceCode, text: result.serviceText)),
+            ("subject", subject),
+            ("issued", .string(Self.instant(result.reported, now: now))),
+            ("performer", .array([FHIR.object([("display", .string(channel.name))])])),
+            ("result", .array(observationRefs)),
+            ("meta", FHIR.object([("tag", .array([FHIR.coding(ResultsVocabulary.channelSystem, channel.id)]))])),
+        ])
+        if let observed = result.observed { report["effectiveDateTime"] = .string(observed) }
+        if !result.notes.isEmpty { report["conclusion"] = .string(result.notes.joined(separator: "\n")) }
+        if let unit = RecordTags.unit(of: order.object) { report = Self.tagged(report, unit: unit) }
+        outcome.writes.append(currentReport == nil ? .create(report, type: "DiagnosticReport", id: reportID)
+                                                   : .update(report, type: "DiagnosticReport", id: reportID, ifMatch: currentReport!.versionId))
+        outcome.focus.append("DiagnosticReport/\(reportID)")
+        // The order is answered when its result is final; a preliminary answer keeps it open.
+        if ["final", "corrected", "amended"].contains(status), order.object["status"]?.stringValue == "active" {
+            var answered = order.object
+            answered["status"] = .string("completed")
+            outcome.writes.append(.update(answered, type: "ServiceRequest", id: order.id, ifMatch: order.versionId))
+        }
+        if ["final", "corrected", "amended"].contains(status) {
+            if let task = try await signOff(reportID: reportID, order: order, patientID: patientID, corrected: status == "corrected" || currentReport != nil) {
+                outcome.writes.append(task)
+            }
+        }
+        return outcome
+    }
+
+    /// The report's status: OBR-25 when given, else the least settled of its analyses.
+    func reportStatus(_ analyses: [String]) -> String {
+        switch result.status.uppercased() {
+        case "F": return "final"
+        case "C": return "corrected"
+        case "P": return "preliminary"
+        case "X": return "cancelled"
+        case "R", "I", "O", "S": return "registered"
+        case "A": return "partial"
+        default:
+            if analyses.contains("corrected") { return "corrected" }
+            if !analyses.isEmpty, analyses.allSatisfy({ $0 == "final" || $0 == "cancelled" }) { return "final" }
+            return "preliminary"
+        }
+    }
+
+    func codeConcept(npu: String?, local: String, text: String) -> JSONValue {
+        var codings: [JSONValue] = []
+        if let npu { codings.append(FHIR.coding(ResultsVocabulary.npuSystem, npu)) }
+        if npu != local { codings.append(FHIR.coding(channel.localCodeSystem, local, text.isEmpty ? nil : text)) }
+        return FHIR.object([("coding", .array(codings)), ("text", text.isEmpty ? nil : .string(text))])
+    }
+
+    func observation(_ analysis: ResultMessage.Analysis, id: String, subject: JSONValue, order: StoredResource, current: StoredResource?) -> JSONObject {
+        var members: [(String, JSONValue?)] = [
+            ("resourceType", .string("Observation")), ("id", .string(id)),
+            ("basedOn", .array([FHIR.reference("ServiceRequest", order.id)])),
+            ("status", .string(analysis.status)),
+            ("category", .array([FHIR.concept("http://terminology.hl7.org/CodeSystem/observation-category", result.section == "LAB" ? "laboratory" : "imaging")])),
+            ("code", codeConcept(npu: analysis.npu, local: analysis.localCode, text: analysis.text)),
+            ("subject", subject),
+            ("effectiveDateTime", (analysis.observed ?? result.observed).map { .string($0) }),
+            ("issued", .string(Self.instant(result.reported, now: now))),
+            ("meta", FHIR.object([("tag", .array([FHIR.coding(ResultsVocabulary.channelSystem, channel.id)]))])),
+        ]
+        switch analysis.valueType {
+        case "NM" where !analysis.value.isEmpty:
+            members.append(("valueQuantity", FHIR.object([("value", .number(analysis.value)), ("unit", analysis.unit.isEmpty ? nil : .string(analysis.unit))])))
+        case "SN":
+            let parts = analysis.value.split(separator: "^", omittingEmptySubsequences: false).map(String.init)
+            let comparator = parts.first ?? ""
+            let number = (parts.count > 1 ? parts[1] : "").replacingOccurrences(of: ",", with: ".")
+            if Double(number) != nil {
+                members.append(("valueQuantity", FHIR.object([("comparator", ["<", "<=", ">", ">="].contains(comparator) ? .string(comparator) : nil),
+                                                               ("value", .number(number)), ("unit", analysis.unit.isEmpty ? nil : .string(analysis.unit))])))
+            } else if !analysis.value.isEmpty {
+                members.append(("valueString", .string(analysis.value.replacingOccurrences(of: "^", with: " "))))
+            }
+        case "CE", "CWE":
+            let parts = analysis.value.split(separator: "^", omittingEmptySubsequences: false).map(String.init)
+            members.append(("valueCodeableConcept", FHIR.object([("text", .string(parts.count > 1 && !parts[1].isEmpty ? parts[1] : parts.first ?? ""))])))
+        default:
+            if !analysis.value.isEmpty { members.append(("valueString", .string(analysis.value))) }
+        }
+        if let range = Self.referenceRange(analysis.range, unit: analysis.unit) { members.append(("referenceRange", .array([range]))) }
+        let flags = analysis.flags.filter { Self.interpretations.contains($0) }
+        if !flags.isEmpty { members.append(("interpretation", .array(flags.map { FHIR.concept(ResultsVocabulary.interpretationSystem, $0) }))) }
+        if !analysis.notes.isEmpty { members.append(("note", .array(analysis.notes.map { FHIR.object([("text", .string($0))]) }))) }
+        var observation = JSONObject(members.compactMap { key, value in value.map { (key, $0) } })
+        if let unit = RecordTags.unit(of: order.object) { observation = Self.tagged(observation, unit: unit) }
+        return observation
+    }
+
+    static let interpretations: Set<String> = ["H", "L", "HH", "LL", "A", "AA", "N", "<", ">", "HU", "LU"]
+
+    /// OBX-7 as a FHIR reference range: `3.5-5.0`, `<5`, `>2`; other text kept as text. Nil when empty
+    /// (shown as "inget referensintervall").
+    static func referenceRange(_ text: String, unit: String) -> JSONValue? {
+        let range = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: ".")
+        guard !range.isEmpty else { return nil }
+        func quantity(_ value: String) -> JSONValue? {
+            let number = value.trimmingCharacters(in: .whitespaces)
+            guard Double(number) != nil else { return nil }
+            return FHIR.object([("value", .number(number)), ("unit", unit.isEmpty ? nil : .string(unit))])
+        }
+        if range.hasPrefix("<") || range.hasPrefix("≤"), let high = quantity(String(range.dropFirst().drop { $0 == "=" })) {
+            return FHIR.object([("high", high), ("text", .string(text))])
+        }
+        if range.hasPrefix(">") || range.hasPrefix("≥"), let low = quantity(String(range.dropFirst().drop { $0 == "=" })) {
+            return FHIR.object([("low", low), ("text", .string(text))])
+        }
+        if let dash = range.dropFirst().firstIndex(of: "-"), let low = quantity(String(range[..<dash])), let high = quantity(String(range[range.index(after: dash)...])) {
+            return FHIR.object([("low", low), ("high", high), ("text", .string(text))])
+        }
+        return FHIR.object([("text", .string(text))])
+    }
+
+    static func instant(_ dateTime: String?, now: Date) -> String {
+        if let dateTime, dateTime.contains("T") { return dateTime }
+        return ISO8601DateFormatter().string(from: now)
+    }
+
+    static func tagged(_ resource: JSONObject, unit: String) -> JSONObject {
+        var resource = resource
+        var meta = resource["meta"]?.objectValue ?? JSONObject()
+        var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != RecordTags.careUnit }
+        tags.append(FHIR.coding(RecordTags.careUnit, unit))
+        meta["tag"] = .array(tags)
+        resource["meta"] = .object(meta)
+        return resource
+    }
+
+    // MARK: Sign-off
+
+    /// The sign-off Task (vidimering) of a final result: new for the responsible doctor, or reopened by a
+    /// correction or a repeat of a result that was already signed.
+    func signOff(reportID: String, order: StoredResource, patientID: String, corrected: Bool) async throws -> WriteOperation? {
+        let id = ResultIngest.recordID("vidimering", reportID)
+        let current = try await session.read(type: "Task", id: id).flatMap { $0.isDeleted ? nil : $0 }
+        if let current {
+            guard corrected else { return nil }
+            var task = current.object
+            task["status"] = .string("requested")
+            task["businessStatus"] = FHIR.text("Korrigerat svar")
+            task.setExtension(ResultsVocabulary.openedExtension, "valueReference", nil)
+            task["output"] = nil
+            task["lastModified"] = .string(ISO8601DateFormatter().string(from: now))
+            return .update(task, type: "Task", id: id, ifMatch: current.versionId)
+        }
+        let owner = try await SignOffOwner.responsible(order: order, patientID: patientID, session: session)
+        var task = JSONObject([
+            ("resourceType", .string("Task")), ("id", .string(id)), ("status", .string("requested")), ("intent", .string("order")),
+            ("priority", .string("routine")),
+            ("code", FHIR.concept(ResultsVocabulary.taskSystem, ResultsVocabulary.signOffCode, "Vidimera provsvar")),
+            ("focus", FHIR.reference("DiagnosticReport", reportID)),
+            ("for", FHIR.reference("Patient", patientID)),
+            ("basedOn", .array([FHIR.reference("ServiceRequest", order.id)])),
+            ("authoredOn", .string(ISO8601DateFormatter().string(from: now))),
+            ("businessStatus", FHIR.text("Ej öppnat")),
+        ])
+        if let owner { task["owner"] = FHIR.reference("PractitionerRole", owner) }
+        if let unit = RecordTags.unit(of: order.object) { task = Self.tagged(task, unit: unit) }
+        return .create(task, type: "Task", id: id)
+    }
+
+    // MARK: Unmatched
+
+    /// The result goes to the channel's "omatchade svar" list, owned by its named role; nothing is filed in
+    /// any patient's record until a person matches it.
+    func unmatched(reason: String) async throws -> Outcome {
+        let id = ResultIngest.recordID("omatchat", channel.id, result.controlID)
+        var patientID: String?
+        for identifier in result.patientIdentifiers where patientID == nil {
+            let digits = Self.normalised(identifier)
+            for system in [SwedishPersonalIdentity.personnummerSystem, SwedishPersonalIdentity.samordningsnummerSystem, Reservnummer.system] {
+                var found = try await records.search("Patient", [("identifier", "\(system)|\(identifier)")], limit: 1).first
+                if found == nil, digits != identifier {
+                    found = try await records.search("Patient", [("identifier", "\(system)|\(digits)")], limit: 1).first
+                }
+                if let found {
+                    patientID = found.id
+                    break
+                }
+            }
+        }
+        var task = JSONObject([
+            ("resourceType", .string("Task")), ("id", .string(id)), ("status", .string("requested")), ("intent", .string("order")),
+            ("priority", .string("asap")),
+            ("code", FHIR.concept(ResultsVocabulary.taskSystem, ResultsVocabulary.unmatchedCode, "Omatchat provsvar")),
+            ("description", .string("Omatchat provsvar från \(channel.name): \(reason). Beställningsnummer: \(result.placer.isEmpty ? "saknas" : result.placer); "
+                                    + "patient i svaret: \(result.patientIdentifiers.joined(separator: ", ")) \(result.patientName)")),
+            ("authoredOn", .string(ISO8601DateFormatter().string(from: now))),
+            ("owner", FHIR.reference("Organization", channel.unmatched.unit)),
+            ("performerType", .array([FHIR.text(channel.unmatched.role)])),
+            ("statusReason", FHIR.text(reason)),
+            ("meta", FHIR.object([("tag", .array([FHIR.coding(ResultsVocabulary.channelSystem, channel.id)]))])),
+        ])
+        if let patientID { task["for"] = FHIR.reference("Patient", patientID) }
+        task = Self.tagged(task, unit: channel.unmatched.unit)
+        var outcome = Outcome()
+        outcome.writes = [.create(task, type: "Task", id: id)]
+        outcome.focus = ["Task/\(id)"]
+        outcome.unmatchedTask = id
+        return outcome
+    }
+}
+
+/// Who signs a result: the doctor responsible for the patient's current stay when there is one (care taken
+/// over after a transfer or admission), else the doctor who ordered it.
+enum SignOffOwner {
+    static func responsible(order: StoredResource, patientID: String, session: PatientDataSession) async throws -> String? {
+        let stays = try await Records(session: session).search("Encounter", [("patient", patientID), ("status", "in-progress"), ("class", "IMP")], limit: 5)
+        for stay in stays {
+            if let role = stay.object["participant"]?.arrayValue?.first?.objectValue?.referenceID("individual", type: "PractitionerRole") { return role }
+        }
+        return order.object.referenceID("requester", type: "PractitionerRole")
+    }
+}

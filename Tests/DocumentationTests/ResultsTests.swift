@@ -1,0 +1,230 @@
+import Access
+import FHIRCore
+import Foundation
+import HL7v2
+import KarnaTesting
+import Results
+import Store
+import StoreModel
+import Testing
+
+/// An ORU^R01 as the demo lab (KEMLAB) writes it: one OBR with the given OBX lines, segments ended by CR.
+func oru(control: String, placer: String, filler: String = "F100", pnr: String = "198002142381", obx: [String], obrStatus: String = "",
+         charset: String = "UNICODE UTF-8", application: String = "KEMLAB", type: String = "ORU^R01^ORU_R01", nte: [String] = []) -> String {
+    (["MSH|^~\\&|\(application)|KLINKEM|KARNA|REGION|20261206101500+0100||\(type)|\(control)|P|2.5|||||SWE|\(charset)",
+      "PID|||\(pnr)^^^^PNR||Ek^p1",
+      "ORC|RE|\(placer)|\(filler)",
+      "OBR|1|\(placer)|\(filler)|K^Kalium^L|||20261206090000+0100||||||||||||||20261206101000+0100|||\(obrStatus)"]
+     + nte.map { "NTE|1||\($0)" } + obx).joined(separator: "\r") + "\r"
+}
+
+@Suite("Results over HL7 v2: matched by placer number, stored once, corrected as versions, signed after opening")
+struct ResultsTests {
+    /// The shipped demonstration channels, their unmatched results owned at the test region's unit.
+    static let ingest: ResultIngest = {
+        var channels = try! LabChannels.shipped()
+        for i in channels.channels.indices { channels.channels[i].unmatched.unit = "reg" }
+        return ResultIngest(channels: channels)
+    }()
+
+    /// A ward with a lab order for p1 by doc; answers the ward and the order's placer number.
+    static func ordered(_ backend: StoreBackend) async throws -> (Ward, StoredResource, String) {
+        let ward = try await Ward.make(backend)
+        try await ward.contact("doc", patient: "p1")
+        let order = try await LabOrders().order(patientID: "p1", kind: "lab", code: "NPU03230", display: "P—Kalium", priority: "routine", expectedHours: nil,
+                                                note: nil, session: try await ward.session("doc"))
+        let placer = try #require(order.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+        return (ward, order, placer)
+    }
+
+    static func receive(_ ward: Ward, _ text: String, encoding: String.Encoding = .utf8) async -> ResultIngest.Receipt {
+        await ingest.receive(Array(text.data(using: encoding)!), session: ward.gateway.session(.job("karna-mllp"), action: "hl7-result"))
+    }
+
+    static func ack(_ receipt: ResultIngest.Receipt) throws -> HL7Message {
+        try HL7Message(parsing: String(decoding: receipt.acknowledgement, as: UTF8.self))
+    }
+
+    static func search(_ ward: Ward, _ type: String, _ parameters: [(String, String)]) async throws -> [StoredResource] {
+        try await Records(session: ward.gateway.session(.job("test"), action: "test")).search(type, parameters.map { (name: $0.0, value: $0.1) })
+    }
+
+    @Test("a final result is filed under its order: NPU code beside the lab's, value, range and flag; the order completes; the ordering doctor gets the sign-off",
+          arguments: backends)
+    func finalResult(_ backend: StoreBackend) async throws {
+        let (ward, order, placer) = try await Self.ordered(backend)
+        let receipt = await Self.receive(ward, oru(control: "M1", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||6,4|mmol/L|3.5-4.6|H|||F"]))
+        #expect(receipt.code == .accepted, "\(receipt.problem ?? "")")
+        #expect(try Self.ack(receipt).first("MSA")?[1] == "AA")
+        let observation = try #require(try await Self.search(ward, "Observation", [("patient", "p1")]).first)
+        #expect(observation.object.code("code", system: ResultsVocabulary.npuSystem) == "NPU03230")
+        #expect(observation.object.code("code", system: "https://karna.se/fhir/CodeSystem/lab-klinkem") == "K")
+        #expect(observation.object["valueQuantity"]?.objectValue?["value"]?.numberText == "6.4")
+        #expect(observation.object["referenceRange"]?.arrayValue?.first?.objectValue?["high"]?.objectValue?["value"]?.numberText == "4.6")
+        #expect(observation.object.code("interpretation", system: ResultsVocabulary.interpretationSystem) == "H")
+        #expect(observation.object["status"]?.stringValue == "final")
+        let report = try #require(try await Self.search(ward, "DiagnosticReport", [("patient", "p1")]).first)
+        #expect(report.object.referenceID("subject", type: "Patient") == "p1")
+        #expect(try await ward.gateway.session(.job("t"), action: "t").read(type: "ServiceRequest", id: order.id)?.object["status"]?.stringValue == "completed")
+        let task = try #require(try await Self.search(ward, "Task", [("focus", "DiagnosticReport/\(report.id)")]).first)
+        #expect(task.object.referenceID("owner", type: "PractitionerRole") == "doc-role")
+        #expect(task.object["status"]?.stringValue == "requested")
+    }
+
+    @Test("placer numbers match as exact strings: 11545596 is not 11545596-0175, and a result for no order goes to the unmatched list with its owner",
+          arguments: backends)
+    func exactPlacer(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        let prefix = String(placer.prefix(8))
+        let receipt = await Self.receive(ward, oru(control: "M2", placer: prefix, obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|3.5-4.6||||F"]))
+        #expect(receipt.code == .accepted)
+        let taskID = try #require(receipt.unmatched)
+        let task = try #require(try await ward.gateway.session(.job("t"), action: "t").read(type: "Task", id: taskID))
+        #expect(task.object.referenceID("owner", type: "Organization") == "reg")
+        #expect(task.object["performerType"]?.arrayValue?.first?.objectValue?["text"]?.stringValue == "Provsvarssamordnare, Klinisk kemi")
+        #expect(task.object.referenceID("for", type: "Patient") == "p1", "the patient named in PID-3 is found for the list")
+        #expect(task.object["input"]?.arrayValue?.first?.objectValue?["valueString"]?.stringValue?.contains("ORC|RE|\(prefix)|") == true)
+        #expect(try await Self.search(ward, "Observation", [("patient", "p1")]).isEmpty, "nothing is filed in a record before a person matches it")
+        // A result whose PID names another person than the order's patient is not filed either.
+        let other = await Self.receive(ward, oru(control: "M3", placer: placer, pnr: "197507091234", obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|||||F"]))
+        #expect(other.unmatched != nil)
+        #expect(try await Self.search(ward, "Observation", [("patient", "p1")]).isEmpty)
+        let listed = try await SignOff().unmatched(session: ward.gateway.session(.job("t"), action: "t"))
+        #expect(listed.count == 2)
+    }
+
+    @Test("a resent message (the same MSH-10) is stored once and answered AA again", arguments: backends)
+    func resend(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        let message = oru(control: "M4", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.1|mmol/L|3.5-4.6||||F"])
+        let first = await Self.receive(ward, message)
+        let second = await Self.receive(ward, message)
+        #expect(first.code == .accepted && !first.duplicate)
+        #expect(second.code == .accepted && second.duplicate)
+        let observations = try await Self.search(ward, "Observation", [("patient", "p1")])
+        #expect(observations.count == 1)
+        #expect(observations.first?.versionId == 1)
+        #expect(try await Self.search(ward, "Task", [("patient", "p1")]).count == 1)
+    }
+
+    @Test("OBX-11 P, F and C: a correction is a new version, the old stays readable, and sign-off reopens as korrigerat svar", arguments: backends)
+    func correction(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        let preliminary = await Self.receive(ward, oru(control: "M5", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.9|mmol/L|3.5-4.6|H|||P"]))
+        #expect(preliminary.code == .accepted)
+        var observation = try #require(try await Self.search(ward, "Observation", [("patient", "p1")]).first)
+        #expect(observation.object["status"]?.stringValue == "preliminary")
+        #expect(try await Self.search(ward, "Task", [("patient", "p1")]).isEmpty, "a preliminary result has no sign-off yet")
+        _ = await Self.receive(ward, oru(control: "M6", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.9|mmol/L|3.5-4.6|H|||F"]))
+        let report = try #require(try await Self.search(ward, "DiagnosticReport", [("patient", "p1")]).first)
+        let doc = try await ward.session("doc")
+        _ = try await SignOff().open(reportID: report.id, session: doc)
+        let signed = try await SignOff().sign(reportID: report.id, session: doc)
+        #expect(signed.object["status"]?.stringValue == "completed")
+        let corrected = await Self.receive(ward, oru(control: "M7", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.2|mmol/L|3.5-4.6||||C"]))
+        #expect(corrected.code == .accepted)
+        observation = try #require(try await Self.search(ward, "Observation", [("patient", "p1")]).first)
+        #expect(observation.object["status"]?.stringValue == "corrected")
+        #expect(observation.object["valueQuantity"]?.objectValue?["value"]?.numberText == "4.2")
+        #expect(observation.versionId == 3)
+        let old = try await ward.gateway.session(.job("t"), action: "t").vread(type: "Observation", id: observation.id, versionId: 2)
+        #expect(old?.object["valueQuantity"]?.objectValue?["value"]?.numberText == "4.9")
+        let task = try #require(try await Self.search(ward, "Task", [("focus", "DiagnosticReport/\(report.id)")]).first)
+        #expect(task.object["status"]?.stringValue == "requested")
+        #expect(task.object["businessStatus"]?.objectValue?["text"]?.stringValue == "Korrigerat svar")
+        #expect(SignOff.openedBy(task.object) == nil, "the correction must be opened again before it is signed")
+    }
+
+    @Test("signing needs the result opened by the signer; who and when are recorded", arguments: backends)
+    func signAfterOpening(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        _ = await Self.receive(ward, oru(control: "M8", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|3.5-4.6||||F"]))
+        let report = try #require(try await Self.search(ward, "DiagnosticReport", [("patient", "p1")]).first)
+        let doc = try await ward.session("doc")
+        await #expect(throws: FHIRError.self) { _ = try await SignOff().sign(reportID: report.id, session: doc) }
+        let opened = try await SignOff().open(reportID: report.id, session: doc)
+        #expect(opened.analyses.count == 1)
+        #expect(SignOff.openedBy(try #require(opened.task).object) == "doc-role")
+        let signed = try await SignOff().sign(reportID: report.id, session: doc)
+        #expect(signed.object["output"]?.arrayValue?.first?.objectValue?.referenceID("valueReference", type: "PractitionerRole") == "doc-role")
+        #expect(signed.object["executionPeriod"]?.objectValue?["end"]?.stringValue != nil)
+        #expect(try await SignOff().inbox(ownerRole: "doc-role", unitID: nil, session: doc).isEmpty)
+    }
+
+    @Test("after a transfer the doctor responsible for the stay owns the sign-off", arguments: backends)
+    func responsibleAfterTransfer(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        let stay = JSONObject([
+            ("resourceType", .string("Encounter")), ("id", .string("stay-1")), ("status", .string("in-progress")),
+            ("class", FHIR.coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "IMP")),
+            ("subject", FHIR.reference("Patient", "p1")), ("serviceProvider", FHIR.reference("Organization", "ward")),
+            ("participant", .array([FHIR.object([("individual", FHIR.reference("PractitionerRole", "wardoc-role"))])])),
+        ])
+        _ = try await ward.store.commit([.update(stay, type: "Encounter", id: "stay-1")])
+        _ = await Self.receive(ward, oru(control: "M9", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|3.5-4.6||||F"]))
+        let task = try #require(try await Self.search(ward, "Task", [("patient", "p1")]).first)
+        #expect(task.object.referenceID("owner", type: "PractitionerRole") == "wardoc-role")
+    }
+
+    @Test("bad input is answered AE or AR with ERR naming segment and field, and nothing is written", arguments: backends)
+    func badInput(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        let cases: [(String, HL7Acknowledgement.Code, String)] = [
+            (oru(control: "B1", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||hög|mmol/L|||||F"]), .error, "OBX^1^5"),
+            (oru(control: "B2", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|||||Q"]), .error, "OBX^1^11"),
+            (oru(control: "B3", placer: placer, obx: ["OBX|1|TX|RAD^Utlåtande^L||||||||F"]), .error, "OBX^1^5"),
+            (oru(control: "B4", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|||||F"], application: "OKAND"), .rejected, "MSH^1^3"),
+            (oru(control: "B5", placer: placer, obx: [], type: "ORM^O01"), .rejected, "MSH^1^9"),
+            (oru(control: "B6", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|||||F"], charset: "KLINGON"), .error, "MSH^1^18"),
+        ]
+        for (message, code, location) in cases {
+            let receipt = await Self.receive(ward, message)
+            #expect(receipt.code == code, "\(location): \(receipt.problem ?? "")")
+            let ack = try Self.ack(receipt)
+            #expect(ack.first("MSA")?[1] == code.rawValue)
+            #expect(ack.first("ERR")?[2] == location, "\(receipt.problem ?? "")")
+            let words = ack.first("ERR").map { ack.text($0[8]) } ?? ""
+            #expect(words.count > 10, "ERR-8 names the problem")
+        }
+        #expect(try await Self.search(ward, "Observation", [("patient", "p1")]).isEmpty)
+        #expect(try await Self.search(ward, "DiagnosticReport", [("patient", "p1")]).isEmpty)
+    }
+
+    @Test("report text survives byte for byte: Latin-1 without MSH-18 on a Latin-1 channel, escapes and line breaks", arguments: backends)
+    func reportText(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        let message = oru(control: "T1", placer: placer, obx: ["OBX|1|FT|UTL^Utlåtande^L||Ingen blödning.\\.br\\åäöÅÄÖ µ ±\\X0D0A\\a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\||||||F"],
+                          charset: "", nte: ["Provet hemolyserat \\T\\ omtaget"])
+        let receipt = await Self.receive(ward, message, encoding: .isoLatin1)
+        #expect(receipt.code == .accepted, "\(receipt.problem ?? "")")
+        let observation = try #require(try await Self.search(ward, "Observation", [("patient", "p1")]).first)
+        #expect(observation.object["valueString"]?.stringValue == "Ingen blödning.\nåäöÅÄÖ µ ±\na|b^c&d~e\\")
+        let report = try #require(try await Self.search(ward, "DiagnosticReport", [("patient", "p1")]).first)
+        #expect(report.object["conclusion"]?.stringValue == "Provet hemolyserat & omtaget")
+        #expect(observation.object["referenceRange"] == nil, "no range sent: none stored, to be shown as inget referensintervall")
+    }
+
+    @Test("an order has a requester, an owning unit and a unique placer number; a final report without text is refused", arguments: backends)
+    func orderAndReportRules(_ backend: StoreBackend) async throws {
+        let (ward, order, placer) = try await Self.ordered(backend)
+        #expect(RecordTags.unit(of: order.object) == "vc")
+        #expect(order.object.referenceID("requester", type: "PractitionerRole") == "doc-role")
+        let system = ward.gateway.session(.job("lab-import"), action: "test")
+        var copy = order.object
+        copy["requester"] = nil
+        await #expect(throws: FHIRError.self) { _ = try await system.commit(.create(copy, type: "ServiceRequest", id: "sr-no-requester")) }
+        copy = order.object
+        copy["meta"] = nil
+        await #expect(throws: FHIRError.self) { _ = try await system.commit(.create(copy, type: "ServiceRequest", id: "sr-no-unit")) }
+        copy = order.object
+        do {
+            _ = try await ward.session("doc").commit(.create(copy, type: "ServiceRequest", id: "sr-same-placer"))
+            Issue.record("a second order with the placer number \(placer) was stored")
+        } catch {
+            #expect("\(error)".contains(placer))
+        }
+        let empty = JSONObject([("resourceType", .string("DiagnosticReport")), ("status", .string("final")), ("code", FHIR.text("Röntgen thorax")),
+                                ("subject", FHIR.reference("Patient", "p1"))])
+        await #expect(throws: FHIRError.self) { _ = try await ward.session("doc").commit(.create(empty, type: "DiagnosticReport", id: "dr-empty")) }
+    }
+}

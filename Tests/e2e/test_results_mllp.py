@@ -1,0 +1,131 @@
+"""Lab results over HL7 v2 end to end: `karna serve --mllp-port` with the lab simulator
+(Tests/Support/lab_simulator.py — a test component built on hl7apy) on the other end of a real MLLP socket.
+A doctor orders over FHIR; the lab's ORU^R01 arrives split across writes and several to a write; ACK AA comes
+only for what is stored, AE with ERR for what is wrong; a result for no order goes to the unmatched list; a
+kill -9 between receipt and ACK loses nothing, and the resend is stored once; the doctor opens and signs."""
+import os
+import socket
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+
+from conftest import ROOT, Server, backends, free_port
+from test_access import bearer, login
+from test_prescribing import patient_with_contact, personnummer, system
+
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Support"))
+import lab_simulator  # noqa: E402
+
+POTASSIUM = ("NM", "K^Kalium^L", "4,2", "mmol/L", "3.5-4.6", "", "F")
+
+
+@pytest.fixture(scope="module", params=backends())
+def lab(request):
+    with tempfile.TemporaryDirectory() as folder:
+        port = free_port()
+        server = Server(request.param, folder, extra_env={"KARNA_MLLP_PORT": str(port)})
+        server.mllp_port = port
+        wait_for_mllp(port)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def wait_for_mllp(port):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens for MLLP on {port}")
+
+
+def order(server, doctor, patient):
+    answer = requests.post(f"{server.base}/Patient/{patient}/$order-lab", headers=doctor, json={
+        "resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "NPU03230"}, {"name": "display", "valueString": "P—Kalium"}]})
+    assert answer.status_code == 201, answer.text
+    placer = next(i["value"] for i in answer.json()["identifier"] if i["system"].endswith("bestallningsnummer"))
+    return answer.json()["id"], placer
+
+
+def observations(server, patient):
+    bundle = requests.get(f"{server.base}/Observation", params={"patient": patient}, headers=system(server)).json()
+    return [entry["resource"] for entry in bundle.get("entry", [])]
+
+
+def test_results_arrive_split_and_together_are_acked_after_storing_and_errors_name_the_field(lab):
+    doctor = bearer(login(lab, "lakare", unit="demo-lakare-uppdrag-1"))
+    patient = patient_with_contact(lab, personnummer(201))
+    _, placer = order(lab, doctor, patient)
+    pnr = personnummer(201)
+    # Split into 7-byte writes: the frame is whole only at its end block.
+    text = lab_simulator.oru("E2E-1", placer, pnr=pnr, analyses=(POTASSIUM,), charset="8859/1", report_notes=("Provet centrifugerat, åäöÅÄÖ µ ±",))
+    acks = lab_simulator.send(lab.mllp_port, [lab_simulator.encode(text, "8859/1")], mode="split")
+    assert acks[0][:2] == ("AA", "E2E-1"), acks
+    stored = observations(lab, patient)
+    assert len(stored) == 1 and stored[0]["valueQuantity"]["value"] == 4.2
+    assert {c["code"] for c in stored[0]["code"]["coding"]} == {"NPU03230", "K"}
+    report = requests.get(f"{lab.base}/DiagnosticReport", params={"patient": patient}, headers=system(lab)).json()["entry"][0]["resource"]
+    assert report["conclusion"] == "Provet centrifugerat, åäöÅÄÖ µ ±"
+
+    # Three frames in one write: a correction, a result for no order, and one with a bad value; three ACKs in order.
+    corrected = lab_simulator.oru("E2E-2", placer, pnr=pnr, analyses=(("NM", "K^Kalium^L", "3.9", "mmol/L", "3.5-4.6", "", "C"),))
+    unmatched = lab_simulator.oru("E2E-3", placer + "-9", pnr=pnr, analyses=(POTASSIUM,))
+    bad = lab_simulator.oru("E2E-4", placer, pnr=pnr, analyses=(("NM", "K^Kalium^L", "hög", "mmol/L", "", "", "F"),))
+    acks = lab_simulator.send(lab.mllp_port, [lab_simulator.encode(t) for t in (corrected, unmatched, bad)], mode="together")
+    assert [a[:2] for a in acks] == [("AA", "E2E-2"), ("AA", "E2E-3"), ("AE", "E2E-4")], acks
+    assert acks[2][2] == "OBX^1^5" and "not a number" in acks[2][3]
+    stored = observations(lab, patient)
+    assert len(stored) == 1 and stored[0]["status"] == "corrected" and stored[0]["valueQuantity"]["value"] == 3.9
+    assert stored[0]["meta"]["versionId"] == "2"
+    old = requests.get(f"{lab.base}/Observation/{stored[0]['id']}/_history/1", headers=system(lab)).json()
+    assert old["valueQuantity"]["value"] == 4.2
+    listed = requests.get(f"{lab.base}/Task/$unmatched-results", headers=system(lab)).json()
+    tasks = [e["resource"] for e in listed.get("entry", [])]
+    assert any(placer + "-9" in t["description"] and t["owner"]["reference"] == "Organization/hosp-1" for t in tasks), tasks
+
+    # The doctor opens the result, then signs it.
+    refused = requests.post(f"{lab.base}/DiagnosticReport/{report['id']}/$sign-result", headers=doctor, json={"resourceType": "Parameters"})
+    assert refused.status_code == 409 and "Öppna svaret" in refused.text, refused.text
+    opened = requests.post(f"{lab.base}/DiagnosticReport/{report['id']}/$open-result", headers=doctor, json={"resourceType": "Parameters"})
+    assert opened.status_code == 200, opened.text
+    signed = requests.post(f"{lab.base}/DiagnosticReport/{report['id']}/$sign-result", headers=doctor, json={"resourceType": "Parameters"})
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["status"] == "completed"
+
+
+def test_kill_9_between_receipt_and_ack_loses_nothing_and_the_resend_is_stored_once(lab):
+    doctor = bearer(login(lab, "lakare", unit="demo-lakare-uppdrag-1"))
+    pnr = personnummer(202)
+    patient = patient_with_contact(lab, pnr)
+    _, first = order(lab, doctor, patient)
+    _, second = order(lab, doctor, patient)
+    # 1: stored, then the server dies before the lab reads the ACK; the lab resends after the restart.
+    message = lab_simulator.encode(lab_simulator.oru("E2E-K1", first, pnr=pnr, analyses=(POTASSIUM,)))
+    lab_simulator.send(lab.mllp_port, [message], read=False)
+    deadline = time.time() + 20
+    while not observations(lab, patient) and time.time() < deadline:
+        time.sleep(0.1)
+    assert len(observations(lab, patient)) == 1
+    lab.crash_and_restart()
+    wait_for_mllp(lab.mllp_port)
+    acks = lab_simulator.send(lab.mllp_port, [message])
+    assert acks[0][:2] == ("AA", "E2E-K1")
+    # 2: the server dies the moment the message is written (before or during the commit: a commit is whole).
+    message = lab_simulator.encode(lab_simulator.oru("E2E-K2", second, pnr=pnr, analyses=(POTASSIUM,)))
+    lab_simulator.send(lab.mllp_port, [message], read=False)
+    lab.crash_and_restart()
+    wait_for_mllp(lab.mllp_port)
+    acks = lab_simulator.send(lab.mllp_port, [message])
+    assert acks[0][:2] == ("AA", "E2E-K2")
+    stored = observations(lab, patient)
+    assert len(stored) == 2, [o["id"] for o in stored]
+    assert all(o["meta"]["versionId"] == "1" for o in stored)
+    reports = requests.get(f"{lab.base}/DiagnosticReport", params={"patient": patient}, headers=system(lab)).json()
+    assert len(reports.get("entry", [])) == 2
