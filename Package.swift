@@ -133,6 +133,7 @@ let package = Package(
         // Results reads and writes lab messages with it.
         .target(
             name: "HL7v2",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: roomSettings
         ),
         // Medication (läkemedel): the chart's current medicines and the medicine codes; ordination and prescribing grow here.

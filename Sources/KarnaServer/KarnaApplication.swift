@@ -77,7 +77,8 @@ public enum KarnaApplication {
                                     terminology: terminology)
         // The lab channels are read now too: a bad file stops the start, naming what is wrong.
         let channels = try configuration.labChannelsPath.map { try LabChannels.load(from: URL(fileURLWithPath: $0)) } ?? LabChannels.shipped()
-        let modules: [any ClinicalModule] = [administration, documentation, medication, Results(channels: channels)]
+        let modules: [any ClinicalModule] = [administration, documentation, medication, Results(channels: channels, delivery: OrderDelivery(
+            channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)))]
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
@@ -145,7 +146,7 @@ public enum KarnaApplication {
                 additionalChannelHandlers: [ConnectionGuard(limits: limits, counts: counts, logger: guardLogger)])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
             services: [AdministrationJobs(services: services, logger: logger), PrescribingJobs(services: services, logger: logger),
-                       MLLPListener(services: services, logger: logger)],
+                       MLLPListener(services: services, logger: logger), LabOrderJobs(services: services, logger: logger)],
             logger: logger
         )
     }

@@ -127,7 +127,7 @@ public final class TemporaryPostgres: Sendable {
     }
 
     /// A port the kernel just handed out, so it is free now.
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

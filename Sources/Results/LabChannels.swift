@@ -19,6 +19,24 @@ public struct LabChannel: Codable, Sendable, Equatable {
     public var codes: [String: String]
     /// Who answers for results that match no order: a unit and the role there.
     public var unmatched: Owner
+    /// Where the channel's orders go, when Kärna sends it orders.
+    public var orders: OrderRoute?
+
+    /// The lab's order port and what it takes: a kind (lab, bild), and the codes when not every code of it.
+    public struct OrderRoute: Codable, Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        /// `OML^O21` (HL7 2.5 lab order) or `ORM^O01` (the older general order, for labs that need it).
+        public var message: String
+        /// MSH-5, the receiving application.
+        public var receivingApplication: String
+        /// The character set orders are written in (MSH-18); the channel's default when unset.
+        public var charset: String?
+        /// `lab` or `bild`.
+        public var kind: String
+        /// The order codes this channel takes; unset, every code of `kind` no other channel names.
+        public var codes: [String]?
+    }
 
     /// A unit (Organization id) and the role at it that owns a list.
     public struct Owner: Codable, Sendable, Equatable {
@@ -42,6 +60,12 @@ public struct LabChannels: Sendable {
 
     public func channel(id: String) -> LabChannel? { channels.first { $0.id == id } }
 
+    /// The channel an order of `kind` for `code` goes to: the one naming the code, else the one taking every code of the kind.
+    public func route(kind: String, code: String) -> LabChannel? {
+        channels.first { $0.orders?.kind == kind && $0.orders?.codes?.contains(code) == true }
+            ?? channels.first { $0.orders?.kind == kind && $0.orders?.codes == nil }
+    }
+
     /// Why a channel file could not be used, naming the file and the problem.
     public struct LoadError: Error, CustomStringConvertible {
         public var description: String
@@ -64,6 +88,27 @@ public struct LabChannels: Sendable {
             }
             for (local, npu) in channel.codes where !npu.hasPrefix("NPU") {
                 throw LoadError(description: "\(url.path): channel \(channel.id) maps \(local) to \(npu), which is not an NPU code")
+            }
+            if let route = channel.orders {
+                let at = "\(url.path): channel \(channel.id), orders"
+                guard (1...65_535).contains(route.port), !route.host.isEmpty else { throw LoadError(description: "\(at): host and a port 1–65535 are required; got '\(route.host)':\(route.port)") }
+                guard ["OML^O21", "ORM^O01"].contains(route.message) else { throw LoadError(description: "\(at): message must be OML^O21 or ORM^O01; got \(route.message)") }
+                guard ["lab", "bild"].contains(route.kind) else { throw LoadError(description: "\(at): kind must be lab or bild; got \(route.kind)") }
+                if let charset = route.charset, HL7Charset.known[charset.uppercased()] == nil {
+                    throw LoadError(description: "\(at): charset \(charset) is not one of \(HL7Charset.known.keys.sorted().joined(separator: ", "))")
+                }
+                guard !route.receivingApplication.isEmpty else { throw LoadError(description: "\(at): receivingApplication (MSH-5) is required") }
+            }
+        }
+        // Each order must have one way to go: two channels taking the same code, or every code of a kind, is refused.
+        var claimed: [String: String] = [:]
+        for channel in file.channels {
+            guard let route = channel.orders else { continue }
+            for key in (route.codes ?? ["*"]).map({ "\(route.kind):\($0)" }) {
+                if let other = claimed[key] {
+                    throw LoadError(description: "\(url.path): channels \(other) and \(channel.id) both take \(key.replacingOccurrences(of: ":*", with: " (every code)")) orders; an order must have one route")
+                }
+                claimed[key] = channel.id
             }
         }
         return LabChannels(file.channels)

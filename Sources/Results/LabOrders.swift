@@ -8,8 +8,11 @@ public import StoreModel
 public struct LabOrders: Sendable {
     /// The expected result time when the order gives none, per priority (hours).
     public var expectedHours: [String: Int]
+    /// Where orders go and what became of them.
+    public var delivery: OrderDelivery
 
-    public init(expectedHours: [String: Int] = ["routine": 72, "urgent": 4, "asap": 2, "stat": 1]) {
+    public init(delivery: OrderDelivery, expectedHours: [String: Int] = ["routine": 72, "urgent": 4, "asap": 2, "stat": 1]) {
+        self.delivery = delivery
         self.expectedHours = expectedHours
     }
 
@@ -17,8 +20,8 @@ public struct LabOrders: Sendable {
     public static let expectedExtension = "https://karna.se/fhir/StructureDefinition/forvantat-svar"
 
     /// Orders an analysis (NPU code) or an examination (KVÅ or local code) for the patient, as the caller.
-    public func order(patientID: String, kind: String, code: String, display: String?, priority: String, expectedHours hours: Int?, note: String?,
-                      session: PatientDataSession, now: Date = Date()) async throws -> StoredResource {
+    public func order(patientID: String, kind: String, code: String, system: String? = nil, display: String?, priority: String, expectedHours hours: Int?,
+                      note: String?, session: PatientDataSession, now: Date = Date()) async throws -> StoredResource {
         guard ["lab", "bild"].contains(kind) else {
             throw FHIRError(.invalid, code: .value, "kind must be lab or bild; got '\(kind)'", expression: ["kind"])
         }
@@ -29,27 +32,28 @@ public struct LabOrders: Sendable {
             throw refused("an order needs a requester: order with a medarbetaruppdrag", expression: ["requester"],
                           text: "En beställning behöver en beställare: logga in med ett medarbetaruppdrag.")
         }
-        let system = kind == "lab" ? ResultsVocabulary.npuSystem : "http://snomed.info/sct/kva"
+        let system = system ?? (kind == "lab" ? ResultsVocabulary.npuSystem : Self.imagingSystem)
         let expected = now.addingTimeInterval(Double((hours ?? expectedHours[priority] ?? 72) * 3_600))
         var request = JSONObject([
             ("resourceType", .string("ServiceRequest")),
             ("identifier", .array([FHIR.object([("system", .string(ResultsVocabulary.placerSystem)), ("value", .string(Self.placerNumber()))])])),
             ("status", .string("active")), ("intent", .string("order")), ("priority", .string(priority)),
             ("category", .array([FHIR.concept(ResultsVocabulary.orderKindSystem, kind, kind == "lab" ? "Laboratorieprov" : "Bilddiagnostik")])),
-            ("code", FHIR.concept(kind == "lab" ? system : LabOrders.imagingSystem, code, display)),
+            ("code", FHIR.concept(system, code, display)),
             ("subject", FHIR.reference("Patient", patientID)),
             ("requester", FHIR.reference("PractitionerRole", role)),
             ("authoredOn", .string(ISO8601DateFormatter().string(from: now))),
         ])
         request.setExtension(Self.expectedExtension, "valueDateTime", .string(ISO8601DateFormatter().string(from: expected)))
         if let note, !note.isEmpty { request["note"] = .array([FHIR.object([("text", .string(note))])]) }
+        request = delivery.initialState(kind: kind, code: code, order: request)
         let id = UUID().uuidString.lowercased()
         _ = try await session.commit(.create(request, type: "ServiceRequest", id: id))
         return try await Records(session: session).require("ServiceRequest", id)
     }
 
-    /// Imaging examinations by KVÅ (Klassifikation av vårdåtgärder) or the region's own codes.
-    public static let imagingSystem = "urn:oid:1.2.752.116.1.3.2.1.4"
+    /// Imaging examinations by the region's own codes (undersökningskoder); an order may name KVÅ instead with `system`.
+    public static let imagingSystem = "https://karna.se/fhir/CodeSystem/undersokning"
 
     /// A placer number as Swedish labs print them, `NNNNNNNN-NNNN`: random, so no order's number tells
     /// another's, and kept as text (never read as a number: `11545596-0175` stays whole).

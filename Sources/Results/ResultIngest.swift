@@ -66,37 +66,39 @@ public struct ResultIngest: Sendable {
         }
         let receiptID = Self.receiptID(channel: channel.id, controlID: controlID)
         do {
-            if try await session.read(type: "MessageHeader", id: receiptID).map({ !$0.isDeleted }) == true {
-                return answer(message, .accepted, channel: channel, encoding: encoding, now: now, duplicate: true)
-            }
-            let reading = ResultMessage(message: message, channel: channel, encoding: encoding)
-            let results = try reading.results()
-            var writes: [WriteOperation] = []
-            var unmatched: String?
-            var focus: [String] = []
-            for result in results {
-                let outcome = try await ResultRecords(result: result, channel: channel, session: session, now: now).writes()
-                writes += outcome.writes
-                focus += outcome.focus
-                unmatched = unmatched ?? outcome.unmatchedTask
-                if outcome.unmatchedTask != nil { break } // one list entry holds the whole message
-            }
-            if let unmatched, let task = writes.firstIndex(where: { $0.type == "Task" && $0.id == unmatched }),
-               case .create(var object, let criteria) = writes[task].kind {
-                // The message itself is on the list entry, to be read and matched by hand.
-                object.append("input", FHIR.object([("type", FHIR.text("HL7 v2-meddelande")), ("valueString", .string(text))]))
-                writes[task] = .create(object, type: "Task", id: unmatched, ifNoneExist: criteria)
-            }
-            writes.append(.create(Self.receipt(id: receiptID, message: message, channel: channel, focus: focus, now: now), type: "MessageHeader", id: receiptID))
-            do {
+            // A concurrent writer (the order outbox marking the order sent, the same message resent at once) makes
+            // the commit a conflict: read again and decide again; a resend then finds its receipt.
+            return try await retryingConflicts {
+                if try await session.read(type: "MessageHeader", id: receiptID).map({ !$0.isDeleted }) == true {
+                    return answer(message, .accepted, channel: channel, encoding: encoding, now: now, duplicate: true)
+                }
+                let reading = ResultMessage(message: message, channel: channel, encoding: encoding)
+                let results = try reading.results()
+                var writes: [WriteOperation] = []
+                var unmatched: String?
+                var focus: [String] = []
+                for result in results {
+                    let outcome = try await ResultRecords(result: result, channel: channel, session: session, now: now).writes()
+                    writes += outcome.writes
+                    focus += outcome.focus
+                    unmatched = unmatched ?? outcome.unmatchedTask
+                    if outcome.unmatchedTask != nil { break } // one list entry holds the whole message
+                }
+                if let unmatched, let task = writes.firstIndex(where: { $0.type == "Task" && $0.id == unmatched }),
+                   case .create(var object, let criteria) = writes[task].kind {
+                    // The message itself is on the list entry, to be read and matched by hand.
+                    object.append("input", FHIR.object([("type", FHIR.text("HL7 v2-meddelande")), ("valueString", .string(text))]))
+                    writes[task] = .create(object, type: "Task", id: unmatched, ifNoneExist: criteria)
+                }
+                writes.append(.create(Self.receipt(id: receiptID, message: message, channel: channel, focus: focus, now: now), type: "MessageHeader", id: receiptID))
                 _ = try await session.commit(writes)
-            } catch let error as FHIRError where error.issues.contains(where: { $0.code == .duplicate }) && error.description.contains("MessageHeader/\(receiptID)") {
-                // The same message arrived twice at once (the sender resent before our ACK): the other one stored it.
-                return answer(message, .accepted, channel: channel, encoding: encoding, now: now, duplicate: true)
+                return answer(message, .accepted, channel: channel, encoding: encoding, now: now, unmatched: unmatched)
             }
-            return answer(message, .accepted, channel: channel, encoding: encoding, now: now, unmatched: unmatched)
         } catch let error as ResultMessage.Problem {
             return answer(message, .error, problem: error.problem, channel: channel, encoding: encoding, now: now)
+        } catch let error as CommitFailure {
+            return answer(message, .error, problem: .init(segment: "OBX", code: "207", text: "the result could not be stored: \(error.error.issues.map(\.diagnostics).joined(separator: "; "))"),
+                          channel: channel, encoding: encoding, now: now)
         } catch let error as FHIRError {
             let words = error.issues.map(\.diagnostics).joined(separator: "; ")
             return answer(message, .error, problem: .init(segment: "OBX", code: "207", text: "the result could not be stored: \(words)"),

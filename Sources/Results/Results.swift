@@ -11,17 +11,19 @@ public struct Results: ClinicalModule {
     /// Results received over HL7 v2, per the channels the region configured.
     public let ingest: ResultIngest
 
-    public init(overviewCount: Int = 10, channels: LabChannels = LabChannels([])) {
+    /// Orders, their routes to the labs and the expected result times.
+    public let orders: LabOrders
+
+    public init(overviewCount: Int = 10, channels: LabChannels = LabChannels([]), delivery: OrderDelivery? = nil) {
         self.overviewCount = overviewCount
         ingest = ResultIngest(channels: channels)
+        orders = LabOrders(delivery: delivery ?? OrderDelivery(channels: channels))
     }
 
     public var name: String { "Results" }
 
     public var rules: [any WriteRule] { [OrderRule(), ReportRule()] }
 
-    /// Orders and their expected result times.
-    public var orders: LabOrders { LabOrders() }
     /// Vidimering and the lists of results waiting for a person.
     public var signOff: SignOff { SignOff() }
 
@@ -46,8 +48,12 @@ public struct Results: ClinicalModule {
     }
 
     public var operations: [OperationDescriptor] {
-        [.instance("Patient", "order-lab", post: true, "kind:code", "code:code", "display:string", "priority:code", "expectedHours:integer", "note:string", module: name,
-                   "Order an analysis (kind lab, an NPU code) or an examination (kind bild, KVÅ or local code) for the patient: a ServiceRequest with the caller as requester, the caller's unit as owner, a placer number and the expected result time"),
+        [.instance("Patient", "order-lab", post: true, "kind:code", "code:code", "system:uri", "display:string", "priority:code", "expectedHours:integer", "note:string", module: name,
+                   "Order an analysis (kind lab, an NPU code) or an examination (kind bild, the region's examination code, or KVÅ with `system`) for the patient: a ServiceRequest with the caller as requester, the caller's unit as owner, a placer number and the expected result time"),
+         .type("ServiceRequest", "undelivered-orders", post: false, module: name,
+               "The caller's orders not delivered to a lab (ej levererad): refused, without a route, or waiting past the limit, each with why"),
+         .instance("ServiceRequest", "send-order", post: true, module: name,
+                   "Send an order to its lab now (again, after the route or the lab was put right)"),
          .type("ServiceRequest", "overdue-orders", post: false, module: name,
                "The caller's unit's orders whose expected result time has passed without a final result"),
          .instance("DiagnosticReport", "open-result", post: true, module: name,
@@ -65,9 +71,19 @@ public struct Results: ClinicalModule {
         case ("Patient", let patientID?, "order-lab"):
             try call.requirePost()
             let order = try await orders.order(patientID: patientID, kind: call.input["kind"] ?? "lab", code: try call.input.required("code"),
-                                               display: call.input["display"], priority: call.input["priority"] ?? "routine",
+                                               system: call.input["system"], display: call.input["display"], priority: call.input["priority"] ?? "routine",
                                                expectedHours: try call.input.int("expectedHours"), note: call.input["note"], session: call.session)
             return .resource(order, status: 201)
+        case ("ServiceRequest", nil, "undelivered-orders"):
+            guard let role = call.session.principal.assignment?.id else {
+                throw FHIRError(.invalid, code: .required, "the ej levererad list is a requester's: call with a medarbetaruppdrag")
+            }
+            return .resources(try await orders.delivery.undelivered(requesterRole: role, session: call.session))
+        case ("ServiceRequest", let id?, "send-order"):
+            try call.requirePost()
+            let order = try await Records(session: call.session).require("ServiceRequest", id)
+            _ = try await orders.delivery.send(order, session: call.session)
+            return .resource(try await Records(session: call.session).require("ServiceRequest", id))
         case ("ServiceRequest", nil, "overdue-orders"):
             guard let unit = call.session.principal.assignment?.unitID else {
                 throw FHIRError(.invalid, code: .required, "the overdue list is a unit's: call with a medarbetaruppdrag")

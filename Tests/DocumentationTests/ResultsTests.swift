@@ -20,18 +20,24 @@ func oru(control: String, placer: String, filler: String = "F100", pnr: String =
 
 @Suite("Results over HL7 v2: matched by placer number, stored once, corrected as versions, signed after opening")
 struct ResultsTests {
-    /// The shipped demonstration channels, their unmatched results owned at the test region's unit.
-    static let ingest: ResultIngest = {
+    /// The shipped demonstration channels, their unmatched results owned at the test region's unit and their
+    /// orders sent to `port` on this machine (nothing listens there unless a test starts a lab).
+    static func channels(orderPort: Int = 1) -> LabChannels {
         var channels = try! LabChannels.shipped()
-        for i in channels.channels.indices { channels.channels[i].unmatched.unit = "reg" }
-        return ResultIngest(channels: channels)
-    }()
+        for i in channels.channels.indices {
+            channels.channels[i].unmatched.unit = "reg"
+            channels.channels[i].orders?.port = orderPort
+        }
+        return channels
+    }
+
+    static let ingest = ResultIngest(channels: channels())
 
     /// A ward with a lab order for p1 by doc; answers the ward and the order's placer number.
     static func ordered(_ backend: StoreBackend) async throws -> (Ward, StoredResource, String) {
         let ward = try await Ward.make(backend)
         try await ward.contact("doc", patient: "p1")
-        let order = try await LabOrders().order(patientID: "p1", kind: "lab", code: "NPU03230", display: "P—Kalium", priority: "routine", expectedHours: nil,
+        let order = try await LabOrders(delivery: OrderDelivery(channels: channels())).order(patientID: "p1", kind: "lab", code: "NPU03230", display: "P—Kalium", priority: "routine", expectedHours: nil,
                                                 note: nil, session: try await ward.session("doc"))
         let placer = try #require(order.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
         return (ward, order, placer)

@@ -9,9 +9,11 @@ frames in one write; reads each ACK back with hl7apy. The e2e suite imports it; 
 import argparse
 import socket
 import sys
+import threading
 import time
 
 from hl7apy.core import Message
+from hl7apy.mllp import AbstractErrorHandler, AbstractHandler, MLLPServer
 from hl7apy.parser import parse_message
 
 START, END = b"\x0b", b"\x1c\r"
@@ -112,14 +114,106 @@ def send(port, payloads, mode="whole", chunk=7, delay=0.02, host="127.0.0.1", re
         return read_acks(sock, len(frames)) if read else []
 
 
+class Lab:
+    """The lab's order port: an hl7apy MLLPServer that takes OML^O21 and ORM^O01 and answers as `answer` says —
+    AA, AE or AR (with an ERR naming why), `silent` (no answer: the connection is held, then closed) or
+    `wrong-ack` (an ACK for another message). With `results_to` (Kärna's MLLP port) each accepted order is
+    answered with a result a moment later, as a lab does once the sample is analysed."""
+
+    ORDER_TYPES = ("OML^O21^OML_O21", "OML^O21", "ORM^O01^ORM_O01", "ORM^O01")
+
+    def __init__(self, port=0, answer="AA", results_to=None, value="4,2"):
+        self.orders = []
+        self.answer = answer
+        self.results_to = results_to
+        self.send_results = True
+        self.value = value
+        lab = self
+
+        class Order(AbstractHandler):
+            def reply(self):
+                return lab.reply(self.incoming_message)
+
+        class Refuse(AbstractErrorHandler):
+            def reply(self):
+                return lab.ack(self.incoming_message, "AR", f"not an order this lab takes: {self.exc}")
+
+        handlers = {kind: (Order,) for kind in self.ORDER_TYPES}
+        handlers["ERR"] = (Refuse,)
+        self.server = MLLPServer("127.0.0.1", port, handlers, timeout=30)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def ack(self, incoming, code, text="", control=None):
+        order = parse_message(incoming.replace("\n", "\r"), find_groups=False)
+        ack = Message("ACK", version="2.5")
+        ack.msh.msh_3 = order.msh.msh_5.value or "LAB"
+        ack.msh.msh_5 = order.msh.msh_3.value
+        ack.msh.msh_9 = "ACK^O21^ACK"
+        ack.msh.msh_10 = "LABACK" + str(len(self.orders))
+        ack.msh.msh_11 = "P"
+        ack.msa.msa_1 = code
+        ack.msa.msa_2 = control or order.msh.msh_10.value
+        if text:
+            err = ack.add_segment("ERR")
+            err.err_3 = "207^Application internal error^HL70357"
+            err.err_4 = "E"
+            err.err_8 = text
+        return ack.to_mllp()
+
+    def reply(self, incoming):
+        order = parse_message(incoming.replace("\n", "\r"), find_groups=False)
+        self.orders.append(order)
+        if self.answer == "silent":
+            time.sleep(3)
+            raise ConnectionAbortedError("the lab simulator does not answer")
+        if self.answer == "wrong-ack":
+            return self.ack(incoming, "AA", control="SOMETHING-ELSE")
+        if self.answer in ("AE", "AR"):
+            return self.ack(incoming, self.answer, "Remissen saknar provtagningstid")
+        if self.results_to and self.send_results:
+            placer = order.orc.orc_2.value
+            pnr = order.pid.pid_3.value.split("^")[0]
+            code = order.obr.obr_4.value.split("^")[0]
+            def answer_later():
+                # As a lab's interface engine does: resend until Kärna ACKs (it may be restarting).
+                message = encode(oru("RES-" + placer, placer, pnr=pnr,
+                                     analyses=(("NM", "K^Kalium^L" if code == "NPU03230" else code, self.value, "mmol/L", "3.5-4.6", "", "F"),)))
+                for attempt in range(10):
+                    time.sleep(0.5 * (attempt + 1))
+                    try:
+                        send(self.results_to, [message])
+                        return
+                    except OSError:
+                        continue
+            threading.Thread(target=answer_later, daemon=True).start()
+        return self.ack(incoming, "AA")
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def main():
     parser = argparse.ArgumentParser(description="Lab simulator (a test component): sends one ORU^R01 over MLLP to Kärna.")
-    parser.add_argument("--port", type=int, default=2575)
-    parser.add_argument("--placer", required=True, help="the order's placer number (beställningsnummer)")
+    parser.add_argument("--port", type=int, default=2575, help="Kärna's MLLP port (results go there)")
+    parser.add_argument("--listen", type=int, help="take orders on this port (2576 in the demo channels) and answer each with a result")
+    parser.add_argument("--placer", help="the order's placer number (beställningsnummer), to send one result")
     parser.add_argument("--pnr", default="198002142381")
     parser.add_argument("--value", default="4.2")
     parser.add_argument("--control", default=f"SIM{int(time.time())}")
     args = parser.parse_args()
+    if args.listen:
+        lab = Lab(port=args.listen, results_to=args.port, value=args.value)
+        print(f"Lab simulator (testkomponent, inte ett laboratoriesystem) tar emot beställningar på {lab.port}", flush=True)
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            lab.stop()
+        return 0
+    if not args.placer:
+        parser.error("give --placer to send a result, or --listen to take orders")
     text = oru(args.control, args.placer, pnr=args.pnr,
                analyses=(("NM", "K^Kalium^L", args.value, "mmol/L", "3.5-4.6", "", "F"),))
     print("Lab simulator (testkomponent, inte ett laboratoriesystem):", send(args.port, [encode(text)]))

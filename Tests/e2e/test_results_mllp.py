@@ -3,6 +3,7 @@
 A doctor orders over FHIR; the lab's ORU^R01 arrives split across writes and several to a write; ACK AA comes
 only for what is stored, AE with ERR for what is wrong; a result for no order goes to the unmatched list; a
 kill -9 between receipt and ACK loses nothing, and the resend is stored once; the doctor opens and signs."""
+import json
 import os
 import socket
 import sys
@@ -26,13 +27,25 @@ POTASSIUM = ("NM", "K^Kalium^L", "4,2", "mmol/L", "3.5-4.6", "", "F")
 def lab(request):
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
-        server = Server(request.param, folder, extra_env={"KARNA_MLLP_PORT": str(port)})
+        # The lab's order port is the simulator's; the imaging channel has no order route (a misconfiguration to test).
+        simulator = lab_simulator.Lab(results_to=port)
+        with open(os.path.join(ROOT, "Sources", "Results", "ResultsData", "lab-channels.json")) as handle:
+            channels = json.load(handle)
+        channels["channels"][0]["orders"].update(port=simulator.port, charset="UNICODE UTF-8")
+        del channels["channels"][1]["orders"]
+        channel_file = os.path.join(folder, "channels.json")
+        with open(channel_file, "w") as handle:
+            json.dump(channels, handle)
+        server = Server(request.param, folder, extra_env={"KARNA_MLLP_PORT": str(port), "KARNA_LAB_CHANNELS_FILE": channel_file,
+                                                          "KARNA_ORDER_UNDELIVERED_SECONDS": "5", "KARNA_MLLP_TIMEOUT_SECONDS": "1"})
         server.mllp_port = port
+        server.simulator = simulator
         wait_for_mllp(port)
         try:
             yield server
         finally:
             server.stop()
+            simulator.stop()
 
 
 def wait_for_mllp(port):
@@ -46,9 +59,10 @@ def wait_for_mllp(port):
     raise RuntimeError(f"nothing listens for MLLP on {port}")
 
 
-def order(server, doctor, patient):
+def order(server, doctor, patient, code="NPU03230", kind="lab"):
     answer = requests.post(f"{server.base}/Patient/{patient}/$order-lab", headers=doctor, json={
-        "resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "NPU03230"}, {"name": "display", "valueString": "P—Kalium"}]})
+        "resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": code}, {"name": "kind", "valueCode": kind},
+                                                    {"name": "display", "valueString": "P—Kalium"}]})
     assert answer.status_code == 201, answer.text
     placer = next(i["value"] for i in answer.json()["identifier"] if i["system"].endswith("bestallningsnummer"))
     return answer.json()["id"], placer
@@ -60,6 +74,7 @@ def observations(server, patient):
 
 
 def test_results_arrive_split_and_together_are_acked_after_storing_and_errors_name_the_field(lab):
+    lab.simulator.send_results = False  # the test sends the results itself
     doctor = bearer(login(lab, "lakare", unit="demo-lakare-uppdrag-1"))
     patient = patient_with_contact(lab, personnummer(201))
     _, placer = order(lab, doctor, patient)
@@ -101,6 +116,7 @@ def test_results_arrive_split_and_together_are_acked_after_storing_and_errors_na
 
 
 def test_kill_9_between_receipt_and_ack_loses_nothing_and_the_resend_is_stored_once(lab):
+    lab.simulator.send_results = False
     doctor = bearer(login(lab, "lakare", unit="demo-lakare-uppdrag-1"))
     pnr = personnummer(202)
     patient = patient_with_contact(lab, pnr)
@@ -123,9 +139,78 @@ def test_kill_9_between_receipt_and_ack_loses_nothing_and_the_resend_is_stored_o
     lab.crash_and_restart()
     wait_for_mllp(lab.mllp_port)
     acks = lab_simulator.send(lab.mllp_port, [message])
-    assert acks[0][:2] == ("AA", "E2E-K2")
+    assert acks[0][:2] == ("AA", "E2E-K2"), acks
     stored = observations(lab, patient)
     assert len(stored) == 2, [o["id"] for o in stored]
     assert all(o["meta"]["versionId"] == "1" for o in stored)
     reports = requests.get(f"{lab.base}/DiagnosticReport", params={"patient": patient}, headers=system(lab)).json()
     assert len(reports.get("entry", [])) == 2
+
+
+def state(server, order_id):
+    order = requests.get(f"{server.base}/ServiceRequest/{order_id}", headers=system(server)).json()
+    tags = {t["system"]: t["code"] for t in order.get("meta", {}).get("tag", [])}
+    problem = next((e["valueString"] for e in order.get("extension", []) if e["url"].endswith("leveransproblem")), "")
+    return tags.get("https://karna.se/fhir/CodeSystem/bestallning-leverans"), problem, order
+
+
+def wait_for(predicate, seconds=15):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_an_order_reaches_the_lab_as_oml_and_its_result_comes_back_or_it_is_listed_as_ej_levererad(lab):
+    doctor = bearer(login(lab, "lakare", unit="demo-lakare-uppdrag-1"))
+    pnr = personnummer(203)
+    patient = patient_with_contact(lab, pnr)
+    simulator = lab.simulator
+    simulator.send_results = True
+
+    # Delivered: the lab takes the OML^O21 (AA) and answers with the result over Kärna's MLLP port.
+    simulator.answer = "AA"
+    delivered, placer = order(lab, doctor, patient)
+    assert wait_for(lambda: state(lab, delivered)[0] == "skickad"), state(lab, delivered)
+    received = [o for o in simulator.orders if o.orc.orc_2.value == placer]
+    assert received and received[0].msh.msh_9.value.startswith("OML^O21") and received[0].orc.orc_1.value == "NW"
+    assert received[0].pid.pid_3.value.split("^")[0] == pnr
+    assert wait_for(lambda: observations(lab, patient)), "the lab's result did not come back"
+    assert wait_for(lambda: state(lab, delivered)[2]["status"] == "completed")
+
+    # Refused by the lab (AR): ej levererad at once, with the lab's words, on the requester's list.
+    simulator.answer = "AR"
+    refused, _ = order(lab, doctor, patient)
+    assert wait_for(lambda: state(lab, refused)[0] == "ej-levererad"), state(lab, refused)
+    assert "Remissen saknar provtagningstid" in state(lab, refused)[1]
+    # An error answer (AE) is the same for the requester.
+    simulator.answer = "AE"
+    errored, _ = order(lab, doctor, patient)
+    assert wait_for(lambda: state(lab, errored)[0] == "ej-levererad"), state(lab, errored)
+
+    # No route: the imaging channel takes no orders here, so an imaging order is ej levererad the moment it is made.
+    unrouted, _ = order(lab, doctor, patient, code="RTG-THORAX", kind="bild")
+    assert state(lab, unrouted)[0] == "ej-levererad" and "Ingen kanal" in state(lab, unrouted)[1]
+
+    # A lab that does not answer, or answers for another message: retried, and listed once it waited the limit (5 s here).
+    simulator.answer = "silent"
+    silent, _ = order(lab, doctor, patient)
+    simulator.answer = "wrong-ack"
+    confused, _ = order(lab, doctor, patient)
+    def listed():
+        answer = requests.get(f"{lab.base}/ServiceRequest/$undelivered-orders", headers=doctor).json()
+        return {e["resource"]["id"] for e in answer.get("entry", [])}
+    assert wait_for(lambda: {refused, errored, unrouted, silent, confused} <= listed(), seconds=30), listed()
+    assert delivered not in listed()
+    assert wait_for(lambda: "kunde inte nås" in state(lab, silent)[1]), state(lab, silent)
+    assert state(lab, silent)[0] == "ej-skickad", "an unreachable lab's order is still retried"
+
+    # Put right (the lab answers again): sending again delivers it, and it leaves the list.
+    simulator.answer = "AA"
+    again = requests.post(f"{lab.base}/ServiceRequest/{refused}/$send-order", headers=doctor, json={"resourceType": "Parameters"})
+    assert again.status_code == 200, again.text
+    assert state(lab, refused)[0] == "skickad"
+    assert refused not in listed()

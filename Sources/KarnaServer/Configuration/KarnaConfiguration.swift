@@ -82,6 +82,10 @@ public struct KarnaConfiguration: Sendable {
     public var mllpPort: Int
     /// The largest HL7 v2 message taken over MLLP.
     public var mllpMaxMessageBytes: Int
+    /// Seconds an order may wait undelivered before it is on its requester's "ej levererad" list.
+    public var orderUndeliveredSeconds: Int
+    /// Seconds one MLLP send to a lab may take.
+    public var mllpTimeoutSeconds: Int
     /// A region's lab channel file (which labs, their codes, character sets, owners); unset, the demonstration channels.
     public var labChannelsPath: String?
 
@@ -153,6 +157,10 @@ public struct KarnaConfiguration: Sendable {
                                                      "port for HL7 v2 over MLLP (lab and imaging results, ORU^R01); 0 listens on none")
         public static let mllpMaxMessageBytes = Setting.integer("mllp-max-message-bytes", default: 1_048_576, 1_024...67_108_864,
                                                                 "largest HL7 v2 message taken over MLLP; a longer one closes the connection")
+        public static let orderUndeliveredSeconds = Setting.integer("order-undelivered-seconds", default: 60, 5...86_400,
+                                                                    "seconds a lab or imaging order may wait undelivered before it is on its requester's ej levererad list")
+        public static let mllpTimeoutSeconds = Setting.integer("mllp-timeout-seconds", default: 10, 1...120,
+                                                               "seconds one order sent to a lab over MLLP may wait for its ACK")
         public static let labChannelsFile = Setting.text("lab-channels-file", default: nil,
                                                          "the region's lab channel file (JSON: labs, codes, character sets, owners of unmatched results); unset, the demonstration channels")
         public static let nllReasonRequiredFrom = Setting.text("nll-reason-required-from", default: "2028-09-01",
@@ -165,7 +173,7 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, labChannelsFile, corsOrigins]
+                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -225,6 +233,8 @@ public struct KarnaConfiguration: Sendable {
         mllpPort = try settings.integer(Keys.mllpPort)
         mllpMaxMessageBytes = try settings.integer(Keys.mllpMaxMessageBytes)
         labChannelsPath = try settings.text(Keys.labChannelsFile)
+        orderUndeliveredSeconds = try settings.integer(Keys.orderUndeliveredSeconds)
+        mllpTimeoutSeconds = try settings.integer(Keys.mllpTimeoutSeconds)
         guard nllReasonRequiredFrom.count == 10, Instant.parse(nllReasonRequiredFrom) != nil else {
             throw Error(description: "\(settings.source(Keys.nllReasonRequiredFrom)) must be a day YYYY-MM-DD; got '\(nllReasonRequiredFrom)'")
         }

@@ -1,0 +1,40 @@
+import Access
+import Foundation
+import Logging
+import Results
+import ServiceLifecycle
+
+/// Sends lab and imaging orders to their labs (the outbox), and announces each order that becomes
+/// undelivered once, naming its requester: a system job through the gateway.
+struct LabOrderJobs: Service {
+    let services: KarnaServices
+    let logger: Logger
+
+    func run() async throws {
+        guard let results = services.modules.compactMap({ $0 as? Results }).first else {
+            try? await gracefulShutdown()
+            return
+        }
+        let interval = services.configuration.outboxSeconds
+        await cancelWhenGracefulShutdown {
+            var announced: Set<String> = []
+            while !Task.isCancelled {
+                do {
+                    let session = services.gateway.session(.job("karna-lab-outbox"), action: "lab-outbox")
+                    let run = try await results.orders.delivery.sendWaiting(session: session)
+                    if run.sent > 0 { logger.info("sent \(run.sent) orders to the labs") }
+                    for failure in run.failures { logger.warning("order not delivered yet: \(failure)") }
+                    var now: Set<String> = []
+                    for line in run.undelivered {
+                        now.insert(line)
+                        if !announced.contains(line) { logger.warning("order alarm: ej levererad - \(line)") }
+                    }
+                    announced = now
+                } catch {
+                    logger.error("the lab order outbox failed: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(interval))
+            }
+        }
+    }
+}

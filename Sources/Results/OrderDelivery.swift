@@ -1,0 +1,189 @@
+public import Access
+public import FHIRCore
+public import Foundation
+public import HL7v2
+public import StoreModel
+
+/// Sending orders to the labs (the outbox), and the requester's "ej levererad" list: no order waits in a
+/// queue no one sees. An order no channel takes, or one the lab refuses (AR, AE), is undelivered at once; one
+/// whose lab cannot be reached is retried and listed once it has waited `undeliveredSeconds`.
+public struct OrderDelivery: Sendable {
+    /// How an order is sent: the MLLP exchange, or a test's stand-in for a network.
+    public typealias Transport = @Sendable (_ payload: [UInt8], _ host: String, _ port: Int, _ timeoutSeconds: Double) async throws -> [UInt8]
+
+    public let channels: LabChannels
+    /// Seconds after which an order not yet delivered is on its requester's "ej levererad" list.
+    public var undeliveredSeconds: Int
+    /// Seconds one send may take.
+    public var timeoutSeconds: Double
+    public var transport: Transport
+
+    public init(channels: LabChannels, undeliveredSeconds: Int = 60, timeoutSeconds: Double = 10,
+                transport: @escaping Transport = { try await MLLPClient.exchange($0, host: $1, port: $2, timeoutSeconds: $3) }) {
+        self.channels = channels
+        self.undeliveredSeconds = undeliveredSeconds
+        self.timeoutSeconds = timeoutSeconds
+        self.transport = transport
+    }
+
+    /// The delivery state tag (`meta.tag`): ej-skickad (to send, or being retried), skickad, ej-levererad.
+    public static let stateSystem = "https://karna.se/fhir/CodeSystem/bestallning-leverans"
+    /// Why an order was not delivered, in words the requester reads.
+    public static let problemExtension = "https://karna.se/fhir/StructureDefinition/leveransproblem"
+    /// The channel an order was routed to.
+    public static let channelExtension = "https://karna.se/fhir/StructureDefinition/bestallning-kanal"
+
+    public static func state(_ order: JSONObject) -> String? {
+        (order["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap { $0.objectValue }
+            .first { $0["system"]?.stringValue == stateSystem }?["code"]?.stringValue
+    }
+
+    static func setting(_ state: String, problem: String?, channel: String?, on order: JSONObject) -> JSONObject {
+        var order = order
+        var meta = order["meta"]?.objectValue ?? JSONObject()
+        var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != stateSystem }
+        tags.append(FHIR.coding(stateSystem, state, ["ej-skickad": "Ej skickad", "skickad": "Skickad", "ej-levererad": "Ej levererad"][state]))
+        meta["tag"] = .array(tags)
+        order["meta"] = .object(meta)
+        order.setExtension(problemExtension, "valueString", problem.map { .string($0) })
+        if let channel { order.setExtension(channelExtension, "valueString", .string(channel)) }
+        return order
+    }
+
+    /// The state a new order starts in: routed and waiting, or undelivered at once when no channel takes it.
+    func initialState(kind: String, code: String, order: JSONObject) -> JSONObject {
+        guard let channel = channels.route(kind: kind, code: code) else {
+            return Self.setting("ej-levererad", problem: "Ingen kanal tar emot beställningar av \(code) (\(kind)): kontrollera labbkanalerna.", channel: nil, on: order)
+        }
+        return Self.setting("ej-skickad", problem: nil, channel: channel.id, on: order)
+    }
+
+    /// What one run of the outbox did.
+    public struct Run: Sendable {
+        public var sent = 0
+        public var undelivered: [String] = []
+        public var failures: [String] = []
+    }
+
+    /// Sends every active order not yet delivered or refused, oldest first.
+    public func sendWaiting(session: PatientDataSession, now: Date = Date()) async throws -> Run {
+        let waiting = try await Records(session: session).all("ServiceRequest", [
+            ("status", "active"), ("category", "\(ResultsVocabulary.orderKindSystem)|"),
+            ("_tag:not", "\(Self.stateSystem)|skickad"), ("_tag:not", "\(Self.stateSystem)|ej-levererad"),
+        ], maximum: 500)
+        var run = Run()
+        for order in waiting.sorted(by: { ($0.object["authoredOn"]?.stringValue ?? "") < ($1.object["authoredOn"]?.stringValue ?? "") }) {
+            let outcome = try await send(order, session: session, now: now)
+            switch outcome {
+            case .sent: run.sent += 1
+            case .undelivered(let why): run.undelivered.append("ServiceRequest/\(order.id): \(why)")
+            case .retrying(let why): run.failures.append("ServiceRequest/\(order.id): \(why)")
+            }
+        }
+        return run
+    }
+
+    /// What became of one send.
+    public enum Outcome: Sendable, Equatable {
+        case sent
+        /// Refused, or no route: on the list, not retried until the requester sends it again.
+        case undelivered(String)
+        /// Not reached: retried; listed once it waited past the limit.
+        case retrying(String)
+    }
+
+    /// Sends one order now and records what became of it.
+    public func send(_ order: StoredResource, session: PatientDataSession, now: Date = Date()) async throws -> Outcome {
+        let records = Records(session: session)
+        let kind = order.object.code("category", system: ResultsVocabulary.orderKindSystem) ?? "lab"
+        let code = order.object["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue ?? ""
+        guard let channel = channels.route(kind: kind, code: code), let route = channel.orders else {
+            let why = "Ingen kanal tar emot beställningar av \(code) (\(kind)): kontrollera labbkanalerna."
+            try await record(order, "ej-levererad", problem: why, channel: nil, session: session)
+            return .undelivered(why)
+        }
+        guard let patientID = order.object.referenceID("subject", type: "Patient"),
+              let patient = try await records.optional("Patient", patientID) else {
+            let why = "Beställningen saknar patient."
+            try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
+            return .undelivered(why)
+        }
+        let requester = try await Self.requester(order.object, session: session)
+        let text = OrderMessage(order: order.object, orderID: order.id, patient: patient.object, requester: (requester.name, requester.hsa), unitName: requester.unit,
+                                route: route, now: now).text()
+        let charset = route.charset ?? channel.defaultCharset
+        guard let bytes = HL7Charset.encode(text, charset: charset) else {
+            let why = "Beställningen kan inte skrivas i kanalens teckenuppsättning \(charset) (patientens namn?)."
+            try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
+            return .undelivered(why)
+        }
+        do {
+            let answer = try await transport(bytes, route.host, route.port, timeoutSeconds)
+            let (ackText, _) = try HL7Charset.decode(answer, defaultCharset: charset)
+            let ack = try HL7Message(parsing: ackText)
+            guard let msa = ack.first("MSA"), ack.text(msa[2]) == OrderMessage.controlID(orderID: order.id) else {
+                throw MLLPClient.Failure.unreachable("the lab answered with an ACK for another message")
+            }
+            let code = ack.text(msa[1]).uppercased()
+            if ["AA", "CA"].contains(code) {
+                try await record(order, "skickad", problem: nil, channel: channel.id, session: session)
+                return .sent
+            }
+            let said = ack.first("ERR").map { ack.text($0[8]) }.flatMap { $0.isEmpty ? nil : $0 } ?? ack.text(msa[3])
+            let why = "Labbet (\(channel.name)) tog inte emot beställningen (\(code))\(said.isEmpty ? "" : ": \(said)")."
+            try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
+            return .undelivered(why)
+        } catch {
+            let why = "\(channel.name) kunde inte nås: \(error)"
+            // Still retried; listed for the requester once it waited past the limit.
+            let waited = now.timeIntervalSince(Self.authored(order.object) ?? now)
+            try await record(order, "ej-skickad", problem: waited >= Double(undeliveredSeconds) ? why : nil, channel: channel.id, session: session)
+            return .retrying(why)
+        }
+    }
+
+    /// Records the delivery state on the order as it is now: a result filed meanwhile (the order completed)
+    /// is read again, not overwritten.
+    private func record(_ order: StoredResource, _ state: String, problem: String?, channel: String?, session: PatientDataSession) async throws {
+        var current = order
+        try await retryingConflicts {
+            let updated = Self.setting(state, problem: problem, channel: channel, on: current.object)
+            guard updated != current.object else { return }
+            do {
+                _ = try await session.commit(.update(updated, type: "ServiceRequest", id: order.id, ifMatch: current.versionId))
+            } catch {
+                if isConcurrencyConflict(error), let fresh = try await session.read(type: "ServiceRequest", id: order.id) { current = fresh }
+                throw error
+            }
+        }
+    }
+
+    static func authored(_ order: JSONObject) -> Date? {
+        order["authoredOn"]?.stringValue.flatMap { ISO8601DateFormatter().date(from: $0) }
+    }
+
+    /// The ordering doctor's name and HSA id and the unit's name, for ORC-12 and MSH-4.
+    static func requester(_ order: JSONObject, session: PatientDataSession) async throws -> (name: String, hsa: String, unit: String) {
+        guard let roleID = order.referenceID("requester", type: "PractitionerRole"),
+              let assignment = try await session.assignment(id: roleID) else { return ("", "", "Kärna") }
+        let practitioner = try await Records(session: session).optional("Practitioner", assignment.practitionerID)?.object
+        let hsa = (practitioner?["identifier"]?.arrayValue ?? []).compactMap { $0.objectValue }
+            .first { $0["system"]?.stringValue == "urn:oid:1.2.752.29.4.19" }?["value"]?.stringValue ?? ""
+        let name = practitioner?["name"]?.arrayValue?.first?.objectValue
+        let text = name?["text"]?.stringValue
+            ?? ((name?["given"]?.arrayValue ?? []).compactMap(\.stringValue) + [name?["family"]?.stringValue].compactMap { $0 }).joined(separator: " ")
+        return (text, hsa, assignment.unitName)
+    }
+
+    /// The requester's orders not delivered: refused or without a route, or waiting past the limit.
+    public func undelivered(requesterRole: String, session: PatientDataSession, now: Date = Date()) async throws -> [StoredResource] {
+        let mine = try await Records(session: session).all("ServiceRequest", [
+            ("status", "active"), ("requester", "PractitionerRole/\(requesterRole)"), ("_tag:not", "\(Self.stateSystem)|skickad"),
+        ], maximum: 2_000)
+        return mine.filter { order in
+            if Self.state(order.object) == "ej-levererad" { return true }
+            guard let authored = Self.authored(order.object) else { return false }
+            return now.timeIntervalSince(authored) >= Double(undeliveredSeconds)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import FHIRCore
+import Foundation
+import HL7v2
+
+/// An order as the lab reads it: OML^O21 (HL7 2.5's lab order) or ORM^O01 (the older general order) with the
+/// patient (PID), the order (ORC new, NW, with the placer number), what is ordered (OBR, and TQ1 for the
+/// priority in OML) and the requester's note (NTE). Values are escaped; the message id is stable per order,
+/// so a lab that receives a resend knows it.
+struct OrderMessage {
+    let order: JSONObject
+    let orderID: String
+    let patient: JSONObject
+    /// The requester's name and HSA id, as ORC-12 names the ordering provider.
+    let requester: (name: String, hsa: String)
+    let unitName: String
+    let route: LabChannel.OrderRoute
+    let now: Date
+
+    static func controlID(orderID: String) -> String { "KO" + String(ResultIngest.recordID("x", orderID).dropFirst(2).prefix(18)) }
+
+    func text() -> String {
+        var delimiters = HL7Message.Delimiters()
+        delimiters.field = "|"
+        let e = { (value: String) in HL7Escaping.encode(value, delimiters: delimiters) }
+        let placer = (order["identifier"]?.arrayValue ?? []).compactMap { $0.objectValue }
+            .first { $0["system"]?.stringValue == ResultsVocabulary.placerSystem }?["value"]?.stringValue ?? ""
+        let coding = order["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue
+        let code = coding?["code"]?.stringValue ?? ""
+        let display = coding?["display"]?.stringValue ?? order["code"]?.objectValue?["text"]?.stringValue ?? ""
+        let codeSystem = coding?["system"]?.stringValue == ResultsVocabulary.npuSystem ? "NPU" : "L"
+        let charset = route.charset ?? "UNICODE UTF-8"
+        let stamp = HL7Acknowledgement.timestamp(now)
+        let (type, structure) = route.message == "OML^O21" ? ("OML^O21", "OML_O21") : ("ORM^O01", "ORM_O01")
+        var segments = ["MSH|^~\\&|KARNA|\(e(unitName))|\(e(route.receivingApplication))||\(stamp)||\(type)^\(structure)|\(Self.controlID(orderID: orderID))|P|2.5|||AL|NE||\(charset)"]
+        // PID: the identifiers the patient has (personnummer, samordningsnummer or reservnummer), name, birth, sex.
+        let identifiers = (patient["identifier"]?.arrayValue ?? []).compactMap { $0.objectValue }.compactMap { item -> String? in
+            guard let value = item["value"]?.stringValue, let system = item["system"]?.stringValue else { return nil }
+            let kind = system == SwedishPersonalIdentity.personnummerSystem ? "PNR" : system == SwedishPersonalIdentity.samordningsnummerSystem ? "SNR"
+                : system == Reservnummer.system ? "RNR" : nil
+            return kind.map { "\(e(value))^^^^\($0)" }
+        }.joined(separator: "~")
+        let name = patient["name"]?.arrayValue?.first?.objectValue
+        let family = name?["family"]?.stringValue ?? ""
+        let given = (name?["given"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
+        let birth = (patient["birthDate"]?.stringValue ?? "").replacingOccurrences(of: "-", with: "")
+        let sex = ["male": "M", "female": "F", "other": "O", "unknown": "U"][patient["gender"]?.stringValue ?? ""] ?? "U"
+        segments.append("PID|1||\(identifiers)||\(e(family))^\(e(given))||\(birth)|\(sex)")
+        let provider = "\(e(requester.hsa))^\(e(requester.name))"
+        segments.append("ORC|NW|\(e(placer))|||||||\(stamp)|||\(provider)|||||\(e(unitName))")
+        let priority = ["stat": "S", "asap": "A", "urgent": "A", "routine": "R"][order["priority"]?.stringValue ?? "routine"] ?? "R"
+        if route.message == "OML^O21" { segments.append("TQ1|1||||||||\(priority)") }
+        segments.append("OBR|1|\(e(placer))||\(e(code))^\(e(display))^\(codeSystem)|\(route.message == "ORM^O01" ? priority : "")|\(stamp)|||||||||\(provider)")
+        for note in order["note"]?.arrayValue ?? [] {
+            if let text = note.objectValue?["text"]?.stringValue { segments.append("NTE|1||\(e(text))") }
+        }
+        return segments.joined(separator: "\r") + "\r"
+    }
+}

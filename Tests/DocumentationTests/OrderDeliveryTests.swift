@@ -1,0 +1,103 @@
+import Access
+import FHIRCore
+import Foundation
+import KarnaTesting
+import Results
+import Store
+import StoreModel
+import Testing
+
+@Suite("Orders reach their lab or are listed as ej levererad: no unknown queue")
+struct OrderDeliveryTests {
+    static func order(_ ward: Ward, _ orders: LabOrders, code: String = "NPU03230", kind: String = "lab") async throws -> StoredResource {
+        try await orders.order(patientID: "p1", kind: kind, code: code, display: nil, priority: "routine", expectedHours: nil, note: "Fastande",
+                               session: try await ward.session("doc"))
+    }
+
+    static func job(_ ward: Ward) -> PatientDataSession { ward.gateway.session(.job("karna-lab-outbox"), action: "lab-outbox") }
+
+    @Test("an order no channel takes is ej levererad at once, naming why, on its requester's list", arguments: backends)
+    func noRoute(_ backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        try await ward.contact("doc", patient: "p1")
+        var channels = ResultsTests.channels()
+        channels.channels[0].orders = nil
+        let orders = LabOrders(delivery: OrderDelivery(channels: channels))
+        let order = try await Self.order(ward, orders)
+        #expect(OrderDelivery.state(order.object) == "ej-levererad")
+        #expect(order.object.extensionValue(OrderDelivery.problemExtension)?.stringValue?.contains("Ingen kanal tar emot beställningar av NPU03230") == true)
+        let listed = try await orders.delivery.undelivered(requesterRole: "doc-role", session: try await ward.session("doc"))
+        #expect(listed.map(\.id) == [order.id])
+        // The outbox does not send what has no route, and does not lose it either.
+        let run = try await orders.delivery.sendWaiting(session: Self.job(ward))
+        #expect(run.sent == 0)
+    }
+
+    @Test("a lab that cannot be reached: retried, and on the requester's list once the order waited the limit", arguments: backends)
+    func unreachable(_ backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        try await ward.contact("doc", patient: "p1")
+        let closed = TemporaryPostgres.freePort()
+        let orders = LabOrders(delivery: OrderDelivery(channels: ResultsTests.channels(orderPort: closed), undeliveredSeconds: 60, timeoutSeconds: 2))
+        let order = try await Self.order(ward, orders)
+        #expect(OrderDelivery.state(order.object) == "ej-skickad")
+        let authored = try #require(ISO8601DateFormatter().date(from: order.object["authoredOn"]!.stringValue!))
+        var run = try await orders.delivery.sendWaiting(session: Self.job(ward), now: authored.addingTimeInterval(5))
+        #expect(run.sent == 0 && run.failures.count == 1, "\(run.failures)")
+        let doc = try await ward.session("doc")
+        #expect(try await orders.delivery.undelivered(requesterRole: "doc-role", session: doc, now: authored.addingTimeInterval(5)).isEmpty)
+        run = try await orders.delivery.sendWaiting(session: Self.job(ward), now: authored.addingTimeInterval(61))
+        #expect(run.failures.count == 1, "still retried")
+        let listed = try await orders.delivery.undelivered(requesterRole: "doc-role", session: doc, now: authored.addingTimeInterval(61))
+        #expect(listed.map(\.id) == [order.id])
+        #expect(listed.first?.object.extensionValue(OrderDelivery.problemExtension)?.stringValue?.contains("kunde inte nås") == true)
+    }
+
+    @Test("an order written over plain FHIR, without a delivery state, is picked up by the outbox too", arguments: backends)
+    func plainFHIROrder(_ backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        try await ward.contact("doc", patient: "p1")
+        let orders = LabOrders(delivery: OrderDelivery(channels: ResultsTests.channels(orderPort: TemporaryPostgres.freePort()), timeoutSeconds: 1))
+        let order = JSONObject([
+            ("resourceType", .string("ServiceRequest")), ("status", .string("active")), ("intent", .string("order")),
+            ("identifier", .array([FHIR.object([("system", .string(ResultsVocabulary.placerSystem)), ("value", .string("20000001-0001"))])])),
+            ("category", .array([FHIR.concept(ResultsVocabulary.orderKindSystem, "lab")])),
+            ("code", FHIR.concept(ResultsVocabulary.npuSystem, "NPU19748")), ("subject", FHIR.reference("Patient", "p1")),
+            ("requester", FHIR.reference("PractitionerRole", "doc-role")), ("authoredOn", .string("2026-12-06T08:00:00Z")),
+        ])
+        _ = try await ward.session("doc").commit(.create(order, type: "ServiceRequest", id: "sr-plain"))
+        let run = try await orders.delivery.sendWaiting(session: Self.job(ward))
+        #expect(run.failures.count == 1 && run.failures[0].hasPrefix("ServiceRequest/sr-plain"), "\(run)")
+    }
+
+    @Test("a channel file that routes badly is refused at start, naming the channel and the problem")
+    func badRoutes() throws {
+        let shipped = try LabChannels.shipped()
+        func load(_ change: (inout [[String: Any]]) -> Void) throws -> LabChannels {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("channels-\(UUID().uuidString).json")
+            defer { try? FileManager.default.removeItem(at: url) }
+            var channels = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(shipped.channels)) as! [[String: Any]]
+            change(&channels)
+            try JSONSerialization.data(withJSONObject: ["channels": channels]).write(to: url)
+            return try LabChannels.load(from: url)
+        }
+        let cases: [(String, (inout [[String: Any]]) -> Void)] = [
+            ("both take lab", { c in var o = c[1]["orders"] as! [String: Any]; o["kind"] = "lab"; c[1]["orders"] = o }),
+            ("port 1–65535", { c in var o = c[0]["orders"] as! [String: Any]; o["port"] = 0; c[0]["orders"] = o }),
+            ("OML^O21 or ORM^O01", { c in var o = c[0]["orders"] as! [String: Any]; o["message"] = "ORU^R01"; c[0]["orders"] = o }),
+            ("charset", { c in var o = c[0]["orders"] as! [String: Any]; o["charset"] = "EBCDIC"; c[0]["orders"] = o }),
+            ("receivingApplication", { c in var o = c[0]["orders"] as! [String: Any]; o["receivingApplication"] = ""; c[0]["orders"] = o }),
+            ("two channels have the id", { c in c[1]["id"] = c[0]["id"] }),
+            ("kind must be lab or bild", { c in var o = c[0]["orders"] as! [String: Any]; o["kind"] = "patologi"; c[0]["orders"] = o }),
+        ]
+        for (words, change) in cases {
+            do {
+                _ = try load(change)
+                Issue.record("a channel file with a bad route loaded (\(words))")
+            } catch {
+                #expect("\(error)".contains(words), "\(error)")
+            }
+        }
+        #expect(try load { _ in }.channels.count == shipped.channels.count)
+    }
+}
