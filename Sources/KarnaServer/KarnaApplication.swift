@@ -77,8 +77,11 @@ public enum KarnaApplication {
                                     terminology: terminology)
         // The lab channels are read now too: a bad file stops the start, naming what is wrong.
         let channels = try configuration.labChannelsPath.map { try LabChannels.load(from: URL(fileURLWithPath: $0)) } ?? LabChannels.shipped()
+        let critical = try configuration.criticalValuesPath.map {
+            try CriticalValues.load(from: URL(fileURLWithPath: $0), escalationMinutes: configuration.criticalEscalationMinutes)
+        } ?? CriticalValues.shipped(escalationMinutes: configuration.criticalEscalationMinutes)
         let modules: [any ClinicalModule] = [administration, documentation, medication, Results(channels: channels, delivery: OrderDelivery(
-            channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)))]
+            channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)), critical: critical)]
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)

@@ -11,9 +11,12 @@ import StoreModel
 /// from what was committed, so a crash before the commit loses nothing the sender will not resend.
 public struct ResultIngest: Sendable {
     public let channels: LabChannels
+    /// The larmlistor results are judged against.
+    public let critical: CriticalValues
 
-    public init(channels: LabChannels) {
+    public init(channels: LabChannels, critical: CriticalValues = CriticalValues(lists: [])) {
         self.channels = channels
+        self.critical = critical
     }
 
     /// What became of one message: the ACK to send and, for the log, what it was.
@@ -26,6 +29,8 @@ public struct ResultIngest: Sendable {
         public var controlID: String
         /// A result that matched no order: its list entry (Task id), for the alarm.
         public var unmatched: String?
+        /// Critical value alarms the message raised (Task ids), for the log.
+        public var alarms: [String] = []
         /// The message was a resend of one already stored.
         public var duplicate: Bool
         /// Why AE or AR, in words.
@@ -77,10 +82,12 @@ public struct ResultIngest: Sendable {
                 var writes: [WriteOperation] = []
                 var unmatched: String?
                 var focus: [String] = []
+                var alarms: [String] = []
                 for result in results {
-                    let outcome = try await ResultRecords(result: result, channel: channel, session: session, now: now).writes()
+                    let outcome = try await ResultRecords(result: result, channel: channel, critical: critical, session: session, now: now).writes()
                     writes += outcome.writes
                     focus += outcome.focus
+                    alarms += outcome.alarms
                     unmatched = unmatched ?? outcome.unmatchedTask
                     if outcome.unmatchedTask != nil { break } // one list entry holds the whole message
                 }
@@ -92,7 +99,9 @@ public struct ResultIngest: Sendable {
                 }
                 writes.append(.create(Self.receipt(id: receiptID, message: message, channel: channel, focus: focus, now: now), type: "MessageHeader", id: receiptID))
                 _ = try await session.commit(writes)
-                return answer(message, .accepted, channel: channel, encoding: encoding, now: now, unmatched: unmatched)
+                var receipt = answer(message, .accepted, channel: channel, encoding: encoding, now: now, unmatched: unmatched)
+                receipt.alarms = alarms
+                return receipt
             }
         } catch let error as ResultMessage.Problem {
             return answer(message, .error, problem: error.problem, channel: channel, encoding: encoding, now: now)

@@ -10,6 +10,7 @@ import StoreModel
 struct ResultRecords {
     let result: ResultMessage.Result
     let channel: LabChannel
+    let critical: CriticalValues
     let session: PatientDataSession
     let now: Date
 
@@ -17,6 +18,8 @@ struct ResultRecords {
         var writes: [WriteOperation] = []
         var focus: [String] = []
         var unmatchedTask: String?
+        /// Critical value alarms raised (Task ids).
+        var alarms: [String] = []
     }
 
     var records: Records { Records(session: session) }
@@ -71,7 +74,21 @@ struct ResultRecords {
         for analysis in result.analyses {
             let id = ResultIngest.recordID("analys", reportID, analysis.localCode, analysis.subID)
             let current = try await session.read(type: "Observation", id: id).flatMap { $0.isDeleted ? nil : $0 }
-            let observation = self.observation(analysis, id: id, subject: subject, order: order, current: current)
+            var observation = self.observation(analysis, id: id, subject: subject, order: order, current: current)
+            let number = analysis.valueType == "SN" ? String(analysis.value.split(separator: "^").dropFirst().first ?? "") : analysis.value
+            if !["cancelled", "entered-in-error"].contains(analysis.status),
+               let crossing = critical.crossing(channel: channel.id, npu: analysis.npu, localCode: analysis.localCode, value: number) {
+                // Critical whatever the lab flagged: LL or HH, and an alarm to the responsible doctor now.
+                observation["interpretation"] = .array([FHIR.concept(ResultsVocabulary.interpretationSystem, crossing.low ? "LL" : "HH",
+                                                                     crossing.low ? "Kritiskt lågt" : "Kritiskt högt")])
+                let alarm = critical.alarm(crossing, observationID: id, value: number, unit: analysis.unit, patientID: patientID,
+                                           owner: try await SignOffOwner.responsible(order: order, patientID: patientID, session: session),
+                                           unitID: RecordTags.unit(of: order.object), now: now)
+                if try await session.read(type: "Task", id: alarm.id) == nil {
+                    outcome.writes.append(alarm)
+                    outcome.alarms.append(alarm.id)
+                }
+            }
             outcome.writes.append(current == nil ? .create(observation, type: "Observation", id: id)
                                                  : .update(observation, type: "Observation", id: id, ifMatch: current!.versionId))
             observationRefs.append(FHIR.reference("Observation", id))

@@ -14,9 +14,10 @@ public struct Results: ClinicalModule {
     /// Orders, their routes to the labs and the expected result times.
     public let orders: LabOrders
 
-    public init(overviewCount: Int = 10, channels: LabChannels = LabChannels([]), delivery: OrderDelivery? = nil) {
+    public init(overviewCount: Int = 10, channels: LabChannels = LabChannels([]), delivery: OrderDelivery? = nil,
+                critical: CriticalValues = CriticalValues(lists: [])) {
         self.overviewCount = overviewCount
-        ingest = ResultIngest(channels: channels)
+        ingest = ResultIngest(channels: channels, critical: critical)
         orders = LabOrders(delivery: delivery ?? OrderDelivery(channels: channels))
     }
 
@@ -62,6 +63,10 @@ public struct Results: ClinicalModule {
                    "Vidimera: sign a final result the caller has opened; records who and when"),
          .type("Task", "sign-off-inbox", post: false, "scope:code", module: name,
                "Results waiting for sign-off: scope mine (default, the caller's assignment) or unit (the caller's unit)"),
+         .type("Task", "critical-values", post: false, "scope:code", module: name,
+               "Unacknowledged critical values (larmvärden): scope mine (default) or unit"),
+         .instance("Task", "acknowledge-critical", post: true, "method:code", "readBack:string", module: name,
+                   "Acknowledge a critical value: method telefon (with readBack, the value as read back) or elektroniskt; records who and when"),
          .type("Task", "unmatched-results", post: false, module: name,
                "Results that matched no order (omatchade svar), each with its message and the reason")]
     }
@@ -108,6 +113,17 @@ public struct Results: ClinicalModule {
             case let other:
                 throw FHIRError(.invalid, code: .value, "scope must be mine or unit; got '\(other)'", expression: ["scope"])
             }
+        case ("Task", nil, "critical-values"):
+            let assignment = call.session.principal.assignment
+            let scope = call.input["scope"] ?? "mine"
+            guard ["mine", "unit"].contains(scope) else { throw FHIRError(.invalid, code: .value, "scope must be mine or unit; got '\(scope)'", expression: ["scope"]) }
+            guard let assignment else { throw FHIRError(.invalid, code: .required, "the critical value list needs a caller with a medarbetaruppdrag") }
+            return .resources(try await ingest.critical.open(ownerRole: scope == "mine" ? assignment.id : nil, unitID: scope == "unit" ? assignment.unitID : nil,
+                                                             session: call.session))
+        case ("Task", let id?, "acknowledge-critical"):
+            try call.requirePost()
+            return .resource(try await ingest.critical.acknowledge(taskID: id, method: try call.input.required("method"), readBack: call.input["readBack"],
+                                                                   session: call.session))
         case ("Task", nil, "unmatched-results"):
             return .resources(try await signOff.unmatched(session: call.session))
         default:

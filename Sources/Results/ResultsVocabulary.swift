@@ -12,6 +12,7 @@ public enum ResultsVocabulary {
     public static let taskSystem = "https://karna.se/fhir/CodeSystem/provsvar-uppgift"
     public static let signOffCode = "vidimering"
     public static let unmatchedCode = "omatchat-provsvar"
+    public static let criticalCode = "larmvarde"
     /// Who opened the result, and when: signing needs it (extension on the sign-off Task).
     public static let openedExtension = "https://karna.se/fhir/StructureDefinition/provsvar-oppnat"
     public static let interpretationSystem = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"

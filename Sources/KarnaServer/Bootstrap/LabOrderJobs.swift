@@ -1,11 +1,13 @@
 import Access
+import FHIRCore
+import StoreModel
 import Foundation
 import Logging
 import Results
 import ServiceLifecycle
 
-/// Sends lab and imaging orders to their labs (the outbox), and announces each order that becomes
-/// undelivered once, naming its requester: a system job through the gateway.
+/// Sends lab and imaging orders to their labs (the outbox), announces each order that becomes undelivered
+/// once, and escalates unacknowledged critical values to the doctor on call: a system job through the gateway.
 struct LabOrderJobs: Service {
     let services: KarnaServices
     let logger: Logger
@@ -30,6 +32,10 @@ struct LabOrderJobs: Service {
                         if !announced.contains(line) { logger.warning("order alarm: ej levererad - \(line)") }
                     }
                     announced = now
+                    for alarm in try await results.ingest.critical.escalate(session: session) {
+                        let owner = alarm.object["owner"]?.objectValue?["reference"]?.stringValue ?? "no one"
+                        logger.warning("critical value alarm: Task/\(alarm.id) unacknowledged for \(results.ingest.critical.escalationMinutes) minutes, escalated to \(owner)")
+                    }
                 } catch {
                     logger.error("the lab order outbox failed: \(error)")
                 }

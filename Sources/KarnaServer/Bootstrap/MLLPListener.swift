@@ -66,6 +66,9 @@ struct MLLPListener: Service {
         switch receipt.code {
         case .accepted:
             logger.info("MLLP: \(receipt.controlID) from \(channel) stored\(receipt.duplicate ? " earlier (a resend)" : "") - AA")
+            for alarm in receipt.alarms {
+                logger.warning("MLLP alarm: a critical value from \(channel) - Task/\(alarm) for the responsible doctor")
+            }
             if let task = receipt.unmatched {
                 logger.warning("MLLP alarm: a result from \(channel) matched no order; it is on the omatchade svar list as Task/\(task)")
             }

@@ -86,6 +86,10 @@ public struct KarnaConfiguration: Sendable {
     public var orderUndeliveredSeconds: Int
     /// Seconds one MLLP send to a lab may take.
     public var mllpTimeoutSeconds: Int
+    /// A region's critical value lists (larmlistor); unset, the demonstration lists.
+    public var criticalValuesPath: String?
+    /// Minutes a critical value may wait unacknowledged before it goes to the doctor on call.
+    public var criticalEscalationMinutes: Int
     /// A region's lab channel file (which labs, their codes, character sets, owners); unset, the demonstration channels.
     public var labChannelsPath: String?
 
@@ -161,6 +165,10 @@ public struct KarnaConfiguration: Sendable {
                                                                     "seconds a lab or imaging order may wait undelivered before it is on its requester's ej levererad list")
         public static let mllpTimeoutSeconds = Setting.integer("mllp-timeout-seconds", default: 10, 1...120,
                                                                "seconds one order sent to a lab over MLLP may wait for its ACK")
+        public static let criticalValuesFile = Setting.text("critical-values-file", default: nil,
+                                                            "the region's critical value lists (JSON: per lab and analysis the limits, the doctor on call); unset, the demonstration lists")
+        public static let criticalEscalationMinutes = Setting.integer("critical-escalation-minutes", default: 10, 1...1_440,
+                                                                      "minutes a critical value may wait unacknowledged before it goes to the doctor on call")
         public static let labChannelsFile = Setting.text("lab-channels-file", default: nil,
                                                          "the region's lab channel file (JSON: labs, codes, character sets, owners of unmatched results); unset, the demonstration channels")
         public static let nllReasonRequiredFrom = Setting.text("nll-reason-required-from", default: "2028-09-01",
@@ -173,7 +181,7 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, corsOrigins]
+                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -234,6 +242,8 @@ public struct KarnaConfiguration: Sendable {
         mllpMaxMessageBytes = try settings.integer(Keys.mllpMaxMessageBytes)
         labChannelsPath = try settings.text(Keys.labChannelsFile)
         orderUndeliveredSeconds = try settings.integer(Keys.orderUndeliveredSeconds)
+        criticalValuesPath = try settings.text(Keys.criticalValuesFile)
+        criticalEscalationMinutes = try settings.integer(Keys.criticalEscalationMinutes)
         mllpTimeoutSeconds = try settings.integer(Keys.mllpTimeoutSeconds)
         guard nllReasonRequiredFrom.count == 10, Instant.parse(nllReasonRequiredFrom) != nil else {
             throw Error(description: "\(settings.source(Keys.nllReasonRequiredFrom)) must be a day YYYY-MM-DD; got '\(nllReasonRequiredFrom)'")
