@@ -236,6 +236,17 @@ let package = Package(
             resources: [.copy("Templates")],
             swiftSettings: roomSettings
         ),
+        // Results' web pages: the Provsvar tab (cumulative table, trend), one result to open and sign, the order form,
+        // results to sign, critical values to acknowledge, unmatched results, undelivered orders.
+        .target(
+            name: "ResultsPages",
+            dependencies: [
+                "FHIRCore", "StoreModel", "Access", "Results", "WebApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: roomSettings
+        ),
         // Debian's libbz2, for importing the .json.bz2 bundles Synthea and data platforms ship.
         .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),
         // Composition root: configuration, wiring, lifecycle, import.
@@ -259,6 +270,7 @@ let package = Package(
                 "MedicationPages",
                 "NLLClient",
                 "Results",
+                "ResultsPages",
                 "HL7v2",
                 "Terminology",
                 "SyntheticPopulation",
@@ -323,7 +335,7 @@ let package = Package(
         .testTarget(
             name: "WebAppTests",
             dependencies: [
-                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "StoreModel", "FHIRCore", "PatientAdministration",
+                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "StoreModel", "FHIRCore", "PatientAdministration", "Results", "HL7v2",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -14,6 +14,7 @@ import MedicationPages
 import PatientAdministration
 import PatientAdministrationPages
 import Results
+import ResultsPages
 import Store
 import StoreModel
 import Terminology
@@ -80,10 +81,11 @@ public enum KarnaApplication {
         let critical = try configuration.criticalValuesPath.map {
             try CriticalValues.load(from: URL(fileURLWithPath: $0), escalationMinutes: configuration.criticalEscalationMinutes)
         } ?? CriticalValues.shipped(escalationMinutes: configuration.criticalEscalationMinutes)
-        let modules: [any ClinicalModule] = [administration, documentation, medication, Results(channels: channels, delivery: OrderDelivery(
-            channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)), critical: critical)]
+        let results = Results(channels: channels, delivery: OrderDelivery(
+            channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)), critical: critical, terminology: terminology)
+        let modules: [any ClinicalModule] = [administration, documentation, medication, results]
         // Their pages in the web app (a module without pages has none here).
-        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology)]
+        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology), ResultsWeb(results)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),

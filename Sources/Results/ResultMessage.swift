@@ -88,7 +88,7 @@ struct ResultMessage {
                     throw Problem(problem: .init(segment: "OBR", sequence: obrCount, field: 4, code: "101", text: "OBR-4 (the analysis or examination ordered) is empty"))
                 }
                 var result = Result(controlID: message.controlID, placer: placer, filler: filler, serviceCode: code, serviceText: component(segment[4], 2),
-                                    serviceNPU: npu(segment[4]), section: component(segment[24], 1).isEmpty ? "LAB" : component(segment[24], 1),
+                                    serviceNPU: npu(segment[4]), section: component(segment[24], 1).isEmpty ? (channel.orders?.kind == "bild" ? "RAD" : "LAB") : component(segment[24], 1),
                                     status: component(segment[25], 1), observed: HL7Acknowledgement.fhirDateTime(component(segment[7], 1)),
                                     reported: HL7Acknowledgement.fhirDateTime(component(segment[22], 1)), obrSequence: obrCount)
                 if let pid {

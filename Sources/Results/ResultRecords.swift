@@ -159,7 +159,7 @@ struct ResultRecords {
             ("resourceType", .string("Observation")), ("id", .string(id)),
             ("basedOn", .array([FHIR.reference("ServiceRequest", order.id)])),
             ("status", .string(analysis.status)),
-            ("category", .array([FHIR.concept("http://terminology.hl7.org/CodeSystem/observation-category", result.section == "LAB" ? "laboratory" : "imaging")])),
+            ("category", .array([FHIR.concept("http://terminology.hl7.org/CodeSystem/observation-category", Self.imagingSections.contains(result.section) ? "imaging" : "laboratory")])),
             ("code", codeConcept(npu: analysis.npu, local: analysis.localCode, text: analysis.text)),
             ("subject", subject),
             ("effectiveDateTime", (analysis.observed ?? result.observed).map { .string($0) }),
@@ -193,6 +193,9 @@ struct ResultRecords {
         if let unit = RecordTags.unit(of: order.object) { observation = Self.tagged(observation, unit: unit) }
         return observation
     }
+
+    /// HL7 table 0074's imaging sections; every other section (LAB, CH, HM, MB …) is a laboratory's.
+    static let imagingSections: Set<String> = ["RAD", "RX", "CT", "MR", "US", "NMR", "NMS", "CUS", "OUS", "VUS", "XRC", "RC", "CTH", "VR"]
 
     static let interpretations: Set<String> = ["H", "L", "HH", "LL", "A", "AA", "N", "<", ">", "HU", "LU"]
 

@@ -1,7 +1,8 @@
 public import Access
 public import FHIRCore
+import Foundation
 import StoreModel
-import Terminology
+public import Terminology
 
 /// The results module (provsvar): today the chart's latest results and the codes results must carry.
 /// Lab results over HL7 v2, critical values and imaging grow here.
@@ -14,9 +15,19 @@ public struct Results: ClinicalModule {
     /// Orders, their routes to the labs and the expected result times.
     public let orders: LabOrders
 
+    /// How many sampling times the cumulative table shows (older ones are in the trend).
+    public var tableColumns: Int
+    /// The analyses the order form offers: the NPU codes the labs' channels know, by name.
+    public let orderableAnalyses: [(code: String, name: String)]
+
     public init(overviewCount: Int = 10, channels: LabChannels = LabChannels([]), delivery: OrderDelivery? = nil,
-                critical: CriticalValues = CriticalValues(lists: [])) {
+                critical: CriticalValues = CriticalValues(lists: []), terminology: TerminologyService? = nil, tableColumns: Int = 12) {
         self.overviewCount = overviewCount
+        self.tableColumns = tableColumns
+        let codes = Set(channels.channels.filter { $0.orders?.kind == "lab" }.flatMap { $0.codes.values })
+        orderableAnalyses = codes.map { code in
+            (code, (try? terminology?.lookup(system: ResultsVocabulary.npuSystem, code: code).concept.display) ?? code)
+        }.sorted { $0.name.localizedCompare($1.name) == .orderedAscending }
         ingest = ResultIngest(channels: channels, critical: critical)
         orders = LabOrders(delivery: delivery ?? OrderDelivery(channels: channels))
     }

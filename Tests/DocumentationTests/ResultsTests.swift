@@ -14,8 +14,23 @@ func oru(control: String, placer: String, filler: String = "F100", pnr: String =
     (["MSH|^~\\&|\(application)|KLINKEM|KARNA|REGION|20261206101500+0100||\(type)|\(control)|P|2.5|||||SWE|\(charset)",
       "PID|||\(pnr)^^^^PNR||Ek^p1",
       "ORC|RE|\(placer)|\(filler)",
-      "OBR|1|\(placer)|\(filler)|K^Kalium^L|||20261206090000+0100||||||||||||||20261206101000+0100|||\(obrStatus)"]
+      obr(placer: placer, filler: filler, observed: "20261206090000+0100", reported: "20261206101000+0100", status: obrStatus)]
      + nte.map { "NTE|1||\($0)" } + obx).joined(separator: "\r") + "\r"
+}
+
+/// An OBR by field number (4 the analysis, 7 sampled, 22 reported, 24 the section, 25 the status), so no field is miscounted.
+func obr(placer: String, filler: String, code: String = "K^Kalium^L", observed: String, reported: String, status: String, section: String = "") -> String {
+    var fields = Array(repeating: "", count: 26)
+    fields[0] = "OBR"
+    fields[1] = "1"
+    fields[2] = placer
+    fields[3] = filler
+    fields[4] = code
+    fields[7] = observed
+    fields[22] = reported
+    fields[24] = section
+    fields[25] = status
+    return fields.joined(separator: "|")
 }
 
 @Suite("Results over HL7 v2: matched by placer number, stored once, corrected as versions, signed after opening")

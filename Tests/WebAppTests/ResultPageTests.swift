@@ -1,0 +1,122 @@
+import Access
+import FHIRCore
+import Foundation
+import HL7v2
+import HTTPTypes
+import KarnaServer
+import KarnaTesting
+import Results
+import Store
+import StoreModel
+import Testing
+
+@Suite("The results pages read right: order, cumulative table and trend, one result to sign, critical values, unmatched and undelivered")
+struct ResultPageTests {
+    /// The shipped channels with the lab's unmatched results owned at the test's vårdcentral, and its order route
+    /// taking only P-Kalium, so an order of natrium has no route.
+    static func channelFile() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("channels-\(UUID().uuidString).json")
+        var channels = try LabChannels.shipped().channels
+        for i in channels.indices { channels[i].unmatched.unit = "vc" }
+        channels[0].orders?.codes = ["NPU03230"]
+        channels[0].orders?.port = TemporaryPostgres.freePort()
+        let data = try JSONSerialization.data(withJSONObject: ["channels": try JSONSerialization.jsonObject(with: try JSONEncoder().encode(channels))])
+        try data.write(to: url)
+        return url.path
+    }
+
+    static func deliver(_ services: KarnaServices, _ text: String) async throws -> ResultIngest.Receipt {
+        let results = try #require(services.modules.compactMap { $0 as? Results }.first)
+        return await results.ingest.receive(Array(text.utf8), session: services.gateway.session(.job("karna-mllp"), action: "hl7-result"))
+    }
+
+    static func oru(_ control: String, placer: String, filler: String, time: String, obx: [String], nte: [String] = []) -> String {
+        (["MSH|^~\\&|KEMLAB|KLINKEM|KARNA|REGION|\(time)||ORU^R01^ORU_R01|\(control)|P|2.5|||||SWE|UNICODE UTF-8",
+          "PID|||195002039286^^^^PNR||Ek^Greta", "ORC|RE|\(placer)|\(filler)",
+          obr(placer: placer, filler: filler, time: time)] + nte.map { "NTE|1||\($0)" } + obx).joined(separator: "\r") + "\r"
+    }
+
+    /// An OBR by field number: 4 the analysis, 7 sampled, 22 reported, 25 final.
+    static func obr(placer: String, filler: String, time: String) -> String {
+        var fields = Array(repeating: "", count: 26)
+        (fields[0], fields[1], fields[2], fields[3], fields[4]) = ("OBR", "1", placer, filler, "K^Kalium^L")
+        (fields[7], fields[22], fields[25]) = (time, time, "F")
+        return fields.joined(separator: "|")
+    }
+
+    @Test("a doctor orders from the chart, reads the cumulative table and the trend, opens and signs a result, and acknowledges a critical value by telephone",
+          arguments: backends)
+    func doctorsDay(_ backend: StoreBackend) async throws {
+        let channels = try Self.channelFile()
+        defer { try? FileManager.default.removeItem(atPath: channels) }
+        try await WebAppTests.withApp(backend, flags: ["lab-channels-file": channels]) { services, client in
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            let form = try await browser.send(.get, "/patienter/p1/bestall")
+            #expect(form.status == 200)
+            #expect(VisibleText.of(form.html).contains("P—Kalium; substanskoncentration (NPU03230)"))
+            let token = try #require(form.field("formToken"))
+            let missing = try await browser.send(.post, "/patienter/p1/bestall", form: [("formToken", token), ("code", "")])
+            #expect(missing.status == 400 && VisibleText.of(missing.html).contains("Välj en analys."))
+            let ordered = try await browser.send(.post, "/patienter/p1/bestall", form: [("formToken", token), ("code", "NPU03230"), ("priority", "urgent")])
+            #expect(ordered.status == 303)
+            let notice = VisibleText.of(try await browser.send(.get, try #require(ordered.location)).html)
+            #expect(notice.contains("Beställningen av P—Kalium; substanskoncentration är registrerad med beställningsnummer"))
+            let job = services.gateway.session(.job("web-tests"), action: "read")
+            let order = try #require(try await Records(session: job).search("ServiceRequest", [("patient", "p1")]).first)
+            let placer = try #require(order.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+
+            // Natrium has no route here: ej levererad the moment it is ordered, said at once and on the list.
+            let unrouted = try await browser.send(.post, "/patienter/p1/bestall", form: [("formToken", token), ("code", "NPU03429")])
+            #expect(VisibleText.of(try await browser.send(.get, try #require(unrouted.location)).html).contains("Den kan inte skickas: Ingen kanal tar emot"))
+            let undelivered = VisibleText.of(try await browser.send(.get, "/bestallningar/ej-levererade").html)
+            #expect(undelivered.contains("P—Natrium; substanskoncentration") && undelivered.contains("Ingen kanal tar emot beställningar av NPU03429"))
+
+            // Two results over time, the second critical, and a report comment kept as written.
+            #expect(try await Self.deliver(services, Self.oru("W1", placer: placer, filler: "F1", time: "20261201080000+0100",
+                                                              obx: ["OBX|1|NM|K^Kalium^L||4,1|mmol/L|3.5-4.6||||F", "OBX|2|NM|X-UNK^Okänd analys^L||12|g/L|||||F"])).code == .accepted)
+            let second = try await Self.deliver(services, Self.oru("W2", placer: placer, filler: "F2", time: "20261205080000+0100",
+                                                                   obx: ["OBX|1|NM|K^Kalium^L||6,4|mmol/L|3.5-4.6|H|||F"], nte: ["Ingen hemolys.\\.br\\Omtaget prov."]))
+            #expect(second.alarms.count == 1, "\(second.problem ?? "")")
+            let stored = try await Records(session: job).search("Observation", [("patient", "p1")])
+            #expect(stored.count == 3)
+            let start = VisibleText.of(try await browser.send(.get, "/start").html)
+            #expect(start.contains("1 larmvärden att kvittera") && start.contains("svar att vidimera"), "\(start)")
+
+            let tab = try await browser.send(.get, "/patienter/p1/provsvar")
+            let text = VisibleText.of(tab.html)
+            #expect(text.contains("Kumulativ tabell") && text.contains("4,1") && text.contains("6,4") && text.contains("Kritiskt högt"), "\(text)")
+            #expect(text.contains("3.5-4.6") && text.contains("inget referensintervall"), "a value without range says so")
+            #expect(!text.contains("NPU03230|") && !text.contains("urn:oid"), "no raw codes on the page")
+            let trend = try await browser.send(.get, "/patienter/p1/provsvar?analys=NPU03230")
+            #expect(trend.html.contains("<svg class=\"trend\"") && trend.html.contains("class=\"band\""))
+            let trendText = VisibleText.of(trend.html)
+            #expect(trendText.contains("Trend: Kalium") && trendText.contains("2026-12-01") && trendText.contains("2026-12-05"))
+
+            let report = try #require(try await Records(session: job).search("DiagnosticReport", [("identifier", "\(ResultsVocabulary.fillerSystem(channel: "klinkem"))|F2")]).first)
+            let page = try await browser.send(.get, "/provsvar/\(report.id)")
+            let pageText = VisibleText.of(page.html)
+            #expect(pageText.contains("Vidimering") && pageText.contains("Öppnat") && pageText.contains("Ingen hemolys.\nOmtaget prov."))
+            let signed = try await browser.send(.post, "/provsvar/\(report.id)/vidimera", form: [("formToken", token)])
+            #expect(signed.status == 303)
+            #expect(VisibleText.of(try await browser.send(.get, try #require(signed.location)).html).contains("Svaret är vidimerat."))
+
+            let inbox = try await browser.send(.get, "/provsvar")
+            #expect(VisibleText.of(inbox.html).contains("Larmvärden att kvittera") && VisibleText.of(inbox.html).contains("P-Kalium 6,4 mmol/L"))
+            let alarm = try #require(try await results(services).ingest.critical.open(ownerRole: "doc-role", unitID: nil, session: job).first)
+            let unread = try await browser.send(.post, "/larm/\(alarm.id)/kvittera", form: [("formToken", token), ("method", "telefon"), ("readBack", "")])
+            #expect(unread.status == 400 && VisibleText.of(unread.html).contains("Skriv värdet som det lästes tillbaka i telefon."))
+            let acknowledged = try await browser.send(.post, "/larm/\(alarm.id)/kvittera", form: [("formToken", token), ("method", "telefon"), ("readBack", "Kalium 6,4")])
+            #expect(acknowledged.status == 303)
+            #expect(!VisibleText.of(try await browser.send(.get, "/provsvar").html).contains("Larmvärden att kvittera"))
+
+            // A result for no order is on the unmatched list with its message and owner.
+            #expect(try await Self.deliver(services, Self.oru("W3", placer: "12345678-0000", filler: "F3", time: "20261205090000+0100",
+                                                              obx: ["OBX|1|NM|K^Kalium^L||4,0|mmol/L|3.5-4.6||||F"])).unmatched != nil)
+            let unmatched = VisibleText.of(try await browser.send(.get, "/provsvar/omatchade").html)
+            #expect(unmatched.contains("ingen beställning har beställningsnumret 12345678-0000") && unmatched.contains("Provsvarssamordnare, Klinisk kemi"))
+        }
+    }
+
+    func results(_ services: KarnaServices) throws -> Results { try #require(services.modules.compactMap { $0 as? Results }.first) }
+}
