@@ -72,12 +72,22 @@ public struct OrderDelivery: Sendable {
             ("_tag:not", "\(Self.stateSystem)|skickad"), ("_tag:not", "\(Self.stateSystem)|ej-levererad"),
         ], maximum: 500)
         var run = Run()
+        // A lab that did not answer is not asked again in the same run: its other orders wait for the next one,
+        // and the orders of the other labs are not held up behind its timeouts.
+        var down: [String: String] = [:]
         for order in waiting.sorted(by: { ($0.object["authoredOn"]?.stringValue ?? "") < ($1.object["authoredOn"]?.stringValue ?? "") }) {
+            let channel = order.object.extensionValue(Self.channelExtension)?.stringValue
+            if let channel, let why = down[channel] {
+                run.failures.append("ServiceRequest/\(order.id): \(why)")
+                continue
+            }
             let outcome = try await send(order, session: session, now: now)
             switch outcome {
             case .sent: run.sent += 1
             case .undelivered(let why): run.undelivered.append("ServiceRequest/\(order.id): \(why)")
-            case .retrying(let why): run.failures.append("ServiceRequest/\(order.id): \(why)")
+            case .retrying(let why):
+                run.failures.append("ServiceRequest/\(order.id): \(why)")
+                if let channel { down[channel] = why }
             }
         }
         return run

@@ -214,3 +214,70 @@ def test_an_order_reaches_the_lab_as_oml_and_its_result_comes_back_or_it_is_list
     assert again.status_code == 200, again.text
     assert state(lab, refused)[0] == "skickad"
     assert refused not in listed()
+
+
+from test_webapp import browser, log_in, wait_for as page_wait  # noqa: E402,F401  (the shared Chromium with axe-core checks)
+
+
+def test_a_doctor_orders_in_the_browser_acknowledges_the_critical_value_and_signs_the_result(lab, browser):
+    """The order form on the Provsvar tab, the lab's critical answer coming back over MLLP, the cumulative table
+    and trend, the critical value acknowledged with its read-back, the result opened and signed, the unmatched
+    and undelivered lists; every page checked by axe-core."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    simulator = lab.simulator
+    simulator.answer, simulator.send_results, simulator.value = "AA", True, "6,4"
+    pnr = personnummer(204)
+    patient = patient_with_contact(lab, pnr)
+    browser.delete_all_cookies()
+    log_in(browser, lab, "lakare", "uppdrag-1")
+    browser.get(f"{lab.root}/patienter/{patient}/provsvar")
+    browser.find_element(By.LINK_TEXT, "Beställ prov").click()
+    page_wait(browser, lambda d: d.title.startswith("Beställ prov"), "the order form")
+    Select(browser.find_element(By.ID, "order-code")).select_by_value("NPU03230")
+    browser.find_element(By.ID, "priority-urgent").click()
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/bestall'] button[type=submit]").click()
+    page_wait(browser, lambda d: "är registrerad med beställningsnummer" in d.page_source, "the order registered")
+
+    # The lab takes the order and answers 6,4: critical by the lab's list.
+    def answered(d):
+        d.get(f"{lab.root}/patienter/{patient}/provsvar")
+        return "6,4" in d.page_source
+    page_wait(browser, answered, "the lab's answer in the cumulative table")
+    table = browser.find_element(By.CSS_SELECTOR, "table.cumulative").text
+    assert "Kritiskt högt" in table and "3.5-4.6" in table, table
+    browser.find_element(By.LINK_TEXT, "Kalium").click()
+    page_wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.trend"), "the trend")
+    assert "Trend: Kalium" in browser.page_source
+
+    browser.get(f"{lab.root}/provsvar")
+    page_wait(browser, lambda d: "Larmvärden att kvittera" in d.page_source, "the critical value to acknowledge")
+    # (Orders an earlier test left retrying may have been answered 6,4 too: this patient's alarm is the one taken.)
+    alarm = browser.find_element(By.XPATH, f"//li[a[@href='/patienter/{patient}/provsvar']]//form[starts-with(@action, '/larm/')]")
+    action = alarm.get_dom_attribute("action")
+    alarm.find_element(By.CSS_SELECTOR, "input[name=readBack]").send_keys("Kalium 6,4")
+    alarm.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    def gone(d):
+        actions = d.execute_script("return Array.from(document.querySelectorAll(\"form[action^='/larm/']\")).map(function (f) { return f.getAttribute('action'); })")
+        return d.current_url.endswith("/provsvar") and action not in actions
+    page_wait(browser, gone, "the acknowledged alarm gone")
+    browser.find_element(By.XPATH, f"//tr[td/a[@href='/patienter/{patient}/provsvar']]//a[text()='Kalium']").click()
+    page_wait(browser, lambda d: "Vidimering" in d.page_source, "the result opened")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/vidimera'] button").click()
+    page_wait(browser, lambda d: "Svaret är vidimerat." in d.page_source, "the result signed")
+
+    # A result for no order on the unmatched list; the undelivered list (a refused order on it).
+    lab_simulator.send(lab.mllp_port, [lab_simulator.encode(lab_simulator.oru("E2E-W1", "99999999-0001", pnr=pnr, analyses=(POTASSIUM,)))])
+    browser.get(f"{lab.root}/provsvar/omatchade")
+    assert "ingen beställning har beställningsnumret 99999999-0001" in browser.page_source
+    simulator.answer = "AR"
+    doctor = bearer(login(lab, "lakare", unit="demo-lakare-uppdrag-1"))
+    order(lab, doctor, patient)
+    def listed(d):
+        d.get(f"{lab.root}/bestallningar/ej-levererade")
+        return "Remissen saknar provtagningstid" in d.page_source
+    page_wait(browser, listed, "the refused order on the ej levererad list")
+    simulator.answer = "AA"
+    checked = set(browser.axe_checks.checked)
+    assert {"/patienter/{id}/provsvar", "/patienter/{id}/bestall", "/provsvar", "/provsvar/{id}", "/provsvar/omatchade", "/bestallningar/ej-levererade"} <= checked, checked
