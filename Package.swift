@@ -136,6 +136,11 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: roomSettings
         ),
+        // A DICOMweb client (QIDO-RS, WADO-RS) for the PACS. Knows no Kärna record; Results' imaging uses it.
+        .target(
+            name: "DICOMwebClient",
+            swiftSettings: roomSettings
+        ),
         // Medication (läkemedel): the chart's current medicines and the medicine codes; ordination and prescribing grow here.
         .target(
             name: "Medication",
@@ -146,7 +151,7 @@ let package = Package(
         // Results (provsvar): the chart's latest results and the analysis codes; lab over HL7 v2 and imaging grow here.
         .target(
             name: "Results",
-            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology", "HL7v2", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology", "HL7v2", "DICOMwebClient", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("ResultsData")],
             swiftSettings: roomSettings
         ),
@@ -243,6 +248,8 @@ let package = Package(
             dependencies: [
                 "FHIRCore", "StoreModel", "Access", "Results", "WebApp",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             resources: [.copy("Templates")],
             swiftSettings: roomSettings
@@ -272,6 +279,7 @@ let package = Package(
                 "Results",
                 "ResultsPages",
                 "HL7v2",
+                "DICOMwebClient",
                 "Terminology",
                 "SyntheticPopulation",
                 "CBZip2",

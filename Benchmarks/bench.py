@@ -248,9 +248,10 @@ def fetch_token(base):
 class Server:
     def __init__(self, database_url, work):
         self.port = free_port()
+        self.mllp_port = free_port()
         self.log = open(os.path.join(work, "serve-%d.log" % self.port), "w")
         self.proc = subprocess.Popen([KARNA, "serve", "--port", str(self.port), "--database-url", database_url, "--log-level", "warning",
-                                      "--max-page-size", "5000"], stdout=self.log, stderr=subprocess.STDOUT)
+                                      "--max-page-size", "5000", "--mllp-port", str(self.mllp_port)], stdout=self.log, stderr=subprocess.STDOUT)
         self.base = "http://127.0.0.1:%d" % self.port
         for _ in range(300):
             try:
@@ -554,6 +555,73 @@ def output(args, text):
             f.write(text)
 
 
+def oru_message(n, placer):
+    """An ORU^R01 with three analyses for the order `placer`, as the demo lab (KEMLAB) writes it."""
+    obr = ["OBR", "1", placer, "F%08d" % n, "K^Kalium^L", "", "", "20261205080000+0100"] + [""] * 14 + ["20261205090000+0100", "", "", "F"]
+    segments = ["MSH|^~\\&|KEMLAB|KLINKEM|KARNA|REGION|20261205090000+0100||ORU^R01^ORU_R01|BENCH%08d|P|2.5|||||SWE|UNICODE UTF-8" % n,
+                "ORC|RE|%s|F%08d" % (placer, n), "|".join(obr),
+                "OBX|1|NM|K^Kalium^L||%.1f|mmol/L|3.5-4.6||||F" % (3.5 + (n % 20) / 10),
+                "OBX|2|NM|NA^Natrium^L||%d|mmol/L|137-145||||F" % (135 + n % 10),
+                "OBX|3|NM|KREA^Kreatinin^L||%d|umol/L|45-90||||F" % (60 + n % 40)]
+    return "\r".join(segments) + "\r"
+
+
+def mllp_ingest(server, dbs, backend, work, count, connections=4):
+    """ORU^R01 messages over MLLP for `count` orders on seeded patients: messages/s and ACK latency, beside the
+    raw insert of the same message bytes into a fresh database of the backend (the ceiling)."""
+    patients = [e["resource"]["id"] for e in get_json(server.base + "/fhir/Patient?_count=%d&_elements=id&_total=none" % min(count, 1000)).get("entry", [])]
+    placers = []
+    for start in range(0, count, 100):
+        entries = []
+        for n in range(start, min(count, start + 100)):
+            placer = "B%07d-%04d" % (n, random.randint(0, 9999))
+            placers.append(placer)
+            entries.append({"request": {"method": "POST", "url": "ServiceRequest"}, "resource": {
+                "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+                "meta": {"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": "vc-karnstad"},
+                                 {"system": "https://karna.se/fhir/CodeSystem/bestallning-leverans", "code": "skickad"}]},
+                "identifier": [{"system": "https://karna.se/fhir/NamingSystem/bestallningsnummer", "value": placer}],
+                "category": [{"coding": [{"system": "https://karna.se/fhir/CodeSystem/bestallningstyp", "code": "lab"}]}],
+                "code": {"coding": [{"system": "urn:oid:1.2.208.176.2.1", "code": "NPU03230"}]},
+                "subject": {"reference": "Patient/" + patients[n % len(patients)]},
+                "requester": {"reference": "PractitionerRole/demo-lakare-uppdrag-1"}, "authoredOn": "2026-12-05T08:00:00+01:00"}})
+        request = urllib.request.Request(server.base + "/fhir", data=json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}).encode(),
+                                         headers={"Authorization": "Bearer " + TOKEN["value"], "Content-Type": "application/fhir+json"}, method="POST")
+        urllib.request.urlopen(request, timeout=120).read()
+    messages = [oru_message(n, placer).encode() for n, placer in enumerate(placers)]
+    latencies, codes = [], []
+    import threading
+
+    def sender(part):
+        with socket.create_connection(("127.0.0.1", server.mllp_port), timeout=60) as sock:
+            for payload in part:
+                began = time.perf_counter()
+                sock.sendall(b"\x0b" + payload + b"\x1c\r")
+                answer = b""
+                while not answer.endswith(b"\x1c\r"):
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise RuntimeError("the server closed the MLLP connection")
+                    answer += chunk
+                latencies.append((time.perf_counter() - began) * 1000)
+                codes.append(answer.split(b"MSA|")[1][:2].decode())
+    threads = [threading.Thread(target=sender, args=(messages[i::connections],)) for i in range(connections)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    payloads = os.path.join(work, "oru.txt")
+    with open(payloads, "wb") as f:
+        f.write(b"\n".join(messages) + b"\n")
+    raw = run([KARNA, "bench-insert", "--database-url", dbs.fresh(backend), "--payload-file", payloads])
+    ceiling = int(re.search(r"(\d+) rows/s", raw).group(1))
+    return {"messages": len(messages), "rate": len(messages) / elapsed, "p50": latencies[len(latencies) // 2],
+            "p95": latencies[int(len(latencies) * 0.95)], "accepted": codes.count("AA"), "ceiling": ceiling}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", default="10000,100000", help="seeded sizes, comma-separated")
@@ -657,6 +725,10 @@ def main():
                         s = r["pages"][kind][size]
                         print("  page %s at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s, %d errors)" % (kind, size, s["p50"], s["p95"], s["p99"], s["rate"], s["errors"]),
                               flush=True)
+                    if wanted("mllp", "ORU^R01 ingest") and size == sizes[-1]:
+                        m = r["mllp"] = mllp_ingest(server, dbs, backend, work, 100 if args.smoke else 2000)
+                        print("  MLLP ORU^R01 at %d: %.0f messages/s, ACK p50 %.1f p95 %.1f ms, %d of %d AA; the same bytes stored raw: %d rows/s" % (
+                            size, m["rate"], m["p50"], m["p95"], m["accepted"], m["messages"], m["ceiling"]), flush=True)
                     r["memory_mb"] = max(r.get("memory_mb", 0), server.peak_memory_mb())
                 finally:
                     server.stop()
@@ -768,6 +840,14 @@ def report(args, sizes, backends, results, elapsed):
                 m = results[b].get("pages", {}).get(kind, {}).get(size)
                 cells.append("%.1f / %.1f / %.1f%s" % (m["p50"], m["p95"], m["p99"], " (%d errors)" % m["errors"] if m["errors"] and "question" not in kind else "") if m else "–")
         lines.append("| %s | %s |" % (kind, " | ".join(cells)))
+    lines += ["", "## Lab results over MLLP (ORU^R01, three analyses each, four connections, at the largest size; "
+              "ceiling: the same message bytes inserted raw into a fresh database of the backend)", "",
+              "| | messages/s | ACK p50 / p95 (ms) | AA | raw rows/s | / raw |", "|---|---|---|---|---|---|"]
+    for backend in backends:
+        m = results.get(backend, {}).get("mllp")
+        if m:
+            lines.append("| %s | %.0f | %.1f / %.1f | %d of %d | %d | %.3f |" % (backend, m["rate"], m["p50"], m["p95"], m["accepted"], m["messages"],
+                                                                             m["ceiling"], m["rate"] / m["ceiling"]))
     lines += ["", "## Chart overview (`Patient/[id]/$overview`: target p95 < 30 ms for a heavy patient at 100,000 patients)", "",
               "| | " + " | ".join("%s, %d patients" % (b, s) for b in backends for s in sizes) + " |",
               "|---|" + "---|" * (len(backends) * len(sizes))]

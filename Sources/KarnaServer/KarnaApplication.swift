@@ -7,6 +7,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import DICOMwebClient
 import Documentation
 import DocumentationPages
 import Medication
@@ -82,7 +83,9 @@ public enum KarnaApplication {
             try CriticalValues.load(from: URL(fileURLWithPath: $0), escalationMinutes: configuration.criticalEscalationMinutes)
         } ?? CriticalValues.shipped(escalationMinutes: configuration.criticalEscalationMinutes)
         let results = Results(channels: channels, delivery: OrderDelivery(
-            channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)), critical: critical, terminology: terminology)
+            channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)), critical: critical,
+            imaging: Imaging(pacs: configuration.dicomwebURL.flatMap(URL.init(string:)).map { DICOMwebClient(baseURL: $0, timeoutSeconds: Double(configuration.dicomwebTimeoutSeconds)) }),
+            terminology: terminology)
         let modules: [any ClinicalModule] = [administration, documentation, medication, results]
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology), ResultsWeb(results)]

@@ -10,9 +10,12 @@ public struct LabOrders: Sendable {
     public var expectedHours: [String: Int]
     /// Where orders go and what became of them.
     public var delivery: OrderDelivery
+    /// The PACS an imaging order's study is looked for in.
+    public var imaging: Imaging
 
-    public init(delivery: OrderDelivery, expectedHours: [String: Int] = ["routine": 72, "urgent": 4, "asap": 2, "stat": 1]) {
+    public init(delivery: OrderDelivery, imaging: Imaging = Imaging(), expectedHours: [String: Int] = ["routine": 72, "urgent": 4, "asap": 2, "stat": 1]) {
         self.delivery = delivery
+        self.imaging = imaging
         self.expectedHours = expectedHours
     }
 
@@ -34,9 +37,10 @@ public struct LabOrders: Sendable {
         }
         let system = system ?? (kind == "lab" ? ResultsVocabulary.npuSystem : Self.imagingSystem)
         let expected = now.addingTimeInterval(Double((hours ?? expectedHours[priority] ?? 72) * 3_600))
+        let placer = Self.placerNumber()
         var request = JSONObject([
             ("resourceType", .string("ServiceRequest")),
-            ("identifier", .array([FHIR.object([("system", .string(ResultsVocabulary.placerSystem)), ("value", .string(Self.placerNumber()))])])),
+            ("identifier", .array([FHIR.object([("system", .string(ResultsVocabulary.placerSystem)), ("value", .string(placer))])])),
             ("status", .string("active")), ("intent", .string("order")), ("priority", .string(priority)),
             ("category", .array([FHIR.concept(ResultsVocabulary.orderKindSystem, kind, kind == "lab" ? "Laboratorieprov" : "Bilddiagnostik")])),
             ("code", FHIR.concept(system, code, display)),
@@ -48,7 +52,12 @@ public struct LabOrders: Sendable {
         if let note, !note.isEmpty { request["note"] = .array([FHIR.object([("text", .string(note))])]) }
         request = delivery.initialState(kind: kind, code: code, order: request)
         let id = UUID().uuidString.lowercased()
-        _ = try await session.commit(.create(request, type: "ServiceRequest", id: id))
+        var writes: [WriteOperation] = [.create(request, type: "ServiceRequest", id: id)]
+        // An imaging order expects its study, by the accession number the modality and the PACS will carry (the placer number).
+        if kind == "bild" {
+            writes += try await imaging.expectedStudy(orderID: id, accession: placer, patientID: patientID, unitID: session.principal.assignment?.unitID, session: session)
+        }
+        _ = try await session.commit(writes)
         return try await Records(session: session).require("ServiceRequest", id)
     }
 

@@ -112,6 +112,10 @@ struct ResultRecords {
             ("meta", FHIR.object([("tag", .array([FHIR.coding(ResultsVocabulary.channelSystem, channel.id)]))])),
         ])
         if let observed = result.observed { report["effectiveDateTime"] = .string(observed) }
+        // A radiology report names the study the imaging order expected.
+        if try await session.read(type: "ImagingStudy", id: Imaging.studyID(orderID: order.id)) != nil {
+            report["imagingStudy"] = .array([FHIR.reference("ImagingStudy", Imaging.studyID(orderID: order.id))])
+        }
         if !result.notes.isEmpty { report["conclusion"] = .string(result.notes.joined(separator: "\n")) }
         if let unit = RecordTags.unit(of: order.object) { report = Self.tagged(report, unit: unit) }
         outcome.writes.append(currentReport == nil ? .create(report, type: "DiagnosticReport", id: reportID)
@@ -241,32 +245,7 @@ struct ResultRecords {
     /// The sign-off Task (vidimering) of a final result: new for the responsible doctor, or reopened by a
     /// correction or a repeat of a result that was already signed.
     func signOff(reportID: String, order: StoredResource, patientID: String, corrected: Bool) async throws -> WriteOperation? {
-        let id = ResultIngest.recordID("vidimering", reportID)
-        let current = try await session.read(type: "Task", id: id).flatMap { $0.isDeleted ? nil : $0 }
-        if let current {
-            guard corrected else { return nil }
-            var task = current.object
-            task["status"] = .string("requested")
-            task["businessStatus"] = FHIR.text("Korrigerat svar")
-            task.setExtension(ResultsVocabulary.openedExtension, "valueReference", nil)
-            task["output"] = nil
-            task["lastModified"] = .string(ISO8601DateFormatter().string(from: now))
-            return .update(task, type: "Task", id: id, ifMatch: current.versionId)
-        }
-        let owner = try await SignOffOwner.responsible(order: order, patientID: patientID, session: session)
-        var task = JSONObject([
-            ("resourceType", .string("Task")), ("id", .string(id)), ("status", .string("requested")), ("intent", .string("order")),
-            ("priority", .string("routine")),
-            ("code", FHIR.concept(ResultsVocabulary.taskSystem, ResultsVocabulary.signOffCode, "Vidimera provsvar")),
-            ("focus", FHIR.reference("DiagnosticReport", reportID)),
-            ("for", FHIR.reference("Patient", patientID)),
-            ("basedOn", .array([FHIR.reference("ServiceRequest", order.id)])),
-            ("authoredOn", .string(ISO8601DateFormatter().string(from: now))),
-            ("businessStatus", FHIR.text("Ej öppnat")),
-        ])
-        if let owner { task["owner"] = FHIR.reference("PractitionerRole", owner) }
-        if let unit = RecordTags.unit(of: order.object) { task = Self.tagged(task, unit: unit) }
-        return .create(task, type: "Task", id: id)
+        try await SignOffOwner.write(reportID: reportID, order: order, patientID: patientID, corrected: corrected, session: session, now: now)
     }
 
     // MARK: Unmatched
@@ -314,6 +293,37 @@ struct ResultRecords {
 /// Who signs a result: the doctor responsible for the patient's current stay when there is one (care taken
 /// over after a transfer or admission), else the doctor who ordered it.
 enum SignOffOwner {
+    /// The sign-off Task (vidimering) of a final result: new for the responsible doctor, or reopened by a
+    /// correction or a repeat of a result that was already signed; nil when nothing changes.
+    static func write(reportID: String, order: StoredResource, patientID: String, corrected: Bool, session: PatientDataSession, now: Date) async throws -> WriteOperation? {
+        let id = ResultIngest.recordID("vidimering", reportID)
+        let current = try await session.read(type: "Task", id: id).flatMap { $0.isDeleted ? nil : $0 }
+        if let current {
+            guard corrected else { return nil }
+            var task = current.object
+            task["status"] = .string("requested")
+            task["businessStatus"] = FHIR.text("Korrigerat svar")
+            task.setExtension(ResultsVocabulary.openedExtension, "valueReference", nil)
+            task["output"] = nil
+            task["lastModified"] = .string(ISO8601DateFormatter().string(from: now))
+            return .update(task, type: "Task", id: id, ifMatch: current.versionId)
+        }
+        let owner = try await responsible(order: order, patientID: patientID, session: session)
+        var task = JSONObject([
+            ("resourceType", .string("Task")), ("id", .string(id)), ("status", .string("requested")), ("intent", .string("order")),
+            ("priority", .string("routine")),
+            ("code", FHIR.concept(ResultsVocabulary.taskSystem, ResultsVocabulary.signOffCode, "Vidimera provsvar")),
+            ("focus", FHIR.reference("DiagnosticReport", reportID)),
+            ("for", FHIR.reference("Patient", patientID)),
+            ("basedOn", .array([FHIR.reference("ServiceRequest", order.id)])),
+            ("authoredOn", .string(ISO8601DateFormatter().string(from: now))),
+            ("businessStatus", FHIR.text("Ej öppnat")),
+        ])
+        if let owner { task["owner"] = FHIR.reference("PractitionerRole", owner) }
+        if let unit = RecordTags.unit(of: order.object) { task = ResultRecords.tagged(task, unit: unit) }
+        return .create(task, type: "Task", id: id)
+    }
+
     static func responsible(order: StoredResource, patientID: String, session: PatientDataSession) async throws -> String? {
         let stays = try await Records(session: session).search("Encounter", [("patient", patientID), ("status", "in-progress"), ("class", "IMP")], limit: 5)
         for stay in stays {

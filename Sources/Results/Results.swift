@@ -21,7 +21,8 @@ public struct Results: ClinicalModule {
     public let orderableAnalyses: [(code: String, name: String)]
 
     public init(overviewCount: Int = 10, channels: LabChannels = LabChannels([]), delivery: OrderDelivery? = nil,
-                critical: CriticalValues = CriticalValues(lists: []), terminology: TerminologyService? = nil, tableColumns: Int = 12) {
+                critical: CriticalValues = CriticalValues(lists: []), imaging: Imaging = Imaging(), terminology: TerminologyService? = nil,
+                tableColumns: Int = 12) {
         self.overviewCount = overviewCount
         self.tableColumns = tableColumns
         let codes = Set(channels.channels.filter { $0.orders?.kind == "lab" }.flatMap { $0.codes.values })
@@ -29,7 +30,7 @@ public struct Results: ClinicalModule {
             (code, (try? terminology?.lookup(system: ResultsVocabulary.npuSystem, code: code).concept.display) ?? code)
         }.sorted { $0.name.localizedCompare($1.name) == .orderedAscending }
         ingest = ResultIngest(channels: channels, critical: critical)
-        orders = LabOrders(delivery: delivery ?? OrderDelivery(channels: channels))
+        orders = LabOrders(delivery: delivery ?? OrderDelivery(channels: channels), imaging: imaging)
     }
 
     public var name: String { "Results" }
@@ -74,6 +75,10 @@ public struct Results: ClinicalModule {
                    "Vidimera: sign a final result the caller has opened; records who and when"),
          .type("Task", "sign-off-inbox", post: false, "scope:code", module: name,
                "Results waiting for sign-off: scope mine (default, the caller's assignment) or unit (the caller's unit)"),
+         .type("DiagnosticReport", "submit-report", post: true, "report:Resource", module: name,
+               "Receive a report (a radiology report, say) as a FHIR DiagnosticReport based on an order: stored with the order's patient and unit, and a final one signed like a lab result"),
+         .instance("ImagingStudy", "refresh", post: true, module: name,
+                   "Ask the PACS for the study by its accession number (QIDO-RS) and record its UID, series and instances"),
          .type("Task", "critical-values", post: false, "scope:code", module: name,
                "Unacknowledged critical values (larmvärden): scope mine (default) or unit"),
          .instance("Task", "acknowledge-critical", post: true, "method:code", "readBack:string", module: name,
@@ -124,6 +129,16 @@ public struct Results: ClinicalModule {
             case let other:
                 throw FHIRError(.invalid, code: .value, "scope must be mine or unit; got '\(other)'", expression: ["scope"])
             }
+        case ("DiagnosticReport", nil, "submit-report"):
+            try call.requirePost()
+            guard let report = call.input.all.first(where: { $0.name == "report" })?.value.objectValue?["resource"]?.objectValue
+                    ?? call.input.all.first(where: { $0.name == "report" })?.value.objectValue else {
+                throw FHIRError(.invalid, code: .required, "report (a DiagnosticReport) is required", expression: ["report"])
+            }
+            return .resource(try await ReportSubmission.submit(report, session: call.session), status: 201)
+        case ("ImagingStudy", let id?, "refresh"):
+            try call.requirePost()
+            return .resource(try await orders.imaging.refresh(studyID: id, session: call.session))
         case ("Task", nil, "critical-values"):
             let assignment = call.session.principal.assignment
             let scope = call.input["scope"] ?? "mine"

@@ -2,6 +2,8 @@ import Access
 import FHIRCore
 public import Foundation
 public import Hummingbird
+import HTTPTypes
+import NIOCore
 public import Results
 import StoreModel
 public import WebApp
@@ -54,6 +56,12 @@ public struct ResultsWeb: WebModule {
         }
         signed.post("larm/:id/kvittera") { _, context in
             try await context.page { user in try await pages.acknowledge(try context.parameters.require("id"), user) }
+        }
+        signed.get("bilder/:id") { _, context in
+            try await context.page { user in try await pages.study(try context.parameters.require("id"), user) }
+        }
+        signed.get("bilder/:id/hamta") { _, context in
+            try await context.page { user in try await pages.retrieveStudy(try context.parameters.require("id"), user) }
         }
         signed.get("bestallningar/ej-levererade") { request, context in
             try await context.page { user in try await pages.undelivered(user, notice: ResultPages<Context>.query(request)["klar"]) }
@@ -125,6 +133,12 @@ struct ResultPages<Context: RequestContext>: ModulePages {
                 },
             ] as [String: Any]
         }
+        // Imaging studies the patient's orders expect or the PACS holds.
+        let studies = try await Records(session: session).search("ImagingStudy", [("patient", patientID)], limit: 50)
+        context["studies"] = studies.map { study -> [String: Any] in
+            ["id": study.id, "accession": Imaging.accession(study.object) ?? "", "available": study.object["status"]?.stringValue == "available",
+             "description": study.object["description"]?.stringValue ?? "", "started": Display.time(study.object["started"]?.stringValue)]
+        }
         // The reports themselves (lab comments, radiology text), newest first.
         let reports = try await Records(session: session).search("DiagnosticReport", [("patient", patientID), ("_sort", "-issued")], limit: 50)
         context["reports"] = reports.map { report -> [String: Any] in
@@ -162,6 +176,10 @@ struct ResultPages<Context: RequestContext>: ModulePages {
         context["issued"] = Display.time(report["issued"]?.stringValue)
         context["performer"] = report["performer"]?.arrayValue?.first?.objectValue?["display"]?.stringValue ?? ""
         if let conclusion = report["conclusion"]?.stringValue { context["conclusion"] = conclusion }
+        if let study = report.referenceID("imagingStudy", type: "ImagingStudy") ?? report["imagingStudy"]?.arrayValue?.first?.objectValue?["reference"]?.stringValue
+            .flatMap(ResourceKey.init(reference:))?.id {
+            context["studyLink"] = "/bilder/\(Self.encoded(study))"
+        }
         if let notice { context["notice"] = notice }
         if let error { context["error"] = error }
         context["analyses"] = opened.analyses.map { stored -> [String: Any] in
@@ -232,6 +250,7 @@ struct ResultPages<Context: RequestContext>: ModulePages {
 
     func placeOrder(patientID: String, _ user: User) async throws -> Response {
         let session = user.data(gateway, action: "order-lab")
+        if user.form["kind"] == "bild" { return try await placeImagingOrder(patientID: patientID, user, session: session) }
         let code = user.form["code"] ?? ""
         guard let analysis = results.orderableAnalyses.first(where: { $0.code == code }) else {
             return try await orderForm(patientID: patientID, user, values: user.form, error: "Välj en analys.", status: .badRequest)
@@ -247,6 +266,76 @@ struct ResultPages<Context: RequestContext>: ModulePages {
             return Self.redirect("/patienter/\(Self.encoded(patientID))/provsvar?klar=" + Self.encoded(notice))
         } catch let error as FHIRError where error.category != .forbidden {
             return try await orderForm(patientID: patientID, user, values: user.form, error: Self.said(error), status: .badRequest)
+        }
+    }
+
+    /// An imaging order: the region's examination code and its name; the study it expects is created with it.
+    func placeImagingOrder(patientID: String, _ user: User, session: PatientDataSession) async throws -> Response {
+        let code = (user.form["examination"] ?? "").trimmingCharacters(in: .whitespaces)
+        let name = (user.form["examinationName"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard !code.isEmpty, !name.isEmpty else {
+            return try await orderForm(patientID: patientID, user, values: user.form, error: "Ange undersökningens kod och benämning.", status: .badRequest)
+        }
+        do {
+            let order = try await results.orders.order(patientID: patientID, kind: "bild", code: code, display: name, priority: user.form["priority"] ?? "routine",
+                                                       expectedHours: nil, note: user.form["note"], session: session)
+            let placer = (order.object["identifier"]?.arrayValue ?? []).first?.objectValue?["value"]?.stringValue ?? ""
+            var notice = "Beställningen av \(name) är registrerad med beställnings- och accessionsnummer \(placer)."
+            if OrderDelivery.state(order.object) == "ej-levererad" {
+                notice += " Den kan inte skickas: " + (order.object.extensionValue(OrderDelivery.problemExtension)?.stringValue ?? "")
+            }
+            return Self.redirect("/patienter/\(Self.encoded(patientID))/provsvar?klar=" + Self.encoded(notice))
+        } catch let error as FHIRError where error.category != .forbidden {
+            return try await orderForm(patientID: patientID, user, values: user.form, error: Self.said(error), status: .badRequest)
+        }
+    }
+
+    // MARK: Imaging
+
+    /// One imaging study: its accession number, what the PACS holds (series by WADO-RS metadata), and the study to fetch.
+    func study(_ id: String, _ user: User, error: String? = nil) async throws -> Response {
+        let session = user.data(gateway, action: "imaging-study")
+        var study = try await Records(session: session).require("ImagingStudy", id)
+        if study.object["status"]?.stringValue == "registered", results.orders.imaging.pacs != nil {
+            // Asked for now, not only by the job: the radiographer may just have sent the images.
+            study = (try? await results.orders.imaging.refresh(studyID: id, session: session)) ?? study
+        }
+        guard let patientID = study.object.referenceID("subject", type: "Patient") else {
+            return message(user: user, heading: "Studien saknar patient", text: "Bildstudien är inte kopplad till någon patient.", status: .notFound)
+        }
+        let (shown, access) = try await header(patientID: patientID, session: session)
+        guard let banner = shown else { return try await accessPage(patientID: patientID, status: access, user: user, form: [:], errors: [:]) }
+        var context = layout(user, title: "Bilder – \(study.object["description"]?.stringValue ?? Imaging.accession(study.object) ?? "")")
+        context["patientID"] = patientID
+        context["patientTabs"] = patientTabs(current: "provsvar")
+        context["banner"] = banner
+        context["id"] = id
+        context["accession"] = Imaging.accession(study.object) ?? ""
+        context["available"] = study.object["status"]?.stringValue == "available"
+        context["description"] = study.object["description"]?.stringValue ?? ""
+        context["started"] = Display.time(study.object["started"]?.stringValue)
+        context["uid"] = Imaging.studyInstanceUID(study.object) ?? ""
+        context["series"] = (study.object["series"]?.arrayValue ?? []).compactMap { $0.objectValue }.map { series -> [String: Any] in
+            ["number": series["number"]?.numberText ?? "", "modality": series["modality"]?.objectValue?["code"]?.stringValue ?? "",
+             "description": series["description"]?.stringValue ?? "", "instances": series["numberOfInstances"]?.numberText ?? "0"]
+        }
+        if let error { context["error"] = error }
+        return pages.page("bilder", context)
+    }
+
+    /// The study's images from the PACS (WADO-RS), through Kärna so the access is decided and logged.
+    func retrieveStudy(_ id: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "imaging-retrieve")
+        do {
+            let (data, contentType) = try await results.orders.imaging.retrieve(studyID: id, session: session)
+            var headers = HTTPFields()
+            headers[.contentType] = contentType
+            headers[.contentDisposition] = "attachment; filename=\"studie-\(id).multipart\""
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        } catch let error as FHIRError where error.category != .forbidden {
+            return try await study(id, user, error: Self.said(error))
+        } catch {
+            return try await study(id, user, error: "Bildarkivet kunde inte nås: \(error)")
         }
     }
 

@@ -14,7 +14,7 @@ struct ModuleGraphTests {
     /// a new module is treated as one without editing this list.
     static let platform: Set<String> = [
         "FHIRCore", "StoreModel", "Store", "Terminology", "Access", "ModuleKit", "SyntheticPopulation", "CBZip2",
-        "AuthAPI", "FHIRAPI", "WebApp", "KarnaServer", "KarnaTesting", "karna", "NLLClient", "HL7v2",
+        "AuthAPI", "FHIRAPI", "WebApp", "KarnaServer", "KarnaTesting", "karna", "NLLClient", "HL7v2", "DICOMwebClient",
     ]
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized

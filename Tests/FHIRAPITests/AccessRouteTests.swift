@@ -27,6 +27,7 @@ struct AccessRouteTests {
         "POST /recept/{id}/makulera", "GET /recept/ej-skickade", "GET /recept/{id}/reservrecept", "POST /recept/{id}/skicka",
         "GET /patienter/{id}/provsvar", "GET /patienter/{id}/bestall", "POST /patienter/{id}/bestall", "GET /provsvar", "GET /provsvar/omatchade",
         "GET /provsvar/{id}", "POST /provsvar/{id}/vidimera", "POST /larm/{id}/kvittera", "GET /bestallningar/ej-levererade", "POST /bestallningar/{id}/skicka",
+        "GET /bilder/{id}", "GET /bilder/{id}/hamta",
         "GET /static/{file}", "GET /login", "POST /login", "POST /login/uppdrag", "POST /logga-ut",
         "GET /start", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/samtycke", "POST /patienter/{id}/sparr", "POST /patienter/{id}/nodatkomst",
         "GET /patienter/{id}/journal", "GET /patienter/{id}/anteckning/ny", "POST /patienter/{id}/anteckning", "POST /anteckningar/{id}/signera",

@@ -123,7 +123,7 @@ def pytest_collection_modifyitems(config, items):
     spend much of their time waiting on a server, a browser or an idle timeout, overlap on the two cores."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("server", callspec.params.get("nll", callspec.params.get("lab"))) if callspec is not None else None
+        backend = callspec.params.get("server", callspec.params.get("nll", callspec.params.get("lab", callspec.params.get("imaging")))) if callspec is not None else None
         if backend is not None:
             item.add_marker(pytest.mark.xdist_group(backend))
 

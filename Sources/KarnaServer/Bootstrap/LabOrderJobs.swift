@@ -32,6 +32,8 @@ struct LabOrderJobs: Service {
                         if !announced.contains(line) { logger.warning("order alarm: ej levererad - \(line)") }
                     }
                     announced = now
+                    let arrived = try await results.orders.imaging.refreshWaiting(session: session)
+                    if arrived > 0 { logger.info("\(arrived) imaging studies found in the PACS") }
                     for alarm in try await results.ingest.critical.escalate(session: session) {
                         let owner = alarm.object["owner"]?.objectValue?["reference"]?.stringValue ?? "no one"
                         logger.warning("critical value alarm: Task/\(alarm.id) unacknowledged for \(results.ingest.critical.escalationMinutes) minutes, escalated to \(owner)")

@@ -90,6 +90,10 @@ public struct KarnaConfiguration: Sendable {
     public var criticalValuesPath: String?
     /// Minutes a critical value may wait unacknowledged before it goes to the doctor on call.
     public var criticalEscalationMinutes: Int
+    /// The PACS's DICOMweb root (QIDO-RS, WADO-RS); unset, imaging studies wait without a PACS.
+    public var dicomwebURL: String?
+    /// Seconds one DICOMweb call may take.
+    public var dicomwebTimeoutSeconds: Int
     /// A region's lab channel file (which labs, their codes, character sets, owners); unset, the demonstration channels.
     public var labChannelsPath: String?
 
@@ -169,6 +173,9 @@ public struct KarnaConfiguration: Sendable {
                                                             "the region's critical value lists (JSON: per lab and analysis the limits, the doctor on call); unset, the demonstration lists")
         public static let criticalEscalationMinutes = Setting.integer("critical-escalation-minutes", default: 10, 1...1_440,
                                                                       "minutes a critical value may wait unacknowledged before it goes to the doctor on call")
+        public static let dicomwebURL = Setting.text("dicomweb-url", default: nil,
+                                                     "the PACS's DICOMweb root (e.g. http://pacs:8042/dicom-web): imaging studies are found there by accession number; unset, none is asked")
+        public static let dicomwebTimeoutSeconds = Setting.integer("dicomweb-timeout-seconds", default: 10, 1...300, "seconds one DICOMweb call to the PACS may take")
         public static let labChannelsFile = Setting.text("lab-channels-file", default: nil,
                                                          "the region's lab channel file (JSON: labs, codes, character sets, owners of unmatched results); unset, the demonstration channels")
         public static let nllReasonRequiredFrom = Setting.text("nll-reason-required-from", default: "2028-09-01",
@@ -181,7 +188,7 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, corsOrigins]
+                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, dicomwebURL, dicomwebTimeoutSeconds, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -243,6 +250,11 @@ public struct KarnaConfiguration: Sendable {
         labChannelsPath = try settings.text(Keys.labChannelsFile)
         orderUndeliveredSeconds = try settings.integer(Keys.orderUndeliveredSeconds)
         criticalValuesPath = try settings.text(Keys.criticalValuesFile)
+        dicomwebURL = try settings.text(Keys.dicomwebURL)
+        if let dicomwebURL, URL(string: dicomwebURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            throw Error(description: "\(settings.source(Keys.dicomwebURL)) must be an http(s) address; got '\(dicomwebURL)'")
+        }
+        dicomwebTimeoutSeconds = try settings.integer(Keys.dicomwebTimeoutSeconds)
         criticalEscalationMinutes = try settings.integer(Keys.criticalEscalationMinutes)
         mllpTimeoutSeconds = try settings.integer(Keys.mllpTimeoutSeconds)
         guard nllReasonRequiredFrom.count == 10, Instant.parse(nllReasonRequiredFrom) != nil else {

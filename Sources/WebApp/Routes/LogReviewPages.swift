@@ -253,6 +253,7 @@ enum AuditActions {
         "order-lab": "Beställde prov", "result-inbox": "Öppnade provsvar att vidimera", "acknowledge-critical": "Kvitterade ett larmvärde",
         "unmatched-results": "Öppnade omatchade provsvar", "undelivered-orders": "Öppnade ej levererade beställningar", "send-order": "Skickade en beställning igen",
         "lab-outbox": "Skickade beställningar till labbet", "hl7-result": "Tog emot provsvar (HL7 v2)",
+        "imaging-study": "Öppnade en bildundersökning", "imaging-retrieve": "Hämtade bilder ur bildarkivet",
         "prescription-fornya": "Förnyade recept", "prescription-parallell": "Registrerade parallell förskrivning", "prescription-ersatt": "Ersatte recept", "prescription-avsluta": "Avslutade recept", "prescription-makulera": "Makulerade recept",
         "unsent-prescriptions": "Läste ej skickade recept", "reserve-prescription": "Skrev ut reservrecept", "send-prescription": "Skickade recept igen", "access-question": "Såg vem patienten är inför frågan om åtkomst",
         "consent": "Registrerade samtycke", "block": "Registrerade spärr", "unblock": "Hävde spärr", "patient-search": "Sökte patient",
