@@ -153,6 +153,8 @@ def page_urls(work, heaviest):
         "referral inbox (the ward receives the demo referrals)": (["/remisser"], "nurse"),
         "cashier": (["/kassa"], "doctor"),
         "ward overview": (["/avdelning"], "nurse"),
+        "Provsvar tab (cumulative table), demo patient": (["/patienter/pat-1/provsvar"], "doctor"),
+        "Provsvar trend (HbA1c), demo patient": (["/patienter/pat-1/provsvar?analys=NPU27300"], "doctor"),
         "log review queue": (["/loggranskning"], "reviewer"),
     }
     files = url_files(work, "pages", {kind: urls for kind, (urls, _) in kinds.items()})

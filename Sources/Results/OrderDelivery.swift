@@ -78,6 +78,9 @@ public struct OrderDelivery: Sendable {
         for order in waiting.sorted(by: { ($0.object["authoredOn"]?.stringValue ?? "") < ($1.object["authoredOn"]?.stringValue ?? "") }) {
             let channel = order.object.extensionValue(Self.channelExtension)?.stringValue
             if let channel, let why = down[channel] {
+                // Not asked, but its requester still learns why it waits once it has waited past the limit.
+                let waited = now.timeIntervalSince(Self.authored(order.object) ?? now)
+                try await record(order, "ej-skickad", problem: waited >= Double(undeliveredSeconds) ? why : nil, channel: channel, session: session)
                 run.failures.append("ServiceRequest/\(order.id): \(why)")
                 continue
             }

@@ -29,6 +29,11 @@ public struct ResultsWeb: WebModule {
 
     public var patientTabs: [PatientTab] { [PatientTab(key: "provsvar", title: "Provsvar", suffix: "/provsvar")] }
 
+    /// On the chart from the first moment, a patient on reservnummer included: lab, blood and imaging orders.
+    public var patientActions: [PatientAction] {
+        [PatientAction(title: "Beställ prov eller röntgen", path: "/patienter/{id}/bestall") { $0.mayWrite("ServiceRequest") }]
+    }
+
     public func register<Context: RequestContext>(on signed: RouterGroup<SignedInContext<Context>>, app: WebApp<Context>) {
         let pages = ResultPages(app: app, results: results)
         signed.get("patienter/:id/provsvar") { request, context in

@@ -101,3 +101,24 @@ struct OrderDeliveryTests {
         #expect(try load { _ in }.channels.count == shipped.channels.count)
     }
 }
+
+extension OrderDeliveryTests {
+    @Test("behind a lab that does not answer, the channel's other orders are not asked in the same run, yet each says why once it waited the limit",
+          arguments: backends)
+    func downChannel(_ backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        try await ward.contact("doc", patient: "p1")
+        let orders = LabOrders(delivery: OrderDelivery(channels: ResultsTests.channels(orderPort: TemporaryPostgres.freePort()), undeliveredSeconds: 60, timeoutSeconds: 1))
+        let first = try await Self.order(ward, orders)
+        let second = try await Self.order(ward, orders, code: "NPU19748")
+        let authored = try #require(ISO8601DateFormatter().date(from: second.object["authoredOn"]!.stringValue!))
+        let started = Date()
+        let run = try await orders.delivery.sendWaiting(session: Self.job(ward), now: authored.addingTimeInterval(61))
+        #expect(run.failures.count == 2)
+        #expect(Date().timeIntervalSince(started) < 5, "the second order waited behind the first one's timeout")
+        for order in [first, second] {
+            let stored = try #require(try await ward.gateway.session(.job("t"), action: "t").read(type: "ServiceRequest", id: order.id))
+            #expect(stored.object.extensionValue(OrderDelivery.problemExtension)?.stringValue?.contains("kunde inte nås") == true)
+        }
+    }
+}

@@ -3,6 +3,7 @@ import FHIRCore
 import Foundation
 import HL7v2
 import KarnaTesting
+import PatientAdministration
 import Results
 import Store
 import StoreModel
@@ -247,5 +248,29 @@ struct ResultsTests {
         let empty = JSONObject([("resourceType", .string("DiagnosticReport")), ("status", .string("final")), ("code", FHIR.text("Röntgen thorax")),
                                 ("subject", FHIR.reference("Patient", "p1"))])
         await #expect(throws: FHIRError.self) { _ = try await ward.session("doc").commit(.create(empty, type: "DiagnosticReport", id: "dr-empty")) }
+    }
+}
+
+@Suite("An unidentified patient (reservnummer) gets lab and imaging orders, and the results find them")
+struct UnidentifiedPatientOrderTests {
+    @Test("registered on a reservnummer at the emergency unit: a lab order and an imaging order at once, the result matched by placer number",
+          arguments: backends)
+    func reservnummerOrders(_ backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        let doc = try await ward.session("doc")
+        let patient = try await PatientAdministration().registry.registerUnidentified(gender: "female", estimatedBirthYear: 1990, note: "Medvetslös, okänd", session: doc)
+        let reservnummer = try #require(patient.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+        try await ward.contact("doc", patient: patient.id)
+        let orders = LabOrders(delivery: OrderDelivery(channels: ResultsTests.channels()))
+        let lab = try await orders.order(patientID: patient.id, kind: "lab", code: "NPU28309", display: "B—Hemoglobin", priority: "stat", expectedHours: nil,
+                                         note: nil, session: doc)
+        let imaging = try await orders.order(patientID: patient.id, kind: "bild", code: "DT-SKALLE", display: "DT skalle", priority: "stat", expectedHours: nil,
+                                             note: nil, session: doc)
+        #expect(lab.object.referenceID("subject", type: "Patient") == patient.id && imaging.object["status"]?.stringValue == "active")
+        #expect(try await ward.gateway.session(.job("t"), action: "t").read(type: "ImagingStudy", id: "bild-\(imaging.id)") != nil)
+        let placer = try #require(lab.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+        let receipt = await ResultsTests.receive(ward, oru(control: "R1", placer: placer, pnr: reservnummer, obx: ["OBX|1|NM|HB^Hemoglobin^L||92|g/L|117-153|L|||F"]))
+        #expect(receipt.code == .accepted && receipt.unmatched == nil, "\(receipt.problem ?? "")")
+        #expect(try await ResultsTests.search(ward, "Observation", [("patient", patient.id)]).count == 1)
     }
 }

@@ -205,7 +205,7 @@ def test_an_order_reaches_the_lab_as_oml_and_its_result_comes_back_or_it_is_list
         return {e["resource"]["id"] for e in answer.get("entry", [])}
     assert wait_for(lambda: {refused, errored, unrouted, silent, confused} <= listed(), seconds=30), listed()
     assert delivered not in listed()
-    assert wait_for(lambda: "kunde inte nås" in state(lab, silent)[1]), state(lab, silent)
+    assert wait_for(lambda: "kunde inte nås" in state(lab, silent)[1], seconds=30), state(lab, silent)
     assert state(lab, silent)[0] == "ej-skickad", "an unreachable lab's order is still retried"
 
     # Put right (the lab answers again): sending again delivers it, and it leaves the list.
