@@ -16,8 +16,9 @@ public struct SignOff: Sendable {
             .compactMap { ResourceKey(reference: $0) }.filter { $0.type == "Observation" }
         let analyses = try await session.read(keys: ids)
         var task = try await signOffTask(reportID: reportID, session: session)
+        // A doctor's opening counts (signing is a doctor's); a nurse reading the result leaves the mark as it was.
         if let current = task, ["requested", "in-progress"].contains(current.object["status"]?.stringValue ?? ""),
-           let role = session.principal.assignment?.id {
+           let role = session.principal.assignment?.id, session.principal.permissions.prescribe {
             var object = current.object
             object.setExtension(ResultsVocabulary.openedExtension, "valueReference", nil)
             object.append("extension", FHIR.object([("url", .string(ResultsVocabulary.openedExtension)), ("extension", .array([

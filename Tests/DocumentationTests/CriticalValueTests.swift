@@ -52,6 +52,10 @@ struct CriticalValueTests {
         let raised = try Self.lists { critical in critical.lists[0].thresholds[0].high = "7.0" }
         receipt = await Self.receive(third, raised, oru(control: "C4", placer: thirdPlacer, obx: ["OBX|1|NM|K^Kalium^L||6,4|mmol/L|3.5-4.6|H|||F"]))
         #expect(receipt.alarms.isEmpty)
+        // Exactly at the limit is critical ("≥ 6,0").
+        let (fourth, _, fourthPlacer) = try await ResultsTests.ordered(backend)
+        receipt = await Self.receive(fourth, critical, oru(control: "C7", placer: fourthPlacer, obx: ["OBX|1|NM|K^Kalium^L||6,0|mmol/L|3.5-4.6|H|||F"]))
+        #expect(receipt.alarms.count == 1)
         // A resend raises no second alarm.
         receipt = await Self.receive(ward, critical, oru(control: "C1", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||6,4|mmol/L|3.5-4.6|H|||F"]))
         #expect(receipt.duplicate && receipt.alarms.isEmpty)

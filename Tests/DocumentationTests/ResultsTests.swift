@@ -164,6 +164,9 @@ struct ResultsTests {
         let report = try #require(try await Self.search(ward, "DiagnosticReport", [("patient", "p1")]).first)
         let doc = try await ward.session("doc")
         await #expect(throws: FHIRError.self) { _ = try await SignOff().sign(reportID: report.id, session: doc) }
+        // A nurse reading the result does not mark it opened for signing.
+        let byNurse = try await SignOff().open(reportID: report.id, session: try await ward.session("nurse"))
+        #expect(SignOff.openedBy(try #require(byNurse.task).object) == nil)
         let opened = try await SignOff().open(reportID: report.id, session: doc)
         #expect(opened.analyses.count == 1)
         #expect(SignOff.openedBy(try #require(opened.task).object) == "doc-role")
