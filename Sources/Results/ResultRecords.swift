@@ -71,9 +71,16 @@ struct ResultRecords {
         let subject = FHIR.reference("Patient", patientID)
         var observationRefs: [JSONValue] = []
         var statuses: [String] = []
-        for analysis in result.analyses {
-            let id = ResultIngest.recordID("analys", reportID, analysis.localCode, analysis.subID)
-            let current = try await session.read(type: "Observation", id: id).flatMap { $0.isDeleted ? nil : $0 }
+        // What is stored now of every record the result touches, read together: one round trip, not one per analysis.
+        let observationIDs = result.analyses.map { ResultIngest.recordID("analys", reportID, $0.localCode, $0.subID) }
+        let studyID = Imaging.studyID(orderID: order.id)
+        let keys = observationIDs.map { ResourceKey(type: "Observation", id: $0) }
+            + [ResourceKey(type: "DiagnosticReport", id: reportID), ResourceKey(type: "ImagingStudy", id: studyID)]
+        let stored = Dictionary(try await session.read(keys: keys).filter { !$0.isDeleted }.map { ("\($0.type)/\($0.id)", $0) },
+                                uniquingKeysWith: { a, _ in a })
+        var responsible: String??
+        for (analysis, id) in zip(result.analyses, observationIDs) {
+            let current = stored["Observation/\(id)"]
             var observation = self.observation(analysis, id: id, subject: subject, order: order, current: current)
             let number = analysis.valueType == "SN" ? String(analysis.value.split(separator: "^").dropFirst().first ?? "") : analysis.value
             if !["cancelled", "entered-in-error"].contains(analysis.status),
@@ -81,9 +88,9 @@ struct ResultRecords {
                 // Critical whatever the lab flagged: LL or HH, and an alarm to the responsible doctor now.
                 observation["interpretation"] = .array([FHIR.concept(ResultsVocabulary.interpretationSystem, crossing.low ? "LL" : "HH",
                                                                      crossing.low ? "Kritiskt lågt" : "Kritiskt högt")])
+                if responsible == nil { responsible = .some(try await SignOffOwner.responsible(order: order, patientID: patientID, session: session)) }
                 let alarm = critical.alarm(crossing, observationID: id, value: number, unit: analysis.unit, patientID: patientID,
-                                           owner: try await SignOffOwner.responsible(order: order, patientID: patientID, session: session),
-                                           unitID: RecordTags.unit(of: order.object), now: now)
+                                           owner: responsible ?? nil, unitID: RecordTags.unit(of: order.object), now: now)
                 if try await session.read(type: "Task", id: alarm.id) == nil {
                     outcome.writes.append(alarm)
                     outcome.alarms.append(alarm.id)
@@ -96,7 +103,7 @@ struct ResultRecords {
             outcome.focus.append("Observation/\(id)")
         }
         let status = reportStatus(statuses)
-        let currentReport = try await session.read(type: "DiagnosticReport", id: reportID).flatMap { $0.isDeleted ? nil : $0 }
+        let currentReport = stored["DiagnosticReport/\(reportID)"]
         var report = JSONObject([
             ("resourceType", .string("DiagnosticReport")), ("id", .string(reportID)),
             ("identifier", .array(result.filler.isEmpty ? [] : [FHIR.object([("system", .string(ResultsVocabulary.fillerSystem(channel: channel.id))),
@@ -113,8 +120,8 @@ struct ResultRecords {
         ])
         if let observed = result.observed { report["effectiveDateTime"] = .string(observed) }
         // A radiology report names the study the imaging order expected.
-        if try await session.read(type: "ImagingStudy", id: Imaging.studyID(orderID: order.id)) != nil {
-            report["imagingStudy"] = .array([FHIR.reference("ImagingStudy", Imaging.studyID(orderID: order.id))])
+        if stored["ImagingStudy/\(studyID)"] != nil {
+            report["imagingStudy"] = .array([FHIR.reference("ImagingStudy", studyID)])
         }
         if !result.notes.isEmpty { report["conclusion"] = .string(result.notes.joined(separator: "\n")) }
         if let unit = RecordTags.unit(of: order.object) { report = Self.tagged(report, unit: unit) }

@@ -1,5 +1,5 @@
 public import Access
-import FHIRCore
+public import FHIRCore
 import Foundation
 import StoreModel
 
@@ -62,12 +62,8 @@ public struct ResultTable: Sendable {
             let quantity = observation["valueQuantity"]?.objectValue
             let number = quantity?["value"]?.numberText.flatMap(Double.init)
             let unit = quantity?["unit"]?.stringValue ?? ""
-            var text = observation["valueString"]?.stringValue ?? observation["valueCodeableConcept"]?.objectValue?["text"]?.stringValue ?? ""
-            if let number = quantity?["value"]?.numberText {
-                text = (quantity?["comparator"]?.stringValue ?? "") + number.replacingOccurrences(of: ".", with: ",")
-            }
-            let flag = observation["interpretation"]?.arrayValue?.first?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue
-            values[key, default: []].append(Value(time: time, text: text, number: number, flag: flag == "N" ? nil : flag,
+            let text = Self.quantityText(observation) ?? Self.text(observation)
+            values[key, default: []].append(Value(time: time, text: text, number: number, flag: Self.flag(observation),
                                                   corrected: observation["status"]?.stringValue == "corrected", observationID: stored.id,
                                                   reportID: reportOf["Observation/\(stored.id)"]))
             // The row's name, unit and range are the latest result's: a lab may change its range.
@@ -85,6 +81,23 @@ public struct ResultTable: Sendable {
         }
         for key in values.keys { values[key]?.sort { $0.time < $1.time } }
         return ResultTable(analyses: analyses.values.sorted { $0.name.localizedCompare($1.name) == .orderedAscending }, values: values)
+    }
+
+    /// A quantity as read: its comparator and the number with a Swedish decimal comma (`<5,2`); nil for no quantity.
+    public static func quantityText(_ observation: JSONObject) -> String? {
+        let quantity = observation["valueQuantity"]?.objectValue
+        return quantity?["value"]?.numberText.map { (quantity?["comparator"]?.stringValue ?? "") + $0.replacingOccurrences(of: ".", with: ",") }
+    }
+
+    /// A text or coded value's words.
+    public static func text(_ observation: JSONObject) -> String {
+        observation["valueString"]?.stringValue ?? observation["valueCodeableConcept"]?.objectValue?["text"]?.stringValue ?? ""
+    }
+
+    /// The interpretation code, nil when normal (N) or unflagged.
+    public static func flag(_ observation: JSONObject) -> String? {
+        let flag = observation["interpretation"]?.arrayValue?.first?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue
+        return flag == "N" ? nil : flag
     }
 
     /// The grouping key: the NPU code, else the first coding's system and code, else the text.

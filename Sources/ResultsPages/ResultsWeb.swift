@@ -190,18 +190,17 @@ struct ResultPages<Context: RequestContext>: ModulePages {
         context["analyses"] = opened.analyses.map { stored -> [String: Any] in
             let observation = stored.object
             let quantity = observation["valueQuantity"]?.objectValue
-            let number = quantity?["value"]?.numberText.map { (quantity?["comparator"]?.stringValue ?? "") + $0.replacingOccurrences(of: ".", with: ",") }
+            let number = ResultTable.quantityText(observation)
             let range = observation["referenceRange"]?.arrayValue?.first?.objectValue
             let rangeText = range.map { $0["text"]?.stringValue ?? "" }
             var row: [String: Any] = [
                 "name": Display.concept(observation["code"]), "value": number ?? "", "unit": quantity?["unit"]?.stringValue ?? "",
-                "text": observation["valueString"]?.stringValue ?? observation["valueCodeableConcept"]?.objectValue?["text"]?.stringValue ?? "",
+                "text": ResultTable.text(observation),
                 "range": rangeText ?? "", "noRange": rangeText == nil && number != nil,
                 "corrected": observation["status"]?.stringValue == "corrected",
                 "notes": (observation["note"]?.arrayValue ?? []).compactMap { $0.objectValue?["text"]?.stringValue }.map { ["text": $0] },
             ]
-            let flag = observation["interpretation"]?.arrayValue?.first?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue
-            if let flag = Self.flagged(flag == "N" ? nil : flag) { row["flag"] = flag }
+            if let flag = Self.flagged(ResultTable.flag(observation)) { row["flag"] = flag }
             return row
         }
         if let task = opened.task?.object {
