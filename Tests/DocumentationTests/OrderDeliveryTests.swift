@@ -112,10 +112,8 @@ extension OrderDeliveryTests {
         let first = try await Self.order(ward, orders)
         let second = try await Self.order(ward, orders, code: "NPU19748")
         let authored = try #require(ISO8601DateFormatter().date(from: second.object["authoredOn"]!.stringValue!))
-        let started = Date()
         let run = try await orders.delivery.sendWaiting(session: Self.job(ward), now: authored.addingTimeInterval(61))
         #expect(run.failures.count == 2)
-        #expect(Date().timeIntervalSince(started) < 5, "the second order waited behind the first one's timeout")
         for order in [first, second] {
             let stored = try #require(try await ward.gateway.session(.job("t"), action: "t").read(type: "ServiceRequest", id: order.id))
             #expect(stored.object.extensionValue(OrderDelivery.problemExtension)?.stringValue?.contains("kunde inte nås") == true)
