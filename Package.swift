@@ -155,6 +155,14 @@ let package = Package(
             resources: [.copy("ResultsData")],
             swiftSettings: roomSettings
         ),
+        // Care flows (vårdflöden): the emergency department with RETTS triage and the tracking board, the ED times,
+        // day surgery, vital signs with NEWS2. Triage, NEWS2 and checklists are data files (CareFlowsData).
+        .target(
+            name: "CareFlows",
+            dependencies: ["FHIRCore", "StoreModel", "Access"],
+            resources: [.copy("CareFlowsData")],
+            swiftSettings: roomSettings
+        ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
         .target(
             name: "AuthAPI",
@@ -254,6 +262,21 @@ let package = Package(
             resources: [.copy("Templates")],
             swiftSettings: roomSettings
         ),
+        // Care flows' web pages: the tracking board (live over server-sent events), arrival, triage with its live
+        // colour, the visit's steps and decision, the ED times, vital signs with NEWS2 and its trend, the ward's NEWS2
+        // overview, day surgery with its checklists and follow-up calls.
+        .target(
+            name: "CareFlowsPages",
+            dependencies: [
+                "FHIRCore", "StoreModel", "Access", "CareFlows", "WebApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: roomSettings
+        ),
         // Debian's libbz2, for importing the .json.bz2 bundles Synthea and data platforms ship.
         .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),
         // Composition root: configuration, wiring, lifecycle, import.
@@ -278,6 +301,8 @@ let package = Package(
                 "NLLClient",
                 "Results",
                 "ResultsPages",
+                "CareFlows",
+                "CareFlowsPages",
                 "HL7v2",
                 "DICOMwebClient",
                 "Terminology",
@@ -336,14 +361,14 @@ let package = Package(
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "DocumentationTests",
-            dependencies: ["Documentation", "Medication", "NLLClient", "Results", "HL7v2", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
+            dependencies: ["Documentation", "Medication", "NLLClient", "Results", "CareFlows", "HL7v2", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AccessTests", dependencies: ["Access", "PatientAdministration", "Store", "StoreModel", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WebAppTests",
             dependencies: [
-                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "StoreModel", "FHIRCore", "PatientAdministration", "Results", "HL7v2",
+                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "StoreModel", "FHIRCore", "PatientAdministration", "Results", "CareFlows", "HL7v2",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -7,6 +7,8 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import CareFlows
+import CareFlowsPages
 import DICOMwebClient
 import Documentation
 import DocumentationPages
@@ -86,9 +88,17 @@ public enum KarnaApplication {
             channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)), critical: critical,
             imaging: Imaging(pacs: configuration.dicomwebURL.flatMap(URL.init(string:)).map { DICOMwebClient(baseURL: $0, timeoutSeconds: Double(configuration.dicomwebTimeoutSeconds)) }),
             terminology: terminology)
-        let modules: [any ClinicalModule] = [administration, documentation, medication, results]
+        // The care flows' tables are read now too (RETTS, NEWS2, day-surgery lists): a bad file stops the start, naming what is wrong.
+        let careFlows = CareFlows(
+            triage: try configuration.triagePath.map { try TriageTable.load(from: URL(fileURLWithPath: $0)) } ?? TriageTable.shipped(),
+            news2: try configuration.news2Path.map { try EarlyWarningTable.load(from: URL(fileURLWithPath: $0)) } ?? EarlyWarningTable.shipped(),
+            daySurgery: try configuration.daySurgeryPath.map { try DaySurgeryLists.load(from: URL(fileURLWithPath: $0)) } ?? DaySurgeryLists.shipped(),
+            targets: EmergencyTargets(triageMinutes: configuration.edTriageMinutes, doctorMinutes: configuration.edDoctorMinutes,
+                                      stayMinutes: configuration.edStayMinutes, returnHours: configuration.edReturnHours))
+        let modules: [any ClinicalModule] = [administration, documentation, medication, results, careFlows]
         // Their pages in the web app (a module without pages has none here).
-        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology), ResultsWeb(results)]
+        let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology), ResultsWeb(results),
+                                      CareFlowsWeb(careFlows, boardRefreshSeconds: configuration.edBoardRefreshSeconds)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),

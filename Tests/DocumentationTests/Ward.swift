@@ -27,11 +27,13 @@ struct Ward {
             Fixtures.organization("reg", "Region Test", partOf: nil), Fixtures.organization("vc", "Vårdcentralen", partOf: "reg"),
             Fixtures.organization("ward", "Medicinavdelningen", partOf: "reg"), Fixtures.organization("priv", "Privatvård AB", partOf: nil),
             Fixtures.organization("privvc", "Privata vårdcentralen", partOf: "priv"),
+            Fixtures.organization("akut", "Akutmottagningen", partOf: "reg"),
         ]
         for (id, unit, position, purpose) in [("doc", "vc", "lakare", AssignmentPurpose.care), ("doc2", "vc", "lakare", .care),
                                                ("nurse", "vc", "sjukskoterska", .care), ("nurse2", "vc", "sjukskoterska", .care), ("secretary", "vc", "medicinsk-sekreterare", .administration),
                                                ("wardoc", "ward", "lakare", .care), ("wardoc2", "ward", "lakare", .care),
-                                               ("privdoc", "privvc", "lakare", .care), ("admin", "reg", "systemforvaltare", .administration)] {
+                                               ("privdoc", "privvc", "lakare", .care), ("admin", "reg", "systemforvaltare", .administration),
+                                               ("edoc", "akut", "lakare", .care), ("ednurse", "akut", "sjukskoterska", .care)] {
             var practitioner = JSONObject([("resourceType", .string("Practitioner")), ("id", .string(id)),
                                            ("name", .array([.object(JSONObject([("text", .string(id))]))]))])
             // Doctors prescribe with a förskrivarkod (wardoc2 has none, to be refused).

@@ -11,12 +11,15 @@ public struct DemoContext: Sendable {
     public let primaryCareUnit: String
     /// The demo medicine ward, with rooms and beds.
     public let wardUnit: String
+    /// The demo emergency department (akutmottagning); empty when the demo region has none.
+    public let emergencyUnit: String
 
-    public init(gateway: AccessGateway, patients: Int, primaryCareUnit: String, wardUnit: String) {
+    public init(gateway: AccessGateway, patients: Int, primaryCareUnit: String, wardUnit: String, emergencyUnit: String = "") {
         self.gateway = gateway
         self.patients = patients
         self.primaryCareUnit = primaryCareUnit
         self.wardUnit = wardUnit
+        self.emergencyUnit = emergencyUnit
     }
 
     /// A job's session, for what no person writes (books, today's care contacts).

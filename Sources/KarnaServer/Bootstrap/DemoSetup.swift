@@ -53,7 +53,7 @@ public enum DemoSetup {
         let people: [(username: String, id: String, given: String, family: String, hsa: String, roles: [(unit: String, position: String, purpose: AssignmentPurpose)])] = [
             ("lakare", "demo-lakare", "Anna", "Lindqvist", "SE2321000999-D0001",
              [(primaryCare, "lakare", .care), (ward, "lakare", .care), (emergency, "lakare", .care)]),
-            ("sjukskoterska", "demo-sjukskoterska", "Erik", "Sandberg", "SE2321000999-D0002", [(ward, "sjukskoterska", .care), (primaryCare, "sjukskoterska", .care)]),
+            ("sjukskoterska", "demo-sjukskoterska", "Erik", "Sandberg", "SE2321000999-D0002", [(ward, "sjukskoterska", .care), (primaryCare, "sjukskoterska", .care), (emergency, "sjukskoterska", .care)]),
             ("sekreterare", "demo-sekreterare", "Maria", "Holm", "SE2321000999-D0003", [(primaryCare, "medicinsk-sekreterare", .administration)]),
             ("kassa", "demo-kassa", "Johan", "Ek", "SE2321000999-D0004", [(primaryCare, "kassapersonal", .administration)]),
             ("logggranskare", "demo-logggranskare", "Karin", "Åberg", "SE2321000999-D0005", [("region-karnland", "logggranskare", .followUp)]),
@@ -114,7 +114,7 @@ public enum DemoSetup {
 
     /// What each module writes its demo data with (`karna seed`): the gateway, the seeded patient count, the demo units.
     public static func context(gateway: AccessGateway, patients: Int) -> DemoContext {
-        DemoContext(gateway: gateway, patients: patients, primaryCareUnit: primaryCare, wardUnit: ward)
+        DemoContext(gateway: gateway, patients: patients, primaryCareUnit: primaryCare, wardUnit: ward, emergencyUnit: emergency)
     }
 
     /// The demo ward as Locations: the ward, its rooms and their beds, for the ward overview to come.

@@ -96,6 +96,19 @@ public struct KarnaConfiguration: Sendable {
     public var dicomwebTimeoutSeconds: Int
     /// A region's lab channel file (which labs, their codes, character sets, owners); unset, the demonstration channels.
     public var labChannelsPath: String?
+    /// The region's RETTS table; unset, the demonstration table (not clinical content).
+    public var triagePath: String?
+    /// The NEWS2 chart as data; unset, the shipped RCP 2017 chart.
+    public var news2Path: String?
+    /// The day-surgery checklists; unset, the demonstration lists.
+    public var daySurgeryPath: String?
+    /// The emergency department's targets (minutes from arrival) and return window (hours).
+    public var edTriageMinutes: Int
+    public var edDoctorMinutes: Int
+    public var edStayMinutes: Int
+    public var edReturnHours: Int
+    /// Seconds between a tracking board's refreshes when nothing told it of a change (changes on other nodes).
+    public var edBoardRefreshSeconds: Int
 
     /// The server's own settings; the modules declare theirs beside the settings they fill (`Keys` of
     /// `APILimits`, `AccessSettings`, `AdministrationSettings`, `DocumentationSettings`).
@@ -178,6 +191,17 @@ public struct KarnaConfiguration: Sendable {
         public static let dicomwebTimeoutSeconds = Setting.integer("dicomweb-timeout-seconds", default: 10, 1...300, "seconds one DICOMweb call to the PACS may take")
         public static let labChannelsFile = Setting.text("lab-channels-file", default: nil,
                                                          "the region's lab channel file (JSON: labs, codes, character sets, owners of unmatched results); unset, the demonstration channels")
+        public static let triageFile = Setting.text("triage-file", default: nil,
+                                                    "the region's RETTS table (JSON: colours, vital-parameter bands, complaint cards); unset, a demonstration table that is not clinical content")
+        public static let news2File = Setting.text("news2-file", default: nil, "the NEWS2 chart as data (JSON: bands and scores, response levels); unset, the shipped RCP 2017 chart")
+        public static let daySurgeryFile = Setting.text("day-surgery-file", default: nil,
+                                                        "the day-surgery checklists (JSON: pre-operative items, discharge criteria, follow-up hour); unset, the demonstration lists")
+        public static let edTriageMinutes = Setting.integer("ed-triage-minutes", default: 10, 1...600, "emergency department target: minutes from arrival to triage (TTT)")
+        public static let edDoctorMinutes = Setting.integer("ed-doctor-minutes", default: 60, 1...1_440, "emergency department target: minutes from arrival to the first doctor (TTL)")
+        public static let edStayMinutes = Setting.integer("ed-stay-minutes", default: 240, 1...2_880, "emergency department target: minutes from arrival to leaving (TVT)")
+        public static let edReturnHours = Setting.integer("ed-return-hours", default: 72, 1...720, "hours after leaving within which a new emergency visit counts as a return")
+        public static let edBoardRefreshSeconds = Setting.integer("ed-board-refresh-seconds", default: 20, 2...600,
+                                                                  "seconds between an open tracking board's refreshes when no change was announced to it (changes made on another node)")
         public static let nllReasonRequiredFrom = Setting.text("nll-reason-required-from", default: "2028-09-01",
                                                                "day (YYYY-MM-DD) from which an e-prescription without ordinationsorsak or latest follow-up date is refused")
         public static let corsOrigins = Setting.text("cors-origins", default: nil,
@@ -188,7 +212,8 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, dicomwebURL, dicomwebTimeoutSeconds, corsOrigins]
+                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, dicomwebURL, dicomwebTimeoutSeconds,
+                             triageFile, news2File, daySurgeryFile, edTriageMinutes, edDoctorMinutes, edStayMinutes, edReturnHours, edBoardRefreshSeconds, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -248,6 +273,14 @@ public struct KarnaConfiguration: Sendable {
         mllpPort = try settings.integer(Keys.mllpPort)
         mllpMaxMessageBytes = try settings.integer(Keys.mllpMaxMessageBytes)
         labChannelsPath = try settings.text(Keys.labChannelsFile)
+        triagePath = try settings.text(Keys.triageFile)
+        news2Path = try settings.text(Keys.news2File)
+        daySurgeryPath = try settings.text(Keys.daySurgeryFile)
+        edTriageMinutes = try settings.integer(Keys.edTriageMinutes)
+        edDoctorMinutes = try settings.integer(Keys.edDoctorMinutes)
+        edStayMinutes = try settings.integer(Keys.edStayMinutes)
+        edReturnHours = try settings.integer(Keys.edReturnHours)
+        edBoardRefreshSeconds = try settings.integer(Keys.edBoardRefreshSeconds)
         orderUndeliveredSeconds = try settings.integer(Keys.orderUndeliveredSeconds)
         criticalValuesPath = try settings.text(Keys.criticalValuesFile)
         dicomwebURL = try settings.text(Keys.dicomwebURL)

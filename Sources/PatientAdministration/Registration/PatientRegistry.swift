@@ -48,35 +48,7 @@ public struct PatientRegistry: Sendable {
     /// Registers a patient whose identity is unknown, in one write: a reservnummer, the
     /// sex and an estimated birth year if known, and a note on how to recognise them.
     public func registerUnidentified(gender: String?, estimatedBirthYear: Int?, note: String?, session: PatientDataSession) async throws -> StoredResource {
-        if let gender, !["male", "female", "other", "unknown"].contains(gender) {
-            throw FHIRError(.invalid, code: .value, "gender must be male, female, other or unknown; got '\(gender)'", expression: ["gender"])
-        }
-        let today = CivilCalendar.date(fromDaysSince1970: SwedishTime.today)
-        if let year = estimatedBirthYear, !(1900...today.year).contains(year) {
-            throw FHIRError(.invalid, code: .value, "estimatedBirthYear must be between 1900 and \(today.year); got \(year)", expression: ["estimatedBirthYear"])
-        }
-        let series = "reservnummer-" + SwedishTime.formatDay(SwedishTime.today)
-        let serial = try await session.nextNumber(series: series)
-        let reserve: Reservnummer
-        do {
-            reserve = try Reservnummer(year: today.year, month: today.month, day: today.day, serial: Int(serial))
-        } catch {
-            throw FHIRError(.busy, code: .exception, "no reservnummer left today: \(error.description)")
-        }
-        let id = UUID().uuidString.lowercased()
-        var patient = JSONObject([
-            ("resourceType", .string("Patient")), ("id", .string(id)),
-            ("identifier", .array([FHIR.object([("use", .string("temp")), ("system", .string(Reservnummer.system)), ("value", .string(reserve.canonical))])])),
-            ("active", .bool(true)),
-            ("name", .array([FHIR.object([("use", .string("temp")), ("text", .string("Okänd patient \(reserve.formatted)"))])])),
-            ("gender", .string(gender ?? "unknown")),
-        ])
-        if let year = estimatedBirthYear { patient["birthDate"] = .string(String(year)) }
-        if let note, !note.isEmpty {
-            patient.setExtension("https://karna.se/fhir/StructureDefinition/identifieringsnotering", "valueString", .string(note))
-        }
-        _ = try await session.commit(.create(patient, type: "Patient", id: id))
-        return try await Records(session: session).require("Patient", id)
+        try await UnidentifiedPatient.register(gender: gender, estimatedBirthYear: estimatedBirthYear, note: note, session: session)
     }
 
     /// What a merge did, for the answer and for undoing it.
@@ -121,6 +93,19 @@ public struct PatientRegistry: Sendable {
             }
             guard page.count == 500, let last = page.last else { break }
             after = last.key
+        }
+        // R4's Patient compartment leaves Task out, yet a patient's tasks (a result to sign, a bed request,
+        // tomorrow's follow-up call) must follow the identification too.
+        let tasks = try await records.all("Task", [("patient", "Patient/\(sourceID)")], maximum: settings.maximumMergeResources + 1)
+        for stored in tasks where !moved.contains("Task/\(stored.id)") {
+            var value = JSONValue.object(stored.object.forUpdate)
+            value.rewriteReferences { $0 == "Patient/\(sourceID)" ? "Patient/\(targetID)" : nil }
+            guard case .object(let rewritten) = value else { continue }
+            operations.append(.update(rewritten, type: "Task", id: stored.id, ifMatch: stored.versionId))
+            moved.append("Task/\(stored.id)")
+        }
+        if moved.count > settings.maximumMergeResources {
+            throw FHIRError(.tooLarge, code: .tooCostly, "Patient/\(sourceID) has more than \(settings.maximumMergeResources) records (KARNA_MAX_MERGE_RESOURCES)")
         }
         sourcePatient["active"] = .bool(false)
         sourcePatient.append("link", FHIR.object([("other", FHIR.reference("Patient", targetID)), ("type", .string("replaced-by"))]))

@@ -147,6 +147,59 @@
     form.addEventListener("change", update);
   });
 
+  // Deadlines on a live list: an element with data-due (milliseconds since 1970) is marked breached from that
+  // moment, and one with data-since counts the minutes since then — the tracking board's colours flip on time
+  // without a reload.
+  function markDeadlines() {
+    var now = Date.now();
+    document.querySelectorAll("[data-due]").forEach(function (element) {
+      element.classList.toggle("breached", now >= parseInt(element.getAttribute("data-due"), 10));
+    });
+    document.querySelectorAll("[data-since]").forEach(function (element) {
+      element.textContent = Math.max(0, Math.floor((now - parseInt(element.getAttribute("data-since"), 10)) / 60000)) + " min";
+    });
+  }
+  // A live list (the tracking board): its rows are fetched again whenever the server's event stream
+  // (data-live-events) says they changed, and at the refresh it also sends when nothing did.
+  document.querySelectorAll("[data-live-rows]").forEach(function (region) {
+    var rows = region.getAttribute("data-live-rows");
+    function refresh() {
+      fetch(rows, { credentials: "same-origin", redirect: "manual" }).then(function (response) {
+        if (response.type === "opaqueredirect" || !response.ok) { throw new Error("not fetched"); }
+        return response.text();
+      }).then(function (html) {
+        region.innerHTML = html;
+        region.setAttribute("data-refreshed", String(Date.now()));
+        markDeadlines();
+      }, function () { /* the next event tries again */ });
+    }
+    var events = region.getAttribute("data-live-events");
+    if (events && window.EventSource) {
+      new EventSource(events).addEventListener("changed", refresh);
+    }
+  });
+  if (document.querySelector("[data-due], [data-since]")) {
+    markDeadlines();
+    setInterval(markDeadlines, 5000);
+  }
+  // A live outcome (the triage colour): the form's fields go to data-live-outcome on each change and the
+  // answer's text is shown in the element data-outcome-target names, with the answer's class.
+  document.querySelectorAll("form[data-live-outcome]").forEach(function (form) {
+    var target = document.getElementById(form.getAttribute("data-outcome-target"));
+    var pending;
+    function ask() {
+      clearTimeout(pending);
+      pending = setTimeout(function () {
+        post(form.getAttribute("data-live-outcome"), new URLSearchParams(new FormData(form))).then(function (answer) {
+          target.textContent = answer.text;
+          target.className = "outcome " + (answer.className || "");
+        }, function () { /* the saved triage still computes the colour */ });
+      }, 200);
+    }
+    form.addEventListener("input", ask);
+    form.addEventListener("change", ask);
+  });
+
   // A print button (the receipt): no inline handlers, so the Content-Security-Policy can forbid them.
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
