@@ -1,7 +1,7 @@
 public import Access
 public import FHIRCore
 import Foundation
-import StoreModel
+public import StoreModel
 
 /// The tracking board (akuttavla): every open emergency visit of a unit with its room, colour, complaint, the
 /// minutes since arrival and triage, the responsible doctor and nurse, orders and results since arrival and the
@@ -56,31 +56,12 @@ public struct TrackingBoard: Sendable {
                                                           ("class", "\(CareFlowCodes.actCode)|EMER")], maximum: maximumRows)
         guard !visits.isEmpty else { return [] }
         let patientIDs = Array(Set(visits.compactMap { $0.object.referenceID("subject", type: "Patient") }))
-        let patients = try await session.read(keys: patientIDs.map { ResourceKey(type: "Patient", id: $0) })
-        let byID = Dictionary(patients.map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         let earliest = visits.compactMap { $0.object["period"]?.objectValue?["start"]?.stringValue }.min() ?? SwedishTime.format(department.clock())
-        // Orders, results and signals of all the board's patients in one look (chunks keep each search's list short).
-        var orders: [String: [JSONObject]] = [:], reports: [String: [JSONObject]] = [:], signals: [String: [String]] = [:]
-        for chunk in stride(from: 0, to: patientIDs.count, by: 40).map({ Array(patientIDs[$0..<min($0 + 40, patientIDs.count)]) }) {
-            let subjects = chunk.map { "Patient/\($0)" }.joined(separator: ",")
-            let pages = try await session.search(together: [
-                (try SearchQuery.parse(type: "ServiceRequest", parameters: [("subject", subjects), ("authored", "ge" + earliest)], strict: true), 500),
-                (try SearchQuery.parse(type: "DiagnosticReport", parameters: [("subject", subjects), ("issued", "ge" + earliest)], strict: true), 500),
-                (try SearchQuery.parse(type: "AllergyIntolerance", parameters: [("patient", subjects), ("clinical-status", "active")], strict: true), 500),
-                (try SearchQuery.parse(type: "Flag", parameters: [("patient", subjects)], strict: true), 500),
-            ])
-            for order in pages[0] { if let id = order.object.referenceID("subject", type: "Patient") { orders[id, default: []].append(order.object) } }
-            for report in pages[1] { if let id = report.object.referenceID("subject", type: "Patient") { reports[id, default: []].append(report.object) } }
-            for allergy in pages[2] {
-                guard let id = allergy.object.referenceID("patient", type: "Patient") else { continue }
-                if !(signals[id] ?? []).contains("Allergi") { signals[id, default: []].append("Allergi") }
-            }
-            for flag in pages[3] where flag.object["status"]?.stringValue == "active" {
-                guard let id = flag.object.referenceID("subject", type: "Patient") else { continue }
-                let word = Self.flagWords[flag.object["category"]?.arrayValue?.first?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue ?? ""] ?? "Signal"
-                if !(signals[id] ?? []).contains(word) { signals[id, default: []].append(word) }
-            }
-        }
+        // The patients and what the rows show of them, read side by side (on PostgreSQL each is a round trip).
+        async let patientsRead = session.read(keys: patientIDs.map { ResourceKey(type: "Patient", id: $0) })
+        async let related = Self.related(patientIDs, since: earliest, session: session)
+        let byID = Dictionary(try await patientsRead.map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
+        let (orders, reports, signals) = try await related
         let table = department.scoring.table, targets = department.targets
         var rows: [Row] = []
         for visit in visits {
@@ -119,7 +100,46 @@ public struct TrackingBoard: Sendable {
         }
     }
 
+    /// Orders and results since `since`, and attention signals, of the board's patients: one look per chunk of patients.
+    static func related(_ patientIDs: [String], since: String, session: PatientDataSession) async throws
+        -> (orders: [String: [JSONObject]], reports: [String: [JSONObject]], signals: [String: [String]]) {
+        var orders: [String: [JSONObject]] = [:], reports: [String: [JSONObject]] = [:], signals: [String: [String]] = [:]
+        for chunk in chunks(patientIDs) {
+            let subjects = chunk.map { "Patient/\($0)" }.joined(separator: ",")
+            let pages = try await session.search(together: [
+                (try SearchQuery.parse(type: "ServiceRequest", parameters: [("subject", subjects), ("authored", "ge" + since)], strict: true), 500),
+                (try SearchQuery.parse(type: "DiagnosticReport", parameters: [("subject", subjects), ("issued", "ge" + since)], strict: true), 500),
+                (try SearchQuery.parse(type: "AllergyIntolerance", parameters: [("patient", subjects), ("clinical-status", "active")], strict: true), 500),
+                (try SearchQuery.parse(type: "Flag", parameters: [("patient", subjects)], strict: true), 500),
+            ])
+            for order in pages[0] { if let id = order.object.referenceID("subject", type: "Patient") { orders[id, default: []].append(order.object) } }
+            for report in pages[1] { if let id = report.object.referenceID("subject", type: "Patient") { reports[id, default: []].append(report.object) } }
+            signals.merge(Self.signals(allergies: pages[2], flags: pages[3])) { a, _ in a }
+        }
+        return (orders, reports, signals)
+    }
+
     static let flagWords = ["smitta": "Smitta", "behandling": "Behandling", "vardbegransning": "Vårdbegränsning"]
+
+    /// Patients in groups short enough for one search's list of references each.
+    public static func chunks(_ ids: [String], of size: Int = 100) -> [[String]] {
+        stride(from: 0, to: ids.count, by: size).map { Array(ids[$0..<min($0 + size, ids.count)]) }
+    }
+
+    /// The attention signals' words per patient (Allergi, Smitta, …) from their active allergies and flags.
+    public static func signals(allergies: [StoredResource], flags: [StoredResource]) -> [String: [String]] {
+        var signals: [String: [String]] = [:]
+        for allergy in allergies {
+            guard let id = allergy.object.referenceID("patient", type: "Patient") else { continue }
+            if !(signals[id] ?? []).contains("Allergi") { signals[id, default: []].append("Allergi") }
+        }
+        for flag in flags where flag.object["status"]?.stringValue == "active" {
+            guard let id = flag.object.referenceID("subject", type: "Patient") else { continue }
+            let word = flagWords[flag.object["category"]?.arrayValue?.first?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue ?? ""] ?? "Signal"
+            if !(signals[id] ?? []).contains(word) { signals[id, default: []].append(word) }
+        }
+        return signals
+    }
 
     static func participantName(_ encounter: JSONObject, role: String) -> String? {
         (encounter["participant"]?.arrayValue ?? []).compactMap(\.objectValue).last {

@@ -89,7 +89,7 @@ public struct VitalSignRecords: Sendable {
     /// The latest NEWS2 of each of several patients, in one look.
     public func latestNews2(patientIDs: [String], session: PatientDataSession) async throws -> [String: News2Entry] {
         var latest: [String: News2Entry] = [:]
-        for chunk in stride(from: 0, to: patientIDs.count, by: 40).map({ Array(patientIDs[$0..<min($0 + 40, patientIDs.count)]) }) where !chunk.isEmpty {
+        for chunk in TrackingBoard.chunks(patientIDs) {
             let found = try await Records(session: session).search("Observation", [("subject", chunk.map { "Patient/\($0)" }.joined(separator: ",")),
                                                                                    ("code", "\(CareFlowCodes.snomed)|\(Self.news2Code)"), ("_sort", "-date")], limit: 2_000)
             for stored in found {

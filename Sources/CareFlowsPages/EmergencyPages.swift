@@ -45,24 +45,7 @@ struct CareFlowPages<Context: RequestContext>: ModulePages {
         let session = user.data(gateway, action: "ed-board")
         let rows = try await flows.board.rows(unitID: unit, session: session)
         let now = Instant.now()
-        return ["rows": rows.map { row -> [String: Any] in
-            var line: [String: Any] = [
-                "id": row.encounterID, "patientID": row.patientID, "name": row.patientName, "identifier": row.identifier, "unidentified": row.unidentified,
-                "colourClass": row.colour ?? "none", "colourText": row.colourDisplay ?? "Ej triagerad",
-                "complaint": row.complaint, "room": row.room ?? "", "doctor": row.doctor ?? "", "nurse": row.nurse ?? "", "step": row.step.display,
-                "mode": row.arrivalMode, "arrivalClock": Display.clock(SwedishTime.format(row.arrival)),
-                "arrivalMs": String(row.arrival), "sinceArrival": row.minutes(since: row.arrival, now: now) ?? 0,
-                "stayDue": String(row.stayDue), "stayBreached": now >= row.stayDue,
-                "pending": row.pendingOrders, "results": row.results, "signals": row.signals.map { ["text": $0] },
-            ]
-            if let triaged = row.triaged {
-                line["triagedMs"] = String(triaged)
-                line["sinceTriage"] = row.minutes(since: triaged, now: now) ?? 0
-            }
-            if let due = row.triageDue { line["triageDue"] = String(due); line["triageBreached"] = now >= due }
-            if let due = row.doctorDue { line["doctorDue"] = String(due); line["doctorBreached"] = now >= due }
-            return line
-        }, "count": rows.count, "empty": rows.isEmpty]
+        return ["rowsHTML": BoardRowsHTML.write(rows, now: now, stayTarget: flows.emergency.targets.stayMinutes), "count": rows.count, "empty": rows.isEmpty]
     }
 
     /// Server-sent events: "changed" whenever the unit's board changed here, and at the refresh interval for changes
@@ -186,10 +169,8 @@ struct CareFlowPages<Context: RequestContext>: ModulePages {
             if let colour = outcome.complaintColour { sources.append("sökorsak \(table.display(colour).lowercased())") }
             text += " (" + sources.joined(separator: ", ") + ")"
             className = "triage \(outcome.colour)"
-        } catch let error as FHIRError {
-            text = Self.said(error)
         } catch {
-            text = "Färgen kan inte räknas ut."
+            text = Self.said(error)
         }
         let body = JSONValue.object(JSONObject([("text", .string(text)), ("className", .string(className))]))
         return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body))))

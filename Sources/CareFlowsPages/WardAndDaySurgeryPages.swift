@@ -107,19 +107,14 @@ extension CareFlowPages {
         let patients = Dictionary(try await session.read(keys: patientIDs.map { ResourceKey(type: "Patient", id: $0) }).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         let latest = try await flows.vitalSigns.latestNews2(patientIDs: patientIDs, session: session)
         var signals: [String: [String]] = [:], diagnoses: [String: String] = [:]
-        for chunk in stride(from: 0, to: patientIDs.count, by: 40).map({ Array(patientIDs[$0..<min($0 + 40, patientIDs.count)]) }) where !chunk.isEmpty {
+        for chunk in TrackingBoard.chunks(patientIDs) {
             let subjects = chunk.map { "Patient/\($0)" }.joined(separator: ",")
             let found = try await session.search(together: [
                 (try SearchQuery.parse(type: "AllergyIntolerance", parameters: [("patient", subjects), ("clinical-status", "active")], strict: true), 500),
                 (try SearchQuery.parse(type: "Flag", parameters: [("patient", subjects)], strict: true), 500),
                 (try SearchQuery.parse(type: "Condition", parameters: [("subject", subjects), ("clinical-status", "active"), ("_sort", "-recorded-date")], strict: true), 500),
             ])
-            for allergy in found[0] { if let id = allergy.object.referenceID("patient", type: "Patient"), !(signals[id] ?? []).contains("Allergi") { signals[id, default: []].append("Allergi") } }
-            for flag in found[1] where flag.object["status"]?.stringValue == "active" {
-                guard let id = flag.object.referenceID("subject", type: "Patient") else { continue }
-                let word = Display.concept(flag.object["category"]?.arrayValue?.first)
-                if !(signals[id] ?? []).contains(word) { signals[id, default: []].append(word) }
-            }
+            signals.merge(TrackingBoard.signals(allergies: found[0], flags: found[1])) { a, _ in a }
             for condition in found[2] { if let id = condition.object.referenceID("subject", type: "Patient"), diagnoses[id] == nil { diagnoses[id] = Display.concept(condition.object["code"]) } }
         }
         let today = SwedishTime.today

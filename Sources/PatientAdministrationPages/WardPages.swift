@@ -84,6 +84,16 @@ extension AdministrationPages {
             if let problem, problem.bedID == "plan-\(stay.id)" { row["error"] = problem.text }
             return row
         }
+        // Bed requests from the emergency department: the ward admits the patient into a free bed above (source: akuten).
+        let requests = try await administration.contacts.bedRequests(wardUnitID: assignment.unitID, session: session)
+        let requested = Dictionary(try await session.read(keys: Set(requests.compactMap { $0.object.referenceID("for", type: "Patient") })
+            .map { ResourceKey(type: "Patient", id: $0) }).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
+        context["bedRequests"] = requests.map { task -> [String: Any] in
+            let patientID = task.object.referenceID("for", type: "Patient") ?? ""
+            return ["patientID": patientID, "patientName": requested[patientID].map(Display.name) ?? "Patient utan åtkomst",
+                    "identity": requested[patientID].flatMap(Display.identity)?.value ?? "",
+                    "requested": Display.time(task.object["authoredOn"]?.stringValue), "note": task.object["description"]?.stringValue ?? ""]
+        }
         for (field, value) in planning?.values ?? [:] { context["p_\(field)"] = value }
         for (field, message) in planning?.errors ?? [:] { context["pe_\(field)"] = message }
         context["planOpen"] = planning != nil

@@ -125,11 +125,16 @@ struct EmergencyFlowTests {
         _ = try await flows.emergency.leave(encounterID: visit.id, disposition: "inlaggning", wardID: "ward", note: "Misstänkt intoxikation", reason: nil, session: doctor)
         let bedRequest = try #require(try await Records(session: doctor).search("Task", [("encounter", "Encounter/\(visit.id)")]).first)
         #expect(bedRequest.object.referenceID("owner", type: "Organization") == "ward")
+        #expect(try await PatientAdministration().contacts.bedRequests(wardUnitID: "ward", session: try await ward.session("wardoc")).map(\.id) == [bedRequest.id])
         // The ward admits from its own flow, from the emergency department; no second emergency visit appears.
         let administration = PatientAdministration()
         let stay = try await administration.contacts.admit(patientID: patientID, wardUnitID: nil, bedID: nil, planned: false, admitSource: "akuten",
                                                            expectedDischarge: nil, reason: "Från akuten", session: try await ward.session("wardoc"))
         #expect(stay.object["class"]?.objectValue?["code"]?.stringValue == "IMP")
+        // The admission meets the bed request, in the same commit.
+        let met = try await Records(session: doctor).require("Task", bedRequest.id).object
+        #expect(met["status"]?.stringValue == "completed" && met["output"]?.arrayValue?.first?.objectValue?["valueReference"]?.objectValue?["reference"]?.stringValue == "Encounter/\(stay.id)")
+        #expect(try await administration.contacts.bedRequests(wardUnitID: "ward", session: try await ward.session("wardoc")).isEmpty)
         // Identified: merged into the real record, the triage, vital signs and the bed request follow.
         _ = try await ward.store.commit([.update(JSONObject([
             ("resourceType", .string("Patient")), ("id", .string("p9")), ("active", .bool(true)),

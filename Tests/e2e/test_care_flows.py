@@ -102,12 +102,16 @@ def test_the_emergency_department_from_an_unknown_arrival_to_the_ward(server, br
     browser.delete_all_cookies()
     log_in(browser, server, "lakare", "uppdrag-2")
     browser.get(server.root + "/avdelning")
+    # The bed request from the emergency department is on the ward's page until the patient is admitted.
+    requests_panel = browser.find_element(By.XPATH, "//section[h2[@id='h-bed-requests']]")
+    assert number in requests_panel.text.replace("-", "") or reserve in requests_panel.get_attribute("innerHTML")
     free = browser.find_element(By.CSS_SELECTOR, "details:not(.actions)")
     free.find_element(By.TAG_NAME, "summary").click()
     free.find_element(By.CSS_SELECTOR, "input[name=patient]").send_keys(number)
     free.find_element(By.CSS_SELECTOR, "select[name=source] option[value=akuten]").click()
     free.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(browser, lambda d: "Inskriven:" in d.page_source, "the patient admitted on the ward")
+    assert browser.execute_script("return document.getElementById('h-bed-requests') === null;"), "the met bed request is still listed"
 
     # Vital signs on the chart: NEWS2 and its response; the ward's NEWS2 overview.
     browser.get(f"{server.root}/patienter/{reserve}/vitalparametrar")

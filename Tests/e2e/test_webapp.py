@@ -263,7 +263,7 @@ def open_book_tomorrow(browser, server):
     wait_for(browser, lambda d: f"dag={tomorrow}" in d.current_url, "tomorrow's page of the book")
 
 
-def test_a_secretary_books_a_visit_a_nurse_checks_the_patient_in_and_the_cashier_takes_the_fee(server, browser):
+def test_a_secretary_books_a_visit_a_nurse_checks_the_patient_in_the_cashier_takes_the_fee_and_the_doctor_writes_and_books_the_return(server, browser):
     from selenium.webdriver.common.by import By
 
     # The unit's appointment book, as the region's planner sets it up (through the API).
@@ -276,7 +276,7 @@ def test_a_secretary_books_a_visit_a_nurse_checks_the_patient_in_and_the_cashier
         {"name": name, "valueString": value} for name, value in [("from", tomorrow), ("to", tomorrow), ("weekdays", "1,2,3,4,5,6,7"),
                                                                   ("start", "09:00"), ("end", "10:00"), ("minutes", "20"), ("visitType", "lakarbesok")]]})
     assert generated.status_code == 200, generated.text
-    _, number = seed(server, "Bokasson", 404, with_contact=False)
+    patient_id, number = seed(server, "Bokasson", 404, with_contact=False)
     typed = f"{number[:8]}-{number[8:]}"
 
     # The secretary books the first free time by personnummer; an unknown number is said at that time.
@@ -327,6 +327,23 @@ def test_a_secretary_books_a_visit_a_nurse_checks_the_patient_in_and_the_cashier
     browser.find_element(By.LINK_TEXT, "Dagsredovisning").click()
     wait_for(browser, lambda d: d.title.startswith("Dagsredovisning"), "the daily report")
     assert "totalt 200 kr" in browser.page_source.replace("<strong>", "").replace("</strong>", "")
+
+    # The doctor sees her (the checked-in contact is the care relationship): the visit note from the template,
+    # signed, and the follow-up: a return visit on the unit's waiting list, to be booked when it is due.
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-1")
+    browser.get(f"{server.root}/patienter/{patient_id}/anteckning/ny?mall=lakaranteckning-besok")
+    for heading, text in [("kontaktorsak", "Hosta sedan två veckor"), ("status", "Lungor: normala andningsljud"), ("bedomning", "Postinfektiös hosta")]:
+        browser.find_element(By.ID, f"s-{heading}").send_keys(text)
+    browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "confirmation"), "the visit note signed")
+    browser.get(f"{server.root}/patienter/{patient_id}/vantelista/ny")
+    browser.find_element(By.CSS_SELECTOR, "#wl-visit option[value=lakarbesok]").click()
+    browser.find_element(By.ID, "wl-comment").send_keys("Återbesök om sex veckor")
+    browser.find_element(By.CSS_SELECTOR, "form.panel button[type=submit]").click()
+    wait_for(browser, lambda d: "Patienten står på väntelistan" in d.page_source, "the follow-up on the waiting list")
+    browser.get(server.root + "/vantelista")
+    assert "Bokasson, Astrid" in browser.page_source and "Återbesök om sex veckor" in browser.page_source
 
 
 def test_a_doctor_sends_a_referral_and_the_receiving_ward_accepts_and_answers_it(server, browser):

@@ -131,7 +131,18 @@ public struct CareContacts: Sendable {
         }
         Self.tag(&episode, unit: ward, session: session)
         Self.tag(&encounter, unit: ward, session: session)
-        _ = try await session.commit([.create(episode, type: "EpisodeOfCare", id: episodeID), .create(encounter, type: "Encounter", id: id)])
+        var operations: [WriteOperation] = [.create(episode, type: "EpisodeOfCare", id: episodeID), .create(encounter, type: "Encounter", id: id)]
+        // The emergency department's bed request for this patient is met by this admission, in the same commit.
+        if !planned {
+            for request in try await bedRequests(wardUnitID: ward, session: session) where request.object.referenceID("for", type: "Patient") == patientID {
+                var done = request.object.forUpdate
+                done["status"] = .string("completed")
+                done["executionPeriod"] = FHIR.object([("end", .string(SwedishTime.format(now)))])
+                done["output"] = .array([FHIR.object([("type", FHIR.text("Inskrivning")), ("valueReference", FHIR.reference("Encounter", id))])])
+                operations.append(.update(done, type: "Task", id: request.id, ifMatch: request.versionId))
+            }
+        }
+        _ = try await session.commit(operations)
         return try await records.require("Encounter", id)
     }
 
@@ -288,6 +299,13 @@ public struct CareContacts: Sendable {
     /// Who lies in which bed of a ward: bed id → (encounter, patient, status of the stay).
     func occupancy(ward: String, session: PatientDataSession) async throws -> [String: (encounter: String, patient: String?, onLeave: Bool, stay: JSONObject)] {
         occupancy(of: try await currentStays(ward: ward, session: session))
+    }
+
+    /// The bed requests (vårdplatsbeställningar) the ward has not yet met, oldest first.
+    public func bedRequests(wardUnitID: String, session: PatientDataSession) async throws -> [StoredResource] {
+        try await Records(session: session).all("Task", [("owner", "Organization/\(wardUnitID)"), ("status", "requested"),
+                                                         ("code", "\(AdministrationCodes.bedRequest.system)|\(AdministrationCodes.bedRequest.code)"),
+                                                         ("_sort", "authored-on")], maximum: 200)
     }
 
     /// The ward's planned admissions (planerade inskrivningar), by the day they are planned for.

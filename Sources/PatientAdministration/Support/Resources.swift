@@ -22,4 +22,7 @@ public enum AdministrationCodes {
     public static let paymentMethod = "https://karna.se/fhir/CodeSystem/betalsatt"
     public static let feeExemption = "https://karna.se/fhir/CodeSystem/avgiftsbefrielse"
     public static let actCode = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+    /// A bed request (vårdplatsbeställning) the emergency department sends the ward: a Task the ward owns, coded in the
+    /// care flows' system; the ward's admission of the patient completes it.
+    public static let bedRequest = (system: "https://karna.se/fhir/CodeSystem/vardflode", code: "vardplatsbestallning")
 }

@@ -57,6 +57,9 @@ public struct PageRenderer: Sendable {
     }
 
     static func closingRows(_ value: Any, page: [String: Any]) -> Any {
+        // Most values are plain text, numbers and flags: told apart at once, before the casts to collection types
+        // (each of which checks element types at run time — on a board of sixty rows, most of the page's time).
+        if value is String || value is Int || value is Bool || value is Double { return value }
         func row(_ object: [String: Any]) -> Row { Row(values: closingRows(object, page: page), page: page) }
         switch value {
         case let rows as [[String: Any]]: return rows.map(row)
