@@ -49,12 +49,16 @@ public struct EmergencyDepartment: Sendable {
         let records = Records(session: session)
         _ = try await records.require("Organization", unit, role: "unit")
         let patient: String
+        var operations: [WriteOperation] = []
         if let patientID, !patientID.isEmpty {
             _ = try await records.require("Patient", patientID, role: "patient")
             patient = patientID
         } else if let unidentified {
-            patient = try await UnidentifiedPatient.register(gender: unidentified.gender, estimatedBirthYear: unidentified.estimatedBirthYear,
-                                                             note: unidentified.note, session: session).id
+            // The new patient and the visit in one commit: neither is written without the other.
+            let new = try await UnidentifiedPatient.record(gender: unidentified.gender, estimatedBirthYear: unidentified.estimatedBirthYear,
+                                                           note: unidentified.note, session: session)
+            operations.append(.create(new.patient, type: "Patient", id: new.id))
+            patient = new.id
         } else {
             throw FHIRError(.invalid, code: .required, "name the patient (patient), or register an unidentified one (unidentified=true)", expression: ["patient"],
                             text: "Ange personnummer eller välj okänd patient.")
@@ -74,8 +78,10 @@ public struct EmergencyDepartment: Sendable {
         }
         encounter.setExtension(CareFlowCodes.arrivalMode, "valueCoding", FHIR.coding(CareFlowCodes.careFlow, arrivalMode, Self.arrivalModes.first { $0.code == arrivalMode }?.display))
         Self.tag(&encounter, unit: unit, session: session)
-        _ = try await session.commit(.create(encounter, type: "Encounter", id: id))
+        operations.append(.create(encounter, type: "Encounter", id: id))
+        let written = try await session.commit(operations)
         events.publish(unit: unit)
+        if let version = written.last?.resource { return version }
         return try await records.require("Encounter", id)
     }
 

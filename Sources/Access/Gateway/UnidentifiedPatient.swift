@@ -9,6 +9,14 @@ public enum UnidentifiedPatient {
     /// Registers a patient whose identity is unknown, in one write: a reservnummer, the
     /// sex and an estimated birth year if known, and a note on how to recognise them.
     public static func register(gender: String?, estimatedBirthYear: Int?, note: String?, session: PatientDataSession) async throws -> StoredResource {
+        let (id, patient) = try await record(gender: gender, estimatedBirthYear: estimatedBirthYear, note: note, session: session)
+        _ = try await session.commit(.create(patient, type: "Patient", id: id))
+        return try await Records(session: session).require("Patient", id)
+    }
+
+    /// The record of an unidentified patient with its reservnummer taken, not yet written: to commit together with what
+    /// brings the patient (an emergency visit), so neither is written without the other.
+    public static func record(gender: String?, estimatedBirthYear: Int?, note: String?, session: PatientDataSession) async throws -> (id: String, patient: JSONObject) {
         if let gender, !["male", "female", "other", "unknown"].contains(gender) {
             throw FHIRError(.invalid, code: .value, "gender must be male, female, other or unknown; got '\(gender)'", expression: ["gender"])
         }
@@ -36,8 +44,6 @@ public enum UnidentifiedPatient {
         if let note, !note.isEmpty {
             patient.setExtension("https://karna.se/fhir/StructureDefinition/identifieringsnotering", "valueString", .string(note))
         }
-        _ = try await session.commit(.create(patient, type: "Patient", id: id))
-        return try await Records(session: session).require("Patient", id)
+        return (id, patient)
     }
-
 }
