@@ -27,7 +27,6 @@ public enum CareFlowCodes {
     public static let disposition = "https://karna.se/fhir/CodeSystem/akut-avslut"
     /// The ward a patient is to be admitted to from the emergency department.
     public static let admitTo = "https://karna.se/fhir/StructureDefinition/inlaggning-avdelning"
-    public static let careUnitTag = "https://karna.se/fhir/CodeSystem/vardenhet"
 }
 
 /// A step of the emergency department visit, in order, with the Encounter status it sets.

@@ -121,7 +121,7 @@ public struct CareFlows: ClinicalModule {
             return .resource(try await emergency.leave(encounterID: id, disposition: try input.required("disposition"), wardID: try input.id("ward"),
                                                        note: input["note"], reason: input["reason"], session: session))
         case ("Encounter", nil, "ed-board"):
-            let unit = try EmergencyDepartment.unit(try input.id("unit"), session: session)
+            let unit = try session.actingUnit(try input.id("unit"))
             let now = emergency.clock()
             var answer = ParametersBuilder()
             for row in try await board.rows(unitID: unit, session: session) {
@@ -149,7 +149,7 @@ public struct CareFlows: ClinicalModule {
             }
             return .parameters(answer)
         case ("Encounter", nil, "ed-times"):
-            let unit = try EmergencyDepartment.unit(try input.id("unit"), session: session)
+            let unit = try session.actingUnit(try input.id("unit"))
             let day = try input.day("date").flatMap(SwedishTime.parseDay) ?? SwedishTime.day(of: emergency.clock())
             let (visits, report) = try await EmergencyTimes.day(day, unitID: unit, targets: emergency.targets, session: session)
             return .parameters(Self.timesAnswer(report, visits: visits, day: day, targets: emergency.targets))
@@ -187,7 +187,7 @@ public struct CareFlows: ClinicalModule {
             let done = try await daySurgery.discharge(encounterID: id, session: session)
             return .resources([done.encounter, done.followUp])
         case ("Task", nil, "follow-ups"):
-            let unit = try EmergencyDepartment.unit(try input.id("unit"), session: session)
+            let unit = try session.actingUnit(try input.id("unit"))
             return .resources(try await daySurgery.followUps(unitID: unit, session: session).map(\.task))
         case ("Task", let id?, "complete-follow-up"):
             try call.requirePost()

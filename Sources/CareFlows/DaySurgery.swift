@@ -21,7 +21,7 @@ public struct DaySurgery: Sendable {
     public func book(patientID: String, unitID: String?, day: Int, procedure: String, session: PatientDataSession) async throws -> StoredResource {
         let records = Records(session: session)
         _ = try await records.require("Patient", patientID, role: "patient")
-        let unit = try EmergencyDepartment.unit(unitID, session: session)
+        let unit = try session.actingUnit(unitID)
         _ = try await records.require("Organization", unit, role: "unit")
         guard day >= SwedishTime.day(of: clock()) else {
             throw FHIRError(.invalid, code: .value, "date must be today or later; got \(SwedishTime.formatDay(day))", expression: ["date"], text: "Dagen har redan varit.")
@@ -39,7 +39,7 @@ public struct DaySurgery: Sendable {
             ("reasonCode", .array([FHIR.text(text)])),
             ("serviceProvider", FHIR.reference("Organization", unit)),
         ])
-        EmergencyDepartment.tag(&encounter, unit: unit, session: session)
+        session.tagForUnit(&encounter, unit: unit)
         _ = try await session.commit(.create(encounter, type: "Encounter", id: id))
         return try await records.require("Encounter", id)
     }
@@ -48,8 +48,9 @@ public struct DaySurgery: Sendable {
     public func day(_ day: Int, unitID: String, session: PatientDataSession) async throws -> [StoredResource] {
         try await Records(session: session).all("Encounter", [
             ("service-provider", "Organization/\(unitID)"), ("class", "\(CareFlowCodes.actCode)|SS"),
+            ("type", "\(CareFlowCodes.visitType)|dagkirurgi"),
             ("date", "ge" + SwedishTime.formatDay(day)), ("date", "lt" + SwedishTime.formatDay(day + 1)),
-        ], maximum: 500).filter { $0.object.code("type", system: CareFlowCodes.visitType) == "dagkirurgi" || ($0.object["type"]?.arrayValue ?? []).contains { $0.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue == "dagkirurgi" } }
+        ], maximum: 500)
     }
 
     /// The patient has come (in progress from now).
@@ -146,7 +147,7 @@ public struct DaySurgery: Sendable {
             ("restriction", FHIR.object([("period", FHIR.object([("end", .string(SwedishTime.format(due)))]))])),
         ])
         if let role = session.principal.assignment?.id { task["requester"] = FHIR.reference("PractitionerRole", role) }
-        EmergencyDepartment.tag(&task, unit: unit, session: session)
+        session.tagForUnit(&task, unit: unit)
         let written = try await session.commit([.update(encounter, type: "Encounter", id: encounterID, ifMatch: stored.versionId),
                                                 .create(task, type: "Task", id: taskID)])
         let followUp: StoredResource

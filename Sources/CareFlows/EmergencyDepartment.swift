@@ -45,7 +45,7 @@ public struct EmergencyDepartment: Sendable {
             throw FHIRError(.invalid, code: .value, "arrivalMode must be one of \(Self.arrivalModes.map(\.code).joined(separator: ", ")); got '\(arrivalMode)'",
                             expression: ["arrivalMode"], text: "Välj ankomstsätt i listan.")
         }
-        let unit = try Self.unit(unitID, session: session)
+        let unit = try session.actingUnit(unitID)
         let records = Records(session: session)
         _ = try await records.require("Organization", unit, role: "unit")
         let patient: String
@@ -77,7 +77,7 @@ public struct EmergencyDepartment: Sendable {
             encounter["reasonCode"] = .array([FHIR.text(complaint)])
         }
         encounter.setExtension(CareFlowCodes.arrivalMode, "valueCoding", FHIR.coding(CareFlowCodes.careFlow, arrivalMode, Self.arrivalModes.first { $0.code == arrivalMode }?.display))
-        Self.tag(&encounter, unit: unit, session: session)
+        session.tagForUnit(&encounter, unit: unit)
         operations.append(.create(encounter, type: "Encounter", id: id))
         let written = try await session.commit(operations)
         events.publish(unit: unit)
@@ -139,7 +139,7 @@ public struct EmergencyDepartment: Sendable {
         if encounter["status"]?.stringValue == "arrived" { Self.append(&encounter, entry(.triage, at: now, session: session, reason: nil)) }
         var operations: [WriteOperation] = vitals.map { .create($0.resource, type: "Observation", id: $0.id) }
         var tagged = priority
-        Self.tag(&tagged, unit: unit, session: session)
+        session.tagForUnit(&tagged, unit: unit)
         operations.append(.create(tagged, type: "Observation", id: priorityID))
         operations.append(.update(encounter, type: "Encounter", id: encounterID, ifMatch: stored.versionId))
         let written = try await session.commit(operations)
@@ -264,7 +264,7 @@ public struct EmergencyDepartment: Sendable {
             ])
             if let role = session.principal.assignment?.id { task["requester"] = FHIR.reference("PractitionerRole", role) }
             if let note = note?.nonEmpty { task["description"] = .string(note) }
-            Self.tag(&task, unit: unit, session: session)
+            session.tagForUnit(&task, unit: unit)
             operations.append(.create(task, type: "Task", id: taskID))
         } else if let note = note?.trimmingCharacters(in: .whitespacesAndNewlines), !note.isEmpty {
             // What the patient was told on leaving (råd vid hemgång), kept with the visit.
@@ -277,7 +277,7 @@ public struct EmergencyDepartment: Sendable {
                 ("payload", .array([FHIR.object([("contentString", .string(note))])])),
             ])
             if let role = session.principal.assignment?.id { message["sender"] = FHIR.reference("PractitionerRole", role) }
-            Self.tag(&message, unit: unit, session: session)
+            session.tagForUnit(&message, unit: unit)
             operations.append(.create(message, type: "Communication", id: id))
         }
         encounter["hospitalization"] = .object(hospitalization)
@@ -387,19 +387,6 @@ public struct EmergencyDepartment: Sendable {
             $0.code("type", system: CareFlowCodes.participantRole) == role && $0["period"]?.objectValue?["end"] == nil
         }?.referenceID("individual", type: "PractitionerRole")
     }
-
-    /// The unit a principal acts for, or the one named (system clients must name one).
-    static func unit(_ named: String?, session: PatientDataSession) throws -> String {
-        if let named, !named.isEmpty { return named }
-        if let unit = session.principal.assignment?.unitID { return unit }
-        throw FHIRError(.invalid, code: .required, "name the care unit (unit)", expression: ["unit"], text: "Ange vårdenheten.")
-    }
-
-    /// Records a system client makes for a unit carry that unit's tag, as a user's would.
-    static func tag(_ resource: inout JSONObject, unit: String, session: PatientDataSession) {
-        guard session.principal.kind == .system, !unit.isEmpty else { return }
-        resource["meta"] = FHIR.object([("tag", .array([FHIR.coding(CareFlowCodes.careUnitTag, unit)]))])
-    }
 }
 
 /// The region's targets for the emergency department, in minutes from arrival (TTT, TTL, TVT), and the return window.
@@ -415,8 +402,4 @@ public struct EmergencyTargets: Sendable, Equatable {
         self.stayMinutes = stayMinutes
         self.returnHours = returnHours
     }
-}
-
-extension String {
-    var nonEmpty: String? { isEmpty ? nil : self }
 }

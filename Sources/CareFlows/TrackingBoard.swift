@@ -85,7 +85,7 @@ public struct TrackingBoard: Sendable {
                 arrival: arrival, triaged: times[.triage], doctorAt: times[.doctor], decisionAt: times[.decision],
                 colour: colour, colourDisplay: colour.map(table.display),
                 complaint: reasons.first?["text"]?.stringValue ?? "",
-                room: (encounter["location"]?.arrayValue ?? []).compactMap(\.objectValue).last { $0["status"]?.stringValue == "active" }?["location"]?.objectValue?["display"]?.stringValue,
+                room: Self.room(encounter),
                 doctor: Self.participantName(encounter, role: "lakare"), nurse: Self.participantName(encounter, role: "sjukskoterska"),
                 step: step,
                 pendingOrders: visitOrders.filter { ["active", "draft", "on-hold"].contains($0["status"]?.stringValue ?? "") && !answered.contains("ServiceRequest/" + ($0["id"]?.stringValue ?? "")) }.count,
@@ -141,7 +141,13 @@ public struct TrackingBoard: Sendable {
         return signals
     }
 
-    static func participantName(_ encounter: JSONObject, role: String) -> String? {
+    /// The visit's current room (the last active location), as the board and the visit page show it.
+    public static func room(_ encounter: JSONObject) -> String? {
+        (encounter["location"]?.arrayValue ?? []).compactMap(\.objectValue).last { $0["status"]?.stringValue == "active" }?["location"]?.objectValue?["display"]?.stringValue
+    }
+
+    /// The name of the visit's current doctor or nurse (`lakare`, `sjukskoterska`): an ended participation is no longer theirs.
+    public static func participantName(_ encounter: JSONObject, role: String) -> String? {
         (encounter["participant"]?.arrayValue ?? []).compactMap(\.objectValue).last {
             $0.code("type", system: CareFlowCodes.participantRole) == role && $0["period"]?.objectValue?["end"] == nil
         }.map { $0["individual"]?.objectValue?["display"]?.stringValue ?? "Tilldelad" }

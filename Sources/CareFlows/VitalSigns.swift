@@ -106,12 +106,13 @@ public struct VitalSigns: Sendable, Equatable {
     /// The Observations of this set, each with its LOINC code (vital-signs profile), all at one time.
     func observations(patientID: String, encounterID: String?, at time: Int64, performer: String?) -> [(id: String, resource: JSONObject)] {
         var out: [(String, JSONObject)] = []
-        func add(_ code: String, _ display: String, _ text: String, value: (String, JSONValue)? = nil, components: [JSONValue]? = nil) {
+        func add(_ code: String, _ display: String, _ text: String?, system: String = CareFlowCodes.loinc,
+                 value: (String, JSONValue)? = nil, components: [JSONValue]? = nil) {
             let id = UUID().uuidString.lowercased()
             var observation = JSONObject([
                 ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
                 ("category", .array([FHIR.concept(CareFlowCodes.observationCategory, "vital-signs", "Vital Signs")])),
-                ("code", FHIR.concept(CareFlowCodes.loinc, code, display, text: text)),
+                ("code", FHIR.concept(system, code, display, text: text)),
                 ("subject", FHIR.reference("Patient", patientID)),
                 ("effectiveDateTime", .string(SwedishTime.format(time))),
             ])
@@ -141,19 +142,7 @@ public struct VitalSigns: Sendable, Equatable {
         }
         if let state = airway {
             let display = Self.airwayStates.first { $0.code == state }?.display ?? state
-            out.append({
-                let id = UUID().uuidString.lowercased()
-                var observation = JSONObject([
-                    ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
-                    ("category", .array([FHIR.concept(CareFlowCodes.observationCategory, "vital-signs", "Vital Signs")])),
-                    ("code", FHIR.concept(CareFlowCodes.careFlow, "luftvag", "Luftväg")),
-                    ("subject", FHIR.reference("Patient", patientID)), ("effectiveDateTime", .string(SwedishTime.format(time))),
-                    ("valueCodeableConcept", FHIR.concept(CareFlowCodes.airway, state, display)),
-                ])
-                if let encounterID { observation["encounter"] = FHIR.reference("Encounter", encounterID) }
-                if let performer { observation["performer"] = .array([FHIR.reference("PractitionerRole", performer)]) }
-                return (id, observation)
-            }())
+            add("luftvag", "Luftväg", nil, system: CareFlowCodes.careFlow, value: ("valueCodeableConcept", FHIR.concept(CareFlowCodes.airway, state, display)))
         }
         return out
     }

@@ -209,9 +209,9 @@ struct CareFlowPages<Context: RequestContext>: ModulePages {
         context["colourClass"] = colour ?? "none"
         context["colourText"] = colour.map(table.display) ?? "Ej triagerad"
         context["complaint"] = (encounter["reasonCode"]?.arrayValue ?? []).compactMap { $0.objectValue?["text"]?.stringValue }.joined(separator: " · ")
-        context["room"] = (encounter["location"]?.arrayValue ?? []).compactMap(\.objectValue).last { $0["status"]?.stringValue == "active" }?["location"]?.objectValue?["display"]?.stringValue ?? ""
-        context["doctor"] = (encounter["participant"]?.arrayValue ?? []).compactMap(\.objectValue).last { $0.code("type", system: CareFlowCodes.participantRole) == "lakare" }?["individual"]?.objectValue?["display"]?.stringValue ?? ""
-        context["nurse"] = (encounter["participant"]?.arrayValue ?? []).compactMap(\.objectValue).last { $0.code("type", system: CareFlowCodes.participantRole) == "sjukskoterska" }?["individual"]?.objectValue?["display"]?.stringValue ?? ""
+        context["room"] = TrackingBoard.room(encounter) ?? ""
+        context["doctor"] = TrackingBoard.participantName(encounter, role: "lakare") ?? ""
+        context["nurse"] = TrackingBoard.participantName(encounter, role: "sjukskoterska") ?? ""
         context["steps"] = (encounter["statusHistory"]?.arrayValue ?? []).compactMap(\.objectValue).compactMap { entry -> [String: Any]? in
             guard let step = entry.extensionValue(CareFlowCodes.edStep)?.stringValue.flatMap(EmergencyStep.init(rawValue:)) else { return nil }
             return ["step": step.display, "time": Display.time(entry["period"]?.objectValue?["start"]?.stringValue),
@@ -339,8 +339,4 @@ struct CareFlowPages<Context: RequestContext>: ModulePages {
         }
         return pages.page("akut-ledtider", context)
     }
-}
-
-extension String {
-    var nonEmpty: String? { isEmpty ? nil : self }
 }

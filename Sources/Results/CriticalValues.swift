@@ -107,7 +107,7 @@ public struct CriticalValues: Sendable {
         ])
         if let owner { task["owner"] = FHIR.reference("PractitionerRole", owner) }
         task.setExtension(Self.listExtension, "valueString", .string(crossing.list.id))
-        if let unitID { task = ResultRecords.tagged(task, unit: unitID) }
+        if let unitID { task = RecordTags.tagged(task, unit: unitID) }
         return .create(task, type: "Task", id: id)
     }
 

@@ -45,7 +45,7 @@ public struct Imaging: Sendable {
                 ]), type: "Endpoint", id: Self.endpointID))
             }
         }
-        if let unitID { study = ResultRecords.tagged(study, unit: unitID) }
+        if let unitID { study = RecordTags.tagged(study, unit: unitID) }
         writes.append(.create(study, type: "ImagingStudy", id: Self.studyID(orderID: orderID)))
         return writes
     }

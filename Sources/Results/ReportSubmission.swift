@@ -33,7 +33,7 @@ enum ReportSubmission {
         if try await session.read(type: "ImagingStudy", id: studyID) != nil {
             report["imagingStudy"] = .array([FHIR.reference("ImagingStudy", studyID)])
         }
-        if let unit = RecordTags.unit(of: order.object) { report = ResultRecords.tagged(report, unit: unit) }
+        if let unit = RecordTags.unit(of: order.object) { report = RecordTags.tagged(report, unit: unit) }
         let id = draft["id"]?.stringValue ?? ResultIngest.recordID("rapport", orderID, UUID().uuidString)
         let current = try await session.read(type: "DiagnosticReport", id: id).flatMap { $0.isDeleted ? nil : $0 }
         var writes: [WriteOperation] = [current == nil ? .create(report, type: "DiagnosticReport", id: id)

@@ -124,7 +124,7 @@ struct ResultRecords {
             report["imagingStudy"] = .array([FHIR.reference("ImagingStudy", studyID)])
         }
         if !result.notes.isEmpty { report["conclusion"] = .string(result.notes.joined(separator: "\n")) }
-        if let unit = RecordTags.unit(of: order.object) { report = Self.tagged(report, unit: unit) }
+        if let unit = RecordTags.unit(of: order.object) { report = RecordTags.tagged(report, unit: unit) }
         outcome.writes.append(currentReport == nil ? .create(report, type: "DiagnosticReport", id: reportID)
                                                    : .update(report, type: "DiagnosticReport", id: reportID, ifMatch: currentReport!.versionId))
         outcome.focus.append("DiagnosticReport/\(reportID)")
@@ -201,7 +201,7 @@ struct ResultRecords {
         if !flags.isEmpty { members.append(("interpretation", .array(flags.map { FHIR.concept(ResultsVocabulary.interpretationSystem, $0) }))) }
         if !analysis.notes.isEmpty { members.append(("note", .array(analysis.notes.map { FHIR.object([("text", .string($0))]) }))) }
         var observation = JSONObject(members.compactMap { key, value in value.map { (key, $0) } })
-        if let unit = RecordTags.unit(of: order.object) { observation = Self.tagged(observation, unit: unit) }
+        if let unit = RecordTags.unit(of: order.object) { observation = RecordTags.tagged(observation, unit: unit) }
         return observation
     }
 
@@ -235,16 +235,6 @@ struct ResultRecords {
     static func instant(_ dateTime: String?, now: Date) -> String {
         if let dateTime, dateTime.contains("T") { return dateTime }
         return ISO8601DateFormatter().string(from: now)
-    }
-
-    static func tagged(_ resource: JSONObject, unit: String) -> JSONObject {
-        var resource = resource
-        var meta = resource["meta"]?.objectValue ?? JSONObject()
-        var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != RecordTags.careUnit }
-        tags.append(FHIR.coding(RecordTags.careUnit, unit))
-        meta["tag"] = .array(tags)
-        resource["meta"] = .object(meta)
-        return resource
     }
 
     // MARK: Sign-off
@@ -288,7 +278,7 @@ struct ResultRecords {
             ("meta", FHIR.object([("tag", .array([FHIR.coding(ResultsVocabulary.channelSystem, channel.id)]))])),
         ])
         if let patientID { task["for"] = FHIR.reference("Patient", patientID) }
-        task = Self.tagged(task, unit: channel.unmatched.unit)
+        task = RecordTags.tagged(task, unit: channel.unmatched.unit)
         var outcome = Outcome()
         outcome.writes = [.create(task, type: "Task", id: id)]
         outcome.focus = ["Task/\(id)"]
@@ -327,7 +317,7 @@ enum SignOffOwner {
             ("businessStatus", FHIR.text("Ej öppnat")),
         ])
         if let owner { task["owner"] = FHIR.reference("PractitionerRole", owner) }
-        if let unit = RecordTags.unit(of: order.object) { task = ResultRecords.tagged(task, unit: unit) }
+        if let unit = RecordTags.unit(of: order.object) { task = RecordTags.tagged(task, unit: unit) }
         return .create(task, type: "Task", id: id)
     }
 

@@ -614,13 +614,7 @@ public struct PatientDataSession: Sendable {
             guard let unit else { return resource }
             // System clients (imports, integrations) may bring the source system's unit; users may not choose another unit's.
             if principal.kind == .system, existingUnit == nil, gateway.factFinder.recordUnit(resource) != nil { return resource }
-            var resource = resource
-            var meta = resource["meta"]?.objectValue ?? JSONObject()
-            var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != RecordTags.careUnit }
-            tags.append(.object(JSONObject([("system", .string(RecordTags.careUnit)), ("code", .string(unit))])))
-            meta["tag"] = .array(tags)
-            resource["meta"] = .object(meta)
-            return resource
+            return RecordTags.tagged(resource, unit: unit)
         }
         var result: WriteOperation
         switch operation.kind {

@@ -14,13 +14,6 @@ public struct CareContacts: Sendable {
         self.settings = settings
     }
 
-    /// The unit a principal acts for, or the one named (system clients must name one).
-    static func unit(_ named: String?, session: PatientDataSession) throws -> String {
-        if let named, !named.isEmpty { return named }
-        if let unit = session.principal.assignment?.unitID { return unit }
-        throw FHIRError(.invalid, code: .required, "name the care unit (unit) the contact belongs to", expression: ["unit"], text: "Ange vårdenheten som kontakten hör till.")
-    }
-
     /// Registers a contact: a visit, phone or video contact or day care, arrived now (or started).
     public func registerContact(patientID: String, visitType: VisitType, unitID: String?, started: Bool, appointmentID: String? = nil,
                                 referralID: String? = nil, session: PatientDataSession) async throws -> StoredResource {
@@ -35,7 +28,7 @@ public struct CareContacts: Sendable {
                           referralID: String?, session: PatientDataSession) async throws -> (String, WriteOperation) {
         let records = Records(session: session)
         _ = try await records.require("Patient", patientID, role: "patient")
-        let unit = try Self.unit(unitID, session: session)
+        let unit = try session.actingUnit(unitID)
         _ = try await records.require("Organization", unit, role: "unit")
         let now = Instant.now()
         let status = started ? "in-progress" : "arrived"
@@ -54,14 +47,8 @@ public struct CareContacts: Sendable {
         }
         if let appointmentID { encounter["appointment"] = .array([FHIR.reference("Appointment", appointmentID)]) }
         if let referralID { encounter["basedOn"] = .array([FHIR.reference("ServiceRequest", referralID)]) }
-        Self.tag(&encounter, unit: unit, session: session)
+        session.tagForUnit(&encounter, unit: unit)
         return (id, .create(encounter, type: "Encounter", id: id))
-    }
-
-    /// Records made for another unit by a system client carry that unit's tag, as a user's would.
-    static func tag(_ resource: inout JSONObject, unit: String, session: PatientDataSession) {
-        guard session.principal.kind == .system else { return }
-        resource["meta"] = FHIR.object([("tag", .array([FHIR.coding(RecordTags.careUnit, unit)]))])
     }
 
     static func statusEntry(_ status: String, from: Int64) -> JSONValue {
@@ -75,7 +62,7 @@ public struct CareContacts: Sendable {
                       expectedDischarge: String?, reason: String?, session: PatientDataSession) async throws -> StoredResource {
         let records = Records(session: session)
         _ = try await records.require("Patient", patientID, role: "patient")
-        let ward = try Self.unit(wardUnitID, session: session)
+        let ward = try session.actingUnit(wardUnitID)
         _ = try await records.require("Organization", ward, role: "ward")
         let sources = ["direktinlaggning": ("other", "Direktinläggning"), "akuten": ("emd", "Från akutmottagningen"),
                        "planerad": ("outp", "Planerad inläggning"), "overflyttning": ("hosp-trans", "Överflyttning från annat sjukhus")]
@@ -129,8 +116,8 @@ public struct CareContacts: Sendable {
         if let bedID {
             encounter["location"] = .array([Self.locationEntry(bedID, status: planned ? "planned" : "active", from: now)])
         }
-        Self.tag(&episode, unit: ward, session: session)
-        Self.tag(&encounter, unit: ward, session: session)
+        session.tagForUnit(&episode, unit: ward)
+        session.tagForUnit(&encounter, unit: ward)
         var operations: [WriteOperation] = [.create(episode, type: "EpisodeOfCare", id: episodeID), .create(encounter, type: "Encounter", id: id)]
         // The emergency department's bed request for this patient is met by this admission, in the same commit.
         if !planned {
@@ -388,8 +375,4 @@ public struct CareContacts: Sendable {
         let withBed = Set(occupancy.values.map(\.encounter))
         return (beds, stays.map(\.id).filter { !withBed.contains($0) })
     }
-}
-
-extension String {
-    var nonEmpty: String? { isEmpty ? nil : self }
 }

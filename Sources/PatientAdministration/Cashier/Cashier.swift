@@ -214,9 +214,9 @@ public struct Cashier: Sendable {
         ])
         if let unit { invoice["issuer"] = FHIR.reference("Organization", unit) }
         if let unit {
-            CareContacts.tag(&charge, unit: unit, session: session)
-            CareContacts.tag(&invoice, unit: unit, session: session)
-            if stored == nil { CareContacts.tag(&account, unit: unit, session: session) }
+            session.tagForUnit(&charge, unit: unit)
+            session.tagForUnit(&invoice, unit: unit)
+            if stored == nil { session.tagForUnit(&account, unit: unit) }
         }
         let accountWrite: WriteOperation = stored.map { .update(account, type: "Account", id: accountID, ifMatch: $0.versionId) }
             ?? .create(account, type: "Account", id: accountID)
@@ -272,7 +272,7 @@ public struct Cashier: Sendable {
     }
 
     public func dailyReport(unitID: String?, day: Int, session: PatientDataSession) async throws -> DailyReport {
-        let unit = try CareContacts.unit(unitID, session: session)
+        let unit = try session.actingUnit(unitID)
         let from = SwedishTime.instant(day: day, minuteOfDay: 0), to = SwedishTime.instant(day: day + 1, minuteOfDay: 0)
         let invoices = try await Records(session: session).all("Invoice", [("issuer", "Organization/\(unit)"), ("date", "ge" + Instant.format(milliseconds: from)),
                                                                            ("date", "lt" + Instant.format(milliseconds: to))], maximum: 20_000)

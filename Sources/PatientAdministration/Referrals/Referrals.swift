@@ -26,7 +26,7 @@ public struct Referrals: Sendable {
                      fromUnitID: String?, session: PatientDataSession) async throws -> (serviceRequest: StoredResource, task: StoredResource) {
         let records = Records(session: session)
         _ = try await records.require("Patient", patientID, role: "patient")
-        let from = try CareContacts.unit(fromUnitID, session: session)
+        let from = try session.actingUnit(fromUnitID)
         let receiver = try await records.require("Organization", toUnitID, role: "unit")
         guard toUnitID != from else { throw FHIRError(.invalid, code: .value, "a referral goes to another unit than the sender's", expression: ["unit"], text: "En remiss går till en annan enhet än den som skickar.") }
         guard question.trimmingCharacters(in: .whitespacesAndNewlines).count >= 5 else {
@@ -70,8 +70,8 @@ public struct Referrals: Sendable {
             ("owner", FHIR.reference("Organization", toUnitID, display: receiver.object["name"]?.stringValue)),
             ("note", .array([FHIR.annotation("skickad till \(receiver.object["name"]?.stringValue ?? toUnitID)", author: session.principal, at: now)])),
         ])
-        CareContacts.tag(&request, unit: from, session: session)
-        CareContacts.tag(&task, unit: from, session: session)
+        session.tagForUnit(&request, unit: from)
+        session.tagForUnit(&task, unit: from)
         _ = try await session.commit([.create(request, type: "ServiceRequest", id: requestID), .create(task, type: "Task", id: taskID)])
         return (try await records.require("ServiceRequest", requestID), try await records.require("Task", taskID))
     }
@@ -169,7 +169,7 @@ public struct Referrals: Sendable {
     /// The unit's inbox: referrals it owns that are still open, and (`sent`) referrals it sent,
     /// with the step each is at, the answers and rejections included.
     public func inbox(unitID: String?, sent: Bool, session: PatientDataSession) async throws -> [InboxItem] {
-        let unit = try CareContacts.unit(unitID, session: session)
+        let unit = try session.actingUnit(unitID)
         var parameters: [(name: String, value: String)] = [(sent ? "requester" : "owner", "Organization/\(unit)"), ("code", "\(AdministrationCodes.taskCode)|\(Self.taskCode)")]
         parameters.append(("status", sent ? "requested,received,accepted,on-hold,in-progress,completed,rejected" : ReferralWorkflow.open.sorted().joined(separator: ",")))
         let tasks = try await Records(session: session).all("Task", parameters, maximum: 5_000)

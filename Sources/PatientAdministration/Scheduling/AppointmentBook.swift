@@ -104,7 +104,7 @@ public struct AppointmentBook: Sendable {
                     ("schedule", FHIR.reference("Schedule", scheduleID)), ("status", .string("free")),
                     ("start", .string(SwedishTime.format(slot.start))), ("end", .string(SwedishTime.format(slot.end))),
                 ])
-                if let unit { CareContacts.tag(&object, unit: unit, session: session) }
+                if let unit { session.tagForUnit(&object, unit: unit) }
                 operations.append(.create(object, type: "Slot", id: id))
             }
             existing += present.count
@@ -241,7 +241,7 @@ public struct AppointmentBook: Sendable {
             ])
             if let referralID { appointment["basedOn"] = .array([FHIR.reference("ServiceRequest", referralID)]) }
             if let comment, !comment.isEmpty { appointment["comment"] = .string(comment) }
-            if let unit = RecordTags.unit(of: slot.object) { CareContacts.tag(&appointment, unit: unit, session: session) }
+            if let unit = RecordTags.unit(of: slot.object) { session.tagForUnit(&appointment, unit: unit) }
             operations.append(.create(appointment, type: "Appointment", id: id))
         }
         let visit = slotObject.code("serviceType", system: AdministrationCodes.visitType).flatMap(VisitType.init(rawValue:))

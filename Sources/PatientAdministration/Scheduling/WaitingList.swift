@@ -18,7 +18,7 @@ public struct WaitingList: Sendable {
                     referralID: String?, comment: String?, session: PatientDataSession) async throws -> StoredResource {
         let records = Records(session: session)
         _ = try await records.require("Patient", patientID, role: "patient")
-        let unit = try CareContacts.unit(unitID, session: session)
+        let unit = try session.actingUnit(unitID)
         _ = try await records.require("Organization", unit, role: "unit")
         guard (1...9).contains(priority) else { throw FHIRError(.invalid, code: .value, "priority must be 1 (most urgent) to 9; got \(priority)", expression: ["priority"], text: "Prioriteten ska vara 1 (mest brådskande) till 9.") }
         let start = startDay ?? SwedishTime.today
@@ -35,7 +35,7 @@ public struct WaitingList: Sendable {
         entry.setExtension(AdministrationCodes.careGuarantee, "valueCode", .string(stage.rawValue))
         if let referralID { entry["basedOn"] = .array([FHIR.reference("ServiceRequest", referralID)]) }
         if let comment, !comment.isEmpty { entry["comment"] = .string(comment) }
-        CareContacts.tag(&entry, unit: unit, session: session)
+        session.tagForUnit(&entry, unit: unit)
         _ = try await session.commit(.create(entry, type: "Appointment", id: id))
         return try await records.require("Appointment", id)
     }
@@ -56,7 +56,7 @@ public struct WaitingList: Sendable {
 
     /// A unit's waiting list, most pressing first (deadline, then priority).
     public func entries(unitID: String?, overdueOnly: Bool = false, session: PatientDataSession) async throws -> [Entry] {
-        let unit = try CareContacts.unit(unitID, session: session)
+        let unit = try session.actingUnit(unitID)
         let waiting = try await Records(session: session).all("Appointment", [("status", "waitlist"), ("_tag", "\(RecordTags.careUnit)|\(unit)")], maximum: 10_000)
         let today = SwedishTime.today
         var entries = waiting.map { stored -> Entry in
