@@ -368,6 +368,34 @@ struct PDLRuleTests {
         try await region.store.close()
     }
 
+    /// A page's calls are audited together: what one request read of a patient under one action is one record naming
+    /// every resource (the Patient read by key among them, served from the facts), where separate calls make one each.
+    @Test("one record per patient and request: the calls of a page joined, each resource named once", arguments: backends)
+    func oneRecordPerPatientAndRequest(_ backend: StoreBackend) async throws {
+        let region = try await Region.make(backend)
+        let doc1 = try await region.practitioner("doc1")
+        let audit = RequestAudit()
+        let page = region.gateway.session(doc1.principal, action: "page", audit: audit)
+        _ = try await page.read(type: "Observation", id: "obs-u1")
+        let patients = try await page.read(keys: [ResourceKey(type: "Patient", id: "p1"), ResourceKey(type: "Patient", id: "p1")])
+        #expect(patients.map(\.id) == ["p1"], "a key asked twice is one resource")
+        _ = try await page.read(type: "Observation", id: "obs-u1")
+        #expect(try await region.audit(patient: "p1").filter { $0.entry.action == "page" }.isEmpty, "nothing is appended before the request's commit")
+        try await region.gateway.commit(audit)
+        let records = try await region.audit(patient: "p1").filter { $0.entry.action == "page" }
+        #expect(records.count == 1)
+        let json = String(decoding: try #require(records.first).entry.json, as: UTF8.self)
+        let named = try JSONParser.parse(json).objectValue?["resources"]?.arrayValue?.compactMap(\.stringValue)
+        #expect(named == ["Observation/obs-u1", "Patient/p1"], "\(json)")
+        #expect(json.contains("\"basis\":\"care-relationship\""))
+
+        let alone = region.gateway.session(doc1.principal, action: "alone")
+        _ = try await alone.read(type: "Observation", id: "obs-u1")
+        _ = try await alone.read(type: "Observation", id: "obs-u1")
+        #expect(try await region.audit(patient: "p1").filter { $0.entry.action == "alone" }.count == 2, "without a request's audit each call is recorded")
+        try await region.store.close()
+    }
+
     /// The access facts read the Patient; a read of it later in the request is served from that version
     /// and audited like any read, and the session's own write of it makes the next read the new version.
     @Test("a Patient read after the access facts: their version, audited; after the session's write, the new one", arguments: backends)

@@ -394,6 +394,32 @@ struct StoreContractTests {
         try await store.close()
     }
 
+    /// A list of references finds each one's records (on PostgreSQL one array parameter when they share a type, an id with
+    /// a quote or backslash kept as it is), with another filter beside it and with references of two types.
+    @Test(arguments: backends)
+    func aListOfReferencesFindsEachReferencesRecords(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        func encounter(_ id: String, _ subject: String, _ status: String) throws -> WriteOperation {
+            let object = JSONObject([("resourceType", .string("Encounter")), ("id", .string(id)), ("status", .string(status)),
+                                     ("subject", .object(JSONObject([("reference", .string(subject))])))])
+            return .update(object, type: "Encounter", id: id)
+        }
+        let odd = #"o"d\d"#
+        var writes = try (0..<70).map { try encounter("e\($0)", "Patient/p\($0)", $0 % 2 == 0 ? "in-progress" : "finished") }
+        writes += [try encounter("eo", "Patient/\(odd)", "in-progress"), try encounter("eg", "Group/p1", "in-progress")]
+        _ = try await store.commit(writes)
+        func ids(_ parameters: [(String, String)]) async throws -> Set<String> {
+            Set(try await store.search(try SearchQuery.parse(type: "Encounter", parameters: parameters, strict: true), limit: 200))
+        }
+        let sixty = (0..<60).map { "Patient/p\($0)" }.joined(separator: ",")
+        #expect(try await ids([("subject", sixty + ",Patient/nobody")]) == Set((0..<60).map { "e\($0)" }))
+        #expect(try await ids([("subject", sixty), ("status", "in-progress")]) == Set(stride(from: 0, to: 60, by: 2).map { "e\($0)" }))
+        #expect(try await ids([("subject", "Patient/p1,Group/p1,Patient/p2")]) == ["e1", "eg", "e2"])
+        // A search escapes its backslash (FHIR search syntax); the id itself has one.
+        #expect(try await ids([("subject", "Patient/" + odd.replacingOccurrences(of: "\\", with: "\\\\") + ",Patient/p3")]) == ["eo", "e3"])
+        try await store.close()
+    }
+
     /// One patient's searches run on PostgreSQL as prepared statements with generic plans: they answer
     /// what the same searches planned anew answer, also when statements are replaced (two per connection).
     @Test(.enabled(if: SharedPostgres.unavailableReason == nil, "PostgreSQL binaries are not installed"))

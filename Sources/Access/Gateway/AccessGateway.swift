@@ -87,6 +87,16 @@ public struct PatientDataSession: Sendable {
         }
     }
 
+    /// Records what one call read, per patient: with a `RequestAudit`, joined with the request's other calls, so a page
+    /// that reads a patient's visit, name and orders in three calls leaves one record for that patient, not three.
+    func audit(_ log: PatientAccessLog) async throws {
+        if let requestAudit {
+            requestAudit.add(log, principal: principal, action: action)
+        } else {
+            try await gateway.auditWriter.write(log.entries(builder, action: action))
+        }
+    }
+
     // MARK: Decisions
 
     /// The facts about a patient, gathered once per session.
@@ -229,7 +239,7 @@ public struct PatientDataSession: Sendable {
             kept.append(redacted(stored, facts: facts))
             if let patientID = stored.patientID { log.add(patientID, "\(stored.type)/\(stored.id)", basis: basis, facts: facts) }
         }
-        try await audit(log.entries(builder, action: action))
+        try await audit(log)
         return kept
     }
 
@@ -265,7 +275,7 @@ public struct PatientDataSession: Sendable {
         case (.allowed(let basis), let facts):
             var log = PatientAccessLog()
             if let patientID = stored.patientID { log.add(patientID, "\(stored.type)/\(stored.id)", basis: basis, facts: facts) }
-            try await audit(log.entries(builder, action: action))
+            try await audit(log)
             return redacted(stored, facts: facts)
         case (.blocked, _):
             return nil
@@ -359,7 +369,17 @@ public struct PatientDataSession: Sendable {
 
     /// Current versions by key, leaving out what the principal may not see (for `_include`).
     public func read(keys: [ResourceKey]) async throws -> [StoredResource] {
-        try await visible(try await store.read(keys: keys))
+        // A Patient whose facts this request has gathered was read with them (as `read(_:id:)` uses it): a board's
+        // or a list's patients are not read twice.
+        var found: [ResourceKey: StoredResource] = [:]
+        var missing: [ResourceKey] = []
+        for key in keys {
+            if key.type == "Patient", let patient = cache.facts(key.id)?.patient { found[key] = patient } else { missing.append(key) }
+        }
+        guard !found.isEmpty else { return try await visible(try await store.read(keys: keys)) }
+        if !missing.isEmpty { for stored in try await store.read(keys: missing) { found[stored.key] = stored } }
+        var seen = Set<ResourceKey>()
+        return try await visible(keys.compactMap { seen.insert($0).inserted ? found[$0] : nil })
     }
 
     public func referenced(sourceType: String, ids: [String], parameter: String, targetType: String?) async throws -> [ResourceKey] {
@@ -640,9 +660,13 @@ struct PatientAccessLog {
     private var groups: [String: (resources: [String], basis: AccessBasis, facts: PatientAccessFacts?, flags: [ReviewFlag])] = [:]
 
     mutating func add(_ patientID: String, _ resource: String, basis: AccessBasis, facts: PatientAccessFacts?, flags: [ReviewFlag] = []) {
+        add(patientID, resources: [resource], basis: basis, facts: facts, flags: flags)
+    }
+
+    mutating func add(_ patientID: String, resources: [String], basis: AccessBasis, facts: PatientAccessFacts?, flags: [ReviewFlag] = []) {
         if groups[patientID] == nil { order.append(patientID) }
         var group = groups[patientID] ?? ([], basis, facts, [])
-        group.resources.append(resource)
+        group.resources += resources
         for flag in flags where !group.flags.contains(flag) { group.flags.append(flag) }
         // The strongest ground used for the patient is the one recorded (nödåtkomst must show), and a
         // look at the record itself outweighs finding the patient in the directory.
@@ -655,6 +679,15 @@ struct PatientAccessLog {
 
     /// The patients touched, in order.
     var patients: [String] { order }
+
+    /// Adds what another call touched: each patient's resources (once each), the stronger ground and the flags.
+    mutating func merge(_ other: PatientAccessLog) {
+        for patientID in other.order {
+            guard let theirs = other.groups[patientID] else { continue }
+            let known = Set(groups[patientID]?.resources ?? [])
+            add(patientID, resources: theirs.resources.filter { !known.contains($0) }, basis: theirs.basis, facts: theirs.facts, flags: theirs.flags)
+        }
+    }
 
     func entries(_ builder: AuditRecordBuilder, action: String) -> [AuditEntry] {
         order.compactMap { patientID in

@@ -204,6 +204,12 @@ struct SearchSQL {
             }
             guard rank(filter) < 9, case .values(let parameter, let kind, let modifier, let values) = filter else { return nil }
             var b = SearchSQL(dialect: dialect)
+            // References of one type are one array on PostgreSQL (`anyOf`): one capped count over them decides as the sum would.
+            if dialect == .postgres, kind == "reference", modifier == nil, values.count > 1, referencesOfOneType(values) != nil {
+                let sql = "SELECT count(*) FROM (SELECT 1 FROM search_reference WHERE resource_type = \(b.text(query.type))"
+                    + " AND parameter = \(b.text(parameter)) AND \(b.anyOf(values, modifier: nil)) LIMIT \(b.int(Int64(cap)))) AS probe"
+                return (index, SQLStatement(sql: sql, binds: b.binds))
+            }
             // One capped count per value, summed: an OR of several values would make PostgreSQL combine
             // bitmaps of every matching row before the LIMIT (tens of ms for `status=active,on-hold`),
             // while each single-value scan stops at the cap.
@@ -461,9 +467,31 @@ struct SearchSQL {
 
     /// The values' predicates joined by OR (comma-separated values), in parentheses.
     mutating func anyOf(_ values: [SearchValue], modifier: String?) -> String {
+        // Many references of one type (a board's or a ward's patients): one array parameter on PostgreSQL. An OR of
+        // sixty pairs costs its planner milliseconds per statement; the index scan over the array finds the same rows.
+        if dialect == .postgres, modifier == nil, values.count > 1, let (type, ids) = Self.referencesOfOneType(values) {
+            return "(target_type = \(text(type)) AND target_id = ANY(\(text(Self.arrayLiteral(ids)))::text[]))"
+        }
         var alternatives: [String] = []
         for value in values { alternatives.append(valueCondition(value, modifier: modifier)) }
         return "(" + alternatives.joined(separator: " OR ") + ")"
+    }
+
+    /// The target type and ids when every value is a plain reference (`Type/id`) to the same type.
+    static func referencesOfOneType(_ values: [SearchValue]) -> (type: String, ids: [String])? {
+        var type: String?
+        var ids: [String] = []
+        for value in values {
+            guard case .reference(let valueType?, let id?, nil) = value, type == nil || type == valueType else { return nil }
+            type = valueType
+            ids.append(id)
+        }
+        return type.map { ($0, ids) }
+    }
+
+    /// A PostgreSQL array literal of texts, each element quoted (a search's id is the client's text).
+    static func arrayLiteral(_ texts: [String]) -> String {
+        "{" + texts.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
     }
 
     /// Every index table, for removing a resource's old rows.
