@@ -383,9 +383,14 @@ public struct EmergencyDepartment: Sendable {
 
     /// The current holder of a role on the visit (an assignment id).
     public static func participant(_ encounter: JSONObject, role: String) -> String? {
+        currentParticipation(encounter, role: role)?.referenceID("individual", type: "PractitionerRole")
+    }
+
+    /// The role's participation on the visit that has not ended (the last given); an ended one is no longer theirs.
+    static func currentParticipation(_ encounter: JSONObject, role: String) -> JSONObject? {
         (encounter["participant"]?.arrayValue ?? []).compactMap(\.objectValue).last {
             $0.code("type", system: CareFlowCodes.participantRole) == role && $0["period"]?.objectValue?["end"] == nil
-        }?.referenceID("individual", type: "PractitionerRole")
+        }
     }
 }
 

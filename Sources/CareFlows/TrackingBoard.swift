@@ -148,9 +148,7 @@ public struct TrackingBoard: Sendable {
 
     /// The name of the visit's current doctor or nurse (`lakare`, `sjukskoterska`): an ended participation is no longer theirs.
     public static func participantName(_ encounter: JSONObject, role: String) -> String? {
-        (encounter["participant"]?.arrayValue ?? []).compactMap(\.objectValue).last {
-            $0.code("type", system: CareFlowCodes.participantRole) == role && $0["period"]?.objectValue?["end"] == nil
-        }.map { $0["individual"]?.objectValue?["display"]?.stringValue ?? "Tilldelad" }
+        EmergencyDepartment.currentParticipation(encounter, role: role).map { $0["individual"]?.objectValue?["display"]?.stringValue ?? "Tilldelad" }
     }
 
     static func name(_ patient: JSONObject) -> String { Display.name(patient) }

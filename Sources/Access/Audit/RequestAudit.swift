@@ -25,7 +25,10 @@ public final class RequestAudit: Sendable {
     func add(_ log: PatientAccessLog, principal: Principal, action: String) {
         guard !log.patients.isEmpty else { return }
         pending.withLock { pending in
-            if let index = pending.reads.firstIndex(where: { $0.principal.reference == principal.reference && $0.principal.assignment?.id == principal.assignment?.id && $0.action == action }) {
+            // The same person under the same assignment and action: another assignment is another purpose, recorded apart.
+            if let index = pending.reads.firstIndex(where: {
+                $0.action == action && $0.principal.reference == principal.reference && $0.principal.assignment?.id == principal.assignment?.id
+            }) {
                 pending.reads[index].log.merge(log)
             } else {
                 pending.reads.append((principal, action, log))

@@ -376,7 +376,6 @@ public struct PatientDataSession: Sendable {
         for key in keys {
             if key.type == "Patient", let patient = cache.facts(key.id)?.patient { found[key] = patient } else { missing.append(key) }
         }
-        guard !found.isEmpty else { return try await visible(try await store.read(keys: keys)) }
         if !missing.isEmpty { for stored in try await store.read(keys: missing) { found[stored.key] = stored } }
         var seen = Set<ResourceKey>()
         return try await visible(keys.compactMap { seen.insert($0).inserted ? found[$0] : nil })

@@ -205,7 +205,7 @@ struct SearchSQL {
             guard rank(filter) < 9, case .values(let parameter, let kind, let modifier, let values) = filter else { return nil }
             var b = SearchSQL(dialect: dialect)
             // References of one type are one array on PostgreSQL (`anyOf`): one capped count over them decides as the sum would.
-            if dialect == .postgres, kind == "reference", modifier == nil, values.count > 1, referencesOfOneType(values) != nil {
+            if b.referenceArray(values, modifier: modifier) != nil {
                 let sql = "SELECT count(*) FROM (SELECT 1 FROM search_reference WHERE resource_type = \(b.text(query.type))"
                     + " AND parameter = \(b.text(parameter)) AND \(b.anyOf(values, modifier: nil)) LIMIT \(b.int(Int64(cap)))) AS probe"
                 return (index, SQLStatement(sql: sql, binds: b.binds))
@@ -469,7 +469,7 @@ struct SearchSQL {
     mutating func anyOf(_ values: [SearchValue], modifier: String?) -> String {
         // Many references of one type (a board's or a ward's patients): one array parameter on PostgreSQL. An OR of
         // sixty pairs costs its planner milliseconds per statement; the index scan over the array finds the same rows.
-        if dialect == .postgres, modifier == nil, values.count > 1, let (type, ids) = Self.referencesOfOneType(values) {
+        if let (type, ids) = referenceArray(values, modifier: modifier) {
             return "(target_type = \(text(type)) AND target_id = ANY(\(text(Self.arrayLiteral(ids)))::text[]))"
         }
         var alternatives: [String] = []
@@ -477,8 +477,10 @@ struct SearchSQL {
         return "(" + alternatives.joined(separator: " OR ") + ")"
     }
 
-    /// The target type and ids when every value is a plain reference (`Type/id`) to the same type.
-    static func referencesOfOneType(_ values: [SearchValue]) -> (type: String, ids: [String])? {
+    /// The target type and ids when `anyOf` writes these values as one array: on PostgreSQL, several plain
+    /// references (`Type/id`, no modifier) all to the same type.
+    func referenceArray(_ values: [SearchValue], modifier: String?) -> (type: String, ids: [String])? {
+        guard dialect == .postgres, modifier == nil, values.count > 1 else { return nil }
         var type: String?
         var ids: [String] = []
         for value in values {
