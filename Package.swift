@@ -163,6 +163,15 @@ let package = Package(
             resources: [.copy("CareFlowsData")],
             swiftSettings: roomSettings
         ),
+        // Maternity care (mödrahälsovård, förlossning): the pregnancy with the basprogram as its plan, AUDIT and EPDS, the
+        // MHV1 risk assessment, the gravidogram with the SF rules, the partogram, the newborn, the register reports.
+        // The programme, curves, rules, lines, forms and register mapping are data files (MaternityData).
+        .target(
+            name: "Maternity",
+            dependencies: ["FHIRCore", "StoreModel", "Access"],
+            resources: [.copy("MaternityData")],
+            swiftSettings: roomSettings
+        ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
         .target(
             name: "AuthAPI",
@@ -277,6 +286,18 @@ let package = Package(
             resources: [.copy("Templates")],
             swiftSettings: roomSettings
         ),
+        // Maternity's pages: the midwife's worklist, registration, the pregnancy overview with the gravidogram (SVG and
+        // a table), the visit form with AUDIT and EPDS, the delivery's partogram, the birth, the register sheets.
+        .target(
+            name: "MaternityPages",
+            dependencies: [
+                "FHIRCore", "StoreModel", "Access", "Maternity", "WebApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: roomSettings
+        ),
         // Debian's libbz2, for importing the .json.bz2 bundles Synthea and data platforms ship.
         .systemLibrary(name: "CBZip2", providers: [.apt(["libbz2-dev"])]),
         // Composition root: configuration, wiring, lifecycle, import.
@@ -303,6 +324,8 @@ let package = Package(
                 "ResultsPages",
                 "CareFlows",
                 "CareFlowsPages",
+                "Maternity",
+                "MaternityPages",
                 "HL7v2",
                 "DICOMwebClient",
                 "Terminology",
@@ -361,14 +384,14 @@ let package = Package(
         .testTarget(name: "TerminologyTests", dependencies: ["Terminology", "FHIRCore"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "DocumentationTests",
-            dependencies: ["Documentation", "Medication", "NLLClient", "Results", "CareFlows", "HL7v2", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
+            dependencies: ["Documentation", "Medication", "NLLClient", "Results", "CareFlows", "Maternity", "HL7v2", "Terminology", "PatientAdministration", "Access", "Store", "StoreModel", "FHIRCore", "KarnaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AccessTests", dependencies: ["Access", "PatientAdministration", "Store", "StoreModel", "FHIRCore", "KarnaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WebAppTests",
             dependencies: [
-                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "StoreModel", "FHIRCore", "PatientAdministration", "Results", "CareFlows", "HL7v2",
+                "WebApp", "KarnaServer", "KarnaTesting", "Access", "Store", "StoreModel", "FHIRCore", "PatientAdministration", "Results", "CareFlows", "Maternity", "HL7v2",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -9,6 +9,8 @@ import HummingbirdCore
 import Logging
 import CareFlows
 import CareFlowsPages
+import Maternity
+import MaternityPages
 import DICOMwebClient
 import Documentation
 import DocumentationPages
@@ -95,10 +97,12 @@ public enum KarnaApplication {
             daySurgery: try configuration.daySurgeryPath.map { try DaySurgeryLists.load(from: URL(fileURLWithPath: $0)) } ?? DaySurgeryLists.shipped(),
             targets: EmergencyTargets(triageMinutes: configuration.edTriageMinutes, doctorMinutes: configuration.edDoctorMinutes,
                                       stayMinutes: configuration.edStayMinutes, returnHours: configuration.edReturnHours))
-        let modules: [any ClinicalModule] = [administration, documentation, medication, results, careFlows]
+        // Maternity's tables too (programme, forms, curves, SF rules, partogram lines, register mapping).
+        let maternity = try configuration.maternity()
+        let modules: [any ClinicalModule] = [administration, documentation, medication, results, careFlows, maternity]
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology), ResultsWeb(results),
-                                      CareFlowsWeb(careFlows, boardRefreshSeconds: configuration.edBoardRefreshSeconds)]
+                                      CareFlowsWeb(careFlows, boardRefreshSeconds: configuration.edBoardRefreshSeconds), MaternityWeb(maternity)]
         let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),

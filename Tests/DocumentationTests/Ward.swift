@@ -28,12 +28,15 @@ struct Ward {
             Fixtures.organization("ward", "Medicinavdelningen", partOf: "reg"), Fixtures.organization("priv", "Privatvård AB", partOf: nil),
             Fixtures.organization("privvc", "Privata vårdcentralen", partOf: "priv"),
             Fixtures.organization("akut", "Akutmottagningen", partOf: "reg"),
+            Fixtures.organization("mvc", "Barnmorskemottagningen", partOf: "reg"), Fixtures.organization("forl", "Förlossningen", partOf: "reg"),
         ]
         for (id, unit, position, purpose) in [("doc", "vc", "lakare", AssignmentPurpose.care), ("doc2", "vc", "lakare", .care),
                                                ("nurse", "vc", "sjukskoterska", .care), ("nurse2", "vc", "sjukskoterska", .care), ("secretary", "vc", "medicinsk-sekreterare", .administration),
                                                ("wardoc", "ward", "lakare", .care), ("wardoc2", "ward", "lakare", .care),
                                                ("privdoc", "privvc", "lakare", .care), ("admin", "reg", "systemforvaltare", .administration),
-                                               ("edoc", "akut", "lakare", .care), ("ednurse", "akut", "sjukskoterska", .care)] {
+                                               ("edoc", "akut", "lakare", .care), ("ednurse", "akut", "sjukskoterska", .care),
+                                               ("midwife", "mvc", "barnmorska", .care), ("midwife2", "mvc", "barnmorska", .care),
+                                               ("delmidwife", "forl", "barnmorska", .care)] {
             var practitioner = JSONObject([("resourceType", .string("Practitioner")), ("id", .string(id)),
                                            ("name", .array([.object(JSONObject([("text", .string(id))]))]))])
             // Doctors prescribe with a förskrivarkod (wardoc2 has none, to be refused).
@@ -48,12 +51,12 @@ struct Ward {
             role["practitioner"] = .object(JSONObject([("reference", .string("Practitioner/\(id)")), ("display", .string(id))]))
             resources.append(role)
         }
-        for (id, pnr) in [("p1", "198002142381"), ("p2", "197507091234")] {
+        for (id, pnr) in [("p1", "198002142381"), ("p2", "197507091234"), ("m1", "199103152386")] {
             resources.append(JSONObject([
                 ("resourceType", .string("Patient")), ("id", .string(id)), ("active", .bool(true)),
                 ("identifier", .array([.object(JSONObject([("system", .string(SwedishPersonalIdentity.personnummerSystem)), ("value", .string(pnr))]))])),
                 ("name", .array([.object(JSONObject([("family", .string("Ek")), ("given", .array([.string(id)]))]))])),
-                ("birthDate", .string("1980-02-14")),
+                ("birthDate", .string(id == "m1" ? "1991-03-15" : "1980-02-14")),
             ]))
         }
         _ = try await store.commit(resources.map { .update($0, type: $0.resourceType!, id: $0["id"]!.stringValue!) })

@@ -31,6 +31,7 @@ public enum DemoSetup {
     static let primaryCare = "vc-karnstad"
     static let ward = "hosp-1-ward-2"
     static let emergency = "hosp-1-ward-1"
+    static let delivery = "hosp-1-ward-5"
     static let privateProvider = "privat-karnvard"
     static let privateUnit = "privat-karnvard-vc"
 
@@ -59,7 +60,8 @@ public enum DemoSetup {
             ("logggranskare", "demo-logggranskare", "Karin", "Åberg", "SE2321000999-D0005", [("region-karnland", "logggranskare", .followUp)]),
             ("admin", "demo-admin", "Lars", "Nyström", "SE2321000999-D0006", [("region-karnland", "systemforvaltare", .administration)]),
             ("privatlakare", "demo-privatlakare", "Sofia", "Berg", "SE2321000999-D0007", [(privateUnit, "lakare", .care)]),
-            ("barnmorska", "demo-barnmorska", "Lena", "Dahl", "SE2321000999-D0008", [(primaryCare, "barnmorska", .care)]),
+            // The vårdcentral's barnmorskemottagning, and the delivery ward (Förlossning och BB) of the same hospital group.
+            ("barnmorska", "demo-barnmorska", "Lena", "Dahl", "SE2321000999-D0008", [(primaryCare, "barnmorska", .care), (delivery, "barnmorska", .care)]),
         ]
         resources += wardLocations()
         // The demo's doctors and midwife prescribe with a (made-up) förskrivarkod.

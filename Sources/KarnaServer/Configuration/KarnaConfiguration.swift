@@ -3,6 +3,7 @@ import FHIRAPI
 import FHIRCore
 import Foundation
 import Documentation
+import Maternity
 import PatientAdministration
 
 /// Every setting of a Kärna server, decoded once from flags and `KARNA_*`
@@ -102,6 +103,15 @@ public struct KarnaConfiguration: Sendable {
     public var news2Path: String?
     /// The day-surgery checklists; unset, the demonstration lists.
     public var daySurgeryPath: String?
+    /// Maternity's data files (unset: the shipped ones) and where the daily register extract goes.
+    public var maternityProgrammePath: String?
+    public var maternityQuestionnairesPath: String?
+    public var maternityReferencePath: String?
+    public var maternitySFRulesPath: String?
+    public var maternityPartogramPath: String?
+    public var maternityRegistersPath: String?
+    public var graviditetsregistretDirectory: String?
+    public var graviditetsregistretHour: Int
     /// The emergency department's targets (minutes from arrival) and return window (hours).
     public var edTriageMinutes: Int
     public var edDoctorMinutes: Int
@@ -202,6 +212,22 @@ public struct KarnaConfiguration: Sendable {
         public static let edReturnHours = Setting.integer("ed-return-hours", default: 72, 1...720, "hours after leaving within which a new emergency visit counts as a return")
         public static let edBoardRefreshSeconds = Setting.integer("ed-board-refresh-seconds", default: 20, 2...600,
                                                                   "seconds between an open tracking board's refreshes when no change was announced to it (changes made on another node)")
+        public static let maternityProgrammeFile = Setting.text("maternity-programme-file", default: nil,
+                                                                "the region's basprogram for mödrahälsovård (JSON: items, visits by gestational week, MHV1 risk factors); unset, a demonstration programme")
+        public static let maternityQuestionnairesFile = Setting.text("maternity-questionnaires-file", default: nil,
+                                                                     "the forms the programme uses (JSON: FHIR Questionnaires with ordinalValue points, AUDIT and EPDS); unset, the shipped forms with abbreviated wording")
+        public static let maternityReferenceFile = Setting.text("maternity-reference-file", default: nil,
+                                                                "the gravidogram's reference curves (JSON: per measure, week → mean and SD); unset, a DEMONSTRATION table that is not clinical content")
+        public static let maternitySFRulesFile = Setting.text("maternity-sf-rules-file", default: nil,
+                                                              "the symphysis-fundus rules (JSON: SD limits, intervals, actions with due days); unset, the Stockholm rules")
+        public static let maternityPartogramFile = Setting.text("maternity-partogram-file", default: nil,
+                                                                "the partogram's alert and action lines and charted parts (JSON); unset, WHO 1993 (4 cm, 1 cm/h, 4 h)")
+        public static let maternityRegistersFile = Setting.text("maternity-registers-file", default: nil,
+                                                                "the register mapping (JSON: MFR sheets MHV1/MHV2/FV1/FV2 and the Graviditetsregistret extract's variables); unset, the assumed demonstration mapping")
+        public static let graviditetsregistretDirectory = Setting.text("graviditetsregistret-dir", default: nil,
+                                                                       "directory the daily Graviditetsregistret extract is written to (one file per day, yesterday's, after graviditetsregistret-hour); unset, no daily file")
+        public static let graviditetsregistretHour = Setting.integer("graviditetsregistret-hour", default: 2, 0...23,
+                                                                     "local hour after which the daily Graviditetsregistret extract of the day before is written")
         public static let nllReasonRequiredFrom = Setting.text("nll-reason-required-from", default: "2028-09-01",
                                                                "day (YYYY-MM-DD) from which an e-prescription without ordinationsorsak or latest follow-up date is refused")
         public static let corsOrigins = Setting.text("cors-origins", default: nil,
@@ -213,7 +239,9 @@ public struct KarnaConfiguration: Sendable {
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
                              nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, dicomwebURL, dicomwebTimeoutSeconds,
-                             triageFile, news2File, daySurgeryFile, edTriageMinutes, edDoctorMinutes, edStayMinutes, edReturnHours, edBoardRefreshSeconds, corsOrigins]
+                             triageFile, news2File, daySurgeryFile, edTriageMinutes, edDoctorMinutes, edStayMinutes, edReturnHours, edBoardRefreshSeconds,
+                             maternityProgrammeFile, maternityQuestionnairesFile, maternityReferenceFile, maternitySFRulesFile, maternityPartogramFile, maternityRegistersFile,
+                             graviditetsregistretDirectory, graviditetsregistretHour, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -276,6 +304,14 @@ public struct KarnaConfiguration: Sendable {
         triagePath = try settings.text(Keys.triageFile)
         news2Path = try settings.text(Keys.news2File)
         daySurgeryPath = try settings.text(Keys.daySurgeryFile)
+        maternityProgrammePath = try settings.text(Keys.maternityProgrammeFile)
+        maternityQuestionnairesPath = try settings.text(Keys.maternityQuestionnairesFile)
+        maternityReferencePath = try settings.text(Keys.maternityReferenceFile)
+        maternitySFRulesPath = try settings.text(Keys.maternitySFRulesFile)
+        maternityPartogramPath = try settings.text(Keys.maternityPartogramFile)
+        maternityRegistersPath = try settings.text(Keys.maternityRegistersFile)
+        graviditetsregistretDirectory = try settings.text(Keys.graviditetsregistretDirectory)
+        graviditetsregistretHour = try settings.integer(Keys.graviditetsregistretHour)
         edTriageMinutes = try settings.integer(Keys.edTriageMinutes)
         edDoctorMinutes = try settings.integer(Keys.edDoctorMinutes)
         edStayMinutes = try settings.integer(Keys.edStayMinutes)
@@ -382,5 +418,21 @@ public struct KarnaConfiguration: Sendable {
         guard var components = URLComponents(string: databaseURL), components.password != nil else { return databaseURL }
         components.password = "***"
         return components.string ?? "postgres://…"
+    }
+}
+
+extension KarnaConfiguration {
+    /// The maternity module with the region's files where set and the shipped ones elsewhere; a bad file stops the
+    /// start, naming the file and what is wrong in it.
+    func maternity() throws -> Maternity {
+        func file<T>(_ path: String?, _ load: (URL) throws -> T, _ shipped: () throws -> T) throws -> T {
+            try path.map { try load(URL(fileURLWithPath: $0)) } ?? shipped()
+        }
+        return try Maternity(programme: file(maternityProgrammePath, Basprogram.load, Basprogram.shipped),
+                             questionnaires: file(maternityQuestionnairesPath, QuestionnaireSet.load, QuestionnaireSet.shipped),
+                             curves: file(maternityReferencePath, ReferenceCurves.load, ReferenceCurves.shipped),
+                             sfRules: file(maternitySFRulesPath, FundalHeightRules.load, FundalHeightRules.shipped),
+                             partogram: file(maternityPartogramPath, PartogramLines.load, PartogramLines.shipped),
+                             registers: file(maternityRegistersPath, RegisterMapping.load, RegisterMapping.shipped))
     }
 }
