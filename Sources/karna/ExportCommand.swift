@@ -1,0 +1,31 @@
+import ArgumentParser
+import FHIRCore
+import Foundation
+import KarnaServer
+import Store
+
+/// `karna export graviditetsregistret`: one day's Graviditetsregistret extract, the file the server writes each night.
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Register extracts.", subcommands: [Graviditetsregistret.self])
+
+    struct Graviditetsregistret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a day's Graviditetsregistret extract (pregnancies delivered, final-signed or archive-signed that day) into a directory; the same data give the same bytes.")
+        @OptionGroup var options: ServerOptions
+        @Option(help: "the day (YYYY-MM-DD); yesterday when left out") var day: String?
+        @Option(help: "the directory to write the file into") var out: String
+
+        func run() async throws {
+            let configuration = try options.resolve()
+            let logger = options.logger(configuration)
+            guard let chosen = day.map({ SwedishTime.parseDay($0) }) ?? SwedishTime.today - 1 else {
+                throw ValidationError("--day must be a date as YYYY-MM-DD; got \(day ?? "")")
+            }
+            let store = try await KarnaApplication.openStore(configuration, logger: logger)
+            let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+            let written = try await MaternityExport.write(day: chosen, directory: out, services: services)
+            try await store.close()
+            print("wrote \(written.path): \(written.lines) lines for \(SwedishTime.formatDay(chosen))")
+        }
+    }
+}
