@@ -132,15 +132,32 @@ def web_login(base, username="lakare", assignment="demo-lakare-uppdrag-1"):
 
 # Who opens which pages: the doctor at the vårdcentral, the nurse on the ward, the logggranskare.
 PAGE_LOGINS = {"doctor": ("lakare", "demo-lakare-uppdrag-1"), "nurse": ("sjukskoterska", "demo-sjukskoterska-uppdrag-1"),
-               "reviewer": ("logggranskare", "demo-logggranskare-uppdrag-1"), "ednurse": ("sjukskoterska", "demo-sjukskoterska-uppdrag-3")}
+               "reviewer": ("logggranskare", "demo-logggranskare-uppdrag-1"), "ednurse": ("sjukskoterska", "demo-sjukskoterska-uppdrag-3"),
+               "midwife": ("barnmorska", "demo-barnmorska-uppdrag-1"), "deliverymidwife": ("barnmorska", "demo-barnmorska-uppdrag-2")}
 # The demo region's emergency department, and how many open visits its board holds when it is measured.
 EMERGENCY_UNIT = "hosp-1-ward-1"
 BOARD_VISITS = 60
 
 
-def page_urls(work, heaviest):
+def maternity_pages(server, seed_output):
+    """The gravidogram of the demo pregnancy with the whole programme and the partogram of the demo birth, as
+    `karna seed` names them: {kind: (URLs, login)}; empty when the seed wrote no pregnancies."""
+    full = re.search(r"Mödravård \(\S+\): (\S+) i vecka 36", seed_output)
+    born = re.search(r"Förlossningen: (\S+) förlöst", seed_output)
+    kinds = {}
+    if full:
+        kinds["gravidogram (pregnancy overview), a full programme"] = (["/patienter/%s/graviditet" % full.group(1)], "midwife")
+    if born:
+        found = get_json(server.base + "/fhir/Encounter?subject=Patient/%s&type=https://karna.se/fhir/CodeSystem/besokstyp%%7Cforlossning" % born.group(1))
+        for entry in found.get("entry", [])[:1]:
+            kinds["partogram, the demo birth"] = (["/forlossning/%s" % entry["resource"]["id"]], "deliverymidwife")
+    return kinds
+
+
+def page_urls(work, heaviest, extra=None):
     """The pages users open, on the demo units and patients `karna seed` fills: {kind: (URL file, login)}."""
-    kinds = {
+    kinds = dict(extra or {})
+    kinds.update({
         "start page": (["/start"], "doctor"),
         "patient search (name)": (["/patienter?q=%s" % q for q in ["and", "lind", "karl", "ber", "nils"]], "doctor"),
         "chart, demo patient": (["/patienter/pat-1"], "doctor"),
@@ -160,7 +177,7 @@ def page_urls(work, heaviest):
         "Provsvar trend (HbA1c), demo patient": (["/patienter/pat-1/provsvar?analys=NPU27300"], "doctor"),
         "log review queue": (["/loggranskning"], "reviewer"),
         "akuttavla (tracking board), %d open visits" % BOARD_VISITS: (["/akut"], "ednurse"),
-    }
+    })
     files = url_files(work, "pages", {kind: urls for kind, (urls, _) in kinds.items()})
     return {kind: (files[kind], login) for kind, (_, login) in kinds.items()}
 
@@ -316,7 +333,8 @@ def search_urls(base, work, heaviest, kind_limit=400):
                                    "birthdate ne", "HbA1c of a patient this year", "Observations by code and date range", "Encounters on a day"]}
     for e in patients:
         r = e["resource"]
-        if "identifier" not in r:  # left over from the CRUD mix
+        # Left over from the CRUD mix, or the demo newborn (a reservnummer and a temporary name without a family name).
+        if "identifier" not in r or "family" not in r["name"][0] or "birthDate" not in r:
             continue
         pnr = r["identifier"][0]["value"].replace("-", "")
         family = r["name"][0]["family"]
@@ -781,7 +799,7 @@ def main():
                     board_kind = "akuttavla (tracking board), %d open visits" % BOARD_VISITS
                     visits = fill_emergency(server) if wanted("page", board_kind) or wanted("akut", "latency") else []
                     cookies = {login: web_login(server.base, *PAGE_LOGINS[login]) for login in PAGE_LOGINS}
-                    for kind, (path, login) in page_urls(work, heaviest.group(1)).items():
+                    for kind, (path, login) in page_urls(work, heaviest.group(1), maternity_pages(server, out)).items():
                         if not wanted("page", kind):
                             continue
                         script = lua(work, "pages.lua", PAGES_LUA.replace("@FILE@", path).replace("@COOKIE@", cookies[login]))

@@ -25,11 +25,14 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
         context["unitName"] = user.assignment?.unitName ?? unit
         if let notice { context["notice"] = notice }
         context["rows"] = rows.map { row -> [String: Any] in
-            ["patientID": row.patientID, "name": row.patientName, "identifier": row.identifier, "age": row.gestationalAge,
-             "dueDate": SwedishTime.formatDay(row.dueDate), "due": row.due.map(\.display).joined(separator: ", "),
-             "overdue": row.overdue.map(\.display).joined(separator: ", "), "missing": row.missing.joined(separator: ", "),
-             "next": row.delivered ? "Förlöst – eftervårdsbesök" : row.next.map { "\($0.display) från \(SwedishTime.formatDay($0.from))" } ?? "",
-             "late": !row.overdue.isEmpty || !row.missing.isEmpty]
+            var line: [String: Any] = ["patientID": row.patientID, "name": row.patientName, "identifier": row.identifier, "age": row.gestationalAge,
+                                       "dueDate": SwedishTime.formatDay(row.dueDate), "due": row.due.map(\.display).joined(separator: ", "),
+                                       "next": row.delivered ? "Förlöst – eftervårdsbesök" : row.next.map { "\($0.display) från \(SwedishTime.formatDay($0.from))" } ?? "",
+                                       "late": !row.overdue.isEmpty || !row.missing.isEmpty]
+            // Mustache shows a section for an empty string: only what is there is set.
+            line["overdue"] = row.overdue.map(\.display).joined(separator: ", ").nonEmpty
+            line["missing"] = row.missing.joined(separator: ", ").nonEmpty
+            return line
         }
         context["lateCount"] = rows.filter { !$0.overdue.isEmpty || !$0.missing.isEmpty }.count
         context["programmeNotice"] = programme.notice ?? ""
@@ -63,8 +66,12 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
         context["pregnancy"] = ["id": pregnancy.id, "age": pregnancy.gestationalAge(on: today), "dueDate": SwedishTime.formatDay(pregnancy.dueDate),
                                 "method": pregnancy.dueDateMethod == "ultraljud" ? "ultraljud" : "sista mens",
                                 "lmp": pregnancy.lastMenstrualPeriod.map(SwedishTime.formatDay) ?? "–", "parity": pregnancy.parity, "gravidity": pregnancy.gravidity,
-                                "previous": pregnancy.previousPregnancies ?? "", "registered": SwedishTime.formatDay(pregnancy.registered),
-                                "delivered": pregnancy.delivered.map { Display.time(SwedishTime.format($0)) } ?? ""] as [String: Any]
+                                "registered": SwedishTime.formatDay(pregnancy.registered)] as [String: Any]
+        // Mustache shows a section for an empty string: what is not there is left out of the context.
+        var shownPregnancy = context["pregnancy"] as? [String: Any] ?? [:]
+        shownPregnancy["previous"] = pregnancy.previousPregnancies?.nonEmpty
+        shownPregnancy["delivered"] = pregnancy.delivered.map { Display.time(SwedishTime.format($0)) }
+        context["pregnancy"] = shownPregnancy
         context["mayWrite"] = mayWrite
         let plan = try await maternity.antenatal.plan(pregnancy, session: session)
         let state = plan.status(on: today)
@@ -74,7 +81,7 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
                     "late": word == "Försenat", "open": !visit.completed,
                     "items": visit.planned.compactMap { programme.item($0)?.display }.joined(separator: ", ")]
         }
-        context["missing"] = state.missing.compactMap { programme.item($0)?.display }.joined(separator: ", ")
+        context["missing"] = state.missing.compactMap { programme.item($0)?.display }.joined(separator: ", ").nonEmpty
         // The risk assessment: the latest with its reasons, and the form for a new one.
         if let risk = try await maternity.antenatal.latestRisk(pregnancy, session: session) {
             context["risk"] = ["time": Display.time(risk.object["occurrenceDateTime"]?.stringValue),
@@ -277,7 +284,7 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
         let lines = maternity.delivery.check.lines
         context["linesName"] = lines.name
         context["inProgress"] = chart.encounter.object["status"]?.stringValue == "in-progress"
-        context["delivered"] = chart.pregnancy.delivered.map { Display.time(SwedishTime.format($0)) } ?? ""
+        context["delivered"] = chart.pregnancy.delivered.map { Display.time(SwedishTime.format($0)) }
         context["children"] = chart.pregnancy.childIDs.map { ["id": $0] }
         context["flag"] = chart.flag.map { Display.concept($0.object["code"]) }
         context["svg"] = Charts.partogram(chart, lines: lines)

@@ -57,6 +57,7 @@ def test_a_pregnancy_from_registration_to_the_birth(server, browser):
     table = browser.find_element(By.ID, "table-sf").text
     assert "25+0" in table and "17" in table, table
     assert "DEMONSTRATION" in browser.find_element(By.ID, "demo-curves").text
+    browser.execute_script("document.getElementById('h-gravidogram').scrollIntoView();")
     shot(browser, server, "gravidogram")
     # Risk: her age and the chosen factor, with an individual care plan.
     browser.find_element(By.ID, "factor-tidigare-komplikation").click()
@@ -83,6 +84,7 @@ def test_a_pregnancy_from_registration_to_the_birth(server, browser):
     wait_for(browser, lambda d: "Sparat." in d.page_source, "the partogram values saved")
     assert "Enligt förväntat" in browser.find_element(By.ID, "partogram-table").text
     assert browser.find_elements(By.CSS_SELECTOR, "svg[aria-labelledby=partogram-title]")
+    browser.execute_script("document.getElementById('h-partogram').scrollIntoView();")
     shot(browser, server, "partogram")
     for field, value in [("birth-weight", "3520"), ("birth-length", "51"), ("birth-head", "35"), ("birth-apgar1", "8"), ("birth-apgar5", "10")]:
         browser.find_element(By.ID, field).send_keys(value)
