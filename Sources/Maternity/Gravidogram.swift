@@ -32,9 +32,12 @@ public struct Gravidogram: Sendable {
     public func series(_ code: String) -> Series? { series.first { $0.code == code } }
 
     public static func read(pregnancyID: String, maternity: Maternity, session: PatientDataSession) async throws -> Gravidogram {
-        let pregnancy = try await maternity.antenatal.pregnancy(pregnancyID, session: session)
-        let values = try await RecordedValues.read(pregnancy: pregnancy, session: session)
-        return build(pregnancy: pregnancy, values: values, maternity: maternity)
+        try await read(pregnancy: try await maternity.antenatal.pregnancy(pregnancyID, session: session), maternity: maternity, session: session)
+    }
+
+    /// For a pregnancy already read (the overview page reads it once).
+    public static func read(pregnancy: Pregnancy, maternity: Maternity, session: PatientDataSession) async throws -> Gravidogram {
+        build(pregnancy: pregnancy, values: try await RecordedValues.read(pregnancy: pregnancy, session: session), maternity: maternity)
     }
 
     static func build(pregnancy: Pregnancy, values: RecordedValues, maternity: Maternity) -> Gravidogram {

@@ -48,6 +48,14 @@ public struct Maternity: ClinicalModule {
                    let due = episode.extensionValue(MaternityCodes.dueDate)?.stringValue ?? ""
                    let days = SwedishTime.parseDay(due).map { SwedishTime.today - ($0 - 280) } ?? -1
                    return ChartLine("Gravid \(Pregnancy.format(days: days))", detail: "Beräknad förlossning \(due)")
+               }),
+         // A newborn's chart names the mother (the link written at birth); her record is read, as any, through the gateway.
+         .list("mother", title: "Mor", emptyText: nil, rank: 16,
+               search: { patientID throws(FHIRError) in
+                   try ChartSearch("RelatedPerson", patientID: patientID, [("relationship", "\(MaternityCodes.roleCode)|MTH")], limit: 1)
+               },
+               line: { related in
+                   ChartLine(Display.name(related), detail: related["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue ?? "")
                })]
     }
 

@@ -138,6 +138,11 @@ enum Charts {
             svg += "<text x=\"\(plot.x(startHour) + 4)\" y=\"\(plot.y(start.centimetres) - 6)\" font-size=\"11\" fill=\"#b26b00\">Varningslinje</text>"
             if actionStart < span { svg += "<text x=\"\(plot.x(actionStart) + 4)\" y=\"\(plot.y(start.centimetres) + 14)\" font-size=\"11\" fill=\"#a00000\">Aktionslinje</text>" }
         }
+        // Descent in fifths above the brim, drawn on the same grid (5/5 at 10, 0/5 at 0) as open circles.
+        for point in chart.series["nedtrangning"] ?? [] {
+            let hour = Double(point.time - chart.start) / 3_600_000
+            svg += "<circle cx=\"\(plot.x(hour))\" cy=\"\(plot.y(point.value * 2))\" r=\"4.5\" fill=\"none\" stroke=\"#2d6a2d\" stroke-width=\"2\"/>"
+        }
         if !chart.positions.isEmpty {
             svg += "<polyline fill=\"none\" stroke=\"#004b87\" stroke-width=\"2\" points=\"\(chart.positions.map { plot.point($0.examination.minutes / 60, $0.examination.centimetres) }.joined(separator: " "))\"/>"
             for (examination, position) in chart.positions {
@@ -146,5 +151,31 @@ enum Charts {
             }
         }
         return svg + "</svg>"
+    }
+
+    /// The other parts against the same hours: fetal heart rate and the mother's pulse, and contractions per ten minutes.
+    static func partogramParts(_ chart: Delivery.Chart) -> [String] {
+        let hours = (chart.series.values.flatMap { $0.map { Double($0.time - chart.start) / 3_600_000 } }).max() ?? 0
+        let span = Swift.max(12, (hours + 2).rounded(.up))
+        var charts: [String] = []
+        let groups: [(id: String, title: String, parts: [(code: String, colour: String)], range: ClosedRange<Double>, step: Double)] = [
+            ("partogram-heart", "Fosterljud och moderns puls per minut", [("fosterljud", "#a00000"), ("puls", "#004b87")], 40...200, 20),
+            ("partogram-contractions", "Värkar per 10 minuter", [("varkar", "#6b3fa0")], 0...6, 1),
+        ]
+        for group in groups where group.parts.contains(where: { !(chart.series[$0.code] ?? []).isEmpty }) {
+            let plot = Plot(xRange: 0...span, yRange: group.range)
+            let count = group.parts.map { chart.series[$0.code]?.count ?? 0 }.reduce(0, +)
+            var svg = plot.frame(titleID: group.id + "-title", title: "\(group.title), \(count) värden, per timme sedan inskrivningen", xLabel: "Timmar", xStep: 2, yStep: group.step)
+            for part in group.parts {
+                let points = (chart.series[part.code] ?? []).map { (Double($0.time - chart.start) / 3_600_000, $0.value) }
+                guard !points.isEmpty else { continue }
+                svg += "<polyline fill=\"none\" stroke=\"\(part.colour)\" stroke-width=\"2\" points=\"\(points.map { plot.point($0.0, Swift.min($0.1, group.range.upperBound)) }.joined(separator: " "))\"/>"
+                for point in points {
+                    svg += "<circle cx=\"\(plot.x(point.0))\" cy=\"\(plot.y(Swift.min(point.1, group.range.upperBound)))\" r=\"3.5\" fill=\"\(part.colour)\"/>"
+                }
+            }
+            charts.append(svg + "</svg>")
+        }
+        return charts
     }
 }

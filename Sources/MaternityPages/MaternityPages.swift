@@ -99,7 +99,7 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
             return ["id": task.id, "display": Display.concept(task.object["code"]), "description": task.object["description"]?.stringValue ?? "", "due": Display.time(due),
                     "overdue": (due.flatMap(Instant.parse) ?? .max) < Instant.now()]
         }
-        let gravidogram = try await Gravidogram.read(pregnancyID: pregnancy.id, maternity: maternity, session: session)
+        let gravidogram = try await Gravidogram.read(pregnancy: pregnancy, maternity: maternity, session: session)
         context.merge(Charts.gravidogramContext(gravidogram, curves: maternity.curves)) { _, new in new }
         context["admission"] = pregnancy.deliveryID
         context["mayAdmit"] = user.principal.permissions.mayWrite("Encounter") && pregnancy.deliveryID == nil
@@ -288,6 +288,7 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
         context["children"] = chart.pregnancy.childIDs.map { ["id": $0] }
         context["flag"] = chart.flag.map { Display.concept($0.object["code"]) }
         context["svg"] = Charts.partogram(chart, lines: lines)
+        context["otherCharts"] = Charts.partogramParts(chart).map { ["svg": $0] }
         context["parts"] = lines.parts.map { ["code": $0.code, "display": "\($0.display) (\($0.unit))", "value": values[$0.code] ?? ""] }
         // The table: one row per time, every part in its column.
         let times = Set(chart.series.values.flatMap { $0.map(\.time) }).sorted()

@@ -16,7 +16,7 @@ struct FundalHeightRuleTests {
         try check(rules).findings(curve.map { .init(week: $0.0, centimetres: $0.1) }).map(\.rule.code)
     }
 
-    @Test("eight curves, each with the finding the Stockholm rules give (or none)", arguments: [
+    @Test("ten fixture curves, each with the finding the Stockholm rules give (or none)", arguments: [
         // 1. Normal growth along the mean: nothing.
         ("normal", [(25, 24), (28, 27), (31, 30), (34, 33)], []),
         // 2. First measurement at week 25 below −2 SD (20 cm): growth ultrasound.

@@ -75,8 +75,14 @@ struct MaternityPageTests {
             let born = try await browser.send(.post, partogramPath + "/fodelse", form: [("formToken", token), ("gender", "female"), ("mode", "vaginal"), ("weight", "3400"),
                                                                                        ("length", "50"), ("head", "34"), ("apgar1", "8"), ("apgar5", "9")])
             #expect(born.status == 303)
-            text = VisibleText.of(try await browser.send(.get, try #require(born.location)).html)
+            let bornPage = try await browser.send(.get, try #require(born.location)).html
+            text = VisibleText.of(bornPage)
             #expect(text.contains("Barnet är registrerat med reservnummer") && text.contains("Barnets journal"))
+            // The child's chart names the mother.
+            let before = try #require(bornPage.components(separatedBy: "\">Barnets journal").first)
+            let childID = try #require(before.components(separatedBy: "/patienter/").last)
+            text = VisibleText.of(try await browser.send(.get, "/patienter/\(childID)").html)
+            #expect(text.contains("Barn till Ek, Greta") && text.contains("Mor") && text.contains("195002039286"))
             // The MFR sheets from the stored data.
             text = VisibleText.of(try await browser.send(.get, "/graviditet/\(pregnancyID)/mfr").html)
             #expect(text.contains("MHV 1 – Inskrivning på mödrahälsovården") && text.contains("FV 2 – Barnet") && text.contains("3400") && text.contains("195002039286"))

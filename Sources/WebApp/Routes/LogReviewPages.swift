@@ -257,6 +257,8 @@ enum AuditActions {
         "ed-visit": "Öppnade ett akutbesök", "ed-triage": "Triagerade", "ed-lakare": "Tog patienten som läkare", "ed-beslut": "Markerade klar för beslut",
         "ed-sjukskoterska": "Blev ansvarig sjuksköterska", "ed-rum": "Satte rum på akuten", "ed-avsluta": "Avslutade ett akutbesök", "ed-times": "Läste akutens ledtider",
         "vital-signs": "Läste vitalparametrar", "record-vital-signs": "Registrerade vitalparametrar", "ward-news2": "Läste avdelningens NEWS2",
+        "demo-maternity": "Skrev demodata för mödravården", "demo-delivery": "Skrev demodata för förlossningen",
+        "graviditetsregistret-extract": "Läste graviditeter till Graviditetsregistret",
         "antenatal-worklist": "Läste mödravårdens arbetslista", "pregnancy": "Öppnade graviditeten", "register-pregnancy": "Skrev in en graviditet",
         "antenatal-visit": "Öppnade besöksformuläret i mödravården", "record-antenatal-visit": "Registrerade ett besök i mödravården",
         "assess-pregnancy-risk": "Gjorde riskbedömning (MHV1)", "close-pregnancy": "Avslutade en graviditet", "sign-delivery-record": "Signerade förlossningsjournalen",
