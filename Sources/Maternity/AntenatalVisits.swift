@@ -141,27 +141,17 @@ extension AntenatalCare {
         var recordedItems: [String] = []
         func observation(_ item: Basprogram.Item, _ value: (String, JSONValue)?, components: [JSONValue]? = nil, derivedFrom: [JSONValue] = []) -> String {
             let id = UUID().uuidString.lowercased()
-            var codings = [FHIR.coding(MaternityCodes.maternity, item.code, item.display)]
-            if let loinc = item.loinc { codings.append(FHIR.coding(MaternityCodes.loinc, loinc)) }
-            var resource = JSONObject([
-                ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
-                ("basedOn", .array([FHIR.reference("CarePlan", planID)])),
-                ("category", .array([FHIR.concept(MaternityCodes.observationCategory, item.category)])),
-                ("code", FHIR.object([("coding", .array(codings)), ("text", .string(item.display))])),
-                ("subject", FHIR.reference("Patient", patientID)), ("encounter", FHIR.reference("Encounter", encounterID)),
-                ("effectiveDateTime", .string(SwedishTime.format(now))),
-            ])
-            if let value { resource[value.0] = value.1 }
+            var resource = Recording.observation(id: id, code: item.code, display: item.display, loinc: item.loinc,
+                                                 category: FHIR.concept(MaternityCodes.observationCategory, item.category), patientID: patientID,
+                                                 encounterID: encounterID, time: now, performer: role, value: value)
+            resource["basedOn"] = .array([FHIR.reference("CarePlan", planID)])
             if let components { resource["component"] = .array(components) }
             if !derivedFrom.isEmpty { resource["derivedFrom"] = .array(derivedFrom) }
-            if let role { resource["performer"] = .array([FHIR.reference("PractitionerRole", role)]) }
             operations.append(.create(resource, type: "Observation", id: id))
             recordedItems.append(item.code)
             return id
         }
-        func quantity(_ value: Double, _ unit: String) -> JSONValue {
-            FHIR.object([("value", .number(value.fhirText)), ("unit", .string(unit)), ("system", .string(MaternityCodes.ucum)), ("code", .string(unit))])
-        }
+        let quantity = Recording.quantity
         var ids: [String: String] = [:], numbers: [String: Double] = [:]
         for code in record.values.keys.sorted() {
             guard let raw = record.values[code], let item = programme.item(code) else { continue }

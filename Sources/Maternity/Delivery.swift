@@ -102,17 +102,10 @@ public struct Delivery: Sendable {
                                 text: "\(part.display) ska vara \(part.minimum.swedish)–\(part.maximum.swedish) \(part.unit).")
             }
             let id = UUID().uuidString.lowercased()
-            var codings = [FHIR.coding(MaternityCodes.maternity, "partogram-" + code, part.display)]
-            if let loinc = part.loinc { codings.append(FHIR.coding(MaternityCodes.loinc, loinc)) }
-            var observation = JSONObject([
-                ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
-                ("category", .array([FHIR.concept(MaternityCodes.maternity, "partogram", "Partogram")])),
-                ("code", FHIR.object([("coding", .array(codings)), ("text", .string(part.display))])),
-                ("subject", FHIR.reference("Patient", pregnancy.patientID)), ("encounter", FHIR.reference("Encounter", encounterID)),
-                ("effectiveDateTime", .string(SwedishTime.format(when))),
-                ("valueQuantity", FHIR.object([("value", .number(value.fhirText)), ("unit", .string(part.unit))])),
-            ])
-            if let role { observation["performer"] = .array([FHIR.reference("PractitionerRole", role)]) }
+            let observation = Recording.observation(id: id, code: "partogram-" + code, display: part.display, loinc: part.loinc,
+                                                    category: FHIR.concept(MaternityCodes.maternity, "partogram", "Partogram"), patientID: pregnancy.patientID,
+                                                    encounterID: encounterID, time: when, performer: role,
+                                                    value: ("valueQuantity", FHIR.object([("value", .number(value.fhirText)), ("unit", .string(part.unit))])))
             operations.append(.create(observation, type: "Observation", id: id))
         }
         _ = try await session.commit(operations)
@@ -235,21 +228,11 @@ public struct Delivery: Sendable {
         let role = session.principal.assignment?.id
         func observation(_ subject: String, encounter: String, code: String, display: String, loinc: String?, value: (String, JSONValue)) {
             let id = UUID().uuidString.lowercased()
-            var codings = [FHIR.coding(MaternityCodes.maternity, code, display)]
-            if let loinc { codings.append(FHIR.coding(MaternityCodes.loinc, loinc)) }
-            var resource = JSONObject([
-                ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
-                ("category", .array([FHIR.concept(MaternityCodes.maternity, "forlossning", "Förlossning")])),
-                ("code", FHIR.object([("coding", .array(codings)), ("text", .string(display))])),
-                ("subject", FHIR.reference("Patient", subject)), ("encounter", FHIR.reference("Encounter", encounter)),
-                ("effectiveDateTime", .string(SwedishTime.format(bornAt))), (value.0, value.1),
-            ])
-            if let role { resource["performer"] = .array([FHIR.reference("PractitionerRole", role)]) }
-            operations.append(.create(resource, type: "Observation", id: id))
+            operations.append(.create(Recording.observation(id: id, code: code, display: display, loinc: loinc,
+                                                            category: FHIR.concept(MaternityCodes.maternity, "forlossning", "Förlossning"), patientID: subject,
+                                                            encounterID: encounter, time: bornAt, performer: role, value: value), type: "Observation", id: id))
         }
-        func quantity(_ value: Double, _ unit: String) -> JSONValue {
-            FHIR.object([("value", .number(value.fhirText)), ("unit", .string(unit)), ("system", .string(MaternityCodes.ucum)), ("code", .string(unit))])
-        }
+        let quantity = Recording.quantity
         observation(childID, encounter: childEncounterID, code: "fodelsevikt", display: "Födelsevikt", loinc: "8339-4", value: ("valueQuantity", quantity(birth.weightGrams, "g")))
         observation(childID, encounter: childEncounterID, code: "fodelselangd", display: "Längd vid födseln", loinc: "89269-5", value: ("valueQuantity", quantity(birth.lengthCm, "cm")))
         observation(childID, encounter: childEncounterID, code: "huvudomfang", display: "Huvudomfång", loinc: "9843-4", value: ("valueQuantity", quantity(birth.headCm, "cm")))

@@ -24,16 +24,7 @@ extension Maternity {
         let moving = try Maternity(programme: antenatal.programme, questionnaires: antenatal.questionnaires, curves: curves, sfRules: fundal.rules,
                                    partogram: delivery.check.lines, registers: registers.mapping, clock: { time.withLock { $0 } })
         func at(_ day: Int, hour: Int = 10) { time.withLock { $0 = min(now, SwedishTime.instant(day: day, minuteOfDay: hour * 60)) } }
-        func audit(_ points: Int) -> [String: String] { answers("audit", points) }
-        func answers(_ form: String, _ points: Int) -> [String: String] {
-            var left = points, chosen: [String: String] = [:]
-            for question in antenatal.questionnaires.forms[form]?.questions ?? [] {
-                guard let option = question.options.filter({ Int($0.points) <= left }).max(by: { $0.points < $1.points }) else { continue }
-                left -= Int(option.points)
-                chosen[question.linkId] = option.code
-            }
-            return chosen
-        }
+        func answers(_ form: String, _ points: Int) -> [String: String] { antenatal.questionnaires.forms[form]?.answers(totalling: points) ?? [:] }
         /// A pregnancy now in `week` with the programme's visits up to it; the SF-mått follow `sf` (cm by visit) where given.
         func pregnancy(_ patientID: String, week: Int, sf: [String: Double] = [:], skipAudit: Bool = false) async throws -> Pregnancy {
             let lmp = today - week * 7
@@ -60,7 +51,7 @@ extension Maternity {
                     case "vald": values[item] = "ställd, nej"
                     case "fosterljud": values[item] = "140"
                     case "sf": values[item] = sf[visit.code].map { String($0) } ?? curves.curves["sf"]?.at(Double(visit.week)).map { String(($0.mean * 10).rounded() / 10) }
-                    case "audit": forms["audit"] = audit(2)
+                    case "audit": forms["audit"] = answers("audit", 2)
                     case "epds": forms["epds"] = answers("epds", 5)
                     default: break
                     }

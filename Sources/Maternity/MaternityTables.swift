@@ -307,6 +307,18 @@ public struct QuestionnaireSet: Sendable {
         public var questions: [Question]
         /// The Questionnaire as loaded.
         public var resource: JSONObject
+
+        /// Answers that add up to `points` (each question the highest answer still within what is left): for demo
+        /// data and tests that need a form with a known score.
+        public func answers(totalling points: Int) -> [String: String] {
+            var left = Double(points), chosen: [String: String] = [:]
+            for question in questions {
+                guard let option = question.options.filter({ $0.points <= left }).max(by: { $0.points < $1.points }) else { continue }
+                left -= option.points
+                chosen[question.linkId] = option.code
+            }
+            return chosen
+        }
     }
 
     public var notice: String?

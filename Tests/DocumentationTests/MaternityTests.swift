@@ -19,26 +19,9 @@ private func register(_ module: Maternity, _ session: PatientDataSession) async 
     try await module.antenatal.register(.init(patientID: "m1", lastMenstrualPeriod: lmp, parity: 0, gravidity: 0), session: session)
 }
 
-/// The shipped AUDIT answers that give `points` in total (first questions first, four points at most each).
-private func audit(points: Int, _ module: Maternity) -> [String: String] {
-    var left = points, answers: [String: String] = [:]
-    for question in module.antenatal.questionnaires.forms["audit"]!.questions {
-        let option = question.options.filter { Int($0.points) <= left }.max { $0.points < $1.points }!
-        left -= Int(option.points)
-        answers[question.linkId] = option.code
-    }
-    return answers
-}
-
-private func epds(points: Int, _ module: Maternity) -> [String: String] {
-    var left = points, answers: [String: String] = [:]
-    for question in module.antenatal.questionnaires.forms["epds"]!.questions {
-        let option = question.options.filter { Int($0.points) <= left }.max { $0.points < $1.points }!
-        left -= Int(option.points)
-        answers[question.linkId] = option.code
-    }
-    return answers
-}
+/// The shipped form's answers that give `points` in total.
+private func audit(points: Int, _ module: Maternity) -> [String: String] { module.antenatal.questionnaires.forms["audit"]!.answers(totalling: points) }
+private func epds(points: Int, _ module: Maternity) -> [String: String] { module.antenatal.questionnaires.forms["epds"]!.answers(totalling: points) }
 
 @Suite("Maternity: the pregnancy, its basprogram plan and the unit's worklist")
 struct PregnancyTests {
