@@ -29,7 +29,8 @@ extension Maternity {
         func pregnancy(_ patientID: String, week: Int, sf: [String: Double] = [:], skipAudit: Bool = false) async throws -> Pregnancy {
             let lmp = today - week * 7
             at(lmp + 8 * 7 + 2)
-            let registered = try await moving.antenatal.register(.init(patientID: patientID, lastMenstrualPeriod: lmp, parity: patientID.count % 2, gravidity: patientID.count % 3),
+            let registered = try await moving.antenatal.register(.init(patientID: patientID, lastMenstrualPeriod: lmp, parity: patientID.count % 2,
+                                                                                       gravidity: patientID.count % 2 + patientID.count % 3),
                                                                  session: midwife)
             for visit in antenatal.programme.visits where visit.week <= week && !(skipAudit && visit.code == "inskrivning") {
                 at(lmp + visit.week * 7 + 1)
