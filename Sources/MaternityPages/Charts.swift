@@ -154,12 +154,12 @@ enum Charts {
     }
 
     /// The other parts against the same hours: fetal heart rate and the mother's pulse, and contractions per ten minutes.
-    static func partogramParts(_ chart: Delivery.Chart) -> [String] {
+    static func partogramParts(_ chart: Delivery.Chart) -> [(title: String, svg: String)] {
         let hours = (chart.series.values.flatMap { $0.map { Double($0.time - chart.start) / 3_600_000 } }).max() ?? 0
         let span = Swift.max(12, (hours + 2).rounded(.up))
-        var charts: [String] = []
+        var charts: [(title: String, svg: String)] = []
         let groups: [(id: String, title: String, parts: [(code: String, colour: String)], range: ClosedRange<Double>, step: Double)] = [
-            ("partogram-heart", "Fosterljud och moderns puls per minut", [("fosterljud", "#a00000"), ("puls", "#004b87")], 40...200, 20),
+            ("partogram-heart", "Fosterljud (rött) och moderns puls (blått) per minut", [("fosterljud", "#a00000"), ("puls", "#004b87")], 40...200, 20),
             ("partogram-contractions", "Värkar per 10 minuter", [("varkar", "#6b3fa0")], 0...6, 1),
         ]
         for group in groups where group.parts.contains(where: { !(chart.series[$0.code] ?? []).isEmpty }) {
@@ -174,7 +174,7 @@ enum Charts {
                     svg += "<circle cx=\"\(plot.x(point.0))\" cy=\"\(plot.y(Swift.min(point.1, group.range.upperBound)))\" r=\"3.5\" fill=\"\(part.colour)\"/>"
                 }
             }
-            charts.append(svg + "</svg>")
+            charts.append((group.title, svg + "</svg>"))
         }
         return charts
     }

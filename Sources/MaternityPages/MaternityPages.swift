@@ -288,7 +288,7 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
         context["children"] = chart.pregnancy.childIDs.map { ["id": $0] }
         context["flag"] = chart.flag.map { Display.concept($0.object["code"]) }
         context["svg"] = Charts.partogram(chart, lines: lines)
-        context["otherCharts"] = Charts.partogramParts(chart).map { ["svg": $0] }
+        context["otherCharts"] = Charts.partogramParts(chart).map { ["title": $0.title, "svg": $0.svg] }
         context["parts"] = lines.parts.map { ["code": $0.code, "display": "\($0.display) (\($0.unit))", "value": values[$0.code] ?? ""] }
         // The table: one row per time, every part in its column.
         let times = Set(chart.series.values.flatMap { $0.map(\.time) }).sorted()

@@ -70,6 +70,7 @@ struct MaternityPageTests {
             #expect(try await browser.send(.post, partogramPath + "/partogram", form: [("formToken", token), ("cervix", "4"), ("fosterljud", "140")]).status == 303)
             page = try await browser.send(.get, partogramPath)
             #expect(page.html.contains("Partogram: öppning i cm per timme sedan inskrivningen, 1 undersökningar") && VisibleText.of(page.html).contains("Enligt förväntat"))
+            #expect(VisibleText.of(page.html).contains("Fosterljud (rött) och moderns puls (blått) per minut") && !VisibleText.of(page.html).contains("Värkar per 10 minuter,"))
             let noWeight = try await browser.send(.post, partogramPath + "/fodelse", form: [("formToken", token), ("gender", "female"), ("mode", "vaginal")])
             #expect(noWeight.status == 400 && VisibleText.of(noWeight.html).contains("Vikt: ange ett tal."))
             let born = try await browser.send(.post, partogramPath + "/fodelse", form: [("formToken", token), ("gender", "female"), ("mode", "vaginal"), ("weight", "3400"),
