@@ -191,11 +191,12 @@ public struct Delivery: Sendable {
             throw FHIRError(.invalid, code: .value, "mode must be one of \(MaternityCodes.deliveryModes.map(\.code).joined(separator: ", ")); got '\(birth.mode)'",
                             expression: ["mode"], text: "Välj förlossningssätt.")
         }
-        for (name, value, range) in [("weight", birth.weightGrams, 200.0...7_500), ("length", birth.lengthCm, 20...65), ("head", birth.headCm, 15...50),
-                                     ("apgar1", Double(birth.apgar1), 0...10), ("apgar5", Double(birth.apgar5), 0...10), ("apgar10", Double(birth.apgar10 ?? 0), 0...10)]
+        for (name, label, value, range) in [("weight", "Vikt (g)", birth.weightGrams, 200.0...7_500), ("length", "Längd (cm)", birth.lengthCm, 20...65),
+                                            ("head", "Huvudomfång (cm)", birth.headCm, 15...50), ("apgar1", "Apgar 1 min", Double(birth.apgar1), 0...10),
+                                            ("apgar5", "Apgar 5 min", Double(birth.apgar5), 0...10), ("apgar10", "Apgar 10 min", Double(birth.apgar10 ?? 0), 0...10)]
         where !range.contains(value) {
             throw FHIRError(.invalid, code: .value, "\(name) must be \(range.lowerBound.fhirText)–\(range.upperBound.fhirText); got \(value.fhirText)", expression: [name],
-                            text: "Värdet för \(name) ligger utanför \(range.lowerBound.fhirText)–\(range.upperBound.fhirText).")
+                            text: "\(label) ska vara \(range.lowerBound.swedish)–\(range.upperBound.swedish).")
         }
         let records = Records(session: session)
         let mother = try await records.require("Patient", pregnancy.patientID)

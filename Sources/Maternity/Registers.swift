@@ -102,7 +102,8 @@ public struct MaternityRegisters: Sendable {
     public struct Sheet: Sendable {
         public var code: String
         public var display: String
-        public var lines: [(name: String, value: String)]
+        /// Each variable's name, its value as the register reads it, and the fact it came from.
+        public var lines: [(name: String, value: String, fact: String)]
     }
 
     /// The four MFR sheets for a pregnancy, from stored data only; and the day by which they are due (a month after the birth).
@@ -110,7 +111,7 @@ public struct MaternityRegisters: Sendable {
         let pregnancy = try await maternity.antenatal.pregnancy(pregnancyID, session: session)
         let facts = try await RegisterFacts.gather(pregnancy, maternity: maternity, session: session)
         let sheets = mapping.sheets.map { sheet in
-            Sheet(code: sheet.code, display: sheet.display, lines: sheet.variables.map { ($0.name, facts[$0.fact] ?? "") })
+            Sheet(code: sheet.code, display: sheet.display, lines: sheet.variables.map { ($0.name, facts[$0.fact] ?? "", $0.fact) })
         }
         return (sheets, pregnancy.delivered.map { SwedishTime.day(of: $0) + mapping.mfrDueDays })
     }

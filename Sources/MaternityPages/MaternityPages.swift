@@ -359,8 +359,25 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
         context["patientID"] = pregnancy.patientID
         context["due"] = due.map(SwedishTime.formatDay) ?? ""
         context["notice"] = maternity.registers.mapping.notice ?? ""
+        // The register reads codes; a person reads their names.
+        var units: [String: String] = [:]
+        for line in sheets.flatMap(\.lines) where line.fact.hasSuffix(".unit") && !line.value.isEmpty && units[line.value] == nil {
+            units[line.value] = try await Records(session: session).optional("Organization", line.value)?.object["name"]?.stringValue
+        }
+        func readable(_ fact: String, _ value: String) -> String {
+            guard !value.isEmpty else { return "–" }
+            switch fact {
+            case "delivery.mode": return MaternityCodes.deliveryModes.first { $0.code == value }?.display ?? value
+            case "child.gender": return ["female": "Flicka", "male": "Pojke"][value] ?? "Ej fastställt"
+            case "pregnancy.eddMethod": return value == "ultraljud" ? "Ultraljud" : "Sista mens"
+            case "pregnancy.unit", "delivery.unit": return units[value] ?? value
+            case "risk.factors":
+                return value.split(separator: ",").map { code in programme.risk.first { $0.code == code }?.display ?? String(code) }.joined(separator: "; ")
+            default: return value
+            }
+        }
         context["sheets"] = sheets.map { sheet in
-            ["code": sheet.code, "display": sheet.display, "lines": sheet.lines.map { ["name": $0.name, "value": $0.value.isEmpty ? "–" : $0.value] }] as [String: Any]
+            ["code": sheet.code, "display": sheet.display, "lines": sheet.lines.map { ["name": $0.name, "value": readable($0.fact, $0.value)] }] as [String: Any]
         }
         return pages.page("mfr", context)
     }

@@ -87,6 +87,8 @@ struct MaternityPageTests {
             // The MFR sheets from the stored data.
             text = VisibleText.of(try await browser.send(.get, "/graviditet/\(pregnancyID)/mfr").html)
             #expect(text.contains("MHV 1 – Inskrivning på mödrahälsovården") && text.contains("FV 2 – Barnet") && text.contains("3400") && text.contains("195002039286"))
+            // The sheets name what the codes mean: the mode, the sex, the dating, the unit.
+            #expect(text.contains("Vaginal förlossning") && text.contains("Flicka") && text.contains("Sista mens") && !text.contains("female"))
         }
     }
 }
