@@ -9,11 +9,14 @@ public import StoreModel
 public struct AntenatalCare: Sendable {
     public let programme: Basprogram
     public let questionnaires: QuestionnaireSet
+    /// The SF-mått rules each visit's measurement is checked against.
+    public let fundal: FundalHeightCheck
     let clock: @Sendable () -> Int64
 
-    public init(programme: Basprogram, questionnaires: QuestionnaireSet, clock: @escaping @Sendable () -> Int64 = { Instant.now() }) {
+    public init(programme: Basprogram, questionnaires: QuestionnaireSet, fundal: FundalHeightCheck, clock: @escaping @Sendable () -> Int64 = { Instant.now() }) {
         self.programme = programme
         self.questionnaires = questionnaires
+        self.fundal = fundal
         self.clock = clock
     }
 
@@ -329,7 +332,7 @@ public struct AntenatalCare: Sendable {
         ])
         if let role = session.principal.assignment?.id { visit["participant"] = .array([FHIR.object([("individual", FHIR.reference("PractitionerRole", role))])]) }
         var operations: [WriteOperation] = [.create(visit, type: "Encounter", id: visitID),
-                                            .update(episode, type: "EpisodeOfCare", id: pregnancyID, ifMatch: pregnancy.versionID)]
+                                            .update(episode, type: "EpisodeOfCare", id: pregnancyID, ifMatch: pregnancy.versionId)]
         for plan in [try await self.plan(pregnancy, session: session).stored, try await individualPlan(pregnancy, session: session)].compactMap({ $0 })
         where ["active", "draft"].contains(plan.object["status"]?.stringValue ?? "") {
             var closed = plan.object.forUpdate

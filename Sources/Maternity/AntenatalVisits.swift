@@ -106,7 +106,7 @@ extension AntenatalCare {
     /// the plan (BMI derived from weight and height), each form as a QuestionnaireResponse with its score as an
     /// Observation, the plan's activity completed with what was recorded — and the SF rules run on a new SF-mått,
     /// each finding's actions a task owned by the responsible midwife. One write.
-    public func recordVisit(pregnancyID: String, _ record: VisitRecord, fundal: FundalHeightCheck, session: PatientDataSession) async throws -> RecordedVisit {
+    public func recordVisit(pregnancyID: String, _ record: VisitRecord, session: PatientDataSession) async throws -> RecordedVisit {
         let pregnancy = try await self.pregnancy(pregnancyID, session: session)
         guard pregnancy.status == "active" else {
             throw refused("EpisodeOfCare/\(pregnancyID) is \(pregnancy.status): visits are recorded on an active pregnancy", text: "Graviditeten är avslutad.")

@@ -10,17 +10,16 @@ import StoreModel
 public struct Maternity: ClinicalModule {
     public let antenatal: AntenatalCare
     public let delivery: Delivery
-    public let fundal: FundalHeightCheck
+    public var fundal: FundalHeightCheck { antenatal.fundal }
     public let curves: ReferenceCurves
     public let registers: MaternityRegisters
     let clock: @Sendable () -> Int64
 
     public init(programme: Basprogram, questionnaires: QuestionnaireSet, curves: ReferenceCurves, sfRules: FundalHeightRules, partogram: PartogramLines,
                 registers: RegisterMapping, clock: @escaping @Sendable () -> Int64 = { Instant.now() }) throws {
-        antenatal = AntenatalCare(programme: programme, questionnaires: questionnaires, clock: clock)
-        delivery = Delivery(lines: partogram, antenatal: antenatal, clock: clock)
         guard let sf = curves.curves["sf"] else { throw MaternityTableError(description: "the reference table has no sf curve") }
-        fundal = FundalHeightCheck(rules: sfRules, curve: sf)
+        antenatal = AntenatalCare(programme: programme, questionnaires: questionnaires, fundal: FundalHeightCheck(rules: sfRules, curve: sf), clock: clock)
+        delivery = Delivery(lines: partogram, antenatal: antenatal, clock: clock)
         self.curves = curves
         self.registers = MaternityRegisters(mapping: registers)
         self.clock = clock
@@ -111,7 +110,7 @@ public struct Maternity: ClinicalModule {
             try call.requirePost()
             let record = AntenatalCare.VisitRecord.parse(visit: try input.required("visit"), input.values, programme: antenatal.programme,
                                                          questionnaires: antenatal.questionnaires)
-            let saved = try await antenatal.recordVisit(pregnancyID: id, record, fundal: fundal, session: session)
+            let saved = try await antenatal.recordVisit(pregnancyID: id, record, session: session)
             var answer = ParametersBuilder()
             answer.add("encounter", resource: saved.encounter)
             for observation in saved.observations { answer.add("observation", resource: observation) }

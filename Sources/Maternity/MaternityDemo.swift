@@ -57,7 +57,7 @@ extension Maternity {
                     default: break
                     }
                 }
-                _ = try await moving.antenatal.recordVisit(pregnancyID: registered.id, .init(visit: visit.code, values: values, answers: forms), fundal: fundal, session: midwife)
+                _ = try await moving.antenatal.recordVisit(pregnancyID: registered.id, .init(visit: visit.code, values: values, answers: forms), session: midwife)
             }
             at(today, hour: 0)
             return registered
@@ -75,7 +75,6 @@ extension Maternity {
         if let delivering {
             let mother = try await pregnancy(women[2].id, week: 40)
             let start = SwedishTime.instant(day: today, minuteOfDay: 0) - 10 * 3_600_000
-            at(today - 1)
             time.withLock { $0 = start }
             let admission = try await moving.delivery.admit(patientID: mother.patientID, unitID: nil, session: delivering)
             for (hour, cervix, heart) in [(0.0, 4.0, 140.0), (2, 5, 138), (5, 6, 142), (9, 7, 150)] {

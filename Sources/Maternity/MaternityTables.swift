@@ -305,8 +305,6 @@ public struct QuestionnaireSet: Sendable {
         public var url: String
         public var loinc: (code: String, display: String)?
         public var questions: [Question]
-        /// The Questionnaire as loaded.
-        public var resource: JSONObject
 
         /// Answers that add up to `points` (each question the highest answer still within what is left): for demo
         /// data and tests that need a form with a known score.
@@ -352,7 +350,7 @@ public struct QuestionnaireSet: Sendable {
             }
             let code = resource["code"]?.arrayValue?.first?.objectValue
             forms[id] = Form(id: id, title: resource["title"]?.stringValue ?? id, url: resource["url"]?.stringValue ?? "https://karna.se/fhir/Questionnaire/\(id)",
-                             loinc: code?["code"]?.stringValue.map { ($0, code?["display"]?.stringValue ?? $0) }, questions: questions, resource: resource)
+                             loinc: code?["code"]?.stringValue.map { ($0, code?["display"]?.stringValue ?? $0) }, questions: questions)
         }
         return QuestionnaireSet(notice: root["notice"]?.stringValue, forms: forms)
     }

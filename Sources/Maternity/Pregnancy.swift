@@ -7,7 +7,7 @@ public import StoreModel
 /// change and the antenatal unit may not) adds the birth, the children and the delivery record's signings.
 public struct Pregnancy: Sendable {
     public var id: String
-    public var versionID: Int
+    public var versionId: Int
     public var patientID: String
     public var unitID: String
     /// The responsible midwife (careManager, a PractitionerRole), who owns the tasks the pregnancy's rules raise.
@@ -38,7 +38,7 @@ public struct Pregnancy: Sendable {
               let patient = object.referenceID("patient", type: "Patient"),
               let due = object.extensionValue(MaternityCodes.dueDate)?.stringValue.flatMap(SwedishTime.parseDay) else { return nil }
         id = stored.id
-        versionID = stored.versionId
+        versionId = stored.versionId
         patientID = patient
         unitID = object.referenceID("managingOrganization", type: "Organization") ?? ""
         midwifeID = object.referenceID("careManager", type: "PractitionerRole")

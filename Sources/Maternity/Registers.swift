@@ -61,8 +61,9 @@ public enum RegisterFacts {
             facts["delivery.mode"] = pregnancy.deliveryMode ?? ""
             if let deliveryID = pregnancy.deliveryID, let admission = try await records.optional("Encounter", deliveryID) {
                 facts["delivery.unit"] = admission.object.referenceID("serviceProvider", type: "Organization") ?? ""
-                let chart = try await maternity.delivery.chart(encounterID: admission.id, session: session)
-                facts["delivery.actionLineCrossed"] = chart.positions.contains { $0.position == .rightOfAction } ? "ja" : "nej"
+                // The Flag is raised the first time an examination lies right of the action line, so it alone answers.
+                let flags = try await records.search("Flag", [("encounter", "Encounter/\(admission.id)")], limit: 10)
+                facts["delivery.actionLineCrossed"] = flags.contains { $0.object.code("code", system: MaternityCodes.maternity) == Delivery.actionFlag } ? "ja" : "nej"
             }
         }
         if pregnancy.delivered ?? .max <= cutoff, let childID = pregnancy.childIDs.first, let child = try await records.optional("Patient", childID) {

@@ -224,7 +224,7 @@ struct MaternityPages<Context: RequestContext>: ModulePages {
         let saved: AntenatalCare.RecordedVisit
         do {
             let record = AntenatalCare.VisitRecord.parse(visit: form["visit"] ?? "", form, programme: programme, questionnaires: maternity.antenatal.questionnaires)
-            saved = try await maternity.antenatal.recordVisit(pregnancyID: pregnancyID, record, fundal: maternity.fundal, session: session)
+            saved = try await maternity.antenatal.recordVisit(pregnancyID: pregnancyID, record, session: session)
         } catch let error as FHIRError where error.category == .invalid || error.category == .conflict {
             return try await visitForm(pregnancyID: pregnancyID, user, values: form, error: Self.said(error), status: .badRequest)
         }

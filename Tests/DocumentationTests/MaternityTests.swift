@@ -72,8 +72,7 @@ struct PregnancyTests {
         #expect(row.missing.contains("AUDIT (alkohol senaste året)") && row.missing.contains("Tobak och nikotin"))
         // Made late without AUDIT and tobacco: those two stay missing.
         _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["hb": "125", "vikt": "64", "langd": "168",
-                                                                                                                 "blodtryck": "115/70", "folsyra": "ja"]),
-                                                   fundal: module.fundal, session: midwife)
+                                                                                                                 "blodtryck": "115/70", "folsyra": "ja"]), session: midwife)
         row = try #require(try await module.antenatal.worklist(unitID: "mvc", session: midwife).first)
         #expect(row.overdue.isEmpty)
         #expect(row.missing.contains("AUDIT (alkohol senaste året)") && row.missing.contains("Tobak och nikotin") && !row.missing.contains("Hb"))
@@ -98,19 +97,17 @@ struct PregnancyTests {
         var partial = audit(points: 7, module)
         partial["4"] = nil
         #expect(await fails(.invalid, containing: "audit: question 4 is not answered") {
-            _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["hb": "130"], answers: ["audit": partial]),
-                                                       fundal: module.fundal, session: midwife)
+            _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["hb": "130"], answers: ["audit": partial]), session: midwife)
         })
         #expect(await fails(.invalid, containing: "hb must be 30–250") {
-            _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["hb": "13"]), fundal: module.fundal, session: midwife)
+            _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["hb": "13"]), session: midwife)
         })
         #expect(await fails(.invalid, containing: "tobak must be one of") {
-            _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["tobak": "ibland"]), fundal: module.fundal, session: midwife)
+            _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["tobak": "ibland"]), session: midwife)
         })
         #expect(try await RecordedValues.read(pregnancy: pregnancy, session: midwife).values.isEmpty)
         let saved = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["vikt": "92", "langd": "170", "tobak": "aldrig"],
-                                                                                            answers: ["audit": audit(points: 7, module)]),
-                                                           fundal: module.fundal, session: midwife)
+                                                                                            answers: ["audit": audit(points: 7, module)]), session: midwife)
         let response = try #require(saved.responses.first)
         #expect(response.object["item"]?.arrayValue?.count == 10)
         #expect(response.object["questionnaire"]?.stringValue == "https://karna.se/fhir/Questionnaire/audit")
@@ -125,12 +122,11 @@ struct PregnancyTests {
         let visit = try #require(plan.visits.first { $0.code == "inskrivning" })
         #expect(visit.completed && Set(visit.recorded) == ["vikt", "langd", "bmi", "tobak", "audit"])
         #expect(await fails(.conflict, containing: "already recorded") {
-            _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["hb": "120"]), fundal: module.fundal, session: midwife)
+            _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["hb": "120"]), session: midwife)
         })
         // EPDS at v16 with the reversed items scored from the form's data.
         clock.set(at(day: lmp + 16 * 7))
-        _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "v16", values: [:], answers: ["epds": epds(points: 13, module)]),
-                                                   fundal: module.fundal, session: midwife)
+        _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "v16", values: [:], answers: ["epds": epds(points: 13, module)]), session: midwife)
         #expect(try await RecordedValues.read(pregnancy: pregnancy, session: midwife).latest("epds")?.number == 13)
     }
 
@@ -143,8 +139,7 @@ struct PregnancyTests {
         let none = try await module.antenatal.assessRisk(pregnancyID: pregnancy.id, chosen: [], note: nil, session: midwife)
         #expect(none.factors.isEmpty && none.individualPlan == nil && !none.needsIndividualPlan)
         _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["vikt": "92", "langd": "170", "tobak": "röker"],
-                                                                                   answers: ["audit": audit(points: 3, module)]),
-                                                   fundal: module.fundal, session: midwife)
+                                                                                   answers: ["audit": audit(points: 3, module)]), session: midwife)
         let outcome = try await module.antenatal.assessRisk(pregnancyID: pregnancy.id, chosen: ["tidigare-kejsarsnitt"], note: "Sectio 2022.", session: midwife)
         #expect(outcome.factors.map(\.factor.code) == ["bmi-30", "rokning", "tidigare-kejsarsnitt"])
         #expect(outcome.factors.first?.reason == "BMI: 31,8 kg/m2")
@@ -171,8 +166,7 @@ struct PregnancyTests {
         clock.set(at(day: lmp + 25 * 7))
         let reference = try #require(module.fundal.curve.at(25))
         let low = ((reference.mean - 2.5 * reference.sd) * 10).rounded() / 10
-        let saved = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "v25", values: ["sf": String(low), "blodtryck": "120/75"]),
-                                                           fundal: module.fundal, session: colleague)
+        let saved = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "v25", values: ["sf": String(low), "blodtryck": "120/75"]), session: colleague)
         #expect(saved.findings.map(\.rule.code) == ["forsta-under"])
         let task = try #require(saved.tasks.first)
         #expect(saved.tasks.count == 1)
@@ -249,8 +243,7 @@ struct DeliveryTests {
         let midwife = try await ward.session("midwife"), delivering = try await ward.session("delmidwife")
         let pregnancy = try await register(module, midwife)
         _ = try await module.antenatal.recordVisit(pregnancyID: pregnancy.id, .init(visit: "inskrivning", values: ["vikt": "64", "langd": "168", "tobak": "aldrig"],
-                                                                                   answers: ["audit": audit(points: 2, module)]),
-                                                   fundal: module.fundal, session: midwife)
+                                                                                   answers: ["audit": audit(points: 2, module)]), session: midwife)
         let birthDay = lmp + 40 * 7
         clock.set(at(day: birthDay, hour: 6))
         let admission = try await module.delivery.admit(patientID: "m1", unitID: nil, session: delivering)
