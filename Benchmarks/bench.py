@@ -6,7 +6,7 @@
 
 Measures, on this machine and in this run (server, database and load
 generator share the cores):
-  1. ceilings: the HTTP framework's empty handler (GET /health, requests/s)
+  1. ceilings: the HTTP framework's empty handler (GET /health/live, requests/s)
      and raw inserts of the same JSON bytes into the database (rows/s, MB/s);
   2. read by id (requests/s, p50/p95/p99) as a ratio of the empty handler;
   3. import of the Synthea bundles and of the seeded population (resources/s)
@@ -278,7 +278,7 @@ class Server:
         self.base = "http://127.0.0.1:%d" % self.port
         for _ in range(300):
             try:
-                urllib.request.urlopen(self.base + "/health", timeout=1)
+                urllib.request.urlopen(self.base + "/health/live", timeout=1)
                 TOKEN["value"] = fetch_token(self.base)
                 return
             except Exception:
@@ -516,9 +516,9 @@ def measure_existing(args):
             fill_emergency(server)
         if not args.cpu:
             # The ceiling of this run: the framework's empty handler under the same two connections.
-            health = lua(work, "health.lua", "request = function() return wrk.format('GET', '/health') end\n" + LATENCY_DONE)
+            health = lua(work, "health.lua", "request = function() return wrk.format('GET', '/health/live') end\n" + LATENCY_DONE)
             ceiling = wrk(server.base, seconds, health, connections=2, threads=2)
-            rows.append(("ceiling", "empty handler (GET /health); each row's ratio is its requests/s over this", ceiling))
+            rows.append(("ceiling", "empty handler (GET /health/live); each row's ratio is its requests/s over this", ceiling))
             print("  ceiling, empty handler: p50 %.2f ms (%.0f/s)" % (ceiling["p50"], ceiling["rate"]), flush=True)
         if args.cpu:
             cpu_rows = page_cpu(server, work, args.heaviest, wanted)
@@ -764,7 +764,7 @@ def main():
                 server = Server(url, work)
                 try:
                     if size == sizes[0]:
-                        health = lua(work, "health.lua", "request = function() return wrk.format('GET', '/health') end\n" + LATENCY_DONE)
+                        health = lua(work, "health.lua", "request = function() return wrk.format('GET', '/health/live') end\n" + LATENCY_DONE)
                         r["ceiling"] = wrk(server.base, args.seconds, health)
                     if size == sizes[0] and not args.only:
                         ids = [e["resource"]["resourceType"] + "/" + e["resource"]["id"] for t in ["Patient", "Observation"]
@@ -857,7 +857,7 @@ def report(args, sizes, backends, results, elapsed):
     lines = ["# Performance", "",
              "Produced by `Benchmarks/bench.py --patients %s --seconds %d` on %s (%d cores; server, database and wrk share them), "
              "in %.0f minutes. Rerun it to reproduce; every figure below comes from that one run. Ratios compare with ceilings "
-             "measured in the same run: the framework's empty handler (`GET /health`) and raw inserts of the same JSON bytes "
+             "measured in the same run: the framework's empty handler (`GET /health/live`) and raw inserts of the same JSON bytes "
              "(`karna bench-insert`)." % (args.patients, args.seconds, time.strftime("%Y-%m-%d"), cores, elapsed / 60), ""]
     lines += ["## Ceilings, reads, writes", "",
               "| | " + " | ".join(backends) + " |", "|---|" + "---|" * len(backends)]

@@ -3,7 +3,7 @@
 #   - import rate of the Synthea bundles (resources/s, from `karna import`)
 #   - read-by-id rate (requests/s, wrk, 4 connections, 2 threads, 15 s) against
 #     random Patient/Observation ids, next to the ceiling of the same server's
-#     trivial /health handler measured the same way.
+#     trivial /health/live handler measured the same way.
 # Usage: scripts/measure-platform.sh [SYNTHEA_FOLDER]   (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,13 +33,13 @@ for backend in sqlite postgresql; do
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   $karna serve --port "$port" --database-url "$url" --log-level warning > "$work/serve-$backend.log" 2>&1 &
   server=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.2; done
   curl -sf "http://127.0.0.1:$port/fhir/Patient/_history?_count=1000" | python3 -c '
 import json,sys; [print("Patient/" + e["resource"]["id"]) for e in json.load(sys.stdin).get("entry",[]) if "resource" in e]' > "$work/ids.txt"
   curl -sf "http://127.0.0.1:$port/fhir/Observation/_history?_count=1000" | python3 -c '
 import json,sys; [print("Observation/" + e["resource"]["id"]) for e in json.load(sys.stdin).get("entry",[]) if "resource" in e]' >> "$work/ids.txt"
   ids_script
-  ceiling=$(wrk -t2 -c4 -d"${duration}s" "http://127.0.0.1:$port/health" | awk '/Requests\/sec/ {print int($2)}')
+  ceiling=$(wrk -t2 -c4 -d"${duration}s" "http://127.0.0.1:$port/health/live" | awk '/Requests\/sec/ {print int($2)}')
   wrk -t2 -c4 -d"${duration}s" --latency -s "$work/read.lua" "http://127.0.0.1:$port" > "$work/read-$backend.txt"
   reads=$(awk '/Requests\/sec/ {print int($2)}' "$work/read-$backend.txt")
   p50=$(awk '$1=="50%" {print $2}' "$work/read-$backend.txt")

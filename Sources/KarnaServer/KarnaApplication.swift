@@ -57,7 +57,9 @@ public enum KarnaApplication {
     /// Opens the store a configuration names and brings its schema up to date.
     public static func openStore(_ configuration: KarnaConfiguration, logger: Logger) async throws -> any ResourceStore {
         let store = try StoreFactory.open(url: configuration.databaseURL, preparedSearches: configuration.preparedSearches,
-                                          probeSeconds: configuration.searchProbeSeconds, waitSeconds: Double(configuration.databaseWaitSeconds), logger: logger)
+                                          probeSeconds: configuration.searchProbeSeconds, waitSeconds: Double(configuration.databaseWaitSeconds),
+                                          postgres: configuration.postgres, logger: logger)
+        try await store.probe()
         let applied = try await store.migrate()
         if !applied.isEmpty {
             logger.info("applied migrations: \(applied.joined(separator: ", "))")
@@ -130,6 +132,7 @@ public enum KarnaApplication {
         let router = Router(context: KarnaRequestContext.self)
         var requestLogger = requestLogger ?? Logger(label: "karna.requests", metadataProvider: RequestOrigin.metadataProvider)
         if requestLogger.label == "karna.requests" { requestLogger.logLevel = Logger.Level(rawValue: services.configuration.logLevel) ?? .info }
+        Telemetry.start()
         router.add(middleware: OriginMiddleware(logger: requestLogger))
         router.add(middleware: RateLimits(services.configuration.rateLimits))
         router.add(middleware: SecurityHeaders())
@@ -146,7 +149,7 @@ public enum KarnaApplication {
             modules: services.pages, logger: Logger(label: "karna.web")
         )
         router.add(middleware: webApp.notFoundPage)
-        router.get("health") { _, _ in "ok\n" }
+        Health(store: services.store, timeoutSeconds: Double(configuration.databaseWaitSeconds)).register(on: router)
         webApp.register(on: router)
         FHIRRoutes<KarnaRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
         CDSHooksRoutes<KarnaRequestContext>(services: services.modules.flatMap(\.decisionSupport), gateway: services.gateway, tokens: services.tokens,

@@ -60,6 +60,13 @@ public protocol ResourceStore: Sendable {
     /// same order as the operations. When a record's key is taken nothing is written: `ControlRecordTaken`.
     func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit: [AuditEntry]) async throws -> [WriteResult]
 
+    /// Checks that the database answers, failing at once with what is wrong (a start calls it before anything else).
+    func probe() async throws
+
+    /// Takes or renews the lease `name` for `holder` until `until` (ms), when it is free, expired before `now`, or
+    /// already the holder's; true when the holder has it. One statement, so two nodes asking at once get one answer.
+    func acquireLease(_ name: String, holder: String, until: Int64, now: Int64) async throws -> Bool
+
     /// Appends audit records to the hash chain in one transaction; returns their sequence numbers.
     @discardableResult
     func appendAudit(_ entries: [AuditEntry]) async throws -> [Int64]
@@ -164,3 +171,32 @@ extension ResourceStore {
     }
 }
 
+
+/// The audit chain walked from its first record to its head.
+public struct AuditChainWalk: Sendable {
+    public var checked: Int
+    public var headSequence: Int64
+    public var headHash: String
+    public var oldestRecordedAt: Int64?
+    /// The first record that breaks the chain, or nil when it is intact.
+    public var broken: AuditChain.Break?
+}
+
+extension ResourceStore {
+    /// Checks that no audit record was changed, removed or reordered, a page at a time (constant memory).
+    public func walkAuditChain(pageSize: Int = 5_000) async throws -> AuditChainWalk {
+        var walk = AuditChainWalk(checked: 0, headSequence: 0, headHash: "", oldestRecordedAt: nil, broken: nil)
+        while true {
+            let records = try await auditRecords(AuditQuery(afterSequence: walk.headSequence, ascending: true, limit: pageSize))
+            if let broken = AuditChain.verify(records, previousHash: walk.headHash, previousSequence: walk.headSequence) {
+                walk.broken = broken
+                return walk
+            }
+            if walk.oldestRecordedAt == nil { walk.oldestRecordedAt = records.first?.entry.recordedAt }
+            walk.checked += records.count
+            guard let last = records.last else { return walk }
+            walk.headHash = last.hash
+            walk.headSequence = last.sequence
+        }
+    }
+}

@@ -19,22 +19,13 @@ struct AuditCommand: AsyncParsableCommand {
             let configuration = try options.resolve()
             let logger = options.logger(configuration)
             let store = try await KarnaApplication.openStore(configuration, logger: logger)
-            var previousHash = "", previousSequence: Int64 = 0, checked = 0
-            var oldest: Int64?
-            while true {
-                let records = try await store.auditRecords(AuditQuery(afterSequence: previousSequence, ascending: true, limit: 5_000))
-                if let broken = AuditChain.verify(records, previousHash: previousHash, previousSequence: previousSequence) {
-                    print("audit log BROKEN at \(broken)")
-                    try await store.close()
-                    throw ExitCode(1)
-                }
-                if oldest == nil { oldest = records.first?.entry.recordedAt }
-                checked += records.count
-                guard let last = records.last else { break }
-                previousHash = last.hash
-                previousSequence = last.sequence
-            }
+            let walk = try await store.walkAuditChain()
             try await store.close()
+            if let broken = walk.broken {
+                print("audit log BROKEN at \(broken)")
+                throw ExitCode(1)
+            }
+            let (checked, previousSequence, previousHash, oldest) = (walk.checked, walk.headSequence, walk.headHash, walk.oldestRecordedAt)
             // Records cut off the end leave a valid, shorter chain: compare the head printed here with one kept elsewhere.
             var line = "audit log intact: \(checked) records, chain head \(previousSequence) \(previousHash)"
             if let oldest {

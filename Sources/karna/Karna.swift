@@ -12,17 +12,24 @@ import Hummingbird
 /// The `karna` command: serve, migrate, import.
 @main
 struct Karna: AsyncParsableCommand {
-    /// Once per process: standard output, with the request id on every line written during a request.
-    static let bootstrapLogging: Void = LoggingSystem.bootstrap({ label, provider in
-        StreamLogHandler.standardOutput(label: label, metadataProvider: provider)
-    }, metadataProvider: RequestOrigin.metadataProvider)
+    /// Once per process (swift-log allows one): standard output, line-buffered, as text or JSON lines, with the
+    /// request id on every line written during a request.
+    static let loggingBootstrapped = Mutex(false)
+    static func bootstrapLogging(format: String) {
+        guard loggingBootstrapped.withLock({ done in defer { done = true }; return !done }) else { return }
+        StandardOutput.lineBuffered()
+        LoggingSystem.bootstrap({ label, provider -> any LogHandler in
+            format == "json" ? JSONLogHandler.standardOutput(label: label, metadataProvider: provider)
+                : StreamLogHandler.standardOutput(label: label, metadataProvider: provider)
+        }, metadataProvider: RequestOrigin.metadataProvider)
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "karna",
         abstract: "Kärna: an open core healthcare information system (FHIR R4) for Swedish regions.",
         discussion: KarnaConfiguration.helpText,
         version: KarnaVersion.current,
-        subcommands: [Serve.self, SettingsCommand.self, Migrate.self, Import.self, Validate.self, Seed.self, TerminologyCommand.self, DrugsCommand.self, AuditCommand.self, ExportCommand.self, TOTPCode.self, BenchInsert.self],
+        subcommands: [Serve.self, SettingsCommand.self, Migrate.self, AdminCommand.self, BackupCommand.self, Import.self, Validate.self, Seed.self, TerminologyCommand.self, DrugsCommand.self, AuditCommand.self, ExportCommand.self, TOTPCode.self, BenchInsert.self],
         defaultSubcommand: Serve.self
     )
 
@@ -86,7 +93,7 @@ struct ServerOptions: ParsableArguments {
 
     func logger(_ configuration: KarnaConfiguration) -> Logger {
         // Every logger, whoever makes it, writes the request id of the request it runs in (RequestOrigin).
-        Karna.bootstrapLogging
+        Karna.bootstrapLogging(format: configuration.logFormat)
         var logger = Logger(label: "karna")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         return logger
@@ -103,16 +110,33 @@ struct Serve: AsyncParsableCommand {
         let logger = options.logger(configuration)
         let store = try await KarnaApplication.openStore(configuration, logger: logger)
         let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
-        let created = try await DemoSetup.ensure(gateway: services.gateway, accounts: services.accounts, clients: services.tokens.clients,
+        var created: DemoSetup.Credentials?
+        if configuration.production {
+            // A real installation: no demo data is made, and a start that finds the demo's traces stops, naming them.
+            let traces = try await ProductionSetup.demoTraces(accounts: services.accounts, clients: services.tokens.clients, configuration: configuration)
+            guard traces.isEmpty else {
+                try await store.close()
+                throw ValidationError("production: refusing to start with demo secrets: " + traces.joined(separator: "; "))
+            }
+            try await ProductionSetup.ensureBootstrapClient(clients: services.tokens.clients, configuration: configuration)
+        } else {
+            created = try await DemoSetup.ensure(gateway: services.gateway, accounts: services.accounts, clients: services.tokens.clients,
                                                  configuration: configuration)
-        print("Kärna \(KarnaVersion.current) on \(store.backendName) (\(configuration.redactedDatabaseURL))")
-        print("Web app:      \(configuration.baseURL.hasSuffix("/fhir") ? String(configuration.baseURL.dropLast(5)) : configuration.baseURL)/   (log in as a demo user below)")
+        }
+        let web = configuration.baseURL.hasSuffix("/fhir") ? String(configuration.baseURL.dropLast(5)) : configuration.baseURL
+        print("Kärna \(KarnaVersion.current) on \(store.backendName) (\(configuration.redactedDatabaseURL))\(configuration.production ? ", production" : "")")
+        print("Web app:      \(web)/" + (configuration.production ? "" : "   (log in as a demo user below)"))
         print("FHIR R4 API:  \(configuration.baseURL)   (OAuth 2.0 bearer tokens; every access audited)")
         print("Capabilities: \(configuration.baseURL)/metadata")
         print("Login (OpenID Connect / SMART): \(configuration.authIssuerURL)/authorize")
-        if created != nil { print("First start: created the demo organisation, users and clients.") }
-        if let credentials = created ?? DemoSetup.load(from: configuration.demoCredentialsPath) {
-            for line in DemoSetup.summary(credentials, configuration: configuration) { print(line) }
+        print("Health:       \(web)/health/live, \(web)/health/ready; metrics at \(web)/metrics")
+        if configuration.production {
+            if try await !services.accounts.hasAccounts() { print("No accounts yet: create the first administrator with `karna admin create` (docs/operations.md).") }
+        } else {
+            if created != nil { print("First start: created the demo organisation, users and clients.") }
+            if let credentials = created ?? DemoSetup.load(from: configuration.demoCredentialsPath) {
+                for line in DemoSetup.summary(credentials, configuration: configuration) { print(line) }
+            }
         }
         let app = try await KarnaApplication.build(services, logger: logger)
         try await app.runService()
@@ -143,7 +167,9 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.resolve()
         let logger = options.logger(configuration)
-        let store = try StoreFactory.open(url: configuration.databaseURL, logger: logger)
+        let store = try StoreFactory.open(url: configuration.databaseURL, preparedSearches: configuration.preparedSearches,
+                                          waitSeconds: Double(configuration.databaseWaitSeconds), postgres: configuration.postgres, logger: logger)
+        try await store.probe()
         let applied = try await store.migrate()
         if !applied.isEmpty { try await store.optimize() }
         print(applied.isEmpty ? "\(store.backendName): schema is up to date" : "\(store.backendName): applied \(applied.joined(separator: ", "))")

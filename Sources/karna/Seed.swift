@@ -38,6 +38,10 @@ struct Seed: AsyncParsableCommand {
         let configuration = try options.resolve()
         let logger = options.logger(configuration)
         let store = try await KarnaApplication.openStore(configuration, logger: logger)
+        guard !configuration.production else {
+            try await store.close()
+            throw ValidationError("production: karna seed writes synthetic patients and demo users; it does not run on a production installation")
+        }
         let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
         let created = try await DemoSetup.ensure(gateway: services.gateway, accounts: services.accounts, clients: services.tokens.clients,
                                                  configuration: configuration)

@@ -16,7 +16,7 @@ import Testing
 struct AccessRouteTests {
     /// Routes that never return or change patient data: discovery, login pages and the token endpoints.
     static let publicRoutes: Set<String> = [
-        "GET /health", "GET /cds-services", "GET /", "GET /.well-known/smart-configuration", "GET /fhir/.well-known/smart-configuration",
+        "GET /health", "GET /health/live", "GET /health/ready", "GET /metrics", "GET /cds-services", "GET /", "GET /.well-known/smart-configuration", "GET /fhir/.well-known/smart-configuration",
         "GET /.well-known/openid-configuration", "GET /auth/.well-known/openid-configuration", "GET /auth/jwks",
         "GET /auth/authorize", "POST /auth/authorize", "POST /auth/token", "POST /auth/revoke",
     ]

@@ -60,13 +60,13 @@ CLIENT_SECRET = "e2e-" + uuid.uuid4().hex
 
 
 class Server:
-    def __init__(self, backend, folder, extra_env=None):
+    def __init__(self, backend, folder, extra_env=None, url=None):
         self.backend = backend
         self.folder = folder
         self.port = free_port()
         self.root = f"http://127.0.0.1:{self.port}"
         self.base = f"{self.root}/fhir"
-        self.database_url = database_url(backend, folder)
+        self.database_url = url or database_url(backend, folder)
         self.log = open(os.path.join(folder, "server.log"), "w")
         self.env = dict(os.environ, KARNA_BOOTSTRAP_CLIENT_ID=CLIENT_ID, KARNA_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET,
                         KARNA_PASSWORD_COST="10", KARNA_OUTBOX_SECONDS="1",

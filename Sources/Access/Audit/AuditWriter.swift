@@ -1,3 +1,5 @@
+import Dispatch
+import Metrics
 import Store
 import StoreModel
 
@@ -9,6 +11,11 @@ actor AuditWriter {
     private let store: any ResourceStore
     private var pending: [(entries: [AuditEntry], done: CheckedContinuation<Void, any Error>)] = []
     private var flushing = false
+
+    /// For `/metrics`: how long one group commit takes, and how many records it carries (reads waiting together).
+    /// Made at each use, so a handle made before the metrics system was bootstrapped does not stay a no-op.
+    static var appendTimer: Timer { Timer(label: "karna.audit.append") }
+    static var batchSize: Recorder { Recorder(label: "karna.audit.batch_size") }
 
     init(store: any ResourceStore) {
         self.store = store
@@ -29,8 +36,11 @@ actor AuditWriter {
         while !pending.isEmpty {
             let batch = pending
             pending = []
+            let entries = batch.flatMap(\.entries), started = DispatchTime.now().uptimeNanoseconds
             do {
-                try await store.appendAudit(batch.flatMap(\.entries))
+                try await store.appendAudit(entries)
+                Self.appendTimer.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
+                Self.batchSize.record(entries.count)
                 for waiter in batch { waiter.done.resume() }
             } catch {
                 for waiter in batch { waiter.done.resume(throwing: error) }

@@ -21,13 +21,20 @@ public enum RequestOrigin {
 
 /// What a request learns about itself while it runs, read back for its one log line: never patient data.
 public final class RequestTrace: Sendable {
-    private let state = Mutex<String?>(nil)
+    private let state = Mutex<(principalKind: String?, route: String?)>((nil, nil))
 
     public init() {}
 
     /// The kind of principal the request ran as (practitioner, patient, system); nil if none was established.
     public var principalKind: String? {
-        get { state.withLock { $0 } }
-        set { state.withLock { $0 = newValue } }
+        get { state.withLock { $0.principalKind } }
+        set { state.withLock { $0.principalKind = newValue } }
+    }
+
+    /// The route template a handler behind a catch-all route resolved (`/fhir/Patient/{id}`), for the request log
+    /// and the metrics; nil where the router's own template says it.
+    public var route: String? {
+        get { state.withLock { $0.route } }
+        set { state.withLock { $0.route = newValue } }
     }
 }

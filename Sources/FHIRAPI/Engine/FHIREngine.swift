@@ -60,6 +60,19 @@ public struct FHIREngine: Sendable {
         await bound(to: principal, action: Self.action(request)).handle(request)
     }
 
+    /// The request's route template for the request log and the metrics: the resource type (a known one, so
+    /// the set of templates stays bounded) and the operation name kept, ids replaced (`/fhir/Patient/{id}/_history/{vid}`).
+    func routeTemplate(_ request: FHIRRequest) -> String {
+        let parts = request.path.enumerated().map { index, segment -> String in
+            if segment.hasPrefix("$") || segment.hasPrefix("_") || segment == "metadata" { return segment.count <= 40 ? segment : "{operation}" }
+            if index == 0 { return definitions.isResourceType(segment) ? segment : "{type}" }
+            if index == 1 { return "{id}" }
+            if index == 3, request.path[2] == "_history" { return "{vid}" }
+            return definitions.isResourceType(segment) ? segment : "{segment}"
+        }
+        return "/fhir" + (parts.isEmpty ? "" : "/" + parts.joined(separator: "/"))
+    }
+
     /// The interaction's name in the audit log.
     static func action(_ request: FHIRRequest) -> String {
         let path = request.path

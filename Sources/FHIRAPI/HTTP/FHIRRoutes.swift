@@ -32,6 +32,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         var format = ContentNegotiation.Format.json
         do {
             var fhirRequest = try parseHead(request)
+            RequestOrigin.trace?.route = engine.routeTemplate(fhirRequest)
             format = try ContentNegotiation.answerFormat(request.headers[.accept], format: fhirRequest.parameter("_format"))
             // The CapabilityStatement is public: SMART clients read it to find where to log in.
             if fhirRequest.method == .get, fhirRequest.path == ["metadata"] {

@@ -17,10 +17,19 @@ struct AdministrationJobs: Service {
         await cancelWhenGracefulShutdown {
             var alarmedToday: Set<String> = []
             var alarmDay = -1
+            let lease = JobLease(store: services.store)
             while !Task.isCancelled {
                 do {
-                    let sent = try await dispatcher.runOnce(session: services.gateway.session(.job("karna-outbox"), action: "notify"))
+                    // One node sends: with several, the others wait for the lease.
+                    guard try await lease.holds("patient-administration", seconds: JobLease.seconds(forInterval: interval)) else {
+                        try? await Task.sleep(for: .seconds(interval))
+                        continue
+                    }
+                    let session = services.gateway.session(.job("karna-outbox"), action: "notify")
+                    let sent = try await dispatcher.runOnce(session: session)
                     if sent > 0 { logger.info("sent \(sent) patient notifications") }
+                    let backlog = try await dispatcher.backlog(session: session)
+                    Telemetry.outbox("notifications", depth: backlog.count, oldestSeconds: backlog.oldest.map { Double(Instant.now() - $0) / 1_000 } ?? 0)
                     // Each stale referral is announced once a day, naming the unit whose inbox holds it.
                     if alarmDay != SwedishTime.today { alarmedToday = []; alarmDay = SwedishTime.today }
                     let alarms = try await services.administration.referrals.alarms(session: services.gateway.session(.job("karna-referral-alarm"), action: "referral-alarms"))

@@ -20,12 +20,19 @@ struct LabOrderJobs: Service {
         let interval = services.configuration.outboxSeconds
         await cancelWhenGracefulShutdown {
             var announced: Set<String> = []
+            let lease = JobLease(store: services.store)
             while !Task.isCancelled {
                 do {
+                    guard try await lease.holds("lab-outbox", seconds: JobLease.seconds(forInterval: interval)) else {
+                        try? await Task.sleep(for: .seconds(interval))
+                        continue
+                    }
                     let session = services.gateway.session(.job("karna-lab-outbox"), action: "lab-outbox")
                     let run = try await results.orders.delivery.sendWaiting(session: session)
                     if run.sent > 0 { logger.info("sent \(run.sent) orders to the labs") }
                     for failure in run.failures { logger.warning("order not delivered yet: \(failure)") }
+                    // Orders still to go: those that failed this run and those past the undelivered limit.
+                    Telemetry.outbox("lab-orders", depth: run.failures.count + run.undelivered.count, oldestSeconds: 0)
                     var now: Set<String> = []
                     for line in run.undelivered {
                         now.insert(line)

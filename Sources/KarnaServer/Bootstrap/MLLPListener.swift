@@ -1,6 +1,7 @@
 import Access
 import HL7v2
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import Results
@@ -29,6 +30,7 @@ struct MLLPListener: Service {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        Gauge(label: "karna.mllp.listening").record(1)
         logger.info("MLLP: taking HL7 v2 on \(configuration.host):\(configuration.mllpPort) for \(results.ingest.channels.channels.map(\.id).joined(separator: ", "))")
         let limit = configuration.mllpMaxMessageBytes
         await cancelWhenGracefulShutdown {
@@ -44,6 +46,10 @@ struct MLLPListener: Service {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, ingest: ResultIngest, limit: Int) async {
         let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
+        // The channel's state for `/metrics`: how many lab connections are open now.
+        let open = Meter(label: "karna.mllp.connections")
+        open.increment()
+        defer { open.decrement() }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var framer = MLLPFramer(maximumBytes: limit)
@@ -63,6 +69,7 @@ struct MLLPListener: Service {
 
     private func log(_ receipt: ResultIngest.Receipt, peer: String) {
         let channel = receipt.channel ?? "unknown channel"
+        Counter(label: "karna.mllp.messages", dimensions: [("channel", receipt.channel ?? "unknown"), ("ack", receipt.code.rawValue)]).increment()
         switch receipt.code {
         case .accepted:
             logger.info("MLLP: \(receipt.controlID) from \(channel) stored\(receipt.duplicate ? " earlier (a resend)" : "") - AA")

@@ -21,11 +21,17 @@ struct MaternityJobs: Service {
         }
         let hour = services.configuration.graviditetsregistretHour
         await cancelWhenGracefulShutdown {
+            let lease = JobLease(store: services.store)
             while !Task.isCancelled {
                 let now = Instant.now()
                 let minuteOfDay = Int((now - SwedishTime.instant(day: SwedishTime.day(of: now), minuteOfDay: 0)) / 60_000)
                 if minuteOfDay >= hour * 60 {
                     do {
+                        // The lease outlasts the ten-minute wait, so one node writes while it runs.
+                        guard try await lease.holds("graviditetsregistret", seconds: 1_800) else {
+                            try? await Task.sleep(for: .seconds(600))
+                            continue
+                        }
                         if let written = try await Self.write(day: SwedishTime.day(of: now) - 1, directory: directory, maternity: maternity, gateway: services.gateway,
                                                               replace: false) {
                             logger.info("Graviditetsregistret: wrote \(written.path) (\(written.lines) lines)")

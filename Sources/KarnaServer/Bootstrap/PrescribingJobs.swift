@@ -36,15 +36,22 @@ struct PrescribingJobs: Service {
         let interval = services.configuration.outboxSeconds
         await cancelWhenGracefulShutdown {
             var alarmed: Set<String> = []
+            let lease = JobLease(store: services.store)
             while !Task.isCancelled {
                 do {
+                    guard try await lease.holds("nll-outbox", seconds: JobLease.seconds(forInterval: interval)) else {
+                        try? await Task.sleep(for: .seconds(interval))
+                        continue
+                    }
                     let session = services.gateway.session(.job("karna-nll-outbox"), action: "nll-outbox")
                     let run = try await medication.prescribing.sendWaiting(session: session)
                     if run.sent > 0 { logger.info("sent \(run.sent) prescriptions to NLL") }
                     for failure in run.failures { logger.warning("prescription not sent to NLL: \(failure)") }
                     // Each overdue prescription is announced once, naming its owner; one sent since leaves the set,
                     // so the set is never larger than the unsent list.
-                    let overdue = try await medication.prescribing.unsent(roleID: nil, session: session).filter(\.overdue)
+                    let unsent = try await medication.prescribing.unsent(roleID: nil, session: session)
+                    Telemetry.outbox("nll", depth: unsent.count, oldestSeconds: Double(unsent.map(\.waitingMinutes).max() ?? 0) * 60)
+                    let overdue = unsent.filter(\.overdue)
                     alarmed.formIntersection(overdue.map(\.prescription.id))
                     for item in overdue where !alarmed.contains(item.prescription.id) {
                         alarmed.insert(item.prescription.id)

@@ -5,6 +5,7 @@ import Foundation
 import Documentation
 import Maternity
 import PatientAdministration
+import Store
 
 /// Every setting of a Kärna server, decoded once from flags and `KARNA_*`
 /// environment variables (a flag wins). A bad value stops start-up with a
@@ -18,6 +19,12 @@ public struct KarnaConfiguration: Sendable {
     public var publicBaseURL: String?
     public var limits: APILimits
     public var logLevel: String
+    /// `text` or `json` (one object per line).
+    public var logFormat: String
+    /// A real installation: no demo data, no demo secrets (`karna admin create` makes the first administrator).
+    public var production: Bool
+    /// PostgreSQL's pools, connect timeout and pooler.
+    public var postgres: PostgresOptions
     /// The Patientdatalag limits (care relationship window, nödåtkomst length, default provider).
     public var access: AccessSettings
     /// The system client the first start creates, with known credentials for automation when both are set.
@@ -132,6 +139,17 @@ public struct KarnaConfiguration: Sendable {
                                                     "a JSON file of settings ({\"port\": 8080, …}); flags and variables win over it")
         public static let logLevel = Setting.choice("log-level", default: "info", ["trace", "debug", "info", "notice", "warning", "error", "critical"],
                                                     "how much the server logs")
+        public static let logFormat = Setting.choice("log-format", default: "text", ["text", "json"],
+                                                     "log lines as text or as one JSON object per line (for a log collector)")
+        public static let production = Setting.choice("production", default: "off", ["off", "on"],
+                                                      "on: a real installation - no demo organisation, users or data; refuses demo secrets; the first administrator comes from karna admin create")
+        public static let databasePoolSize = Setting.integer("database-pool-size", default: 20, 1...1_000, "PostgreSQL: connections in the main pool")
+        public static let databaseSearchPoolSize = Setting.integer("database-search-pool-size", default: 20, 1...1_000,
+                                                                   "PostgreSQL: connections in the pool for one patient's prepared searches")
+        public static let databaseConnectSeconds = Setting.integer("database-connect-seconds", default: 5, 1...120,
+                                                                   "PostgreSQL: seconds one connection attempt may take; an unreachable database stops the start with this long a wait")
+        public static let databasePooler = Setting.choice("database-pooler", default: "none", ["none", "pgbouncer"],
+                                                          "PostgreSQL: pgbouncer when PgBouncer in transaction mode stands between (no startup parameters, no prepared searches)")
         public static let bootstrapClientID = Setting.text("bootstrap-client-id", default: nil,
                                                            "id of the system client the first start creates (default karna-demo-system)")
         public static let bootstrapClientSecret = Setting.text("bootstrap-client-secret", default: nil, secret: true,
@@ -233,7 +251,8 @@ public struct KarnaConfiguration: Sendable {
         public static let corsOrigins = Setting.text("cors-origins", default: nil,
                                                      "browser origins (scheme://host[:port], comma-separated) allowed to call the FHIR API besides registered SMART apps' redirect-URI origins; never *")
 
-        static let server = [host, port, databaseURL, baseURL, configFile, logLevel, bootstrapClientID, bootstrapClientSecret, demoCredentials,
+        static let server = [host, port, databaseURL, baseURL, configFile, logLevel, logFormat, production, databasePoolSize, databaseSearchPoolSize,
+                             databaseConnectSeconds, databasePooler, bootstrapClientID, bootstrapClientSecret, demoCredentials,
                              accessTokenSeconds, sessionSeconds, sessionMaxSeconds, webSearchRows, webBookRows, webLogRows, webLogSessionMinutes, preparedSearches,
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
@@ -282,6 +301,11 @@ public struct KarnaConfiguration: Sendable {
         }
         limits = try APILimits(reading: settings)
         logLevel = try settings.string(Keys.logLevel)
+        logFormat = try settings.string(Keys.logFormat)
+        production = try settings.string(Keys.production) == "on"
+        postgres = PostgresOptions(maximumConnections: try settings.integer(Keys.databasePoolSize), searchConnections: try settings.integer(Keys.databaseSearchPoolSize),
+                                   connectSeconds: Double(try settings.integer(Keys.databaseConnectSeconds)),
+                                   behindPooler: try settings.string(Keys.databasePooler) == "pgbouncer")
         access = try AccessSettings(reading: settings)
         bootstrapClientID = try settings.text(Keys.bootstrapClientID)
         bootstrapClientSecret = try settings.text(Keys.bootstrapClientSecret)

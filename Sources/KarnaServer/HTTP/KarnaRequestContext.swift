@@ -2,6 +2,7 @@ import Access
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 
 /// The request context of Kärna's router: Hummingbird's basic context plus the client's address, which
@@ -49,9 +50,14 @@ struct OriginMiddleware: RouterMiddleware {
     private func log(_ request: Request, context: KarnaRequestContext, status: Int, started: ContinuousClock.Instant, trace: RequestTrace) {
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
+        // A catch-all route (the FHIR API's) names its own template; an unmatched path is one label, not one per path.
+        let route = trace.route ?? context.endpointPath ?? "unmatched"
+        let dimensions = [("http.route", route), ("http.request.method", request.method.rawValue), ("http.response.status_code", String(status))]
+        Counter(label: "karna.http.requests", dimensions: dimensions).increment()
+        Timer(label: "karna.http.request.duration", dimensions: dimensions).recordNanoseconds(Int64(milliseconds * 1_000_000))
         logger.info("request", metadata: [
             "http.method": .string(request.method.rawValue),
-            "http.route": .string(context.endpointPath ?? "unmatched"),
+            "http.route": .string(route),
             "http.status": .string(String(status)),
             "duration.ms": .string(String(format: "%.1f", milliseconds)),
             "principal": .string(trace.principalKind ?? "none"),

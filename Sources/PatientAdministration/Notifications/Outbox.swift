@@ -167,6 +167,13 @@ public struct OutboxDispatcher: Sendable {
         return sent
     }
 
+    /// What still waits after a run: how many messages, and the oldest one's time of queueing (for `/metrics`).
+    public func backlog(session: PatientDataSession) async throws -> (count: Int, oldest: Int64?) {
+        let waiting = try await Records(session: session).search("Communication", [("status", "preparation"), ("category", "\(AdministrationCodes.notificationCategory)|"),
+                                                                              ("_sort", "_lastUpdated")], limit: 200)
+        return (waiting.count, waiting.map(\.lastUpdated).min())
+    }
+
     /// One reminder per booked appointment starting within the reminder window.
     func queueReminders(session: PatientDataSession) async throws {
         let records = Records(session: session)

@@ -1,5 +1,7 @@
 import StoreModel
+import Dispatch
 import Logging
+import Metrics
 import PostgresNIO
 import Synchronization
 
@@ -22,8 +24,7 @@ struct GuardedPostgresClient: Sendable {
         let started = Started()
         return try await bounded(started: started) {
             try await client.withConnection { connection in
-                started.mark()
-                return try await body(connection)
+                try await started.leased { try await body(connection) }
             }
         }
     }
@@ -32,17 +33,32 @@ struct GuardedPostgresClient: Sendable {
         let started = Started()
         return try await bounded(started: started) {
             try await client.withTransaction(logger: logger) { connection in
-                started.mark()
-                return try await body(connection)
+                try await started.leased { try await body(connection) }
             }
         }
     }
 
+    /// The pool's use, for `/metrics`: how long work waited for a connection, and how many are in use now.
+    /// Made at each use (the registry hands back the same series) so a handle made before the metrics system
+    /// was bootstrapped does not stay a no-op.
+    static var waitTimer: Timer { Timer(label: "karna.db.pool.wait") }
+    static var inUse: Meter { Meter(label: "karna.db.pool.in_use") }
+
     /// Whether the work has its connection.
     final class Started: Sendable {
         private let value = Mutex(false)
+        private let asked = DispatchTime.now().uptimeNanoseconds
         func mark() { value.withLock { $0 = true } }
         var isSet: Bool { value.withLock { $0 } }
+
+        /// Runs the work on its leased connection, counting the wait for it and the connection's use.
+        func leased<Result>(_ work: () async throws -> Result) async throws -> Result {
+            mark()
+            GuardedPostgresClient.waitTimer.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - asked)
+            GuardedPostgresClient.inUse.increment()
+            defer { GuardedPostgresClient.inUse.decrement() }
+            return try await work()
+        }
     }
 
     private func bounded<Result: Sendable>(started: Started?, _ work: @escaping @Sendable () async throws -> Result) async throws -> Result {

@@ -3,6 +3,7 @@ import FHIRCore
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresNIO
 
 /// The regional store: PostgreSQL through PostgresNIO's connection pool.
@@ -27,13 +28,17 @@ public final class PostgresStore: ResourceStore {
     private let prepared: PreparedSearches
     /// When a bulk load through the API has grown the tables enough to analyse them again.
     private let statistics: BulkLoadStatistics
+    /// One direct connection's settings, for `probe`, and what it names in its message.
+    private let probeConfiguration: PostgresConnection.Configuration
+    private let probeTarget: String
 
     /// Connects to the database a `postgres://user:password@host:port/database` URL names.
     /// `probeSeconds`: how long the search planner's index-row counts are kept (0 counts for every search).
     /// `analyzeAfterRows`: the fewest resources written through the store before it refreshes the planner's statistics itself.
     /// `waitSeconds`: the longest a request waits for a connection before it is answered "unavailable".
     public init(url: String, maximumConnections: Int = 20, preparedSearchesPerConnection: Int = 64, probeSeconds: Int = 60,
-                analyzeAfterRows: Int = 5_000, waitSeconds: Double = 5, scanThreshold: Int? = nil, logger: Logger = Logger(label: "karna.store.postgres")) throws {
+                analyzeAfterRows: Int = 5_000, waitSeconds: Double = 5, scanThreshold: Int? = nil, options: PostgresOptions = PostgresOptions(),
+                logger: Logger = Logger(label: "karna.store.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let user = components.user
         else {
@@ -41,12 +46,20 @@ public final class PostgresStore: ResourceStore {
         }
         let database = components.path.split(separator: "/").first.map(String.init)
         var configuration: PostgresClient.Configuration
+        var probeConfiguration: PostgresConnection.Configuration
         if let host = components.host, !host.isEmpty {
+            let tls = try Self.tls(components)
             configuration = PostgresClient.Configuration(host: host, port: components.port ?? 5432, username: user,
-                                                         password: components.password, database: database, tls: .disable)
+                                                         password: components.password, database: database, tls: tls.map { .require($0) } ?? .disable)
+            probeConfiguration = PostgresConnection.Configuration(host: host, port: components.port ?? 5432, username: user, password: components.password,
+                                                                  database: database, tls: try tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
+            probeTarget = "\(host):\(components.port ?? 5432) (database \(database ?? user), user \(user))"
         } else if let socket = components.queryItems?.first(where: { $0.name == "host" })?.value {
             configuration = PostgresClient.Configuration(unixSocketPath: socket + "/.s.PGSQL.\(components.port ?? 5432)", username: user,
                                                          password: components.password, database: database)
+            probeConfiguration = PostgresConnection.Configuration(unixSocketPath: socket + "/.s.PGSQL.\(components.port ?? 5432)", username: user,
+                                                                  password: components.password, database: database)
+            probeTarget = "\(socket) (database \(database ?? user), user \(user))"
         } else {
             throw FHIRError(.invalid, code: .invalid, "the database URL names no host")
         }
@@ -56,11 +69,15 @@ public final class PostgresStore: ResourceStore {
         // PostgreSQL's default random_page_cost (4) prices an index probe for a spinning disk; with the
         // search tables in memory or on SSD it made the planner scan all 100,000 patients rather than
         // probe the 7,000 whose name starts "nils" (50 ms → 9 ms for the statement at 1.1).
-        let planner = [("jit", "off"), ("random_page_cost", "1.1")]
+        // Behind PgBouncer these are set on the database instead (it refuses startup parameters it does not know).
+        let planner = options.behindPooler ? [] : [("jit", "off"), ("random_page_cost", "1.1")]
         configuration.options.additionalStartupParameters = planner
         // Connecting is part of the bounded wait; a refused or silent server should not hold a request longer.
-        configuration.options.connectTimeout = .milliseconds(Int64(min(waitSeconds, 10) * 1_000))
+        configuration.options.connectTimeout = .milliseconds(Int64(min(waitSeconds, options.connectSeconds) * 1_000))
+        probeConfiguration.options.additionalStartupParameters = planner
+        probeConfiguration.options.connectTimeout = .milliseconds(Int64(options.connectSeconds * 1_000))
         self.client = GuardedPostgresClient(client: PostgresClient(configuration: configuration), waitSeconds: waitSeconds)
+        self.probeConfiguration = probeConfiguration
         self.logger = logger
         self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
         self.probeCounts = ProbeCounts(seconds: probeSeconds)
@@ -70,6 +87,7 @@ public final class PostgresStore: ResourceStore {
         self.runTask = Task { await client.run() }
         if preparedSearchesPerConnection > 0 {
             configuration.options.additionalStartupParameters = planner + [("plan_cache_mode", "force_generic_plan")]
+            configuration.options.maximumConnections = options.searchConnections
             let onePatient = GuardedPostgresClient(client: PostgresClient(configuration: configuration), waitSeconds: waitSeconds)
             self.onePatientClient = onePatient
             self.onePatientRunTask = Task { await onePatient.run() }
@@ -79,33 +97,94 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
+    /// TLS as libpq's URL parameters say it: `sslmode=disable` (the default, nil), `require` (encrypted, the
+    /// server's certificate not checked) or `verify-full` (checked against `sslrootcert`, a CA file, and the host name).
+    static func tls(_ components: URLComponents) throws -> TLSConfiguration? {
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        let rootCertificate = components.queryItems?.first { $0.name == "sslrootcert" }?.value
+        switch mode {
+        case "disable":
+            return nil
+        case "require":
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            return tls
+        case "verify-full":
+            guard let rootCertificate, !rootCertificate.isEmpty else {
+                throw FHIRError(.invalid, code: .invalid, "the database URL asks for sslmode=verify-full but names no sslrootcert (the CA file to check the server against)")
+            }
+            guard FileManager.default.isReadableFile(atPath: rootCertificate) else {
+                throw FHIRError(.invalid, code: .invalid, "the database URL's sslrootcert \(rootCertificate) cannot be read")
+            }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(rootCertificate)
+            tls.certificateVerification = .fullVerification
+            return tls
+        default:
+            throw FHIRError(.invalid, code: .invalid, "the database URL's sslmode must be disable, require or verify-full; got '\(mode)'")
+        }
+    }
+
+    public func acquireLease(_ name: String, holder: String, until: Int64, now: Int64) async throws -> Bool {
+        let rows = try await client.query("""
+            INSERT INTO job_lease (name, holder, expires_at) VALUES (\(name), \(holder), \(until))
+            ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+            WHERE job_lease.holder = EXCLUDED.holder OR job_lease.expires_at < \(now)
+            RETURNING holder
+            """, logger: logger)
+        var held = false
+        for try await _ in rows { held = true }
+        return held
+    }
+
+    /// Connects once, directly, and says what went wrong if it cannot: a start (or `karna migrate`) against a
+    /// wrong or unreachable database stops at once with the server's own words, instead of waiting on the pool.
+    public func probe() async throws {
+        do {
+            let connection = try await PostgresConnection.connect(configuration: probeConfiguration, id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            var reason = "\(error)"
+            if let problem = error as? PSQLError {
+                reason = problem.serverInfo?[.message] ?? problem.underlying.map { "\($0)" } ?? "\(problem.code)"
+            }
+            var hint = ""
+            if reason.contains("unsupported startup parameter") {
+                hint = " (PgBouncer? set database-pooler to pgbouncer)"
+            } else if reason.contains("onnection refused") || reason.contains("connectTimeout") || reason.contains("timed out") {
+                hint = " (is PostgreSQL running there, and is the address right?)"
+            }
+            throw DatabaseConnectError(description: "cannot connect to PostgreSQL at \(probeTarget): \(reason)\(hint)")
+        }
+    }
+
     @discardableResult
     public func migrate() async throws -> [String] {
         try await client.withConnection { [self] connection in
-            try await connection.query("CREATE TABLE IF NOT EXISTS schema_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
-            // One migrator at a time, whichever server instance starts first.
-            try await connection.query("SELECT pg_advisory_lock(8675309)", logger: logger)
-            do {
-                var applied: [String] = []
-                for migration in Migrations.all {
-                    let rows = try await connection.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger)
+            // Under the lock too: two instances creating the table at once would collide in the catalogue.
+            try await connection.withTransaction(logger: logger) { transaction in
+                try await transaction.query("SELECT pg_advisory_xact_lock(8675309)", logger: logger)
+                try await transaction.query("CREATE TABLE IF NOT EXISTS schema_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
+            }
+            var applied: [String] = []
+            for migration in Migrations.all {
+                // One migrator at a time, whichever server instance starts first: a lock held by the transaction, so
+                // it is released with it and holds through PgBouncer in transaction mode (a session lock would not).
+                let ran = try await connection.withTransaction(logger: logger) { transaction in
+                    try await transaction.query("SELECT pg_advisory_xact_lock(8675309)", logger: logger)
+                    let rows = try await transaction.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger)
                     var exists = false
                     for try await _ in rows { exists = true }
-                    if exists { continue }
-                    try await connection.withTransaction(logger: logger) { transaction in
-                        for statement in migration.postgres {
-                            try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                        }
-                        try await transaction.query("INSERT INTO schema_migration (name) VALUES (\(migration.name))", logger: logger)
+                    if exists { return false }
+                    for statement in migration.postgres {
+                        try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    applied.append(migration.name)
+                    try await transaction.query("INSERT INTO schema_migration (name) VALUES (\(migration.name))", logger: logger)
+                    return true
                 }
-                try await connection.query("SELECT pg_advisory_unlock(8675309)", logger: logger)
-                return applied
-            } catch {
-                try? await connection.query("SELECT pg_advisory_unlock(8675309)", logger: logger)
-                throw error
+                if ran { applied.append(migration.name) }
             }
+            return applied
         }
     }
 

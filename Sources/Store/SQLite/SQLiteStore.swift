@@ -288,6 +288,20 @@ public final class SQLiteStore: ResourceStore {
         return sequences
     }
 
+    /// The file was opened (and created) in `init`: nothing more to reach.
+    public func probe() async throws {}
+
+    public func acquireLease(_ name: String, holder: String, until: Int64, now: Int64) async throws -> Bool {
+        try await writing { db in
+            try db.execute(sql: """
+                INSERT INTO job_lease (name, holder, expires_at) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                WHERE job_lease.holder = excluded.holder OR job_lease.expires_at < ?
+                """, arguments: [name, holder, until, now])
+            return db.changesCount > 0
+        }
+    }
+
     public func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord] {
         var conditions: [String] = []
         var arguments: StatementArguments = []
@@ -312,15 +326,18 @@ public final class SQLiteStore: ResourceStore {
             """
         let finalArguments = arguments
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { row in
-                let flags: String = row[6]
-                let data: Data = row[7]
-                return AuditRecord(sequence: row[0],
-                                   entry: AuditEntry(recordedAt: row[1], actor: row[2], patientID: row[3], action: row[4], outcome: row[5],
-                                                     flags: flags.isEmpty ? [] : flags.split(separator: ",").map(String.init), json: [UInt8](data)),
-                                   previousHash: row[8], hash: row[9])
-            }
+            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.auditRecord)
         }
+    }
+
+    /// A row of `SELECT seq, recorded_at, actor, patient_id, action, outcome, flags, json, previous_hash, hash FROM audit_log`.
+    static func auditRecord(_ row: Row) -> AuditRecord {
+        let flags: String = row[6]
+        let data: Data = row[7]
+        return AuditRecord(sequence: row[0],
+                           entry: AuditEntry(recordedAt: row[1], actor: row[2], patientID: row[3], action: row[4], outcome: row[5],
+                                             flags: flags.isEmpty ? [] : flags.split(separator: ",").map(String.init), json: [UInt8](data)),
+                           previousHash: row[8], hash: row[9])
     }
 
     private static func controlRecord(_ row: Row) -> ControlRecord {

@@ -294,5 +294,12 @@ enum Migrations {
                 """,
             ]
         ),
+        Migration(
+            // Leases for the periodic jobs (outboxes, alarms, daily files): with several nodes on one database,
+            // each job runs on the one node holding its lease, which it renews each run and loses when it stops.
+            name: "0007-job-lease",
+            sqlite: ["CREATE TABLE job_lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)"],
+            postgres: ["CREATE TABLE job_lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)"]
+        ),
     ]
 }
