@@ -169,14 +169,14 @@ public final class TokenService: Sendable {
         self.audience = audience
         self.accessTokenSeconds = accessTokenSeconds
         self.refreshTokenSeconds = refreshTokenSeconds
-        let key: ES256PrivateKey
-        if let record = try await store.controlRecord(kind: ControlKind.signingKey, key: Self.keyID) {
-            key = try ES256PrivateKey(pem: String(decoding: record.json, as: UTF8.self))
-        } else {
-            key = ES256PrivateKey()
-            try await store.writeControlRecords([ControlRecord(kind: ControlKind.signingKey, key: Self.keyID, json: Array(key.pemRepresentation.utf8))],
-                                                deleting: [], audit: [])
+        // Read, or made once: two nodes starting together on a new database both ask under the record's lock, and
+        // the second takes the first one's key (each keeping its own had made every token valid on one node only).
+        let candidate = ES256PrivateKey().pemRepresentation
+        let pem = try await store.changeControlRecord(kind: ControlKind.signingKey, key: Self.keyID) { existing in
+            if let existing { return ControlRecordChange(.keep, result: String(decoding: existing.json, as: UTF8.self)) }
+            return ControlRecordChange(.write(ControlRecord(kind: ControlKind.signingKey, key: Self.keyID, json: Array(candidate.utf8))), result: candidate)
         }
+        let key = try ES256PrivateKey(pem: pem)
         keys = JWTKeyCollection()
         await keys.add(ecdsa: key, kid: JWKIdentifier(string: Self.keyID))
         let parameters = key.parameters

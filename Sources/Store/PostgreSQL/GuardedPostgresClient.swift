@@ -99,9 +99,10 @@ struct GuardedPostgresClient: Sendable {
         if let unavailable = error as? StoreUnavailable { return unavailable }
         guard let psql = error as? PSQLError else { return nil }
         if let state = psql.serverInfo?[.sqlState] {
-            // 53100 disk_full; 08 connection exceptions; 57P01–57P03 shutdown and "cannot connect now".
+            // 53100 disk_full; 08 connection exceptions; 57P01–57P03 shutdown and "cannot connect now"; 25006 a write
+            // that reached a read-only server (a replica, or the old primary in the moments of a failover).
             if state == "53100" { return StoreUnavailable(.full, retryAfterSeconds: 60) }
-            if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state) {
+            if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300", "25006"].contains(state) {
                 return StoreUnavailable(.unreachable, retryAfterSeconds: retryAfter)
             }
             return nil
