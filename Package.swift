@@ -368,6 +368,7 @@ let package = Package(
                 "Store",
                 "StoreModel",
                 "SyntheticPopulation",
+                "WebApp",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -412,6 +413,7 @@ let package = Package(
             name: "FHIRAPITests",
             dependencies: [
                 "FHIRAPI", "Store", "StoreModel", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "Medication", "PatientAdministration", "SyntheticPopulation",
+                "WebApp",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -105,7 +105,8 @@ public enum KarnaApplication {
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology), ResultsWeb(results),
                                       CareFlowsWeb(careFlows, boardRefreshSeconds: configuration.edBoardRefreshSeconds), MaternityWeb(maternity)]
-        let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology, logger: logger)
+        let gateway = AccessGateway(store: store, settings: configuration.access, modules: modules, codes: terminology,
+                                    readOnly: ReadOnlyMode(setting: configuration.readOnly), logger: logger)
         let accounts = AccountService(store: store, hasher: PasswordHasher(costExponent: configuration.passwordCost),
                                       lockout: LockoutPolicy(freeAttempts: configuration.lockoutAttempts),
                                       policy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength),
@@ -149,6 +150,7 @@ public enum KarnaApplication {
             modules: services.pages, logger: Logger(label: "karna.web")
         )
         router.add(middleware: webApp.notFoundPage)
+        router.add(middleware: webApp.readOnlyRefusal)
         Health(store: services.store, timeoutSeconds: Double(configuration.databaseWaitSeconds)).register(on: router)
         webApp.register(on: router)
         FHIRRoutes<KarnaRequestContext>(engine: engine, tokens: services.tokens).register(on: router)
@@ -172,7 +174,8 @@ public enum KarnaApplication {
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
             services: [AdministrationJobs(services: services, logger: logger), PrescribingJobs(services: services, logger: logger),
                        MLLPListener(services: services, logger: logger), LabOrderJobs(services: services, logger: logger),
-                       MaternityJobs(services: services, logger: logger)],
+                       MaternityJobs(services: services, logger: logger), DowntimeJobs(services: services, logger: logger),
+                       ReadOnlyCommandWatch(services: services, logger: logger)],
             logger: logger
         )
     }

@@ -44,6 +44,24 @@ public struct Medication: ClinicalModule {
         ]
     }
 
+    /// On a unit's downtime list: each listed patient's doses planned in the window, with their state now, so
+    /// the next doses can be given from paper and signed afterwards.
+    public var downtime: [DowntimePart] {
+        let medication = self
+        return [DowntimePart("doses", title: "Planerade doser", rank: 20, lines: { patientIDs, window, session in
+            let doses = try await DoseSchedule.read(patientIDs: patientIDs, from: window.from, to: window.to, session: session,
+                                                    rules: try medication.administrationRules())
+            var lines: [String: [ChartLine]] = [:]
+            for dose in doses {
+                let text = SwedishTime.format(dose.time)
+                lines[dose.patientID, default: []].append(ChartLine(label: String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5)), dose.drug,
+                                                                    detail: [dose.dose, dose.state.swedish].filter { !$0.isEmpty }.joined(separator: " · "),
+                                                                    marks: dose.highRisk ? [.init("dubbelkontroll", warn: true)] : []))
+            }
+            return lines
+        })]
+    }
+
     public var operations: [OperationDescriptor] {
         [.instance("Patient", "medication-list", post: false, module: name,
                    "The läkemedelslista: one row per substance from ordinations, prescriptions, dose dispensing and the patient's own report, each source with reason, ordinator, start and planned end; and whether a läkemedelsgenomgång is indicated"),

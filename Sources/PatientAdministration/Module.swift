@@ -1,5 +1,6 @@
 import Access
 import FHIRCore
+import StoreModel
 
 extension PatientAdministration: ClinicalModule {
     public var name: String { "PatientAdministration" }
@@ -83,5 +84,43 @@ extension PatientAdministration: ClinicalModule {
             if let text = performer.objectValue?["reference"]?.stringValue, let key = ResourceKey(reference: text), key.type == "Organization" { units.insert(key.id) }
         }
         return units
+    }
+}
+
+extension PatientAdministration {
+    /// On a unit's downtime list: a ward's inpatients by bed and a clinic's patients booked in the window (each
+    /// patient's coming visits are on the list already, from the chart's part).
+    public var downtime: [DowntimePart] {
+        let contacts = self.contacts
+        return [DowntimePart("unit-patients", title: "Enhetens patienter", rank: 30, patients: { unitID, window, session in
+            var listed: [String: [String]] = [:]
+            // A ward's beds, when the unit is a ward (a clinic has no ward overview).
+            if let overview = try? await contacts.wardOverview(wardUnitID: unitID, session: session) {
+                for bed in overview.beds {
+                    guard let patientID = bed.patientID else { continue }
+                    listed[patientID, default: []].append(bed.name + (bed.onLeave ? " (permission)" : ""))
+                }
+                for encounterID in overview.withoutBed {
+                    if let stay = try await Records(session: session).optional("Encounter", encounterID),
+                       let patientID = stay.object.referenceID("subject", type: "Patient") {
+                        listed[patientID, default: []].append("Inlagd, utan säng")
+                    }
+                }
+            }
+            for appointment in try await Self.appointments([Self.unitTag(unitID)], window: window, session: session) {
+                let start = SwedishTime.format(appointment.object["start"]?.stringValue.flatMap(Instant.parse) ?? 0)
+                for patientID in Display.participants(appointment.object, type: "Patient") {
+                    listed[patientID, default: []].append("Besök " + String(start.prefix(10)) + " " + String(start.dropFirst(11).prefix(5)))
+                }
+            }
+            return listed
+        })]
+    }
+
+    /// Booked and arrived visits starting in the window, with the given extra search parameters.
+    static func appointments(_ parameters: [(name: String, value: String)], window: DowntimeWindow, session: PatientDataSession) async throws -> [StoredResource] {
+        try await Records(session: session).all("Appointment", parameters + [("status", "booked,arrived,checked-in"),
+                                                                             ("date", "ge" + Instant.format(milliseconds: window.from)),
+                                                                             ("date", "lt" + Instant.format(milliseconds: window.to)), ("_sort", "date")], maximum: 2_000)
     }
 }

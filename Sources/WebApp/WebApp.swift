@@ -210,6 +210,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
                      "formToken": user.session.formToken] as [String: Any],
         ]
         if let nav { context[nav] = true }
+        if let notice = gateway.readOnly.notice() { context["readOnlyNotice"] = notice }
         // The menu offers what the assignment's position may do, from each module's entries; the modules refuse the rest anyway.
         context["menu"] = menuContext(user.principal.permissions, current: nav)
         return context

@@ -3,10 +3,30 @@ import FHIRCore
 import Foundation
 import KarnaServer
 import Store
+import WebApp
 
 /// `karna export graviditetsregistret`: one day's Graviditetsregistret extract, the file the server writes each night.
 struct ExportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "export", abstract: "Register extracts.", subcommands: [Graviditetsregistret.self])
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Register extracts.", subcommands: [Graviditetsregistret.self, Driftstopp.self])
+
+    /// `karna export driftstopp --out DIR`: every care unit's downtime list now, as the server writes them on its schedule.
+    struct Driftstopp: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write every care unit's downtime list (driftstoppslista: patients, warnings, planned doses and visits) as print-ready HTML into a directory.")
+        @OptionGroup var options: ServerOptions
+        @Option(help: "the directory to write the lists into") var out: String
+
+        func run() async throws {
+            let configuration = try options.resolve()
+            let logger = options.logger(configuration)
+            let store = try await KarnaApplication.openStore(configuration, logger: logger)
+            let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+            let written = try await DowntimeLists.write(directory: out, services: services, print: try await DowntimePrint.load())
+            try await store.close()
+            let listed = written.filter { $0.patients > 0 }
+            print("wrote \(written.count) downtime lists into \(out) (\(listed.count) units with patients, \(listed.map(\.patients).reduce(0, +)) patients); index.html lists them")
+        }
+    }
 
     struct Graviditetsregistret: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

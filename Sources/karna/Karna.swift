@@ -29,7 +29,7 @@ struct Karna: AsyncParsableCommand {
         abstract: "Kärna: an open core healthcare information system (FHIR R4) for Swedish regions.",
         discussion: KarnaConfiguration.helpText,
         version: KarnaVersion.current,
-        subcommands: [Serve.self, SettingsCommand.self, Migrate.self, AdminCommand.self, BackupCommand.self, Import.self, Validate.self, Seed.self, TerminologyCommand.self, DrugsCommand.self, AuditCommand.self, ExportCommand.self, TOTPCode.self, BenchInsert.self],
+        subcommands: [Serve.self, SettingsCommand.self, Migrate.self, AdminCommand.self, BackupCommand.self, DowntimeCommand.self, Import.self, Validate.self, Seed.self, TerminologyCommand.self, DrugsCommand.self, AuditCommand.self, ExportCommand.self, TOTPCode.self, BenchInsert.self],
         defaultSubcommand: Serve.self
     )
 
@@ -119,7 +119,7 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("production: refusing to start with demo secrets: " + traces.joined(separator: "; "))
             }
             try await ProductionSetup.ensureBootstrapClient(clients: services.tokens.clients, configuration: configuration)
-        } else {
+        } else if !configuration.readOnly {
             created = try await DemoSetup.ensure(gateway: services.gateway, accounts: services.accounts, clients: services.tokens.clients,
                                                  configuration: configuration)
         }
@@ -129,6 +129,7 @@ struct Serve: AsyncParsableCommand {
         print("FHIR R4 API:  \(configuration.baseURL)   (OAuth 2.0 bearer tokens; every access audited)")
         print("Capabilities: \(configuration.baseURL)/metadata")
         print("Login (OpenID Connect / SMART): \(configuration.authIssuerURL)/authorize")
+        if let notice = services.gateway.readOnly.notice() { print(notice) }
         print("Health:       \(web)/health/live, \(web)/health/ready; metrics at \(web)/metrics")
         if configuration.production {
             if try await !services.accounts.hasAccounts() { print("No accounts yet: create the first administrator with `karna admin create` (docs/operations.md).") }

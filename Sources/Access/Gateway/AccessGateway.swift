@@ -24,12 +24,15 @@ public final class AccessGateway: Sendable {
     let openingTypes: Set<String>
     /// The chart overview and banner, drawn from the modules' parts.
     public let overview: ChartOverview
+    /// Läsläge: while it holds, no clinical record is written.
+    public let readOnly: ReadOnlyMode
 
     /// A gateway over `store` for the clinical modules listed (in the composition root's order).
     /// With `codes`, every write's codings are checked against the terminology as the modules' bindings say.
     public init(store: any ResourceStore, settings: AccessSettings = AccessSettings(), modules: [any ClinicalModule] = [],
-                codes: (any CodeChecking)? = nil, logger: Logger = Logger(label: "karna.access")) {
+                codes: (any CodeChecking)? = nil, readOnly: ReadOnlyMode = ReadOnlyMode(), logger: Logger = Logger(label: "karna.access")) {
         self.store = store
+        self.readOnly = readOnly
         self.settings = settings
         let codeRule = codes.map { CodedValueRule(codes: $0, bindings: .combining(modules.map(\.codes))) }
         self.rules = [OrganisationTreeRule()] + modules.flatMap(\.rules) + (codeRule.map { [$0] } ?? [])
@@ -438,6 +441,8 @@ public struct PatientDataSession: Sendable {
     func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit extra: [AuditEntry],
                 intent: WriteIntent = .ordinary) async throws -> [WriteResult] {
         guard !operations.isEmpty || !records.isEmpty else { return [] }
+        // Läsläge refuses clinical records only: a login's or a PDL decision's control records still go where the database takes them.
+        if !operations.isEmpty, let refusal = gateway.readOnly.refusal() { throw refusal }
         let currents = Dictionary(try await store.read(keys: operations.map { ResourceKey(type: $0.type, id: $0.id) }).map { ($0.key, $0) },
                                   uniquingKeysWith: { a, _ in a })
         try await checkRules(operations, currents: currents)
@@ -491,7 +496,14 @@ public struct PatientDataSession: Sendable {
         }
         // After the decisions: whether a referenced resource exists is told only to a writer allowed to write here.
         try await checkReferences(prepared)
-        let results = try await store.commit(prepared, inserting: records, audit: log.entries(builder, action: action) + extra)
+        let results: [WriteResult]
+        do {
+            results = try await store.commit(prepared, inserting: records, audit: log.entries(builder, action: action) + extra)
+        } catch let unavailable as StoreUnavailable {
+            // The database refuses writes (gone, read-only, full): the node says so on every page until it tries again.
+            if !operations.isEmpty { gateway.readOnly.databaseRefused() }
+            throw unavailable
+        }
         // What was written may create a care relationship (a new contact): decide afresh from now on.
         for patientID in log.patients { cache.forget(patientID) }
         if touchesOrganisations { await gateway.directory.invalidate() }

@@ -18,6 +18,8 @@ public protocol ClinicalModule: Sendable {
     var chart: [ChartPart] { get }
     /// Which coded elements of its records are checked against the terminology.
     var codes: CodeBindings { get }
+    /// What it puts on the units' downtime lists (driftstoppsutskrift).
+    var downtime: [DowntimePart] { get }
     /// Its decision-support services (CDS Hooks), served under `/cds-services`.
     var decisionSupport: [any DecisionSupportService] { get }
     /// Answers one of its `operations` (the interface routes only those here).
@@ -33,6 +35,7 @@ extension ClinicalModule {
     public var records: RecordSemantics { RecordSemantics() }
     public var chart: [ChartPart] { [] }
     public var codes: CodeBindings { CodeBindings() }
+    public var downtime: [DowntimePart] { [] }
     public var decisionSupport: [any DecisionSupportService] { [] }
     public func answer(_ call: OperationCall) async throws -> OperationAnswer { throw call.unsupported() }
     public func seedDemo(_ demo: DemoContext) async throws -> [String] { [] }

@@ -1,3 +1,4 @@
+import Access
 import FHIRCore
 import Foundation
 import Store
@@ -10,19 +11,23 @@ public struct JobLease: Sendable {
     let store: any ResourceStore
     /// This process, as the lease table names it.
     public let holder: String
+    /// A job that writes clinical records pauses in läsläge (its writes would be refused, an outbox's after sending).
+    let pausedBy: ReadOnlyMode?
 
     /// One name per process: host, process id and a random part (two processes on one host differ).
     public static let thisNode = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())"
 
-    public init(store: any ResourceStore, holder: String = JobLease.thisNode) {
+    public init(store: any ResourceStore, holder: String = JobLease.thisNode, pausedBy: ReadOnlyMode? = nil) {
         self.store = store
         self.holder = holder
+        self.pausedBy = pausedBy
     }
 
     /// Whether this node runs `job` now, holding it for `seconds` more (a run longer than that could overlap
     /// another node's: the lease is three runs' interval, at least a minute).
     public func holds(_ job: String, seconds: Int, now: Int64 = Instant.now()) async throws -> Bool {
-        try await store.acquireLease(job, holder: holder, until: now + Int64(seconds) * 1_000, now: now)
+        if pausedBy?.current(now: now) != nil { return false }
+        return try await store.acquireLease(job, holder: holder, until: now + Int64(seconds) * 1_000, now: now)
     }
 
     /// The lease length for a job that runs every `interval` seconds.

@@ -19,6 +19,12 @@ public struct KarnaConfiguration: Sendable {
     public var publicBaseURL: String?
     public var limits: APILimits
     public var logLevel: String
+    /// Läsläge from the start (a node against a replica).
+    public var readOnly: Bool
+    /// Where the downtime lists are written (nil: none), how often, and how many hours ahead they plan.
+    public var downtimeListDirectory: String?
+    public var downtimeListMinutes: Int
+    public var downtimeListHours: Int
     /// `text` or `json` (one object per line).
     public var logFormat: String
     /// A real installation: no demo data, no demo secrets (`karna admin create` makes the first administrator).
@@ -246,6 +252,12 @@ public struct KarnaConfiguration: Sendable {
                                                                        "directory the daily Graviditetsregistret extract is written to (one file per day, yesterday's, after graviditetsregistret-hour); unset, no daily file")
         public static let graviditetsregistretHour = Setting.integer("graviditetsregistret-hour", default: 2, 0...23,
                                                                      "local hour after which the daily Graviditetsregistret extract of the day before is written")
+        public static let readOnly = Setting.choice("read-only", default: "off", ["off", "on"],
+                                                    "on: this node takes no clinical records (läsläge) and every page says so; the operators command it for all nodes with karna downtime on")
+        public static let downtimeListDir = Setting.text("downtime-list-dir", default: nil,
+                                                         "folder every care unit's downtime list (driftstoppslista: patients, warnings, planned doses and visits) is written to, as print-ready HTML; unset, none")
+        public static let downtimeListMinutes = Setting.integer("downtime-list-minutes", default: 60, 5...1_440, "minutes between writes of the downtime lists")
+        public static let downtimeListHours = Setting.integer("downtime-list-hours", default: 12, 1...72, "hours ahead a downtime list plans doses and visits for")
         public static let nllReasonRequiredFrom = Setting.text("nll-reason-required-from", default: "2028-09-01",
                                                                "day (YYYY-MM-DD) from which an e-prescription without ordinationsorsak or latest follow-up date is refused")
         public static let corsOrigins = Setting.text("cors-origins", default: nil,
@@ -260,7 +272,7 @@ public struct KarnaConfiguration: Sendable {
                              nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, dicomwebURL, dicomwebTimeoutSeconds,
                              triageFile, news2File, daySurgeryFile, edTriageMinutes, edDoctorMinutes, edStayMinutes, edReturnHours, edBoardRefreshSeconds,
                              maternityProgrammeFile, maternityQuestionnairesFile, maternityReferenceFile, maternitySFRulesFile, maternityPartogramFile, maternityRegistersFile,
-                             graviditetsregistretDirectory, graviditetsregistretHour, corsOrigins]
+                             graviditetsregistretDirectory, graviditetsregistretHour, readOnly, downtimeListDir, downtimeListMinutes, downtimeListHours, corsOrigins]
     }
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
@@ -302,6 +314,10 @@ public struct KarnaConfiguration: Sendable {
         limits = try APILimits(reading: settings)
         logLevel = try settings.string(Keys.logLevel)
         logFormat = try settings.string(Keys.logFormat)
+        readOnly = try settings.string(Keys.readOnly) == "on"
+        downtimeListDirectory = try settings.text(Keys.downtimeListDir)
+        downtimeListMinutes = try settings.integer(Keys.downtimeListMinutes)
+        downtimeListHours = try settings.integer(Keys.downtimeListHours)
         production = try settings.string(Keys.production) == "on"
         postgres = PostgresOptions(maximumConnections: try settings.integer(Keys.databasePoolSize), searchConnections: try settings.integer(Keys.databaseSearchPoolSize),
                                    connectSeconds: Double(try settings.integer(Keys.databaseConnectSeconds)),
