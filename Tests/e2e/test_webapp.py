@@ -560,3 +560,52 @@ def test_a_doctor_ordinates_with_type_ahead_and_sees_the_cards_before_signing(se
     browser.find_element(By.CSS_SELECTOR, "button[value=signera]").click()
     wait_for(browser, lambda d: "Ordinationen är signerad." in d.page_source, "the signed ordination")
     assert "Ibuprofen Kärna" in browser.page_source
+
+
+def test_laslage_on_command_shows_the_banner_refuses_a_form_and_ends(server, browser):
+    """Issue 29: `karna downtime on` (as the operators give it) puts the running server in läsläge within seconds:
+    the banner on the chart (checked by axe-core), a clinical form answered "Ändringen sparades inte", and reads go
+    on; `karna downtime off` ends it."""
+    import subprocess
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    from conftest import KARNA
+
+    patient, _ = seed(server, "Läslägesson", 601, with_contact=True)
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-1")
+
+    def downtime(*arguments):
+        done = subprocess.run([KARNA, "downtime", *arguments, "--database-url", server.database_url], capture_output=True, text=True,
+                              cwd=server.folder, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def banner_within(seconds, present):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            browser.get(f"{server.root}/patienter/{patient}/signaler")
+            if bool(browser.find_elements(By.ID, "read-only")) == present:
+                return True
+            time.sleep(1)
+        return False
+
+    downtime("on", "--reason", "planerat underhåll till 06.00")
+    try:
+        assert banner_within(15, True), "no läsläge banner within 15 s of the command"
+        banner = browser.find_element(By.ID, "read-only").text
+        assert banner.startswith("Läsläge") and "planerat underhåll till 06.00" in banner and "Dokumentera på papper" in banner, banner
+        assert "Penicillin" in browser.page_source, "reads go on in läsläge"
+        # The chart with the banner, checked by axe-core as a page of its own kind.
+        browser.get(f"{server.root}/patienter/{patient}?laslage=1")
+        wait_for(browser, lambda d: d.find_elements(By.ID, "read-only"), "the chart in läsläge")
+        shot(browser, server, "laslage")
+        browser.get(f"{server.root}/patienter/{patient}/signaler")
+        browser.find_element(By.ID, "problem-code").send_keys("I10 Essentiell hypertoni")
+        browser.find_element(By.ID, "problem-code").submit()
+        wait_for(browser, lambda d: "Ändringen sparades inte" in d.page_source, "the refusal page")
+        assert "Kärna är i läsläge" in browser.find_element(By.TAG_NAME, "h1").text
+    finally:
+        downtime("off")
+    assert banner_within(15, False), "the banner stayed after karna downtime off"
