@@ -81,6 +81,7 @@ public struct WebApp<Context: RequestContext>: Sendable {
         router.post("login/uppdrag") { request, _ in try await chooseAssignment(request) }
         router.post("logga-ut") { request, _ in try await logout(request) }
         signed.get("start") { request, context in try await context.page { user in try await startPage(user) } }
+        signed.get("efterregistrering") { request, context in try await context.page { user in try await backEntryPage(user) } }
         signed.get("patienter/:id") { request, context in
             try await context.page { user in
                 try await chart(patientID: try context.parameters.require("id"), user: user, registered: Self.query(request)["registrerad"] == "ja")

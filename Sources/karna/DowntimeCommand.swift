@@ -8,7 +8,7 @@ import Store
 /// within seconds (the banner on every page, clinical writes refused, reads going on).
 struct DowntimeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "downtime", abstract: "Läsläge (read-only) for every node, on command.",
-                                                    subcommands: [On.self, Off.self, Status.self])
+                                                    subcommands: [On.self, Off.self, Status.self, Record.self])
 
     struct On: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Put every node in läsläge, with the reason the banner shows.")
@@ -30,9 +30,34 @@ struct DowntimeCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await DowntimeCommand.open(options)
+            // The downtime that ends is kept: what is entered afterwards about its hours is marked as back-entered.
+            if let stored = try await ReadOnlyMode.stored(in: store), case .command(let text, _) = stored.reason {
+                try await BackEntry.record(BackEntry.Period(from: stored.since, to: Instant.now(), reason: text), in: store)
+            }
             try await ReadOnlyMode.store(nil, in: store)
             try await store.close()
-            print("läsläge off: nodes take clinical records again within 5 seconds")
+            print("läsläge off: nodes take clinical records again within 5 seconds; what is entered about the downtime is marked efterregistrerad")
+        }
+    }
+
+    /// An outage nobody could command (the database itself was gone) is recorded afterwards, so that what is
+    /// entered about its hours is marked as back-entered too.
+    struct Record: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a downtime that has ended (an unplanned outage), from and to, for efterregistrering.")
+        @OptionGroup var options: ServerOptions
+        @Option(help: "When it began (ISO 8601, e.g. 2026-12-06T14:05:00+01:00).") var from: String
+        @Option(help: "When it ended.") var to: String
+        @Option(help: "What happened, as the users read it.") var reason: String
+
+        func run() async throws {
+            guard let start = Instant.parse(from) else { throw ValidationError("--from must be a time as 2026-12-06T14:05:00+01:00; got '\(from)'") }
+            guard let end = Instant.parse(to) else { throw ValidationError("--to must be a time as 2026-12-06T16:40:00+01:00; got '\(to)'") }
+            guard start < end else { throw ValidationError("--from must be before --to") }
+            guard end <= Instant.now() else { throw ValidationError("--to is in the future: record a downtime once it has ended") }
+            let store = try await DowntimeCommand.open(options)
+            try await BackEntry.record(BackEntry.Period(from: start, to: end, reason: reason), in: store)
+            try await store.close()
+            print("recorded the downtime \(SwedishTime.format(start)) – \(SwedishTime.format(end)): what is entered about it is marked efterregistrerad")
         }
     }
 

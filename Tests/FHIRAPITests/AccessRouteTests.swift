@@ -36,7 +36,7 @@ struct AccessRouteTests {
         "POST /graviditet/{id}/besok", "POST /graviditet/{id}/{action}", "GET /graviditet/{id}/mfr", "GET /forlossning/ny", "POST /forlossning/ny",
         "GET /forlossning/{id}", "POST /forlossning/{id}/partogram", "POST /forlossning/{id}/fodelse",
         "GET /static/{file}", "GET /login", "POST /login", "POST /login/uppdrag", "POST /logga-ut",
-        "GET /start", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/samtycke", "POST /patienter/{id}/sparr", "POST /patienter/{id}/nodatkomst",
+        "GET /start", "GET /efterregistrering", "GET /patienter", "GET /patienter/{id}", "POST /patienter/{id}/vardrelation", "POST /patienter/{id}/samtycke", "POST /patienter/{id}/sparr", "POST /patienter/{id}/nodatkomst",
         "GET /patienter/{id}/journal", "GET /patienter/{id}/anteckning/ny", "POST /patienter/{id}/anteckning", "POST /anteckningar/{id}/signera",
         "GET /anteckningar/{id}", "POST /anteckningar/{id}/ratta", "POST /anteckningar/{id}/makulera",
         "GET /registrera", "POST /registrera", "POST /registrera/reservnummer",

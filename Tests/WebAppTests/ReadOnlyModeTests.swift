@@ -112,4 +112,47 @@ struct ReadOnlyModeTests {
         }
         try await store.close()
     }
+
+    @Test("after a downtime: a record entered afterwards that happened during it is marked efterregistrerad; the unit's list shows it with both times", arguments: backends)
+    func backEntry(_ backend: StoreBackend) async throws {
+        try await WebAppTests.withApp(backend) { services, client in
+            let now = Instant.now()
+            let period = BackEntry.Period(from: now - 3 * 3_600_000, to: now - 3_600_000, reason: "planerat underhåll")
+            try await BackEntry.record(period, in: services.store)
+            services.gateway.readOnly.follow(periods: try await BackEntry.periods(in: services.store))
+            let job = services.gateway.session(.job("t"), action: "create")
+            func pulse(_ id: String, at time: Int64) -> WriteOperation {
+                let observation = JSONObject([
+                    ("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
+                    ("code", FHIR.object([("text", .string("Puls"))])), ("subject", FHIR.reference("Patient", "p1")),
+                    ("effectiveDateTime", .string(Instant.format(milliseconds: time))),
+                    ("valueQuantity", FHIR.object([("value", .number("72")), ("unit", .string("/min"))])),
+                ])
+                return .create(RecordTags.tagged(observation, unit: "vc"), type: "Observation", id: id)
+            }
+            _ = try await job.commit([pulse("during", at: now - 2 * 3_600_000), pulse("after", at: now - 600_000)])
+            func tags(_ id: String) async throws -> [String] {
+                let stored = try #require(try await services.store.read(type: "Observation", id: id))
+                return (stored.object["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap { $0.objectValue?["code"]?.stringValue }
+            }
+            #expect(try await tags("during").contains(BackEntry.code), "a record of the downtime's hours entered afterwards is not marked")
+            #expect(try await !tags("after").contains(BackEntry.code), "a record of after the downtime is marked")
+            // Its own time says when it happened; a later change of it is no new back-entry (the mark stays as it was).
+            #expect(BackEntry.clinicalTime(JSONObject([("event", .array([FHIR.object([("period", FHIR.object([("start", .string("2026-12-06T10:00:00Z"))]))])]))]))
+                    == Instant.parse("2026-12-06T10:00:00Z"))
+
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            let start = try await browser.send(.get, "/start")
+            #expect(VisibleText.of(start.html).contains("Ett driftstopp slutade") && start.html.contains("href=\"/efterregistrering\""))
+            let list = try await browser.send(.get, "/efterregistrering")
+            let text = VisibleText.of(list.html)
+            #expect(list.status == 200 && text.contains("Efter driftstopp") && text.contains("planerat underhåll"), "\(text)")
+            #expect(text.contains("Ek, Greta") && text.contains("Mätvärde eller provsvar: Puls"), "\(text)")
+            let happened = SwedishTime.format(now - 2 * 3_600_000)
+            let shown = String(happened.prefix(10)) + " " + String(happened.dropFirst(11).prefix(5))
+            #expect(text.contains(shown), "the time it happened is not shown")
+            #expect(list.html.components(separatedBy: "<tr>").count - 1 == 2, "one header row and the one back-entered record")
+        }
+    }
 }

@@ -156,7 +156,7 @@ struct WebAppTests {
         try await Self.withApp(backend) { services, client in
             let before = try await services.store.auditRecords(AuditQuery(limit: 1)).first?.sequence ?? 0
             var browser = Browser(client: client)
-            for (method, path) in [(HTTPRequest.Method.get, "/start"), (.get, "/patienter?q=Ek"), (.get, "/patienter/p1"),
+            for (method, path) in [(HTTPRequest.Method.get, "/start"), (.get, "/efterregistrering"), (.get, "/patienter?q=Ek"), (.get, "/patienter/p1"),
                                    (.post, "/patienter/p1/nodatkomst"), (.post, "/patienter/p1/vardrelation"), (.get, "/patienter/p1/journal"), (.get, "/patienter/p1/lakemedel"), (.get, "/lakemedel/avdelning"), (.post, "/patienter/p1/lakemedelsberattelse"), (.post, "/patienter/p1/doser"), (.post, "/patienter/p1/lakemedelsgenomgang"), (.get, "/patienter/p1/ordination/ny"), (.post, "/patienter/p1/ordination"), (.get, "/patienter/p1/recept/ny"), (.post, "/patienter/p1/recept"), (.post, "/patienter/p1/recept/text"), (.get, "/patienter/p1/nll"), (.post, "/recept/r1/fornya"), (.post, "/recept/r1/parallell"), (.post, "/recept/r1/ersatt"), (.post, "/recept/r1/avsluta"), (.post, "/recept/r1/makulera"), (.get, "/recept/ej-skickade"), (.get, "/recept/r1/reservrecept"), (.post, "/recept/r1/skicka"),
                                    (.get, "/patienter/p1/provsvar"), (.get, "/patienter/p1/bestall"), (.post, "/patienter/p1/bestall"), (.get, "/provsvar"), (.get, "/provsvar/omatchade"),
                                    (.get, "/provsvar/r1"), (.post, "/provsvar/r1/vidimera"), (.post, "/larm/t1/kvittera"), (.get, "/bestallningar/ej-levererade"), (.post, "/bestallningar/s1/skicka"),

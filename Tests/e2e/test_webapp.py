@@ -565,7 +565,7 @@ def test_a_doctor_ordinates_with_type_ahead_and_sees_the_cards_before_signing(se
 def test_laslage_on_command_shows_the_banner_refuses_a_form_and_ends(server, browser):
     """Issue 29: `karna downtime on` (as the operators give it) puts the running server in läsläge within seconds:
     the banner on the chart (checked by axe-core), a clinical form answered "Ändringen sparades inte", and reads go
-    on; `karna downtime off` ends it."""
+    on; `karna downtime off` ends it, and the start page leads to the efterregistrering list."""
     import subprocess
     import time
 
@@ -609,3 +609,9 @@ def test_laslage_on_command_shows_the_banner_refuses_a_form_and_ends(server, bro
     finally:
         downtime("off")
     assert banner_within(15, False), "the banner stayed after karna downtime off"
+    # After it: the start page points to efterregistrering, whose list (checked by axe-core) names the downtime.
+    browser.get(server.root + "/start")
+    assert "Ett driftstopp slutade" in browser.find_element(By.ID, "back-entry").text
+    browser.find_element(By.LINK_TEXT, "Se vad som har förts in").click()
+    wait_for(browser, lambda d: d.title.startswith("Efter driftstopp"), "the efterregistrering list")
+    assert "planerat underhåll till 06.00" in browser.page_source

@@ -647,10 +647,15 @@ public struct PatientDataSession: Sendable {
             if principal.kind == .system, existingUnit == nil, gateway.factFinder.recordUnit(resource) != nil { return resource }
             return RecordTags.tagged(resource, unit: unit)
         }
+        // A new record that happened during a downtime that has ended is marked as back-entered (efterregistrerad).
+        let periods = gateway.readOnly.periods, now = Instant.now()
         var result: WriteOperation
         switch operation.kind {
-        case .create(let resource, let criteria): result = .create(retag(resource), type: operation.type, id: operation.id, ifNoneExist: criteria)
-        case .update(let resource, let ifMatch): result = .update(retag(resource), type: operation.type, id: operation.id, ifMatch: ifMatch)
+        case .create(let resource, let criteria):
+            result = .create(BackEntry.marked(retag(resource), periods: periods, now: now), type: operation.type, id: operation.id, ifNoneExist: criteria)
+        case .update(let resource, let ifMatch):
+            let fresh = current == nil || current?.isDeleted == true
+            result = .update(fresh ? BackEntry.marked(retag(resource), periods: periods, now: now) : retag(resource), type: operation.type, id: operation.id, ifMatch: ifMatch)
         case .delete: result = operation
         }
         result.index = nil

@@ -31,6 +31,13 @@ public final class ReadOnlyMode: Sendable {
     }
 
     private let state = Mutex<(setting: Bool, command: State?, database: State?)>((false, nil, nil))
+    private let ended = Mutex<[BackEntry.Period]>([])
+
+    /// The downtimes that ended, as this node last read them: what a record entered afterwards is checked against.
+    public var periods: [BackEntry.Period] { ended.withLock { $0 } }
+
+    /// Follows the recorded downtimes (`karna downtime off` adds each).
+    public func follow(periods: [BackEntry.Period]) { ended.withLock { $0 = periods } }
     /// How long a refused write keeps the node read-only before the next write tries the database again.
     public let retrySeconds: Int
 

@@ -2,8 +2,9 @@ import Access
 import Logging
 import ServiceLifecycle
 
-/// Follows the operators' läsläge command (`karna downtime on|off`, a control record) on this node: read every few
-/// seconds, so every node behind the load balancer enters and leaves it together.
+/// Follows the operators' läsläge command (`karna downtime on|off`, a control record) and the downtimes that ended
+/// (what back-entered records are marked against) on this node: read every few seconds, so every node behind the
+/// load balancer enters and leaves läsläge together.
 struct ReadOnlyCommandWatch: Service {
     let services: KarnaServices
     let logger: Logger
@@ -16,6 +17,7 @@ struct ReadOnlyCommandWatch: Service {
                 do {
                     let command = try await ReadOnlyMode.stored(in: services.store)
                     services.gateway.readOnly.follow(command: command)
+                    services.gateway.readOnly.follow(periods: try await BackEntry.periods(in: services.store))
                     if command != last { logger.notice(command == nil ? "läsläge: ended by command" : "läsläge: entered by command (\(command!.reason))") }
                     last = command
                 } catch {

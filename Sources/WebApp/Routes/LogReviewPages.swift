@@ -259,7 +259,7 @@ enum AuditActions {
         "vital-signs": "Läste vitalparametrar", "record-vital-signs": "Registrerade vitalparametrar", "ward-news2": "Läste avdelningens NEWS2",
         "demo-maternity": "Skrev demodata för mödravården", "demo-delivery": "Skrev demodata för förlossningen",
         "graviditetsregistret-extract": "Läste graviditeter till Graviditetsregistret",
-        "downtime-list": "Läste till enhetens driftstoppslista",
+        "downtime-list": "Läste till enhetens driftstoppslista", "back-entry-list": "Läste det efterregistrerade efter driftstopp",
         "antenatal-worklist": "Läste mödravårdens arbetslista", "pregnancy": "Öppnade graviditeten", "register-pregnancy": "Skrev in en graviditet",
         "antenatal-visit": "Öppnade besöksformuläret i mödravården", "record-antenatal-visit": "Registrerade ett besök i mödravården",
         "assess-pregnancy-risk": "Gjorde riskbedömning (MHV1)", "close-pregnancy": "Avslutade en graviditet", "sign-delivery-record": "Signerade förlossningsjournalen",

@@ -23,6 +23,11 @@ extension WebApp {
         context["unitName"] = assignment.unitName
         context["positionName"] = assignment.position.display
         context["today"] = SwedishTime.formatDay(SwedishTime.today)
+        // A downtime that ended this week: what was on paper is to be entered, and the list shows what has been.
+        if let last = gateway.readOnly.periods.last, Instant.now() - last.to < 7 * 86_400_000 {
+            let text = SwedishTime.format(last.to)
+            context["backEntry"] = "Ett driftstopp slutade \(text.prefix(10)) \(text.dropFirst(11).prefix(5)). För in det som dokumenterades på papper, med tiden det hände."
+        }
         context["sections"] = sections.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }.map { ["html": $0.element.html] }
         return pages.page("start", context)
     }
