@@ -2,9 +2,9 @@ import Access
 import Hummingbird
 
 /// Läsläge for the web app: a form that would write a clinical record is answered with a page saying the change
-/// was not saved and what to do instead, before any handler runs. Logging in and out, the user's own account,
-/// drafts and the Patientdatalag decisions (care relationship, samtycke, spärr, nödåtkomst) are not clinical
-/// records and go on; the FHIR API answers 503 with an OperationOutcome from the gateway itself.
+/// was not saved and what to do instead, before any handler runs. Logging in and out, keeping the session alive,
+/// the user's own account, drafts, log review and the Patientdatalag decisions (care relationship, samtycke, spärr,
+/// nödåtkomst) are not clinical records and go on; the FHIR API answers 503 with an OperationOutcome from the gateway.
 struct ReadOnlyRefusal<Context: RequestContext>: RouterMiddleware {
     let pages: PageRenderer
     let mode: ReadOnlyMode
@@ -19,7 +19,9 @@ struct ReadOnlyRefusal<Context: RequestContext>: RouterMiddleware {
 
     /// Whether a form posted to `path` would write a clinical record.
     static func refuses(_ path: String) -> Bool {
-        if ["/fhir", "/auth", "/cds-services", "/login", "/logga-ut", "/konto", "/utkast"].contains(where: { path == $0 || path.hasPrefix($0 + "/") }) { return false }
+        // Not clinical records: the session's keep-alive, log review's decisions, the user's account and drafts.
+        let open = ["/fhir", "/auth", "/cds-services", "/login", "/logga-ut", "/konto", "/utkast", "/session", "/loggranskning"]
+        if open.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) { return false }
         let last = path.split(separator: "/").last.map(String.init) ?? ""
         return !["vardrelation", "samtycke", "sparr", "nodatkomst"].contains(last)
     }

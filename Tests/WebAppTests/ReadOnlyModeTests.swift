@@ -44,6 +44,9 @@ struct ReadOnlyModeTests {
             let pdlToken = try #require(stranger.field("formToken"))
             let relation = try await browser.send(.post, "/patienter/p2/vardrelation", form: [("formToken", pdlToken), ("reason", "Besök på mottagningen")])
             #expect(relation.status != 503, "a care-relationship decision was refused in läsläge")
+            // Reading for a long time keeps the session: its keep-alive is no clinical write.
+            let kept = try await browser.send(.post, "/session/aktiv", form: [("formToken", token)])
+            #expect(kept.status != 503, "the session's keep-alive was refused in läsläge")
             // Off again: forms write.
             try await ReadOnlyMode.store(nil, in: services.store)
             services.gateway.readOnly.follow(command: try await ReadOnlyMode.stored(in: services.store))
