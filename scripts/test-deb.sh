@@ -28,7 +28,9 @@ run_as_karna /usr/bin/karna serve > "$log" 2>&1 &
 server=$!
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.5; done
 ready="$(curl -s "http://127.0.0.1:$port/health/ready")" || true
-kill "$server"; wait "$server" || true
+# runuser does not pass the signal on: the server itself is stopped, as systemd would stop it.
+pkill -TERM -u karna -f "/usr/lib/karna/karna serve" || true
+wait "$server" || true
 echo "$ready" | grep -q "^ready" || { cat "$log"; fail "not ready: $ready"; }
 grep -q "production" "$log" || { cat "$log"; fail "the installed service did not start as a production installation"; }
 grep -q '"level"' "$log" || { cat "$log"; fail "the installed service did not log JSON lines"; }
