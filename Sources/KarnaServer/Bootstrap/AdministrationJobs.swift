@@ -17,7 +17,7 @@ struct AdministrationJobs: Service {
         await cancelWhenGracefulShutdown {
             var alarmedToday: Set<String> = []
             var alarmDay = -1
-            let lease = JobLease(store: services.store, pausedBy: services.gateway.readOnly)
+            let lease = JobLease(store: services.store, holder: services.configuration.nodeName, pausedBy: services.gateway.readOnly)
             while !Task.isCancelled {
                 do {
                     // One node sends: with several, the others wait for the lease.

@@ -22,7 +22,7 @@ struct DowntimeJobs: Service {
         let minutes = services.configuration.downtimeListMinutes
         let print = try await DowntimePrint.load()
         await cancelWhenGracefulShutdown {
-            let lease = JobLease(store: services.store)
+            let lease = JobLease(store: services.store, holder: services.configuration.nodeName)
             while !Task.isCancelled {
                 do {
                     if try await lease.holds("downtime-lists", seconds: JobLease.seconds(forInterval: minutes * 60)) {

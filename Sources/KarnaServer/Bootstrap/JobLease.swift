@@ -14,7 +14,7 @@ public struct JobLease: Sendable {
     /// A job that writes clinical records pauses in läsläge (its writes would be refused, an outbox's after sending).
     let pausedBy: ReadOnlyMode?
 
-    /// One name per process: host, process id and a random part (two processes on one host differ).
+    /// One name per process, for a lease taken outside a server (a command): host, process id and a random part.
     public static let thisNode = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())"
 
     public init(store: any ResourceStore, holder: String = JobLease.thisNode, pausedBy: ReadOnlyMode? = nil) {

@@ -20,7 +20,7 @@ struct LabOrderJobs: Service {
         let interval = services.configuration.outboxSeconds
         await cancelWhenGracefulShutdown {
             var announced: Set<String> = []
-            let lease = JobLease(store: services.store, pausedBy: services.gateway.readOnly)
+            let lease = JobLease(store: services.store, holder: services.configuration.nodeName, pausedBy: services.gateway.readOnly)
             while !Task.isCancelled {
                 do {
                     guard try await lease.holds("lab-outbox", seconds: JobLease.seconds(forInterval: interval)) else {

@@ -21,7 +21,7 @@ struct MaternityJobs: Service {
         }
         let hour = services.configuration.graviditetsregistretHour
         await cancelWhenGracefulShutdown {
-            let lease = JobLease(store: services.store, pausedBy: services.gateway.readOnly)
+            let lease = JobLease(store: services.store, holder: services.configuration.nodeName, pausedBy: services.gateway.readOnly)
             while !Task.isCancelled {
                 let now = Instant.now()
                 let minuteOfDay = Int((now - SwedishTime.instant(day: SwedishTime.day(of: now), minuteOfDay: 0)) / 60_000)

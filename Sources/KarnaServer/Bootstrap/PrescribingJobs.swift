@@ -36,7 +36,7 @@ struct PrescribingJobs: Service {
         let interval = services.configuration.outboxSeconds
         await cancelWhenGracefulShutdown {
             var alarmed: Set<String> = []
-            let lease = JobLease(store: services.store, pausedBy: services.gateway.readOnly)
+            let lease = JobLease(store: services.store, holder: services.configuration.nodeName, pausedBy: services.gateway.readOnly)
             while !Task.isCancelled {
                 do {
                     guard try await lease.holds("nll-outbox", seconds: JobLease.seconds(forInterval: interval)) else {

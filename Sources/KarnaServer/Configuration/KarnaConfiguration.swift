@@ -21,6 +21,9 @@ public struct KarnaConfiguration: Sendable {
     public var logLevel: String
     /// Läsläge from the start (a node against a replica).
     public var readOnly: Bool
+    /// This node as the job leases name it: its host and port, the same across restarts, so a node restarted after a
+    /// crash takes its own leases back at once instead of waiting for them to expire (two nodes cannot share both).
+    public var nodeName: String { "\(ProcessInfo.processInfo.hostName):\(port)" }
     /// Where the downtime lists are written (nil: none), how often, and how many hours ahead they plan.
     public var downtimeListDirectory: String?
     public var downtimeListMinutes: Int
