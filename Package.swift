@@ -178,6 +178,12 @@ let package = Package(
             resources: [.copy("MaternityData")],
             swiftSettings: roomSettings
         ),
+        // The export module: FHIR Bulk Data $export (later the OMOP database and the patient register file).
+        .target(
+            name: "BulkExport",
+            dependencies: ["FHIRCore", "StoreModel", "Access"],
+            swiftSettings: roomSettings
+        ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.
         .target(
             name: "AuthAPI",
@@ -332,6 +338,7 @@ let package = Package(
                 "CareFlowsPages",
                 "Maternity",
                 "MaternityPages",
+                "BulkExport",
                 "HL7v2",
                 "DICOMwebClient",
                 "Terminology",
@@ -413,6 +420,7 @@ let package = Package(
             name: "FHIRAPITests",
             dependencies: [
                 "FHIRAPI", "Store", "StoreModel", "FHIRCore", "KarnaServer", "KarnaTesting", "Access", "Documentation", "Medication", "PatientAdministration", "SyntheticPopulation",
+                "BulkExport",
                 "WebApp",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -29,10 +29,12 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -582,6 +584,61 @@ def output(args, text):
             f.write(text)
 
 
+def raw_read(database_url):
+    """The ceiling of an export: every current resource's JSON read straight from the database, in one pass, no server."""
+    sql = ("SELECT v.json FROM resource r JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id "
+           "AND v.version_id = r.version_id WHERE %s")
+    started = time.time()
+    if database_url.startswith("sqlite:"):
+        connection = sqlite3.connect(database_url[len("sqlite:"):])
+        rows = size = 0
+        for (body,) in connection.execute(sql % "r.deleted = 0"):
+            rows += 1
+            size += len(body)
+        connection.close()
+    else:
+        where = sql % "NOT r.deleted"
+        out = run(["psql", database_url, "-qAt", "-c", where.replace("SELECT v.json", "SELECT count(*), coalesce(sum(length(v.json)), 0)")])
+        rows, size = (int(x) for x in out.strip().split("|"))
+        started = time.time()
+        run(["psql", database_url, "-qc", "\\copy (%s) TO '/dev/null'" % where])
+    return {"rows": rows, "mb": size / 1e6, "seconds": time.time() - started}
+
+
+def bulk_export(server, database_url, work, page_script, seconds):
+    """A system `$export` by the system client: resources/s against the raw read of the same rows, and the doctor's
+    chart page under load while it runs (its p95 beside the same page measured without an export)."""
+    ceiling = raw_read(database_url)
+    headers = {"Authorization": "Bearer " + TOKEN["value"], "Prefer": "respond-async", "Accept": "application/fhir+json"}
+    result = {}
+
+    def page_load():
+        result["page"] = wrk(server.base, seconds, page_script, connections=2, threads=2)
+    started = time.time()
+    with urllib.request.urlopen(urllib.request.Request(server.base + "/fhir/$export", headers=headers), timeout=60) as r:
+        status = r.headers["Content-Location"]
+    loader = threading.Thread(target=page_load)
+    loader.start()
+    manifest = None
+    while manifest is None:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(status, headers={"Authorization": headers["Authorization"]}), timeout=60) as r:
+                if r.status == 200:
+                    manifest = json.load(r)
+                else:
+                    time.sleep(float(r.headers.get("Retry-After", "1")))
+        except urllib.error.HTTPError as e:
+            if e.code != 429:
+                raise
+            time.sleep(float(e.headers.get("Retry-After", "1")))
+    elapsed = time.time() - started
+    loader.join()
+    exported = sum(o["count"] for o in manifest["output"])
+    urllib.request.urlopen(urllib.request.Request(status, method="DELETE", headers={"Authorization": headers["Authorization"]}), timeout=60).close()
+    return {"resources": exported, "seconds": elapsed, "rate": exported / max(elapsed, 0.001), "ceiling": ceiling,
+            "ceiling_rate": ceiling["rows"] / max(ceiling["seconds"], 0.001), "page": result["page"], "memory_mb": server.peak_memory_mb()}
+
+
 def oru_message(n, placer):
     """An ORU^R01 with three analyses for the order `placer`, as the demo lab (KEMLAB) writes it."""
     obr = ["OBR", "1", placer, "F%08d" % n, "K^Kalium^L", "", "", "20261205080000+0100"] + [""] * 14 + ["20261205090000+0100", "", "", "F"]
@@ -732,6 +789,7 @@ def main():
         subprocess.run(["swift", "build", "-c", "release", "--product", "karna"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="karna-bench-")
     os.environ["KARNA_DEMO_CREDENTIALS"] = os.path.join(work, "demo-credentials.json")
+    os.environ.update(KARNA_EXPORT_DIR=os.path.join(work, "export"), KARNA_EXPORT_POLL_SECONDS="1")
     dbs = Databases(work)
     results = {}
     started = time.time()
@@ -811,6 +869,12 @@ def main():
                         b = r["board_latency"] = board_latency(server, visits, 10 if args.smoke else 40)
                         print("  akut latency at %d: triage saved → on another open board p50 %.1f p95 %.1f max %.1f ms (%d rounds)" % (
                             size, b["p50"], b["p95"], b["max"], b["rounds"]), flush=True)
+                    if wanted("export", "bulk $export") and size == sizes[-1]:
+                        chart = lua(work, "chart.lua", PAGES_LUA.replace("@FILE@", url_files(work, "export-chart", {"chart": ["/patienter/pat-1"]})["chart"]).replace("@COOKIE@", cookies["doctor"]))
+                        e = r["export"] = bulk_export(server, url, work, chart, max(2, args.seconds // 2))
+                        print("  $export at %d: %d resources in %.1f s (%.0f/s); raw read of %d rows %.0f/s (%.2f of it); chart page during it p95 %.1f ms; peak memory %.0f MB" % (
+                            size, e["resources"], e["seconds"], e["rate"], e["ceiling"]["rows"], e["ceiling_rate"], e["rate"] / e["ceiling_rate"], e["page"]["p95"],
+                            e["memory_mb"]), flush=True)
                     if wanted("mllp", "ORU^R01 ingest") and size == sizes[-1]:
                         m = r["mllp"] = mllp_ingest(server, dbs, backend, work, 100 if args.smoke else 2000)
                         print("  MLLP ORU^R01 at %d: %.0f messages/s, ACK p50 %.1f p95 %.1f ms, %d of %d AA; the same bytes stored raw: %d rows/s" % (
@@ -899,6 +963,14 @@ def report(args, sizes, backends, results, elapsed):
                 m = results[b]["search"].get(kind, {}).get(s)
                 cells.append("%.1f / %.1f / %.1f" % (m["p50"], m["p95"], m["p99"]) if m else "–")
         lines.append("| %s | %s |" % (kind, " | ".join(cells)))
+    lines += ["", "## Bulk Data `$export` (system level, at %d patients; the ceiling is every current row's JSON read straight from the database)" % sizes[-1], "",
+              "| | " + " | ".join(backends) + " |", "|---|" + "---|" * len(backends)]
+    row("resources exported, seconds", lambda r: "%d in %.1f s" % (r["export"]["resources"], r["export"]["seconds"]))
+    row("export (resources/s)", lambda r: "%.0f" % r["export"]["rate"])
+    row("raw read of the same rows (rows/s)", lambda r: "%.0f (%d rows, %.0f MB)" % (r["export"]["ceiling_rate"], r["export"]["ceiling"]["rows"], r["export"]["ceiling"]["mb"]))
+    row("export / raw read", lambda r: "%.3f" % (r["export"]["rate"] / r["export"]["ceiling_rate"]))
+    row("chart page during the export, p50 / p95 (ms)", lambda r: "%.1f / %.1f" % (r["export"]["page"]["p50"], r["export"]["page"]["p95"]))
+    row("server peak memory after the export (MB)", lambda r: "%.0f" % r["export"]["memory_mb"])
     lines += ["", "## Sorted paging (`Observation?_sort=date&_count=500`, every `next` link followed; keyset cursor)", "",
               "| | " + " | ".join("%s, %d patients" % (b, s) for b in backends for s in sizes) + " |",
               "|---|" + "---|" * (len(backends) * len(sizes))]

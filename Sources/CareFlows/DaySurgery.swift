@@ -49,7 +49,7 @@ public struct DaySurgery: Sendable {
         try await Records(session: session).all("Encounter", [
             ("service-provider", "Organization/\(unitID)"), ("class", "\(CareFlowCodes.actCode)|SS"),
             ("type", "\(CareFlowCodes.visitType)|dagkirurgi"),
-            ("date", "ge" + SwedishTime.formatDay(day)), ("date", "lt" + SwedishTime.formatDay(day + 1)),
+            ("date", "ge" + SwedishTime.dayStart(day)), ("date", "lt" + SwedishTime.dayStart(day + 1)),
         ], maximum: 500)
     }
 

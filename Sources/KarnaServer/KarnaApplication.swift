@@ -1,5 +1,6 @@
 import Access
 import AuthAPI
+import BulkExport
 import CDSHooksAPI
 import FHIRAPI
 import FHIRCore
@@ -101,7 +102,7 @@ public enum KarnaApplication {
                                       stayMinutes: configuration.edStayMinutes, returnHours: configuration.edReturnHours))
         // Maternity's tables too (programme, forms, curves, SF rules, partogram lines, register mapping).
         let maternity = try configuration.maternity()
-        let modules: [any ClinicalModule] = [administration, documentation, medication, results, careFlows, maternity]
+        let modules: [any ClinicalModule] = [administration, documentation, medication, results, careFlows, maternity, BulkExport(settings: configuration.export)]
         // Their pages in the web app (a module without pages has none here).
         let pages: [any WebModule] = [AdministrationWeb(administration), DocumentationWeb(documentation), MedicationWeb(medication, terminology: terminology), ResultsWeb(results),
                                       CareFlowsWeb(careFlows, boardRefreshSeconds: configuration.edBoardRefreshSeconds), MaternityWeb(maternity)]

@@ -352,7 +352,7 @@ public struct AntenatalCare: Sendable {
 
     /// The pregnancy's latest risk assessment.
     public func latestRisk(_ pregnancy: Pregnancy, session: PatientDataSession) async throws -> StoredResource? {
-        try await Records(session: session).search("RiskAssessment", [("subject", "Patient/\(pregnancy.patientID)"), ("date", "ge" + SwedishTime.formatDay(pregnancy.registered)),
+        try await Records(session: session).search("RiskAssessment", [("subject", "Patient/\(pregnancy.patientID)"), ("date", "ge" + SwedishTime.dayStart(pregnancy.registered)),
                                                                       ("_sort", "-date")], limit: 1).first
     }
 }

@@ -131,11 +131,11 @@ public struct MaternityRegisters: Sendable {
     /// sorted, so that the same stored data always gives the same bytes (a rerun of a day is byte-identical).
     public func graviditetsregistret(day: Int, maternity: Maternity, session: PatientDataSession) async throws -> (fileName: String, text: String, lines: Int) {
         let extract = mapping.graviditetsregistret
-        // The candidates: delivery stays that overlap the day (gt the day before and lt the day after, as FHIR's
-        // prefixes on a period read) (a birth or a signing during the stay), and those changed
+        // The candidates: delivery stays that overlap the Swedish day (ge its first instant and lt the next day's, as
+        // FHIR's prefixes on a period read) (a birth or a signing during the stay), and those changed
         // since the day began (a signing after the stay ended). Each is judged by its stamps, so extra candidates are harmless.
         let records = Records(session: session), type = "\(MaternityCodes.visitType)|\(Delivery.deliveryType)"
-        let during = try await records.all("Encounter", [("type", type), ("date", "gt" + SwedishTime.formatDay(day - 1)), ("date", "lt" + SwedishTime.formatDay(day + 1))],
+        let during = try await records.all("Encounter", [("type", type), ("date", "ge" + SwedishTime.dayStart(day)), ("date", "lt" + SwedishTime.dayStart(day + 1))],
                                            maximum: 100_000)
         let since = try await records.all("Encounter", [("type", type), ("_lastUpdated", "ge" + Instant.format(milliseconds: SwedishTime.instant(day: day, minuteOfDay: 0)))],
                                           maximum: 100_000)

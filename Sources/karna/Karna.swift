@@ -29,7 +29,7 @@ struct Karna: AsyncParsableCommand {
         abstract: "Kärna: an open core healthcare information system (FHIR R4) for Swedish regions.",
         discussion: KarnaConfiguration.helpText,
         version: KarnaVersion.current,
-        subcommands: [Serve.self, SettingsCommand.self, Migrate.self, AdminCommand.self, BackupCommand.self, DowntimeCommand.self, Import.self, Validate.self, Seed.self, TerminologyCommand.self, DrugsCommand.self, AuditCommand.self, ExportCommand.self, TOTPCode.self, BenchInsert.self],
+        subcommands: [Serve.self, SettingsCommand.self, Migrate.self, AdminCommand.self, ClientCommand.self, BackupCommand.self, DowntimeCommand.self, Import.self, Validate.self, Seed.self, TerminologyCommand.self, DrugsCommand.self, AuditCommand.self, ExportCommand.self, TOTPCode.self, BenchInsert.self],
         defaultSubcommand: Serve.self
     )
 

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from conftest import backends  # noqa: F401
+from conftest import backends, swedish_today  # noqa: F401
 from test_access import bearer, login
 from test_prescribing import patient_with_contact, personnummer, system
 from test_webapp import browser, log_in, shot, wait_for  # noqa: F401  (the shared Chromium with axe-core checks)
@@ -141,7 +141,7 @@ def test_day_surgery_is_not_discharged_before_its_criteria_and_the_follow_up_cal
     # Booked from the chart's action, for today.
     browser.get(f"{server.root}/patienter/{patient_id}/dagkirurgi")
     browser.find_element(By.ID, "booking-date").clear()
-    browser.execute_script("document.getElementById('booking-date').value = arguments[0];", time.strftime("%Y-%m-%d"))
+    browser.execute_script("document.getElementById('booking-date').value = arguments[0];", swedish_today().isoformat())
     browser.find_element(By.ID, "booking-procedure").send_keys("Knäartroskopi")
     browser.find_element(By.CSS_SELECTOR, "#day-surgery-booking button[type=submit]").click()
     wait_for(browser, lambda d: "Dagkirurgin är bokad." in d.page_source, "the booking")

@@ -7,7 +7,7 @@ import datetime
 
 import requests
 
-from conftest import backends  # noqa: F401
+from conftest import backends, swedish_today  # noqa: F401
 from test_prescribing import patient_with_contact, personnummer, system
 from test_webapp import browser, log_in, shot, wait_for  # noqa: F401  (the shared Chromium with axe-core checks)
 
@@ -24,7 +24,7 @@ def test_a_pregnancy_from_registration_to_the_birth(server, browser):
     # Registration, 25 weeks after the last period.
     browser.get(f"{server.root}/patienter/{patient}/graviditet")
     wait_for(browser, lambda d: "Ingen pågående graviditet är inskriven." in d.page_source, "the registration form")
-    lmp = (datetime.date.today() - datetime.timedelta(weeks=25)).isoformat()
+    lmp = (swedish_today() - datetime.timedelta(weeks=25)).isoformat()
     browser.execute_script("document.getElementById('preg-lmp').value = arguments[0];", lmp)
     browser.find_element(By.ID, "preg-gravidity").clear()
     browser.find_element(By.ID, "preg-gravidity").send_keys("1")
@@ -100,7 +100,7 @@ def test_a_pregnancy_from_registration_to_the_birth(server, browser):
     fv2 = next(p for p in sheets.json()["parameter"] if p["name"] == "sheet" and any(q.get("valueString") == "FV2" for q in p["part"]))
     weight = next(v for v in fv2["part"] if v["name"] == "variable" and v["part"][0]["valueString"] == "Födelsevikt (g)")
     assert weight["part"][1]["valueString"] == "3520"
-    today = datetime.date.today().isoformat()
+    today = swedish_today().isoformat()
     first = requests.get(f"{server.base}/EpisodeOfCare/$graviditetsregistret", headers=system(server), params={"date": today})
     again = requests.get(f"{server.base}/EpisodeOfCare/$graviditetsregistret", headers=system(server), params={"date": today})
     assert first.status_code == 200 and first.content == again.content

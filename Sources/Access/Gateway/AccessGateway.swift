@@ -70,12 +70,27 @@ public struct PatientDataSession: Sendable {
     let cache = FactsCache()
     let gathering = FactsGathering()
     let requestAudit: RequestAudit?
+    /// A disclosure out of the journal (an export to the region's data platform): the patient's spärr holds even
+    /// for a system client, and a protected identity's address is left out, as for a user at another unit.
+    let disclosure: Bool
 
-    init(gateway: AccessGateway, principal: Principal, action: String, requestAudit: RequestAudit? = nil) {
+    init(gateway: AccessGateway, principal: Principal, action: String, requestAudit: RequestAudit? = nil, disclosure: Bool = false) {
         self.gateway = gateway
         self.principal = principal
         self.action = action
         self.requestAudit = requestAudit
+        self.disclosure = disclosure
+    }
+
+    /// The same principal reading for a disclosure (`action` in the audit log, e.g. "export"), its read records
+    /// waiting in `audit` until `commitAudit(_:)`: a batch of patients read in several calls leaves one record each.
+    public func disclosing(action: String, audit: RequestAudit) -> PatientDataSession {
+        PatientDataSession(gateway: gateway, principal: principal, action: action, requestAudit: audit, disclosure: true)
+    }
+
+    /// Appends what a disclosing session recorded.
+    public func commitAudit(_ audit: RequestAudit) async throws {
+        try await gateway.commit(audit)
     }
 
     var store: any ResourceStore { gateway.store }
@@ -120,7 +135,7 @@ public struct PatientDataSession: Sendable {
     }
 
     /// A practitioner under an assignment: the principal whose decisions rest on per-patient facts worth gathering ahead.
-    private var gathersFacts: Bool { principal.kind == .practitioner && principal.assignment != nil }
+    private var gathersFacts: Bool { (principal.kind == .practitioner && principal.assignment != nil) || disclosure }
 
     /// The patients of these records whose facts this request has not gathered yet (a Patient itself needs none to be found).
     private func missingFacts(_ resources: [StoredResource]) -> Set<String> {
@@ -179,7 +194,16 @@ public struct PatientDataSession: Sendable {
         guard let patientID = stored.patientID else { return (.allowed(.directory), nil) }
         switch principal.kind {
         case .system:
-            return (.allowed(.system), nil)
+            guard disclosure else { return (.allowed(.system), nil) }
+            let facts = try await facts(patientID)
+            if let unit = gateway.factFinder.recordUnit(stored.object), facts.blockedUnits.contains(unit) { return (.blocked, facts) }
+            if !facts.blockedProviders.isEmpty {
+                let unit = gateway.factFinder.recordUnit(stored.object)
+                var provider = gateway.settings.defaultProviderID
+                if let unit { provider = try await gateway.directory.provider(of: unit) }
+                if facts.blockedProviders.contains(provider) { return (.blocked, facts) }
+            }
+            return (.allowed(.system), facts)
         case .patient:
             return patientID == principal.id ? (.allowed(.ownRecord), nil) : (.denied("a patient may read only their own record", text: "En patient får bara läsa sin egen journal."), nil)
         case .practitioner:
@@ -248,8 +272,8 @@ public struct PatientDataSession: Sendable {
 
     /// Hides a protected identity's address and contact details from those without the permission.
     func redacted(_ stored: StoredResource, facts: PatientAccessFacts?) -> StoredResource {
-        guard stored.type == "Patient", !stored.isDeleted, !principal.permissions.protectedIdentity,
-              principal.kind == .practitioner, facts?.protectedIdentity == true
+        guard stored.type == "Patient", !stored.isDeleted, facts?.protectedIdentity == true,
+              disclosure || (principal.kind == .practitioner && !principal.permissions.protectedIdentity)
         else { return stored }
         let object = stored.object.filter { !Self.hiddenFromTheUnpermitted.contains($0) }
         return StoredResource(type: stored.type, id: stored.id, versionId: stored.versionId, lastUpdated: stored.lastUpdated, method: stored.method,
@@ -401,6 +425,14 @@ public struct PatientDataSession: Sendable {
     public func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource] {
         try await requireAccess(patientID: patientID)
         return try await visible(try await store.compartment(patientID: patientID, since: since, after: after, limit: limit))
+    }
+
+    /// One page of the patient's compartment as the store holds it, filtered per record, with where the next page
+    /// starts (nil on the last): a page whose records were all hidden still moves on.
+    public func compartmentPage(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> (resources: [StoredResource], next: ResourceKey?) {
+        try await requireAccess(patientID: patientID)
+        let page = try await store.compartment(patientID: patientID, since: since, after: after, limit: limit)
+        return (try await visible(page), page.count == limit ? page.last?.key : nil)
     }
 
     /// History, filtered to what the principal may see, with the cursor of the next page (nil on the last);

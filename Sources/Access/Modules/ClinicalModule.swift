@@ -22,6 +22,8 @@ public protocol ClinicalModule: Sendable {
     var downtime: [DowntimePart] { get }
     /// Its decision-support services (CDS Hooks), served under `/cds-services`.
     var decisionSupport: [any DecisionSupportService] { get }
+    /// Its long-running operations' jobs (an operation answering `.accepted`), asked at `[base]/_jobs/<owner>/…`.
+    var jobs: (any AsyncJobs)? { get }
     /// Answers one of its `operations` (the interface routes only those here).
     func answer(_ call: OperationCall) async throws -> OperationAnswer
     /// Writes its demo data for `karna seed`, once (a second seed finds it there and writes nothing);
@@ -37,6 +39,7 @@ extension ClinicalModule {
     public var codes: CodeBindings { CodeBindings() }
     public var downtime: [DowntimePart] { [] }
     public var decisionSupport: [any DecisionSupportService] { [] }
+    public var jobs: (any AsyncJobs)? { nil }
     public func answer(_ call: OperationCall) async throws -> OperationAnswer { throw call.unsupported() }
     public func seedDemo(_ demo: DemoContext) async throws -> [String] { [] }
 }

@@ -16,8 +16,15 @@ public struct OperationCall: Sendable {
     public let session: PatientDataSession
     /// How many results a listing operation returns (`_count`, within the server's page limit).
     public let pageSize: Int
+    /// Whether the client asked for the asynchronous pattern (`Prefer: respond-async`).
+    public let respondAsync: Bool
+    /// The invocation as the client sent it (an absolute URL with its query), for a job's manifest.
+    public let requestURL: String
+    /// The FHIR base the request came in under, for the URLs an answer hands out.
+    public let baseURL: String
 
-    public init(name: String, resourceType: String?, id: String?, isPost: Bool, input: OperationInput, session: PatientDataSession, pageSize: Int) {
+    public init(name: String, resourceType: String?, id: String?, isPost: Bool, input: OperationInput, session: PatientDataSession, pageSize: Int,
+                respondAsync: Bool = false, requestURL: String = "", baseURL: String = "") {
         self.name = name
         self.resourceType = resourceType
         self.id = id
@@ -25,6 +32,9 @@ public struct OperationCall: Sendable {
         self.input = input
         self.session = session
         self.pageSize = pageSize
+        self.respondAsync = respondAsync
+        self.requestURL = requestURL
+        self.baseURL = baseURL
     }
 
     /// Operations that change data are invoked with POST.
@@ -47,6 +57,8 @@ public enum OperationAnswer: Sendable {
     case parameters(ParametersBuilder, status: Int = 200, location: String? = nil)
     case text(String, contentType: String)
     case information(String)
+    /// A job was started (the asynchronous pattern): 202, with where to ask at `[base]/_jobs/<owner>/<job>`.
+    case accepted(owner: String, job: String)
 }
 
 /// An operation's input parameters (query and Parameters body), read with errors that name the parameter.

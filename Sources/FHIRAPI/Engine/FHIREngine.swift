@@ -120,6 +120,8 @@ public struct FHIREngine: Sendable {
             return capabilities()
         case (.get, 1) where path[0] == "_history":
             return try await history(request, type: nil, id: nil)
+        case (_, _) where path.first == "_jobs":
+            return try await job(request)
         case (_, _) where path.first.map({ $0 == "metadata" || $0 == "_history" }) ?? false:
             throw FHIRError(.unsupported, code: .notSupported, "\(request.method.rawValue) /\(path.joined(separator: "/")) is not supported")
         default:

@@ -68,6 +68,8 @@ public struct Prefer: Sendable, Equatable {
 
     public var returnPreference: Return = .representation
     public var strictHandling = false
+    /// `respond-async`: the client takes a 202 and asks for the result later (Bulk Data kick-off).
+    public var respondAsync = false
 
     public init(returnPreference: Return = .representation, strictHandling: Bool = false) {
         self.returnPreference = returnPreference
@@ -79,6 +81,7 @@ public struct Prefer: Sendable, Equatable {
         guard let header else { return }
         for token in header.split(whereSeparator: { $0 == "," || $0 == ";" }) {
             let parts = token.split(separator: "=", maxSplits: 1).map { String($0).trimming(" \"") }
+            if parts == ["respond-async"] { respondAsync = true }
             guard parts.count == 2 else { continue }
             switch (parts[0].lowercased(), parts[1]) {
             case ("return", let value): returnPreference = Return(rawValue: value) ?? returnPreference

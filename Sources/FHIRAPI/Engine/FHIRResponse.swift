@@ -1,3 +1,4 @@
+import Access
 import FHIRCore
 import StoreModel
 
@@ -17,6 +18,10 @@ public struct FHIRResponse: Sendable {
     public var outcome: WriteResult.Outcome?
     /// Seconds after which a retry may succeed (`Retry-After`), when the server cannot serve now.
     public var retryAfter: Int?
+    /// Headers of the asynchronous pattern (`X-Progress`, `Expires`), written as they are.
+    public var headers: [(name: String, value: String)] = []
+    /// A file to stream as the body (a finished job's output), instead of `body`.
+    public var file: AsyncJobFile?
     /// Whether the body is an OperationOutcome for a failure (4xx/5xx).
     public var isError: Bool { status >= 400 }
 

@@ -21,6 +21,8 @@ struct OperationTable: Sendable {
     }
 
     private(set) var entries: [Key: Entry] = [:]
+    /// The modules' long-running jobs, by the owner segment of their URLs.
+    private(set) var jobs: [String: any AsyncJobs] = [:]
 
     private init() {}
     /// In the order the modules declared them, for the CapabilityStatement and the definitions listing.
@@ -89,6 +91,10 @@ struct OperationTable: Sendable {
         for module in modules {
             table.register(module.operations) { engine, request, type, id, name in
                 try await engine.moduleOperation(module, request, type: type, id: id, name: name)
+            }
+            if let jobs = module.jobs {
+                precondition(table.jobs[jobs.owner] == nil, "two modules keep jobs under _jobs/\(jobs.owner)")
+                table.jobs[jobs.owner] = jobs
             }
         }
         self = table

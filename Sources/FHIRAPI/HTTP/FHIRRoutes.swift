@@ -19,16 +19,16 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
 
     public func register(on router: Router<Context>) {
         for path in ["fhir", "fhir/**"] {
-            router.on(RouterPath(path), method: .get) { request, _ in await handle(request) }
-            router.on(RouterPath(path), method: .head) { request, _ in await handle(request) }
-            router.on(RouterPath(path), method: .post) { request, _ in await handle(request) }
-            router.on(RouterPath(path), method: .put) { request, _ in await handle(request) }
-            router.on(RouterPath(path), method: .delete) { request, _ in await handle(request) }
-            router.on(RouterPath(path), method: .patch) { request, _ in await handle(request) }
+            router.on(RouterPath(path), method: .get) { request, context in await handle(request, context: context) }
+            router.on(RouterPath(path), method: .head) { request, context in await handle(request, context: context) }
+            router.on(RouterPath(path), method: .post) { request, context in await handle(request, context: context) }
+            router.on(RouterPath(path), method: .put) { request, context in await handle(request, context: context) }
+            router.on(RouterPath(path), method: .delete) { request, context in await handle(request, context: context) }
+            router.on(RouterPath(path), method: .patch) { request, context in await handle(request, context: context) }
         }
     }
 
-    func handle(_ request: Request) async -> Response {
+    func handle(_ request: Request, context: Context) async -> Response {
         var format = ContentNegotiation.Format.json
         do {
             var fhirRequest = try parseHead(request)
@@ -42,7 +42,14 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
             // anonymous request costs no parsing however large it is.
             let principal = try await tokens.principal(authorization: request.headers[.authorization])
             try await readBody(request, into: &fhirRequest)
-            return respond(await engine.handle(fhirRequest, as: principal), method: fhirRequest.method, format: format)
+            let response = await engine.handle(fhirRequest, as: principal)
+            if let file = response.file {
+                // A job's output is streamed from its file in chunks (Hummingbird's FileIO): it may be larger than memory should hold.
+                var headers = HTTPFields()
+                headers[.contentType] = file.contentType
+                return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: file.path, context: context))
+            }
+            return respond(response, method: fhirRequest.method, format: format)
         } catch let error as FHIRError {
             var response = respond(.outcome(error), method: .get, format: format)
             if error.category == .unauthorized {
@@ -125,6 +132,8 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
 
     private func respond(_ response: FHIRResponse, method: FHIRRequest.Method) -> Response {
         var headers = HTTPFields()
+        for (name, value) in response.headers { if let name = HTTPField.Name(name) { headers[name] = value } }
+
         if let location = response.location {
             headers[response.status == 201 ? .location : .contentLocation] = "\(engine.baseURL)/\(location)"
         }

@@ -39,14 +39,20 @@ extension FHIREngine {
             return response
         case .information(let message):
             return FHIRResponse(status: 200, body: OperationOutcome.information(message))
+        case .accepted(let owner, let job):
+            // 202 with Content-Location (the HTTP layer makes the location absolute).
+            return FHIRResponse(status: 202, location: "_jobs/\(owner)/\(job)",
+                                body: OperationOutcome.information("the job is started; ask for its state at \(baseURL)/_jobs/\(owner)/\(job)"))
         }
     }
 
     /// Runs a module's operation: the call carries the parameters and the caller's gateway session.
     func moduleOperation(_ module: any ClinicalModule, _ request: FHIRRequest, type: String?, id: String?, name: String) async throws -> FHIRResponse {
         let input = try OperationInput(operation: name, query: request.query, body: request.body)
+        let target = request.path.joined(separator: "/"), query = FHIRRequest.queryString(request.query)
         let call = OperationCall(name: name, resourceType: type, id: id, isPost: request.method == .post, input: input, session: data,
-                                 pageSize: try count(request))
+                                 pageSize: try count(request), respondAsync: request.prefer.respondAsync,
+                                 requestURL: "\(baseURL)/\(target)" + (query.isEmpty ? "" : "?" + query), baseURL: baseURL)
         return response(try await module.answer(call))
     }
 }

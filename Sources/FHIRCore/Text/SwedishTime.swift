@@ -50,6 +50,10 @@ public enum SwedishTime {
         return CivilCalendar.daysSince1970(year: date.year, month: date.month, day: date.day)
     }
 
+    /// The first instant of a Swedish day with its offset (`2026-11-23T00:00:00+01:00`), for date searches: a bare
+    /// `2026-11-23` would be read as the UTC day, and miss what was recorded between midnight and one (or two) here.
+    public static func dayStart(_ day: Int) -> String { format(instant(day: day, minuteOfDay: 0)) }
+
     /// Days since 1970 → `2026-11-23`.
     public static func formatDay(_ day: Int) -> String { String(Instant.format(milliseconds: Int64(day) * 86_400_000).prefix(10)) }
 }

@@ -1,4 +1,5 @@
 import Access
+import BulkExport
 import FHIRAPI
 import FHIRCore
 import Foundation
@@ -36,6 +37,8 @@ public struct KarnaConfiguration: Sendable {
     public var postgres: PostgresOptions
     /// The Patientdatalag limits (care relationship window, nödåtkomst length, default provider).
     public var access: AccessSettings
+    /// The export module's folder, retention and limits.
+    public var export: ExportSettings
     /// The system client the first start creates, with known credentials for automation when both are set.
     public var bootstrapClientID: String?
     public var bootstrapClientSecret: String?
@@ -280,7 +283,7 @@ public struct KarnaConfiguration: Sendable {
 
     /// Every setting, each declared once: `karna --help` and the README's settings table are made from this list.
     public static let declared: [Setting] = Keys.server + APILimits.Keys.all + AccessSettings.Keys.all + AdministrationSettings.Keys.all
-        + DocumentationSettings.Keys.all
+        + DocumentationSettings.Keys.all + ExportSettings.Keys.all
 
     public static let defaultDatabaseURL = Keys.databaseURL.defaultText ?? ""
 
@@ -326,6 +329,7 @@ public struct KarnaConfiguration: Sendable {
                                    connectSeconds: Double(try settings.integer(Keys.databaseConnectSeconds)),
                                    behindPooler: try settings.string(Keys.databasePooler) == "pgbouncer")
         access = try AccessSettings(reading: settings)
+        export = try ExportSettings(reading: settings)
         bootstrapClientID = try settings.text(Keys.bootstrapClientID)
         bootstrapClientSecret = try settings.text(Keys.bootstrapClientSecret)
         if let secret = bootstrapClientSecret, secret.count < 16 {

@@ -87,7 +87,7 @@ final class PatientRecord: Sendable {
     /// The newest result with one of `codes` since `days` ago, if any.
     func latest(_ codes: [MedicationSafetyRules.Code], withinDays days: Int) async throws -> StoredResource? {
         guard !codes.isEmpty else { return nil }
-        let since = SwedishTime.formatDay(SwedishTime.today - days)
+        let since = SwedishTime.dayStart(SwedishTime.today - days)
         let query = try SearchQuery.parse(type: "Observation", parameters: [
             ("patient", "Patient/\(patientID)"), ("code", codes.map { "\($0.system)|\($0.code)" }.joined(separator: ",")),
             ("date", "ge\(since)"), ("status", "final,amended,corrected"), ("_sort", "-date"),

@@ -1,0 +1,217 @@
+import Access
+import FHIRCore
+import Foundation
+import StoreModel
+
+/// One export's reading and writing, in the background after the kick-off answered: the patients a batch at a time,
+/// each patient's compartment streamed from the store into one NDJSON file per type, every read through the
+/// kick-off principal's gateway session as a disclosure (the spärr holds) and audited once per patient per batch.
+/// Memory stays bounded by the batch, not the export.
+struct ExportRun: Sendable {
+    let job: ExportJob
+    let session: PatientDataSession
+    let jobs: ExportJobs
+    let settings: ExportSettings
+    let definitions: Definitions
+
+    /// Runs to the end and tells the jobs how it went; never throws.
+    func run() async {
+        let writer = NDJSONWriter(folder: await jobs.folder(job.id))
+        do {
+            try await export(into: writer)
+            await jobs.finish(job.id, outputs: try writer.close(), failure: nil)
+        } catch is ExportCancelled {
+            _ = try? writer.close()
+            await jobs.finish(job.id, outputs: [], failure: "cancelled")
+        } catch let error as FHIRError {
+            _ = try? writer.close()
+            await jobs.finish(job.id, outputs: [], failure: error.issues.first?.diagnostics ?? "refused")
+        } catch {
+            _ = try? writer.close()
+            await jobs.finish(job.id, outputs: [], failure: "the store or the export folder failed: \(type(of: error))")
+        }
+    }
+
+    private var request: ExportRequest { job.request }
+    private var wanted: Set<String> { Set(request.types ?? ExportRequest.types(of: request.level, definitions: definitions)) }
+
+    private func export(into writer: NDJSONWriter) async throws {
+        var done = 0
+        switch request.level {
+        case .system, .patient:
+            var after: String?
+            while true {
+                var query = SearchQuery(type: "Patient")
+                query.afterID = after
+                let audit = RequestAudit()
+                let batch = session.disclosing(action: "export", audit: audit)
+                let (patients, hasMore) = try await batch.search(query, limit: settings.patientsPerBatch)
+                try await exportPatients(patients, session: batch, into: writer)
+                try await session.commitAudit(audit)
+                done += patients.count
+                try await step(done)
+                guard hasMore, let last = patients.last?.id else { break }
+                after = last
+            }
+        case .group:
+            let members = try await groupMembers()
+            for start in stride(from: 0, to: members.count, by: settings.patientsPerBatch) {
+                let audit = RequestAudit()
+                let batch = session.disclosing(action: "export", audit: audit)
+                let keys = members[start..<min(start + settings.patientsPerBatch, members.count)].map { ResourceKey(type: "Patient", id: $0) }
+                let patients = try await batch.read(keys: keys).filter { !$0.isDeleted }
+                try await exportPatients(patients, session: batch, into: writer)
+                try await session.commitAudit(audit)
+                done += patients.count
+                try await step(done)
+            }
+        }
+        if request.level == .system { try await exportDirectory(into: writer) }
+    }
+
+    private func step(_ done: Int) async throws {
+        if await jobs.isCancelled(job.id) { throw ExportCancelled() }
+        await jobs.progress(job.id, patients: done)
+    }
+
+    /// The Group's members that are patients (`member.entity` Patient references).
+    private func groupMembers() async throws -> [String] {
+        guard let id = request.groupID, let group = try await session.read(type: "Group", id: id), !group.isDeleted else {
+            throw FHIRError(.notFound, code: .notFound, "Group/\(request.groupID ?? "") does not exist")
+        }
+        var seen = Set<String>()
+        return (group.object["member"]?.arrayValue ?? []).compactMap { member -> String? in
+            guard let reference = member.objectValue?["entity"]?.objectValue?["reference"]?.stringValue, reference.hasPrefix("Patient/") else { return nil }
+            let id = String(reference.dropFirst("Patient/".count))
+            return seen.insert(id).inserted ? id : nil
+        }
+    }
+
+    /// Each patient: the Patient itself, then the compartment's records of the types wanted (filtered types by their searches).
+    private func exportPatients(_ patients: [StoredResource], session: PatientDataSession, into writer: NDJSONWriter) async throws {
+        let wanted = self.wanted
+        for patient in patients {
+            if wanted.contains("Patient") {
+                if request.typeFilters["Patient"] != nil {
+                    for stored in try await filtered("Patient", patientID: patient.id, session: session) { try writer.write(stored) }
+                } else if request.since.map({ patient.lastUpdated >= $0 }) ?? true {
+                    try writer.write(patient)
+                }
+            }
+            var after: ResourceKey?
+            while true {
+                let (page, next) = try await session.compartmentPage(patientID: patient.id, since: request.since, after: after, limit: 1_000)
+                for stored in page where stored.type != "Patient" && wanted.contains(stored.type) && request.typeFilters[stored.type] == nil {
+                    try writer.write(stored)
+                }
+                guard let next else { break }
+                after = next
+            }
+            for type in request.typeFilters.keys.sorted() where type != "Patient" && wanted.contains(type) {
+                for stored in try await filtered(type, patientID: patient.id, session: session) { try writer.write(stored) }
+            }
+        }
+    }
+
+    /// The patient's records of `type` matching any of its `_typeFilter` searches (each record once).
+    private func filtered(_ type: String, patientID: String, session: PatientDataSession) async throws -> [StoredResource] {
+        var found: [StoredResource] = [], seen = Set<String>()
+        for filter in request.typeFilters[type] ?? [] {
+            var query = try self.query(filter)
+            if type == "Patient" {
+                query.filters.append(.ids([patientID]))
+            } else {
+                let parameters = definitions.patientCompartment[type] ?? []
+                query.filters.append(.anyOf(parameters.map { .values(parameter: $0, type: "reference", modifier: nil, values: [.reference(type: "Patient", id: patientID, url: nil)]) }))
+            }
+            for stored in try await all(query, session: session) where seen.insert(stored.id).inserted { found.append(stored) }
+        }
+        return found
+    }
+
+    /// At system level, what belongs to no patient: the organisation, practitioners, locations, medications, code systems.
+    private func exportDirectory(into writer: NDJSONWriter) async throws {
+        let compartment = Set(definitions.patientCompartment.keys).union(["Patient"])
+        for type in wanted.subtracting(compartment).sorted() {
+            if await jobs.isCancelled(job.id) { throw ExportCancelled() }
+            let queries = try request.typeFilters[type].map { try $0.map(query) } ?? [sinceQuery(SearchQuery(type: type))]
+            var seen = Set<String>()
+            for query in queries {
+                for stored in try await all(query, session: session) where seen.insert(stored.id).inserted { try writer.write(stored) }
+            }
+        }
+    }
+
+    /// A `_typeFilter` search, with `_since` added.
+    private func query(_ filter: String) throws -> SearchQuery {
+        let (type, parameters) = try ExportRequest.parseFilter(filter, definitions: definitions)
+        return try sinceQuery(SearchQuery.parse(type: type, parameters: parameters, strict: true, definitions: definitions))
+    }
+
+    private func sinceQuery(_ query: SearchQuery) throws -> SearchQuery {
+        guard let since = request.since else { return query }
+        var query = query
+        query.filters += try SearchQuery.parse(type: query.type, parameters: [("_lastUpdated", "ge" + Instant.format(milliseconds: since))], strict: true,
+                                               definitions: definitions).filters
+        return query
+    }
+
+    /// Every match of a search, a thousand at a time by id.
+    private func all(_ query: SearchQuery, session: PatientDataSession) async throws -> [StoredResource] {
+        var query = query, found: [StoredResource] = []
+        query.sort = []
+        while true {
+            let (page, hasMore) = try await session.search(query, limit: 1_000)
+            found += page
+            guard hasMore, let last = page.last else { return found }
+            query.afterID = last.id
+        }
+    }
+}
+
+struct ExportCancelled: Error {}
+
+/// One NDJSON file per resource type in the job's folder, written through a buffer of about a mebibyte per type.
+final class NDJSONWriter: @unchecked Sendable {
+    // Used by one runner task only: the class is a handle on files, not shared state.
+    private let folder: URL
+    private var files: [String: (handle: FileHandle, buffer: [UInt8], count: Int)] = [:]
+    private var order: [String] = []
+
+    init(folder: URL) { self.folder = folder }
+
+    func write(_ stored: StoredResource) throws {
+        if files[stored.type] == nil {
+            let url = folder.appendingPathComponent("\(stored.type).ndjson")
+            guard FileManager.default.createFile(atPath: url.path, contents: nil), let handle = FileHandle(forWritingAtPath: url.path) else {
+                throw FHIRError(.internalError, code: .exception, "the export file \(url.lastPathComponent) cannot be written in the export folder (export-dir)")
+            }
+            files[stored.type] = (handle, [], 0)
+            order.append(stored.type)
+        }
+        // One resource per line: a stored version with a line break inside (a client's pretty JSON) is written compactly.
+        let line = stored.json.contains(10) ? JSONWriter.bytes(.object(stored.object)) : stored.json
+        files[stored.type]!.buffer += line
+        files[stored.type]!.buffer.append(10)
+        files[stored.type]!.count += 1
+        if files[stored.type]!.buffer.count >= 1_048_576 { try flush(stored.type) }
+    }
+
+    private func flush(_ type: String) throws {
+        guard let file = files[type], !file.buffer.isEmpty else { return }
+        try file.handle.write(contentsOf: file.buffer)
+        files[type]!.buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and closes every file; the outputs in the order their types first appeared.
+    func close() throws -> [ExportJob.Output] {
+        var outputs: [ExportJob.Output] = []
+        for type in order {
+            try flush(type)
+            try files[type]?.handle.close()
+            outputs.append(ExportJob.Output(type: type, file: "\(type).ndjson", count: files[type]?.count ?? 0))
+        }
+        files = [:]
+        return outputs
+    }
+}

@@ -1,0 +1,193 @@
+import Access
+import BulkExport
+import FHIRCore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KarnaServer
+import KarnaTesting
+import NIOCore
+import Store
+import StoreModel
+import Testing
+
+/// Issue 30, Bulk Data `$export`: kick-off, polling, the manifest and its NDJSON files, `_type`, `_since`, Group, the
+/// spärr and the audit, cancelling, 429, and a job that was running when the server stopped.
+@Suite("Bulk Data export")
+struct BulkExportTests {
+    static func folder() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("karna-export-\(UUID().uuidString)").path }
+
+    /// Polls the job until it is done (200) and answers the manifest.
+    static func manifest(_ api: API, _ location: String) async throws -> JSONObject {
+        let path = String(location.dropFirst("http://localhost:8080".count))
+        for _ in 0..<400 {
+            let status = try await api.send(.get, path)
+            if status.status == 200 { return try #require(status.json) }
+            #expect(status.status == 202, "\(status.text)")
+            #expect(status["X-Progress"]?.contains("patients exported") == true)
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        Issue.record("the export did not finish")
+        return JSONObject([])
+    }
+
+    /// A manifest's file for `type`, as the resources' ids.
+    static func exported(_ api: API, _ manifest: JSONObject, _ type: String) async throws -> [String] {
+        guard let output = manifest["output"]?.arrayValue?.compactMap(\.objectValue).first(where: { $0["type"]?.stringValue == type }) else { return [] }
+        let url = try #require(output["url"]?.stringValue)
+        let file = try await api.send(.get, String(url.dropFirst("http://localhost:8080".count)), headers: ["Accept": "application/fhir+ndjson"])
+        #expect(file.status == 200 && file["Content-Type"] == "application/fhir+ndjson")
+        let lines = file.text.split(separator: "\n")
+        guard case .number(let count)? = output["count"] else { throw ExportTestFailure.noCount }
+        #expect(lines.count == Int(count), "the manifest's count is the file's lines")
+        return try lines.map { line in
+            let resource = try #require(try JSONParser.parse(Array(line.utf8)).objectValue)
+            #expect(resource.resourceType == type)
+            return try #require(resource["id"]?.stringValue)
+        }
+    }
+
+    static func kickOff(_ api: API, _ path: String) async throws -> String {
+        let response = try await api.send(.get, path, headers: ["Prefer": "respond-async", "Accept": "application/fhir+json"])
+        #expect(response.status == 202, "\(response.text)")
+        return try #require(response["Content-Location"])
+    }
+
+    @Test("Patient/$export writes each type's records the client may read as NDJSON, honours _type and _since, leaves a spärrad unit's record out and audits each patient once",
+          arguments: backends)
+    func patientExport(_ backend: StoreBackend) async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(backend, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
+            let ward = try await api.send(.put, "/fhir/Organization/psyk-avd-9", #"{"resourceType":"Organization","id":"psyk-avd-9","name":"Psykiatrisk avdelning 9"}"#)
+            #expect(ward.status == 201, "\(ward.text)")
+            let anna = try #require(try await api.create(#"{"resourceType":"Patient","name":[{"family":"Export","given":["Anna"]}],"birthDate":"1970-01-01"}"#)["id"]?.stringValue)
+            let bo = try #require(try await api.create(#"{"resourceType":"Patient","name":[{"family":"Export","given":["Bo"]}],"birthDate":"1980-01-01"}"#)["id"]?.stringValue)
+            func observation(_ patient: String, _ code: String, unit: String? = nil) async throws -> String {
+                let tag = unit.map { #","meta":{"tag":[{"system":"\#(RecordTags.careUnit)","code":"\#($0)"}]}"# } ?? ""
+                return try #require(try await api.create(#"{"resourceType":"Observation","status":"final","code":{"text":"\#(code)"},"subject":{"reference":"Patient/\#(patient)"}\#(tag)}"#)["id"]?.stringValue)
+            }
+            // Cilla has a protected identity (skyddade personuppgifter): her address does not leave with her record.
+            let cilla = try #require(try await api.create(#"""
+                {"resourceType":"Patient","meta":{"security":[{"system":"\#(RecordTags.confidentiality)","code":"R"}]},"name":[{"family":"Export","given":["Cilla"]}],
+                 "address":[{"line":["Hemliggatan 1"],"city":"Karnstad"}]}
+                """#)["id"]?.stringValue)
+            let annaPulse = try await observation(anna, "puls")
+            let annaBlocked = try await observation(anna, "psykiatri", unit: "psyk-avd-9")
+            let boPulse = try await observation(bo, "puls")
+            _ = try await api.create(#"{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/\#(bo)"}}"#)
+            // Anna blocks the ward's records (spärr): an export to the data platform must not carry them either.
+            let annaHerself = api.services.gateway.session(Principal(kind: .patient, id: anna, displayName: "Anna", assignment: nil, scopes: ScopeSet("patient/*.rs"),
+                                                                     clientID: "tests"), action: "block")
+            _ = try await annaHerself.block(patientID: anna, unitID: "psyk-avd-9", providerID: nil, reason: "Vill inte att andra ser avdelningens anteckningar")
+
+            let manifest = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/Patient/$export?_type=Patient,Observation"))
+            #expect(manifest["requiresAccessToken"]?.boolValue == true && manifest["request"]?.stringValue?.hasSuffix("/fhir/Patient/$export?_type=Patient%2CObservation") == true)
+            #expect(Set(try await Self.exported(api, manifest, "Patient")).isSuperset(of: [anna, bo, cilla]))
+            let patientFile = try #require(manifest["output"]?.arrayValue?.compactMap(\.objectValue).first { $0["type"]?.stringValue == "Patient" }?["url"]?.stringValue)
+            let patients = try await api.send(.get, String(patientFile.dropFirst("http://localhost:8080".count))).text
+            #expect(patients.contains("Cilla") && !patients.contains("Hemliggatan"), "a protected identity's address was exported")
+            let observations = Set(try await Self.exported(api, manifest, "Observation"))
+            #expect(observations.isSuperset(of: [annaPulse, boPulse]))
+            #expect(!observations.contains(annaBlocked), "the spärrad unit's record was exported")
+            #expect(try await Self.exported(api, manifest, "Encounter").isEmpty, "_type left Encounter out")
+            // One access per patient, named as an export.
+            let audited = try await api.store.auditRecords(AuditQuery(patientID: anna, action: "export", limit: 100))
+            #expect(audited.count == 1, "\(audited.count) export records for one patient")
+
+            // _since: only what changed after it.
+            try await Task.sleep(for: .milliseconds(20))
+            let since = Instant.format(milliseconds: Instant.now())
+            try await Task.sleep(for: .milliseconds(20))
+            let changed = try await observation(bo, "blodtryck")
+            let later = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/Patient/$export?_type=Patient,Observation&_since=\(since.percentEncodedForForm)"))
+            #expect(try await Self.exported(api, later, "Observation") == [changed])
+            #expect(try await Self.exported(api, later, "Patient").isEmpty, "no patient changed since")
+
+            // Group/[id]/$export: only the members' compartments.
+            let group = try #require(try await api.create(#"{"resourceType":"Group","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/\#(bo)"}}]}"#)["id"]?.stringValue)
+            let members = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/Group/\(group)/$export?_type=Observation"))
+            #expect(Set(try await Self.exported(api, members, "Observation")) == [boPulse, changed])
+        }
+    }
+
+    @Test("a kick-off without Prefer: respond-async, with an unknown type or a bad _typeFilter is refused naming it; polling too soon is 429; another client cannot see the job; DELETE removes it and its files")
+    func refusalsAndCancel() async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(.sqlite, flags: ["export-dir": folder, "export-poll-seconds": "30"]) { api in
+            _ = try await api.create(#"{"resourceType":"Patient","name":[{"family":"Export"}]}"#)
+            let plain = try await api.send(.get, "/fhir/$export")
+            #expect(plain.status == 400 && plain.issues.first?.expression == ["Prefer"])
+            let unknown = try await api.send(.get, "/fhir/Patient/$export?_type=Observaton", headers: ["Prefer": "respond-async"])
+            #expect(unknown.status == 400 && unknown.issues.first?.diagnostics.contains("'Observaton' is not an R4 resource type") == true)
+            let filter = try await api.send(.get, "/fhir/Patient/$export?_typeFilter=Observation%3Fcolour%3Dblue", headers: ["Prefer": "respond-async"])
+            #expect(filter.status == 400 && filter.issues.first?.diagnostics.contains("no search parameter 'colour'") == true, "\(filter.text)")
+
+            // A user's or a patient's session exports nothing in bulk.
+            let patientSession = api.services.gateway.session(Principal(kind: .patient, id: "p1", displayName: "P", assignment: nil, scopes: ScopeSet("patient/*.rs"),
+                                                                        clientID: "tests"), action: "operation")
+            let module = BulkExport(settings: ExportSettings(directory: folder))
+            await #expect(throws: FHIRError.self) {
+                _ = try await module.answer(OperationCall(name: "export", resourceType: "Patient", id: nil, isPost: false,
+                                                          input: try OperationInput(operation: "export", query: [], body: nil), session: patientSession, pageSize: 10,
+                                                          respondAsync: true))
+            }
+            // POST with a Parameters body is a kick-off too.
+            let posted = try await api.send(.post, "/fhir/Patient/$export", #"{"resourceType":"Parameters","parameter":[{"name":"_type","valueString":"Patient"}]}"#,
+                                            headers: ["Prefer": "respond-async"])
+            #expect(posted.status == 202, "\(posted.text)")
+            #expect(try await api.send(.delete, String(try #require(posted["Content-Location"]).dropFirst("http://localhost:8080".count))).status == 202)
+
+            let location = try await Self.kickOff(api, "/fhir/$export")
+            let path = String(location.dropFirst("http://localhost:8080".count))
+            let first = try await api.send(.get, path)
+            #expect(first.status == 200 || first.status == 202)
+            let again = try await api.send(.get, path)
+            #expect(again.status == 429 && again["Retry-After"] == "30", "\(again.status) \(again.text)")
+
+            try await api.services.tokens.clients.register(OAuthClient(id: "other-platform", name: "Another platform", kind: .system,
+                                                                       secretHash: OAuthClient.hashSecret("other-platform-secret-0123"), scopes: "system/*.rs"))
+            var other = api
+            let form = "grant_type=client_credentials&client_id=other-platform&client_secret=other-platform-secret-0123&scope=system%2F%2A.rs"
+            let token = try await api.client.execute(uri: "/auth/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                     body: ByteBuffer(string: form))
+            other.token = try #require((try? JSONParser.parse(Array(token.body.readableBytesView)))?.objectValue?["access_token"]?.stringValue)
+            #expect(try await other.send(.get, path).status == 404, "another client saw the job")
+            #expect(try await other.send(.delete, path).status == 404, "another client cancelled the job")
+
+            let jobFolder = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? "")
+            #expect(FileManager.default.fileExists(atPath: jobFolder))
+            let cancelled = try await api.send(.delete, path)
+            #expect(cancelled.status == 202)
+            for _ in 0..<100 where FileManager.default.fileExists(atPath: jobFolder) { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!FileManager.default.fileExists(atPath: jobFolder), "the job's files were kept")
+            #expect(try await api.send(.get, path).status == 404)
+        }
+    }
+
+    @Test("a job that was running when the server stopped is answered as failed, saying so, by the next start")
+    func restart() async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(.sqlite, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
+            _ = try await api.create(#"{"resourceType":"Patient","name":[{"family":"Export"}]}"#)
+            let location = try await Self.kickOff(api, "/fhir/Patient/$export")
+            _ = try await Self.manifest(api, location)
+            let job = String(location.split(separator: "/").last ?? "")
+            // As if the process died mid-export: its file still says running.
+            let file = folder + "/" + job + "/job.json"
+            let text = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: #""state":"complete""#, with: #""state":"running""#)
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let restarted = BulkExport(settings: ExportSettings(directory: folder, pollSeconds: 0))
+            let principal = Principal(kind: .system, id: testClientID, displayName: "API tests", assignment: nil, scopes: ScopeSet("system/*.rs"), clientID: testClientID)
+            guard case .failed(let error) = try await restarted.jobs?.status(job, principal: principal) else {
+                Issue.record("a job cut off by a restart was not answered as failed")
+                return
+            }
+            #expect(error.issues.first?.diagnostics.contains("the server stopped while this export ran") == true)
+        }
+    }
+}
+
+enum ExportTestFailure: Error { case noCount }
