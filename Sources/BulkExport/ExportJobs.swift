@@ -22,6 +22,8 @@ struct ExportJob: Codable, Sendable {
     var state: State
     var patients: Int
     var outputs: [Output]
+    /// With `_since`: the records deleted since, as transaction Bundles of DELETE entries (the manifest's `deleted`).
+    var deleted: Output?
     /// Why it failed, as the status request says.
     var failure: String?
     var finished: Int64?
@@ -88,7 +90,7 @@ actor ExportJobs: AsyncJobs {
     }
 
     /// The runner's end: the outputs written, or why it stopped. A cancelled job's folder is removed.
-    func finish(_ id: String, outputs: [ExportJob.Output], failure: String?) {
+    func finish(_ id: String, outputs: [ExportJob.Output], deleted: ExportJob.Output? = nil, failure: String?) {
         if cancelled.contains(id) {
             try? FileManager.default.removeItem(at: folder(id))
             jobs[id] = nil
@@ -97,6 +99,7 @@ actor ExportJobs: AsyncJobs {
         guard var job = jobs[id] else { return }
         job.state = failure == nil ? .complete : .failed
         job.outputs = outputs
+        job.deleted = deleted
         job.failure = failure
         job.finished = clock()
         jobs[id] = job
@@ -132,7 +135,7 @@ actor ExportJobs: AsyncJobs {
 
     func file(_ id: String, name: String, principal: Principal) throws -> AsyncJobFile {
         let job = try job(id, for: principal)
-        guard job.state == .complete, job.outputs.contains(where: { $0.file == name }) else {
+        guard job.state == .complete, (job.outputs + [job.deleted].compactMap { $0 }).contains(where: { $0.file == name }) else {
             throw FHIRError(.notFound, code: .notFound, "export job \(id) has no file \(name)")
         }
         return AsyncJobFile(path: folder(id).appendingPathComponent(name).path, contentType: "application/fhir+ndjson")
@@ -152,17 +155,19 @@ actor ExportJobs: AsyncJobs {
 
     /// The completion manifest (Bulk Data IG v2): one output entry per file, with its count.
     func manifest(_ job: ExportJob) -> [UInt8] {
-        let output = job.outputs.map { output in
-            JSONValue.object(JSONObject([("type", .string(output.type)), ("url", .string("\(job.request.baseURL)/_jobs/\(owner)/\(job.id)/\(output.file)")),
-                                         ("count", .number(String(output.count)))]))
+        func entry(_ output: ExportJob.Output) -> JSONValue {
+            .object(JSONObject([("type", .string(output.type)), ("url", .string("\(job.request.baseURL)/_jobs/\(owner)/\(job.id)/\(output.file)")),
+                                ("count", .number(String(output.count)))]))
         }
-        return JSONWriter.bytes(.object(JSONObject([
+        var manifest = JSONObject([
             ("transactionTime", .string(Instant.format(milliseconds: job.transactionTime))),
             ("request", .string(job.request.requestURL)),
             ("requiresAccessToken", .bool(true)),
-            ("output", .array(output)),
+            ("output", .array(job.outputs.map(entry))),
             ("error", .array([])),
-        ])))
+        ])
+        if let deleted = job.deleted { manifest["deleted"] = .array([entry(deleted)]) }
+        return JSONWriter.bytes(.object(manifest))
     }
 
     // MARK: Removal after the retention time

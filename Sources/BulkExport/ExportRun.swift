@@ -18,8 +18,9 @@ struct ExportRun: Sendable {
     func run() async {
         let writer = NDJSONWriter(folder: await jobs.folder(job.id))
         do {
-            try await export(into: writer)
-            await jobs.finish(job.id, outputs: try writer.close(), failure: nil)
+            let members = try await export(into: writer)
+            let deleted = try await exportDeletions(members: members)
+            await jobs.finish(job.id, outputs: try writer.close(), deleted: deleted, failure: nil)
         } catch is ExportCancelled {
             _ = try? writer.close()
             await jobs.finish(job.id, outputs: [], failure: "cancelled")
@@ -35,8 +36,9 @@ struct ExportRun: Sendable {
     private var request: ExportRequest { job.request }
     private var wanted: Set<String> { Set(request.types ?? ExportRequest.types(of: request.level, definitions: definitions)) }
 
-    private func export(into writer: NDJSONWriter) async throws {
-        var done = 0
+    /// Writes the records; answers the Group's members (nil at system and Patient level).
+    private func export(into writer: NDJSONWriter) async throws -> Set<String>? {
+        var done = 0, members: [String]?
         switch request.level {
         case .system, .patient:
             var after: String?
@@ -54,11 +56,12 @@ struct ExportRun: Sendable {
                 after = last
             }
         case .group:
-            let members = try await groupMembers()
-            for start in stride(from: 0, to: members.count, by: settings.patientsPerBatch) {
+            let group = try await groupMembers()
+            members = group
+            for start in stride(from: 0, to: group.count, by: settings.patientsPerBatch) {
                 let audit = RequestAudit()
                 let batch = session.disclosing(action: "export", audit: audit)
-                let keys = members[start..<min(start + settings.patientsPerBatch, members.count)].map { ResourceKey(type: "Patient", id: $0) }
+                let keys = group[start..<min(start + settings.patientsPerBatch, group.count)].map { ResourceKey(type: "Patient", id: $0) }
                 let patients = try await batch.read(keys: keys).filter { !$0.isDeleted }
                 try await exportPatients(patients, session: batch, into: writer)
                 try await session.commitAudit(audit)
@@ -67,6 +70,42 @@ struct ExportRun: Sendable {
             }
         }
         if request.level == .system { try await exportDirectory(into: writer) }
+        return members.map(Set.init)
+    }
+
+    /// With `_since`: what was deleted since and before the export began, of the types wanted (at Patient and Group
+    /// level only patients' records, and a Group's only its members'), as transaction Bundles of DELETE entries, a
+    /// thousand to a line, in `deleted.ndjson` (Bulk Data IG v2, the manifest's `deleted`).
+    private func exportDeletions(members: Set<String>?) async throws -> ExportJob.Output? {
+        guard let since = request.since else { return nil }
+        let wanted = self.wanted
+        var entries: [JSONValue] = [], bundles = 0, keys = Set<ResourceKey>()
+        let writer = NDJSONWriter(folder: await jobs.folder(job.id))
+        func flush() throws {
+            guard !entries.isEmpty else { return }
+            try writer.write(line: JSONWriter.bytes(.object(JSONObject([("resourceType", .string("Bundle")), ("id", .string(UUID().uuidString.lowercased())),
+                                                                          ("type", .string("transaction")), ("entry", .array(entries))]))), as: "deleted")
+            entries = []
+            bundles += 1
+        }
+        var query = HistoryQuery(since: since, before: job.transactionTime, count: 1_000)
+        while true {
+            let (versions, next) = try await session.deletions(query)
+            for version in versions where wanted.contains(version.type) && keys.insert(version.key).inserted {
+                switch request.level {
+                case .system: break
+                case .patient: guard version.patientID != nil else { continue }
+                case .group: guard let patient = version.patientID, members?.contains(patient) == true else { continue }
+                }
+                entries.append(.object(JSONObject([("request", .object(JSONObject([("method", .string("DELETE")), ("url", .string("\(version.type)/\(version.id)"))])))])))
+                if entries.count == 1_000 { try flush() }
+            }
+            guard let next else { break }
+            query.beforeSequence = next
+        }
+        try flush()
+        _ = try writer.close()
+        return bundles == 0 ? nil : ExportJob.Output(type: "Bundle", file: "deleted.ndjson", count: bundles)
     }
 
     private func step(_ done: Int) async throws {
@@ -181,20 +220,24 @@ final class NDJSONWriter: @unchecked Sendable {
     init(folder: URL) { self.folder = folder }
 
     func write(_ stored: StoredResource) throws {
-        if files[stored.type] == nil {
-            let url = folder.appendingPathComponent("\(stored.type).ndjson")
+        // One resource per line: a stored version with a line break inside (a client's pretty JSON) is written compactly.
+        try write(line: stored.json.contains(10) ? JSONWriter.bytes(.object(stored.object)) : stored.json, as: stored.type)
+    }
+
+    /// One line of the file `<name>.ndjson`.
+    func write(line: [UInt8], as name: String) throws {
+        if files[name] == nil {
+            let url = folder.appendingPathComponent("\(name).ndjson")
             guard FileManager.default.createFile(atPath: url.path, contents: nil), let handle = FileHandle(forWritingAtPath: url.path) else {
                 throw FHIRError(.internalError, code: .exception, "the export file \(url.lastPathComponent) cannot be written in the export folder (export-dir)")
             }
-            files[stored.type] = (handle, [], 0)
-            order.append(stored.type)
+            files[name] = (handle, [], 0)
+            order.append(name)
         }
-        // One resource per line: a stored version with a line break inside (a client's pretty JSON) is written compactly.
-        let line = stored.json.contains(10) ? JSONWriter.bytes(.object(stored.object)) : stored.json
-        files[stored.type]!.buffer += line
-        files[stored.type]!.buffer.append(10)
-        files[stored.type]!.count += 1
-        if files[stored.type]!.buffer.count >= 1_048_576 { try flush(stored.type) }
+        files[name]!.buffer += line
+        files[name]!.buffer.append(10)
+        files[name]!.count += 1
+        if files[name]!.buffer.count >= 1_048_576 { try flush(name) }
     }
 
     private func flush(_ type: String) throws {

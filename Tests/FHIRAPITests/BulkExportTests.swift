@@ -47,6 +47,14 @@ struct BulkExportTests {
         }
     }
 
+    /// The first Bundle of a manifest's `deleted` file.
+    static func deletedBundle(_ api: API, _ deleted: JSONObject) async throws -> JSONObject {
+        let url = try #require(deleted["url"]?.stringValue)
+        let file = try await api.send(.get, String(url.dropFirst("http://localhost:8080".count)))
+        let line = file.text.split(separator: "\n").first.map(String.init) ?? ""
+        return try #require(try JSONParser.parse(Array(line.utf8)).objectValue)
+    }
+
     static func kickOff(_ api: API, _ path: String) async throws -> String {
         let response = try await api.send(.get, path, headers: ["Prefer": "respond-async", "Accept": "application/fhir+json"])
         #expect(response.status == 202, "\(response.text)")
@@ -100,14 +108,25 @@ struct BulkExportTests {
             let since = Instant.format(milliseconds: Instant.now())
             try await Task.sleep(for: .milliseconds(20))
             let changed = try await observation(bo, "blodtryck")
+            #expect(try await api.send(.delete, "/fhir/Observation/\(annaPulse)").status == 200)
             let later = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/Patient/$export?_type=Patient,Observation&_since=\(since.percentEncodedForForm)"))
             #expect(try await Self.exported(api, later, "Observation") == [changed])
             #expect(try await Self.exported(api, later, "Patient").isEmpty, "no patient changed since")
+            // What was deleted since: a transaction Bundle of DELETE entries in the manifest's `deleted`.
+            let deleted = try #require(later["deleted"]?.arrayValue?.first?.objectValue, "no deleted in \(later)")
+            #expect(deleted["type"]?.stringValue == "Bundle")
+            let bundle = try await Self.deletedBundle(api, deleted)
+            let requests: [JSONObject] = (bundle["entry"]?.arrayValue ?? []).compactMap { $0.objectValue?["request"]?.objectValue }
+            let urls: [String] = requests.compactMap { $0["url"]?.stringValue }
+            #expect(bundle["type"]?.stringValue == "transaction")
+            #expect(urls == ["Observation/\(annaPulse)"])
+            #expect(requests.first?["method"]?.stringValue == "DELETE")
 
             // Group/[id]/$export: only the members' compartments.
             let group = try #require(try await api.create(#"{"resourceType":"Group","type":"person","actual":true,"member":[{"entity":{"reference":"Patient/\#(bo)"}}]}"#)["id"]?.stringValue)
             let members = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/Group/\(group)/$export?_type=Observation"))
             #expect(Set(try await Self.exported(api, members, "Observation")) == [boPulse, changed])
+            #expect(members["deleted"] == nil, "deletions listed without _since")
         }
     }
 

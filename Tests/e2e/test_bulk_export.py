@@ -2,7 +2,8 @@
 with its public key (`karna client add`), it takes a token by the client-credentials grant with a signed JWT assertion
 (SMART Backend Services, system/*.rs), kicks off an export with `Prefer: respond-async`, polls the status URL (too soon
 is 429 with Retry-After, which it then honours), reads the manifest and downloads each NDJSON file with its token; every
-line validates as a FHIR resource (fhir.resources). `_since` gives only what changed after it; DELETE cancels a job."""
+line validates as a FHIR resource (fhir.resources). `_since` gives only what changed after it, and what was deleted since as
+the manifest's `deleted` Bundles; DELETE cancels a job."""
 import base64
 import datetime
 import json
@@ -135,9 +136,16 @@ def test_a_data_platform_exports_the_patients_with_a_signed_assertion_polls_and_
     since = manifest["transactionTime"]
     time.sleep(0.05)
     later = create(server, {"resourceType": "Observation", "status": "final", "code": {"text": "Blodtryck"}, "subject": {"reference": f"Patient/{patient}"}})
-    changed = download(token, wait_for_manifest(token, kick_off(server, token, f"/Patient/$export?_type=Patient,Observation&_since={requests.utils.quote(since)}")))
+    assert requests.delete(f"{server.base}/Observation/{observation}", headers={"Authorization": "Bearer " + server.token}, timeout=10).status_code == 200
+    since_manifest = wait_for_manifest(token, kick_off(server, token, f"/Patient/$export?_type=Patient,Observation&_since={requests.utils.quote(since)}"))
+    changed = download(token, since_manifest)
     assert changed.get("Observation") == {later}
     assert patient not in changed.get("Patient", set())
+    # The deletion since, as the IG's `deleted`: transaction Bundles of DELETE entries.
+    [deleted] = since_manifest["deleted"]
+    bundles = [json.loads(line) for line in requests.get(deleted["url"], headers={"Authorization": "Bearer " + token}, timeout=10).text.splitlines()]
+    assert [e["request"] for b in bundles for e in b["entry"]] == [{"method": "DELETE", "url": f"Observation/{observation}"}]
+    get_fhir_model_class("Bundle").model_validate(bundles[0])
 
     # Cancel: DELETE answers 202 and the job is gone.
     cancelled = kick_off(server, token, "/$export")

@@ -435,6 +435,25 @@ public struct PatientDataSession: Sendable {
         return (try await visible(page), page.count == limit ? page.last?.key : nil)
     }
 
+    /// The deletions of one page of history, for a system client's export `_since` (Bulk Data's `deleted`): only the keys
+    /// of records its scopes cover; a deleted version carries no record, so nothing is audited. Empty for anyone else.
+    public func deletions(_ query: HistoryQuery) async throws -> (versions: [StoredResource], nextCursor: Int64?) {
+        guard principal.kind == .system else { return ([], nil) }
+        let versions = try await store.history(query)
+        var deleted: [StoredResource] = []
+        for version in versions where version.isDeleted {
+            // A deletion keeps no body: whose record it was is the version before it.
+            var patientID = version.patientID
+            if patientID == nil {
+                patientID = try await store.history(HistoryQuery(type: version.type, id: version.id, beforeSequence: version.sequence, count: 1)).first?.patientID
+            }
+            guard scopeProblem("r", type: version.type, patientID: patientID) == nil else { continue }
+            deleted.append(StoredResource(type: version.type, id: version.id, versionId: version.versionId, lastUpdated: version.lastUpdated, method: version.method,
+                                          json: version.json, sequence: version.sequence, patientID: patientID))
+        }
+        return (deleted, versions.count == query.count ? versions.last?.sequence : nil)
+    }
+
     /// History, filtered to what the principal may see, with the cursor of the next page (nil on the last);
     /// deletions of patient data show only to system clients.
     public func history(_ query: HistoryQuery) async throws -> (versions: [StoredResource], nextCursor: Int64?) {
