@@ -12,10 +12,11 @@ public struct BulkExport: ClinicalModule {
     let exportJobs: ExportJobs
     let definitions: Definitions
 
-    public init(settings: ExportSettings = ExportSettings(), definitions: Definitions = .r4) {
+    /// `clock` (ms since 1970) decides when a finished job's files are removed; tests move it on.
+    public init(settings: ExportSettings = ExportSettings(), definitions: Definitions = .r4, clock: @escaping @Sendable () -> Int64 = { Instant.now() }) {
         self.settings = settings
         self.definitions = definitions
-        exportJobs = ExportJobs(settings: settings)
+        exportJobs = ExportJobs(settings: settings, clock: clock)
     }
 
     public var jobs: (any AsyncJobs)? { exportJobs }

@@ -9,6 +9,7 @@ import KarnaTesting
 import NIOCore
 import Store
 import StoreModel
+import Synchronization
 import Testing
 
 /// Issue 30, Bulk Data `$export`: kick-off, polling, the manifest and its NDJSON files, `_type`, `_since`, Group, the
@@ -182,6 +183,31 @@ struct BulkExportTests {
             for _ in 0..<100 where FileManager.default.fileExists(atPath: jobFolder) { try await Task.sleep(for: .milliseconds(20)) }
             #expect(!FileManager.default.fileExists(atPath: jobFolder), "the job's files were kept")
             #expect(try await api.send(.get, path).status == 404)
+        }
+    }
+
+    @Test("a finished job's files are removed when its retention time has passed, and the job is then unknown")
+    func retention() async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(.sqlite, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
+            _ = try await api.create(#"{"resourceType":"Patient","name":[{"family":"Export"}]}"#)
+            let location = try await Self.kickOff(api, "/fhir/Patient/$export")
+            _ = try await Self.manifest(api, location)
+            let job = String(location.split(separator: "/").last ?? "")
+            // The same folder read by a module whose clock stands 59 and then 61 minutes on (the retention is 60).
+            let minutes = Mutex<Int64>(59)
+            let later = BulkExport(settings: ExportSettings(directory: folder, retentionMinutes: 60, pollSeconds: 0),
+                                   clock: { Instant.now() + minutes.withLock { $0 } * 60_000 })
+            let principal = Principal(kind: .system, id: testClientID, displayName: "API tests", assignment: nil, scopes: ScopeSet("system/*.rs"), clientID: testClientID)
+            guard case .complete? = try await later.jobs?.status(job, principal: principal) else {
+                Issue.record("the job was gone before its retention time")
+                return
+            }
+            #expect(FileManager.default.fileExists(atPath: folder + "/" + job + "/Patient.ndjson"))
+            minutes.withLock { $0 = 61 }
+            await #expect(throws: FHIRError.self) { _ = try await later.jobs?.status(job, principal: principal) }
+            #expect(!FileManager.default.fileExists(atPath: folder + "/" + job), "the job's files outlived its retention")
         }
     }
 
