@@ -56,8 +56,14 @@ public struct Imaging: Sendable {
     }
 
     /// Asks the PACS for the study by its accession number (QIDO-RS) and records what it holds: the study
-    /// instance UID, modalities, series and instances, and `available`.
+    /// instance UID, modalities, series and instances, and `available`. The outbox job refreshes waiting studies
+    /// too, so a clinician's refresh can race it: the step is re-read and reapplied on a version conflict, and
+    /// a study the PACS has nothing new for is not written again.
     public func refresh(studyID: String, session: PatientDataSession) async throws -> StoredResource {
+        try await retryingConflicts { try await refreshOnce(studyID: studyID, session: session) }
+    }
+
+    private func refreshOnce(studyID: String, session: PatientDataSession) async throws -> StoredResource {
         let records = Records(session: session)
         let stored = try await records.require("ImagingStudy", studyID)
         guard let pacs, let accession = Self.accession(stored.object) else { return stored }
@@ -82,6 +88,11 @@ public struct Imaging: Sendable {
                          ("instance", .array(item.instances.map { FHIR.object([("uid", .string($0)),
                                                                               ("sopClass", FHIR.coding("urn:ietf:rfc:3986", "urn:oid:1.2.840.10008.5.1.4.1.1.2"))]) }))])
         })
+        var unchanged = stored.object
+        unchanged["meta"] = nil
+        var changed = study
+        changed["meta"] = nil
+        guard changed != unchanged else { return stored }
         _ = try await session.commit(.update(study, type: "ImagingStudy", id: studyID, ifMatch: stored.versionId))
         return try await records.require("ImagingStudy", studyID)
     }
