@@ -48,8 +48,9 @@ public struct BulkExport: ClinicalModule {
                 throw FHIRError(.notFound, code: .notFound, "Group/\(group) does not exist")
             }
         }
+        let filters = try ExportRun.filters(of: request, definitions: definitions)
         let job = try await exportJobs.start(request, client: call.session.principal.id)
-        let run = ExportRun(job: job, session: call.session, jobs: exportJobs, settings: settings, definitions: definitions)
+        let run = ExportRun(job: job, session: call.session, jobs: exportJobs, settings: settings, definitions: definitions, filters: filters)
         Task.detached { await run.run() }
         return .accepted(owner: exportJobs.owner, job: job.id)
     }

@@ -52,7 +52,8 @@ actor ExportJobs: AsyncJobs {
                 job.state = .failed
                 job.failure = "the server stopped while this export ran; nothing of it is kept - start the export again"
                 job.finished = clock()
-                Self.save(job, in: root)
+                // Unwritable now, it is read as running again next start and marked failed then: nothing is lost.
+                try? Self.save(job, in: root)
             }
             jobs[job.id] = job
         }
@@ -78,8 +79,13 @@ actor ExportJobs: AsyncJobs {
         } catch {
             throw FHIRError(.internalError, code: .exception, "the export folder \(settings.directory) (export-dir) cannot be written: \(error.localizedDescription)")
         }
+        do {
+            try Self.save(job, in: root)
+        } catch {
+            try? FileManager.default.removeItem(at: folder(job.id))
+            throw FHIRError(.internalError, code: .exception, "the export job's record cannot be written in \(settings.directory) (export-dir): \(error.localizedDescription)")
+        }
         jobs[job.id] = job
-        Self.save(job, in: root)
         return job
     }
 
@@ -102,8 +108,14 @@ actor ExportJobs: AsyncJobs {
         job.deleted = deleted
         job.failure = failure
         job.finished = clock()
+        do {
+            try Self.save(job, in: root)
+        } catch {
+            // Files without a record would not survive a restart: the client is told now rather than then.
+            job.state = .failed
+            job.failure = "the job's record could not be written in the export folder (export-dir): \(error.localizedDescription)"
+        }
         jobs[id] = job
-        Self.save(job, in: root)
         startSweeper()
     }
 
@@ -201,10 +213,9 @@ actor ExportJobs: AsyncJobs {
         return sweeping
     }
 
-    private static func save(_ job: ExportJob, in root: URL) {
+    private static func save(_ job: ExportJob, in root: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(job) else { return }
-        try? data.write(to: root.appendingPathComponent(job.id).appendingPathComponent("job.json"), options: .atomic)
+        try encoder.encode(job).write(to: root.appendingPathComponent(job.id).appendingPathComponent("job.json"), options: .atomic)
     }
 }

@@ -58,14 +58,13 @@ struct ExportRequest: Codable, Sendable {
         var filters: [String: [String]] = [:]
         for value in call.input.all where value.name == "_typeFilter" {
             for filter in Self.text(value.value).split(separator: ",", omittingEmptySubsequences: true).map(String.init) {
-                let (type, parameters) = try Self.parseFilter(filter, definitions: definitions)
+                let (type, _) = try Self.parseFilter(filter, definitions: definitions)
                 if let asked, !asked.contains(type) {
                     throw FHIRError(.invalid, code: .value, "_typeFilter '\(filter)': \(type) is not among the _type asked for", expression: ["_typeFilter"])
                 }
                 guard covered.contains(type) else {
                     throw FHIRError(.invalid, code: .value, "_typeFilter '\(filter)': \(type) is not in the Patient compartment", expression: ["_typeFilter"])
                 }
-                _ = parameters
                 filters[type, default: []].append(filter)
             }
         }

@@ -13,6 +13,18 @@ struct ExportRun: Sendable {
     let jobs: ExportJobs
     let settings: ExportSettings
     let definitions: Definitions
+    /// `_typeFilter` as searches, per type, parsed once for the whole job rather than per patient.
+    let filters: [String: [SearchQuery]]
+
+    /// A request's `_typeFilter` searches, parsed (before its job starts, so a search the store cannot take refuses the kick-off).
+    static func filters(of request: ExportRequest, definitions: Definitions) throws -> [String: [SearchQuery]] {
+        try request.typeFilters.mapValues { searches in
+            try searches.map { filter in
+                let (type, parameters) = try ExportRequest.parseFilter(filter, definitions: definitions)
+                return try SearchQuery.parse(type: type, parameters: parameters, strict: true, definitions: definitions)
+            }
+        }
+    }
 
     /// Runs to the end and tells the jobs how it went; never throws.
     func run() async {
@@ -21,15 +33,18 @@ struct ExportRun: Sendable {
             let members = try await export(into: writer)
             let deleted = try await exportDeletions(members: members)
             await jobs.finish(job.id, outputs: try writer.close(), deleted: deleted, failure: nil)
-        } catch is ExportCancelled {
-            _ = try? writer.close()
-            await jobs.finish(job.id, outputs: [], failure: "cancelled")
-        } catch let error as FHIRError {
-            _ = try? writer.close()
-            await jobs.finish(job.id, outputs: [], failure: error.issues.first?.diagnostics ?? "refused")
         } catch {
             _ = try? writer.close()
-            await jobs.finish(job.id, outputs: [], failure: "the store or the export folder failed: \(type(of: error))")
+            await jobs.finish(job.id, outputs: [], failure: Self.reason(error))
+        }
+    }
+
+    /// Why a job stopped, as its status tells the client.
+    private static func reason(_ error: any Error) -> String {
+        switch error {
+        case is ExportCancelled: "cancelled"
+        case let error as FHIRError: error.issues.first?.diagnostics ?? "refused"
+        default: "the store or the export folder failed: \(type(of: error))"
         }
     }
 
@@ -131,7 +146,7 @@ struct ExportRun: Sendable {
         let wanted = self.wanted
         for patient in patients {
             if wanted.contains("Patient") {
-                if request.typeFilters["Patient"] != nil {
+                if filters["Patient"] != nil {
                     for stored in try await filtered("Patient", patientID: patient.id, session: session) { try writer.write(stored) }
                 } else if request.since.map({ patient.lastUpdated >= $0 }) ?? true {
                     try writer.write(patient)
@@ -140,13 +155,13 @@ struct ExportRun: Sendable {
             var after: ResourceKey?
             while true {
                 let (page, next) = try await session.compartmentPage(patientID: patient.id, since: request.since, after: after, limit: 1_000)
-                for stored in page where stored.type != "Patient" && wanted.contains(stored.type) && request.typeFilters[stored.type] == nil {
+                for stored in page where stored.type != "Patient" && wanted.contains(stored.type) && filters[stored.type] == nil {
                     try writer.write(stored)
                 }
                 guard let next else { break }
                 after = next
             }
-            for type in request.typeFilters.keys.sorted() where type != "Patient" && wanted.contains(type) {
+            for type in filters.keys.sorted() where type != "Patient" && wanted.contains(type) {
                 for stored in try await filtered(type, patientID: patient.id, session: session) { try writer.write(stored) }
             }
         }
@@ -155,8 +170,8 @@ struct ExportRun: Sendable {
     /// The patient's records of `type` matching any of its `_typeFilter` searches (each record once).
     private func filtered(_ type: String, patientID: String, session: PatientDataSession) async throws -> [StoredResource] {
         var found: [StoredResource] = [], seen = Set<String>()
-        for filter in request.typeFilters[type] ?? [] {
-            var query = try self.query(filter)
+        for filter in filters[type] ?? [] {
+            var query = try sinceQuery(filter)
             if type == "Patient" {
                 query.filters.append(.ids([patientID]))
             } else {
@@ -173,7 +188,7 @@ struct ExportRun: Sendable {
         let compartment = Set(definitions.patientCompartment.keys).union(["Patient"])
         for type in wanted.subtracting(compartment).sorted() {
             if await jobs.isCancelled(job.id) { throw ExportCancelled() }
-            let queries = try request.typeFilters[type].map { try $0.map(query) } ?? [sinceQuery(SearchQuery(type: type))]
+            let queries = try (filters[type] ?? [SearchQuery(type: type)]).map(sinceQuery)
             var seen = Set<String>()
             for query in queries {
                 for stored in try await all(query, session: session) where seen.insert(stored.id).inserted { try writer.write(stored) }
@@ -181,12 +196,7 @@ struct ExportRun: Sendable {
         }
     }
 
-    /// A `_typeFilter` search, with `_since` added.
-    private func query(_ filter: String) throws -> SearchQuery {
-        let (type, parameters) = try ExportRequest.parseFilter(filter, definitions: definitions)
-        return try sinceQuery(SearchQuery.parse(type: type, parameters: parameters, strict: true, definitions: definitions))
-    }
-
+    /// The search with `_since` added.
     private func sinceQuery(_ query: SearchQuery) throws -> SearchQuery {
         guard let since = request.since else { return query }
         var query = query

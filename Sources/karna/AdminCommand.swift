@@ -25,39 +25,37 @@ struct AdminCommand: AsyncParsableCommand {
         @Option(name: .customLong("secrets-out"), help: "The new file (0600) the password and TOTP secret are written to.") var secretsOut: String
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let logger = options.logger(configuration)
             var password = ProductionSetup.newPassword()
             if let passwordFile {
                 guard let data = FileManager.default.contents(atPath: passwordFile) else { throw ValidationError("--password-file: cannot read \(passwordFile)") }
                 password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
             }
             guard !FileManager.default.fileExists(atPath: secretsOut) else { throw ValidationError("--secrets-out: \(secretsOut) exists already; name a new file") }
-            let store = try await KarnaApplication.openStore(configuration, logger: logger)
-            let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
-            // The secrets are on disk before the account exists, so an account is never made whose password no one has.
-            let secret = TOTP.newSecret()
-            do {
-                try ProductionSetup.writeSecrets("""
-                    username: \(username)
-                    password: \(password)
-                    totp-secret: \(secret)
-                    otpauth: \(TOTP.uri(secret: secret, account: username))
-
-                    """, to: secretsOut)
-                let person = ProductionSetup.FirstAdministrator(username: username, givenName: given, familyName: family, hsaID: hsaID, regionID: regionID,
-                                                                 regionName: regionName, regionHSAID: regionHSAID)
+            try await options.withStore { store, configuration, logger in
+                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+                // The secrets are on disk before the account exists, so an account is never made whose password no one has.
+                let secret = TOTP.newSecret()
                 do {
-                    try await ProductionSetup.createFirstAdministrator(person, password: password, totpSecret: secret, gateway: services.gateway, accounts: services.accounts)
-                } catch {
-                    try? FileManager.default.removeItem(atPath: secretsOut)
-                    throw error
+                    try ProductionSetup.writeSecrets("""
+                        username: \(username)
+                        password: \(password)
+                        totp-secret: \(secret)
+                        otpauth: \(TOTP.uri(secret: secret, account: username))
+
+                        """, to: secretsOut)
+                    let person = ProductionSetup.FirstAdministrator(username: username, givenName: given, familyName: family, hsaID: hsaID, regionID: regionID,
+                                                                     regionName: regionName, regionHSAID: regionHSAID)
+                    do {
+                        try await ProductionSetup.createFirstAdministrator(person, password: password, totpSecret: secret, gateway: services.gateway,
+                                                                           accounts: services.accounts)
+                    } catch {
+                        try? FileManager.default.removeItem(atPath: secretsOut)
+                        throw error
+                    }
+                } catch let refusal as ProductionSetup.Refusal {
+                    throw ValidationError(refusal.description)
                 }
-            } catch let refusal as ProductionSetup.Refusal {
-                try await store.close()
-                throw ValidationError(refusal.description)
             }
-            try await store.close()
             print("created the systemförvaltare \(username) at \(regionID); the password and the TOTP secret are in \(secretsOut) (mode 0600)")
         }
     }

@@ -16,11 +16,7 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let logger = options.logger(configuration)
-            let store = try await KarnaApplication.openStore(configuration, logger: logger)
-            let walk = try await store.walkAuditChain()
-            try await store.close()
+            let (walk, configuration) = try await options.withStore { store, configuration, _ in (try await store.walkAuditChain(), configuration) }
             if let broken = walk.broken {
                 print("audit log BROKEN at \(broken)")
                 throw ExitCode(1)

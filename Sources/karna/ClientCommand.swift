@@ -35,16 +35,13 @@ struct ClientCommand: AsyncParsableCommand {
             guard !scope.split(separator: " ").isEmpty, scope.split(separator: " ").allSatisfy({ $0.hasPrefix("system/") }) else {
                 throw ValidationError("--scope: a backend service is granted system/ scopes only, such as 'system/*.rs'; got '\(scope)'")
             }
-            let configuration = try options.resolve()
-            let logger = options.logger(configuration)
-            let store = try await KarnaApplication.openStore(configuration, logger: logger)
-            let clients = ClientRegistry(store: store)
-            if try await clients.client(id) != nil, !replace {
-                try await store.close()
-                throw ValidationError("--id: a client '\(id)' is registered already; pass --replace to change it")
+            try await options.withStore { store, _, _ in
+                let clients = ClientRegistry(store: store)
+                if try await clients.client(id) != nil, !replace {
+                    throw ValidationError("--id: a client '\(id)' is registered already; pass --replace to change it")
+                }
+                try await clients.register(OAuthClient(id: id, name: name, kind: .system, jwks: String(decoding: data, as: UTF8.self), scopes: scope, unitID: unit))
             }
-            try await clients.register(OAuthClient(id: id, name: name, kind: .system, jwks: String(decoding: data, as: UTF8.self), scopes: scope, unitID: unit))
-            try await store.close()
             print("registered the backend service \(id) (\(name)) with \(keys.count) key(s) and the scopes \(scope)")
         }
     }
@@ -54,13 +51,11 @@ struct ClientCommand: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let store = try await KarnaApplication.openStore(configuration, logger: options.logger(configuration))
-            for client in try await ClientRegistry(store: store).all().sorted(by: { $0.id < $1.id }) {
+            let clients = try await options.withStore { store, _, _ in try await ClientRegistry(store: store).all() }
+            for client in clients.sorted(by: { $0.id < $1.id }) {
                 let authentication = client.jwks != nil ? "private_key_jwt" : client.secretHash != nil ? "secret" : "public"
                 print("\(client.id)\t\(client.kind.rawValue)\t\(authentication)\t\(client.scopes)\t\(client.name)")
             }
-            try await store.close()
         }
     }
 }

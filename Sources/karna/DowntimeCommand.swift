@@ -17,9 +17,9 @@ struct DowntimeCommand: AsyncParsableCommand {
         @Option(help: "Who decided (name or role), kept with the command.") var by: String = "drift"
 
         func run() async throws {
-            let store = try await DowntimeCommand.open(options)
-            try await ReadOnlyMode.store(ReadOnlyMode.State(reason: .command(text: reason, by: by), since: Instant.now()), in: store)
-            try await store.close()
+            try await options.withStore { store, _, _ in
+                try await ReadOnlyMode.store(ReadOnlyMode.State(reason: .command(text: reason, by: by), since: Instant.now()), in: store)
+            }
             print("läsläge on: every node follows within \(5) seconds; `karna downtime off` ends it")
         }
     }
@@ -29,13 +29,13 @@ struct DowntimeCommand: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let store = try await DowntimeCommand.open(options)
-            // The downtime that ends is kept: what is entered afterwards about its hours is marked as back-entered.
-            if let stored = try await ReadOnlyMode.stored(in: store), case .command(let text, _) = stored.reason {
-                try await BackEntry.record(BackEntry.Period(from: stored.since, to: Instant.now(), reason: text), in: store)
+            try await options.withStore { store, _, _ in
+                // The downtime that ends is kept: what is entered afterwards about its hours is marked as back-entered.
+                if let stored = try await ReadOnlyMode.stored(in: store), case .command(let text, _) = stored.reason {
+                    try await BackEntry.record(BackEntry.Period(from: stored.since, to: Instant.now(), reason: text), in: store)
+                }
+                try await ReadOnlyMode.store(nil, in: store)
             }
-            try await ReadOnlyMode.store(nil, in: store)
-            try await store.close()
             print("läsläge off: nodes take clinical records again within 5 seconds; what is entered about the downtime is marked efterregistrerad")
         }
     }
@@ -54,9 +54,9 @@ struct DowntimeCommand: AsyncParsableCommand {
             guard let end = Instant.parse(to) else { throw ValidationError("--to must be a time as 2026-12-06T16:40:00+01:00; got '\(to)'") }
             guard start < end else { throw ValidationError("--from must be before --to") }
             guard end <= Instant.now() else { throw ValidationError("--to is in the future: record a downtime once it has ended") }
-            let store = try await DowntimeCommand.open(options)
-            try await BackEntry.record(BackEntry.Period(from: start, to: end, reason: reason), in: store)
-            try await store.close()
+            try await options.withStore { store, _, _ in
+                try await BackEntry.record(BackEntry.Period(from: start, to: end, reason: reason), in: store)
+            }
             print("recorded the downtime \(SwedishTime.format(start)) – \(SwedishTime.format(end)): what is entered about it is marked efterregistrerad")
         }
     }
@@ -66,19 +66,12 @@ struct DowntimeCommand: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let store = try await DowntimeCommand.open(options)
-            let stored = try await ReadOnlyMode.stored(in: store)
-            try await store.close()
+            let stored = try await options.withStore { store, _, _ in try await ReadOnlyMode.stored(in: store) }
             if let stored, case .command(let text, let by) = stored.reason {
                 print("läsläge on since \(SwedishTime.format(stored.since)) by \(by): \(text)")
             } else {
                 print("läsläge off")
             }
         }
-    }
-
-    static func open(_ options: ServerOptions) async throws -> any ResourceStore {
-        let configuration = try options.resolve()
-        return try await KarnaApplication.openStore(configuration, logger: options.logger(configuration))
     }
 }

@@ -17,12 +17,10 @@ struct ExportCommand: AsyncParsableCommand {
         @Option(help: "the directory to write the lists into") var out: String
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let logger = options.logger(configuration)
-            let store = try await KarnaApplication.openStore(configuration, logger: logger)
-            let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
-            let written = try await DowntimeLists.write(directory: out, services: services, print: try await DowntimePrint.load())
-            try await store.close()
+            let written = try await options.withStore { store, configuration, logger in
+                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+                return try await DowntimeLists.write(directory: out, services: services, print: try await DowntimePrint.load())
+            }
             let listed = written.filter { $0.patients > 0 }
             print("wrote \(written.count) downtime lists into \(out) (\(listed.count) units with patients, \(listed.map(\.patients).reduce(0, +)) patients); index.html lists them")
         }
@@ -36,15 +34,13 @@ struct ExportCommand: AsyncParsableCommand {
         @Option(help: "the directory to write the file into") var out: String
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let logger = options.logger(configuration)
             guard let chosen = day.map({ SwedishTime.parseDay($0) }) ?? SwedishTime.today - 1 else {
                 throw ValidationError("--day must be a date as YYYY-MM-DD; got \(day ?? "")")
             }
-            let store = try await KarnaApplication.openStore(configuration, logger: logger)
-            let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
-            let written = try await MaternityExport.write(day: chosen, directory: out, services: services)
-            try await store.close()
+            let written = try await options.withStore { store, configuration, logger in
+                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+                return try await MaternityExport.write(day: chosen, directory: out, services: services)
+            }
             print("wrote \(written.path): \(written.lines) lines for \(SwedishTime.formatDay(chosen))")
         }
     }

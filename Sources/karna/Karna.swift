@@ -91,6 +91,21 @@ struct ServerOptions: ParsableArguments {
         return (flags, rest)
     }
 
+    /// Opens the configured database for a one-off command and closes it afterwards, also when the command throws.
+    func withStore<T>(_ body: (_ store: any ResourceStore, _ configuration: KarnaConfiguration, _ logger: Logger) async throws -> T) async throws -> T {
+        let configuration = try resolve()
+        let logger = logger(configuration)
+        let store = try await KarnaApplication.openStore(configuration, logger: logger)
+        do {
+            let result = try await body(store, configuration, logger)
+            try await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
     func logger(_ configuration: KarnaConfiguration) -> Logger {
         // Every logger, whoever makes it, writes the request id of the request it runs in (RequestOrigin).
         Karna.bootstrapLogging(format: configuration.logFormat)

@@ -186,47 +186,48 @@ struct BulkExportTests {
         }
     }
 
-    @Test("a finished job's files are removed when its retention time has passed, and the job is then unknown")
-    func retention() async throws {
+    /// The test API's backend client, as a module reading the jobs' folder itself sees it.
+    static let client = Principal(kind: .system, id: testClientID, displayName: "API tests", assignment: nil, scopes: ScopeSet("system/*.rs"), clientID: testClientID)
+
+    /// A finished Patient-level job in a fresh export folder: the folder and the job's id, for a module started on it afterwards.
+    static func withFinishedJob(_ body: @escaping @Sendable (_ folder: String, _ job: String) async throws -> Void) async throws {
         let folder = Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try await withAPI(.sqlite, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
             _ = try await api.create(#"{"resourceType":"Patient","name":[{"family":"Export"}]}"#)
             let location = try await Self.kickOff(api, "/fhir/Patient/$export")
             _ = try await Self.manifest(api, location)
-            let job = String(location.split(separator: "/").last ?? "")
+            try await body(folder, String(location.split(separator: "/").last ?? ""))
+        }
+    }
+
+    @Test("a finished job's files are removed when its retention time has passed, and the job is then unknown")
+    func retention() async throws {
+        try await Self.withFinishedJob { folder, job in
             // The same folder read by a module whose clock stands 59 and then 61 minutes on (the retention is 60).
             let minutes = Mutex<Int64>(59)
             let later = BulkExport(settings: ExportSettings(directory: folder, retentionMinutes: 60, pollSeconds: 0),
                                    clock: { Instant.now() + minutes.withLock { $0 } * 60_000 })
-            let principal = Principal(kind: .system, id: testClientID, displayName: "API tests", assignment: nil, scopes: ScopeSet("system/*.rs"), clientID: testClientID)
-            guard case .complete? = try await later.jobs?.status(job, principal: principal) else {
+            guard case .complete? = try await later.jobs?.status(job, principal: Self.client) else {
                 Issue.record("the job was gone before its retention time")
                 return
             }
             #expect(FileManager.default.fileExists(atPath: folder + "/" + job + "/Patient.ndjson"))
             minutes.withLock { $0 = 61 }
-            await #expect(throws: FHIRError.self) { _ = try await later.jobs?.status(job, principal: principal) }
+            await #expect(throws: FHIRError.self) { _ = try await later.jobs?.status(job, principal: Self.client) }
             #expect(!FileManager.default.fileExists(atPath: folder + "/" + job), "the job's files outlived its retention")
         }
     }
 
     @Test("a job that was running when the server stopped is answered as failed, saying so, by the next start")
     func restart() async throws {
-        let folder = Self.folder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await withAPI(.sqlite, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
-            _ = try await api.create(#"{"resourceType":"Patient","name":[{"family":"Export"}]}"#)
-            let location = try await Self.kickOff(api, "/fhir/Patient/$export")
-            _ = try await Self.manifest(api, location)
-            let job = String(location.split(separator: "/").last ?? "")
+        try await Self.withFinishedJob { folder, job in
             // As if the process died mid-export: its file still says running.
             let file = folder + "/" + job + "/job.json"
             let text = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: #""state":"complete""#, with: #""state":"running""#)
             try text.write(toFile: file, atomically: true, encoding: .utf8)
             let restarted = BulkExport(settings: ExportSettings(directory: folder, pollSeconds: 0))
-            let principal = Principal(kind: .system, id: testClientID, displayName: "API tests", assignment: nil, scopes: ScopeSet("system/*.rs"), clientID: testClientID)
-            guard case .failed(let error) = try await restarted.jobs?.status(job, principal: principal) else {
+            guard case .failed(let error) = try await restarted.jobs?.status(job, principal: Self.client) else {
                 Issue.record("a job cut off by a restart was not answered as failed")
                 return
             }
