@@ -389,7 +389,8 @@ let package = Package(
         .testTarget(name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "FHIRCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "StoreModel", "FHIRCore", "KarnaTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["Store", "StoreModel", "FHIRCore", "KarnaTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -61,6 +61,34 @@ struct StoreContractTests {
         try await store.close()
     }
 
+    @Test("a date without a zone is the Swedish day: what happened at 00:40 here on 7 December is found on the 7th, not the 6th", arguments: backends)
+    func bareDatesAreSwedishDays(backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        var writes: [WriteOperation] = []
+        // 00:40 Swedish time is 23:40 UTC the day before, in winter (+01:00) and in summer (+02:00, 22:40 UTC).
+        for (id, time) in [("winter", "2026-12-07T00:40:00+01:00"), ("summer", "2026-07-07T00:40:00+02:00"), ("late", "2026-12-06T23:50:00+01:00")] {
+            writes.append(.update(JSONObject([("resourceType", .string("Observation")), ("id", .string(id)), ("status", .string("final")),
+                                              ("code", FHIR.text("Puls")), ("effectiveDateTime", .string(time))]), type: "Observation", id: id))
+        }
+        var born = patient("Nyfödd", id: "born")
+        born["birthDate"] = .string("2026-12-07")
+        writes.append(.update(born, type: "Patient", id: "born"))
+        _ = try await store.commit(writes)
+        func found(_ type: String, _ parameters: [(name: String, value: String)]) async throws -> [String] {
+            try await store.search(SearchQuery.parse(type: type, parameters: parameters, strict: true), limit: 10).sorted()
+        }
+        #expect(try await found("Observation", [("date", "2026-12-07")]) == ["winter"])
+        #expect(try await found("Observation", [("date", "2026-12-06")]) == ["late"])
+        #expect(try await found("Observation", [("date", "2026-07-07")]) == ["summer"])
+        #expect(try await found("Observation", [("date", "ge2026-12-07")]) == ["winter"])
+        #expect(try await found("Observation", [("date", "lt2026-12-07"), ("date", "ge2026-12-01")]) == ["late"])
+        // A stored date is the same Swedish day: found by the day, and by the instants within it.
+        #expect(try await found("Patient", [("birthdate", "2026-12-07")]) == ["born"])
+        #expect(try await found("Patient", [("birthdate", "ge2026-12-07T00:00:00+01:00"), ("birthdate", "le2026-12-07T23:59:59+01:00")]) == ["born"])
+        #expect(try await found("Patient", [("birthdate", "lt2026-12-06T23:30:00Z")]) == ["born"], "the Swedish 7th began at 23:00Z; read as UTC it would begin at 00:00Z")
+        try await store.close()
+    }
+
     /// HSLF-FS 2016:40: a correction is a new version with the old one still readable; deletion keeps history.
     @Test(arguments: backends)
     func deleteKeepsHistoryReadable(backend: StoreBackend) async throws {

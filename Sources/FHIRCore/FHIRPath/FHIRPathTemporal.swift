@@ -196,12 +196,17 @@ public struct FHIRPathTemporal: Sendable, Hashable {
         return c
     }
 
-    /// The earliest and latest instants (ms since 1970, UTC) this value can mean; a missing zone counts as UTC.
+    /// The earliest and latest instants (ms since 1970, UTC) this value can mean. A value without a zone (a date,
+    /// `2026-12-07`) is Swedish local time, the server's zone, as FHIR search asks: `date=2026-12-07` is the day as
+    /// it is here, from 00:00 Swedish time, and a stored `birthDate` is indexed as the same day.
     public var range: (low: Int64, high: Int64) {
         let days = Int64(CivilCalendar.daysSince1970(year: year, month: month ?? 1, day: day ?? 1))
         let startOfDay = days * 86_400_000
-        let zone = Int64(zoneMinutes ?? 0) * 60_000
-        let low = startOfDay + Int64((hour ?? 0) * 3_600_000 + (minute ?? 0) * 60_000 + (second ?? 0) * 1000 + (millisecond ?? 0)) - zone
+        func utc(_ wallClock: Int64) -> Int64 {
+            guard let zone = zoneMinutes else { return SwedishTime.utc(fromLocal: wallClock) }
+            return wallClock - Int64(zone) * 60_000
+        }
+        let low = utc(startOfDay + Int64((hour ?? 0) * 3_600_000 + (minute ?? 0) * 60_000 + (second ?? 0) * 1000 + (millisecond ?? 0)))
         var highTemporal = self
         if month == nil {
             highTemporal.month = 12; highTemporal.day = 31
@@ -211,7 +216,7 @@ public struct FHIRPathTemporal: Sendable, Hashable {
         let highDays = Int64(CivilCalendar.daysSince1970(year: highTemporal.year, month: highTemporal.month ?? 12, day: highTemporal.day ?? 31))
         let h = hour ?? 23, m = minute ?? 59, s = second ?? 59
         let ms = millisecond ?? (second == nil ? 999 : (fractionDigits > 0 ? millisecond ?? 0 : 999))
-        let high = highDays * 86_400_000 + Int64(h * 3_600_000 + m * 60_000 + s * 1000 + ms) - zone
+        let high = utc(highDays * 86_400_000 + Int64(h * 3_600_000 + m * 60_000 + s * 1000 + ms))
         return (low, high)
     }
 }

@@ -3,9 +3,13 @@
 public enum SwedishTime {
     /// Milliseconds since 1970 of a local wall-clock time.
     public static func instant(day: Int, minuteOfDay: Int) -> Int64 {
-        let local = Int64(day) * 86_400_000 + Int64(minuteOfDay) * 60_000
-        let summer = isSummerTime(local - 7_200_000)
-        return local - (summer ? 7_200_000 : 3_600_000)
+        utc(fromLocal: Int64(day) * 86_400_000 + Int64(minuteOfDay) * 60_000)
+    }
+
+    /// The instant of a Swedish wall-clock time given as ms since 1970 as if it were UTC (in the spring gap the
+    /// hour after, in the autumn overlap the summer-time one).
+    public static func utc(fromLocal local: Int64) -> Int64 {
+        local - (isSummerTime(local - 7_200_000) ? 7_200_000 : 3_600_000)
     }
 
     /// The offset from UTC at an instant, in minutes (60 or 120).
@@ -50,8 +54,9 @@ public enum SwedishTime {
         return CivilCalendar.daysSince1970(year: date.year, month: date.month, day: date.day)
     }
 
-    /// The first instant of a Swedish day with its offset (`2026-11-23T00:00:00+01:00`), for date searches: a bare
-    /// `2026-11-23` would be read as the UTC day, and miss what was recorded between midnight and one (or two) here.
+    /// The first instant of a Swedish day with its offset (`2026-11-23T00:00:00+01:00`), for "from this day on" searches.
+    /// A bare day is the Swedish day too, but FHIR's `ge` on a day asks a period to reach past the day's end, so a stay
+    /// that ended during it would be missed; `ge` an instant finds everything from that instant on.
     public static func dayStart(_ day: Int) -> String { format(instant(day: day, minuteOfDay: 0)) }
 
     /// Days since 1970 → `2026-11-23`.

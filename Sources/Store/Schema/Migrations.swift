@@ -301,5 +301,46 @@ enum Migrations {
             sqlite: ["CREATE TABLE job_lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)"],
             postgres: ["CREATE TABLE job_lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)"]
         ),
+        Migration(
+            // A date without a zone (`birthDate`, a Period of dates) was indexed as the UTC day; it is now the Swedish
+            // day (FHIRPathTemporal.range), as a bare `date=2026-12-07` in a search is. Rows that are whole UTC days
+            // (or open-ended from or to one) are such dates and move to Swedish days; a zoned time that falls exactly on
+            // UTC midnight with a day-end other bound is the only thing mistaken for one. The offset rule is
+            // SwedishTime's, written out in each backend's SQL, so a migrated row equals a newly indexed one.
+            name: "0008-swedish-dates",
+            sqlite: [localDates(utc: sqliteUTC)],
+            postgres: [localDates(utc: postgresUTC)]
+        ),
     ]
+
+    /// The UPDATE moving whole-day rows of `search_date` from UTC days to Swedish days.
+    private static func localDates(utc: (String) -> String) -> String {
+        let (minimum, maximum, day) = ("(-9223372036854775807 - 1)", "9223372036854775807", "86400000")
+        return """
+            UPDATE search_date SET
+                low = CASE WHEN low = \(minimum) THEN low ELSE \(utc("low")) END,
+                high = CASE WHEN high = \(maximum) THEN high ELSE \(utc("high")) END
+            WHERE (low = \(minimum) OR low % \(day) = 0)
+              AND (CASE WHEN high = \(maximum) THEN 1 WHEN (high + 1) % \(day) = 0 THEN 1 ELSE 0 END) = 1
+              AND NOT (low = \(minimum) AND high = \(maximum))
+            """
+    }
+
+    /// SwedishTime.utc(fromLocal:) in SQLite: summer time from the last Sunday of March to the last of October, 01:00 UTC.
+    private static func sqliteUTC(_ column: String) -> String {
+        let shifted = "(\(column) - 7200000)"
+        let year = "strftime('%Y', \(shifted) / 1000, 'unixepoch')"
+        func lastSunday(_ nextMonth: String) -> String { "(strftime('%s', date(\(year) || '-\(nextMonth)-01', 'weekday 0', '-7 days')) + 3600) * 1000" }
+        return "\(column) - CASE WHEN \(shifted) >= \(lastSunday("04")) AND \(shifted) < \(lastSunday("11")) THEN 7200000 ELSE 3600000 END"
+    }
+
+    /// The same in PostgreSQL (not its tzdata, whose Stockholm before 1996 differs from the rule the server indexes by).
+    private static func postgresUTC(_ column: String) -> String {
+        let shifted = "(\(column) - 7200000)"
+        let year = "extract(year from to_timestamp(\(shifted) / 1000.0) AT TIME ZONE 'UTC')::int"
+        func lastSunday(_ nextMonth: Int) -> String {
+            "((extract(epoch from (make_date(\(year), \(nextMonth), 1) - extract(isodow from make_date(\(year), \(nextMonth), 1))::int)::timestamp)::bigint + 3600) * 1000)"
+        }
+        return "\(column) - CASE WHEN \(shifted) >= \(lastSunday(4)) AND \(shifted) < \(lastSunday(11)) THEN 7200000 ELSE 3600000 END"
+    }
 }
