@@ -778,7 +778,10 @@ def main():
     if args.database_url:
         return measure_existing(args)
     if args.smoke:
-        args.patients, args.seconds = "200", 2
+        args.patients, args.seconds = "200", 1
+    # Each search, page and hook is measured for half the run's seconds (two at least; one in the smoke run, which
+    # only shows that every URL still answers).
+    short = args.seconds if args.smoke else max(2, args.seconds // 2)
     sizes = [int(s) for s in args.patients.split(",")]
     os.environ.update(KARNA_BOOTSTRAP_CLIENT_ID=CLIENT_ID, KARNA_BOOTSTRAP_CLIENT_SECRET=CLIENT_SECRET, KARNA_ACCESS_TOKEN_SECONDS="86400", **UNTHROTTLED)
     backends = args.backends.split(",")
@@ -838,13 +841,13 @@ def main():
                         if not wanted("search", kind):
                             continue
                         script = lua(work, "search.lua", URLS_LUA.replace("@FILE@", path))
-                        r["search"].setdefault(kind, {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
+                        r["search"].setdefault(kind, {})[size] = wrk(server.base, short, script, connections=2, threads=2)
                         s = r["search"][kind][size]
                         print("  %s at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s)" % (kind, size, s["p50"], s["p95"], s["p99"], s["rate"]), flush=True)
                     if wanted("hook", "order-sign, heaviest patient"):
                         script = lua(work, "hook.lua", HOOK_LUA.replace("@PATIENT@", heaviest.group(1)))
-                        wrk(server.base, 2, script, connections=2, threads=2)
-                        r.setdefault("hook", {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
+                        wrk(server.base, short, script, connections=2, threads=2)
+                        r.setdefault("hook", {})[size] = wrk(server.base, short, script, connections=2, threads=2)
                         s = r["hook"][size]
                         print("  hook order-sign at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s, %d errors)" % (size, s["p50"], s["p95"], s["p99"], s["rate"], s["errors"]),
                               flush=True)
@@ -861,7 +864,7 @@ def main():
                         if not wanted("page", kind):
                             continue
                         script = lua(work, "pages.lua", PAGES_LUA.replace("@FILE@", path).replace("@COOKIE@", cookies[login]))
-                        r.setdefault("pages", {}).setdefault(kind, {})[size] = wrk(server.base, max(2, args.seconds // 2), script, connections=2, threads=2)
+                        r.setdefault("pages", {}).setdefault(kind, {})[size] = wrk(server.base, short, script, connections=2, threads=2)
                         s = r["pages"][kind][size]
                         print("  page %s at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s, %d errors)" % (kind, size, s["p50"], s["p95"], s["p99"], s["rate"], s["errors"]),
                               flush=True)
@@ -871,7 +874,7 @@ def main():
                             size, b["p50"], b["p95"], b["max"], b["rounds"]), flush=True)
                     if wanted("export", "bulk $export") and size == sizes[-1]:
                         chart = lua(work, "chart.lua", PAGES_LUA.replace("@FILE@", url_files(work, "export-chart", {"chart": ["/patienter/pat-1"]})["chart"]).replace("@COOKIE@", cookies["doctor"]))
-                        e = r["export"] = bulk_export(server, url, work, chart, max(2, args.seconds // 2))
+                        e = r["export"] = bulk_export(server, url, work, chart, short)
                         print("  $export at %d: %d resources in %.1f s (%.0f/s); raw read of %d rows %.0f/s (%.2f of it); chart page during it p95 %.1f ms; peak memory %.0f MB" % (
                             size, e["resources"], e["seconds"], e["rate"], e["ceiling"]["rows"], e["ceiling_rate"], e["rate"] / e["ceiling_rate"], e["page"]["p95"],
                             e["memory_mb"]), flush=True)

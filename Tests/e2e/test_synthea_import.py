@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -49,9 +50,15 @@ def test_every_synthea_bundle_imports_and_reads_back_equal(server):
     assert "files failed" not in result.stdout
     print(result.stdout.strip().splitlines()[-1])
 
-    again = subprocess.run([KARNA, "import", SYNTHEA, "--database-url", server.database_url],
-                           capture_output=True, text=True, cwd=server.folder)
-    assert again.returncode == 0
+    # Importing again changes nothing. Shown on the organisations, the practitioners and two patients rather than on
+    # all of them again: the same code path, and a third of this test's time saved.
+    with tempfile.TemporaryDirectory() as again_folder:
+        files = sorted(glob.glob(os.path.join(SYNTHEA, "*.json.bz2")))
+        for path in [f for f in files if os.path.basename(f)[0] == "0" and "Information" in f] + [f for f in files if "Information" not in f][:2]:
+            os.symlink(path, os.path.join(again_folder, os.path.basename(path)))
+        again = subprocess.run([KARNA, "import", again_folder, "--database-url", server.database_url],
+                               capture_output=True, text=True, cwd=server.folder)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert "(0 created, 0 updated" in again.stdout.splitlines()[-1], again.stdout.splitlines()[-1]
 
     session = requests.Session()
@@ -77,6 +84,22 @@ def test_every_synthea_bundle_imports_and_reads_back_equal(server):
                 return resolve_conditional(reference)
             return reference
 
+        # Read back a hundred at a time (`_id=a,b,…`): the stored bytes are what a search serves too, and one request
+        # per resource made this the longest test of the suite.
+        by_id = {}
+        wanted = [(t, [e["fullUrl"][9:] for e in bundle["entry"] if e["resource"]["resourceType"] == t and "ifNoneExist" not in e["request"]])
+                  for t in sorted({e["resource"]["resourceType"] for e in bundle["entry"]})]
+        chunks = [(t, ids[i:i + 100]) for t, ids in wanted for i in range(0, len(ids), 100)]
+
+        def fetch(chunk):
+            kind, ids = chunk
+            found = session.get(f"{server.base}/{kind}", params={"_id": ",".join(ids), "_count": "100"}).json()
+            return {(kind, e["resource"]["id"]): e["resource"] for e in found.get("entry", [])}
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for part in pool.map(fetch, chunks):
+                by_id.update(part)
+
         def check(entry):
             sent = entry["resource"]
             if "ifNoneExist" in entry["request"]:
@@ -86,12 +109,12 @@ def test_every_synthea_bundle_imports_and_reads_back_equal(server):
                 got = session.get(f"{server.base}/{location}").json()
                 got.pop("id")
             else:
-                got = session.get(f"{server.base}/{sent['resourceType']}/{entry['fullUrl'][9:]}").json()
+                got = by_id.get((sent["resourceType"], entry["fullUrl"][9:]))
+                assert got is not None, f"{sent['resourceType']}/{entry['fullUrl'][9:]} was not read back"
             compare(without_meta(sent), without_meta(got), resolve)
             return got
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            results = list(pool.map(check, bundle["entry"]))
+        results = [check(entry) for entry in bundle["entry"]]
         for got in results:
             if got["resourceType"] == "Patient":
                 # R4B's Patient is R4's; Synthea's US Core extensions are plain extensions to it.
