@@ -1,13 +1,15 @@
+import Access
 import ArgumentParser
+import BulkExport
 import FHIRCore
 import Foundation
 import KarnaServer
 import Store
 import WebApp
 
-/// `karna export graviditetsregistret`: one day's Graviditetsregistret extract, the file the server writes each night.
+/// `karna export graviditetsregistret|driftstopp|omop`: the register extract, the downtime lists and the OMOP CDM export.
 struct ExportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "export", abstract: "Register extracts.", subcommands: [Graviditetsregistret.self, Driftstopp.self])
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Register extracts.", subcommands: [Graviditetsregistret.self, Driftstopp.self, OMOP.self])
 
     /// `karna export driftstopp --out DIR`: every care unit's downtime list now, as the server writes them on its schedule.
     struct Driftstopp: AsyncParsableCommand {
@@ -23,6 +25,31 @@ struct ExportCommand: AsyncParsableCommand {
             }
             let listed = written.filter { $0.patients > 0 }
             print("wrote \(written.count) downtime lists into \(out) (\(listed.count) units with patients, \(listed.map(\.patients).reduce(0, +)) patients); index.html lists them")
+        }
+    }
+
+    /// `karna export omop --out DIR`: the OMOP CDM v5.4 tables for research, loadable into DuckDB.
+    struct OMOP: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an OMOP CDM v5.4 export (one CSV file per table and load-duckdb.sql, the official DDL and primary keys) into a directory.")
+        @OptionGroup var options: ServerOptions
+        @Option(help: "the directory to write the tables into") var out: String
+        @Flag(help: "leave out every source value that names a patient or a practitioner (person ids are never derived from personnummer)") var pseudonymise = false
+        @Flag(help: "move each person's dates by one random number of days") var shiftDates = false
+        @Option(help: "the most days a person's dates move with --shift-dates") var shiftDays = 180
+        @Flag(help: "include free text (notes, free-text dosage, text answers)") var includeText = false
+
+        func run() async throws {
+            guard (1...3_650).contains(shiftDays) else { throw ValidationError("--shift-days must be between 1 and 3650; got \(shiftDays)") }
+            let export = try OMOPExport(options: .init(pseudonymise: pseudonymise, shiftDates: shiftDates, shiftDays: shiftDays, includeText: includeText))
+            let summary = try await options.withStore { store, configuration, logger in
+                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+                let session = services.gateway.session(.job("omop-export"), action: "omop-export")
+                return try await export.write(directory: URL(fileURLWithPath: out), session: session)
+            }
+            let rows = summary.rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("wrote the OMOP CDM v5.4 export into \(out): \(summary.persons) persons; \(rows); skipped \(summary.skippedPatients) patients without a birth date "
+                  + "and \(summary.skippedRecords) records without a plausible date; load it with `duckdb FILE.duckdb < load-duckdb.sql` in that directory")
         }
     }
 

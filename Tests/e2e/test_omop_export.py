@@ -1,0 +1,140 @@
+"""`karna export omop` on a `karna seed --patients 1000` database, loaded into DuckDB (PyPI) with the official OMOP
+CDM v5.4 DDL and primary keys the export ships, then checked as the OHDSI data-quality checks would: required fields,
+primary and foreign keys (from the official constraints file), unmapped concepts at 0 with the source value kept,
+every event inside its person's observation period, no event before birth or after death, one person per patient,
+one audited access per patient; and the pseudonymised export: no source value names anyone, dates shifted per
+person with the intervals kept."""
+import csv
+import os
+import re
+import sqlite3
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import KARNA, ROOT
+
+duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (pip install -r Tests/e2e/requirements.txt)")
+
+OMOP = os.path.join(ROOT, "Sources", "BulkExport", "OMOPData")
+EXPORTED = ["person", "observation_period", "visit_occurrence", "visit_detail", "condition_occurrence", "procedure_occurrence", "drug_exposure",
+            "measurement", "observation", "note", "death", "location", "care_site", "provider", "cdm_source", "source_to_concept_map"]
+# Event tables and their date columns: each must lie in the person's observation period, after birth, before death.
+EVENTS = {"visit_occurrence": ["visit_start_date", "visit_end_date"], "condition_occurrence": ["condition_start_date", "condition_end_date"],
+          "procedure_occurrence": ["procedure_date"], "drug_exposure": ["drug_exposure_start_date", "drug_exposure_end_date"],
+          "measurement": ["measurement_date"], "observation": ["observation_date"], "note": ["note_date"]}
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    with tempfile.TemporaryDirectory() as folder:
+        url = "sqlite:" + os.path.join(folder, "karna.sqlite")
+        seeded = subprocess.run([KARNA, "seed", "--patients", "1000", "--database-url", url], capture_output=True, text=True, cwd=folder)
+        assert seeded.returncode == 0, seeded.stdout[-2000:] + seeded.stderr[-2000:]
+        yield folder, url
+
+
+def export(seeded, name, *flags):
+    folder, url = seeded
+    out = os.path.join(folder, name)
+    result = subprocess.run([KARNA, "export", "omop", "--out", out, "--database-url", url, *flags], capture_output=True, text=True, cwd=folder)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    # The load script the export wrote, as a user runs it (`duckdb FILE < load-duckdb.sql` in the folder).
+    script = open(os.path.join(out, "load-duckdb.sql"), encoding="utf-8").read().replace("FROM '", "FROM '" + out + "/")
+    database = duckdb.connect(os.path.join(folder, name + ".duckdb"))
+    database.execute(script)
+    return database, result.stdout
+
+
+def one(database, sql):
+    return database.execute(sql).fetchone()[0]
+
+
+def test_the_omop_export_loads_into_duckdb_and_passes_the_checks(seeded):
+    database, printed = export(seeded, "omop")
+    folder, _ = seeded
+    karna = sqlite3.connect(os.path.join(folder, "karna.sqlite"))
+    patients = karna.execute("SELECT count(*) FROM resource WHERE resource_type = 'Patient' AND deleted = 0").fetchone()[0]
+
+    # One person per patient (the seed gives every patient a birth date), each with one observation period.
+    assert one(database, "SELECT count(*) FROM person") == patients > 1000, printed
+    assert one(database, "SELECT count(DISTINCT person_id) FROM observation_period") == patients
+    assert one(database, "SELECT count(*) FROM visit_occurrence") > 1000 and one(database, "SELECT count(*) FROM measurement") > 1000
+    assert one(database, "SELECT count(*) FROM condition_occurrence") > 1000 and one(database, "SELECT count(*) FROM drug_exposure") > 1000
+
+    # Primary keys: the script added them and DuckDB refuses a duplicate; checked again here for every exported table that has one.
+    for table, column in re.findall(r"ALTER TABLE @cdmDatabaseSchema\.(\w+) ADD CONSTRAINT \w+ PRIMARY KEY \((\w+)\)", open(os.path.join(OMOP, "OMOPCDM_duckdb_5.4_primary_keys.sql")).read()):
+        if table in EXPORTED:
+            assert one(database, f"SELECT count(*) - count(DISTINCT {column}) FROM {table}") == 0, table
+
+    # Foreign keys between the exported tables, from the official constraints file: zero rows pointing nowhere.
+    # A concept reference is 0 (unmapped) or one of the few standard concepts the mapping names.
+    mapping = __import__("json").load(open(os.path.join(OMOP, "omop-mapping.json"), encoding="utf-8"))
+    known = {0, mapping["ehrTypeConcept"], mapping["cdmVersionConcept"], *mapping["gender"].values(), *mapping["visitClass"].values()}
+    checked = 0
+    for table, column, target, target_column in re.findall(r"ALTER TABLE @cdmDatabaseSchema\.(\w+) ADD CONSTRAINT \w+ FOREIGN KEY \((\w+)\) REFERENCES @cdmDatabaseSchema\.(\w+) \((\w+)\)",
+                                                          open(os.path.join(OMOP, "OMOPCDM_duckdb_5.4_constraints.sql")).read()):
+        target = target.lower()
+        if table not in EXPORTED:
+            continue
+        if target == "concept":
+            used = {row[0] for row in database.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()}
+            assert used <= known, f"{table}.{column} uses concepts {used - known} the export does not set"
+        elif target in EXPORTED:
+            orphans = one(database, f"SELECT count(*) FROM {table} t WHERE t.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {target} r WHERE r.{target_column.lower()} = t.{column})")
+            assert orphans == 0, f"{table}.{column} → {target}: {orphans} rows point nowhere"
+        checked += 1
+    assert checked > 100
+
+    # Required fields (the field-level file) are never NULL; the clinical concepts are 0 with the code kept as source value.
+    with open(os.path.join(OMOP, "OMOP_CDMv5.4_Field_Level.csv"), encoding="utf-8-sig") as f:
+        required = [(r["cdmTableName"].lower(), r["cdmFieldName"].lower()) for r in csv.DictReader(f) if r["isRequired"] == "Yes"]
+    for table, column in required:
+        if table in EXPORTED:
+            assert one(database, f'SELECT count(*) FROM {table} WHERE "{column}" IS NULL') == 0, f"{table}.{column} is required"
+    for table, concept, source in [("condition_occurrence", "condition_concept_id", "condition_source_value"), ("measurement", "measurement_concept_id", "measurement_source_value"),
+                                   ("drug_exposure", "drug_concept_id", "drug_source_value")]:
+        assert one(database, f"SELECT count(*) FROM {table} WHERE {concept} <> 0") == 0
+        assert one(database, f"SELECT count(*) FROM {table} WHERE {source} IS NULL") == 0, f"{table}: a record without its source code"
+    vocabularies = {row[0] for row in database.execute("SELECT DISTINCT source_vocabulary_id FROM source_to_concept_map").fetchall()}
+    assert {"ICD10SE", "NPU", "ATC"} <= vocabularies, vocabularies
+    assert one(database, "SELECT count(*) FROM source_to_concept_map m JOIN condition_occurrence c ON c.condition_source_value = m.source_code AND m.source_vocabulary_id = 'ICD10SE'") > 0
+
+    # Plausible dates: every event inside its person's observation period, none before birth, none after death.
+    for table, columns in EVENTS.items():
+        for column in columns:
+            outside = one(database, f"""SELECT count(*) FROM {table} e JOIN observation_period p ON p.person_id = e.person_id
+                                       WHERE e.{column} < p.observation_period_start_date OR e.{column} > p.observation_period_end_date""")
+            assert outside == 0, f"{table}.{column}: {outside} events outside the observation period"
+            early = one(database, f"SELECT count(*) FROM {table} e JOIN person p ON p.person_id = e.person_id WHERE e.{column} < CAST(p.birth_datetime AS DATE)")
+            late = one(database, f"SELECT count(*) FROM {table} e JOIN death d ON d.person_id = e.person_id WHERE e.{column} > d.death_date")
+            assert early == 0 and late == 0, f"{table}.{column}: {early} before birth, {late} after death"
+        if table in ("visit_occurrence", "drug_exposure"):
+            start, end = columns
+            assert one(database, f"SELECT count(*) FROM {table} WHERE {end} < {start}") == 0
+
+    # Without --include-text no free text; every patient exported is one audited access.
+    assert one(database, "SELECT count(*) FROM note") == 0 and one(database, "SELECT count(*) FROM drug_exposure WHERE sig IS NOT NULL") == 0
+    audited = karna.execute("SELECT count(DISTINCT patient_id) FROM audit_log WHERE action = 'omop-export'").fetchone()[0]
+    assert audited == patients
+
+
+def test_the_pseudonymised_export_names_no_one_and_shifts_each_persons_dates_keeping_the_intervals(seeded):
+    plain, _ = export(seeded, "plain")
+    hidden, _ = export(seeded, "hidden", "--pseudonymise", "--shift-dates", "--shift-days", "30")
+    assert one(hidden, "SELECT count(*) FROM person WHERE person_source_value IS NOT NULL") == 0
+    assert one(hidden, "SELECT count(*) FROM provider WHERE provider_name IS NOT NULL OR provider_source_value IS NOT NULL") == 0
+    assert one(plain, "SELECT count(*) FROM person WHERE person_source_value IS NULL") == 0
+    # The same persons in the same order: each one's dates moved by at most 30 days, most moved, the intervals between them kept.
+    def dated(database):
+        return {row[0]: row[1:] for row in database.execute("""
+            SELECT p.person_id, CAST(p.birth_datetime AS DATE), min(v.visit_start_date), max(v.visit_end_date)
+            FROM person p JOIN visit_occurrence v ON v.person_id = p.person_id GROUP BY 1, 2""").fetchall()}
+    before, after = dated(plain), dated(hidden)
+    assert before.keys() == after.keys() and len(before) > 300
+    shifts = [(after[p][0] - before[p][0]).days for p in before]
+    assert all(abs(s) <= 30 for s in shifts) and sum(1 for s in shifts if s != 0) > len(shifts) * 0.8
+    for person in before:
+        assert after[person][1] - after[person][0] == before[person][1] - before[person][0]
+        assert after[person][2] - after[person][1] == before[person][2] - before[person][1]
