@@ -182,7 +182,7 @@ let package = Package(
         .target(
             name: "BulkExport",
             dependencies: ["FHIRCore", "StoreModel", "Access"],
-            resources: [.copy("OMOPData")],
+            resources: [.copy("OMOPData"), .copy("PARData")],
             swiftSettings: roomSettings
         ),
         // OpenID Connect and SMART App Launch under /auth: login, tokens, revocation.

@@ -7,9 +7,9 @@ import KarnaServer
 import Store
 import WebApp
 
-/// `karna export graviditetsregistret|driftstopp|omop`: the register extract, the downtime lists and the OMOP CDM export.
+/// `karna export graviditetsregistret|driftstopp|omop|par`: the register extracts, the downtime lists and the OMOP CDM export.
 struct ExportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "export", abstract: "Register extracts.", subcommands: [Graviditetsregistret.self, Driftstopp.self, OMOP.self])
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Register extracts.", subcommands: [Graviditetsregistret.self, Driftstopp.self, OMOP.self, PAR.self])
 
     /// `karna export driftstopp --out DIR`: every care unit's downtime list now, as the server writes them on its schedule.
     struct Driftstopp: AsyncParsableCommand {
@@ -50,6 +50,27 @@ struct ExportCommand: AsyncParsableCommand {
             let rows = summary.rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             print("wrote the OMOP CDM v5.4 export into \(out): \(summary.persons) persons; \(rows); skipped \(summary.skippedPatients) patients without a birth date "
                   + "and \(summary.skippedRecords) records without a plausible date; load it with `duckdb FILE.duckdb < load-duckdb.sql` in that directory")
+        }
+    }
+
+    /// `karna export par --month YYYY-MM --out DIR`: the month's delivery to the patientregister.
+    struct PAR: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the patientregister (PAR) delivery of a month (the three months before it) into a directory; the same data give the same bytes.")
+        @OptionGroup var options: ServerOptions
+        @Option(help: "the delivery month (YYYY-MM); this month when left out") var month: String?
+        @Option(help: "the directory to write the files into") var out: String
+
+        func run() async throws {
+            let chosen = month ?? String(SwedishTime.formatDay(SwedishTime.today).prefix(7))
+            guard chosen.count == 7, SwedishTime.parseDay(chosen + "-01") != nil else { throw ValidationError("--month must be YYYY-MM; got '\(chosen)'") }
+            let export = try PARExport()
+            let written = try await options.withStore { store, configuration, logger in
+                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+                let session = services.gateway.session(.job("par-export"), action: "par-export")
+                return try await export.write(month: chosen, directory: URL(fileURLWithPath: out), session: session)
+            }
+            print("wrote the PAR delivery of \(chosen) into \(out): " + written.map { "\($0.name) (\($0.lines) lines)" }.joined(separator: ", "))
         }
     }
 

@@ -1,4 +1,4 @@
-"""`karna export omop` on a `karna seed --patients 1000` database, loaded into DuckDB (PyPI) with the official OMOP
+"""`karna export omop` (and `karna export par`) on a `karna seed --patients 1000` database, loaded into DuckDB (PyPI) with the official OMOP
 CDM v5.4 DDL and primary keys the export ships, then checked as the OHDSI data-quality checks would: required fields,
 primary and foreign keys (from the official constraints file), unmapped concepts at 0 with the source value kept,
 every event inside its person's observation period, no event before birth or after death, one person per patient,
@@ -138,3 +138,20 @@ def test_the_pseudonymised_export_names_no_one_and_shifts_each_persons_dates_kee
     for person in before:
         assert after[person][1] - after[person][0] == before[person][1] - before[person][0]
         assert after[person][2] - after[person][1] == before[person][2] - before[person][1]
+
+
+def test_karna_export_par_writes_the_delivery_files_and_the_same_bytes_again(seeded):
+    folder, url = seeded
+    texts = []
+    for name in ("par-1", "par-2"):
+        out = os.path.join(folder, name)
+        result = subprocess.run([KARNA, "export", "par", "--month", "2026-12", "--out", out, "--database-url", url], capture_output=True, text=True, cwd=folder)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        texts.append({f: open(os.path.join(out, f), "rb").read() for f in sorted(os.listdir(out))})
+    assert sorted(texts[0]) == ["99_%s_20260901_20261130.txt" % f for f in ("ov", "ov_dia", "ov_lt", "ov_op", "sv", "sv_dia", "sv_lt", "sv_op", "sv_psyk")]
+    assert texts[0] == texts[1]
+    for name, text in texts[0].items():
+        for line in text.decode("utf-8").split("\r\n")[:-1]:
+            assert line.split(";")[0].isdigit(), f"{name}: {line!r}"
+    bad = subprocess.run([KARNA, "export", "par", "--month", "2026-13", "--out", os.path.join(folder, "par-bad"), "--database-url", url], capture_output=True, text=True, cwd=folder)
+    assert bad.returncode != 0 and "--month must be YYYY-MM" in bad.stderr + bad.stdout

@@ -243,7 +243,7 @@ enum AuditActions {
     /// Every audit action the system writes, as a reviewer reads it (a test checks that none is missing).
     static let labels: [String: String] = [
         "read": "Läste", "vread": "Läste en tidigare version", "search": "Sökte", "s": "Sökte", "history": "Läste historiken",
-        "everything": "Läste hela journalen ($everything)", "export": "Lämnade ut i bulkexport till regionens dataplattform ($export)", "omop-export": "Lämnade ut i OMOP-export för forskning och uppföljning", "transaction": "Skrev flera uppgifter i en transaktion",
+        "everything": "Läste hela journalen ($everything)", "export": "Lämnade ut i bulkexport till regionens dataplattform ($export)", "omop-export": "Lämnade ut i OMOP-export för forskning och uppföljning", "par-export": "Rapporterade till patientregistret (Socialstyrelsen)", "transaction": "Skrev flera uppgifter i en transaktion",
         "create": "Skapade", "update": "Ändrade", "patch": "Ändrade", "delete": "Tog bort", "operation": "Körde en operation",
         "chart": "Öppnade översikten", "journal": "Läste journalen", "read-note": "Läste en anteckning", "note-form": "Öppnade anteckningsformuläret",
         "write-note": "Skrev en anteckning", "sign-note": "Signerade en anteckning", "emergency-access": "Nödåtkomst",
