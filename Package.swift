@@ -376,6 +376,7 @@ let package = Package(
                 "Store",
                 "StoreModel",
                 "SyntheticPopulation",
+                "BulkExport",
                 "WebApp",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

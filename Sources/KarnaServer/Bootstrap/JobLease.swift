@@ -14,10 +14,8 @@ public struct JobLease: Sendable {
     /// A job that writes clinical records pauses in läsläge (its writes would be refused, an outbox's after sending).
     let pausedBy: ReadOnlyMode?
 
-    /// One name per process, for a lease taken outside a server (a command): host, process id and a random part.
-    public static let thisNode = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())"
-
-    public init(store: any ResourceStore, holder: String = JobLease.thisNode, pausedBy: ReadOnlyMode? = nil) {
+    /// `holder` is the node's name (`KarnaConfiguration.nodeName`), the one its other leases and the logs use.
+    public init(store: any ResourceStore, holder: String, pausedBy: ReadOnlyMode? = nil) {
         self.store = store
         self.holder = holder
         self.pausedBy = pausedBy
