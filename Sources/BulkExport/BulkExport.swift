@@ -5,7 +5,7 @@ import StoreModel
 /// The export module (its own room): FHIR Bulk Data `$export` for the region's data platform — system, Patient and
 /// Group level, `_type`, `_since`, `_typeFilter`, NDJSON files kept for a configured time — run in the background on
 /// the kick-off client's gateway session, so an export holds only what that client may read, the spärr holds, and
-/// each patient exported is one audited access ("export").
+/// each patient exported is one audited access ("export"). `$omop-export` runs the OMOP CDM export as the same kind of job.
 public struct BulkExport: ClinicalModule {
     public let name = "BulkExport"
     public let settings: ExportSettings
@@ -33,15 +33,20 @@ public struct BulkExport: ClinicalModule {
             OperationDescriptor(name: "export", resourceType: "Group", level: .instance, affectsState: false, parameters: parameters,
                                 documentation: "Bulk Data export of the compartments of the Group's member patients (asynchronous: Prefer: respond-async)",
                                 module: name, standardDefinition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"),
+            OperationDescriptor(name: "omop-export", resourceType: nil, level: .system, affectsState: false,
+                                parameters: ["pseudonymise:boolean", "shiftDates:boolean", "shiftDays:integer", "includeText:boolean"],
+                                documentation: "OMOP CDM v5.4 export of everything the client may read: one CSV file per CDM table and load-duckdb.sql (asynchronous: Prefer: respond-async; as karna export omop)",
+                                module: name, standardDefinition: nil),
         ]
     }
 
     public func answer(_ call: OperationCall) async throws -> OperationAnswer {
-        guard call.name == "export" else { throw call.unsupported() }
+        guard call.name == "export" || call.name == "omop-export" else { throw call.unsupported() }
         // Bulk clients are backend services (SMART Backend Services, system/*.rs): a user's session exports nothing in bulk.
         guard call.session.principal.kind == .system else {
-            throw FHIRError(.forbidden, code: .forbidden, "$export is for backend services authorised with SMART Backend Services (system/*.rs scopes), not for a user or patient token")
+            throw FHIRError(.forbidden, code: .forbidden, "$\(call.name) is for backend services authorised with SMART Backend Services (system/*.rs scopes), not for a user or patient token")
         }
+        if call.name == "omop-export" { return try await omop(call) }
         let request = try ExportRequest(call, definitions: definitions)
         if let group = request.groupID {
             guard let stored = try await call.session.read(type: "Group", id: group), !stored.isDeleted else {
@@ -52,6 +57,32 @@ public struct BulkExport: ClinicalModule {
         let job = try await exportJobs.start(request, client: call.session.principal.id)
         let run = ExportRun(job: job, session: call.session, jobs: exportJobs, settings: settings, definitions: definitions, filters: filters)
         Task.detached { await run.run() }
+        return .accepted(owner: exportJobs.owner, job: job.id)
+    }
+
+    /// `$omop-export`: `karna export omop` as a job of the same kind as `$export` (polled, its files listed in the
+    /// manifest by table, downloaded with the same authorisation, removed after the retention time).
+    private func omop(_ call: OperationCall) async throws -> OperationAnswer {
+        guard call.respondAsync else {
+            throw FHIRError(.invalid, code: .required, "$omop-export runs asynchronously: send the header 'Prefer: respond-async'", expression: ["Prefer"])
+        }
+        let shiftDays = try call.input.int("shiftDays") ?? 180
+        guard (1...3_650).contains(shiftDays) else {
+            throw FHIRError(.invalid, code: .value, "shiftDays must be between 1 and 3650; got \(shiftDays)", expression: ["shiftDays"])
+        }
+        let export = try OMOPExport(options: .init(pseudonymise: try call.input.bool("pseudonymise", default: false), shiftDates: try call.input.bool("shiftDates", default: false),
+                                                   shiftDays: shiftDays, includeText: try call.input.bool("includeText", default: false), patientsPerBatch: settings.patientsPerBatch))
+        let job = try await exportJobs.start(try ExportRequest(call, definitions: definitions), client: call.session.principal.id)
+        let (jobs, session) = (exportJobs, call.session)
+        Task.detached {
+            do {
+                let summary = try await export.write(directory: await jobs.folder(job.id), session: session)
+                let tables = OMOPExport.tables.map { ExportJob.Output(type: $0, file: "\($0).csv", count: summary.rows[$0] ?? 0) }
+                await jobs.finish(job.id, outputs: tables + [ExportJob.Output(type: "load-duckdb", file: "load-duckdb.sql", count: 1)], failure: nil)
+            } catch {
+                await jobs.finish(job.id, outputs: [], failure: (error as? FHIRError)?.issues.first?.diagnostics ?? "the store or the export folder failed: \(type(of: error))")
+            }
+        }
         return .accepted(owner: exportJobs.owner, job: job.id)
     }
 }

@@ -186,6 +186,39 @@ struct BulkExportTests {
         }
     }
 
+    @Test("$omop-export runs as a job like $export: the manifest lists each CDM table's CSV file and the load script, person.csv has a row per patient, each an audited access; a user may not ask")
+    func omopJob() async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(.sqlite, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
+            for family in ["Ek", "Al"] {
+                _ = try await api.create(#"{"resourceType":"Patient","gender":"female","birthDate":"1980-02-14","name":[{"family":"\#(family)"}]}"#)
+            }
+            guard case .number(let patients)? = try await api.send(.get, "/fhir/Patient?_summary=count").json?["total"] else { throw ExportTestFailure.noCount }
+            #expect(try await api.send(.get, "/fhir/$omop-export").status == 400, "without Prefer: respond-async")
+            #expect(try await api.send(.get, "/fhir/$omop-export?shiftDays=0", headers: ["Prefer": "respond-async"]).issues.first?.expression == ["shiftDays"])
+            let manifest = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/$omop-export?pseudonymise=true"))
+            let outputs = (manifest["output"]?.arrayValue ?? []).compactMap(\.objectValue)
+            #expect(outputs.map { $0["type"]?.stringValue ?? "" }.prefix(3) == ["person", "observation_period", "visit_occurrence"] && outputs.last?["type"]?.stringValue == "load-duckdb")
+            let person = try #require(outputs.first { $0["type"]?.stringValue == "person" })
+            let file = try await api.send(.get, String(try #require(person["url"]?.stringValue).dropFirst("http://localhost:8080".count)))
+            #expect(file.status == 200 && file["Content-Type"] == "text/csv; charset=utf-8")
+            let lines = file.text.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("person_id,gender_concept_id,year_of_birth,") == true && "\(lines.count - 1)" == patients && person["count"] == .number(patients))
+            #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false)[11].isEmpty }, "pseudonymised: no person_source_value")
+            let audited = try await api.store.auditRecords(AuditQuery(action: "omop-export", limit: 1_000))
+            #expect(Set(audited.compactMap(\.entry.patientID)).count == Int(patients))
+            // A user's or a patient's session asks for none.
+            let patientSession = api.services.gateway.session(Principal(kind: .patient, id: "p1", displayName: "P", assignment: nil, scopes: ScopeSet("patient/*.rs"),
+                                                                        clientID: "tests"), action: "operation")
+            await #expect(throws: FHIRError.self) {
+                _ = try await BulkExport(settings: ExportSettings(directory: folder)).answer(OperationCall(
+                    name: "omop-export", resourceType: nil, id: nil, isPost: false, input: try OperationInput(operation: "omop-export", query: [], body: nil),
+                    session: patientSession, pageSize: 10, respondAsync: true))
+            }
+        }
+    }
+
     /// The test API's backend client, as a module reading the jobs' folder itself sees it.
     static let client = Principal(kind: .system, id: testClientID, displayName: "API tests", assignment: nil, scopes: ScopeSet("system/*.rs"), clientID: testClientID)
 
