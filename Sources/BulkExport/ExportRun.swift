@@ -53,26 +53,16 @@ struct ExportRun: Sendable {
 
     /// Writes the records; answers the Group's members (nil at system and Patient level).
     private func export(into writer: NDJSONWriter) async throws -> Set<String>? {
-        var done = 0, members: [String]?
+        var members: [String]?
         switch request.level {
         case .system, .patient:
-            var after: String?
-            while true {
-                var query = SearchQuery(type: "Patient")
-                query.afterID = after
-                let audit = RequestAudit()
-                let batch = session.disclosing(action: "export", audit: audit)
-                let (patients, hasMore) = try await batch.search(query, limit: settings.patientsPerBatch)
+            try await session.forEachPatientBatch(size: settings.patientsPerBatch, action: "export", { batch, patients in
                 try await exportPatients(patients, session: batch, into: writer)
-                try await session.commitAudit(audit)
-                done += patients.count
-                try await step(done)
-                guard hasMore, let last = patients.last?.id else { break }
-                after = last
-            }
+            }, committed: step)
         case .group:
             let group = try await groupMembers()
             members = group
+            var done = 0
             for start in stride(from: 0, to: group.count, by: settings.patientsPerBatch) {
                 let audit = RequestAudit()
                 let batch = session.disclosing(action: "export", audit: audit)
@@ -178,7 +168,7 @@ struct ExportRun: Sendable {
                 let parameters = definitions.patientCompartment[type] ?? []
                 query.filters.append(.anyOf(parameters.map { .values(parameter: $0, type: "reference", modifier: nil, values: [.reference(type: "Patient", id: patientID, url: nil)]) }))
             }
-            for stored in try await all(query, session: session) where seen.insert(stored.id).inserted { found.append(stored) }
+            for stored in try await session.everyMatch(query) where seen.insert(stored.id).inserted { found.append(stored) }
         }
         return found
     }
@@ -191,7 +181,7 @@ struct ExportRun: Sendable {
             let queries = try (filters[type] ?? [SearchQuery(type: type)]).map(sinceQuery)
             var seen = Set<String>()
             for query in queries {
-                for stored in try await all(query, session: session) where seen.insert(stored.id).inserted { try writer.write(stored) }
+                for stored in try await session.everyMatch(query) where seen.insert(stored.id).inserted { try writer.write(stored) }
             }
         }
     }
@@ -203,18 +193,6 @@ struct ExportRun: Sendable {
         query.filters += try SearchQuery.parse(type: query.type, parameters: [("_lastUpdated", "ge" + Instant.format(milliseconds: since))], strict: true,
                                                definitions: definitions).filters
         return query
-    }
-
-    /// Every match of a search, a thousand at a time by id.
-    private func all(_ query: SearchQuery, session: PatientDataSession) async throws -> [StoredResource] {
-        var query = query, found: [StoredResource] = []
-        query.sort = []
-        while true {
-            let (page, hasMore) = try await session.search(query, limit: 1_000)
-            found += page
-            guard hasMore, let last = page.last else { return found }
-            query.afterID = last.id
-        }
     }
 }
 

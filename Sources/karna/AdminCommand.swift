@@ -31,8 +31,7 @@ struct AdminCommand: AsyncParsableCommand {
                 password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
             }
             guard !FileManager.default.fileExists(atPath: secretsOut) else { throw ValidationError("--secrets-out: \(secretsOut) exists already; name a new file") }
-            try await options.withStore { store, configuration, logger in
-                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
+            try await options.withServices { services in
                 // The secrets are on disk before the account exists, so an account is never made whose password no one has.
                 let secret = TOTP.newSecret()
                 do {

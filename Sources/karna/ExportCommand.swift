@@ -19,9 +19,8 @@ struct ExportCommand: AsyncParsableCommand {
         @Option(help: "the directory to write the lists into") var out: String
 
         func run() async throws {
-            let written = try await options.withStore { store, configuration, logger in
-                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
-                return try await DowntimeLists.write(directory: out, services: services, print: try await DowntimePrint.load())
+            let written = try await options.withServices { services in
+                try await DowntimeLists.write(directory: out, services: services, print: try await DowntimePrint.load())
             }
             let listed = written.filter { $0.patients > 0 }
             print("wrote \(written.count) downtime lists into \(out) (\(listed.count) units with patients, \(listed.map(\.patients).reduce(0, +)) patients); index.html lists them")
@@ -42,10 +41,8 @@ struct ExportCommand: AsyncParsableCommand {
         func run() async throws {
             guard (1...3_650).contains(shiftDays) else { throw ValidationError("--shift-days must be between 1 and 3650; got \(shiftDays)") }
             let export = try OMOPExport(options: .init(pseudonymise: pseudonymise, shiftDates: shiftDates, shiftDays: shiftDays, includeText: includeText))
-            let summary = try await options.withStore { store, configuration, logger in
-                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
-                let session = services.gateway.session(.job("omop-export"), action: "omop-export")
-                return try await export.write(directory: URL(fileURLWithPath: out), session: session)
+            let summary = try await options.withServices { services in
+                try await export.write(directory: URL(fileURLWithPath: out), session: services.gateway.session(.job("omop-export"), action: "omop-export"))
             }
             let rows = summary.rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             print("wrote the OMOP CDM v5.4 export into \(out): \(summary.persons) persons; \(rows); skipped \(summary.skippedPatients) patients without a birth date "
@@ -65,10 +62,8 @@ struct ExportCommand: AsyncParsableCommand {
             let chosen = month ?? String(SwedishTime.formatDay(SwedishTime.today).prefix(7))
             guard chosen.count == 7, SwedishTime.parseDay(chosen + "-01") != nil else { throw ValidationError("--month must be YYYY-MM; got '\(chosen)'") }
             let export = try PARExport()
-            let written = try await options.withStore { store, configuration, logger in
-                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
-                let session = services.gateway.session(.job("par-export"), action: "par-export")
-                return try await export.write(month: chosen, directory: URL(fileURLWithPath: out), session: session)
+            let written = try await options.withServices { services in
+                try await export.write(month: chosen, directory: URL(fileURLWithPath: out), session: services.gateway.session(.job("par-export"), action: "par-export"))
             }
             print("wrote the PAR delivery of \(chosen) into \(out): " + written.map { "\($0.name) (\($0.lines) lines)" }.joined(separator: ", "))
         }
@@ -85,9 +80,8 @@ struct ExportCommand: AsyncParsableCommand {
             guard let chosen = day.map({ SwedishTime.parseDay($0) }) ?? SwedishTime.today - 1 else {
                 throw ValidationError("--day must be a date as YYYY-MM-DD; got \(day ?? "")")
             }
-            let written = try await options.withStore { store, configuration, logger in
-                let services = try await KarnaApplication.services(configuration, store: store, logger: logger)
-                return try await MaternityExport.write(day: chosen, directory: out, services: services)
+            let written = try await options.withServices { services in
+                try await MaternityExport.write(day: chosen, directory: out, services: services)
             }
             print("wrote \(written.path): \(written.lines) lines for \(SwedishTime.formatDay(chosen))")
         }

@@ -106,6 +106,13 @@ struct ServerOptions: ParsableArguments {
         }
     }
 
+    /// The same with the server's services over the store (the gateway, the modules), for a command that works as a job would.
+    func withServices<T>(_ body: (_ services: KarnaServices) async throws -> T) async throws -> T {
+        try await withStore { store, configuration, logger in
+            try await body(try await KarnaApplication.services(configuration, store: store, logger: logger))
+        }
+    }
+
     func logger(_ configuration: KarnaConfiguration) -> Logger {
         // Every logger, whoever makes it, writes the request id of the request it runs in (RequestOrigin).
         Karna.bootstrapLogging(format: configuration.logFormat)

@@ -1,5 +1,5 @@
 public import Access
-public import FHIRCore
+import FHIRCore
 public import Foundation
 import StoreModel
 
@@ -63,13 +63,7 @@ public struct OMOPExport: Sendable {
         }
         var writer = OMOPRows(options: options, mapping: mapping, files: files, today: SwedishTime.today)
         try await writer.directory(session: session)
-        var after: String?
-        while true {
-            var query = SearchQuery(type: "Patient")
-            query.afterID = after
-            let audit = RequestAudit()
-            let batch = session.disclosing(action: "omop-export", audit: audit)
-            let (patients, hasMore) = try await batch.search(query, limit: options.patientsPerBatch)
+        try await session.forEachPatientBatch(size: options.patientsPerBatch, action: "omop-export") { batch, patients in
             for patient in patients where !patient.isDeleted {
                 var records: [StoredResource] = []
                 var next: ResourceKey?
@@ -80,9 +74,6 @@ public struct OMOPExport: Sendable {
                 } while next != nil
                 try writer.person(patient.object, records: records.map(\.object))
             }
-            try await session.commitAudit(audit)
-            guard hasMore, let last = patients.last?.id else { break }
-            after = last
         }
         try writer.finish()
         for file in files.values { try file.close() }

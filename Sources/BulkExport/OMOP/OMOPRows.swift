@@ -34,19 +34,19 @@ struct OMOPRows {
     // MARK: The directory
 
     mutating func directory(session: PatientDataSession) async throws {
-        for location in try await all("Location", session: session) {
+        for location in try await session.everyMatch(SearchQuery(type: "Location")) {
             let id = next("location")
             locations[location.id] = id
             let address = location.object["address"]?.objectValue
             try write("location", ["location_id": "\(id)", "address_1": address?["line"]?.arrayValue?.first?.stringValue, "city": address?["city"]?.stringValue,
                                    "zip": address?["postalCode"]?.stringValue, "location_source_value": location.id, "country_source_value": "SE"])
         }
-        for organization in try await all("Organization", session: session) {
+        for organization in try await session.everyMatch(SearchQuery(type: "Organization")) {
             let id = next("care_site")
             careSites[organization.id] = id
             try write("care_site", ["care_site_id": "\(id)", "care_site_name": organization.object["name"]?.stringValue, "care_site_source_value": organization.id])
         }
-        for practitioner in try await all("Practitioner", session: session) {
+        for practitioner in try await session.everyMatch(SearchQuery(type: "Practitioner")) {
             let id = next("provider")
             providers[practitioner.id] = id
             let name = practitioner.object["name"]?.arrayValue?.first?.objectValue
@@ -55,16 +55,6 @@ struct OMOPRows {
                                    "gender_concept_id": practitioner.object["gender"]?.stringValue.flatMap { mapping.gender[$0] }.map(String.init),
                                    "provider_source_value": options.pseudonymise ? nil : practitioner.id,
                                    "gender_source_value": practitioner.object["gender"]?.stringValue])
-        }
-    }
-
-    private func all(_ type: String, session: PatientDataSession) async throws -> [StoredResource] {
-        var query = SearchQuery(type: type), found: [StoredResource] = []
-        while true {
-            let (page, hasMore) = try await session.search(query, limit: 1_000)
-            found += page.filter { !$0.isDeleted }
-            guard hasMore, let last = page.last else { return found }
-            query.afterID = last.id
         }
     }
 

@@ -24,7 +24,7 @@ struct PARReader {
         let audit = RequestAudit()
         let reading = session.disclosing(action: "par-export", audit: audit)
         let units = try await self.units(reading)
-        let doctors = Set(try await all(SearchQuery(type: "Practitioner"), reading).filter { practitioner in
+        let doctors = Set(try await reading.everyMatch(SearchQuery(type: "Practitioner")).filter { practitioner in
             (practitioner.object["qualification"]?.arrayValue ?? []).contains { qualification in
                 (qualification.objectValue?["code"]?.objectValue?["coding"]?.arrayValue ?? []).contains {
                     $0.objectValue?["system"]?.stringValue == layout.qualificationSystem && layout.doctorQualifications.contains($0.objectValue?["code"]?.stringValue ?? "")
@@ -35,7 +35,7 @@ struct PARReader {
         let overlapping = try SearchQuery.parse(type: "Encounter", parameters: [("date", "ge" + SwedishTime.dayStart(window.lowerBound)),
                                                                                 ("date", "lt" + SwedishTime.dayStart(window.upperBound))], strict: true)
         var inpatient: [(StoredResource, Unit)] = [], outpatient: [(StoredResource, Unit, EDTimes?)] = []
-        for encounter in try await all(overlapping, reading) {
+        for encounter in try await reading.everyMatch(overlapping) {
             let object = encounter.object
             guard let unitID = object.referenceID("serviceProvider", type: "Organization"), let unit = units[unitID], unit.hospital != nil else { continue }
             let period = object["period"]?.objectValue
@@ -111,7 +111,7 @@ struct PARReader {
     // MARK: Reading
 
     private func units(_ reading: PatientDataSession) async throws -> [String: Unit] {
-        let organizations = Dictionary(try await all(SearchQuery(type: "Organization"), reading).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
+        let organizations = Dictionary(try await reading.everyMatch(SearchQuery(type: "Organization")).map { ($0.id, $0.object) }, uniquingKeysWith: { a, _ in a })
         func hospital(_ id: String, depth: Int = 0) -> String? {
             guard depth < 10, let organization = organizations[id] else { return nil }
             for identifier in organization["identifier"]?.arrayValue ?? [] {
@@ -119,19 +119,7 @@ struct PARReader {
             }
             return organization.referenceID("partOf", type: "Organization").flatMap { hospital($0, depth: depth + 1) }
         }
-        return organizations.mapValues { _ in Unit() }.reduce(into: [:]) { result, entry in
-            result[entry.key] = Unit(name: organizations[entry.key]?["name"]?.stringValue, hospital: hospital(entry.key))
-        }
-    }
-
-    private func all(_ query: SearchQuery, _ reading: PatientDataSession) async throws -> [StoredResource] {
-        var query = query, found: [StoredResource] = []
-        while true {
-            let (page, hasMore) = try await reading.search(query, limit: 1_000)
-            found += page.filter { !$0.isDeleted }
-            guard hasMore, let last = page.last else { return found }
-            query.afterID = last.id
-        }
+        return Dictionary(uniqueKeysWithValues: organizations.map { id, organization in (id, Unit(name: organization["name"]?.stringValue, hospital: hospital(id))) })
     }
 
     private func read(_ type: String, ids: Set<String>, _ reading: PatientDataSession) async throws -> [String: JSONObject] {
@@ -150,7 +138,7 @@ struct PARReader {
         let ids = encounters.map(\.id).sorted()
         for start in stride(from: 0, to: ids.count, by: 100) {
             let chunk = ids[start..<min(start + 100, ids.count)].map { "Encounter/\($0)" }.joined(separator: ",")
-            for stored in try await all(try SearchQuery.parse(type: type, parameters: [("encounter", chunk)], strict: true), reading) {
+            for stored in try await reading.everyMatch(try SearchQuery.parse(type: type, parameters: [("encounter", chunk)], strict: true)) {
                 if let encounter = stored.object.referenceID("encounter", type: "Encounter") { found[encounter, default: []].append(stored) }
             }
         }
