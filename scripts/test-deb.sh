@@ -9,9 +9,26 @@ deb="$1" port="${2:-18480}"
 [ "$(id -u)" = 0 ] || { echo "test-deb: run as root (it installs a package)" >&2; exit 1; }
 fail() { echo "test-deb: FAILED: $*" >&2; exit 1; }
 
-[ ! -e /var/lib/karna/karna.sqlite ] || fail "this machine has a Kärna database in /var/lib/karna: test-deb runs on a throwaway machine"
+# An installed Kärna may be serving records: the check never touches it.
+if dpkg-query -W -f='${Status}' karna 2>/dev/null | grep -q "install ok installed"; then
+  fail "Kärna is installed on this machine: test-deb installs and removes a package of its own"
+fi
+# Removing the package keeps /var/lib/karna (records are removed only by an operator's decision), so a machine
+# that ran this check before, or had Kärna once, still has that folder. It is moved aside, not deleted, and put
+# back when the check ends; what the check itself wrote is removed.
+kept=""
+if [ -e /var/lib/karna ]; then
+  kept="/var/lib/karna.kept-by-test-deb.$$"
+  mv /var/lib/karna "$kept"
+  echo "test-deb: /var/lib/karna (a removed package's) moved aside to $kept until the check ends"
+fi
+finish() {
+  dpkg -r karna >/dev/null 2>&1 || true
+  rm -rf /var/lib/karna
+  [ -z "$kept" ] || mv "$kept" /var/lib/karna
+}
+trap finish EXIT
 dpkg -i "$deb" >/dev/null || { apt-get install -f -y -q >/dev/null; dpkg -i "$deb" >/dev/null; }
-trap 'dpkg -r karna >/dev/null 2>&1 || true' EXIT
 getent passwd karna >/dev/null || fail "the package made no karna user"
 [ "$(stat -c %a /etc/karna/karna.env)" = 600 ] || fail "/etc/karna/karna.env is not 0600"
 [ "$(stat -c %U:%a /var/lib/karna)" = karna:750 ] || fail "/var/lib/karna is not karna's, 0750"

@@ -74,8 +74,21 @@ public enum DosageText {
         return ([words.joined(separator: " ")].filter { !$0.isEmpty } + conditions).joined(separator: ", ")
     }
 
-    /// When in the day (morgon, kväll, kl. 08.00) or how often (3 gånger dagligen, var 8:e timme).
+    /// When in the day (morgon, kväll, kl. 08.00), how often (3 gånger dagligen, var 8:e timme), or once
+    /// (engångsdos: "en gång 2026-12-08 kl. 08.00", the instant its period starts).
     static func when(_ repeatRule: JSONObject) -> [String] {
+        let count = repeatRule["count"].map(numberText).flatMap { Int($0) }
+        let counted = repeatRule["frequency"] == nil && repeatRule["when"] == nil && repeatRule["timeOfDay"] == nil
+        if count == 1, counted {
+            guard let start = repeatRule["boundsPeriod"]?.objectValue?["start"]?.stringValue, let at = Instant.parse(start) else { return ["en gång"] }
+            let local = SwedishTime.format(at)
+            return start.count > 10 ? ["en gång \(local.prefix(10)) kl. \(local.dropFirst(11).prefix(5).replacingOccurrences(of: ":", with: "."))"]
+                                    : ["en gång \(start)"]
+        }
+        return timesOrFrequency(repeatRule) + (count.map { $0 > 1 ? ["(\($0) doser)"] : [] } ?? [])
+    }
+
+    static func timesOrFrequency(_ repeatRule: JSONObject) -> [String] {
         let moments = (repeatRule["when"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { dayMoments[$0] } }
             + (repeatRule["timeOfDay"]?.arrayValue ?? []).compactMap { $0.stringValue.map { "kl. " + $0.prefix(5).replacingOccurrences(of: ":", with: ".") } }
         if !moments.isEmpty { return [joined(moments, with: "och")] }

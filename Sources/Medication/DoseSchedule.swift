@@ -161,22 +161,32 @@ public enum DoseSchedule {
             let quantity = dosage["doseAndRate"]?.arrayValue?.first?.objectValue?["doseQuantity"]?.objectValue
             let dose = quantity.map(DosageText.quantity) ?? ""
             let minutes = clockTimes(repeatRule, rules: rules)
+            // A counted dosage (an engångsdos has count 1) is counted from its start, so its times are planned
+            // from there and the first `count` kept, whatever window is asked for.
+            let count = repeatRule["count"]?.numberText.flatMap(Int.init)
+            let lower = count != nil && start != Int64.min ? min(start, from) : from
+            var planned: [Int64] = []
             if minutes.isEmpty, let hours = everyHours(repeatRule) {
                 // Every n hours from the start (or from the window's first 08:00 when the start has no time).
                 let step = Int64(hours * 3_600_000)
-                var time = start == Int64.min ? SwedishTime.instant(day: SwedishTime.day(of: from), minuteOfDay: 8 * 60) : start
-                if time < from { time += ((from - time + step - 1) / step) * step }
-                while time < to, time < end {
-                    result.append((time, dose, quantity))
+                var time = start == Int64.min ? SwedishTime.instant(day: SwedishTime.day(of: lower), minuteOfDay: 8 * 60) : start
+                if time < lower { time += ((lower - time + step - 1) / step) * step }
+                while time < to, time < end, planned.count < (count ?? Int.max) {
+                    planned.append(time)
                     time += step
                 }
-                continue
-            }
-            for day in SwedishTime.day(of: from)...SwedishTime.day(of: to) {
-                for minute in minutes {
-                    let time = SwedishTime.instant(day: day, minuteOfDay: minute)
-                    if time >= from, time < to, time >= start, time < end { result.append((time, dose, quantity)) }
+            } else if minutes.isEmpty, count != nil, start != Int64.min {
+                planned = [start]
+            } else if !minutes.isEmpty {
+                for day in SwedishTime.day(of: lower)...SwedishTime.day(of: to) {
+                    for minute in minutes {
+                        let time = SwedishTime.instant(day: day, minuteOfDay: minute)
+                        if time >= lower, time < to, time >= start, time < end { planned.append(time) }
+                    }
                 }
+            }
+            for time in planned.prefix(count ?? Int.max) where time >= from && time < to {
+                result.append((time, dose, quantity))
             }
         }
         return result

@@ -17,10 +17,8 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
     let medication: Medication
     let terminology: TerminologyService
 
-    /// Routes a nurse or doctor picks from, as the form offers them.
-    static var routes: [String] { ["Oralt", "Intravenöst", "Subkutant", "Intramuskulärt", "Rektalt", "Inhalation", "Kutant"] }
-    /// The ward's named times a dose may be given at (FHIR `when`), in the day's order.
-    static var times: [(code: String, label: String)] { [("MORN", "Morgon"), ("NOON", "Middag"), ("EVE", "Kväll"), ("NIGHT", "Natt")] }
+    /// The dosage types an inpatient ordination may have: the MAR plans its doses, so never free text.
+    static var dosageKinds: [DosageForm.Kind] { [.times, .frequency, .interval, .once] }
 
     func page(patientID: String, _ user: User) async throws -> Response {
         try await render(patientID: patientID, user, values: ["start": SwedishTime.formatDay(SwedishTime.today), "draftID": UUID().uuidString.lowercased()])
@@ -40,9 +38,7 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         context["patientID"] = patientID
         context["patientTabs"] = patientTabs(current: "lakemedel")
         for key in ["product", "dose", "unit", "start", "end", "reason", "indication", "maxPerDay", "draftID", "fingerprint"] { context[key] = values[key] ?? "" }
-        context["asNeeded"] = values["vidbehov"] == "ja"
-        context["routes"] = Self.routes.map { ["name": $0, "selected": values["route"] == $0] as [String: Any] }
-        context["times"] = Self.times.map { ["code": $0.code, "label": $0.label, "checked": values["when_\($0.code)"] == "ja"] as [String: Any] }
+        context.merge(DosageForm.context(values, kinds: Self.dosageKinds)) { _, new in new }
         for (field, text) in errors { context["error_\(field)"] = text }
         context["hasErrors"] = !errors.isEmpty
         context["message"] = message ?? ""
@@ -147,7 +143,7 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
 
     /// The draft MedicationRequest from the form, or what is missing or wrong per field.
     static func draft(_ values: [String: String], patientID: String, user: User, terminology: TerminologyService,
-                      session: PatientDataSession) async throws -> (JSONObject?, [String: String]) {
+                      session: PatientDataSession, kinds: [DosageForm.Kind] = dosageKinds) async throws -> (JSONObject?, [String: String]) {
         var errors: [String: String] = [:]
         func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespaces) }
         let catalogue = terminology.codeSystem(NPLCatalogue.system)
@@ -160,7 +156,7 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         } else if product?.inactive == true {
             errors["product"] = "\(product?.display ?? "Läkemedlet") är avregistrerat eller har utgått och kan inte ordineras."
         }
-        let (dosage, dosageErrors) = Self.dosage(values)
+        let (dosage, dosageErrors) = DosageForm.dosage(values, kinds: kinds)
         errors.merge(dosageErrors) { a, _ in a }
         if text("reason").isEmpty { errors["reason"] = "Ange ordinationsorsak." }
         guard errors.isEmpty, let product, let dosage, let roleID = user.assignment?.id else { return (nil, errors) }
@@ -181,85 +177,6 @@ struct OrdinationForm<Context: RequestContext>: ModulePages {
         order["reasonCode"] = .array([FHIR.object([("text", .string(text("reason")))])])
         order["dosageInstruction"] = .array(dosage.map(JSONValue.object))
         return (order, [:])
-    }
-
-    /// The structured Dosage from the form's dose, unit, route, times or vid behov, start and planned end, or
-    /// what is missing per field (the ordination form, the e-recept form and its live patient text share it).
-    static func dosage(_ values: [String: String]) -> ([JSONObject]?, [String: String]) {
-        var errors: [String: String] = [:]
-        func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespaces) }
-        let dose = Double(text("dose").replacingOccurrences(of: ",", with: "."))
-        if dose == nil || (dose ?? 0) <= 0 { errors["dose"] = "Ange dosen som ett tal större än noll." }
-        if text("unit").isEmpty { errors["unit"] = "Ange dosens enhet (till exempel tablett, mg, ml)." }
-        let route = text("route")
-        if !routes.contains(route) { errors["route"] = "Välj administrationssätt." }
-        let asNeeded = values["vidbehov"] == "ja"
-        let when = times.map(\.code).filter { values["when_\($0)"] == "ja" }
-        if asNeeded {
-            if text("indication").isEmpty { errors["indication"] = "Ange indikation för vid behov." }
-            if Int(text("maxPerDay")).map({ $0 > 0 }) != true { errors["maxPerDay"] = "Ange högsta antal doser per dygn." }
-        } else if when.isEmpty {
-            errors["times"] = "Välj minst en tid, eller vid behov."
-        }
-        let start = text("start")
-        if start.count != 10 || Instant.parse(start) == nil { errors["start"] = "Ange startdatum (ÅÅÅÅ-MM-DD)." }
-        let end = text("end")
-        if !end.isEmpty, end.count != 10 || Instant.parse(end) == nil || end < start { errors["end"] = "Planerat slut är ett datum efter start (ÅÅÅÅ-MM-DD)." }
-        guard errors.isEmpty, let dose else { return (nil, errors) }
-        let quantity = FHIR.object([("value", .number(dose == dose.rounded() ? String(Int64(dose)) : String(dose))), ("unit", .string(text("unit")))])
-        var bounds = JSONObject([("start", .string(start))])
-        if !end.isEmpty { bounds["end"] = .string(end) }
-        var repeating = JSONObject([("boundsPeriod", .object(bounds))])
-        var dosage = JSONObject([("route", FHIR.object([("text", .string(route))]))])
-        if asNeeded {
-            dosage["asNeededCodeableConcept"] = FHIR.object([("text", .string(text("indication")))])
-            dosage["maxDosePerPeriod"] = FHIR.object([
-                ("numerator", FHIR.object([("value", .number(text("maxPerDay"))), ("unit", .string("dos"))])),
-                ("denominator", FHIR.object([("value", .number("1")), ("unit", .string("dygn")), ("system", .string("http://unitsofmeasure.org")), ("code", .string("d"))]))])
-        } else {
-            repeating["when"] = .array(when.map(JSONValue.string))
-        }
-        // Parallel: a time given its own dose ("1 tablett morgon och 2 tabletter kväll") is its own dosage of the same step.
-        let ownDoses = asNeeded ? [:] : Dictionary(uniqueKeysWithValues: when.compactMap { code -> (String, Double)? in
-            guard let own = Double(text("dose_\(code)").replacingOccurrences(of: ",", with: ".")), own > 0, own != dose else { return nil }
-            return (code, own)
-        })
-        // Steps: the first step lasts `thenDays` days, then `thenDose` at the `then_` times (a step needs its duration, not a period).
-        let thenDays = Int(text("thenDays"))
-        if !text("thenDays").isEmpty, (thenDays ?? 0) <= 0 { errors["thenDays"] = "Ange antal dagar för första steget." }
-        let thenDose = Double(text("thenDose").replacingOccurrences(of: ",", with: "."))
-        let thenWhen = times.map(\.code).filter { values["then_\($0)"] == "ja" }
-        if thenDays != nil, thenDose == nil || (thenDose ?? 0) <= 0 { errors["thenDose"] = "Ange dosen efter första steget." }
-        if thenDays != nil, thenWhen.isEmpty { errors["thenTimes"] = "Välj tider för steget därefter." }
-        guard errors.isEmpty else { return (nil, errors) }
-        func amount(_ value: Double) -> JSONValue {
-            FHIR.object([("value", .number(value == value.rounded() ? String(Int64(value)) : String(value))), ("unit", .string(text("unit")))])
-        }
-        func step(_ dose: Double, at codes: [String], sequence: Int, bounds: (String, JSONValue)?) -> JSONObject {
-            var copy = dosage
-            var repeating = repeating
-            repeating["boundsPeriod"] = nil
-            if let bounds { repeating[bounds.0] = bounds.1 }
-            if !asNeeded { repeating["when"] = .array(codes.map(JSONValue.string)) }
-            copy["sequence"] = .number(String(sequence))
-            copy["timing"] = FHIR.object([("repeat", .object(repeating))])
-            copy["doseAndRate"] = .array([FHIR.object([("doseQuantity", amount(dose))])])
-            return copy
-        }
-        guard !ownDoses.isEmpty || thenDays != nil else {
-            dosage["timing"] = FHIR.object([("repeat", .object(repeating))])
-            dosage["doseAndRate"] = .array([FHIR.object([("doseQuantity", quantity)])])
-            return ([dosage], [:])
-        }
-        let firstBounds: (String, JSONValue) = thenDays.map { ("boundsDuration", FHIR.object([("value", .number(String($0))), ("unit", .string("d")),
-                                                                                                ("system", .string("http://unitsofmeasure.org")), ("code", .string("d"))])) }
-            ?? ("boundsPeriod", .object(bounds))
-        var steps: [JSONObject] = []
-        let plain = when.filter { ownDoses[$0] == nil }
-        if !plain.isEmpty || asNeeded { steps.append(step(dose, at: plain, sequence: 1, bounds: firstBounds)) }
-        for code in when where ownDoses[code] != nil { steps.append(step(ownDoses[code]!, at: [code], sequence: 1, bounds: firstBounds)) }
-        if let thenDose, thenDays != nil { steps.append(step(thenDose, at: thenWhen, sequence: 2, bounds: nil)) }
-        return (steps, [:])
     }
 
     /// A stable fingerprint of what the draft orders (FNV-1a over its JSON, id, time and status aside), so

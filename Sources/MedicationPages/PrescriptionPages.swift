@@ -41,12 +41,10 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
         context["patientTabs"] = patientTabs(current: "lakemedel")
         for key in ["product", "dose", "unit", "start", "reason", "indication", "maxPerDay", "draftID", "purpose", "repeats", "quantity",
                     "quantityUnit", "validUntil", "followUp", "pharmacy", "other", "overrideReason", "thenDays", "thenDose"] { context[key] = values[key] ?? "" }
-        context["ownDoses"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "value": values["dose_\($0.code)"] ?? ""] as [String: Any] }
-        context["thenTimes"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "checked": values["then_\($0.code)"] == "ja"] as [String: Any] }
+        context["ownDoses"] = DosageForm.times.map { ["code": $0.code, "label": $0.label, "value": values["dose_\($0.code)"] ?? ""] as [String: Any] }
+        context["thenTimes"] = DosageForm.times.map { ["code": $0.code, "label": $0.label, "checked": values["then_\($0.code)"] == "ja"] as [String: Any] }
         context["nllAccessTypes"] = NLLAccess.allCases.map { ["code": $0.rawValue, "name": $0.swedish, "selected": values["nllAccess"] == $0.rawValue] as [String: Any] }
-        context["asNeeded"] = values["vidbehov"] == "ja"
-        context["routes"] = OrdinationForm<Context>.routes.map { ["name": $0, "selected": values["route"] == $0] as [String: Any] }
-        context["times"] = OrdinationForm<Context>.times.map { ["code": $0.code, "label": $0.label, "checked": values["when_\($0.code)"] == "ja"] as [String: Any] }
+        context.merge(DosageForm.context(values, kinds: DosageForm.Kind.allCases)) { _, new in new }
         for (field, text) in errors { context["error_\(field)"] = text }
         context["hasErrors"] = !errors.isEmpty
         context["message"] = message ?? ""
@@ -62,7 +60,8 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
 
     /// The draft prescription from the form, or what is wrong per field.
     func draft(_ values: [String: String], patientID: String, user: User, session: PatientDataSession) async throws -> (JSONObject?, [String: String]) {
-        var (order, errors) = try await OrdinationForm<Context>.draft(values, patientID: patientID, user: user, terminology: terminology, session: session)
+        var (order, errors) = try await OrdinationForm<Context>.draft(values, patientID: patientID, user: user, terminology: terminology, session: session,
+                                                                   kinds: DosageForm.Kind.allCases)
         // Before 2028-09-01 an e-recept may lack its ordinationsorsak (with a warning); the rule decides after.
         errors["reason"] = nil
         func text(_ key: String) -> String { (values[key] ?? "").trimmingCharacters(in: .whitespaces) }
@@ -138,7 +137,7 @@ struct PrescriptionPages<Context: RequestContext>: ModulePages {
     /// `{"lines": [...]}`, or what is still missing for a dosage to say.
     func liveText(_ user: User) throws -> Response {
         let values = user.form
-        let (dosage, errors) = OrdinationForm<Context>.dosage(values)
+        let (dosage, errors) = DosageForm.dosage(values)
         var lines: [String]
         if let dosage {
             var request = JSONObject([("dosageInstruction", .array(dosage.map(JSONValue.object)))])

@@ -39,6 +39,19 @@ struct DoseScheduleTests {
         #expect(DoseSchedule.times(ending, from: day.0, to: day.1, rules: Self.rules).isEmpty, "nothing after the planned end")
     }
 
+    @Test("an engångsdos is planned once, at its time, whatever window is asked for; a counted interval stops after its count")
+    func counted() throws {
+        let once = try ordination([("dosageInstruction", try Self.timing(#"{"count": 1, "boundsPeriod": {"start": "\#(SwedishTime.format(Self.at(10, 30)))"}}"#, dose: 2))])
+        let planned = DoseSchedule.times(once, from: Self.at(0), to: Self.at(0, day: Self.yesterday + 2), rules: Self.rules)
+        #expect(planned.map { SwedishTime.format($0.0) } == [SwedishTime.format(Self.at(10, 30))] && planned.first?.1 == "2 tabletter")
+        #expect(DoseSchedule.times(once, from: Self.at(11), to: Self.at(0, day: Self.yesterday + 2), rules: Self.rules).isEmpty, "not again after it")
+        let three = try ordination([("dosageInstruction", try Self.timing(#"{"count": 3, "frequency": 1, "period": 8, "periodUnit": "h", "boundsPeriod": {"start": "\#(SwedishTime.format(Self.at(6)))"}}"#))])
+        #expect(DoseSchedule.times(three, from: Self.at(0), to: Self.at(0, day: Self.yesterday + 3), rules: Self.rules).map { SwedishTime.format($0.0) }
+                == [Self.at(6), Self.at(14), Self.at(22)].map(SwedishTime.format))
+        #expect(DoseSchedule.times(three, from: Self.at(13), to: Self.at(0, day: Self.yesterday + 3), rules: Self.rules).map { SwedishTime.format($0.0) }
+                == [Self.at(14), Self.at(22)].map(SwedishTime.format), "counted from the start, not from the window")
+    }
+
     @Test("a dose recorded near its time answers it; one left open is due, late, then missed; a struck one answers nothing", arguments: backends)
     func states(backend: StoreBackend) async throws {
         let ward = try await Ward.make(backend)

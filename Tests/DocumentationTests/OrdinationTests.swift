@@ -275,5 +275,19 @@ struct DosageTextTests {
                 == "1 ampull var 21:a dag")
         #expect(try text(#"[{"timing": {"repeat": {"frequency": 1, "period": 12, "periodUnit": "h"}}, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "dos"}}]}]"#)
                 == "1 dos var 12:e timme")
+        #expect(try text(#"[{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "wk"}}, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablett"}}]}]"#)
+                == "1 tablett 2 gånger per vecka")
+    }
+
+    @Test("an engångsdos says once and when, in Swedish time; a counted dosage says how many doses")
+    func once() throws {
+        #expect(try text(#"[{"timing": {"repeat": {"count": 1, "boundsPeriod": {"start": "2026-12-08T07:00:00Z"}}}, "doseAndRate": [{"doseQuantity": {"value": 2, "unit": "tablett"}}]}]"#)
+                == "2 tabletter en gång 2026-12-08 kl. 08.00", "07:00 UTC is 08:00 in Sweden in December")
+        #expect(try text(#"[{"timing": {"repeat": {"count": 1, "boundsPeriod": {"start": "2026-07-01T06:30:00Z"}}}, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablett"}}]}]"#)
+                == "1 tablett en gång 2026-07-01 kl. 08.30", "summer time")
+        #expect(try text(#"[{"timing": {"repeat": {"count": 1, "boundsPeriod": {"start": "2026-12-08"}}}, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablett"}}]}]"#)
+                == "1 tablett en gång 2026-12-08")
+        #expect(try text(#"[{"timing": {"repeat": {"count": 3, "frequency": 1, "period": 8, "periodUnit": "h"}}, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "g"}}]}]"#)
+                == "1 g var 8:e timme (3 doser)")
     }
 }

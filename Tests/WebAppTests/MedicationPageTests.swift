@@ -198,6 +198,10 @@ extension MedicationPageTests {
             #expect(incomplete.status == 400 && said.contains("Ange ordinationsorsak.") && said.contains("Välj minst en tid, eller vid behov."), "\(said)")
             let withdrawn = try await browser.send(.post, "/patienter/p1/ordination", form: fields.map { $0.0 == "product" ? ("product", "19990101000123") : $0 } + [("action", "kontrollera")])
             #expect(withdrawn.status == 400 && VisibleText.of(withdrawn.html).contains("kan inte ordineras"))
+            // The MAR plans an inpatient ordination's doses, so the form offers four dosage types, not free text.
+            #expect(VisibleText.of(form.html).contains("Med jämna mellanrum (intervalldosering)") && !VisibleText.of(form.html).contains("Fritext"))
+            let freeText = try await browser.send(.post, "/patienter/p1/ordination", form: fields + [("dosageKind", "fritext"), ("freeText", "enligt schema"), ("action", "kontrollera")])
+            #expect(freeText.status == 400 && VisibleText.of(freeText.html).contains("Välj doseringstyp"), "\(VisibleText.of(freeText.html))")
             // Checking shows the cards and writes nothing.
             let checked = try await browser.send(.post, "/patienter/p1/ordination", form: fields + [("action", "kontrollera")])
             #expect(checked.status == 200 && VisibleText.of(checked.html).contains("Allvarlig varning Interaktion D"), "\(VisibleText.of(checked.html))")
@@ -257,6 +261,22 @@ extension MedicationPageTests {
             // Parallel doses and a step: 2 kapslar in the evening beside the morning's 1, for five days, then 1 in the morning.
             let stepped = try await browser.send(.post, "/patienter/p1/recept/text", form: fields + [("when_EVE", "ja"), ("dose_EVE", "2"), ("thenDays", "5"), ("thenDose", "1"), ("then_MORN", "ja")])
             #expect(stepped.html.contains(#""1 kapsel morgon och 2 kapslar kväll i 5 dagar, därefter 1 kapsel morgon.""#), "\(stepped.html)")
+            // The other four dosage types; a morning box left ticked from the times is not read by them.
+            let today = SwedishTime.formatDay(SwedishTime.today)
+            for (kind, extra, said) in [("frekvens", [("frequencyCount", "3"), ("frequencyPer", "d")], "1 kapsel 3 gånger dagligen."),
+                                        ("frekvens", [("frequencyCount", "2"), ("frequencyPer", "wk")], "1 kapsel 2 gånger per vecka."),
+                                        ("intervall", [("intervalValue", "8"), ("intervalUnit", "h")], "1 kapsel var 8:e timme."),
+                                        ("intervall", [("intervalValue", "2"), ("intervalUnit", "d")], "1 kapsel varannan dag."),
+                                        ("engang", [("onceTime", "21:00")], "1 kapsel en gång \(today) kl. 21.00."),
+                                        ("fritext", [("freeText", "enligt schema från mottagningen"), ("dose", "")], "Enligt schema från mottagningen.")] {
+                let typedKind = try await browser.send(.post, "/patienter/p1/recept/text", form: fields.filter { $0.0 != "dose" || extra.allSatisfy { $0.0 != "dose" } } + [("dosageKind", kind)] + extra)
+                #expect(typedKind.html.contains("\"\(said)\""), "\(kind): \(typedKind.html)")
+            }
+            let mixed = try await browser.send(.post, "/patienter/p1/recept/text", form: fields + [("dosageKind", "frekvens"), ("frequencyCount", "3"), ("vidbehov", "ja")])
+            #expect(mixed.html.contains("Vid behov anges som tillfällesdosering"), "\(mixed.html)")
+            let noTime = try await browser.send(.post, "/patienter/p1/recept", form: fields + [("dosageKind", "engang"), ("action", "kontrollera")])
+            #expect(noTime.status == 400 && VisibleText.of(noTime.html).contains("Ange klockslag för dosen (TT:MM)."), "\(VisibleText.of(noTime.html))")
+            #expect(VisibleText.of(form.html).contains("Fritext (fritextdosering)") && VisibleText.of(form.html).contains("En gång (engångsdosering)"))
             let checked = try await browser.send(.post, "/patienter/p1/recept", form: fields + [("action", "kontrollera")])
             let preview = VisibleText.of(checked.html)
             #expect(checked.status == 200 && preview.contains("Doseringsanvisning till patienten") && preview.contains("Mot förhöjt blodtryck.")
@@ -307,6 +327,11 @@ extension MedicationPageTests {
             let id = try #require(try await services.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 10).map(\.id).first { $0 != prescription.id })
             let reserve = VisibleText.of(try await browser.send(.get, "/recept/\(id)/reservrecept").html)
             #expect(reserve.contains("RESERVRECEPT — ej skickat till Nationella läkemedelslistan") && reserve.contains("förskrivarkod 9000011"), "\(reserve)")
+            // Fritextdosering is written with the warning that no dose check can read it.
+            let freeText = fields.map { $0.0 == "draftID" ? ("draftID", UUID().uuidString.lowercased()) : $0 }.filter { $0.0 != "dose" }
+                + [("dosageKind", "fritext"), ("freeText", "enligt schema från mottagningen"), ("action", "signera")]
+            let wordsOnly = try await browser.send(.post, "/patienter/p1/recept", form: freeText)
+            #expect(VisibleText.of(try await browser.send(.get, try #require(wordsOnly.location)).html).contains("Doseringen är fritext: doskontroller kan inte göras."))
         }
     }
 }

@@ -245,6 +245,17 @@ def test_a_doctor_prescribes_in_the_browser_reads_nll_on_consent_and_prints_a_re
     # The patient text follows the typing, before any button.
     wait_for(browser, lambda d: d.find_element(By.ID, "live-text").text.split("\n") == ["Mot förhöjt blodtryck.", "1 kapsel morgon.", "Administreringssätt: oralt."],
              "the live patient text")
+    # Another dosage type says itself as it is chosen; back to the times, the text is the times' again.
+    def choose(kind):
+        # Scrolled to the middle: the page is scrolled past it, and the sticky patient banner covers the top.
+        radio = browser.find_element(By.CSS_SELECTOR, f"input[name=dosageKind][value={kind}]")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", radio)
+        radio.click()
+    choose("intervall")
+    browser.find_element(By.ID, "intervalValue").send_keys("8")
+    wait_for(browser, lambda d: "1 kapsel var 8:e timme." in d.find_element(By.ID, "live-text").text.split("\n"), "the interval's patient text")
+    choose("tillfalle")
+    wait_for(browser, lambda d: "1 kapsel morgon." in d.find_element(By.ID, "live-text").text.split("\n"), "the times' patient text again")
     browser.find_element(By.CSS_SELECTOR, "button[value=kontrollera]").click()
     wait_for(browser, lambda d: "Doseringsanvisning till patienten" in d.page_source, "the patient text before signing")
     text = browser.find_element(By.ID, "patient-text").text

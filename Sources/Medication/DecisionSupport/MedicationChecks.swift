@@ -340,6 +340,8 @@ struct WeightDose {
         let clock = repeating["timeOfDay"]?.arrayValue?.count ?? 0
         let named = repeating["when"]?.arrayValue?.count ?? 0
         if clock + named > 0 { return Double(clock + named) }
+        // An engångsdos is the day's whole amount.
+        if repeating["count"]?.numberText == "1", repeating["frequency"] == nil, repeating["period"] == nil { return 1 }
         guard let period = repeating["period"]?.numberText.flatMap(Double.init), period > 0 else { return nil }
         let frequency = repeating["frequency"]?.numberText.flatMap(Double.init) ?? 1
         let days: Double
