@@ -92,7 +92,7 @@ public enum KarnaApplication {
         let results = Results(channels: channels, delivery: OrderDelivery(
             channels: channels, undeliveredSeconds: configuration.orderUndeliveredSeconds, timeoutSeconds: Double(configuration.mllpTimeoutSeconds)), critical: critical,
             imaging: Imaging(pacs: configuration.dicomwebURL.flatMap(URL.init(string:)).map { DICOMwebClient(baseURL: $0, timeoutSeconds: Double(configuration.dicomwebTimeoutSeconds)) }),
-            terminology: terminology)
+            terminology: terminology, signOff: SignOff(escalationHours: configuration.signOffEscalationHours))
         // The care flows' tables are read now too (RETTS, NEWS2, day-surgery lists): a bad file stops the start, naming what is wrong.
         let careFlows = CareFlows(
             triage: try configuration.triagePath.map { try TriageTable.load(from: URL(fileURLWithPath: $0)) } ?? TriageTable.shipped(),

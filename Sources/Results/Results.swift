@@ -22,8 +22,9 @@ public struct Results: ClinicalModule {
 
     public init(overviewCount: Int = 10, channels: LabChannels = LabChannels([]), delivery: OrderDelivery? = nil,
                 critical: CriticalValues = CriticalValues(lists: []), imaging: Imaging = Imaging(), terminology: TerminologyService? = nil,
-                tableColumns: Int = 12) {
+                tableColumns: Int = 12, signOff: SignOff = SignOff()) {
         self.overviewCount = overviewCount
+        self.signOff = signOff
         self.tableColumns = tableColumns
         let codes = Set(channels.channels.filter { $0.orders?.kind == "lab" }.flatMap { $0.codes.values })
         orderableAnalyses = codes.map { code in
@@ -38,7 +39,7 @@ public struct Results: ClinicalModule {
     public var rules: [any WriteRule] { [OrderRule(), ReportRule()] }
 
     /// Vidimering and the lists of results waiting for a person.
-    public var signOff: SignOff { SignOff() }
+    public let signOff: SignOff
 
     public var chart: [ChartPart] {
         [
@@ -75,6 +76,8 @@ public struct Results: ClinicalModule {
                    "Vidimera: sign a final result the caller has opened; records who and when"),
          .type("Task", "sign-off-inbox", post: false, "scope:code", module: name,
                "Results waiting for sign-off: scope mine (default, the caller's assignment) or unit (the caller's unit)"),
+         .instance("PractitionerRole", "absence", post: true, "start:string", "end:string", "substitute:string", "reason:string", module: name,
+                   "Record an absence (frånvaro) of the assignment with the substitute (ersättare, a PractitionerRole id) who takes its results meanwhile: new results go to the substitute, open sign-offs move to them; by the assignment's holder or a systemförvaltare"),
          .type("DiagnosticReport", "submit-report", post: true, "report:Resource", module: name,
                "Receive a report (a radiology report, say) as a FHIR DiagnosticReport based on an order: stored with the order's patient and unit, and a final one signed like a lab result"),
          .instance("ImagingStudy", "refresh", post: true, module: name,
@@ -129,6 +132,10 @@ public struct Results: ClinicalModule {
             case let other:
                 throw FHIRError(.invalid, code: .value, "scope must be mine or unit; got '\(other)'", expression: ["scope"])
             }
+        case ("PractitionerRole", let id?, "absence"):
+            try call.requirePost()
+            return .resource(try await Absence.record(role: id, start: try call.input.required("start"), end: try call.input.required("end"),
+                                                      substitute: try call.input.required("substitute"), reason: call.input["reason"], session: call.session))
         case ("DiagnosticReport", nil, "submit-report"):
             try call.requirePost()
             guard let report = call.input.all.first(where: { $0.name == "report" })?.value.objectValue?["resource"]?.objectValue

@@ -6,7 +6,65 @@ public import StoreModel
 /// Vidimering: the responsible doctor opens a final result, then signs it as seen and followed up. The
 /// sign-off Task records who opened it and when, and who signed and when; signing an unopened result is refused.
 public struct SignOff: Sendable {
-    public init() {}
+    /// Hours a final result may wait unsigned before it is escalated to the unit.
+    public var escalationHours: Int
+
+    public init(escalationHours: Int = 72) {
+        self.escalationHours = escalationHours
+    }
+
+    static let escalatedExtension = "https://karna.se/fhir/StructureDefinition/vidimering-eskalerad"
+
+    /// The sweep the lab job runs: an open sign-off whose owner is now away goes to their substitute, and one
+    /// unsigned past `escalationHours` is escalated to its unit (urgent, marked, on the unit's list first), once.
+    public func sweep(session: PatientDataSession, now: Date = Date()) async throws -> (rerouted: [StoredResource], escalated: [StoredResource]) {
+        let open = try await inbox(ownerRole: nil, unitID: nil, session: session)
+        var rerouted: [StoredResource] = [], escalated: [StoredResource] = []
+        for task in open {
+            var object = task.object
+            var changed = false
+            if let owner = object.referenceID("owner", type: "PractitionerRole") {
+                let present = try await Absence.standIn(for: owner, at: now, session: session)
+                if present != owner {
+                    object["owner"] = try await Absence.reference(present, session: session)
+                    if object.extensionValue(SignOffOwner.standingInForExtension) == nil {
+                        object.setExtension(SignOffOwner.standingInForExtension, "valueReference", try await Absence.reference(owner, session: session))
+                    }
+                    changed = true
+                }
+            }
+            var escalating = false
+            if object.extensionValue(Self.escalatedExtension) == nil,
+               let authored = object["authoredOn"]?.stringValue.flatMap({ ISO8601DateFormatter().date(from: $0) }),
+               now.timeIntervalSince(authored) >= Double(escalationHours) * 3_600 {
+                object["priority"] = .string("urgent")
+                object.setExtension(Self.escalatedExtension, "valueDateTime", .string(ISO8601DateFormatter().string(from: now)))
+                changed = true
+                escalating = true
+            }
+            guard changed else { continue }
+            do {
+                _ = try await session.commit(.update(object, type: "Task", id: task.id, ifMatch: task.versionId))
+            } catch let error as FHIRError where isConcurrencyConflict(error) {
+                continue // opened or signed meanwhile: the next sweep sees the new version
+            } catch let failure as CommitFailure where isConcurrencyConflict(failure.error) {
+                continue
+            }
+            guard let updated = try await session.read(type: "Task", id: task.id) else { continue }
+            if escalating { escalated.append(updated) } else { rerouted.append(updated) }
+        }
+        return (rerouted, escalated)
+    }
+
+    /// When the sign-off was escalated to its unit, if it was.
+    public static func escalated(_ task: JSONObject) -> String? {
+        task.extensionValue(escalatedExtension)?.stringValue
+    }
+
+    /// Whom the owner stands in for (an absent doctor), if anyone.
+    public static func standingInFor(_ task: JSONObject) -> JSONValue? {
+        task.extensionValue(SignOffOwner.standingInForExtension)
+    }
 
     /// The result with its analyses, marking the sign-off Task opened by the caller.
     public func open(reportID: String, session: PatientDataSession, now: Date = Date()) async throws -> (report: StoredResource, analyses: [StoredResource], task: StoredResource?) {

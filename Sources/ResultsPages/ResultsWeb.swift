@@ -50,6 +50,9 @@ public struct ResultsWeb: WebModule {
         signed.get("provsvar") { request, context in
             try await context.page { user in try await pages.inbox(user, query: ResultPages<Context>.query(request)) }
         }
+        signed.post("provsvar/franvaro") { _, context in
+            try await context.page { user in try await pages.recordAbsence(user) }
+        }
         signed.get("provsvar/omatchade") { _, context in
             try await context.page { user in try await pages.unmatched(user) }
         }
@@ -361,20 +364,42 @@ struct ResultPages<Context: RequestContext>: ModulePages {
         let reports = Dictionary(try await session.read(keys: tasks.compactMap { task in
             task.object["focus"]?.objectValue?["reference"]?.stringValue.flatMap(ResourceKey.init(reference:))
         }).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        context["items"] = tasks.sorted { ($0.object["authoredOn"]?.stringValue ?? "") < ($1.object["authoredOn"]?.stringValue ?? "") }.map { task -> [String: Any] in
+        // Escalated ones first (waited past the unit's limit), then the oldest.
+        let ordered = tasks.sorted { (SignOff.escalated($0.object) == nil ? 1 : 0, $0.object["authoredOn"]?.stringValue ?? "")
+                                   < (SignOff.escalated($1.object) == nil ? 1 : 0, $1.object["authoredOn"]?.stringValue ?? "") }
+        context["items"] = ordered.map { task -> [String: Any] in
             let reportID = task.object.referenceID("focus", type: "DiagnosticReport") ?? ""
             let patientID = task.object.referenceID("for", type: "Patient") ?? ""
             return ["reportID": reportID, "patientID": patientID, "patient": names[patientID] ?? "",
                     "analysis": reports[reportID].map { Display.concept($0.object["code"]) } ?? "",
                     "state": task.object["businessStatus"]?.objectValue?["text"]?.stringValue ?? "",
                     "corrected": task.object["businessStatus"]?.objectValue?["text"]?.stringValue?.hasPrefix("Korrigerat") == true,
-                    "received": Display.time(task.object["authoredOn"]?.stringValue), "owner": Display.reference(task.object["owner"])]
+                    "received": Display.time(task.object["authoredOn"]?.stringValue), "owner": Display.reference(task.object["owner"]),
+                    "escalated": SignOff.escalated(task.object) != nil, "standingInFor": SignOff.standingInFor(task.object).map(Display.reference) ?? ""]
         }
         context["alarms"] = alarms.map { alarm -> [String: Any] in
             let patientID = alarm.object.referenceID("for", type: "Patient") ?? ""
             return ["id": alarm.id, "patientID": patientID, "patient": names[patientID] ?? "", "text": alarm.object["description"]?.stringValue ?? "",
                     "since": Display.time(alarm.object["authoredOn"]?.stringValue), "formToken": user.formToken,
                     "escalated": alarm.object["businessStatus"]?.objectValue?["text"]?.stringValue == "Eskalerat till jour"]
+        }
+        if !unitView {
+            // The doctor's own absences still to come or going on, and the colleagues of the unit to name as substitute.
+            let records = Records(session: session)
+            let own = try await records.optional("PractitionerRole", assignment.id)?.object
+            let today = SwedishTime.formatDay(SwedishTime.today)
+            context["absences"] = (own?["notAvailable"]?.arrayValue ?? []).compactMap(\.objectValue).filter {
+                ($0["during"]?.objectValue?["end"]?.stringValue ?? "9999").prefix(10) >= today
+            }.map { period -> [String: Any] in
+                let during = period["during"]?.objectValue
+                return ["from": String((during?["start"]?.stringValue ?? "").prefix(10)), "to": String((during?["end"]?.stringValue ?? "").prefix(10)),
+                        "substitute": Display.reference(period.extensionValue(Absence.substituteExtension)), "reason": period["description"]?.stringValue ?? ""]
+            }
+            context["colleagues"] = try await records.search("PractitionerRole", [("organization", "Organization/\(assignment.unitID)"), ("active", "true")], limit: 200)
+                .filter { $0.id != assignment.id }
+                .map { ["id": $0.id, "name": [Display.reference($0.object["practitioner"]), Display.concept($0.object["code"]?.arrayValue?.first)].filter { !$0.isEmpty }.joined(separator: ", ")] as [String: Any] }
+            context["formToken"] = user.formToken
+            context["today"] = today
         }
         context["overdue"] = overdue.map { order -> [String: Any] in
             let patientID = order.object.referenceID("subject", type: "Patient") ?? ""
@@ -383,6 +408,20 @@ struct ResultPages<Context: RequestContext>: ModulePages {
                     "placer": (order.object["identifier"]?.arrayValue ?? []).first?.objectValue?["value"]?.stringValue ?? ""]
         }
         return pages.page("provsvar-inkorg", context, status: status)
+    }
+
+    /// Records the doctor's own absence with a substitute; what is wrong is said on the list.
+    func recordAbsence(_ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "record-absence")
+        let form = user.form
+        guard let role = user.assignment?.id else { return try await inbox(user, query: [:], error: "Frånvaro kräver ett medarbetaruppdrag.", status: .badRequest) }
+        do {
+            _ = try await Absence.record(role: role, start: form["start"] ?? "", end: form["end"] ?? "", substitute: form["substitute"] ?? "",
+                                         reason: form["reason"], session: session)
+        } catch let error as FHIRError where error.category != .forbidden {
+            return try await inbox(user, query: [:], error: Self.said(error), status: .badRequest)
+        }
+        return Self.redirect("/provsvar")
     }
 
     /// Acknowledges a critical value; a refusal (no read-back for a telephone report) is said on the list.

@@ -191,6 +191,76 @@ struct ResultsTests {
         #expect(task.object.referenceID("owner", type: "PractitionerRole") == "wardoc-role")
     }
 
+    @Test("a result ordered during a stay that has ended goes to the doctor who discharged the patient, not the one who ordered it", arguments: backends)
+    func pendingAtDischarge(_ backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        let wardoc = try await ward.session("wardoc")
+        let contacts = PatientAdministration().contacts
+        let stay = try await contacts.admit(patientID: "p2", wardUnitID: nil, bedID: nil, planned: false, admitSource: "direktinlaggning",
+                                            expectedDischarge: nil, reason: "Pneumoni", session: wardoc)
+        let order = try await LabOrders(delivery: OrderDelivery(channels: Self.channels())).order(patientID: "p2", kind: "lab", code: "NPU03230", display: "P—Kalium",
+                                                                                                priority: "routine", expectedHours: nil, note: nil, session: wardoc)
+        let placer = try #require(order.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+        let discharged = try await contacts.transition(encounterID: stay.id, event: .finish, dischargeDisposition: "hem", session: try await ward.session("wardoc2"))
+        #expect(discharged.object["participant"]?.arrayValue?.last?.objectValue?.referenceID("individual", type: "PractitionerRole") == "wardoc2-role")
+        _ = await Self.receive(ward, oru(control: "M30", placer: placer, pnr: "197507091234", obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|3.5-4.6||||F"]))
+        let task = try #require(try await Self.search(ward, "Task", [("patient", "p2"), ("code", "\(ResultsVocabulary.taskSystem)|\(ResultsVocabulary.signOffCode)")]).first)
+        #expect(task.object.referenceID("owner", type: "PractitionerRole") == "wardoc2-role", "the discharging doctor, not the requester wardoc")
+    }
+
+    @Test("an absent doctor's results go to the substitute they named, open sign-offs move to them; only the holder records it; a loop of substitutes stops",
+          arguments: backends)
+    func absenceAndSubstitute(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        let doc = try await ward.session("doc")
+        _ = await Self.receive(ward, oru(control: "M31", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|3.5-4.6||||F"]))
+        let first = try #require(try await Self.search(ward, "Task", [("patient", "p1")]).first)
+        #expect(first.object.referenceID("owner", type: "PractitionerRole") == "doc-role")
+        let today = SwedishTime.formatDay(SwedishTime.today)
+        let later = SwedishTime.formatDay(SwedishTime.today + 7)
+        #expect(await fails(.forbidden) { _ = try await Absence.record(role: "doc-role", start: today, end: later, substitute: "doc2-role", reason: nil, session: try await ward.session("nurse")) })
+        #expect(await fails(.invalid, containing: "another assignment") { _ = try await Absence.record(role: "doc-role", start: today, end: later, substitute: "doc-role", reason: nil, session: doc) })
+        #expect(await fails(.invalid, containing: "after start") { _ = try await Absence.record(role: "doc-role", start: later, end: today, substitute: "doc2-role", reason: nil, session: doc) })
+        #expect(await fails(.invalid, containing: "does not exist") { _ = try await Absence.record(role: "doc-role", start: today, end: later, substitute: "nobody-role", reason: nil, session: doc) })
+        _ = try await Absence.record(role: "doc-role", start: today, end: later, substitute: "doc2-role", reason: "Semester", session: doc)
+        // The open sign-off moves when the job sweeps; it says whom the substitute stands in for.
+        let job = ward.gateway.session(.job("karna-lab-outbox"), action: "lab-outbox")
+        let swept = try await SignOff().sweep(session: job)
+        #expect(swept.rerouted.map(\.id) == [first.id] && swept.escalated.isEmpty)
+        let moved = try #require(try await Records(session: job).optional("Task", first.id)).object
+        #expect(moved.referenceID("owner", type: "PractitionerRole") == "doc2-role")
+        #expect(SignOff.standingInFor(moved)?.objectValue?["reference"]?.stringValue == "PractitionerRole/doc-role")
+        #expect(try await SignOff().sweep(session: job).rerouted.isEmpty, "moved once")
+        // A new result goes straight to the substitute.
+        let order = try await LabOrders(delivery: OrderDelivery(channels: Self.channels())).order(patientID: "p1", kind: "lab", code: "NPU03230", display: "P—Kalium",
+                                                                                                priority: "routine", expectedHours: nil, note: nil, session: doc)
+        let second = try #require(order.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+        _ = await Self.receive(ward, oru(control: "M32", placer: second, filler: "F101", obx: ["OBX|1|NM|K^Kalium^L||4.1|mmol/L|3.5-4.6||||F"]))
+        let owners = try await Self.search(ward, "Task", [("patient", "p1")]).map { $0.object.referenceID("owner", type: "PractitionerRole") }
+        #expect(owners == ["doc2-role", "doc2-role"])
+        // After the absence, results go to doc again.
+        #expect(try await Absence.standIn(for: "doc-role", at: Date().addingTimeInterval(9 * 86_400), session: job) == "doc-role")
+        // doc2 away too, naming doc: the chain stops rather than going round.
+        _ = try await Absence.record(role: "doc2-role", start: today, end: later, substitute: "doc-role", reason: nil, session: try await ward.session("doc2"))
+        #expect(try await Absence.standIn(for: "doc-role", at: Date(), session: job) == "doc2-role")
+    }
+
+    @Test("a result unsigned past the configured hours is escalated to its unit once: urgent, marked, first on the unit's list", arguments: backends)
+    func unsignedEscalates(_ backend: StoreBackend) async throws {
+        let (ward, _, placer) = try await Self.ordered(backend)
+        _ = await Self.receive(ward, oru(control: "M33", placer: placer, obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|3.5-4.6||||F"]))
+        let job = ward.gateway.session(.job("karna-lab-outbox"), action: "lab-outbox")
+        let signOff = SignOff(escalationHours: 48)
+        #expect(try await signOff.sweep(session: job, now: Date().addingTimeInterval(47 * 3_600)).escalated.isEmpty, "not before its time")
+        let escalated = try await signOff.sweep(session: job, now: Date().addingTimeInterval(49 * 3_600)).escalated
+        let task = try #require(escalated.first)
+        #expect(escalated.count == 1 && task.object["priority"]?.stringValue == "urgent" && SignOff.escalated(task.object) != nil)
+        #expect(task.object.referenceID("owner", type: "PractitionerRole") == "doc-role", "the doctor keeps it; the unit sees it")
+        #expect(try await signOff.sweep(session: job, now: Date().addingTimeInterval(50 * 3_600)).escalated.isEmpty, "once")
+        let unit = try await signOff.inbox(ownerRole: nil, unitID: "vc", session: try await ward.session("doc2"))
+        #expect(unit.map(\.id) == [task.id])
+    }
+
     @Test("bad input is answered AE or AR with ERR naming segment and field, and nothing is written", arguments: backends)
     func badInput(_ backend: StoreBackend) async throws {
         let (ward, _, placer) = try await Self.ordered(backend)

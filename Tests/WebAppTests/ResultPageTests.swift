@@ -119,4 +119,42 @@ struct ResultPageTests {
     }
 
     func results(_ services: KarnaServices) throws -> Results { try #require(services.modules.compactMap { $0 as? Results }.first) }
+
+    @Test("a doctor registers an absence with a substitute on the inbox, and the next result goes to the substitute; an escalated one is marked on the unit's list",
+          arguments: backends)
+    func absenceOnTheInbox(_ backend: StoreBackend) async throws {
+        let channels = try Self.channelFile()
+        defer { try? FileManager.default.removeItem(atPath: channels) }
+        try await WebAppTests.withApp(backend, flags: ["lab-channels-file": channels]) { services, client in
+            let lakare = try #require(Position.defaults.first { $0.code == "lakare" })
+            var colleague = Assignment.resource(id: "doc2-role", practitionerID: "doc2", unitID: "vc", purpose: .care, position: lakare)
+            colleague["practitioner"] = .object(JSONObject([("reference", .string("Practitioner/doc2")), ("display", .string("Doktor Al"))]))
+            _ = try await services.store.commit([.update(colleague, type: "PractitionerRole", id: "doc2-role", ifMatch: nil)])
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            let inbox = try await browser.send(.get, "/provsvar")
+            #expect(VisibleText.of(inbox.html).contains("Medan du är borta går nya svar, larmvärden och dina svar att vidimera till ersättaren du anger."))
+            #expect(inbox.html.contains(#"<option value="doc2-role">Doktor Al"#), "the unit's colleagues to choose from")
+            let token = try #require(inbox.field("formToken"))
+            let today = SwedishTime.formatDay(SwedishTime.today), later = SwedishTime.formatDay(SwedishTime.today + 14)
+            let backwards = try await browser.send(.post, "/provsvar/franvaro", form: [("formToken", token), ("start", later), ("end", today), ("substitute", "doc2-role")])
+            #expect(backwards.status == 400 && VisibleText.of(backwards.html).contains("Ange när frånvaron slutar, efter början."))
+            let recorded = try await browser.send(.post, "/provsvar/franvaro", form: [("formToken", token), ("start", today), ("end", later), ("substitute", "doc2-role"), ("reason", "Semester")])
+            #expect(recorded.status == 303)
+            #expect(VisibleText.of(try await browser.send(.get, "/provsvar").html).contains("\(today) – \(later): ersättare Doktor Al (Semester)"))
+
+            let ordered = try await browser.send(.post, "/patienter/p1/bestall", form: [("formToken", token), ("code", "NPU03230"), ("priority", "routine")])
+            #expect(ordered.status == 303)
+            let job = services.gateway.session(.job("web-tests"), action: "read")
+            let order = try #require(try await Records(session: job).search("ServiceRequest", [("patient", "p1")]).first)
+            let placer = try #require(order.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+            _ = try await Self.deliver(services, Self.oru("A1", placer: placer, filler: "F900", time: "20261206101000+0100", obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|3.5-4.6||||F"]))
+            let task = try #require(try await Records(session: job).search("Task", [("patient", "p1")]).first)
+            #expect(task.object.referenceID("owner", type: "PractitionerRole") == "doc2-role")
+            let results = try #require(services.modules.compactMap { $0 as? Results }.first)
+            _ = try await results.signOff.sweep(session: services.gateway.session(.job("karna-lab-outbox"), action: "lab-outbox"), now: Date().addingTimeInterval(100 * 3_600))
+            let unit = VisibleText.of(try await browser.send(.get, "/provsvar?vy=enhet").html)
+            #expect(unit.contains("Eskalerat till enheten") && unit.contains("Doktor Al (ersättare för Doktor Ek)"), "\(unit)")
+        }
+    }
 }

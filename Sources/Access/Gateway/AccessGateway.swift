@@ -35,7 +35,7 @@ public final class AccessGateway: Sendable {
         self.readOnly = readOnly
         self.settings = settings
         let codeRule = codes.map { CodedValueRule(codes: $0, bindings: .combining(modules.map(\.codes))) }
-        self.rules = [OrganisationTreeRule()] + modules.flatMap(\.rules) + (codeRule.map { [$0] } ?? [])
+        self.rules = [OrganisationTreeRule(), AssignmentRule()] + modules.flatMap(\.rules) + (codeRule.map { [$0] } ?? [])
         self.overview = ChartOverview(parts: modules.flatMap(\.chart))
         self.semantics = .combining(modules.map(\.records))
         self.openingTypes = Set(semantics.grounds.filter(\.opensOnCreate).map(\.type))

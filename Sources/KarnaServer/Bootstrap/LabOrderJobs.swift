@@ -7,7 +7,8 @@ import Results
 import ServiceLifecycle
 
 /// Sends lab and imaging orders to their labs (the outbox), announces each order that becomes undelivered
-/// once, and escalates unacknowledged critical values to the doctor on call: a system job through the gateway.
+/// once, escalates unacknowledged critical values to the doctor on call, and moves sign-offs to absent doctors'
+/// substitutes and unsigned old ones to their unit: a system job through the gateway.
 struct LabOrderJobs: Service {
     let services: KarnaServices
     let logger: Logger
@@ -44,6 +45,13 @@ struct LabOrderJobs: Service {
                     for alarm in try await results.ingest.critical.escalate(session: session) {
                         let owner = alarm.object["owner"]?.objectValue?["reference"]?.stringValue ?? "no one"
                         logger.warning("critical value alarm: Task/\(alarm.id) unacknowledged for \(results.ingest.critical.escalationMinutes) minutes, escalated to \(owner)")
+                    }
+                    let signOffs = try await results.signOff.sweep(session: session)
+                    for task in signOffs.rerouted {
+                        logger.info("sign-off Task/\(task.id) went to \(task.object["owner"]?.objectValue?["reference"]?.stringValue ?? "no one"), standing in for an absent doctor")
+                    }
+                    for task in signOffs.escalated {
+                        logger.warning("sign-off alarm: Task/\(task.id) unsigned for \(results.signOff.escalationHours) hours, escalated to its unit \(RecordTags.unit(of: task.object) ?? "(none)")")
                     }
                 } catch {
                     logger.error("the lab order outbox failed: \(error)")

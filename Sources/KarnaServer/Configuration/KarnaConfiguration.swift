@@ -110,6 +110,7 @@ public struct KarnaConfiguration: Sendable {
     public var criticalValuesPath: String?
     /// Minutes a critical value may wait unacknowledged before it goes to the doctor on call.
     public var criticalEscalationMinutes: Int
+    public var signOffEscalationHours: Int
     /// The PACS's DICOMweb root (QIDO-RS, WADO-RS); unset, imaging studies wait without a PACS.
     public var dicomwebURL: String?
     /// Seconds one DICOMweb call may take.
@@ -226,6 +227,8 @@ public struct KarnaConfiguration: Sendable {
                                                             "the region's critical value lists (JSON: per lab and analysis the limits, the doctor on call); unset, the demonstration lists")
         public static let criticalEscalationMinutes = Setting.integer("critical-escalation-minutes", default: 10, 1...1_440,
                                                                       "minutes a critical value may wait unacknowledged before it goes to the doctor on call")
+        public static let signOffEscalationHours = Setting.integer("sign-off-escalation-hours", default: 72, 1...2_160,
+                                                                   "hours a final result may wait unsigned before it is escalated to its unit")
         public static let dicomwebURL = Setting.text("dicomweb-url", default: nil,
                                                      "the PACS's DICOMweb root (e.g. http://pacs:8042/dicom-web): imaging studies are found there by accession number; unset, none is asked")
         public static let dicomwebTimeoutSeconds = Setting.integer("dicomweb-timeout-seconds", default: 10, 1...300, "seconds one DICOMweb call to the PACS may take")
@@ -275,7 +278,7 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, dicomwebURL, dicomwebTimeoutSeconds,
+                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, signOffEscalationHours, dicomwebURL, dicomwebTimeoutSeconds,
                              triageFile, news2File, daySurgeryFile, edTriageMinutes, edDoctorMinutes, edStayMinutes, edReturnHours, edBoardRefreshSeconds,
                              maternityProgrammeFile, maternityQuestionnairesFile, maternityReferenceFile, maternitySFRulesFile, maternityPartogramFile, maternityRegistersFile,
                              graviditetsregistretDirectory, graviditetsregistretHour, readOnly, downtimeListDir, downtimeListMinutes, downtimeListHours, corsOrigins]
@@ -372,6 +375,7 @@ public struct KarnaConfiguration: Sendable {
         }
         dicomwebTimeoutSeconds = try settings.integer(Keys.dicomwebTimeoutSeconds)
         criticalEscalationMinutes = try settings.integer(Keys.criticalEscalationMinutes)
+        signOffEscalationHours = try settings.integer(Keys.signOffEscalationHours)
         mllpTimeoutSeconds = try settings.integer(Keys.mllpTimeoutSeconds)
         guard nllReasonRequiredFrom.count == 10, Instant.parse(nllReasonRequiredFrom) != nil else {
             throw Error(description: "\(settings.source(Keys.nllReasonRequiredFrom)) must be a day YYYY-MM-DD; got '\(nllReasonRequiredFrom)'")

@@ -249,6 +249,17 @@ public struct CareContacts: Sendable {
                     FHIR.coding(AdministrationCodes.contactType, chosen, disposition.1),
                 ]))])
                 encounter["hospitalization"] = .object(hospitalization)
+                // The discharging doctor (utskrivande läkare) is named: results still pending for the stay go to them.
+                // A doctor discharging is it; a nurse or secretary registering the discharge leaves it to the responsible doctor.
+                let participants = encounter["participant"]?.arrayValue ?? []
+                let responsible = participants.first?.objectValue?.referenceID("individual", type: "PractitionerRole")
+                let doctor = session.principal.permissions.prescribe ? session.principal.assignment?.id : nil
+                if let discharger = doctor ?? responsible {
+                    encounter["participant"] = .array(participants + [FHIR.object([
+                        ("type", .array([FHIR.concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "DIS", "discharger")])),
+                        ("individual", FHIR.reference("PractitionerRole", discharger)),
+                    ])])
+                }
             }
             if let reason, !reason.isEmpty, event != .finish { encounter.setExtension("https://karna.se/fhir/StructureDefinition/statusorsak", "valueString", .string(reason)) }
             // The stay's episode ends with it; a finished visit fulfils its appointment.
