@@ -66,6 +66,21 @@ public struct LabOrders: Sendable {
 
     /// A placer number as Swedish labs print them, `NNNNNNNN-NNNN`: random, so no order's number tells
     /// another's, and kept as text (never read as a number: `11545596-0175` stays whole).
+    /// The order with exactly this beställningsnummer (never a prefix, never read as a number).
+    public func order(placer: String, session: PatientDataSession) async throws -> StoredResource {
+        let trimmed = placer.trimmingCharacters(in: .whitespaces)
+        let found = try await Records(session: session).search("ServiceRequest", [("identifier", "\(ResultsVocabulary.placerSystem)|\(trimmed)")], limit: 5)
+        guard !trimmed.isEmpty, let order = found.first(where: { stored in
+            (stored.object["identifier"]?.arrayValue ?? []).contains {
+                $0.objectValue?["system"]?.stringValue == ResultsVocabulary.placerSystem && $0.objectValue?["value"]?.stringValue == trimmed
+            }
+        }) else {
+            throw FHIRError(.invalid, code: .value, "placer: no order has the beställningsnummer '\(trimmed)'", expression: ["placer"],
+                            text: "Ingen beställning har beställningsnumret \(trimmed).")
+        }
+        return order
+    }
+
     static func placerNumber() -> String {
         String(format: "%08d-%04d", Int.random(in: 0..<100_000_000), Int.random(in: 0..<10_000))
     }

@@ -1,9 +1,9 @@
 public import Access
 import Crypto
-import FHIRCore
+public import FHIRCore
 public import Foundation
 public import HL7v2
-import StoreModel
+public import StoreModel
 
 /// Lab and imaging results received as HL7 v2 ORU^R01 (provsvar): each message is read in its channel's
 /// character set, matched to its order by the placer number as an exact string, and written whole in one
@@ -161,5 +161,79 @@ public struct ResultIngest: Sendable {
                                           controlID: "ACK" + (header?.controlID.prefix(16) ?? "0"), problems: [problem])
         return Receipt(acknowledgement: Array(ack.encoded.utf8), code: code, channel: channel, controlID: header?.controlID ?? "",
                        unmatched: nil, duplicate: false, problem: problem.text)
+    }
+}
+
+// MARK: Matching by hand
+
+extension ResultIngest {
+    /// Files an unmatched result (omatchat provsvar) under the order a person has found for it: the message kept
+    /// on the list entry is read again, each result that matches no order by itself goes to `orderID`, the entry
+    /// closes naming the reports — all in one commit. A result whose PID names someone the order's patient is
+    /// not is refused: a wrong choice must not file another person's result.
+    public func match(taskID: String, orderID: String, session: PatientDataSession, now: Date = Date()) async throws -> [StoredResource] {
+        let records = Records(session: session)
+        let task = try await records.require("Task", taskID)
+        guard task.object.code("code", system: ResultsVocabulary.taskSystem) == ResultsVocabulary.unmatchedCode else {
+            throw FHIRError(.invalid, code: .value, "Task/\(taskID) is not an unmatched result", expression: ["Task.code"], text: "Det här är inget omatchat provsvar.")
+        }
+        guard task.object["status"]?.stringValue == "requested" else {
+            throw FHIRError(.conflict, code: .conflict, "Task/\(taskID) is already matched or closed", text: "Svaret är redan matchat.")
+        }
+        guard let text = (task.object["input"]?.arrayValue ?? []).compactMap(\.objectValue).first(where: { Display.concept($0["type"]) == "HL7 v2-meddelande" })?["valueString"]?.stringValue,
+              let channelID = (task.object["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap(\.objectValue)
+                .first(where: { $0["system"]?.stringValue == ResultsVocabulary.channelSystem })?["code"]?.stringValue,
+              let channel = channels.channel(id: channelID) else {
+            throw FHIRError(.invalid, code: .required, "Task/\(taskID) holds no message and channel to match", text: "Listposten saknar meddelandet och kan inte matchas.")
+        }
+        let order = try await records.require("ServiceRequest", orderID)
+        guard let patientID = order.object.referenceID("subject", type: "Patient") else {
+            throw FHIRError(.invalid, code: .required, "ServiceRequest/\(orderID) has no patient", expression: ["ServiceRequest.subject"], text: "Beställningen saknar patient.")
+        }
+        let message = try HL7Message(parsing: text)
+        let results: [ResultMessage.Result]
+        do {
+            results = try ResultMessage(message: message, channel: channel, encoding: .utf8).results()
+        } catch {
+            let why = (error as? ResultMessage.Problem).map { $0.problem.text } ?? "\(error)"
+            throw FHIRError(.invalid, code: .invalid, "the kept message cannot be read: \(why)")
+        }
+        var writes: [WriteOperation] = []
+        var reports: [String] = []
+        var reachedUnmatched = false
+        for result in results {
+            let own = ResultRecords(result: result, channel: channel, critical: critical, session: session, now: now)
+            let itself = try await Self.ownMatch(own)
+            // The results before the first unmatched one were filed when the message came.
+            if itself != nil, !reachedUnmatched { continue }
+            reachedUnmatched = true
+            let target = itself ?? (order, patientID)
+            if itself == nil, let mismatch = try await own.patientMismatch(patientID: patientID) {
+                throw FHIRError(.invalid, code: .businessRule, "ServiceRequest/\(orderID): \(mismatch)", expression: ["order"],
+                                text: "Fel beställning: \(mismatch).")
+            }
+            let outcome = try await own.matched(order: target.0, patientID: target.1)
+            writes += outcome.writes
+            reports += outcome.focus.filter { $0.hasPrefix("DiagnosticReport/") }
+        }
+        var closed = task.object
+        closed["status"] = .string("completed")
+        closed["for"] = FHIR.reference("Patient", patientID)
+        closed["businessStatus"] = FHIR.text("Matchat mot beställning \((order.object["identifier"]?.arrayValue ?? []).first?.objectValue?["value"]?.stringValue ?? orderID)")
+        closed["focus"] = FHIR.reference("ServiceRequest", orderID)
+        closed["output"] = .array(reports.map { FHIR.object([("type", FHIR.text("Provsvar")), ("valueReference", FHIR.object([("reference", .string($0))]))]) })
+        closed["executionPeriod"] = FHIR.object([("end", .string(ISO8601DateFormatter().string(from: now)))])
+        if let role = session.principal.assignment?.id {
+            closed["owner"] = FHIR.reference("PractitionerRole", role)
+        }
+        writes.append(.update(closed, type: "Task", id: taskID, ifMatch: task.versionId))
+        _ = try await session.commit(writes)
+        return try await session.read(keys: reports.compactMap(ResourceKey.init(reference:)))
+    }
+
+    /// The order a result matches by its own placer number and patient, if it does.
+    static func ownMatch(_ records: ResultRecords) async throws -> (StoredResource, String)? {
+        guard let order = try await records.order(), let patientID = order.object.referenceID("subject", type: "Patient") else { return nil }
+        return try await records.patientMismatch(patientID: patientID) == nil ? (order, patientID) : nil
     }
 }

@@ -87,7 +87,9 @@ public struct Results: ClinicalModule {
          .instance("Task", "acknowledge-critical", post: true, "method:code", "readBack:string", module: name,
                    "Acknowledge a critical value: method telefon (with readBack, the value as read back) or elektroniskt; records who and when"),
          .type("Task", "unmatched-results", post: false, module: name,
-               "Results that matched no order (omatchade svar), each with its message and the reason")]
+               "Results that matched no order (omatchade svar), each with its message and the reason"),
+         .instance("Task", "match-result", post: true, "order:string", "placer:string", module: name,
+                   "File an unmatched result under the order found for it (order: a ServiceRequest id, or placer: its beställningsnummer, exactly): the kept message is read again and the list entry closed, in one commit; a result whose patient is not the order's is refused")]
     }
 
     public func answer(_ call: OperationCall) async throws -> OperationAnswer {
@@ -132,6 +134,17 @@ public struct Results: ClinicalModule {
             case let other:
                 throw FHIRError(.invalid, code: .value, "scope must be mine or unit; got '\(other)'", expression: ["scope"])
             }
+        case ("Task", let id?, "match-result"):
+            try call.requirePost()
+            let orderID: String
+            if let given = call.input["order"] {
+                orderID = given
+            } else if let placer = call.input["placer"] {
+                orderID = try await orders.order(placer: placer, session: call.session).id
+            } else {
+                throw FHIRError(.invalid, code: .required, "order (a ServiceRequest id) or placer (its beställningsnummer) is required", expression: ["order"])
+            }
+            return .resources(try await ingest.match(taskID: id, orderID: orderID, session: call.session))
         case ("PractitionerRole", let id?, "absence"):
             try call.requirePost()
             return .resource(try await Absence.record(role: id, start: try call.input.required("start"), end: try call.input.required("end"),

@@ -53,8 +53,11 @@ public struct ResultsWeb: WebModule {
         signed.post("provsvar/franvaro") { _, context in
             try await context.page { user in try await pages.recordAbsence(user) }
         }
-        signed.get("provsvar/omatchade") { _, context in
-            try await context.page { user in try await pages.unmatched(user) }
+        signed.get("provsvar/omatchade") { request, context in
+            try await context.page { user in try await pages.unmatched(user, notice: ResultPages<Context>.query(request)["klar"]) }
+        }
+        signed.post("provsvar/omatchade/:id/matcha") { _, context in
+            try await context.page { user in try await pages.match(try context.parameters.require("id"), user) }
         }
         signed.get("provsvar/:id") { request, context in
             try await context.page { user in try await pages.report(try context.parameters.require("id"), user, notice: ResultPages<Context>.query(request)["klar"]) }
@@ -436,17 +439,32 @@ struct ResultPages<Context: RequestContext>: ModulePages {
     }
 
     /// Results that matched no order, with the message and why, for the role that owns them.
-    func unmatched(_ user: User) async throws -> Response {
+    func unmatched(_ user: User, notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "unmatched-results")
         let tasks = try await results.signOff.unmatched(session: session)
         var context = layout(user, title: "Omatchade provsvar", nav: "navUnmatched")
+        if let notice { context["notice"] = notice }
+        if let error { context["error"] = error }
         context["items"] = tasks.map { task -> [String: Any] in
-            ["description": task.object["description"]?.stringValue ?? "", "reason": task.object["statusReason"]?.objectValue?["text"]?.stringValue ?? "",
+            ["id": task.id, "formToken": user.formToken, "description": task.object["description"]?.stringValue ?? "", "reason": task.object["statusReason"]?.objectValue?["text"]?.stringValue ?? "",
              "owner": Display.reference(task.object["owner"]), "role": task.object["performerType"]?.arrayValue?.first?.objectValue?["text"]?.stringValue ?? "",
              "received": Display.time(task.object["authoredOn"]?.stringValue),
              "message": task.object["input"]?.arrayValue?.first?.objectValue?["valueString"]?.stringValue?.replacingOccurrences(of: "\r", with: "\n") ?? ""]
         }
-        return pages.page("omatchade", context)
+        return pages.page("omatchade", context, status: status)
+    }
+
+    /// Files an unmatched result under the order with the beställningsnummer typed; what is wrong is said on the list.
+    func match(_ id: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "match-result")
+        let placer = (user.form["placer"] ?? "").trimmingCharacters(in: .whitespaces)
+        do {
+            let order = try await results.orders.order(placer: placer, session: session)
+            _ = try await results.ingest.match(taskID: id, orderID: order.id, session: session)
+        } catch let error as FHIRError where error.category != .forbidden {
+            return try await unmatched(user, error: Self.said(error), status: .badRequest)
+        }
+        return Self.redirect("/provsvar/omatchade?klar=" + Self.encoded("Svaret är kopplat till beställning \(placer)."))
     }
 
     /// The caller's orders that did not reach their lab, each with why, and a way to send again.

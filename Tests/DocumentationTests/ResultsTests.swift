@@ -115,6 +115,36 @@ struct ResultsTests {
         #expect(listed.count == 2)
     }
 
+    @Test("an unmatched result matched by hand to its order: filed under the order's patient and signed off like any result, the list entry closed in the same commit; a second match and another person's result are refused",
+          arguments: backends)
+    func matchByHand(_ backend: StoreBackend) async throws {
+        let (ward, order, placer) = try await Self.ordered(backend)
+        let typo = placer + "X"
+        let receipt = await Self.receive(ward, oru(control: "M40", placer: typo, obx: ["OBX|1|NM|K^Kalium^L||4.4|mmol/L|3.5-4.6||||F"]))
+        let taskID = try #require(receipt.unmatched)
+        let coordinator = ward.gateway.session(.job("provsvarssamordnare"), action: "match-result")
+        let orders = LabOrders(delivery: OrderDelivery(channels: Self.channels()))
+        #expect(await fails(.invalid, containing: "no order has the beställningsnummer") { _ = try await orders.order(placer: String(placer.prefix(8)), session: coordinator) })
+        let found = try await orders.order(placer: placer, session: coordinator)
+        #expect(found.id == order.id)
+        let reports = try await Self.ingest.match(taskID: taskID, orderID: found.id, session: coordinator)
+        let report = try #require(reports.first)
+        #expect(reports.count == 1 && report.object.referenceID("subject", type: "Patient") == "p1")
+        #expect(try await Self.search(ward, "Observation", [("patient", "p1")]).first?.object["valueQuantity"]?.objectValue?["value"]?.numberText == "4.4")
+        let closed = try #require(try await coordinator.read(type: "Task", id: taskID)).object
+        #expect(closed["status"]?.stringValue == "completed" && closed["output"]?.arrayValue?.first?.objectValue?["valueReference"]?.objectValue?["reference"]?.stringValue == "DiagnosticReport/\(report.id)")
+        let signOff = try #require(try await Self.search(ward, "Task", [("patient", "p1"), ("code", "\(ResultsVocabulary.taskSystem)|\(ResultsVocabulary.signOffCode)")]).first)
+        #expect(signOff.object.referenceID("owner", type: "PractitionerRole") == "doc-role")
+        #expect(try await SignOff().unmatched(session: coordinator).isEmpty)
+        #expect(await fails(.conflict, containing: "already matched") { _ = try await Self.ingest.match(taskID: taskID, orderID: found.id, session: coordinator) })
+        // Another person's result (PID names p2) is never filed under p1's order, by hand either.
+        let other = await Self.receive(ward, oru(control: "M41", placer: typo + "Y", pnr: "197507091234", obx: ["OBX|1|NM|K^Kalium^L||5.0|mmol/L|3.5-4.6||||F"]))
+        let otherTask = try #require(other.unmatched)
+        #expect(await fails(.invalid, containing: "är inte beställningens patient") { _ = try await Self.ingest.match(taskID: otherTask, orderID: found.id, session: coordinator) })
+        #expect(try await coordinator.read(type: "Task", id: otherTask)?.object["status"]?.stringValue == "requested", "nothing half-written")
+        #expect(try await Self.search(ward, "Observation", [("patient", "p1")]).count == 1)
+    }
+
     @Test("a resent message (the same MSH-10) is stored once and answered AA again", arguments: backends)
     func resend(_ backend: StoreBackend) async throws {
         let (ward, _, placer) = try await Self.ordered(backend)

@@ -115,6 +115,14 @@ struct ResultPageTests {
                                                               obx: ["OBX|1|NM|K^Kalium^L||4,0|mmol/L|3.5-4.6||||F"])).unmatched != nil)
             let unmatched = VisibleText.of(try await browser.send(.get, "/provsvar/omatchade").html)
             #expect(unmatched.contains("ingen beställning har beställningsnumret 12345678-0000") && unmatched.contains("Provsvarssamordnare, Klinisk kemi"))
+            // Matched by hand: a wrong number is said; the right one files it and empties the list.
+            let entry = try #require(try await Records(session: job).search("Task", [("code", "\(ResultsVocabulary.taskSystem)|\(ResultsVocabulary.unmatchedCode)")]).first)
+            let wrong = try await browser.send(.post, "/provsvar/omatchade/\(entry.id)/matcha", form: [("formToken", token), ("placer", "12345678")])
+            #expect(wrong.status == 400 && VisibleText.of(wrong.html).contains("Ingen beställning har beställningsnumret 12345678."), "\(VisibleText.of(wrong.html))")
+            let matched = try await browser.send(.post, "/provsvar/omatchade/\(entry.id)/matcha", form: [("formToken", token), ("placer", placer)])
+            #expect(matched.status == 303)
+            let after = VisibleText.of(try await browser.send(.get, try #require(matched.location)).html)
+            #expect(after.contains("Svaret är kopplat till beställning \(placer).") && after.contains("Inga omatchade svar."), "\(after)")
         }
     }
 
