@@ -174,7 +174,7 @@ public enum KarnaApplication {
                 additionalChannelHandlers: [ConnectionGuard(limits: limits, counts: counts, logger: guardLogger)])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Karna"),
             services: [AdministrationJobs(services: services, logger: logger), PrescribingJobs(services: services, logger: logger),
-                       MLLPListener(services: services, logger: logger), LabOrderJobs(services: services, logger: logger),
+                       MLLPListener(services: services, logger: logger, tls: try MLLPListener.tlsContext(configuration)), LabOrderJobs(services: services, logger: logger),
                        MaternityJobs(services: services, logger: logger), DowntimeJobs(services: services, logger: logger),
                        ReadOnlyCommandWatch(services: services, logger: logger)],
             logger: logger

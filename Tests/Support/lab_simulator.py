@@ -94,11 +94,12 @@ def read_acks(sock, count, timeout=20):
     return acks
 
 
-def send(port, payloads, mode="whole", chunk=7, delay=0.02, host="127.0.0.1", read=True):
+def send(port, payloads, mode="whole", chunk=7, delay=0.02, host="127.0.0.1", read=True, tls=None):
     """Sends each payload (bytes) framed: `whole` one write each, `split` in `chunk`-byte writes with a pause,
     `together` all frames in one write. Answers the ACKs in order (none when `read` is False: the sender
-    that never hears back)."""
-    with socket.create_connection((host, port), timeout=10) as sock:
+    that never hears back). With `tls` (an ssl.SSLContext) the connection is MLLP over TLS."""
+    with socket.create_connection((host, port), timeout=10) as plain:
+        sock = tls.wrap_socket(plain, server_hostname="localhost") if tls else plain
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         frames = [frame(p) for p in payloads]
         if mode == "together":

@@ -81,6 +81,13 @@ class Server:
             stdout=self.log, stderr=subprocess.STDOUT, cwd=self.folder, env=self.env)
         deadline = time.time() + 60
         while time.time() < deadline:
+            if self.process.poll() is not None:
+                # It stopped at start (a setting it refuses): say why, from its log.
+                self.log.flush()
+                with open(self.log.name) as written:
+                    said = written.read()[-2000:]
+                self.log.close()
+                raise RuntimeError(f"karna serve stopped at start (exit {self.process.returncode}): {said}")
             try:
                 if requests.get(self.base + "/metadata", timeout=2).status_code == 200:
                     self.token = self.system_token()

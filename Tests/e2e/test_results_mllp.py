@@ -6,6 +6,8 @@ kill -9 between receipt and ACK loses nothing, and the resend is stored once; th
 import json
 import os
 import socket
+import ssl
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,6 +106,13 @@ def test_results_arrive_split_and_together_are_acked_after_storing_and_errors_na
     listed = requests.get(f"{lab.base}/Task/$unmatched-results", headers=system(lab)).json()
     tasks = [e["resource"] for e in listed.get("entry", [])]
     assert any(placer + "-9" in t["description"] and t["owner"]["reference"] == "Organization/hosp-1" for t in tasks), tasks
+    # Matched by hand over FHIR, by the order's beställningsnummer: the entry closes and names the report it filed.
+    entry = next(t for t in tasks if placer + "-9" in t["description"])
+    matched = requests.post(f"{lab.base}/Task/{entry['id']}/$match-result", headers=system(lab), json={
+        "resourceType": "Parameters", "parameter": [{"name": "placer", "valueString": placer}]})
+    assert matched.status_code == 200 and matched.json()["entry"][0]["resource"]["resourceType"] == "DiagnosticReport", matched.text
+    closed = requests.get(f"{lab.base}/Task/{entry['id']}", headers=system(lab)).json()
+    assert closed["status"] == "completed" and closed["output"][0]["valueReference"]["reference"].startswith("DiagnosticReport/"), closed
 
     # The doctor opens the result, then signs it.
     refused = requests.post(f"{lab.base}/DiagnosticReport/{report['id']}/$sign-result", headers=doctor, json={"resourceType": "Parameters"})
@@ -281,3 +290,55 @@ def test_a_doctor_orders_in_the_browser_acknowledges_the_critical_value_and_sign
     simulator.answer = "AA"
     checked = set(browser.axe_checks.checked)
     assert {"/patienter/{id}/provsvar", "/patienter/{id}/bestall", "/provsvar", "/provsvar/{id}", "/provsvar/omatchade", "/bestallningar/ej-levererade"} <= checked, checked
+
+
+def make_certificates(folder):
+    """A lab CA with a server certificate for localhost and a lab's client certificate, and a stranger's
+    self-signed client certificate, made with the openssl command line."""
+    def run(*arguments):
+        subprocess.run(["openssl", *arguments], check=True, capture_output=True, cwd=folder)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Region Test CA")
+    for name, extension in (("server", "subjectAltName=DNS:localhost,IP:127.0.0.1"), ("lab", "extendedKeyUsage=clientAuth")):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        with open(os.path.join(folder, f"{name}.ext"), "w") as handle:
+            handle.write(extension + "\n")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.pem", "-days", "2",
+            "-extfile", f"{name}.ext")
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "stranger.key", "-out", "stranger.pem", "-days", "2", "-subj", "/CN=stranger")
+    return {name: os.path.join(folder, name) for name in os.listdir(folder)}
+
+
+def test_mllp_over_tls_takes_a_lab_with_a_certificate_of_the_region_and_nothing_else(tmp_path):
+    """With a certificate, a key and a client CA the MLLP port speaks TLS only: the lab's certificate gets its
+    ACK; plain TCP, a client without a certificate and one with a stranger's certificate get none."""
+    files = make_certificates(str(tmp_path))
+    port = free_port()
+    server = Server("sqlite", str(tmp_path), extra_env={
+        "KARNA_MLLP_PORT": str(port), "KARNA_MLLP_TLS_CERTIFICATE": files["server.pem"], "KARNA_MLLP_TLS_KEY": files["server.key"],
+        "KARNA_MLLP_TLS_CLIENT_CA": files["ca.pem"]})
+    try:
+        wait_for_mllp(port)
+        message = [lab_simulator.encode(lab_simulator.oru("TLS-1", "ingen-sadan-bestallning", pnr=personnummer(230), analyses=(POTASSIUM,)))]
+
+        def client(certificate=None):
+            context = ssl.create_default_context(cafile=files["ca.pem"])
+            if certificate:
+                context.load_cert_chain(files[f"{certificate}.pem"], files[f"{certificate}.key"])
+            return context
+        acks = lab_simulator.send(port, message, tls=client("lab"))
+        assert acks[0][:2] == ("AA", "TLS-1"), acks
+        for refused in (None, client(), client("stranger")):
+            with pytest.raises((ConnectionError, ssl.SSLError, OSError)):
+                lab_simulator.send(port, message, tls=refused)
+        # Only the lab's message reached the unmatched list.
+        listed = requests.get(f"{server.base}/Task/$unmatched-results", headers=system(server)).json()
+        assert sum("ingen-sadan-bestallning" in e["resource"]["description"] for e in listed.get("entry", [])) == 1, listed
+    finally:
+        server.stop()
+
+
+def test_a_tls_setting_without_its_partner_stops_the_start_and_names_it(tmp_path):
+    files = make_certificates(str(tmp_path))
+    with pytest.raises(RuntimeError) as stopped:
+        Server("sqlite", str(tmp_path), extra_env={"KARNA_MLLP_PORT": str(free_port()), "KARNA_MLLP_TLS_CERTIFICATE": files["server.pem"]})
+    assert "needs both mllp-tls-certificate and mllp-tls-key" in str(stopped.value), stopped.value

@@ -102,6 +102,10 @@ public struct KarnaConfiguration: Sendable {
     public var mllpPort: Int
     /// The largest HL7 v2 message taken over MLLP.
     public var mllpMaxMessageBytes: Int
+    /// PEM files for MLLP over TLS: the server's certificate chain and key, and the CA client certificates must chain to.
+    public var mllpTLSCertificate: String?
+    public var mllpTLSKey: String?
+    public var mllpTLSClientCA: String?
     /// Seconds an order may wait undelivered before it is on its requester's "ej levererad" list.
     public var orderUndeliveredSeconds: Int
     /// Seconds one MLLP send to a lab may take.
@@ -219,6 +223,11 @@ public struct KarnaConfiguration: Sendable {
                                                      "port for HL7 v2 over MLLP (lab and imaging results, ORU^R01); 0 listens on none")
         public static let mllpMaxMessageBytes = Setting.integer("mllp-max-message-bytes", default: 1_048_576, 1_024...67_108_864,
                                                                 "largest HL7 v2 message taken over MLLP; a longer one closes the connection")
+        public static let mllpTLSCertificate = Setting.text("mllp-tls-certificate", default: nil,
+                                                            "PEM file with the certificate chain for MLLP over TLS (with mllp-tls-key); unset, MLLP is plain TCP")
+        public static let mllpTLSKey = Setting.text("mllp-tls-key", default: nil, "PEM file with the private key of mllp-tls-certificate")
+        public static let mllpTLSClientCA = Setting.text("mllp-tls-client-ca", default: nil,
+                                                         "PEM file of the CA a lab's client certificate must chain to; set, MLLP over TLS takes only labs with one")
         public static let orderUndeliveredSeconds = Setting.integer("order-undelivered-seconds", default: 60, 5...86_400,
                                                                     "seconds a lab or imaging order may wait undelivered before it is on its requester's ej levererad list")
         public static let mllpTimeoutSeconds = Setting.integer("mllp-timeout-seconds", default: 10, 1...120,
@@ -278,7 +287,7 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, signOffEscalationHours, dicomwebURL, dicomwebTimeoutSeconds,
+                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTLSCertificate, mllpTLSKey, mllpTLSClientCA, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, signOffEscalationHours, dicomwebURL, dicomwebTimeoutSeconds,
                              triageFile, news2File, daySurgeryFile, edTriageMinutes, edDoctorMinutes, edStayMinutes, edReturnHours, edBoardRefreshSeconds,
                              maternityProgrammeFile, maternityQuestionnairesFile, maternityReferenceFile, maternitySFRulesFile, maternityPartogramFile, maternityRegistersFile,
                              graviditetsregistretDirectory, graviditetsregistretHour, readOnly, downtimeListDir, downtimeListMinutes, downtimeListHours, corsOrigins]
@@ -350,6 +359,9 @@ public struct KarnaConfiguration: Sendable {
         nllReasonRequiredFrom = try settings.text(Keys.nllReasonRequiredFrom) ?? "2028-09-01"
         mllpPort = try settings.integer(Keys.mllpPort)
         mllpMaxMessageBytes = try settings.integer(Keys.mllpMaxMessageBytes)
+        mllpTLSCertificate = try settings.text(Keys.mllpTLSCertificate)
+        mllpTLSKey = try settings.text(Keys.mllpTLSKey)
+        mllpTLSClientCA = try settings.text(Keys.mllpTLSClientCA)
         labChannelsPath = try settings.text(Keys.labChannelsFile)
         triagePath = try settings.text(Keys.triageFile)
         news2Path = try settings.text(Keys.news2File)
