@@ -69,16 +69,22 @@ public struct LabOrders: Sendable {
     /// The order with exactly this beställningsnummer (never a prefix, never read as a number).
     public func order(placer: String, session: PatientDataSession) async throws -> StoredResource {
         let trimmed = placer.trimmingCharacters(in: .whitespaces)
-        let found = try await Records(session: session).search("ServiceRequest", [("identifier", "\(ResultsVocabulary.placerSystem)|\(trimmed)")], limit: 5)
-        guard !trimmed.isEmpty, let order = found.first(where: { stored in
-            (stored.object["identifier"]?.arrayValue ?? []).contains {
-                $0.objectValue?["system"]?.stringValue == ResultsVocabulary.placerSystem && $0.objectValue?["value"]?.stringValue == trimmed
-            }
-        }) else {
+        guard let order = try await Self.order(placer: trimmed, records: Records(session: session)) else {
             throw FHIRError(.invalid, code: .value, "placer: no order has the beställningsnummer '\(trimmed)'", expression: ["placer"],
                             text: "Ingen beställning har beställningsnumret \(trimmed).")
         }
         return order
+    }
+
+    /// The order whose placer identifier is exactly `placer`: the token search narrows, the exact comparison decides.
+    static func order(placer: String, records: Records) async throws -> StoredResource? {
+        guard !placer.isEmpty else { return nil }
+        let found = try await records.search("ServiceRequest", [("identifier", "\(ResultsVocabulary.placerSystem)|\(placer)")], limit: 5)
+        return found.first { stored in
+            (stored.object["identifier"]?.arrayValue ?? []).contains {
+                $0.objectValue?["system"]?.stringValue == ResultsVocabulary.placerSystem && $0.objectValue?["value"]?.stringValue == placer
+            }
+        }
     }
 
     static func placerNumber() -> String {

@@ -41,13 +41,7 @@ struct ResultRecords {
 
     /// The order with exactly this placer number (never a prefix or a number read as an integer).
     func order() async throws -> StoredResource? {
-        guard !result.placer.isEmpty else { return nil }
-        let found = try await records.search("ServiceRequest", [("identifier", "\(ResultsVocabulary.placerSystem)|\(result.placer)")], limit: 5)
-        return found.first { stored in
-            (stored.object["identifier"]?.arrayValue ?? []).contains {
-                $0.objectValue?["system"]?.stringValue == ResultsVocabulary.placerSystem && $0.objectValue?["value"]?.stringValue == result.placer
-            }
-        }
+        try await LabOrders.order(placer: result.placer, records: records)
     }
 
     /// When the message's PID names a person by an identifier the order's patient does not have: the result
