@@ -724,6 +724,51 @@ def mllp_ingest(server, dbs, backend, work, count, connections=4):
             "p95": latencies[int(len(latencies) * 0.95)], "accepted": codes.count("AA"), "ceiling": ceiling}
 
 
+# The seeded lab tests (SwedishLists.labTests): NPU code, name, unit, reference range.
+LAB_TESTS = [("NPU27300", "B—Hemoglobin A1c (IFCC); stoffkvot", "mmol/mol", 27, 42), ("NPU28309", "B—Hemoglobin; masskoncentration", "g/L", 117, 153),
+             ("NPU03429", "P—Natrium; substanskoncentration", "mmol/L", 137, 145), ("NPU03230", "P—Kalium; substanskoncentration", "mmol/L", 3.5, 4.4),
+             ("NPU04998", "P—Kreatinin; substanskoncentration", "µmol/L", 45, 90), ("NPU19748", "P—C-reaktivt protein; masskoncentration", "mg/L", 0, 5),
+             ("NPU02192", "P—Glukos; substanskoncentration", "mmol/L", 4.2, 6.0)]
+FIVE_YEARS = "Provsvar tab, demo patient with five years of results added"
+FIVE_YEARS_TREND = "Provsvar trend (HbA1c) over five years, demo patient"
+
+
+def five_years_of_results(server, patient, samplings=120):
+    """A chronic patient's five years at the lab: `samplings` panels two weeks apart back from today, each a
+    DiagnosticReport with every seeded analysis (7), written over FHIR in transactions. Answers the analyses written."""
+    rng = random.Random(5)
+    entries, written = [], 0
+    today = time.time()
+    for n in range(samplings):
+        when = time.strftime("%Y-%m-%dT%H:%M:%S+01:00", time.gmtime(today - n * 15.2 * 86400 + 3600))
+        ids = []
+        for code, name, unit, low, high in LAB_TESTS:
+            full = "urn:uuid:%08x-0000-4000-8000-%012x" % (n, len(ids) + 1)
+            ids.append(full)
+            value = round(rng.uniform(low * 0.9, high * 1.1), 1)
+            entries.append({"fullUrl": full, "request": {"method": "POST", "url": "Observation"}, "resource": {
+                "resourceType": "Observation", "status": "final",
+                "meta": {"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": "vc-karnstad"}]},
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+                "code": {"coding": [{"system": "urn:oid:1.2.208.176.2.1", "code": code, "display": name}]},
+                "subject": {"reference": "Patient/" + patient}, "effectiveDateTime": when,
+                "valueQuantity": {"value": value, "unit": unit},
+                "referenceRange": [{"low": {"value": low, "unit": unit}, "high": {"value": high, "unit": unit}}]}})
+            written += 1
+        entries.append({"request": {"method": "POST", "url": "DiagnosticReport"}, "resource": {
+            "resourceType": "DiagnosticReport", "status": "final",
+            "meta": {"tag": [{"system": "https://karna.se/fhir/CodeSystem/vardenhet", "code": "vc-karnstad"}]},
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}],
+            "code": {"text": "Kontroll diabetes och njurfunktion"}, "subject": {"reference": "Patient/" + patient},
+            "effectiveDateTime": when, "issued": when, "result": [{"reference": i} for i in ids]}})
+        if len(entries) >= 96 or n == samplings - 1:
+            request = urllib.request.Request(server.base + "/fhir", data=json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}).encode(),
+                                             headers={"Authorization": "Bearer " + TOKEN["value"], "Content-Type": "application/fhir+json"}, method="POST")
+            urllib.request.urlopen(request, timeout=120).read()
+            entries = []
+    return written
+
+
 def fhir_post(server, path, body):
     request = urllib.request.Request(server.base + "/fhir/" + path, data=json.dumps(body).encode(),
                                      headers={"Authorization": "Bearer " + TOKEN["value"], "Content-Type": "application/fhir+json"}, method="POST")
@@ -886,6 +931,16 @@ def main():
                         s = r["pages"][kind][size]
                         print("  page %s at %d: p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s, %d errors)" % (kind, size, s["p50"], s["p95"], s["p99"], s["rate"], s["errors"]),
                               flush=True)
+                    if (wanted("page", FIVE_YEARS) or wanted("page", FIVE_YEARS_TREND)) and size == sizes[-1]:
+                        # After the demo patient's own pages are measured: five years of results added to its record.
+                        added = five_years_of_results(server, "pat-1", samplings=24 if args.smoke else 120)
+                        files = url_files(work, "five-years", {FIVE_YEARS: ["/patienter/pat-1/provsvar"], FIVE_YEARS_TREND: ["/patienter/pat-1/provsvar?analys=NPU27300"]})
+                        for kind in (FIVE_YEARS, FIVE_YEARS_TREND):
+                            script = lua(work, "pages.lua", PAGES_LUA.replace("@FILE@", files[kind]).replace("@COOKIE@", cookies["doctor"]))
+                            r.setdefault("pages", {}).setdefault(kind, {})[size] = wrk(server.base, short, script, connections=2, threads=2)
+                            s = r["pages"][kind][size]
+                            print("  page %s at %d (%d analyses added): p50 %.1f p95 %.1f p99 %.1f ms (%.0f/s, %d errors)" % (
+                                kind, size, added, s["p50"], s["p95"], s["p99"], s["rate"], s["errors"]), flush=True)
                     if wanted("akut", "latency") and visits and size == sizes[-1]:
                         b = r["board_latency"] = board_latency(server, visits, 10 if args.smoke else 40)
                         print("  akut latency at %d: triage saved → on another open board p50 %.1f p95 %.1f max %.1f ms (%d rounds)" % (
