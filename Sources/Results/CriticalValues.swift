@@ -1,5 +1,5 @@
 public import Access
-public import FHIRCore
+import FHIRCore
 public import Foundation
 public import StoreModel
 

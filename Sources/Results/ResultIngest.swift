@@ -1,6 +1,6 @@
 public import Access
 import Crypto
-public import FHIRCore
+import FHIRCore
 public import Foundation
 public import HL7v2
 public import StoreModel
@@ -195,8 +195,7 @@ extension ResultIngest {
         do {
             results = try ResultMessage(message: message, channel: channel, encoding: .utf8).results()
         } catch {
-            let why = (error as? ResultMessage.Problem).map { $0.problem.text } ?? "\(error)"
-            throw FHIRError(.invalid, code: .invalid, "the kept message cannot be read: \(why)")
+            throw FHIRError(.invalid, code: .invalid, "the kept message cannot be read: \(error.problem.text)")
         }
         var writes: [WriteOperation] = []
         var reports: [String] = []

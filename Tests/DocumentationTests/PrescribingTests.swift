@@ -240,6 +240,36 @@ struct PrescribingTests {
         #expect(try await simulator.calls().filter { $0["method"] as? String == "POST" }.count == 1)
     }
 
+    @Test("with nll-authorization user NLL sees the prescriber's own token; one signed in without it is refused before anything is written or sent; the outbox resends with the organisation's",
+          .enabled(if: NLLSimulator.isAvailable), arguments: backends)
+    func usersOwnToken(backend: StoreBackend) async throws {
+        let simulator = try NLLSimulator()
+        let clock = Instant.parse("2026-12-06T10:00:00+01:00")!
+        let settings = PrescribingSettings(nll: NLLClient(baseURL: simulator.url, timeoutSeconds: 5), token: "organisationens-token", userAgent: "Karna-test/1",
+                                           authorization: .user, clock: { clock })
+        let medication = Medication(prescribing: settings, terminology: TerminologyService.shipped())
+        let ward = try await Ward.make(backend, medication: medication)
+        try await ward.contact("doc", patient: "p1")
+        #expect(await fails(.invalid, containing: "the user's own token") { _ = try await Self.prescribe(medication, try await ward.session("doc"), try prescriptionDraft()) })
+        #expect(try await simulator.calls().isEmpty)
+        #expect(try await ward.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 5).isEmpty, "nothing written")
+        let assignment = try #require(try await ward.gateway.directory.assignment(id: "doc-role"))
+        let siths = ward.gateway.session(Principal(kind: .practitioner, id: "doc", displayName: "doc", assignment: assignment, scopes: ScopeSet("user/*.cruds"),
+                                                   clientID: "https://idp.region.example", identityToken: "doktorns-siths-token"), action: "prescribe")
+        #expect(try await Self.prescribe(medication, siths, try prescriptionDraft()).sent)
+        _ = try await medication.prescribing.nationalList(patientID: "p1", access: .own, session: siths)
+        let calls = try await simulator.calls()
+        #expect(!calls.isEmpty && calls.allSatisfy { ($0["headers"] as? [String: String])?["authorization"] == "Bearer doktorns-siths-token" }, "\(calls)")
+        // NLL down at signing: the outbox, which no user runs, sends it with the organisation's token.
+        try await simulator.control("fault", ["mode": "error500"])
+        #expect(!(try await Self.prescribe(medication, siths, try prescriptionDraft()).sent))
+        try await simulator.control("fault", ["mode": "none"])
+        let run = try await medication.prescribing.sendWaiting(session: ward.gateway.session(.job("karna-nll"), action: "nll-outbox"))
+        #expect(run.sent == 1)
+        let resend = try #require(try await simulator.calls().last)
+        #expect((resend["headers"] as? [String: String])?["authorization"] == "Bearer organisationens-token")
+    }
+
     @Test("renew and replace make a new prescription in the same chain with priorPrescription; replacing a 7-character ATC by another is refused",
           .enabled(if: NLLSimulator.isAvailable), arguments: backends)
     func chain(backend: StoreBackend) async throws {

@@ -113,8 +113,10 @@ struct AuthFlowTests {
                                                   exp: ExpirationClaim(value: Date().addingTimeInterval(300)), hsa_id: hsa, assignment: "hsa-doc-role",
                                                   scope: "user/*.cruds"), kid: "idp")
             }
-            let principal = try await tokens.principal(bearer: try await token(hsa: "SE123-X"))
+            let signed = try await token(hsa: "SE123-X")
+            let principal = try await tokens.principal(bearer: signed)
             #expect(principal.id == "hsa-doc" && principal.assignment?.unitID == "unit-x")
+            #expect(principal.identityToken == signed, "kept for a national service that must see the user (NLL)")
             await #expect(throws: FHIRError.self) { _ = try await tokens.principal(bearer: try await token(hsa: "SE999-NOBODY")) }
             await #expect(throws: FHIRError.self) { _ = try await tokens.principal(bearer: try await token(hsa: "SE123-X", issuer: "https://evil.example")) }
         }

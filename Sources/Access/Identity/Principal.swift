@@ -24,6 +24,9 @@ public struct Principal: Sendable {
     public let permissions: Permissions
     /// Scope contexts that apply to this principal.
     let scopeContexts: Set<ScopeSet.Context>
+    /// The region identity provider's own token the user signed in with (SITHS), when the request came with one:
+    /// forwarded to a national service that must see the user's identity (NLL), never stored or logged.
+    public let identityToken: String?
 
     /// What the review flags compare with the patient.
     public struct PersonalDetails: Sendable, Codable, Equatable {
@@ -39,8 +42,9 @@ public struct Principal: Sendable {
     }
 
     public init(kind: Kind, id: String, displayName: String, assignment: Assignment?, scopes: ScopeSet, launchPatient: String? = nil,
-                clientID: String, personalDetails: PersonalDetails? = nil) {
+                clientID: String, personalDetails: PersonalDetails? = nil, identityToken: String? = nil) {
         self.kind = kind
+        self.identityToken = identityToken
         self.id = id
         self.displayName = displayName
         self.assignment = assignment

@@ -488,7 +488,8 @@ public final class TokenService: Sendable {
             throw FHIRError(.unauthorized, code: .login, "no single practitioner with HSA-id \(hsa) holds assignment \(assignmentID)")
         }
         let principal = Principal(kind: .practitioner, id: assignment.practitionerID, displayName: payload.name ?? hsa, assignment: assignment,
-                                  scopes: ScopeSet(payload.scope ?? "user/*.cruds openid fhirUser"), clientID: external.issuer.issuer)
+                                  scopes: ScopeSet(payload.scope ?? "user/*.cruds openid fhirUser"), clientID: external.issuer.issuer,
+                                  identityToken: token)
         return (principal, Int64(payload.exp.value.timeIntervalSince1970 * 1000))
     }
 

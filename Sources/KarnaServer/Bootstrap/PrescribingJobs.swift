@@ -21,7 +21,8 @@ extension KarnaConfiguration {
         }
         return PrescribingSettings(nll: nllURL.flatMap(URL.init(string:)).map { NLLClient(baseURL: $0, timeoutSeconds: Double(nllTimeoutSeconds)) },
                                    token: token, userAgent: "Karna/\(KarnaVersion.current)", structuredReasonRequiredFrom: nllReasonRequiredFrom,
-                                   unsentAlarmMinutes: nllUnsentAlarmMinutes)
+                                   unsentAlarmMinutes: nllUnsentAlarmMinutes,
+                                   authorization: PrescribingSettings.NLLAuthorization(rawValue: nllAuthorization) ?? .organisation)
     }
 }
 

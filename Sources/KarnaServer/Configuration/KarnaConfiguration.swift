@@ -95,6 +95,8 @@ public struct KarnaConfiguration: Sendable {
     /// time limit per call, the unsent alarm and the day ordinationsorsak becomes mandatory.
     public var nllURL: String?
     public var nllTokenPath: String?
+    /// Whose token NLL sees on a user's call: `organisation` or `user`.
+    public var nllAuthorization: String
     public var nllTimeoutSeconds: Int
     public var nllUnsentAlarmMinutes: Int
     public var nllReasonRequiredFrom: String
@@ -216,6 +218,8 @@ public struct KarnaConfiguration: Sendable {
         public static let nllURL = Setting.text("nll-url", default: nil,
                                                 "base address of Nationella läkemedelslistan's FHIR API (or of the NLL-simulator in a demo); unset, prescriptions wait as ej skickad")
         public static let nllTokenFile = Setting.text("nll-token-file", default: nil, "file (mode 0600) holding the bearer token for NLL")
+        public static let nllAuthorization = Setting.choice("nll-authorization", default: "organisation", ["organisation", "user"],
+                                                            "whose token NLL sees on a user's call: the organisation's (nll-token-file), or the user's own from the region's identity provider (oidc-issuer)")
         public static let nllTimeoutSeconds = Setting.integer("nll-timeout-seconds", default: 10, 1...120, "seconds one NLL call may take before it counts as unavailable")
         public static let nllUnsentAlarmMinutes = Setting.integer("nll-unsent-alarm-minutes", default: 30, 1...10_080,
                                                                   "minutes an unsent prescription waits before it is overdue on the prescriber's ej skickad list")
@@ -287,7 +291,7 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTLSCertificate, mllpTLSKey, mllpTLSClientCA, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, signOffEscalationHours, dicomwebURL, dicomwebTimeoutSeconds,
+                             nllURL, nllTokenFile, nllAuthorization, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTLSCertificate, mllpTLSKey, mllpTLSClientCA, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, signOffEscalationHours, dicomwebURL, dicomwebTimeoutSeconds,
                              triageFile, news2File, daySurgeryFile, edTriageMinutes, edDoctorMinutes, edStayMinutes, edReturnHours, edBoardRefreshSeconds,
                              maternityProgrammeFile, maternityQuestionnairesFile, maternityReferenceFile, maternitySFRulesFile, maternityPartogramFile, maternityRegistersFile,
                              graviditetsregistretDirectory, graviditetsregistretHour, readOnly, downtimeListDir, downtimeListMinutes, downtimeListHours, corsOrigins]
@@ -354,6 +358,7 @@ public struct KarnaConfiguration: Sendable {
             throw Error(description: "\(settings.source(Keys.nllURL)) must be an http(s) address; got '\(nllURL)'")
         }
         nllTokenPath = try settings.text(Keys.nllTokenFile)
+        nllAuthorization = try settings.string(Keys.nllAuthorization)
         nllTimeoutSeconds = try settings.integer(Keys.nllTimeoutSeconds)
         nllUnsentAlarmMinutes = try settings.integer(Keys.nllUnsentAlarmMinutes)
         nllReasonRequiredFrom = try settings.text(Keys.nllReasonRequiredFrom) ?? "2028-09-01"

@@ -1,6 +1,6 @@
 public import Access
 public import FHIRCore
-public import Foundation
+import Foundation
 public import NLLClient
 public import StoreModel
 public import Terminology
@@ -19,11 +19,23 @@ public struct PrescribingSettings: Sendable {
     public var unsentAlarmMinutes: Int
     /// The server's clock, in milliseconds since 1970 (a test sets it).
     public var clock: @Sendable () -> Int64
+    /// Whose token NLL sees on a user's call: the organisation's, or the user's own from the region's identity provider.
+    public var authorization: NLLAuthorization
+
+    /// Whose bearer token goes to NLL.
+    public enum NLLAuthorization: String, Sendable, CaseIterable {
+        /// The organisation's token (`token`) on every call.
+        case organisation
+        /// The signed-in user's own token (SITHS through the region's identity provider) on the user's calls; a user
+        /// signed in another way is refused. The outbox's resends, which no user makes, go with the organisation's.
+        case user
+    }
 
     public init(nll: NLLClient? = nil, token: String = "", userAgent: String = "Karna", structuredReasonRequiredFrom: String = "2028-09-01",
-                unsentAlarmMinutes: Int = 30, clock: @escaping @Sendable () -> Int64 = { Instant.now() }) {
+                unsentAlarmMinutes: Int = 30, authorization: NLLAuthorization = .organisation, clock: @escaping @Sendable () -> Int64 = { Instant.now() }) {
         self.nll = nll
         self.token = token
+        self.authorization = authorization
         self.userAgent = userAgent
         self.structuredReasonRequiredFrom = structuredReasonRequiredFrom
         self.unsentAlarmMinutes = unsentAlarmMinutes
@@ -31,6 +43,17 @@ public struct PrescribingSettings: Sendable {
     }
 
     func now() -> Int64 { clock() }
+
+    /// The bearer token for a call made in `session`.
+    func bearer(for session: PatientDataSession) throws -> String {
+        guard authorization == .user, session.principal.kind != .system else { return token }
+        guard let own = session.principal.identityToken else {
+            throw FHIRError(.invalid, code: .businessRule,
+                            "NLL is called with the user's own token (nll-authorization user): sign in through the region's identity provider (SITHS) to prescribe or read NLL",
+                            text: "Nationella läkemedelslistan kräver din egen inloggning med SITHS-kort. Logga in via regionens inloggningstjänst för att förskriva eller läsa listan.")
+        }
+        return own
+    }
 
     /// Whether the 2028 requirement (HSLF-FS 2016:34 as amended) is in force at `time`.
     func structuredReasonRequired(at time: Int64) -> Bool {
@@ -120,6 +143,8 @@ public struct Prescribing: Sendable {
         guard principal.kind == .practitioner, let assignment = principal.assignment else {
             throw FHIRError(.forbidden, code: .forbidden, "a prescription is written by a prescriber with an assignment")
         }
+        // A prescriber NLL cannot hear from (no token of their own where NLL asks for one) is told now, before anything is written.
+        if settings.nll != nil { _ = try settings.bearer(for: session) }
         var request = draft
         request["resourceType"] = .string("MedicationRequest")
         let id = request["id"]?.stringValue ?? UUID().uuidString.lowercased()
@@ -207,7 +232,7 @@ public struct Prescribing: Sendable {
         let provenance = NLLClient.provenance(author: author, enterer: enterer, activity: activity, reason: reason,
                                               target: "MedicationRequest/\(Prescription.nllID(request) ?? request.id ?? "")",
                                               recorded: Instant.format(milliseconds: settings.now()))
-        return NLLCallContext(token: settings.token, provenance: provenance, contextID: UUID().uuidString.lowercased(),
+        return NLLCallContext(token: try settings.bearer(for: session), provenance: provenance, contextID: UUID().uuidString.lowercased(),
                               organisation: "\(role.providerID)/\(role.unitID)", userAgent: settings.userAgent)
     }
 
