@@ -18,42 +18,59 @@ public struct SignOff: Sendable {
     /// The sweep the lab job runs: an open sign-off whose owner is now away goes to their substitute, and one
     /// unsigned past `escalationHours` is escalated to its unit (urgent, marked, on the unit's list first), once.
     public func sweep(session: PatientDataSession, now: Date = Date()) async throws -> (rerouted: [StoredResource], escalated: [StoredResource]) {
-        let open = try await inbox(ownerRole: nil, unitID: nil, session: session)
         var rerouted: [StoredResource] = [], escalated: [StoredResource] = []
-        for task in open {
-            var object = task.object
-            var changed = false
-            if let owner = object.referenceID("owner", type: "PractitionerRole") {
-                let present = try await Absence.standIn(for: owner, at: now, session: session)
-                if present != owner {
-                    object["owner"] = try await Absence.reference(present, session: session)
-                    if object.extensionValue(SignOffOwner.standingInForExtension) == nil {
-                        object.setExtension(SignOffOwner.standingInForExtension, "valueReference", try await Absence.reference(owner, session: session))
+        // Each owner's stand-in is looked up once a sweep, however many results they hold.
+        var standIns: [String: String] = [:]
+        // Every open sign-off, a page at a time: a region holds far more than one list's worth.
+        var query = try SearchQuery.parse(type: "Task", parameters: [("code", "\(ResultsVocabulary.taskSystem)|\(ResultsVocabulary.signOffCode)"),
+                                                                     ("status", "requested,in-progress")], strict: true)
+        while true {
+            let page = try await session.search(query, limit: 500)
+            for task in page.resources {
+                var object = task.object
+                var moved = false, escalating = false
+                if let owner = object.referenceID("owner", type: "PractitionerRole") {
+                    let present: String
+                    if let known = standIns[owner] {
+                        present = known
+                    } else {
+                        present = try await Absence.standIn(for: owner, at: now, session: session)
+                        standIns[owner] = present
                     }
-                    changed = true
+                    if present != owner {
+                        object["owner"] = try await Absence.reference(present, session: session)
+                        if object.extensionValue(SignOffOwner.standingInForExtension) == nil {
+                            object.setExtension(SignOffOwner.standingInForExtension, "valueReference", try await Absence.reference(owner, session: session))
+                        }
+                        moved = true
+                    }
                 }
+                if object.extensionValue(Self.escalatedExtension) == nil,
+                   let authored = object["authoredOn"]?.stringValue.flatMap({ ISO8601DateFormatter().date(from: $0) }),
+                   now.timeIntervalSince(authored) >= Double(escalationHours) * 3_600 {
+                    object["priority"] = .string("urgent")
+                    object.setExtension(Self.escalatedExtension, "valueDateTime", .string(ISO8601DateFormatter().string(from: now)))
+                    escalating = true
+                }
+                guard moved || escalating, let updated = try await write(object, over: task, session: session) else { continue }
+                if escalating { escalated.append(updated) } else { rerouted.append(updated) }
             }
-            var escalating = false
-            if object.extensionValue(Self.escalatedExtension) == nil,
-               let authored = object["authoredOn"]?.stringValue.flatMap({ ISO8601DateFormatter().date(from: $0) }),
-               now.timeIntervalSince(authored) >= Double(escalationHours) * 3_600 {
-                object["priority"] = .string("urgent")
-                object.setExtension(Self.escalatedExtension, "valueDateTime", .string(ISO8601DateFormatter().string(from: now)))
-                changed = true
-                escalating = true
-            }
-            guard changed else { continue }
-            do {
-                _ = try await session.commit(.update(object, type: "Task", id: task.id, ifMatch: task.versionId))
-            } catch let error as FHIRError where isConcurrencyConflict(error) {
-                continue // opened or signed meanwhile: the next sweep sees the new version
-            } catch let failure as CommitFailure where isConcurrencyConflict(failure.error) {
-                continue
-            }
-            guard let updated = try await session.read(type: "Task", id: task.id) else { continue }
-            if escalating { escalated.append(updated) } else { rerouted.append(updated) }
+            guard page.hasMore, let last = page.resources.last else { break }
+            query.afterID = last.id
         }
         return (rerouted, escalated)
+    }
+
+    /// Writes the swept Task over the version read; nil when it was opened or signed meanwhile (the next sweep sees that).
+    private func write(_ object: JSONObject, over task: StoredResource, session: PatientDataSession) async throws -> StoredResource? {
+        do {
+            _ = try await session.commit(.update(object, type: "Task", id: task.id, ifMatch: task.versionId))
+        } catch let error as FHIRError where isConcurrencyConflict(error) {
+            return nil
+        } catch let failure as CommitFailure where isConcurrencyConflict(failure.error) {
+            return nil
+        }
+        return try await session.read(type: "Task", id: task.id)
     }
 
     /// When the sign-off was escalated to its unit, if it was.
