@@ -21,6 +21,10 @@ struct LabOrderJobs: Service {
         let interval = services.configuration.outboxSeconds
         await cancelWhenGracefulShutdown {
             var announced: Set<String> = []
+            // The sign-off sweep pages through every open sign-off of the region: once a minute is soon enough for
+            // an absence that began or an escalation measured in hours, and spares the database a read of them all
+            // on each outbox run.
+            var swept = ContinuousClock.now - .seconds(60)
             let lease = JobLease(store: services.store, holder: services.configuration.nodeName, pausedBy: services.gateway.readOnly)
             while !Task.isCancelled {
                 do {
@@ -46,7 +50,11 @@ struct LabOrderJobs: Service {
                         let owner = alarm.object["owner"]?.objectValue?["reference"]?.stringValue ?? "no one"
                         logger.warning("critical value alarm: Task/\(alarm.id) unacknowledged for \(results.ingest.critical.escalationMinutes) minutes, escalated to \(owner)")
                     }
-                    let signOffs = try await results.signOff.sweep(session: session)
+                    var signOffs: (rerouted: [StoredResource], escalated: [StoredResource]) = ([], [])
+                    if ContinuousClock.now - swept >= .seconds(60) {
+                        swept = .now
+                        signOffs = try await results.signOff.sweep(session: session)
+                    }
                     for task in signOffs.rerouted {
                         logger.info("sign-off Task/\(task.id) went to \(task.object["owner"]?.objectValue?["reference"]?.stringValue ?? "no one"), standing in for an absent doctor")
                     }
