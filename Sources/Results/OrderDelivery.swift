@@ -33,9 +33,30 @@ public struct OrderDelivery: Sendable {
     /// The channel an order was routed to.
     public static let channelExtension = "https://karna.se/fhir/StructureDefinition/bestallning-kanal"
 
-    public static func state(_ order: JSONObject) -> String? {
+    /// The cancellation's delivery to the lab (`meta.tag`): att-skicka, skickad, ej-levererad. Kept apart from the
+    /// order's own state, which still says the lab has the order.
+    public static let cancellationStateSystem = "https://karna.se/fhir/CodeSystem/bestallning-makulering"
+
+    public static func state(_ order: JSONObject) -> String? { tag(order, stateSystem) }
+
+    /// Where the order's cancellation is on its way to the lab; nil when the lab need not be told.
+    public static func cancellationState(_ order: JSONObject) -> String? { tag(order, cancellationStateSystem) }
+
+    static func tag(_ order: JSONObject, _ system: String) -> String? {
         (order["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap { $0.objectValue }
-            .first { $0["system"]?.stringValue == stateSystem }?["code"]?.stringValue
+            .first { $0["system"]?.stringValue == system }?["code"]?.stringValue
+    }
+
+    static func settingCancellation(_ state: String, problem: String?, on order: JSONObject) -> JSONObject {
+        var order = order
+        var meta = order["meta"]?.objectValue ?? JSONObject()
+        var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != cancellationStateSystem }
+        tags.append(FHIR.coding(cancellationStateSystem, state, ["att-skicka": "Makulering ej skickad", "skickad": "Makulering skickad",
+                                                                 "ej-levererad": "Makulering ej levererad"][state]))
+        meta["tag"] = .array(tags)
+        order["meta"] = .object(meta)
+        order.setExtension(problemExtension, "valueString", problem.map { .string($0) })
+        return order
     }
 
     static func setting(_ state: String, problem: String?, channel: String?, on order: JSONObject) -> JSONObject {
@@ -71,16 +92,22 @@ public struct OrderDelivery: Sendable {
             ("status", "active"), ("category", "\(ResultsVocabulary.orderKindSystem)|"),
             ("_tag:not", "\(Self.stateSystem)|skickad"), ("_tag:not", "\(Self.stateSystem)|ej-levererad"),
         ], maximum: 500)
+        // Cancellations a lab must hear of, after the orders: a lab told of a cancellation first would refuse it.
+        let cancelled = try await Records(session: session).all("ServiceRequest", [
+            ("status", "revoked"), ("_tag", "\(Self.cancellationStateSystem)|att-skicka"),
+        ], maximum: 500)
         var run = Run()
         // A lab that did not answer is not asked again in the same run: its other orders wait for the next one,
         // and the orders of the other labs are not held up behind its timeouts.
         var down: [String: String] = [:]
-        for order in waiting.sorted(by: { ($0.object["authoredOn"]?.stringValue ?? "") < ($1.object["authoredOn"]?.stringValue ?? "") }) {
+        let oldestFirst = { (a: StoredResource, b: StoredResource) in (a.object["authoredOn"]?.stringValue ?? "") < (b.object["authoredOn"]?.stringValue ?? "") }
+        for order in waiting.sorted(by: oldestFirst) + cancelled.sorted(by: oldestFirst) {
             let channel = order.object.extensionValue(Self.channelExtension)?.stringValue
             if let channel, let why = down[channel] {
                 // Not asked, but its requester still learns why it waits once it has waited past the limit.
-                let waited = now.timeIntervalSince(Self.authored(order.object) ?? now)
-                try await record(order, "ej-skickad", problem: waited >= Double(undeliveredSeconds) ? why : nil, channel: channel, session: session)
+                let waited = now.timeIntervalSince(Self.waitingSince(order.object) ?? now)
+                try await record(order, Self.isCancellation(order.object) ? "att-skicka" : "ej-skickad",
+                                 problem: waited >= Double(undeliveredSeconds) ? why : nil, channel: channel, session: session)
                 run.failures.append("ServiceRequest/\(order.id): \(why)")
                 continue
             }
@@ -105,9 +132,27 @@ public struct OrderDelivery: Sendable {
         case retrying(String)
     }
 
-    /// Sends one order now and records what became of it.
+    /// A revoked order the lab has, whose cancellation is still to be delivered (or was refused).
+    static func isCancellation(_ order: JSONObject) -> Bool {
+        order["status"]?.stringValue == "revoked" && cancellationState(order) != nil
+    }
+
+    /// Since when the order (or its cancellation) has waited for its lab.
+    static func waitingSince(_ order: JSONObject) -> Date? {
+        if isCancellation(order), let time = LabOrders.cancellation(order)?.time { return ISO8601DateFormatter().date(from: time) }
+        return authored(order)
+    }
+
+    /// Sends one order now (or, for a cancelled order the lab has, its cancellation) and records what became of it.
     public func send(_ order: StoredResource, session: PatientDataSession, now: Date = Date()) async throws -> Outcome {
         let records = Records(session: session)
+        let cancelling = Self.isCancellation(order.object)
+        guard cancelling || order.object["status"]?.stringValue == "active" else {
+            throw refused("ServiceRequest/\(order.id) is \(order.object["status"]?.stringValue ?? "without status"): only an active order, or a cancellation, is sent",
+                          expression: ["ServiceRequest.status"], text: "Beställningen är inte aktiv och skickas inte.")
+        }
+        let what = cancelling ? "makuleringen" : "beställningen"
+        let waitingState = cancelling ? "att-skicka" : "ej-skickad"
         let kind = order.object.code("category", system: ResultsVocabulary.orderKindSystem) ?? "lab"
         let code = order.object["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue ?? ""
         guard let channel = channels.route(kind: kind, code: code), let route = channel.orders else {
@@ -122,8 +167,9 @@ public struct OrderDelivery: Sendable {
             return .undelivered(why)
         }
         let requester = try await Self.requester(order.object, session: session)
-        let text = OrderMessage(order: order.object, orderID: order.id, patient: patient.object, requester: (requester.name, requester.hsa), unitName: requester.unit,
-                                route: route, now: now).text()
+        let message = OrderMessage(order: order.object, orderID: order.id, patient: patient.object, requester: (requester.name, requester.hsa), unitName: requester.unit,
+                                   route: route, now: now, control: cancelling ? "CA" : "NW")
+        let text = message.text()
         let charset = route.charset ?? channel.defaultCharset
         guard let bytes = HL7Charset.encode(text, charset: charset) else {
             let why = "Beställningen kan inte skrivas i kanalens teckenuppsättning \(charset) (patientens namn?)."
@@ -134,7 +180,7 @@ public struct OrderDelivery: Sendable {
             let answer = try await transport(bytes, route.host, route.port, timeoutSeconds)
             let (ackText, _) = try HL7Charset.decode(answer, defaultCharset: charset)
             let ack = try HL7Message(parsing: ackText)
-            guard let msa = ack.first("MSA"), ack.text(msa[2]) == OrderMessage.controlID(orderID: order.id) else {
+            guard let msa = ack.first("MSA"), ack.text(msa[2]) == message.controlID else {
                 throw MLLPClient.Failure.unreachable("the lab answered with an ACK for another message")
             }
             let code = ack.text(msa[1]).uppercased()
@@ -143,24 +189,35 @@ public struct OrderDelivery: Sendable {
                 return .sent
             }
             let said = ack.first("ERR").map { ack.text($0[8]) }.flatMap { $0.isEmpty ? nil : $0 } ?? ack.text(msa[3])
-            let why = "Labbet (\(channel.name)) tog inte emot beställningen (\(code))\(said.isEmpty ? "" : ": \(said)")."
+            let why = "Labbet (\(channel.name)) tog inte emot \(what) (\(code))\(said.isEmpty ? "" : ": \(said)")."
+                + (cancelling ? " Ring labbet och makulera beställningen där." : "")
             try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
             return .undelivered(why)
         } catch {
             let why = "\(channel.name) kunde inte nås: \(error)"
             // Still retried; listed for the requester once it waited past the limit.
-            let waited = now.timeIntervalSince(Self.authored(order.object) ?? now)
-            try await record(order, "ej-skickad", problem: waited >= Double(undeliveredSeconds) ? why : nil, channel: channel.id, session: session)
+            let waited = now.timeIntervalSince(Self.waitingSince(order.object) ?? now)
+            try await record(order, waitingState, problem: waited >= Double(undeliveredSeconds) ? why : nil, channel: channel.id, session: session)
             return .retrying(why)
         }
     }
 
     /// Records the delivery state on the order as it is now: a result filed meanwhile (the order completed)
-    /// is read again, not overwritten.
+    /// is read again, not overwritten. A cancellation's state goes on its own tag; an order cancelled while it was
+    /// on its way is, once the lab took it, marked for the lab to hear of the cancellation too.
     private func record(_ order: StoredResource, _ state: String, problem: String?, channel: String?, session: PatientDataSession) async throws {
+        let cancelling = Self.isCancellation(order.object)
         var current = order
         try await retryingConflicts {
-            let updated = Self.setting(state, problem: problem, channel: channel, on: current.object)
+            var updated: JSONObject
+            if cancelling {
+                updated = Self.settingCancellation(state, problem: problem, on: current.object)
+            } else {
+                updated = Self.setting(state, problem: problem, channel: channel, on: current.object)
+                if state == "skickad", current.object["status"]?.stringValue == "revoked", Self.cancellationState(current.object) == nil {
+                    updated = Self.settingCancellation("att-skicka", problem: nil, on: updated)
+                }
+            }
             guard updated != current.object else { return }
             do {
                 _ = try await session.commit(.update(updated, type: "ServiceRequest", id: order.id, ifMatch: current.versionId))
@@ -188,15 +245,20 @@ public struct OrderDelivery: Sendable {
         return (text, hsa, assignment.unitName)
     }
 
-    /// The requester's orders not delivered: refused or without a route, or waiting past the limit.
+    /// The requester's orders not delivered: refused or without a route, or waiting past the limit; and their
+    /// cancellations the lab has not taken, the same way.
     public func undelivered(requesterRole: String, session: PatientDataSession, now: Date = Date()) async throws -> [StoredResource] {
         let mine = try await Records(session: session).all("ServiceRequest", [
             ("status", "active"), ("requester", "PractitionerRole/\(requesterRole)"), ("_tag:not", "\(Self.stateSystem)|skickad"),
         ], maximum: 2_000)
-        return mine.filter { order in
-            if Self.state(order.object) == "ej-levererad" { return true }
-            guard let authored = Self.authored(order.object) else { return false }
-            return now.timeIntervalSince(authored) >= Double(undeliveredSeconds)
+        // A cancellation the lab has not taken is as urgent as an order it has not: a sample may be drawn for nothing.
+        let cancellations = try await Records(session: session).all("ServiceRequest", [
+            ("status", "revoked"), ("requester", "PractitionerRole/\(requesterRole)"), ("_tag", "\(Self.cancellationStateSystem)|att-skicka,\(Self.cancellationStateSystem)|ej-levererad"),
+        ], maximum: 2_000)
+        return (mine + cancellations).filter { order in
+            if Self.isCancellation(order.object) ? Self.cancellationState(order.object) == "ej-levererad" : Self.state(order.object) == "ej-levererad" { return true }
+            guard let since = Self.waitingSince(order.object) else { return false }
+            return now.timeIntervalSince(since) >= Double(undeliveredSeconds)
         }
     }
 }

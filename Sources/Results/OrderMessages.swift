@@ -3,7 +3,7 @@ import Foundation
 import HL7v2
 
 /// An order as the lab reads it: OML^O21 (HL7 2.5's lab order) or ORM^O01 (the older general order) with the
-/// patient (PID), the order (ORC new, NW, with the placer number), what is ordered (OBR, and TQ1 for the
+/// patient (PID), the order (ORC new, NW, or cancel, CA, with the placer number), what is ordered (OBR, and TQ1 for the
 /// priority in OML) and the requester's note (NTE). Values are escaped; the message id is stable per order,
 /// so a lab that receives a resend knows it.
 struct OrderMessage {
@@ -15,8 +15,16 @@ struct OrderMessage {
     let unitName: String
     let route: LabChannel.OrderRoute
     let now: Date
+    /// ORC-1: NW (a new order) or CA (cancel the order the lab has, by its placer number).
+    var control = "NW"
 
-    static func controlID(orderID: String) -> String { "KO" + String(ResultIngest.recordID("x", orderID).dropFirst(2).prefix(18)) }
+    /// The message id, stable per order and per kind, so a resend is known and an order's cancellation is not
+    /// taken for the order itself.
+    var controlID: String { Self.controlID(orderID: orderID, cancel: control == "CA") }
+
+    static func controlID(orderID: String, cancel: Bool = false) -> String {
+        (cancel ? "KC" : "KO") + String(ResultIngest.recordID("x", orderID).dropFirst(2).prefix(18))
+    }
 
     func text() -> String {
         var delimiters = HL7Message.Delimiters()
@@ -31,7 +39,7 @@ struct OrderMessage {
         let charset = route.charset ?? "UNICODE UTF-8"
         let stamp = HL7Acknowledgement.timestamp(now)
         let (type, structure) = route.message == "OML^O21" ? ("OML^O21", "OML_O21") : ("ORM^O01", "ORM_O01")
-        var segments = ["MSH|^~\\&|KARNA|\(e(unitName))|\(e(route.receivingApplication))||\(stamp)||\(type)^\(structure)|\(Self.controlID(orderID: orderID))|P|2.5|||AL|NE||\(charset)"]
+        var segments = ["MSH|^~\\&|KARNA|\(e(unitName))|\(e(route.receivingApplication))||\(stamp)||\(type)^\(structure)|\(controlID)|P|2.5|||AL|NE||\(charset)"]
         // PID: the identifiers the patient has (personnummer, samordningsnummer or reservnummer), name, birth, sex.
         let identifiers = (patient["identifier"]?.arrayValue ?? []).compactMap { $0.objectValue }.compactMap { item -> String? in
             guard let value = item["value"]?.stringValue, let system = item["system"]?.stringValue else { return nil }
@@ -46,7 +54,7 @@ struct OrderMessage {
         let sex = ["male": "M", "female": "F", "other": "O", "unknown": "U"][patient["gender"]?.stringValue ?? ""] ?? "U"
         segments.append("PID|1||\(identifiers)||\(e(family))^\(e(given))||\(birth)|\(sex)")
         let provider = "\(e(requester.hsa))^\(e(requester.name))"
-        segments.append("ORC|NW|\(e(placer))|||||||\(stamp)|||\(provider)|||||\(e(unitName))")
+        segments.append("ORC|\(control)|\(e(placer))|||||||\(stamp)|||\(provider)|||||\(e(unitName))")
         let priority = ["stat": "S", "asap": "A", "urgent": "A", "routine": "R"][order["priority"]?.stringValue ?? "routine"] ?? "R"
         if route.message == "OML^O21" { segments.append("TQ1|1||||||||\(priority)") }
         segments.append("OBR|1|\(e(placer))||\(e(code))^\(e(display))^\(codeSystem)|\(route.message == "ORM^O01" ? priority : "")|\(stamp)|||||||||\(provider)")

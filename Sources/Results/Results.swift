@@ -68,6 +68,8 @@ public struct Results: ClinicalModule {
                "The caller's orders not delivered to a lab (ej levererad): refused, without a route, or waiting past the limit, each with why"),
          .instance("ServiceRequest", "send-order", post: true, module: name,
                    "Send an order to its lab now (again, after the route or the lab was put right)"),
+         .instance("ServiceRequest", "cancel-order", post: true, "reason:code", "note:string", module: name,
+                   "Cancel (makulera) an order not yet answered, with a reason (fel-patient, fel-analys, dubblett, ej-indicerad, patienten-avbojer, annan with a note): the order is revoked, an imaging order's expected study cancelled, and a lab that has the order is sent ORC-1 CA; a cancellation the lab does not take is on the requester's ej levererad list"),
          .type("ServiceRequest", "overdue-orders", post: false, module: name,
                "The caller's unit's orders whose expected result time has passed without a final result"),
          .instance("DiagnosticReport", "open-result", post: true, module: name,
@@ -110,6 +112,10 @@ public struct Results: ClinicalModule {
             let order = try await Records(session: call.session).require("ServiceRequest", id)
             _ = try await orders.delivery.send(order, session: call.session)
             return .resource(try await Records(session: call.session).require("ServiceRequest", id))
+        case ("ServiceRequest", let id?, "cancel-order"):
+            try call.requirePost()
+            // The outbox tells the lab, as it sends orders: the caller is not held waiting for a lab that may be down.
+            return .resource(try await orders.cancel(orderID: id, reason: try call.input.required("reason"), note: call.input["note"], session: call.session))
         case ("ServiceRequest", nil, "overdue-orders"):
             guard let unit = call.session.principal.assignment?.unitID else {
                 throw FHIRError(.invalid, code: .required, "the overdue list is a unit's: call with a medarbetaruppdrag")

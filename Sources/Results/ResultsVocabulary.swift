@@ -18,4 +18,13 @@ public enum ResultsVocabulary {
     public static let interpretationSystem = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
     public static let diagnosticServiceSystem = "http://terminology.hl7.org/CodeSystem/v2-0074"
     public static let npuSystem = "urn:oid:1.2.208.176.2.1"
+    /// Why an order was cancelled (makuleringsorsak): R4's ServiceRequest has no statusReason, so an extension carries it.
+    public static let cancelReasonSystem = "https://karna.se/fhir/CodeSystem/makuleringsorsak"
+    /// The cancellation of an order: `orsak` (Coding), `kommentar`, `tid` and `av` (who cancelled it).
+    public static let cancellationExtension = "https://karna.se/fhir/StructureDefinition/makulering"
+    /// The reasons a clinician may give, in the order the form offers them.
+    public static let cancelReasons: [(code: String, display: String)] = [
+        ("fel-patient", "Fel patient"), ("fel-analys", "Fel analys eller undersökning"), ("dubblett", "Dubbelbeställning"),
+        ("ej-indicerad", "Inte längre indicerad"), ("patienten-avbojer", "Patienten avböjer"), ("annan", "Annan orsak"),
+    ]
 }

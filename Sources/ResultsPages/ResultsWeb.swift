@@ -80,6 +80,9 @@ public struct ResultsWeb: WebModule {
         signed.post("bestallningar/:id/skicka") { _, context in
             try await context.page { user in try await pages.resend(try context.parameters.require("id"), user) }
         }
+        signed.post("bestallningar/:id/makulera") { _, context in
+            try await context.page { user in try await pages.cancelOrder(try context.parameters.require("id"), user) }
+        }
     }
 
     public func startSections<Context: RequestContext>(for user: WebUser, app: WebApp<Context>) async throws -> [StartSection] {
@@ -105,7 +108,8 @@ struct ResultPages<Context: RequestContext>: ModulePages {
     // MARK: The patient's results
 
     /// The cumulative table (analyses × sampling times, newest first) and, for the chosen analysis, its trend.
-    func patientPage(patientID: String, _ user: User, query: [String: String]) async throws -> Response {
+    func patientPage(patientID: String, _ user: User, query: [String: String], error: (orderID: String, text: String)? = nil,
+                     status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = user.data(gateway, action: "results")
         let (shown, access) = try await header(patientID: patientID, session: session)
         guard let banner = shown else {
@@ -144,6 +148,7 @@ struct ResultPages<Context: RequestContext>: ModulePages {
                 },
             ] as [String: Any]
         }
+        context["orders"] = try await orderRows(patientID: patientID, user, session: session, error: error)
         // Imaging studies the patient's orders expect or the PACS holds.
         let studies = try await Records(session: session).search("ImagingStudy", [("patient", patientID)], limit: 50)
         context["studies"] = studies.map { study -> [String: Any] in
@@ -157,7 +162,65 @@ struct ResultPages<Context: RequestContext>: ModulePages {
              "status": Self.statusWords[report.object["status"]?.stringValue ?? ""] ?? report.object["status"]?.stringValue ?? "",
              "corrected": report.object["status"]?.stringValue == "corrected"]
         }
-        return pages.page("provsvar", context)
+        return pages.page("provsvar", context, status: status)
+    }
+
+    /// The patient's orders still waiting for an answer, each with its delivery and a form to cancel it, and
+    /// the cancelled ones whose lab has not yet confirmed the cancellation.
+    func orderRows(patientID: String, _ user: User, session: PatientDataSession, error: (orderID: String, text: String)?) async throws -> [[String: Any]] {
+        let orders = try await Records(session: session).search("ServiceRequest", [("patient", patientID), ("status", "active,revoked"),
+                                                                                  ("category", "\(ResultsVocabulary.orderKindSystem)|"), ("_sort", "-authored")], limit: 50)
+        let mayCancel = user.principal.permissions.mayWrite("ServiceRequest")
+        let now = Date()
+        return orders.compactMap { order -> [String: Any]? in
+            let object = order.object
+            let revoked = object["status"]?.stringValue == "revoked"
+            // A cancellation the lab has confirmed, or one it never needed to hear of, is done: off the list.
+            if revoked, !["att-skicka", "ej-levererad"].contains(OrderDelivery.cancellationState(object) ?? "") { return nil }
+            let placer = (object["identifier"]?.arrayValue ?? []).first?.objectValue?["value"]?.stringValue ?? ""
+            let expected = object.extensionValue(LabOrders.expectedExtension)?.stringValue
+            var row: [String: Any] = [
+                "id": order.id, "name": Display.concept(object["code"]), "placer": placer, "ordered": Display.time(object["authoredOn"]?.stringValue),
+                "priority": ["routine": "Rutin", "urgent": "Akut", "asap": "Snarast", "stat": "Omedelbart"][object["priority"]?.stringValue ?? ""] ?? "",
+                "expected": Display.time(expected),
+                "overdue": !revoked && (expected.flatMap { ISO8601DateFormatter().date(from: $0) }.map { $0 < now } ?? false),
+                "problem": object.extensionValue(OrderDelivery.problemExtension)?.stringValue ?? "",
+            ]
+            if revoked {
+                let cancellation = LabOrders.cancellation(object)
+                row["cancelled"] = ["reason": cancellation?.reason ?? "", "time": Display.time(cancellation?.time),
+                                    "refused": OrderDelivery.cancellationState(object) == "ej-levererad"] as [String: Any]
+                row["state"] = OrderDelivery.cancellationState(object) == "ej-levererad" ? "Makuleringen är inte levererad till labbet" : "Makuleringen skickas till labbet"
+            } else {
+                row["state"] = ["ej-skickad": "Ej skickad", "skickad": "Skickad till labbet", "ej-levererad": "Ej levererad"][OrderDelivery.state(object) ?? ""] ?? ""
+                if mayCancel {
+                    var form: [String: Any] = ["formToken": user.formToken, "reasons": ResultsVocabulary.cancelReasons.map { ["code": $0.code, "display": $0.display] }]
+                    if let error, error.orderID == order.id { form["error"] = error.text; row["open"] = true }
+                    row["cancelForm"] = form
+                }
+            }
+            return row
+        }
+    }
+
+    /// Cancels an order from the patient's Provsvar tab; a refusal is said at the order's form.
+    func cancelOrder(_ id: String, _ user: User) async throws -> Response {
+        let session = user.data(gateway, action: "cancel-order")
+        let order = try await Records(session: session).require("ServiceRequest", id)
+        guard let patientID = order.object.referenceID("subject", type: "Patient") else {
+            return message(user: user, heading: "Beställningen saknar patient", text: "Beställningen är inte kopplad till någon patient.", status: .notFound)
+        }
+        do {
+            let cancelled = try await results.orders.cancel(orderID: id, reason: user.form["reason"] ?? "", note: user.form["note"], session: session)
+            let placer = (cancelled.object["identifier"]?.arrayValue ?? []).first?.objectValue?["value"]?.stringValue ?? ""
+            let told = OrderDelivery.cancellationState(cancelled.object) == "att-skicka"
+                ? " Labbet har beställningen och meddelas; går det inte syns det under Ej levererade beställningar."
+                : " Den hade inte nått labbet."
+            return Self.redirect("/patienter/\(Self.encoded(patientID))/provsvar?klar="
+                                 + Self.encoded("Beställningen \(Display.concept(cancelled.object["code"])) (\(placer)) är makulerad." + told))
+        } catch let error as FHIRError where error.category != .forbidden {
+            return try await patientPage(patientID: patientID, user, query: [:], error: (id, Self.said(error)), status: .badRequest)
+        }
     }
 
     static var statusWords: [String: String] { ["registered": "Registrerat", "partial": "Delsvar", "preliminary": "Preliminärt", "final": "Slutligt",
@@ -478,6 +541,7 @@ struct ResultPages<Context: RequestContext>: ModulePages {
         context["items"] = orders.map { order -> [String: Any] in
             let patientID = order.object.referenceID("subject", type: "Patient") ?? ""
             return ["id": order.id, "patientID": patientID, "patient": names[patientID] ?? "", "analysis": Display.concept(order.object["code"]),
+                    "cancellation": order.object["status"]?.stringValue == "revoked",
                     "ordered": Display.time(order.object["authoredOn"]?.stringValue),
                     "problem": order.object.extensionValue(OrderDelivery.problemExtension)?.stringValue ?? "Väntar på att skickas.",
                     "placer": (order.object["identifier"]?.arrayValue ?? []).first?.objectValue?["value"]?.stringValue ?? "", "formToken": user.formToken]
@@ -488,11 +552,15 @@ struct ResultPages<Context: RequestContext>: ModulePages {
     func resend(_ id: String, _ user: User) async throws -> Response {
         let session = user.data(gateway, action: "send-order")
         let order = try await Records(session: session).require("ServiceRequest", id)
-        let outcome = try await results.orders.delivery.send(order, session: session)
+        let cancelling = order.object["status"]?.stringValue == "revoked"
         let words: String
-        switch outcome {
-        case .sent: words = "Beställningen är skickad till labbet."
-        case .undelivered(let why), .retrying(let why): words = "Beställningen kunde inte skickas: \(why)"
+        do {
+            switch try await results.orders.delivery.send(order, session: session) {
+            case .sent: words = cancelling ? "Makuleringen är skickad till labbet." : "Beställningen är skickad till labbet."
+            case .undelivered(let why), .retrying(let why): words = (cancelling ? "Makuleringen" : "Beställningen") + " kunde inte skickas: \(why)"
+            }
+        } catch let error as FHIRError where error.category != .forbidden {
+            words = Self.said(error)
         }
         return Self.redirect("/bestallningar/ej-levererade?klar=" + Self.encoded(words))
     }

@@ -26,7 +26,7 @@ struct AccessRouteTests {
         "GET /patienter/{id}/recept/ny", "POST /patienter/{id}/recept", "POST /patienter/{id}/recept/text", "GET /patienter/{id}/nll", "POST /recept/{id}/fornya", "POST /recept/{id}/parallell", "POST /recept/{id}/ersatt", "POST /recept/{id}/avsluta",
         "POST /recept/{id}/makulera", "GET /recept/ej-skickade", "GET /recept/{id}/reservrecept", "POST /recept/{id}/skicka",
         "GET /patienter/{id}/provsvar", "GET /patienter/{id}/bestall", "POST /patienter/{id}/bestall", "GET /provsvar", "POST /provsvar/franvaro", "GET /provsvar/omatchade", "POST /provsvar/omatchade/{id}/matcha",
-        "GET /provsvar/{id}", "POST /provsvar/{id}/vidimera", "POST /larm/{id}/kvittera", "GET /bestallningar/ej-levererade", "POST /bestallningar/{id}/skicka",
+        "GET /provsvar/{id}", "POST /provsvar/{id}/vidimera", "POST /larm/{id}/kvittera", "GET /bestallningar/ej-levererade", "POST /bestallningar/{id}/skicka", "POST /bestallningar/{id}/makulera",
         "GET /bilder/{id}", "GET /bilder/{id}/hamta",
         "GET /akut", "GET /akut/tavla", "GET /akut/handelser", "GET /akut/ankomst", "POST /akut/ankomst", "POST /akut/farg", "GET /akut/ledtider",
         "GET /akut/besok/{id}", "POST /akut/besok/{id}/{action}", "GET /patienter/{id}/vitalparametrar", "POST /patienter/{id}/vitalparametrar",

@@ -119,12 +119,17 @@ class Lab:
     """The lab's order port: an hl7apy MLLPServer that takes OML^O21 and ORM^O01 and answers as `answer` says —
     AA, AE or AR (with an ERR naming why), `silent` (no answer: the connection is held, then closed) or
     `wrong-ack` (an ACK for another message). With `results_to` (Kärna's MLLP port) each accepted order is
-    answered with a result a moment later, as a lab does once the sample is analysed."""
+    answered with a result a moment later, as a lab does once the sample is analysed. A cancellation (ORC-1 CA)
+    is taken (AA) for an order the lab has and has not answered, and refused (AR, with why) otherwise; a cancelled
+    order gets no result."""
 
     ORDER_TYPES = ("OML^O21^OML_O21", "OML^O21", "ORM^O01^ORM_O01", "ORM^O01")
 
     def __init__(self, port=0, answer="AA", results_to=None, value="4,2"):
         self.orders = []
+        self.known = set()
+        self.cancelled = set()
+        self.answered = set()
         self.answer = answer
         self.results_to = results_to
         self.send_results = True
@@ -172,8 +177,16 @@ class Lab:
             return self.ack(incoming, "AA", control="SOMETHING-ELSE")
         if self.answer in ("AE", "AR"):
             return self.ack(incoming, self.answer, "Remissen saknar provtagningstid")
+        placer = order.orc.orc_2.value
+        if order.orc.orc_1.value == "CA":
+            if placer not in self.known:
+                return self.ack(incoming, "AR", f"Okänd beställning {placer}")
+            if placer in self.answered:
+                return self.ack(incoming, "AR", "Provet är redan analyserat")
+            self.cancelled.add(placer)
+            return self.ack(incoming, "AA")
+        self.known.add(placer)
         if self.results_to and self.send_results:
-            placer = order.orc.orc_2.value
             pnr = order.pid.pid_3.value.split("^")[0]
             code = order.obr.obr_4.value.split("^")[0]
             def answer_later():
@@ -182,6 +195,9 @@ class Lab:
                                      analyses=(("NM", "K^Kalium^L" if code == "NPU03230" else code, self.value, "mmol/L", "3.5-4.6", "", "F"),)))
                 for attempt in range(10):
                     time.sleep(0.5 * (attempt + 1))
+                    if placer in self.cancelled:
+                        return
+                    self.answered.add(placer)
                     try:
                         send(self.results_to, [message])
                         return

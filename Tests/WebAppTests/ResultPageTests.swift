@@ -166,3 +166,37 @@ struct ResultPageTests {
         }
     }
 }
+
+extension ResultPageTests {
+    @Test("the Provsvar tab lists the orders waiting for an answer; one is cancelled there with a reason (none given is said at its form), and leaves the list",
+          arguments: backends)
+    func cancelFromTheTab(_ backend: StoreBackend) async throws {
+        let channels = try Self.channelFile()
+        defer { try? FileManager.default.removeItem(atPath: channels) }
+        try await WebAppTests.withApp(backend, flags: ["lab-channels-file": channels]) { services, client in
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            let token = try #require(try await browser.send(.get, "/patienter/p1/bestall").field("formToken"))
+            _ = try await browser.send(.post, "/patienter/p1/bestall", form: [("formToken", token), ("code", "NPU03230"), ("priority", "urgent")])
+            let job = services.gateway.session(.job("web-tests"), action: "read")
+            let order = try #require(try await Records(session: job).search("ServiceRequest", [("patient", "p1")]).first)
+            let placer = try #require(order.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+
+            let tab = VisibleText.of(try await browser.send(.get, "/patienter/p1/provsvar").html)
+            #expect(tab.contains("Beställningar utan svar") && tab.contains(placer) && tab.contains("Akut") && tab.contains("Ej skickad"), "\(tab)")
+            #expect(tab.contains("Makulera beställningen") && tab.contains("Dubbelbeställning"))
+
+            let missing = try await browser.send(.post, "/bestallningar/\(order.id)/makulera", form: [("formToken", token), ("reason", "")])
+            #expect(missing.status == 400 && VisibleText.of(missing.html).contains("Ange varför beställningen makuleras."))
+            #expect(try await Records(session: job).require("ServiceRequest", order.id).object["status"]?.stringValue == "active")
+
+            let cancelled = try await browser.send(.post, "/bestallningar/\(order.id)/makulera", form: [("formToken", token), ("reason", "dubblett"), ("note", "Tagen i morse")])
+            #expect(cancelled.status == 303)
+            let after = VisibleText.of(try await browser.send(.get, try #require(cancelled.location)).html)
+            #expect(after.contains("(\(placer)) är makulerad. Den hade inte nått labbet."), "\(after)")
+            #expect(!after.contains("Beställningar utan svar"), "a cancellation the lab need not hear of is done")
+            let stored = try await Records(session: job).require("ServiceRequest", order.id).object
+            #expect(stored["status"]?.stringValue == "revoked" && LabOrders.cancellation(stored)?.note == "Tagen i morse")
+        }
+    }
+}

@@ -225,6 +225,58 @@ def test_an_order_reaches_the_lab_as_oml_and_its_result_comes_back_or_it_is_list
     assert refused not in listed()
 
 
+def cancellation_state(server, order_id):
+    order = state(server, order_id)[2]
+    tags = {t["system"]: t["code"] for t in order.get("meta", {}).get("tag", [])}
+    return order["status"], tags.get("https://karna.se/fhir/CodeSystem/bestallning-makulering")
+
+
+def test_a_cancelled_order_reaches_the_lab_as_orc_ca_and_one_the_lab_refuses_is_listed_for_the_requester(lab):
+    doctor = bearer(login(lab, "lakare", unit="demo-lakare-uppdrag-1"))
+    patient = patient_with_contact(lab, personnummer(207))
+    simulator = lab.simulator
+    simulator.answer, simulator.send_results = "AA", False
+
+    def cancel(order_id, reason="dubblett", note=None):
+        parameters = [{"name": "reason", "valueCode": reason}] + ([{"name": "note", "valueString": note}] if note else [])
+        return requests.post(f"{lab.base}/ServiceRequest/{order_id}/$cancel-order", headers=doctor,
+                             json={"resourceType": "Parameters", "parameter": parameters})
+
+    try:
+        # Sent, then cancelled: the lab receives OML^O21 with ORC-1 CA and the same placer number, and takes it.
+        taken, placer = order(lab, doctor, patient)
+        assert wait_for(lambda: state(lab, taken)[0] == "skickad"), state(lab, taken)
+        bad = cancel(taken, reason="tråkig")
+        assert bad.status_code == 400 and "reason must be one of" in bad.text, bad.text
+        answer = cancel(taken, note="Tagen på akuten")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "revoked"
+        assert wait_for(lambda: cancellation_state(lab, taken) == ("revoked", "skickad")), cancellation_state(lab, taken)
+        cancels = [o for o in simulator.orders if o.orc.orc_2.value == placer and o.orc.orc_1.value == "CA"]
+        assert len(cancels) == 1 and cancels[0].msh.msh_9.value.startswith("OML^O21")
+        assert placer in simulator.cancelled
+
+        # The lab has already analysed it: the cancellation is refused, and the requester's list says so and what to do.
+        analysed, analysed_placer = order(lab, doctor, patient)
+        assert wait_for(lambda: state(lab, analysed)[0] == "skickad")
+        simulator.answered.add(analysed_placer)
+        assert cancel(analysed, reason="ej-indicerad").status_code == 200
+        assert wait_for(lambda: cancellation_state(lab, analysed)[1] == "ej-levererad"), cancellation_state(lab, analysed)
+        listed = requests.get(f"{lab.base}/ServiceRequest/$undelivered-orders", headers=doctor).json()
+        entry = next(e["resource"] for e in listed.get("entry", []) if e["resource"]["id"] == analysed)
+        problem = next(e["valueString"] for e in entry["extension"] if e["url"].endswith("leveransproblem"))
+        assert "tog inte emot makuleringen (AR): Provet är redan analyserat" in problem and "Ring labbet" in problem, problem
+
+        # Answered orders cannot be cancelled at all.
+        simulator.send_results = True
+        answered, _ = order(lab, doctor, patient)
+        assert wait_for(lambda: state(lab, answered)[2]["status"] == "completed", seconds=30)
+        refused = cancel(answered)
+        assert refused.status_code == 409 and "cannot be cancelled" in refused.text, refused.text
+    finally:
+        simulator.answer, simulator.send_results = "AA", True
+
+
 from test_webapp import browser, log_in, wait_for as page_wait  # noqa: E402,F401  (the shared Chromium with axe-core checks)
 
 
@@ -288,6 +340,19 @@ def test_a_doctor_orders_in_the_browser_acknowledges_the_critical_value_and_sign
         return "Remissen saknar provtagningstid" in d.page_source
     page_wait(browser, listed, "the refused order on the ej levererad list")
     simulator.answer = "AA"
+
+    # An order sent to the lab, cancelled on the Provsvar tab: the reason chosen, the lab told.
+    simulator.send_results = False
+    sent, placer = order(lab, doctor, patient)
+    assert wait_for(lambda: state(lab, sent)[0] == "skickad")
+    browser.get(f"{lab.root}/patienter/{patient}/provsvar")
+    row = browser.find_element(By.XPATH, f"//tr[td[text()='{placer}']]")
+    row.find_element(By.TAG_NAME, "summary").click()
+    Select(row.find_element(By.CSS_SELECTOR, "select[name=reason]")).select_by_value("fel-analys")
+    row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    page_wait(browser, lambda d: f"({placer}) är makulerad. Labbet har beställningen och meddelas" in d.page_source, "the order cancelled")
+    assert wait_for(lambda: placer in simulator.cancelled), "the lab did not get the cancellation"
+    simulator.send_results = True
     checked = set(browser.axe_checks.checked)
     assert {"/patienter/{id}/provsvar", "/patienter/{id}/bestall", "/provsvar", "/provsvar/{id}", "/provsvar/omatchade", "/bestallningar/ej-levererade"} <= checked, checked
 

@@ -251,7 +251,7 @@ enum AuditActions {
         "prescription-form": "Öppnade receptformuläret", "national-medication-list": "Öppnade Nationella läkemedelslistan",
         "results": "Läste provsvar", "open-result": "Öppnade ett provsvar", "sign-result": "Vidimerade ett provsvar", "order-form": "Öppnade beställningsformuläret",
         "order-lab": "Beställde prov", "result-inbox": "Öppnade provsvar att vidimera", "acknowledge-critical": "Kvitterade ett larmvärde", "match-result": "Kopplade ett omatchat provsvar till en beställning", "record-absence": "Registrerade frånvaro med ersättare",
-        "unmatched-results": "Öppnade omatchade provsvar", "undelivered-orders": "Öppnade ej levererade beställningar", "send-order": "Skickade en beställning igen",
+        "unmatched-results": "Öppnade omatchade provsvar", "undelivered-orders": "Öppnade ej levererade beställningar", "send-order": "Skickade en beställning igen", "cancel-order": "Makulerade en beställning",
         "lab-outbox": "Skickade beställningar till labbet", "hl7-result": "Tog emot provsvar (HL7 v2)",
         "ed-board": "Läste akuttavlan", "ed-arrival-form": "Öppnade ankomstregistreringen", "ed-arrive": "Registrerade ankomst till akuten",
         "ed-visit": "Öppnade ett akutbesök", "ed-triage": "Triagerade", "ed-lakare": "Tog patienten som läkare", "ed-beslut": "Markerade klar för beslut",
