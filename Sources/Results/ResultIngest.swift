@@ -180,22 +180,10 @@ extension ResultIngest {
         guard task.object["status"]?.stringValue == "requested" else {
             throw FHIRError(.conflict, code: .conflict, "Task/\(taskID) is already matched or closed", text: "Svaret är redan matchat.")
         }
-        guard let text = (task.object["input"]?.arrayValue ?? []).compactMap(\.objectValue).first(where: { Display.concept($0["type"]) == "HL7 v2-meddelande" })?["valueString"]?.stringValue,
-              let channelID = (task.object["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap(\.objectValue)
-                .first(where: { $0["system"]?.stringValue == ResultsVocabulary.channelSystem })?["code"]?.stringValue,
-              let channel = channels.channel(id: channelID) else {
-            throw FHIRError(.invalid, code: .required, "Task/\(taskID) holds no message and channel to match", text: "Listposten saknar meddelandet och kan inte matchas.")
-        }
+        let (channel, results) = try kept(task)
         let order = try await records.require("ServiceRequest", orderID)
         guard let patientID = order.object.referenceID("subject", type: "Patient") else {
             throw FHIRError(.invalid, code: .required, "ServiceRequest/\(orderID) has no patient", expression: ["ServiceRequest.subject"], text: "Beställningen saknar patient.")
-        }
-        let message = try HL7Message(parsing: text)
-        let results: [ResultMessage.Result]
-        do {
-            results = try ResultMessage(message: message, channel: channel, encoding: .utf8).results()
-        } catch {
-            throw FHIRError(.invalid, code: .invalid, "the kept message cannot be read: \(error.problem.text)")
         }
         var writes: [WriteOperation] = []
         var reports: [String] = []
@@ -228,6 +216,54 @@ extension ResultIngest {
         writes.append(.update(closed, type: "Task", id: taskID, ifMatch: task.versionId))
         _ = try await session.commit(writes)
         return try await session.read(keys: reports.compactMap(ResourceKey.init(reference:)))
+    }
+
+    /// The message an unmatched-result entry keeps, read again in its channel.
+    func kept(_ task: StoredResource) throws -> (LabChannel, [ResultMessage.Result]) {
+        guard let text = (task.object["input"]?.arrayValue ?? []).compactMap(\.objectValue).first(where: { Display.concept($0["type"]) == "HL7 v2-meddelande" })?["valueString"]?.stringValue,
+              let channelID = (task.object["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap(\.objectValue)
+                .first(where: { $0["system"]?.stringValue == ResultsVocabulary.channelSystem })?["code"]?.stringValue,
+              let channel = channels.channel(id: channelID) else {
+            throw FHIRError(.invalid, code: .required, "Task/\(task.id) holds no message and channel to match", text: "Listposten saknar meddelandet och kan inte matchas.")
+        }
+        let message = try HL7Message(parsing: text)
+        do {
+            return (channel, try ResultMessage(message: message, channel: channel, encoding: .utf8).results())
+        } catch {
+            throw FHIRError(.invalid, code: .invalid, "the kept message cannot be read: \(error.problem.text)")
+        }
+    }
+
+    /// Orders an unmatched result may belong to, for the person matching it: the open orders of the patient the
+    /// result's PID names, on the result's channel, those of the result's analysis first, then the newest. Only a
+    /// suggestion — the person chooses, and `match` still refuses an order of another patient.
+    public func suggestions(taskID: String, session: PatientDataSession, limit: Int = 5) async throws -> [StoredResource] {
+        let records = Records(session: session)
+        let task = try await records.require("Task", taskID)
+        guard task.object["status"]?.stringValue == "requested" else { return [] }
+        let (channel, results) = try kept(task)
+        let identifiers = Set(results.flatMap(\.patientIdentifiers).map(ResultRecords.normalised).filter { !$0.isEmpty })
+        var patients: [String] = []
+        for identifier in identifiers.sorted() {
+            patients += try await records.search("Patient", [("identifier", identifier)], limit: 5).map(\.id)
+        }
+        let analyses = Set(results.flatMap { [$0.serviceNPU, $0.serviceCode] + $0.analyses.flatMap { [$0.npu, $0.localCode] } }.compactMap { $0 })
+        var candidates: [(order: StoredResource, sameAnalysis: Bool)] = []
+        for patientID in Set(patients).sorted() {
+            let open = try await records.search("ServiceRequest", [("patient", patientID), ("status", "active"),
+                                                                   ("category", "\(ResultsVocabulary.orderKindSystem)|")], limit: 100)
+            for order in open {
+                let kind = order.object.code("category", system: ResultsVocabulary.orderKindSystem) ?? "lab"
+                let code = order.object["code"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue ?? ""
+                // Orders routed elsewhere are another lab's: its results cannot come on this channel.
+                guard channels.route(kind: kind, code: code)?.id == channel.id else { continue }
+                candidates.append((order, analyses.contains(code)))
+            }
+        }
+        return candidates.sorted { a, b in
+            if a.sameAnalysis != b.sameAnalysis { return a.sameAnalysis }
+            return (a.order.object["authoredOn"]?.stringValue ?? "") > (b.order.object["authoredOn"]?.stringValue ?? "")
+        }.prefix(limit).map(\.order)
     }
 
     /// The order a result matches by its own placer number and patient, if it does.

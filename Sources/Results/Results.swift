@@ -90,6 +90,8 @@ public struct Results: ClinicalModule {
                    "Acknowledge a critical value: method telefon (with readBack, the value as read back) or elektroniskt; records who and when"),
          .type("Task", "unmatched-results", post: false, module: name,
                "Results that matched no order (omatchade svar), each with its message and the reason"),
+         .instance("Task", "suggest-orders", post: false, module: name,
+                   "Orders an unmatched result may belong to: the open orders, on the result's channel, of the patient its PID names, the same analysis first; a suggestion for the person matching it"),
          .instance("Task", "match-result", post: true, "order:string", "placer:string", module: name,
                    "File an unmatched result under the order found for it (order: a ServiceRequest id, or placer: its beställningsnummer, exactly): the kept message is read again and the list entry closed, in one commit; a result whose patient is not the order's is refused")]
     }
@@ -140,6 +142,8 @@ public struct Results: ClinicalModule {
             case let other:
                 throw FHIRError(.invalid, code: .value, "scope must be mine or unit; got '\(other)'", expression: ["scope"])
             }
+        case ("Task", let id?, "suggest-orders"):
+            return .resources(try await ingest.suggestions(taskID: id, session: call.session))
         case ("Task", let id?, "match-result"):
             try call.requirePost()
             let orderID: String

@@ -508,14 +508,30 @@ struct ResultPages<Context: RequestContext>: ModulePages {
         var context = layout(user, title: "Omatchade provsvar", nav: "navUnmatched")
         if let notice { context["notice"] = notice }
         if let error { context["error"] = error }
+        // Orders it may belong to, for the oldest entries: each is two searches per patient named, and the list is
+        // worked from the top.
+        var suggested: [String: [[String: Any]]] = [:]
+        for task in tasks.prefix(Self.suggestedEntries) {
+            let orders = (try? await results.ingest.suggestions(taskID: task.id, session: session)) ?? []
+            let names = try await patientNames(orders.compactMap { $0.object.referenceID("subject", type: "Patient") }, session: session)
+            suggested[task.id] = orders.map { order in
+                ["placer": (order.object["identifier"]?.arrayValue ?? []).first?.objectValue?["value"]?.stringValue ?? "",
+                 "analysis": Display.concept(order.object["code"]), "ordered": Display.time(order.object["authoredOn"]?.stringValue),
+                 "patient": names[order.object.referenceID("subject", type: "Patient") ?? ""] ?? "", "formToken": user.formToken, "taskID": task.id]
+            }
+        }
         context["items"] = tasks.map { task -> [String: Any] in
             ["id": task.id, "formToken": user.formToken, "description": task.object["description"]?.stringValue ?? "", "reason": task.object["statusReason"]?.objectValue?["text"]?.stringValue ?? "",
+             "suggestions": suggested[task.id] ?? [],
              "owner": Display.reference(task.object["owner"]), "role": task.object["performerType"]?.arrayValue?.first?.objectValue?["text"]?.stringValue ?? "",
              "received": Display.time(task.object["authoredOn"]?.stringValue),
              "message": task.object["input"]?.arrayValue?.first?.objectValue?["valueString"]?.stringValue?.replacingOccurrences(of: "\r", with: "\n") ?? ""]
         }
         return pages.page("omatchade", context, status: status)
     }
+
+    /// How many of the unmatched list's entries get suggested orders.
+    static var suggestedEntries: Int { 25 }
 
     /// Files an unmatched result under the order with the beställningsnummer typed; what is wrong is said on the list.
     func match(_ id: String, _ user: User) async throws -> Response {

@@ -377,3 +377,30 @@ struct UnidentifiedPatientOrderTests {
         #expect(try await ResultsTests.search(ward, "Observation", [("patient", patient.id)]).count == 1)
     }
 }
+
+extension ResultsTests {
+    @Test("an unmatched result suggests the open orders of the patient its PID names, on its lab, the same analysis first; none for a person Kärna does not know",
+          arguments: backends)
+    func suggestedOrders(_ backend: StoreBackend) async throws {
+        let (ward, kalium, placer) = try await Self.ordered(backend)
+        let doc = try await ward.session("doc")
+        let orders = LabOrders(delivery: OrderDelivery(channels: Self.channels()))
+        let sodium = try await orders.order(patientID: "p1", kind: "lab", code: "NPU03429", display: "P—Natrium", priority: "routine", expectedHours: nil, note: nil, session: doc)
+        _ = try await orders.order(patientID: "p1", kind: "bild", code: "RTG-THORAX", display: "Lungröntgen", priority: "routine", expectedHours: nil, note: nil, session: doc)
+        let coordinator = ward.gateway.session(.job("provsvarssamordnare"), action: "match-result")
+
+        // The lab mistyped the last digit: the patient and the analysis point to the kalium order, natrium after it, no imaging order.
+        let typo = String(placer.dropLast()) + (placer.last == "9" ? "8" : "9")
+        let receipt = await Self.receive(ward, oru(control: "S1", placer: typo, obx: ["OBX|1|NM|K^Kalium^L||4.4|mmol/L|3.5-4.6||||F"]))
+        let suggested = try await Self.ingest.suggestions(taskID: try #require(receipt.unmatched), session: coordinator)
+        #expect(suggested.map(\.id) == [kalium.id, sodium.id])
+
+        // Once answered an order is no longer open, and is not suggested.
+        _ = try await Self.ingest.match(taskID: try #require(receipt.unmatched), orderID: kalium.id, session: coordinator)
+        let again = await Self.receive(ward, oru(control: "S2", placer: typo + "0", obx: ["OBX|1|NM|K^Kalium^L||4.5|mmol/L|3.5-4.6||||F"]))
+        #expect(try await Self.ingest.suggestions(taskID: try #require(again.unmatched), session: coordinator).map(\.id) == [sodium.id])
+
+        let stranger = await Self.receive(ward, oru(control: "S3", placer: "99999999-0000", pnr: "194001011234", obx: ["OBX|1|NM|K^Kalium^L||4.0|mmol/L|3.5-4.6||||F"]))
+        #expect(try await Self.ingest.suggestions(taskID: try #require(stranger.unmatched), session: coordinator).isEmpty)
+    }
+}

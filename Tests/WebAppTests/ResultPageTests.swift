@@ -115,6 +115,13 @@ struct ResultPageTests {
                                                               obx: ["OBX|1|NM|K^Kalium^L||4,0|mmol/L|3.5-4.6||||F"])).unmatched != nil)
             let unmatched = VisibleText.of(try await browser.send(.get, "/provsvar/omatchade").html)
             #expect(unmatched.contains("ingen beställning har beställningsnumret 12345678-0000") && unmatched.contains("Provsvarssamordnare, Klinisk kemi"))
+            // The first kalium order is answered and natrium goes to no lab: nothing to suggest. A new kalium order is.
+            #expect(!unmatched.contains("Möjliga beställningar"))
+            _ = try await browser.send(.post, "/patienter/p1/bestall", form: [("formToken", token), ("code", "NPU03230")])
+            let open = try #require(try await Records(session: job).search("ServiceRequest", [("patient", "p1"), ("status", "active"), ("code", "\(ResultsVocabulary.npuSystem)|NPU03230")]).first)
+            let openPlacer = try #require(open.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+            let suggesting = VisibleText.of(try await browser.send(.get, "/provsvar/omatchade").html)
+            #expect(suggesting.contains("Möjliga beställningar") && suggesting.contains("beställningsnummer \(openPlacer)") && suggesting.contains("Koppla till \(openPlacer)"), "\(suggesting)")
             // Matched by hand: a wrong number is said; the right one files it and empties the list.
             let entry = try #require(try await Records(session: job).search("Task", [("code", "\(ResultsVocabulary.taskSystem)|\(ResultsVocabulary.unmatchedCode)")]).first)
             let wrong = try await browser.send(.post, "/provsvar/omatchade/\(entry.id)/matcha", form: [("formToken", token), ("placer", "12345678")])
