@@ -139,7 +139,8 @@ let package = Package(
         // Results reads and writes lab messages with it.
         .target(
             name: "HL7v2",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: roomSettings
         ),
         // A DICOMweb client (QIDO-RS, WADO-RS) for the PACS. Knows no Kärna record; Results' imaging uses it.

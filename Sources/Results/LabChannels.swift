@@ -1,5 +1,5 @@
 import FHIRCore
-import HL7v2
+public import HL7v2
 public import Foundation
 
 /// A lab or imaging system Kärna exchanges HL7 v2 with (a kanal): who it is, how it writes and where what
@@ -36,6 +36,18 @@ public struct LabChannel: Codable, Sendable, Equatable {
         public var kind: String
         /// The order codes this channel takes; unset, every code of `kind` no other channel names.
         public var codes: [String]?
+        /// MLLP over TLS to the lab; plain MLLP when unset.
+        public var tls: TLSFiles?
+    }
+
+    /// The files of a TLS route (PEM; a relative path is read from the channel file's folder): the CA the lab's
+    /// certificate must chain to, Kärna's certificate and key when the lab asks for one, and the name the lab's
+    /// certificate must carry when it is not the host.
+    public struct TLSFiles: Codable, Sendable, Equatable {
+        public var ca: String
+        public var certificate: String?
+        public var key: String?
+        public var serverName: String?
     }
 
     /// A unit (Organization id) and the role at it that owns a list.
@@ -48,9 +60,13 @@ public struct LabChannel: Codable, Sendable, Equatable {
 /// The channels Kärna knows, read from a data file (the shipped demonstration file unless a region gives its own).
 public struct LabChannels: Sendable {
     public var channels: [LabChannel]
+    /// The TLS of each channel whose order route has it, by channel id: read when the file loads, so a missing or
+    /// wrong file stops the start.
+    public var tls: [String: MLLPClient.TLS]
 
-    public init(_ channels: [LabChannel]) {
+    public init(_ channels: [LabChannel], tls: [String: MLLPClient.TLS] = [:]) {
         self.channels = channels
+        self.tls = tls
     }
 
     /// The channel whose lab sends with `application` (MSH-3).
@@ -81,6 +97,9 @@ public struct LabChannels: Sendable {
             throw LoadError(description: "the lab channel file \(url.path) is not valid: \(error)")
         }
         var seen = Set<String>()
+        var tls: [String: MLLPClient.TLS] = [:]
+        let folder = url.deletingLastPathComponent()
+        func resolved(_ path: String) -> String { path.hasPrefix("/") ? path : folder.appendingPathComponent(path).path }
         for channel in file.channels {
             guard seen.insert(channel.id).inserted else { throw LoadError(description: "\(url.path): two channels have the id \(channel.id)") }
             guard HL7Charset.known[channel.defaultCharset.uppercased()] != nil else {
@@ -98,6 +117,14 @@ public struct LabChannels: Sendable {
                     throw LoadError(description: "\(at): charset \(charset) is not one of \(HL7Charset.known.keys.sorted().joined(separator: ", "))")
                 }
                 guard !route.receivingApplication.isEmpty else { throw LoadError(description: "\(at): receivingApplication (MSH-5) is required") }
+                if let files = route.tls {
+                    do {
+                        tls[channel.id] = try MLLPClient.TLS(caFile: resolved(files.ca), certificateFile: files.certificate.map(resolved),
+                                                             keyFile: files.key.map(resolved), serverName: files.serverName)
+                    } catch {
+                        throw LoadError(description: "\(at), tls: \(error)")
+                    }
+                }
             }
         }
         // Each order must have one way to go: two channels taking the same code, or every code of a kind, is refused.
@@ -111,7 +138,7 @@ public struct LabChannels: Sendable {
                 claimed[key] = channel.id
             }
         }
-        return LabChannels(file.channels)
+        return LabChannels(file.channels, tls: tls)
     }
 
     /// The demonstration channels shipped with Kärna.

@@ -8,8 +8,8 @@ public import StoreModel
 /// queue no one sees. An order no channel takes, or one the lab refuses (AR, AE), is undelivered at once; one
 /// whose lab cannot be reached is retried and listed once it has waited `undeliveredSeconds`.
 public struct OrderDelivery: Sendable {
-    /// How an order is sent: the MLLP exchange, or a test's stand-in for a network.
-    public typealias Transport = @Sendable (_ payload: [UInt8], _ host: String, _ port: Int, _ timeoutSeconds: Double) async throws -> [UInt8]
+    /// How an order is sent: the MLLP exchange (over TLS when the route has it), or a test's stand-in for a network.
+    public typealias Transport = @Sendable (_ payload: [UInt8], _ host: String, _ port: Int, _ timeoutSeconds: Double, _ tls: MLLPClient.TLS?) async throws -> [UInt8]
 
     public let channels: LabChannels
     /// Seconds after which an order not yet delivered is on its requester's "ej levererad" list.
@@ -19,7 +19,7 @@ public struct OrderDelivery: Sendable {
     public var transport: Transport
 
     public init(channels: LabChannels, undeliveredSeconds: Int = 60, timeoutSeconds: Double = 10,
-                transport: @escaping Transport = { try await MLLPClient.exchange($0, host: $1, port: $2, timeoutSeconds: $3) }) {
+                transport: @escaping Transport = { try await MLLPClient.exchange($0, host: $1, port: $2, timeoutSeconds: $3, tls: $4) }) {
         self.channels = channels
         self.undeliveredSeconds = undeliveredSeconds
         self.timeoutSeconds = timeoutSeconds
@@ -176,8 +176,14 @@ public struct OrderDelivery: Sendable {
             try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
             return .undelivered(why)
         }
+        let tls = channels.tls[channel.id]
+        guard route.tls == nil || tls != nil else {
+            let why = "Kanalen \(channel.name) ska nås över TLS men dess certifikat är inte inlästa: kontrollera labbkanalerna."
+            try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
+            return .undelivered(why)
+        }
         do {
-            let answer = try await transport(bytes, route.host, route.port, timeoutSeconds)
+            let answer = try await transport(bytes, route.host, route.port, timeoutSeconds, tls)
             let (ackText, _) = try HL7Charset.decode(answer, defaultCharset: charset)
             let ack = try HL7Message(parsing: ackText)
             guard let msa = ack.first("MSA"), ack.text(msa[2]) == message.controlID else {

@@ -45,7 +45,7 @@ struct OrderCancellationTests {
         let ward = try await Ward.make(backend)
         try await ward.contact("doc", patient: "p1")
         let lab = LabEnd()
-        let orders = LabOrders(delivery: OrderDelivery(channels: ResultsTests.channels(), undeliveredSeconds: 60, transport: { bytes, _, _, _ in try await lab.exchange(bytes) }))
+        let orders = LabOrders(delivery: OrderDelivery(channels: ResultsTests.channels(), undeliveredSeconds: 60, transport: { bytes, _, _, _, _ in try await lab.exchange(bytes) }))
         let order = try await orders.order(patientID: "p1", kind: kind, code: kind == "lab" ? "NPU03230" : "RTG-THORAX", display: nil, priority: "routine",
                                            expectedHours: 1, note: nil, session: try await ward.session("doc"))
         return (ward, orders, lab, order)

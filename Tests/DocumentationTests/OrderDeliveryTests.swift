@@ -89,6 +89,7 @@ struct OrderDeliveryTests {
             ("receivingApplication", { c in var o = c[0]["orders"] as! [String: Any]; o["receivingApplication"] = ""; c[0]["orders"] = o }),
             ("two channels have the id", { c in c[1]["id"] = c[0]["id"] }),
             ("kind must be lab or bild", { c in var o = c[0]["orders"] as! [String: Any]; o["kind"] = "patologi"; c[0]["orders"] = o }),
+            ("channel klinkem, orders, tls: ca", { c in var o = c[0]["orders"] as! [String: Any]; o["tls"] = ["ca": "no-such-ca.pem"]; c[0]["orders"] = o }),
         ]
         for (words, change) in cases {
             do {

@@ -119,13 +119,14 @@ class Lab:
     """The lab's order port: an hl7apy MLLPServer that takes OML^O21 and ORM^O01 and answers as `answer` says —
     AA, AE or AR (with an ERR naming why), `silent` (no answer: the connection is held, then closed) or
     `wrong-ack` (an ACK for another message). With `results_to` (Kärna's MLLP port) each accepted order is
-    answered with a result a moment later, as a lab does once the sample is analysed. A cancellation (ORC-1 CA)
+    answered with a result a moment later, as a lab does once the sample is analysed. With `tls` (a server-side
+    ssl.SSLContext) the order port speaks MLLP over TLS only. A cancellation (ORC-1 CA)
     is taken (AA) for an order the lab has and has not answered, and refused (AR, with why) otherwise; a cancelled
     order gets no result."""
 
     ORDER_TYPES = ("OML^O21^OML_O21", "OML^O21", "ORM^O01^ORM_O01", "ORM^O01")
 
-    def __init__(self, port=0, answer="AA", results_to=None, value="4,2"):
+    def __init__(self, port=0, answer="AA", results_to=None, value="4,2", tls=None):
         self.orders = []
         self.known = set()
         self.cancelled = set()
@@ -148,6 +149,9 @@ class Lab:
         handlers["ERR"] = (Refuse,)
         self.server = MLLPServer("127.0.0.1", port, handlers, timeout=30)
         self.port = self.server.server_address[1]
+        if tls:
+            # MLLP over TLS: every connection is a TLS connection (tls is a server-side ssl.SSLContext).
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def ack(self, incoming, code, text="", control=None):

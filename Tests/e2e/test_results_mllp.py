@@ -407,3 +407,57 @@ def test_a_tls_setting_without_its_partner_stops_the_start_and_names_it(tmp_path
     with pytest.raises(RuntimeError) as stopped:
         Server("sqlite", str(tmp_path), extra_env={"KARNA_MLLP_PORT": str(free_port()), "KARNA_MLLP_TLS_CERTIFICATE": files["server.pem"]})
     assert "needs both mllp-tls-certificate and mllp-tls-key" in str(stopped.value), stopped.value
+
+
+def test_orders_go_to_a_lab_over_tls_verified_both_ways_and_a_lab_whose_certificate_is_not_trusted_gets_none(tmp_path):
+    """A channel whose order route has `tls`: Kärna verifies the lab's certificate against the region's CA and
+    shows its own client certificate, which the lab (hl7apy over Python's ssl) requires. A route trusting
+    another CA never sends: the order is listed as ej levererad with the TLS failure named."""
+    folder = str(tmp_path)
+    files = make_certificates(folder)
+    lab_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    lab_tls.load_cert_chain(files["server.pem"], files["server.key"])
+    lab_tls.verify_mode = ssl.CERT_REQUIRED
+    lab_tls.load_verify_locations(files["ca.pem"])
+    simulator = lab_simulator.Lab(tls=lab_tls)
+    simulator.send_results = False
+    with open(os.path.join(ROOT, "Sources", "Results", "ResultsData", "lab-channels.json")) as handle:
+        channels = json.load(handle)
+    # Relative paths are read from the channel file's folder.
+    channels["channels"][0]["orders"].update(port=simulator.port, charset="UNICODE UTF-8",
+                                             tls={"ca": "ca.pem", "certificate": "lab.pem", "key": "lab.key"})
+    channels["channels"][1]["orders"].update(port=simulator.port, tls={"ca": files["stranger.pem"], "certificate": "lab.pem", "key": "lab.key"})
+    channel_file = os.path.join(folder, "channels.json")
+    with open(channel_file, "w") as handle:
+        json.dump(channels, handle)
+    server = Server("sqlite", folder, extra_env={"KARNA_LAB_CHANNELS_FILE": channel_file, "KARNA_ORDER_UNDELIVERED_SECONDS": "5",
+                                                 "KARNA_MLLP_TIMEOUT_SECONDS": "2"})
+    try:
+        doctor = bearer(login(server, "lakare", unit="demo-lakare-uppdrag-1"))
+        patient = patient_with_contact(server, personnummer(231))
+        trusted, placer = order(server, doctor, patient)
+        assert wait_for(lambda: state(server, trusted)[0] == "skickad"), state(server, trusted)
+        assert [o.orc.orc_1.value for o in simulator.orders if o.orc.orc_2.value == placer] == ["NW"]
+
+        untrusted, _ = order(server, doctor, patient, code="RTG-THORAX", kind="bild")
+        def listed():
+            answer = requests.get(f"{server.base}/ServiceRequest/$undelivered-orders", headers=doctor).json()
+            return {e["resource"]["id"] for e in answer.get("entry", [])}
+        assert wait_for(lambda: untrusted in listed(), seconds=30), listed()
+        assert wait_for(lambda: "TLS with the lab failed" in state(server, untrusted)[1], seconds=30), state(server, untrusted)[1]
+        assert len(simulator.orders) == 1, "nothing reached the lab over the untrusted route"
+    finally:
+        server.stop()
+        simulator.stop()
+
+
+def test_a_channel_file_whose_tls_files_are_missing_stops_the_start_and_names_the_channel(tmp_path):
+    with open(os.path.join(ROOT, "Sources", "Results", "ResultsData", "lab-channels.json")) as handle:
+        channels = json.load(handle)
+    channels["channels"][0]["orders"]["tls"] = {"ca": "no-such-ca.pem"}
+    channel_file = os.path.join(str(tmp_path), "channels.json")
+    with open(channel_file, "w") as handle:
+        json.dump(channels, handle)
+    with pytest.raises(RuntimeError) as stopped:
+        Server("sqlite", str(tmp_path), extra_env={"KARNA_LAB_CHANNELS_FILE": channel_file})
+    assert "channel klinkem, orders, tls: ca" in str(stopped.value) and "no-such-ca.pem" in str(stopped.value), stopped.value

@@ -246,7 +246,7 @@ public struct KarnaConfiguration: Sendable {
                                                      "the PACS's DICOMweb root (e.g. http://pacs:8042/dicom-web): imaging studies are found there by accession number; unset, none is asked")
         public static let dicomwebTimeoutSeconds = Setting.integer("dicomweb-timeout-seconds", default: 10, 1...300, "seconds one DICOMweb call to the PACS may take")
         public static let labChannelsFile = Setting.text("lab-channels-file", default: nil,
-                                                         "the region's lab channel file (JSON: labs, codes, character sets, owners of unmatched results); unset, the demonstration channels")
+                                                         "the region's lab channel file (JSON: labs, codes, character sets, owners of unmatched results, order routes with optional TLS); unset, the demonstration channels")
         public static let triageFile = Setting.text("triage-file", default: nil,
                                                     "the region's RETTS table (JSON: colours, vital-parameter bands, complaint cards); unset, a demonstration table that is not clinical content")
         public static let news2File = Setting.text("news2-file", default: nil, "the NEWS2 chart as data (JSON: bands and scores, response levels); unset, the shipped RCP 2017 chart")
