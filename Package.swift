@@ -132,7 +132,7 @@ let package = Package(
         // requires, refused when one is missing. Knows no Kärna record; Medication's prescribing uses it.
         .target(
             name: "NLLClient",
-            dependencies: ["FHIRCore"],
+            dependencies: ["FHIRCore", .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: roomSettings
         ),
         // HL7 version 2 (ER7) messages and MLLP framing: parse, escape, character sets, ACKs. Knows no Kärna record;
@@ -158,7 +158,8 @@ let package = Package(
         // Results (provsvar): the chart's latest results and the analysis codes; lab over HL7 v2 and imaging grow here.
         .target(
             name: "Results",
-            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology", "HL7v2", "DICOMwebClient", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["FHIRCore", "StoreModel", "Access", "Terminology", "HL7v2", "DICOMwebClient", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Metrics", package: "swift-metrics")],
             resources: [.copy("ResultsData")],
             swiftSettings: roomSettings
         ),

@@ -56,6 +56,21 @@ public enum HL7Charset {
         return Array(data)
     }
 
+    /// Typographic punctuation Latin-1 and ASCII lack, as the plain characters a lab system prints: NPU's names
+    /// use an em dash ("P—Kalium"), which would otherwise keep every order from a Latin-1 lab.
+    public static let plainPunctuation: [Character: String] = [
+        "\u{2014}": "-", "\u{2013}": "-", "\u{2010}": "-", "\u{2011}": "-", "\u{2212}": "-",
+        "\u{2018}": "'", "\u{2019}": "'", "\u{201C}": "\"", "\u{201D}": "\"", "\u{2026}": "...", "\u{2009}": " ", "\u{202F}": " ",
+    ]
+
+    /// `text` in `charset`, with typographic punctuation the charset lacks written plainly; nil when other
+    /// characters still do not fit (a name in another script, say), so the caller can say so rather than guess.
+    public static func encodePlain(_ text: String, charset: String) -> [UInt8]? {
+        if let bytes = encode(text, charset: charset) { return bytes }
+        let plain = text.reduce(into: "") { result, character in result += plainPunctuation[character] ?? String(character) }
+        return encode(plain, charset: charset)
+    }
+
     private static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
         var index = 0
         while index < bytes.count {

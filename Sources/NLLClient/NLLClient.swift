@@ -1,5 +1,6 @@
 public import FHIRCore
 public import Foundation
+import Metrics
 #if canImport(FoundationNetworking)
 public import FoundationNetworking
 #endif
@@ -222,13 +223,19 @@ public struct NLLClient: Sendable {
         for header in headers { http.setValue(header.value, forHTTPHeaderField: header.name) }
         if let body = request.body { http.httpBody = Data(JSONWriter.bytes(.object(body))) }
         let answer: (status: Int, headers: [String: String], body: Data)
+        // NLL's state for the operator (`karna_channel_reachable{channel="nll"}`): 1 when it answered, 0 when it
+        // could not be reached or failed on its side.
+        let reachable = Gauge(label: "karna.channel.reachable", dimensions: [("channel", "nll")])
         do {
             answer = try await transport.send(http)
         } catch let error as NLLError {
+            reachable.record(0)
             throw error
         } catch {
+            reachable.record(0)
             throw .unavailable(error.localizedDescription)
         }
+        reachable.record(answer.status >= 500 ? 0 : 1)
         let resource = answer.body.isEmpty ? nil : (try? JSONParser.parse([UInt8](answer.body)))?.objectValue
         switch answer.status {
         case 200..<300:

@@ -2,6 +2,7 @@ public import Access
 public import FHIRCore
 public import Foundation
 public import HL7v2
+import Metrics
 public import StoreModel
 
 /// Sending orders to the labs (the outbox), and the requester's "ej levererad" list: no order waits in a
@@ -171,7 +172,7 @@ public struct OrderDelivery: Sendable {
                                    route: route, now: now, control: cancelling ? "CA" : "NW")
         let text = message.text()
         let charset = route.charset ?? channel.defaultCharset
-        guard let bytes = HL7Charset.encode(text, charset: charset) else {
+        guard let bytes = HL7Charset.encodePlain(text, charset: charset) else {
             let why = "Beställningen kan inte skrivas i kanalens teckenuppsättning \(charset) (patientens namn?)."
             try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
             return .undelivered(why)
@@ -182,8 +183,11 @@ public struct OrderDelivery: Sendable {
             try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
             return .undelivered(why)
         }
+        // The lab's state for the operator (`karna_channel_reachable{channel="lab:…"}`): 1 once it answered at all.
+        let reachable = Gauge(label: "karna.channel.reachable", dimensions: [("channel", "lab:\(channel.id)")])
         do {
             let answer = try await transport(bytes, route.host, route.port, timeoutSeconds, tls)
+            reachable.record(1)
             let (ackText, _) = try HL7Charset.decode(answer, defaultCharset: charset)
             let ack = try HL7Message(parsing: ackText)
             guard let msa = ack.first("MSA"), ack.text(msa[2]) == message.controlID else {
@@ -200,6 +204,7 @@ public struct OrderDelivery: Sendable {
             try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)
             return .undelivered(why)
         } catch {
+            reachable.record(0)
             let why = "\(channel.name) kunde inte nås: \(error)"
             // Still retried; listed for the requester once it waited past the limit.
             let waited = now.timeIntervalSince(Self.waitingSince(order.object) ?? now)

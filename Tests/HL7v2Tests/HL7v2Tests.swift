@@ -84,6 +84,15 @@ struct HL7v2Tests {
         #expect(HL7Charset.mshField(10, in: latin) == "1")
     }
 
+    @Test("an order's text goes to a Latin-1 lab with NPU's em dash written plainly and åäö kept; a name in another script still does not fit")
+    func plainPunctuation() throws {
+        #expect(HL7Charset.encode("P—Kalium", charset: "8859/1") == nil)
+        let bytes = try #require(HL7Charset.encodePlain("OBR|1||NPU03230^P—Kalium; “substans” Åsa…", charset: "8859/1"))
+        #expect(String(data: Data(bytes), encoding: .isoLatin1) == "OBR|1||NPU03230^P-Kalium; \"substans\" Åsa...")
+        #expect(HL7Charset.encodePlain("P—Kalium", charset: "UNICODE UTF-8") == Array("P—Kalium".utf8), "UTF-8 keeps the dash")
+        #expect(HL7Charset.encodePlain("Ψ—Kalium", charset: "8859/1") == nil)
+    }
+
     @Test("an ACK answers the sender's control id, swaps the addressing and names the problem in ERR")
     func acknowledgement() throws {
         let message = try HL7Message(parsing: Self.oru)

@@ -14,10 +14,11 @@ import Testing
 struct ResultPageTests {
     /// The shipped channels with the lab's unmatched results owned at the test's vårdcentral, and its order route
     /// taking only P-Kalium, so an order of natrium has no route.
-    static func channelFile() throws -> String {
+    static func channelFile(labID: String = "klinkem") throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("channels-\(UUID().uuidString).json")
         var channels = try LabChannels.shipped().channels
         for i in channels.indices { channels[i].unmatched.unit = "vc" }
+        channels[0].id = labID
         channels[0].orders?.codes = ["NPU03230"]
         channels[0].orders?.port = TemporaryPostgres.freePort()
         let data = try JSONSerialization.data(withJSONObject: ["channels": try JSONSerialization.jsonObject(with: try JSONEncoder().encode(channels))])
@@ -204,6 +205,26 @@ extension ResultPageTests {
             #expect(!after.contains("Beställningar utan svar"), "a cancellation the lab need not hear of is done")
             let stored = try await Records(session: job).require("ServiceRequest", order.id).object
             #expect(stored["status"]?.stringValue == "revoked" && LabOrders.cancellation(stored)?.note == "Tagen i morse")
+        }
+    }
+}
+
+extension ResultPageTests {
+    @Test("a lab the outbox cannot reach shows as down in /metrics (karna_channel_reachable), naming the channel and no patient")
+    func unreachableLabInMetrics() async throws {
+        // A channel of its own: the gauge is the process's, and other tests' labs answer.
+        let lab = "lab-\(UUID().uuidString.prefix(8).lowercased())"
+        let channels = try Self.channelFile(labID: lab)
+        defer { try? FileManager.default.removeItem(atPath: channels) }
+        try await WebAppTests.withApp(.sqlite, flags: ["lab-channels-file": channels, "mllp-timeout-seconds": "1"]) { services, client in
+            var browser = Browser(client: client)
+            _ = try await WebAppTests.logIn(&browser)
+            let token = try #require(try await browser.send(.get, "/patienter/p1/bestall").field("formToken"))
+            _ = try await browser.send(.post, "/patienter/p1/bestall", form: [("formToken", token), ("code", "NPU03230")])
+            let run = try await results(services).orders.delivery.sendWaiting(session: services.gateway.session(.job("karna-lab-outbox"), action: "lab-outbox"))
+            #expect(run.failures.count == 1 && run.undelivered.isEmpty, "\(run)")
+            let metrics = try await browser.send(.get, "/metrics")
+            #expect(metrics.html.contains("karna_channel_reachable{channel=\"lab:\(lab)\"} 0"), "\(metrics.html.split(separator: "\n").filter { $0.contains("channel") })")
         }
     }
 }

@@ -166,6 +166,8 @@ def test_nll_down_leaves_it_unsent_with_its_owner_until_the_outbox_sends_it_once
             == [f"MedicationRequest/{prescription['id']}"]
         reserve = requests.get(f"{server.base}/MedicationRequest/{prescription['id']}/$reserve-prescription", headers=doctor)
         assert reserve.status_code == 200 and reserve.text.startswith("RESERVRECEPT — ej skickat"), reserve.text
+        # The operator sees NLL down in the metrics.
+        assert 'karna_channel_reachable{channel="nll"} 0' in requests.get(f"{server.root}/metrics").text
     finally:
         simulator.control("fault", mode="none")
     # The server's outbox (every second here) sends it once NLL answers again.
@@ -177,6 +179,7 @@ def test_nll_down_leaves_it_unsent_with_its_owner_until_the_outbox_sends_it_once
         time.sleep(0.5)
     else:
         pytest.fail("the outbox did not send the prescription within 20 s")
+    assert 'karna_channel_reachable{channel="nll"} 1' in requests.get(f"{server.root}/metrics").text
     posts = [c for c in simulator.control("calls")["calls"] if c["method"] == "POST" and c["path"] == "/MedicationRequest"
              and c["headers"].get("x-request-id") == state.get("_request_id", c["headers"].get("x-request-id"))]
     assert posts
