@@ -219,6 +219,47 @@ struct BulkExportTests {
         }
     }
 
+    @Test("a stay with a transfer becomes visit_detail rows inside its visit: each bed from when to when, its ward as care site, the one before it named; a planned bed is not a stay",
+          arguments: backends)
+    func omopStays(_ backend: StoreBackend) async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(backend, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
+            let ward = try await api.create(#"{"resourceType":"Organization","name":"Avdelning 12"}"#)["id"]!.stringValue!
+            let other = try await api.create(#"{"resourceType":"Organization","name":"IVA"}"#)["id"]!.stringValue!
+            var beds: [String] = []
+            for (name, unit) in [("Säng 1", ward), ("Säng 2", other), ("Säng 3", ward)] {
+                beds.append(try await api.create(#"{"resourceType":"Location","name":"\#(name)","managingOrganization":{"reference":"Organization/\#(unit)"}}"#)["id"]!.stringValue!)
+            }
+            let patient = try await api.create(#"{"resourceType":"Patient","gender":"male","birthDate":"1950-03-01"}"#)["id"]!.stringValue!
+            _ = try await api.create(#"""
+                {"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},
+                 "subject":{"reference":"Patient/\#(patient)"},"serviceProvider":{"reference":"Organization/\#(ward)"},
+                 "period":{"start":"2026-11-02T08:00:00+01:00","end":"2026-11-05T14:00:00+01:00"},
+                 "location":[{"location":{"reference":"Location/\#(beds[0])"},"status":"completed","period":{"start":"2026-11-02T08:00:00+01:00","end":"2026-11-03T10:00:00+01:00"}},
+                             {"location":{"reference":"Location/\#(beds[1])"},"status":"completed","period":{"start":"2026-11-03T10:00:00+01:00"}},
+                             {"location":{"reference":"Location/\#(beds[2])"},"status":"planned","period":{"start":"2026-11-06T08:00:00+01:00"}}]}
+                """#)
+            let manifest = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/$omop-export"))
+            func table(_ name: String) async throws -> [[String: String]] {
+                let output = try #require((manifest["output"]?.arrayValue ?? []).compactMap(\.objectValue).first { $0["type"]?.stringValue == name })
+                let lines = try await api.send(.get, String(try #require(output["url"]?.stringValue).dropFirst("http://localhost:8080".count))).text
+                    .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } }
+                return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+            }
+            let visits = try await table("visit_occurrence")
+            let stays = try await table("visit_detail")
+            let sites = Dictionary(uniqueKeysWithValues: try await table("care_site").map { ($0["care_site_source_value"] ?? "", $0["care_site_id"] ?? "") })
+            #expect(visits.count == 1 && stays.count == 2, "\(stays)")
+            #expect(stays.map { $0["visit_occurrence_id"] } == [visits[0]["visit_occurrence_id"], visits[0]["visit_occurrence_id"]])
+            #expect(stays.map { $0["visit_detail_start_datetime"] ?? "" } == ["2026-11-02 08:00:00", "2026-11-03 10:00:00"])
+            #expect(stays.map { $0["visit_detail_end_datetime"] ?? "" } == ["2026-11-03 10:00:00", "2026-11-05 14:00:00"], "the open stay ends with the visit")
+            #expect(stays.map { $0["care_site_id"] ?? "" } == [sites[ward] ?? "-", sites[other] ?? "-"])
+            #expect(stays[0]["preceding_visit_detail_id"] == "" && stays[1]["preceding_visit_detail_id"] == stays[0]["visit_detail_id"])
+            #expect(stays.map { $0["visit_detail_source_value"] ?? "" } == [beds[0], beds[1]])
+        }
+    }
+
     /// The test API's backend client, as a module reading the jobs' folder itself sees it.
     static let client = Principal(kind: .system, id: testClientID, displayName: "API tests", assignment: nil, scopes: ScopeSet("system/*.rs"), clientID: testClientID)
 

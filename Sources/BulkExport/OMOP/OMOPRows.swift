@@ -14,6 +14,8 @@ struct OMOPRows {
     var summary = OMOPExport.Summary()
     private var ids: [String: Int] = [:]
     private var careSites: [String: Int] = [:], providers: [String: Int] = [:], locations: [String: Int] = [:]
+    /// Each Location's managing unit (a bed's ward), for the care site of a stay within a visit.
+    private var locationUnits: [String: String] = [:]
     /// Every coded source value seen, for `source_to_concept_map`: vocabulary|code → description.
     private var sourceCodes: [String: String] = [:]
 
@@ -37,6 +39,7 @@ struct OMOPRows {
         for location in try await session.everyMatch(SearchQuery(type: "Location")) {
             let id = next("location")
             locations[location.id] = id
+            if let unit = location.object.referenceID("managingOrganization", type: "Organization") { locationUnits[location.id] = unit }
             let address = location.object["address"]?.objectValue
             try write("location", ["location_id": "\(id)", "address_1": address?["line"]?.arrayValue?.first?.stringValue, "city": address?["city"]?.stringValue,
                                    "zip": address?["postalCode"]?.stringValue, "location_source_value": location.id, "country_source_value": "SE"])
@@ -122,6 +125,7 @@ struct OMOPRows {
                                            "visit_type_concept_id": "\(mapping.ehrTypeConcept)",
                                            "provider_id": reference(encounter["participant"]?.arrayValue?.first?.objectValue?["individual"], in: providers),
                                            "care_site_id": reference(encounter["serviceProvider"], in: careSites), "visit_source_value": kind])
+            try stays(encounter, visit: id, personID: personID, concept: String(kind.flatMap { mapping.visitClass[$0] } ?? 0), start: start, end: end, dates: dates)
         }
         for record in records {
             let visit = record["encounter"]?.objectValue?["reference"]?.stringValue.map { String($0.split(separator: "/").last ?? "") }.flatMap { visits[$0] }.map(String.init)
@@ -211,6 +215,35 @@ struct OMOPRows {
     }
 
     /// The days a person's events may fall on (birth to death) and the span of those written.
+    /// The stays within a visit (visit_detail): each bed or room the encounter's `location` history held the patient
+    /// in, from when to when, kept inside the visit, each naming the one before it. Planned and reserved places were
+    /// never stayed in and are left out.
+    private mutating func stays(_ encounter: JSONObject, visit: Int, personID: Int, concept: String, start: Moment, end: Moment, dates: Dates) throws {
+        func earlier(_ a: Moment, _ b: Moment) -> Bool { (a.day, a.time ?? "00:00:00") < (b.day, b.time ?? "00:00:00") }
+        let held = (encounter["location"]?.arrayValue ?? []).compactMap(\.objectValue).filter { ["active", "completed"].contains($0["status"]?.stringValue ?? "") }
+            .compactMap { entry -> (entry: JSONObject, from: Moment, to: Moment)? in
+                guard let from = Moment(entry["period"]?.objectValue?["start"]) else { return nil }
+                let to = Moment(entry["period"]?.objectValue?["end"]) ?? end
+                let (clampedFrom, clampedTo) = (earlier(from, start) ? start : from, earlier(end, to) ? end : to)
+                return earlier(clampedTo, clampedFrom) ? nil : (entry, clampedFrom, clampedTo)
+            }
+            .sorted { earlier($0.from, $1.from) }
+        var preceding: Int?
+        for stay in held {
+            let id = next("visit_detail")
+            let place = stay.entry.referenceID("location", type: "Location")
+            try write("visit_detail", ["visit_detail_id": "\(id)", "person_id": "\(personID)", "visit_detail_concept_id": concept,
+                                       "visit_detail_start_date": dates.date(stay.from), "visit_detail_start_datetime": dates.datetime(stay.from),
+                                       "visit_detail_end_date": dates.date(stay.to), "visit_detail_end_datetime": dates.datetime(stay.to),
+                                       "visit_detail_type_concept_id": "\(mapping.ehrTypeConcept)",
+                                       "care_site_id": (place.flatMap { locationUnits[$0] }.flatMap { careSites[$0] }).map(String.init)
+                                           ?? reference(encounter["serviceProvider"], in: careSites),
+                                       "visit_detail_source_value": place ?? stay.entry["location"]?.objectValue?["display"]?.stringValue,
+                                       "preceding_visit_detail_id": preceding.map(String.init), "visit_occurrence_id": "\(visit)"])
+            preceding = id
+        }
+    }
+
     struct EventSpan {
         let birth: Int
         let death: Int?
