@@ -76,7 +76,11 @@ public struct BulkExport: ClinicalModule {
         let (jobs, session) = (exportJobs, call.session)
         Task.detached {
             do {
-                let summary = try await export.write(directory: await jobs.folder(job.id), session: session)
+                // Cancellation and progress after each batch of patients, as `$export` has them.
+                let summary = try await export.write(directory: await jobs.folder(job.id), session: session) { done in
+                    if await jobs.isCancelled(job.id) { throw ExportCancelled() }
+                    await jobs.progress(job.id, patients: done)
+                }
                 let tables = OMOPExport.tables.map { ExportJob.Output(type: $0, file: "\($0).csv", count: summary.rows[$0] ?? 0) }
                 await jobs.finish(job.id, outputs: tables + [ExportJob.Output(type: "load-duckdb", file: "load-duckdb.sql", count: 1)], failure: nil)
             } catch {

@@ -260,6 +260,26 @@ struct BulkExportTests {
         }
     }
 
+    @Test("a cancelled $omop-export stops at its next batch of patients, not at the end: its folder removed, the patients after it never read")
+    func omopCancelled() async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(.sqlite, flags: ["export-dir": folder, "export-poll-seconds": "0", "export-batch-patients": "1"]) { api in
+            let entries = (0..<150).map { #"{"resource":{"resourceType":"Patient","birthDate":"1970-01-01","name":[{"family":"Många\#($0)"}]},"request":{"method":"POST","url":"Patient"}}"# }
+            let created = try await api.send(.post, "/fhir", #"{"resourceType":"Bundle","type":"transaction","entry":[\#(entries.joined(separator: ","))]}"#)
+            #expect(created.status == 200, "\(created.text)")
+            let location = try await Self.kickOff(api, "/fhir/$omop-export")
+            #expect(try await api.send(.delete, String(location.dropFirst("http://localhost:8080".count))).status == 202)
+            let job = folder + "/" + String(location.split(separator: "/").last ?? "")
+            let deadline = ContinuousClock.now + .seconds(20)
+            while FileManager.default.fileExists(atPath: job), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!FileManager.default.fileExists(atPath: job), "the cancelled job's files are still there")
+            let audited = Set(try await api.store.auditRecords(AuditQuery(action: "omop-export", limit: 1_000)).compactMap(\.entry.patientID))
+            #expect(audited.count < 150, "every patient was read: the export ran to its end")
+            #expect(try await api.send(.get, String(location.dropFirst("http://localhost:8080".count))).status == 404)
+        }
+    }
+
     /// The test API's backend client, as a module reading the jobs' folder itself sees it.
     static let client = Principal(kind: .system, id: testClientID, displayName: "API tests", assignment: nil, scopes: ScopeSet("system/*.rs"), clientID: testClientID)
 

@@ -53,8 +53,9 @@ public struct OMOPExport: Sendable {
     static let tables = ["person", "observation_period", "visit_occurrence", "visit_detail", "condition_occurrence", "procedure_occurrence", "drug_exposure",
                          "measurement", "observation", "note", "death", "location", "care_site", "provider", "cdm_source", "source_to_concept_map"]
 
-    /// Writes the CSV files and `load-duckdb.sql` into `directory` (created if missing).
-    public func write(directory: URL, session: PatientDataSession) async throws -> Summary {
+    /// Writes the CSV files and `load-duckdb.sql` into `directory` (created if missing). `committed` hears how many
+    /// patients are done after each batch; what it throws (a job cancelled) stops the export there.
+    public func write(directory: URL, session: PatientDataSession, committed: (_ done: Int) async throws -> Void = { _ in }) async throws -> Summary {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var files: [String: OMOPTableFile] = [:]
         for table in Self.tables {
@@ -74,7 +75,7 @@ public struct OMOPExport: Sendable {
                 } while next != nil
                 try writer.person(patient.object, records: records.map(\.object))
             }
-        }
+        } committed: { done in try await committed(done) }
         try writer.finish()
         for file in files.values { try file.close() }
         try Data(schema.loadScript(tables: Self.tables).utf8).write(to: directory.appendingPathComponent("load-duckdb.sql"), options: .atomic)
