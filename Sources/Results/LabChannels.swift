@@ -17,6 +17,8 @@ public struct LabChannel: Codable, Sendable, Equatable {
     public var localCodeSystem: String
     /// The lab's own code → the NPU code, for a lab that does not send NPU itself.
     public var codes: [String: String]
+    /// What each analysis needs drawn (provtagningsanvisning), by NPU code: written on the order and sent as SPM.
+    public var specimens: [String: SpecimenNeed]?
     /// Who answers for results that match no order: a unit and the role there.
     public var unmatched: Owner
     /// Where the channel's orders go, when Kärna sends it orders.
@@ -48,6 +50,16 @@ public struct LabChannel: Codable, Sendable, Equatable {
         public var certificate: String?
         public var key: String?
         public var serverName: String?
+    }
+
+    /// The specimen an analysis needs: its kind (HL7 table 0487: `PLAS`, `SER`, `BLDV`, `UR` …) in words too, the
+    /// tube or container, the least volume and how the patient prepares (fasting, say).
+    public struct SpecimenNeed: Codable, Sendable, Equatable {
+        public var type: String
+        public var display: String
+        public var container: String
+        public var volumeML: Double?
+        public var preparation: String?
     }
 
     /// A unit (Organization id) and the role at it that owns a list.
@@ -107,6 +119,13 @@ public struct LabChannels: Sendable {
             }
             for (local, npu) in channel.codes where !npu.hasPrefix("NPU") {
                 throw LoadError(description: "\(url.path): channel \(channel.id) maps \(local) to \(npu), which is not an NPU code")
+            }
+            for (code, need) in channel.specimens ?? [:] {
+                let at = "\(url.path): channel \(channel.id), specimens, \(code)"
+                guard !need.type.isEmpty, !need.display.isEmpty, !need.container.isEmpty else {
+                    throw LoadError(description: "\(at): type, display and container are required")
+                }
+                if let volume = need.volumeML, !(volume > 0) { throw LoadError(description: "\(at): volumeML must be above 0; got \(volume)") }
             }
             if let route = channel.orders {
                 let at = "\(url.path): channel \(channel.id), orders"

@@ -50,6 +50,9 @@ public struct LabOrders: Sendable {
         ])
         request.setExtension(Self.expectedExtension, "valueDateTime", .string(ISO8601DateFormatter().string(from: expected)))
         if let note, !note.isEmpty { request["note"] = .array([FHIR.object([("text", .string(note))])]) }
+        if let need = delivery.channels.route(kind: kind, code: code)?.specimens?[code] {
+            request = Self.withSpecimen(need, on: request, patientID: patientID)
+        }
         request = delivery.initialState(kind: kind, code: code, order: request)
         let id = UUID().uuidString.lowercased()
         var writes: [WriteOperation] = [.create(request, type: "ServiceRequest", id: id)]
@@ -59,6 +62,45 @@ public struct LabOrders: Sendable {
         }
         _ = try await session.commit(writes)
         return try await Records(session: session).require("ServiceRequest", id)
+    }
+
+    /// The specimen the analysis needs, as the lab's instructions say: a contained Specimen (kind, tube, volume) the
+    /// order points to, and the patient's preparation as `patientInstruction`, so whoever draws it reads what to draw.
+    static func withSpecimen(_ need: LabChannel.SpecimenNeed, on order: JSONObject, patientID: String) -> JSONObject {
+        var order = order
+        var container: [(String, JSONValue)] = [("description", .string(need.container))]
+        if let volume = need.volumeML {
+            container.append(("specimenQuantity", FHIR.object([("value", .number(Self.decimal(volume))), ("unit", .string("mL")),
+                                                               ("system", .string("http://unitsofmeasure.org")), ("code", .string("mL"))])))
+        }
+        let specimen = JSONObject([
+            ("resourceType", .string("Specimen")), ("id", .string(specimenID)),
+            ("type", FHIR.concept(specimenTypeSystem, need.type, need.display)),
+            ("subject", FHIR.reference("Patient", patientID)),
+            ("container", .array([FHIR.object(container)])),
+        ])
+        order["contained"] = .array([.object(specimen)])
+        order["specimen"] = .array([FHIR.object([("reference", .string("#\(specimenID)"))])])
+        if let preparation = need.preparation { order["patientInstruction"] = .string(preparation) }
+        return order
+    }
+
+    static let specimenID = "prov"
+    /// HL7 table 0487, the kinds of specimen.
+    public static let specimenTypeSystem = "http://terminology.hl7.org/CodeSystem/v2-0487"
+
+    /// A volume as the data gives it: 3 not 3.0, 3.5 as is.
+    public static func decimal(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    /// The order's specimen need in words: "Plasma, Litiumheparinrör med gel, ljusgrön propp, 3,5 mL"; nil when it names none.
+    public static func specimenText(_ order: JSONObject) -> String? {
+        guard let specimen = (order["contained"]?.arrayValue ?? []).compactMap(\.objectValue).first(where: { $0["resourceType"]?.stringValue == "Specimen" }) else { return nil }
+        let container = specimen["container"]?.arrayValue?.first?.objectValue
+        let volume = container?["specimenQuantity"]?.objectValue?["value"]?.numberText.map { "\($0.replacingOccurrences(of: ".", with: ",")) mL" }
+        return [specimen["type"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["display"]?.stringValue,
+                container?["description"]?.stringValue, volume].compactMap { $0 }.joined(separator: ", ")
     }
 
     /// Imaging examinations by the region's own codes (undersökningskoder); an order may name KVÅ instead with `system`.

@@ -168,10 +168,11 @@ public struct OrderDelivery: Sendable {
             return .undelivered(why)
         }
         let requester = try await Self.requester(order.object, session: session)
-        let message = OrderMessage(order: order.object, orderID: order.id, patient: patient.object, requester: (requester.name, requester.hsa), unitName: requester.unit,
-                                   route: route, now: now, control: cancelling ? "CA" : "NW")
-        let text = message.text()
+        // One character set for MSH-18 and the bytes: the route's, else the channel's.
         let charset = route.charset ?? channel.defaultCharset
+        let message = OrderMessage(order: order.object, orderID: order.id, patient: patient.object, requester: (requester.name, requester.hsa), unitName: requester.unit,
+                                   route: route, charset: charset, now: now, control: cancelling ? "CA" : "NW")
+        let text = message.text()
         guard let bytes = HL7Charset.encodePlain(text, charset: charset) else {
             let why = "Beställningen kan inte skrivas i kanalens teckenuppsättning \(charset) (patientens namn?)."
             try await record(order, "ej-levererad", problem: why, channel: channel.id, session: session)

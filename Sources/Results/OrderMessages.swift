@@ -4,7 +4,7 @@ import HL7v2
 
 /// An order as the lab reads it: OML^O21 (HL7 2.5's lab order) or ORM^O01 (the older general order) with the
 /// patient (PID), the order (ORC new, NW, or cancel, CA, with the placer number), what is ordered (OBR, and TQ1 for the
-/// priority in OML) and the requester's note (NTE). Values are escaped; the message id is stable per order,
+/// priority in OML), the requester's note (NTE) and, in OML, the specimen to draw (SPM). Values are escaped; the message id is stable per order,
 /// so a lab that receives a resend knows it.
 struct OrderMessage {
     let order: JSONObject
@@ -14,6 +14,8 @@ struct OrderMessage {
     let requester: (name: String, hsa: String)
     let unitName: String
     let route: LabChannel.OrderRoute
+    /// MSH-18: the character set the bytes are written in.
+    let charset: String
     let now: Date
     /// ORC-1: NW (a new order) or CA (cancel the order the lab has, by its placer number).
     var control = "NW"
@@ -36,7 +38,6 @@ struct OrderMessage {
         let code = coding?["code"]?.stringValue ?? ""
         let display = coding?["display"]?.stringValue ?? order["code"]?.objectValue?["text"]?.stringValue ?? ""
         let codeSystem = coding?["system"]?.stringValue == ResultsVocabulary.npuSystem ? "NPU" : "L"
-        let charset = route.charset ?? "UNICODE UTF-8"
         let stamp = HL7Acknowledgement.timestamp(now)
         let (type, structure) = route.message == "OML^O21" ? ("OML^O21", "OML_O21") : ("ORM^O01", "ORM_O01")
         var segments = ["MSH|^~\\&|KARNA|\(e(unitName))|\(e(route.receivingApplication))||\(stamp)||\(type)^\(structure)|\(controlID)|P|2.5|||AL|NE||\(charset)"]
@@ -60,6 +61,20 @@ struct OrderMessage {
         segments.append("OBR|1|\(e(placer))||\(e(code))^\(e(display))^\(codeSystem)|\(route.message == "ORM^O01" ? priority : "")|\(stamp)|||||||||\(provider)")
         for note in order["note"]?.arrayValue ?? [] {
             if let text = note.objectValue?["text"]?.stringValue { segments.append("NTE|1||\(e(text))") }
+        }
+        // OML^O21's specimen group: SPM-2 the placer number, SPM-4 the kind (HL7 0487), SPM-12 the volume, SPM-27 the tube.
+        if route.message == "OML^O21",
+           let specimen = (order["contained"]?.arrayValue ?? []).compactMap(\.objectValue).first(where: { $0["resourceType"]?.stringValue == "Specimen" }) {
+            let type = specimen["type"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue
+            let container = specimen["container"]?.arrayValue?.first?.objectValue
+            var fields = Array(repeating: "", count: 28)
+            fields[0] = "SPM"
+            fields[1] = "1"
+            fields[2] = e(placer)
+            fields[4] = "\(e(type?["code"]?.stringValue ?? ""))^\(e(type?["display"]?.stringValue ?? ""))^HL70487"
+            if let volume = container?["specimenQuantity"]?.objectValue?["value"]?.numberText { fields[12] = "\(volume)^mL" }
+            fields[27] = "^\(e(container?["description"]?.stringValue ?? ""))"
+            segments.append(fields.joined(separator: "|"))
         }
         return segments.joined(separator: "\r") + "\r"
     }

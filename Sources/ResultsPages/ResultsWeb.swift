@@ -185,6 +185,7 @@ struct ResultPages<Context: RequestContext>: ModulePages {
                 "expected": Display.time(expected),
                 "overdue": !revoked && (expected.flatMap { ISO8601DateFormatter().date(from: $0) }.map { $0 < now } ?? false),
                 "problem": object.extensionValue(OrderDelivery.problemExtension)?.stringValue ?? "",
+                "specimen": LabOrders.specimenText(object) ?? "", "preparation": object["patientInstruction"]?.stringValue ?? "",
             ]
             if revoked {
                 let cancellation = LabOrders.cancellation(object)
@@ -312,7 +313,14 @@ struct ResultPages<Context: RequestContext>: ModulePages {
         context["formToken"] = user.formToken
         if let error { context["error"] = error }
         let chosen = values["code"] ?? ""
-        context["analyses"] = results.orderableAnalyses.map { ["code": $0.code, "name": $0.name, "selected": $0.code == chosen] as [String: Any] }
+        context["analyses"] = results.orderableAnalyses.map { analysis -> [String: Any] in
+            var option: [String: Any] = ["code": analysis.code, "name": analysis.name, "selected": analysis.code == chosen]
+            if let need = results.orders.delivery.channels.route(kind: "lab", code: analysis.code)?.specimens?[analysis.code] {
+                option["specimen"] = [need.display, need.container, need.volumeML.map { "\(LabOrders.decimal($0).replacingOccurrences(of: ".", with: ",")) mL" }]
+                    .compactMap { $0 }.joined(separator: ", ")
+            }
+            return option
+        }
         let priority = values["priority"] ?? "routine"
         context["priorities"] = [("routine", "Rutin"), ("urgent", "Akut"), ("stat", "Omedelbart")].map {
             ["value": $0.0, "label": $0.1, "checked": $0.0 == priority] as [String: Any]

@@ -1,5 +1,6 @@
 import Access
 import FHIRCore
+import HL7v2
 import Foundation
 import KarnaTesting
 import Results
@@ -89,6 +90,8 @@ struct OrderDeliveryTests {
             ("receivingApplication", { c in var o = c[0]["orders"] as! [String: Any]; o["receivingApplication"] = ""; c[0]["orders"] = o }),
             ("two channels have the id", { c in c[1]["id"] = c[0]["id"] }),
             ("kind must be lab or bild", { c in var o = c[0]["orders"] as! [String: Any]; o["kind"] = "patologi"; c[0]["orders"] = o }),
+            ("specimens, NPU03230: type, display and container are required", { c in
+                var specimens = c[0]["specimens"] as! [String: Any]; specimens["NPU03230"] = ["type": "PLAS", "display": "Plasma", "container": ""]; c[0]["specimens"] = specimens }),
             ("channel klinkem, orders, tls: ca", { c in var o = c[0]["orders"] as! [String: Any]; o["tls"] = ["ca": "no-such-ca.pem"]; c[0]["orders"] = o }),
         ]
         for (words, change) in cases {
@@ -119,5 +122,34 @@ extension OrderDeliveryTests {
             let stored = try #require(try await ward.gateway.session(.job("t"), action: "t").read(type: "ServiceRequest", id: order.id))
             #expect(stored.object.extensionValue(OrderDelivery.problemExtension)?.stringValue?.contains("kunde inte nås") == true)
         }
+    }
+}
+
+extension OrderDeliveryTests {
+    @Test("an order carries the specimen its analysis needs — kind, tube, volume, the patient's preparation — and OML^O21 sends it as SPM; an analysis without instructions carries none",
+          arguments: backends)
+    func specimenNeeds(_ backend: StoreBackend) async throws {
+        let ward = try await Ward.make(backend)
+        try await ward.contact("doc", patient: "p1")
+        let lab = LabEnd()
+        let orders = LabOrders(delivery: OrderDelivery(channels: ResultsTests.channels(), transport: { bytes, _, _, _, _ in try await lab.exchange(bytes) }))
+        let glucose = try await Self.order(ward, orders, code: "NPU02192")
+        let specimen = try #require(glucose.object["contained"]?.arrayValue?.first?.objectValue)
+        #expect(specimen["resourceType"]?.stringValue == "Specimen" && glucose.object["specimen"]?.arrayValue?.first?.objectValue?["reference"]?.stringValue == "#prov")
+        #expect(specimen["type"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue == "PLAS")
+        #expect(LabOrders.specimenText(glucose.object) == "Plasma, Fluoridrör, grå propp, 2 mL")
+        #expect(glucose.object["patientInstruction"]?.stringValue == "Fastande sedan kl. 22 kvällen före provtagningen.")
+
+        #expect(try await orders.delivery.sendWaiting(session: Self.job(ward)).sent == 1)
+        let message = try #require(await lab.received.first)
+        let spm = try #require(message.first("SPM"), "no SPM in the OML^O21")
+        let placer = try #require(glucose.object["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+        #expect(message.text(spm[2]) == placer && message.text(spm[4], component: 1) == "PLAS" && message.text(spm[12], component: 1) == "2")
+        #expect(message.text(spm[27], component: 2) == "Fluoridrör, grå propp")
+        #expect(message.segments.map(\.name).suffix(2) == ["NTE", "SPM"], "SPM follows the order's OBR and NTE")
+
+        // The shipped imaging channel has no instructions: its order names no specimen.
+        let imaging = try await Self.order(ward, orders, code: "RTG-THORAX", kind: "bild")
+        #expect(imaging.object["contained"] == nil && imaging.object["specimen"] == nil)
     }
 }

@@ -184,7 +184,9 @@ extension ResultPageTests {
         try await WebAppTests.withApp(backend, flags: ["lab-channels-file": channels]) { services, client in
             var browser = Browser(client: client)
             _ = try await WebAppTests.logIn(&browser)
-            let token = try #require(try await browser.send(.get, "/patienter/p1/bestall").field("formToken"))
+            let form = try await browser.send(.get, "/patienter/p1/bestall")
+            #expect(VisibleText.of(form.html).contains("(NPU03230) – Plasma, Litiumheparinrör med gel, ljusgrön propp, 3,5 mL"), "the order form names the specimen of each analysis")
+            let token = try #require(form.field("formToken"))
             _ = try await browser.send(.post, "/patienter/p1/bestall", form: [("formToken", token), ("code", "NPU03230"), ("priority", "urgent")])
             let job = services.gateway.session(.job("web-tests"), action: "read")
             let order = try #require(try await Records(session: job).search("ServiceRequest", [("patient", "p1")]).first)
@@ -193,6 +195,7 @@ extension ResultPageTests {
             let tab = VisibleText.of(try await browser.send(.get, "/patienter/p1/provsvar").html)
             #expect(tab.contains("Beställningar utan svar") && tab.contains(placer) && tab.contains("Akut") && tab.contains("Ej skickad"), "\(tab)")
             #expect(tab.contains("Makulera beställningen") && tab.contains("Dubbelbeställning"))
+            #expect(tab.contains("Prov: Plasma, Litiumheparinrör med gel, ljusgrön propp, 3,5 mL"), "the specimen to draw is on the order")
 
             let missing = try await browser.send(.post, "/bestallningar/\(order.id)/makulera", form: [("formToken", token), ("reason", "")])
             #expect(missing.status == 400 && VisibleText.of(missing.html).contains("Ange varför beställningen makuleras."))

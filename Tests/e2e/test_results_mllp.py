@@ -187,6 +187,9 @@ def test_an_order_reaches_the_lab_as_oml_and_its_result_comes_back_or_it_is_list
     received = [o for o in simulator.orders if o.orc.orc_2.value == placer]
     assert received and received[0].msh.msh_9.value.startswith("OML^O21") and received[0].orc.orc_1.value == "NW"
     assert received[0].pid.pid_3.value.split("^")[0] == pnr
+    # The specimen to draw, as the channel's instructions give it (SPM-2 the placer number, SPM-4 the kind, SPM-27 the tube).
+    assert received[0].spm.spm_2.value == placer and received[0].spm.spm_4.value.startswith("PLAS^Plasma")
+    assert "Litiumheparinrör" in received[0].spm.spm_27.value
     assert wait_for(lambda: observations(lab, patient)), "the lab's result did not come back"
     assert wait_for(lambda: state(lab, delivered)[2]["status"] == "completed")
 
