@@ -198,6 +198,8 @@ struct CareFlowPages<Context: RequestContext>: ModulePages {
         var context = layout(user, title: "Akutbesök – \(banner["name"] as? String ?? "")", nav: "navEmergency")
         context["banner"] = banner
         context["patientID"] = patientID
+        // The chart's actions here too: an unknown patient on a reservnummer gets blood, lab and imaging orders from the visit.
+        context["actions"] = patientActions(patientID: patientID, user)
         context["id"] = id
         context["formToken"] = user.formToken
         if let notice { context["notice"] = notice }

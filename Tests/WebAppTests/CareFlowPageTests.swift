@@ -27,6 +27,14 @@ struct CareFlowPageTests {
             let id = String(visitPath.dropFirst("/akut/besok/".count))
             var page = VisibleText.of(try await browser.send(.get, try #require(arrived.location)).html)
             #expect(page.contains("Ankomsten är registrerad. Triagera patienten.") && page.contains("Ej triagerad") && page.contains("DEMONSTRATIONSTABELL"))
+            // Blood, lab and imaging orders straight from the visit of a patient still on a reservnummer.
+            let visitHTML = try await browser.send(.get, visitPath).html
+            let orderPath = try #require(visitHTML.range(of: #"/patienter/[^"]+/bestall"#, options: .regularExpression).map { String(visitHTML[$0]) })
+            #expect(VisibleText.of(visitHTML).contains("Beställ prov eller röntgen"))
+            let orderForm = try await browser.send(.get, orderPath)
+            let ordered = try await browser.send(.post, orderPath, form: [("formToken", try #require(orderForm.field("formToken"))), ("code", "NPU28309"), ("priority", "stat")])
+            let afterOrder = VisibleText.of(try await browser.send(.get, try #require(ordered.location)).html)
+            #expect(ordered.status == 303 && afterOrder.contains("är registrerad med beställningsnummer"))
             // The live colour: what the form's fields give now, without saving.
             let live = try await browser.send(.post, "/akut/farg", form: [("formToken", token), ("respiratoryRate", "32"), ("pulse", "80")])
             #expect(live.html.contains("Prioritet: Röd (vitalparametrar röd)"))

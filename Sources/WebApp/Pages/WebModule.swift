@@ -108,6 +108,7 @@ extension ModulePages {
         try await app.accessPage(patientID: patientID, status: status, user: user, form: form, errors: errors, httpStatus: httpStatus)
     }
     public func patientTabs(current: String) -> [[String: Any]] { app.patientTabs(current: current) }
+    public func patientActions(patientID: String, _ user: User) -> [[String: Any]] { app.patientActions(patientID: patientID, user) }
     public func requireAdministrator(_ user: User) throws { try app.requireAdministrator(user) }
     public func adminContext(_ user: User, section: String, values: [String: String], errors: [String: String], notice: String?) throws -> [String: Any] {
         try app.adminContext(user, section: section, values: values, errors: errors, notice: notice)

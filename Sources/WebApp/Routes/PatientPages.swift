@@ -52,9 +52,7 @@ extension WebApp {
         var context = layout(user, title: Display.name(chart.patient.object))
         context["patientID"] = patientID
         context["patientTabs"] = patientTabs(current: "oversikt")
-        context["actions"] = modules.flatMap(\.patientActions).filter { $0.isShown(user.principal.permissions) }.map {
-            ["title": $0.title, "href": $0.path.replacingOccurrences(of: "{id}", with: Self.encoded(patientID))]
-        }
+        context["actions"] = patientActions(patientID: patientID, user)
         // Sammanhållen journalföring: other providers' information opens only with the patient's consent.
         context["otherProviders"] = (status["otherProviders"]?.arrayValue ?? []).compactMap(\.objectValue).map {
             ["id": $0["id"]?.stringValue ?? "", "name": $0["name"]?.stringValue ?? ""]
@@ -92,6 +90,14 @@ extension WebApp {
         guard status["access"]?.stringValue != "none" else { return (nil, status) }
         let chart = try await gateway.overview.chart(patientID: patientID, session: session, places: [.banner])
         return (banner(chart.patient.object, status: status, parts: chart.parts(in: .banner)) as [String: Any], status)
+    }
+
+    /// What the user may start for the patient from any module's page (order, prescribe …): each module's patient
+    /// actions the user's permissions show, as links.
+    public func patientActions(patientID: String, _ user: WebUser) -> [[String: Any]] {
+        modules.flatMap(\.patientActions).filter { $0.isShown(user.principal.permissions) }.map {
+            ["title": $0.title, "href": $0.path.replacingOccurrences(of: "{id}", with: Self.encoded(patientID))]
+        }
     }
 
     /// The tabs of a patient's pages: the overview, then each module's; `current` is the shown tab's key.
