@@ -45,7 +45,8 @@ enum ReportSubmission {
                 writes.append(.update(answered, type: "ServiceRequest", id: orderID, ifMatch: order.versionId))
             }
             if let task = try await SignOffOwner.write(reportID: id, order: order, patientID: patientID, corrected: current != nil || status == "corrected",
-                                                       session: session, now: now) {
+                                                       session: session, now: now,
+                                                       route: { try await SignOffOwner.route(order: order, patientID: patientID, session: session, now: now) }) {
                 writes.append(task)
             }
         }

@@ -72,7 +72,14 @@ struct ResultRecords {
             + [ResourceKey(type: "DiagnosticReport", id: reportID), ResourceKey(type: "ImagingStudy", id: studyID)]
         let stored = Dictionary(try await session.read(keys: keys).filter { !$0.isDeleted }.map { ("\($0.type)/\($0.id)", $0) },
                                 uniquingKeysWith: { a, _ in a })
-        var responsible: String??
+        // Who the result goes to, found once for the message: its critical values and its sign-off go to the same doctor.
+        var route: SignOffOwner.Route?
+        func routed() async throws -> SignOffOwner.Route {
+            if let route { return route }
+            let found = try await SignOffOwner.route(order: order, patientID: patientID, session: session, now: now)
+            route = found
+            return found
+        }
         for (analysis, id) in zip(result.analyses, observationIDs) {
             let current = stored["Observation/\(id)"]
             var observation = self.observation(analysis, id: id, subject: subject, order: order, current: current)
@@ -82,9 +89,9 @@ struct ResultRecords {
                 // Critical whatever the lab flagged: LL or HH, and an alarm to the responsible doctor now.
                 observation["interpretation"] = .array([FHIR.concept(ResultsVocabulary.interpretationSystem, crossing.low ? "LL" : "HH",
                                                                      crossing.low ? "Kritiskt lågt" : "Kritiskt högt")])
-                if responsible == nil { responsible = .some(try await SignOffOwner.responsible(order: order, patientID: patientID, session: session)) }
+                let responsible = try await routed().owner
                 let alarm = critical.alarm(crossing, observationID: id, value: number, unit: analysis.unit, patientID: patientID,
-                                           owner: responsible ?? nil, unitID: RecordTags.unit(of: order.object), now: now)
+                                           owner: responsible, unitID: RecordTags.unit(of: order.object), now: now)
                 if try await session.read(type: "Task", id: alarm.id) == nil {
                     outcome.writes.append(alarm)
                     outcome.alarms.append(alarm.id)
@@ -129,7 +136,8 @@ struct ResultRecords {
             outcome.writes.append(.update(answered, type: "ServiceRequest", id: order.id, ifMatch: order.versionId))
         }
         if ["final", "corrected", "amended"].contains(status) {
-            if let task = try await signOff(reportID: reportID, order: order, patientID: patientID, corrected: status == "corrected" || currentReport != nil) {
+            if let task = try await SignOffOwner.write(reportID: reportID, order: order, patientID: patientID, corrected: status == "corrected" || currentReport != nil,
+                                                       session: session, now: now, route: routed) {
                 outcome.writes.append(task)
             }
         }
@@ -229,14 +237,6 @@ struct ResultRecords {
     static func instant(_ dateTime: String?, now: Date) -> String {
         if let dateTime, dateTime.contains("T") { return dateTime }
         return ISO8601DateFormatter().string(from: now)
-    }
-
-    // MARK: Sign-off
-
-    /// The sign-off Task (vidimering) of a final result: new for the responsible doctor, or reopened by a
-    /// correction or a repeat of a result that was already signed.
-    func signOff(reportID: String, order: StoredResource, patientID: String, corrected: Bool) async throws -> WriteOperation? {
-        try await SignOffOwner.write(reportID: reportID, order: order, patientID: patientID, corrected: corrected, session: session, now: now)
     }
 
     // MARK: Unmatched

@@ -13,7 +13,9 @@ enum SignOffOwner {
 
     /// The sign-off Task (vidimering) of a final result: new for the responsible doctor, or reopened by a
     /// correction or a repeat of a result that was already signed; nil when nothing changes.
-    static func write(reportID: String, order: StoredResource, patientID: String, corrected: Bool, session: PatientDataSession, now: Date) async throws -> WriteOperation? {
+    /// `route` finds the owner when one is needed (the caller may have found it already, for a critical value).
+    static func write(reportID: String, order: StoredResource, patientID: String, corrected: Bool, session: PatientDataSession, now: Date,
+                      route: () async throws -> Route) async throws -> WriteOperation? {
         let id = ResultIngest.recordID("vidimering", reportID)
         let current = try await session.read(type: "Task", id: id).flatMap { $0.isDeleted ? nil : $0 }
         if let current {
@@ -26,7 +28,7 @@ enum SignOffOwner {
             task["lastModified"] = .string(ISO8601DateFormatter().string(from: now))
             return .update(task, type: "Task", id: id, ifMatch: current.versionId)
         }
-        let route = try await self.route(order: order, patientID: patientID, session: session, now: now)
+        let route = try await route()
         var task = JSONObject([
             ("resourceType", .string("Task")), ("id", .string(id)), ("status", .string("requested")), ("intent", .string("order")),
             ("priority", .string("routine")),
@@ -48,7 +50,10 @@ enum SignOffOwner {
         try await route(order: order, patientID: patientID, session: session, now: now).owner
     }
 
-    static func route(order: StoredResource, patientID: String, session: PatientDataSession, now: Date) async throws -> (owner: String?, standingInFor: String?) {
+    /// The doctor a result goes to, and the absent one they stand in for.
+    typealias Route = (owner: String?, standingInFor: String?)
+
+    static func route(order: StoredResource, patientID: String, session: PatientDataSession, now: Date) async throws -> Route {
         let first = try await accountable(order: order, patientID: patientID, session: session)
         guard let first else { return (nil, nil) }
         let present = try await Absence.standIn(for: first, at: now, session: session)
