@@ -270,6 +270,42 @@ struct PrescribingTests {
         #expect((resend["headers"] as? [String: String])?["authorization"] == "Bearer organisationens-token")
     }
 
+    @Test("nll-authorization exchange: the user's token is exchanged at the identity provider (RFC 8693) for one issued for NLL, once for the sign-in; a refused exchange is said and nothing is written",
+          .enabled(if: NLLSimulator.isAvailable), arguments: backends)
+    func exchangedToken(backend: StoreBackend) async throws {
+        let simulator = try NLLSimulator()
+        let clock = Instant.parse("2026-12-06T10:00:00+01:00")!
+        let exchange = TokenExchange(endpoint: simulator.url.appendingPathComponent("_simulator/idp/token"), audience: "https://nll.example",
+                                     clientID: "karna", clientSecret: "idp-hemlighet", timeoutSeconds: 5)
+        let settings = PrescribingSettings(nll: NLLClient(baseURL: simulator.url, timeoutSeconds: 5), token: "organisationens-token", userAgent: "Karna-test/1",
+                                           authorization: .exchange, exchange: exchange, clock: { clock })
+        let medication = Medication(prescribing: settings, terminology: TerminologyService.shipped())
+        let ward = try await Ward.make(backend, medication: medication)
+        try await ward.contact("doc", patient: "p1")
+        let assignment = try #require(try await ward.gateway.directory.assignment(id: "doc-role"))
+        func signedIn(_ token: String) -> PatientDataSession {
+            ward.gateway.session(Principal(kind: .practitioner, id: "doc", displayName: "doc", assignment: assignment, scopes: ScopeSet("user/*.cruds"),
+                                           clientID: "https://idp.region.example", identityToken: token), action: "prescribe")
+        }
+        #expect(try await Self.prescribe(medication, signedIn("doktorns-siths-token"), try prescriptionDraft()).sent)
+        _ = try await medication.prescribing.nationalList(patientID: "p1", access: .own, session: signedIn("doktorns-siths-token"))
+        let exchanges = try await simulator.control("idp")["exchanges"] as? [[String: Any]] ?? []
+        #expect(exchanges.count == 1, "one exchange for the sign-in's calls: \(exchanges)")
+        #expect(exchanges.first?["subject_token"] as? String == "doktorns-siths-token" && exchanges.first?["audience"] as? String == "https://nll.example")
+        let issued = try #require(exchanges.first?["issued"] as? String)
+        let calls = try await simulator.calls()
+        #expect(!calls.isEmpty && calls.allSatisfy { ($0["headers"] as? [String: String])?["authorization"] == "Bearer \(issued)" }, "NLL got a token meant for Kärna: \(calls)")
+
+        // The identity provider refuses (an expired sign-in): said in words, nothing written, nothing sent to NLL.
+        _ = try await simulator.control("idp", ["refuse": true])
+        let written = try await ward.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 50).count
+        #expect(await fails(.invalid, containing: "refused the token exchange") {
+            _ = try await Self.prescribe(medication, signedIn("utgangen-token"), try prescriptionDraft())
+        })
+        #expect(try await ward.store.searchResources(SearchQuery(type: "MedicationRequest"), limit: 50).count == written)
+        #expect(try await simulator.calls().count == calls.count)
+    }
+
     @Test("renew and replace make a new prescription in the same chain with priorPrescription; replacing a 7-character ATC by another is refused",
           .enabled(if: NLLSimulator.isAvailable), arguments: backends)
     func chain(backend: StoreBackend) async throws {

@@ -32,6 +32,8 @@ struct ConfigurationTests {
         (["KARNA_LOG_LEVEL": "loud"], "KARNA_LOG_LEVEL"),
         (["KARNA_WEB_LOG_ROWS": "0"], "KARNA_WEB_LOG_ROWS"),
         (["KARNA_WEB_SEARCH_ROWS": "many"], "KARNA_WEB_SEARCH_ROWS"),
+        (["KARNA_NLL_AUTHORIZATION": "exchange"], "KARNA_NLL_TOKEN_EXCHANGE_URL"),
+        (["KARNA_NLL_AUTHORIZATION": "exchange", "KARNA_NLL_TOKEN_EXCHANGE_URL": "https://idp.example/token"], "KARNA_NLL_TOKEN_EXCHANGE_SECRET_FILE"),
     ])
     func badSettingsAreNamed(environment: [String: String], name: String) {
         #expect {

@@ -5,11 +5,13 @@ A small stand-in for NLL's FHIR R4 REST API, so that Kärna's real NLL client ca
 where NLL cannot be reached: MedicationRequest (förskrivning, the NLLMedicationRequest profile's shape as
 Kärna sends it), MedicationDispense (uttag), Basic (medlistinfo, spärr). It checks the headers NLL
 requires and answers as NLL documents (OperationOutcome), keeps versions (If-Match conflicts), carries out
-a call once per x-request-id, and takes injected faults. Everything under /_simulator/ exists only here.
+a call once per x-request-id, and takes injected faults. Everything under /_simulator/ exists only here —
+among it /_simulator/idp/token, a stand-in for the region's identity provider's RFC 8693 token exchange (the
+user's token for one issued for NLL), so that Kärna's exchange client is exercised over HTTP too.
 
     python3 Tests/Support/nll_simulator.py --port 8091
 """
-import argparse, base64, json, os, sys, threading, time, uuid
+import argparse, base64, hashlib, json, os, sys, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
 
@@ -34,6 +36,8 @@ class State:
         self.calls = []
         self.fault = {"mode": "none", "delay": 0.0}
         self.refused_prescribers = set()
+        self.exchanges = []      # the token exchanges the identity-provider stand-in answered
+        self.idp = {"client": "karna", "secret": "idp-hemlighet", "refuse": False, "expires_in": 300}
 
 
 STATE = State()
@@ -86,6 +90,11 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.reset()
             return self.answer(200, {"reset": True})
+        if path == "/_simulator/idp/token":
+            return self.token_exchange()
+        if path == "/_simulator/idp":
+            STATE.idp.update(self.body() or {})
+            return self.answer(200, {"idp": STATE.idp, "exchanges": STATE.exchanges})
         if path == "/_simulator/calls":
             return self.answer(200, {"calls": STATE.calls})
         if path == "/_simulator/fault":
@@ -152,6 +161,25 @@ class Handler(BaseHTTPRequestHandler):
             if prov.get("resourceType") != "Provenance" or not {"author", "enterer"} <= roles:
                 return 400, "x-provenance must name the author and the enterer"
         return None
+
+    def token_exchange(self):
+        """RFC 8693 as the region's identity provider would answer it: client authentication (Basic), the grant
+        type, a subject token and an audience; the token issued is derived from the subject, so a test can tell
+        whose it is."""
+        form = {k: v[0] for k, v in parse_qs(self.raw.decode("utf-8")).items()}
+        expected = "Basic " + base64.b64encode(f"{STATE.idp['client']}:{STATE.idp['secret']}".encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            return self.answer(401, {"error": "invalid_client", "error_description": "unknown client or wrong secret"})
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:token-exchange":
+            return self.answer(400, {"error": "unsupported_grant_type"})
+        if not form.get("subject_token") or form.get("subject_token_type") != "urn:ietf:params:oauth:token-type:access_token" or not form.get("audience"):
+            return self.answer(400, {"error": "invalid_request", "error_description": "subject_token, its type and audience are required"})
+        if STATE.idp.get("refuse"):
+            return self.answer(400, {"error": "invalid_grant", "error_description": "the subject token has expired"})
+        issued = "nll-" + hashlib.sha256(form["subject_token"].encode()).hexdigest()[:16]
+        STATE.exchanges.append({"subject_token": form["subject_token"], "audience": form["audience"], "issued": issued})
+        return self.answer(200, {"access_token": issued, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                                 "token_type": "Bearer", "expires_in": STATE.idp["expires_in"]})
 
     def handle_any(self, method):
         # The whole request is read first, whatever the answer: a body left unread would be taken as the

@@ -19,10 +19,20 @@ extension KarnaConfiguration {
             // The simulator takes any token; a real NLL refuses this one, and the refusal names the setting.
             token = "kärna-utan-nll-token"
         }
+        var exchange: TokenExchange?
+        if nllAuthorization == "exchange", let url = nllTokenExchangeURL.flatMap(URL.init(string:)), let client = nllTokenExchangeClient,
+           let secretPath = nllTokenExchangeSecretPath {
+            guard let data = FileManager.default.contents(atPath: secretPath) else {
+                throw Error(description: "KARNA_NLL_TOKEN_EXCHANGE_SECRET_FILE: cannot read \(secretPath)")
+            }
+            exchange = TokenExchange(endpoint: url, audience: nllAudience, clientID: client,
+                                     clientSecret: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+                                     timeoutSeconds: Double(nllTimeoutSeconds))
+        }
         return PrescribingSettings(nll: nllURL.flatMap(URL.init(string:)).map { NLLClient(baseURL: $0, timeoutSeconds: Double(nllTimeoutSeconds)) },
                                    token: token, userAgent: "Karna/\(KarnaVersion.current)", structuredReasonRequiredFrom: nllReasonRequiredFrom,
                                    unsentAlarmMinutes: nllUnsentAlarmMinutes,
-                                   authorization: PrescribingSettings.NLLAuthorization(rawValue: nllAuthorization) ?? .organisation)
+                                   authorization: PrescribingSettings.NLLAuthorization(rawValue: nllAuthorization) ?? .organisation, exchange: exchange)
     }
 }
 

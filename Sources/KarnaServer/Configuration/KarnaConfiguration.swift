@@ -97,6 +97,11 @@ public struct KarnaConfiguration: Sendable {
     public var nllTokenPath: String?
     /// Whose token NLL sees on a user's call: `organisation` or `user`.
     public var nllAuthorization: String
+    /// The region's identity provider's token endpoint for RFC 8693 exchange (nll-authorization exchange).
+    public var nllTokenExchangeURL: String?
+    public var nllTokenExchangeClient: String?
+    public var nllTokenExchangeSecretPath: String?
+    public var nllAudience: String
     public var nllTimeoutSeconds: Int
     public var nllUnsentAlarmMinutes: Int
     public var nllReasonRequiredFrom: String
@@ -218,8 +223,15 @@ public struct KarnaConfiguration: Sendable {
         public static let nllURL = Setting.text("nll-url", default: nil,
                                                 "base address of Nationella läkemedelslistan's FHIR API (or of the NLL-simulator in a demo); unset, prescriptions wait as ej skickad")
         public static let nllTokenFile = Setting.text("nll-token-file", default: nil, "file (mode 0600) holding the bearer token for NLL")
-        public static let nllAuthorization = Setting.choice("nll-authorization", default: "organisation", ["organisation", "user"],
-                                                            "whose token NLL sees on a user's call: the organisation's (nll-token-file), or the user's own from the region's identity provider (oidc-issuer)")
+        public static let nllAuthorization = Setting.choice("nll-authorization", default: "organisation", ["organisation", "user", "exchange"],
+                                                            "whose token NLL sees on a user's call: the organisation's (nll-token-file), the user's own from the region's identity provider (oidc-issuer), or that one exchanged there for an NLL token (RFC 8693, nll-token-exchange-url)")
+        public static let nllTokenExchangeURL = Setting.text("nll-token-exchange-url", default: nil,
+                                                             "the region's identity provider's token endpoint where the user's token is exchanged for NLL's (nll-authorization exchange)")
+        public static let nllTokenExchangeClient = Setting.text("nll-token-exchange-client", default: nil, "Kärna's client id at the identity provider, for the token exchange")
+        public static let nllTokenExchangeSecretFile = Setting.text("nll-token-exchange-secret-file", default: nil,
+                                                                    "file (mode 0600) holding Kärna's client secret at the identity provider, for the token exchange")
+        public static let nllAudience = Setting.text("nll-audience", default: "https://nll.ehalsomyndigheten.se",
+                                                     "the audience asked for in the token exchange: NLL as the identity provider names it")
         public static let nllTimeoutSeconds = Setting.integer("nll-timeout-seconds", default: 10, 1...120, "seconds one NLL call may take before it counts as unavailable")
         public static let nllUnsentAlarmMinutes = Setting.integer("nll-unsent-alarm-minutes", default: 30, 1...10_080,
                                                                   "minutes an unsent prescription waits before it is overdue on the prescriber's ej skickad list")
@@ -291,7 +303,7 @@ public struct KarnaConfiguration: Sendable {
                              searchProbeSeconds, passwordCost, lockoutAttempts, passwordMinLength, oidcIssuer, oidcAudience, oidcJWKSFile,
                              auditRetentionYears, maxExpansion, databaseWaitSeconds, rateLogins, rateAccountLogins, rateTokens, rateAPI,
                              headerTimeoutSeconds, bodyTimeoutSeconds, idleTimeoutSeconds, connectionsPerClient, notify, notifyFrom, outboxSeconds, medicationRules,
-                             nllURL, nllTokenFile, nllAuthorization, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTLSCertificate, mllpTLSKey, mllpTLSClientCA, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, signOffEscalationHours, dicomwebURL, dicomwebTimeoutSeconds,
+                             nllURL, nllTokenFile, nllAuthorization, nllTokenExchangeURL, nllTokenExchangeClient, nllTokenExchangeSecretFile, nllAudience, nllTimeoutSeconds, nllUnsentAlarmMinutes, nllReasonRequiredFrom, mllpPort, mllpMaxMessageBytes, mllpTLSCertificate, mllpTLSKey, mllpTLSClientCA, mllpTimeoutSeconds, orderUndeliveredSeconds, labChannelsFile, criticalValuesFile, criticalEscalationMinutes, signOffEscalationHours, dicomwebURL, dicomwebTimeoutSeconds,
                              triageFile, news2File, daySurgeryFile, edTriageMinutes, edDoctorMinutes, edStayMinutes, edReturnHours, edBoardRefreshSeconds,
                              maternityProgrammeFile, maternityQuestionnairesFile, maternityReferenceFile, maternitySFRulesFile, maternityPartogramFile, maternityRegistersFile,
                              graviditetsregistretDirectory, graviditetsregistretHour, readOnly, downtimeListDir, downtimeListMinutes, downtimeListHours, corsOrigins]
@@ -359,6 +371,18 @@ public struct KarnaConfiguration: Sendable {
         }
         nllTokenPath = try settings.text(Keys.nllTokenFile)
         nllAuthorization = try settings.string(Keys.nllAuthorization)
+        nllTokenExchangeURL = try settings.text(Keys.nllTokenExchangeURL)
+        nllTokenExchangeClient = try settings.text(Keys.nllTokenExchangeClient)
+        nllTokenExchangeSecretPath = try settings.text(Keys.nllTokenExchangeSecretFile)
+        nllAudience = try settings.text(Keys.nllAudience) ?? "https://nll.ehalsomyndigheten.se"
+        if nllAuthorization == "exchange" {
+            guard let url = nllTokenExchangeURL, URL(string: url)?.scheme.map({ ["http", "https"].contains($0) }) == true else {
+                throw Error(description: "nll-authorization exchange needs \(settings.source(Keys.nllTokenExchangeURL)), the identity provider's token endpoint (http(s))")
+            }
+            guard nllTokenExchangeClient != nil, nllTokenExchangeSecretPath != nil else {
+                throw Error(description: "nll-authorization exchange needs \(settings.source(Keys.nllTokenExchangeClient)) and \(settings.source(Keys.nllTokenExchangeSecretFile))")
+            }
+        }
         nllTimeoutSeconds = try settings.integer(Keys.nllTimeoutSeconds)
         nllUnsentAlarmMinutes = try settings.integer(Keys.nllUnsentAlarmMinutes)
         nllReasonRequiredFrom = try settings.text(Keys.nllReasonRequiredFrom) ?? "2028-09-01"

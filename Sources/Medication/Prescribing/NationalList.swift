@@ -131,7 +131,7 @@ extension Prescribing {
             throw FHIRError(.forbidden, code: .forbidden, "reading NLL by nödåtkomst needs a nödåtkomst opened for the patient first",
                             text: "Öppna nödåtkomst för patienten först (med skäl).")
         }
-        let context = NLLCallContext(token: try settings.bearer(for: session), access: access, contextID: UUID().uuidString.lowercased(),
+        let context = NLLCallContext(token: try await settings.bearer(for: session), access: access, contextID: UUID().uuidString.lowercased(),
                                      organisation: "\(assignment.providerID)/\(assignment.unitID)", userAgent: settings.userAgent, patientReference: pnr)
         let list: NationalList
         do {

@@ -21,6 +21,8 @@ public struct PrescribingSettings: Sendable {
     public var clock: @Sendable () -> Int64
     /// Whose token NLL sees on a user's call: the organisation's, or the user's own from the region's identity provider.
     public var authorization: NLLAuthorization
+    /// The region's identity provider's token exchange, for `authorization` `exchange`.
+    public var exchange: TokenExchange?
 
     /// Whose bearer token goes to NLL.
     public enum NLLAuthorization: String, Sendable, CaseIterable {
@@ -29,13 +31,18 @@ public struct PrescribingSettings: Sendable {
         /// The signed-in user's own token (SITHS through the region's identity provider) on the user's calls; a user
         /// signed in another way is refused. The outbox's resends, which no user makes, go with the organisation's.
         case user
+        /// As `user`, but the user's token is first exchanged at the region's identity provider (RFC 8693) for one
+        /// issued for NLL, so NLL never receives a token meant for Kärna.
+        case exchange
     }
 
     public init(nll: NLLClient? = nil, token: String = "", userAgent: String = "Karna", structuredReasonRequiredFrom: String = "2028-09-01",
-                unsentAlarmMinutes: Int = 30, authorization: NLLAuthorization = .organisation, clock: @escaping @Sendable () -> Int64 = { Instant.now() }) {
+                unsentAlarmMinutes: Int = 30, authorization: NLLAuthorization = .organisation, exchange: TokenExchange? = nil,
+                clock: @escaping @Sendable () -> Int64 = { Instant.now() }) {
         self.nll = nll
         self.token = token
         self.authorization = authorization
+        self.exchange = exchange
         self.userAgent = userAgent
         self.structuredReasonRequiredFrom = structuredReasonRequiredFrom
         self.unsentAlarmMinutes = unsentAlarmMinutes
@@ -45,14 +52,24 @@ public struct PrescribingSettings: Sendable {
     func now() -> Int64 { clock() }
 
     /// The bearer token for a call made in `session`.
-    func bearer(for session: PatientDataSession) throws -> String {
-        guard authorization == .user, session.principal.kind != .system else { return token }
+    func bearer(for session: PatientDataSession) async throws -> String {
+        guard authorization != .organisation, session.principal.kind != .system else { return token }
         guard let own = session.principal.identityToken else {
             throw FHIRError(.invalid, code: .businessRule,
                             "NLL is called with the user's own token (nll-authorization user): sign in through the region's identity provider (SITHS) to prescribe or read NLL",
                             text: "Nationella läkemedelslistan kräver din egen inloggning med SITHS-kort. Logga in via regionens inloggningstjänst för att förskriva eller läsa listan.")
         }
-        return own
+        guard authorization == .exchange else { return own }
+        guard let exchange else {
+            throw FHIRError(.internalError, code: .exception, "nll-authorization exchange is set without the identity provider's token exchange (nll-token-exchange-url)")
+        }
+        do {
+            return try await exchange.token(for: own)
+        } catch {
+            // Nothing is written when NLL cannot be called in the user's name: the user signs in again or waits.
+            throw FHIRError(.invalid, code: .businessRule, "NLL is called with the user's token exchanged at the identity provider, and \(error)",
+                            text: error.swedish)
+        }
     }
 
     /// Whether the 2028 requirement (HSLF-FS 2016:34 as amended) is in force at `time`.
@@ -144,7 +161,7 @@ public struct Prescribing: Sendable {
             throw FHIRError(.forbidden, code: .forbidden, "a prescription is written by a prescriber with an assignment")
         }
         // A prescriber NLL cannot hear from (no token of their own where NLL asks for one) is told now, before anything is written.
-        if settings.nll != nil { _ = try settings.bearer(for: session) }
+        if settings.nll != nil { _ = try await settings.bearer(for: session) }
         var request = draft
         request["resourceType"] = .string("MedicationRequest")
         let id = request["id"]?.stringValue ?? UUID().uuidString.lowercased()
@@ -232,7 +249,7 @@ public struct Prescribing: Sendable {
         let provenance = NLLClient.provenance(author: author, enterer: enterer, activity: activity, reason: reason,
                                               target: "MedicationRequest/\(Prescription.nllID(request) ?? request.id ?? "")",
                                               recorded: Instant.format(milliseconds: settings.now()))
-        return NLLCallContext(token: try settings.bearer(for: session), provenance: provenance, contextID: UUID().uuidString.lowercased(),
+        return NLLCallContext(token: try await settings.bearer(for: session), provenance: provenance, contextID: UUID().uuidString.lowercased(),
                               organisation: "\(role.providerID)/\(role.unitID)", userAgent: settings.userAgent)
     }
 
