@@ -89,8 +89,8 @@ public struct LabOrders: Sendable {
     /// HL7 table 0487, the kinds of specimen.
     public static let specimenTypeSystem = "http://terminology.hl7.org/CodeSystem/v2-0487"
 
-    /// A volume as the data gives it: 3 not 3.0, 3.5 as is.
-    public static func decimal(_ value: Double) -> String {
+    /// A volume as a FHIR number: 3 not 3.0, 3.5 as is (the Swedish comma is `ResultTable.decimal`'s, for text).
+    static func decimal(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
 
@@ -98,9 +98,18 @@ public struct LabOrders: Sendable {
     public static func specimenText(_ order: JSONObject) -> String? {
         guard let specimen = (order["contained"]?.arrayValue ?? []).compactMap(\.objectValue).first(where: { $0["resourceType"]?.stringValue == "Specimen" }) else { return nil }
         let container = specimen["container"]?.arrayValue?.first?.objectValue
-        let volume = container?["specimenQuantity"]?.objectValue?["value"]?.numberText.map { "\($0.replacingOccurrences(of: ".", with: ",")) mL" }
-        return [specimen["type"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["display"]?.stringValue,
-                container?["description"]?.stringValue, volume].compactMap { $0 }.joined(separator: ", ")
+        return specimenWords(kind: specimen["type"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["display"]?.stringValue,
+                             container: container?["description"]?.stringValue,
+                             volume: container?["specimenQuantity"]?.objectValue?["value"]?.numberText)
+    }
+
+    /// A specimen need as the lab's instructions give it, in the same words as on an order.
+    public static func specimenText(_ need: LabChannel.SpecimenNeed) -> String {
+        specimenWords(kind: need.display, container: need.container, volume: need.volumeML.map(decimal))
+    }
+
+    private static func specimenWords(kind: String?, container: String?, volume: String?) -> String {
+        [kind, container, volume.map { "\($0.replacingOccurrences(of: ".", with: ",")) mL" }].compactMap { $0 }.joined(separator: ", ")
     }
 
     /// Imaging examinations by the region's own codes (undersökningskoder); an order may name KVÅ instead with `system`.

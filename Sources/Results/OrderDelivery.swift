@@ -38,35 +38,22 @@ public struct OrderDelivery: Sendable {
     /// order's own state, which still says the lab has the order.
     public static let cancellationStateSystem = "https://karna.se/fhir/CodeSystem/bestallning-makulering"
 
-    public static func state(_ order: JSONObject) -> String? { tag(order, stateSystem) }
+    public static func state(_ order: JSONObject) -> String? { order.tagCode(stateSystem) }
 
     /// Where the order's cancellation is on its way to the lab; nil when the lab need not be told.
-    public static func cancellationState(_ order: JSONObject) -> String? { tag(order, cancellationStateSystem) }
-
-    static func tag(_ order: JSONObject, _ system: String) -> String? {
-        (order["meta"]?.objectValue?["tag"]?.arrayValue ?? []).compactMap { $0.objectValue }
-            .first { $0["system"]?.stringValue == system }?["code"]?.stringValue
-    }
+    public static func cancellationState(_ order: JSONObject) -> String? { order.tagCode(cancellationStateSystem) }
 
     static func settingCancellation(_ state: String, problem: String?, on order: JSONObject) -> JSONObject {
         var order = order
-        var meta = order["meta"]?.objectValue ?? JSONObject()
-        var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != cancellationStateSystem }
-        tags.append(FHIR.coding(cancellationStateSystem, state, ["att-skicka": "Makulering ej skickad", "skickad": "Makulering skickad",
-                                                                 "ej-levererad": "Makulering ej levererad"][state]))
-        meta["tag"] = .array(tags)
-        order["meta"] = .object(meta)
+        order.setTag(cancellationStateSystem, state, display: ["att-skicka": "Makulering ej skickad", "skickad": "Makulering skickad",
+                                                               "ej-levererad": "Makulering ej levererad"][state])
         order.setExtension(problemExtension, "valueString", problem.map { .string($0) })
         return order
     }
 
     static func setting(_ state: String, problem: String?, channel: String?, on order: JSONObject) -> JSONObject {
         var order = order
-        var meta = order["meta"]?.objectValue ?? JSONObject()
-        var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != stateSystem }
-        tags.append(FHIR.coding(stateSystem, state, ["ej-skickad": "Ej skickad", "skickad": "Skickad", "ej-levererad": "Ej levererad"][state]))
-        meta["tag"] = .array(tags)
-        order["meta"] = .object(meta)
+        order.setTag(stateSystem, state, display: ["ej-skickad": "Ej skickad", "skickad": "Skickad", "ej-levererad": "Ej levererad"][state])
         order.setExtension(problemExtension, "valueString", problem.map { .string($0) })
         if let channel { order.setExtension(channelExtension, "valueString", .string(channel)) }
         return order

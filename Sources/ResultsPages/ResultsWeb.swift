@@ -316,8 +316,7 @@ struct ResultPages<Context: RequestContext>: ModulePages {
         context["analyses"] = results.orderableAnalyses.map { analysis -> [String: Any] in
             var option: [String: Any] = ["code": analysis.code, "name": analysis.name, "selected": analysis.code == chosen]
             if let need = results.orders.delivery.channels.route(kind: "lab", code: analysis.code)?.specimens?[analysis.code] {
-                option["specimen"] = [need.display, need.container, need.volumeML.map { "\(LabOrders.decimal($0).replacingOccurrences(of: ".", with: ",")) mL" }]
-                    .compactMap { $0 }.joined(separator: ", ")
+                option["specimen"] = LabOrders.specimenText(need)
             }
             return option
         }

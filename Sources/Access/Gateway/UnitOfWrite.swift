@@ -4,11 +4,7 @@ extension RecordTags {
     /// The resource with its care-unit tag set to `unit` (any earlier unit tag replaced, other tags kept).
     public static func tagged(_ resource: JSONObject, unit: String) -> JSONObject {
         var resource = resource
-        var meta = resource["meta"]?.objectValue ?? JSONObject()
-        var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != careUnit }
-        tags.append(FHIR.coding(careUnit, unit))
-        meta["tag"] = .array(tags)
-        resource["meta"] = .object(meta)
+        resource.setTag(careUnit, unit)
         return resource
     }
 }

@@ -57,6 +57,21 @@ extension JSONObject {
         self["extension"] = items.isEmpty ? nil : .array(items)
     }
 
+    /// The code of the `meta.tag` of `system`, if there is one.
+    public func tagCode(_ system: String) -> String? {
+        (self["meta"]?.objectValue?["tag"]?.arrayValue ?? []).lazy.compactMap(\.objectValue)
+            .first { $0["system"]?.stringValue == system }?["code"]?.stringValue
+    }
+
+    /// Sets the `meta.tag` of `system` to `code`, replacing any earlier one of that system and keeping the others.
+    public mutating func setTag(_ system: String, _ code: String, display: String? = nil) {
+        var meta = self["meta"]?.objectValue ?? JSONObject()
+        var tags = (meta["tag"]?.arrayValue ?? []).filter { $0.objectValue?["system"]?.stringValue != system }
+        tags.append(FHIR.coding(system, code, display))
+        meta["tag"] = .array(tags)
+        self["meta"] = .object(meta)
+    }
+
     /// Appends to an array member.
     public mutating func append(_ member: String, _ value: JSONValue) {
         self[member] = .array((self[member]?.arrayValue ?? []) + [value])
