@@ -12,8 +12,12 @@ public struct RegionGenerator: Sendable {
     public let patientCount: Int
     /// The day the generated histories end ("today" for the synthetic region).
     public static let referenceDay = (year: 2026, month: 6, day: 30)
-    /// The most patients one seed generates with unique personnummer (500 serials × 365 days).
-    public static let uniquePatientLimit = 182_500
+    /// Patients in one cycle of personnummer slots (500 serials per sex × 365 birth days); each further cycle
+    /// takes its own birth years (see `patient(_:)`).
+    public static let patientsPerCycle = 182_500
+    /// The most patients one seed generates: eleven cycles, so a cycle's birth years are at most ten apart
+    /// and the age pyramid keeps its shape — more than a Swedish region's 1.8 million inhabitants.
+    public static let maximumPatientCount = 2_000_000
 
     public init(seed: UInt64, patientCount: Int) {
         self.seed = seed
@@ -82,6 +86,30 @@ public struct RegionGenerator: Sendable {
 
     // MARK: Patients
 
+    /// How many cycles of personnummer slots this population fills.
+    var cycles: Int { max(1, (patientCount + Self.patientsPerCycle - 1) / Self.patientsPerCycle) }
+    static let referenceDayNumber = CivilCalendar.daysSince1970(year: referenceDay.year, month: referenceDay.month, day: referenceDay.day)
+
+    /// The birth day of a patient of `age` born on day `dayOfYear` of its year, never after the reference day.
+    static func birthDayNumber(age: Int, dayOfYear: Int) -> Int {
+        let day = CivilCalendar.daysSince1970(year: referenceDay.year - age, month: 1, day: 1) + dayOfYear
+        return day > referenceDayNumber ? day - 365 : day
+    }
+
+    /// The birth year of patient `n` in a population of several cycles: the cycle's own years (those ≡ cycle mod
+    /// cycles), the drawn year moved down to the nearest of them, so patients of different cycles sharing a slot
+    /// never share a year. A demo cast member keeps its cast age, so a later cycle's patient in its slot steps past
+    /// the cast member's year.
+    func laterCycleBirthYear(_ n: Int, year drawn: Int, dayOfYear: Int) -> Int {
+        let cycle = n / Self.patientsPerCycle
+        var year = drawn - ((drawn - cycle) % cycles + cycles) % cycles
+        let castYear = SwedishLists.demoCast[n % Self.patientsPerCycle].map {
+            CivilCalendar.date(fromDaysSince1970: Self.birthDayNumber(age: $0.age, dayOfYear: dayOfYear)).year
+        }
+        while CivilCalendar.daysSince1970(year: year, month: 1, day: 1) + dayOfYear > Self.referenceDayNumber || year == castYear { year -= cycles }
+        return year
+    }
+
     /// The resource id of patient number `n` (0-based).
     public func patientID(_ n: Int) -> String { "pat-\(n + 1)" }
 
@@ -96,12 +124,15 @@ public struct RegionGenerator: Sendable {
         if let cast = SwedishLists.demoCast[n] { (age, female) = (cast.age, cast.female) }
         // Personnummer are unique by construction, without a lookup table: the patient number picks the
         // serial (n mod 500, per sex) and the day of the birth year (n / 500 mod 365), the age picks the
-        // year. Two patients share a number only if their numbers differ by a multiple of
-        // `uniquePatientLimit`, hence the limit on one seed.
-        let referenceDayNumber = CivilCalendar.daysSince1970(year: Self.referenceDay.year, month: Self.referenceDay.month, day: Self.referenceDay.day)
+        // year. Two patients share a slot only if their numbers differ by a multiple of `patientsPerCycle`;
+        // such patients are told apart by their birth year (`laterCycleBirthYear`).
         let serialIndex = n % 500, dayOfYear = n / 500 % 365
-        var birthDayNumber = CivilCalendar.daysSince1970(year: Self.referenceDay.year - age, month: 1, day: 1) + dayOfYear
-        if birthDayNumber > referenceDayNumber { birthDayNumber -= 365 }
+        var birthDayNumber = Self.birthDayNumber(age: age, dayOfYear: dayOfYear)
+        if cycles > 1, SwedishLists.demoCast[n] == nil {
+            let year = laterCycleBirthYear(n, year: CivilCalendar.date(fromDaysSince1970: birthDayNumber).year, dayOfYear: dayOfYear)
+            birthDayNumber = CivilCalendar.daysSince1970(year: year, month: 1, day: 1) + dayOfYear
+            age = Self.referenceDay.year - year
+        }
         let (birthYear, birthMonth, birthDay) = CivilCalendar.date(fromDaysSince1970: birthDayNumber)
         let coordination = random.chance(0.02)
         let personalNumber = Self.personalNumber(year: birthYear, month: birthMonth, day: birthDay + (coordination ? 60 : 0),

@@ -27,8 +27,8 @@ struct Seed: AsyncParsableCommand {
 
     func validate() throws {
         guard patients >= 0 else { throw ValidationError("--patients must be 0 or more") }
-        guard patients <= RegionGenerator.uniquePatientLimit else {
-            throw ValidationError("--patients can be at most \(RegionGenerator.uniquePatientLimit): beyond that the synthetic personnummer would repeat")
+        guard patients <= RegionGenerator.maximumPatientCount else {
+            throw ValidationError("--patients can be at most \(RegionGenerator.maximumPatientCount): beyond that the synthetic population's birth years spread too far")
         }
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 100000") }
         guard (1...16).contains(writers) else { throw ValidationError("--writers must be between 1 and 16") }

@@ -54,6 +54,39 @@ import Testing
         }
     }
 
+    @Test("a region of 1.8 million: patients a cycle of slots apart, the demo cast among them, never share a personnummer, and the pyramid keeps its shape")
+    func personalNumbersStayUniqueBeyondOneCycle() throws {
+        let region = RegionGenerator(seed: 1, patientCount: 1_800_000)
+        let cycles = 10
+        let referenceYear = RegionGenerator.referenceDay.year
+        // The slots of the first 40 patients (the demo cast among them) and a spread of others, in every cycle.
+        let slots = Array(0..<40) + stride(from: 40, to: RegionGenerator.patientsPerCycle, by: 997)
+        var ages: [Int] = []
+        for slot in slots {
+            var seen: [String: Int] = [:]
+            for cycle in 0..<cycles {
+                let n = slot + cycle * RegionGenerator.patientsPerCycle
+                let patient = try #require(region.patient(n).first)
+                let value = try #require(patient["identifier"]?.arrayValue?.first?.objectValue?["value"]?.stringValue)
+                let identity = try SwedishPersonalIdentity(value)
+                if let earlier = seen.updateValue(n, forKey: identity.canonical) {
+                    Issue.record("patients \(earlier) and \(n) share \(value)")
+                }
+                let birth = try #require(patient["birthDate"]?.stringValue)
+                #expect(birth <= "2026-06-30", "patient \(n) born \(birth), after the reference day")
+                ages.append(referenceYear - (Int(birth.prefix(4)) ?? 0))
+            }
+        }
+        // The demo cast keeps its ages (pat-1 is cast at 72 in SwedishLists.demoCast).
+        let cast = try #require(region.patient(0).first?["birthDate"]?.stringValue)
+        #expect(cast.hasPrefix(String(referenceYear - 72)))
+        // Moving a year down to its cycle's nearest year shifts ages by under ten years: the young and old stay.
+        let children = ages.filter { $0 < 18 }.count, elderly = ages.filter { $0 >= 80 }.count
+        #expect(Double(children) / Double(ages.count) > 0.12, "\(children) children of \(ages.count)")
+        #expect(Double(elderly) / Double(ages.count) > 0.02, "\(elderly) over 80 of \(ages.count)")
+        #expect(ages.allSatisfy { $0 <= 104 + cycles * 2 })
+    }
+
     @Test func afewPatientsUseMostCare() {
         let sizes = (0..<2000).map { generator.patient($0).count }.sorted()
         let median = sizes[sizes.count / 2]
