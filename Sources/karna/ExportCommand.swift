@@ -27,12 +27,14 @@ struct ExportCommand: AsyncParsableCommand {
         }
     }
 
-    /// `karna export omop --out DIR`: the OMOP CDM v5.4 tables for research, loadable into DuckDB.
+    /// `karna export omop --out DIR|FILE.duckdb`: the OMOP CDM v5.4 tables for research, as CSV files loadable into DuckDB or as the DuckDB database.
     struct OMOP: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write an OMOP CDM v5.4 export (one CSV file per table and load-duckdb.sql, the official DDL and primary keys) into a directory.")
+            abstract: "Write an OMOP CDM v5.4 export: one CSV file per table and load-duckdb.sql (the official DDL and primary keys) into a directory, "
+                + "or, with --out FILE.duckdb, the DuckDB database they load into.")
         @OptionGroup var options: ServerOptions
-        @Option(help: "the directory to write the tables into") var out: String
+        @Option(help: "the directory to write the tables into, or a FILE.duckdb to write the database (needs the duckdb command or Python's duckdb package)")
+        var out: String
         @Flag(help: "leave out every source value that names a patient or a practitioner (person ids are never derived from personnummer)") var pseudonymise = false
         @Flag(help: "move each person's dates by one random number of days") var shiftDates = false
         @Option(help: "the most days a person's dates move with --shift-dates") var shiftDays = 180
@@ -41,12 +43,23 @@ struct ExportCommand: AsyncParsableCommand {
         func run() async throws {
             guard (1...3_650).contains(shiftDays) else { throw ValidationError("--shift-days must be between 1 and 3650; got \(shiftDays)") }
             let export = try OMOPExport(options: .init(pseudonymise: pseudonymise, shiftDates: shiftDates, shiftDays: shiftDays, includeText: includeText))
+            // A database file is made from the same CSV files, in a folder beside it; DuckDB is found before anything is read.
+            let database = out.hasSuffix(".duckdb") ? URL(fileURLWithPath: out) : nil
+            let duckdb = try database.map { _ in try DuckDBFile.find() }
+            let tables = database.map { $0.deletingLastPathComponent().appendingPathComponent(".\($0.lastPathComponent).tables") } ?? URL(fileURLWithPath: out)
             let summary = try await options.withServices { services in
-                try await export.write(directory: URL(fileURLWithPath: out), session: services.gateway.session(.job("omop-export"), action: "omop-export"))
+                try await export.write(directory: tables, session: services.gateway.session(.job("omop-export"), action: "omop-export"))
             }
             let rows = summary.rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            print("wrote the OMOP CDM v5.4 export into \(out): \(summary.persons) persons; \(rows); skipped \(summary.skippedPatients) patients without a birth date "
-                  + "and \(summary.skippedRecords) records without a plausible date; load it with `duckdb FILE.duckdb < load-duckdb.sql` in that directory")
+            let counts = "\(summary.persons) persons; \(rows); skipped \(summary.skippedPatients) patients without a birth date "
+                + "and \(summary.skippedRecords) records without a plausible date"
+            if let database, let duckdb {
+                try duckdb.load(tables: tables, into: database)
+                try? FileManager.default.removeItem(at: tables)
+                print("wrote the OMOP CDM v5.4 export as the DuckDB database \(out) (the official DDL and primary keys): \(counts)")
+            } else {
+                print("wrote the OMOP CDM v5.4 export into \(out): \(counts); load it with `duckdb FILE.duckdb < load-duckdb.sql` in that directory")
+            }
         }
     }
 

@@ -147,6 +147,37 @@ def test_the_pseudonymised_export_names_no_one_and_shifts_each_persons_dates_kee
         assert after[person][2] - after[person][1] == before[person][2] - before[person][1]
 
 
+def test_karna_export_omop_writes_the_duckdb_database_itself_and_only_whole(seeded):
+    folder, url = seeded
+    target = os.path.join(folder, "research.duckdb")
+    # Without DuckDB on PATH it says what to install, before reading anyone's record, and writes nothing.
+    bare = subprocess.run([KARNA, "export", "omop", "--out", target, "--database-url", url], capture_output=True, text=True, cwd=folder,
+                          env=dict(os.environ, PATH=os.path.dirname(KARNA)))
+    assert bare.returncode != 0 and "needs DuckDB" in bare.stderr and "pip install duckdb" in bare.stderr, bare.stderr[-2000:]
+    assert not os.path.exists(target)
+
+    result = subprocess.run([KARNA, "export", "omop", "--out", target, "--database-url", url], capture_output=True, text=True, cwd=folder)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "as the DuckDB database" in result.stdout
+    # Only the database is left: the CSV folder and the partial file are gone.
+    assert sorted(n for n in os.listdir(folder) if "research" in n) == ["research.duckdb"]
+    database = duckdb.connect(target, read_only=True)
+    patients = karna_count(seeded, "SELECT count(*) FROM resource WHERE resource_type = 'Patient' AND deleted = 0",
+                           "SELECT count(*) FROM resource WHERE resource_type = 'Patient' AND NOT deleted")
+    assert one(database, "SELECT count(*) FROM person") == patients > 1000
+    keys = {row[0] for row in database.execute("SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'").fetchall()}
+    assert {"person", "visit_occurrence", "measurement", "observation_period"} <= keys
+    database.close()
+
+    # A second export replaces the first.
+    again = subprocess.run([KARNA, "export", "omop", "--out", target, "--database-url", url, "--pseudonymise"], capture_output=True, text=True, cwd=folder)
+    assert again.returncode == 0, again.stderr[-2000:]
+    replaced = duckdb.connect(target, read_only=True)
+    assert one(replaced, "SELECT count(*) FROM person") == patients
+    assert one(replaced, "SELECT count(*) FROM person WHERE person_source_value IS NOT NULL") == 0
+    replaced.close()
+
+
 def test_karna_export_par_writes_the_delivery_files_and_the_same_bytes_again(seeded):
     folder, url = seeded
     texts = []
