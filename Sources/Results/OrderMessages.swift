@@ -4,7 +4,7 @@ import HL7v2
 
 /// An order as the lab reads it: OML^O21 (HL7 2.5's lab order) or ORM^O01 (the older general order) with the
 /// patient (PID), the order (ORC new, NW, or cancel, CA, with the placer number), what is ordered (OBR, and TQ1 for the
-/// priority in OML), the requester's note (NTE) and, in OML, the specimen to draw (SPM). Values are escaped; the message id is stable per order,
+/// priority in OML), the requester's note (NTE) and the specimen to draw (SPM in OML; OBR-15 and OBR-9 in ORM). Values are escaped; the message id is stable per order,
 /// so a lab that receives a resend knows it.
 struct OrderMessage {
     let order: JSONObject
@@ -58,21 +58,39 @@ struct OrderMessage {
         segments.append("ORC|\(control)|\(e(placer))|||||||\(stamp)|||\(provider)|||||\(e(unitName))")
         let priority = ["stat": "S", "asap": "A", "urgent": "A", "routine": "R"][order["priority"]?.stringValue ?? "routine"] ?? "R"
         if route.message == "OML^O21" { segments.append("TQ1|1||||||||\(priority)") }
-        segments.append("OBR|1|\(e(placer))||\(e(code))^\(e(display))^\(codeSystem)|\(route.message == "ORM^O01" ? priority : "")|\(stamp)|||||||||\(provider)")
+        let specimen = (order["contained"]?.arrayValue ?? []).compactMap(\.objectValue).first { $0["resourceType"]?.stringValue == "Specimen" }
+        let specimenType = specimen?["type"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue
+        let container = specimen?["container"]?.arrayValue?.first?.objectValue
+        let volume = container?["specimenQuantity"]?.objectValue?["value"]?.numberText
+        var obr = Array(repeating: "", count: 17)
+        obr[0] = "OBR"
+        obr[1] = "1"
+        obr[2] = e(placer)
+        obr[4] = "\(e(code))^\(e(display))^\(codeSystem)"
+        obr[6] = stamp
+        obr[16] = provider
+        if route.message == "ORM^O01" {
+            obr[5] = priority
+            // ORM^O01 has no specimen segment: the kind is OBR-15 (specimen source: the HL7 0487 code, its words, the
+            // table; the tube as the additive's text) and the volume OBR-9, as labs on the older message read them.
+            if specimen != nil {
+                let sub = { (value: String?) in e(value ?? "") }
+                obr[15] = "\(sub(specimenType?["code"]?.stringValue))&\(sub(specimenType?["display"]?.stringValue))&HL70487^&\(sub(container?["description"]?.stringValue))"
+            }
+            if let volume { obr[9] = "\(volume)^mL" }
+        }
+        segments.append(obr.joined(separator: "|"))
         for note in order["note"]?.arrayValue ?? [] {
             if let text = note.objectValue?["text"]?.stringValue { segments.append("NTE|1||\(e(text))") }
         }
         // OML^O21's specimen group: SPM-2 the placer number, SPM-4 the kind (HL7 0487), SPM-12 the volume, SPM-27 the tube.
-        if route.message == "OML^O21",
-           let specimen = (order["contained"]?.arrayValue ?? []).compactMap(\.objectValue).first(where: { $0["resourceType"]?.stringValue == "Specimen" }) {
-            let type = specimen["type"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue
-            let container = specimen["container"]?.arrayValue?.first?.objectValue
+        if route.message == "OML^O21", specimen != nil {
             var fields = Array(repeating: "", count: 28)
             fields[0] = "SPM"
             fields[1] = "1"
             fields[2] = e(placer)
-            fields[4] = "\(e(type?["code"]?.stringValue ?? ""))^\(e(type?["display"]?.stringValue ?? ""))^HL70487"
-            if let volume = container?["specimenQuantity"]?.objectValue?["value"]?.numberText { fields[12] = "\(volume)^mL" }
+            fields[4] = "\(e(specimenType?["code"]?.stringValue ?? ""))^\(e(specimenType?["display"]?.stringValue ?? ""))^HL70487"
+            if let volume { fields[12] = "\(volume)^mL" }
             fields[27] = "^\(e(container?["description"]?.stringValue ?? ""))"
             segments.append(fields.joined(separator: "|"))
         }

@@ -126,7 +126,7 @@ extension OrderDeliveryTests {
 }
 
 extension OrderDeliveryTests {
-    @Test("an order carries the specimen its analysis needs — kind, tube, volume, the patient's preparation — and OML^O21 sends it as SPM; an analysis without instructions carries none",
+    @Test("an order carries the specimen its analysis needs — kind, tube, volume, the patient's preparation — and OML^O21 sends it as SPM, ORM^O01 in OBR-15 and OBR-9; an analysis without instructions carries none",
           arguments: backends)
     func specimenNeeds(_ backend: StoreBackend) async throws {
         let ward = try await Ward.make(backend)
@@ -147,6 +147,21 @@ extension OrderDeliveryTests {
         #expect(message.text(spm[2]) == placer && message.text(spm[4], component: 1) == "PLAS" && message.text(spm[12], component: 1) == "2")
         #expect(message.text(spm[27], component: 2) == "Fluoridrör, grå propp")
         #expect(message.segments.map(\.name).suffix(2) == ["NTE", "SPM"], "SPM follows the order's OBR and NTE")
+
+        // A lab on ORM^O01 (no specimen segment) reads the kind and tube in OBR-15 and the volume in OBR-9.
+        var older = ResultsTests.channels()
+        older.channels[0].orders?.message = "ORM^O01"
+        let ormLab = LabEnd()
+        let ormOrders = LabOrders(delivery: OrderDelivery(channels: older, transport: { bytes, _, _, _, _ in try await ormLab.exchange(bytes) }))
+        _ = try await Self.order(ward, ormOrders, code: "NPU02192")
+        #expect(try await ormOrders.delivery.sendWaiting(session: Self.job(ward)).sent == 1)
+        let orm = try #require(await ormLab.received.first)
+        #expect(orm.messageType == "ORM^O01" && orm.first("SPM") == nil)
+        let obr = try #require(orm.first("OBR"))
+        let source = orm.components(obr[15])
+        #expect(source.count == 2 && source[0].split(separator: "&").map(String.init) == ["PLAS", "Plasma", "HL70487"], "OBR-15: \(obr[15])")
+        #expect(orm.text(String(source[1].drop { $0 != "&" }.dropFirst())) == "Fluoridrör, grå propp")
+        #expect(orm.text(obr[9], component: 1) == "2" && orm.text(obr[9], component: 2) == "mL" && orm.text(obr[16], component: 2) != "")
 
         // The shipped imaging channel has no instructions: its order names no specimen.
         let imaging = try await Self.order(ward, orders, code: "RTG-THORAX", kind: "bild")

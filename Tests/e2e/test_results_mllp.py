@@ -454,6 +454,37 @@ def test_orders_go_to_a_lab_over_tls_verified_both_ways_and_a_lab_whose_certific
         simulator.stop()
 
 
+def test_a_lab_on_orm_o01_gets_the_specimen_in_obr_15_and_obr_9(tmp_path):
+    """A lab that takes the older ORM^O01 (no SPM segment) reads what to draw where that message has it: OBR-15 the
+    specimen source (the HL7 0487 kind, its words, the tube as the additive) and OBR-9 the volume — as hl7apy reads them."""
+    folder = str(tmp_path)
+    simulator = lab_simulator.Lab()
+    simulator.send_results = False
+    with open(os.path.join(ROOT, "Sources", "Results", "ResultsData", "lab-channels.json")) as handle:
+        channels = json.load(handle)
+    channels["channels"][0]["orders"].update(port=simulator.port, message="ORM^O01", charset="UNICODE UTF-8")
+    del channels["channels"][1]["orders"]
+    channel_file = os.path.join(folder, "channels.json")
+    with open(channel_file, "w") as handle:
+        json.dump(channels, handle)
+    server = Server("sqlite", folder, extra_env={"KARNA_LAB_CHANNELS_FILE": channel_file})
+    try:
+        doctor = bearer(login(server, "lakare", unit="demo-lakare-uppdrag-1"))
+        patient = patient_with_contact(server, personnummer(233))
+        placed, placer = order(server, doctor, patient)
+        assert wait_for(lambda: state(server, placed)[0] == "skickad"), state(server, placed)
+        received = [o for o in simulator.orders if o.orc.orc_2.value == placer]
+        assert received and received[0].msh.msh_9.value.startswith("ORM^O01") and not received[0].children.get("SPM")
+        obr = received[0].obr
+        kind, additive = obr.obr_15.value.split("^")[:2]
+        assert kind.split("&") == ["PLAS", "Plasma", "HL70487"], obr.obr_15.value
+        assert additive.split("&")[1] == "Litiumheparinrör med gel, ljusgrön propp", obr.obr_15.value
+        assert obr.obr_9.value == "3.5^mL", obr.obr_9.value
+    finally:
+        server.stop()
+        simulator.stop()
+
+
 def test_a_channel_file_whose_tls_files_are_missing_stops_the_start_and_names_the_channel(tmp_path):
     with open(os.path.join(ROOT, "Sources", "Results", "ResultsData", "lab-channels.json")) as handle:
         channels = json.load(handle)
