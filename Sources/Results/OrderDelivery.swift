@@ -193,7 +193,10 @@ public struct OrderDelivery: Sendable {
             return .undelivered(why)
         } catch {
             reachable.record(0)
-            let why = "\(channel.name) kunde inte nås: \(error)"
+            // The clinician reads what it means and what to do; the cause, in the transport's words, is for IT support.
+            let why = "\(channel.name) kunde inte nås. Kärna försöker skicka \(what) igen av sig själv; "
+                + (cancelling ? "ring labbet och makulera beställningen där om det brådskar." : "ring labbet om provet brådskar.")
+                + " (Teknisk orsak, för IT-support: \(error).)"
             // Still retried; listed for the requester once it waited past the limit.
             let waited = now.timeIntervalSince(Self.waitingSince(order.object) ?? now)
             try await record(order, waitingState, problem: waited >= Double(undeliveredSeconds) ? why : nil, channel: channel.id, session: session)

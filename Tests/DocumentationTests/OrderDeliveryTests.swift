@@ -51,7 +51,10 @@ struct OrderDeliveryTests {
         #expect(run.failures.count == 1, "still retried")
         let listed = try await orders.delivery.undelivered(requesterRole: "doc-role", session: doc, now: authored.addingTimeInterval(61))
         #expect(listed.map(\.id) == [order.id])
-        #expect(listed.first?.object.extensionValue(OrderDelivery.problemExtension)?.stringValue?.contains("kunde inte nås") == true)
+        let problem = try #require(listed.first?.object.extensionValue(OrderDelivery.problemExtension)?.stringValue)
+        // Swedish first, what it means and what to do; the transport's own words last, named as for IT support.
+        #expect(problem.hasPrefix("Klinisk kemi, Kärnstad (demo) kunde inte nås. Kärna försöker skicka beställningen igen av sig själv; ring labbet om provet brådskar."), "\(problem)")
+        #expect(problem.hasSuffix(".)") && problem.contains("(Teknisk orsak, för IT-support: the lab's MLLP port could not be reached"), "\(problem)")
     }
 
     @Test("an order written over plain FHIR, without a delivery state, is picked up by the outbox too", arguments: backends)
