@@ -202,7 +202,7 @@ public struct RegionGenerator: Sendable {
                 ? { let c = chronic[random.int(0...chronic.count - 1)]; return (c.code, c.display) }()
                 : random.weighted(SwedishLists.acuteDiagnoses.filter { $0.0.fits(age, female) }.map { (($0.0.code, $0.0.display), $0.1) })
             let cid = "\(eid)-dx"
-            out.append(object([
+            var encounter = object([
                 ("resourceType", .string("Encounter")), ("id", .string(eid)),
                 ("status", .string(daysAgo < 1 ? "in-progress" : "finished")),
                 ("class", .object(JSONObject([("system", .string("http://terminology.hl7.org/CodeSystem/v3-ActCode")),
@@ -212,7 +212,19 @@ public struct RegionGenerator: Sendable {
                 ("period", .object(JSONObject([("start", .string(start)), ("end", .string(end))]))),
                 ("reasonCode", .array([concept(SwedishLists.icd10SE, diagnosis.0, diagnosis.1)])),
                 ("serviceProvider", reference("Organization/\(place)")),
-            ]))
+            ])
+            if inpatient, daysAgo >= 1, let ward = Int(place.split(separator: "-").last ?? "") {
+                // The bed the finished stay was in, as a ward's records keep it (what OMOP's visit_detail is made
+                // from). Named, not referenced: the synthetic region has no bed Locations. No draw from `random`,
+                // so the rest of the record stays as it was.
+                let bed = (n &+ encounterIndex) % 24 + 1
+                let name = "\(SwedishLists.wards[ward - 1]), \(SwedishLists.hospitals[hospital - 1].0), säng \(bed)"
+                encounter["location"] = .array([.object(JSONObject([
+                    ("location", .object(JSONObject([("display", .string(name))]))), ("status", .string("completed")),
+                    ("period", .object(JSONObject([("start", .string(start)), ("end", .string(end))]))),
+                ]))])
+            }
+            out.append(encounter)
             out.append(object([
                 ("resourceType", .string("Condition")), ("id", .string(cid)),
                 ("clinicalStatus", concept("http://terminology.hl7.org/CodeSystem/condition-clinical",

@@ -21,7 +21,7 @@ OMOP = os.path.join(ROOT, "Sources", "BulkExport", "OMOPData")
 EXPORTED = ["person", "observation_period", "visit_occurrence", "visit_detail", "condition_occurrence", "procedure_occurrence", "drug_exposure",
             "measurement", "observation", "note", "death", "location", "care_site", "provider", "cdm_source", "source_to_concept_map"]
 # Event tables and their date columns: each must lie in the person's observation period, after birth, before death.
-EVENTS = {"visit_occurrence": ["visit_start_date", "visit_end_date"], "condition_occurrence": ["condition_start_date", "condition_end_date"],
+EVENTS = {"visit_occurrence": ["visit_start_date", "visit_end_date"], "visit_detail": ["visit_detail_start_date", "visit_detail_end_date"], "condition_occurrence": ["condition_start_date", "condition_end_date"],
           "procedure_occurrence": ["procedure_date"], "drug_exposure": ["drug_exposure_start_date", "drug_exposure_end_date"],
           "measurement": ["measurement_date"], "observation": ["observation_date"], "note": ["note_date"]}
 
@@ -69,6 +69,12 @@ def test_the_omop_export_loads_into_duckdb_and_passes_the_checks(seeded):
     assert one(database, "SELECT count(DISTINCT person_id) FROM observation_period") == patients
     assert one(database, "SELECT count(*) FROM visit_occurrence") > 1000 and one(database, "SELECT count(*) FROM measurement") > 1000
     assert one(database, "SELECT count(*) FROM condition_occurrence") > 1000 and one(database, "SELECT count(*) FROM drug_exposure") > 1000
+    # The seeded inpatient stays name the bed they were in (the demo ward's stays its bed Locations): a visit_detail
+    # each, inside its visit, its place kept as the source value.
+    assert one(database, "SELECT count(*) FROM visit_detail WHERE visit_detail_source_value LIKE '%, säng %'") > 50
+    assert one(database, "SELECT count(*) FROM visit_detail WHERE visit_detail_source_value IS NULL") == 0
+    assert one(database, """SELECT count(*) FROM visit_detail d JOIN visit_occurrence v USING (visit_occurrence_id)
+                            WHERE d.visit_detail_start_date < v.visit_start_date OR d.visit_detail_end_date > v.visit_end_date""") == 0
 
     # Primary keys: the script added them and DuckDB refuses a duplicate; checked again here for every exported table that has one.
     for table, column in re.findall(r"ALTER TABLE @cdmDatabaseSchema\.(\w+) ADD CONSTRAINT \w+ PRIMARY KEY \((\w+)\)", open(os.path.join(OMOP, "OMOPCDM_duckdb_5.4_primary_keys.sql")).read()):
