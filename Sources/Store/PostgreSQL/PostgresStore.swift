@@ -21,6 +21,8 @@ public final class PostgresStore: ResourceStore {
     let probeCounts: ProbeCounts
     /// Index rows above which a filter counts as broad (`SearchSQL.scanThreshold`; tests lower it to exercise every plan).
     let scanThreshold: Int
+    /// The most resources a scan in id order checks before it finds the page from the filter's matches (`scanThreshold` unless set).
+    let scanBudget: Int
     private let onePatientRunTask: Task<Void, Never>?
     let logger: Logger
     private let compartment = PatientCompartment()
@@ -37,7 +39,7 @@ public final class PostgresStore: ResourceStore {
     /// `analyzeAfterRows`: the fewest resources written through the store before it refreshes the planner's statistics itself.
     /// `waitSeconds`: the longest a request waits for a connection before it is answered "unavailable".
     public init(url: String, maximumConnections: Int = 20, preparedSearchesPerConnection: Int = 64, probeSeconds: Int = 60,
-                analyzeAfterRows: Int = 5_000, waitSeconds: Double = 5, scanThreshold: Int? = nil, options: PostgresOptions = PostgresOptions(),
+                analyzeAfterRows: Int = 5_000, waitSeconds: Double = 5, scanThreshold: Int? = nil, scanBudget: Int? = nil, options: PostgresOptions = PostgresOptions(),
                 logger: Logger = Logger(label: "karna.store.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
               let user = components.user
@@ -82,6 +84,7 @@ public final class PostgresStore: ResourceStore {
         self.prepared = PreparedSearches(limitPerConnection: preparedSearchesPerConnection)
         self.probeCounts = ProbeCounts(seconds: probeSeconds)
         self.scanThreshold = scanThreshold ?? SearchSQL.scanThreshold
+        self.scanBudget = scanBudget ?? self.scanThreshold
         self.statistics = BulkLoadStatistics(minimumRows: analyzeAfterRows)
         let client = self.client
         self.runTask = Task { await client.run() }
@@ -336,7 +339,8 @@ public final class PostgresStore: ResourceStore {
             }
             if let last = counts.last, last.count < SearchSQL.settledCount { break }
         }
-        return SearchSQL.plannedPage(query, limit: limit, dialect: .postgres, counts: counts, threshold: scanThreshold, versions: versions)
+        return SearchSQL.plannedPage(query, limit: limit, dialect: .postgres, counts: counts, threshold: scanThreshold, scanBudget: scanBudget,
+                                     versions: versions)
     }
 
     public func count(_ query: SearchQuery) async throws -> Int {
