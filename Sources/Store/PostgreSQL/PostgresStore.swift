@@ -23,6 +23,9 @@ public final class PostgresStore: ResourceStore {
     let scanThreshold: Int
     /// The most resources a scan in id order checks before it finds the page from the filter's matches (`scanThreshold` unless set).
     let scanBudget: Int
+    /// Whether reads by id run as statements prepared once per connection (not behind a pooler in
+    /// transaction mode, whose server connections change under a client's statement names).
+    let preparesReads: Bool
     private let onePatientRunTask: Task<Void, Never>?
     let logger: Logger
     private let compartment = PatientCompartment()
@@ -85,6 +88,7 @@ public final class PostgresStore: ResourceStore {
         self.probeCounts = ProbeCounts(seconds: probeSeconds)
         self.scanThreshold = scanThreshold ?? SearchSQL.scanThreshold
         self.scanBudget = scanBudget ?? self.scanThreshold
+        self.preparesReads = !options.behindPooler
         self.statistics = BulkLoadStatistics(minimumRows: analyzeAfterRows)
         let client = self.client
         self.runTask = Task { await client.run() }
@@ -206,8 +210,34 @@ public final class PostgresStore: ResourceStore {
 
     public func read(type: String, id: String) async throws -> StoredResource? {
         try await client.withConnection { [self] connection in
-            try await current(connection, type: type, id: id, lock: false)
+            guard preparesReads else { return try await current(connection, type: type, id: id, lock: false) }
+            for try await row in try await connection.execute(ReadCurrent(type: type, id: id), logger: logger) { return Self.stored(row) }
+            return nil
         }
+    }
+
+    /// The current version of one resource, prepared once per connection: read by id is the commonest
+    /// request, and parsing and planning it anew cost PostgreSQL twice the read itself (pgbench, four
+    /// clients on two cores: 11,384 reads/s as one-off statements, 35,353 prepared).
+    private struct ReadCurrent: PostgresPreparedStatement {
+        static let name = "karna_read_current"
+        static let sql = """
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id FROM resource r
+            JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+            WHERE r.resource_type = $1 AND r.id = $2
+            """
+        typealias Row = VersionRow
+        let type: String
+        let id: String
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(type)
+            bindings.append(id)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     private func current(_ connection: PostgresConnection, type: String, id: String, lock: Bool) async throws -> StoredResource? {
