@@ -62,6 +62,9 @@ struct OrderMessage {
         let specimenType = specimen?["type"]?.objectValue?["coding"]?.arrayValue?.first?.objectValue
         let container = specimen?["container"]?.arrayValue?.first?.objectValue
         let volume = container?["specimenQuantity"]?.objectValue?["value"]?.numberText
+        // The specimen's kind (HL7 0487 code and words) and tube, escaped once for whichever segment carries them.
+        let kindCode = e(specimenType?["code"]?.stringValue ?? ""), kindWords = e(specimenType?["display"]?.stringValue ?? "")
+        let tube = e(container?["description"]?.stringValue ?? "")
         var obr = Array(repeating: "", count: 17)
         obr[0] = "OBR"
         obr[1] = "1"
@@ -73,10 +76,7 @@ struct OrderMessage {
             obr[5] = priority
             // ORM^O01 has no specimen segment: the kind is OBR-15 (specimen source: the HL7 0487 code, its words, the
             // table; the tube as the additive's text) and the volume OBR-9, as labs on the older message read them.
-            if specimen != nil {
-                let sub = { (value: String?) in e(value ?? "") }
-                obr[15] = "\(sub(specimenType?["code"]?.stringValue))&\(sub(specimenType?["display"]?.stringValue))&HL70487^&\(sub(container?["description"]?.stringValue))"
-            }
+            if specimen != nil { obr[15] = "\(kindCode)&\(kindWords)&HL70487^&\(tube)" }
             if let volume { obr[9] = "\(volume)^mL" }
         }
         segments.append(obr.joined(separator: "|"))
@@ -89,9 +89,9 @@ struct OrderMessage {
             fields[0] = "SPM"
             fields[1] = "1"
             fields[2] = e(placer)
-            fields[4] = "\(e(specimenType?["code"]?.stringValue ?? ""))^\(e(specimenType?["display"]?.stringValue ?? ""))^HL70487"
+            fields[4] = "\(kindCode)^\(kindWords)^HL70487"
             if let volume { fields[12] = "\(volume)^mL" }
-            fields[27] = "^\(e(container?["description"]?.stringValue ?? ""))"
+            fields[27] = "^\(tube)"
             segments.append(fields.joined(separator: "|"))
         }
         return segments.joined(separator: "\r") + "\r"
