@@ -1,4 +1,5 @@
 public import Access
+import Foundation
 public import FHIRCore
 import StoreModel
 
@@ -34,8 +35,8 @@ public struct BulkExport: ClinicalModule {
                                 documentation: "Bulk Data export of the compartments of the Group's member patients (asynchronous: Prefer: respond-async)",
                                 module: name, standardDefinition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"),
             OperationDescriptor(name: "omop-export", resourceType: nil, level: .system, affectsState: false,
-                                parameters: ["pseudonymise:boolean", "shiftDates:boolean", "shiftDays:integer", "includeText:boolean"],
-                                documentation: "OMOP CDM v5.4 export of everything the client may read: one CSV file per CDM table and load-duckdb.sql (asynchronous: Prefer: respond-async; as karna export omop)",
+                                parameters: ["pseudonymise:boolean", "shiftDates:boolean", "shiftDays:integer", "includeText:boolean", "format:code"],
+                                documentation: "OMOP CDM v5.4 export of everything the client may read: one CSV file per CDM table and load-duckdb.sql, or with format=duckdb one DuckDB database file (asynchronous: Prefer: respond-async; as karna export omop)",
                                 module: name, standardDefinition: nil),
         ]
     }
@@ -70,6 +71,21 @@ public struct BulkExport: ClinicalModule {
         guard (1...3_650).contains(shiftDays) else {
             throw FHIRError(.invalid, code: .value, "shiftDays must be between 1 and 3650; got \(shiftDays)", expression: ["shiftDays"])
         }
+        // `format=duckdb`: the tables as one DuckDB database file, as `karna export omop --out FILE.duckdb` writes it;
+        // DuckDB is found before the job starts, so a server without it refuses at once and says what to install.
+        let format = call.input["format"] ?? "csv"
+        guard ["csv", "duckdb"].contains(format) else {
+            throw FHIRError(.invalid, code: .value, "format must be csv (a CSV file per CDM table and load-duckdb.sql) or duckdb (one DuckDB database file); got '\(format)'",
+                            expression: ["format"])
+        }
+        var duckdb: DuckDBFile?
+        if format == "duckdb" {
+            do {
+                duckdb = try DuckDBFile.find(asked: "format=duckdb", otherwise: "or ask for format=csv and load the files with load-duckdb.sql")
+            } catch let failure as DuckDBFile.Failure {
+                throw FHIRError(.invalid, code: .notSupported, "this server cannot write DuckDB files: \(failure.description)", expression: ["format"])
+            }
+        }
         let export = try OMOPExport(options: .init(pseudonymise: try call.input.bool("pseudonymise", default: false), shiftDates: try call.input.bool("shiftDates", default: false),
                                                    shiftDays: shiftDays, includeText: try call.input.bool("includeText", default: false), patientsPerBatch: settings.patientsPerBatch))
         let job = try await exportJobs.start(try ExportRequest(call, definitions: definitions), client: call.session.principal.id)
@@ -77,12 +93,22 @@ public struct BulkExport: ClinicalModule {
         Task.detached {
             do {
                 // Cancellation and progress after each batch of patients, as `$export` has them.
-                let summary = try await export.write(directory: await jobs.folder(job.id), session: session) { done in
+                let folder = await jobs.folder(job.id)
+                let summary = try await export.write(directory: folder, session: session) { done in
                     if await jobs.isCancelled(job.id) { throw ExportCancelled() }
                     await jobs.progress(job.id, patients: done)
                 }
+                if let duckdb {
+                    // The database replaces the files it was loaded from: one output, the folder's disk once.
+                    try await duckdb.loadAside(tables: folder, into: folder.appendingPathComponent(OMOPExport.databaseFile))
+                    for table in OMOPExport.tables { try? FileManager.default.removeItem(at: folder.appendingPathComponent("\(table).csv")) }
+                    await jobs.finish(job.id, outputs: [ExportJob.Output(type: "duckdb", file: OMOPExport.databaseFile, count: summary.persons)], failure: nil)
+                    return
+                }
                 let tables = OMOPExport.tables.map { ExportJob.Output(type: $0, file: "\($0).csv", count: summary.rows[$0] ?? 0) }
                 await jobs.finish(job.id, outputs: tables + [ExportJob.Output(type: "load-duckdb", file: "load-duckdb.sql", count: 1)], failure: nil)
+            } catch let failure as DuckDBFile.Failure {
+                await jobs.finish(job.id, outputs: [], failure: failure.description)
             } catch {
                 await jobs.finish(job.id, outputs: [], failure: (error as? FHIRError)?.issues.first?.diagnostics ?? "the store or the export folder failed: \(type(of: error))")
             }

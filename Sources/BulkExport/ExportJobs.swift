@@ -150,7 +150,8 @@ actor ExportJobs: AsyncJobs {
         guard job.state == .complete, (job.outputs + [job.deleted].compactMap { $0 }).contains(where: { $0.file == name }) else {
             throw FHIRError(.notFound, code: .notFound, "export job \(id) has no file \(name)")
         }
-        let type = name.hasSuffix(".csv") ? "text/csv; charset=utf-8" : name.hasSuffix(".sql") ? "application/sql" : "application/fhir+ndjson"
+        let type = name.hasSuffix(".csv") ? "text/csv; charset=utf-8" : name.hasSuffix(".sql") ? "application/sql"
+            : name.hasSuffix(".duckdb") ? "application/octet-stream" : "application/fhir+ndjson"
         return AsyncJobFile(path: folder(id).appendingPathComponent(name).path, contentType: type)
     }
 

@@ -45,7 +45,13 @@ struct ExportCommand: AsyncParsableCommand {
             let export = try OMOPExport(options: .init(pseudonymise: pseudonymise, shiftDates: shiftDates, shiftDays: shiftDays, includeText: includeText))
             // A database file is made from the same CSV files, in a folder beside it; DuckDB is found before anything is read.
             let database = out.hasSuffix(".duckdb") ? URL(fileURLWithPath: out) : nil
-            let duckdb = try database.map { _ in try DuckDBFile.find() }
+            let duckdb = try database.map { _ in
+                do {
+                    return try DuckDBFile.find(asked: "--out ending in .duckdb", otherwise: "or give --out a directory to get the CSV files and load-duckdb.sql")
+                } catch let failure as DuckDBFile.Failure {
+                    throw ValidationError(failure.description)
+                }
+            }
             let tables = database.map { $0.deletingLastPathComponent().appendingPathComponent(".\($0.lastPathComponent).tables") } ?? URL(fileURLWithPath: out)
             let summary = try await options.withServices { services in
                 try await export.write(directory: tables, session: services.gateway.session(.job("omop-export"), action: "omop-export"))
@@ -54,7 +60,11 @@ struct ExportCommand: AsyncParsableCommand {
             let counts = "\(summary.persons) persons; \(rows); skipped \(summary.skippedPatients) patients without a birth date "
                 + "and \(summary.skippedRecords) records without a plausible date"
             if let database, let duckdb {
-                try duckdb.load(tables: tables, into: database)
+                do {
+                    try duckdb.load(tables: tables, into: database)
+                } catch let failure as DuckDBFile.Failure {
+                    throw ValidationError(failure.description)
+                }
                 try? FileManager.default.removeItem(at: tables)
                 print("wrote the OMOP CDM v5.4 export as the DuckDB database \(out) (the official DDL and primary keys): \(counts)")
             } else {

@@ -197,6 +197,7 @@ struct BulkExportTests {
             guard case .number(let patients)? = try await api.send(.get, "/fhir/Patient?_summary=count").json?["total"] else { throw ExportTestFailure.noCount }
             #expect(try await api.send(.get, "/fhir/$omop-export").status == 400, "without Prefer: respond-async")
             #expect(try await api.send(.get, "/fhir/$omop-export?shiftDays=0", headers: ["Prefer": "respond-async"]).issues.first?.expression == ["shiftDays"])
+            #expect(try await api.send(.get, "/fhir/$omop-export?format=xlsx", headers: ["Prefer": "respond-async"]).issues.first?.expression == ["format"])
             let manifest = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/$omop-export?pseudonymise=true"))
             let outputs = (manifest["output"]?.arrayValue ?? []).compactMap(\.objectValue)
             #expect(outputs.map { $0["type"]?.stringValue ?? "" }.prefix(3) == ["person", "observation_period", "visit_occurrence"] && outputs.last?["type"]?.stringValue == "load-duckdb")
@@ -216,6 +217,31 @@ struct BulkExportTests {
                     name: "omop-export", resourceType: nil, id: nil, isPost: false, input: try OperationInput(operation: "omop-export", query: [], body: nil),
                     session: patientSession, pageSize: 10, respondAsync: true))
             }
+        }
+    }
+
+    @Test("$omop-export?format=duckdb gives one DuckDB database file instead of the CSV files, as karna export omop --out FILE.duckdb does",
+          .enabled(if: (try? DuckDBFile.find(asked: "", otherwise: "")) != nil, "DuckDB is not on PATH (pip install duckdb): the DuckDB job is not tried"))
+    func omopJobAsDuckDB() async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(.sqlite, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
+            for family in ["Ek", "Al", "Berg"] {
+                _ = try await api.create(#"{"resourceType":"Patient","gender":"female","birthDate":"1980-02-14","name":[{"family":"\#(family)"}]}"#)
+            }
+            guard case .number(let patients)? = try await api.send(.get, "/fhir/Patient?_summary=count").json?["total"] else { throw ExportTestFailure.noCount }
+            let location = try await Self.kickOff(api, "/fhir/$omop-export?format=duckdb")
+            let outputs = (try await Self.manifest(api, location)["output"]?.arrayValue ?? []).compactMap(\.objectValue)
+            #expect(outputs.map { $0["type"]?.stringValue ?? "" } == ["duckdb"] && outputs.first?["count"] == .number(patients))
+            let url = try #require(outputs.first?["url"]?.stringValue)
+            let file = try await api.send(.get, String(url.dropFirst("http://localhost:8080".count)))
+            #expect(file.status == 200 && file["Content-Type"] == "application/octet-stream")
+            // A DuckDB database file names itself at byte 8.
+            let bytes = file.body
+            #expect(bytes.count > 12 && Array(bytes[8..<12]) == Array("DUCK".utf8))
+            // The CSV files it was loaded from are gone, and no partial file is left.
+            let left = try FileManager.default.subpathsOfDirectory(atPath: folder)
+            #expect(!left.contains { $0.hasSuffix(".csv") || $0.hasSuffix(".partial") }, "\(left)")
         }
     }
 

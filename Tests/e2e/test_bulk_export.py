@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 
+import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -165,3 +166,29 @@ def test_a_user_or_a_client_without_the_key_gets_no_export(server):
     assert refused.status_code in (400, 401), refused.text
     without = requests.get(server.base + "/Patient/$export", headers={"Prefer": "respond-async", "Authorization": "Bearer none"}, timeout=10)
     assert without.status_code == 401
+
+
+def test_the_data_platform_gets_the_omop_export_as_one_duckdb_file(server):
+    """`$omop-export?format=duckdb` as a job: polled like `$export`, one output — the DuckDB database with the official DDL
+    and primary keys — downloaded with the token and opened by DuckDB (PyPI) as a researcher would."""
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (pip install -r Tests/e2e/requirements.txt)")
+    service = BackendService(server)
+    token = service.token()
+    for family in ["Omopsson", "Duckdal"]:
+        create(server, {"resourceType": "Patient", "name": [{"family": family, "given": ["Ebba"]}], "birthDate": "1972-09-30", "gender": "female"})
+    patients = requests.get(server.base + "/Patient?_summary=count", headers={"Authorization": "Bearer " + server.token}, timeout=10).json()["total"]
+    manifest = wait_for_manifest(token, kick_off(server, token, "/$omop-export?format=duckdb&pseudonymise=true"))
+    [output] = manifest["output"]
+    assert output["type"] == "duckdb" and output["url"].endswith("/omop.duckdb") and output["count"] == patients
+    response = requests.get(output["url"], headers={"Authorization": "Bearer " + token}, timeout=60)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/octet-stream"
+    path = os.path.join(server.folder, "downloaded-omop.duckdb")
+    with open(path, "wb") as handle:
+        handle.write(response.content)
+    database = duckdb.connect(path, read_only=True)
+    assert database.execute("SELECT count(*) FROM person").fetchone()[0] == patients
+    assert database.execute("SELECT count(*) FROM person WHERE person_source_value IS NOT NULL").fetchone()[0] == 0
+    keys = {row[0] for row in database.execute("SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'").fetchall()}
+    assert {"person", "observation_period", "visit_occurrence", "measurement"} <= keys
+    database.close()
+    assert requests.get(output["url"], headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401

@@ -49,6 +49,9 @@ public struct OMOPExport: Sendable {
         schema = try OMOPSchema.shipped()
     }
 
+    /// The database file `format=duckdb` writes into a job's folder.
+    static let databaseFile = "omop.duckdb"
+
     /// The tables the export writes (the clinical and health-system tables the CDM defines, and its metadata).
     static let tables = ["person", "observation_period", "visit_occurrence", "visit_detail", "condition_occurrence", "procedure_occurrence", "drug_exposure",
                          "measurement", "observation", "note", "death", "location", "care_site", "provider", "cdm_source", "source_to_concept_map"]

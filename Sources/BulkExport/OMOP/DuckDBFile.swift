@@ -1,5 +1,4 @@
-import ArgumentParser
-import Foundation
+public import Foundation
 
 /// Turns the OMOP export's CSV files and `load-duckdb.sql` into one DuckDB database file.
 ///
@@ -8,17 +7,23 @@ import Foundation
 /// command, or Python's `duckdb` package from PyPI — with the very load script the export writes, so the file is
 /// what a user loading the folder by hand would get. It is found before anything is exported, and the file
 /// appears only whole: written beside the target and renamed over it once DuckDB has loaded every table and key.
-struct DuckDBFile {
+/// Used by `karna export omop --out FILE.duckdb` and by `$omop-export?format=duckdb`.
+public struct DuckDBFile: Sendable {
     /// The program that loads the script, and how.
     enum Loader {
         case command(String)
         case python(String)
     }
 
+    /// Why no DuckDB file was made, in words for the person who asked.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     let loader: Loader
 
-    /// Finds DuckDB on `PATH`, or says what to install.
-    static func find(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DuckDBFile {
+    /// Finds DuckDB on `PATH`, or says what to install: `asked` names what needed it, `otherwise` what to do without it.
+    public static func find(asked: String, otherwise: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DuckDBFile {
         let path = (environment["PATH"] ?? "").split(separator: ":").map(String.init)
         func executable(_ name: String) -> String? {
             path.map { URL(fileURLWithPath: $0).appendingPathComponent(name).path }.first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -27,12 +32,12 @@ struct DuckDBFile {
         if let python = executable("python3"), (try? run(python, ["-c", "import duckdb"], in: nil, input: nil))?.status == 0 {
             return DuckDBFile(loader: .python(python))
         }
-        throw ValidationError("--out ending in .duckdb needs DuckDB: the duckdb command or Python's duckdb package (pip install duckdb) on PATH; "
-                              + "or give --out a directory to get the CSV files and load-duckdb.sql")
+        throw Failure(description: "\(asked) needs DuckDB: the duckdb command or Python's duckdb package (pip install duckdb) on PATH; \(otherwise)")
     }
 
     /// Loads `load-duckdb.sql` from `tables` into a new database at `file`, replacing an earlier export only on success.
-    func load(tables: URL, into file: URL) throws {
+    /// Blocks its thread until DuckDB is done: `loadAside` runs it off the concurrency pool.
+    public func load(tables: URL, into file: URL) throws {
         let partial = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).partial")
         for leftover in [partial, partial.appendingPathExtension("wal")] { try? FileManager.default.removeItem(at: leftover) }
         let script = tables.appendingPathComponent("load-duckdb.sql")
@@ -46,10 +51,25 @@ struct DuckDBFile {
         }
         guard result.status == 0 else {
             try? FileManager.default.removeItem(at: partial)
-            throw ValidationError("DuckDB did not load the export (exit \(result.status)): \(result.errors.suffix(1500)); the CSV files are kept in \(tables.path)")
+            throw Failure(description: "DuckDB did not load the export (exit \(result.status)): \(result.errors.suffix(1500)); the CSV files are kept in \(tables.path)")
         }
         guard rename(partial.path, file.path) == 0 else {
-            throw ValidationError("could not move the DuckDB file into place at \(file.path): \(String(cString: strerror(errno)))")
+            throw Failure(description: "could not move the DuckDB file into place at \(file.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `load` on a thread of its own: DuckDB takes seconds to minutes, and a server's concurrency pool has a
+    /// thread per core (two here), so waiting on one of them would halve the server meanwhile.
+    public func loadAside(tables: URL, into file: URL) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread {
+                do {
+                    try load(tables: tables, into: file)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         }
     }
 
