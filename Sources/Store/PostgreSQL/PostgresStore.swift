@@ -209,11 +209,7 @@ public final class PostgresStore: ResourceStore {
     }
 
     public func read(type: String, id: String) async throws -> StoredResource? {
-        try await client.withConnection { [self] connection in
-            guard preparesReads else { return try await current(connection, type: type, id: id, lock: false) }
-            for try await row in try await connection.execute(ReadCurrent(type: type, id: id), logger: logger) { return Self.stored(row) }
-            return nil
-        }
+        try await client.withConnection { [self] connection in try await current(connection, type: type, id: id, lock: false) }
     }
 
     /// The current version of one resource, prepared once per connection: read by id is the commonest
@@ -240,15 +236,16 @@ public final class PostgresStore: ResourceStore {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
+    /// One resource's current version: prepared when it only reads, one-off when it locks the row for a write.
     private func current(_ connection: PostgresConnection, type: String, id: String, lock: Bool) async throws -> StoredResource? {
+        let statement = ReadCurrent(type: type, id: id)
+        if !lock, preparesReads {
+            for try await row in try await connection.execute(statement, logger: logger) { return Self.stored(row) }
+            return nil
+        }
         // A fixed clause, never user input: the one place this store appends SQL text.
-        let locking = lock ? "FOR UPDATE OF r" : ""
-        let rows = try await connection.query("""
-            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id FROM resource r
-            JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
-            WHERE r.resource_type = \(type) AND r.id = \(id) \(unescaped: locking)
-            """, logger: logger)
-        return try await collect(rows).first
+        let query = PostgresQuery(unsafeSQL: ReadCurrent.sql + (lock ? " FOR UPDATE OF r" : ""), binds: statement.makeBindings())
+        return try await collect(try await connection.query(query, logger: logger)).first
     }
 
     public func vread(type: String, id: String, versionId: Int) async throws -> StoredResource? {
