@@ -54,16 +54,27 @@ struct PARExportTests {
         func condition(_ id: String, _ code: String, encounter: String) -> JSONObject {
             json([("resourceType", .string("Condition")), ("id", .string(id)), ("code", coded(icd, code)), ("subject", ref("Patient/p1")), ("encounter", ref("Encounter/\(encounter)"))])
         }
+        func given(_ id: String, _ atc: String, encounter: String, at: String, status: String = "completed") -> JSONObject {
+            json([("resourceType", .string("MedicationAdministration")), ("id", .string(id)), ("status", .string(status)),
+                  ("medicationCodeableConcept", coded("http://www.whocc.no/atc", atc)), ("subject", ref("Patient/p1")),
+                  ("context", ref("Encounter/\(encounter)")), ("effectiveDateTime", .string(at))])
+        }
         let records: [JSONObject] = [
             Fixtures.organization("reg", "Region Test", partOf: nil), hospital,
             Fixtures.organization("med", "Medicinavdelning 1, Testsjukhuset", partOf: "hosp"), Fixtures.organization("akut", "Akutmottagningen, Testsjukhuset", partOf: "hosp"),
             Fixtures.organization("vc", "Vårdcentralen Norr", partOf: "reg"),
             practitioner("doc", "LK"), practitioner("ssk", "SJ"),
-            patient("p1", "198002142381", "female", "1980-02-14"), patient("p2", "197507091234", "male", "1975-07-09"),
+            patient("p1", "198002142381", "female", "1980-02-14"), patient("p2", "19750709-1234", "male", "1975-07-09"),
             encounter("e1", "IMP", patient: "p1", unit: "med", start: "2026-10-02T08:00:00+02:00", end: "2026-10-05T11:00:00+02:00", disposition: "hem", admitted: "planerad"),
             condition("c1", "I50.9", encounter: "e1"), condition("c2", "E11.9", encounter: "e1"),
             json([("resourceType", .string("Procedure")), ("id", .string("pr1")), ("status", .string("completed")), ("code", coded("urn:oid:1.2.752.116.1.3.2.1.4", "DT016")),
                   ("subject", ref("Patient/p1")), ("encounter", ref("Encounter/e1")), ("performedDateTime", .string("2026-10-03T10:00:00+02:00"))]),
+            // Läkemedelstillförsel: once per code and day; a dose not given, one in error and one at an unreported visit are not.
+            given("ma1", "B01AB01", encounter: "e1", at: "2026-10-02T20:00:00+02:00"), given("ma2", "B01AB01", encounter: "e1", at: "2026-10-03T08:00:00+02:00"),
+            given("ma3", "B01AB01", encounter: "e1", at: "2026-10-03T20:00:00+02:00"), given("ma4", "J01CF05", encounter: "e1", at: "2026-10-03T12:00:00+02:00", status: "not-done"),
+            given("ma5", "A02BC01", encounter: "e1", at: "2026-10-03T07:00:00+02:00"), given("ma6", "N02BE01", encounter: "e1", at: "2026-10-04T07:00:00+02:00", status: "entered-in-error"),
+            // After midnight in Sweden, still the 20th in UTC: the Swedish day is reported.
+            given("ma7", "N02BE01", encounter: "e6", at: "2026-11-20T23:20:00Z"), given("ma8", "N02BE01", encounter: "e7", at: "2026-11-21T10:30:00+01:00"),
             // Discharged on 1 December: the next delivery's.
             encounter("e2", "IMP", patient: "p2", unit: "med", start: "2026-11-28T08:00:00+01:00", end: "2026-12-01T09:00:00+01:00"),
             encounter("e3", "AMB", patient: "p2", unit: "med", start: "2026-11-10T09:00:00+01:00", end: "2026-11-10T09:30:00+01:00", doctor: "doc", reason: "I10"),
@@ -81,7 +92,17 @@ struct PARExportTests {
         return (store, AccessGateway(store: store, settings: AccessSettings(defaultProviderID: "reg")))
     }
 
-    @Test("the December delivery holds September to November: the stay by its discharge, the hospital's doctor visits, the emergency visit seen by a doctor with its times and avbruten vård; byte for byte, and again the same")
+    @Test("the LT files report every ATC code given unless the layout lists prefixes, and then only those")
+    func reportedMedication() throws {
+        let every = PARLayout.Medication(atcSystem: "http://www.whocc.no/atc", atcPrefixes: [])
+        let some = PARLayout.Medication(atcSystem: "http://www.whocc.no/atc", atcPrefixes: ["L01", "L04AB"])
+        #expect(every.reports(atc: "N02BE01") && every.reports(atc: "L01XC02"))
+        #expect(some.reports(atc: "L01XC02") && some.reports(atc: "L04AB02"))
+        #expect(!some.reports(atc: "N02BE01") && !some.reports(atc: "L04AA01"))
+        #expect(try PARExport().layout.medication.atcSystem == "http://www.whocc.no/atc", "par.json names the ATC system the medication module records")
+    }
+
+    @Test("the December delivery holds September to November: the stay by its discharge, the hospital's doctor visits, the emergency visit seen by a doctor with its times and avbruten vård, the drugs given at them (LT); byte for byte, and again the same")
     func goldenMonth() async throws {
         let (store, gateway) = try await Self.golden()
         let export = try PARExport()
@@ -94,7 +115,9 @@ struct PARExportTests {
         #expect(text["99_ov_20260901_20261130.txt"] == "1;197507091234;1;51;99001;101;20261110;;;;;;I10\r\n"
             + "2;197507091234;1;51;99001;046;20261120;1;202611202230;202611202340;202611210110;1;R07.4\r\n")
         #expect(text["99_ov_dia_20260901_20261130.txt"] == "1;1;I10\r\n2;1;R07.4\r\n")
-        #expect(["99_ov_op_20260901_20261130.txt", "99_ov_lt_20260901_20261130.txt", "99_sv_lt_20260901_20261130.txt", "99_sv_psyk_20260901_20261130.txt"].allSatisfy { text[$0] == "" })
+        #expect(text["99_sv_lt_20260901_20261130.txt"] == "1;B01AB01;20261002\r\n1;A02BC01;20261003\r\n1;B01AB01;20261003\r\n")
+        #expect(text["99_ov_lt_20260901_20261130.txt"] == "2;N02BE01;20261121\r\n")
+        #expect(["99_ov_op_20260901_20261130.txt", "99_sv_psyk_20260901_20261130.txt"].allSatisfy { text[$0] == "" })
         let again = try await export.files(month: "2026-12", session: gateway.session(.job("par-export"), action: "par-export"))
         #expect(again.map(\.text) == files.map(\.text), "the same records give the same bytes")
         // The next delivery (October to December) has the October stay again and the one discharged on 1 December; a month that is not one is refused.

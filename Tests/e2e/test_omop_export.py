@@ -189,11 +189,23 @@ def test_karna_export_par_writes_the_delivery_files_and_the_same_bytes_again(see
     texts = []
     for name in ("par-1", "par-2"):
         out = os.path.join(folder, name)
-        result = subprocess.run([KARNA, "export", "par", "--month", "2026-12", "--out", out, "--database-url", url], capture_output=True, text=True, cwd=folder)
+        result = subprocess.run([KARNA, "export", "par", "--month", "2026-07", "--out", out, "--database-url", url], capture_output=True, text=True, cwd=folder)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         texts.append({f: open(os.path.join(out, f), "rb").read() for f in sorted(os.listdir(out))})
-    assert sorted(texts[0]) == ["99_%s_20260901_20261130.txt" % f for f in ("ov", "ov_dia", "ov_lt", "ov_op", "sv", "sv_dia", "sv_lt", "sv_op", "sv_psyk")]
+    assert sorted(texts[0]) == ["99_%s_20260401_20260630.txt" % f for f in ("ov", "ov_dia", "ov_lt", "ov_op", "sv", "sv_dia", "sv_lt", "sv_op", "sv_psyk")]
     assert texts[0] == texts[1]
+    # The seeded stays' doses are the läkemedelstillförsel: each row a reported stay's, an ATC code and a day in it.
+    # The seeded region's histories end on 30 June 2026: April to June is its last full delivery.
+    stays = {line.split(";")[0]: line.split(";") for line in texts[0]["99_sv_20260401_20260630.txt"].decode("utf-8").split("\r\n")[:-1]}
+    visits = texts[0]["99_ov_20260401_20260630.txt"].decode("utf-8").split("\r\n")[:-1]
+    assert stays and visits, "the delivery reports the seeded stays and doctor visits"
+    assert all(re.fullmatch(r"[0-9]{12}", row[1]) for row in stays.values()), "PNR as twelve digits"
+    given = [line.split(";") for line in texts[0]["99_sv_lt_20260401_20260630.txt"].decode("utf-8").split("\r\n")[:-1]]
+    assert given, "the seeded stays' doses are in the LT file"
+    for number, atc, day in given:
+        assert number in stays and re.fullmatch(r"[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}", atc), (number, atc)
+        assert stays[number][6] <= day <= stays[number][7], f"given on {day}, outside stay {number} ({stays[number][6]}–{stays[number][7]})"
+    assert len(given) == len({tuple(row) for row in given}), "once per code and day"
     for name, text in texts[0].items():
         for line in text.decode("utf-8").split("\r\n")[:-1]:
             assert line.split(";")[0].isdigit(), f"{name}: {line!r}"

@@ -74,7 +74,17 @@ struct PARLayout: Codable, Sendable {
     var discharge: [String: String]
     /// The emergency visit's dischargeDisposition for one left on the patient's own initiative after the doctor (avbruten vård).
     var abandonedDisposition: String
+    var medication: Medication
     var files: [String: [String]]
+
+    /// What goes into the LT files (läkemedelstillförsel).
+    struct Medication: Codable, Sendable {
+        var atcSystem: String
+        /// The ATC codes reported, by prefix (`L01` is every antineoplastic); empty reports every code given.
+        var atcPrefixes: [String]
+
+        func reports(atc: String) -> Bool { atcPrefixes.isEmpty || atcPrefixes.contains { atc.hasPrefix($0) } }
+    }
 
     /// The value of the longest name prefix a table has for a unit's name (`Medicinavdelning 1, X sjukhus` → Medicinavdelning).
     static func byName(_ table: [String: String], _ name: String?) -> String? {

@@ -62,6 +62,7 @@ struct PARReader {
         let patients = try await read("Patient", ids: Set(reported.compactMap { $0.object.referenceID("subject", type: "Patient") }), reading)
         let diagnoses = try await linked("Condition", to: reported, reading)
         let procedures = try await linked("Procedure", to: reported, reading)
+        let administrations = try await linked("MedicationAdministration", to: reported, reading, by: "context")
         try await session.commitAudit(audit)
 
         var files: [String: [Row]] = [:]
@@ -101,6 +102,9 @@ struct PARReader {
                     files[prefix + "_op", default: []].append(["LOPNR": number, "OPNR": String(rank + 1), "OP": Self.code(procedure.object["code"]) ?? "",
                                                                "OPDATUM": when.map(Self.compact) ?? ""])
                 }
+                for (atc, given) in medications(administrations[encounter.id] ?? []) {
+                    files[prefix + "_lt", default: []].append(["LOPNR": number, "ATC": atc, "DATUM": Self.compact(given)])
+                }
             }
         }
         add("sv", inpatient.map { ($0.0, $0.1, nil) })
@@ -132,14 +136,15 @@ struct PARReader {
         return found
     }
 
-    /// The records of `type` that name one of the encounters (`encounter=`), a hundred encounters a search.
-    private func linked(_ type: String, to encounters: [StoredResource], _ reading: PatientDataSession) async throws -> [String: [StoredResource]] {
+    /// The records of `type` that name one of the encounters (`encounter=`, or the element `by` names), a hundred
+    /// encounters a search.
+    private func linked(_ type: String, to encounters: [StoredResource], _ reading: PatientDataSession, by element: String = "encounter") async throws -> [String: [StoredResource]] {
         var found: [String: [StoredResource]] = [:]
         let ids = encounters.map(\.id).sorted()
         for start in stride(from: 0, to: ids.count, by: 100) {
             let chunk = ids[start..<min(start + 100, ids.count)].map { "Encounter/\($0)" }.joined(separator: ",")
-            for stored in try await reading.everyMatch(try SearchQuery.parse(type: type, parameters: [("encounter", chunk)], strict: true)) {
-                if let encounter = stored.object.referenceID("encounter", type: "Encounter") { found[encounter, default: []].append(stored) }
+            for stored in try await reading.everyMatch(try SearchQuery.parse(type: type, parameters: [(element, chunk)], strict: true)) {
+                if let encounter = stored.object.referenceID(element, type: "Encounter") { found[encounter, default: []].append(stored) }
             }
         }
         return found
@@ -159,6 +164,23 @@ struct PARReader {
         }
         if codes.isEmpty { codes = (encounter["reasonCode"]?.arrayValue ?? []).compactMap(icdCode) }
         return codes
+    }
+
+    /// The läkemedelstillförsel of a contact: each ATC code the layout reports, once per Swedish day it was given. A dose
+    /// not given (`not-done`) or recorded in error is not one; the register asks what was given when, not how often.
+    private func medications(_ administrations: [StoredResource]) -> [(atc: String, day: Int)] {
+        var given: Set<String> = []
+        var rows: [(atc: String, day: Int)] = []
+        for administration in administrations where administration.object["status"]?.stringValue == "completed" {
+            let object = administration.object
+            guard let atc = (object["medicationCodeableConcept"]?.objectValue?["coding"]?.arrayValue ?? []).compactMap(\.objectValue)
+                    .first(where: { $0["system"]?.stringValue == layout.medication.atcSystem })?["code"]?.stringValue,
+                  layout.medication.reports(atc: atc),
+                  let when = day(object["effectiveDateTime"]) ?? day(object["effectivePeriod"]?.objectValue?["start"]),
+                  given.insert("\(atc) \(when)").inserted else { continue }
+            rows.append((atc, when))
+        }
+        return rows.sorted { ($0.day, $0.atc) < ($1.day, $1.atc) }
     }
 
     private func day(_ value: JSONValue?) -> Int? {
@@ -187,11 +209,12 @@ struct PARReader {
         concept?.objectValue?["coding"]?.arrayValue?.first?.objectValue?["code"]?.stringValue
     }
 
-    /// The personnummer or samordningsnummer; a reservnummer is not reported as one.
+    /// The personnummer or samordningsnummer as twelve digits (stored with or without its hyphen); a reservnummer is
+    /// not reported as one.
     static func personnummer(_ patient: JSONObject) -> String? {
         (patient["identifier"]?.arrayValue ?? []).compactMap(\.objectValue).first {
             [SwedishPersonalIdentity.personnummerSystem, SwedishPersonalIdentity.samordningsnummerSystem].contains($0["system"]?.stringValue ?? "")
-        }?["value"]?.stringValue
+        }?["value"]?.stringValue.map { $0.filter(\.isNumber) }
     }
 }
 
