@@ -173,9 +173,26 @@ struct ExportRun: Sendable {
         return found
     }
 
-    /// At system level, what belongs to no patient: the organisation, practitioners, locations, medications, code systems.
+    /// At system level, what belongs to no patient: the organisation, practitioners, locations, medications, code systems,
+    /// and the records of compartment types that name no patient (a practitioner's Schedule, an Appointment of no patient).
     private func exportDirectory(into writer: NDJSONWriter) async throws {
         let compartment = Set(definitions.patientCompartment.keys).union(["Patient"])
+        let unfiltered = wanted.intersection(compartment).filter { filters[$0] == nil }.sorted()
+        var after: ResourceKey?
+        while !unfiltered.isEmpty {
+            if await jobs.isCancelled(job.id) { throw ExportCancelled() }
+            let (page, next) = try await session.outsideCompartmentsPage(types: unfiltered, since: request.since, after: after, limit: 1_000)
+            for stored in page { try writer.write(stored) }
+            guard let next else { break }
+            after = next
+        }
+        for type in wanted.intersection(compartment).subtracting(unfiltered).sorted() {
+            // A `_typeFilter` search reads every match; those of a patient were written with the patient.
+            var seen = Set<String>()
+            for query in try (filters[type] ?? []).map(sinceQuery) {
+                for stored in try await session.everyMatch(query) where stored.patientID == nil && seen.insert(stored.id).inserted { try writer.write(stored) }
+            }
+        }
         for type in wanted.subtracting(compartment).sorted() {
             if await jobs.isCancelled(job.id) { throw ExportCancelled() }
             let queries = try (filters[type] ?? [SearchQuery(type: type)]).map(sinceQuery)

@@ -55,6 +55,10 @@ public protocol ResourceStore: Sendable {
     /// For `$everything`: current resources in a patient's compartment, ordered by type and id, after `after`.
     func compartment(patientID: String, since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource]
 
+    /// For a system-level export: current resources of `types` in no patient's compartment (a practitioner's Schedule,
+    /// an Appointment of no patient), ordered by type and id, after `after`.
+    func outsideCompartments(types: [String], since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource]
+
     /// Applies all operations atomically, in order, inserts `records` (control records that must be new)
     /// and appends the audit records that describe them, all in one transaction; the results come in the
     /// same order as the operations. When a record's key is taken nothing is written: `ControlRecordTaken`.

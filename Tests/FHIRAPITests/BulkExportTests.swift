@@ -58,7 +58,7 @@ struct BulkExportTests {
 
     static func kickOff(_ api: API, _ path: String) async throws -> String {
         let response = try await api.send(.get, path, headers: ["Prefer": "respond-async", "Accept": "application/fhir+json"])
-        #expect(response.status == 202, "\(response.text)")
+        #expect(response.status == 202, "\(path): \(response.text)")
         return try #require(response["Content-Location"])
     }
 
@@ -128,6 +128,37 @@ struct BulkExportTests {
             let members = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/Group/\(group)/$export?_type=Observation"))
             #expect(Set(try await Self.exported(api, members, "Observation")) == [boPulse, changed])
             #expect(members["deleted"] == nil, "deletions listed without _since")
+        }
+    }
+
+    @Test("the system-level $export also carries the records of compartment types that belong to no patient (a doctor's Schedule), each once; a Patient export does not",
+          arguments: backends)
+    func systemExportOutsideCompartments(_ backend: StoreBackend) async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(backend, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
+            let doctor = try #require(try await api.create(#"{"resourceType":"Practitioner","name":[{"family":"Schemasson"}]}"#)["id"]?.stringValue)
+            let patient = try #require(try await api.create(#"{"resourceType":"Patient","name":[{"family":"Export"}]}"#)["id"]?.stringValue)
+            func schedule(_ actor: String, active: Bool) async throws -> String {
+                try #require(try await api.create(#"{"resourceType":"Schedule","active":\#(active),"actor":[{"reference":"\#(actor)"}]}"#)["id"]?.stringValue)
+            }
+            let doctorsDay = try await schedule("Practitioner/\(doctor)", active: true)
+            let doctorsOld = try await schedule("Practitioner/\(doctor)", active: false)
+            let patientsOwn = try await schedule("Patient/\(patient)", active: true)
+            let chore = try #require(try await api.create(#"{"resourceType":"Task","status":"requested","intent":"order","description":"Beställ vaccin"}"#)["id"]?.stringValue)
+            let pulse = try #require(try await api.create(#"{"resourceType":"Observation","status":"final","code":{"text":"puls"},"subject":{"reference":"Patient/\#(patient)"}}"#)["id"]?.stringValue)
+
+            let system = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/$export?_type=Schedule,Task,Observation"))
+            let schedules = try await Self.exported(api, system, "Schedule")
+            #expect(schedules.sorted() == [doctorsDay, doctorsOld, patientsOwn].sorted(), "each Schedule once, the doctor's too")
+            #expect(try await Self.exported(api, system, "Task") == [chore])
+            #expect(try await Self.exported(api, system, "Observation") == [pulse])
+
+            let filtered = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/$export?_type=Schedule&_typeFilter=Schedule%3Factive%3Dtrue"))
+            #expect(try await Self.exported(api, filtered, "Schedule").sorted() == [doctorsDay, patientsOwn].sorted(), "_typeFilter holds outside the compartments too")
+
+            let patients = try await Self.manifest(api, try await Self.kickOff(api, "/fhir/Patient/$export?_type=Schedule"))
+            #expect(try await Self.exported(api, patients, "Schedule") == [patientsOwn])
         }
     }
 

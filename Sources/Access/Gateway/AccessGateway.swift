@@ -435,6 +435,13 @@ public struct PatientDataSession: Sendable {
         return (try await visible(page), page.count == limit ? page.last?.key : nil)
     }
 
+    /// One page of the records of `types` that belong to no patient, filtered per record, with where the next page
+    /// starts (nil on the last).
+    public func outsideCompartmentsPage(types: [String], since: Int64?, after: ResourceKey?, limit: Int) async throws -> (resources: [StoredResource], next: ResourceKey?) {
+        let page = try await store.outsideCompartments(types: types, since: since, after: after, limit: limit)
+        return (try await visible(page), page.count == limit ? page.last?.key : nil)
+    }
+
     /// The deletions of one page of history, for a system client's export `_since` (Bulk Data's `deleted`): only the keys
     /// of records its scopes cover; a deleted version carries no record, so nothing is audited. Empty for anyone else.
     public func deletions(_ query: HistoryQuery) async throws -> (versions: [StoredResource], nextCursor: Int64?) {

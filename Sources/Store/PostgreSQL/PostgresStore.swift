@@ -427,6 +427,18 @@ public final class PostgresStore: ResourceStore {
         return try await collect(rows)
     }
 
+    public func outsideCompartments(types: [String], since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource] {
+        let rows = try await client.query("""
+            SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.json, v.seq, v.patient_id FROM resource r
+            JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+            WHERE r.patient_id IS NULL AND r.resource_type = ANY(\(types)::text[]) AND NOT r.deleted
+              AND (\(since)::bigint IS NULL OR v.last_updated >= \(since))
+              AND (\(after?.type)::text IS NULL OR (r.resource_type, r.id) > (\(after?.type), \(after?.id)))
+            ORDER BY r.resource_type, r.id LIMIT \(limit)
+            """, logger: logger)
+        return try await collect(rows)
+    }
+
     public func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit: [AuditEntry]) async throws -> [WriteResult] {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()

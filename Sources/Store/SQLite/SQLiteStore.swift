@@ -210,6 +210,20 @@ public final class SQLiteStore: ResourceStore {
         }
     }
 
+    public func outsideCompartments(types: [String], since: Int64?, after: ResourceKey?, limit: Int) async throws -> [StoredResource] {
+        guard !types.isEmpty else { return [] }
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.selectColumns) FROM resource r
+                JOIN resource_version v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+                WHERE r.patient_id IS NULL AND r.resource_type IN (\(Array(repeating: "?", count: types.count).joined(separator: ", "))) AND r.deleted = 0
+                  AND (? IS NULL OR v.last_updated >= ?)
+                  AND (? IS NULL OR r.resource_type > ? OR (r.resource_type = ? AND r.id > ?))
+                ORDER BY r.resource_type, r.id LIMIT ?
+                """, arguments: StatementArguments(types.map { $0 as (any DatabaseValueConvertible)? } + [since, since, after?.type, after?.type, after?.type, after?.id, limit])).map(Self.stored)
+        }
+    }
+
     public func commit(_ operations: [WriteOperation], inserting records: [ControlRecord], audit: [AuditEntry]) async throws -> [WriteResult] {
         let indexes = await WriteOperation.precomputeIndexes(operations)
         let now = Instant.now()

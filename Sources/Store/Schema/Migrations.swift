@@ -311,6 +311,13 @@ enum Migrations {
             sqlite: [localDates(utc: sqliteUTC)],
             postgres: [localDates(utc: postgresUTC)]
         ),
+        Migration(
+            // A system export reads the records of patient-compartment types that belong to no patient; without this
+            // it would read every Observation to find none.
+            name: "0009-outside-compartments",
+            sqlite: ["CREATE INDEX resource_no_patient ON resource (resource_type, id) WHERE patient_id IS NULL"],
+            postgres: ["CREATE INDEX resource_no_patient ON resource (resource_type, id) WHERE patient_id IS NULL"]
+        ),
     ]
 
     /// The UPDATE moving whole-day rows of `search_date` from UTC days to Swedish days.
