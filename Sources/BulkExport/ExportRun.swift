@@ -137,22 +137,22 @@ struct ExportRun: Sendable {
         for patient in patients {
             if wanted.contains("Patient") {
                 if filters["Patient"] != nil {
-                    for stored in try await filtered("Patient", patientID: patient.id, session: session) { try writer.write(stored) }
+                    for stored in try await filtered("Patient", patientID: patient.id, session: session) { try await write(stored, into: writer, session: session) }
                 } else if request.since.map({ patient.lastUpdated >= $0 }) ?? true {
-                    try writer.write(patient)
+                    try await write(patient, into: writer, session: session)
                 }
             }
             var after: ResourceKey?
             while true {
                 let (page, next) = try await session.compartmentPage(patientID: patient.id, since: request.since, after: after, limit: 1_000)
                 for stored in page where stored.type != "Patient" && wanted.contains(stored.type) && filters[stored.type] == nil {
-                    try writer.write(stored)
+                    try await write(stored, into: writer, session: session)
                 }
                 guard let next else { break }
                 after = next
             }
             for type in filters.keys.sorted() where type != "Patient" && wanted.contains(type) {
-                for stored in try await filtered(type, patientID: patient.id, session: session) { try writer.write(stored) }
+                for stored in try await filtered(type, patientID: patient.id, session: session) { try await write(stored, into: writer, session: session) }
             }
         }
     }
@@ -182,7 +182,7 @@ struct ExportRun: Sendable {
         while !unfiltered.isEmpty {
             if await jobs.isCancelled(job.id) { throw ExportCancelled() }
             let (page, next) = try await session.outsideCompartmentsPage(types: unfiltered, since: request.since, after: after, limit: 1_000)
-            for stored in page { try writer.write(stored) }
+            for stored in page { try await write(stored, into: writer, session: session) }
             guard let next else { break }
             after = next
         }
@@ -190,7 +190,7 @@ struct ExportRun: Sendable {
             // A `_typeFilter` search reads every match; those of a patient were written with the patient.
             var seen = Set<String>()
             for query in try (filters[type] ?? []).map(sinceQuery) {
-                for stored in try await session.everyMatch(query) where stored.patientID == nil && seen.insert(stored.id).inserted { try writer.write(stored) }
+                for stored in try await session.everyMatch(query) where stored.patientID == nil && seen.insert(stored.id).inserted { try await write(stored, into: writer, session: session) }
             }
         }
         for type in wanted.subtracting(compartment).sorted() {
@@ -198,9 +198,19 @@ struct ExportRun: Sendable {
             let queries = try (filters[type] ?? [SearchQuery(type: type)]).map(sinceQuery)
             var seen = Set<String>()
             for query in queries {
-                for stored in try await session.everyMatch(query) where seen.insert(stored.id).inserted { try writer.write(stored) }
+                for stored in try await session.everyMatch(query) where seen.insert(stored.id).inserted { try await write(stored, into: writer, session: session) }
             }
         }
+    }
+
+    /// A record changed after the export began is written as it was then (the manifest's `transactionTime`: the IG
+    /// includes what changed up to it and nothing after), or not at all if it did not exist then; the client's next
+    /// export `_since` that time brings the change.
+    private func write(_ stored: StoredResource, into writer: NDJSONWriter, session: PatientDataSession) async throws {
+        guard stored.lastUpdated > job.transactionTime else { return try writer.write(stored) }
+        let (versions, _) = try await session.history(HistoryQuery(type: stored.type, id: stored.id, before: job.transactionTime, count: 1))
+        guard let then = versions.first, !then.isDeleted, request.since.map({ then.lastUpdated >= $0 }) ?? true else { return }
+        try writer.write(then)
     }
 
     /// The search with `_since` added.

@@ -162,6 +162,45 @@ struct BulkExportTests {
         }
     }
 
+    @Test("a record changed after the export began (its transactionTime) is exported as it was then, and one created after it not at all",
+          arguments: backends)
+    func asOfTransactionTime(_ backend: StoreBackend) async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withAPI(backend, flags: ["export-dir": folder, "export-poll-seconds": "0"]) { api in
+            let patient = try #require(try await api.create(#"{"resourceType":"Patient","name":[{"family":"Förr"}]}"#)["id"]?.stringValue)
+            let reading = #"{"resourceType":"Observation","status":"preliminary","code":{"text":"puls"},"subject":{"reference":"Patient/\#(patient)"}}"#
+            let pulse = try #require(try await api.create(reading)["id"]?.stringValue)
+            try await Task.sleep(for: .milliseconds(20))
+            let began = Instant.now()
+            try await Task.sleep(for: .milliseconds(20))
+            // While the export reads: the reading is signed, the patient renamed, a new reading made.
+            let signed = try await api.send(.put, "/fhir/Observation/\(pulse)", reading.replacingOccurrences(of: "{", with: #"{"id":"\#(pulse)","#, options: .anchored)
+                .replacingOccurrences(of: "preliminary", with: "final"))
+            #expect(signed.status == 200, "\(signed.text)")
+            #expect(try await api.send(.put, "/fhir/Patient/\(patient)", #"{"resourceType":"Patient","id":"\#(patient)","name":[{"family":"Senare"}]}"#).status == 200)
+            _ = try await api.create(reading)
+
+            // A module whose clock says the export began before those changes.
+            let module = BulkExport(settings: ExportSettings(directory: folder, pollSeconds: 0), clock: { began })
+            let session = api.services.gateway.session(Self.client, action: "operation")
+            guard case .accepted(_, let job) = try await module.answer(OperationCall(name: "export", resourceType: nil, id: nil, isPost: false,
+                                                                                    input: try OperationInput(operation: "export", query: [("_type", "Patient,Observation")], body: nil),
+                                                                                    session: session, pageSize: 10, respondAsync: true)) else {
+                Issue.record("the export was not started")
+                return
+            }
+            for _ in 0..<400 {
+                if case .complete? = try await module.jobs?.status(job, principal: Self.client) { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            let observations = try String(contentsOfFile: folder + "/" + job + "/Observation.ndjson", encoding: .utf8).split(separator: "\n")
+            #expect(observations.count == 1 && observations[0].contains(#""status":"preliminary""#), "\(observations)")
+            let patients = try String(contentsOfFile: folder + "/" + job + "/Patient.ndjson", encoding: .utf8)
+            #expect(patients.contains("Förr") && !patients.contains("Senare"))
+        }
+    }
+
     @Test("a kick-off without Prefer: respond-async, with an unknown type or a bad _typeFilter is refused naming it; polling too soon is 429; another client cannot see the job; DELETE removes it and its files")
     func refusalsAndCancel() async throws {
         let folder = Self.folder()
