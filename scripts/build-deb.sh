@@ -60,7 +60,11 @@ exec /usr/lib/karna/karna "$@"
 WRAPPER
 chmod 0755 "$root/usr/bin/karna"
 install -m 0644 packaging/karna.service "$root/lib/systemd/system/karna.service"
+install -m 0644 packaging/karna-par.service "$root/lib/systemd/system/karna-par.service"
+install -m 0644 packaging/karna-par.timer "$root/lib/systemd/system/karna-par.timer"
 install -m 0644 packaging/karna.json "$root/etc/karna/karna.json"
+# The region's PAR layout starts as Kärna's (länskod 99, the demo region's hospitals): the region fills in its own.
+install -m 0644 Sources/BulkExport/PARData/par.json "$root/etc/karna/par.json"
 install -m 0600 packaging/karna.env "$root/etc/karna/karna.env"
 install -m 0644 docs/operations.md "$root/usr/share/doc/karna/operations.md"
 install -m 0644 LICENSE "$root/usr/share/doc/karna/copyright"
@@ -80,7 +84,7 @@ Description: Kärna, an open core healthcare information system for Swedish regi
  The patient record as FHIR R4 on SQLite or PostgreSQL behind one access gateway that enforces
  Patientdatalagen and audits every access; the clinicians' web app, SMART on FHIR, HL7 v2 over MLLP.
 CONTROL
-printf '/etc/karna/karna.json\n/etc/karna/karna.env\n' > "$root/DEBIAN/conffiles"
+printf '/etc/karna/karna.json\n/etc/karna/karna.env\n/etc/karna/par.json\n' > "$root/DEBIAN/conffiles"
 cat > "$root/DEBIAN/postinst" <<'POSTINST'
 #!/bin/sh
 set -e

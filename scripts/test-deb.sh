@@ -33,9 +33,11 @@ getent passwd karna >/dev/null || fail "the package made no karna user"
 [ "$(stat -c %a /etc/karna/karna.env)" = 600 ] || fail "/etc/karna/karna.env is not 0600"
 [ "$(stat -c %U:%a /var/lib/karna)" = karna:750 ] || fail "/var/lib/karna is not karna's, 0750"
 /usr/bin/karna --version >/dev/null || fail "karna --version"
-verify="$(systemd-analyze verify /lib/systemd/system/karna.service 2>&1 || true)"
-if echo "$verify" | grep -iE "karna.service.*(unknown|invalid|failed|bad)" ; then fail "systemd-analyze: $verify"; fi
-echo "systemd-analyze verify: the unit parses"
+for unit in karna.service karna-par.service karna-par.timer; do
+  verify="$(systemd-analyze verify "/lib/systemd/system/$unit" 2>&1 || true)"
+  if echo "$verify" | grep -iE "$unit.*(unknown|invalid|failed|bad)" ; then fail "systemd-analyze $unit: $verify"; fi
+done
+echo "systemd-analyze verify: the units parse (karna.service, karna-par.service, karna-par.timer)"
 
 run_as_karna() { runuser -u karna -- env KARNA_CONFIG_FILE=/etc/karna/karna.json KARNA_PORT="$port" "$@"; }
 cd /var/lib/karna
@@ -58,4 +60,10 @@ run_as_karna /usr/bin/karna admin create --username forvaltare --given Eva --fam
   --region-id region-test --region-name "Region Test" --secrets-out "$secrets" | grep -q "created the systemförvaltare" || fail "karna admin create"
 [ "$(stat -c %a "$secrets")" = 600 ] || fail "the administrator's secrets file is not 0600"
 run_as_karna /usr/bin/karna backup --out /var/lib/karna/backup-test.sqlite | grep -q "integrity ok" || fail "karna backup"
-echo "test-deb: $(basename "$deb") installed, migrated, started as karna (production, JSON log, ready), first administrator made, backup verified"
+# The monthly PAR delivery as karna-par.service runs it (its ExecStart, as the karna user).
+par_start="$(sed -n 's/^ExecStart=//p' /lib/systemd/system/karna-par.service | sed 's/%%/%/g')"
+[ -n "$par_start" ] || fail "karna-par.service has no ExecStart"
+month="$(TZ=Europe/Stockholm date +%Y-%m)"
+eval "run_as_karna $par_start" | grep -q "wrote the PAR delivery of $month" || fail "karna-par.service's command"
+[ "$(ls /var/lib/karna/par/$month | wc -l)" = 9 ] || fail "the PAR delivery is not nine files: $(ls /var/lib/karna/par/$month)"
+echo "test-deb: $(basename "$deb") installed, migrated, started as karna (production, JSON log, ready), first administrator made, backup verified, the monthly PAR delivery written"

@@ -80,11 +80,18 @@ struct ExportCommand: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
         @Option(help: "the delivery month (YYYY-MM); this month when left out") var month: String?
         @Option(help: "the directory to write the files into") var out: String
+        @Option(help: "the region's layout of the files (its par.json: länskod, sjukhuskoder, MVO codes, variables); Kärna's own when left out")
+        var layout: String?
 
         func run() async throws {
             let chosen = month ?? String(SwedishTime.formatDay(SwedishTime.today).prefix(7))
             guard chosen.count == 7, SwedishTime.parseDay(chosen + "-01") != nil else { throw ValidationError("--month must be YYYY-MM; got '\(chosen)'") }
-            let export = try PARExport()
+            let export: PARExport
+            do {
+                export = try PARExport(layoutFile: layout.map { URL(fileURLWithPath: $0) })
+            } catch let error as FHIRError {
+                throw ValidationError(error.issues.first?.diagnostics ?? "\(error)")
+            }
             let written = try await options.withServices { services in
                 try await export.write(month: chosen, directory: URL(fileURLWithPath: out), session: services.gateway.session(.job("par-export"), action: "par-export"))
             }

@@ -102,6 +102,30 @@ struct PARExportTests {
         #expect(try PARExport().layout.medication.atcSystem == "http://www.whocc.no/atc", "par.json names the ATC system the medication module records")
     }
 
+    @Test("a region's own layout file is used as given; one lacking a setting or not JSON is refused naming the file and the setting")
+    func regionsLayout() async throws {
+        var layout = try #require(try JSONParser.parse(Array(try JSONEncoder().encode(try PARExport().layout))).objectValue)
+        layout["lanskod"] = .string("12")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("karna-par-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let own = folder.appendingPathComponent("par.json")
+        try Data(JSONWriter.bytes(.object(layout))).write(to: own)
+        let (store, gateway) = try await Self.golden()
+        let files = try await PARExport(layoutFile: own).files(month: "2026-12", session: gateway.session(.job("par-export"), action: "par-export"))
+        #expect(files.first?.name == "12_ov_20260901_20261130.txt")
+        try await store.close()
+
+        layout["medication"] = .object(JSONObject([("atcSystem", .string("http://www.whocc.no/atc"))]))
+        try Data(JSONWriter.bytes(.object(layout))).write(to: own)
+        let lacking = #expect(throws: FHIRError.self) { try PARExport(layoutFile: own) }
+        #expect(lacking?.issues.first?.diagnostics == "the PAR layout \(own.path) lacks medication.atcPrefixes")
+        try Data("lanskod: 12".utf8).write(to: own)
+        let notJSON = #expect(throws: FHIRError.self) { try PARExport(layoutFile: own) }
+        #expect(notJSON?.issues.first?.diagnostics.hasPrefix("the PAR layout \(own.path) is not JSON") == true)
+        #expect(throws: FHIRError.self) { try PARExport(layoutFile: folder.appendingPathComponent("missing.json")) }
+    }
+
     @Test("the December delivery holds September to November: the stay by its discharge, the hospital's doctor visits, the emergency visit seen by a doctor with its times and avbruten vård, the drugs given at them (LT); byte for byte, and again the same")
     func goldenMonth() async throws {
         let (store, gateway) = try await Self.golden()

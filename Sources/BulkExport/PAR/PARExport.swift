@@ -12,12 +12,29 @@ import StoreModel
 public struct PARExport: Sendable {
     let layout: PARLayout
 
-    public init() throws {
-        guard let url = Bundle.module.url(forResource: "par", withExtension: "json", subdirectory: "PARData") else {
+    /// The delivery laid out by `layoutFile` (a region's own `par.json`), or by the one Kärna ships when nil.
+    public init(layoutFile: URL? = nil) throws {
+        guard let url = layoutFile ?? Bundle.module.url(forResource: "par", withExtension: "json", subdirectory: "PARData") else {
             throw FHIRError(.internalError, code: .exception, "par.json is missing from the BulkExport bundle")
         }
-        layout = try JSONDecoder().decode(PARLayout.self, from: Data(contentsOf: url))
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw FHIRError(.invalid, code: .notFound, "the PAR layout \(url.path) cannot be read: \(error.localizedDescription)")
+        }
+        do {
+            layout = try JSONDecoder().decode(PARLayout.self, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw FHIRError(.invalid, code: .required, "the PAR layout \(url.path) lacks \(Self.path(context.codingPath + [key]))")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw FHIRError(.invalid, code: .value, "the PAR layout \(url.path) has the wrong kind of value at \(Self.path(context.codingPath)): \(context.debugDescription)")
+        } catch {
+            throw FHIRError(.invalid, code: .structure, "the PAR layout \(url.path) is not JSON as par.json is: \(error.localizedDescription)")
+        }
     }
+
+    private static func path(_ keys: [any CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
 
     /// The files of the delivery in `month` (YYYY-MM), by file name, each line ending as the layout says.
     public func files(month: String, session: PatientDataSession) async throws -> [(name: String, text: String, lines: Int)] {
