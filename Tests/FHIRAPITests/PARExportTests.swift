@@ -38,7 +38,7 @@ struct PARExportTests {
     }
 
     /// A hospital with a ward and an emergency department, a vårdcentral, a doctor and a nurse, two patients, and the
-    /// encounters of September–November 2026 that are (e1, e3, e6) and are not (the rest) reported in December.
+    /// encounters of September–November 2026 that are (e1, e3, e6, e8) and are not (the rest) reported in December.
     static func golden() async throws -> (any ResourceStore, AccessGateway) {
         let store = try await StoreBackend.sqlite.makeStore()
         var hospital = Fixtures.organization("hosp", "Testsjukhuset", partOf: "reg")
@@ -81,6 +81,9 @@ struct PARExportTests {
             // Primary care, and a visit to a nurse: not reported.
             encounter("e4", "AMB", patient: "p1", unit: "vc", start: "2026-11-11T09:00:00+01:00", end: "2026-11-11T09:20:00+01:00", doctor: "doc", reason: "J06.9"),
             encounter("e5", "AMB", patient: "p1", unit: "med", start: "2026-11-12T09:00:00+01:00", end: "2026-11-12T09:20:00+01:00", doctor: "ssk", reason: "Z00.0"),
+            // A doctor met by video (distanskontakt) is a visit too; one at the vårdcentral is primary care.
+            encounter("e8", "VR", patient: "p1", unit: "med", start: "2026-11-15T10:00:00+01:00", end: "2026-11-15T10:20:00+01:00", doctor: "doc", reason: "E11.9"),
+            encounter("e9", "VR", patient: "p1", unit: "vc", start: "2026-11-16T10:00:00+01:00", end: "2026-11-16T10:20:00+01:00", doctor: "doc", reason: "J06.9"),
             // The emergency department: left after the doctor (avbruten vård), and left before a doctor (not a reportable visit).
             encounter("e6", "EMER", patient: "p2", unit: "akut", start: "2026-11-20T22:30:00+01:00", end: "2026-11-21T01:10:00+01:00", reason: "R07.4",
                       steps: [("ankomst", "2026-11-20T22:30:00+01:00"), ("lakare", "2026-11-20T23:40:00+01:00"), ("utskriven", "2026-11-21T01:10:00+01:00")],
@@ -126,7 +129,7 @@ struct PARExportTests {
         #expect(throws: FHIRError.self) { try PARExport(layoutFile: folder.appendingPathComponent("missing.json")) }
     }
 
-    @Test("the December delivery holds September to November: the stay by its discharge, the hospital's doctor visits, the emergency visit seen by a doctor with its times and avbruten vård, the drugs given at them (LT); byte for byte, and again the same")
+    @Test("the December delivery holds September to November: the stay by its discharge, the hospital's doctor visits, the emergency visit seen by a doctor with its times and avbruten vård, a doctor met by video, the drugs given at them (LT); byte for byte, and again the same")
     func goldenMonth() async throws {
         let (store, gateway) = try await Self.golden()
         let export = try PARExport()
@@ -136,11 +139,12 @@ struct PARExportTests {
         #expect(text["99_sv_20260901_20261130.txt"] == "1;198002142381;2;46;99001;101;20261002;20261005;3;1;1;I50.9\r\n")
         #expect(text["99_sv_dia_20260901_20261130.txt"] == "1;1;I50.9\r\n1;2;E11.9\r\n")
         #expect(text["99_sv_op_20260901_20261130.txt"] == "1;1;DT016;20261003\r\n")
-        #expect(text["99_ov_20260901_20261130.txt"] == "1;197507091234;1;51;99001;101;20261110;;;;;;I10\r\n"
-            + "2;197507091234;1;51;99001;046;20261120;1;202611202230;202611202340;202611210110;1;R07.4\r\n")
-        #expect(text["99_ov_dia_20260901_20261130.txt"] == "1;1;I10\r\n2;1;R07.4\r\n")
+        #expect(text["99_ov_20260901_20261130.txt"] == "1;197507091234;1;51;99001;101;20261110;;;;;;;I10\r\n"
+            + "2;198002142381;2;46;99001;101;20261115;;;;;;1;E11.9\r\n"
+            + "3;197507091234;1;51;99001;046;20261120;1;202611202230;202611202340;202611210110;1;;R07.4\r\n")
+        #expect(text["99_ov_dia_20260901_20261130.txt"] == "1;1;I10\r\n2;1;E11.9\r\n3;1;R07.4\r\n")
         #expect(text["99_sv_lt_20260901_20261130.txt"] == "1;B01AB01;20261002\r\n1;A02BC01;20261003\r\n1;B01AB01;20261003\r\n")
-        #expect(text["99_ov_lt_20260901_20261130.txt"] == "2;N02BE01;20261121\r\n")
+        #expect(text["99_ov_lt_20260901_20261130.txt"] == "3;N02BE01;20261121\r\n")
         #expect(["99_ov_op_20260901_20261130.txt", "99_sv_psyk_20260901_20261130.txt"].allSatisfy { text[$0] == "" })
         let again = try await export.files(month: "2026-12", session: gateway.session(.job("par-export"), action: "par-export"))
         #expect(again.map(\.text) == files.map(\.text), "the same records give the same bytes")

@@ -49,7 +49,8 @@ struct PARReader {
                 // Only a doctor visit is reported: a patient who left before the doctor saw them is not one.
                 guard times.doctor != nil else { continue }
                 outpatient.append((encounter, unit, times))
-            case "AMB":
+            case "AMB", "VR":
+                // A doctor met by video or telephone (distanskontakt, HSLF-FS 2023:33) is reported as a visit is.
                 guard let start = day(period?["start"]), window.contains(start),
                       (object["participant"]?.arrayValue ?? []).contains(where: { $0.objectValue?.referenceID("individual", type: "Practitioner").map(doctors.contains) == true })
                 else { continue }
@@ -86,6 +87,7 @@ struct PARReader {
                     row["UTSATT"] = Self.code(hospitalization?["dischargeDisposition"]).flatMap { layout.discharge[$0] } ?? ""
                 } else {
                     row["BESDATUM"] = day(period?["start"]).map(Self.compact) ?? ""
+                    row["DISTANS"] = object["class"]?.objectValue?["code"]?.stringValue == "VR" ? "1" : ""
                     if let times {
                         row["AKUT"] = PARLayout.byName(layout.akutverksamhetByUnitName, unit.name) ?? ""
                         row["INTIDPUNKT"] = Self.stamp(times.arrival)
