@@ -326,6 +326,14 @@ struct PrescribingTests {
                                                           draft: replacement.filter { $0 == "medicationCodeableConcept" }, overrideReason: nil,
                                                           decisionSupport: medication.decisionSupport, session: doc)
         })
+        // A prescription that names its product by NPL-id alone (as an API client may): the catalogue's ATC code decides.
+        let nplOnly = try resource(#"{"resourceType": "MedicationRequest", "medicationCodeableConcept": {"coding": [{"system": "\#(Prescription.nplID)", "code": "19990101000079"}]}}"#, [])
+        let byNPL = try await Self.prescribe(medication, doc, try prescriptionDraft([("medicationCodeableConcept", nplOnly["medicationCodeableConcept"])]))
+        #expect(await fails(.conflict, containing: "same ATC: C09AA05 → M01AE01") {
+            _ = try await medication.prescribing.continue(byNPL.prescription.id, as: .replace,
+                                                          draft: replacement.filter { $0 == "medicationCodeableConcept" }, overrideReason: nil,
+                                                          decisionSupport: medication.decisionSupport, session: doc)
+        })
         // The same ATC replaces, and the earlier prescription is ended in the journal and in NLL.
         let same = try await medication.prescribing.continue(first.prescription.id, as: .replace, draft: nil, overrideReason: nil,
                                                              decisionSupport: medication.decisionSupport, session: doc)

@@ -286,3 +286,79 @@ def test_a_doctor_prescribes_in_the_browser_reads_nll_on_consent_and_prints_a_re
         assert "RESERVRECEPT — ej skickat till Nationella läkemedelslistan" in browser.find_element(By.ID, "reservrecept").text
     finally:
         simulator.control("fault", mode="none")
+
+
+def test_a_doctor_renews_replaces_ends_and_cancels_from_nlls_list_in_the_browser(nll, browser):
+    """From NLL's list in Chromium: Förnya (a new prescription in the chain, sent), Ersätt by a product of another ATC
+    code (refused, saying why), Avsluta and Makulera, each with its own reasons — each answer said on the list, each
+    change in the journal and in NLL; every page checked by axe-core."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    server, simulator = nll
+    doctor = bearer(login(server, "lakare", unit="demo-lakare-uppdrag-1"))
+    patient = patient_with_contact(server, personnummer(305))
+    answer = prescribe(server, doctor, patient, draft())
+    assert answer.status_code == 201, answer.text
+    first = values(answer.json(), "prescription")[0]["resource"]["id"]
+
+    def read(id):
+        return requests.get(f"{server.base}/MedicationRequest/{id}", headers=doctor).json()
+
+    def act(id, action):
+        form = browser.find_element(By.CSS_SELECTOR, f"form[action='/recept/{id}/{action}']")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", form)
+        return form
+
+    def said(text):
+        def notice(d):
+            # The list before the click has a notice too, gone stale once the answer's page loads.
+            try:
+                found = d.find_elements(By.ID, "notice")
+                return found[0].text if found else ""
+            except StaleElementReferenceException:
+                return ""
+        try:
+            wait_for(browser, lambda d: text in notice(d), text)
+        except Exception:
+            raise AssertionError(f"expected {text!r} on the list, it says {notice(browser)!r}")
+
+    browser.delete_all_cookies()
+    log_in(browser, server, "lakare", "uppdrag-1")
+    browser.get(f"{server.root}/patienter/{patient}/nll")
+    wait_for(browser, lambda d: d.title.startswith("Nationella läkemedelslistan"), "NLL's list")
+
+    # Förnya: a new prescription that names the first as its prior one, in the same chain, sent to NLL.
+    posts = len([c for c in simulator.control("calls")["calls"] if c["method"] == "POST"])
+    act(first, "fornya").find_element(By.TAG_NAME, "button").click()
+    said("Receptet är förnyat och skickat.")
+    renewed = requests.get(f"{server.base}/MedicationRequest", headers=doctor,
+                           params={"subject": f"Patient/{patient}", "status": "active"}).json()
+    second = next(e["resource"] for e in renewed["entry"] if e["resource"].get("priorPrescription", {}).get("reference") == f"MedicationRequest/{first}")
+    assert second["groupIdentifier"] == read(first)["groupIdentifier"]
+    assert len([c for c in simulator.control("calls")["calls"] if c["method"] == "POST"]) == posts + 1, "the renewal was sent once"
+
+    # Ersätt by paracetamol (another ATC code than ramipril's complete one): refused, the prescription unchanged.
+    replace = act(second["id"], "ersatt")
+    replace.find_element(By.NAME, "product").send_keys("19990101000017")
+    replace.find_element(By.TAG_NAME, "button").click()
+    said("Ersättning måste ha samma ATC-kod (C09AA05).")
+    assert read(second["id"])["status"] == "active"
+
+    # Avsluta and makulera each take their own reasons, and each reaches NLL.
+    stop = act(first, "avsluta")
+    Select(stop.find_element(By.NAME, "reason")).select_by_index(0)
+    stop.find_element(By.TAG_NAME, "button").click()
+    said("Receptet är avslutat i Nationella läkemedelslistan.")
+    assert read(first)["status"] == "stopped"
+    cancel = act(second["id"], "makulera")
+    cancelling = [o.text for o in Select(cancel.find_element(By.NAME, "reason")).options]
+    stopping = [o.text for o in Select(browser.find_element(By.ID, f"stop-{second['id']}")).options]
+    assert cancelling and stopping and cancelling != stopping, (cancelling, stopping)
+    Select(cancel.find_element(By.NAME, "reason")).select_by_index(0)
+    cancel.find_element(By.TAG_NAME, "button").click()
+    said("Receptet är makulerat i Nationella läkemedelslistan.")
+    assert read(second["id"])["status"] == "cancelled"
+    # Nothing active is left to act on.
+    assert not browser.find_elements(By.CSS_SELECTOR, "form[action$='/fornya']")

@@ -148,8 +148,10 @@ extension Prescribing {
         return list
     }
 
-    /// The ATC code of an NLL prescription's product, from the drug catalogue by its NPL-id.
+    /// The ATC code of a prescription's product: its own ATC coding, else the drug catalogue's for its NPL-id (NLL's
+    /// rows, and a prescription made through the API, name only the NPL-id; the replace rule must hold for them too).
     func atc(of request: JSONObject) -> String? {
+        if let coded = request.code("medicationCodeableConcept", system: KnownSystems.atc) { return coded }
         guard let nplID = request.code("medicationCodeableConcept", system: Prescription.nplID) else { return nil }
         return terminology?.codeSystem(Prescription.nplID)?.concepts[nplID]?.property("atc")
     }
@@ -175,7 +177,7 @@ extension Prescribing {
             let prescriber = (request["contained"]?.arrayValue ?? []).compactMap(\.objectValue).first { $0["resourceType"]?.stringValue == "Practitioner" }
             return NLLRow(nllID: id, version: request["meta"]?.objectValue?["versionId"]?.stringValue, status: request["status"]?.stringValue ?? "",
                           product: Display.concept(request["medicationCodeableConcept"]),
-                          atc: request.code("medicationCodeableConcept", system: KnownSystems.atc) ?? atc(of: request),
+                          atc: atc(of: request),
                           dosage: request["dosageInstruction"]?.arrayValue?.first?.objectValue?["patientInstruction"]?.stringValue ?? "",
                           prescriber: prescriber.map(Display.name) ?? "", authoredOn: request["authoredOn"]?.stringValue,
                           dispensed: dispensed[id] ?? 0, unit: request["dispenseRequest"]?.objectValue?["quantity"]?.objectValue?["unit"]?.stringValue ?? "",

@@ -383,8 +383,7 @@ public struct Prescribing: Sendable {
         request["requester"] = nil
         request.setExtension(Prescription.registrationExtension, "valueCode", .string(kind.rawValue))
         if kind == .replace {
-            let before = prior.object.code("medicationCodeableConcept", system: KnownSystems.atc)
-            let after = request.code("medicationCodeableConcept", system: KnownSystems.atc)
+            let (before, after) = (atc(of: prior.object), atc(of: request))
             if let before, before.count == 7, before != after {
                 throw refused("a product with a complete (7-character) ATC code is replaced only by one with the same ATC: \(before) → \(after ?? "none")",
                               expression: ["MedicationRequest.medicationCodeableConcept"],
