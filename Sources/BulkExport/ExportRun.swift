@@ -186,19 +186,17 @@ struct ExportRun: Sendable {
             guard let next else { break }
             after = next
         }
-        for type in wanted.intersection(compartment).subtracting(unfiltered).sorted() {
-            // A `_typeFilter` search reads every match; those of a patient were written with the patient.
-            var seen = Set<String>()
-            for query in try (filters[type] ?? []).map(sinceQuery) {
-                for stored in try await session.everyMatch(query) where stored.patientID == nil && seen.insert(stored.id).inserted { try await write(stored, into: writer, session: session) }
-            }
-        }
-        for type in wanted.subtracting(compartment).sorted() {
+        // The rest by search: types outside the compartment, and compartment types with a `_typeFilter` (whose
+        // matches that belong to a patient were written with the patient).
+        for type in wanted.subtracting(unfiltered).sorted() {
             if await jobs.isCancelled(job.id) { throw ExportCancelled() }
+            let inCompartment = compartment.contains(type)
             let queries = try (filters[type] ?? [SearchQuery(type: type)]).map(sinceQuery)
             var seen = Set<String>()
             for query in queries {
-                for stored in try await session.everyMatch(query) where seen.insert(stored.id).inserted { try await write(stored, into: writer, session: session) }
+                for stored in try await session.everyMatch(query) where (!inCompartment || stored.patientID == nil) && seen.insert(stored.id).inserted {
+                    try await write(stored, into: writer, session: session)
+                }
             }
         }
     }
