@@ -191,7 +191,15 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/_simulator/"):
             return self.control(method, path, query)
         h = {k.lower(): v for k, v in self.headers.items()}
-        STATE.calls.append({"method": method, "path": path, "headers": {k: v for k, v in h.items() if k.startswith("x-") or k in ("authorization", "if-match")}})
+        call = {"method": method, "path": path, "headers": {k: v for k, v in h.items() if k.startswith("x-") or k in ("authorization", "if-match")}}
+        # Whose prescription a write is about, so a test can count its own calls while the server's outbox sends
+        # an earlier test's.
+        if method in ("POST", "PUT") and self.raw:
+            try:
+                call["patient"] = patient_of(json.loads(self.raw))
+            except (ValueError, AttributeError):
+                pass
+        STATE.calls.append(call)
         fault = STATE.fault
         if fault.get("delay"):
             time.sleep(float(fault["delay"]))
