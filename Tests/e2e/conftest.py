@@ -124,15 +124,18 @@ class Server:
         self.log.close()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`-n 2 --dist loadgroup`, as .ci/run runs the suite) one worker takes every SQLite test and
-    the other every PostgreSQL test: each backend's server still starts once a module, and the two halves, which
-    spend much of their time waiting on a server, a browser or an idle timeout, overlap on the two cores."""
+    """Under pytest-xdist (`-n 2 --dist loadgroup`, as .ci/run runs the suite) a module's tests on one backend run on
+    one worker, so that backend's server starts once a module (some 25 s on the debug build), not once a test.
+
+    First among the hooks: xdist's worker names each item's group from its marks in its own hook, and one that ran
+    before this one saw no group — every test was then scheduled alone, and the servers started three times over."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("server", callspec.params.get("nll", callspec.params.get("lab", callspec.params.get("imaging")))) if callspec is not None else None
         if backend is not None:
-            item.add_marker(pytest.mark.xdist_group(backend))
+            item.add_marker(pytest.mark.xdist_group(f"{backend}-{item.module.__name__}"))
 
 
 @pytest.fixture(scope="module", params=backends())
