@@ -78,7 +78,7 @@ public struct FHIRRoutes<Context: RequestContext>: Sendable {
         let below = rawPath.hasPrefix("/fhir") ? rawPath.dropFirst(5) : Substring(rawPath)
         let path = below.split(separator: "/").map { String($0).percentDecoded }
         let query = (request.uri.query ?? "").queryPairs
-        var fhirRequest = FHIRRequest(
+        let fhirRequest = FHIRRequest(
             method: method, path: path, query: query,
             ifMatch: request.headers[.ifMatch],
             ifNoneExist: request.headers[FHIRHeaders.ifNoneExist],

@@ -36,6 +36,22 @@ public struct SearchIndexEntries: Sendable, Equatable {
     public init() {}
 }
 
+extension SearchIndexEntries {
+    /// A token parameter indexed together with a date parameter of the same type.
+    public struct CodeDate: Sendable {
+        public let code, date: String
+    }
+
+    /// The types whose code is indexed with the record's dates: one composite row per code holding the span
+    /// of its dates (the earliest low, the latest high). A search of one code in a date window then reads
+    /// one range of one index, where the code's rows and the date's rows each grow with the region and meet
+    /// only per record (26,050 candidates for a page of 41 at 100,000 patients, docs/performance.md).
+    public static let codeDate: [String: CodeDate] = ["Observation": CodeDate(code: "code", date: "date")]
+
+    /// The composite rows' parameter name: `+` is in no FHIR search parameter's name, so it names no search.
+    public static let codeDateParameter = "code+date"
+}
+
 /// Extracts search index rows from a resource with the R4 SearchParameter
 /// expressions, compiled once per resource type.
 public final class SearchIndexer: Sendable {
@@ -106,6 +122,15 @@ public final class SearchIndexer: Sendable {
         entries.strings = unique(entries.strings)
         entries.dates = unique(entries.dates)
         entries.references = unique(entries.references)
+        if let pair = SearchIndexEntries.codeDate[type] {
+            let dates = entries.dates.filter { $0.parameter == pair.date }
+            if let low = dates.lazy.map(\.low).min(), let high = dates.lazy.map(\.high).max() {
+                for token in entries.tokens where token.parameter == pair.code && !token.code.isEmpty {
+                    entries.composites.append(.init(parameter: SearchIndexEntries.codeDateParameter, system1: token.system, code1: token.code,
+                                                    system2: "", code2: "", number2: nil, low2: low, high2: high))
+                }
+            }
+        }
         return entries
     }
 

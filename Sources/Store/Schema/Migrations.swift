@@ -1,3 +1,5 @@
+import FHIRCore
+
 /// The named, ordered schema migrations, in the SQL of each backend.
 ///
 /// Resource JSON is stored as the exact bytes served (BLOB/BYTEA), never as
@@ -318,7 +320,30 @@ enum Migrations {
             sqlite: ["CREATE INDEX resource_no_patient ON resource (resource_type, id) WHERE patient_id IS NULL"],
             postgres: ["CREATE INDEX resource_no_patient ON resource (resource_type, id) WHERE patient_id IS NULL"]
         ),
+        Migration(
+            // Each Observation's codes with the span of its dates (SearchIndexEntries.codeDate), filled from the rows
+            // the indexer wrote, as it now writes them; the index answers one code's records in a window as one range.
+            name: "0010-code-date",
+            sqlite: codeDate,
+            postgres: codeDate
+        ),
     ]
+
+    /// The code+date rows of the records already stored, then their index (built once, after the rows): by code,
+    /// then latest date and id (a code's records newest first, in the sort's order), with the earliest date and
+    /// the system in it too, so a window's ids are read from the index alone.
+    private static var codeDate: [String] {
+        SearchIndexEntries.codeDate.sorted { $0.key < $1.key }.map { type, pair in
+            """
+            INSERT INTO search_composite (resource_type, id, parameter, system1, code1, system2, code2, number2, low2, high2)
+            SELECT t.resource_type, t.id, '\(SearchIndexEntries.codeDateParameter)', t.system, t.code, '', '', NULL, d.low, d.high
+            FROM search_token t
+            JOIN (SELECT id, min(low) AS low, max(high) AS high FROM search_date WHERE resource_type = '\(type)' AND parameter = '\(pair.date)' GROUP BY id) d
+              ON d.id = t.id
+            WHERE t.resource_type = '\(type)' AND t.parameter = '\(pair.code)' AND t.code <> ''
+            """
+        } + ["CREATE INDEX search_composite_code_date ON search_composite (resource_type, parameter, code1, high2, id, low2, system1)"]
+    }
 
     /// The UPDATE moving whole-day rows of `search_date` from UTC days to Swedish days.
     private static func localDates(utc: (String) -> String) -> String {
