@@ -299,19 +299,11 @@ struct SearchSQL {
     /// planner starts from it when its count is the smallest. Not for one patient's records, which start from
     /// the patient.
     static func withCodeDateFilter(_ query: SearchQuery) -> SearchQuery {
-        guard let pair = SearchIndexEntries.codeDate[query.type], !query.filters.contains(where: isOnePatient) else { return query }
-        var codes: [(system: String?, code: String)]?
+        guard let pair = SearchIndexEntries.codeDate[query.type], !query.filters.contains(where: isOnePatient),
+              let codes = codeDateCodes(query, pair) else { return query }
         var lower = Int64.min, upper = Int64.max
         for filter in query.filters {
-            guard case .values(let parameter, _, let modifier, let values) = filter, modifier == nil else { continue }
-            if parameter == pair.code {
-                let tokens = values.compactMap { value -> (system: String?, code: String)? in
-                    if case .token(let system, let code?) = value { return (system, code) }
-                    return nil
-                }
-                guard codes == nil, tokens.count == values.count, !tokens.isEmpty else { return query }
-                codes = tokens
-            } else if parameter == pair.date, values.count == 1, case .date(let prefix, let low, let high) = values[0] {
+            if case .values(pair.date, _, nil, let values) = filter, values.count == 1, case .date(let prefix, let low, let high) = values[0] {
                 // The bound each prefix sets on a matching date's high (from below) or low (from above), as dateCondition reads them.
                 switch prefix {
                 case .eq: lower = max(lower, low); upper = min(upper, high)
@@ -323,7 +315,7 @@ struct SearchSQL {
                 }
             }
         }
-        guard let codes, lower != .min || upper != .max else { return query }
+        guard lower != .min || upper != .max else { return query }
         var implied = query
         // First: of the filters as selective by kind, the one that implies the code's.
         implied.filters.insert(.values(parameter: SearchIndexEntries.codeDateParameter, type: "composite", modifier: codeDateSpan,
@@ -331,6 +323,22 @@ struct SearchSQL {
         return implied
     }
 
+    /// The codes of the query's one plain filter on the pair's code parameter, each with a code; nil when there is
+    /// none, more than one, or a value without a code (`system|`).
+    static func codeDateCodes(_ query: SearchQuery, _ pair: SearchIndexEntries.CodeDate) -> [(system: String?, code: String)]? {
+        let filters = query.filters.compactMap { filter -> [SearchValue]? in
+            if case .values(pair.code, _, nil, let values) = filter { return values }
+            return nil
+        }
+        guard filters.count == 1, !filters[0].isEmpty else { return nil }
+        let codes = filters[0].compactMap { value -> (system: String?, code: String)? in
+            if case .token(let system, let code?) = value { return (system, code) }
+            return nil
+        }
+        return codes.count == filters[0].count ? codes : nil
+    }
+
+    /// Whether the filter is the one `withCodeDateFilter` adds.
     static func isCodeDateFilter(_ filter: SearchFilter) -> Bool {
         if case .values(_, _, Self.codeDateSpan?, _) = filter { return true }
         return false
@@ -891,13 +899,8 @@ struct SearchSQL {
     /// each checked for the code (a page of one code's results took 69 ms at 100,000 patients that way).
     static func codeDateSort(_ query: SearchQuery) -> (system: String?, code: String)? {
         guard query.sort.count == 1, let key = query.sort.first, key.descending, let pair = SearchIndexEntries.codeDate[query.type],
-              key.parameter == pair.date else { return nil }
-        let codes = query.filters.compactMap { filter -> [SearchValue]? in
-            if case .values(let parameter, _, nil, let values) = filter, parameter == pair.code { return values }
-            return nil
-        }
-        guard codes.count == 1, codes[0].count == 1, case .token(let system, let code?) = codes[0][0] else { return nil }
-        return (system, code)
+              key.parameter == pair.date, let codes = codeDateCodes(query, pair), codes.count == 1 else { return nil }
+        return codes[0]
     }
 
     /// A record's value for a sort key: the highest (descending) or lowest of its index rows.
